@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { FluxgateError } from '../errors';
+import { configSchema, type FluxgateConfig } from './schema';
+
+export interface LoadedConfig {
+  config: FluxgateConfig;
+  /** The file the configuration came from, or undefined when running on embedded defaults. */
+  file?: string;
+  dataDir: string;
+  workflowsDir: string;
+}
+
+export interface ConfigSources {
+  configFile?: string;
+  dataDir?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const PACKAGE_ROOT = resolve(__dirname, '..', '..');
+export const DEFAULT_CONFIG_FILE = 'fluxgate.yaml';
+
+/** Finds the config file: `--config`, then FLUXGATE_CONFIG, then ./fluxgate.yaml if present. */
+export function findConfigFile(sources: ConfigSources): string | undefined {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const explicit = sources.configFile ?? env.FLUXGATE_CONFIG;
+  if (explicit) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new FluxgateError('FG_CONFIG', `config file ${file} does not exist`);
+    return file;
+  }
+  const local = resolve(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(local) ? local : undefined;
+}
+
+export function parseConfig(raw: unknown, where = 'config'): FluxgateConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new FluxgateError('FG_CONFIG', `${where} is invalid:\n${lines.join('\n')}`, { issues: result.error.issues });
+  }
+  return result.data;
+}
+
+export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const file = findConfigFile(sources);
+  let raw: unknown = {};
+  if (file) {
+    try {
+      raw = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new FluxgateError('FG_CONFIG', `cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  const config = parseConfig(raw, file ?? 'embedded defaults');
+  // Paths in a config file are relative to that file; defaults to the working directory.
+  const base = file ? dirname(file) : cwd;
+  const dataDirOverride = sources.dataDir ?? env.FLUXGATE_DATA_DIR;
+  const dataDir = dataDirOverride ? resolve(cwd, dataDirOverride) : resolve(base, config.dataDir);
+  const workflowsDir = config.workflowsDir ? resolve(base, config.workflowsDir) : resolve(PACKAGE_ROOT, 'workflows');
+  config.plugins = config.plugins.map((p) => (isAbsolute(p) ? p : resolve(base, p)));
+  return { config, file, dataDir, workflowsDir };
+}

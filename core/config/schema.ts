@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+/**
+ * The configuration file format (YAML). Every key has an embedded default, so
+ * `fluxgate serve` runs with no file at all. Each part of the engine owns one section.
+ */
+
+const days = z.number().int().nonnegative();
+
+export const SFTP_ALGORITHMS = {
+  // ssh2 cannot do sntrup761x25519-sha512 nor diffie-hellman-group-exchange-* as a server.
+  kex: [
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'diffie-hellman-group18-sha512',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group14-sha256',
+  ],
+  serverHostKey: ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'],
+  cipher: [
+    'chacha20-poly1305@openssh.com',
+    'aes256-gcm@openssh.com',
+    'aes128-gcm@openssh.com',
+    'aes256-ctr',
+    'aes128-ctr',
+  ],
+  hmac: [
+    'hmac-sha2-512-etm@openssh.com',
+    'hmac-sha2-256-etm@openssh.com',
+    'hmac-sha2-512',
+    'hmac-sha2-256',
+  ],
+  compress: ['none', 'zlib@openssh.com'],
+} as const;
+
+const sftpSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(2222),
+  algorithms: z.object({
+    kex: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.kex]),
+    serverHostKey: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.serverHostKey]),
+    cipher: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.cipher]),
+    hmac: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.hmac]),
+    compress: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.compress]),
+  }).prefault({}),
+  /** ECDSA user keys are refused unless enabled here. */
+  allowEcdsa: z.boolean().default(false),
+  minRsaBits: z.number().int().min(2048).default(3072),
+  /** Per-session bound on SFTP WRITE requests being written to disk at once. */
+  maxInflightWrites: z.number().int().min(1).default(64),
+  idleTimeoutSeconds: z.number().int().min(0).default(900),
+  maxAllowIps: z.number().int().min(1).max(254).default(254),
+  bruteForce: z.object({
+    maxFailures: z.number().int().min(1).default(10),
+    windowSeconds: z.number().int().min(1).default(300),
+    banSeconds: z.number().int().min(1).default(900),
+  }).prefault({}),
+  /** Mode given to uploaded files, whatever the client asks for. */
+  fileMode: z.number().int().default(0o640),
+}).prefault({});
+
+const engineSchema = z.object({
+  concurrency: z.object({
+    global: z.number().int().min(1).default(4),
+    perAccount: z.number().int().min(1).default(1),
+  }).prefault({}),
+  retry: z.object({
+    attempts: z.number().int().min(1).default(5),
+    baseDelayMs: z.number().int().min(0).default(2000),
+    maxDelayMs: z.number().int().min(0).default(10 * 60_000),
+    factor: z.number().min(1).default(2),
+  }).prefault({}),
+  leaseMs: z.number().int().min(1000).default(5 * 60_000),
+  pollIntervalMs: z.number().int().min(10).default(1000),
+  /** Watch the account trees with chokidar as well as taking the SFTP server's announcements. */
+  watch: z.boolean().default(true),
+}).prefault({});
+
+const directorySchema = z.object({
+  /** Profile codes accepted in usr files. */
+  userProfiles: z.array(z.string()).default(['HR_ADMIN', 'HR_MANAGER', 'PAYROLL', 'EMPLOYEE', 'MANAGER']),
+}).prefault({});
+
+const documentsSchema = z.object({
+  maxEntries: z.number().int().min(1).default(10_000),
+  maxTotalUncompressedBytes: z.number().int().min(1).default(2 * 1024 ** 3),
+  maxCompressionRatio: z.number().min(1).default(100),
+}).prefault({});
+
+const retentionSchema = z.object({
+  archiveDays: days.default(45),
+  quarantineDays: days.default(90),
+  unmatchedDays: days.default(90),
+  subscriptionReportDays: days.default(15),
+  reportDays: days.default(90),
+  otherOutDays: days.default(90),
+  partialUploadDays: days.default(7),
+}).prefault({});
+
+const accountsSchema = z.object({
+  inactivityDisableDays: days.default(365),
+  /** After being disabled for inactivity, the account may be re-enabled this long, then is purged. */
+  purgeAfterDisabledDays: days.default(183),
+  purge: z.boolean().default(true),
+}).prefault({});
+
+const keysSchema = z.object({
+  rsaShortValidityDays: days.default(730),
+  longValidityDays: days.default(1826),
+  warnDays: days.default(30),
+}).prefault({});
+
+const jobSchedule = (schedule: string) => z.object({
+  schedule: z.string().default(schedule),
+  enabled: z.boolean().default(true),
+}).prefault({});
+
+const jobsSchema = z.object({
+  timezone: z.string().default('UTC'),
+  retention: jobSchedule('15 2 * * *'),
+  accountInactivity: jobSchedule('30 2 * * *'),
+  keyExpiry: jobSchedule('45 2 * * *'),
+}).prefault({});
+
+const pgpSchema = z.object({
+  /** Armored private key file to use instead of the generated one. */
+  privateKeyFile: z.string().optional(),
+  passphraseEnv: z.string().optional(),
+  userId: z.string().default('fluxgate <fluxgate@localhost>'),
+  signReports: z.boolean().default(true),
+}).prefault({});
+
+const logSchema = z.object({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Write logs to this file instead of standard output. */
+  file: z.string().optional(),
+}).prefault({});
+
+export const configSchema = z.object({
+  /** In `production`, test files (version `tst`) are validated and reported but never applied. */
+  environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
+  dataDir: z.string().default('./var'),
+  workflowsDir: z.string().optional(),
+  /** Extra plugin modules (paths) loaded at start-up. */
+  plugins: z.array(z.string()).default([]),
+  sftp: sftpSchema,
+  engine: engineSchema,
+  directory: directorySchema,
+  documents: documentsSchema,
+  retention: retentionSchema,
+  accounts: accountsSchema,
+  keys: keysSchema,
+  jobs: jobsSchema,
+  pgp: pgpSchema,
+  log: logSchema,
+  /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
+  forward: z.record(z.string(), z.object({
+    directory: z.string().optional(),
+    url: z.string().url().optional(),
+  })).default({}),
+}).strict();
+
+export type FluxgateConfig = z.infer<typeof configSchema>;

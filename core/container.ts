@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import type { LoadedConfig } from './config/load';
+import { DataPaths } from './config/paths';
+import type { Logger } from './logging/logger';
+import { openDatabase } from './store/database';
+import { AccountRepository } from './store/accounts-repository';
+import { Tokens } from './tokens';
+
+export interface ContainerOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+}
+
+/**
+ * The composition root: the one place where the container is assembled.
+ * Services bound under Tokens.Service are started by `serve` in binding order.
+ */
+export function createContainer({ loaded, logger }: ContainerOptions): Container {
+  const container = new Container();
+  const paths = new DataPaths(loaded.dataDir);
+  const db = openDatabase(paths.database);
+
+  // configuration and state
+  container.bind(Tokens.LoadedConfig).toConstantValue(loaded);
+  container.bind(Tokens.Config).toConstantValue(loaded.config);
+  container.bind(Tokens.Logger).toConstantValue(logger);
+  container.bind(Tokens.Paths).toConstantValue(paths);
+  container.bind(Tokens.Database).toConstantValue(db);
+  container.bind(Tokens.Accounts).toConstantValue(new AccountRepository(db));
+
+  // (each part of the engine adds its bindings below, in start order)
+
+  return container;
+}

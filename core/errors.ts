@@ -1,0 +1,107 @@
+/**
+ * The catalogue of fluxgate error codes. Every user-visible failure carries one of these
+ * codes, so tests, reports and operators can match on it rather than on wording.
+ * Add new codes here, grouped by the part of the system that raises them.
+ */
+export const ERROR_CODES = {
+  // configuration and CLI
+  FG_CONFIG: 'the configuration is invalid',
+  FG_USAGE: 'bad command-line arguments',
+  // accounts and keys
+  FG_ACCOUNT_EXISTS: 'an account with this id already exists',
+  FG_ACCOUNT_NOT_FOUND: 'no such account',
+  FG_ACCOUNT_ID: 'account ids are 1-32 characters: lower-case letters, digits, "-" and "_"',
+  FG_ACCOUNT_DISABLED: 'the account is disabled',
+  FG_KEY_INVALID: 'the public key cannot be read',
+  FG_KEY_PRIVATE: 'a private key was given where a public key is expected',
+  FG_KEY_WEAK: 'the key type or size is not accepted',
+  FG_KEY_EXPIRED: 'the key has expired',
+  FG_KEY_EXISTS: 'the key is already registered for this account',
+  FG_KEY_NOT_FOUND: 'no such key for this account',
+  FG_ALLOWLIST: 'the IP allowlist is invalid',
+  // SFTP access
+  FG_AUTH_FAILED: 'authentication failed',
+  FG_IP_NOT_ALLOWED: 'the client address is not in the account allowlist',
+  FG_IP_BANNED: 'the client address is temporarily banned after repeated failures',
+  FG_PERMISSION_DENIED: 'the operation is not permitted here',
+  FG_NO_SUCH_FILE: 'no such file or directory',
+  FG_PATH_ESCAPE: 'the path leaves the account root',
+  FG_PATH_INVALID: 'the path is not acceptable',
+  FG_FILE_EXISTS: 'a completed file with this name already exists',
+  // intake, workflows, plugins
+  FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
+  FG_NO_WORKFLOW: 'no workflow matches this file',
+  FG_WORKFLOW_INVALID: 'the workflow definition is invalid',
+  FG_PLUGIN_NOT_FOUND: 'no handler is registered for this flux',
+  FG_PLUGIN_PERMISSION: 'the plugin tried to use a path or capability its manifest does not grant',
+  FG_PLUGIN_INVALID: 'the plugin cannot be loaded',
+  FG_HANDLER_FAILED: 'the flux handler failed',
+  FG_FORWARD_FAILED: 'the file could not be forwarded',
+  FG_FILE_NOT_FOUND: 'no such file in the journal',
+  FG_REPLAY: 'the file cannot be replayed',
+  FG_TEST_FILE: 'test file: validated and reported, not applied in production',
+  // file-level content problems
+  FG_EMPTY_FILE: 'the file is empty',
+  FG_ENCODING: 'the file is not valid UTF-8',
+  FG_UTF16: 'the file is encoded in UTF-16, not UTF-8',
+  FG_SPREADSHEET_AS_CSV: 'the file is a spreadsheet, not a CSV text file',
+  FG_SEPARATOR: 'the file does not use the expected separator',
+  FG_MISSING_COLUMN: 'a required column is missing',
+  FG_DUP_COLUMN: 'a column name appears twice',
+  FG_UNTERMINATED_QUOTE: 'a quoted value is not terminated',
+  FG_CSV: 'the file cannot be parsed as CSV',
+  FG_XLSX: 'the workbook cannot be read',
+  FG_ZIP: 'the archive cannot be read',
+  FG_ZIP_UNSAFE: 'the archive is unsafe',
+  FG_ZIP_LIMIT: 'the archive exceeds a configured limit',
+  // row-level content problems
+  FG_REQUIRED: 'a required value is missing',
+  FG_MAXLEN: 'the value is too long',
+  FG_DATE: 'the value is not a real date in YYYY-MM-DD form',
+  FG_BOOL: 'the value is not true or false',
+  FG_COUNTRY: 'the value is not an ISO 3166 alpha-2 country code',
+  FG_EMAIL: 'the value is not an e-mail address',
+  FG_DUP_IN_FILE: 'the same key appears twice in the file with different data',
+  FG_UNKNOWN_REF: 'the value refers to something that does not exist',
+  FG_CYCLE: 'the reference forms a cycle',
+  FG_FIELD_COUNT: 'the row does not have as many fields as the header',
+  FG_INVALID_VALUE: 'the value is not acceptable',
+  // PGP
+  FG_DECRYPT: 'the file cannot be decrypted',
+  FG_ENCRYPTION_REQUIRED: 'this account only accepts encrypted uploads',
+  FG_PGP: 'PGP operation failed',
+  // jobs
+  FG_JOB_NOT_FOUND: 'no such job',
+  FG_JOB_RUNNING: 'the job is already running',
+  // anything else
+  FG_INTERNAL: 'internal error',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class FluxgateError extends Error {
+  override readonly name = 'FluxgateError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERROR_CODES[code],
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export function isFluxgateError(err: unknown, code?: ErrorCode): err is FluxgateError {
+  return err instanceof FluxgateError && (code === undefined || err.code === code);
+}
+
+/** Wraps anything thrown into a FluxgateError, keeping codes that are already there. */
+export function toFluxgateError(err: unknown, fallback: ErrorCode = 'FG_INTERNAL'): FluxgateError {
+  if (err instanceof FluxgateError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FluxgateError(fallback, message, {}, { cause: err });
+}

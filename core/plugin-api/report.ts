@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../errors';
+import type { FluxCounts } from './outcome';
+
+export type Severity = 'info' | 'warning' | 'error';
+
+/** One line of a report. Line and column refer to the input file (1-based). */
+export interface ReportMessage {
+  line?: number;
+  column?: number;
+  field?: string;
+  severity: Severity;
+  code?: ErrorCode | string;
+  /** The entity the message is about (a registration reference, an organization code…). */
+  entityId?: string;
+  message: string;
+}
+
+/** Collects what the report will say. The engine writes it (CSV, BOM, `;`, neutralised values). */
+export interface ReportBuilder {
+  add(message: ReportMessage): void;
+  /** Records a row's effect for the summary counts, with an optional info line. */
+  count(kind: keyof FluxCounts, entityId?: string, line?: number): void;
+  readonly counts: Readonly<FluxCounts>;
+  readonly messages: readonly ReportMessage[];
+}

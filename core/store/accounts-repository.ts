@@ -1,0 +1,162 @@
+import type { Database } from './database';
+
+export type AccountProfile = 'exchange' | 'dropbox';
+
+export interface AccountOptions {
+  /** Drop-box: an upload is a full sync, employees missing from it are deactivated. */
+  deactivateMissing?: boolean;
+  /** Only PGP-encrypted uploads are accepted. */
+  requireEncryption?: boolean;
+}
+
+export interface Account {
+  id: string;
+  profile: AccountProfile;
+  /** Partner id used in exchange file names; the account id itself for direct clients. */
+  partner: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  disabledAt: number | null;
+  allowIps: string[];
+  passwordHash: string | null;
+  options: AccountOptions;
+  createdAt: number;
+  lastLoginAt: number | null;
+  purgedAt: number | null;
+}
+
+export interface AccountKey {
+  id: number;
+  accountId: string;
+  type: string;
+  bits: number;
+  /** `SHA256:…` as OpenSSH prints it. */
+  fingerprint: string;
+  /** One OpenSSH public key line. */
+  publicKey: string;
+  comment: string;
+  addedAt: number;
+  expiresAt: number;
+  expiredAt: number | null;
+  warnedAt: number | null;
+}
+
+interface AccountRow {
+  id: string; profile: AccountProfile; partner: string | null; enabled: number;
+  disabled_reason: string | null; disabled_at: number | null; allow_ips: string;
+  password_hash: string | null; options: string; created_at: number;
+  last_login_at: number | null; purged_at: number | null;
+}
+interface KeyRow {
+  id: number; account_id: string; type: string; bits: number; fingerprint: string;
+  public_key: string; comment: string; added_at: number; expires_at: number;
+  expired_at: number | null; warned_at: number | null;
+}
+
+const toAccount = (r: AccountRow): Account => ({
+  id: r.id, profile: r.profile, partner: r.partner, enabled: r.enabled === 1,
+  disabledReason: r.disabled_reason, disabledAt: r.disabled_at,
+  allowIps: JSON.parse(r.allow_ips) as string[], passwordHash: r.password_hash,
+  options: JSON.parse(r.options) as AccountOptions, createdAt: r.created_at,
+  lastLoginAt: r.last_login_at, purgedAt: r.purged_at,
+});
+const toKey = (r: KeyRow): AccountKey => ({
+  id: r.id, accountId: r.account_id, type: r.type, bits: r.bits, fingerprint: r.fingerprint,
+  publicKey: r.public_key, comment: r.comment, addedAt: r.added_at, expiresAt: r.expires_at,
+  expiredAt: r.expired_at, warnedAt: r.warned_at,
+});
+
+export type NewAccount = Pick<Account, 'id' | 'profile' | 'partner' | 'allowIps' | 'options'> & { createdAt?: number };
+export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
+
+/**
+ * Accounts and their keys. Every read goes to the database, so changes made by the CLI
+ * in another process take effect at the server's next login without a restart.
+ */
+export class AccountRepository {
+  constructor(private readonly db: Database) {}
+
+  get(id: string): Account | undefined {
+    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    return row && toAccount(row);
+  }
+
+  list(): Account[] {
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
+  }
+
+  insert(a: NewAccount): Account {
+    this.db.prepare(`INSERT INTO accounts (id, profile, partner, allow_ips, options, created_at)
+      VALUES (@id, @profile, @partner, @allowIps, @options, @createdAt)`).run({
+      id: a.id, profile: a.profile, partner: a.partner, allowIps: JSON.stringify(a.allowIps),
+      options: JSON.stringify(a.options), createdAt: a.createdAt ?? Date.now(),
+    });
+    return this.get(a.id)!;
+  }
+
+  setEnabled(id: string, enabled: boolean, reason: string | null = null, at = Date.now()): boolean {
+    const r = this.db.prepare(`UPDATE accounts SET enabled = ?, disabled_reason = ?, disabled_at = ? WHERE id = ?`)
+      .run(enabled ? 1 : 0, enabled ? null : reason, enabled ? null : at, id);
+    return r.changes > 0;
+  }
+
+  update(id: string, patch: Partial<Pick<Account, 'partner' | 'allowIps' | 'passwordHash' | 'options' | 'lastLoginAt' | 'purgedAt'>>): boolean {
+    const cols: string[] = [];
+    const values: Record<string, unknown> = { id };
+    const map: Record<string, [string, (v: never) => unknown]> = {
+      partner: ['partner', (v) => v], allowIps: ['allow_ips', (v) => JSON.stringify(v)],
+      passwordHash: ['password_hash', (v) => v], options: ['options', (v) => JSON.stringify(v)],
+      lastLoginAt: ['last_login_at', (v) => v], purgedAt: ['purged_at', (v) => v],
+    };
+    for (const [key, value] of Object.entries(patch)) {
+      const [col, conv] = map[key]!;
+      cols.push(`${col} = @${key}`);
+      values[key] = conv(value as never);
+    }
+    if (cols.length === 0) return false;
+    return this.db.prepare(`UPDATE accounts SET ${cols.join(', ')} WHERE id = @id`).run(values).changes > 0;
+  }
+
+  recordLogin(id: string, at = Date.now()): void {
+    this.db.prepare('UPDATE accounts SET last_login_at = ? WHERE id = ?').run(at, id);
+  }
+
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM accounts WHERE id = ?').run(id).changes > 0;
+  }
+
+  keys(accountId: string): AccountKey[] {
+    return (this.db.prepare('SELECT * FROM account_keys WHERE account_id = ? ORDER BY added_at, id').all(accountId) as KeyRow[]).map(toKey);
+  }
+
+  allKeys(): AccountKey[] {
+    return (this.db.prepare('SELECT * FROM account_keys ORDER BY account_id, id').all() as KeyRow[]).map(toKey);
+  }
+
+  findKey(accountId: string, fingerprint: string): AccountKey | undefined {
+    const row = this.db.prepare('SELECT * FROM account_keys WHERE account_id = ? AND fingerprint = ?').get(accountId, fingerprint) as KeyRow | undefined;
+    return row && toKey(row);
+  }
+
+  addKey(k: NewAccountKey): AccountKey {
+    this.db.prepare(`INSERT INTO account_keys (account_id, type, bits, fingerprint, public_key, comment, added_at, expires_at)
+      VALUES (@accountId, @type, @bits, @fingerprint, @publicKey, @comment, @addedAt, @expiresAt)`).run(k);
+    return this.findKey(k.accountId, k.fingerprint)!;
+  }
+
+  removeKey(accountId: string, fingerprint: string): boolean {
+    return this.db.prepare('DELETE FROM account_keys WHERE account_id = ? AND fingerprint = ?').run(accountId, fingerprint).changes > 0;
+  }
+
+  markKeyExpired(id: number, at: number): void {
+    this.db.prepare('UPDATE account_keys SET expired_at = ? WHERE id = ? AND expired_at IS NULL').run(at, id);
+  }
+
+  markKeyWarned(id: number, at: number): void {
+    this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}

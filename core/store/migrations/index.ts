@@ -1,0 +1,8 @@
+import { coreMigration } from './001-core';
+import { directoryMigration } from './002-directory';
+import type { Migration } from './types';
+
+export type { Migration } from './types';
+
+/** In version order. Never edit a released migration: add a new one. */
+export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration];

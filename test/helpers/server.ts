@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { run, type RunResult } from './clients';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
+
+export interface TestServerOptions {
+  /** Merged over the test defaults and written to the server's config file. */
+  config?: Record<string, unknown>;
+  /** Reuse a directory (e.g. to restart on the same data). */
+  dir?: string;
+}
+
+/**
+ * The real server as a child process (`fluxgate serve`), on a free port, with its own
+ * config file and data directory in a temp dir. Logs (JSON lines) are kept for assertions.
+ */
+export class TestServer {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly configFile: string;
+  port = 0;
+  logs: Array<Record<string, unknown>> = [];
+  private child?: ChildProcess;
+  private exited?: Promise<void>;
+
+  constructor(private readonly options: TestServerOptions = {}) {
+    this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fg-srv-'));
+    this.dataDir = join(this.dir, 'var');
+    this.configFile = join(this.dir, 'fluxgate.yaml');
+    const config = deepMerge({
+      dataDir: this.dataDir,
+      environment: 'test',
+      log: { level: 'debug' },
+      engine: { pollIntervalMs: 100, retry: { baseDelayMs: 100, maxDelayMs: 1000 } },
+      sftp: { port: 0 },
+    }, options.config ?? {});
+    writeFileSync(this.configFile, stringify(config));
+  }
+
+  /** Runs a CLI command against this server's config and data (the server may be running). */
+  cli(...args: string[]): Promise<RunResult> {
+    return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir });
+  }
+
+  async start(): Promise<this> {
+    const child = spawn(process.execPath, [BIN, '--config', this.configFile, 'serve', '--port', '0'], {
+      cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+    let buffer = '';
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try { this.logs.push(JSON.parse(line) as Record<string, unknown>); } catch { /* not a log line */ }
+      }
+    });
+    const listening = await this.waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', 30_000)
+      .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${stderr}`); });
+    this.port = listening.port as number;
+    return this;
+  }
+
+  /** Resolves with the first log line (past or future) matching the predicate. */
+  async waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for a log line (${timeoutMs} ms)`);
+      if (this.child && this.child.exitCode !== null) throw new Error(`server exited with ${this.child.exitCode}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Graceful stop (SIGTERM). */
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Crash (SIGKILL): nothing gets to clean up. */
+  async kill(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.kill();
+    if (!this.options.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
+  return new TestServer(options).start();
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+      ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+/** Outside programs the tests drive, and the Debian package that provides each. */
+const TOOLS = {
+  sftp: { check: () => existsSync('/usr/bin/sftp'), pkg: 'openssh-client' },
+  'ssh-keygen': { check: () => existsSync('/usr/bin/ssh-keygen'), pkg: 'openssh-client' },
+  sshd: { check: () => existsSync('/usr/sbin/sshd'), pkg: 'openssh-server' },
+  paramiko: {
+    check: () => spawnSync(PYTHON, ['-c', 'import paramiko'], { stdio: 'ignore' }).status === 0,
+    pkg: 'python3-paramiko',
+  },
+  gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
+} as const;
+
+/** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */
+export const PYTHON = '/usr/bin/python3';
+
+export type Tool = keyof typeof TOOLS;
+const cache = new Map<Tool, boolean>();
+
+export function hasTool(tool: Tool): boolean {
+  if (!cache.has(tool)) cache.set(tool, TOOLS[tool].check());
+  return cache.get(tool)!;
+}
+
+/**
+ * For `test(name, { skip: skipUnless('sftp') }, fn)`: false when every tool is there, else a
+ * message naming the package to install. Under CI=true nothing may be skipped: it throws.
+ */
+export function skipUnless(...tools: Tool[]): false | string {
+  const missing = tools.filter((t) => !hasTool(t));
+  if (missing.length === 0) return false;
+  const msg = `needs ${missing.map((t) => `${t} (apt-get install ${TOOLS[t].pkg})`).join(', ')}`;
+  if (process.env.CI === 'true') throw new Error(`CI=true and a required tool is missing: ${msg}`);
+  return msg;
+}
