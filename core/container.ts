@@ -6,6 +6,7 @@ import type { Logger } from './logging/logger';
 import { openDatabase } from './store/database';
 import { AccountRepository } from './store/accounts-repository';
 import { Tokens } from './tokens';
+import { UploadEvents } from './events';
 
 export interface ContainerOptions {
   loaded: LoadedConfig;
@@ -28,6 +29,7 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Paths).toConstantValue(paths);
   container.bind(Tokens.Database).toConstantValue(db);
   container.bind(Tokens.Accounts).toConstantValue(new AccountRepository(db));
+  container.bind(Tokens.UploadEvents).toConstantValue(new UploadEvents());
 
   // (each part of the engine adds its bindings below, in start order)
 

@@ -8,6 +8,8 @@ export const Tokens = {
   Paths: Symbol.for('fluxgate.DataPaths'),
   Database: Symbol.for('fluxgate.Database'),
   Accounts: Symbol.for('fluxgate.AccountRepository'),
+  /** UploadEvents: the SFTP server announces completed uploads, intake listens. */
+  UploadEvents: Symbol.for('fluxgate.UploadEvents'),
   /** Long-running parts started by `serve`, in binding order (see core/app.ts). */
   Service: Symbol.for('fluxgate.Service'),
 } as const;

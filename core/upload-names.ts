@@ -1,0 +1,15 @@
+/**
+ * The naming contract between whatever writes into an account tree (the SFTP server, or a
+ * co-located OpenSSH) and whatever reads it (intake, retention): names that are not yet files.
+ */
+export const FILEPART_SUFFIX = '.filepart';
+/** Direct uploads (no .filepart) are written under this hidden prefix until the client closes them. */
+export const TEMP_UPLOAD_PREFIX = '.fg-upload-';
+
+export function isPartialUpload(name: string): boolean {
+  return name.endsWith(FILEPART_SUFFIX) || name.startsWith(TEMP_UPLOAD_PREFIX);
+}
+
+export function tempUploadName(finalName: string, nonce: string): string {
+  return `${TEMP_UPLOAD_PREFIX}${nonce}-${finalName}`;
+}
