@@ -31,7 +31,18 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Accounts).toConstantValue(new AccountRepository(db));
   container.bind(Tokens.UploadEvents).toConstantValue(new UploadEvents());
 
-  // (each part of the engine adds its bindings below, in start order)
+  // Each part adds its bindings in its own section. Services start in this order
+  // (and stop in reverse): the engine is ready before the SFTP server accepts uploads.
+
+  // -- directory store (plugins' data) --
+
+  // -- engine: journal, queue, workflows, plugins, intake --
+
+  // -- pgp --
+
+  // -- cron jobs --
+
+  // -- sftp server (last: accepts uploads once everything else runs) --
 
   return container;
 }
