@@ -123,11 +123,16 @@ const jobsSchema = z.object({
 }).prefault({});
 
 const pgpSchema = z.object({
-  /** Armored private key file to use instead of the generated one. */
+  /** Armored private key file to use instead of the generated one (relative to the config file). */
   privateKeyFile: z.string().optional(),
+  /** Name of the environment variable holding the private key's passphrase (none: unprotected key, mode 0600). */
   passphraseEnv: z.string().optional(),
   userId: z.string().default('fluxgate <fluxgate@localhost>'),
+  /** Algorithm of a generated key; RSA 4096 is what most HRIS PGP tooling accepts. */
+  keyType: z.enum(['rsa4096', 'rsa3072', 'curve25519']).default('rsa4096'),
   signReports: z.boolean().default(true),
+  /** Decryption stops (FG_DECRYPT) when the plaintext grows past this many bytes (zip-bomb guard). */
+  maxPlaintextBytes: z.number().int().min(1).default(8 * 1024 ** 3),
 }).prefault({});
 
 const logSchema = z.object({
