@@ -10,6 +10,27 @@ export const Tokens = {
   Accounts: Symbol.for('fluxgate.AccountRepository'),
   /** UploadEvents: the SFTP server announces completed uploads, intake listens. */
   UploadEvents: Symbol.for('fluxgate.UploadEvents'),
+  // -- engine --
+  /** JournalRepository: the file journal (files, file_events, outputs). */
+  Journal: Symbol.for('fluxgate.Journal'),
+  /** DurableQueue over the `queue` table. */
+  Queue: Symbol.for('fluxgate.Queue'),
+  /** WorkflowRegistry: the loaded workflows/*.yaml, hot-reloaded. */
+  Workflows: Symbol.for('fluxgate.Workflows'),
+  /** HandlerRegistry: flux name -> handler class (built-in and config.plugins). */
+  Handlers: Symbol.for('fluxgate.Handlers'),
+  /** StepRegistry: workflow steps by name (core/workflow/steps/index.ts). */
+  Steps: Symbol.for('fluxgate.Steps'),
+  /** WorkflowRunner: runs one journal file through its workflow. */
+  Runner: Symbol.for('fluxgate.WorkflowRunner'),
+  /** Intake: turns a completed file in an account tree into a journal entry + queue job. */
+  Intake: Symbol.for('fluxgate.Intake'),
+  /** Optional OutputSigner, bound by the PGP part: signs each report/receipt written to out/. */
+  OutputSigner: Symbol.for('fluxgate.OutputSigner'),
+  /** AccountService (core/accounts): account and key administration. */
+  AccountService: Symbol.for('fluxgate.AccountService'),
+  /** SftpService (core/sftp): the SSH/SFTP server, also bound as a Service. */
+  SftpServer: Symbol.for('fluxgate.SftpServer'),
   /** Long-running parts started by `serve`, in binding order (see core/app.ts). */
   Service: Symbol.for('fluxgate.Service'),
 } as const;
@@ -19,4 +40,12 @@ export interface Service {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Signs a report or receipt once it is complete in out/ (e.g. writes `<file>.asc` next to it).
+ * Optional: the engine calls it only when Tokens.OutputSigner is bound.
+ */
+export interface OutputSigner {
+  sign(absolutePath: string): Promise<void>;
 }

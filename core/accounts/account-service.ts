@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
+import type { FluxgateConfig } from '../config/schema';
+import type { DataPaths } from '../config/paths';
+import { FluxgateError } from '../errors';
+import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import { Tokens } from '../tokens';
+import { normalizeAllowlist } from './allowlist';
+import { createAccountTree, moveTreeAside } from './account-tree';
+import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
+import { hashPassword } from './password';
+
+export const ACCOUNT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const PARTNER_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/i;
+
+export function assertAccountId(id: string): void {
+  if (!ACCOUNT_ID_PATTERN.test(id)) {
+    throw new FluxgateError('FG_ACCOUNT_ID', `"${id}" is not a valid account id: use 1-32 characters, lower-case letters, digits, "-" and "_", starting with a letter or digit`);
+  }
+}
+
+export interface CreateAccountInput {
+  id: string;
+  profile?: AccountProfile;
+  partner?: string | null;
+  allowIps?: string[];
+  /** Public key text (OpenSSH or RFC 4716); optional so tooling can add keys later. */
+  publicKey?: string;
+  now?: number;
+}
+
+export interface RemovedAccount {
+  account: Account;
+  /** Where the account's files were moved, if it had any. */
+  movedTo?: string;
+}
+
+/**
+ * Account administration used by the CLI and at first start (the demo account). Data access
+ * goes through AccountRepository; the server reads accounts and keys from the database at
+ * every login, so changes apply without a restart.
+ */
+@injectable()
+export class AccountService {
+  constructor(
+    @inject(Tokens.Accounts) private readonly repo: AccountRepository,
+    @inject(Tokens.Paths) private readonly paths: DataPaths,
+    @inject(Tokens.Config) private readonly config: FluxgateConfig,
+  ) {}
+
+  /** Where removed accounts' trees are kept. */
+  get removedDir(): string { return join(this.paths.root, 'removed'); }
+
+  list(): Account[] { return this.repo.list(); }
+
+  get(id: string): Account {
+    const account = this.repo.get(id);
+    if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${id}"`, { accountId: id });
+    return account;
+  }
+
+  create(input: CreateAccountInput): { account: Account; key?: AccountKey } {
+    assertAccountId(input.id);
+    const profile = input.profile ?? 'exchange';
+    if (profile !== 'exchange' && profile !== 'dropbox') {
+      throw new FluxgateError('FG_USAGE', `unknown profile "${String(profile)}": use exchange or dropbox`);
+    }
+    const partner = input.partner ?? null;
+    if (partner !== null && !PARTNER_PATTERN.test(partner)) {
+      throw new FluxgateError('FG_USAGE', `"${partner}" is not a valid partner id: letters, digits and "-", at most 32`);
+    }
+    const allowIps = normalizeAllowlist(input.allowIps ?? [], this.config.sftp.maxAllowIps);
+    // Validate the key before anything is written: a refused key creates nothing.
+    const key = input.publicKey === undefined ? undefined : this.checkedKey(input.publicKey);
+    if (this.repo.get(input.id)) throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${input.id}" already exists`, { accountId: input.id });
+    const now = input.now ?? Date.now();
+    const result = this.repo.transaction(() => {
+      const account = this.repo.insert({ id: input.id, profile, partner, allowIps, options: {}, createdAt: now });
+      const added = key && this.repo.addKey({ accountId: input.id, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) });
+      return { account, key: added };
+    });
+    createAccountTree(this.paths.accountRoot(input.id), profile);
+    return result;
+  }
+
+  addKey(accountId: string, publicKeyText: string, now = Date.now()): AccountKey {
+    this.get(accountId);
+    const key = this.checkedKey(publicKeyText);
+    if (this.repo.findKey(accountId, key.fingerprint)) {
+      throw new FluxgateError('FG_KEY_EXISTS', `key ${key.fingerprint} is already registered for "${accountId}"`, { accountId, fingerprint: key.fingerprint });
+    }
+    return this.repo.addKey({ accountId, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) });
+  }
+
+  keys(accountId: string): AccountKey[] {
+    this.get(accountId);
+    return this.repo.keys(accountId);
+  }
+
+  removeKey(accountId: string, fingerprint: string): void {
+    this.get(accountId);
+    if (!this.repo.removeKey(accountId, fingerprint)) {
+      throw new FluxgateError('FG_KEY_NOT_FOUND', `account "${accountId}" has no key ${fingerprint} (see: fluxgate key list ${accountId})`, { accountId, fingerprint });
+    }
+  }
+
+  disable(accountId: string, reason = 'disabled by an operator'): Account {
+    this.get(accountId);
+    this.repo.setEnabled(accountId, false, reason);
+    return this.get(accountId);
+  }
+
+  enable(accountId: string): Account {
+    this.get(accountId);
+    this.repo.setEnabled(accountId, true);
+    return this.get(accountId);
+  }
+
+  /** Deletes the account and its keys; its files are moved to `<data>/removed/<id>-<timestamp>/`. */
+  remove(accountId: string, now = new Date()): RemovedAccount {
+    const account = this.get(accountId);
+    const movedTo = moveTreeAside(this.paths.accountRoot(accountId), this.removedDir, accountId, now);
+    this.repo.remove(accountId);
+    return { account, movedTo };
+  }
+
+  /** DEPRECATED fallback: sets (or with null clears) the account's password, stored as an scrypt hash. */
+  async setPassword(accountId: string, password: string | null): Promise<void> {
+    this.get(accountId);
+    if (password !== null && password.length < 12) {
+      throw new FluxgateError('FG_USAGE', 'passwords must be at least 12 characters (and keys are preferred)');
+    }
+    this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
+  }
+
+  private checkedKey(text: string): Pick<AccountKey, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'> {
+    const key = parsePublicKey(text);
+    assertKeyAcceptable(key, this.config.sftp);
+    return { type: key.type, bits: key.bits, fingerprint: key.fingerprint, publicKey: key.publicKey, comment: key.comment };
+  }
+}

@@ -1,0 +1,35 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AccountProfile } from '../store/accounts-repository';
+
+/** Directories of an exchange account (DESIGN.md): in/ and out/ are symmetrical, dev/ is scratch. */
+export const EXCHANGE_TREE: readonly string[] = [
+  'in', 'in/rpa', 'in/rpa/emp', 'in/rpa/gen', 'in/rpa/prc', 'in/rpa/req', 'in/rpa/sig',
+  'in/sal', 'in/sig', 'in/sir', 'in/usr', 'in/dis', 'in/pro',
+  'out', 'out/rpa', 'out/rpa/emp', 'out/rpa/gen', 'out/rpa/prc', 'out/rpa/req', 'out/rpa/sig',
+  'out/sal', 'out/sig', 'out/sir', 'out/usr', 'out/bil', 'out/bir', 'out/ins', 'out/tra',
+  'dev',
+];
+
+const DIR_MODE = 0o750;
+
+/** Creates (or completes) the account's tree; a dropbox account is just its root. Idempotent. */
+export function createAccountTree(root: string, profile: AccountProfile): void {
+  mkdirSync(root, { recursive: true, mode: DIR_MODE });
+  if (profile !== 'exchange') return;
+  for (const dir of EXCHANGE_TREE) mkdirSync(join(root, dir), { recursive: true, mode: DIR_MODE });
+}
+
+/**
+ * Moves a removed account's tree aside instead of deleting it: HR data is never destroyed
+ * silently. Returns where it went, or undefined when there was no tree.
+ */
+export function moveTreeAside(root: string, removedDir: string, accountId: string, at = new Date()): string | undefined {
+  if (!existsSync(root)) return undefined;
+  mkdirSync(removedDir, { recursive: true, mode: DIR_MODE });
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  let target = join(removedDir, `${accountId}-${stamp}`);
+  for (let n = 2; existsSync(target); n++) target = join(removedDir, `${accountId}-${stamp}-${n}`);
+  renameSync(root, target);
+  return target;
+}
