@@ -1,0 +1,61 @@
+import { rejectFile } from '../plugin-api/outcome';
+import type { Dialect, RecordReaderOptions } from '../plugin-api/records';
+
+export const SEPARATORS: Record<Dialect, string> = { exchange: ';', dropbox: ',' };
+const SEPARATOR_NAMES: Record<string, string> = { ';': 'semicolon (;)', ',': 'comma (,)', '\t': 'tab', '|': 'pipe (|)' };
+
+export const cleanValue = (raw: string): string => {
+  const trimmed = raw.trim();
+  // normalize() is the costly part: pure-ASCII values are already NFC.
+  return /[^\x00-\x7f]/.test(trimmed) ? trimmed.normalize('NFC') : trimmed;
+};
+
+export const defaultHeader = (header: string): string => header.toLowerCase();
+
+export interface Header {
+  /** Normalised name per column index (0-based); '' for unnamed columns. */
+  names: string[];
+  /** Name → 1-based column. */
+  columns: Record<string, number>;
+}
+
+/**
+ * Checks the header row: the separator, duplicate names, required columns.
+ * `raw` are the header cells as parsed; `rawLine` is the header text, to spot another separator.
+ */
+export function checkHeader(raw: string[], options: RecordReaderOptions, rawLine?: string): Header {
+  const normalize = options.normalizeHeader ?? defaultHeader;
+  const names = raw.map((h) => normalize(cleanValue(h.replace(/^\uFEFF/, ''))));
+  const required = options.required ?? [];
+  const expected = SEPARATORS[options.dialect];
+
+  if (rawLine !== undefined) {
+    const missingSome = required.some((r) => !names.includes(r));
+    if (names.length === 1 || missingSome) {
+      const found = Object.keys(SEPARATOR_NAMES).find((s) => s !== expected && rawLine.split(s).length > Math.max(names.length, 1));
+      if (found) {
+        throw rejectFile('FG_SEPARATOR',
+          `the header row is separated by ${SEPARATOR_NAMES[found]}, but ${options.dialect} files use ${SEPARATOR_NAMES[expected]}`,
+          { found, expected, line: 1 });
+      }
+    }
+  }
+
+  const columns: Record<string, number> = {};
+  names.forEach((name, i) => {
+    if (name === '') return;
+    if (columns[name] !== undefined) {
+      throw rejectFile('FG_DUP_COLUMN', `the column '${name}' appears twice in the header (columns ${columns[name]} and ${i + 1})`,
+        { field: name, columns: [columns[name], i + 1], line: 1 });
+    }
+    columns[name] = i + 1;
+  });
+
+  const missing = required.filter((r) => columns[r] === undefined);
+  if (missing.length > 0) {
+    throw rejectFile('FG_MISSING_COLUMN',
+      `required column${missing.length > 1 ? 's' : ''} missing from the header: ${missing.join(', ')}`,
+      { missing, line: 1 });
+  }
+  return { names, columns };
+}

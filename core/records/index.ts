@@ -1,0 +1,45 @@
+import { extname } from 'node:path';
+import { rejectFile } from '../plugin-api/outcome';
+import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
+import { readCsv } from './csv-reader';
+import { sniffFile } from './sniff';
+import { readXlsx } from './xlsx-reader';
+
+export { firstInvalidUtf8 } from './utf8';
+
+function chooseFormat(path: string, options: RecordReaderOptions): 'csv' | 'xlsx' {
+  if (options.format) return options.format;
+  const ext = extname(options.fileName ?? path).toLowerCase();
+  return options.dialect === 'dropbox' && ext === '.xlsx' ? 'xlsx' : 'csv';
+}
+
+/**
+ * Streams the records of an HR file. The whole file is rejected (FileRejection, thrown on
+ * the first iteration or when the problem is met) for: an empty file, UTF-16, a spreadsheet
+ * under a CSV name, invalid UTF-8 (with the byte offset), the wrong separator, duplicate or
+ * missing columns, an unterminated quote. Row problems (FG_FIELD_COUNT) come with the record.
+ */
+export async function* readRecords(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+  const format = chooseFormat(path, options);
+  const sniffed = await sniffFile(path);
+  if (sniffed.kind === 'empty') throw rejectFile('FG_EMPTY_FILE', 'the file is empty: no header row and no data');
+  if (format === 'xlsx') {
+    if (sniffed.kind !== 'zip') throw rejectFile('FG_XLSX', 'the file has an .xlsx name but is not an XLSX workbook');
+    yield* readXlsx(path, options, signal);
+    return;
+  }
+  switch (sniffed.kind) {
+    case 'zip':
+    case 'ole': {
+      const what = sniffed.kind === 'zip' ? 'an Excel workbook (XLSX) or another ZIP archive' : 'a legacy Excel workbook (XLS)';
+      const hint = options.dialect === 'dropbox' ? 'export it as CSV (UTF-8) or upload it with an .xlsx name' : 'export it as CSV (UTF-8, separator ;)';
+      throw rejectFile('FG_SPREADSHEET_AS_CSV', `the file is ${what}, not a CSV text file: ${hint}`, { detected: sniffed.kind });
+    }
+    case 'utf16':
+      throw rejectFile('FG_UTF16', `the file is encoded in UTF-16 (${sniffed.reason}), not UTF-8: export it as UTF-8`);
+    case 'nul':
+      throw rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${sniffed.offset}: it is not a UTF-8 text file`, { offset: sniffed.offset });
+    default:
+      yield* readCsv(path, options, signal);
+  }
+}

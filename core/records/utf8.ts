@@ -1,0 +1,87 @@
+import { isUtf8 } from 'node:buffer';
+import { Transform, type TransformCallback } from 'node:stream';
+import { rejectFile } from '../plugin-api/outcome';
+
+/**
+ * Offset of the first byte of the first invalid UTF-8 sequence (overlong forms, surrogates
+ * and code points above U+10FFFF included), or -1. A sequence cut by the end of `buf` is invalid.
+ */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  const n = buf.length;
+  let i = 0;
+  while (i < n) {
+    const b = buf[i]!;
+    if (b < 0x80) { i++; continue; }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b === 0xe0) lo = 0xa0; if (b === 0xed) hi = 0x9f; }
+    else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; if (b === 0xf4) hi = 0x8f; }
+    else return i;
+    if (i + need >= n) return i;
+    const c1 = buf[i + 1]!;
+    if (c1 < lo || c1 > hi) return i;
+    for (let k = 2; k <= need; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** Length of the prefix of `buf` that ends on a sequence boundary (a trailing partial sequence is held back). */
+function completeLength(buf: Uint8Array): number {
+  const n = buf.length;
+  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
+    const b = buf[i]!;
+    if ((b & 0xc0) === 0x80) continue;
+    if (b < 0xc0) return n;
+    const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return n - i < size ? i : n;
+  }
+  return n;
+}
+
+function countNewlines(buf: Buffer, end: number): number {
+  let count = 0;
+  for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) count++;
+  return count;
+}
+
+/**
+ * Passes bytes through unchanged, and fails with FG_ENCODING (byte offset and line of the
+ * first bad sequence) as soon as the input stops being UTF-8: Windows-1252 exports are common.
+ * Validation uses the native isUtf8 on whole chunks; the byte-by-byte scan only runs on failure.
+ */
+export class Utf8Guard extends Transform {
+  private offset = 0;
+  private lines = 1;
+  private carry: Buffer | null = null;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const end = completeLength(buf);
+    const body = buf.subarray(0, end);
+    if (!isUtf8(body)) {
+      done(this.failure(body, firstInvalidUtf8(body)));
+      return;
+    }
+    this.lines += countNewlines(buf, end);
+    this.offset += end;
+    this.carry = end < buf.length ? Buffer.from(buf.subarray(end)) : null;
+    done(null, body);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.carry) done(this.failure(this.carry, 0));
+    else done();
+  }
+
+  private failure(buf: Buffer, at: number) {
+    const offset = this.offset + at;
+    const line = this.lines + countNewlines(buf, at);
+    return rejectFile('FG_ENCODING',
+      `the file is not valid UTF-8: the first bad byte sequence is at byte offset ${offset} (line ${line}); ` +
+      'save or export the file as UTF-8 (it looks like Windows-1252/Latin-1 when accented letters are wrong)',
+      { offset, line });
+  }
+}

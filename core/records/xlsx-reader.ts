@@ -1,0 +1,56 @@
+import ExcelJS from 'exceljs';
+import { FileRejection, rejectFile } from '../plugin-api/outcome';
+import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
+import { checkHeader, type Header } from './header';
+import { toRecord } from './csv-reader';
+
+/** One cell as text: what the user sees in the sheet, without formulas or formatting. */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value instanceof Date) {
+    const iso = value.toISOString();
+    // Dates typed into a cell come back as UTC midnight: the calendar date is what was meant.
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+  }
+  if (typeof value === 'object') {
+    const v = value as { richText?: Array<{ text: string }>; text?: unknown; result?: unknown; error?: unknown };
+    if (Array.isArray(v.richText)) return v.richText.map((r) => r.text).join('');
+    if (v.text !== undefined) return cellText(v.text);
+    if ('result' in v) return cellText(v.result);
+    if (v.error !== undefined) return '';
+  }
+  return String(value);
+}
+
+/** Streams the first worksheet of an XLSX workbook (exceljs streaming reader: flat memory). */
+export async function* readXlsx(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'emit',
+  });
+  let header: Header | undefined;
+  try {
+    for await (const sheet of workbook) {
+      for await (const row of sheet) {
+        signal?.throwIfAborted();
+        // row.values is 1-based and sparse.
+        const raw = row.values as unknown[];
+        const fields: string[] = [];
+        for (let i = 1; i < raw.length; i++) fields.push(cellText(raw[i]));
+        if (fields.every((f) => f.trim() === '')) continue;
+        if (!header) {
+          header = checkHeader(fields, options);
+          continue;
+        }
+        yield toRecord(fields, header, row.number);
+      }
+      break; // the first sheet only
+    }
+  } catch (err) {
+    if (err instanceof FileRejection || signal?.aborted) throw err;
+    throw rejectFile('FG_XLSX', `the workbook cannot be read: ${(err as Error).message}`);
+  }
+  if (!header) throw rejectFile('FG_EMPTY_FILE', 'the workbook is empty: its first sheet has no header row');
+}

@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readRecords } from '../../core/records';
+import { FileRejection, looseHeader, type RecordReaderOptions, type SourceRecord } from '../../core/plugin-api';
+
+const FIX = join(__dirname, '..', 'fixtures');
+const REC = join(FIX, 'records');
+const SAL_COLUMNS = ['organization_code', 'registration_reference', 'lastname', 'firstname'];
+const exchange: RecordReaderOptions = { dialect: 'exchange', required: SAL_COLUMNS };
+const dropbox: RecordReaderOptions = { dialect: 'dropbox', required: ['name', 'email'], normalizeHeader: looseHeader };
+
+async function readAll(path: string, options: RecordReaderOptions, signal?: AbortSignal): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  for await (const r of readRecords(path, options, signal)) out.push(r);
+  return out;
+}
+
+async function rejection(path: string, options: RecordReaderOptions): Promise<FileRejection> {
+  try {
+    await readAll(path, options);
+  } catch (err) {
+    assert.ok(err instanceof FileRejection, `expected a FileRejection, got ${String(err)}`);
+    return err;
+  }
+  assert.fail(`${path} was accepted`);
+}
+
+test('reads the exchange sal fixture: 60 rows, line numbers, leading zeros, quoted values', async () => {
+  const rows = await readAll(join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv'), exchange);
+  assert.equal(rows.length, 60);
+  assert.equal(rows[0]!.line, 2);
+  assert.equal(rows[59]!.line, 61);
+  assert.equal(rows[0]!.values.registration_reference, '000001');
+  assert.equal(rows[0]!.columns.lastname, 4);
+  const obrien = rows.find((r) => r.values.registration_reference === '000010')!;
+  assert.equal(obrien.values.lastname, "O'Brien");
+  const building = rows.find((r) => r.values.registration_reference === '000017')!;
+  assert.equal(building.values.address2, 'Bât. B; Esc 3');
+  assert.ok(rows.every((r) => r.problems.length === 0));
+});
+
+test('exchange dialect: BOM, LF, doubled quotes, embedded newline, trimming, NFC, blank lines', async () => {
+  const rows = await readAll(join(REC, 'dialect.csv'), { dialect: 'exchange', required: SAL_COLUMNS });
+  assert.deepEqual(rows.map((r) => r.line), [2, 3, 7, 8]);
+  assert.equal(rows[0]!.values.lastname, "O'Brien");
+  assert.equal(rows[1]!.values.lastname, 'Dupont; Jr');
+  assert.equal(rows[1]!.values.firstname, 'Jean\nPierre');
+  assert.equal(rows[1]!.values.professional_email, 'j@acme.example');
+  assert.equal(rows[2]!.values.lastname, 'M\u00fcller', 'decomposed ü is normalised to NFC');
+  assert.equal(rows[2]!.values.registration_reference, '000003');
+  assert.equal(rows[3]!.values.lastname, "d'Artagnan", 'an unquoted apostrophe is data');
+  assert.ok('organization_code' in rows[0]!.values, 'the BOM is not part of the first header');
+});
+
+test('drop-box dialect: comma, headers matched ignoring case, spaces and underscores', async () => {
+  const rows = await readAll(join(FIX, 'dropbox', 'employees.csv'), dropbox);
+  assert.equal(rows.length, 40);
+  assert.equal(rows[0]!.values.name, 'João Kowalski');
+  assert.equal(rows[0]!.values.employeeid, 'E00001');
+  assert.equal(rows[1]!.values.manageremail, 'person1@nectar-customer.example');
+  assert.equal(rows[0]!.columns.dateofbirth, 7);
+});
+
+test('drop-box XLSX: first sheet only, dates as YYYY-MM-DD, text ids keep leading zeros', async () => {
+  const rows = await readAll(join(REC, 'employees.xlsx'), { ...dropbox, fileName: 'employees.xlsx' });
+  assert.equal(rows.length, 41);
+  assert.equal(rows[0]!.values.email, 'person1@nectar-customer.example');
+  assert.equal(rows[0]!.line, 2);
+  const late = rows[40]!;
+  assert.equal(late.line, 43, 'row numbers of the sheet, the blank row counted');
+  assert.equal(late.values.employeeid, '000123');
+  assert.equal(late.values.dateofbirth, '1990-01-15');
+  assert.equal(late.values.startdate, '2025-06-01');
+});
+
+test('Windows-1252 file: FG_ENCODING with the byte offset of the first bad sequence', async () => {
+  const err = await rejection(join(FIX, 'bad', 'ndmat_acme_acme_sal_hrmanager_v6_261120093100.csv'), exchange);
+  assert.equal(err.code, 'FG_ENCODING');
+  assert.equal(err.details.offset, 677);
+  assert.equal(err.details.line, 4);
+  assert.match(err.message, /byte offset 677/);
+});
+
+test('invalid UTF-8 far into a large file is found at the right offset across chunk boundaries', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const header = 'organization_code;registration_reference;lastname;firstname\n';
+  const row = 'ACME;000001;Müller;Ånna\n';
+  const good = header + row.repeat(40_000);
+  const bytes = Buffer.concat([Buffer.from(good), Buffer.from('ACME;2;M'), Buffer.from([0xe9]), Buffer.from('ller;A\n')]);
+  writeFileSync(join(dir, 'big.csv'), bytes);
+  const err = await rejection(join(dir, 'big.csv'), exchange);
+  assert.equal(err.code, 'FG_ENCODING');
+  assert.equal(err.details.offset, Buffer.byteLength(good) + 8);
+  assert.equal(err.details.line, 40_002);
+  // A multi-byte character cut at the very end of the file is invalid too.
+  writeFileSync(join(dir, 'cut.csv'), Buffer.concat([Buffer.from(header + 'ACME;1;M'), Buffer.from([0xc3])]));
+  const cut = await rejection(join(dir, 'cut.csv'), exchange);
+  assert.equal(cut.details.offset, Buffer.byteLength(header) + 8);
+});
+
+const fileLevel: Array<[string, string, RegExp, RecordReaderOptions?]> = [
+  ['empty.csv', 'FG_EMPTY_FILE', /empty/],
+  ['blank-lines.csv', 'FG_EMPTY_FILE', /empty/],
+  ['utf16le.csv', 'FG_UTF16', /UTF-16/],
+  ['spreadsheet-renamed.csv', 'FG_SPREADSHEET_AS_CSV', /workbook \(XLSX\)/],
+  ['legacy-xls.csv', 'FG_SPREADSHEET_AS_CSV', /legacy Excel/],
+  ['comma-separated.csv', 'FG_SEPARATOR', /separated by comma \(,\), but exchange files use semicolon/],
+  ['duplicate-column.csv', 'FG_DUP_COLUMN', /'lastname' appears twice/],
+  ['missing-column.csv', 'FG_MISSING_COLUMN', /registration_reference/],
+  ['unterminated-quote.csv', 'FG_UNTERMINATED_QUOTE', /line 3/],
+];
+for (const [name, code, message, options] of fileLevel) {
+  test(`file-level: ${name} is rejected with ${code}`, async () => {
+    const err = await rejection(join(REC, name), options ?? exchange);
+    assert.equal(err.code, code);
+    assert.match(err.message, message);
+  });
+}
+
+test('file-level: an exchange file read in the drop-box dialect names the semicolon it found', async () => {
+  const err = await rejection(join(FIX, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'), dropbox);
+  assert.equal(err.code, 'FG_SEPARATOR');
+  assert.match(err.message, /semicolon/);
+});
+
+test('file-level: a file named .xlsx that is not a workbook is FG_XLSX', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  writeFileSync(join(dir, 'fake.xlsx'), 'Name,Email\nA,a@b.example\n');
+  const err = await rejection(join(dir, 'fake.xlsx'), dropbox);
+  assert.equal(err.code, 'FG_XLSX');
+});
+
+test('row-level: too few or too many fields give FG_FIELD_COUNT on that row only', async () => {
+  const rows = await readAll(join(REC, 'field-count.csv'), exchange);
+  assert.equal(rows.length, 3);
+  assert.deepEqual(rows[0]!.problems, []);
+  assert.equal(rows[1]!.problems[0]!.code, 'FG_FIELD_COUNT');
+  assert.equal(rows[1]!.line, 3);
+  assert.equal(rows[2]!.problems[0]!.code, 'FG_FIELD_COUNT');
+  assert.equal(rows[2]!.problems[0]!.column, 6);
+});
+
+test('an aborted signal stops the reader', async () => {
+  const controller = new AbortController();
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const r of readRecords(join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv'), exchange, controller.signal)) {
+      seen.push(r.line);
+      if (seen.length === 3) controller.abort(new Error('stop now'));
+    }
+  }, /stop now/);
+  assert.equal(seen.length, 3);
+});
