@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** A hidden temporary name next to `path`: same filesystem (rename is atomic), and dot-prefixed. */
+export function temporaryNameFor(path: string): string {
+  return join(dirname(path), `.fg-pgp-${process.pid}-${randomBytes(4).toString('hex')}-${basename(path)}`);
+}
+
+/** Replaces `path` with `data` atomically: readers see the old content or the new, never a part. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
+  const tmp = temporaryNameFor(path);
+  try {
+    writeFileSync(tmp, data, { mode, flag: 'wx' });
+    chmodSync(tmp, mode); // the umask may have narrowed the mode given to open()
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet, atomically (written aside, then
+ * hard-linked: link fails with EEXIST instead of replacing). Returns false when another process
+ * created it first, so two processes starting together agree on one file.
+ */
+export function createFileExclusive(path: string, data: string | Uint8Array, mode: number): boolean {
+  const tmp = temporaryNameFor(path);
+  try {
+    writeFileSync(tmp, data, { mode, flag: 'wx' });
+    chmodSync(tmp, mode);
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}

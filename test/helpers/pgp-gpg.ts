@@ -1,0 +1,45 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type LoadedConfig } from '../../core/config';
+import { run, type RunResult } from './clients';
+
+/** GnuPG as an HRIS would drive it: its own throw-away home directory, batch mode. */
+export class Gpg {
+  readonly home: string;
+
+  constructor(dir = mkdtempSync(join(tmpdir(), 'fg-gpg-'))) {
+    this.home = dir;
+  }
+
+  async run(...args: string[]): Promise<RunResult> {
+    return run('gpg', ['--homedir', this.home, '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args]);
+  }
+
+  /** Runs gpg and throws with its stderr when it fails. */
+  async ok(...args: string[]): Promise<RunResult> {
+    const r = await this.run(...args);
+    if (r.code !== 0) throw new Error(`gpg ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
+    return r;
+  }
+
+  importKey(file: string): Promise<RunResult> { return this.ok('--import', file); }
+
+  /** Encrypts for `recipient` (a fingerprint) as a client would, trusting the imported key. */
+  encrypt(recipient: string, input: string, output: string, extra: string[] = []): Promise<RunResult> {
+    return this.ok('--trust-model', 'always', '--recipient', recipient, '--output', output, ...extra, '--encrypt', input);
+  }
+
+  verify(signature: string, file: string): Promise<RunResult> { return this.run('--verify', signature, file); }
+
+  /** Stops the gpg-agent this home directory started (it outlives the test otherwise). */
+  async close(): Promise<void> {
+    await run('gpgconf', ['--homedir', this.home, '--kill', 'all']);
+  }
+}
+
+/** A LoadedConfig for a data dir, as loadConfig would give it (no config file). */
+export function loadedConfigFor(dataDir: string, raw: Record<string, unknown> = {}, file?: string): LoadedConfig {
+  const config = parseConfig({ dataDir, ...raw });
+  return { config, file, dataDir, workflowsDir: join(dataDir, 'workflows') };
+}
