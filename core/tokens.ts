@@ -27,6 +27,8 @@ export const Tokens = {
   Intake: Symbol.for('fluxgate.Intake'),
   /** Optional OutputSigner, bound by the PGP part: signs each report/receipt written to out/. */
   OutputSigner: Symbol.for('fluxgate.OutputSigner'),
+  /** ServerKeyStore (core/pgp): the server's PGP key pair, loaded or generated on first use. */
+  PgpKeys: Symbol.for('fluxgate.PgpKeys'),
   /** AccountService (core/accounts): account and key administration. */
   AccountService: Symbol.for('fluxgate.AccountService'),
   /** SftpService (core/sftp): the SSH/SFTP server, also bound as a Service. */
@@ -43,7 +45,7 @@ export interface Service {
 }
 
 /**
- * Signs a report or receipt once it is complete in out/ (e.g. writes `<file>.asc` next to it).
+ * Signs a report or receipt once it is complete in out/ (core/pgp writes `<file>.sig` next to it).
  * Optional: the engine calls it only when Tokens.OutputSigner is bound.
  */
 export interface OutputSigner {
