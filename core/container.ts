@@ -5,8 +5,14 @@ import { DataPaths } from './config/paths';
 import type { Logger } from './logging/logger';
 import { openDatabase } from './store/database';
 import { AccountRepository } from './store/accounts-repository';
+import { DirectoryRepository } from './store/directory-repository';
 import { Tokens } from './tokens';
 import { UploadEvents } from './events';
+import { buildJobs } from './cron/build';
+import { CronService } from './cron/service';
+import { ServerKeyStore } from './pgp/server-key';
+import { PgpOutputSigner } from './pgp/output-signer';
+import { PgpService } from './pgp/pgp-service';
 
 export interface ContainerOptions {
   loaded: LoadedConfig;
@@ -35,12 +41,19 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   // (and stop in reverse): the engine is ready before the SFTP server accepts uploads.
 
   // -- directory store (plugins' data) --
+  container.bind(Tokens.Directory).toConstantValue(new DirectoryRepository(db));
 
   // -- engine: journal, queue, workflows, plugins, intake --
 
   // -- pgp --
+  container.bind(Tokens.PgpKeys).to(ServerKeyStore).inSingletonScope();
+  if (loaded.config.pgp.signReports) container.bind(Tokens.OutputSigner).to(PgpOutputSigner).inSingletonScope();
+  container.bind(Tokens.Service).to(PgpService).inSingletonScope();
 
   // -- cron jobs --
+  const jobs = buildJobs({ config: loaded.config, paths, db, accounts: container.get<AccountRepository>(Tokens.Accounts), logger });
+  container.bind(Tokens.Jobs).toConstantValue(jobs);
+  container.bind(Tokens.Service).toConstantValue(new CronService(loaded.config, jobs.registry, jobs.runner, jobs.runs, logger));
 
   // -- sftp server (last: accepts uploads once everything else runs) --
 
