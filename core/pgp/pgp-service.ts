@@ -1,0 +1,52 @@
+import { inject, injectable } from 'inversify';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import type { Logger } from '../logging/logger';
+import type { AccountRepository } from '../store/accounts-repository';
+import { Tokens, type Service } from '../tokens';
+import { publishPublicKey, type PublishResult } from './publish';
+import type { ServerKeyStore } from './server-key';
+
+/**
+ * At server start: loads (or generates) the server key, so a broken key configuration stops
+ * the start with a clear FG_PGP instead of failing at the first upload, then publishes the
+ * public key to every exchange account's out/sig/ (repairing any that were deleted).
+ */
+@injectable()
+export class PgpService implements Service {
+  readonly name = 'pgp';
+  private readonly log: Logger;
+
+  constructor(
+    @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
+    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
+    @inject(Tokens.Paths) private readonly paths: DataPaths,
+    @inject(Tokens.Config) private readonly config: FluxgateConfig,
+    @inject(Tokens.Logger) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'pgp' });
+  }
+
+  async start(): Promise<void> {
+    const counts = await this.publishAll();
+    this.log.info({ ...counts }, 'PGP public key published to exchange accounts');
+  }
+
+  async stop(): Promise<void> { /* nothing to release */ }
+
+  /** Publishes to every exchange account; returns how many files were written / already current. */
+  async publishAll(): Promise<Record<PublishResult, number>> {
+    const key = await this.keys.load();
+    const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
+    for (const account of this.accounts.list()) {
+      if (account.purgedAt !== null) { counts.skipped++; continue; }
+      try {
+        counts[publishPublicKey(this.paths, account, key.armoredPublicKey, this.config.sftp.fileMode)]++;
+      } catch (err) {
+        // One unwritable account tree must not keep the server from starting.
+        this.log.error({ accountId: account.id, err }, 'cannot publish the PGP public key to this account');
+      }
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,38 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataPaths } from '../config/paths';
+import type { Account } from '../store/accounts-repository';
+import { writeFileAtomic } from './files';
+import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from './names';
+import { PUBLIC_KEY_FILE } from './server-key';
+
+export type PublishResult = 'written' | 'unchanged' | 'skipped';
+
+/**
+ * Puts the armored public key in `<account>/out/sig/fluxgate-public-key.asc`, where the client
+ * fetches it to encrypt uploads and verify report signatures. Only exchange accounts have an
+ * out/ tree; an account without a tree on disk (purged, moved aside) is skipped. Rewrites the
+ * file only when the key changed, atomically.
+ */
+export function publishPublicKey(paths: DataPaths, account: Pick<Account, 'id' | 'profile'>, armoredPublicKey: string, fileMode: number): PublishResult {
+  if (account.profile !== 'exchange') return 'skipped';
+  const root = paths.accountRoot(account.id);
+  if (!existsSync(root)) return 'skipped';
+  const dir = join(root, PUBLIC_KEY_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const target = join(dir, PUBLIC_KEY_FILE_NAME);
+  if (existsSync(target) && readFileSync(target, 'utf8') === armoredPublicKey) return 'unchanged';
+  writeFileAtomic(target, armoredPublicKey, fileMode);
+  return 'written';
+}
+
+/**
+ * For account creation (synchronous, no key loading): publishes the copy of the public key the
+ * server keeps in `<data>/pgp/` once its key is loaded. Before the server's first start there
+ * is no key yet and nothing is published; the server publishes to every account when it starts.
+ */
+export function publishStoredPublicKey(paths: DataPaths, account: Pick<Account, 'id' | 'profile'>, fileMode: number): PublishResult {
+  const stored = join(paths.pgpDir, PUBLIC_KEY_FILE);
+  if (!existsSync(stored)) return 'skipped';
+  return publishPublicKey(paths, account, readFileSync(stored, 'utf8'), fileMode);
+}
