@@ -10,6 +10,8 @@ export const Tokens = {
   Accounts: Symbol.for('fluxgate.AccountRepository'),
   /** UploadEvents: the SFTP server announces completed uploads, intake listens. */
   UploadEvents: Symbol.for('fluxgate.UploadEvents'),
+  /** DirectoryRepository (core/store): the HR directory, the DirectoryStore plugins get as ctx.directory. */
+  Directory: Symbol.for('fluxgate.Directory'),
   // -- engine --
   /** JournalRepository: the file journal (files, file_events, outputs). */
   Journal: Symbol.for('fluxgate.Journal'),
@@ -33,6 +35,8 @@ export const Tokens = {
   AccountService: Symbol.for('fluxgate.AccountService'),
   /** SftpService (core/sftp): the SSH/SFTP server, also bound as a Service. */
   SftpServer: Symbol.for('fluxgate.SftpServer'),
+  /** Jobs (core/cron/build.ts): job registry, runner, run records and tombstones. */
+  Jobs: Symbol.for('fluxgate.Jobs'),
   /** Long-running parts started by `serve`, in binding order (see core/app.ts). */
   Service: Symbol.for('fluxgate.Service'),
 } as const;

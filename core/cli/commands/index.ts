@@ -1,4 +1,5 @@
 import type { RegisterCommands } from '../context';
+import { registerJobCommands } from './jobs';
 
 /** Every command group, in the order `fluxgate --help` lists them. */
-export const COMMANDS: RegisterCommands[] = [];
+export const COMMANDS: RegisterCommands[] = [registerJobCommands];

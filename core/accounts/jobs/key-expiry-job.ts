@@ -1,0 +1,51 @@
+import type { FluxgateConfig } from '../../config/schema';
+import { DAY_MS, type Job, type JobContext } from '../../cron/job';
+import type { AccountRepository } from '../../store/accounts-repository';
+
+/**
+ * Keys past their validity (set at `key add` from the key policy: RSA 3072–4095 bits 2 years,
+ * RSA 4096+ and ed25519 5 years) are already refused at login; this job marks them expired
+ * (`expired_at`) so the state is visible and final, and warns `keys.warnDays` before a key
+ * expires: one warn log line per key and the `warned` count of the run (the metric).
+ */
+export class KeyExpiryJob implements Job {
+  readonly name = 'key-expiry' as const;
+  readonly description = 'marks expired SSH keys, warns 30 days before a key expires';
+
+  constructor(
+    private readonly config: FluxgateConfig,
+    private readonly accounts: AccountRepository,
+  ) {}
+
+  async run(ctx: JobContext): Promise<void> {
+    const warnMs = this.config.keys.warnDays * DAY_MS;
+    const purged = new Set(this.accounts.list().filter((a) => a.purgedAt !== null).map((a) => a.id));
+    for (const key of this.accounts.allKeys()) {
+      if (ctx.signal.aborted) return;
+      if (purged.has(key.accountId)) continue;
+      ctx.counts.add('checked');
+      const base = {
+        target: key.fingerprint, account: key.accountId, since: key.addedAt,
+        detail: { type: key.type, bits: key.bits, comment: key.comment, expiresAt: new Date(key.expiresAt).toISOString() },
+      };
+      try {
+        if (key.expiresAt <= ctx.asOf) {
+          if (key.expiredAt !== null) continue;
+          ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt }, 'SSH key expired: it is refused at login');
+          ctx.record({ ...base, action: 'expire' });
+          if (!ctx.dryRun) this.accounts.markKeyExpired(key.id, ctx.asOf);
+        } else if (key.expiresAt - warnMs <= ctx.asOf) {
+          // Warn once per key (a key's expiry never moves, so one warning covers it).
+          if (key.warnedAt !== null && key.warnedAt >= key.expiresAt - warnMs) continue;
+          const daysLeft = Math.ceil((key.expiresAt - ctx.asOf) / DAY_MS);
+          ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
+            `SSH key expires in ${daysLeft} day(s): the client must register a new key (fluxgate key add)`);
+          ctx.record({ ...base, action: 'warn', detail: { ...base.detail, daysLeft } });
+          if (!ctx.dryRun) this.accounts.markKeyWarned(key.id, ctx.asOf);
+        }
+      } catch (err) {
+        ctx.fail(`${key.accountId} ${key.fingerprint}`, err);
+      }
+    }
+  }
+}

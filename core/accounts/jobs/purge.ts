@@ -1,0 +1,73 @@
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { DataPaths } from '../../config/paths';
+import type { AccountRepository } from '../../store/accounts-repository';
+import type { RetentionRepository } from '../../store/retention-repository';
+import type { FileDeleter } from '../../retention/deleter';
+import { walkFiles } from '../../retention/tree-scan';
+
+export const PURGE_RULE = 'account-purge';
+
+/** Everywhere an account's files live: its SFTP tree, archive, quarantine, vault and work space. */
+export function accountDataRoots(paths: DataPaths, accountId: string): string[] {
+  return [
+    paths.accountRoot(accountId),
+    dirname(paths.archive(accountId, 'x')),
+    dirname(paths.quarantine(accountId, 'x')),
+    paths.vault(accountId),
+    paths.work(accountId),
+  ];
+}
+
+/** Counts what a purge would delete, without touching anything. */
+export async function countAccountFiles(paths: DataPaths, accountId: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const root of accountDataRoots(paths, accountId)) {
+    for await (const f of walkFiles(root)) { files++; bytes += f.st.size; }
+  }
+  return { files, bytes };
+}
+
+/**
+ * Purges an account: every file deleted through the tombstone protocol (so a crash part way
+ * resumes at the next run), journal rows marked `deleted`, then the account row is kept but
+ * marked purged, disabled, and stripped of its keys and password. Tombstones are kept.
+ */
+export async function purgeAccount(
+  deps: { paths: DataPaths; accounts: AccountRepository; retention: RetentionRepository; deleter: FileDeleter },
+  accountId: string,
+  asOf: number,
+): Promise<{ files: number; bytes: number }> {
+  const { paths, accounts, retention, deleter } = deps;
+  // No session may add files while the tree is emptied.
+  accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
+  const journal = retention.journalAt(accountId);
+  let files = 0;
+  let bytes = 0;
+  // A second pass catches anything written while the first ran (a session that was already open).
+  for (let pass = 0; pass < 2; pass++) {
+    for (const root of accountDataRoots(paths, accountId)) {
+      for await (const f of walkFiles(root)) {
+        const row = journal.get(f.abs);
+        const result = await deleter.delete({
+          accountId, path: f.abs, rule: PURGE_RULE, fileId: row?.fileId ?? null,
+          known: row ? { size: row.size, sha256: row.sha256 } : undefined,
+        }, asOf);
+        if (result === 'deleted') { files++; bytes += f.st.size; }
+      }
+    }
+  }
+  // Journal rows whose file was elsewhere or already gone still learn that it is gone.
+  for (const row of retention.undeletedFiles(accountId)) {
+    await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
+  }
+  for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
+  accounts.transaction(() => {
+    for (const key of accounts.keys(accountId)) accounts.removeKey(accountId, key.fingerprint);
+    accounts.setEnabled(accountId, false, 'purged after inactivity', asOf);
+    accounts.update(accountId, { purgedAt: asOf, passwordHash: null });
+  });
+  retention.forgetAccount(accountId);
+  return { files, bytes };
+}

@@ -1,0 +1,112 @@
+import pino from 'pino';
+import type { Command } from 'commander';
+import { parseAsOf } from '../../cron/as-of';
+import { buildJobs, type Jobs } from '../../cron/build';
+import { JOB_CONFIG_KEYS, JOB_NAMES } from '../../cron/job';
+import type { RunReport } from '../../cron/runner';
+import { nextRun } from '../../cron/schedule';
+import type { Logger } from '../../logging/logger';
+import type { CliContext, RegisterCommands } from '../context';
+
+/** Job logs (key-expiry warnings, deletions) go to the configured log file, else to stderr: stdout is the command's output. */
+function cliLogger(ctx: CliContext): Logger {
+  const { level, file } = ctx.config.config.log;
+  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
+  return pino({ level, base: { svc: 'fluxgate' } }, dest);
+}
+
+function jobsOf(ctx: CliContext): Jobs {
+  return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx) });
+}
+
+const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+const countsText = (counts: Record<string, number>): string =>
+  Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+
+export const registerJobCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  const jobs = program.command('jobs').description('scheduled jobs: retention, account inactivity, key expiry');
+
+  jobs.command('list')
+    .description('each job with its schedule, next run, last run and outcome')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const { registry, runs } = jobsOf(ctx);
+      const cfg = ctx.config.config.jobs;
+      const rows = registry.list().map((job) => {
+        const settings = cfg[JOB_CONFIG_KEYS[job.name]];
+        const last = runs.lastRun(job.name);
+        return {
+          job: job.name, description: job.description, schedule: settings.schedule, timezone: cfg.timezone,
+          enabled: settings.enabled, nextRun: settings.enabled ? iso(nextRun(job.name, settings.schedule, cfg.timezone)?.getTime()) : null,
+          lastRun: last ? {
+            id: last.id, startedAt: iso(last.startedAt), endedAt: iso(last.endedAt), asOf: iso(last.asOf),
+            outcome: last.outcome, counts: last.counts, error: last.error,
+          } : null,
+        };
+      });
+      if (opts.json) return ctx.printJson(rows);
+      const table = [['JOB', 'SCHEDULE', 'TIMEZONE', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'OUTCOME', 'COUNTS']];
+      for (const r of rows) {
+        table.push([r.job, r.schedule, r.timezone, r.enabled ? 'yes' : 'no', r.nextRun ?? '-', r.lastRun?.startedAt ?? 'never',
+          r.lastRun?.outcome ?? '-', r.lastRun ? countsText(r.lastRun.counts) : '-']);
+      }
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      for (const row of table) ctx.print(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+    });
+
+  jobs.command('run')
+    .description(`run a job now (${JOB_NAMES.join(', ')})`)
+    .argument('<job>', JOB_NAMES.join(' | '))
+    .option('--dry-run', 'print what would happen and change nothing')
+    .option('--at <date>', 'evaluate the rules as if it were this date (ISO 8601, or +Nd / -Nd from now)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { dryRun?: boolean; at?: string; json?: boolean }) => {
+      const asOf = opts.at === undefined ? undefined : parseAsOf(opts.at);
+      const { runner } = jobsOf(ctx);
+      const report = await runner.run(name, { asOf, dryRun: opts.dryRun ?? false, trigger: 'manual', collectActions: true });
+      if (opts.json) ctx.printJson(reportJson(report));
+      else printReport(ctx, report);
+      if (report.outcome !== 'ok') process.exitCode = 1;
+    });
+
+  jobs.command('tombstones')
+    .description('what retention and purges deleted: name, hash, size, when, which rule')
+    .option('--account <id>', 'only this account')
+    .option('--file <id>', 'only this journal file id')
+    .option('--name <text>', 'file names containing this text')
+    .option('--limit <n>', 'at most this many (most recent)', (v) => Number.parseInt(v, 10))
+    .option('--json', 'machine-readable output')
+    .action((opts: { account?: string; file?: string; name?: string; limit?: number; json?: boolean }) => {
+      const { tombstones } = jobsOf(ctx);
+      let list = tombstones.list({ accountId: opts.account, fileId: opts.file, name: opts.name });
+      if (opts.limit && opts.limit > 0) list = list.slice(-opts.limit);
+      if (opts.json) {
+        return ctx.printJson(list.map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) })));
+      }
+      if (list.length === 0) return ctx.print('no tombstones');
+      for (const t of list) {
+        ctx.print(`${iso(t.deletedAt)}  ${t.accountId}  ${t.rule}  ${t.name}  ${t.size ?? '?'} bytes  sha256:${t.sha256 ?? '?'}${t.fileId ? `  file ${t.fileId}` : ''}${t.state === 'pending' ? '  (pending)' : ''}`);
+        ctx.print(`    ${t.path}`);
+      }
+    });
+};
+
+function reportJson(r: RunReport): Record<string, unknown> {
+  return {
+    job: r.job, runId: r.runId, asOf: iso(r.asOf), dryRun: r.dryRun, outcome: r.outcome, counts: r.counts,
+    actions: r.actions.map((a) => ({ ...a, since: iso(a.since) })), errors: r.errors,
+    startedAt: iso(r.startedAt), endedAt: iso(r.endedAt),
+  };
+}
+
+function printReport(ctx: CliContext, r: RunReport): void {
+  ctx.print(`${r.job} as of ${iso(r.asOf)}${r.dryRun ? ' (dry run: nothing changed)' : ''}`);
+  for (const a of r.actions) {
+    const verb = r.dryRun ? `would ${a.action}` : a.action;
+    const extra = [a.account && `account ${a.account}`, a.rule && `rule ${a.rule}`, a.since !== undefined && `since ${iso(a.since)}`]
+      .filter(Boolean).join(', ');
+    ctx.print(`  ${verb} ${a.target}${extra ? `  (${extra})` : ''}`);
+  }
+  for (const e of r.errors) ctx.print(`  FAILED ${e.target}: ${e.message} [${e.code}]`);
+  ctx.print(`${r.outcome}${r.runId !== null ? ` (run ${r.runId})` : ''}: ${countsText(r.counts)}`);
+}

@@ -1,0 +1,44 @@
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import type { Logger } from '../logging/logger';
+import { AccountInactivityJob } from '../accounts/jobs/inactivity-job';
+import { KeyExpiryJob } from '../accounts/jobs/key-expiry-job';
+import { FileDeleter } from '../retention/deleter';
+import { RetentionJob } from '../retention/retention-job';
+import type { AccountRepository } from '../store/accounts-repository';
+import { CronRepository } from '../store/cron-repository';
+import type { Database } from '../store/database';
+import { InactivityRepository } from '../store/inactivity-repository';
+import { RetentionRepository } from '../store/retention-repository';
+import { TombstoneRepository } from '../store/tombstones-repository';
+import { JobRegistry } from './registry';
+import { JobRunner } from './runner';
+
+export interface JobsDeps {
+  config: FluxgateConfig;
+  paths: DataPaths;
+  db: Database;
+  accounts: AccountRepository;
+  logger: Logger;
+}
+
+export interface Jobs {
+  registry: JobRegistry;
+  runner: JobRunner;
+  runs: CronRepository;
+  tombstones: TombstoneRepository;
+}
+
+/** Assembles the three jobs and their runner; shared by the container (serve) and the CLI. */
+export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {
+  const tombstones = new TombstoneRepository(db);
+  const retention = new RetentionRepository(db);
+  const deleter = new FileDeleter(tombstones, logger);
+  const registry = new JobRegistry([
+    new RetentionJob(config, paths, accounts, retention, deleter),
+    new AccountInactivityJob(config, paths, accounts, new InactivityRepository(db), retention, deleter),
+    new KeyExpiryJob(config, accounts),
+  ]);
+  const runs = new CronRepository(db);
+  return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };
+}

@@ -1,0 +1,64 @@
+import type { ScheduledTask } from 'node-cron';
+import type { FluxgateConfig } from '../config/schema';
+import type { Logger } from '../logging/logger';
+import type { CronRepository } from '../store/cron-repository';
+import type { Service } from '../tokens';
+import { JOB_CONFIG_KEYS, type JobName } from './job';
+import type { JobRegistry } from './registry';
+import type { JobRunner } from './runner';
+import { createJobTask } from './schedule';
+
+/**
+ * Schedules every enabled job with node-cron (timezone from `config.jobs.timezone`, no
+ * overlap), and on start marks runs left `running` by a crashed process as interrupted.
+ */
+export class CronService implements Service {
+  readonly name = 'cron';
+  private tasks: ScheduledTask[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly config: FluxgateConfig,
+    private readonly registry: JobRegistry,
+    private readonly runner: JobRunner,
+    private readonly runs: CronRepository,
+    logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'cron' });
+  }
+
+  async start(): Promise<void> {
+    const reaped = this.runs.reapInterrupted();
+    if (reaped > 0) this.logger.warn({ reaped }, 'runs interrupted by a previous crash were marked interrupted; their jobs resume at the next run');
+    const { timezone } = this.config.jobs;
+    for (const job of this.registry.list()) {
+      const settings = this.config.jobs[JOB_CONFIG_KEYS[job.name]];
+      if (!settings.enabled) {
+        this.logger.info({ job: job.name }, 'job disabled in config: not scheduled');
+        continue;
+      }
+      const task = createJobTask(job.name, settings.schedule, timezone, () => this.fire(job.name));
+      await task.start();
+      this.tasks.push(task);
+      this.logger.info({ job: job.name, schedule: settings.schedule, timezone, next: task.getNextRun()?.toISOString() ?? null }, 'job scheduled');
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const task of this.tasks) await task.destroy();
+    this.tasks = [];
+    // A run in progress stops after its current item and is recorded; it is never cut mid-deletion.
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async fire(name: JobName): Promise<void> {
+    const p = this.runner.run(name, { trigger: 'schedule', signal: this.stopping.signal }).catch((err: unknown) => {
+      this.logger.error({ job: name, err }, 'scheduled run did not start');
+    });
+    this.inFlight.add(p);
+    try { await p; } finally { this.inFlight.delete(p); }
+  }
+}

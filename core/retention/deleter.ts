@@ -1,0 +1,87 @@
+import { lstat, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Logger } from '../logging/logger';
+import type { TombstoneRepository } from '../store/tombstones-repository';
+import { inodeOf, sha256File } from './file-hash';
+
+export interface DeletionTarget {
+  accountId: string;
+  /** Absolute path. */
+  path: string;
+  rule: string;
+  /** The journal row this file is (or belongs to), if any. */
+  fileId?: string | null;
+  /** Known from the journal: spares re-reading the file when the size still matches. */
+  known?: { size: number; sha256: string };
+  detail?: Record<string, unknown>;
+}
+
+export type DeletionResult = 'deleted' | 'missing';
+
+/**
+ * Deletes files so that every deletion leaves exactly one tombstone, even across crashes:
+ *   1. tombstone written `pending` (with the file's inode) in a transaction;
+ *   2. unlink;
+ *   3. tombstone confirmed and the journal row marked `deleted` in a transaction.
+ * `reconcile()` finishes what a crash interrupted: it unlinks the file if it is still the same
+ * inode (never a newer file at that path) and confirms, so nothing is deleted twice.
+ */
+export class FileDeleter {
+  private readonly logger: Logger;
+
+  constructor(private readonly tombstones: TombstoneRepository, logger: Logger) {
+    this.logger = logger.child({ component: 'retention' });
+  }
+
+  async delete(target: DeletionTarget, asOf: number): Promise<DeletionResult> {
+    const st = await lstat(target.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!st) {
+      // Already gone (deleted by hand, or by a client): the journal still learns it is gone.
+      if (target.fileId) {
+        const t = this.tombstones.intend({
+          fileId: target.fileId, accountId: target.accountId, path: target.path, name: basename(target.path),
+          size: target.known?.size ?? null, sha256: target.known?.sha256 ?? null, rule: target.rule,
+          deletedAt: Date.now(), asOf, inode: null, detail: { ...target.detail, alreadyMissing: true },
+        });
+        this.tombstones.confirm(t.id);
+      }
+      return 'missing';
+    }
+    const sha256 = st.isFile()
+      ? (target.known && target.known.size === st.size ? target.known.sha256 : await sha256File(target.path))
+      : null;
+    const t = this.tombstones.intend({
+      fileId: target.fileId ?? null, accountId: target.accountId, path: target.path, name: basename(target.path),
+      size: st.isFile() ? st.size : null, sha256, rule: target.rule, deletedAt: Date.now(), asOf,
+      inode: inodeOf(st), detail: target.detail ?? {},
+    });
+    await unlink(target.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    this.tombstones.confirm(t.id);
+    return 'deleted';
+  }
+
+  /** Completes deletions a crash left pending; returns how many were completed. */
+  async reconcile(): Promise<number> {
+    let done = 0;
+    for (const t of this.tombstones.pending()) {
+      const st = await lstat(t.path).catch(() => undefined);
+      if (st && t.inode && inodeOf(st) === t.inode) {
+        await unlink(t.path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        this.tombstones.confirm(t.id, { reconciled: true });
+      } else {
+        // Gone already (the crash came after the unlink), or replaced by a newer file we must keep.
+        this.tombstones.confirm(t.id, { reconciled: true, ...(st ? { replacedByNewerFile: true } : {}) });
+      }
+      this.logger.warn({ path: t.path, rule: t.rule, tombstone: t.id }, 'completed a deletion interrupted by a crash');
+      done++;
+    }
+    return done;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { basename, join, relative, sep } from 'node:path';
+import type { AccountProfile } from '../store/accounts-repository';
+import type { RecordedOutput } from '../store/retention-repository';
+import { isPartialUpload } from '../upload-names';
+import { PUBLIC_KEY_DIR, SIGNATURE_SUFFIXES, SUBSCRIPTION_DIR, type RetentionRule } from './rules';
+
+export interface TreeFile {
+  abs: string;
+  /** Account-relative, with `/` separators (`out/sal/x.xml`). */
+  rel: string;
+  st: Stats;
+}
+
+/** Every regular file under root (symbolic links are neither followed nor touched). */
+export async function* walkFiles(root: string, dir = root): AsyncGenerator<TreeFile> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  for (const entry of entries) {
+    const abs = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      yield* walkFiles(root, abs);
+    } else if (entry.isFile()) {
+      const st = await lstat(abs).catch(() => undefined);
+      if (st?.isFile()) yield { abs, rel: relative(root, abs).split(sep).join('/'), st };
+    }
+  }
+}
+
+export type Classification =
+  | { kind: 'rule'; rule: RetentionRule; since?: number; fileId?: string | null }
+  | { kind: 'skip'; reason: 'engine' | 'journal' | 'public-key' | 'not-retained' };
+
+export interface ClassifyInput {
+  file: TreeFile;
+  profile: AccountProfile;
+  /** Journal rows (not deleted) by absolute location. */
+  journal: Map<string, { state: string }>;
+  /** Recorded reports and receipts by path (absolute or account-relative). */
+  outputs: Map<string, RecordedOutput>;
+}
+
+const ENGINE_STATES = new Set(['received', 'processing', 'failed']);
+
+/**
+ * Which rule applies to a file found in an account tree. `since` is set when the journal
+ * knows when the file's clock started; otherwise the caller uses the first-seen registry.
+ */
+export function classify({ file, profile, journal, outputs }: ClassifyInput): Classification {
+  const name = basename(file.rel);
+  const row = journal.get(file.abs);
+  if (row) return { kind: 'skip', reason: ENGINE_STATES.has(row.state) ? 'engine' : 'journal' };
+  if (isPartialUpload(name)) return { kind: 'rule', rule: 'partial-upload' };
+  if (file.rel.startsWith('out/')) {
+    const output = findOutput(file, outputs);
+    const subscription = file.rel.startsWith(SUBSCRIPTION_DIR);
+    if (output) return { kind: 'rule', rule: subscription ? 'subscription-report' : 'report', since: output.createdAt, fileId: output.fileId };
+    if (subscription) return { kind: 'rule', rule: 'subscription-report' };
+    if (file.rel.startsWith(PUBLIC_KEY_DIR)) return { kind: 'skip', reason: 'public-key' };
+    return { kind: 'rule', rule: 'out-other' };
+  }
+  if (profile === 'dropbox' || file.rel.startsWith('in/')) return { kind: 'rule', rule: 'unmatched' };
+  return { kind: 'skip', reason: 'not-retained' };
+}
+
+function findOutput(file: TreeFile, outputs: Map<string, RecordedOutput>): RecordedOutput | undefined {
+  const direct = outputs.get(file.abs) ?? outputs.get(file.rel);
+  if (direct) return direct;
+  const suffix = SIGNATURE_SUFFIXES.find((s) => file.rel.endsWith(s));
+  if (!suffix) return undefined;
+  return outputs.get(file.abs.slice(0, -suffix.length)) ?? outputs.get(file.rel.slice(0, -suffix.length));
+}

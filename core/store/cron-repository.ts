@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { FluxgateError } from '../errors';
+import type { Database } from './database';
+
+export type RunOutcome = 'running' | 'ok' | 'failed' | 'interrupted';
+export type RunCounts = Record<string, number>;
+
+export interface CronRun {
+  id: number;
+  job: string;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: RunOutcome;
+  dryRun: boolean;
+  asOf: number;
+  counts: RunCounts;
+  error: string | null;
+}
+
+interface RunRow {
+  id: number; job: string; started_at: number; ended_at: number | null; outcome: RunOutcome;
+  dry_run: number; as_of: number; counts: string; error: string | null;
+}
+interface LockRow { job: string; run_id: number; pid: number; host: string; acquired_at: number }
+
+const toRun = (r: RunRow): CronRun => ({
+  id: r.id, job: r.job, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome,
+  dryRun: r.dry_run === 1, asOf: r.as_of, counts: JSON.parse(r.counts) as RunCounts, error: r.error,
+});
+
+/** A lock held by a process on another machine is only presumed dead after this long. */
+const FOREIGN_LOCK_TTL_MS = 24 * 3600_000;
+
+/**
+ * Run records (`cron_runs`) and the per-job lock (`cron_locks`) that keeps runs from
+ * overlapping across processes (the server's schedule and `fluxgate jobs run` by hand).
+ * A lock whose process is gone is taken over, and its run is recorded as interrupted.
+ */
+export class CronRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Records a run as started and takes the job's lock; FG_JOB_RUNNING if a live process holds it. */
+  begin(job: string, asOf: number, now = Date.now()): CronRun {
+    const tx = this.db.transaction(() => {
+      const lock = this.db.prepare('SELECT * FROM cron_locks WHERE job = ?').get(job) as LockRow | undefined;
+      if (lock) {
+        if (lockIsHeld(lock, now)) {
+          throw new FluxgateError('FG_JOB_RUNNING', `job ${job} is already running (run ${lock.run_id}, pid ${lock.pid} on ${lock.host})`, { job, runId: lock.run_id });
+        }
+        this.db.prepare(`UPDATE cron_runs SET outcome = 'interrupted', ended_at = ?, error = 'the process running it stopped before it finished'
+          WHERE id = ? AND outcome = 'running'`).run(now, lock.run_id);
+        this.db.prepare('DELETE FROM cron_locks WHERE job = ?').run(job);
+      }
+      const id = Number(this.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, dry_run, as_of) VALUES (?, ?, 'running', 0, ?)`)
+        .run(job, now, asOf).lastInsertRowid);
+      this.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)')
+        .run(job, id, process.pid, hostname(), now);
+      return id;
+    });
+    return this.get(tx.immediate())!;
+  }
+
+  /** Records the end of a run and releases the lock it holds. */
+  finish(runId: number, outcome: Exclude<RunOutcome, 'running'>, counts: RunCounts, error: string | null = null, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE cron_runs SET outcome = ?, ended_at = ?, counts = ?, error = ? WHERE id = ?')
+        .run(outcome, now, JSON.stringify(counts), error, runId);
+      this.db.prepare('DELETE FROM cron_locks WHERE run_id = ?').run(runId);
+    }).immediate();
+  }
+
+  /** Marks runs whose process died (lock no longer held) as interrupted; returns how many. */
+  reapInterrupted(now = Date.now()): number {
+    let reaped = 0;
+    this.db.transaction(() => {
+      for (const lock of this.db.prepare('SELECT * FROM cron_locks').all() as LockRow[]) {
+        if (lockIsHeld(lock, now)) continue;
+        reaped += this.db.prepare(`UPDATE cron_runs SET outcome = 'interrupted', ended_at = ?, error = 'the process running it stopped before it finished'
+          WHERE id = ? AND outcome = 'running'`).run(now, lock.run_id).changes;
+        this.db.prepare('DELETE FROM cron_locks WHERE job = ?').run(lock.job);
+      }
+    }).immediate();
+    return reaped;
+  }
+
+  get(id: number): CronRun | undefined {
+    const row = this.db.prepare('SELECT * FROM cron_runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  lastRun(job: string): CronRun | undefined {
+    const row = this.db.prepare('SELECT * FROM cron_runs WHERE job = ? ORDER BY id DESC LIMIT 1').get(job) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  runs(job: string, limit = 20): CronRun[] {
+    return (this.db.prepare('SELECT * FROM cron_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as RunRow[]).map(toRun);
+  }
+}
+
+function lockIsHeld(lock: LockRow, now: number): boolean {
+  if (lock.host !== hostname()) return now - lock.acquired_at < FOREIGN_LOCK_TTL_MS;
+  return processIsAlive(lock.pid);
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,106 @@
+import type { Database } from './database';
+
+/** What was deleted, when, and by which rule: the answer to "what happened to my file". */
+export interface Tombstone {
+  id: number;
+  fileId: string | null;
+  accountId: string;
+  /** Absolute path of the deleted file. */
+  path: string;
+  name: string;
+  size: number | null;
+  sha256: string | null;
+  rule: string;
+  /** Real time of the deletion (intent time while pending). */
+  deletedAt: number;
+  /** The date the rules were evaluated as of (differs from deletedAt under `jobs run --at`). */
+  asOf: number | null;
+  state: 'pending' | 'done';
+  /** `dev:ino` of the file when the deletion was decided: a rerun never deletes a newer file at the same path. */
+  inode: string | null;
+  detail: Record<string, unknown>;
+}
+
+export type NewTombstone = Omit<Tombstone, 'id' | 'state'>;
+
+interface TombstoneRow {
+  id: number; file_id: string | null; account_id: string; path: string; name: string; size: number | null;
+  sha256: string | null; rule: string; deleted_at: number; as_of: number | null; state: 'pending' | 'done';
+  inode: string | null; detail: string;
+}
+
+const toTombstone = (r: TombstoneRow): Tombstone => ({
+  id: r.id, fileId: r.file_id, accountId: r.account_id, path: r.path, name: r.name, size: r.size,
+  sha256: r.sha256, rule: r.rule, deletedAt: r.deleted_at, asOf: r.as_of, state: r.state, inode: r.inode,
+  detail: JSON.parse(r.detail) as Record<string, unknown>,
+});
+
+export interface TombstoneFilter {
+  accountId?: string;
+  fileId?: string;
+  /** Substring of the file name. */
+  name?: string;
+  limit?: number;
+}
+
+/**
+ * Tombstones are written in two steps around the unlink: `intend` (pending) before the file
+ * is removed, `confirm` after. A crash in between leaves a pending tombstone that the next run
+ * reconciles, so no deletion goes unrecorded and none is recorded twice.
+ */
+export class TombstoneRepository {
+  constructor(private readonly db: Database) {}
+
+  intend(t: NewTombstone): Tombstone {
+    const id = Number(this.db.prepare(`INSERT INTO tombstones (file_id, account_id, path, name, size, sha256, rule, deleted_at, as_of, state, inode, detail)
+      VALUES (@fileId, @accountId, @path, @name, @size, @sha256, @rule, @deletedAt, @asOf, 'pending', @inode, @detail)`)
+      .run({ ...t, detail: JSON.stringify(t.detail) }).lastInsertRowid);
+    return this.get(id)!;
+  }
+
+  /**
+   * Marks the deletion done and, when the file is in the journal, its row `deleted`
+   * with an event on its timeline, in one transaction.
+   */
+  confirm(id: number, extraDetail: Record<string, unknown> = {}, now = Date.now()): void {
+    this.db.transaction(() => {
+      const t = this.get(id);
+      if (!t || t.state === 'done') return;
+      const detail = { ...t.detail, ...extraDetail };
+      this.db.prepare(`UPDATE tombstones SET state = 'done', deleted_at = ?, detail = ? WHERE id = ?`)
+        .run(now, JSON.stringify(detail), id);
+      if (t.fileId) this.markJournalDeleted(t.fileId, t, now);
+    }).immediate();
+  }
+
+  /** Journal rows whose file location this tombstone covers become `deleted`. */
+  private markJournalDeleted(fileId: string, t: Tombstone, now: number): void {
+    const row = this.db.prepare('SELECT location, state FROM files WHERE id = ?').get(fileId) as { location: string; state: string } | undefined;
+    if (!row) return;
+    // Only the deletion of the input file itself (not of its report) ends the row's life.
+    if (row.location === t.path && row.state !== 'deleted') {
+      this.db.prepare(`UPDATE files SET state = 'deleted', updated_at = ? WHERE id = ?`).run(now, fileId);
+    }
+    this.db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)')
+      .run(fileId, now, 'deleted', JSON.stringify({ path: t.path, rule: t.rule, tombstone: t.id }));
+  }
+
+  get(id: number): Tombstone | undefined {
+    const row = this.db.prepare('SELECT * FROM tombstones WHERE id = ?').get(id) as TombstoneRow | undefined;
+    return row && toTombstone(row);
+  }
+
+  pending(): Tombstone[] {
+    return (this.db.prepare(`SELECT * FROM tombstones WHERE state = 'pending' ORDER BY id`).all() as TombstoneRow[]).map(toTombstone);
+  }
+
+  list(filter: TombstoneFilter = {}): Tombstone[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
+    if (filter.accountId) { where.push('account_id = @accountId'); params.accountId = filter.accountId; }
+    if (filter.fileId) { where.push('file_id = @fileId'); params.fileId = filter.fileId; }
+    if (filter.name) { where.push(`instr(name, @name) > 0`); params.name = filter.name; }
+    const sql = `SELECT * FROM tombstones ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT @limit`;
+    return (this.db.prepare(sql).all(params) as TombstoneRow[]).map(toTombstone);
+  }
+}
