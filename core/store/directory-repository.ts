@@ -1,0 +1,146 @@
+import type {
+  ChangeKind, DirectoryDocument, DirectoryStore, DirectoryUser, Employee, Organization, StagingArea, WriteOptions,
+} from '../plugin-api/directory';
+import { canonicalJson } from '../records/fields';
+import type { Database } from './database';
+import { SqliteStaging } from './directory-staging';
+
+/** How one entity maps to its table: key columns, searchable columns; `data` holds the rest. */
+interface TableSpec<T> {
+  table: string;
+  keyColumns: readonly string[];
+  key(entity: T): unknown[];
+  columns(entity: T): Record<string, unknown>;
+}
+
+const ORGANIZATIONS: TableSpec<Organization> = {
+  table: 'dir_organizations',
+  keyColumns: ['code'],
+  key: (o) => [o.code],
+  columns: (o) => ({ name: o.name, parent_code: o.parentCode }),
+};
+const EMPLOYEES: TableSpec<Employee> = {
+  table: 'dir_employees',
+  keyColumns: ['organization_code', 'registration_reference'],
+  key: (e) => [e.organizationCode, e.registrationReference],
+  columns: (e) => ({
+    technical_id: e.technicalId, email: e.email, lastname: e.lastname, firstname: e.firstname,
+    active: e.active ? 1 : 0, departure_date: e.departureDate,
+  }),
+};
+const USERS: TableSpec<DirectoryUser> = {
+  table: 'dir_users',
+  keyColumns: ['login'],
+  key: (u) => [u.login],
+  columns: (u) => ({
+    email: u.email, lastname: u.lastname, firstname: u.firstname, profile_code: u.profileCode,
+    organization_codes: JSON.stringify(u.organizationCodes),
+  }),
+};
+const DOCUMENTS: TableSpec<DirectoryDocument> = {
+  table: 'dir_documents',
+  keyColumns: ['external_reference'],
+  key: (d) => [d.externalReference],
+  columns: (d) => ({
+    title: d.title, document_date: d.documentDate, organization_code: d.organizationCode,
+    registration_reference: d.registrationReference, vault_path: d.vaultPath, sha256: d.sha256, size: d.size,
+  }),
+};
+
+/** Prepared statements of one table, and the created/updated/unchanged decision. */
+class EntityTable<T> {
+  private readonly select;
+  private readonly list;
+  private readonly insert;
+  private readonly update;
+
+  constructor(db: Database, private readonly spec: TableSpec<T>, sample: T) {
+    const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
+    const cols = Object.keys(spec.columns(sample));
+    const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
+    this.select = db.prepare(`SELECT data FROM ${spec.table} WHERE ${where}`).pluck();
+    this.list = db.prepare(`SELECT data FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`).pluck();
+    this.insert = db.prepare(`INSERT INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+    this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
+  }
+
+  get(accountId: string, key: unknown[]): T | undefined {
+    const data = this.select.get(accountId, ...key) as string | undefined;
+    return data === undefined ? undefined : JSON.parse(data) as T;
+  }
+
+  all(accountId: string): T[] {
+    return (this.list.all(accountId) as string[]).map((d) => JSON.parse(d) as T);
+  }
+
+  upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
+    const key = this.spec.key(entity);
+    const data = canonicalJson(entity);
+    const existing = this.select.get(accountId, ...key) as string | undefined;
+    if (existing === data) return 'unchanged';
+    if (options.dryRun) return existing === undefined ? 'created' : 'updated';
+    const now = Date.now();
+    const columns = Object.values(this.spec.columns(entity));
+    if (existing === undefined) {
+      this.insert.run(accountId, ...key, ...columns, data, options.sourceFile ?? null, now, now);
+      return 'created';
+    }
+    this.update.run(...columns, data, options.sourceFile ?? null, now, accountId, ...key);
+    return 'updated';
+  }
+}
+
+const SAMPLES = {
+  organization: { code: '', name: '', parentCode: null, attributes: {} } as Organization,
+  employee: { organizationCode: '', registrationReference: '', technicalId: null, email: null, lastname: '', firstname: '', active: true, departureDate: null, attributes: {} } as Employee,
+  user: { login: '', email: '', firstname: '', lastname: '', profileCode: '', organizationCodes: [], attributes: {} } as DirectoryUser,
+  document: { externalReference: '', title: '', documentDate: null, organizationCode: '', registrationReference: '', vaultPath: '', sha256: '', size: 0, attributes: {} } as DirectoryDocument,
+};
+
+/** The directory store on SQLite (see migrations/002-directory.ts). */
+export class DirectoryRepository implements DirectoryStore {
+  private readonly organizations: EntityTable<Organization>;
+  private readonly employees: EntityTable<Employee>;
+  private readonly users: EntityTable<DirectoryUser>;
+  private readonly documents: EntityTable<DirectoryDocument>;
+  private readonly byTechnicalId;
+  private readonly byEmail;
+
+  constructor(private readonly db: Database) {
+    this.organizations = new EntityTable(db, ORGANIZATIONS, SAMPLES.organization);
+    this.employees = new EntityTable(db, EMPLOYEES, SAMPLES.employee);
+    this.users = new EntityTable(db, USERS, SAMPLES.user);
+    this.documents = new EntityTable(db, DOCUMENTS, SAMPLES.document);
+    this.byTechnicalId = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference').pluck();
+    this.byEmail = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference').pluck();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getOrganization(accountId: string, code: string): Organization | undefined { return this.organizations.get(accountId, [code]); }
+  listOrganizations(accountId: string): Organization[] { return this.organizations.all(accountId); }
+  upsertOrganization(accountId: string, o: Organization, options?: WriteOptions): ChangeKind { return this.organizations.upsert(accountId, o, options); }
+
+  getEmployee(accountId: string, organizationCode: string, registrationReference: string): Employee | undefined {
+    return this.employees.get(accountId, [organizationCode, registrationReference]);
+  }
+  findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[] {
+    const rows = by.technicalId !== undefined ? this.byTechnicalId.all(accountId, by.technicalId)
+      : by.email !== undefined ? this.byEmail.all(accountId, by.email) : [];
+    return (rows as string[]).map((d) => JSON.parse(d) as Employee);
+  }
+  listEmployees(accountId: string): Employee[] { return this.employees.all(accountId); }
+  upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
+
+  getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
+  listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }
+  upsertUser(accountId: string, u: DirectoryUser, options?: WriteOptions): ChangeKind { return this.users.upsert(accountId, u, options); }
+
+  getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined { return this.documents.get(accountId, [externalReference]); }
+  listDocuments(accountId: string): DirectoryDocument[] { return this.documents.all(accountId); }
+  upsertDocument(accountId: string, d: DirectoryDocument, options?: WriteOptions): ChangeKind { return this.documents.upsert(accountId, d, options); }
+
+  createStaging(): StagingArea { return new SqliteStaging(this.db); }
+}

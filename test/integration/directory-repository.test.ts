@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../core/store/database';
+import { DirectoryRepository } from '../../core/store/directory-repository';
+import type { Employee, Organization } from '../../core/plugin-api';
+
+function openRepo() {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-dir-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  return { db, file, repo: new DirectoryRepository(db) };
+}
+
+const employee = (over: Partial<Employee> = {}): Employee => ({
+  organizationCode: 'ACME-FR', registrationReference: '000042', technicalId: 'T42', email: 'Anna.Muller@acme.example',
+  lastname: 'Müller', firstname: 'Anna', active: true, departureDate: null, attributes: { city: 'Paris', country: 'FR' }, ...over,
+});
+
+test('the migration creates the directory tables in a real SQLite file', () => {
+  const { db } = openRepo();
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dir_%' ORDER BY name").pluck().all();
+  assert.deepEqual(tables, ['dir_documents', 'dir_employees', 'dir_organizations', 'dir_users']);
+  db.close();
+});
+
+test('upsert reports created, unchanged, updated; attribute order does not matter', () => {
+  const { repo, db } = openRepo();
+  assert.equal(repo.upsertEmployee('acme', employee()), 'created');
+  assert.equal(repo.upsertEmployee('acme', employee({ attributes: { country: 'FR', city: 'Paris' } })), 'unchanged');
+  assert.equal(repo.upsertEmployee('acme', employee({ active: false, departureDate: '2026-12-31' })), 'updated');
+  const stored = repo.getEmployee('acme', 'ACME-FR', '000042')!;
+  assert.equal(stored.active, false);
+  assert.equal(stored.departureDate, '2026-12-31');
+  assert.equal(db.prepare('SELECT active FROM dir_employees').pluck().get(), 0);
+  db.close();
+});
+
+test('rows are per account: the same key in two accounts is two rows', () => {
+  const { repo, db } = openRepo();
+  assert.equal(repo.upsertEmployee('acme', employee()), 'created');
+  assert.equal(repo.upsertEmployee('globex', employee()), 'created');
+  assert.equal(repo.getEmployee('initech', 'ACME-FR', '000042'), undefined);
+  assert.equal(repo.listEmployees('acme').length, 1);
+  assert.equal(repo.findEmployees('globex', { technicalId: 'T42' }).length, 1);
+  assert.equal(repo.findEmployees('initech', { technicalId: 'T42' }).length, 0);
+  db.close();
+});
+
+test('employees are found by technical id and by e-mail ignoring case', () => {
+  const { repo, db } = openRepo();
+  repo.upsertEmployee('acme', employee());
+  assert.equal(repo.findEmployees('acme', { email: 'anna.muller@ACME.example' })[0]!.registrationReference, '000042');
+  assert.equal(repo.findEmployees('acme', { technicalId: 'T42' })[0]!.lastname, 'Müller');
+  assert.deepEqual(repo.findEmployees('acme', { technicalId: 'nope' }), []);
+  db.close();
+});
+
+test('dry runs say what would happen and change nothing', () => {
+  const { repo, db } = openRepo();
+  assert.equal(repo.upsertEmployee('acme', employee(), { dryRun: true }), 'created');
+  assert.equal(repo.listEmployees('acme').length, 0);
+  repo.upsertEmployee('acme', employee());
+  assert.equal(repo.upsertEmployee('acme', employee({ lastname: 'Martin' }), { dryRun: true }), 'updated');
+  assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Müller');
+  db.close();
+});
+
+test('a transaction applies all or nothing', () => {
+  const { repo, db } = openRepo();
+  const org: Organization = { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} };
+  assert.throws(() => repo.transaction(() => {
+    repo.upsertOrganization('acme', org);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(repo.listOrganizations('acme').length, 0);
+  repo.transaction(() => repo.upsertOrganization('acme', org));
+  assert.deepEqual(repo.getOrganization('acme', 'ACME'), org);
+  db.close();
+});
+
+test('users and documents round-trip; a second connection sees committed rows', () => {
+  const { repo, db, file } = openRepo();
+  repo.upsertUser('acme', { login: 'hr.admin1', email: 'a@acme.example', firstname: 'A', lastname: 'B', profileCode: 'HR_ADMIN', organizationCodes: ['ACME-FR', 'ACME-DE'], attributes: { language: 'fr-fr' } });
+  repo.upsertDocument('acme', { externalReference: 'PAY-1', title: 'Payslip', documentDate: '2026-10-31', organizationCode: 'ACME-FR', registrationReference: '000042', vaultPath: 'vault/documents/ab.pdf', sha256: 'ab', size: 10, attributes: {} });
+  const other = new DirectoryRepository(openDatabase(file));
+  assert.deepEqual(other.getUser('acme', 'hr.admin1')!.organizationCodes, ['ACME-FR', 'ACME-DE']);
+  assert.equal(other.listDocuments('acme')[0]!.vaultPath, 'vault/documents/ab.pdf');
+  assert.equal(db.prepare('SELECT organization_codes FROM dir_users').pluck().get(), '["ACME-FR","ACME-DE"]');
+  db.close();
+});
+
+test('staging: conflicting keys with all their lines, rows back in order across pages', () => {
+  const { repo, db } = openRepo();
+  const staging = repo.createStaging();
+  for (let i = 0; i < 2500; i++) staging.add(i + 2, `K${i}`, `{"i":${i}}`);
+  staging.add(3000, 'K7', '{"i":7}'); // same data again: not a conflict
+  staging.add(3001, 'K9', '{"i":"different"}');
+  assert.equal(staging.size, 2502);
+  assert.deepEqual(staging.conflicts(), [{ key: 'K9', lines: [11, 3001] }]);
+  const lines = [...staging.rows(1000)].map((r) => r.line);
+  assert.equal(lines.length, 2502);
+  assert.deepEqual(lines.slice(0, 3), [2, 3, 4]);
+  assert.equal(lines.at(-1), 3001);
+  // Writes between pages are allowed (the connection is not held by an open iterator).
+  let n = 0;
+  for (const row of staging.rows(500)) {
+    if (n++ % 500 === 0) repo.upsertOrganization('acme', { code: row.key, name: 'x', parentCode: null, attributes: {} });
+  }
+  assert.equal(repo.listOrganizations('acme').length, 6);
+  staging.drop();
+  assert.equal(db.prepare("SELECT COUNT(*) FROM temp.sqlite_master WHERE name LIKE 'staging_%' AND type = 'table'").pluck().get(), 0);
+  db.close();
+});
