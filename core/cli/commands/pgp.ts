@@ -1,0 +1,97 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { FluxgateError } from '../../errors';
+import type { Logger } from '../../logging/logger';
+import { decryptFile } from '../../pgp/decrypt';
+import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../pgp/names';
+import { publishPublicKey, type PublishResult } from '../../pgp/publish';
+import { ServerKeyStore } from '../../pgp/server-key';
+import type { CliContext, RegisterCommands } from '../context';
+
+/** Logs go to the configured log file, else to stderr: stdout carries the key or the JSON. */
+function cliLogger(ctx: CliContext): Logger {
+  const { file } = ctx.config.config.log;
+  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
+  return pino({ level: 'warn', base: { svc: 'fluxgate' } }, dest);
+}
+
+function keyStore(ctx: CliContext): ServerKeyStore {
+  return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx));
+}
+
+function parseSwitch(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['on', 'true', 'yes'].includes(v)) return true;
+  if (['off', 'false', 'no'].includes(v)) return false;
+  throw new FluxgateError('FG_USAGE', `"${value}" is not on or off`);
+}
+
+export const registerPgpCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  const pgp = program.command('pgp').description('the server PGP key: encrypted uploads and signed reports');
+
+  pgp.command('export-public')
+    .description('print the armored public key clients encrypt uploads with and verify report signatures with (generates the key pair on first use)')
+    .option('-o, --output <file>', 'write it to this file instead of standard output')
+    .action(async (opts: { output?: string }) => {
+      const key = await keyStore(ctx).load();
+      if (opts.output) writeFileSync(resolve(opts.output), key.armoredPublicKey);
+      else ctx.out.write(key.armoredPublicKey);
+    });
+
+  pgp.command('info')
+    .description('fingerprint, algorithm, user id and files of the server key')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const store = keyStore(ctx);
+      const key = await store.load();
+      const info = {
+        fingerprint: key.fingerprint, algorithm: key.algorithm, userIds: key.userIds,
+        createdAt: key.createdAt.toISOString(), source: key.source,
+        privateKeyFile: key.privateKeyFile, publicKeyFile: store.publicKeyFile,
+        publishedAs: `${PUBLIC_KEY_DIR}/${PUBLIC_KEY_FILE_NAME}`,
+        signReports: ctx.config.config.pgp.signReports,
+      };
+      if (opts.json) return ctx.printJson(info);
+      for (const [k, v] of Object.entries(info)) ctx.print(`${k.padEnd(15)} ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+    });
+
+  pgp.command('publish')
+    .description(`write the public key to ${PUBLIC_KEY_DIR}/${PUBLIC_KEY_FILE_NAME} of every exchange account (the server also does it at start)`)
+    .action(async () => {
+      const key = await keyStore(ctx).load();
+      const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
+      for (const account of ctx.accounts.list()) {
+        const result = account.purgedAt === null
+          ? publishPublicKey(ctx.paths, account, key.armoredPublicKey, ctx.config.config.sftp.fileMode)
+          : 'skipped';
+        counts[result]++;
+      }
+      ctx.print(`written=${counts.written} unchanged=${counts.unchanged} skipped=${counts.skipped}`);
+    });
+
+  pgp.command('require-encryption')
+    .description('accept only PGP-encrypted uploads (.pgp/.gpg) from this account, or stop requiring them')
+    .argument('<account>', 'account id')
+    .argument('<on|off>', 'on or off')
+    .action((accountId: string, value: string) => {
+      const required = parseSwitch(value);
+      const account = ctx.accounts.get(accountId);
+      if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}" (see: fluxgate account list)`, { accountId });
+      ctx.accounts.update(accountId, { options: { ...account.options, requireEncryption: required } });
+      ctx.print(`${accountId}: encrypted uploads ${required ? 'required (plain uploads are rejected with FG_ENCRYPTION_REQUIRED)' : 'optional'}`);
+    });
+
+  pgp.command('decrypt')
+    .description('decrypt a file with the server key, e.g. to inspect a quarantined upload (the plaintext is HR data: mind where it goes)')
+    .argument('<file>', 'PGP message, binary or armored')
+    .requiredOption('-o, --output <file>', 'where to write the plaintext (must not exist)')
+    .action(async (file: string, opts: { output: string }) => {
+      const output = resolve(opts.output);
+      if (existsSync(output)) throw new FluxgateError('FG_USAGE', `${output} already exists`);
+      const key = await keyStore(ctx).load();
+      const result = await decryptFile(key.privateKey, resolve(file), output, { maxPlaintextBytes: ctx.config.config.pgp.maxPlaintextBytes });
+      ctx.print(`${output}: ${result.bytes} bytes (${result.armored ? 'armored' : 'binary'} message, inner name "${result.innerFileName}")`);
+    });
+};
