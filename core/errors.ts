@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   FG_ZIP: 'the archive cannot be read',
   FG_ZIP_UNSAFE: 'the archive is unsafe',
   FG_ZIP_LIMIT: 'the archive exceeds a configured limit',
+  FG_ZIP_PAIRING: 'a document of the archive has no metadata file, or a metadata file no document',
+  FG_NOT_PDF: 'the document is not a PDF file',
   // row-level content problems
   FG_REQUIRED: 'a required value is missing',
   FG_MAXLEN: 'the value is too long',
