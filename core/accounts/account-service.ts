@@ -9,6 +9,7 @@ import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, moveTreeAside } from './account-tree';
 import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
 import { hashPassword } from './password';
+import { publishStoredPublicKey } from '../pgp/publish';
 
 export const ACCOUNT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const PARTNER_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/i;
@@ -80,6 +81,8 @@ export class AccountService {
       return { account, key: added };
     });
     createAccountTree(this.paths.accountRoot(input.id), profile);
+    // The server's PGP public key in out/sig/ (when the server has run once; it also publishes at start).
+    publishStoredPublicKey(this.paths, { id: input.id, profile }, this.config.sftp.fileMode);
     return result;
   }
 
