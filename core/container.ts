@@ -8,6 +8,7 @@ import { AccountRepository } from './store/accounts-repository';
 import { DirectoryRepository } from './store/directory-repository';
 import { Tokens } from './tokens';
 import { UploadEvents } from './events';
+import { bindEngine } from './workflow/bindings';
 import { buildJobs } from './cron/build';
 import { CronService } from './cron/service';
 import { ServerKeyStore } from './pgp/server-key';
@@ -44,6 +45,7 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Directory).toConstantValue(new DirectoryRepository(db));
 
   // -- engine: journal, queue, workflows, plugins, intake --
+  bindEngine(container, { loaded, paths, db, logger });
 
   // -- pgp --
   container.bind(Tokens.PgpKeys).to(ServerKeyStore).inSingletonScope();

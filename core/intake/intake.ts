@@ -1,0 +1,85 @@
+import { stat } from 'node:fs/promises';
+import { basename, relative, sep } from 'node:path';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import type { Logger } from '../logging/logger';
+import type { DurableQueue } from '../queue/queue';
+import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { JournalFile, JournalRepository } from '../store/journal-repository';
+import { isPartialUpload } from '../upload-names';
+import type { WorkflowRegistry } from '../workflow/registry';
+import { digestFile } from './hash';
+
+/** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
+export const PROCESS_TOPIC = 'file.process';
+
+export interface IntakeDeps {
+  paths: DataPaths;
+  config: FluxgateConfig;
+  accounts: AccountRepository;
+  journal: JournalRepository;
+  queue: DurableQueue;
+  workflows: WorkflowRegistry;
+  logger: Logger;
+}
+
+/**
+ * Turns a completed file in an account tree into exactly one journal entry and one queue job,
+ * whoever reports it first (the SFTP server's announcement, the watcher, the start-up scan).
+ */
+export class Intake {
+  private readonly inFlight = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.log = deps.logger.child({ component: 'intake' });
+  }
+
+  /** Account-relative path when the engine takes files from there, else undefined. */
+  acceptedPath(account: Account, absolutePath: string): string | undefined {
+    const rel = relative(this.deps.paths.accountRoot(account.id), absolutePath).split(sep).join('/');
+    if (!rel || rel.startsWith('..')) return undefined;
+    const parts = rel.split('/');
+    if (parts.some((p) => p.startsWith('.')) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
+    if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 3 ? rel : undefined;
+    return parts.length === 1 ? rel : undefined;
+  }
+
+  async consider(accountId: string, absolutePath: string, via: string): Promise<JournalFile | undefined> {
+    const account = this.deps.accounts.get(accountId);
+    if (!account || account.purgedAt) return undefined;
+    const rel = this.acceptedPath(account, absolutePath);
+    if (!rel || this.inFlight.has(absolutePath)) return undefined;
+    if (this.deps.journal.liveAt(absolutePath)) return undefined;
+    this.inFlight.add(absolutePath);
+    try {
+      const before = await stat(absolutePath).catch(() => undefined);
+      if (!before?.isFile()) return undefined;
+      const digest = await digestFile(absolutePath);
+      const after = await stat(absolutePath).catch(() => undefined);
+      // Still being written by something that does not use temporary names: the next event will bring it back.
+      if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
+      const workflow = this.deps.workflows.match(account.profile, rel);
+      const maxAttempts = workflow?.retry.attempts ?? this.deps.config.engine.retry.attempts;
+      const entry = this.deps.journal.transaction(() => {
+        const inserted = this.deps.journal.insert({
+          accountId: account.id, profile: account.profile, flux: workflow?.flux ?? null, workflow: workflow?.flux ?? null,
+          originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
+        });
+        if (inserted) {
+          this.deps.queue.repo.insert({ topic: PROCESS_TOPIC, payload: { fileId: inserted.id }, dedupKey: inserted.id, accountId: account.id, maxAttempts });
+        }
+        return inserted;
+      });
+      if (!entry) return undefined;
+      this.deps.queue.notify(PROCESS_TOPIC);
+      this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
+      return entry;
+    } catch (err) {
+      this.log.error({ account: accountId, path: absolutePath, err: (err as Error).message }, 'cannot take in the file');
+      return undefined;
+    } finally {
+      this.inFlight.delete(absolutePath);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { readdirSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { DataPaths } from '../config/paths';
+import type { UploadEvents } from '../events';
+import type { Logger } from '../logging/logger';
+import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Service } from '../tokens';
+import { isPartialUpload } from '../upload-names';
+import type { Intake } from './intake';
+
+/** How often the account list is re-read to start watching accounts added by the CLI. */
+const ACCOUNT_REFRESH_MS = 5_000;
+
+/**
+ * Feeds Intake from three sources: the SFTP server's in-process announcements (instant), a
+ * chokidar watcher over every account's in/ tree (drop-box: its root) for files written by
+ * other means, and a scan at start-up for files that arrived while the server was down.
+ */
+export class IntakeWatcher implements Service {
+  readonly name = 'intake';
+  private readonly log: Logger;
+  private readonly watched = new Set<string>();
+  private treeWatcher?: FSWatcher;
+  private rootWatcher?: FSWatcher;
+  private unsubscribe?: () => void;
+  private refreshTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly intake: Intake,
+    private readonly paths: DataPaths,
+    private readonly accounts: AccountRepository,
+    private readonly uploads: UploadEvents,
+    private readonly useWatcher: boolean,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'intake' });
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.uploads.onCompleted((u) => { void this.intake.consider(u.accountId, u.absolutePath, 'sftp'); });
+    if (this.useWatcher) {
+      this.treeWatcher = watch([], {
+        ignoreInitial: true,
+        // Files written in place by a co-located server settle before being taken; SFTP uploads are announced at once.
+        awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
+        ignored: (path) => { const n = basename(path); return n.startsWith('.') || isPartialUpload(n); },
+      });
+      this.treeWatcher.on('add', (path) => this.onAdd(path));
+      this.treeWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
+      this.rootWatcher = watch(this.paths.sftpRoot, { ignoreInitial: true, depth: 0 });
+      this.rootWatcher.on('addDir', () => this.refreshAccounts());
+      this.rootWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
+    }
+    this.refreshAccounts();
+    this.refreshTimer = setInterval(() => this.refreshAccounts(), ACCOUNT_REFRESH_MS);
+    this.refreshTimer.unref();
+    const found = await this.scanAll();
+    this.log.info({ accounts: this.watched.size, found, watching: this.useWatcher }, 'intake started');
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await Promise.all([this.treeWatcher?.close(), this.rootWatcher?.close()]);
+  }
+
+  /** Watches accounts not watched yet (added while running); new trees are scanned once. */
+  private refreshAccounts(): void {
+    for (const account of this.accounts.list()) {
+      if (this.watched.has(account.id) || account.purgedAt) continue;
+      this.watched.add(account.id);
+      const target = this.watchTarget(account);
+      if (this.treeWatcher) {
+        // Drop-box: only the root's own files; the watcher's depth is global, so filter in onAdd.
+        this.treeWatcher.add(target);
+      }
+      void this.scanAccount(account);
+    }
+  }
+
+  private watchTarget(account: Account): string {
+    const root = this.paths.accountRoot(account.id);
+    return account.profile === 'exchange' ? join(root, 'in') : root;
+  }
+
+  private onAdd(path: string): void {
+    const rel = relative(this.paths.sftpRoot, path).split(sep);
+    const accountId = rel[0];
+    if (accountId) void this.intake.consider(accountId, path, 'watcher');
+  }
+
+  private async scanAll(): Promise<number> {
+    let found = 0;
+    for (const account of this.accounts.list()) found += await this.scanAccount(account);
+    return found;
+  }
+
+  private async scanAccount(account: Account): Promise<number> {
+    let found = 0;
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      let entries;
+      try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+      for (const e of entries) {
+        if (e.name.startsWith('.') || isPartialUpload(e.name)) continue;
+        const p = join(dir, e.name);
+        if (e.isDirectory() && account.profile === 'exchange') await walk(p, depth + 1);
+        else if (e.isFile() && (await this.intake.consider(account.id, p, 'scan'))) found++;
+      }
+    };
+    await walk(this.watchTarget(account), 0);
+    return found;
+  }
+}

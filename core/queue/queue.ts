@@ -1,0 +1,163 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logging/logger';
+import type { Database } from '../store/database';
+import { QueueRepository, extendLease, type Job } from '../store/queue-repository';
+import { backoffDelay, type RetryPolicy } from './backoff';
+
+export type { Job } from '../store/queue-repository';
+
+export interface EnqueueOptions {
+  /** Run no earlier than this many milliseconds from now. */
+  delay?: number;
+  /** De-duplication key: while a job with this key is pending, enqueueing it again is a no-op. */
+  key?: string;
+  /** Concurrency is limited per account. */
+  accountId?: string;
+  /** Defaults to the queue's retry policy. */
+  maxAttempts?: number;
+}
+
+/** What a listener decides about a job; throwing counts as `retry` (or `dead` on the last attempt). */
+export type JobOutcome =
+  | { status: 'done' }
+  | { status: 'retry'; error: string; delayMs?: number }
+  | { status: 'dead'; error: string };
+
+export type JobHandler<P> = (job: Job<P>, signal: AbortSignal) => Promise<JobOutcome>;
+
+export interface ListenOptions {
+  concurrency: { global: number; perAccount: number };
+  leaseMs: number;
+  pollIntervalMs: number;
+}
+
+/**
+ * A durable queue in the database, in the spirit of Deno KV queues: at-least-once, leased,
+ * retried with exponential backoff, dead after the last attempt. Listeners must be idempotent.
+ */
+export class DurableQueue {
+  readonly repo: QueueRepository;
+  private readonly wake = new EventEmitter();
+
+  constructor(private readonly db: Database, readonly retry: RetryPolicy, private readonly logger: Logger) {
+    this.repo = new QueueRepository(db);
+  }
+
+  enqueue(topic: string, payload: unknown, options: EnqueueOptions = {}): { job: Job; created: boolean } {
+    const now = Date.now();
+    const result = this.repo.insert({
+      topic, payload, dedupKey: options.key, accountId: options.accountId,
+      maxAttempts: options.maxAttempts ?? this.retry.attempts, runAt: now + (options.delay ?? 0),
+    }, now);
+    if (result.created) this.wake.emit(topic);
+    return result;
+  }
+
+  /** Wakes this process's listeners of the topic (after jobs were inserted through `repo` in a transaction). */
+  notify(topic: string): void {
+    this.wake.emit(topic);
+  }
+
+  /** Starts delivering jobs of `topic` to `handler`; returns a function that stops and waits for running jobs. */
+  listen<P>(topic: string, handler: JobHandler<P>, options: ListenOptions): () => Promise<void> {
+    const worker = new QueueWorker<P>(this, this.db, topic, handler, options, this.logger.child({ component: 'queue', topic }));
+    const onWake = (): void => worker.pump();
+    this.wake.on(topic, onWake);
+    worker.start();
+    return async () => {
+      this.wake.off(topic, onWake);
+      await worker.stop();
+    };
+  }
+}
+
+class QueueWorker<P> {
+  private readonly active = new Map<number, Promise<void>>();
+  private readonly perAccount = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly queue: DurableQueue,
+    private readonly db: Database,
+    private readonly topic: string,
+    private readonly handler: JobHandler<P>,
+    private readonly options: ListenOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.pump(), this.options.pollIntervalMs);
+    this.timer.unref();
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Leases as many due jobs as the limits allow. Synchronous leasing keeps the counts exact. */
+  pump(): void {
+    while (!this.stopped && this.active.size < this.options.concurrency.global) {
+      const saturated = [...this.perAccount].filter(([, n]) => n >= this.options.concurrency.perAccount).map(([a]) => a);
+      const job = this.queue.repo.lease<P>(this.topic, this.options.leaseMs, saturated);
+      if (!job) return;
+      this.run(job);
+    }
+  }
+
+  private run(job: Job<P>): void {
+    const account = job.accountId;
+    if (account) this.perAccount.set(account, (this.perAccount.get(account) ?? 0) + 1);
+    const heartbeat = setInterval(() => extendLease(this.db, job.id, this.options.leaseMs), Math.max(500, this.options.leaseMs / 2));
+    heartbeat.unref();
+    const done = this.execute(job).finally(() => {
+      clearInterval(heartbeat);
+      this.active.delete(job.id);
+      if (account) {
+        const n = (this.perAccount.get(account) ?? 1) - 1;
+        if (n <= 0) this.perAccount.delete(account); else this.perAccount.set(account, n);
+      }
+      // A slot is free: take the next job now rather than at the next poll.
+      setImmediate(() => this.pump());
+    });
+    this.active.set(job.id, done);
+  }
+
+  private async execute(job: Job<P>): Promise<void> {
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.handler(job, this.abort.signal);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      outcome = job.attempts >= job.maxAttempts ? { status: 'dead', error } : { status: 'retry', error };
+    }
+    if (this.stopped && outcome.status !== 'done') {
+      // Interrupted by shutdown: leave the lease to expire / be released at the next start.
+      return;
+    }
+    try {
+      this.settle(job, outcome);
+    } catch (err) {
+      this.log.error({ err, jobId: job.id }, 'cannot record the job outcome');
+    }
+  }
+
+  private settle(job: Job<P>, outcome: JobOutcome): void {
+    const repo = this.queue.repo;
+    if (outcome.status === 'done') {
+      repo.complete(job.id);
+    } else if (outcome.status === 'dead' || job.attempts >= job.maxAttempts) {
+      repo.kill(job.id, outcome.error);
+      this.log.warn({ jobId: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
+    } else {
+      const delay = outcome.delayMs ?? backoffDelay(this.queue.retry, job.attempts);
+      repo.reschedule(job.id, Date.now() + delay, outcome.error);
+      this.log.info({ jobId: job.id, attempts: job.attempts, delayMs: delay, error: outcome.error }, 'job will be retried');
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import type { Container } from 'inversify';
+import { FluxgateError } from '../errors';
+import type { FluxHandler } from '../plugin-api/handler';
+import { getManifest, type FluxManifest } from '../plugin-api/manifest';
+import { PluginTokens } from '../plugin-api/tokens';
+
+export type HandlerClass = abstract new (...args: never[]) => unknown;
+
+interface Registration {
+  manifest: FluxManifest;
+  cls: HandlerClass;
+  /** Where it came from (built-in, or the plugin module path). */
+  origin: string;
+}
+
+/**
+ * Flux name → handler class. Each class is bound to itself (singleton) so the container
+ * injects its dependencies; it is also part of the unnamed PluginTokens.FluxHandler
+ * multi-binding (inversify 8's getAll only sees unnamed bindings).
+ */
+export class HandlerRegistry {
+  private readonly byFlux = new Map<string, Registration>();
+
+  constructor(private readonly container: Container) {}
+
+  register(cls: HandlerClass, origin = 'built-in'): FluxManifest {
+    const manifest = getManifest(cls);
+    if (!manifest) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `${cls.name || 'a class'} from ${origin} is not decorated with @fluxHandler(manifest)`);
+    }
+    const existing = this.byFlux.get(manifest.flux);
+    if (existing) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `flux "${manifest.flux}" has two handlers: ${existing.cls.name} (${existing.origin}) and ${cls.name} (${origin})`);
+    }
+    this.container.bind(cls).toSelf().inSingletonScope();
+    this.container.bind(PluginTokens.FluxHandler).toService(cls);
+    this.byFlux.set(manifest.flux, { manifest, cls, origin });
+    return manifest;
+  }
+
+  /** Registers every exported handler class of a plugin module (config `plugins:`). */
+  registerModule(path: string): FluxManifest[] {
+    let mod: Record<string, unknown>;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(path) as Record<string, unknown>;
+    } catch (err) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `cannot load plugin module ${path}: ${(err as Error).message}`);
+    }
+    const classes = Object.values(mod).filter((v): v is HandlerClass => typeof v === 'function' && getManifest(v) !== undefined);
+    if (classes.length === 0) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `plugin module ${path} exports no class decorated with @fluxHandler(manifest)`);
+    }
+    return classes.map((c) => this.register(c, path));
+  }
+
+  manifest(flux: string): FluxManifest | undefined {
+    return this.byFlux.get(flux)?.manifest;
+  }
+
+  get(flux: string): { handler: FluxHandler; manifest: FluxManifest } {
+    const reg = this.byFlux.get(flux);
+    if (!reg) throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `no handler is registered for flux "${flux}"`);
+    return { handler: this.container.get<FluxHandler>(reg.cls as never), manifest: reg.manifest };
+  }
+
+  list(): Array<{ flux: string; name: string; origin: string; manifest: FluxManifest }> {
+    return [...this.byFlux.values()].map((r) => ({ flux: r.manifest.flux, name: r.cls.name, origin: r.origin, manifest: r.manifest }));
+  }
+}

@@ -1,0 +1,53 @@
+import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { DataPaths } from '../config/paths';
+import type { JournalFile, JournalRepository } from '../store/journal-repository';
+
+export const UNMATCHED_FLUX = 'unmatched';
+
+/**
+ * Destinations are derived from the file id, so a move interrupted by a crash is finished
+ * (or found already done) by the next attempt instead of producing a second copy.
+ */
+export function archiveDestination(paths: DataPaths, file: JournalFile): string {
+  return join(paths.archive(file.accountId, file.flux ?? UNMATCHED_FLUX), `${file.id}_${file.name}`);
+}
+
+export function quarantineDestination(paths: DataPaths, file: JournalFile): string {
+  return join(paths.quarantine(file.accountId, file.flux ?? UNMATCHED_FLUX), `${file.id}_${file.name}`);
+}
+
+/** Moves the input and records its new location; returns the refreshed journal entry. */
+export function moveInput(journal: JournalRepository, file: JournalFile, destination: string, eventType: string): JournalFile {
+  if (file.location === destination) return file;
+  if (existsSync(file.location)) {
+    mkdirSync(dirname(destination), { recursive: true, mode: 0o750 });
+    try {
+      renameSync(file.location, destination);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      copyFileSync(file.location, destination);
+      unlinkSync(file.location);
+    }
+  } else if (!existsSync(destination)) {
+    throw new Error(`the input ${file.location} has vanished`);
+  }
+  journal.transaction(() => {
+    journal.update(file.id, { location: destination });
+    journal.addEvent(file.id, eventType, { from: file.location, to: destination });
+  });
+  return journal.get(file.id)!;
+}
+
+/** After a crash between a rename and its journal update, the input is at one of its derived destinations. */
+export function findInput(paths: DataPaths, journal: JournalRepository, file: JournalFile): JournalFile | undefined {
+  if (existsSync(file.location)) return file;
+  for (const candidate of [archiveDestination(paths, file), quarantineDestination(paths, file)]) {
+    if (existsSync(candidate)) {
+      journal.update(file.id, { location: candidate });
+      journal.addEvent(file.id, 'location-repaired', { to: candidate });
+      return journal.get(file.id)!;
+    }
+  }
+  return undefined;
+}

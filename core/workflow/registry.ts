@@ -1,0 +1,94 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from '../logging/logger';
+import type { Service } from '../tokens';
+import { formatProblem, loadWorkflowDir, loadWorkflowFile, type WorkflowProblem } from './loader';
+import type { Workflow } from './schema';
+import type { AnyStep } from './step';
+
+export class StepRegistry {
+  private readonly byName = new Map<string, AnyStep>();
+
+  constructor(steps: readonly AnyStep[]) {
+    for (const s of steps) {
+      if (this.byName.has(s.name)) throw new Error(`two workflow steps are named "${s.name}"`);
+      this.byName.set(s.name, s);
+    }
+  }
+
+  get(name: string): AnyStep | undefined { return this.byName.get(name); }
+  get all(): AnyStep[] { return [...this.byName.values()]; }
+}
+
+/**
+ * The workflows of workflows/ (or config workflowsDir). Each file's last good definition stays
+ * active: a broken edit is logged and ignored until fixed. Hot-reloaded while the server runs.
+ */
+export class WorkflowRegistry implements Service {
+  readonly name = 'workflows';
+  private readonly byFile = new Map<string, Workflow>();
+  private watcher?: FSWatcher;
+  readonly problems: WorkflowProblem[] = [];
+
+  constructor(readonly dir: string, private readonly steps: StepRegistry, private readonly log: Logger, private readonly watchForChanges = true) {
+    if (!existsSync(dir)) {
+      this.log.warn({ dir }, 'the workflows directory does not exist: no file will be processed');
+      return;
+    }
+    const load = loadWorkflowDir(dir, steps.all);
+    for (const w of load.workflows) this.byFile.set(w.source, w);
+    this.problems.push(...load.problems);
+    for (const p of load.problems) this.log.error({ file: p.file, line: p.line, key: p.key }, `invalid workflow, not loaded: ${formatProblem(p)}`);
+    this.log.info({ dir, workflows: load.workflows.map((w) => w.flux) }, 'workflows loaded');
+  }
+
+  async start(): Promise<void> {
+    if (!this.watchForChanges || !existsSync(this.dir)) return;
+    this.watcher = watch(this.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
+    const onChange = (file: string): void => { if (/\.ya?ml$/.test(file)) this.reload(file); };
+    this.watcher.on('add', onChange).on('change', onChange).on('unlink', (file) => {
+      if (this.byFile.delete(file)) this.log.info({ file }, 'workflow file removed: its workflow is no longer active');
+    });
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+  }
+
+  /** Re-reads one file; keeps the previous definition when the new one is invalid. */
+  reload(file: string): boolean {
+    const load = loadWorkflowFile(file, this.steps.all);
+    let problems = load.ok ? [] : load.problems;
+    if (load.ok) {
+      const clash = [...this.byFile.values()].find((w) => w.source !== file && w.flux === load.workflow.flux && w.match.profile === load.workflow.match.profile);
+      if (clash) problems = [{ file, key: 'flux', message: `flux "${load.workflow.flux}" is already defined by ${basename(clash.source)}` }];
+    }
+    if (problems.length > 0 || !load.ok) {
+      const kept = this.byFile.has(file);
+      for (const p of problems) {
+        this.log.error({ file, line: p.line, key: p.key, keptPrevious: kept },
+          `workflow edit rejected, ${kept ? 'the last good definition stays active' : 'not loaded'}: ${formatProblem(p)}`);
+      }
+      return false;
+    }
+    this.byFile.set(file, load.workflow);
+    this.log.info({ file, flux: load.workflow.flux }, 'workflow reloaded');
+    return true;
+  }
+
+  get all(): Workflow[] { return [...this.byFile.values()]; }
+
+  byFlux(flux: string, profile?: 'exchange' | 'dropbox'): Workflow | undefined {
+    return this.all.find((w) => w.flux === flux && (!profile || w.match.profile === profile));
+  }
+
+  /** The workflow for a file at an account-relative path; one with a matching pattern wins over one without. */
+  match(profile: 'exchange' | 'dropbox', relativePath: string): Workflow | undefined {
+    const dir = dirname(relativePath) === '.' ? '' : dirname(relativePath);
+    const name = basename(relativePath);
+    const candidates = this.all.filter((w) => w.match.profile === profile && w.match.directory === dir && (!w.match.pattern || w.match.pattern.test(name)));
+    return candidates.find((w) => w.match.pattern) ?? candidates[0];
+  }
+}

@@ -1,0 +1,33 @@
+import type { FluxCounts } from '../plugin-api/outcome';
+import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
+
+/** Beyond this, messages are counted but not kept (a report of a broken 200k-row file stays usable). */
+export const MAX_REPORT_MESSAGES = 10_000;
+
+export class CollectingReportBuilder implements ReportBuilder {
+  private readonly tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  private readonly list: ReportMessage[] = [];
+  dropped = 0;
+
+  add(message: ReportMessage): void {
+    if (this.list.length >= MAX_REPORT_MESSAGES) { this.dropped++; return; }
+    this.list.push({ ...message });
+  }
+
+  count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
+    this.tally[kind]++;
+    if (entityId !== undefined && kind !== 'unchanged') {
+      this.add({ line, severity: kind === 'rejected' ? 'error' : 'info', entityId, message: kind });
+    }
+  }
+
+  get counts(): Readonly<FluxCounts> { return this.tally; }
+  get messages(): readonly ReportMessage[] { return this.list; }
+
+  /** Forgets everything (a retried attempt starts a fresh report). */
+  reset(): void {
+    this.tally.created = this.tally.updated = this.tally.unchanged = this.tally.rejected = 0;
+    this.list.length = 0;
+    this.dropped = 0;
+  }
+}

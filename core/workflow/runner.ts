@@ -1,0 +1,165 @@
+import { mkdir } from 'node:fs/promises';
+import type { Container } from 'inversify';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import { FluxgateError, toFluxgateError, type ErrorCode } from '../errors';
+import type { Logger } from '../logging/logger';
+import { FileRejection } from '../plugin-api/outcome';
+import type { JobOutcome } from '../queue/queue';
+import { backoffDelay } from '../queue/backoff';
+import type { AccountRepository } from '../store/accounts-repository';
+import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSummary } from '../store/journal-repository';
+import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
+import type { StepRegistry, WorkflowRegistry } from './registry';
+import type { StepRef } from './schema';
+import { EngineStepRun } from './step-run';
+
+/** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
+const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
+/** Faults of the plugin or setup that retrying cannot fix: dead at once. */
+const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_WORKFLOW_INVALID']);
+
+export interface RunnerDeps {
+  container: Container;
+  journal: JournalRepository;
+  accounts: AccountRepository;
+  workflows: WorkflowRegistry;
+  steps: StepRegistry;
+  paths: DataPaths;
+  config: FluxgateConfig;
+  logger: Logger;
+}
+
+/**
+ * Runs one journal file through its workflow, once per queue delivery. Safe to run again after
+ * a crash at any point: every step is idempotent (receipts and destinations are derived from
+ * the file id, handlers must apply idempotently) and a file no longer live is left alone.
+ */
+export class WorkflowRunner {
+  private readonly log: Logger;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.log = deps.logger.child({ component: 'workflow' });
+  }
+
+  async process(fileId: string, attempt: number, maxAttempts: number, signal: AbortSignal): Promise<JobOutcome> {
+    const { journal, paths } = this.deps;
+    const log = this.log.child({ fileId });
+    const found = journal.get(fileId);
+    if (!found || !LIVE_STATES.includes(found.state)) return { status: 'done' };
+    const file = findInput(paths, journal, found);
+    if (!file) {
+      this.finish(found, 'dead', { result: 'dead', code: 'FG_INTERNAL', summary: `the input ${found.location} has vanished` });
+      log.error({ location: found.location }, 'input vanished before processing');
+      return { status: 'dead', error: 'input vanished' };
+    }
+    const account = this.deps.accounts.get(file.accountId);
+    const workflow = account
+      ? (file.workflow ? this.deps.workflows.byFlux(file.workflow, account.profile) : undefined) ?? this.deps.workflows.match(account.profile, file.originalPath)
+      : undefined;
+    if (!account || !workflow) {
+      const why = !account ? `account "${file.accountId}" no longer exists` : `no workflow matches ${file.originalPath}`;
+      const moved = moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
+      this.finish(moved, 'rejected', { result: 'rejected', code: 'FG_NO_WORKFLOW', summary: why });
+      log.warn({ path: file.originalPath }, `file rejected: ${why}`);
+      return { status: 'done' };
+    }
+
+    journal.update(file.id, { state: 'processing', attempts: attempt, workflow: workflow.flux, flux: workflow.flux });
+    journal.addEvent(file.id, 'attempt', { attempt, of: maxAttempts, workflow: workflow.flux });
+    const run = new EngineStepRun({
+      container: this.deps.container, file: journal.get(file.id)!, account, workflow, attempt,
+      lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
+    });
+    try {
+      await mkdir(run.workDir, { recursive: true, mode: 0o750 });
+      await this.runSteps(run, workflow.steps);
+      run.file = moveOut(run, 'processed');
+      const counts = { ...run.report.counts, ...definedCounts(run.outcome?.counts) };
+      this.finish(run.file, 'processed', {
+        result: 'processed', summary: run.outcome?.summary, counts,
+        messages: run.report.messages.length,
+      });
+      log.info({ flux: workflow.flux, counts }, 'file processed');
+      return { status: 'done' };
+    } catch (thrown) {
+      if (signal.aborted) throw thrown; // shutting down: the queue leaves the job for the next start
+      const err = toFluxgateError(thrown, 'FG_HANDLER_FAILED');
+      const kind = classify(err);
+      if (kind === 'transient' && attempt < maxAttempts) {
+        const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
+        journal.update(file.id, { state: 'failed', outcome: { result: 'failed', code: err.code, summary: err.message } });
+        journal.addEvent(file.id, 'attempt-failed', { attempt, code: err.code, error: err.message, retryInMs: delayMs });
+        log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
+        return { status: 'retry', error: err.message, delayMs };
+      }
+      run.error = err;
+      run.result = kind === 'rejected' ? 'rejected' : 'failed';
+      run.outcome = undefined;
+      await this.runOnError(run);
+      run.file = moveOut(run, run.result);
+      const state = kind === 'rejected' ? 'rejected' : 'dead';
+      this.finish(run.file, state, {
+        result: state, code: err.code, summary: err.message,
+        counts: { ...run.report.counts }, messages: run.report.messages.length,
+      });
+      log.warn({ code: err.code, err: err.message, attempt }, state === 'rejected' ? 'file rejected' : 'file is dead after its last attempt');
+      return state === 'dead' ? { status: 'dead', error: err.message } : { status: 'done' };
+    } finally {
+      await run.cleanup().catch(() => undefined);
+    }
+  }
+
+  private async runSteps(run: EngineStepRun, refs: readonly StepRef[]): Promise<void> {
+    for (const ref of refs) {
+      const step = this.step(ref);
+      await step.run(run, ref.options);
+      run.event('step', { step: ref.name });
+    }
+  }
+
+  /** On-error steps all run, even when one of them fails: a rejected file must still be reported and kept. */
+  private async runOnError(run: EngineStepRun): Promise<void> {
+    for (const ref of run.workflow.onError) {
+      try {
+        await this.step(ref).run(run, ref.options);
+        run.event('step', { step: ref.name, onError: true });
+      } catch (err) {
+        run.event('step-failed', { step: ref.name, onError: true, error: (err as Error).message });
+        run.log.error({ step: ref.name, err: (err as Error).message }, 'on-error step failed');
+      }
+    }
+  }
+
+  private step(ref: StepRef) {
+    const step = this.deps.steps.get(ref.name);
+    if (!step) throw new FluxgateError('FG_WORKFLOW_INVALID', `unknown step "${ref.name}"`);
+    return step;
+  }
+
+  private finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary): void {
+    const { journal } = this.deps;
+    journal.transaction(() => {
+      journal.update(file.id, { state, outcome, processedAt: Date.now() });
+      journal.addEvent(file.id, state, { ...outcome });
+    });
+  }
+}
+
+function definedCounts(counts: Record<string, number | undefined> = {}): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+}
+
+function classify(err: FluxgateError): 'rejected' | 'fatal' | 'transient' {
+  if (err instanceof FileRejection || REJECTION_CODES.has(err.code)) return 'rejected';
+  if (FATAL_CODES.has(err.code)) return 'fatal';
+  return 'transient';
+}
+
+/** Whatever the workflow did, a finished input leaves the account tree (and the watcher). */
+function moveOut(run: EngineStepRun, result: 'processed' | 'rejected' | 'failed'): JournalFile {
+  const root = run.paths.accountRoot(run.account.id) + '/';
+  if (!run.file.location.startsWith(root)) return run.file;
+  const dest = result === 'processed' ? archiveDestination(run.paths, run.file) : quarantineDestination(run.paths, run.file);
+  return moveInput(run.journal, run.file, dest, result === 'processed' ? 'archived' : 'quarantined');
+}

@@ -1,0 +1,73 @@
+import type { z } from 'zod';
+import type { FluxgateConfig } from '../config/schema';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateError } from '../errors';
+import type { Logger } from '../logging/logger';
+import type { FluxOutcome } from '../plugin-api/outcome';
+import type { Account } from '../store/accounts-repository';
+import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
+import type { CollectingReportBuilder } from './report-builder';
+import type { Workflow } from './schema';
+
+/**
+ * Everything a workflow step sees about the file being processed. One StepRun per attempt.
+ * Steps communicate through it: decrypt replaces `inputPath`, check-name sets `naming`,
+ * handler sets `outcome`, report reads them.
+ */
+export interface StepRun {
+  /** The journal entry, refreshed when a step moves the input. */
+  file: JournalFile;
+  readonly account: Account;
+  readonly workflow: Workflow;
+  /** 1-based attempt number, and whether no retry will follow a transient failure. */
+  readonly attempt: number;
+  readonly lastAttempt: boolean;
+  /**
+   * The content later steps and the handler read. Starts as the uploaded file; a step that
+   * transforms it (decrypt) writes the result under `workDir` and points this at it.
+   */
+  inputPath: string;
+  /** Scratch directory for this file under DataPaths.work(account); removed after the attempt. */
+  readonly workDir: string;
+  /** Parts of the name once check-name accepted it. */
+  naming?: NamingParts;
+  readonly report: CollectingReportBuilder;
+  /** What the handler returned. */
+  outcome?: FluxOutcome;
+  /** While on-error steps run: why the file failed (code FG_…), and how it ends. */
+  error?: FluxgateError;
+  result: 'processed' | 'rejected' | 'failed';
+  readonly paths: DataPaths;
+  readonly config: FluxgateConfig;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly journal: JournalRepository;
+  /** Container access for steps that need a service (e.g. decrypt: the PGP key ring). */
+  get<T>(token: symbol): T;
+  tryGet<T>(token: symbol): T | undefined;
+  /** Adds an entry to the file's timeline. */
+  event(type: string, detail?: Record<string, unknown>): void;
+  /**
+   * Writes an output into the account tree (account-relative path, e.g. `out/sal/cdmat_….csv`)
+   * under a temporary name, renames it, records it in `outputs`, then signs it if a signer is bound.
+   * Returns the absolute path.
+   */
+  writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string>;
+}
+
+export interface StepDefinition<O = Record<string, never>> {
+  /** The name used in workflow YAML (`- check-name`, `- forward: {url: …}`). */
+  readonly name: string;
+  readonly description: string;
+  /** zod schema of the step's options in YAML; validated when workflows load (and in the JSON Schema). */
+  readonly options?: z.ZodType<O>;
+  run(run: StepRun, options: O): Promise<void>;
+}
+
+/** Identity helper that keeps the options type of a step. */
+export function defineStep<O = Record<string, never>>(def: StepDefinition<O>): StepDefinition<O> {
+  return def;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStep = StepDefinition<any>;

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { FileRejection } from '../../plugin-api/outcome';
+import { checkName } from '../naming';
+import { defineStep } from '../step';
+
+/** Exchange accounts: the name must follow the convention (checked without any .pgp/.gpg suffix). */
+export const checkNameStep = defineStep<{ extensions?: string[] }>({
+  name: 'check-name',
+  description: 'Reject the file (FG_NAME_CONVENTION) unless its name follows the exchange naming convention',
+  options: z.strictObject({ extensions: z.array(z.string()).min(1).optional() }),
+  async run(run, options) {
+    if (run.account.profile !== 'exchange') return;
+    const check = checkName(run.file.name, {
+      partner: run.account.partner ?? run.account.id,
+      client: run.account.id,
+      flux: run.workflow.naming.flux,
+      extensions: options.extensions ?? run.workflow.naming.extensions,
+    });
+    if (!check.ok) {
+      throw new FileRejection('FG_NAME_CONVENTION', `${run.file.name}: ${check.message}`, { part: check.part });
+    }
+    run.naming = check.parts;
+    run.journal.update(run.file.id, { naming: check.parts });
+  },
+});

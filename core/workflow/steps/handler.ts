@@ -1,0 +1,56 @@
+import { FluxgateError, toFluxgateError } from '../../errors';
+import type { IncomingFile } from '../../plugin-api/context';
+import type { DirectoryStore } from '../../plugin-api/directory';
+import { FileRejection, type FluxOutcome } from '../../plugin-api/outcome';
+import { Tokens } from '../../tokens';
+import { EngineFluxContext } from '../flux-context';
+import type { HandlerRegistry } from '../handler-registry';
+import { defineStep, type StepRun } from '../step';
+
+
+export const handlerStep = defineStep({
+  name: 'handler',
+  description: "Run the flux's handler (plugin): parse, validate, apply; its messages go to the report",
+  async run(run) {
+    const { handler, manifest } = run.get<HandlerRegistry>(Tokens.Handlers).get(run.workflow.handler);
+    if (manifest.profiles && !manifest.profiles.includes(run.account.profile)) {
+      throw new FileRejection('FG_PLUGIN_NOT_FOUND', `the handler for flux "${manifest.flux}" does not serve ${run.account.profile} accounts`);
+    }
+    const incoming = incomingFile(run);
+    const ctx = new EngineFluxContext({ run, manifest, incoming, directory: directoryStore(run) });
+    if (!ctx.apply) {
+      run.report.add({ severity: 'info', code: 'FG_TEST_FILE', message: 'test file (version tst): validated and reported, not applied in production' });
+    }
+    let outcome: FluxOutcome;
+    try {
+      outcome = await handler.handle(incoming, ctx);
+    } catch (err) {
+      // Rejections and permission refusals keep their code; anything else is a (retryable) handler failure.
+      if (err instanceof FluxgateError) throw err;
+      throw toFluxgateError(err, 'FG_HANDLER_FAILED');
+    }
+    if (outcome.result === 'rejected') {
+      throw new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
+    }
+    run.outcome = outcome;
+    run.event('handled', { result: outcome.result, summary: outcome.summary, counts: { ...run.report.counts, ...outcome.counts } });
+  },
+});
+
+function incomingFile(run: StepRun): IncomingFile {
+  const f = run.file;
+  return {
+    id: f.id, accountId: f.accountId, profile: run.account.profile, flux: run.workflow.flux, name: f.name,
+    originalPath: f.originalPath, size: f.size, sha1: f.sha1, sha256: f.sha256, receivedAt: new Date(f.receivedAt),
+    isTest: (run.naming?.version ?? '').toLowerCase() === 'tst',
+    naming: run.naming ? { ...run.naming } : undefined,
+  };
+}
+
+function directoryStore(run: StepRun): DirectoryStore {
+  const bound = run.tryGet<DirectoryStore>(Tokens.Directory);
+  if (bound) return bound;
+  return new Proxy({} as DirectoryStore, {
+    get: () => { throw new FluxgateError('FG_INTERNAL', 'no directory store is bound in the container (Tokens.Directory)'); },
+  });
+}

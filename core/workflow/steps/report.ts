@@ -1,0 +1,45 @@
+import type { FluxCounts } from '../../plugin-api/outcome';
+import type { ReportMessage } from '../../plugin-api/report';
+import { reportName } from '../naming';
+import { renderReport } from '../report-csv';
+import { defineStep, type StepRun } from '../step';
+
+/** Timeline copies of the messages stop here; the report file has them all. */
+const JOURNAL_MESSAGES = 200;
+
+/**
+ * Writes the processing report to out/<flux>/ (exchange accounts). Drop-box accounts have no
+ * out/: their report lives in the journal only (`fluxgate files show`).
+ */
+export const reportStep = defineStep({
+  name: 'report',
+  description: 'Write the processing report (out/<flux>/cdmat_….csv); drop-box accounts: journal only',
+  async run(run) {
+    const counts: FluxCounts = { ...run.report.counts, ...definedCounts(run) };
+    const messages: ReportMessage[] = [...run.report.messages];
+    if (run.error) {
+      messages.push({ severity: 'error', code: run.error.code, field: partField(run), message: run.error.message });
+    }
+    const result = run.error ? run.result : (run.outcome?.result ?? 'processed');
+    const summary = run.error ? run.error.message : run.outcome?.summary;
+    run.event('report', { result, counts, summary, messages: messages.slice(0, JOURNAL_MESSAGES), messageCount: messages.length });
+    if (run.account.profile !== 'exchange') return;
+    const relative = `${run.workflow.report.directory}/${reportName(run.file.name)}`;
+    const path = await run.writeOutput('report', relative, renderReport({
+      fileName: run.file.name, receivedAt: new Date(run.file.receivedAt), counts, result, summary, messages, dropped: run.report.dropped,
+    }));
+    run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() });
+  },
+});
+
+function definedCounts(run: StepRun): Partial<FluxCounts> {
+  const out: Partial<FluxCounts> = {};
+  for (const [k, v] of Object.entries(run.outcome?.counts ?? {})) if (typeof v === 'number') out[k as keyof FluxCounts] = v;
+  return out;
+}
+
+/** FG_NAME_CONVENTION carries which part of the name is wrong: show it in the field column. */
+function partField(run: StepRun): string | undefined {
+  const part = run.error?.details.part;
+  return typeof part === 'string' ? `name.${part}` : undefined;
+}
