@@ -1,7 +1,7 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from '../logging/logger';
-import type { TombstoneRepository } from '../store/tombstones-repository';
+import type { Tombstone, TombstoneRepository } from '../store/tombstones-repository';
 import { inodeOf, sha256File } from './file-hash';
 
 export interface DeletionTarget {
@@ -58,30 +58,44 @@ export class FileDeleter {
       size: st.isFile() ? st.size : null, sha256, rule: target.rule, deletedAt: Date.now(), asOf,
       inode: inodeOf(st), detail: target.detail ?? {},
     });
-    await unlink(target.path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    try {
+      await unlink(target.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // Known not deleted: withdraw the intent, the next run decides again.
+        this.tombstones.discard(t.id);
+        throw err;
+      }
+    }
     this.tombstones.confirm(t.id);
     return 'deleted';
   }
 
   /** Completes deletions a crash left pending; returns how many were completed. */
-  async reconcile(): Promise<number> {
+  async reconcile(onError: (path: string, err: unknown) => void): Promise<number> {
     let done = 0;
     for (const t of this.tombstones.pending()) {
-      const st = await lstat(t.path).catch(() => undefined);
-      if (st && t.inode && inodeOf(st) === t.inode) {
-        await unlink(t.path).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-        this.tombstones.confirm(t.id, { reconciled: true });
-      } else {
-        // Gone already (the crash came after the unlink), or replaced by a newer file we must keep.
-        this.tombstones.confirm(t.id, { reconciled: true, ...(st ? { replacedByNewerFile: true } : {}) });
+      try {
+        await this.reconcileOne(t);
+        done++;
+      } catch (err) {
+        onError(t.path, err);
       }
-      this.logger.warn({ path: t.path, rule: t.rule, tombstone: t.id }, 'completed a deletion interrupted by a crash');
-      done++;
     }
     return done;
+  }
+
+  private async reconcileOne(t: Tombstone): Promise<void> {
+    const st = await lstat(t.path).catch(() => undefined);
+    if (st && t.inode && inodeOf(st) === t.inode) {
+      await unlink(t.path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      this.tombstones.confirm(t.id, { reconciled: true });
+    } else {
+      // Gone already (the crash came after the unlink), or replaced by a newer file we must keep.
+      this.tombstones.confirm(t.id, { reconciled: true, ...(st ? { replacedByNewerFile: true } : {}) });
+    }
+    this.logger.warn({ path: t.path, rule: t.rule, tombstone: t.id }, 'completed a deletion interrupted by a crash');
   }
 }

@@ -7,7 +7,12 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** `dev:ino`: identifies a file across renames of other files to its name. */
-export function inodeOf(st: { dev: number; ino: number }): string {
-  return `${st.dev}:${st.ino}`;
+/**
+ * Identifies one incarnation of a file: `dev:ino:birth` (inode numbers are reused at once
+ * after a delete, birth times are not). Where the file system has no birth time, the ctime
+ * stands in for it.
+ */
+export function inodeOf(st: { dev: number; ino: number; birthtimeMs: number; ctimeMs: number }): string {
+  const birth = st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs;
+  return `${st.dev}:${st.ino}:${Math.round(birth * 1000)}`;
 }

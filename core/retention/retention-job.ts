@@ -30,11 +30,7 @@ export class RetentionJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     if (!ctx.dryRun) {
-      try {
-        ctx.counts.add('reconciled', await this.deleter.reconcile());
-      } catch (err) {
-        ctx.fail('pending tombstones', err);
-      }
+      ctx.counts.add('reconciled', await this.deleter.reconcile((path, err) => ctx.fail(path, err)));
     }
     await this.journalPass(ctx);
     for (const account of this.accounts.list()) {

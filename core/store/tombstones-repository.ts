@@ -16,7 +16,7 @@ export interface Tombstone {
   /** The date the rules were evaluated as of (differs from deletedAt under `jobs run --at`). */
   asOf: number | null;
   state: 'pending' | 'done';
-  /** `dev:ino` of the file when the deletion was decided: a rerun never deletes a newer file at the same path. */
+  /** `dev:ino:birth` of the file when the deletion was decided: a rerun never deletes a newer file at the same path. */
   inode: string | null;
   detail: Record<string, unknown>;
 }
@@ -83,6 +83,11 @@ export class TombstoneRepository {
     }
     this.db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)')
       .run(fileId, now, 'deleted', JSON.stringify({ path: t.path, rule: t.rule, tombstone: t.id }));
+  }
+
+  /** Withdraws an intent whose deletion is known not to have happened (the unlink failed). */
+  discard(id: number): void {
+    this.db.prepare(`DELETE FROM tombstones WHERE id = ? AND state = 'pending'`).run(id);
   }
 
   get(id: number): Tombstone | undefined {

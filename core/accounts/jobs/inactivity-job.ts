@@ -31,11 +31,7 @@ export class AccountInactivityJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     if (!ctx.dryRun) {
-      try {
-        ctx.counts.add('reconciled', await this.deleter.reconcile());
-      } catch (err) {
-        ctx.fail('pending tombstones', err);
-      }
+      ctx.counts.add('reconciled', await this.deleter.reconcile((path, err) => ctx.fail(path, err)));
     }
     for (const account of this.accounts.list()) {
       if (ctx.signal.aborted) return;
