@@ -1,4 +1,9 @@
 import { EchoHandler } from './echo';
+import { SalHandler } from './sal';
+import { SirHandler } from './sir';
+import { UsrHandler } from './usr';
+import { DisHandler } from './dis';
+import { DropboxHandler } from './dropbox';
 
 /**
  * The built-in flux handlers, registered in the container by the engine.
@@ -6,4 +11,9 @@ import { EchoHandler } from './echo';
  */
 export const BUILTIN_HANDLERS: Array<abstract new (...args: never[]) => unknown> = [
   EchoHandler,
+  SirHandler,
+  SalHandler,
+  UsrHandler,
+  DisHandler,
+  DropboxHandler,
 ];

@@ -115,7 +115,7 @@ export class RowChecker {
 }
 
 /** Writes a row's problems to the report as errors and counts the row as rejected. */
-export function rejectRow(report: ReportBuilder, line: number, problems: readonly RowProblem[], entityId?: string): void {
+export function rejectRow(report: ReportBuilder, line: number | undefined, problems: readonly RowProblem[], entityId?: string): void {
   for (const p of problems) {
     report.add({ line, column: p.column, field: p.field, severity: 'error', code: p.code, entityId, message: p.message });
   }

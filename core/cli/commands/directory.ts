@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { FluxgateError } from '../../errors';
+import { DirectoryRepository } from '../../store/directory-repository';
+import type { CliContext, RegisterCommands } from '../context';
+
+type Row = Record<string, unknown>;
+interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }
+
+const yesNo = (v: boolean) => (v ? 'yes' : 'no');
+
+/** What each listing shows as text; --json prints the whole entities. */
+const VIEWS: Record<string, View> = {
+  organizations: {
+    description: 'the organization tree (sir files)',
+    list: (r, a) => r.listOrganizations(a) as unknown as Row[],
+    columns: ['code', 'parentCode', 'name'],
+  },
+  employees: {
+    description: 'employees (sal files, drop-box uploads)',
+    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) }) as unknown as Row),
+    columns: ['organizationCode', 'registrationReference', 'lastname', 'firstname', 'email', 'active', 'departureDate'],
+  },
+  users: {
+    description: 'document-management users (usr files)',
+    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') }) as unknown as Row),
+    columns: ['login', 'email', 'profileCode', 'organizationCodes'],
+  },
+  documents: {
+    description: 'documents filed in the vault (dis archives)',
+    list: (r, a) => r.listDocuments(a) as unknown as Row[],
+    columns: ['externalReference', 'organizationCode', 'registrationReference', 'documentDate', 'title', 'vaultPath'],
+  },
+};
+
+function table(rows: Row[], columns: string[]): string[] {
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).replace(/\s+/g, ' '));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
+}
+
+export const registerDirectoryCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  const directory = program.command('directory').description('read the HR directory of an account: organizations, employees, users, documents');
+  for (const [name, view] of Object.entries(VIEWS)) {
+    directory.command(name)
+      .description(`list ${view.description}`)
+      .requiredOption('--account <id>', 'account id')
+      .option('--json', 'print JSON (every field) instead of a table')
+      .action((opts: { account: string; json?: boolean }) => {
+        if (!ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
+        const repo = new DirectoryRepository(ctx.db);
+        if (opts.json) {
+          const raw = { organizations: () => repo.listOrganizations(opts.account), employees: () => repo.listEmployees(opts.account),
+            users: () => repo.listUsers(opts.account), documents: () => repo.listDocuments(opts.account) }[name]!();
+          ctx.printJson(raw);
+          return;
+        }
+        const rows = view.list(repo, opts.account);
+        if (rows.length === 0) { ctx.print(`no ${name} for account ${opts.account}`); return; }
+        for (const l of table(rows, view.columns)) ctx.print(l);
+        ctx.print(`${rows.length} ${name}`);
+      });
+  }
+};

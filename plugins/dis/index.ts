@@ -1,0 +1,1 @@
+export { DisHandler } from './handler';

@@ -1,0 +1,89 @@
+import {
+  canonicalJson, fluxHandler, looseHeader, rejectRow,
+  type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile,
+} from '../../core/plugin-api';
+import { DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
+
+/** Rows that say different things about the same e-mail or Employee ID: all of them are rejected. */
+function conflicts(rows: DropboxRow[]): Map<DropboxRow, string> {
+  const out = new Map<DropboxRow, string>();
+  for (const [field, keyOf] of [['email', (r: DropboxRow) => r.email], ['employeeid', (r: DropboxRow) => r.employeeId]] as const) {
+    const groups = new Map<string, DropboxRow[]>();
+    for (const r of rows) {
+      const k = keyOf(r)?.toLowerCase();
+      if (k) groups.set(k, [...(groups.get(k) ?? []), r]);
+    }
+    for (const [key, group] of groups) {
+      if (group.length > 1 && new Set(group.map((r) => canonicalJson(r.employee))).size > 1) {
+        for (const r of group) out.set(r, `${field === 'email' ? 'Email' : 'Employee ID'} ${key} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Drop-box employees (Nectar "HRIS SFTP Sync" style): a CSV or XLSX uploaded to `/`.
+ * Email and Employee ID both identify an employee. With the account option
+ * `deactivateMissing`, the upload is a full sync: known employees absent from it are deactivated.
+ */
+@fluxHandler({
+  flux: 'dropbox',
+  description: 'Employees of drop-box accounts (CSV or XLSX at the account root)',
+  profiles: ['dropbox'],
+  // The input arrives through ctx.records(); the handler touches no other file.
+  permissions: { read: [], write: [], network: false },
+})
+export class DropboxHandler implements FluxHandler {
+  async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
+    const account = file.accountId;
+    const rows: DropboxRow[] = [];
+    for await (const record of ctx.records({ dialect: 'dropbox', required: DROPBOX_REQUIRED, normalizeHeader: looseHeader })) {
+      const row = readDropboxRow(record);
+      if (!row.checker.ok) { rejectRow(ctx.report, row.line, row.checker.problems, row.email ?? row.employeeId ?? undefined); continue; }
+      rows.push(row);
+    }
+    const duplicated = conflicts(rows);
+    const fileEmails = new Set(rows.filter((r) => !duplicated.has(r)).map((r) => r.email!));
+    const accepted = rows.filter((r) => {
+      const dup = duplicated.get(r);
+      if (dup) { rejectRow(ctx.report, r.line, [{ field: 'email', code: 'FG_DUP_IN_FILE', message: dup }], r.email!); return false; }
+      if (r.managerEmail && !fileEmails.has(r.managerEmail) && ctx.directory.findEmployees(account, { email: r.managerEmail }).length === 0) {
+        rejectRow(ctx.report, r.line, [{ field: 'manageremail', column: r.checker.record.columns.manageremail, code: 'FG_UNKNOWN_REF',
+          message: 'Manager Email is neither an employee of this file nor a known employee' }], r.email!);
+        return false;
+      }
+      return true;
+    });
+
+    const seen = new Set<string>();
+    let deactivated = 0;
+    const options = { dryRun: !ctx.apply, sourceFile: file.id };
+    ctx.directory.transaction(() => {
+      for (const r of accepted) {
+        // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
+        const known = (r.employeeId ? ctx.directory.findEmployees(account, { technicalId: r.employeeId })[0] : undefined)
+          ?? ctx.directory.findEmployees(account, { email: r.email! })[0];
+        const employee: Employee = { ...r.employee, registrationReference: known?.registrationReference ?? r.employeeId ?? r.email! };
+        seen.add(employee.registrationReference);
+        ctx.report.count(ctx.directory.upsertEmployee(account, employee, options), r.email!, r.line);
+      }
+      const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
+      // A file with no valid row is more likely a broken export than "everyone left".
+      if (deactivateMissing && accepted.length > 0) {
+        for (const e of ctx.directory.listEmployees(account)) {
+          if (e.organizationCode !== '' || !e.active || seen.has(e.registrationReference)) continue;
+          const kind = ctx.directory.upsertEmployee(account, { ...e, active: false, departureDate: file.receivedAt.toISOString().slice(0, 10) }, options);
+          ctx.report.add({ severity: 'info', entityId: e.email ?? e.registrationReference, message: 'not in this full-sync file: deactivated' });
+          ctx.report.count(kind, e.email ?? e.registrationReference);
+          deactivated++;
+        }
+      }
+    });
+    const k = ctx.report.counts;
+    return {
+      result: 'processed',
+      summary: `${k.created} created, ${k.updated} updated${deactivated ? ` (${deactivated} deactivated)` : ''}, ${k.unchanged} unchanged, ${k.rejected} rejected`,
+    };
+  }
+}

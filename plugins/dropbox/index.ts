@@ -1,0 +1,1 @@
+export { DropboxHandler } from './handler';

@@ -1,0 +1,1 @@
+export { SalHandler } from './handler';

@@ -1,0 +1,1 @@
+export { UsrHandler } from './handler';
