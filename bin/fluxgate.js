@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the TypeScript sources directly: no build step between `npm install` and `npm start`.
+// tsx looks for tsconfig.json in the working directory; decorators need the repo's, wherever we run from.
+process.env.TSX_TSCONFIG_PATH = process.env.TSX_TSCONFIG_PATH || require('node:path').join(__dirname, '..', 'tsconfig.json');
 require('tsx/cjs');
 require('../core/cli/main.ts')
   .main(process.argv)

@@ -8,6 +8,8 @@ import { AccountRepository } from './store/accounts-repository';
 import { DirectoryRepository } from './store/directory-repository';
 import { Tokens } from './tokens';
 import { UploadEvents } from './events';
+import { AccountService } from './accounts/account-service';
+import { SftpService } from './sftp/sftp-service';
 import { bindEngine } from './workflow/bindings';
 import { buildJobs } from './cron/build';
 import { CronService } from './cron/service';
@@ -58,6 +60,9 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Service).toConstantValue(new CronService(loaded.config, jobs.registry, jobs.runner, jobs.runs, logger));
 
   // -- sftp server (last: accepts uploads once everything else runs) --
+  container.bind(Tokens.AccountService).to(AccountService).inSingletonScope();
+  container.bind(Tokens.SftpServer).to(SftpService).inSingletonScope();
+  container.bind(Tokens.Service).toService(Tokens.SftpServer);
 
   return container;
 }

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { Option } from 'commander';
+import { AccountService } from '../../accounts/account-service';
+import { FluxgateError } from '../../errors';
+import type { AccountProfile } from '../../store/accounts-repository';
+import type { CliContext, RegisterCommands } from '../context';
+import { accountJson, accountRows, keyRows } from '../../accounts/cli-format';
+
+export function accountService(ctx: CliContext): AccountService {
+  return new AccountService(ctx.accounts, ctx.paths, ctx.config.config);
+}
+
+export function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FluxgateError('FG_KEY_INVALID', `cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+async function readSecret(): Promise<string> {
+  if (process.env.FLUXGATE_PASSWORD) return process.env.FLUXGATE_PASSWORD;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+export const registerAccount: RegisterCommands = (program, ctx) => {
+  const account = program.command('account').description('SFTP accounts: add, list, show, disable, enable, remove');
+
+  account.command('add <id>')
+    .description('create an account, its directory tree and its first key')
+    .requiredOption('--key <file>', 'public key file (OpenSSH or RFC 4716)')
+    .addOption(new Option('--profile <profile>', 'exchange (in/ out/ dev/) or dropbox (upload-only)').choices(['exchange', 'dropbox']).default('exchange'))
+    .option('--partner <id>', 'partner id used in exchange file names (default: the account id)')
+    .option('--allow-ip <cidr>', 'allow only this IPv4/IPv6 address or CIDR (repeatable, up to 254)', collect, [])
+    .action((id: string, opts: { key: string; profile: AccountProfile; partner?: string; allowIp: string[] }) => {
+      const { account: created, key } = accountService(ctx).create({
+        id, profile: opts.profile, partner: opts.partner ?? null, allowIps: opts.allowIp, publicKey: readKeyFile(opts.key),
+      });
+      ctx.print(`account ${created.id} created (${created.profile}), files in ${ctx.paths.accountRoot(created.id)}`);
+      if (key) ctx.print(`key ${key.fingerprint} (${key.type} ${key.bits}) valid until ${new Date(key.expiresAt).toISOString().slice(0, 10)}`);
+    });
+
+  account.command('list')
+    .description('list accounts')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const svc = accountService(ctx);
+      const accounts = svc.list();
+      if (opts.json) return ctx.printJson(accounts.map((a) => accountJson(a, svc.keys(a.id))));
+      if (accounts.length === 0) return ctx.print('no accounts (add one with: fluxgate account add <id> --key FILE)');
+      for (const line of accountRows(accounts, (id) => svc.keys(id).length)) ctx.print(line);
+    });
+
+  account.command('show <id>')
+    .description('show one account and its keys')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: { json?: boolean }) => {
+      const svc = accountService(ctx);
+      const a = svc.get(id);
+      const keys = svc.keys(id);
+      if (opts.json) return ctx.printJson(accountJson(a, keys));
+      const json = accountJson(a);
+      ctx.print(`account      ${a.id}`);
+      ctx.print(`profile      ${a.profile}`);
+      ctx.print(`partner      ${a.partner ?? `(account id) ${a.id}`}`);
+      ctx.print(`status       ${a.enabled ? 'enabled' : `disabled${a.disabledReason ? `: ${a.disabledReason}` : ''}`}`);
+      ctx.print(`allow-ip     ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}`);
+      ctx.print(`password     ${a.passwordHash ? 'set (deprecated fallback)' : 'off'}`);
+      ctx.print(`created      ${String(json.createdAt)}`);
+      ctx.print(`last login   ${a.lastLoginAt ? String(json.lastLoginAt) : 'never'}`);
+      ctx.print(`root         ${ctx.paths.accountRoot(a.id)}`);
+      ctx.print('');
+      if (keys.length === 0) ctx.print('no keys');
+      else for (const line of keyRows(keys)) ctx.print(line);
+    });
+
+  account.command('disable <id>').description('refuse logins (takes effect at the next login)').action((id: string) => {
+    accountService(ctx).disable(id);
+    ctx.print(`account ${id} disabled`);
+  });
+
+  account.command('enable <id>').description('allow logins again').action((id: string) => {
+    accountService(ctx).enable(id);
+    ctx.print(`account ${id} enabled`);
+  });
+
+  account.command('remove <id>').description('delete the account and its keys; its files are moved aside, not deleted').action((id: string) => {
+    const { movedTo } = accountService(ctx).remove(id);
+    ctx.print(`account ${id} removed`);
+    ctx.print(movedTo ? `its files were moved to ${movedTo} (delete them there when no longer needed)` : 'it had no files');
+  });
+
+  account.command('password <id>')
+    .description('DEPRECATED fallback: set the account password from $FLUXGATE_PASSWORD or stdin (scrypt hash), or --clear it')
+    .option('--clear', 'turn password authentication off for this account')
+    .action(async (id: string, opts: { clear?: boolean }) => {
+      const svc = accountService(ctx);
+      svc.get(id);
+      await svc.setPassword(id, opts.clear ? null : await readSecret());
+      ctx.print(opts.clear ? `password authentication off for ${id}` : `password set for ${id} (deprecated: prefer keys)`);
+    });
+};

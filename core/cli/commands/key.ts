@@ -1,0 +1,31 @@
+import type { RegisterCommands } from '../context';
+import { accountService, readKeyFile } from './account';
+import { keyJson, keyRows } from '../../accounts/cli-format';
+
+export const registerKey: RegisterCommands = (program, ctx) => {
+  const key = program.command('key').description('public keys of an account: add, list, remove');
+
+  key.command('add <id> <file>')
+    .description('add a public key (OpenSSH or RFC 4716 file) to an account')
+    .action((id: string, file: string) => {
+      const k = accountService(ctx).addKey(id, readKeyFile(file));
+      ctx.print(`key ${k.fingerprint} (${k.type} ${k.bits}) added to ${id}, valid until ${new Date(k.expiresAt).toISOString().slice(0, 10)}`);
+    });
+
+  key.command('list <id>')
+    .description('type, bits, fingerprint, added and expiry dates, and comment of each key')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: { json?: boolean }) => {
+      const keys = accountService(ctx).keys(id);
+      if (opts.json) return ctx.printJson(keys.map((k) => keyJson(k)));
+      if (keys.length === 0) return ctx.print(`account ${id} has no keys`);
+      for (const line of keyRows(keys)) ctx.print(line);
+    });
+
+  key.command('remove <id> <fingerprint>')
+    .description('remove a key by its SHA256:… fingerprint (see key list)')
+    .action((id: string, fingerprint: string) => {
+      accountService(ctx).removeKey(id, fingerprint);
+      ctx.print(`key ${fingerprint} removed from ${id}`);
+    });
+};

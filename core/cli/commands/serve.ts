@@ -1,0 +1,73 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { AccountService } from '../../accounts/account-service';
+import { createDemoAccount, demoCommand } from '../../accounts/demo';
+import { FluxgateApp } from '../../app';
+import { DataPaths } from '../../config/paths';
+import { createContainer } from '../../container';
+import { createLogger } from '../../logging/logger';
+import type { SftpService } from '../../sftp/sftp-service';
+import { Tokens } from '../../tokens';
+import type { RegisterCommands } from '../context';
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number 0-65535 (0 picks a free port)');
+  return port;
+}
+
+function isEmptyDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
+export const registerServe: RegisterCommands = (program, ctx) => {
+  program
+    .command('serve')
+    .description('run the SFTP server, intake, workflows and cron jobs until SIGTERM/SIGINT')
+    .option('--host <host>', 'listen address (default from config: 127.0.0.1)')
+    .option('--port <port>', 'SFTP port (default from config: 2222; 0 = any free port)', parsePort)
+    .action(async (opts: { host?: string; port?: number }) => {
+      const loaded = ctx.config;
+      if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
+      if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
+      // The demo account is only for a first try on embedded defaults, never with a config file.
+      const firstStart = loaded.file === undefined && isEmptyDir(loaded.dataDir);
+      const logger = createLogger({ level: loaded.config.log.level, file: loaded.config.log.file });
+      const log = logger.child({ component: 'serve' });
+      const container = createContainer({ loaded, logger });
+      const app = new FluxgateApp(container);
+
+      let demoKey: string | undefined;
+      if (firstStart) {
+        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), new DataPaths(loaded.dataDir));
+        log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
+      }
+
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      try {
+        await app.start();
+      } catch (err) {
+        log.fatal({ err }, 'start-up failed');
+        await app.stop();
+        logger.flush();
+        process.exitCode = 1;
+        return;
+      }
+      if (demoKey) {
+        const addr = container.get<SftpService>(Tokens.SftpServer).address();
+        const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
+        log.info({ command }, 'try the demo account');
+        process.stderr.write(`\nfluxgate: demo account created. Try:\n\n  ${command}\n\n`);
+      }
+      const signal = await stopped;
+      log.info({ signal }, 'stopping');
+      await app.stop();
+      log.info('stopped');
+      logger.flush();
+      // Anything a service forgot to release must not keep a stopped server alive.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
+    });
+};

@@ -1,0 +1,73 @@
+import { utils, type AuthContext } from 'ssh2';
+import { isAddressAllowed } from '../accounts/allowlist';
+import { describeParsedKey, isKeyExpired, keyRefusal, sha256Fingerprint } from '../accounts/key-policy';
+import { verifyPassword } from '../accounts/password';
+import type { FluxgateConfig } from '../config/schema';
+import type { Account, AccountRepository } from '../store/accounts-repository';
+
+export type AuthDecision =
+  | { accept: true; account: Account; method: 'publickey' | 'password'; fingerprint?: string; keyType?: string; bits?: number }
+  /** `query`: a public key was found acceptable and the client may now sign with it. */
+  | { accept: 'query'; fingerprint: string }
+  | { accept: false; reason: string; methods: Array<'publickey' | 'password'>; countsAsFailure: boolean; fingerprint?: string; accountId?: string };
+
+/**
+ * Decides one authentication attempt. Accounts and keys are read from the database on every
+ * attempt, so CLI changes apply at the next login. ssh2 does not verify signatures: this does.
+ */
+export class Authenticator {
+  constructor(
+    private readonly accounts: AccountRepository,
+    private readonly config: FluxgateConfig,
+  ) {}
+
+  async decide(ctx: AuthContext, address: string): Promise<AuthDecision> {
+    const account = this.accounts.get(ctx.username);
+    const methods: Array<'publickey' | 'password'> = account?.passwordHash ? ['publickey', 'password'] : ['publickey'];
+    const refuse = (reason: string, countsAsFailure: boolean, fingerprint?: string): AuthDecision =>
+      ({ accept: false, reason, methods, countsAsFailure, fingerprint, accountId: account?.id });
+
+    // 'none' is how clients ask which methods exist: not a failure.
+    if (ctx.method === 'none') return refuse('method none', false);
+    if (!account || account.purgedAt !== null) return refuse('unknown account', true);
+    if (!account.enabled) return refuse(`account disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`, true);
+    if (!isAddressAllowed(address, account.allowIps)) return refuse('address not in the account allowlist', true);
+
+    if (ctx.method === 'publickey') return this.publicKey(ctx, account, refuse);
+    if (ctx.method === 'password') {
+      if (!account.passwordHash) return refuse('password authentication is off for this account', true);
+      if (!(await verifyPassword(ctx.password, account.passwordHash))) return refuse('wrong password', true);
+      return { accept: true, account, method: 'password' };
+    }
+    return refuse(`method ${ctx.method} is not offered`, false);
+  }
+
+  private publicKey(
+    ctx: Extract<AuthContext, { method: 'publickey' }>,
+    account: Account,
+    refuse: (reason: string, countsAsFailure: boolean, fingerprint?: string) => AuthDecision,
+  ): AuthDecision {
+    const fingerprint = sha256Fingerprint(ctx.key.data);
+    // A client offering keys one by one is not attacking: only signed attempts count as failures.
+    const signed = ctx.signature !== undefined;
+    const stored = this.accounts.findKey(account.id, fingerprint);
+    if (!stored) return refuse('key not registered for this account', signed, fingerprint);
+    if (isKeyExpired(stored)) return refuse(`key expired on ${new Date(stored.expiresAt).toISOString().slice(0, 10)}`, signed, fingerprint);
+
+    const parsed = utils.parseKey(ctx.key.data);
+    if (parsed instanceof Error) return refuse(`key cannot be parsed: ${parsed.message}`, signed, fingerprint);
+    const info = describeParsedKey(parsed);
+    // The policy is applied again at login: the configuration may have tightened since `key add`.
+    const weak = keyRefusal(info, this.config.sftp);
+    if (weak) return refuse(weak, signed, fingerprint);
+    if (!signed) return { accept: 'query', fingerprint };
+
+    // An RSA key always arrives as `ssh-rsa`; no hash algorithm means a SHA-1 signature.
+    if (info.type === 'rsa' && ctx.hashAlgo !== 'sha256' && ctx.hashAlgo !== 'sha512') {
+      return refuse('RSA signatures with SHA-1 (ssh-rsa) are refused: use rsa-sha2-256 or rsa-sha2-512', true, fingerprint);
+    }
+    const ok = parsed.verify(ctx.blob!, ctx.signature!, ctx.hashAlgo);
+    if (ok !== true) return refuse('signature verification failed', true, fingerprint);
+    return { accept: true, account, method: 'publickey', fingerprint, keyType: info.type, bits: info.bits };
+  }
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { AuthContext, ClientInfo, Connection, NegotiatedAlgorithms } from 'ssh2';
+import { canonicalAddress } from '../accounts/allowlist';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import type { UploadEvents } from '../events';
+import type { Logger } from '../logging/logger';
+import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Authenticator } from './authenticator';
+import type { BruteForceGuard } from './brute-force';
+import { PathJail } from './path-jail';
+import { policyFor } from './permissions';
+import { WriteGate } from './session/context';
+import { HandleTable } from './session/handles';
+import { runSftpSession } from './session/sftp-session';
+
+export interface ConnectionDeps {
+  config: FluxgateConfig;
+  paths: DataPaths;
+  accounts: AccountRepository;
+  authenticator: Authenticator;
+  guard: BruteForceGuard;
+  events: UploadEvents;
+  log: Logger;
+}
+
+/** One SSH connection: ban check, authentication, then at most SFTP sessions (no shell, no forwarding). */
+export function handleConnection(client: Connection, info: ClientInfo, deps: ConnectionDeps): void {
+  const address = canonicalAddress(info.ip);
+  const connectionId = randomBytes(4).toString('hex');
+  let log = deps.log.child({ conn: connectionId, address });
+  const socket = (client as unknown as { _sock?: Socket })._sock;
+
+  // ECONNRESET and protocol errors arrive here; unhandled they would crash the process.
+  client.on('error', (err: Error) => log.debug({ err: err.message }, 'connection error'));
+  // Without TCP_NODELAY uploads run several times slower (Nagle + delayed ACK on small replies).
+  (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
+  if (deps.config.sftp.idleTimeoutSeconds > 0 && socket) {
+    socket.setTimeout(deps.config.sftp.idleTimeoutSeconds * 1000, () => {
+      log.info({ idleSeconds: deps.config.sftp.idleTimeoutSeconds }, 'idle timeout, disconnecting');
+      client.end();
+    });
+  }
+
+  const bannedUntil = deps.guard.bannedUntil(address);
+  if (bannedUntil) {
+    log.warn({ until: new Date(bannedUntil).toISOString() }, 'connection refused: address banned after repeated failures');
+    client.end();
+    return;
+  }
+
+  let negotiated: NegotiatedAlgorithms | undefined;
+  let account: Account | undefined;
+  let attempted = false;
+  let failed = false;
+  client.on('handshake', (n: NegotiatedAlgorithms) => { negotiated = n; });
+
+  const recordFailure = (): void => {
+    failed = true;
+    const until = deps.guard.fail(address);
+    if (until) {
+      log.warn({ until: new Date(until).toISOString(), banSeconds: deps.config.sftp.bruteForce.banSeconds }, 'address banned after repeated authentication failures');
+      client.end();
+    }
+  };
+
+  client.on('authentication', (ctx: AuthContext) => {
+    if (deps.guard.bannedUntil(address)) {
+      ctx.reject();
+      client.end();
+      return;
+    }
+    if (ctx.method !== 'none') attempted = true;
+    deps.authenticator.decide(ctx, address).then((decision) => {
+      if (decision.accept === 'query') return ctx.accept();
+      if (decision.accept === true) {
+        account = decision.account;
+        deps.guard.succeed(address);
+        deps.accounts.recordLogin(account.id);
+        log = log.child({ accountId: account.id });
+        log.info({
+          event: 'login', accountId: account.id, address, port: info.port, method: decision.method,
+          fingerprint: decision.fingerprint, keyType: decision.keyType, bits: decision.bits,
+          kex: negotiated?.kex, hostKey: negotiated?.serverHostKey, cipher: negotiated?.cs.cipher,
+          mac: negotiated?.cs.mac || '(aead)', compress: negotiated?.cs.compress, client: info.header.versions.software,
+        }, 'login');
+        if (decision.method === 'password') log.warn({ accountId: account.id }, 'password authentication is deprecated: give this account a key');
+        return ctx.accept();
+      }
+      if (decision.accept === false && ctx.method !== 'none') {
+        log.warn({ event: 'login refused', username: ctx.username, method: ctx.method, reason: decision.reason, fingerprint: decision.fingerprint }, 'login refused');
+        if (decision.countsAsFailure) recordFailure();
+      }
+      ctx.reject(decision.accept === false ? decision.methods : ['publickey']);
+    }).catch((err: unknown) => {
+      log.error({ err }, 'authentication error');
+      ctx.reject();
+    });
+  });
+
+  client.on('ready', () => {
+    client.on('session', (acceptSession) => {
+      const session = acceptSession();
+      let sftpStarted = false;
+      session.on('sftp', (acceptSftp) => {
+        if (sftpStarted) return;
+        sftpStarted = true;
+        startSftp(acceptSftp(), account!, deps, log, socket);
+      });
+      // No shell, exec, pty, env or forwarding: this is an SFTP-only server.
+      for (const req of ['exec', 'shell', 'pty', 'subsystem', 'x11', 'env', 'auth-agent'] as const) {
+        session.on(req as 'exec', (_accept: unknown, reject?: () => void) => {
+          log.warn({ request: req }, 'session request refused: SFTP only');
+          reject?.();
+        });
+      }
+    });
+    client.on('tcpip', (_accept, reject) => reject());
+    client.on('request', (_accept, reject) => reject?.());
+  });
+
+  client.on('close', () => {
+    // A connection that tried and never logged in counts once, even if only keys were offered.
+    if (!account && attempted && !failed) recordFailure();
+    log.debug({ accountId: account?.id }, 'connection closed');
+  });
+}
+
+function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
+  const audit = log.child({ session: randomBytes(3).toString('hex') });
+  const ctx = {
+    sftp,
+    accountId: account.id,
+    jail: new PathJail(deps.paths.accountRoot(account.id)),
+    policy: policyFor(account.profile),
+    handles: new HandleTable(),
+    writes: new WriteGate(deps.config.sftp.maxInflightWrites, () => socket?.pause(), () => socket?.resume()),
+    audit,
+    sftpConfig: deps.config.sftp,
+    events: deps.events,
+  };
+  audit.debug({ profile: account.profile }, 'sftp session started');
+  runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));
+}

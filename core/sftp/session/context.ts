@@ -1,0 +1,45 @@
+import type { SFTPWrapper } from 'ssh2';
+import type { FluxgateConfig } from '../../config/schema';
+import type { UploadEvents } from '../../events';
+import type { Logger } from '../../logging/logger';
+import type { PathJail } from '../path-jail';
+import type { AccessPolicy } from '../permissions';
+import type { HandleTable } from './handles';
+
+/** Bounds SFTP WRITE requests being written at once: past the limit the socket stops being read. */
+export class WriteGate {
+  private inflight = 0;
+  private paused = false;
+
+  constructor(private readonly max: number, private readonly pause: () => void, private readonly resume: () => void) {}
+
+  acquire(): void {
+    this.inflight++;
+    if (this.inflight >= this.max && !this.paused) {
+      this.paused = true;
+      this.pause();
+    }
+  }
+
+  release(): void {
+    this.inflight--;
+    if (this.paused && this.inflight <= this.max / 2) {
+      this.paused = false;
+      this.resume();
+    }
+  }
+}
+
+/** What every request handler of one SFTP session works with. */
+export interface SessionContext {
+  sftp: SFTPWrapper;
+  accountId: string;
+  jail: PathJail;
+  policy: AccessPolicy;
+  handles: HandleTable;
+  writes: WriteGate;
+  /** Audit logger: child of the sftp component with account, session and address. */
+  audit: Logger;
+  sftpConfig: FluxgateConfig['sftp'];
+  events: UploadEvents;
+}

@@ -1,0 +1,216 @@
+import { constants, type Stats, close, fdatasync, fstat, open, read, write } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { Attributes } from 'ssh2';
+import { FluxgateError } from '../../errors';
+import type { JailedPath } from '../path-jail';
+import { isFilepart } from '../permissions';
+import { OPEN_MODE, STATUS, toAttrs } from './attrs';
+import type { SessionContext } from './context';
+import type { FileHandle } from './handles';
+import { handleRequest, safely } from './reply';
+import { discard, publish, tempPathFor } from './uploads';
+
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+const fstatAsync = promisify(fstat);
+const fdatasyncAsync = promisify(fdatasync);
+const MAX_READ = 256 * 1024;
+
+const noSuchFile = (p: JailedPath): FluxgateError => new FluxgateError('FG_NO_SUCH_FILE', `${p.virtual}: no such file`, { path: p.virtual });
+
+export async function lstatOrUndefined(real: string): Promise<Stats | undefined> {
+  return lstat(real).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
+function fileHandle(ctx: SessionContext, id: Buffer): FileHandle {
+  const h = ctx.handles.get(id);
+  if (!h || h.kind !== 'file') throw new FluxgateError('FG_INVALID_VALUE', 'invalid handle');
+  return h;
+}
+
+function register(ctx: SessionContext, h: FileHandle): Buffer {
+  const id = ctx.handles.add(h);
+  if (!id) {
+    close(h.fd, () => undefined);
+    if (h.upload?.tempReal) void discard(h.upload.tempReal);
+    throw new FluxgateError('FG_PERMISSION_DENIED', 'too many open files in this session');
+  }
+  return id;
+}
+
+async function openForRead(ctx: SessionContext, path: JailedPath): Promise<FileHandle> {
+  ctx.policy.read(path);
+  const st = await lstatOrUndefined(path.real);
+  if (!st) throw noSuchFile(path);
+  if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
+  const fd = await openAsync(path.real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  ctx.audit.info({ op: 'open', path: path.virtual, mode: 'read', size: st.size }, 'open');
+  return { kind: 'file', fd, path, mode: 'read', pending: new Set(), bytes: 0 };
+}
+
+async function openForUpload(ctx: SessionContext, path: JailedPath, flags: number): Promise<FileHandle> {
+  const { mayReplace } = ctx.policy.upload(path);
+  const parent = await lstatOrUndefined(ctx.jail.parent(path).real);
+  if (!parent?.isDirectory()) throw new FluxgateError('FG_NO_SUCH_FILE', `${ctx.jail.parent(path).virtual}: no such directory`, { path: path.virtual });
+  const existing = await lstatOrUndefined(path.real);
+  if (existing && !existing.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
+  if (existing && flags & OPEN_MODE.EXCL) throw new FluxgateError('FG_FILE_EXISTS', `${path.virtual} already exists`, { path: path.virtual });
+  const mode = ctx.sftpConfig.fileMode;
+
+  if (isFilepart(path)) {
+    // A .filepart is the client's own partial upload: written in place so it can be resumed.
+    let osFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
+    if (flags & OPEN_MODE.TRUNC) osFlags |= constants.O_TRUNC;
+    if (flags & OPEN_MODE.APPEND) osFlags |= constants.O_APPEND;
+    const fd = await openAsync(path.real, osFlags, mode);
+    ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
+    return { kind: 'file', fd, path, mode: 'write', pending: new Set(), bytes: 0, upload: { final: path, mayReplace: true } };
+  }
+
+  // Checked again atomically when the upload completes; refusing now saves the client a transfer.
+  if (existing && !mayReplace) {
+    throw new FluxgateError('FG_FILE_EXISTS', `${path.virtual} already exists and is complete: upload under another name`, { path: path.virtual });
+  }
+  const tempReal = tempPathFor(path);
+  const fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false }, 'open');
+  return { kind: 'file', fd, path, mode: 'write', pending: new Set(), bytes: 0, upload: { final: path, tempReal, mayReplace } };
+}
+
+export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
+  handleRequest(ctx, reqid, 'open', filename, async () => {
+    const path = ctx.jail.resolve(filename);
+    await ctx.jail.assertNoSymlinks(path);
+    const writing = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
+    const h = writing ? await openForUpload(ctx, path, flags) : await openForRead(ctx, path);
+    const id = register(ctx, h);
+    safely(() => ctx.sftp.handle(reqid, id));
+  });
+}
+
+export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: number, length: number): void {
+  handleRequest(ctx, reqid, 'read', undefined, async () => {
+    const h = fileHandle(ctx, id);
+    if (h.mode !== 'read') throw new FluxgateError('FG_PERMISSION_DENIED', 'this file is open for upload, not for reading');
+    const buffer = Buffer.allocUnsafe(Math.min(length, MAX_READ));
+    const bytes = await new Promise<number>((resolve, reject) => read(h.fd, buffer, 0, buffer.length, offset, (err, n) => (err ? reject(err) : resolve(n))));
+    if (bytes === 0) return safely(() => ctx.sftp.status(reqid, STATUS.EOF));
+    h.bytes += bytes;
+    safely(() => ctx.sftp.data(reqid, buffer.subarray(0, bytes)));
+  });
+}
+
+export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: number, data: Buffer): void {
+  const h = ctx.handles.get(id);
+  if (!h || h.kind !== 'file' || h.mode !== 'write') {
+    safely(() => ctx.sftp.status(reqid, h ? STATUS.PERMISSION_DENIED : STATUS.FAILURE, h ? 'this file is open for reading only' : 'invalid handle'));
+    return;
+  }
+  ctx.writes.acquire();
+  const done = new Promise<void>((resolve) => {
+    write(h.fd, data, 0, data.length, offset, (err) => {
+      ctx.writes.release();
+      h.pending.delete(done);
+      if (err) {
+        h.failed ??= err;
+        ctx.audit.error({ op: 'write', path: h.path.virtual, err }, 'write failed');
+        safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, err.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
+      } else {
+        h.bytes += data.length;
+        safely(() => ctx.sftp.status(reqid, STATUS.OK));
+      }
+      resolve();
+    });
+  });
+  h.pending.add(done);
+}
+
+export function onFstat(ctx: SessionContext, reqid: number, id: Buffer): void {
+  handleRequest(ctx, reqid, 'fstat', undefined, async () => {
+    const h = fileHandle(ctx, id);
+    const st = await fstatAsync(h.fd);
+    safely(() => ctx.sftp.attrs(reqid, toAttrs(st)));
+  });
+}
+
+/** FSETSTAT: tolerated and ignored (clients send it after uploads), except ownership changes. */
+export function onFsetstat(ctx: SessionContext, reqid: number, id: Buffer, attrs: Attributes): void {
+  handleRequest(ctx, reqid, 'fsetstat', undefined, async () => {
+    const h = fileHandle(ctx, id);
+    if (attrs.uid !== undefined || attrs.gid !== undefined) {
+      throw new FluxgateError('FG_PERMISSION_DENIED', 'ownership cannot be changed', { path: h.path.virtual });
+    }
+    ctx.audit.debug({ op: 'fsetstat', path: h.path.virtual }, 'setstat ignored');
+    safely(() => ctx.sftp.status(reqid, STATUS.OK));
+  });
+}
+
+export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
+  const h = ctx.handles.take(id);
+  if (!h) return safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, 'invalid handle'));
+  if (h.kind === 'dir') return safely(() => ctx.sftp.status(reqid, STATUS.OK));
+  handleRequest(ctx, reqid, 'close', h.path.virtual, async () => {
+    await Promise.all(h.pending);
+    if (h.mode === 'read') {
+      await closeAsync(h.fd);
+      ctx.audit.info({ op: 'download', path: h.path.virtual, bytes: h.bytes }, 'download');
+      return safely(() => ctx.sftp.status(reqid, STATUS.OK));
+    }
+    await completeUpload(ctx, h);
+    safely(() => ctx.sftp.status(reqid, STATUS.OK));
+  });
+}
+
+async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void> {
+  const upload = h.upload!;
+  try {
+    if (h.failed) throw h.failed;
+    // The receipt will claim the file was received: make sure it is on disk first.
+    await fdatasyncAsync(h.fd);
+  } catch (err) {
+    await closeAsync(h.fd).catch(() => undefined);
+    if (upload.tempReal) await discard(upload.tempReal);
+    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.bytes }, 'upload failed, nothing kept under the final name');
+    throw err;
+  }
+  const st = await fstatAsync(h.fd);
+  await closeAsync(h.fd);
+  if (!upload.tempReal) {
+    ctx.audit.info({ op: 'upload', path: h.path.virtual, size: st.size, partial: true }, 'upload partial closed');
+    return;
+  }
+  try {
+    await publish(upload.tempReal, upload.final, upload.mayReplace);
+  } catch (err) {
+    await discard(upload.tempReal);
+    throw err;
+  }
+  announceUpload(ctx, upload.final, st.size);
+}
+
+/** Logs the completed upload and, where files are processed, announces it (intake listens). */
+export function announceUpload(ctx: SessionContext, path: JailedPath, size: number): void {
+  const announced = ctx.policy.announces(path);
+  ctx.audit.info({ op: 'upload', path: path.virtual, size, announced }, 'upload complete');
+  if (!announced) return;
+  try {
+    ctx.events.completed({ accountId: ctx.accountId, path: path.segments.join('/'), absolutePath: path.real, size });
+  } catch (err) {
+    // A listener's failure must not fail the client's upload: the watcher will still find the file.
+    ctx.audit.error({ op: 'upload', path: path.virtual, err }, 'upload listener failed');
+  }
+}
+
+/** Session end: closes what is open; direct uploads never completed are deleted (never published). */
+export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void> {
+  await Promise.all(h.pending);
+  await closeAsync(h.fd).catch(() => undefined);
+  if (h.mode === 'write') {
+    if (h.upload?.tempReal) await discard(h.upload.tempReal);
+    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.bytes, partial: !h.upload?.tempReal }, 'upload interrupted');
+  }
+}

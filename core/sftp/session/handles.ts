@@ -1,0 +1,70 @@
+import type { JailedPath } from '../path-jail';
+
+export interface Upload {
+  /** The name the file gets when complete. */
+  final: JailedPath;
+  /** Direct uploads are written under a hidden temporary name; a .filepart is written in place. */
+  tempReal?: string;
+  mayReplace: boolean;
+}
+
+export interface FileHandle {
+  kind: 'file';
+  fd: number;
+  path: JailedPath;
+  mode: 'read' | 'write';
+  upload?: Upload;
+  /** Writes being written to disk; CLOSE waits for them. */
+  pending: Set<Promise<void>>;
+  failed?: NodeJS.ErrnoException;
+  bytes: number;
+}
+
+export interface DirHandle {
+  kind: 'dir';
+  path: JailedPath;
+  entries?: Array<{ filename: string; longname: string; attrs: import('ssh2').Attributes }>;
+  position: number;
+}
+
+export type Handle = FileHandle | DirHandle;
+
+/** The open handles of one SFTP session; handles are opaque 4-byte ids. */
+export class HandleTable {
+  private readonly handles = new Map<string, Handle>();
+  private next = 1;
+
+  constructor(private readonly max = 256) {}
+
+  get size(): number { return this.handles.size; }
+
+  add(handle: Handle): Buffer | undefined {
+    if (this.handles.size >= this.max) return undefined;
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(this.next);
+    this.next = this.next >= 0xffffffff ? 1 : this.next + 1;
+    this.handles.set(id.toString('hex'), handle);
+    return id;
+  }
+
+  get(id: Buffer): Handle | undefined { return this.handles.get(id.toString('hex')); }
+
+  take(id: Buffer): Handle | undefined {
+    const key = id.toString('hex');
+    const handle = this.handles.get(key);
+    this.handles.delete(key);
+    return handle;
+  }
+
+  /** Whether a file is open for writing in this session (it cannot be completed while open). */
+  isOpenForWrite(real: string): boolean {
+    for (const h of this.handles.values()) if (h.kind === 'file' && h.mode === 'write' && h.path.real === real) return true;
+    return false;
+  }
+
+  drain(): Handle[] {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    return all;
+  }
+}

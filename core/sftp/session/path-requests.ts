@@ -1,0 +1,81 @@
+import { unlink } from 'node:fs/promises';
+import type { Attributes } from 'ssh2';
+import { FluxgateError } from '../../errors';
+import { STATUS, toAttrs } from './attrs';
+import type { SessionContext } from './context';
+import { announceUpload, lstatOrUndefined } from './file-requests';
+import { handleRequest, safely } from './reply';
+import { publish } from './uploads';
+
+export function onRealpath(ctx: SessionContext, reqid: number, input: string): void {
+  handleRequest(ctx, reqid, 'realpath', input, async () => {
+    // Answered lexically: the result is the canonical jail path whether or not it exists yet.
+    const path = ctx.jail.resolve(input);
+    safely(() => ctx.sftp.name(reqid, [{ filename: path.virtual, longname: path.virtual, attrs: {} as Attributes }]));
+  });
+}
+
+/** STAT and LSTAT answer alike: symbolic links are refused, never followed. */
+export function onStat(ctx: SessionContext, reqid: number, input: string, op: 'stat' | 'lstat'): void {
+  handleRequest(ctx, reqid, op, input, async () => {
+    const path = ctx.jail.resolve(input);
+    await ctx.jail.assertNoSymlinks(path);
+    const st = await lstatOrUndefined(path.real);
+    if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
+    safely(() => ctx.sftp.attrs(reqid, toAttrs(st)));
+  });
+}
+
+/** SETSTAT: tolerated and ignored (WinSCP and FileZilla send it after uploads); files keep their mode. */
+export function onSetstat(ctx: SessionContext, reqid: number, input: string, attrs: Attributes): void {
+  handleRequest(ctx, reqid, 'setstat', input, async () => {
+    const path = ctx.jail.resolve(input);
+    await ctx.jail.assertNoSymlinks(path);
+    if (attrs.uid !== undefined || attrs.gid !== undefined) {
+      throw new FluxgateError('FG_PERMISSION_DENIED', 'ownership cannot be changed', { path: path.virtual });
+    }
+    ctx.audit.debug({ op: 'setstat', path: path.virtual }, 'setstat ignored');
+    safely(() => ctx.sftp.status(reqid, STATUS.OK));
+  });
+}
+
+export function onRemove(ctx: SessionContext, reqid: number, input: string): void {
+  handleRequest(ctx, reqid, 'remove', input, async () => {
+    const path = ctx.jail.resolve(input);
+    await ctx.jail.assertNoSymlinks(path);
+    ctx.policy.remove(path);
+    const st = await lstatOrUndefined(path.real);
+    if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file`, { path: path.virtual });
+    if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', 'directories cannot be removed', { path: path.virtual });
+    if (ctx.handles.isOpenForWrite(path.real)) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is still open for upload`, { path: path.virtual });
+    await unlink(path.real);
+    ctx.audit.info({ op: 'remove', path: path.virtual, size: st.size }, 'remove');
+    safely(() => ctx.sftp.status(reqid, STATUS.OK));
+  });
+}
+
+export function onRename(ctx: SessionContext, reqid: number, fromInput: string, toInput: string): void {
+  handleRequest(ctx, reqid, 'rename', fromInput, async () => {
+    const from = ctx.jail.resolve(fromInput);
+    const to = ctx.jail.resolve(toInput);
+    await ctx.jail.assertNoSymlinks(from);
+    await ctx.jail.assertNoSymlinks(to);
+    ctx.policy.rename(from, to);
+    const st = await lstatOrUndefined(from.real);
+    if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
+    if (ctx.handles.isOpenForWrite(from.real)) {
+      throw new FluxgateError('FG_PERMISSION_DENIED', `${from.virtual} is still open: close it before renaming`, { path: from.virtual });
+    }
+    await publish(from.real, to, false);
+    ctx.audit.info({ op: 'rename', path: from.virtual, to: to.virtual }, 'rename');
+    safely(() => ctx.sftp.status(reqid, STATUS.OK));
+    announceUpload(ctx, to, st.size);
+  });
+}
+
+/** MKDIR, RMDIR, SYMLINK, READLINK: the tree is fixed and links are never created or followed. */
+export function onRefused(ctx: SessionContext, reqid: number, op: string, input: string, message: string): void {
+  handleRequest(ctx, reqid, op, input, async () => {
+    throw new FluxgateError('FG_PERMISSION_DENIED', message, { path: input });
+  });
+}

@@ -1,0 +1,26 @@
+import { isFluxgateError } from '../../errors';
+import { messageFor, statusFor } from './attrs';
+import type { SessionContext } from './context';
+
+/**
+ * Runs one request handler. A refusal becomes an SFTP status with a message for the user and
+ * an audit line; the session stays usable. Replies after the channel closed are dropped.
+ */
+export function handleRequest(ctx: SessionContext, reqid: number, op: string, path: string | undefined, fn: () => Promise<void>): void {
+  fn().catch((err: unknown) => {
+    if (isFluxgateError(err)) {
+      ctx.audit.warn({ op, path, code: err.code, reason: err.message }, 'denied');
+    } else {
+      ctx.audit.error({ op, path, err }, 'request failed');
+    }
+    safely(() => ctx.sftp.status(reqid, statusFor(err), messageFor(err)));
+  });
+}
+
+export function safely(send: () => unknown): void {
+  try {
+    send();
+  } catch {
+    // The channel is gone (client disconnected): nothing to answer.
+  }
+}

@@ -1,0 +1,51 @@
+import type { SFTPWrapper } from 'ssh2';
+import { STATUS } from './attrs';
+import type { SessionContext } from './context';
+import { onOpendir, onReaddir } from './dir-requests';
+import { abandon, onClose, onFsetstat, onFstat, onOpen, onRead, onWrite } from './file-requests';
+import { onRealpath, onRefused, onRemove, onRename, onSetstat, onStat } from './path-requests';
+import { safely } from './reply';
+
+/**
+ * Wires one SFTP subsystem channel to the request handlers. Requests with no handler here
+ * get OP_UNSUPPORTED from ssh2; EXTENDED requests are answered OP_UNSUPPORTED explicitly.
+ */
+export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: () => void): void {
+  sftp
+    .on('OPEN', (reqid, filename, flags) => onOpen(ctx, reqid, filename, flags))
+    .on('READ', (reqid, handle, offset, length) => onRead(ctx, reqid, handle, offset, length))
+    .on('WRITE', (reqid, handle, offset, data) => onWrite(ctx, reqid, handle, offset, data))
+    .on('FSTAT', (reqid, handle) => onFstat(ctx, reqid, handle))
+    .on('FSETSTAT', (reqid, handle, attrs) => onFsetstat(ctx, reqid, handle, attrs))
+    .on('CLOSE', (reqid, handle) => onClose(ctx, reqid, handle))
+    .on('OPENDIR', (reqid, path) => onOpendir(ctx, reqid, path))
+    .on('READDIR', (reqid, handle) => onReaddir(ctx, reqid, handle))
+    .on('REALPATH', (reqid, path) => onRealpath(ctx, reqid, path))
+    .on('STAT', (reqid, path) => onStat(ctx, reqid, path, 'stat'))
+    .on('LSTAT', (reqid, path) => onStat(ctx, reqid, path, 'lstat'))
+    .on('SETSTAT', (reqid, path, attrs) => onSetstat(ctx, reqid, path, attrs))
+    .on('REMOVE', (reqid, path) => onRemove(ctx, reqid, path))
+    .on('RENAME', (reqid, from, to) => onRename(ctx, reqid, from, to))
+    .on('MKDIR', (reqid, path) => onRefused(ctx, reqid, 'mkdir', path, 'directories cannot be created: the account tree is fixed'))
+    .on('RMDIR', (reqid, path) => onRefused(ctx, reqid, 'rmdir', path, 'directories cannot be removed: the account tree is fixed'))
+    .on('SYMLINK', (reqid, linkPath) => onRefused(ctx, reqid, 'symlink', linkPath, 'symbolic links cannot be created'))
+    .on('READLINK', (reqid, path) => onRefused(ctx, reqid, 'readlink', path, 'symbolic links are not supported'))
+    .on('EXTENDED', (reqid, name: string) => {
+      ctx.audit.debug({ op: 'extended', extension: name }, 'unsupported request');
+      safely(() => ctx.sftp.status(reqid, STATUS.OP_UNSUPPORTED, `${name} is not supported`));
+    });
+
+  let ended = false;
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    for (const h of ctx.handles.drain()) {
+      if (h.kind === 'file') void abandon(ctx, h).catch((err: unknown) => ctx.audit.error({ err }, 'cleanup failed'));
+    }
+    onEnd();
+  };
+  // OpenSSH's sftp waits for the server to end its side too, or it hangs on `bye`.
+  sftp.on('end', () => { safely(() => sftp.end()); finish(); });
+  sftp.on('close', finish);
+  sftp.on('error', (err: Error) => { ctx.audit.debug({ err }, 'sftp channel error'); finish(); });
+}

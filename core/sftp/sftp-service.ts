@@ -1,0 +1,88 @@
+import type { AddressInfo } from 'node:net';
+import { inject, injectable } from 'inversify';
+import { Server, type Connection } from 'ssh2';
+import type { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import type { UploadEvents } from '../events';
+import type { Logger } from '../logging/logger';
+import type { AccountRepository } from '../store/accounts-repository';
+import { Tokens, type Service } from '../tokens';
+import { serverAlgorithms } from './algorithms';
+import { Authenticator } from './authenticator';
+import { BruteForceGuard } from './brute-force';
+import { handleConnection } from './connection';
+import { ensureHostKeys, loadHostKeys } from './host-keys';
+
+/** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
+@injectable()
+export class SftpService implements Service {
+  readonly name = 'sftp';
+  private server?: Server;
+  private readonly clients = new Set<Connection>();
+  private readonly log: Logger;
+
+  constructor(
+    @inject(Tokens.Config) private readonly config: FluxgateConfig,
+    @inject(Tokens.Logger) logger: Logger,
+    @inject(Tokens.Paths) private readonly paths: DataPaths,
+    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
+    @inject(Tokens.UploadEvents) private readonly events: UploadEvents,
+  ) {
+    this.log = logger.child({ component: 'sftp' });
+  }
+
+  /** The bound address once listening (port 0 becomes the real port). */
+  address(): AddressInfo | undefined {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr : undefined;
+  }
+
+  async start(): Promise<void> {
+    const generated = await ensureHostKeys(this.paths.hostKeysDir);
+    const hostKeys = loadHostKeys(this.paths.hostKeysDir);
+    for (const path of generated) this.log.info({ path }, 'host key generated');
+    for (const k of hostKeys) this.log.info({ type: k.type, bits: k.bits, fingerprint: k.fingerprint }, 'host key');
+
+    const { algorithms, dropped } = serverAlgorithms(this.config.sftp.algorithms);
+    if (dropped.length > 0) this.log.warn({ dropped }, 'configured algorithms ssh2 cannot serve were left out');
+
+    const deps = {
+      config: this.config,
+      paths: this.paths,
+      accounts: this.accounts,
+      authenticator: new Authenticator(this.accounts, this.config),
+      guard: new BruteForceGuard(this.config.sftp.bruteForce),
+      events: this.events,
+      log: this.log,
+    };
+    const server = new Server({ hostKeys: hostKeys.map((k) => k.privateKey), algorithms, ident: 'fluxgate' }, (client, info) => {
+      this.clients.add(client);
+      client.once('close', () => this.clients.delete(client));
+      handleConnection(client, info, deps);
+    });
+    server.on('error', (err: Error) => this.log.error({ err }, 'server error'));
+    this.server = server;
+
+    const { host, port } = this.config.sftp;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.address()!;
+    this.log.info({ host: bound.address, port: bound.port }, 'listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const client of this.clients) client.end();
+    // Clients that do not answer the disconnect must not hold the shutdown.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+    this.log.info('stopped');
+  }
+}
