@@ -1,0 +1,74 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { FluxgateError } from '../../errors';
+import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
+import type { CliContext, RegisterCommands } from '../context';
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+function parseState(value: string): FileState {
+  if (!(FILE_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${FILE_STATES.join(', ')}`);
+  return value as FileState;
+}
+
+/** The journal as the CLI shows it: times as ISO strings. */
+export function fileView(f: JournalFile): Record<string, unknown> {
+  return {
+    id: f.id, account: f.accountId, profile: f.profile, flux: f.flux, name: f.name, path: f.originalPath, size: f.size,
+    sha1: f.sha1, sha256: f.sha256, state: f.state, attempts: f.attempts, receivedAt: iso(f.receivedAt),
+    processedAt: iso(f.processedAt), location: f.location, receipt: f.receiptWrittenAt ? f.receiptPath : null,
+    report: f.reportPath, outcome: f.outcome, naming: f.naming,
+  };
+}
+
+function printTable(ctx: CliContext, rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) ctx.print(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+export const registerFileCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  const files = program.command('files')
+    .description('the file journal: every received file, its state and outcome')
+    .option('--account <id>', 'only this account')
+    .option('--state <state>', `only files in this state (${FILE_STATES.join(', ')})`, parseState)
+    .option('--json', 'machine-readable output')
+    .action((opts: { account?: string; state?: FileState; json?: boolean }) => {
+      const list = new JournalRepository(ctx.db).list({ accountId: opts.account, state: opts.state });
+      if (opts.json) return ctx.printJson(list.map(fileView));
+      if (list.length === 0) return ctx.print('no files');
+      const rows = [['ID', 'ACCOUNT', 'FLUX', 'STATE', 'RECEIVED', 'NAME', 'OUTCOME']];
+      for (const f of list) {
+        rows.push([f.id, f.accountId, f.flux ?? '-', f.state, iso(f.receivedAt)!, f.name,
+          f.outcome ? `${f.outcome.code ? `${f.outcome.code} ` : ''}${f.outcome.summary ?? ''}`.trim() : '']);
+      }
+      printTable(ctx, rows);
+    });
+
+  files.command('show')
+    .description("one file's details and timeline")
+    .argument('<file-id>')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: { json?: boolean }) => {
+      const journal = new JournalRepository(ctx.db);
+      const file = journal.get(id);
+      if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
+      const events = journal.events(id).map((e) => ({ at: iso(e.at), type: e.type, ...e.detail }));
+      if (opts.json) return ctx.printJson({ ...fileView(file), events });
+      for (const [k, v] of Object.entries(fileView(file))) {
+        if (v === null || v === undefined) continue;
+        ctx.print(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      }
+      ctx.print('');
+      ctx.print('timeline:');
+      for (const e of journal.events(id)) {
+        const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
+          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+        ctx.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
+        const messages = e.detail.messages;
+        if (Array.isArray(messages)) {
+          for (const m of messages as Array<Record<string, unknown>>) {
+            ctx.print(`      ${[m.line ? `line ${String(m.line)}` : '', m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
+          }
+        }
+      }
+    });
+};

@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { FluxgateError } from '../../errors';
+import { PROCESS_TOPIC } from '../../intake/intake';
+import { JournalRepository } from '../../store/journal-repository';
+import { QueueRepository } from '../../store/queue-repository';
+import type { CliContext, RegisterCommands } from '../context';
+
+const REPLAYABLE = ['processed', 'rejected', 'dead'];
+
+export const registerReplayCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  program.command('replay')
+    .description('process an archived or quarantined file again (the running server picks it up)')
+    .argument('<file-id>')
+    .action((id: string) => {
+      const journal = new JournalRepository(ctx.db);
+      const file = journal.get(id);
+      if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
+      if (!REPLAYABLE.includes(file.state)) {
+        throw new FluxgateError('FG_REPLAY', `file ${id} is ${file.state}: only processed, rejected or dead files can be replayed`);
+      }
+      if (!existsSync(file.location)) {
+        throw new FluxgateError('FG_REPLAY', `file ${id} is no longer at ${file.location} (removed by retention?): nothing to replay`);
+      }
+      const queue = new QueueRepository(ctx.db);
+      journal.transaction(() => {
+        // The proof of receipt was made once and stays; a new report replaces the old one.
+        journal.update(id, { state: 'received', attempts: 0, outcome: null, processedAt: null });
+        journal.addEvent(id, 'replay', { from: file.state, location: file.location });
+        queue.insert({ topic: PROCESS_TOPIC, payload: { fileId: id }, dedupKey: id, accountId: file.accountId, maxAttempts: ctx.config.config.engine.retry.attempts });
+      });
+      ctx.print(`file ${id} queued for processing again (was ${file.state}); follow it with: fluxgate files show ${id}`);
+    });
+};

@@ -1,0 +1,42 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { FluxgateError } from '../../errors';
+import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
+import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
+import { BUILTIN_STEPS } from '../../workflow/steps';
+import type { CliContext, RegisterCommands } from '../context';
+
+export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
+  const workflows = program.command('workflows').description('workflow definitions (workflows/*.yaml)');
+
+  workflows.command('check')
+    .description('validate workflow files without starting anything (default: the configured workflows directory)')
+    .argument('[dir]')
+    .option('--json', 'machine-readable output')
+    .action((dir: string | undefined, opts: { json?: boolean }) => {
+      const target = dir ? resolve(dir) : ctx.config.workflowsDir;
+      let load;
+      try {
+        load = loadWorkflowDir(target, BUILTIN_STEPS);
+      } catch (err) {
+        throw new FluxgateError('FG_WORKFLOW_INVALID', `cannot read ${target}: ${(err as Error).message}`);
+      }
+      if (opts.json) {
+        ctx.printJson({ dir: target, valid: load.problems.length === 0, workflows: load.workflows.map((w) => ({ flux: w.flux, profile: w.match.profile, directory: w.match.directory || '/', file: w.source })), problems: load.problems });
+      } else {
+        for (const w of load.workflows) ctx.print(`ok     ${w.flux.padEnd(10)} ${w.match.profile.padEnd(8)} /${w.match.directory}  ${w.steps.map((s) => s.name).join(' → ')}`);
+        for (const p of load.problems) ctx.print(`error  ${formatProblem(p)}`);
+        ctx.print(`${load.workflows.length} valid, ${load.problems.length} problem(s) in ${load.files.length} file(s) under ${target}`);
+      }
+      if (load.problems.length > 0) process.exitCode = 1;
+    });
+
+  workflows.command('schema')
+    .description('print the JSON Schema of workflow files (generated from the zod source)')
+    .option('--write [dir]', 'write workflow.schema.json into dir (default: the configured workflows directory)')
+    .action((opts: { write?: string | boolean }) => {
+      if (opts.write === undefined) return ctx.printJson(workflowJsonSchema(BUILTIN_STEPS));
+      const dir = typeof opts.write === 'string' ? resolve(opts.write) : ctx.config.workflowsDir;
+      ctx.print(`wrote ${writeWorkflowJsonSchema(dir, BUILTIN_STEPS)}`);
+    });
+};
