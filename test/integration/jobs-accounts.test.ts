@@ -1,0 +1,168 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AccountService } from '../../core/accounts/account-service';
+import { JournalRepository } from '../../core/store/journal-repository';
+import { makeKey } from '../helpers/keys';
+import { skipUnless } from '../helpers/tools';
+import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
+
+describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () => {
+  let fx: JobsFixture;
+  let service: AccountService;
+  const T = Date.now();
+  const files: string[] = [];
+  let fileId = '';
+
+  before(() => {
+    fx = new JobsFixture();
+    service = new AccountService(fx.accounts, fx.paths, fx.config);
+    service.create({ id: 'acme', publicKey: readFileSync(makeKey('ed25519').publicPath, 'utf8'), now: T });
+    service.create({ id: 'busy', now: T });
+    fx.accounts.recordLogin('busy', T + 200 * DAY);
+    files.push(
+      fx.inTree('acme', 'out/sal/cdmat_acme_sal_report.xml', '<r/>'),
+      fx.inTree('acme', 'in/sal/x.csv.filepart', 'half'),
+      fx.write(join(fx.paths.archive('acme', 'sal'), 'in.csv'), 'archived'),
+      fx.write(join(fx.paths.quarantine('acme', 'usr'), 'bad.csv'), 'bad'),
+      fx.write(join(fx.paths.vault('acme'), 'doc.pdf'), 'pdf'),
+    );
+    const journal = new JournalRepository(fx.db);
+    const row = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/in.csv',
+      name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2]!, receivedAt: T })!;
+    journal.update(row.id, { state: 'processed', processedAt: T });
+    fileId = row.id;
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('enabled at 364 days without a login, disabled at 366', async () => {
+    const at364 = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 364 * DAY));
+    assert.equal(at364.counts.disable ?? 0, 0);
+    assert.equal(fx.accounts.get('acme')!.enabled, true);
+
+    const at366 = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 366 * DAY));
+    assert.equal(at366.outcome, 'ok');
+    assert.deepEqual(at366.actions.map((a) => [a.action, a.target]), [['disable', 'acme']]);
+    const acme = fx.accounts.get('acme')!;
+    assert.equal(acme.enabled, false);
+    assert.match(acme.disabledReason!, /no successful login/);
+    // The account that logged in at day 200 is not idle long enough.
+    assert.equal(fx.accounts.get('busy')!.enabled, true);
+    for (const f of files) assert.ok(existsSync(f), 'disabling deletes nothing');
+  });
+
+  test('re-enabled by an operator, it stays enabled until the purge deadline', async () => {
+    service.enable('acme');
+    const run = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 400 * DAY));
+    assert.equal(run.counts.disable ?? 0, 0);
+    assert.equal(run.counts.reenabledKept, 1);
+    assert.equal(fx.accounts.get('acme')!.enabled, true);
+  });
+
+  test('dry run at 18 months says it would purge and changes nothing', async () => {
+    const run = await runJob(fx.srv, 'account-inactivity', '--dry-run', '--at', isoAt(T + 549 * DAY));
+    const purge = run.actions.find((a) => a.action === 'purge')!;
+    assert.equal(purge.target, 'acme');
+    assert.equal((purge as { detail?: { files: number } }).detail!.files, 5);
+    for (const f of files) assert.ok(existsSync(f));
+    const acme = fx.accounts.get('acme')!;
+    assert.equal(acme.purgedAt, null);
+    assert.equal(acme.enabled, true);
+    assert.equal(fx.accounts.keys('acme').length, 1);
+  });
+
+  test('after 18 months without a login the account is purged: files deleted, tombstones kept, account marked purged', async () => {
+    const run = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 549 * DAY));
+    assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
+    assert.equal(run.counts.purge, 1);
+    assert.equal(run.counts.filesDeleted, 5);
+    for (const f of files) assert.equal(existsSync(f), false, `${f} deleted`);
+    assert.equal(existsSync(fx.paths.accountRoot('acme')), false);
+    assert.equal(existsSync(fx.paths.vault('acme')), false);
+    const acme = fx.accounts.get('acme')!;
+    assert.equal(acme.purgedAt, T + 549 * DAY);
+    assert.equal(acme.enabled, false);
+    assert.equal(fx.accounts.keys('acme').length, 0);
+    const tombs = fx.tombstones().filter((t) => t.rule === 'account-purge');
+    assert.equal(tombs.length, 5);
+    assert.ok(tombs.every((t) => t.state === 'done' && t.sha256 !== null));
+    assert.equal(new JournalRepository(fx.db).get(fileId)!.state, 'deleted');
+    // busy (last login day 200) is untouched; a purged account is left alone by later runs.
+    assert.equal(fx.accounts.get('busy')!.purgedAt, null);
+    const later = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 600 * DAY));
+    assert.equal(later.counts.purge ?? 0, 0);
+    assert.equal(fx.tombstones().length, 5);
+  });
+});
+
+describe('account-inactivity with accounts.purge: false', () => {
+  let fx: JobsFixture;
+  const T = Date.now();
+  before(() => {
+    fx = new JobsFixture({ accounts: { purge: false } });
+    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'keepme', now: T });
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('an account idle for 18 months is disabled, never purged', async () => {
+    const file = fx.inTree('keepme', 'out/sal/r.xml', 'r');
+    const run = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 700 * DAY));
+    assert.deepEqual(run.actions.map((a) => a.action), ['disable']);
+    const acct = fx.accounts.get('keepme')!;
+    assert.equal(acct.enabled, false);
+    assert.equal(acct.purgedAt, null);
+    assert.ok(existsSync(file));
+    assert.equal(fx.tombstones().length, 0);
+  });
+});
+
+describe('key-expiry job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () => {
+  let fx: JobsFixture;
+  const T = Date.now();
+  let rsa3072 = '';
+  let ed25519 = '';
+  before(() => {
+    fx = new JobsFixture();
+    const service = new AccountService(fx.accounts, fx.paths, fx.config);
+    const k1 = makeKey('rsa', 3072);
+    const k2 = makeKey('ed25519');
+    service.create({ id: 'acme', publicKey: readFileSync(k1.publicPath, 'utf8'), now: T });
+    service.addKey('acme', readFileSync(k2.publicPath, 'utf8'), T);
+    rsa3072 = k1.fingerprint;
+    ed25519 = k2.fingerprint;
+  });
+  after(async () => { await fx.cleanup(); });
+
+  const key = (fp: string) => fx.accounts.findKey('acme', fp)!;
+
+  test('no warning at 699 days; the RSA 3072 key is warned about at 701 days, once', async () => {
+    assert.equal((await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 699 * DAY))).counts.warn ?? 0, 0);
+    const run = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 701 * DAY));
+    assert.equal(run.counts.warn, 1);
+    assert.deepEqual(run.actions.map((a) => [a.action, a.target]), [['warn', rsa3072]]);
+    const warnLine = run.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.level === 40 && l.fingerprint === rsa3072);
+    assert.ok(warnLine, 'a warn log line names the key');
+    assert.equal(warnLine.daysLeft, 29);
+    assert.notEqual(key(rsa3072).warnedAt, null);
+    assert.equal(key(ed25519).warnedAt, null);
+    const again = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 705 * DAY));
+    assert.equal(again.counts.warn ?? 0, 0);
+  });
+
+  test('at 2 years + 1 day the RSA 3072 key is marked expired, the ed25519 key is not', async () => {
+    const dry = await runJob(fx.srv, 'key-expiry', '--dry-run', '--at', isoAt(T + 731 * DAY));
+    assert.deepEqual(dry.actions.map((a) => [a.action, a.target]), [['expire', rsa3072]]);
+    assert.equal(key(rsa3072).expiredAt, null, 'dry run marks nothing');
+    const run = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 731 * DAY));
+    assert.equal(run.counts.expire, 1);
+    assert.equal(key(rsa3072).expiredAt, T + 731 * DAY);
+    assert.equal(key(ed25519).expiredAt, null);
+  });
+
+  test('the ed25519 key is warned about 30 days before its 5 years', async () => {
+    const run = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + (1826 - 10) * DAY));
+    assert.deepEqual(run.actions.map((a) => [a.action, a.target]), [['warn', ed25519]]);
+  });
+});
