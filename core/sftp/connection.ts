@@ -80,7 +80,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         deps.accounts.recordLogin(account.id);
         log = log.child({ accountId: account.id });
         log.info({
-          event: 'login', accountId: account.id, address, port: info.port, method: decision.method,
+          event: 'login', port: info.port, method: decision.method,
           fingerprint: decision.fingerprint, keyType: decision.keyType, bits: decision.bits,
           kex: negotiated?.kex, hostKey: negotiated?.serverHostKey, cipher: negotiated?.cs.cipher,
           mac: negotiated?.cs.mac || '(aead)', compress: negotiated?.cs.compress, client: info.header.versions.software,
