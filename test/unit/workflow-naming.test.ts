@@ -1,0 +1,70 @@
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { checkName, checkTimestamp, reportName } from '../../core/workflow/naming';
+
+const acme = { partner: 'acme', client: 'acme', flux: ['sal'] };
+
+describe('naming convention', () => {
+  test('accepts the fixture names with app and version, and parses the parts', () => {
+    const r = checkName('ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv', acme);
+    assert.ok(r.ok);
+    assert.deepEqual(r.parts, { dest: 'ndmat', partner: 'acme', client: 'acme', flux: 'sal', app: 'hrmanager', version: 'v6', timestamp: '261120090500', ext: 'csv', encrypted: false });
+  });
+
+  test('app and version are optional; a lone part that looks like a version is the version', () => {
+    const bare = checkName('ndmat_acme_acme_sal_20261120090500.csv', acme);
+    assert.ok(bare.ok && bare.parts.app === undefined && bare.parts.version === undefined);
+    const tst = checkName('ndmat_acme_acme_sal_tst_261120090500.csv', acme);
+    assert.ok(tst.ok && tst.parts.version === 'tst' && tst.parts.app === undefined);
+    const app = checkName('ndmat_acme_acme_sal_rhw_261120090500.csv', acme);
+    assert.ok(app.ok && app.parts.app === 'rhw');
+  });
+
+  test('.pgp / .gpg suffixes are checked without the suffix and flagged', () => {
+    const r = checkName('ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv.pgp', acme);
+    assert.ok(r.ok && r.parts.encrypted && r.parts.ext === 'csv');
+    assert.ok(checkName('ndmat_acme_acme_sal_261120090500.csv.gpg', acme).ok);
+  });
+
+  test('partner and client ids containing "_" are matched whole', () => {
+    const r = checkName('ndmat_big_partner_client_1_sal_v2_261120090500.csv', { partner: 'big_partner', client: 'client_1', flux: ['sal'] });
+    assert.ok(r.ok && r.parts.version === 'v2');
+  });
+
+  const wrong: Array<[string, string, RegExp]> = [
+    ['wrongname_sal.csv', 'dest', /"wrongname".*"ndmat"/],
+    ['cdmat_acme_acme_sal_261120090500.csv', 'dest', /"cdmat"/],
+    ['ndmat_other_acme_sal_261120090500.csv', 'partner', /partner part is "other", expected "acme"/],
+    ['ndmat_acme_beta_sal_261120090500.csv', 'client', /client part is "beta", expected "acme"/],
+    ['ndmat_acme_acme_sir_261120090500.csv', 'flux', /flux part is "sir", expected "sal"/],
+    ['ndmat_acme_acme_sal_261320090500.csv', 'timestamp', /not a real date/],
+    ['ndmat_acme_acme_sal_2611200905.csv', 'timestamp', /12 digits/],
+    ['ndmat_acme_acme_sal.csv', 'timestamp', /missing/],
+    ['ndmat_acme_acme_sal_a_b_c_261120090500.csv', 'app/version', /at most/],
+    ['ndmat_acme_acme_sal_261120090500.txt', 'extension', /"\.txt"/],
+    ['ndmat_acme_acme_sal_261120090500', 'extension', /no extension/],
+    ['ndmat_acme_acme_sal_261120090500.csv.zip.pgp', 'name', /characters/],
+  ];
+  for (const [name, part, message] of wrong) {
+    test(`rejects ${name}: the ${part} part is named`, () => {
+      const r = checkName(name, acme);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.part, part);
+      assert.match(r.message, message);
+    });
+  }
+
+  test('timestamps must be real dates, 12 or 14 digits', () => {
+    assert.equal(checkTimestamp('20240229235959'), undefined);
+    assert.match(checkTimestamp('20230229000000')!, /not a real date/);
+    assert.match(checkTimestamp('261120246000')!, /not a real date/);
+  });
+
+  test('report names: ndmat → cdmat, .pgp dropped, extension .csv; a badly named input keeps its name', () => {
+    assert.equal(reportName('ndmat_acme_acme_dis_payroll_v2_261120092000.zip'), 'cdmat_acme_acme_dis_payroll_v2_261120092000.csv');
+    assert.equal(reportName('ndmat_acme_acme_sal_261120090500.csv.pgp'), 'cdmat_acme_acme_sal_261120090500.csv');
+    assert.equal(reportName('wrongname_sal.csv'), 'wrongname_sal.csv');
+    assert.equal(reportName('data.xml'), 'data.csv');
+  });
+});
