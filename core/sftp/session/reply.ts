@@ -8,7 +8,10 @@ import type { SessionContext } from './context';
  */
 export function handleRequest(ctx: SessionContext, reqid: number, op: string, path: string | undefined, fn: () => Promise<void>): void {
   fn().catch((err: unknown) => {
-    if (isFluxgateError(err)) {
+    if (isFluxgateError(err, 'FG_NO_SUCH_FILE') || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // Clients stat names before every upload: a miss is routine, not a refusal.
+      ctx.audit.debug({ op, path }, 'not found');
+    } else if (isFluxgateError(err)) {
       ctx.audit.warn({ op, path, code: err.code, reason: err.message }, 'denied');
     } else {
       ctx.audit.error({ op, path, err }, 'request failed');
