@@ -4,13 +4,9 @@ import { parseConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
-import { REPO_ROOT, TestServer } from '../helpers/server';
+import { TestServer } from '../helpers/server';
 
 export const DAY = 24 * 3600_000;
-
-// Until bin/fluxgate.js points tsx at the repo's tsconfig itself: the CLI runs with the test's temp
-// dir as cwd, where tsx would find no tsconfig (no experimentalDecorators).
-process.env.TSX_TSCONFIG_PATH ??= join(REPO_ROOT, 'tsconfig.json');
 
 /** `fluxgate jobs run … --json` on the server's data dir, parsed. */
 export interface RunJson {
