@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 
 /**
@@ -110,13 +111,18 @@ const keysSchema = z.object({
   warnDays: days.default(30),
 }).prefault({});
 
+const isTimezone = (tz: string): boolean => {
+  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; }
+};
+
 const jobSchedule = (schedule: string) => z.object({
-  schedule: z.string().default(schedule),
+  /** Cron expression (5 fields, or 6 with seconds), in `jobs.timezone`. */
+  schedule: z.string().default(schedule).refine((s) => cron.validate(s), 'not a valid cron expression (e.g. "15 2 * * *")'),
   enabled: z.boolean().default(true),
 }).prefault({});
 
 const jobsSchema = z.object({
-  timezone: z.string().default('UTC'),
+  timezone: z.string().default('UTC').refine(isTimezone, 'not a known IANA timezone (e.g. UTC, Europe/Paris)'),
   retention: jobSchedule('15 2 * * *'),
   accountInactivity: jobSchedule('30 2 * * *'),
   keyExpiry: jobSchedule('45 2 * * *'),

@@ -77,6 +77,12 @@ describe('cron service (node-cron 4)', () => {
     assert.ok([0, 1].includes(paris.getUTCHours()), paris.toISOString());
   });
 
+  test('the config file is refused at load when a schedule or the timezone is wrong', () => {
+    assert.throws(() => parseConfig({ jobs: { keyExpiry: { schedule: '61 * * * *' } } }), /jobs\.keyExpiry\.schedule: not a valid cron expression/);
+    assert.throws(() => parseConfig({ jobs: { timezone: 'Paris' } }), /jobs\.timezone: not a known IANA timezone/);
+    assert.equal(parseConfig({ jobs: { timezone: 'Europe/Paris' } }).jobs.retention.schedule, '15 2 * * *');
+  });
+
   test('--at accepts ISO dates and day offsets, and nothing else', () => {
     assert.equal(parseAsOf('2027-01-05T10:00:00Z'), Date.UTC(2027, 0, 5, 10));
     assert.equal(parseAsOf('2027-01-05'), Date.UTC(2027, 0, 5));
