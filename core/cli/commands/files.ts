@@ -48,6 +48,8 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .argument('<file-id>')
     .option('--json', 'machine-readable output')
     .action((id: string, opts: { json?: boolean }) => {
+      // `files --json` is also an option of the parent: `files show X --json` may land there.
+      opts = { json: opts.json || files.opts<{ json?: boolean }>().json };
       const journal = new JournalRepository(ctx.db);
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);

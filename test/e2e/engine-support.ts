@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { openDatabase, type Database } from '../../core/store/database';
+import { JournalRepository, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
+import type { TestServer } from '../helpers/server';
+
+const FINAL = ['processed', 'rejected', 'dead'];
+
+/** Reads the server's journal straight from its SQLite file (WAL: safe beside the running server). */
+export class JournalProbe {
+  private readonly db: Database;
+  readonly journal: JournalRepository;
+
+  constructor(server: TestServer) {
+    this.db = openDatabase(join(server.dataDir, 'fluxgate.db'));
+    this.journal = new JournalRepository(this.db);
+  }
+
+  byName(name: string, account?: string): JournalFile[] {
+    return this.journal.list({ accountId: account }).filter((f) => f.name === name);
+  }
+
+  events(id: string): FileEvent[] { return this.journal.events(id); }
+
+  /** Waits until the file with this name is finished (processed, rejected or dead). */
+  async finished(name: string, timeoutMs = 20_000, account?: string): Promise<JournalFile> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const done = this.byName(name, account).find((f) => FINAL.includes(f.state));
+      if (done) return done;
+      if (Date.now() > deadline) throw new Error(`${name} not finished in ${timeoutMs} ms: ${JSON.stringify(this.byName(name, account))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  close(): void { this.db.close(); }
+}
