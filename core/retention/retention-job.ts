@@ -46,7 +46,12 @@ export class RetentionJob implements Job {
 
   /** Inputs the engine is done with, by their journal times. */
   private async journalPass(ctx: JobContext): Promise<void> {
-    for (const row of this.repo.finishedInputs()) {
+    const p = this.periods;
+    const rows = this.repo.finishedInputs({
+      processedBefore: ctx.asOf - p.archive,
+      receivedBefore: ctx.asOf - Math.min(p.quarantine, p.unmatched),
+    });
+    for (const row of rows) {
       if (ctx.signal.aborted) return;
       let rule: RetentionRule;
       let since: number;

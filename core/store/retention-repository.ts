@@ -41,9 +41,12 @@ export class RetentionRepository {
    * Inputs the engine is done with: processed (archived), rejected or dead (quarantined, or
    * left where they were). `failed` rows are still the engine's (it retries them).
    */
-  finishedInputs(): RetainedInput[] {
+  finishedInputs(cutoffs: { processedBefore: number; receivedBefore: number }): RetainedInput[] {
+    // Only rows old enough for some rule: the journal grows forever, the daily run should not.
     return (this.db.prepare(`SELECT id, account_id, name, state, location, size, sha256, received_at, processed_at
-      FROM files WHERE state IN ('processed', 'rejected', 'dead') ORDER BY received_at, id`).all() as Array<{
+      FROM files WHERE (state = 'processed' AND COALESCE(processed_at, received_at) <= @processedBefore)
+        OR (state IN ('rejected', 'dead') AND received_at <= @receivedBefore)
+      ORDER BY received_at, id`).all(cutoffs) as Array<{
       id: string; account_id: string; name: string; state: RetainedInput['state']; location: string; size: number;
       sha256: string; received_at: number; processed_at: number | null;
     }>).map((r) => ({
