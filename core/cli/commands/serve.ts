@@ -1,11 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { AccountService } from '../../accounts/account-service';
-import { createDemoAccount, demoCommand } from '../../accounts/demo';
-import { FluxgateApp } from '../../app';
+import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
-import { createContainer } from '../../container';
-import { createLogger } from '../../logging/logger';
 import type { SftpService } from '../../sftp/sftp-service';
 import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
@@ -27,6 +23,11 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .option('--host <host>', 'listen address (default from config: 127.0.0.1)')
     .option('--port <port>', 'SFTP port (default from config: 2222; 0 = any free port)', parsePort)
     .action(async (opts: { host?: string; port?: number }) => {
+      // Loaded here, not at the top: every other CLI command would pay for the whole engine.
+      const { createContainer } = require('../../container') as typeof import('../../container');
+      const { FluxgateApp } = require('../../app') as typeof import('../../app');
+      const { createLogger } = require('../../logging/logger') as typeof import('../../logging/logger');
+      const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;

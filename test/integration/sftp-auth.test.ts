@@ -1,0 +1,145 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestServer } from '../helpers/server';
+import { PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
+import { makeKey, type TestKey } from '../helpers/keys';
+import { skipUnless } from '../helpers/tools';
+import { parsePublicKey } from '../../core/accounts/key-policy';
+import { openDatabase } from '../../core/store/database';
+import { AccountRepository } from '../../core/store/accounts-repository';
+
+const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
+let server: TestServer;
+const keys: Record<string, TestKey> = {};
+
+/** Writes a key straight into the server's database, bypassing `key add` (which refuses weak keys). */
+function insertKey(accountId: string, key: TestKey, patch: { expiresAt?: number; expiredAt?: number } = {}): void {
+  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
+  try {
+    const repo = new AccountRepository(db);
+    const info = parsePublicKey(readFileSync(key.publicPath, 'utf8'));
+    const added = repo.addKey({
+      accountId, type: info.type, bits: info.bits, fingerprint: info.fingerprint, publicKey: info.publicKey,
+      comment: info.comment, addedAt: Date.now(), expiresAt: patch.expiresAt ?? Date.now() + 86_400_000,
+    });
+    if (patch.expiredAt) repo.markKeyExpired(added.id, patch.expiredAt);
+  } finally {
+    db.close();
+  }
+}
+
+const login = (user: string, key: TestKey, extra: string[] = []) => sftpBatch(server.port, user, key.privatePath, ['ls /'], extra);
+const refusal = (user: string, fingerprint?: string) => server.waitForLog((l) => l.msg === 'login refused' && l.username === user
+  && (fingerprint === undefined || l.fingerprint === fingerprint));
+
+before(async () => {
+  if (skip) return;
+  keys.ed = makeKey('ed25519');
+  keys.rsa3072 = makeKey('rsa', 3072);
+  keys.rsa4096 = makeKey('rsa', 4096);
+  keys.rsa2048 = makeKey('rsa', 2048);
+  keys.ecdsa = makeKey('ecdsa', 256);
+  keys.old = makeKey('ed25519');
+  keys.marked = makeKey('ed25519');
+  // Failures in this file must not ban the test's own address.
+  server = await new TestServer({ config: { sftp: { bruteForce: { maxFailures: 1000 } }, pgp: { keyType: 'curve25519' } } }).start();
+  for (const [id, extra] of [['keys', []], ['fenced', ['--allow-ip', '10.0.0.0/8', '--allow-ip', '2001:db8::/32']]] as const) {
+    const r = await server.cli('account', 'add', id, '--key', keys.ed.publicPath, ...extra);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(async () => { await server?.stop(); await server?.cleanup(); });
+
+test('ed25519, RSA 3072 and RSA 4096 keys log in (OpenSSH), RSA 4096 with paramiko too; the login is recorded', { skip }, async () => {
+  for (const k of ['rsa3072', 'rsa4096']) {
+    const add = await server.cli('key', 'add', 'keys', keys[k]!.publicPath);
+    assert.equal(add.code, 0, add.stderr);
+  }
+  for (const k of ['ed', 'rsa3072', 'rsa4096']) {
+    const r = await login('keys', keys[k]!);
+    assert.equal(r.code, 0, `${k}: ${r.stderr}`);
+    assert.match(r.stdout, /\/dev\s+\/in\s+\/out/);
+    const line = await server.waitForLog((l) => l.msg === 'login' && l.fingerprint === keys[k]!.fingerprint);
+    assert.equal(line.accountId, 'keys');
+  }
+  const p = await python(`${PARAMIKO_CONNECT}
+print(sorted(sftp.listdir('/')))
+ssh.close()
+`, [String(server.port), 'keys', keys.rsa4096!.privatePath]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /\['dev', 'in', 'out'\]/);
+  const show = JSON.parse((await server.cli('account', 'show', 'keys', '--json')).stdout) as { lastLoginAt: string | null };
+  assert.ok(show.lastLoginAt && Date.parse(show.lastLoginAt) > Date.now() - 120_000);
+});
+
+test('RSA signatures with SHA-1 (ssh-rsa) are refused', { skip }, async () => {
+  const r = await login('keys', keys.rsa3072!, ['-o', 'PubkeyAcceptedAlgorithms=ssh-rsa']);
+  assert.notEqual(r.code, 0);
+  const line = await refusal('keys', keys.rsa3072!.fingerprint);
+  assert.match(String(line.reason), /SHA-1/);
+});
+
+test('RSA 2048 and ECDSA: refused by key add, and refused at login even if stored', { skip }, async () => {
+  for (const k of ['rsa2048', 'ecdsa']) {
+    const add = await server.cli('key', 'add', 'keys', keys[k]!.publicPath);
+    assert.notEqual(add.code, 0);
+    assert.match(add.stderr, /FG_KEY_WEAK/);
+    insertKey('keys', keys[k]!);
+    const r = await login('keys', keys[k]!);
+    assert.notEqual(r.code, 0, `${k} must not log in`);
+    const line = await refusal('keys', keys[k]!.fingerprint);
+    assert.match(String(line.reason), k === 'ecdsa' ? /ECDSA/ : /at least 3072/);
+  }
+});
+
+test('expired keys are refused: past expiry date, or marked by the key-expiry job', { skip }, async () => {
+  insertKey('keys', keys.old!, { expiresAt: Date.now() - 1000 });
+  insertKey('keys', keys.marked!, { expiredAt: Date.now() - 1000 });
+  for (const k of ['old', 'marked']) {
+    const r = await login('keys', keys[k]!);
+    assert.notEqual(r.code, 0);
+    assert.match(String((await refusal('keys', keys[k]!.fingerprint)).reason), /expired/);
+  }
+});
+
+test('a connection from outside the allowlist is refused', { skip }, async () => {
+  const r = await login('fenced', keys.ed!);
+  assert.notEqual(r.code, 0);
+  assert.match(String((await refusal('fenced')).reason), /allowlist/);
+});
+
+test('CLI changes apply at the next login without restart: disable, enable, key remove', { skip }, async () => {
+  assert.equal((await server.cli('account', 'disable', 'keys')).code, 0);
+  const disabled = await login('keys', keys.ed!);
+  assert.notEqual(disabled.code, 0);
+  assert.match(String((await server.waitForLog((l) => l.msg === 'login refused' && /disabled/.test(String(l.reason)))).reason), /disabled/);
+  assert.equal((await server.cli('account', 'enable', 'keys')).code, 0);
+  assert.equal((await login('keys', keys.ed!)).code, 0);
+  assert.equal((await server.cli('key', 'remove', 'keys', keys.rsa3072!.fingerprint)).code, 0);
+  assert.notEqual((await login('keys', keys.rsa3072!)).code, 0);
+  assert.match(String((await server.waitForLog((l) => l.msg === 'login refused' && l.fingerprint === keys.rsa3072!.fingerprint && /not registered/.test(String(l.reason)))).reason), /not registered/);
+});
+
+test('password authentication is off; unknown users are refused', { skip }, async () => {
+  const p = await python(`
+import sys, paramiko
+t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))
+t.connect()
+try:
+    t.auth_password('keys', 'whatever-password')
+    print('accepted')
+except paramiko.BadAuthenticationType as e:
+    print('refused', e.allowed_types)
+except paramiko.AuthenticationException as e:
+    print('refused', e)
+t.close()
+`, [String(server.port)]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /^refused \['publickey'\]/);
+  const r = await login('nobody', keys.ed!);
+  assert.notEqual(r.code, 0);
+  assert.equal((await refusal('nobody')).reason, 'unknown account');
+});
