@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { LineCounter, isNode, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
 import type { AnyStep } from './step';
 import { normaliseWorkflow, workflowSchema, type Workflow } from './schema';
 
@@ -38,8 +38,10 @@ export function parseWorkflow(text: string, file: string, steps: readonly AnySte
     return { ok: false, problems: result.error.issues.map((i) => {
         const issue = i as Issue;
         // An unknown key is best shown at the key itself, not at its parent object.
-        const path = issue.code === 'unrecognized_keys' && issue.keys?.length ? [...i.path, issue.keys[0]!] : i.path;
-        return locate(doc, lineCounter, file, path, issueMessage(issue));
+        if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+          return locateKey(doc, lineCounter, file, i.path, issue.keys[0]!, issueMessage(issue));
+        }
+        return locate(doc, lineCounter, file, i.path, issueMessage(issue));
       }) };
   }
   try {
@@ -116,4 +118,18 @@ function locate(doc: Document, lc: LineCounter, file: string, path: readonly Pro
     }
   }
   return { file, key: keys.join('.') || undefined, message };
+}
+
+/** An unknown key is best shown at the key itself, not at its parent object or its value. */
+function locateKey(doc: Document, lc: LineCounter, file: string, parent: readonly PropertyKey[], key: string, message: string): WorkflowProblem {
+  const keys = parent.map((k) => (typeof k === 'number' ? k : String(k)));
+  const node = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  if (isMap(node)) {
+    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+    if (pair && isNode(pair.key) && pair.key.range) {
+      const pos = lc.linePos(pair.key.range[0]);
+      return { file, line: pos.line, column: pos.col, key: [...keys, key].join('.'), message };
+    }
+  }
+  return locate(doc, lc, file, [...parent, key], message);
 }

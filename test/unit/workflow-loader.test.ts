@@ -45,7 +45,7 @@ describe('workflow definitions', () => {
     const r = parse('flux: sal\nsteps: [receipt]\nreport:\n  dir: out/x\n');
     assert.ok(!r.ok);
     if (r.ok) return;
-    assert.equal(formatProblem(r.problems[0]!), '/w/x.yaml:4:8 report.dir: unknown key "dir"');
+    assert.equal(formatProblem(r.problems[0]!), '/w/x.yaml:4:3 report.dir: unknown key "dir"');
   });
 
   test('step options are validated (forward url must be a URL)', () => {

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AccountService } from '../../core/accounts/account-service';
+import { loadConfig } from '../../core/config';
+import { DataPaths } from '../../core/config/paths';
+import { AccountRepository } from '../../core/store/accounts-repository';
+import { openDatabase } from '../../core/store/database';
+import { REPO_ROOT, TestServer } from '../helpers/server';
+import { JournalProbe } from '../e2e/engine-support';
+
+describe('workflows: hot reload and check', () => {
+  const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-'));
+  const echoYaml = join(workflows, 'echo.yaml');
+  let server: TestServer;
+  let probe: JournalProbe;
+  let paths: DataPaths;
+
+  before(async () => {
+    cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), echoYaml);
+    server = new TestServer({ config: { workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } } });
+    paths = new DataPaths(server.dataDir);
+    const db = openDatabase(paths.database);
+    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
+    db.close();
+    mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
+    await server.start();
+    probe = new JournalProbe(server);
+  });
+  after(async () => {
+    probe?.close();
+    await server?.cleanup();
+  });
+
+  const drop = async (name: string) => {
+    const target = join(paths.accountRoot('acme'), 'in', 'echo', name);
+    writeFileSync(`${target}.filepart`, 'x\n');
+    renameSync(`${target}.filepart`, target);
+    return probe.finished(name);
+  };
+
+  /** Writes the file the way editors do (new content, then rename over), so no half file is read. */
+  const edit = (text: string) => {
+    writeFileSync(`${echoYaml}.tmp`, text);
+    renameSync(`${echoYaml}.tmp`, echoYaml);
+  };
+
+  test('a broken edit is logged with file, line and key, and the last good definition stays active', async () => {
+    const original = readFileSync(echoYaml, 'utf8');
+    edit(original.replace('  - handler\n', '  - hander\n'));
+    const logged = await server.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('workflow edit rejected'), 10_000);
+    assert.equal(logged.keptPrevious, true);
+    assert.match(String(logged.msg), /echo\.yaml:\d+:\d+ steps\.\d: not a known step/);
+    const f = await drop('ndmat_acme_acme_echo_261120120000.csv');
+    assert.equal(f.state, 'processed', 'still processed with the last good definition (handler step included)');
+    assert.ok(f.reportPath);
+  });
+
+  test('a valid edit takes effect without a restart', async () => {
+    // The new definition writes no report: visible in the outcome of the next file.
+    const original = readFileSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), 'utf8');
+    edit(original.replace('  - report\n  - archive\non-error', '  - archive\non-error'));
+    await server.waitForLog((l) => l.msg === 'workflow reloaded', 10_000);
+    const f = await drop('ndmat_acme_acme_echo_261120120100.csv');
+    assert.equal(f.state, 'processed');
+    assert.equal(f.reportPath, null);
+  });
+
+  test('workflows check DIR validates without starting anything and names file, line and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-wfc-'));
+    cpSync(join(REPO_ROOT, 'workflows', 'sal.yaml'), join(dir, 'sal.yaml'));
+    writeFileSync(join(dir, 'bad.yaml'), 'flux: bad\nsteps:\n  - receipt\nretry:\n  attempts: 0\n  bogus: 1\n');
+    const r = await server.cli('workflows', 'check', dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^ok\s+sal\s+exchange/m);
+    assert.match(r.stdout, /bad\.yaml:5:13 retry\.attempts: /);
+    assert.match(r.stdout, /bad\.yaml:6:3 retry\.bogus: unknown key "bogus"/);
+    const good = await server.cli('workflows', 'check', join(REPO_ROOT, 'workflows'));
+    assert.equal(good.code, 0, good.stdout);
+  });
+});
