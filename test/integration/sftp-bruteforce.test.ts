@@ -1,0 +1,67 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { REPO_ROOT, TestServer } from '../helpers/server';
+import { python, run, sftpBatch } from '../helpers/clients';
+import { makeKey, type TestKey } from '../helpers/keys';
+import { skipUnless } from '../helpers/tools';
+import { openDatabase } from '../../core/store/database';
+
+// Its own server: this file bans 127.0.0.1 on purpose.
+const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
+let server: TestServer;
+let key: TestKey;
+const PASSWORD = 'correct horse battery staple';
+
+const passwordLogin = (password: string) => python(`
+import sys, paramiko
+t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))
+t.connect()
+try:
+    t.auth_password('victim', sys.argv[2])
+    sftp = paramiko.SFTPClient.from_transport(t)
+    print('accepted', sorted(sftp.listdir('/')))
+except paramiko.AuthenticationException as e:
+    print('refused', type(e).__name__)
+t.close()
+`, [String(server.port), password]);
+
+before(async () => {
+  if (skip) return;
+  key = makeKey('ed25519');
+  server = await new TestServer({
+    config: { sftp: { bruteForce: { maxFailures: 3, windowSeconds: 120, banSeconds: 600 } }, pgp: { keyType: 'curve25519' } },
+  }).start();
+  assert.equal((await server.cli('account', 'add', 'victim', '--key', key.publicPath)).code, 0);
+});
+
+after(async () => { await server?.stop(); await server?.cleanup(); });
+
+test('deprecated password fallback: only once set per account, stored as scrypt, warned about', { skip }, async () => {
+  assert.match((await passwordLogin(PASSWORD)).stdout, /^refused/);
+  const set = await run(process.execPath, [join(REPO_ROOT, 'bin', 'fluxgate.js'), '--config', server.configFile, 'account', 'password', 'victim'], {
+    env: { FLUXGATE_PASSWORD: PASSWORD }, cwd: server.dir,
+  });
+  assert.equal(set.code, 0, set.stderr);
+  const ok = await passwordLogin(PASSWORD);
+  assert.match(ok.stdout, /^accepted \['dev', 'in', 'out'\]/, ok.stderr);
+  await server.waitForLog((l) => l.msg === 'password authentication is deprecated: give this account a key');
+  const show = JSON.parse((await server.cli('account', 'show', 'victim', '--json')).stdout) as { passwordFallback: boolean };
+  assert.equal(show.passwordFallback, true);
+  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
+  const row = db.prepare('SELECT password_hash AS hash FROM accounts WHERE id = ?').get('victim') as { hash: string };
+  db.close();
+  assert.match(row.hash, /^scrypt\$16384\$8\$1\$/);
+  assert.ok(!row.hash.includes(PASSWORD));
+});
+
+test('repeated failures ban the address: even the right key is then refused, and the ban is logged', { skip }, async () => {
+  for (let i = 0; i < 3; i++) assert.match((await passwordLogin('wrong password')).stdout, /^refused/);
+  const ban = await server.waitForLog((l) => l.msg === 'address banned after repeated authentication failures');
+  assert.equal(ban.address, '127.0.0.1');
+  assert.equal(ban.banSeconds, 600);
+  const r = await sftpBatch(server.port, 'victim', key.privatePath, ['ls /']);
+  assert.notEqual(r.code, 0);
+  await server.waitForLog((l) => l.msg === 'connection refused: address banned after repeated failures');
+  assert.ok(!server.logs.some((l) => l.msg === 'login' && l.time as number > (ban.time as number)), 'no login after the ban');
+});
