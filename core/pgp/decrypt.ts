@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { FluxgateError } from '../errors';
-import { temporaryNameFor } from './files';
+import { removeWhenClosed, temporaryNameFor } from './files';
 
 export interface DecryptFileOptions {
   /** Plaintext larger than this is refused (FG_DECRYPT) and nothing is kept. */
@@ -53,22 +53,24 @@ export async function decryptFile(
     allowUnauthenticatedStream: true,
     maxDecompressedMessageSize: options.maxPlaintextBytes,
   };
+  let output: WriteStream | undefined;
   try {
     const input = Readable.toWeb(createReadStream(inputPath)) as unknown as ReadableStream<Uint8Array>;
     const message = armored
       ? await openpgp.readMessage({ armoredMessage: input.pipeThrough(new TextDecoderStream()), config })
       : await openpgp.readMessage({ binaryMessage: input, config });
     const { data, filename } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary', config });
+    output = createWriteStream(workFile, { mode: 0o600, flags: 'wx' });
     await pipeline(
       Readable.fromWeb(data as unknown as NodeWebReadableStream<Uint8Array>),
       counter,
-      createWriteStream(workFile, { mode: 0o600, flags: 'wx' }),
+      output,
       { signal: options.signal },
     );
     renameSync(workFile, outputPath);
     return { bytes: counter.bytes, armored, innerFileName: filename };
   } catch (err) {
-    rmSync(workFile, { force: true });
+    await removeWhenClosed(output, workFile);
     throw classify(err, inputPath);
   }
 }

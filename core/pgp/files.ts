@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { chmodSync, linkSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** A hidden temporary name next to `path`: same filesystem (rename is atomic), and dot-prefixed. */
@@ -38,4 +39,13 @@ export function createFileExclusive(path: string, data: string | Uint8Array, mod
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+/**
+ * A write stream destroyed before its file was opened still opens (creates) it, then closes
+ * it: wait for that before removing, or the partial plaintext would be left behind.
+ */
+export async function removeWhenClosed(stream: WriteStream | undefined, path: string): Promise<void> {
+  if (stream && !stream.closed) await once(stream, 'close').catch(() => undefined);
+  rmSync(path, { force: true });
 }

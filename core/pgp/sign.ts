@@ -1,10 +1,10 @@
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, renameSync, type WriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { FluxgateError } from '../errors';
-import { temporaryNameFor } from './files';
+import { removeWhenClosed, temporaryNameFor } from './files';
 import { signatureNameOf } from './names';
 
 /**
@@ -15,18 +15,17 @@ import { signatureNameOf } from './names';
 export async function signFileDetached(privateKey: openpgp.PrivateKey, path: string, mode = 0o640): Promise<string> {
   const target = signatureNameOf(path);
   const tmp = temporaryNameFor(target);
+  let output: WriteStream | undefined;
   try {
     const input = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
     const message = await openpgp.createMessage({ binary: input });
     const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
-    await pipeline(
-      Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>),
-      createWriteStream(tmp, { mode, flags: 'wx' }),
-    );
+    output = createWriteStream(tmp, { mode, flags: 'wx' });
+    await pipeline(Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>), output);
     renameSync(tmp, target);
     return target;
   } catch (err) {
-    rmSync(tmp, { force: true });
+    await removeWhenClosed(output, tmp);
     if (err instanceof FluxgateError || typeof (err as NodeJS.ErrnoException).code === 'string') throw err;
     throw new FluxgateError('FG_PGP', `cannot sign ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }

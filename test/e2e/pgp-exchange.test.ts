@@ -38,7 +38,9 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     // Created before the server ever ran: the key reaches out/sig/ when the server starts.
     const loaded = loadConfig({ configFile: server.configFile });
     const db = openDatabase(paths.database);
-    new AccountService(new AccountRepository(db), paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
+    const accounts = new AccountService(new AccountRepository(db), paths, loaded.config);
+    accounts.create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
+    accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
     db.close();
     await server.start();
   });
@@ -49,7 +51,11 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
   });
 
   async function sftp(...commands: string[]): Promise<void> {
-    const r = await sftpBatch(server.port, 'acme', key.privatePath, commands);
+    await sftpAs('acme', ...commands);
+  }
+
+  async function sftpAs(user: string, ...commands: string[]): Promise<void> {
+    const r = await sftpBatch(server.port, user, key.privatePath, commands);
     assert.equal(r.code, 0, `sftp ${commands.join(' / ')} failed:\n${r.stderr}`);
   }
 
@@ -158,6 +164,15 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     const upload = await encryptedCopy(SIR, `${encName}.pgp`);
     await sftp(`put ${upload} in/sir/${encName}.pgp`);
     assert.equal((await finished(`${encName}.pgp`)).state, 'processed');
+  });
+
+  test('a drop-box upload encrypted with the exported key is decrypted and applied', async () => {
+    // Drop-box clients cannot read anything back: they get the key from the operator.
+    const upload = await encryptedCopy(join(REPO_ROOT, 'test/fixtures/dropbox/employees.csv'), 'employees.csv.pgp');
+    await sftpAs('nectar', `put ${upload} employees.csv.pgp`);
+    const row = await finished('employees.csv.pgp');
+    assert.equal(row.state, 'processed', row.outcome ?? '');
+    assert.equal((JSON.parse(row.outcome!) as { counts: { created: number } }).counts.created, 40);
   });
 });
 

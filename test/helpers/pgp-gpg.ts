@@ -1,8 +1,26 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type LoadedConfig } from '../../core/config';
-import { run, type RunResult } from './clients';
+import type { RunResult } from './clients';
+
+/**
+ * Runs a command with no standard input. (The shared `run` helper pipes stdin, and gpg may exit
+ * before reading it: writing to it then fails with EPIPE, an uncaught error in the test.)
+ */
+function runNoInput(cmd: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+}
 
 /** GnuPG as an HRIS would drive it: its own throw-away home directory, batch mode. */
 export class Gpg {
@@ -13,7 +31,7 @@ export class Gpg {
   }
 
   async run(...args: string[]): Promise<RunResult> {
-    return run('gpg', ['--homedir', this.home, '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args]);
+    return runNoInput('gpg', ['--homedir', this.home, '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args]);
   }
 
   /** Runs gpg and throws with its stderr when it fails. */
@@ -34,7 +52,7 @@ export class Gpg {
 
   /** Stops the gpg-agent this home directory started (it outlives the test otherwise). */
   async close(): Promise<void> {
-    await run('gpgconf', ['--homedir', this.home, '--kill', 'all']);
+    await runNoInput('gpgconf', ['--homedir', this.home, '--kill', 'all']);
   }
 }
 

@@ -87,6 +87,7 @@ describe('pgp interop with GnuPG', { skip: skipUnless('gpg') }, () => {
     await assert.rejects(decryptFile(key.privateKey, join(dir, 'truncated.gpg'), join(work, 'truncated.csv'), LIMIT),
       (err) => isFluxgateError(err, 'FG_DECRYPT'));
     assert.equal(existsSync(join(work, 'truncated.csv')), false);
+    assert.deepEqual(workFiles().filter((f) => f.startsWith('.')), [], 'no partial plaintext left');
   });
 
   test('garbage, a plain file and a message for another key are refused with FG_DECRYPT', async () => {
