@@ -44,17 +44,25 @@ export class DropboxHandler implements FluxHandler {
       rows.push(row);
     }
     const duplicated = conflicts(rows);
-    const fileEmails = new Set(rows.filter((r) => !duplicated.has(r)).map((r) => r.email!));
-    const accepted = rows.filter((r) => {
+    let accepted = rows.filter((r) => {
       const dup = duplicated.get(r);
-      if (dup) { rejectRow(ctx.report, r.line, [{ field: 'email', code: 'FG_DUP_IN_FILE', message: dup }], r.email!); return false; }
-      if (r.managerEmail && !fileEmails.has(r.managerEmail) && ctx.directory.findEmployees(account, { email: r.managerEmail }).length === 0) {
-        rejectRow(ctx.report, r.line, [{ field: 'manageremail', column: r.checker.record.columns.manageremail, code: 'FG_UNKNOWN_REF',
-          message: 'Manager Email is neither an employee of this file nor a known employee' }], r.email!);
-        return false;
-      }
-      return true;
+      if (dup) rejectRow(ctx.report, r.line, [{ field: 'email', code: 'FG_DUP_IN_FILE', message: dup }], r.email!);
+      return !dup;
     });
+    // A manager must be an employee of this file (one that is itself accepted) or already known.
+    // Rejecting a row can orphan the rows it manages, hence the loop.
+    const known = (email: string) => ctx.directory.findEmployees(account, { email }).length > 0;
+    for (let changed = true; changed;) {
+      const fileEmails = new Set(accepted.map((r) => r.email!));
+      const next = accepted.filter((r) => !r.managerEmail || fileEmails.has(r.managerEmail) || known(r.managerEmail));
+      changed = next.length !== accepted.length;
+      for (const r of accepted) {
+        if (next.includes(r)) continue;
+        rejectRow(ctx.report, r.line, [{ field: 'manageremail', column: r.checker.record.columns.manageremail, code: 'FG_UNKNOWN_REF',
+          message: 'Manager Email is neither an accepted employee of this file nor a known employee' }], r.email!);
+      }
+      accepted = next;
+    }
 
     const seen = new Set<string>();
     let deactivated = 0;
