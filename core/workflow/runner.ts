@@ -12,6 +12,7 @@ import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSumm
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
+import type { AnyStep } from './step';
 import { EngineStepRun } from './step-run';
 
 /** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
@@ -113,7 +114,7 @@ export class WorkflowRunner {
   private async runSteps(run: EngineStepRun, refs: readonly StepRef[]): Promise<void> {
     for (const ref of refs) {
       const step = this.step(ref);
-      await step.run(run, ref.options);
+      await step.run(run, stepOptions(step, ref));
       run.event('step', { step: ref.name });
     }
   }
@@ -122,7 +123,8 @@ export class WorkflowRunner {
   private async runOnError(run: EngineStepRun): Promise<void> {
     for (const ref of run.workflow.onError) {
       try {
-        await this.step(ref).run(run, ref.options);
+        const step = this.step(ref);
+        await step.run(run, stepOptions(step, ref));
         run.event('step', { step: ref.name, onError: true });
       } catch (err) {
         run.event('step-failed', { step: ref.name, onError: true, error: (err as Error).message });
@@ -144,6 +146,11 @@ export class WorkflowRunner {
       journal.addEvent(file.id, state, { ...outcome });
     });
   }
+}
+
+/** A bare `- forward` in YAML has no options object: parse `{}` so the step's defaults apply. */
+function stepOptions(step: AnyStep, ref: StepRef): unknown {
+  return step.options ? step.options.parse(ref.options) : ref.options;
 }
 
 function definedCounts(counts: Record<string, number | undefined> = {}): Record<string, number> {
