@@ -41,7 +41,8 @@ export class Intake {
     if (!rel || rel.startsWith('..')) return undefined;
     const parts = rel.split('/');
     if (parts.some((p) => p.startsWith('.')) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
-    if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 3 ? rel : undefined;
+    // in/x.csv is taken too: no workflow serves it, so it is rejected and kept rather than ignored.
+    if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 2 ? rel : undefined;
     return parts.length === 1 ? rel : undefined;
   }
 

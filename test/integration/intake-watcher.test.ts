@@ -89,6 +89,11 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     assert.equal(f.outcome?.code, 'FG_NO_WORKFLOW');
     assert.ok(f.location.startsWith(join(server.dataDir, 'quarantine', 'acme', 'unmatched')), f.location);
     assert.ok(existsSync(f.location));
+    // directly in in/ (no flux directory) is not ignored either
+    drop('acme', 'in/stray.csv', 'x\n');
+    const stray = await probe.finished('stray.csv');
+    assert.equal(stray.outcome?.code, 'FG_NO_WORKFLOW');
+    assert.ok(existsSync(stray.location));
   });
 
   test('an account created while the server runs is watched without a restart', async () => {
