@@ -31,7 +31,8 @@ export class AccountInactivityJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     if (!ctx.dryRun) {
-      ctx.counts.add('reconciled', await this.deleter.reconcile((path, err) => ctx.fail(path, err)));
+      const reconciled = await this.deleter.reconcile((path, err) => ctx.fail(path, err));
+      if (reconciled > 0) ctx.counts.add('reconciled', reconciled);
     }
     for (const account of this.accounts.list()) {
       if (ctx.signal.aborted) return;

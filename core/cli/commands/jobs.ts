@@ -103,8 +103,10 @@ function printReport(ctx: CliContext, r: RunReport): void {
   ctx.print(`${r.job} as of ${iso(r.asOf)}${r.dryRun ? ' (dry run: nothing changed)' : ''}`);
   for (const a of r.actions) {
     const verb = r.dryRun ? `would ${a.action}` : a.action;
-    const extra = [a.account && `account ${a.account}`, a.rule && `rule ${a.rule}`, a.since !== undefined && `since ${iso(a.since)}`]
-      .filter(Boolean).join(', ');
+    // Deletions say enough with their rule; other actions show their detail (expiry, files a purge deletes…).
+    const detail = a.action === 'delete' || !a.detail ? [] : Object.entries(a.detail).map(([k, v]) => `${k} ${String(v)}`);
+    const extra = [a.account && a.account !== a.target && `account ${a.account}`, a.rule && `rule ${a.rule}`,
+      a.since !== undefined && `since ${iso(a.since)}`, ...detail].filter(Boolean).join(', ');
     ctx.print(`  ${verb} ${a.target}${extra ? `  (${extra})` : ''}`);
   }
   for (const e of r.errors) ctx.print(`  FAILED ${e.target}: ${e.message} [${e.code}]`);
