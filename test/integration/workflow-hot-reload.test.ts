@@ -20,7 +20,21 @@ describe('workflows: hot reload and check', () => {
 
   before(async () => {
     cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), echoYaml);
-    server = new TestServer({ config: { workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } } });
+    // An integrator's plugin module, outside the repository, listed in the config file.
+    const pluginFile = join(workflows, '..', `${workflows.split('/').pop()}-ext.ts`);
+    writeFileSync(pluginFile, `
+import { fluxHandler, type FluxContext, type FluxHandler, type IncomingFile } from ${JSON.stringify(join(REPO_ROOT, 'core', 'plugin-api'))};
+@fluxHandler({ flux: 'ext', permissions: { read: ['in/ext'], write: ['out/ext'], network: false } })
+export class ExtHandler implements FluxHandler {
+  async handle(file: IncomingFile, ctx: FluxContext) {
+    await ctx.files.writeFile('out/ext/seen-' + file.id + '.txt', file.sha256);
+    ctx.report.count('updated', 'ext-1', 2);
+    return { result: 'processed' as const, summary: 'external plugin' };
+  }
+}
+`);
+    writeFileSync(join(workflows, 'ext.yaml'), 'flux: ext\nsteps: [receipt, check-name, handler, report, archive]\n');
+    server = new TestServer({ config: { workflowsDir: workflows, plugins: [pluginFile], pgp: { signReports: false, keyType: 'curve25519' } } });
     paths = new DataPaths(server.dataDir);
     const db = openDatabase(paths.database);
     new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
@@ -66,6 +80,18 @@ describe('workflows: hot reload and check', () => {
     const f = await drop('ndmat_acme_acme_echo_261120120100.csv');
     assert.equal(f.state, 'processed');
     assert.equal(f.reportPath, null);
+  });
+
+  test('a plugin module listed in the config is loaded and handles its flux', async () => {
+    mkdirSync(join(paths.accountRoot('acme'), 'in', 'ext'));
+    const target = join(paths.accountRoot('acme'), 'in', 'ext', 'ndmat_acme_acme_ext_261120120200.csv');
+    writeFileSync(`${target}.filepart`, 'x\n');
+    renameSync(`${target}.filepart`, target);
+    const f = await probe.finished('ndmat_acme_acme_ext_261120120200.csv');
+    assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
+    assert.equal(f.outcome?.summary, 'external plugin');
+    assert.equal(f.outcome?.counts?.updated, 1);
+    assert.equal(readFileSync(join(paths.accountRoot('acme'), 'out', 'ext', `seen-${f.id}.txt`), 'utf8'), f.sha256);
   });
 
   test('workflows check DIR validates without starting anything and names file, line and key', async () => {
