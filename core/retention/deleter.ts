@@ -1,5 +1,6 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { JobContext } from '../cron/job';
 import type { Logger } from '../logging/logger';
 import type { Tombstone, TombstoneRepository } from '../store/tombstones-repository';
 import { inodeOf, sha256File } from './file-hash';
@@ -71,6 +72,11 @@ export class FileDeleter {
     return 'deleted';
   }
 
+  /** Deletions a crash left pending (what `reconcile` would complete). */
+  pending(): Tombstone[] {
+    return this.tombstones.pending();
+  }
+
   /** Completes deletions a crash left pending; returns how many were completed. */
   async reconcile(onError: (path: string, err: unknown) => void): Promise<number> {
     let done = 0;
@@ -98,4 +104,16 @@ export class FileDeleter {
     }
     this.logger.warn({ path: t.path, rule: t.rule, tombstone: t.id }, 'completed a deletion interrupted by a crash');
   }
+}
+
+/** First step of every deleting job: finish what a crash interrupted (under dry-run, list it). */
+export async function reconcilePending(deleter: FileDeleter, ctx: JobContext): Promise<void> {
+  if (ctx.dryRun) {
+    for (const t of deleter.pending()) {
+      ctx.record({ action: 'complete-deletion', target: t.path, account: t.accountId, rule: t.rule, since: t.deletedAt });
+    }
+    return;
+  }
+  const reconciled = await deleter.reconcile((path, err) => ctx.fail(path, err));
+  if (reconciled > 0) ctx.counts.add('reconciled', reconciled);
 }

@@ -3,7 +3,7 @@ import type { FluxgateConfig } from '../config/schema';
 import type { Job, JobContext } from '../cron/job';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import type { RetentionRepository, SeenFile } from '../store/retention-repository';
-import type { DeletionTarget, FileDeleter } from './deleter';
+import { reconcilePending, type DeletionTarget, type FileDeleter } from './deleter';
 import { inodeOf } from './file-hash';
 import { isExpired, retentionPeriods, type RetentionPeriods, type RetentionRule } from './rules';
 import { classify, walkFiles, type TreeFile } from './tree-scan';
@@ -29,10 +29,7 @@ export class RetentionJob implements Job {
   }
 
   async run(ctx: JobContext): Promise<void> {
-    if (!ctx.dryRun) {
-      const reconciled = await this.deleter.reconcile((path, err) => ctx.fail(path, err));
-      if (reconciled > 0) ctx.counts.add('reconciled', reconciled);
-    }
+    await reconcilePending(this.deleter, ctx);
     await this.journalPass(ctx);
     for (const account of this.accounts.list()) {
       if (ctx.signal.aborted) return;

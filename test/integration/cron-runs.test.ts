@@ -50,6 +50,11 @@ describe('job runs: crash recovery, locks, failures', () => {
       rule: 'partial-upload', deletedAt: T, asOf: T + 8 * DAY, inode: oldIno, detail: {} });
     fx.write(replaced, 'a brand new upload');
 
+    const dry = await runJob(fx.srv, 'retention', '--dry-run', '--at', isoAt(T + 1 * DAY));
+    assert.equal(dry.counts['complete-deletion'], 3);
+    assert.equal(fx.tombstones().filter((t) => t.state === 'pending').length, 3, 'a dry run completes nothing');
+    assert.ok(existsSync(notYetDeleted));
+
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 1 * DAY));
     assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
     assert.equal(run.counts.reconciled, 3);

@@ -1,7 +1,7 @@
 import type { DataPaths } from '../../config/paths';
 import type { FluxgateConfig } from '../../config/schema';
 import { DAY_MS, type Job, type JobContext } from '../../cron/job';
-import type { FileDeleter } from '../../retention/deleter';
+import { reconcilePending, type FileDeleter } from '../../retention/deleter';
 import type { Account, AccountRepository } from '../../store/accounts-repository';
 import type { InactivityRepository } from '../../store/inactivity-repository';
 import type { RetentionRepository } from '../../store/retention-repository';
@@ -30,10 +30,7 @@ export class AccountInactivityJob implements Job {
   ) {}
 
   async run(ctx: JobContext): Promise<void> {
-    if (!ctx.dryRun) {
-      const reconciled = await this.deleter.reconcile((path, err) => ctx.fail(path, err));
-      if (reconciled > 0) ctx.counts.add('reconciled', reconciled);
-    }
+    await reconcilePending(this.deleter, ctx);
     for (const account of this.accounts.list()) {
       if (ctx.signal.aborted) return;
       if (account.purgedAt !== null) continue;
