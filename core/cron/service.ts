@@ -1,4 +1,4 @@
-import type { ScheduledTask } from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { CronRepository } from '../store/cron-repository';
@@ -30,6 +30,13 @@ export class CronService implements Service {
   }
 
   async start(): Promise<void> {
+    // node-cron writes its own notices (missed runs…) to the console: keep them in the JSON log.
+    cron.setLogger({
+      info: (m) => this.logger.info({ source: 'node-cron' }, m),
+      warn: (m) => this.logger.warn({ source: 'node-cron' }, m),
+      error: (m, err) => this.logger.error({ source: 'node-cron', err: err ?? m }, String(m)),
+      debug: (m) => this.logger.debug({ source: 'node-cron' }, String(m)),
+    });
     const reaped = this.runs.reapInterrupted();
     if (reaped > 0) this.logger.warn({ reaped }, 'runs interrupted by a previous crash were marked interrupted; their jobs resume at the next run');
     const { timezone } = this.config.jobs;
