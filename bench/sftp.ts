@@ -1,0 +1,171 @@
+/**
+ * `npm run bench:sftp`: upload throughput of fluxgate against OpenSSH's internal-sftp.
+ * One 512 MiB file (random bytes) is uploaded with OpenSSH `sftp` to fluxgate and, when
+ * /usr/sbin/sshd exists, to a private sshd started here with its own config and keys
+ * (internal-sftp, loopback), with the same cipher, several rounds each, alternating.
+ * Prints MB/s for both, the ratio, and fluxgate's peak RSS (VmHWM). Not part of `npm test`.
+ *
+ * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+const ROOT = resolve(__dirname, '..');
+const MIB = Number(process.env.BENCH_MIB ?? 512);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CIPHERS = (process.env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+const work = mkdtempSync(join(tmpdir(), 'fg-bench-'));
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+async function makeSource(): Promise<string> {
+  const file = join(work, 'source.bin');
+  const out = createWriteStream(file);
+  const chunk = randomBytes(1024 * 1024);
+  for (let i = 0; i < MIB; i++) if (!out.write(chunk)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+  return file;
+}
+
+function keygen(path: string): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path], { stdio: 'ignore' });
+}
+
+/** Runs one `sftp put` and returns the seconds it took. */
+async function upload(port: number, user: string, key: string, cipher: string, source: string, target: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const child = spawn('sftp', [
+    '-b', '-', '-i', key, '-P', String(port), '-c', cipher,
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes',
+    '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`,
+  ], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stdin!.end(`put ${source} ${target}\nbye\n`);
+  const [code] = await once(child, 'exit') as [number | null];
+  if (code !== 0) throw new Error(`sftp to port ${port} failed (${code}): ${stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
+  const dir = join(work, 'fluxgate');
+  mkdirSync(dir);
+  const dataDir = join(dir, 'var');
+  writeFileSync(join(dir, 'fluxgate.yaml'), [
+    `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false', '',
+  ].join('\n'));
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'fluxgate.js'), '--config', join(dir, 'fluxgate.yaml'), 'serve', '--port', '0'], {
+    cwd: dir, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  const port = await new Promise<number>((resolvePort, reject) => {
+    child.once('exit', (code) => reject(new Error(`fluxgate exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        try {
+          const l = JSON.parse(line) as { msg?: string; port?: number };
+          if (l.msg === 'listening' && typeof l.port === 'number') resolvePort(l.port);
+        } catch { /* not JSON */ }
+      }
+    });
+  });
+  child.stdout!.resume();
+  return { child, port, dataDir };
+}
+
+async function startSshd(clientPub: string): Promise<{ child: ChildProcess; port: number } | undefined> {
+  if (!existsSync('/usr/sbin/sshd')) return undefined;
+  const dir = join(work, 'sshd');
+  mkdirSync(dir);
+  keygen(join(dir, 'host_ed25519'));
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(clientPub));
+  const port = await freePort();
+  const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_ed25519')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, `PidFile ${join(dir, 'sshd.pid')}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
+    `AllowUsers ${user}`, 'Subsystem sftp internal-sftp', '',
+  ].join('\n'));
+  // sshd refuses to start as root without its privilege-separation directory.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  for (let i = 0; i < 100 && !/Server listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!/Server listening/.test(stderr)) throw new Error(`sshd did not start: ${stderr}`);
+  return { child, port };
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, work dir ${work}`);
+  const source = await makeSource();
+  const clientKey = join(work, 'client_ed25519');
+  keygen(clientKey);
+  const fg = await startFluxgate();
+  const add = spawn(process.execPath, [join(ROOT, 'bin', 'fluxgate.js'), '--config', join(work, 'fluxgate', 'fluxgate.yaml'), 'account', 'add', 'bench', '--key', `${clientKey}.pub`], { stdio: 'inherit' });
+  const [addCode] = await once(add, 'exit') as [number];
+  if (addCode !== 0) throw new Error('account add failed');
+  const sshd = await startSshd(`${clientKey}.pub`);
+  if (!sshd) console.log('no /usr/sbin/sshd (apt-get install openssh-server): fluxgate figures only');
+  const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+  const sshdTarget = join(work, 'sshd-upload.bin');
+  const results: Array<{ cipher: string; fluxgate: number; openssh?: number }> = [];
+  try {
+    for (const cipher of CIPHERS) {
+      const fgTimes: number[] = [];
+      const osTimes: number[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        fgTimes.push(await upload(fg.port, 'bench', clientKey, cipher, source, '/dev/bench.bin'));
+        rmSync(join(fg.dataDir, 'sftp', 'bench', 'dev', 'bench.bin'), { force: true });
+        if (sshd) {
+          osTimes.push(await upload(sshd.port, user, clientKey, cipher, source, sshdTarget));
+          rmSync(sshdTarget, { force: true });
+        }
+        const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
+        console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}, openssh ${mbps(osTimes.at(-1))}`);
+      }
+      const rate = (t: number): number => (MIB * 1048576) / t / 1e6;
+      results.push({ cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined });
+    }
+    const rss = peakRssMiB(fg.child.pid!);
+    console.log('\nmedian MB/s (10^6 bytes/s, wall time of the sftp process including connect):');
+    for (const r of results) {
+      const ratio = r.openssh ? (r.fluxgate / r.openssh).toFixed(2) : '-';
+      console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fluxgate.toFixed(0).padStart(5)}  openssh ${r.openssh ? r.openssh.toFixed(0).padStart(5) : '    -'}  ratio ${ratio}`);
+    }
+    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB`);
+  } finally {
+    fg.child.kill('SIGTERM');
+    sshd?.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
