@@ -166,6 +166,18 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     assert.equal((await finished(`${encName}.pgp`)).state, 'processed');
   });
 
+  test('an account created while the server runs gets the public key at once', () => {
+    const db = openDatabase(paths.database);
+    try {
+      new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+        .create({ id: 'globex', partner: 'globex', publicKey: key.publicKey });
+    } finally {
+      db.close();
+    }
+    assert.equal(readFileSync(join(paths.accountRoot('globex'), 'out/sig/fluxgate-public-key.asc'), 'utf8'),
+      readFileSync(join(local, 'server.asc'), 'utf8'));
+  });
+
   test('a drop-box upload encrypted with the exported key is decrypted and applied', async () => {
     // Drop-box clients cannot read anything back: they get the key from the operator.
     const upload = await encryptedCopy(join(REPO_ROOT, 'test/fixtures/dropbox/employees.csv'), 'employees.csv.pgp');
@@ -182,3 +194,19 @@ function walk(dir: string): string[] {
     return statSync(p).isDirectory() ? walk(p) : [p];
   });
 }
+
+describe('pgp misconfiguration', () => {
+  test('a server whose configured key is missing does not start, and says why (FG_PGP)', async () => {
+    const server = new TestServer({ config: { pgp: { privateKeyFile: 'keys/missing.asc' } } });
+    try {
+      await assert.rejects(server.start(), /server exited/);
+      const fatal = server.logs.find((l) => l.msg === 'start-up failed');
+      assert.ok(fatal, 'a start-up failure is logged');
+      const err = fatal.err as { code?: string; message?: string };
+      assert.equal(err.code, 'FG_PGP');
+      assert.match(err.message ?? '', /keys\/missing\.asc does not exist/);
+    } finally {
+      await server.cleanup();
+    }
+  });
+});
