@@ -3,14 +3,22 @@ import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 
 /** Beyond this, messages are counted but not kept (a report of a broken 200k-row file stays usable). */
 export const MAX_REPORT_MESSAGES = 10_000;
+/** Info lines (one per created/updated row) have their own, lower cap so they never crowd out errors. */
+export const MAX_INFO_MESSAGES = 5_000;
 
 export class CollectingReportBuilder implements ReportBuilder {
   private readonly tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
   private readonly list: ReportMessage[] = [];
+  private infos = 0;
   dropped = 0;
 
   add(message: ReportMessage): void {
-    if (this.list.length >= MAX_REPORT_MESSAGES) { this.dropped++; return; }
+    const info = message.severity === 'info';
+    if (this.list.length - this.infos >= MAX_REPORT_MESSAGES || (info && this.infos >= MAX_INFO_MESSAGES)) {
+      this.dropped++;
+      return;
+    }
+    if (info) this.infos++;
     this.list.push({ ...message });
   }
 
@@ -28,6 +36,7 @@ export class CollectingReportBuilder implements ReportBuilder {
   reset(): void {
     this.tally.created = this.tally.updated = this.tally.unchanged = this.tally.rejected = 0;
     this.list.length = 0;
+    this.infos = 0;
     this.dropped = 0;
   }
 }

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { cell, renderReport } from '../../core/workflow/report-csv';
+import { CollectingReportBuilder, MAX_INFO_MESSAGES } from '../../core/workflow/report-builder';
 
 describe('report rendering', () => {
   const text = renderReport({
@@ -48,5 +49,19 @@ describe('report rendering', () => {
     for (const v of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx']) assert.ok(cell(v).replace(/^"/, '').startsWith("'"), v);
     assert.equal(cell('plain'), 'plain');
     assert.equal(cell('a"b'), '"a""b"');
+  });
+});
+
+describe('report builder', () => {
+  test('counts every row; info lines are capped before errors so errors are never crowded out', () => {
+    const b = new CollectingReportBuilder();
+    for (let i = 0; i < MAX_INFO_MESSAGES + 10; i++) b.count('created', `E${i}`, i + 2);
+    b.count('unchanged', 'U1', 3);
+    b.count('rejected', 'R1', 4);
+    b.add({ severity: 'error', code: 'FG_REQUIRED', line: 4, message: 'missing' });
+    assert.deepEqual(b.counts, { created: MAX_INFO_MESSAGES + 10, updated: 0, unchanged: 1, rejected: 1 });
+    assert.equal(b.dropped, 10);
+    assert.equal(b.messages.filter((m) => m.severity === 'error').length, 2);
+    assert.ok(!b.messages.some((m) => m.entityId === 'U1'), 'unchanged rows are counted, not listed');
   });
 });
