@@ -7,15 +7,19 @@ import { Tokens, type Service } from '../tokens';
 import { publishPublicKey, type PublishResult } from './publish';
 import type { ServerKeyStore } from './server-key';
 
+const PUBLISHED = 'PGP public key published to exchange accounts';
+
 /**
  * At server start: loads (or generates) the server key, so a broken key configuration stops
  * the start with a clear FG_PGP instead of failing at the first upload, then publishes the
- * public key to every exchange account's out/sig/ (repairing any that were deleted).
+ * public key to every exchange account's out/sig/ (repairing any that were deleted). A key
+ * still to be generated is generated in the background instead.
  */
 @injectable()
 export class PgpService implements Service {
   readonly name = 'pgp';
   private readonly log: Logger;
+  private stopping = false;
 
   constructor(
     @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
@@ -28,16 +32,32 @@ export class PgpService implements Service {
   }
 
   async start(): Promise<void> {
+    if (this.keys.needsGeneration) {
+      this.keys.checkGenerationSettings();
+      // RSA generation takes seconds (tens on a busy host): do not hold the server's start for
+      // it. Decryption and signing wait for the same key; the key is published when ready.
+      this.log.info({ keyType: this.config.pgp.keyType }, 'generating the PGP server key in the background');
+      this.publishAll()
+        .then((counts) => { if (!this.stopping) this.log.info({ ...counts }, PUBLISHED); })
+        .catch((err: unknown) => this.log.error({ err }, 'the PGP server key could not be generated: encrypted uploads and signatures will fail'));
+      return;
+    }
+    // An existing or configured key loads in milliseconds: a broken one stops the start here.
     const counts = await this.publishAll();
-    this.log.info({ ...counts }, 'PGP public key published to exchange accounts');
+    this.log.info({ ...counts }, PUBLISHED);
   }
 
-  async stop(): Promise<void> { /* nothing to release */ }
+  async stop(): Promise<void> {
+    // A key still being generated is written atomically or not at all; only skip publishing,
+    // as the database is about to close.
+    this.stopping = true;
+  }
 
   /** Publishes to every exchange account; returns how many files were written / already current. */
   async publishAll(): Promise<Record<PublishResult, number>> {
     const key = await this.keys.load();
     const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
+    if (this.stopping) return counts;
     for (const account of this.accounts.list()) {
       if (account.purgedAt !== null) { counts.skipped++; continue; }
       try {

@@ -64,6 +64,16 @@ export class ServerKeyStore {
     return resolve(this.loaded.file ? dirname(this.loaded.file) : process.cwd(), configured);
   }
 
+  /** True until the generated key exists: loading will first generate it (seconds for RSA). */
+  get needsGeneration(): boolean {
+    return !this.config.privateKeyFile && !existsSync(this.privateKeyFile);
+  }
+
+  /** Throws FG_PGP now for what would make generation fail later (a passphrase variable not set). */
+  checkGenerationSettings(): void {
+    this.passphrase();
+  }
+
   load(): Promise<ServerKey> {
     this.loading ??= this.loadOrGenerate().catch((err: unknown) => {
       this.loading = undefined; // a fixed configuration can be retried

@@ -43,6 +43,8 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
     db.close();
     await server.start();
+    // A first start generates the key in the background, then publishes it.
+    await server.waitForLog((l) => l.msg === 'PGP public key published to exchange accounts');
   });
   after(async () => {
     await server.stop();
