@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,22 @@ test('exchange: direct upload and .filepart upload complete atomically, 0640, an
   assert.equal(login.fingerprint, key.fingerprint);
   assert.equal(login.address, '127.0.0.1');
   assert.ok(typeof login.kex === 'string' && typeof login.cipher === 'string' && typeof login.mac === 'string');
+});
+
+test('a large upload arrives byte for byte (gathered writes, several MiB, odd size), with OpenSSH and paramiko', { skip }, async () => {
+  const big = join(local, 'big.bin');
+  writeFileSync(big, randomBytes(9 * 1024 * 1024 + 12345));
+  const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const r = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${big} /dev/big-openssh.bin`]);
+  assert.equal(r.code, 0, r.stderr);
+  const p = await python(`${PARAMIKO_CONNECT}
+sftp.put(sys.argv[4], '/dev/big-paramiko.bin')
+print(sftp.stat('/dev/big-paramiko.bin').st_size)
+ssh.close()
+`, [String(server.port), 'acme', key.privatePath, big]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(Number(p.stdout.trim()), statSync(big).size);
+  for (const name of ['big-openssh.bin', 'big-paramiko.bin']) assert.equal(sha(root('dev', name)), sha(big), name);
 });
 
 test('exchange: out/ can be listed, read and deleted, not written', { skip }, async () => {

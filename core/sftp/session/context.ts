@@ -13,16 +13,16 @@ export class WriteGate {
 
   constructor(private readonly max: number, private readonly pause: () => void, private readonly resume: () => void) {}
 
-  acquire(): void {
-    this.inflight++;
+  acquire(requests = 1): void {
+    this.inflight += requests;
     if (this.inflight >= this.max && !this.paused) {
       this.paused = true;
       this.pause();
     }
   }
 
-  release(): void {
-    this.inflight--;
+  release(requests = 1): void {
+    this.inflight -= requests;
     if (this.paused && this.inflight <= this.max / 2) {
       this.paused = false;
       this.resume();

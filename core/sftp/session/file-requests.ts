@@ -1,4 +1,4 @@
-import { constants, type Stats, close, fdatasync, fstat, open, read, write } from 'node:fs';
+import { constants, type Stats, close, fdatasync, fstat, open, read } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Attributes } from 'ssh2';
@@ -10,6 +10,7 @@ import type { SessionContext } from './context';
 import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { discard, publish, tempPathFor } from './uploads';
+import { WriteBuffer } from './write-buffer';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
@@ -49,7 +50,7 @@ async function openForRead(ctx: SessionContext, path: JailedPath): Promise<FileH
   if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
   const fd = await openAsync(path.real, constants.O_RDONLY | constants.O_NOFOLLOW);
   ctx.audit.info({ op: 'open', path: path.virtual, mode: 'read', size: st.size }, 'open');
-  return { kind: 'file', fd, path, mode: 'read', pending: new Set(), bytes: 0 };
+  return { kind: 'file', fd, path, mode: 'read', bytes: 0 };
 }
 
 async function openForUpload(ctx: SessionContext, path: JailedPath, flags: number): Promise<FileHandle> {
@@ -68,7 +69,7 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
     if (flags & OPEN_MODE.APPEND) osFlags |= constants.O_APPEND;
     const fd = await openAsync(path.real, osFlags, mode);
     ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
-    return { kind: 'file', fd, path, mode: 'write', pending: new Set(), bytes: 0, upload: { final: path, mayReplace: true } };
+    return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd), upload: { final: path, mayReplace: true } };
   }
 
   // Checked again atomically when the upload completes; refusing now saves the client a transfer.
@@ -78,7 +79,7 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
   const tempReal = tempPathFor(path);
   const fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false }, 'open');
-  return { kind: 'file', fd, path, mode: 'write', pending: new Set(), bytes: 0, upload: { final: path, tempReal, mayReplace } };
+  return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd), upload: { final: path, tempReal, mayReplace } };
 }
 
 export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
@@ -106,32 +107,29 @@ export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: n
 
 export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: number, data: Buffer): void {
   const h = ctx.handles.get(id);
-  if (!h || h.kind !== 'file' || h.mode !== 'write') {
+  if (!h || h.kind !== 'file' || !h.writer) {
     safely(() => ctx.sftp.status(reqid, h ? STATUS.PERMISSION_DENIED : STATUS.FAILURE, h ? 'this file is open for reading only' : 'invalid handle'));
     return;
   }
+  if (h.writer.failed) {
+    // The upload is already lost (e.g. disk full): say so now rather than at CLOSE.
+    safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, h.writer!.failed!.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
+    return;
+  }
+  // Counted until on disk: past sftp.maxInflightWrites the socket stops being read.
   ctx.writes.acquire();
-  const done = new Promise<void>((resolve) => {
-    write(h.fd, data, 0, data.length, offset, (err) => {
-      ctx.writes.release();
-      h.pending.delete(done);
-      if (err) {
-        h.failed ??= err;
-        ctx.audit.error({ op: 'write', path: h.path.virtual, err }, 'write failed');
-        safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, err.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
-      } else {
-        h.bytes += data.length;
-        safely(() => ctx.sftp.status(reqid, STATUS.OK));
-      }
-      resolve();
-    });
-  });
-  h.pending.add(done);
+  h.writer.add(offset, data);
+  safely(() => ctx.sftp.status(reqid, STATUS.OK));
+}
+
+function writerFor(ctx: SessionContext, fd: number): WriteBuffer {
+  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests));
 }
 
 export function onFstat(ctx: SessionContext, reqid: number, id: Buffer): void {
   handleRequest(ctx, reqid, 'fstat', undefined, async () => {
     const h = fileHandle(ctx, id);
+    await h.writer?.drain();
     const st = await fstatAsync(h.fd);
     safely(() => ctx.sftp.attrs(reqid, toAttrs(st)));
   });
@@ -154,7 +152,6 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
   if (!h) return safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, 'invalid handle'));
   if (h.kind === 'dir') return safely(() => ctx.sftp.status(reqid, STATUS.OK));
   handleRequest(ctx, reqid, 'close', h.path.virtual, async () => {
-    await Promise.all(h.pending);
     if (h.mode === 'read') {
       await closeAsync(h.fd);
       ctx.audit.info({ op: 'download', path: h.path.virtual, bytes: h.bytes }, 'download');
@@ -167,14 +164,19 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
 
 async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void> {
   const upload = h.upload!;
+  const writer = h.writer!;
   try {
-    if (h.failed) throw h.failed;
+    await writer.drain();
+    if (writer.failed) {
+      ctx.audit.error({ op: 'write', path: h.path.virtual, err: writer.failed }, 'write failed');
+      throw writer.failed;
+    }
     // The receipt will claim the file was received: make sure it is on disk first.
     await fdatasyncAsync(h.fd);
   } catch (err) {
     await closeAsync(h.fd).catch(() => undefined);
     if (upload.tempReal) await discard(upload.tempReal);
-    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.bytes }, 'upload failed, nothing kept under the final name');
+    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: writer.bytes }, 'upload failed, nothing kept under the final name');
     throw err;
   }
   const st = await fstatAsync(h.fd);
@@ -207,10 +209,11 @@ export function announceUpload(ctx: SessionContext, path: JailedPath, size: numb
 
 /** Session end: closes what is open; direct uploads never completed are deleted (never published). */
 export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void> {
-  await Promise.all(h.pending);
+  // Whatever was acknowledged is written: a .filepart keeps it for a resume.
+  await h.writer?.drain();
   await closeAsync(h.fd).catch(() => undefined);
   if (h.mode === 'write') {
     if (h.upload?.tempReal) await discard(h.upload.tempReal);
-    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.bytes, partial: !h.upload?.tempReal }, 'upload interrupted');
+    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.writer?.bytes, partial: !h.upload?.tempReal }, 'upload interrupted');
   }
 }

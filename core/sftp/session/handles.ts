@@ -1,4 +1,5 @@
 import type { JailedPath } from '../path-jail';
+import type { WriteBuffer } from './write-buffer';
 
 export interface Upload {
   /** The name the file gets when complete. */
@@ -14,9 +15,9 @@ export interface FileHandle {
   path: JailedPath;
   mode: 'read' | 'write';
   upload?: Upload;
-  /** Writes being written to disk; CLOSE waits for them. */
-  pending: Set<Promise<void>>;
-  failed?: NodeJS.ErrnoException;
+  /** Write handles gather WRITE requests here; CLOSE drains it. */
+  writer?: WriteBuffer;
+  /** Bytes read (read handles). */
   bytes: number;
 }
 
