@@ -53,9 +53,10 @@ export async function decryptFile(
     allowUnauthenticatedStream: true,
     maxDecompressedMessageSize: options.maxPlaintextBytes,
   };
+  const source = createReadStream(inputPath);
   let output: WriteStream | undefined;
   try {
-    const input = Readable.toWeb(createReadStream(inputPath)) as unknown as ReadableStream<Uint8Array>;
+    const input = Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>;
     const message = armored
       ? await openpgp.readMessage({ armoredMessage: input.pipeThrough(new TextDecoderStream()), config })
       : await openpgp.readMessage({ binaryMessage: input, config });
@@ -72,6 +73,8 @@ export async function decryptFile(
   } catch (err) {
     await removeWhenClosed(output, workFile);
     throw classify(err, inputPath);
+  } finally {
+    source.destroy(); // whatever openpgp.js read or cancelled, the descriptor is closed
   }
 }
 

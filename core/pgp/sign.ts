@@ -16,8 +16,9 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
   const target = signatureNameOf(path);
   const tmp = temporaryNameFor(target);
   let output: WriteStream | undefined;
+  const source = createReadStream(path);
   try {
-    const input = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
+    const input = Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>;
     const message = await openpgp.createMessage({ binary: input });
     const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
     output = createWriteStream(tmp, { mode, flags: 'wx' });
@@ -28,5 +29,7 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
     await removeWhenClosed(output, tmp);
     if (err instanceof FluxgateError || typeof (err as NodeJS.ErrnoException).code === 'string') throw err;
     throw new FluxgateError('FG_PGP', `cannot sign ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  } finally {
+    source.destroy();
   }
 }

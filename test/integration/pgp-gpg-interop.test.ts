@@ -103,6 +103,21 @@ describe('pgp interop with GnuPG', { skip: skipUnless('gpg') }, () => {
     assert.equal(existsSync(join(work, 'other.csv')), false);
   });
 
+  test('refused messages leave no file descriptor open', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const bytes = readFileSync(join(dir, 'sal.csv.gpg'));
+    writeFileSync(join(dir, 'short.gpg'), bytes.subarray(0, 200)); // cut inside the encrypted data
+    const before = openFds();
+    for (let i = 0; i < 20; i++) {
+      for (const f of ['garbage.pgp', 'other.gpg', 'short.gpg']) {
+        await assert.rejects(decryptFile(key.privateKey, join(dir, f), join(work, `fd-${i}.csv`), LIMIT),
+          (err) => isFluxgateError(err, 'FG_DECRYPT'));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(openFds() <= before + 2, `open descriptors grew from ${before} to ${openFds()}`);
+  });
+
   test('a message that decrypts to more than the limit is refused and nothing is kept', async () => {
     const big = join(dir, 'big.csv');
     writeFileSync(big, 'x;y;z\r\n'.repeat(200_000)); // 1.4 MB, compresses to almost nothing
