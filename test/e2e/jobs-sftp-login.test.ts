@@ -17,7 +17,8 @@ import { DAY, isoAt, runJob } from '../integration/jobs-support';
  * OpenSSH `sftp` login against the running server.
  */
 describe('key-expiry and account-inactivity against real logins', { skip: skipUnless('sftp', 'ssh-keygen') }, () => {
-  const server = new TestServer();
+  // A curve25519 server PGP key: generating the default RSA 4096 one can outlast the start-up timeout on a busy machine.
+  const server = new TestServer({ config: { pgp: { keyType: 'curve25519' } } });
   const paths = new DataPaths(server.dataDir);
   let db: Database;
   let accounts: AccountRepository;

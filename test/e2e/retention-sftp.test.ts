@@ -25,7 +25,8 @@ interface FileRow { id: string; name: string; state: string; location: string; r
  * then `jobs run retention --at` at the policy's edges, and the client's view over sftp.
  */
 describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: skipUnless('sftp', 'ssh-keygen') }, () => {
-  const server = new TestServer();
+  // A curve25519 server PGP key: generating the default RSA 4096 one can outlast the start-up timeout on a busy machine.
+  const server = new TestServer({ config: { pgp: { keyType: 'curve25519' } } });
   const paths = new DataPaths(server.dataDir);
   const local = join(server.dir, 'client');
   let key: TestKey;
