@@ -129,6 +129,8 @@ describe('job runs: crash recovery, locks, failures', () => {
     const retry = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(retry.outcome, 'ok');
     assert.equal(journal.get(s.id)!.state, 'deleted');
+    const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'retention', '--limit', '2', '--json')).stdout) as Array<{ id: number; outcome: string }>;
+    assert.deepEqual(history.map((r) => [r.id, r.outcome]), [[retry.runId, 'ok'], [run.runId, 'failed']]);
   });
 
   test('bad arguments: unknown job, unreadable --at', async () => {

@@ -69,6 +69,24 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
       if (report.outcome !== 'ok') process.exitCode = 1;
     });
 
+  jobs.command('history')
+    .description('recorded runs of a job, most recent first: start, end, as-of date, outcome, counts')
+    .argument('<job>', JOB_NAMES.join(' | '))
+    .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
+    .option('--json', 'machine-readable output')
+    .action((name: string, opts: { limit?: number; json?: boolean }) => {
+      const { registry, runs } = jobsOf(ctx);
+      const job = registry.get(name);
+      const list = runs.runs(job.name, opts.limit && opts.limit > 0 ? opts.limit : 20).map((r) => ({
+        id: r.id, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), asOf: iso(r.asOf), outcome: r.outcome, counts: r.counts, error: r.error,
+      }));
+      if (opts.json) return ctx.printJson(list);
+      if (list.length === 0) return ctx.print(`${job.name} has never run`);
+      for (const r of list) {
+        ctx.print(`run ${r.id}  ${r.startedAt} → ${r.endedAt ?? '…'}  as of ${r.asOf}  ${r.outcome}  ${countsText(r.counts)}${r.error ? `  (${r.error})` : ''}`);
+      }
+    });
+
   jobs.command('tombstones')
     .description('what retention and purges deleted: name, hash, size, when, which rule')
     .option('--account <id>', 'only this account')
