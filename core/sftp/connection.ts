@@ -139,6 +139,7 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, deps: Con
     audit,
     sftpConfig: deps.config.sftp,
     events: deps.events,
+    recentUploads: new Map(),
   };
   audit.debug({ profile: account.profile }, 'sftp session started');
   runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));

@@ -151,6 +151,26 @@ test('exchange: no mkdir/rmdir, nothing at the root, no symlinks, no ownership c
   assert.ok(server.logs.some((l) => l.msg === 'denied' && l.op === 'mkdir'));
 });
 
+test('WinSCP/paramiko habits: FSETSTAT and SETSTAT after upload succeed, mode stays 0640; put+stat into in/ succeeds', { skip }, async () => {
+  const name = 'ndmat_acme_acme_usr_hrmanager_v6_261120091000.csv';
+  const r = await python(`${PARAMIKO_CONNECT}
+import time
+with sftp.open('/dev/winscp.csv', 'w') as f:
+    f.write(b'a;b')
+    f.chmod(0o666)
+    f.utime((1, 1))
+sftp.chmod('/dev/winscp.csv', 0o777)
+sftp.utime('/dev/winscp.csv', None)
+attrs = sftp.put(sys.argv[4], '/in/usr/${name}')
+print('put size', attrs.st_size)
+ssh.close()
+`, [String(server.port), 'acme', key.privatePath, sample]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(statSync(root('dev', 'winscp.csv')).mode & 0o777, 0o640);
+  assert.match(r.stdout, new RegExp(`put size ${statSync(sample).size}`));
+  await server.waitForLog((l) => l.msg === 'upload complete' && l.path === `/in/usr/${name}`);
+});
+
 test('traversal: .., absolute paths, NUL, long names never leave the jail (paramiko)', { skip }, async () => {
   const r = await python(`${PARAMIKO_CONNECT}
 import errno
@@ -232,7 +252,11 @@ test('dropbox: PUT to / only; listing shows nothing; read, delete, mkdir refused
   assert.equal(r.code, 0, r.stderr);
   assert.equal(output(r.stdout).trim(), '', 'a drop-box listing shows nothing');
   assert.ok(!existsSync(join(local, 'emp')));
-  assert.equal((r.stderr.match(/Permission denied/g) ?? []).length, 4, r.stderr);
+  // get (the session remembers its own upload even if intake already took it), rm, mkdir, put, rename.
+  assert.equal((r.stderr.match(/Permission denied/g) ?? []).length, 5, r.stderr);
+  for (const op of ['open', 'remove', 'mkdir', 'rename']) {
+    assert.ok(server.logs.some((l) => l.msg === 'denied' && l.accountId === 'drop' && l.op === op), op);
+  }
   for (const name of ['/employees.csv', '/second.csv']) {
     const done = await server.waitForLog((l) => l.msg === 'upload complete' && l.path === name && l.accountId === 'drop');
     assert.equal(done.announced, true);

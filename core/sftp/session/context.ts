@@ -1,4 +1,4 @@
-import type { SFTPWrapper } from 'ssh2';
+import type { Attributes, SFTPWrapper } from 'ssh2';
 import type { FluxgateConfig } from '../../config/schema';
 import type { UploadEvents } from '../../events';
 import type { Logger } from '../../logging/logger';
@@ -42,4 +42,10 @@ export interface SessionContext {
   audit: Logger;
   sftpConfig: FluxgateConfig['sftp'];
   events: UploadEvents;
+  /**
+   * Attributes of files this session completed, by virtual path. Intake may move an upload out
+   * of in/ at once, but clients (paramiko's put, some GUI clients) STAT the file right after
+   * uploading it and fail if it is gone: they get these attributes instead.
+   */
+  recentUploads: Map<string, Attributes>;
 }

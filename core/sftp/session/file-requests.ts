@@ -196,6 +196,9 @@ async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void>
 
 /** Logs the completed upload and, where files are processed, announces it (intake listens). */
 export function announceUpload(ctx: SessionContext, path: JailedPath, size: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (ctx.recentUploads.size >= 1000) ctx.recentUploads.delete(ctx.recentUploads.keys().next().value!);
+  ctx.recentUploads.set(path.virtual, { mode: 0o100000 | ctx.sftpConfig.fileMode, uid: 0, gid: 0, size, atime: now, mtime: now });
   const announced = ctx.policy.announces(path);
   ctx.audit.info({ op: 'upload', path: path.virtual, size, announced }, 'upload complete');
   if (!announced) return;

@@ -21,6 +21,8 @@ export function onStat(ctx: SessionContext, reqid: number, input: string, op: 's
     const path = ctx.jail.resolve(input);
     await ctx.jail.assertNoSymlinks(path);
     const st = await lstatOrUndefined(path.real);
+    const recent = st ? undefined : ctx.recentUploads.get(path.virtual);
+    if (recent) return safely(() => ctx.sftp.attrs(reqid, recent));
     if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
     safely(() => ctx.sftp.attrs(reqid, toAttrs(st)));
   });
