@@ -61,6 +61,11 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Journal id of the file the row comes from. */
   sourceFile?: string;
+  /**
+   * Called with the stored JSON of the row an `updated` write replaces, for handlers that
+   * may have to undo the write later in the same file (restore it with JSON.parse + upsert).
+   */
+  onReplaced?: (previousJson: string) => void;
 }
 
 /**
@@ -91,6 +96,8 @@ export interface DirectoryStore {
   findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[];
   listEmployees(accountId: string): Employee[];
   upsertEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind;
+  /** Deletes one employee (to undo a creation); true when it existed. Leavers are deactivated, not removed. */
+  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean;
 
   getUser(accountId: string, login: string): DirectoryUser | undefined;
   listUsers(accountId: string): DirectoryUser[];

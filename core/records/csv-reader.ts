@@ -8,7 +8,6 @@ import { Utf8Guard } from './utf8';
 
 const QUOTES = { exchange: "'", dropbox: '"' } as const;
 
-interface ParsedRow { record: string[]; info: { empty_lines: number } }
 interface RawRow { fields: string[]; line: number }
 
 /**
@@ -26,8 +25,9 @@ async function* parseRows(path: string, dialect: Dialect, signal?: AbortSignal, 
     relax_quotes: true,
     relax_column_count: true,
     bom: true,
-    skip_empty_lines: true,
-    info: true,
+    // Empty lines come through as records (skipped below) so that line numbers stay exact
+    // without csv-parse's per-record info objects, which cost as much as a third of parsing.
+    skip_empty_lines: false,
     ...(limit !== undefined ? { to: limit } : {}),
   });
   let failure: unknown;
@@ -35,14 +35,12 @@ async function* parseRows(path: string, dialect: Dialect, signal?: AbortSignal, 
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   let endLine = 0;
-  let emptyLinesSeen = 0;
   try {
-    for await (const row of parser as AsyncIterable<ParsedRow>) {
+    for await (const fields of parser as AsyncIterable<string[]>) {
       signal?.throwIfAborted();
-      const line = endLine + 1 + (row.info.empty_lines - emptyLinesSeen);
-      emptyLinesSeen = row.info.empty_lines;
-      endLine = line + embeddedNewlines(row.record);
-      yield { fields: row.record, line };
+      const line = endLine + 1;
+      endLine = line + embeddedNewlines(fields);
+      yield { fields, line };
     }
   } catch (err) {
     throw failure ?? err;
@@ -61,11 +59,11 @@ export async function* readCsv(path: string, options: RecordReaderOptions, signa
   let header: Header | undefined;
   try {
     for await (const { fields, line } of parseRows(path, options.dialect, signal)) {
+      if (fields.every((f) => f.trim() === '')) continue;
       if (!header) {
         header = checkHeader(fields, options, await headerText(path));
         continue;
       }
-      if (fields.every((f) => f.trim() === '')) continue;
       yield toRecord(fields, header, line);
     }
   } catch (err) {
@@ -107,7 +105,7 @@ async function headerText(path: string): Promise<string> {
   const stream = createReadStream(path, { start: 0, end: 64 * 1024 - 1 });
   let text = '';
   for await (const chunk of stream) text += (chunk as Buffer).toString('utf8');
-  return text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
 }
 
 async function translate(err: unknown, path: string, dialect: Dialect): Promise<unknown> {

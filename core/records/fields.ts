@@ -30,9 +30,12 @@ export function isEmail(value: string): boolean {
 export function isIsoDate(value: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return d <= (mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31);
 }
 
 /** YYYY-MM-DD, or the US M/D/YYYY that spreadsheet exports produce; returns the ISO form. */
@@ -67,7 +70,8 @@ export class RowChecker {
       if (rule.required) this.problem(field, 'FG_REQUIRED', `${field} is required`);
       return null;
     }
-    if (rule.max !== undefined && [...value].length > rule.max) {
+    // Limits count characters (code points); .length counts UTF-16 units, never fewer.
+    if (rule.max !== undefined && value.length > rule.max && [...value].length > rule.max) {
       this.problem(field, 'FG_MAXLEN', `${field} is longer than ${rule.max} characters`);
       return null;
     }
@@ -124,7 +128,13 @@ export function rejectRow(report: ReportBuilder, line: number | undefined, probl
 
 /** A stable text form of a row's data, to tell "the same row twice" from "two different rows". */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v));
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return out;
 }

@@ -53,6 +53,7 @@ class EntityTable<T> {
   private readonly list;
   private readonly insert;
   private readonly update;
+  private readonly delete;
 
   constructor(db: Database, private readonly spec: TableSpec<T>, sample: T) {
     const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
@@ -61,6 +62,7 @@ class EntityTable<T> {
     this.select = db.prepare(`SELECT data FROM ${spec.table} WHERE ${where}`).pluck();
     this.list = db.prepare(`SELECT data FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`).pluck();
     this.insert = db.prepare(`INSERT INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+    this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
     this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
   }
 
@@ -75,9 +77,12 @@ class EntityTable<T> {
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
     const key = this.spec.key(entity);
-    const data = canonicalJson(entity);
+    // Handlers build entities in a fixed key order, so the plain JSON usually matches as is;
+    // the order-insensitive comparison only runs when the texts differ.
+    const data = JSON.stringify(entity);
     const existing = this.select.get(accountId, ...key) as string | undefined;
     if (existing === data) return 'unchanged';
+    if (existing !== undefined && canonicalJson(JSON.parse(existing)) === canonicalJson(entity)) return 'unchanged';
     if (options.dryRun) return existing === undefined ? 'created' : 'updated';
     const now = Date.now();
     const columns = Object.values(this.spec.columns(entity));
@@ -85,8 +90,13 @@ class EntityTable<T> {
       this.insert.run(accountId, ...key, ...columns, data, options.sourceFile ?? null, now, now);
       return 'created';
     }
+    options.onReplaced?.(existing);
     this.update.run(...columns, data, options.sourceFile ?? null, now, accountId, ...key);
     return 'updated';
+  }
+
+  remove(accountId: string, key: unknown[]): boolean {
+    return this.delete.run(accountId, ...key).changes > 0;
   }
 }
 
@@ -132,6 +142,9 @@ export class DirectoryRepository implements DirectoryStore {
     return (rows as string[]).map((d) => JSON.parse(d) as Employee);
   }
   listEmployees(accountId: string): Employee[] { return this.employees.all(accountId); }
+  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean {
+    return this.employees.remove(accountId, [organizationCode, registrationReference]);
+  }
   upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
 
   getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }

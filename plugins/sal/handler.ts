@@ -1,17 +1,29 @@
+import { createHash } from 'node:crypto';
 import {
-  canonicalJson, fluxHandler, rejectRow,
-  type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile,
+  fluxHandler, rejectRow,
+  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
 const BATCH = 500;
-const entityOf = (org: string, ref: string) => `${org}/${ref}`;
+// Internal key: NUL cannot occur in a value; reports show organization/registration_reference.
+const keyOf = (org: string, ref: string) => `${org}\u0000${ref}`;
+const shown = (key: string) => key.replace('\u0000', '/');
+const split = (key: string) => key.split('\u0000') as [string, string];
+
+/** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
+const digest = (text: string): string => createHash('sha1').update(text).digest('base64');
+
+/** What happened to each valid row, kept compactly until the end of the file. */
+interface RowLog { lines: number[]; entities: string[]; kinds: Array<ChangeKind | undefined> }
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
- * Two passes over a staging table rather than memory: rows are validated and staged while the
- * file streams, the same key with different data rejects every such row, then the rest applies
- * in batches. An employee missing from the file is left as it is (never made a leaver).
+ * Rows apply in batches while the file streams (memory stays flat: one hash per key, no row
+ * kept). The same key with different data rejects every such row: that is rare, so the first
+ * occurrence is applied optimistically and undone at the end (deleted if it was created,
+ * restored from a staging table if it replaced a row). Counts go to the report at the end.
+ * An employee missing from the file is left as it is (never made a leaver).
  */
 @fluxHandler({
   flux: 'sal',
@@ -23,58 +35,92 @@ export class SalHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
     const account = file.accountId;
     const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
-    const staging = ctx.directory.createStaging();
+    const replaced = ctx.directory.createStaging();
     try {
+      const log: RowLog = { lines: [], entities: [], kinds: [] };
+      const firstRow = new Map<string, { index: number; hash: string }>();
+      const conflicts = new Map<string, number[]>();
+      let batch: Array<{ index: number; employee: Employee; json: string }> = [];
       let rows = 0;
+
       for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
         rows++;
         const { checker, employee } = readEmployee(record, organizations);
-        const entity = entityOf(employee.organizationCode, employee.registrationReference);
+        const entity = keyOf(employee.organizationCode, employee.registrationReference);
         if (!checker.ok) {
-          rejectRow(ctx.report, record.line, checker.problems, employee.registrationReference ? entity : undefined);
+          rejectRow(ctx.report, record.line, checker.problems, employee.registrationReference ? shown(entity) : undefined);
           continue;
         }
-        staging.add(record.line, JSON.stringify([employee.organizationCode, employee.registrationReference]), canonicalJson(employee));
-      }
-
-      const rejectedLines = new Set<number>();
-      for (const { key, lines } of staging.conflicts()) {
-        const [org, ref] = JSON.parse(key) as [string, string];
-        for (const line of lines) {
-          rejectedLines.add(line);
-          ctx.report.add({
-            line, field: 'registration_reference', severity: 'error', code: 'FG_DUP_IN_FILE', entityId: entityOf(org, ref),
-            message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected`,
-          });
-          ctx.report.count('rejected', entityOf(org, ref), line);
+        const json = JSON.stringify(employee);
+        const hash = digest(json);
+        const index = log.lines.push(record.line) - 1;
+        log.entities.push(entity);
+        log.kinds.push(undefined);
+        const first = firstRow.get(entity);
+        if (first === undefined) {
+          firstRow.set(entity, { index, hash });
+          batch.push({ index, employee, json });
+          if (batch.length >= BATCH) batch = this.apply(ctx, account, file.id, batch, log, replaced);
+        } else if (first.hash === hash && !conflicts.has(entity)) {
+          log.kinds[index] = 'unchanged'; // the same row again
+        } else {
+          conflicts.set(entity, [...(conflicts.get(entity) ?? [log.lines[first.index]!]), record.line]);
         }
       }
+      this.apply(ctx, account, file.id, batch, log, replaced);
+      this.undoConflicts(ctx, account, conflicts, firstRow, log, replaced);
 
-      let batch: Array<{ line: number; payload: string }> = [];
-      const flush = () => {
-        ctx.signal.throwIfAborted();
-        ctx.directory.transaction(() => {
-          for (const { line, payload } of batch) {
-            const employee = JSON.parse(payload) as Parameters<typeof ctx.directory.upsertEmployee>[1];
-            const kind = ctx.directory.upsertEmployee(account, employee, { dryRun: !ctx.apply, sourceFile: file.id });
-            ctx.report.count(kind, entityOf(employee.organizationCode, employee.registrationReference), line);
-          }
-        });
-        batch = [];
-      };
-      for (const row of staging.rows()) {
-        if (rejectedLines.has(row.line)) continue;
-        batch.push(row);
-        if (batch.length >= BATCH) flush();
+      for (let i = 0; i < log.lines.length; i++) {
+        const entity = log.entities[i]!;
+        const lines = conflicts.get(entity);
+        if (lines) {
+          const [org, ref] = split(entity);
+          rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', code: 'FG_DUP_IN_FILE',
+            message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(entity));
+        } else {
+          ctx.report.count(log.kinds[i] ?? 'unchanged', shown(entity), log.lines[i]);
+        }
       }
-      flush();
       const c = ctx.report.counts;
       return {
         result: 'processed',
         summary: `${rows} rows: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.rejected} rejected`,
       };
     } finally {
-      staging.drop();
+      replaced.drop();
     }
+  }
+
+  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee }>, log: RowLog, replaced: StagingArea): [] {
+    ctx.signal.throwIfAborted();
+    ctx.directory.transaction(() => {
+      for (const { index, employee } of batch) {
+        log.kinds[index] = ctx.directory.upsertEmployee(account, employee, {
+          dryRun: !ctx.apply, sourceFile: fileId,
+          onReplaced: (previous) => replaced.add(log.lines[index]!, log.entities[index]!, previous),
+        });
+      }
+    });
+    return [];
+  }
+
+  /** Puts back what the first occurrence of each conflicting key changed. */
+  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRow: Map<string, { index: number }>,
+    log: RowLog, replaced: StagingArea): void {
+    if (conflicts.size === 0 || !ctx.apply) return;
+    const previous = new Map<string, string>();
+    for (const row of replaced.rows()) if (conflicts.has(row.key) && !previous.has(row.key)) previous.set(row.key, row.payload);
+    ctx.directory.transaction(() => {
+      for (const entity of conflicts.keys()) {
+        const kind = log.kinds[firstRow.get(entity)!.index];
+        const employee = JSON.parse(previous.get(entity) ?? 'null') as Employee | null;
+        if (kind === 'created') {
+          const [org, ref] = split(entity);
+          ctx.directory.removeEmployee(account, org, ref);
+        } else if (kind === 'updated' && employee) {
+          ctx.directory.upsertEmployee(account, employee);
+        }
+      }
+    });
   }
 }

@@ -99,6 +99,26 @@ test('sal: an employee missing from a later file is not a leaver; a changed row 
   assert.equal(employees.find((e) => e.registrationReference === '0112')!.active, true);
 });
 
+test('sal: conflicting rows undo what the first one applied (update restored, creation removed)', { skip }, async () => {
+  const path = file('ndmat_acme_acme_sal_hrmanager_v6_261121100150.csv', [
+    SAL_HEADER,
+    salRow({ registration_reference: '0100', lastname: 'Changed-Once' }),  // 2 would update 0100…
+    salRow({ registration_reference: '0200', lastname: 'New' }),           // 3 would create 0200…
+    salRow({ registration_reference: '0201', lastname: 'Kept' }),          // 4 ok
+    salRow({ registration_reference: '0201', lastname: 'Kept' }),          // 5 the same row again: unchanged
+    salRow({ registration_reference: '0100', lastname: 'Changed-Twice' }), // 6 …conflicts with line 2
+    salRow({ registration_reference: '0200', lastname: 'Other' }),         // 7 …conflicts with line 3
+  ]);
+  const f = await uploadAndWait(server, 'acme', key, path, 'in/sal/');
+  assert.deepEqual({ ...f.outcome?.counts }, { created: 1, updated: 0, unchanged: 1, rejected: 4 });
+  const report = reportLines(server, 'acme', f);
+  assert.deepEqual(report.filter((l) => l.code === 'FG_DUP_IN_FILE').map((l) => l.line).sort(), ['2', '3', '6', '7']);
+  const employees = await directory<Employee>(server, 'employees', 'acme');
+  assert.equal(employees.find((e) => e.registrationReference === '0100')!.lastname, 'Durand-Martin', 'the update was undone');
+  assert.equal(employees.find((e) => e.registrationReference === '0200'), undefined, 'the creation was undone');
+  assert.equal(employees.find((e) => e.registrationReference === '0201')!.lastname, 'Kept');
+});
+
 test('sir: child before parent, own parent, cycles, unknown and rejected parents, duplicates', { skip }, async () => {
   const header = 'organization_code;name;parent_organization_code';
   const path = file('ndmat_acme_acme_sir_hrmanager_v6_261121100200.csv', [

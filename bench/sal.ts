@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:sal`: a 200,000-row sal file, timed two ways in one run:
+ *   (a) csv-parse alone over the file (same dialect options as the record reader, no work per row);
+ *   (b) the whole pipeline on the real server: from the moment the SFTP upload completes to the
+ *       moment the report is written in out/sal (record reader, validation, staging, SQLite
+ *       upserts, report), for a file of all-new employees.
+ * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
+ * Env: BENCH_ROWS (default 200000).
+ */
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { parse } from 'csv-parse';
+import { sftpBatch } from '../test/helpers/clients';
+import { makeKey } from '../test/helpers/keys';
+import { TestServer } from '../test/helpers/server';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+const FIXTURES = join(__dirname, '..', 'test', 'fixtures', 'exchange');
+const SIR = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
+const SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
+const ORGS = ['ACME', 'ACME-FR', 'ACME-DE', 'ACME-FR-PAR', 'ACME-FR-LYO', 'ACME-DE-BER', 'ACME-US'];
+const LAST = ['Martin', 'Müller', "'O''Brien'", 'Nguyen', 'Kowalski', 'Ångström', 'Da Silva', 'Rossi'];
+const FIRST = ['Anna', 'Élodie', 'Oğuz', 'Paul', 'Mónica', 'Farid', 'Priya', 'Lars'];
+
+async function generate(path: string): Promise<void> {
+  const out = createWriteStream(path);
+  out.write('organization_code;registration_reference;technical_id;lastname;firstname;maiden_name;birth_date;professional_email;address1;address2;address3;zip_code;city;country;phone_number;mobile_phone_number;starting_date;active;departure_date;gone;disable_vault;disable_elec_distribution;disable_paper_distribution;saml_token\r\n');
+  for (let i = 1; i <= ROWS; i++) {
+    const ref = String(i).padStart(7, '0');
+    const leaver = i % 17 === 0;
+    const line = `${ORGS[i % ORGS.length]};${ref};T${ref};${LAST[i % LAST.length]};${FIRST[(i >> 3) % FIRST.length]};;19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10};p${ref}@acme.example;${i % 300} rue de la Paix;${i % 11 === 0 ? "'Bât. B; Esc 3'" : ''};;75${String(i % 1000).padStart(3, '0')};Paris;FR;;;2015-0${1 + (i % 9)}-01;${leaver ? 'false' : 'true'};${leaver ? '2026-06-30' : ''};false;false;false;false;\r\n`;
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function csvParseAlone(path: string): Promise<{ rows: number; seconds: number }> {
+  const start = process.hrtime.bigint();
+  const parser = createReadStream(path, { highWaterMark: 256 * 1024 }).pipe(parse({
+    // The options core/records gives csv-parse for the exchange dialect.
+    delimiter: ';', quote: "'", escape: "'", relax_quotes: true, relax_column_count: true, bom: true, skip_empty_lines: false,
+  }));
+  let rows = -1; // the header
+  for await (const _ of parser) rows++;
+  return { rows, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+function peakRssMb(pid: number): number {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return hwm ? Number(hwm[1]) / 1024 : NaN;
+}
+
+async function waitFor(path: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-bench-sal-'));
+  const file = join(dir, SAL);
+  await generate(file);
+  const mb = statSync(file).size / 1024 ** 2;
+  console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB)`);
+
+  const bare = await csvParseAlone(file);
+  if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
+
+  const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: false } } });
+  await server.start();
+  try {
+    const key = makeKey();
+    const add = await server.cli('account', 'add', 'acme', '--key', key.publicPath);
+    if (add.code !== 0) throw new Error(add.stderr);
+    const out = join(server.dataDir, 'sftp', 'acme', 'out');
+    const sir = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${join(FIXTURES, SIR)} in/sir/`]);
+    if (sir.code !== 0) throw new Error(sir.stderr);
+    await waitFor(join(out, 'sir', `cdmat_${SIR.slice('ndmat_'.length)}`), 60_000);
+
+    const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
+    const uploaded = Date.now();
+    if (put.code !== 0) throw new Error(put.stderr);
+    const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
+    const seconds = (reported - uploaded) / 1000;
+    const pid = (server as unknown as { child: { pid: number } }).child.pid;
+    const rss = peakRssMb(pid);
+    const processed = server.logs.find((l) => l.msg === 'file processed' && l.flux === 'sal') as { counts?: Record<string, number> } | undefined;
+
+    const bareRate = bare.rows / bare.seconds;
+    const pipeRate = ROWS / seconds;
+    console.log(`(a) csv-parse alone:             ${bare.seconds.toFixed(2)} s  ${Math.round(bareRate).toLocaleString('en')} rows/s`);
+    console.log(`(b) upload-complete → report:    ${seconds.toFixed(2)} s  ${Math.round(pipeRate).toLocaleString('en')} rows/s`);
+    console.log(`ratio (b)/(a):                   ${(100 * pipeRate / bareRate).toFixed(0)}%  (target ≥ 50%)`);
+    console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB)`);
+    console.log(`counts: ${JSON.stringify(processed?.counts ?? {})}`);
+  } finally {
+    await server.cleanup();
+  }
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
