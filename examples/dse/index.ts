@@ -1,0 +1,2 @@
+// The module named under `plugins:` in fluxgate.yaml: every exported @fluxHandler class is registered.
+export { DseHandler } from './handler';
