@@ -38,6 +38,8 @@ export class TestServer {
       log: { level: 'debug' },
       engine: { pollIntervalMs: 100, retry: { baseDelayMs: 100, maxDelayMs: 1000 } },
       sftp: { port: 0 },
+      // RSA 4096 generation takes seconds on a loaded 2-core machine; tests that need it say so.
+      pgp: { keyType: 'curve25519' },
     }, options.config ?? {});
     writeFileSync(this.configFile, stringify(config));
   }
