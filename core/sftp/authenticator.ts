@@ -27,11 +27,14 @@ export class Authenticator {
     const refuse = (reason: string, countsAsFailure: boolean, fingerprint?: string): AuthDecision =>
       ({ accept: false, reason, methods, countsAsFailure, fingerprint, accountId: account?.id });
 
-    // 'none' is how clients ask which methods exist: not a failure.
+    // 'none' is how clients ask which methods exist, and a public key offered without a
+    // signature is a question ("would this key do?"): neither is a failed attempt by itself.
+    // (The connection counts once as a failure if it never logs in.)
     if (ctx.method === 'none') return refuse('method none', false);
-    if (!account || account.purgedAt !== null) return refuse('unknown account', true);
-    if (!account.enabled) return refuse(`account disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`, true);
-    if (!isAddressAllowed(address, account.allowIps)) return refuse('address not in the account allowlist', true);
+    const attempt = ctx.method !== 'publickey' || ctx.signature !== undefined;
+    if (!account || account.purgedAt !== null) return refuse('unknown account', attempt);
+    if (!account.enabled) return refuse(`account disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`, attempt);
+    if (!isAddressAllowed(address, account.allowIps)) return refuse('address not in the account allowlist', attempt);
 
     if (ctx.method === 'publickey') return this.publicKey(ctx, account, refuse);
     if (ctx.method === 'password') {

@@ -89,7 +89,10 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         return ctx.accept();
       }
       if (decision.accept === false && ctx.method !== 'none') {
-        log.warn({ event: 'login refused', username: ctx.username, method: ctx.method, reason: decision.reason, fingerprint: decision.fingerprint }, 'login refused');
+        const line = { event: 'login refused', username: ctx.username, method: ctx.method, reason: decision.reason, fingerprint: decision.fingerprint };
+        // Keys offered one by one are routine; a failed signed attempt or password is not.
+        if (decision.countsAsFailure) log.warn(line, 'login refused');
+        else log.info(line, 'login refused');
         if (decision.countsAsFailure) recordFailure();
       }
       ctx.reject(decision.accept === false ? decision.methods : ['publickey']);

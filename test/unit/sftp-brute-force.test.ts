@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BruteForceGuard } from '../../core/sftp/brute-force';
+import { serverAlgorithms } from '../../core/sftp/algorithms';
+import { SFTP_ALGORITHMS } from '../../core/config/schema';
+
+test('brute-force guard: bans after maxFailures within the window, for banSeconds; old failures expire', () => {
+  let now = 1_000_000;
+  const guard = new BruteForceGuard({ maxFailures: 3, windowSeconds: 60, banSeconds: 600 }, () => now);
+  assert.equal(guard.fail('192.0.2.1'), undefined);
+  now += 61_000; // the first failure leaves the window
+  assert.equal(guard.fail('192.0.2.1'), undefined);
+  assert.equal(guard.fail('192.0.2.1'), undefined);
+  const until = guard.fail('::ffff:192.0.2.1'); // same address, IPv4-mapped
+  assert.equal(until, now + 600_000);
+  assert.equal(guard.bannedUntil('192.0.2.1'), until);
+  assert.equal(guard.bannedUntil('192.0.2.2'), undefined);
+  now = until! + 1;
+  assert.equal(guard.bannedUntil('192.0.2.1'), undefined, 'the ban ends');
+});
+
+test('brute-force guard: a successful login clears the count', () => {
+  const guard = new BruteForceGuard({ maxFailures: 2, windowSeconds: 60, banSeconds: 60 });
+  guard.fail('198.51.100.7');
+  guard.succeed('198.51.100.7');
+  assert.equal(guard.fail('198.51.100.7'), undefined);
+  assert.ok(guard.fail('198.51.100.7'));
+});
+
+test('algorithms: the default lists are offered exactly; what ssh2 cannot serve is dropped and reported', () => {
+  const defaults = {
+    kex: [...SFTP_ALGORITHMS.kex], serverHostKey: [...SFTP_ALGORITHMS.serverHostKey], cipher: [...SFTP_ALGORITHMS.cipher],
+    hmac: [...SFTP_ALGORITHMS.hmac], compress: [...SFTP_ALGORITHMS.compress],
+  };
+  const { algorithms, dropped } = serverAlgorithms(defaults);
+  assert.deepEqual(dropped, []);
+  assert.deepEqual(algorithms.kex, defaults.kex);
+  assert.deepEqual(algorithms.cipher, defaults.cipher);
+  const widened = serverAlgorithms({ ...defaults, kex: ['sntrup761x25519-sha512@openssh.com', 'diffie-hellman-group-exchange-sha256', 'curve25519-sha256'] });
+  assert.deepEqual(widened.algorithms.kex, ['curve25519-sha256']);
+  assert.deepEqual(widened.dropped, ['sntrup761x25519-sha512@openssh.com', 'diffie-hellman-group-exchange-sha256']);
+});
