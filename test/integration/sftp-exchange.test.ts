@@ -71,8 +71,15 @@ test('a large upload arrives byte for byte (gathered writes, several MiB, odd si
   const big = join(local, 'big.bin');
   writeFileSync(big, randomBytes(9 * 1024 * 1024 + 12345));
   const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
-  const r = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${big} /dev/big-openssh.bin`]);
+  // A .filepart left by an interrupted transfer is resumed (OpenSSH reput), then completed.
+  writeFileSync(root('dev', 'resumed.bin.filepart'), readFileSync(big).subarray(0, 3 * 1024 * 1024 + 7));
+  const r = await sftpBatch(server.port, 'acme', key.privatePath, [
+    `put ${big} /dev/big-openssh.bin`,
+    `reput ${big} /dev/resumed.bin.filepart`,
+    'rename /dev/resumed.bin.filepart /dev/resumed.bin',
+  ]);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha(root('dev', 'resumed.bin')), sha(big), 'resumed upload');
   const p = await python(`${PARAMIKO_CONNECT}
 sftp.put(sys.argv[4], '/dev/big-paramiko.bin')
 print(sftp.stat('/dev/big-paramiko.bin').st_size)
