@@ -15,6 +15,10 @@ import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
 import { runSftpSession } from './session/sftp-session';
 
+const LOGIN_GRACE_MS = 120_000;
+/** SSH session channels open at once on one connection (each may run one SFTP subsystem). */
+const MAX_SESSIONS = 10;
+
 export interface ConnectionDeps {
   config: FluxgateConfig;
   paths: DataPaths;
@@ -49,6 +53,13 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     client.end();
     return;
   }
+
+  // Like OpenSSH's LoginGraceTime: a connection that never authenticates does not hold a socket.
+  const grace = setTimeout(() => {
+    log.info({ graceSeconds: LOGIN_GRACE_MS / 1000 }, 'no login in time, disconnecting');
+    client.end();
+  }, LOGIN_GRACE_MS);
+  grace.unref();
 
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
@@ -102,9 +113,17 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     });
   });
 
+  let sessions = 0;
   client.on('ready', () => {
-    client.on('session', (acceptSession) => {
+    clearTimeout(grace);
+    client.on('session', (acceptSession, rejectSession) => {
+      if (++sessions > MAX_SESSIONS) {
+        log.warn({ sessions }, 'session refused: too many sessions on one connection');
+        rejectSession();
+        return;
+      }
       const session = acceptSession();
+      session.once('close', () => { sessions--; });
       let sftpStarted = false;
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
@@ -124,6 +143,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   });
 
   client.on('close', () => {
+    clearTimeout(grace);
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) recordFailure();
     log.debug({ accountId: account?.id }, 'connection closed');
