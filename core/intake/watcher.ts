@@ -11,6 +11,11 @@ import type { Intake } from './intake';
 
 /** How often the account list is re-read to start watching accounts added by the CLI. */
 const ACCOUNT_REFRESH_MS = 5_000;
+/**
+ * Safety net: a full scan this often. chokidar establishes a new watch asynchronously, so a file
+ * created in a new account's tree before its watch exists would otherwise wait for a restart.
+ */
+const RESCAN_MS = 30_000;
 
 /**
  * Feeds Intake from three sources: the SFTP server's in-process announcements (instant), a
@@ -25,6 +30,7 @@ export class IntakeWatcher implements Service {
   private rootWatcher?: FSWatcher;
   private unsubscribe?: () => void;
   private refreshTimer?: NodeJS.Timeout;
+  private rescanTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly intake: Intake,
@@ -39,8 +45,12 @@ export class IntakeWatcher implements Service {
 
   async start(): Promise<void> {
     this.unsubscribe = this.uploads.onCompleted((u) => { void this.intake.consider(u.accountId, u.absolutePath, 'sftp'); });
+    const accounts = this.accounts.list().filter((a) => !a.purgedAt);
+    for (const a of accounts) this.watched.add(a.id);
     if (this.useWatcher) {
-      this.treeWatcher = watch([], {
+      // Watch the existing trees and wait until the watches exist, then scan: a file is either
+      // there before the scan (found by it) or arrives after (seen by the watcher).
+      this.treeWatcher = watch(accounts.map((a) => this.watchTarget(a)), {
         ignoreInitial: true,
         // Files written in place by a co-located server settle before being taken; SFTP uploads are announced at once.
         awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
@@ -48,20 +58,23 @@ export class IntakeWatcher implements Service {
       });
       this.treeWatcher.on('add', (path) => this.onAdd(path));
       this.treeWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
+      await new Promise<void>((resolve) => this.treeWatcher!.once('ready', () => resolve()));
       this.rootWatcher = watch(this.paths.sftpRoot, { ignoreInitial: true, depth: 0 });
       this.rootWatcher.on('addDir', () => this.refreshAccounts());
       this.rootWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
     }
-    this.refreshAccounts();
+    const found = await this.scanAll();
     this.refreshTimer = setInterval(() => this.refreshAccounts(), ACCOUNT_REFRESH_MS);
     this.refreshTimer.unref();
-    const found = await this.scanAll();
+    this.rescanTimer = setInterval(() => { void this.scanAll(); }, RESCAN_MS);
+    this.rescanTimer.unref();
     this.log.info({ accounts: this.watched.size, found, watching: this.useWatcher }, 'intake started');
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     await Promise.all([this.treeWatcher?.close(), this.rootWatcher?.close()]);
   }
 
@@ -71,11 +84,11 @@ export class IntakeWatcher implements Service {
       if (this.watched.has(account.id) || account.purgedAt) continue;
       this.watched.add(account.id);
       const target = this.watchTarget(account);
-      if (this.treeWatcher) {
-        // Drop-box: only the root's own files; the watcher's depth is global, so filter in onAdd.
-        this.treeWatcher.add(target);
-      }
+      // Drop-box: only the root's own files count; the watcher's depth is global, so Intake filters.
+      this.treeWatcher?.add(target);
+      // The watch is being set up asynchronously: scan now and once more shortly after.
       void this.scanAccount(account);
+      setTimeout(() => { void this.scanAccount(account); }, 1000).unref();
     }
   }
 
@@ -92,7 +105,7 @@ export class IntakeWatcher implements Service {
 
   private async scanAll(): Promise<number> {
     let found = 0;
-    for (const account of this.accounts.list()) found += await this.scanAccount(account);
+    for (const account of this.accounts.list()) if (!account.purgedAt) found += await this.scanAccount(account);
     return found;
   }
 

@@ -7,8 +7,8 @@ import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
-import { addAccount, reportLines, type FileView } from './fixtures-support';
-import { JournalProbe } from './engine-support';
+import { reportLines, type FileView } from './fixtures-support';
+import { createAccount, JournalProbe, seedHostKeys } from './engine-support';
 
 interface Shown { id: string; name: string; state: string; location: string; report: string | null; attempts: number; receipt: string | null; sha1: string; outcome: FileView['outcome']; events: Array<{ type: string; [k: string]: unknown }> }
 
@@ -25,8 +25,9 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
 
   before(async () => {
     mkdirSync(local);
+    seedHostKeys(server);
     await server.start();
-    key = await addAccount(server, 'acme');
+    key = createAccount(server, 'acme');
     mkdirSync(join(acmeRoot(), 'in', 'echo'));
     probe = new JournalProbe(server);
   });

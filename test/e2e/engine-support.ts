@@ -1,4 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AccountService } from '../../core/accounts/account-service';
+import { loadConfig } from '../../core/config';
+import { DataPaths } from '../../core/config/paths';
+import { AccountRepository } from '../../core/store/accounts-repository';
+import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
 import { JournalRepository, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
 import type { TestServer } from '../helpers/server';
@@ -33,4 +41,37 @@ export class JournalProbe {
   }
 
   close(): void { this.db.close(); }
+}
+
+/** Creates an exchange account with a fresh key straight in the server's database (what `account add` does, minus a CLI start-up). */
+export function createAccount(server: TestServer, id: string, profile: 'exchange' | 'dropbox' = 'exchange'): TestKey {
+  const key = makeKey();
+  const paths = new DataPaths(server.dataDir);
+  const db = openDatabase(paths.database);
+  try {
+    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+      .create({ id, profile, partner: profile === 'exchange' ? id : undefined, publicKey: key.publicKey });
+  } finally {
+    db.close();
+  }
+  return key;
+}
+
+/**
+ * Copies host keys made once per machine (ssh-keygen, into the temp dir) into a server's data
+ * directory before it starts: generating an RSA-4096 host key per test server takes seconds,
+ * and tens of seconds on a loaded machine.
+ */
+export function seedHostKeys(server: TestServer): void {
+  const cache = join(tmpdir(), 'fluxgate-test-hostkeys-v1');
+  if (!existsSync(join(cache, 'ssh_host_rsa_key'))) {
+    const staging = mkdtempSync(join(tmpdir(), 'fg-hostkeys-'));
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fluxgate test host key', '-f', join(staging, 'ssh_host_ed25519_key')]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-C', 'fluxgate test host key', '-f', join(staging, 'ssh_host_rsa_key')]);
+    try { renameSync(staging, cache); } catch { rmSync(staging, { recursive: true, force: true }); /* another test won the race */ }
+  }
+  const target = join(server.dataDir, 'hostkeys');
+  mkdirSync(target, { recursive: true, mode: 0o700 });
+  for (const f of readdirSync(cache)) copyFileSync(join(cache, f), join(target, f));
+  for (const f of readdirSync(target)) if (!f.endsWith('.pub')) chmodSync(join(target, f), 0o600);
 }
