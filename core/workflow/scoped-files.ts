@@ -76,7 +76,7 @@ export class ManifestScopedFiles implements ScopedFiles {
 /** `./out//sal/` → `out/sal`; anything that escapes the account (absolute, `..`) is refused. */
 function normalise(path: string): string {
   if (path.includes('\0')) throw new FluxgateError('FG_PLUGIN_PERMISSION', `invalid path "${path}"`);
-  const p = posix.normalize(path.replace(/\\/g, '/')).replace(/^\.\/?/, '').replace(/\/+$/, '');
+  const p = posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '');
   if (p.startsWith('/') || p === '..' || p.startsWith('../')) {
     throw new FluxgateError('FG_PLUGIN_PERMISSION', `path "${path}" leaves the account's tree`, { path });
   }
