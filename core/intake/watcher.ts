@@ -58,7 +58,8 @@ export class IntakeWatcher implements Service {
       });
       this.treeWatcher.on('add', (path) => this.onAdd(path));
       this.treeWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
-      await new Promise<void>((resolve) => this.treeWatcher!.once('ready', () => resolve()));
+      // chokidar never reports ready for an empty path list.
+      if (accounts.length > 0) await new Promise<void>((resolve) => this.treeWatcher!.once('ready', () => resolve()));
       this.rootWatcher = watch(this.paths.sftpRoot, { ignoreInitial: true, depth: 0 });
       this.rootWatcher.on('addDir', () => this.refreshAccounts());
       this.rootWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
