@@ -29,6 +29,8 @@ export interface ListenOptions {
   concurrency: { global: number; perAccount: number };
   leaseMs: number;
   pollIntervalMs: number;
+  /** On stop, how long running jobs may still finish before they are aborted (default 0). */
+  graceMs?: number;
 }
 
 /**
@@ -93,11 +95,16 @@ class QueueWorker<P> {
     this.pump();
   }
 
+  /** Stops leasing, lets running jobs finish for up to graceMs, then aborts them (they run again at the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    const running = Promise.allSettled([...this.active.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([running, new Promise((r) => { timer = setTimeout(r, this.options.graceMs ?? 0); })]);
+    clearTimeout(timer);
     this.abort.abort();
-    await Promise.allSettled([...this.active.values()]);
+    await running;
   }
 
   /** Leases as many due jobs as the limits allow. Synchronous leasing keeps the counts exact. */

@@ -6,6 +6,9 @@ import type { JournalRepository } from '../store/journal-repository';
 import type { Service } from '../tokens';
 import type { WorkflowRunner } from './runner';
 
+/** On a graceful stop, files being processed get this long to finish before they are interrupted. */
+const STOP_GRACE_MS = 5_000;
+
 /** The queue workers: deliver `file.process` jobs to the workflow runner within the concurrency limits. */
 export class WorkflowWorkers implements Service {
   readonly name = 'workflow-workers';
@@ -32,7 +35,7 @@ export class WorkflowWorkers implements Service {
     const engine = this.config.engine;
     this.stopListening = this.queue.listen<{ fileId: string }>(PROCESS_TOPIC,
       (job, signal) => this.runner.process(job.payload.fileId, job.attempts, job.maxAttempts, signal),
-      { concurrency: engine.concurrency, leaseMs: engine.leaseMs, pollIntervalMs: engine.pollIntervalMs });
+      { concurrency: engine.concurrency, leaseMs: engine.leaseMs, pollIntervalMs: engine.pollIntervalMs, graceMs: STOP_GRACE_MS });
   }
 
   async stop(): Promise<void> {

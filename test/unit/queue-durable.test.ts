@@ -99,4 +99,21 @@ describe('durable queue', () => {
     assert.equal(q.repo.releaseAllLeases(), 1);
     assert.ok(q.repo.lease('t', 1000, []));
   });
+
+  test('stop lets a running job finish within the grace period, and aborts one that outlasts it', async () => {
+    const q = fresh();
+    const { job: quick } = q.enqueue('t', { ms: 30 }, { accountId: 'a' });
+    const { job: slow } = q.enqueue('t', { ms: 60_000 }, { accountId: 'b' });
+    let aborted = false;
+    const stop = q.listen<{ ms: number }>('t', (job, signal) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ status: 'done' }), job.payload.ms);
+      signal.addEventListener('abort', () => { clearTimeout(timer); aborted = true; reject(new Error('aborted')); });
+    }), { ...listenOpts(), graceMs: 200 });
+    await until(() => q.repo.get(slow.id)!.state === 'leased' && q.repo.get(quick.id)!.state !== 'ready');
+    await stop();
+    assert.equal(q.repo.get(quick.id)!.state, 'done');
+    assert.ok(aborted);
+    assert.equal(q.repo.get(slow.id)!.state, 'leased', 'an interrupted job is left for the next start, not failed');
+    assert.equal(q.repo.releaseAllLeases(), 1);
+  });
 });
