@@ -51,7 +51,7 @@ const DOCUMENTS: TableSpec<DirectoryDocument> = {
 class EntityTable<T> {
   private readonly select;
   private readonly list;
-  private readonly insert;
+  private readonly insertIfNew;
   private readonly update;
   private readonly delete;
 
@@ -61,7 +61,8 @@ class EntityTable<T> {
     const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
     this.select = db.prepare(`SELECT data FROM ${spec.table} WHERE ${where}`).pluck();
     this.list = db.prepare(`SELECT data FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`).pluck();
-    this.insert = db.prepare(`INSERT INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+    // OR IGNORE on the primary key only: every other column is always provided.
+    this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
     this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
   }
@@ -77,19 +78,19 @@ class EntityTable<T> {
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
     const key = this.spec.key(entity);
-    // Handlers build entities in a fixed key order, so the plain JSON usually matches as is;
-    // the order-insensitive comparison only runs when the texts differ.
     const data = JSON.stringify(entity);
-    const existing = this.select.get(accountId, ...key) as string | undefined;
-    if (existing === data) return 'unchanged';
-    if (existing !== undefined && canonicalJson(JSON.parse(existing)) === canonicalJson(entity)) return 'unchanged';
-    if (options.dryRun) return existing === undefined ? 'created' : 'updated';
     const now = Date.now();
     const columns = Object.values(this.spec.columns(entity));
-    if (existing === undefined) {
-      this.insert.run(accountId, ...key, ...columns, data, options.sourceFile ?? null, now, now);
+    // New rows are the common case of big files: one statement, no lookup first.
+    if (!options.dryRun && this.insertIfNew.run(accountId, ...key, ...columns, data, options.sourceFile ?? null, now, now).changes > 0) {
       return 'created';
     }
+    const existing = this.select.get(accountId, ...key) as string | undefined;
+    if (existing === undefined) return 'created'; // dry run
+    // Handlers build entities in a fixed key order, so the plain JSON usually matches as is;
+    // the order-insensitive comparison only runs when the texts differ.
+    if (existing === data || canonicalJson(JSON.parse(existing)) === canonicalJson(entity)) return 'unchanged';
+    if (options.dryRun) return 'updated';
     options.onReplaced?.(existing);
     this.update.run(...columns, data, options.sourceFile ?? null, now, accountId, ...key);
     return 'updated';

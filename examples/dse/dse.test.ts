@@ -45,7 +45,7 @@ before(async () => {
   const workflows = mkdtempSync(join(tmpdir(), 'fg-dse-wf-'));
   cpSync(join(REPO_ROOT, 'workflows'), workflows, { recursive: true });
   copyFileSync(join(__dirname, 'dse.yaml'), join(workflows, 'dse.yaml'));
-  server = await new TestServer({ config: { plugins: [join(__dirname, 'index.ts')], workflowsDir: workflows } }).start();
+  server = await new TestServer({ config: { plugins: [join(__dirname, 'index.ts')], workflowsDir: workflows, pgp: { keyType: 'curve25519' } } }).start();
   key = makeKey();
   assert.equal((await server.cli('account', 'add', 'acme', '--key', key.publicPath)).code, 0);
   mkdirSync(join(server.dataDir, 'sftp', 'acme', 'in', 'dse'), { recursive: true });

@@ -9,7 +9,7 @@ import type { TestKey } from '../helpers/keys';
 import { openDatabase } from '../../core/store/database';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import type { Employee, ReportMessage } from '../../core/plugin-api';
-import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView } from './fixtures-support';
+import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView, FAST_KEYS } from './fixtures-support';
 
 // The drop-box fixture (CSV) and an XLSX workbook uploaded to a drop-box account's `/`;
 // results are read back through the CLI (drop-box accounts have no out/ tree).
@@ -20,7 +20,7 @@ let key: TestKey;
 
 before(async () => {
   if (skip) return;
-  server = await new TestServer().start();
+  server = await new TestServer({ config: FAST_KEYS }).start();
   key = await addAccount(server, 'nectar', 'dropbox');
 });
 after(async () => { await server?.cleanup(); });
