@@ -58,6 +58,11 @@ const sftpSchema = z.object({
   }).prefault({}),
   /** Mode given to uploaded files, whatever the client asks for. */
   fileMode: z.number().int().default(0o640),
+  /**
+   * Host keys directory (default `<data>/hostkeys`; relative to the config file). Nodes that
+   * share one set of host keys, or test servers that should not each generate RSA 4096, point here.
+   */
+  hostKeysDir: z.string().optional(),
 }).prefault({});
 
 const engineSchema = z.object({

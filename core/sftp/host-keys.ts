@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { utils } from 'ssh2';
 import { describeParsedKey, type PublicKeyInfo } from '../accounts/key-policy';
 import { FluxgateError } from '../errors';
+import type { LoadedConfig } from '../config/load';
+import type { DataPaths } from '../config/paths';
 
 /**
  * The server's host keys: ed25519 (listed first, so modern clients pick it) and RSA 4096,
@@ -26,7 +28,11 @@ function generate(type: 'ed25519' | 'rsa', bits: number | undefined, comment: st
   });
 }
 
-/** Creates missing host keys; returns the paths it generated (empty when all existed). */
+/**
+ * Creates missing host keys; returns the paths it generated (empty when all existed).
+ * Safe when several servers share the directory and start together: each key is written
+ * under a temporary name and linked into place, and the first one to land wins.
+ */
 export async function ensureHostKeys(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const generated: string[] = [];
@@ -34,11 +40,31 @@ export async function ensureHostKeys(dir: string): Promise<string[]> {
     const path = join(dir, spec.file);
     if (existsSync(path)) continue;
     const keys = await generate(spec.type, spec.bits, 'fluxgate host key');
-    writeFileSync(path, keys.private, { mode: 0o600, flag: 'wx' });
-    writeFileSync(`${path}.pub`, `${keys.public}\n`, { mode: 0o644 });
-    generated.push(path);
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    writeFileSync(`${temp}.pub`, `${keys.public}\n`, { mode: 0o644 });
+    writeFileSync(temp, keys.private, { mode: 0o600 });
+    try {
+      // The public half first: whoever sees the private key file can count on its .pub.
+      renameSync(`${temp}.pub`, `${path}.pub.${process.pid}`);
+      linkSync(temp, path);
+      renameSync(`${path}.pub.${process.pid}`, `${path}.pub`);
+      generated.push(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      rmSync(`${path}.pub.${process.pid}`, { force: true });
+    } finally {
+      rmSync(temp, { force: true });
+      rmSync(`${temp}.pub`, { force: true });
+    }
   }
   return generated;
+}
+
+/** The host keys directory: `sftp.hostKeysDir` (relative to the config file) or `<data>/hostkeys`. */
+export function hostKeysDir(loaded: Pick<LoadedConfig, 'config' | 'file'>, paths: DataPaths): string {
+  const configured = loaded.config.sftp.hostKeysDir;
+  if (!configured) return paths.hostKeysDir;
+  return isAbsolute(configured) ? configured : resolve(loaded.file ? dirname(loaded.file) : process.cwd(), configured);
 }
 
 /** Reads every `ssh_host_*_key` in the directory, ed25519 first. */

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { inject, injectable } from 'inversify';
 import { Server, type Connection } from 'ssh2';
+import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
@@ -11,7 +12,7 @@ import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
-import { ensureHostKeys, loadHostKeys } from './host-keys';
+import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 
 /** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
 @injectable()
@@ -27,6 +28,7 @@ export class SftpService implements Service {
     @inject(Tokens.Paths) private readonly paths: DataPaths,
     @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
     @inject(Tokens.UploadEvents) private readonly events: UploadEvents,
+    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
   ) {
     this.log = logger.child({ component: 'sftp' });
   }
@@ -38,8 +40,9 @@ export class SftpService implements Service {
   }
 
   async start(): Promise<void> {
-    const generated = await ensureHostKeys(this.paths.hostKeysDir);
-    const hostKeys = loadHostKeys(this.paths.hostKeysDir);
+    const keysDir = hostKeysDir(this.loaded, this.paths);
+    const generated = await ensureHostKeys(keysDir);
+    const hostKeys = loadHostKeys(keysDir);
     for (const path of generated) this.log.info({ path }, 'host key generated');
     for (const k of hostKeys) this.log.info({ type: k.type, bits: k.bits, fingerprint: k.fingerprint }, 'host key');
 

@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
-import { PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
+import { PARAMIKO_CONNECT, python, run, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { parsePublicKey } from '../../core/accounts/key-policy';
@@ -15,6 +16,8 @@ import { openDatabase } from '../../core/store/database';
 import { AccountRepository } from '../../core/store/accounts-repository';
 
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
+// Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
+const SHARED_HOST_KEYS = join(tmpdir(), 'fluxgate-test-hostkeys');
 let server: TestServer;
 const keys: Record<string, TestKey> = {};
 
@@ -65,7 +68,7 @@ before(async () => {
   keys.old = makeKey('ed25519');
   keys.marked = makeKey('ed25519');
   // Failures in this file must not ban the test's own address.
-  server = await new TestServer({ config: { sftp: { bruteForce: { maxFailures: 1000 } }, pgp: { keyType: 'curve25519' } } }).start();
+  server = await new TestServer({ config: { sftp: { bruteForce: { maxFailures: 1000 }, hostKeysDir: SHARED_HOST_KEYS } } }).start();
   withAccounts((svc) => {
     svc.create({ id: 'keys', publicKey: pub(keys.ed!) });
     svc.create({ id: 'fenced', publicKey: pub(keys.ed!), allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
@@ -186,7 +189,21 @@ test('every offered algorithm negotiates with OpenSSH, and the login line names 
   const refused = await Promise.all([
     ['KexAlgorithms', 'diffie-hellman-group14-sha1'], ['KexAlgorithms', 'diffie-hellman-group-exchange-sha256'],
     ['Ciphers', 'aes128-cbc'], ['Ciphers', '3des-cbc'], ['MACs', 'hmac-sha1'], ['HostKeyAlgorithms', 'ssh-dss'],
-  ].map(([option, algo]) => login('keys', keys.ed!, ['-o', `${option}=${algo}`, ...(option === 'MACs' ? ['-o', 'Ciphers=aes128-ctr'] : [])])));
-  refused.forEach((r) => assert.notEqual(r.code, 0));
+  ].map(([option, algo]) => run('ssh', [
+    // Plain ssh with no input: the sftp helper would write its batch into a client that already quit.
+    '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes', '-o', `${option}=${algo}`, ...(option === 'MACs' ? ['-o', 'Ciphers=aes128-ctr'] : []), 'keys@127.0.0.1', 'true',
+  ], { timeoutMs: 20_000 })));
+  refused.forEach((r) => { assert.notEqual(r.code, 0); assert.match(r.stderr, /no matching|unsupported|Bad SSH2|Unknown/i); });
   assert.equal(server.logs.filter((l) => l.msg === 'login').length, loginsBefore, 'no handshake with those algorithms');
+});
+
+test('SFTP only: exec and shell requests are refused', { skip }, async () => {
+  const r = await run('ssh', [
+    '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'keys@127.0.0.1', 'echo', 'pwned',
+  ], { timeoutMs: 20_000 });
+  assert.notEqual(r.code, 0);
+  assert.doesNotMatch(r.stdout, /pwned/);
+  await server.waitForLog((l) => l.msg === 'session request refused: SFTP only' && l.request === 'exec');
 });

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { python, run, sftpBatch } from '../helpers/clients';
@@ -9,6 +10,8 @@ import { openDatabase } from '../../core/store/database';
 
 // Its own server: this file bans 127.0.0.1 on purpose.
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
+// Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
+const SHARED_HOST_KEYS = join(tmpdir(), 'fluxgate-test-hostkeys');
 let server: TestServer;
 let key: TestKey;
 const PASSWORD = 'correct horse battery staple';
@@ -30,7 +33,7 @@ before(async () => {
   if (skip) return;
   key = makeKey('ed25519');
   server = await new TestServer({
-    config: { sftp: { bruteForce: { maxFailures: 3, windowSeconds: 120, banSeconds: 600 } }, pgp: { keyType: 'curve25519' } },
+    config: { sftp: { bruteForce: { maxFailures: 3, windowSeconds: 120, banSeconds: 600 }, hostKeysDir: SHARED_HOST_KEYS } },
   }).start();
   assert.equal((await server.cli('account', 'add', 'victim', '--key', key.publicPath)).code, 0);
 });

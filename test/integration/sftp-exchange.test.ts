@@ -12,6 +12,8 @@ import { skipUnless } from '../helpers/tools';
 // One server for the whole file. engine.watch is off so files this test places directly in
 // in/ stay there (intake only hears the SFTP server's announcements, not this test's writes).
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
+// Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
+const SHARED_HOST_KEYS = join(tmpdir(), 'fluxgate-test-hostkeys');
 let server: TestServer;
 let key: TestKey;
 let dropKey: TestKey;
@@ -29,7 +31,7 @@ before(async () => {
   writeFileSync(sample, 'registration_reference;last_name\r\n1;Doe\r\n');
   key = makeKey('ed25519');
   dropKey = makeKey('ed25519');
-  server = await new TestServer({ config: { engine: { watch: false }, pgp: { keyType: 'curve25519' } } }).start();
+  server = await new TestServer({ config: { engine: { watch: false }, sftp: { hostKeysDir: SHARED_HOST_KEYS } } }).start();
   const add = await server.cli('account', 'add', 'acme', '--key', key.publicPath);
   assert.equal(add.code, 0, add.stderr);
   const addDrop = await server.cli('account', 'add', 'drop', '--profile', 'dropbox', '--key', dropKey.publicPath);
