@@ -5,6 +5,14 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { run, type RunResult } from './clients';
 
+/** Servers still running; killed if the test process ends first, so none outlives its test file. */
+const live = new Set<ChildProcess>();
+function killAll(): void { for (const child of live) child.kill('SIGKILL'); }
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { killAll(); process.exit(128 + (signal === 'SIGINT' ? 2 : 15)); });
+}
+
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 
@@ -54,7 +62,8 @@ export class TestServer {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    this.exited = new Promise((r) => child.once('exit', () => r()));
+    live.add(child);
+    this.exited = new Promise((r) => child.once('exit', () => { live.delete(child); r(); }));
     let buffer = '';
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
