@@ -5,7 +5,7 @@ import {
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
-const BATCH = 2000;
+const BATCH = 500;
 // Internal key: NUL cannot occur in a value; reports show organization/registration_reference.
 const keyOf = (org: string, ref: string) => `${org}\u0000${ref}`;
 const shown = (key: string) => key.replace('\u0000', '/');
