@@ -108,8 +108,9 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       }
       ctx.reject(decision.accept === false ? decision.methods : ['publickey']);
     }).catch((err: unknown) => {
-      log.error({ err }, 'authentication error');
-      ctx.reject();
+      // Also reached when the client left while we decided: answering then throws, harmlessly.
+      log.warn({ err }, 'authentication error');
+      try { ctx.reject(); } catch { /* connection gone */ }
     });
   });
 

@@ -44,6 +44,8 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 
+      // One stray rejected promise in any component must not take every client's session down.
+      process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection (server kept running)'));
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
