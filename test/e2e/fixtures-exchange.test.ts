@@ -36,6 +36,14 @@ test('sir: 7 organizations, a tree rooted at ACME', { skip }, async () => {
   assert.ok(orgs.every((o) => o.code === 'ACME' || byCode.has(o.parentCode!)), 'every parent exists');
   const report = reportLines(server, 'acme', file);
   assert.equal(report.filter((l) => l.message === 'created').length, 7);
+  // The same through the CLI's table, and its refusal of an unknown account.
+  const table = await server.cli('directory', 'organizations', '--account', 'acme');
+  assert.match(table.stdout, /^code\s+parentCode\s+name$/m);
+  assert.match(table.stdout, /^ACME-FR-PAR\s+ACME-FR\s+Acme Paris; Siège$/m);
+  assert.match(table.stdout, /^7 organizations$/m);
+  const unknown = await server.cli('directory', 'employees', '--account', 'nobody');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /FG_ACCOUNT_NOT_FOUND/);
 });
 
 test('sal: 60 employees, leavers inactive with their departure date, leading zeros kept', { skip }, async () => {
