@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
+import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
 import { openDatabase } from '../../core/store/database';
 import { AccountRepository } from '../../core/store/accounts-repository';
@@ -20,7 +21,9 @@ let key: TestKey;
 
 before(async () => {
   if (skip) return;
-  server = await new TestServer({ config: FAST_KEYS }).start();
+  server = new TestServer({ config: FAST_KEYS });
+  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
+  await server.start();
   key = await addAccount(server, 'nectar', 'dropbox');
 });
 after(async () => { await server?.cleanup(); });
