@@ -7,7 +7,7 @@
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Env: BENCH_ROWS (default 200000).
  */
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
