@@ -48,7 +48,10 @@ export class WorkflowRegistry implements Service {
     this.watcher = watch(this.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
     const onChange = (file: string): void => { if (/\.ya?ml$/.test(file)) this.reload(file); };
     this.watcher.on('add', onChange).on('change', onChange).on('unlink', (file) => {
-      if (this.byFile.delete(file)) this.log.info({ file }, 'workflow file removed: its workflow is no longer active');
+      // Editors often save by deleting and re-creating: only forget a workflow whose file stays gone.
+      setTimeout(() => {
+        if (!existsSync(file) && this.byFile.delete(file)) this.log.info({ file }, 'workflow file removed: its workflow is no longer active');
+      }, 1000).unref();
     });
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
   }
