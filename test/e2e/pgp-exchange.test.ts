@@ -67,7 +67,7 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
   async function finished(name: string): Promise<FileRow> {
     const db = new BetterSqlite3(paths.database, { readonly: true });
     try {
-      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
         const row = db.prepare('SELECT * FROM files WHERE name = ? ORDER BY received_at DESC').get(name) as FileRow | undefined;
         if (row && ['processed', 'rejected', 'dead'].includes(row.state)) return row;
       }
@@ -103,7 +103,10 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
 
     // The archive keeps the upload as received (encrypted); the plaintext was only in the work dir.
     assert.deepEqual(readFileSync(row.location), readFileSync(upload));
-    assert.equal(existsSync(join(paths.work('acme'), row.id)), false, 'work files removed');
+    // The journal says processed just before the attempt's work dir is removed: give it a moment.
+    const workDir = join(paths.work('acme'), row.id);
+    for (const until = Date.now() + 10_000; existsSync(workDir) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(existsSync(workDir), false, 'work files removed');
     const reportName = SIR_NAME.replace(/^ndmat_/, 'cdmat_');
     const plainLeft = walk(paths.accountRoot('acme')).filter((f) => f.endsWith(SIR_NAME));
     assert.deepEqual(plainLeft, [], 'no plaintext copy in the client-visible tree');
