@@ -17,6 +17,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
     child.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
+    // A child that exits without reading its input must not crash the test with EPIPE.
+    child.stdin.on('error', () => {});
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
     child.stdin.end(opts.input ?? '');
   });
