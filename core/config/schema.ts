@@ -63,6 +63,11 @@ const sftpSchema = z.object({
    * share one set of host keys, or test servers that should not each generate RSA 4096, point here.
    */
   hostKeysDir: z.string().optional(),
+  /**
+   * fdatasync each upload before it is published (and a receipt can be issued for it).
+   * Off trades that guarantee for throughput, as OpenSSH's sftp-server does.
+   */
+  fsyncUploads: z.boolean().default(true),
 }).prefault({});
 
 const engineSchema = z.object({

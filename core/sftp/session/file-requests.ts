@@ -172,7 +172,7 @@ async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void>
       throw writer.failed;
     }
     // The receipt will claim the file was received: make sure it is on disk first.
-    await fdatasyncAsync(h.fd);
+    if (ctx.sftpConfig.fsyncUploads) await fdatasyncAsync(h.fd);
   } catch (err) {
     await closeAsync(h.fd).catch(() => undefined);
     if (upload.tempReal) await discard(upload.tempReal);
