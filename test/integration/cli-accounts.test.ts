@@ -1,7 +1,7 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/server';
@@ -15,9 +15,13 @@ const skip = skipUnless('ssh-keygen');
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 const DAY = 86_400_000;
 
+const made: string[] = [];
 function dataDir(): string {
-  return join(mkdtempSync(join(tmpdir(), 'fg-cli-')), 'var');
+  const dir = mkdtempSync(join(tmpdir(), 'fg-cli-'));
+  made.push(dir);
+  return join(dir, 'var');
 }
+after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
 const cli = (dir: string, ...args: string[]) => run(process.execPath, [BIN, '--data-dir', dir, ...args], { cwd: REPO_ROOT });
 
 interface KeyJson { type: string; bits: number; fingerprint: string; comment: string; added: string; expires: string; expired: boolean }

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/server';
@@ -10,6 +10,8 @@ import { skipUnless } from '../helpers/tools';
 
 const skip = skipUnless('sftp');
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
+const made: string[] = [];
+after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
 
 interface Running { port: number; stderr: () => string; logs: Array<Record<string, unknown>>; stop: () => Promise<number | null> }
 
@@ -41,6 +43,7 @@ async function serve(cwd: string, args: string[]): Promise<Running> {
 
 test('first start on embedded defaults: host keys, demo account, the printed sftp command works; SIGTERM exits 0', { skip }, async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'fg-start-'));
+  made.push(cwd);
   const first = await serve(cwd, []);
   try {
     const command = /(sftp -i \S+ -P (\d+) demo@127\.0\.0\.1)/.exec(first.stderr());
@@ -69,6 +72,7 @@ test('first start on embedded defaults: host keys, demo account, the printed sft
 
 test('with a config file present, no demo account is ever created', { skip }, async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'fg-start-'));
+  made.push(cwd);
   writeFileSync(join(cwd, 'fluxgate.yaml'), 'dataDir: ./data\npgp:\n  keyType: curve25519\n');
   const s = await serve(cwd, []);
   try {

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
@@ -38,7 +38,7 @@ before(async () => {
   assert.equal(addDrop.code, 0, addDrop.stderr);
 });
 
-after(async () => { await server?.stop(); await server?.cleanup(); });
+after(async () => { await server?.stop(); await server?.cleanup(); rmSync(local, { recursive: true, force: true }); });
 
 test('exchange: direct upload and .filepart upload complete atomically, 0640, announced; sftp exits cleanly', { skip }, async () => {
   const r = await sftpBatch(server.port, 'acme', key.privatePath, [
