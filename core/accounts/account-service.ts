@@ -107,6 +107,20 @@ export class AccountService {
     }
   }
 
+  /** Changes the partner id and/or replaces the allowlist (an empty list allows any address). */
+  update(accountId: string, patch: { partner?: string | null; allowIps?: string[] }): Account {
+    this.get(accountId);
+    if (patch.partner != null && !PARTNER_PATTERN.test(patch.partner)) {
+      throw new FluxgateError('FG_USAGE', `"${patch.partner}" is not a valid partner id: letters, digits and "-", at most 32`);
+    }
+    const allowIps = patch.allowIps === undefined ? undefined : normalizeAllowlist(patch.allowIps, this.config.sftp.maxAllowIps);
+    this.repo.update(accountId, {
+      ...(patch.partner !== undefined ? { partner: patch.partner } : {}),
+      ...(allowIps !== undefined ? { allowIps } : {}),
+    });
+    return this.get(accountId);
+  }
+
   disable(accountId: string, reason = 'disabled by an operator'): Account {
     this.get(accountId);
     this.repo.setEnabled(accountId, false, reason);

@@ -28,7 +28,7 @@ interface KeyJson { type: string; bits: number; fingerprint: string; comment: st
 
 // Each test has its own data directory: they run concurrently (every CLI call is a process start).
 describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => {
-  test('account add (RFC 4716 key, partner, allowlist) creates the tree; list and show report it', { skip }, async () => {
+  test('account add (RFC 4716 key, partner, allowlist) creates the tree; show, update and list', { skip }, async () => {
     const dir = dataDir();
     const key = makeKey('ed25519');
     const rfc = join(dir, '..', 'key.rfc');
@@ -49,9 +49,14 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.equal(k.type, 'ed25519');
     assert.equal(Date.parse(k.expires) - Date.parse(k.added), 1826 * DAY, 'ed25519 keys are valid 5 years');
 
+    const updated = await cli(dir, 'account', 'update', 'acme', '--allow-ip', '10.0.0.0/8', '--partner', 'other');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /partner other, allow-ip 10\.0\.0\.0\/8/);
+    const open = await cli(dir, 'account', 'update', 'acme', '--any-ip');
+    assert.match(open.stdout, /allow-ip any address/);
     const list = await cli(dir, 'account', 'list');
     assert.match(list.stdout, /^ID\s+PROFILE/m);
-    assert.match(list.stdout, /^acme\s+exchange\s+hrtech\s+enabled\s+1\s+2\s+never/m);
+    assert.match(list.stdout, /^acme\s+exchange\s+other\s+enabled\s+1\s+any\s+never/m);
   });
 
   test('key add/list/remove: RSA 3072 valid 2 years; weak and private keys refused; unknown fingerprint refused', { skip }, async () => {

@@ -78,6 +78,19 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
       else for (const line of keyRows(keys)) ctx.print(line);
     });
 
+  account.command('update <id>')
+    .description('change the partner id or replace the IP allowlist (takes effect at the next login)')
+    .option('--partner <id>', 'new partner id')
+    .option('--allow-ip <cidr>', 'the new allowlist, one entry per option (replaces the old list)', collect, [])
+    .option('--any-ip', 'remove the allowlist: any address may connect')
+    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean }) => {
+      if (opts.anyIp && opts.allowIp.length > 0) throw new FluxgateError('FG_USAGE', '--any-ip and --allow-ip cannot be combined');
+      const allowIps = opts.anyIp ? [] : opts.allowIp.length > 0 ? opts.allowIp : undefined;
+      if (opts.partner === undefined && allowIps === undefined) throw new FluxgateError('FG_USAGE', 'nothing to change: give --partner, --allow-ip or --any-ip');
+      const a = accountService(ctx).update(id, { partner: opts.partner, allowIps });
+      ctx.print(`account ${id} updated: partner ${a.partner ?? '(account id)'}, allow-ip ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}`);
+    });
+
   account.command('disable <id>').description('refuse logins (takes effect at the next login)').action((id: string) => {
     accountService(ctx).disable(id);
     ctx.print(`account ${id} disabled`);
