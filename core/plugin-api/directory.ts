@@ -66,6 +66,8 @@ export interface WriteOptions {
    * may have to undo the write later in the same file (restore it with JSON.parse + upsert).
    */
   onReplaced?: (previousJson: string) => void;
+  /** `JSON.stringify(entity)` when the caller already has it (saves doing it twice per row of a big file). */
+  json?: string;
 }
 
 /**

@@ -26,16 +26,22 @@ export function isEmail(value: string): boolean {
   return EMAIL.test(value) && !value.includes('..');
 }
 
-/** A real calendar date in YYYY-MM-DD form (no 2023-02-30). */
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (value: string, i: number): number => {
+  const d = value.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+};
+
+/** A real calendar date in YYYY-MM-DD form (no 2023-02-30). Runs for every date of every row: no regex. */
 export function isIsoDate(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  if (mo < 1 || mo > 12 || d < 1) return false;
+  if (value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  const y = digit(value, 0) * 1000 + digit(value, 1) * 100 + digit(value, 2) * 10 + digit(value, 3);
+  const mo = digit(value, 5) * 10 + digit(value, 6);
+  const d = digit(value, 8) * 10 + digit(value, 9);
+  // NaN (a non-digit) fails every comparison below.
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && y >= 0)) return false;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  return d <= (mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31);
+  return d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo]!);
 }
 
 /** YYYY-MM-DD, or the US M/D/YYYY that spreadsheet exports produce; returns the ISO form. */
@@ -48,13 +54,14 @@ export function parseFlexibleDate(value: string): string | null {
 }
 
 export interface TextRule { required?: boolean; max?: number; echo?: boolean }
+const NO_RULE: TextRule = {};
 
 /** Collects the problems of one record while its fields are read. */
 export class RowChecker {
   readonly problems: RowProblem[];
 
   constructor(readonly record: SourceRecord) {
-    this.problems = [...record.problems];
+    this.problems = record.problems.length === 0 ? [] : [...record.problems];
   }
 
   get ok(): boolean { return this.problems.length === 0; }
@@ -64,7 +71,7 @@ export class RowChecker {
   }
 
   /** The trimmed value, or null when empty. */
-  text(field: string, rule: TextRule = {}): string | null {
+  text(field: string, rule: TextRule = NO_RULE): string | null {
     const value = this.record.values[field] ?? '';
     if (value === '') {
       if (rule.required) this.problem(field, 'FG_REQUIRED', `${field} is required`);
@@ -88,10 +95,12 @@ export class RowChecker {
 
   /** true/false (also 1/0, yes/no, case-insensitive); `fallback` when empty. */
   bool(field: string, fallback: boolean): boolean {
-    const value = (this.record.values[field] ?? '').toLowerCase();
+    const value = this.record.values[field] ?? '';
     if (value === '') return fallback;
-    if (['true', '1', 'yes', 'y'].includes(value)) return true;
-    if (['false', '0', 'no', 'n'].includes(value)) return false;
+    switch (value.toLowerCase()) {
+      case 'true': case '1': case 'yes': case 'y': return true;
+      case 'false': case '0': case 'no': case 'n': return false;
+    }
     this.problem(field, 'FG_BOOL', `${field} must be true or false`);
     return fallback;
   }
@@ -107,7 +116,7 @@ export class RowChecker {
     return upper;
   }
 
-  email(field: string, rule: TextRule = {}): string | null {
+  email(field: string, rule: TextRule = NO_RULE): string | null {
     const value = this.text(field, rule);
     if (value === null) return null;
     if (!isEmail(value)) {

@@ -18,15 +18,33 @@ function chooseFormat(path: string, options: RecordReaderOptions): 'csv' | 'xlsx
  * the first iteration or when the problem is met) for: an empty file, UTF-16, a spreadsheet
  * under a CSV name, invalid UTF-8 (with the byte offset), the wrong separator, duplicate or
  * missing columns, an unterminated quote. Row problems (FG_FIELD_COUNT) come with the record.
+ * The reader's own iterator is handed out once the file is sniffed (no generator wrapping it:
+ * each layer costs promises per record).
  */
-export async function* readRecords(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
+export function readRecords(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncIterableIterator<SourceRecord> {
+  let inner: AsyncIterator<SourceRecord> | undefined;
+  let opening: Promise<AsyncIterator<SourceRecord>> | undefined;
+  return {
+    [Symbol.asyncIterator]() { return this; },
+    next() {
+      if (inner) return inner.next();
+      opening ??= openReader(path, options, signal).then((it) => (inner = it));
+      return opening.then((it) => it.next());
+    },
+    async return(value?: unknown) {
+      if (inner?.return) await inner.return();
+      return { done: true as const, value: value as SourceRecord };
+    },
+  };
+}
+
+async function openReader(path: string, options: RecordReaderOptions, signal?: AbortSignal): Promise<AsyncIterator<SourceRecord>> {
   const format = chooseFormat(path, options);
   const sniffed = await sniffFile(path);
   if (sniffed.kind === 'empty') throw rejectFile('FG_EMPTY_FILE', 'the file is empty: no header row and no data');
   if (format === 'xlsx') {
     if (sniffed.kind !== 'zip') throw rejectFile('FG_XLSX', 'the file has an .xlsx name but is not an XLSX workbook');
-    yield* readXlsx(path, options, signal);
-    return;
+    return readXlsx(path, options, signal);
   }
   switch (sniffed.kind) {
     case 'zip':
@@ -40,6 +58,6 @@ export async function* readRecords(path: string, options: RecordReaderOptions, s
     case 'nul':
       throw rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${sniffed.offset}: it is not a UTF-8 text file`, { offset: sniffed.offset });
     default:
-      yield* readCsv(path, options, signal);
+      return readCsv(path, options, signal);
   }
 }

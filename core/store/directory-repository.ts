@@ -10,41 +10,38 @@ interface TableSpec<T> {
   table: string;
   keyColumns: readonly string[];
   key(entity: T): unknown[];
-  columns(entity: T): Record<string, unknown>;
+  /** The searchable columns, in the order `values` gives them. */
+  columns: readonly string[];
+  values(entity: T): unknown[];
 }
 
 const ORGANIZATIONS: TableSpec<Organization> = {
   table: 'dir_organizations',
   keyColumns: ['code'],
   key: (o) => [o.code],
-  columns: (o) => ({ name: o.name, parent_code: o.parentCode }),
+  columns: ['name', 'parent_code'],
+  values: (o) => [o.name, o.parentCode],
 };
 const EMPLOYEES: TableSpec<Employee> = {
   table: 'dir_employees',
   keyColumns: ['organization_code', 'registration_reference'],
   key: (e) => [e.organizationCode, e.registrationReference],
-  columns: (e) => ({
-    technical_id: e.technicalId, email: e.email, lastname: e.lastname, firstname: e.firstname,
-    active: e.active ? 1 : 0, departure_date: e.departureDate,
-  }),
+  columns: ['technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'],
+  values: (e) => [e.technicalId, e.email, e.lastname, e.firstname, e.active ? 1 : 0, e.departureDate],
 };
 const USERS: TableSpec<DirectoryUser> = {
   table: 'dir_users',
   keyColumns: ['login'],
   key: (u) => [u.login],
-  columns: (u) => ({
-    email: u.email, lastname: u.lastname, firstname: u.firstname, profile_code: u.profileCode,
-    organization_codes: JSON.stringify(u.organizationCodes),
-  }),
+  columns: ['email', 'lastname', 'firstname', 'profile_code', 'organization_codes'],
+  values: (u) => [u.email, u.lastname, u.firstname, u.profileCode, JSON.stringify(u.organizationCodes)],
 };
 const DOCUMENTS: TableSpec<DirectoryDocument> = {
   table: 'dir_documents',
   keyColumns: ['external_reference'],
   key: (d) => [d.externalReference],
-  columns: (d) => ({
-    title: d.title, document_date: d.documentDate, organization_code: d.organizationCode,
-    registration_reference: d.registrationReference, vault_path: d.vaultPath, sha256: d.sha256, size: d.size,
-  }),
+  columns: ['title', 'document_date', 'organization_code', 'registration_reference', 'vault_path', 'sha256', 'size'],
+  values: (d) => [d.title, d.documentDate, d.organizationCode, d.registrationReference, d.vaultPath, d.sha256, d.size],
 };
 
 /** Prepared statements of one table, and the created/updated/unchanged decision. */
@@ -55,9 +52,9 @@ class EntityTable<T> {
   private readonly update;
   private readonly delete;
 
-  constructor(db: Database, private readonly spec: TableSpec<T>, sample: T) {
+  constructor(db: Database, private readonly spec: TableSpec<T>) {
     const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
-    const cols = Object.keys(spec.columns(sample));
+    const cols = spec.columns;
     const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
     this.select = db.prepare(`SELECT data FROM ${spec.table} WHERE ${where}`).pluck();
     this.list = db.prepare(`SELECT data FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`).pluck();
@@ -78,12 +75,18 @@ class EntityTable<T> {
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
     const key = this.spec.key(entity);
-    const data = JSON.stringify(entity);
+    const data = options.json ?? JSON.stringify(entity);
     const now = Date.now();
-    const columns = Object.values(this.spec.columns(entity));
-    // New rows are the common case of big files: one statement, no lookup first.
-    if (!options.dryRun && this.insertIfNew.run(accountId, ...key, ...columns, data, options.sourceFile ?? null, now, now).changes > 0) {
-      return 'created';
+    const values = this.spec.values(entity);
+    const source = options.sourceFile ?? null;
+    // New rows are the common case of big files: one statement, no lookup first. One array
+    // of parameters (better-sqlite3 binds an array as the positional parameters) rather than spreads.
+    if (!options.dryRun) {
+      const params: unknown[] = [accountId];
+      for (const k of key) params.push(k);
+      for (const v of values) params.push(v);
+      params.push(data, source, now, now);
+      if (this.insertIfNew.run(params).changes > 0) return 'created';
     }
     const existing = this.select.get(accountId, ...key) as string | undefined;
     if (existing === undefined) return 'created'; // dry run
@@ -92,7 +95,7 @@ class EntityTable<T> {
     if (existing === data || canonicalJson(JSON.parse(existing)) === canonicalJson(entity)) return 'unchanged';
     if (options.dryRun) return 'updated';
     options.onReplaced?.(existing);
-    this.update.run(...columns, data, options.sourceFile ?? null, now, accountId, ...key);
+    this.update.run(...values, data, source, now, accountId, ...key);
     return 'updated';
   }
 
@@ -100,13 +103,6 @@ class EntityTable<T> {
     return this.delete.run(accountId, ...key).changes > 0;
   }
 }
-
-const SAMPLES = {
-  organization: { code: '', name: '', parentCode: null, attributes: {} } as Organization,
-  employee: { organizationCode: '', registrationReference: '', technicalId: null, email: null, lastname: '', firstname: '', active: true, departureDate: null, attributes: {} } as Employee,
-  user: { login: '', email: '', firstname: '', lastname: '', profileCode: '', organizationCodes: [], attributes: {} } as DirectoryUser,
-  document: { externalReference: '', title: '', documentDate: null, organizationCode: '', registrationReference: '', vaultPath: '', sha256: '', size: 0, attributes: {} } as DirectoryDocument,
-};
 
 /** The directory store on SQLite (see migrations/002-directory.ts). */
 export class DirectoryRepository implements DirectoryStore {
@@ -118,10 +114,10 @@ export class DirectoryRepository implements DirectoryStore {
   private readonly byEmail;
 
   constructor(private readonly db: Database) {
-    this.organizations = new EntityTable(db, ORGANIZATIONS, SAMPLES.organization);
-    this.employees = new EntityTable(db, EMPLOYEES, SAMPLES.employee);
-    this.users = new EntityTable(db, USERS, SAMPLES.user);
-    this.documents = new EntityTable(db, DOCUMENTS, SAMPLES.document);
+    this.organizations = new EntityTable(db, ORGANIZATIONS);
+    this.employees = new EntityTable(db, EMPLOYEES);
+    this.users = new EntityTable(db, USERS);
+    this.documents = new EntityTable(db, DOCUMENTS);
     this.byTechnicalId = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference').pluck();
     this.byEmail = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference').pluck();
   }

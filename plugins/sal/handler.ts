@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   fluxHandler, rejectRow,
-  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea,
+  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
@@ -12,10 +12,10 @@ const shown = (key: string) => key.replace('\u0000', '/');
 const split = (key: string) => key.split('\u0000') as [string, string];
 
 /** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
-const digest = (text: string): string => createHash('sha1').update(text).digest('base64');
+const digest = (text: string): string => hash('sha1', text, 'base64');
 
-/** What happened to each valid row, kept compactly until the end of the file. */
-interface RowLog { lines: number[]; entities: string[]; kinds: Array<ChangeKind | undefined> }
+/** What happened to each valid row, kept compactly until the end of the file (arrays, not an object per row). */
+interface RowLog { lines: number[]; entities: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
@@ -37,8 +37,9 @@ export class SalHandler implements FluxHandler {
     const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
     const replaced = ctx.directory.createStaging();
     try {
-      const log: RowLog = { lines: [], entities: [], kinds: [] };
-      const firstRow = new Map<string, { index: number; hash: string }>();
+      const log: RowLog = { lines: [], entities: [], hashes: [], kinds: [] };
+      // Key → index (in log) of its first valid row.
+      const firstRow = new Map<string, number>();
       const conflicts = new Map<string, number[]>();
       let batch: Array<{ index: number; employee: Employee; json: string }> = [];
       let rows = 0;
@@ -55,16 +56,17 @@ export class SalHandler implements FluxHandler {
         const hash = digest(json);
         const index = log.lines.push(record.line) - 1;
         log.entities.push(entity);
+        log.hashes.push(hash);
         log.kinds.push(undefined);
         const first = firstRow.get(entity);
         if (first === undefined) {
-          firstRow.set(entity, { index, hash });
+          firstRow.set(entity, index);
           batch.push({ index, employee, json });
           if (batch.length >= BATCH) batch = this.apply(ctx, account, file.id, batch, log, replaced);
-        } else if (first.hash === hash && !conflicts.has(entity)) {
+        } else if (log.hashes[first] === hash && !conflicts.has(entity)) {
           log.kinds[index] = 'unchanged'; // the same row again
         } else {
-          conflicts.set(entity, [...(conflicts.get(entity) ?? [log.lines[first.index]!]), record.line]);
+          conflicts.set(entity, [...(conflicts.get(entity) ?? [log.lines[first]!]), record.line]);
         }
       }
       this.apply(ctx, account, file.id, batch, log, replaced);
@@ -91,28 +93,34 @@ export class SalHandler implements FluxHandler {
     }
   }
 
-  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee }>, log: RowLog, replaced: StagingArea): [] {
+  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee; json: string }>,
+    log: RowLog, replaced: StagingArea): [] {
     ctx.signal.throwIfAborted();
+    let index = 0;
+    // One options object for the batch (only json changes per row): no closure per row.
+    const options: WriteOptions = {
+      dryRun: !ctx.apply, sourceFile: fileId,
+      onReplaced: (previous) => replaced.add(log.lines[index]!, log.entities[index]!, previous),
+    };
     ctx.directory.transaction(() => {
-      for (const { index, employee } of batch) {
-        log.kinds[index] = ctx.directory.upsertEmployee(account, employee, {
-          dryRun: !ctx.apply, sourceFile: fileId,
-          onReplaced: (previous) => replaced.add(log.lines[index]!, log.entities[index]!, previous),
-        });
+      for (const row of batch) {
+        index = row.index;
+        options.json = row.json;
+        log.kinds[index] = ctx.directory.upsertEmployee(account, row.employee, options);
       }
     });
     return [];
   }
 
   /** Puts back what the first occurrence of each conflicting key changed. */
-  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRow: Map<string, { index: number }>,
+  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRow: Map<string, number>,
     log: RowLog, replaced: StagingArea): void {
     if (conflicts.size === 0 || !ctx.apply) return;
     const previous = new Map<string, string>();
     for (const row of replaced.rows()) if (conflicts.has(row.key) && !previous.has(row.key)) previous.set(row.key, row.payload);
     ctx.directory.transaction(() => {
       for (const entity of conflicts.keys()) {
-        const kind = log.kinds[firstRow.get(entity)!.index];
+        const kind = log.kinds[firstRow.get(entity)!];
         const employee = JSON.parse(previous.get(entity) ?? 'null') as Employee | null;
         if (kind === 'created') {
           const [org, ref] = split(entity);
