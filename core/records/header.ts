@@ -4,10 +4,13 @@ import type { Dialect, RecordReaderOptions } from '../plugin-api/records';
 export const SEPARATORS: Record<Dialect, string> = { exchange: ';', dropbox: ',' };
 const SEPARATOR_NAMES: Record<string, string> = { ';': 'semicolon (;)', ',': 'comma (,)', '\t': 'tab', '|': 'pipe (|)' };
 
+const NON_ASCII = /[^\x00-\x7f]/;
+/** Runs for every field of every row: empty fields (a third of a typical sal row) return at once. */
 export const cleanValue = (raw: string): string => {
+  if (raw === '') return raw;
   const trimmed = raw.trim();
   // normalize() is the costly part: pure-ASCII values are already NFC.
-  return /[^\x00-\x7f]/.test(trimmed) ? trimmed.normalize('NFC') : trimmed;
+  return NON_ASCII.test(trimmed) ? trimmed.normalize('NFC') : trimmed;
 };
 
 export const defaultHeader = (header: string): string => header.toLowerCase();

@@ -74,7 +74,7 @@ export class SalHandler implements FluxHandler {
 
       for (let i = 0; i < log.lines.length; i++) {
         const entity = log.entities[i]!;
-        const lines = conflicts.get(entity);
+        const lines = conflicts.size > 0 ? conflicts.get(entity) : undefined;
         if (lines) {
           const [org, ref] = split(entity);
           rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', code: 'FG_DUP_IN_FILE',
