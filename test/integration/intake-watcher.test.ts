@@ -58,7 +58,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     assert.equal(f.outcome?.counts?.created, 2);
     const via = probe.events(f.id).filter((e) => e.type === 'received');
     assert.equal(via.length, 1);
-    assert.ok(server.logs.some((l) => l.msg === 'file received' && l.fileId === f.id && l.via === 'watcher'));
+    await server.waitForLog((l) => l.msg === 'file received' && l.fileId === f.id && l.via === 'watcher', 5000);
   });
 
   test('.filepart and temporary upload names are never taken', async () => {

@@ -155,9 +155,9 @@ test('exchange: no mkdir/rmdir, nothing at the root, no symlinks, no ownership c
   assert.match(output(r.stdout), /own\.csv/);
   // chmod (SETSTAT) is tolerated so clients do not fail, but the mode stays 0640.
   assert.equal(statSync(root('dev', 'own.csv')).mode & 0o777, 0o640);
-  assert.ok(server.logs.some((l) => l.msg === 'denied' && l.op === 'setstat' && /ownership/.test(String(l.reason))));
-  assert.ok(server.logs.some((l) => l.msg === 'denied' && l.op === 'symlink'));
-  assert.ok(server.logs.some((l) => l.msg === 'denied' && l.op === 'mkdir'));
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'setstat' && /ownership/.test(String(l.reason)), 5000);
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'symlink', 5000);
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'mkdir', 5000);
 });
 
 test('WinSCP/paramiko habits: FSETSTAT and SETSTAT after upload succeed, mode stays 0640; put+stat into in/ succeeds', { skip }, async () => {
@@ -206,8 +206,8 @@ ssh.close()
   assert.ok(!lines.some((l) => l.startsWith('OPEN') || l === 'WROTE'));
   assert.match(r.stdout, /realpath \/out\/tra/);
   assert.ok(!existsSync(join(server.dataDir, 'sftp', 'escape.txt')));
-  assert.ok(server.logs.some((l) => l.code === 'FG_PATH_ESCAPE'));
-  assert.ok(server.logs.some((l) => l.code === 'FG_PATH_INVALID' && /NUL/.test(String(l.reason))));
+  await server.waitForLog((l) => l.code === 'FG_PATH_ESCAPE', 5000);
+  await server.waitForLog((l) => l.code === 'FG_PATH_INVALID' && /NUL/.test(String(l.reason)), 5000);
 });
 
 test('unknown (extended) requests get OP_UNSUPPORTED and the session stays usable', { skip }, async () => {
@@ -264,10 +264,26 @@ test('dropbox: PUT to / only; listing shows nothing; read, delete, mkdir refused
   // get (the session remembers its own upload even if intake already took it), rm, mkdir, put, rename.
   assert.equal((r.stderr.match(/Permission denied/g) ?? []).length, 5, r.stderr);
   for (const op of ['open', 'remove', 'mkdir', 'rename']) {
-    assert.ok(server.logs.some((l) => l.msg === 'denied' && l.accountId === 'drop' && l.op === op), op);
+    // Logs are written asynchronously: the last line may arrive after the client has exited.
+    const denied = await server.waitForLog((l) => l.msg === 'denied' && l.accountId === 'drop' && l.op === op, 5000);
+    assert.equal(denied.op, op);
   }
   for (const name of ['/employees.csv', '/second.csv']) {
     const done = await server.waitForLog((l) => l.msg === 'upload complete' && l.path === name && l.accountId === 'drop');
     assert.equal(done.announced, true);
   }
+});
+
+test('OpenSSH sftp is offered limits@openssh.com and moves 255 KiB per request; large files arrive intact', { skip }, async () => {
+  const big = join(local, 'big.bin');
+  const content = randomBytes(3 * 1024 * 1024 + 12345);
+  writeFileSync(big, content);
+  const back = join(local, 'big-back.bin');
+  const r = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${big} /dev/big.bin`, `get /dev/big.bin ${back}`, 'bye'], ['-vvv', '-o', 'LogLevel=DEBUG3']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /limits@openssh\.com/);
+  assert.match(r.stderr, /server upload\/download buffer sizes 261120 \/ 261120/);
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  assert.equal(sha(readFileSync(root('dev', 'big.bin'))), sha(content));
+  assert.equal(sha(readFileSync(back)), sha(content));
 });
