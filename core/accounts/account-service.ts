@@ -3,7 +3,7 @@ import { inject, injectable } from 'inversify';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, moveTreeAside } from './account-tree';
@@ -108,8 +108,8 @@ export class AccountService {
   }
 
   /** Changes the partner id and/or replaces the allowlist (an empty list allows any address). */
-  update(accountId: string, patch: { partner?: string | null; allowIps?: string[] }): Account {
-    this.get(accountId);
+  update(accountId: string, patch: { partner?: string | null; allowIps?: string[]; options?: Partial<AccountOptions> }): Account {
+    const current = this.get(accountId);
     if (patch.partner != null && !PARTNER_PATTERN.test(patch.partner)) {
       throw new FluxgateError('FG_USAGE', `"${patch.partner}" is not a valid partner id: letters, digits and "-", at most 32`);
     }
@@ -117,6 +117,7 @@ export class AccountService {
     this.repo.update(accountId, {
       ...(patch.partner !== undefined ? { partner: patch.partner } : {}),
       ...(allowIps !== undefined ? { allowIps } : {}),
+      ...(patch.options !== undefined ? { options: { ...current.options, ...patch.options } } : {}),
     });
     return this.get(accountId);
   }

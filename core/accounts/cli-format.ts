@@ -16,7 +16,7 @@ export function keyJson(k: AccountKey, now = Date.now()): Record<string, unknown
 export function accountJson(a: Account, keys?: AccountKey[]): Record<string, unknown> {
   return {
     id: a.id, profile: a.profile, partner: a.partner, enabled: a.enabled, disabledReason: a.disabledReason,
-    disabledAt: isoDate(a.disabledAt), allowIps: a.allowIps, passwordFallback: a.passwordHash !== null,
+    disabledAt: isoDate(a.disabledAt), allowIps: a.allowIps, passwordFallback: a.passwordHash !== null, options: a.options,
     createdAt: isoDate(a.createdAt), lastLoginAt: isoDate(a.lastLoginAt),
     ...(keys ? { keys: keys.map((k) => keyJson(k)) } : {}),
   };

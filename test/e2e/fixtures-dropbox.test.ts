@@ -7,8 +7,6 @@ import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
-import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import type { Employee, ReportMessage } from '../../core/plugin-api';
 import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView, FAST_KEYS } from './fixtures-support';
 
@@ -102,9 +100,9 @@ test('row errors: unknown manager, the same e-mail twice, missing name, bad date
 });
 
 test('full sync (deactivateMissing): employees missing from the upload are deactivated', { skip }, async () => {
-  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-  new AccountRepository(db).update('nectar', { options: { deactivateMissing: true } });
-  db.close();
+  const set = await server.cli('account', 'update', 'nectar', '--deactivate-missing', 'on');
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /deactivate-missing on/);
   const lines = readFileSync(join(FIXTURES, 'dropbox', 'employees.csv'), 'utf8').trim().split(/\r?\n/).slice(0, 11);
   const f = await uploadAndWait(server, 'nectar', key, csv('full-sync.csv', lines), '/');
   assert.equal(f.state, 'processed', JSON.stringify(f.outcome));

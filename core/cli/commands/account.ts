@@ -4,6 +4,7 @@ import { AccountService } from '../../accounts/account-service';
 import { FluxgateError } from '../../errors';
 import type { AccountProfile } from '../../store/accounts-repository';
 import type { CliContext, RegisterCommands } from '../context';
+import { parseOnOff } from '../parse';
 import { accountJson, accountRows, keyRows } from '../../accounts/cli-format';
 
 export function accountService(ctx: CliContext): AccountService {
@@ -70,6 +71,8 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
       ctx.print(`status       ${a.enabled ? 'enabled' : `disabled${a.disabledReason ? `: ${a.disabledReason}` : ''}`}`);
       ctx.print(`allow-ip     ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}`);
       ctx.print(`password     ${a.passwordHash ? 'set (deprecated fallback)' : 'off'}`);
+      ctx.print(`encryption   ${a.options.requireEncryption ? 'required' : 'optional'}`);
+      if (a.profile === 'dropbox') ctx.print(`full sync    ${a.options.deactivateMissing ? 'on (employees missing from an upload are deactivated)' : 'off'}`);
       ctx.print(`created      ${String(json.createdAt)}`);
       ctx.print(`last login   ${a.lastLoginAt ? String(json.lastLoginAt) : 'never'}`);
       ctx.print(`root         ${ctx.paths.accountRoot(a.id)}`);
@@ -79,16 +82,20 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     });
 
   account.command('update <id>')
-    .description('change the partner id or replace the IP allowlist (takes effect at the next login)')
+    .description('change the partner id, replace the IP allowlist (takes effect at the next login), or set account options')
     .option('--partner <id>', 'new partner id')
     .option('--allow-ip <cidr>', 'the new allowlist, one entry per option (replaces the old list)', collect, [])
     .option('--any-ip', 'remove the allowlist: any address may connect')
-    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean }) => {
+    .option('--deactivate-missing <on|off>', 'drop-box: an upload is a full sync, employees missing from it are deactivated', parseOnOff)
+    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean; deactivateMissing?: boolean }) => {
       if (opts.anyIp && opts.allowIp.length > 0) throw new FluxgateError('FG_USAGE', '--any-ip and --allow-ip cannot be combined');
       const allowIps = opts.anyIp ? [] : opts.allowIp.length > 0 ? opts.allowIp : undefined;
-      if (opts.partner === undefined && allowIps === undefined) throw new FluxgateError('FG_USAGE', 'nothing to change: give --partner, --allow-ip or --any-ip');
-      const a = accountService(ctx).update(id, { partner: opts.partner, allowIps });
-      ctx.print(`account ${id} updated: partner ${a.partner ?? '(account id)'}, allow-ip ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}`);
+      const options = opts.deactivateMissing === undefined ? undefined : { deactivateMissing: opts.deactivateMissing };
+      if (opts.partner === undefined && allowIps === undefined && options === undefined) {
+        throw new FluxgateError('FG_USAGE', 'nothing to change: give --partner, --allow-ip, --any-ip or --deactivate-missing');
+      }
+      const a = accountService(ctx).update(id, { partner: opts.partner, allowIps, options });
+      ctx.print(`account ${id} updated: partner ${a.partner ?? '(account id)'}, allow-ip ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}, deactivate-missing ${a.options.deactivateMissing ? 'on' : 'off'}`);
     });
 
   account.command('disable <id>').description('refuse logins (takes effect at the next login)').action((id: string) => {

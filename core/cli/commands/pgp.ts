@@ -8,6 +8,7 @@ import { decryptFile } from '../../pgp/decrypt';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../pgp/names';
 import { publishPublicKey, type PublishResult } from '../../pgp/publish';
 import { ServerKeyStore } from '../../pgp/server-key';
+import { parseOnOff } from '../parse';
 import type { CliContext, RegisterCommands } from '../context';
 
 /** Logs go to the configured log file, else to stderr: stdout carries the key or the JSON. */
@@ -19,13 +20,6 @@ function cliLogger(ctx: CliContext): Logger {
 
 function keyStore(ctx: CliContext): ServerKeyStore {
   return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx));
-}
-
-function parseSwitch(value: string): boolean {
-  const v = value.toLowerCase();
-  if (['on', 'true', 'yes'].includes(v)) return true;
-  if (['off', 'false', 'no'].includes(v)) return false;
-  throw new FluxgateError('FG_USAGE', `"${value}" is not on or off`);
 }
 
 export const registerPgpCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
@@ -74,9 +68,8 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
   pgp.command('require-encryption')
     .description('accept only PGP-encrypted uploads (.pgp/.gpg) from this account, or stop requiring them')
     .argument('<account>', 'account id')
-    .argument('<on|off>', 'on or off')
-    .action((accountId: string, value: string) => {
-      const required = parseSwitch(value);
+    .argument('<on|off>', 'on or off', parseOnOff)
+    .action((accountId: string, required: boolean) => {
       const account = ctx.accounts.get(accountId);
       if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}" (see: fluxgate account list)`, { accountId });
       ctx.accounts.update(accountId, { options: { ...account.options, requireEncryption: required } });

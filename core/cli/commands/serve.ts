@@ -46,12 +46,22 @@ export const registerServe: RegisterCommands = (program, ctx) => {
 
       // One stray rejected promise in any component must not take every client's session down.
       process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection (server kept running)'));
+      let started = false;
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (started) return resolve(signal);
+          // A start-up that hangs (a stuck mount, a slow key generation) must still be stoppable;
+          // nothing is lost: the journal and queue are durable and the next start resumes.
+          log.warn({ signal }, 'signal during start-up: exiting');
+          logger.flush();
+          process.exit(signal === 'SIGINT' ? 130 : 143);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
       });
       try {
         await app.start();
+        started = true;
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
