@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import {
-  fluxHandler, rejectRow,
+  canonicalJson, fluxHandler, rejectRow,
   type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
@@ -14,13 +14,31 @@ const split = (key: string) => key.split('\u0000') as [string, string];
 /** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
 const digest = (text: string): string => hash('sha1', text, 'base64');
 
-/** What happened to each valid row, kept compactly until the end of the file (arrays, not an object per row). */
+/** The batch entry of log index `index`, if it is still waiting to be applied (batches are in index order). */
+function pendingRow<T extends { index: number }>(batch: readonly T[], index: number): T | undefined {
+  let lo = 0;
+  let hi = batch.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = batch[mid]!.index;
+    if (at === index) return batch[mid];
+    if (at < index) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+/**
+ * What happened to each valid row, kept compactly until the end of the file (arrays, not an
+ * object per row). `hashes`: digests of the rows, for dry runs only.
+ */
 interface RowLog { lines: number[]; entities: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
- * Rows apply in batches while the file streams (memory stays flat: one hash per key, no row
- * kept). The same key with different data rejects every such row: that is rare, so the first
+ * Rows apply in batches while the file streams (memory stays flat: one map entry per key, no
+ * row kept; a repeated key is compared with its first row as the batch or the directory holds
+ * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
  * restored from a staging table if it replaced a row). Counts go to the report at the end.
  * An employee missing from the file is left as it is (never made a leaver).
@@ -53,19 +71,24 @@ export class SalHandler implements FluxHandler {
           continue;
         }
         const json = JSON.stringify(employee);
-        const hash = digest(json);
         const index = log.lines.push(record.line) - 1;
         log.entities.push(entity);
-        log.hashes.push(hash);
         log.kinds.push(undefined);
+        // A dry run writes nothing, so a repeated key is compared with its first row by digest.
+        if (!ctx.apply) log.hashes.push(digest(json));
         const first = firstRow.get(entity);
         if (first === undefined) {
           firstRow.set(entity, index);
           batch.push({ index, employee, json });
           if (batch.length >= BATCH) batch = this.apply(ctx, account, file.id, batch, log, replaced);
-        } else if (log.hashes[first] === hash && !conflicts.has(entity)) {
-          log.kinds[index] = 'unchanged'; // the same row again
         } else {
+          // A repeated key: its first row is either still waiting in the batch or already applied.
+          const pending = pendingRow(batch, first);
+          const same = pending ? pending.json === json : this.sameAsFirst(ctx, account, employee, json, log.hashes[first]);
+          if (!conflicts.has(entity) && same) {
+            log.kinds[index] = 'unchanged'; // the same row again
+            continue;
+          }
           conflicts.set(entity, [...(conflicts.get(entity) ?? [log.lines[first]!]), record.line]);
         }
       }
@@ -91,6 +114,18 @@ export class SalHandler implements FluxHandler {
     } finally {
       replaced.drop();
     }
+  }
+
+  /**
+   * Whether a repeated key's row has the same data as its first row, once that row is applied.
+   * Applying, the first row is what the directory now holds (written, or found unchanged: equal
+   * up to key order), so no digest of every row is needed; a dry run writes nothing and compares
+   * digests.
+   */
+  private sameAsFirst(ctx: FluxContext, account: string, employee: Employee, json: string, firstDigest: string | undefined): boolean {
+    if (!ctx.apply) return firstDigest === digest(json);
+    const stored = ctx.directory.getEmployee(account, employee.organizationCode, employee.registrationReference);
+    return stored !== undefined && canonicalJson(stored) === canonicalJson(employee);
   }
 
   private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee; json: string }>,

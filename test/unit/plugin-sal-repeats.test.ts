@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FluxContext, IncomingFile } from '../../core/plugin-api';
+import { readRecords } from '../../core/records';
+import { openDatabase } from '../../core/store/database';
+import { DirectoryRepository } from '../../core/store/directory-repository';
+import { CollectingReportBuilder } from '../../core/workflow/report-builder';
+import { SalHandler } from '../../plugins/sal/handler';
+
+// The sal handler applies rows in batches of 500 while the file streams. A repeated key is
+// compared with its first row either in the pending batch or, once applied, in the directory
+// (a dry run compares digests): all three must give the same answer.
+const HEADER = 'organization_code;registration_reference;lastname;firstname;professional_email';
+const row = (i: number, lastname = 'Martin') => `ACME;${String(i).padStart(5, '0')};${lastname};Anna;p${i}@acme.example`;
+
+async function runSal(dir: string, file: string, apply: boolean) {
+  const db = openDatabase(join(dir, `directory-${apply}.sqlite`));
+  const directory = new DirectoryRepository(db);
+  directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+  const report = new CollectingReportBuilder();
+  const signal = new AbortController().signal;
+  const ctx = {
+    report, directory, signal, apply,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    records: (options) => readRecords(file, { fileName: 'sal.csv', ...options }, signal),
+  } as Partial<FluxContext> as FluxContext;
+  await new SalHandler().handle({ id: 'file-1', accountId: 'acme' } as IncomingFile, ctx);
+  const duplicates = report.messages.filter((m) => m.code === 'FG_DUP_IN_FILE').map((m) => m.line).sort((a, b) => a! - b!);
+  return { counts: { ...report.counts }, duplicates, directory, db };
+}
+
+test('sal: repeated keys far apart (first row already applied) and close together (still pending)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-sal-repeats-'));
+  try {
+    const lines = [HEADER];
+    for (let i = 1; i <= 1200; i++) lines.push(row(i));
+    lines.push(row(3));              // line 1202: same as line 4, applied long ago → unchanged
+    lines.push(row(4, 'Other'));     // line 1203: differs from line 5, applied → both rejected
+    lines.push(row(1199));           // line 1204: same as line 1200, still pending → unchanged
+    lines.push(row(1200, 'Other'));  // line 1205: differs from line 1201, pending → both rejected
+    const file = join(dir, 'sal.csv');
+    writeFileSync(file, lines.join('\n') + '\n');
+
+    const applied = await runSal(dir, file, true);
+    assert.deepEqual(applied.counts, { created: 1198, updated: 0, unchanged: 2, rejected: 4 });
+    assert.deepEqual(applied.duplicates, [5, 1201, 1203, 1205]);
+    assert.equal(applied.directory.getEmployee('acme', 'ACME', '00004'), undefined, 'a conflicting key is undone');
+    assert.equal(applied.directory.getEmployee('acme', 'ACME', '00003')?.lastname, 'Martin');
+    assert.equal(applied.directory.listEmployees('acme').length, 1198);
+
+    applied.db.close();
+
+    const dry = await runSal(dir, file, false);
+    assert.deepEqual(dry.counts, applied.counts, 'a dry run decides the same');
+    assert.deepEqual(dry.duplicates, applied.duplicates);
+    assert.equal(dry.directory.listEmployees('acme').length, 0, 'a dry run writes nothing');
+    dry.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
