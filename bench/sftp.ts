@@ -5,7 +5,11 @@
  * (internal-sftp, loopback), with the same cipher, several rounds each, alternating.
  * Prints MB/s for both, the ratio, and fluxgate's peak RSS (VmHWM). Not part of `npm test`.
  *
- * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list).
+ * Also prints the CPU seconds each server spent per upload (user + system, from /proc): on a
+ * shared, loaded machine wall-clock MB/s swings by 2x between rounds, CPU time much less.
+ *
+ * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
+ * BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,7 +70,8 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
   writeFileSync(join(dir, 'fluxgate.yaml'), [
     `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false', '',
   ].join('\n'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'fluxgate.js'), '--config', join(dir, 'fluxgate.yaml'), 'serve', '--port', '0'], {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'fluxgate.js'), '--config', join(dir, 'fluxgate.yaml'), 'serve', '--port', '0'], {
     cwd: dir, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buffer = '';
@@ -117,6 +122,14 @@ function peakRssMiB(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** CPU seconds (user + system) of a process, plus those of its children it has waited for. */
+function cpuSeconds(pid: number, mainThreadOnly = false): number {
+  const fields = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14 (clock ticks).
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return ticks / 100;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -132,29 +145,48 @@ async function main(): Promise<void> {
   if (!sshd) console.log('no /usr/sbin/sshd (apt-get install openssh-server): fluxgate figures only');
   const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
   const sshdTarget = join(work, 'sshd-upload.bin');
-  const results: Array<{ cipher: string; fluxgate: number; openssh?: number }> = [];
+  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; osCpu?: number }> = [];
   try {
     for (const cipher of CIPHERS) {
       const fgTimes: number[] = [];
       const osTimes: number[] = [];
+      const fgCpu: number[] = [];
+      const fgMain: number[] = [];
+      const osCpu: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
+        let cpu = cpuSeconds(fg.child.pid!);
+        const mainCpu = cpuSeconds(fg.child.pid!, true);
         fgTimes.push(await upload(fg.port, 'bench', clientKey, cipher, source, '/dev/bench.bin'));
+        fgCpu.push(cpuSeconds(fg.child.pid!) - cpu);
+        fgMain.push(cpuSeconds(fg.child.pid!, true) - mainCpu);
         rmSync(join(fg.dataDir, 'sftp', 'bench', 'dev', 'bench.bin'), { force: true });
         if (sshd) {
+          // The per-connection sshd processes are reaped by the listener: their time lands in its cutime.
+          cpu = cpuSeconds(sshd.child.pid!);
           osTimes.push(await upload(sshd.port, user, clientKey, cipher, source, sshdTarget));
+          await new Promise((r) => setTimeout(r, 200));
+          osCpu.push(cpuSeconds(sshd.child.pid!) - cpu);
           rmSync(sshdTarget, { force: true });
         }
         const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
-        console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}, openssh ${mbps(osTimes.at(-1))}`);
+        const secs = (c?: number): string => (c === undefined ? '' : ` (${c.toFixed(2)} CPU-s)`);
+        console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}${secs(fgCpu.at(-1))} main thread ${fgMain.at(-1)!.toFixed(2)} CPU-s, openssh ${mbps(osTimes.at(-1))}${secs(osCpu.at(-1))}`);
       }
       const rate = (t: number): number => (MIB * 1048576) / t / 1e6;
-      results.push({ cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined });
+      results.push({
+        cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined,
+        fgCpu: median(fgCpu), fgMain: median(fgMain), osCpu: sshd ? median(osCpu) : undefined,
+      });
     }
     const rss = peakRssMiB(fg.child.pid!);
     console.log('\nmedian MB/s (10^6 bytes/s, wall time of the sftp process including connect):');
     for (const r of results) {
       const ratio = r.openssh ? (r.fluxgate / r.openssh).toFixed(2) : '-';
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fluxgate.toFixed(0).padStart(5)}  openssh ${r.openssh ? r.openssh.toFixed(0).padStart(5) : '    -'}  ratio ${ratio}`);
+    }
+    console.log('median server CPU seconds per upload (user + system; less sensitive to other load):');
+    for (const r of results) {
+      console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
     }
     console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB`);
   } finally {
