@@ -287,3 +287,25 @@ test('OpenSSH sftp is offered limits@openssh.com and moves 255 KiB per request; 
   assert.equal(sha(readFileSync(root('dev', 'big.bin'))), sha(content));
   assert.equal(sha(readFileSync(back)), sha(content));
 });
+
+test('appending to a .filepart (APPEND flag, pipelined writes) keeps the data in order', { skip }, async () => {
+  const head = randomBytes(1000);
+  const tail = randomBytes(24 * 1024 * 1024 + 77);
+  writeFileSync(root('dev', 'appended.bin.filepart'), head);
+  const tailFile = join(local, 'tail.bin');
+  writeFileSync(tailFile, tail);
+  // Writes of one 512 KiB run each, pipelined: on an O_APPEND file their order is the arrival order.
+  const p = await python(`${PARAMIKO_CONNECT}
+with open(sys.argv[4], 'rb') as src, sftp.open('/dev/appended.bin.filepart', 'ab') as f:
+    f.set_pipelined(True)
+    while True:
+        block = src.read(32768)
+        if not block:
+            break
+        f.write(block)
+ssh.close()
+`, [String(server.port), 'acme', key.privatePath, tailFile]);
+  assert.equal(p.code, 0, p.stderr);
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  assert.equal(sha(readFileSync(root('dev', 'appended.bin.filepart'))), sha(Buffer.concat([head, tail])));
+});

@@ -69,7 +69,8 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
     if (flags & OPEN_MODE.APPEND) osFlags |= constants.O_APPEND;
     const fd = await openAsync(path.real, osFlags, mode);
     ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
-    return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd), upload: { final: path, mayReplace: true } };
+    const append = (osFlags & constants.O_APPEND) !== 0;
+    return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd, append), upload: { final: path, mayReplace: true } };
   }
 
   // Checked again atomically when the upload completes; refusing now saves the client a transfer.
@@ -122,8 +123,8 @@ export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: 
   safely(() => ctx.sftp.status(reqid, STATUS.OK));
 }
 
-function writerFor(ctx: SessionContext, fd: number): WriteBuffer {
-  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests));
+function writerFor(ctx: SessionContext, fd: number, append = false): WriteBuffer {
+  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests), { sync: ctx.sftpConfig.fsyncUploads, append });
 }
 
 export function onFstat(ctx: SessionContext, reqid: number, id: Buffer): void {

@@ -35,7 +35,7 @@ export class HandleTable {
   private readonly handles = new Map<string, Handle>();
   private next = 1;
 
-  constructor(private readonly max = 256) {}
+  constructor(readonly max = 256) {}
 
   get size(): number { return this.handles.size; }
 

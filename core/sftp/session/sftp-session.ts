@@ -3,14 +3,17 @@ import { STATUS } from './attrs';
 import type { SessionContext } from './context';
 import { onOpendir, onReaddir } from './dir-requests';
 import { abandon, onClose, onFsetstat, onFstat, onOpen, onRead, onWrite } from './file-requests';
+import { advertiseLimits, LIMITS_EXTENSION, replyLimits } from './openssh-limits';
 import { onRealpath, onRefused, onRemove, onRename, onSetstat, onStat } from './path-requests';
 import { safely } from './reply';
 
 /**
  * Wires one SFTP subsystem channel to the request handlers. Requests with no handler here
- * get OP_UNSUPPORTED from ssh2; EXTENDED requests are answered OP_UNSUPPORTED explicitly.
+ * get OP_UNSUPPORTED from ssh2; EXTENDED requests are answered OP_UNSUPPORTED explicitly,
+ * except limits@openssh.com (see openssh-limits.ts).
  */
 export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: () => void): void {
+  advertiseLimits(sftp);
   sftp
     .on('OPEN', (reqid, filename, flags) => onOpen(ctx, reqid, filename, flags))
     .on('READ', (reqid, handle, offset, length) => onRead(ctx, reqid, handle, offset, length))
@@ -31,6 +34,7 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
     .on('SYMLINK', (reqid, linkPath) => onRefused(ctx, reqid, 'symlink', linkPath, 'symbolic links cannot be created'))
     .on('READLINK', (reqid, path) => onRefused(ctx, reqid, 'readlink', path, 'symbolic links are not supported'))
     .on('EXTENDED', (reqid, name: string) => {
+      if (name === LIMITS_EXTENSION && replyLimits(sftp, reqid, ctx.handles.max)) return;
       ctx.audit.debug({ op: 'extended', extension: name }, 'unsupported request');
       safely(() => ctx.sftp.status(reqid, STATUS.OP_UNSUPPORTED, `${name} is not supported`));
     });

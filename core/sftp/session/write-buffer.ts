@@ -1,7 +1,9 @@
-import { writev } from 'node:fs';
+import { fdatasync, writev } from 'node:fs';
 
 /** Contiguous WRITE requests are gathered up to this size and written with one writev(). */
 export const RUN_BYTES = 512 * 1024;
+/** With `sync`, an fdatasync is started in the background after every this many bytes written. */
+export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 /**
  * Gathers an upload's contiguous WRITE requests into runs written with one `writev` each:
@@ -9,6 +11,10 @@ export const RUN_BYTES = 512 * 1024;
  * more CPU than the encryption. Requests are acknowledged when buffered; a failed write is
  * remembered and fails the CLOSE, so a file with a hole is never published.
  * `onWritten(n)` reports n requests on disk (the session's write gate counts them).
+ * With `sync` (uploads are fsynced at close), the file is also flushed in the background while
+ * data arrives, so the fdatasync at close finds little left to write instead of the whole file.
+ * With `append` (the file was opened O_APPEND, e.g. OpenSSH's `reput`), the kernel ignores
+ * offsets, so runs are written one after another in arrival order, never concurrently.
  */
 export class WriteBuffer {
   private chunks: Buffer[] = [];
@@ -16,13 +22,22 @@ export class WriteBuffer {
   private length = 0;
   private requests = 0;
   private readonly inflight = new Set<Promise<void>>();
+  private unsynced = 0;
+  private syncing = false;
+  /** Append mode: the last run started; the next one waits for it. */
+  private previous: Promise<void> = Promise.resolve();
+  private readonly sync: boolean;
+  private readonly append: boolean;
   failed?: NodeJS.ErrnoException;
   bytes = 0;
 
-  constructor(private readonly fd: number, private readonly onWritten: (requests: number) => void) {}
+  constructor(private readonly fd: number, private readonly onWritten: (requests: number) => void, options: { sync?: boolean; append?: boolean } = {}) {
+    this.sync = options.sync ?? false;
+    this.append = options.append ?? false;
+  }
 
   add(offset: number, data: Buffer): void {
-    if (this.length > 0 && offset !== this.start + this.length) this.flush();
+    if (this.length > 0 && !this.append && offset !== this.start + this.length) this.flush();
     if (this.length === 0) this.start = offset;
     this.chunks.push(data);
     this.length += data.length;
@@ -38,12 +53,33 @@ export class WriteBuffer {
     this.chunks = [];
     this.length = 0;
     this.requests = 0;
-    const done = new Promise<void>((resolve) => {
-      writev(this.fd, chunks, start, (err) => {
+    const write = (): Promise<void> => new Promise<void>((resolve) => {
+      writev(this.fd, chunks, this.append ? null : start, (err, written) => {
         if (err) this.failed ??= err;
         this.inflight.delete(done);
         this.onWritten(requests);
+        this.unsynced += written ?? 0;
+        this.backgroundSync();
         resolve();
+      });
+    });
+    const done: Promise<void> = this.append ? this.previous.then(write) : write();
+    if (this.append) this.previous = done;
+    this.inflight.add(done);
+  }
+
+  /** One fdatasync at a time, each covering what was written before it started. */
+  private backgroundSync(): void {
+    if (!this.sync || this.syncing || this.failed || this.unsynced < SYNC_EVERY_BYTES) return;
+    this.syncing = true;
+    this.unsynced = 0;
+    const done = new Promise<void>((resolve) => {
+      fdatasync(this.fd, (err) => {
+        if (err) this.failed ??= err;
+        this.syncing = false;
+        this.inflight.delete(done);
+        resolve();
+        this.backgroundSync();
       });
     });
     this.inflight.add(done);
