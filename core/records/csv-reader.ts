@@ -33,13 +33,21 @@ async function* parseRows(path: string, dialect: Dialect, signal?: AbortSignal, 
     ...(limit !== undefined ? { to: limit } : {}),
   });
   let failure: unknown;
-  pipeline(source, new Utf8Guard(), parser, (err) => { if (err) failure = err; });
+  const settled = new Promise<void>((resolve) => {
+    pipeline(source, new Utf8Guard(), parser, (err) => { if (err) failure = err; resolve(); });
+  });
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   let endLine = 0;
   try {
     for (;;) {
       signal?.throwIfAborted();
+      if (failure) throw failure;
+      if (parser.destroyed && !parser.readableEnded) {
+        // Stopped by an error (its own, the UTF-8 guard's, or the source's): nothing more is read.
+        const stopped = parser.errored ?? (await settled, failure);
+        throw stopped ?? signal?.reason ?? new Error('the CSV parser stopped before the end of the file');
+      }
       const batch: RawRow[] = [];
       let fields: string[] | null;
       while ((fields = parser.read() as string[] | null) !== null) {
@@ -51,14 +59,8 @@ async function* parseRows(path: string, dialect: Dialect, signal?: AbortSignal, 
         yield batch;
         continue;
       }
-      if (failure) throw failure;
       if (parser.readableEnded) return;
-      if (parser.destroyed) {
-        // pipeline() reports the error after the stream is destroyed: wait for its callback.
-        await new Promise((resolve) => setImmediate(resolve));
-        throw failure ?? signal?.reason ?? new Error('the CSV parser stopped before the end of the file');
-      }
-      await nextEvent(parser);
+      if (!parser.destroyed) await nextEvent(parser);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
