@@ -82,7 +82,8 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.match(unknown.stderr, /FG_ACCOUNT_NOT_FOUND/);
     const bad = await server.cli('pgp', 'require-encryption', 'acme', 'maybe');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /FG_USAGE/);
+    assert.match(bad.stderr, /"maybe" is not on or off/);
+    assert.match(bad.stderr, /Usage: fluxgate pgp require-encryption/);
   });
 
   test('decrypt turns a gpg-encrypted file back into the original, and names FG_DECRYPT on garbage', async () => {
