@@ -40,6 +40,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   client.on('error', (err: Error) => log.debug({ err: err.message }, 'connection error'));
   // Without TCP_NODELAY uploads run several times slower (Nagle + delayed ACK on small replies).
   (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
+  if (socket) coalesceReplies(socket);
   if (deps.config.sftp.idleTimeoutSeconds > 0 && socket) {
     socket.setTimeout(deps.config.sftp.idleTimeoutSeconds * 1000, () => {
       log.info({ idleSeconds: deps.config.sftp.idleTimeoutSeconds }, 'idle timeout, disconnecting');
@@ -148,6 +149,24 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) recordFailure();
     log.debug({ accountId: account?.id }, 'connection closed');
+  });
+}
+
+/**
+ * Replies produced while a batch of incoming data is handled leave in one socket write (one
+ * system call, one TCP segment) at the end of the event-loop turn instead of one write each:
+ * with TCP_NODELAY every STATUS reply to a WRITE was otherwise a separate segment.
+ */
+function coalesceReplies(socket: Socket): void {
+  let corked = false;
+  socket.prependListener('data', () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    setImmediate(() => {
+      corked = false;
+      socket.uncork();
+    });
   });
 }
 
