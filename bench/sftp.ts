@@ -9,7 +9,7 @@
  * shared, loaded machine wall-clock MB/s swings by 2x between rounds, CPU time much less.
  *
  * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
- * BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ const ROOT = resolve(__dirname, '..');
 const MIB = Number(process.env.BENCH_MIB ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CIPHERS = (process.env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+/** BENCH_FSYNC=0: fluxgate with sftp.fsyncUploads false, like OpenSSH (which never fsyncs). */
+const FSYNC = process.env.BENCH_FSYNC !== '0';
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'));
 
 async function freePort(): Promise<number> {
@@ -68,7 +70,8 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
   mkdirSync(dir);
   const dataDir = join(dir, 'var');
   writeFileSync(join(dir, 'fluxgate.yaml'), [
-    `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false', '',
+    `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false',
+    ...(FSYNC ? [] : ['sftp:', '  fsyncUploads: false']), '',
   ].join('\n'));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'fluxgate.js'), '--config', join(dir, 'fluxgate.yaml'), 'serve', '--port', '0'], {
@@ -133,7 +136,7 @@ function cpuSeconds(pid: number, mainThreadOnly = false): number {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, work dir ${work}`);
+  console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, fluxgate fsyncUploads ${FSYNC}, work dir ${work}`);
   const source = await makeSource();
   const clientKey = join(work, 'client_ed25519');
   keygen(clientKey);
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
     }
-    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB`);
+    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB)`);
   } finally {
     fg.child.kill('SIGTERM');
     sshd?.child.kill('SIGTERM');
