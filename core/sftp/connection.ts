@@ -172,13 +172,15 @@ function coalesceReplies(socket: Socket): void {
 
 function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
   const audit = log.child({ session: randomBytes(3).toString('hex') });
+  const handles = new HandleTable();
   const ctx = {
     sftp,
     accountId: account.id,
     jail: new PathJail(deps.paths.accountRoot(account.id)),
     policy: policyFor(account.profile),
-    handles: new HandleTable(),
-    writes: new WriteGate(deps.config.sftp.maxInflightWrites, () => socket?.pause(), () => socket?.resume()),
+    handles,
+    // Pausing also flushes every upload's gathered writes: they are what will resume the socket.
+    writes: new WriteGate(deps.config.sftp.maxInflightWrites, () => { socket?.pause(); handles.flushWriters(); }, () => socket?.resume()),
     audit,
     sftpConfig: deps.config.sftp,
     events: deps.events,

@@ -309,3 +309,21 @@ ssh.close()
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
   assert.equal(sha(readFileSync(root('dev', 'appended.bin.filepart'))), sha(Buffer.concat([head, tail])));
 });
+
+test('small pipelined writes (4 KiB, more than sftp.maxInflightWrites at once) do not stall the upload', { skip }, async () => {
+  const content = randomBytes(2 * 1024 * 1024 + 333);
+  const file = join(local, 'small-writes.bin');
+  writeFileSync(file, content);
+  // 64 x 4 KiB is far below a 512 KiB run: the writes must still reach the disk when the socket is paused.
+  const p = await python(`${PARAMIKO_CONNECT}
+data = open(sys.argv[4], 'rb').read()
+with sftp.open('/dev/small-writes.bin', 'wb') as f:
+    f.set_pipelined(True)
+    for i in range(0, len(data), 4096):
+        f.write(data[i:i + 4096])
+ssh.close()
+`, [String(server.port), 'acme', key.privatePath, file]);
+  assert.equal(p.code, 0, p.stderr);
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  assert.equal(sha(readFileSync(root('dev', 'small-writes.bin'))), sha(content));
+});

@@ -13,6 +13,9 @@ export class WriteGate {
 
   constructor(private readonly max: number, private readonly pause: () => void, private readonly resume: () => void) {}
 
+  /** Whether the socket is paused: gathered writes must go to disk now, whatever their size. */
+  get pressured(): boolean { return this.paused; }
+
   acquire(requests = 1): void {
     this.inflight += requests;
     if (this.inflight >= this.max && !this.paused) {

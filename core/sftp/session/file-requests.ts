@@ -124,7 +124,9 @@ export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: 
 }
 
 function writerFor(ctx: SessionContext, fd: number, append = false): WriteBuffer {
-  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests), { sync: ctx.sftpConfig.fsyncUploads, append });
+  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests), {
+    sync: ctx.sftpConfig.fsyncUploads, append, pressured: () => ctx.writes.pressured,
+  });
 }
 
 export function onFstat(ctx: SessionContext, reqid: number, id: Buffer): void {

@@ -63,6 +63,11 @@ export class HandleTable {
     return false;
   }
 
+  /** Starts writing what every upload of the session has gathered (the write gate paused the socket). */
+  flushWriters(): void {
+    for (const h of this.handles.values()) if (h.kind === 'file') h.writer?.flush();
+  }
+
   drain(): Handle[] {
     const all = [...this.handles.values()];
     this.handles.clear();
