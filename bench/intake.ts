@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { python, PARAMIKO_CONNECT } from '../test/helpers/clients';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
-import { seedHostKeys } from '../test/e2e/engine-support';
 
 const N = Number(process.env.BENCH_FILES ?? 200);
 const M = Number(process.env.BENCH_BURST ?? 300);
@@ -56,7 +55,6 @@ function pct(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   // Log level info: the test helper waits for the 'listening' line; per-file lines are debug.
   const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: SIGN, keyType: 'curve25519' }, engine: { concurrency: { global: 4, perAccount: 2 } } } });
-  seedHostKeys(server);
   await server.start();
   await run(server);
 }

@@ -7,7 +7,6 @@ import { TestServer, REPO_ROOT } from '../../test/helpers/server';
 import { sftpBatch } from '../../test/helpers/clients';
 import { makeKey, type TestKey } from '../../test/helpers/keys';
 import { skipUnless } from '../../test/helpers/tools';
-import { seedHostKeys } from '../../test/e2e/engine-support';
 
 // The dse example plugin, loaded the way the README tells an integrator to (plugins: + a
 // workflow file), on the real server, with files uploaded over SFTP.
@@ -47,7 +46,6 @@ before(async () => {
   cpSync(join(REPO_ROOT, 'workflows'), workflows, { recursive: true });
   copyFileSync(join(__dirname, 'dse.yaml'), join(workflows, 'dse.yaml'));
   server = new TestServer({ config: { plugins: [join(__dirname, 'index.ts')], workflowsDir: workflows, pgp: { keyType: 'curve25519' } } });
-  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
   await server.start();
   key = makeKey();
   assert.equal((await server.cli('account', 'add', 'acme', '--key', key.publicPath)).code, 0);

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import { sftpBatch } from '../helpers/clients';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
-import { createAccount, JournalProbe, seedHostKeys } from './engine-support';
+import { createAccount, JournalProbe } from './engine-support';
 
 const CONFIG = { pgp: { signReports: false, keyType: 'curve25519' } };
 
@@ -19,7 +19,6 @@ describe('crash safety: kill -9 during processing', { skip: skipUnless('sftp', '
 
   test('after a restart each file is processed to completion exactly once, including files that arrived while down', async () => {
     first = new TestServer({ config: CONFIG });
-    seedHostKeys(first);
     await first.start();
     const key = createAccount(first, 'acme');
     const root = join(first.dataDir, 'sftp', 'acme');

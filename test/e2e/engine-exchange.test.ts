@@ -8,7 +8,7 @@ import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { reportLines, type FileView } from './fixtures-support';
-import { createAccount, JournalProbe, seedHostKeys } from './engine-support';
+import { createAccount, JournalProbe } from './engine-support';
 
 interface Shown { id: string; name: string; state: string; location: string; report: string | null; attempts: number; receipt: string | null; sha1: string; outcome: FileView['outcome']; events: Array<{ type: string; [k: string]: unknown }> }
 
@@ -25,7 +25,6 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
 
   before(async () => {
     mkdirSync(local);
-    seedHostKeys(server);
     await server.start();
     key = createAccount(server, 'acme');
     mkdirSync(join(acmeRoot(), 'in', 'echo'));

@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
@@ -55,23 +52,4 @@ export function createAccount(server: TestServer, id: string, profile: 'exchange
     db.close();
   }
   return key;
-}
-
-/**
- * Copies host keys made once per machine (ssh-keygen, into the temp dir) into a server's data
- * directory before it starts: generating an RSA-4096 host key per test server takes seconds,
- * and tens of seconds on a loaded machine.
- */
-export function seedHostKeys(server: TestServer): void {
-  const cache = join(tmpdir(), 'fluxgate-test-hostkeys-v1');
-  if (!existsSync(join(cache, 'ssh_host_rsa_key'))) {
-    const staging = mkdtempSync(join(tmpdir(), 'fg-hostkeys-'));
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fluxgate test host key', '-f', join(staging, 'ssh_host_ed25519_key')]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-C', 'fluxgate test host key', '-f', join(staging, 'ssh_host_rsa_key')]);
-    try { renameSync(staging, cache); } catch { rmSync(staging, { recursive: true, force: true }); /* another test won the race */ }
-  }
-  const target = join(server.dataDir, 'hostkeys');
-  mkdirSync(target, { recursive: true, mode: 0o700 });
-  for (const f of readdirSync(cache)) copyFileSync(join(cache, f), join(target, f));
-  for (const f of readdirSync(target)) if (!f.endsWith('.pub')) chmodSync(join(target, f), 0o600);
 }

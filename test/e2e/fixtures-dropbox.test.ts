@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
-import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, ReportMessage } from '../../core/plugin-api';
 import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView, FAST_KEYS } from './fixtures-support';
@@ -20,7 +19,6 @@ let key: TestKey;
 before(async () => {
   if (skip) return;
   server = new TestServer({ config: FAST_KEYS });
-  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
   await server.start();
   key = await addAccount(server, 'nectar', 'dropbox');
 });

@@ -4,7 +4,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
-import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, DirectoryDocument, DirectoryUser, Organization } from '../../core/plugin-api';
 import { addAccount, directory, FIXTURES, renamedCopy, reportLines, uploadAndWait, FAST_KEYS } from './fixtures-support';
@@ -20,7 +19,6 @@ let key: TestKey;
 before(async () => {
   if (skip) return;
   server = new TestServer({ config: FAST_KEYS });
-  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
   await server.start();
   key = await addAccount(server, 'acme');
 });

@@ -13,7 +13,6 @@ import { makeKey, type TestKey } from '../helpers/keys';
 import { Gpg } from '../helpers/pgp-gpg';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
-import { seedHostKeys } from './engine-support';
 
 const SIR_NAME = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 const SIR = join(REPO_ROOT, 'test/fixtures/exchange', SIR_NAME);
@@ -43,7 +42,6 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     accounts.create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
     accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
     db.close();
-    seedHostKeys(server); // host key generation is not what this file tests
     await server.start();
     // A first start generates the key in the background, then publishes it.
     await server.waitForLog((l) => l.msg === 'PGP public key published to exchange accounts');

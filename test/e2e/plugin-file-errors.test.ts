@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PYTHON, skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
-import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
 import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, FAST_KEYS } from './fixtures-support';
 
@@ -24,7 +23,6 @@ const disName = () => `ndmat_acme_acme_dis_payroll_v2_${stamp++}.zip`;
 before(async () => {
   if (skip) return;
   server = new TestServer({ config: { ...FAST_KEYS, documents: { maxEntries: 20, maxTotalUncompressedBytes: 5_000_000, maxCompressionRatio: 50 } } });
-  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
   await server.start();
   key = await addAccount(server, 'acme');
   for (const [name, dir] of [['ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv', 'in/sir/'], ['ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv', 'in/sal/']]) {

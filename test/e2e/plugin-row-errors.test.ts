@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
-import { seedHostKeys } from './engine-support';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, Organization } from '../../core/plugin-api';
 import { addAccount, directory, FIXTURES, reportLines, uploadAndWait, type ReportLine, FAST_KEYS } from './fixtures-support';
@@ -40,7 +39,6 @@ const find = (report: ReportLine[], line: number) => report.filter((l) => l.line
 before(async () => {
   if (skip) return;
   server = new TestServer({ config: FAST_KEYS });
-  seedHostKeys(server); // a cached host key: generating one is slow on a busy machine
   await server.start();
   key = await addAccount(server, 'acme');
   const sir = await uploadAndWait(server, 'acme', key, join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'), 'in/sir/');

@@ -10,7 +10,7 @@ import { DataPaths } from '../../core/config/paths';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
-import { JournalProbe, seedHostKeys } from '../e2e/engine-support';
+import { JournalProbe } from '../e2e/engine-support';
 
 /** A production server: test files are not applied; forwarded fluxes go to a directory and an HTTP endpoint. */
 describe('engine: production test files and the forward step', () => {
@@ -44,7 +44,6 @@ describe('engine: production test files and the forward step', () => {
     new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
     db.close();
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    seedHostKeys(server);
     await server.start();
     probe = new JournalProbe(server);
   });

@@ -8,7 +8,7 @@ import { DataPaths } from '../../core/config/paths';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { JournalProbe, seedHostKeys } from '../e2e/engine-support';
+import { JournalProbe } from '../e2e/engine-support';
 
 /**
  * Intake without SFTP: files written straight into the account trees (as a co-located OpenSSH
@@ -34,7 +34,6 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
     service.create({ id: 'acme', partner: 'acme' });
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    seedHostKeys(server);
     await server.start();
     probe = new JournalProbe(server);
   });

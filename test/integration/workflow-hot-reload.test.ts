@@ -9,7 +9,7 @@ import { DataPaths } from '../../core/config/paths';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { JournalProbe, seedHostKeys } from '../e2e/engine-support';
+import { JournalProbe } from '../e2e/engine-support';
 
 describe('workflows: hot reload and check', () => {
   const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-'));
@@ -40,7 +40,6 @@ export class ExtHandler implements FluxHandler {
     new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
     db.close();
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    seedHostKeys(server);
     await server.start();
     probe = new JournalProbe(server);
   });
