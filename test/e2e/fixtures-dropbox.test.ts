@@ -7,7 +7,7 @@ import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, ReportMessage } from '../../core/plugin-api';
-import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView, FAST_KEYS } from './fixtures-support';
+import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, type FileView } from './fixtures-support';
 
 // The drop-box fixture (CSV) and an XLSX workbook uploaded to a drop-box account's `/`;
 // results are read back through the CLI (drop-box accounts have no out/ tree).
@@ -18,7 +18,7 @@ let key: TestKey;
 
 before(async () => {
   if (skip) return;
-  server = new TestServer({ config: FAST_KEYS });
+  server = new TestServer();
   await server.start();
   key = await addAccount(server, 'nectar', 'dropbox');
 });

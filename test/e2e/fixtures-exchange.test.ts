@@ -6,7 +6,7 @@ import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, DirectoryDocument, DirectoryUser, Organization } from '../../core/plugin-api';
-import { addAccount, directory, FIXTURES, renamedCopy, reportLines, uploadAndWait, FAST_KEYS } from './fixtures-support';
+import { addAccount, directory, FIXTURES, renamedCopy, reportLines, uploadAndWait } from './fixtures-support';
 
 // Every exchange fixture, uploaded over SFTP in the order the fixtures README gives (sir first),
 // produces what the README says, and the directory holds the right rows afterwards.
@@ -18,7 +18,7 @@ let key: TestKey;
 
 before(async () => {
   if (skip) return;
-  server = new TestServer({ config: FAST_KEYS });
+  server = new TestServer();
   await server.start();
   key = await addAccount(server, 'acme');
 });

@@ -7,8 +7,6 @@ import { makeKey, type TestKey } from '../helpers/keys';
 import type { TestServer } from '../helpers/server';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
-/** Server config for these tests: a quick PGP key (an RSA-4096 one takes long on a busy machine). */
-export const FAST_KEYS = { pgp: { keyType: 'curve25519' } };
 
 export interface FileView {
   id: string; name: string; state: string; flux: string | null; report: string | null; location: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PYTHON, skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
-import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait, FAST_KEYS } from './fixtures-support';
+import { addAccount, directory, FIXTURES, renamedCopy, uploadAndWait } from './fixtures-support';
 
 // File-level rejections through the real server: the whole file is rejected with its code,
 // kept in quarantine, reported, and nothing of it reaches the directory or the vault.
@@ -22,7 +22,7 @@ const disName = () => `ndmat_acme_acme_dis_payroll_v2_${stamp++}.zip`;
 
 before(async () => {
   if (skip) return;
-  server = new TestServer({ config: { ...FAST_KEYS, documents: { maxEntries: 20, maxTotalUncompressedBytes: 5_000_000, maxCompressionRatio: 50 } } });
+  server = new TestServer({ config: { documents: { maxEntries: 20, maxTotalUncompressedBytes: 5_000_000, maxCompressionRatio: 50 } } });
   await server.start();
   key = await addAccount(server, 'acme');
   for (const [name, dir] of [['ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv', 'in/sir/'], ['ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv', 'in/sal/']]) {

@@ -4,13 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
-import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
-import { openDatabase } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
-import { JournalProbe } from '../e2e/engine-support';
+import { createAccount, JournalProbe } from '../e2e/engine-support';
 
 /** A production server: test files are not applied; forwarded fluxes go to a directory and an HTTP endpoint. */
 describe('engine: production test files and the forward step', () => {
@@ -40,9 +36,7 @@ describe('engine: production test files and the forward step', () => {
       forward: { sig: { directory: 'forwarded/sig' }, pro: { url } },
     } });
     paths = new DataPaths(server.dataDir);
-    const db = openDatabase(paths.database);
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
-    db.close();
+    createAccount(server, 'acme');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     await server.start();
     probe = new JournalProbe(server);

@@ -2,13 +2,9 @@ import { strict as assert } from 'node:assert';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
-import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
-import { openDatabase, type Database } from '../../core/store/database';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { JournalProbe } from '../e2e/engine-support';
+import { createAccount, JournalProbe } from '../e2e/engine-support';
 
 /**
  * Intake without SFTP: files written straight into the account trees (as a co-located OpenSSH
@@ -18,8 +14,6 @@ import { JournalProbe } from '../e2e/engine-support';
 describe('intake: watcher, partial names, new accounts, drop-box', () => {
   let server: TestServer;
   let probe: JournalProbe;
-  let db: Database;
-  let service: AccountService;
   let paths: DataPaths;
 
   before(async () => {
@@ -30,16 +24,13 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     writeFileSync(join(workflows, 'dropbox.yaml'), 'flux: dropbox\nhandler: echo\nmatch: {profile: dropbox}\nsteps: [handler, report, archive]\n');
     server = new TestServer({ config: { workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } } });
     paths = new DataPaths(server.dataDir);
-    db = openDatabase(paths.database);
-    service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
-    service.create({ id: 'acme', partner: 'acme' });
+    createAccount(server, 'acme');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     await server.start();
     probe = new JournalProbe(server);
   });
   after(async () => {
     probe?.close();
-    db?.close();
     await server?.cleanup();
   });
 
@@ -97,7 +88,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
   });
 
   test('an account created while the server runs is watched without a restart', async () => {
-    service.create({ id: 'late', partner: 'late' });
+    createAccount(server, 'late');
     mkdirSync(join(paths.accountRoot('late'), 'in', 'echo'));
     await new Promise((r) => setTimeout(r, 700));
     drop('late', 'in/echo/ndmat_late_late_echo_261120110400.csv', 'x\n');
@@ -107,7 +98,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
   });
 
   test('drop-box: a file at the root is processed, the result is in the journal, nothing is written for the client', async () => {
-    service.create({ id: 'nectar', profile: 'dropbox' });
+    createAccount(server, 'nectar', 'dropbox');
     await new Promise((r) => setTimeout(r, 700));
     drop('nectar', 'employees.csv', 'e1\ne2\ne3\n');
     const f = await probe.finished('employees.csv', 15_000, 'nectar');

@@ -3,13 +3,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
-import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
-import { openDatabase } from '../../core/store/database';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { JournalProbe } from '../e2e/engine-support';
+import { createAccount, JournalProbe } from '../e2e/engine-support';
 
 describe('workflows: hot reload and check', () => {
   const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-'));
@@ -36,9 +32,7 @@ export class ExtHandler implements FluxHandler {
     writeFileSync(join(workflows, 'ext.yaml'), 'flux: ext\nsteps: [receipt, check-name, handler, report, archive]\n');
     server = new TestServer({ config: { workflowsDir: workflows, plugins: [pluginFile], pgp: { signReports: false, keyType: 'curve25519' } } });
     paths = new DataPaths(server.dataDir);
-    const db = openDatabase(paths.database);
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config).create({ id: 'acme', partner: 'acme' });
-    db.close();
+    createAccount(server, 'acme');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     await server.start();
     probe = new JournalProbe(server);
