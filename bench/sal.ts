@@ -7,7 +7,7 @@
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Also (c): the CPU time of the directory store alone writing the same employees, which with
  * (a) bounds the ratio any pipeline that parses with csv-parse and stores each row can reach.
- * Env: BENCH_ROWS (default 200000).
+ * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there.
  */
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,7 +121,11 @@ async function main(): Promise<void> {
   if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
   const store = storeAlone(dir);
 
-  const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: false } } });
+  const profile = process.env.BENCH_PROFILE;
+  const server = new TestServer({
+    config: { log: { level: 'info' }, pgp: { signReports: false } },
+    nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+  });
   await server.start();
   try {
     const key = makeKey();
@@ -165,6 +169,7 @@ async function main(): Promise<void> {
       previous = at;
     }
   } finally {
+    if (profile) await server.stop(); // a graceful exit writes the profile
     await server.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }

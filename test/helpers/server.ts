@@ -21,6 +21,8 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   /** Reuse a directory (e.g. to restart on the same data). */
   dir?: string;
+  /** Extra options for the server's node (e.g. `--cpu-prof` from a benchmark). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -60,7 +62,7 @@ export class TestServer {
   }
 
   async start(): Promise<this> {
-    const child = spawn(process.execPath, [BIN, '--config', this.configFile, 'serve', '--port', '0'], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), BIN, '--config', this.configFile, 'serve', '--port', '0'], {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
