@@ -186,6 +186,6 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, deps: Con
     events: deps.events,
     recentUploads: new Map(),
   };
-  audit.debug({ profile: account.profile }, 'sftp session started');
-  runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));
+  const { writeFraming } = runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));
+  audit.debug({ profile: account.profile, writeFraming }, 'sftp session started');
 }

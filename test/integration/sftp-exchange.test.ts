@@ -274,7 +274,7 @@ test('dropbox: PUT to / only; listing shows nothing; read, delete, mkdir refused
   }
 });
 
-test('OpenSSH sftp is offered limits@openssh.com and moves 255 KiB per request; large files arrive intact', { skip }, async () => {
+test('OpenSSH sftp is offered limits@openssh.com and moves 255 KiB per request; large files arrive intact, WRITEs framed without copy', { skip }, async () => {
   const big = join(local, 'big.bin');
   const content = randomBytes(3 * 1024 * 1024 + 12345);
   writeFileSync(big, content);
@@ -286,6 +286,10 @@ test('OpenSSH sftp is offered limits@openssh.com and moves 255 KiB per request; 
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
   assert.equal(sha(readFileSync(root('dev', 'big.bin'))), sha(content));
   assert.equal(sha(readFileSync(back)), sha(content));
+  // WRITE data is taken from ssh2 without its reassembly copy (write-framing.ts); false would
+  // mean ssh2's internals changed and uploads fell back to the slower path.
+  const started = await server.waitForLog((l) => l.msg === 'sftp session started' && l.accountId === 'acme');
+  assert.equal(started.writeFraming, true);
 });
 
 test('appending to a .filepart (APPEND flag, pipelined writes) keeps the data in order', { skip }, async () => {

@@ -107,6 +107,11 @@ export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: n
 }
 
 export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: number, data: Buffer): void {
+  onWritePieces(ctx, reqid, id, offset, [data], data.length);
+}
+
+/** A WRITE whose data is in `pieces` (views of what ssh2 decrypted, see write-framing.ts). */
+export function onWritePieces(ctx: SessionContext, reqid: number, id: Buffer, offset: number, pieces: readonly Buffer[], length: number): void {
   const h = ctx.handles.get(id);
   if (!h || h.kind !== 'file' || !h.writer) {
     safely(() => ctx.sftp.status(reqid, h ? STATUS.PERMISSION_DENIED : STATUS.FAILURE, h ? 'this file is open for reading only' : 'invalid handle'));
@@ -119,7 +124,7 @@ export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: 
   }
   // Counted until on disk: past sftp.maxInflightWrites the socket stops being read.
   ctx.writes.acquire();
-  h.writer.add(offset, data);
+  h.writer.addPieces(offset, pieces, length);
   safely(() => ctx.sftp.status(reqid, STATUS.OK));
 }
 

@@ -2,17 +2,21 @@ import type { SFTPWrapper } from 'ssh2';
 import { STATUS } from './attrs';
 import type { SessionContext } from './context';
 import { onOpendir, onReaddir } from './dir-requests';
-import { abandon, onClose, onFsetstat, onFstat, onOpen, onRead, onWrite } from './file-requests';
+import { abandon, onClose, onFsetstat, onFstat, onOpen, onRead, onWrite, onWritePieces } from './file-requests';
 import { advertiseLimits, LIMITS_EXTENSION, replyLimits } from './openssh-limits';
 import { onRealpath, onRefused, onRemove, onRename, onSetstat, onStat } from './path-requests';
 import { safely } from './reply';
+import { installWriteFraming } from './write-framing';
 
 /**
  * Wires one SFTP subsystem channel to the request handlers. Requests with no handler here
  * get OP_UNSUPPORTED from ssh2; EXTENDED requests are answered OP_UNSUPPORTED explicitly,
- * except limits@openssh.com (see openssh-limits.ts).
+ * except limits@openssh.com (see openssh-limits.ts). WRITEs go through write-framing.ts when
+ * ssh2's internals allow it (returned, for the log).
  */
-export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: () => void): void {
+export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: () => void): { writeFraming: boolean } {
+  // WRITEs without ssh2's reassembly copy; if ssh2's internals differ, the 'WRITE' event below serves.
+  const writeFraming = installWriteFraming(sftp, (reqid, handle, offset, pieces, length) => onWritePieces(ctx, reqid, handle, offset, pieces, length));
   advertiseLimits(sftp);
   sftp
     .on('OPEN', (reqid, filename, flags) => onOpen(ctx, reqid, filename, flags))
@@ -52,4 +56,5 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
   sftp.on('end', () => { safely(() => sftp.end()); finish(); });
   sftp.on('close', finish);
   sftp.on('error', (err: Error) => { ctx.audit.debug({ err }, 'sftp channel error'); finish(); });
+  return { writeFraming };
 }

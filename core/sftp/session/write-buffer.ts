@@ -2,7 +2,7 @@ import { fdatasync, writev } from 'node:fs';
 
 /** Contiguous WRITE requests are gathered to at least this size and written with one writev(). */
 export const RUN_BYTES = 512 * 1024;
-/** writev() takes at most IOV_MAX (1024) buffers. */
+/** writev() takes at most IOV_MAX (1024) buffers; one request adds at most MAX_PIECES (64). */
 const MAX_CHUNKS = 512;
 /** With `sync`, an fdatasync is started in the background after every this many bytes written. */
 export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
@@ -57,12 +57,17 @@ export class WriteBuffer {
   }
 
   add(offset: number, data: Buffer): void {
+    this.addPieces(offset, [data], data.length);
+  }
+
+  /** One WRITE request whose data arrived in several pieces (see write-framing.ts), `length` bytes in all. */
+  addPieces(offset: number, pieces: readonly Buffer[], length: number): void {
     if (this.length > 0 && !this.append && offset !== this.start + this.length) this.flush();
     if (this.length === 0) this.start = offset;
-    this.chunks.push(data);
-    this.length += data.length;
+    for (const piece of pieces) this.chunks.push(piece);
+    this.length += length;
     this.requests++;
-    this.bytes += data.length;
+    this.bytes += length;
     if (this.runDue() || this.chunks.length >= MAX_CHUNKS) this.flush();
   }
 
