@@ -4,6 +4,7 @@ import type { LoadedConfig } from './config/load';
 import { DataPaths } from './config/paths';
 import type { Logger } from './logging/logger';
 import { openDatabase } from './store/database';
+import { WalCheckpointer } from './store/wal-checkpointer';
 import { AccountRepository } from './store/accounts-repository';
 import { DirectoryRepository } from './store/directory-repository';
 import { Tokens } from './tokens';
@@ -39,6 +40,8 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Database).toConstantValue(db);
   container.bind(Tokens.Accounts).toConstantValue(new AccountRepository(db));
   container.bind(Tokens.UploadEvents).toConstantValue(new UploadEvents());
+  // First service: started before and stopped after everything that writes.
+  container.bind(Tokens.Service).toConstantValue(new WalCheckpointer(db, logger));
 
   // Each part adds its bindings in its own section. Services start in this order
   // (and stop in reverse): the engine is ready before the SFTP server accepts uploads.

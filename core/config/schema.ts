@@ -85,6 +85,11 @@ const engineSchema = z.object({
   pollIntervalMs: z.number().int().min(10).default(1000),
   /** Watch the account trees with chokidar as well as taking the SFTP server's announcements. */
   watch: z.boolean().default(true),
+  /**
+   * CSV files of at least this size are parsed on a worker thread, beside the validation and
+   * storage of their rows (0: all of them). 4 MiB is about 25,000 sal rows.
+   */
+  parseThreadMinBytes: z.number().int().min(0).default(4 * 1024 * 1024),
 }).prefault({});
 
 const directorySchema = z.object({

@@ -66,7 +66,10 @@ export interface WriteOptions {
    * may have to undo the write later in the same file (restore it with JSON.parse + upsert).
    */
   onReplaced?: (previousJson: string) => void;
-  /** `JSON.stringify(entity)` when the caller already has it (saves doing it twice per row of a big file). */
+  /**
+   * `JSON.stringify(entity)` when the caller already has it: tables that store the whole entity
+   * use it rather than stringify again (employees store their attributes only, and ignore it).
+   */
   json?: string;
 }
 

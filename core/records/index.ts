@@ -1,7 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { readCsv } from './csv-reader';
+import { parseRows } from './csv-rows';
+import { parseRowsOnThread } from './csv-thread';
 import { sniffFile } from './sniff';
 import { readXlsx } from './xlsx-reader';
 
@@ -21,14 +24,22 @@ function chooseFormat(path: string, options: RecordReaderOptions): 'csv' | 'xlsx
  * The reader's own iterator is handed out once the file is sniffed (no generator wrapping it:
  * each layer costs promises per record).
  */
-export function readRecords(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncIterableIterator<SourceRecord> {
+export interface ReaderTuning {
+  /**
+   * CSV files of at least this many bytes are parsed on the parse worker thread (csv-thread.ts).
+   * Absent: none (the engine passes its engine.parseThreadMinBytes).
+   */
+  parseThreadMinBytes?: number;
+}
+
+export function readRecords(path: string, options: RecordReaderOptions, signal?: AbortSignal, tuning: ReaderTuning = {}): AsyncIterableIterator<SourceRecord> {
   let inner: AsyncIterator<SourceRecord> | undefined;
   let opening: Promise<AsyncIterator<SourceRecord>> | undefined;
   return {
     [Symbol.asyncIterator]() { return this; },
     next() {
       if (inner) return inner.next();
-      opening ??= openReader(path, options, signal).then((it) => (inner = it));
+      opening ??= openReader(path, options, signal, tuning).then((it) => (inner = it));
       return opening.then((it) => it.next());
     },
     async return(value?: unknown) {
@@ -38,7 +49,7 @@ export function readRecords(path: string, options: RecordReaderOptions, signal?:
   };
 }
 
-async function openReader(path: string, options: RecordReaderOptions, signal?: AbortSignal): Promise<AsyncIterator<SourceRecord>> {
+async function openReader(path: string, options: RecordReaderOptions, signal: AbortSignal | undefined, tuning: ReaderTuning): Promise<AsyncIterator<SourceRecord>> {
   const format = chooseFormat(path, options);
   const sniffed = await sniffFile(path);
   if (sniffed.kind === 'empty') throw rejectFile('FG_EMPTY_FILE', 'the file is empty: no header row and no data');
@@ -57,7 +68,10 @@ async function openReader(path: string, options: RecordReaderOptions, signal?: A
       throw rejectFile('FG_UTF16', `the file is encoded in UTF-16 (${sniffed.reason}), not UTF-8: export it as UTF-8`);
     case 'nul':
       throw rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${sniffed.offset}: it is not a UTF-8 text file`, { offset: sniffed.offset });
-    default:
-      return readCsv(path, options, signal);
+    default: {
+      const { size } = await stat(path);
+      const onThread = size >= (tuning.parseThreadMinBytes ?? Infinity);
+      return readCsv(path, options, signal, onThread ? parseRowsOnThread : parseRows);
+    }
   }
 }

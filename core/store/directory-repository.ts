@@ -5,6 +5,8 @@ import { canonicalJson } from '../records/fields';
 import type { Database } from './database';
 import { SqliteStaging } from './directory-staging';
 
+type Row = Record<string, unknown>;
+
 /** How one entity maps to its table: key columns, searchable columns; `data` holds the rest. */
 interface TableSpec<T> {
   table: string;
@@ -13,6 +15,11 @@ interface TableSpec<T> {
   /** The searchable columns, in the order `values` gives them. */
   columns: readonly string[];
   values(entity: T): unknown[];
+  /**
+   * Split storage (employees, migration 005): `data` holds what the columns do not, and
+   * `read` puts the entity back together. Otherwise `data` is the whole entity as JSON.
+   */
+  split?: { data(entity: T): string; read(row: Row): T };
 }
 
 const ORGANIZATIONS: TableSpec<Organization> = {
@@ -28,6 +35,16 @@ const EMPLOYEES: TableSpec<Employee> = {
   key: (e) => [e.organizationCode, e.registrationReference],
   columns: ['technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'],
   values: (e) => [e.technicalId, e.email, e.lastname, e.firstname, e.active ? 1 : 0, e.departureDate],
+  split: {
+    data: (e) => JSON.stringify(e.attributes),
+    read: (r) => ({
+      organizationCode: r.organization_code as string, registrationReference: r.registration_reference as string,
+      technicalId: r.technical_id as string | null, email: r.email as string | null,
+      lastname: r.lastname as string, firstname: r.firstname as string,
+      active: r.active === 1, departureDate: r.departure_date as string | null,
+      attributes: JSON.parse(r.data as string) as Employee['attributes'],
+    }),
+  },
 };
 const USERS: TableSpec<DirectoryUser> = {
   table: 'dir_users',
@@ -51,31 +68,38 @@ class EntityTable<T> {
   private readonly insertIfNew;
   private readonly update;
   private readonly delete;
+  private readonly data: (entity: T, json?: string) => string;
+  readonly read: (row: Row) => T;
+  /** The SELECT list `read` needs, for queries of this table written elsewhere. */
+  readonly selected: string;
 
   constructor(db: Database, private readonly spec: TableSpec<T>) {
     const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
     const cols = spec.columns;
     const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
-    this.select = db.prepare(`SELECT data FROM ${spec.table} WHERE ${where}`).pluck();
-    this.list = db.prepare(`SELECT data FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`).pluck();
+    const selected = this.selected = ['data', ...(spec.split ? [...spec.keyColumns, ...cols] : [])].join(', ');
+    this.select = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE ${where}`);
+    this.list = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`);
     // OR IGNORE on the primary key only: every other column is always provided.
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
     this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
+    this.data = spec.split ? spec.split.data : (entity, json) => json ?? JSON.stringify(entity);
+    this.read = spec.split ? spec.split.read : (row) => JSON.parse(row.data as string) as T;
   }
 
   get(accountId: string, key: unknown[]): T | undefined {
-    const data = this.select.get(accountId, ...key) as string | undefined;
-    return data === undefined ? undefined : JSON.parse(data) as T;
+    const row = this.select.get(accountId, ...key) as Row | undefined;
+    return row === undefined ? undefined : this.read(row);
   }
 
   all(accountId: string): T[] {
-    return (this.list.all(accountId) as string[]).map((d) => JSON.parse(d) as T);
+    return (this.list.all(accountId) as Row[]).map(this.read);
   }
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
     const key = this.spec.key(entity);
-    const data = options.json ?? JSON.stringify(entity);
+    const data = this.data(entity, options.json);
     const now = Date.now();
     const values = this.spec.values(entity);
     const source = options.sourceFile ?? null;
@@ -88,15 +112,23 @@ class EntityTable<T> {
       params.push(data, source, now, now);
       if (this.insertIfNew.run(params).changes > 0) return 'created';
     }
-    const existing = this.select.get(accountId, ...key) as string | undefined;
+    const existing = this.select.get(accountId, ...key) as Row | undefined;
     if (existing === undefined) return 'created'; // dry run
-    // Handlers build entities in a fixed key order, so the plain JSON usually matches as is;
-    // the order-insensitive comparison only runs when the texts differ.
-    if (existing === data || canonicalJson(JSON.parse(existing)) === canonicalJson(entity)) return 'unchanged';
+    if (this.unchanged(existing, data, values)) return 'unchanged';
     if (options.dryRun) return 'updated';
-    options.onReplaced?.(existing);
+    options.onReplaced?.(this.spec.split ? JSON.stringify(this.read(existing)) : existing.data as string);
     this.update.run(...values, data, source, now, accountId, ...key);
     return 'updated';
+  }
+
+  /**
+   * Handlers build entities in a fixed key order, so the stored JSON usually matches as is;
+   * the order-insensitive comparison only runs when the texts differ.
+   */
+  private unchanged(existing: Row, data: string, values: unknown[]): boolean {
+    if (this.spec.split && this.spec.columns.some((c, i) => existing[c] !== values[i])) return false;
+    const stored = existing.data as string;
+    return stored === data || canonicalJson(JSON.parse(stored)) === canonicalJson(JSON.parse(data));
   }
 
   remove(accountId: string, key: unknown[]): boolean {
@@ -118,8 +150,9 @@ export class DirectoryRepository implements DirectoryStore {
     this.employees = new EntityTable(db, EMPLOYEES);
     this.users = new EntityTable(db, USERS);
     this.documents = new EntityTable(db, DOCUMENTS);
-    this.byTechnicalId = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference').pluck();
-    this.byEmail = db.prepare('SELECT data FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference').pluck();
+    const selected = this.employees.selected;
+    this.byTechnicalId = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference`);
+    this.byEmail = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference`);
   }
 
   transaction<T>(fn: () => T): T {
@@ -136,7 +169,7 @@ export class DirectoryRepository implements DirectoryStore {
   findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[] {
     const rows = by.technicalId !== undefined ? this.byTechnicalId.all(accountId, by.technicalId)
       : by.email !== undefined ? this.byEmail.all(accountId, by.email) : [];
-    return (rows as string[]).map((d) => JSON.parse(d) as Employee);
+    return (rows as Row[]).map(this.employees.read);
   }
   listEmployees(accountId: string): Employee[] { return this.employees.all(accountId); }
   removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean {

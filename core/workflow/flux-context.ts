@@ -61,7 +61,8 @@ export class EngineFluxContext implements FluxContext {
 
   records(options: RecordReaderOptions): AsyncIterable<SourceRecord> {
     // The input may be a decrypted work file: its type is decided by the uploaded name (sans .pgp).
-    return readRecords(this.run.inputPath, { fileName: plainName(this.file.name), ...options }, this.signal);
+    return readRecords(this.run.inputPath, { fileName: plainName(this.file.name), ...options }, this.signal,
+      { parseThreadMinBytes: this.run.config.engine.parseThreadMinBytes });
   }
 
   fetch(input: string | URL, init?: RequestInit): Promise<Response> {

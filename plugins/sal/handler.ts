@@ -59,7 +59,7 @@ export class SalHandler implements FluxHandler {
       // Key → index (in log) of its first valid row.
       const firstRow = new Map<string, number>();
       const conflicts = new Map<string, number[]>();
-      let batch: Array<{ index: number; employee: Employee; json: string }> = [];
+      let batch: Array<{ index: number; employee: Employee }> = [];
       let rows = 0;
 
       for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
@@ -70,21 +70,21 @@ export class SalHandler implements FluxHandler {
           rejectRow(ctx.report, record.line, checker.problems, employee.registrationReference ? shown(entity) : undefined);
           continue;
         }
-        const json = JSON.stringify(employee);
         const index = log.lines.push(record.line) - 1;
         log.entities.push(entity);
         log.kinds.push(undefined);
         // A dry run writes nothing, so a repeated key is compared with its first row by digest.
-        if (!ctx.apply) log.hashes.push(digest(json));
+        if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
         const first = firstRow.get(entity);
         if (first === undefined) {
           firstRow.set(entity, index);
-          batch.push({ index, employee, json });
+          batch.push({ index, employee });
           if (batch.length >= BATCH) batch = this.apply(ctx, account, file.id, batch, log, replaced);
         } else {
           // A repeated key: its first row is either still waiting in the batch or already applied.
           const pending = pendingRow(batch, first);
-          const same = pending ? pending.json === json : this.sameAsFirst(ctx, account, employee, json, log.hashes[first]);
+          const json = JSON.stringify(employee);
+          const same = pending ? JSON.stringify(pending.employee) === json : this.sameAsFirst(ctx, account, employee, json, log.hashes[first]);
           if (!conflicts.has(entity) && same) {
             log.kinds[index] = 'unchanged'; // the same row again
             continue;
@@ -128,11 +128,11 @@ export class SalHandler implements FluxHandler {
     return stored !== undefined && canonicalJson(stored) === canonicalJson(employee);
   }
 
-  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee; json: string }>,
+  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee }>,
     log: RowLog, replaced: StagingArea): [] {
     ctx.signal.throwIfAborted();
     let index = 0;
-    // One options object for the batch (only json changes per row): no closure per row.
+    // One options object for the batch: no closure per row.
     const options: WriteOptions = {
       dryRun: !ctx.apply, sourceFile: fileId,
       onReplaced: (previous) => replaced.add(log.lines[index]!, log.entities[index]!, previous),
@@ -140,7 +140,6 @@ export class SalHandler implements FluxHandler {
     ctx.directory.transaction(() => {
       for (const row of batch) {
         index = row.index;
-        options.json = row.json;
         log.kinds[index] = ctx.directory.upsertEmployee(account, row.employee, options);
       }
     });

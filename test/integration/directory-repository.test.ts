@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
+import { MIGRATIONS } from '../../core/store/migrations';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import type { Employee, Organization } from '../../core/plugin-api';
 
@@ -111,5 +112,24 @@ test('staging: conflicting keys with all their lines, rows back in order across 
   assert.equal(repo.listOrganizations('acme').length, 6);
   staging.drop();
   assert.equal(db.prepare("SELECT COUNT(*) FROM temp.sqlite_master WHERE name LIKE 'staging_%' AND type = 'table'").pluck().get(), 0);
+  db.close();
+});
+
+test('migration 005 keeps existing employees: whole-entity rows become columns + attributes', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-dir-')), 'fluxgate.db');
+  const before = openDatabase(file, MIGRATIONS.filter((m) => m.version < 5));
+  const old = employee({ attributes: { city: 'Paris', country: 'FR', custom_badge: '0042' } });
+  before.prepare(`INSERT INTO dir_employees (account_id, organization_code, registration_reference, technical_id, email, lastname, firstname,
+    active, departure_date, data, source_file, created_at, updated_at) VALUES ('acme', ?, ?, ?, ?, ?, ?, 1, NULL, ?, 'f1', 1, 2)`)
+    .run(old.organizationCode, old.registrationReference, old.technicalId, old.email, old.lastname, old.firstname, JSON.stringify(old));
+  before.close();
+
+  const db = openDatabase(file);
+  const repo = new DirectoryRepository(db);
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), old);
+  assert.deepEqual(JSON.parse(db.prepare('SELECT data FROM dir_employees').pluck().get() as string), old.attributes);
+  assert.deepEqual(repo.findEmployees('acme', { technicalId: 'T42' }), [old]);
+  assert.deepEqual(repo.findEmployees('acme', { email: 'anna.muller@ACME.example' }), [old]);
+  assert.equal(repo.upsertEmployee('acme', old), 'unchanged');
   db.close();
 });

@@ -154,3 +154,58 @@ test('an aborted signal stops the reader', async () => {
   }, /stop now/);
   assert.equal(seen.length, 3);
 });
+
+// Big files are parsed on the parse worker thread (engine.parseThreadMinBytes): the same
+// records and the same rejections must come out of it. parseThreadMinBytes 0 sends every file there.
+const onThread = { parseThreadMinBytes: 0 };
+
+async function readAllOnThread(path: string, options: RecordReaderOptions, signal?: AbortSignal): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  for await (const r of readRecords(path, options, signal, onThread)) out.push(r);
+  return out;
+}
+
+test('parse thread: the same records as this thread (fixture, dialect quirks, drop-box CSV, field counts)', async () => {
+  const cases: Array<[string, RecordReaderOptions]> = [
+    [join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv'), exchange],
+    [join(REC, 'dialect.csv'), exchange],
+    [join(FIX, 'dropbox', 'employees.csv'), dropbox],
+    [join(REC, 'field-count.csv'), exchange],
+  ];
+  for (const [path, options] of cases) {
+    const here = await readAll(path, options);
+    assert.ok(here.length > 0);
+    assert.deepEqual(await readAllOnThread(path, options), here, path);
+  }
+});
+
+test('parse thread: file-level rejections keep their code, message and details', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const good = 'organization_code;registration_reference;lastname;firstname\n' + 'ACME;000001;Müller;Ånna\n'.repeat(40_000);
+  writeFileSync(join(dir, 'big.csv'), Buffer.concat([Buffer.from(good), Buffer.from('ACME;2;M'), Buffer.from([0xe9]), Buffer.from('ller;A\n')]));
+  const files: Array<[string, string]> = [
+    [join(dir, 'big.csv'), 'FG_ENCODING'],
+    [join(REC, 'unterminated-quote.csv'), 'FG_UNTERMINATED_QUOTE'],
+    [join(REC, 'duplicate-column.csv'), 'FG_DUP_COLUMN'],
+    [join(REC, 'comma-separated.csv'), 'FG_SEPARATOR'],
+  ];
+  for (const [path, code] of files) {
+    const here = await rejection(path, exchange);
+    let there: unknown;
+    try { await readAllOnThread(path, exchange); } catch (err) { there = err; }
+    assert.ok(there instanceof FileRejection, `${path}: expected a FileRejection, got ${String(there)}`);
+    assert.equal(there.code, code);
+    assert.equal(there.message, here.message);
+    assert.deepEqual(there.details, here.details);
+  }
+});
+
+test('parse thread: a reader that stops early or is aborted frees its job; the next file still reads', async () => {
+  const path = join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv');
+  for await (const r of readRecords(path, exchange, undefined, onThread)) if (r.line === 3) break;
+  const controller = new AbortController();
+  await assert.rejects(async () => {
+    for await (const r of readRecords(path, exchange, controller.signal, onThread)) if (r.line === 4) controller.abort(new Error('stop now'));
+  }, /stop now/);
+  assert.equal((await readAllOnThread(path, exchange)).length, 60);
+});

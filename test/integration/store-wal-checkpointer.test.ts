@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../core/logging/logger';
+import { openDatabase } from '../../core/store/database';
+import { DirectoryRepository } from '../../core/store/directory-repository';
+import { WalCheckpointer } from '../../core/store/wal-checkpointer';
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('WAL checkpoints run on the worker thread, never in the writer’s commits, and SQLite’s own come back at stop', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  const repo = new DirectoryRepository(db);
+  const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
+  await checkpointer.start();
+  try {
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    const empty = statSync(file).size;
+    // About 8 MB of rows in 80 commits: past the 1 MiB start threshold and SQLite's default 1000 pages.
+    const name = 'x'.repeat(1000);
+    for (let t = 0; t < 80; t++) {
+      repo.transaction(() => {
+        for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${t}-${i}`, name, parentCode: null, attributes: {} });
+      });
+      await new Promise((r) => setImmediate(r)); // the event loop turns between batches, as in a handler
+    }
+    await until('the worker starts', () => checkpointer.running);
+    // This connection never checkpoints (autocheckpoint 0), so only the worker can have filled the database file.
+    await until('the database file holds the rows', () => statSync(file).size > empty + 4 * 1024 * 1024);
+    assert.equal(repo.listOrganizations('acme').length, 8000);
+  } finally {
+    await checkpointer.stop();
+  }
+  assert.equal(checkpointer.running, false);
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  db.close();
+});
