@@ -1,3 +1,5 @@
+// First: holds the young generation's growth while the rest loads (see startup-heap.ts).
+import { restoreYoungGenerationGrowth } from './startup-heap';
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { FluxgateError } from '../errors';
@@ -13,6 +15,8 @@ export function buildProgram(): { program: Command; ctx: CliContext } {
     .exitOverride();
   const ctx = new CliContext(program);
   for (const register of COMMANDS) register(program, ctx);
+  // `serve` restores it itself once the server runs: its start-up loads the rest of the engine.
+  program.hook('preAction', (_program, command) => { if (command.name() !== 'serve') restoreYoungGenerationGrowth(); });
   program.commands.forEach(function configure(cmd: Command): void {
     cmd.showHelpAfterError().exitOverride();
     cmd.commands.forEach(configure);

@@ -5,6 +5,7 @@ import { DataPaths } from '../../config/paths';
 import type { SftpService } from '../../sftp/sftp-service';
 import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
+import { restoreYoungGenerationGrowth } from '../startup-heap';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -62,6 +63,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       try {
         await app.start();
         started = true;
+        restoreYoungGenerationGrowth();
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
