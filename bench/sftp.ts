@@ -3,7 +3,8 @@
  * One 512 MiB file (random bytes) is uploaded with OpenSSH `sftp` to fluxgate and, when
  * /usr/sbin/sshd exists, to a private sshd started here with its own config and keys
  * (internal-sftp, loopback), with the same cipher, several rounds each, alternating.
- * Prints MB/s for both, the ratio, and fluxgate's peak RSS (VmHWM). Not part of `npm test`.
+ * Prints MB/s for both, the ratio, fluxgate's peak RSS (VmHWM) and idle RSS, and the load
+ * average at start and end (the machine is shared). Not part of `npm test`.
  *
  * Also prints the CPU seconds each server spent per upload (user + system, from /proc): on a
  * shared, loaded machine wall-clock MB/s swings by 2x between rounds, CPU time much less.
@@ -14,7 +15,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -120,10 +121,13 @@ async function startSshd(clientPub: string): Promise<{ child: ChildProcess; port
   return { child, port };
 }
 
-function peakRssMiB(pid: number): number {
+function rssMiB(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }
+
+/** The machine is shared: figures mean little without the load they were taken under. */
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** CPU seconds (user + system) of a process, plus those of its children it has waited for. */
 function cpuSeconds(pid: number, mainThreadOnly = false): number {
@@ -136,7 +140,8 @@ function cpuSeconds(pid: number, mainThreadOnly = false): number {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, fluxgate fsyncUploads ${FSYNC}, work dir ${work}`);
+  const loadAtStart = load();
+  console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, fluxgate fsyncUploads ${FSYNC}, work dir ${work}, load average ${loadAtStart}`);
   const source = await makeSource();
   const clientKey = join(work, 'client_ed25519');
   keygen(clientKey);
@@ -144,6 +149,9 @@ async function main(): Promise<void> {
   const add = spawn(process.execPath, [join(ROOT, 'bin', 'fluxgate.js'), '--config', join(work, 'fluxgate', 'fluxgate.yaml'), 'account', 'add', 'bench', '--key', `${clientKey}.pub`], { stdio: 'inherit' });
   const [addCode] = await once(add, 'exit') as [number];
   if (addCode !== 0) throw new Error('account add failed');
+  // Idle, before any upload: what the uploads add shows in the peak.
+  await new Promise((r) => setTimeout(r, 500));
+  const idleRss = rssMiB(fg.child.pid!, 'VmRSS');
   const sshd = await startSshd(`${clientKey}.pub`);
   if (!sshd) console.log('no /usr/sbin/sshd (apt-get install openssh-server): fluxgate figures only');
   const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
@@ -181,7 +189,7 @@ async function main(): Promise<void> {
         fgCpu: median(fgCpu), fgMain: median(fgMain), osCpu: sshd ? median(osCpu) : undefined,
       });
     }
-    const rss = peakRssMiB(fg.child.pid!);
+    const rss = rssMiB(fg.child.pid!);
     console.log('\nmedian MB/s (10^6 bytes/s, wall time of the sftp process including connect):');
     for (const r of results) {
       const ratio = r.openssh ? (r.fluxgate / r.openssh).toFixed(2) : '-';
@@ -191,7 +199,8 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
     }
-    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB)`);
+    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB); idle before the uploads ${idleRss.toFixed(0)} MiB`);
+    console.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${load()} at the end`);
   } finally {
     fg.child.kill('SIGTERM');
     sshd?.child.kill('SIGTERM');
