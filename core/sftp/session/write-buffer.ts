@@ -62,6 +62,8 @@ export class WriteBuffer {
 
   /** One WRITE request whose data arrived in several pieces (see write-framing.ts), `length` bytes in all. */
   addPieces(offset: number, pieces: readonly Buffer[], length: number): void {
+    // Nothing to write (an empty WRITE): done at once, or it would be counted in flight forever.
+    if (length === 0) return this.onWritten(1);
     if (this.length > 0 && !this.append && offset !== this.start + this.length) this.flush();
     if (this.length === 0) this.start = offset;
     for (const piece of pieces) this.chunks.push(piece);
