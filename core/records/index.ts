@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
@@ -69,8 +68,7 @@ async function openReader(path: string, options: RecordReaderOptions, signal: Ab
     case 'nul':
       throw rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${sniffed.offset}: it is not a UTF-8 text file`, { offset: sniffed.offset });
     default: {
-      const { size } = await stat(path);
-      const onThread = size >= (tuning.parseThreadMinBytes ?? Infinity);
+      const onThread = sniffed.size >= (tuning.parseThreadMinBytes ?? Infinity);
       return readCsv(path, options, signal, onThread ? parseRowsOnThread : parseRows);
     }
   }

@@ -10,13 +10,14 @@ export type Sniffed =
 
 const SAMPLE = 4096;
 
-/** Looks at the first bytes: what kind of file this really is, whatever its name says. */
-export async function sniffFile(path: string): Promise<Sniffed> {
+/** Looks at the first bytes: what kind of file this really is, whatever its name says; and its size. */
+export async function sniffFile(path: string): Promise<Sniffed & { size: number }> {
   const handle = await open(path, 'r');
   try {
     const buf = Buffer.alloc(SAMPLE);
     const { bytesRead } = await handle.read(buf, 0, SAMPLE, 0);
-    return sniffBytes(buf.subarray(0, bytesRead));
+    const { size } = await handle.stat();
+    return { ...sniffBytes(buf.subarray(0, bytesRead)), size };
   } finally {
     await handle.close();
   }
