@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
@@ -6,7 +7,7 @@ import { AccountRepository } from '../../core/store/accounts-repository';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
 import { JournalRepository, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
-import type { TestServer } from '../helpers/server';
+import { TestServer } from '../helpers/server';
 
 const FINAL = ['processed', 'rejected', 'dead'];
 
@@ -52,4 +53,17 @@ export function createAccount(server: TestServer, id: string, profile: 'exchange
     db.close();
   }
   return key;
+}
+
+/**
+ * A started server (config merged over the test defaults) with the exchange account `acme`,
+ * its `in/echo` folder made, and a probe on its journal.
+ */
+export async function startEchoServer(config: Record<string, unknown>): Promise<{ server: TestServer; paths: DataPaths; probe: JournalProbe }> {
+  const server = new TestServer({ config });
+  const paths = new DataPaths(server.dataDir);
+  createAccount(server, 'acme');
+  mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
+  await server.start();
+  return { server, paths, probe: new JournalProbe(server) };
 }

@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
 import { TestServer } from '../helpers/server';
-import { createAccount, JournalProbe } from '../e2e/engine-support';
+import { startEchoServer, type JournalProbe } from '../e2e/engine-support';
 
 /** A production server: test files are not applied; forwarded fluxes go to a directory and an HTTP endpoint. */
 describe('engine: production test files and the forward step', () => {
@@ -30,16 +30,11 @@ describe('engine: production test files and the forward step', () => {
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/incoming`;
-    server = new TestServer({ config: {
+    ({ server, paths, probe } = await startEchoServer({
       environment: 'production',
       pgp: { signReports: false, keyType: 'curve25519' },
       forward: { sig: { directory: 'forwarded/sig' }, pro: { url } },
-    } });
-    paths = new DataPaths(server.dataDir);
-    createAccount(server, 'acme');
-    mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    await server.start();
-    probe = new JournalProbe(server);
+    }));
   });
   after(async () => {
     probe?.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { createAccount, JournalProbe } from '../e2e/engine-support';
+import { createAccount, startEchoServer, type JournalProbe } from '../e2e/engine-support';
 
 /**
  * Intake without SFTP: files written straight into the account trees (as a co-located OpenSSH
@@ -22,12 +22,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflows, 'echo.yaml'));
     // Drop-box files through the echo handler, so this test does not depend on the dropbox plugin.
     writeFileSync(join(workflows, 'dropbox.yaml'), 'flux: dropbox\nhandler: echo\nmatch: {profile: dropbox}\nsteps: [handler, report, archive]\n');
-    server = new TestServer({ config: { workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } } });
-    paths = new DataPaths(server.dataDir);
-    createAccount(server, 'acme');
-    mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    await server.start();
-    probe = new JournalProbe(server);
+    ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } }));
   });
   after(async () => {
     probe?.close();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { createAccount, JournalProbe } from '../e2e/engine-support';
+import { startEchoServer, type JournalProbe } from '../e2e/engine-support';
 
 describe('workflows: hot reload and check', () => {
   const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-'));
@@ -30,12 +30,7 @@ export class ExtHandler implements FluxHandler {
 }
 `);
     writeFileSync(join(workflows, 'ext.yaml'), 'flux: ext\nsteps: [receipt, check-name, handler, report, archive]\n');
-    server = new TestServer({ config: { workflowsDir: workflows, plugins: [pluginFile], pgp: { signReports: false, keyType: 'curve25519' } } });
-    paths = new DataPaths(server.dataDir);
-    createAccount(server, 'acme');
-    mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    await server.start();
-    probe = new JournalProbe(server);
+    ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, plugins: [pluginFile], pgp: { signReports: false, keyType: 'curve25519' } }));
   });
   after(async () => {
     probe?.close();
