@@ -137,6 +137,10 @@ async function main(): Promise<void> {
     await waitFor(join(out, 'sir', `cdmat_${SIR.slice('ndmat_'.length)}`), 60_000);
 
     const pid = (server as unknown as { child: { pid: number } }).child.pid;
+    // The WAL file's size, sampled: it shows whether checkpoints keep up while the file is applied.
+    const wal = join(server.dataDir, 'fluxgate.db-wal');
+    let walPeak = 0;
+    const walSampler = setInterval(() => { try { walPeak = Math.max(walPeak, statSync(wal).size); } catch { /* not yet created */ } }, 100);
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
     const uploaded = Date.now();
     const cpuAtUpload = cpuSeconds(pid);
@@ -144,6 +148,7 @@ async function main(): Promise<void> {
     if (put.code !== 0) throw new Error(put.stderr);
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
     const seconds = (reported - uploaded) / 1000;
+    clearInterval(walSampler);
     const pipelineCpu = cpuSeconds(pid) - cpuAtUpload;
     const mainCpu = cpuSeconds(pid, pid) - mainAtUpload;
     const rss = peakRssMb(pid);
@@ -159,7 +164,7 @@ async function main(): Promise<void> {
     console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${pipelineCpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / pipelineCpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
     console.log(`     of which the server's main thread ${mainCpu.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
     console.log(`(c) directory store alone:       ${store.cpuSeconds.toFixed(2)} s CPU (same employees, no file): best possible CPU ratio ${(100 * bare.cpuSeconds / (bare.cpuSeconds + store.cpuSeconds)).toFixed(0)}% with csv-parse + SQLite and nothing else`);
-    console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB)`);
+    console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(walPeak / 1024 ** 2).toFixed(0)} MiB`);
     console.log(`counts: ${JSON.stringify(processed?.counts ?? {})}`);
     // Where the pipeline time went: the journal's timeline of the file, step by step.
     const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string; receivedAt: string }>;

@@ -41,13 +41,14 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.Accounts).toConstantValue(new AccountRepository(db));
   container.bind(Tokens.UploadEvents).toConstantValue(new UploadEvents());
   // First service: started before and stopped after everything that writes.
-  container.bind(Tokens.Service).toConstantValue(new WalCheckpointer(db, logger));
+  const walCheckpointer = new WalCheckpointer(db, logger);
+  container.bind(Tokens.Service).toConstantValue(walCheckpointer);
 
   // Each part adds its bindings in its own section. Services start in this order
   // (and stop in reverse): the engine is ready before the SFTP server accepts uploads.
 
   // -- directory store (plugins' data) --
-  container.bind(Tokens.Directory).toConstantValue(new DirectoryRepository(db));
+  container.bind(Tokens.Directory).toConstantValue(new DirectoryRepository(db, { afterWrite: () => walCheckpointer.noteWrite() }));
 
   // -- engine: journal, queue, workflows, plugins, intake --
   bindEngine(container, { loaded, paths, db, logger });

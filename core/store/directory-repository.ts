@@ -145,7 +145,8 @@ export class DirectoryRepository implements DirectoryStore {
   private readonly byTechnicalId;
   private readonly byEmail;
 
-  constructor(private readonly db: Database) {
+  /** `afterWrite`: called after each transaction (the WAL checkpointer watches big writers through it). */
+  constructor(private readonly db: Database, private readonly hooks: { afterWrite?: () => void } = {}) {
     this.organizations = new EntityTable(db, ORGANIZATIONS);
     this.employees = new EntityTable(db, EMPLOYEES);
     this.users = new EntityTable(db, USERS);
@@ -156,7 +157,9 @@ export class DirectoryRepository implements DirectoryStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const result = this.db.transaction(fn)();
+    this.hooks.afterWrite?.();
+    return result;
   }
 
   getOrganization(accountId: string, code: string): Organization | undefined { return this.organizations.get(accountId, [code]); }

@@ -44,3 +44,41 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
   db.close();
 });
+
+test('a writer that never lets the event loop reach the timers still gets the worker, and the WAL starts over instead of growing', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  const checkpointer = new WalCheckpointer(db, silentLogger(), {
+    startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
+  });
+  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  const name = 'x'.repeat(1000);
+  let batch = 0;
+  const writeBatch = () => repo.transaction(() => {
+    batch++;
+    for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${batch}-${i}`, name, parentCode: null, attributes: {} });
+  });
+  await checkpointer.start();
+  try {
+    // The check timer never fires here: only the writes can start the worker.
+    for (let t = 0; t < 200 && !checkpointer.running; t++) writeBatch();
+    assert.ok(checkpointer.running, 'the writes did not start the worker');
+    const empty = statSync(file).size;
+    await until('the worker checkpoints', () => { writeBatch(); return statSync(file).size > empty; });
+    // The worker checkpoints. Now 160 MB of WAL frames in commits a handler would make: back to
+    // back, with a millisecond of row validation between them and an event-loop turn now and then.
+    const wal = () => statSync(`${file}-wal`).size;
+    const before = wal();
+    for (let t = 0; t < 320; t++) {
+      writeBatch();
+      const validated = performance.now() + 1;
+      while (performance.now() < validated);
+      if (t % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(wal() < before + 48 * 1024 * 1024, `the WAL grew from ${before} to ${wal()} bytes: it never started over`);
+    assert.equal(repo.listOrganizations('acme').length, batch * 100);
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+});
