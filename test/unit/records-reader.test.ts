@@ -209,3 +209,22 @@ test('parse thread: a reader that stops early or is aborted frees its job; the n
   }, /stop now/);
   assert.equal((await readAllOnThread(path, exchange)).length, 60);
 });
+
+test('a handler busy with every record still lets the event loop turn while the parse thread feeds it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const path = join(dir, 'big.csv');
+  writeFileSync(path, 'organization_code;registration_reference;lastname;firstname\n' + 'ACME;000001;Müller;Ånna\n'.repeat(20_000));
+  let ticks = 0;
+  const timer = setInterval(() => { ticks++; }, 1);
+  let rows = 0;
+  const busyUntil = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end); };
+  try {
+    // 20,000 records at 40 µs each: about 800 ms of synchronous work spread over the file.
+    for await (const _ of readRecords(path, exchange, undefined, onThread)) { rows++; busyUntil(0.04); }
+  } finally {
+    clearInterval(timer);
+  }
+  assert.equal(rows, 20_000);
+  // A turn every 4 ms of work: about 200 in 800 ms; without them it fired about 15 times, all before the worker got ahead.
+  assert.ok(ticks >= 80, `the timer fired ${ticks} times while the file was read`);
+});
