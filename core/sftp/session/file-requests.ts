@@ -9,6 +9,7 @@ import { OPEN_MODE, STATUS, toAttrs } from './attrs';
 import type { SessionContext } from './context';
 import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
+import { holdUploadHeadroom } from './upload-heap';
 import { discard, publish, tempPathFor } from './uploads';
 import { WriteBuffer } from './write-buffer';
 
@@ -40,6 +41,8 @@ function register(ctx: SessionContext, h: FileHandle): Buffer {
     if (h.upload?.tempReal) void discard(h.upload.tempReal);
     throw new FluxgateError('FG_PERMISSION_DENIED', 'too many open files in this session');
   }
+  // Released when the upload is closed, completed or abandoned (upload-heap.ts).
+  if (h.mode === 'write') h.releaseHeadroom = holdUploadHeadroom();
   return id;
 }
 
@@ -165,7 +168,11 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
       ctx.audit.info({ op: 'download', path: h.path.virtual, bytes: h.bytes }, 'download');
       return safely(() => ctx.sftp.status(reqid, STATUS.OK));
     }
-    await completeUpload(ctx, h);
+    try {
+      await completeUpload(ctx, h);
+    } finally {
+      h.releaseHeadroom?.();
+    }
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
 }
@@ -221,7 +228,11 @@ export function announceUpload(ctx: SessionContext, path: JailedPath, size: numb
 /** Session end: closes what is open; direct uploads never completed are deleted (never published). */
 export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void> {
   // Whatever was acknowledged is written: a .filepart keeps it for a resume.
-  await h.writer?.drain();
+  try {
+    await h.writer?.drain();
+  } finally {
+    h.releaseHeadroom?.();
+  }
   await closeAsync(h.fd).catch(() => undefined);
   if (h.mode === 'write') {
     if (h.upload?.tempReal) await discard(h.upload.tempReal);

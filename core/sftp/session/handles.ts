@@ -19,6 +19,8 @@ export interface FileHandle {
   writer?: WriteBuffer;
   /** Bytes read (read handles). */
   bytes: number;
+  /** Write handles: ends this upload's hold on the heap headroom (upload-heap.ts); idempotent. */
+  releaseHeadroom?: () => void;
 }
 
 export interface DirHandle {

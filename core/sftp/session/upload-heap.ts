@@ -1,0 +1,65 @@
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+
+/**
+ * Heap headroom while uploads run.
+ *
+ * Each socket read gives a new 64 KiB ArrayBuffer, and the pieces of WRITE requests stay alive
+ * until written (write-framing.ts): during an upload the process's external memory swings by
+ * tens of MB between scavenges. V8 (11.3, Node 20) counts the external memory allocated since
+ * the last mark-compact against the old generation's allocation limit. On a mostly idle
+ * server V8 sets that limit only ~10 MB above the live heap after a mark-compact (growing
+ * factor 1.1: little is allocated in the old generation), so once one mark-compact happens
+ * during an upload (external memory pressure, a memory-reducer GC), the swing alone passes the
+ * limit again and again: 20 to 30 mark-compacts per 512 MiB uploaded, ~0.8 CPU-s, measured
+ * with `bench:sftp` and --trace-gc / --trace-incremental-marking (see docs/sftp.md).
+ *
+ * So while at least one upload is open, `--heap-growing-percent` (read by V8 at each limit
+ * computation, hence settable at run time) makes the limit after a mark-compact sit
+ * HEADROOM_BYTES above the live heap, with at most V8's own largest growing factor (4, which
+ * it uses itself when the old generation allocates fast). When the last upload closes, V8's
+ * own choice applies again (0: its dynamic factor) from the next mark-compact on. Left alone
+ * when the operator sets the flag on node's command line or NODE_OPTIONS.
+ *
+ * The flag is process-wide: worker threads (the CSV parse thread) see it too while uploads run.
+ */
+export const HEADROOM_BYTES = 96 * 1024 * 1024;
+/** V8's kMaxGrowingFactor is 4. */
+const MAX_PERCENT = 300;
+const MIN_PERCENT = 10;
+
+const operatorChoice = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => /heap[-_]growing[-_]percent/.test(arg));
+
+let open = 0;
+let current = 0;
+
+/** The percent that puts the limit HEADROOM_BYTES above a heap of `used` bytes, within bounds. */
+export function growingPercentFor(used: number): number {
+  const percent = Math.ceil((HEADROOM_BYTES * 100) / Math.max(used, 1));
+  return Math.min(MAX_PERCENT, Math.max(MIN_PERCENT, percent));
+}
+
+function apply(percent: number): void {
+  if (percent === current) return;
+  current = percent;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/** The value this module last gave V8 (0: V8's own dynamic factor). */
+export function heapGrowingPercent(): number {
+  return current;
+}
+
+/** Holds the headroom for one upload; the returned function releases it (idempotent). */
+export function holdUploadHeadroom(): () => void {
+  if (operatorChoice) return () => undefined;
+  open++;
+  // Sized on the heap as it is now: it changes slowly, and each new upload sizes it again.
+  apply(growingPercentFor(getHeapStatistics().used_heap_size));
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    open--;
+    if (open === 0) apply(0);
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * core/sftp/session/upload-heap.ts: while uploads are open, V8's old-generation limit after a
+ * mark-compact is set HEADROOM_BYTES above the live heap (--heap-growing-percent), so the
+ * external memory an upload churns through cannot set off one mark-compact after another.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { growingPercentFor, HEADROOM_BYTES, heapGrowingPercent, holdUploadHeadroom } from '../../core/sftp/session/upload-heap';
+
+const MiB = 1024 * 1024;
+
+test('the growing percent puts the limit HEADROOM_BYTES above the heap, within V8\'s own factors', () => {
+  assert.equal(HEADROOM_BYTES, 96 * MiB);
+  // The idle server's heap (~26 MB): V8's largest factor, 4.
+  assert.equal(growingPercentFor(26 * MiB), 300);
+  assert.equal(growingPercentFor(192 * MiB), 50);
+  assert.equal(growingPercentFor(4096 * MiB), 10);
+  assert.equal(growingPercentFor(0), 300);
+});
+
+test('held while any upload is open, released once per upload', () => {
+  assert.equal(heapGrowingPercent(), 0);
+  const first = holdUploadHeadroom();
+  assert.ok(heapGrowingPercent() >= 10 && heapGrowingPercent() <= 300);
+  const second = holdUploadHeadroom();
+  first();
+  first(); // idempotent: must not release the second upload's hold
+  assert.notEqual(heapGrowingPercent(), 0);
+  second();
+  assert.equal(heapGrowingPercent(), 0);
+});
+
+test('V8 uses the held factor for the limit it sets at the next mark-compact', () => {
+  // A child process: the flag is process-wide. --trace-gc-verbose prints the factor of each
+  // limit computation ("[HeapController] Limit: old size: … KB, new limit: … KB (4.0)").
+  const module = join(__dirname, '..', '..', 'core', 'sftp', 'session', 'upload-heap.ts');
+  // ~60 MB live, so the held factor (~2.6) is not the 4.0 V8 picks itself for a young process.
+  const script = `
+    const { holdUploadHeadroom, heapGrowingPercent } = require(${JSON.stringify(module)});
+    globalThis.live = Array.from({ length: 600000 }, (_, i) => ({ i, s: 'item ' + i, a: [i, i + 1] }));
+    gc();
+    const release = holdUploadHeadroom();
+    console.log('HELD ' + heapGrowingPercent());
+    gc();
+    release();
+    console.log('RELEASED ' + heapGrowingPercent());
+  `;
+  const run = spawnSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--require', 'tsx/cjs', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.split('\n');
+  const held = Number(/HELD (\d+)/.exec(run.stdout)?.[1]);
+  assert.ok(held >= 10, run.stdout);
+  const heldAt = lines.findIndex((l) => l.startsWith('HELD'));
+  const releasedAt = lines.findIndex((l) => l.startsWith('RELEASED'));
+  assert.ok(held < 300, run.stdout);
+  const factors = lines.slice(heldAt, releasedAt)
+    .map((l) => /\[HeapController\] Limit: .*\(([\d.]+)\)/.exec(l)?.[1])
+    .filter((f): f is string => f !== undefined);
+  assert.ok(factors.length > 0, run.stdout);
+  for (const f of factors) assert.equal(f, (1 + held / 100).toFixed(1));
+  assert.match(run.stdout, /RELEASED 0/);
+});
