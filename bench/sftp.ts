@@ -10,7 +10,8 @@
  * shared, loaded machine wall-clock MB/s swings by 2x between rounds, CPU time much less.
  *
  * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
- * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * BENCH_TRACE_GC=0 (no GC counts), BENCH_GC_LOG=FILE (the server's --trace-gc lines).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,21 @@ const CIPHERS = (process.env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-p
 /** BENCH_FSYNC=0: fluxgate with sftp.fsyncUploads false, like OpenSSH (which never fsyncs). */
 const FSYNC = process.env.BENCH_FSYNC !== '0';
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'));
+/**
+ * The server runs with --trace-gc (BENCH_TRACE_GC=0: without): its garbage collections are
+ * counted per upload, a figure much steadier than MB/s on a shared machine. BENCH_GC_LOG=FILE
+ * also keeps the trace lines.
+ */
+const TRACE_GC = process.env.BENCH_TRACE_GC !== '0';
+const gc = { markCompacts: 0, scavenges: 0 };
+const gcLog = process.env.BENCH_GC_LOG ? createWriteStream(process.env.BENCH_GC_LOG) : undefined;
+
+/** A line of the server's stdout that is not a JSON log line: V8's --trace-gc output. */
+function onOtherLine(line: string): void {
+  gcLog?.write(`${line}\n`);
+  if (/: Mark-Compact /.test(line)) gc.markCompacts++;
+  else if (/: Scavenge /.test(line)) gc.scavenges++;
+}
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -74,7 +90,7 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
     `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false',
     ...(FSYNC ? [] : ['sftp:', '  fsyncUploads: false']), '',
   ].join('\n'));
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(TRACE_GC ? ['--trace-gc'] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'fluxgate.js'), '--config', join(dir, 'fluxgate.yaml'), 'serve', '--port', '0'], {
     cwd: dir, stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -89,11 +105,10 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
         try {
           const l = JSON.parse(line) as { msg?: string; port?: number };
           if (l.msg === 'listening' && typeof l.port === 'number') resolvePort(l.port);
-        } catch { /* not JSON */ }
+        } catch { onOtherLine(line); }
       }
     });
   });
-  child.stdout!.resume();
   return { child, port, dataDir };
 }
 
@@ -156,7 +171,7 @@ async function main(): Promise<void> {
   if (!sshd) console.log('no /usr/sbin/sshd (apt-get install openssh-server): fluxgate figures only');
   const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
   const sshdTarget = join(work, 'sshd-upload.bin');
-  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; osCpu?: number }> = [];
+  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; osCpu?: number; markCompacts: number[] }> = [];
   try {
     for (const cipher of CIPHERS) {
       const fgTimes: number[] = [];
@@ -164,12 +179,16 @@ async function main(): Promise<void> {
       const fgCpu: number[] = [];
       const fgMain: number[] = [];
       const osCpu: number[] = [];
+      const fgMarkCompacts: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         let cpu = cpuSeconds(fg.child.pid!);
         const mainCpu = cpuSeconds(fg.child.pid!, true);
+        const gcBefore = { ...gc };
         fgTimes.push(await upload(fg.port, 'bench', clientKey, cipher, source, '/dev/bench.bin'));
         fgCpu.push(cpuSeconds(fg.child.pid!) - cpu);
         fgMain.push(cpuSeconds(fg.child.pid!, true) - mainCpu);
+        fgMarkCompacts.push(gc.markCompacts - gcBefore.markCompacts);
+        const gcs = TRACE_GC ? `, ${gc.markCompacts - gcBefore.markCompacts} mark-compacts ${gc.scavenges - gcBefore.scavenges} scavenges` : '';
         rmSync(join(fg.dataDir, 'sftp', 'bench', 'dev', 'bench.bin'), { force: true });
         if (sshd) {
           // The per-connection sshd processes are reaped by the listener: their time lands in its cutime.
@@ -181,12 +200,12 @@ async function main(): Promise<void> {
         }
         const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
         const secs = (c?: number): string => (c === undefined ? '' : ` (${c.toFixed(2)} CPU-s)`);
-        console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}${secs(fgCpu.at(-1))} main thread ${fgMain.at(-1)!.toFixed(2)} CPU-s, openssh ${mbps(osTimes.at(-1))}${secs(osCpu.at(-1))}`);
+        console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}${secs(fgCpu.at(-1))} main thread ${fgMain.at(-1)!.toFixed(2)} CPU-s${gcs}, openssh ${mbps(osTimes.at(-1))}${secs(osCpu.at(-1))}`);
       }
       const rate = (t: number): number => (MIB * 1048576) / t / 1e6;
       results.push({
         cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined,
-        fgCpu: median(fgCpu), fgMain: median(fgMain), osCpu: sshd ? median(osCpu) : undefined,
+        fgCpu: median(fgCpu), fgMain: median(fgMain), osCpu: sshd ? median(osCpu) : undefined, markCompacts: fgMarkCompacts,
       });
     }
     const rss = rssMiB(fg.child.pid!);
@@ -198,6 +217,10 @@ async function main(): Promise<void> {
     console.log('median server CPU seconds per upload (user + system; less sensitive to other load):');
     for (const r of results) {
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
+    }
+    if (TRACE_GC) {
+      console.log('fluxgate mark-compact GCs per upload (V8 --trace-gc), round by round:');
+      for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${r.markCompacts.join(' ')}`);
     }
     console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB); idle before the uploads ${idleRss.toFixed(0)} MiB`);
     console.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${load()} at the end`);
