@@ -5,8 +5,9 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
  *
  * Each socket read gives a new 64 KiB ArrayBuffer, and the pieces of WRITE requests stay alive
  * until written (write-framing.ts): during an upload the process's external memory swings by
- * tens of MB between scavenges. V8 (11.3, Node 20) counts the external memory allocated since
- * the last mark-compact against the old generation's allocation limit. On a mostly idle
+ * tens of MB between scavenges. V8 (11.3, Node 20) evidently counts the external memory
+ * allocated since the last mark-compact against the old generation's allocation limit (what
+ * the GC traces show; inferred, see docs/sftp.md). On a mostly idle
  * server V8 sets that limit only ~10 MB above the live heap after a mark-compact (growing
  * factor 1.1: little is allocated in the old generation), so once one mark-compact happens
  * during an upload (external memory pressure, a memory-reducer GC), the swing alone passes the
