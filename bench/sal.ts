@@ -7,14 +7,19 @@
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Also (c): the CPU time of the directory store alone writing the same employees, which with
  * (a) bounds the ratio any pipeline that parses with csv-parse and stores each row can reach.
- * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there.
+ * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there;
+ * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
+ * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
+ * prints how long those listings took (is the server still responsive while it applies a file?).
  */
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { parse } from 'csv-parse';
-import { sftpBatch } from '../test/helpers/clients';
+import { spawn } from 'node:child_process';
+import { PARAMIKO_CONNECT, sftpBatch } from '../test/helpers/clients';
+import { PYTHON } from '../test/helpers/tools';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
@@ -22,6 +27,33 @@ import { openDatabase } from '../core/store/database';
 import { DirectoryRepository } from '../core/store/directory-repository';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+
+/** Lists /out every 50 ms over its own session until its stdin closes, then prints the times (ms) as JSON. */
+const PROBE = PARAMIKO_CONNECT + `
+import select, time, json
+print('ready', flush=True)
+times = []
+while not select.select([sys.stdin], [], [], 0.05)[0]:
+    t = time.monotonic(); sftp.listdir('/out'); times.append((time.monotonic() - t) * 1000)
+print(json.dumps(times), flush=True)
+`;
+
+function startProbe(port: number, privateKey: string): Promise<{ stop(): Promise<number[]> }> {
+  const child = spawn(PYTHON, ['-c', PROBE, String(port), 'acme', privateKey], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const closed = once(child, 'close');
+  return new Promise((resolve, reject) => {
+    const ready = () => { if (out.startsWith('ready')) { child.stdout.off('data', ready); resolve({ stop }); } };
+    child.stdout.on('data', ready);
+    closed.then(() => reject(new Error(`the probe stopped: ${out}`)), reject);
+  });
+  async function stop(): Promise<number[]> {
+    child.stdin.end();
+    await closed;
+    return JSON.parse(out.split('\n')[1]!) as number[];
+  }
+}
 const FIXTURES = join(__dirname, '..', 'test', 'fixtures', 'exchange');
 const SIR = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 const SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
@@ -124,7 +156,7 @@ async function main(): Promise<void> {
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
     config: { log: { level: 'info' }, pgp: { signReports: false } },
-    nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [],
+    nodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   });
   await server.start();
   try {
@@ -141,6 +173,7 @@ async function main(): Promise<void> {
     const wal = join(server.dataDir, 'fluxgate.db-wal');
     let walPeak = 0;
     const walSampler = setInterval(() => { try { walPeak = Math.max(walPeak, statSync(wal).size); } catch { /* not yet created */ } }, 100);
+    const probe = process.env.BENCH_PROBE === '1' ? await startProbe(server.port, key.privatePath) : undefined;
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
     const uploaded = Date.now();
     const cpuAtUpload = cpuSeconds(pid);
@@ -149,6 +182,7 @@ async function main(): Promise<void> {
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
     const seconds = (reported - uploaded) / 1000;
     clearInterval(walSampler);
+    const listings = await probe?.stop();
     const pipelineCpu = cpuSeconds(pid) - cpuAtUpload;
     const mainCpu = cpuSeconds(pid, pid) - mainAtUpload;
     const rss = peakRssMb(pid);
@@ -165,6 +199,11 @@ async function main(): Promise<void> {
     console.log(`     of which the server's main thread ${mainCpu.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
     console.log(`(c) directory store alone:       ${store.cpuSeconds.toFixed(2)} s CPU (same employees, no file): best possible CPU ratio ${(100 * bare.cpuSeconds / (bare.cpuSeconds + store.cpuSeconds)).toFixed(0)}% with csv-parse + SQLite and nothing else`);
     console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(walPeak / 1024 ** 2).toFixed(0)} MiB`);
+    if (listings?.length) {
+      const sorted = [...listings].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0);
+      console.log(`another session's ls of /out:    ${sorted.length} during upload + (b): median ${at(0.5)} ms, p90 ${at(0.9)} ms, worst ${at(1)} ms`);
+    }
     console.log(`counts: ${JSON.stringify(processed?.counts ?? {})}`);
     // Where the pipeline time went: the journal's timeline of the file, step by step.
     const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string; receivedAt: string }>;

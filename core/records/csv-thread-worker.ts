@@ -7,11 +7,22 @@ import type { ThreadRequest, ThreadReply, ThreadError } from './csv-thread';
 
 /**
  * The parse worker (see csv-thread.ts): reads, checks and parses CSV files for the main
- * thread, several jobs at once if asked, each at most MAX_AHEAD messages ahead of its reader.
+ * thread, several jobs at once if asked. Each job parses at most MAX_AHEAD messages ahead of
+ * its reader, but keeps them here and posts one at a time, when the reader takes the last:
+ * whatever is posted is turned into JavaScript objects on the main thread as soon as its event
+ * loop turns, and rows that then wait for the handler outlive the young generation (a 200,000
+ * row file cost 80 MB more and 0.5 s of garbage collection when four waited there).
  */
 const MAX_AHEAD = 4;
 const MESSAGE_ROWS = 1000;
-interface Job { ahead: number; wake?: () => void; readonly controller: AbortController }
+interface Job {
+  /** Parsed batches not posted yet. */
+  readonly ready: Array<{ fields: string[][]; lines: number[] }>;
+  /** Whether a posted batch is not taken yet. */
+  posted: boolean;
+  wake?: () => void;
+  readonly controller: AbortController;
+}
 const jobs = new Map<number, Job>();
 const port = parentPort!;
 const reply = (message: ThreadReply) => port.postMessage(message);
@@ -23,24 +34,36 @@ port.on('message', (m: ThreadRequest) => {
   }
   const job = jobs.get(m.job);
   if (!job) return;
-  if (m.type === 'ack') job.ahead--;
-  else job.controller.abort();
+  if (m.type === 'ack') {
+    job.posted = false;
+    post(m.job, job);
+  } else job.controller.abort();
   job.wake?.();
 });
 
+function post(id: number, job: Job): void {
+  const next = job.posted ? undefined : job.ready.shift();
+  if (!next) return;
+  reply({ type: 'rows', job: id, fields: next.fields, lines: next.lines });
+  job.posted = true;
+}
+
 async function run(id: number, path: string, dialect: Dialect): Promise<void> {
-  const job: Job = { ahead: 0, controller: new AbortController() };
+  const job: Job = { ready: [], posted: false, controller: new AbortController() };
   const { signal } = job.controller;
   jobs.set(id, job);
+  const until = async (done: () => boolean) => {
+    while (!done() && !signal.aborted) await new Promise<void>((resolve) => { job.wake = resolve; });
+  };
   try {
     let fields: string[][] = [];
     let lines: number[] = [];
     const send = async () => {
-      reply({ type: 'rows', job: id, fields, lines });
+      job.ready.push({ fields, lines });
       fields = [];
       lines = [];
-      job.ahead++;
-      while (job.ahead >= MAX_AHEAD && !signal.aborted) await new Promise<void>((resolve) => { job.wake = resolve; });
+      post(id, job);
+      await until(() => job.ready.length < MAX_AHEAD);
     };
     // csv-parse hands out a few rows at a time: they travel in messages of MESSAGE_ROWS or more.
     for await (const batch of parseRows(path, dialect, signal, undefined, true)) {
@@ -52,9 +75,14 @@ async function run(id: number, path: string, dialect: Dialect): Promise<void> {
       if (signal.aborted) return; // leaving the loop closes the file
     }
     if (fields.length > 0) await send();
+    await until(() => job.ready.length === 0);
     if (!signal.aborted) reply({ type: 'end', job: id });
   } catch (err) {
-    if (!signal.aborted) reply({ type: 'error', job: id, error: describe(await translateCsvError(err, path, dialect)) });
+    if (!signal.aborted) {
+      // Rows parsed before the error still go first, as on the main thread.
+      await until(() => job.ready.length === 0);
+      if (!signal.aborted) reply({ type: 'error', job: id, error: describe(await translateCsvError(err, path, dialect)) });
+    }
   } finally {
     jobs.delete(id);
   }
