@@ -11,9 +11,11 @@ import type { ThreadRequest, ThreadReply, ThreadError } from './csv-thread';
  * its reader, but keeps them here and posts one at a time, when the reader takes the last:
  * whatever is posted is turned into JavaScript objects on the main thread as soon as its event
  * loop turns, and rows that then wait for the handler outlive the young generation (a 200,000
- * row file cost 80 MB more and 0.5 s of garbage collection when four waited there).
+ * row file cost 80 MB more and 0.5 s of garbage collection when four waited there). Two kept
+ * here are enough (the handler, not the parser, is the slower): with four, the server peaked
+ * 25-30 MB higher for the same speed.
  */
-const MAX_AHEAD = 4;
+const MAX_AHEAD = 2;
 const MESSAGE_ROWS = 1000;
 interface Job {
   /** Parsed batches not posted yet. */
