@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     if (sir.code !== 0) throw new Error(sir.stderr);
     await waitFor(join(out, 'sir', `cdmat_${SIR.slice('ndmat_'.length)}`), 60_000);
 
-    const pid = (server as unknown as { child: { pid: number } }).child.pid;
+    const pid = server.pid!;
     // The WAL file's size, sampled: it shows whether checkpoints keep up while the file is applied.
     const wal = join(server.dataDir, 'fluxgate.db-wal');
     let walPeak = 0;

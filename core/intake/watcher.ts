@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { DataPaths } from '../config/paths';
@@ -60,6 +60,10 @@ export class IntakeWatcher implements Service {
       this.treeWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
       // chokidar never reports ready for an empty path list.
       if (accounts.length > 0) await new Promise<void>((resolve) => this.treeWatcher!.once('ready', () => resolve()));
+      // chokidar watches the parent of a path that does not exist yet, and keeps watching it: that
+      // parent is the data directory, where every SQLite commit then made it list the directory
+      // again (hundreds of lstat calls a second while a big file was applied).
+      mkdirSync(this.paths.sftpRoot, { recursive: true, mode: 0o750 });
       this.rootWatcher = watch(this.paths.sftpRoot, { ignoreInitial: true, depth: 0 });
       this.rootWatcher.on('addDir', () => this.refreshAccounts());
       this.rootWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));

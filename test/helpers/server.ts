@@ -86,6 +86,9 @@ export class TestServer {
     return this;
   }
 
+  /** The server process's pid (once started). */
+  get pid(): number | undefined { return this.child?.pid; }
+
   /** Resolves with the first log line (past or future) matching the predicate. */
   async waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;

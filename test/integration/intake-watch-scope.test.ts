@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeKey } from '../helpers/keys';
+import { TestServer } from '../helpers/server';
+
+/** Inodes the process watches with inotify (Linux: /proc/<pid>/fdinfo of its inotify descriptors). */
+function watchedInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    if (!target.includes('inotify')) continue;
+    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1]!, 16));
+  }
+  return inodes;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// The data directory holds the SQLite database: a watch on it fires at every commit.
+test('a server started before any account exists watches the SFTP tree, never its data directory', { skip: existsSync('/proc/self/fdinfo') ? false : 'needs Linux /proc' }, async () => {
+  const server = new TestServer();
+  await server.start();
+  try {
+    const pid = server.pid!;
+    const sftpRoot = join(server.dataDir, 'sftp');
+    const dataDir = statSync(server.dataDir).ino;
+    await server.waitForLog((l) => l.msg === 'intake started'); // logged once its watches are ready
+    assert.equal(watchedInodes(pid).has(dataDir), false, 'the data directory is watched');
+    assert.ok(watchedInodes(pid).has(statSync(sftpRoot).ino), 'the SFTP root is not watched');
+
+    const add = await server.cli('account', 'add', 'acme', '--key', makeKey().publicPath);
+    assert.equal(add.code, 0, add.stderr);
+    const inbox = join(sftpRoot, 'acme', 'in');
+    await until('the new account\'s in/ is watched', () => watchedInodes(pid).has(statSync(inbox).ino));
+    assert.equal(watchedInodes(pid).has(dataDir), false, 'the data directory is watched');
+  } finally {
+    await server.cleanup();
+  }
+});
