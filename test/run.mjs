@@ -3,6 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = ['test', 'examples', 'plugins'];
@@ -25,6 +26,9 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The servers the tests start run the compiled sources (bin/build.js): compile them once here
+// rather than in several test files' servers at the same time.
+if (process.env.FLUXGATE_RUN_SOURCES !== '1') createRequire(import.meta.url)('../bin/build.js').ensureBuilt({ force: false });
 const concurrency = process.env.FLUXGATE_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(process.execPath, [
   '--import', 'tsx',

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { FluxgateError, type ErrorCode } from '../errors';
 import { rejectFile } from '../plugin-api/outcome';
 import type { Dialect } from '../plugin-api/records';
@@ -24,9 +24,10 @@ export type ThreadReply =
 
 interface JobSink { deliver(reply: ThreadReply): void; fail(err: Error): void }
 
-// The sources run through tsx (no build step): the worker registers it before loading its entry.
-const BOOT = `const { workerData } = require('node:worker_threads'); require(workerData.tsx); require(workerData.entry);`;
-const ENTRY = join(__dirname, 'csv-thread-worker.ts');
+// The worker's entry is beside this file: compiled (dist/, see bin/build.js) or, when the
+// sources run through tsx, TypeScript, and then the worker registers tsx first.
+const ENTRY = join(__dirname, `csv-thread-worker${extname(__filename)}`);
+const BOOT = `const { workerData } = require('node:worker_threads'); if (workerData.tsx) require(workerData.tsx); require(workerData.entry);`;
 
 let worker: Worker | undefined;
 let lastJob = 0;
@@ -34,7 +35,7 @@ const sinks = new Map<number, JobSink>();
 
 function parseWorker(): Worker {
   if (worker) return worker;
-  const started = new Worker(BOOT, { eval: true, workerData: { tsx: require.resolve('tsx/cjs'), entry: ENTRY } });
+  const started = new Worker(BOOT, { eval: true, workerData: { tsx: ENTRY.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined, entry: ENTRY } });
   const lost = (err: Error) => {
     if (worker === started) worker = undefined;
     for (const sink of sinks.values()) sink.fail(err);
