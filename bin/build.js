@@ -12,11 +12,12 @@
  * never run stale. `npm run build` forces one. Source maps are written beside the files
  * (`node --enable-source-maps` maps stack traces to the .ts lines).
  */
-const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const DIST = join(ROOT, 'dist');
+const BUILDS = join(ROOT, '.dist');
 const SOURCE_DIRS = ['core', 'plugins'];
 const STAMP = '.sources.json';
 
@@ -52,12 +53,14 @@ function isFresh(print) {
 
 function build(files, print) {
   const esbuild = require('esbuild');
-  // Built aside and swapped in, so a process starting meanwhile never sees half a build.
-  const temp = `${DIST}.${process.pid}.tmp`;
-  rmSync(temp, { recursive: true, force: true });
+  // Each build goes to its own directory under .dist/; dist is a symbolic link to the current one,
+  // replaced in one rename. A process that is loading modules meanwhile keeps reading the build it
+  // started with (Node resolves the link once: the modules' paths are the build's own).
+  const id = `${Date.now().toString(36)}-${process.pid}`;
+  const out = join(BUILDS, id);
   esbuild.buildSync({
     entryPoints: files,
-    outdir: temp,
+    outdir: out,
     outbase: ROOT,
     bundle: false,
     format: 'cjs',
@@ -67,17 +70,16 @@ function build(files, print) {
     logLevel: 'error',
     tsconfig: join(ROOT, 'tsconfig.json'),
   });
-  writeFileSync(join(temp, STAMP), JSON.stringify(print));
-  const old = `${DIST}.${process.pid}.old`;
-  if (existsSync(DIST)) renameSync(DIST, old);
-  try {
-    renameSync(temp, DIST);
-  } catch (err) {
-    // Another process swapped its build in first: theirs is as good.
-    if (!existsSync(DIST)) throw err;
-    rmSync(temp, { recursive: true, force: true });
-  }
-  rmSync(old, { recursive: true, force: true });
+  writeFileSync(join(out, STAMP), JSON.stringify(print));
+  const link = `${DIST}.${process.pid}.link`;
+  rmSync(link, { force: true });
+  symlinkSync(join('.dist', id), link);
+  // A dist/ directory from before builds were linked is moved aside first.
+  if (existsSync(DIST) && !lstatSync(DIST).isSymbolicLink()) rmSync(DIST, { recursive: true, force: true });
+  renameSync(link, DIST);
+  // Older builds go, but the two before this one stay for processes still running on them.
+  const builds = readdirSync(BUILDS).filter((name) => name !== id).sort();
+  for (const name of builds.slice(0, -2)) rmSync(join(BUILDS, name), { recursive: true, force: true });
 }
 
 /**
@@ -89,7 +91,7 @@ function ensureBuilt({ force = false } = {}) {
     const files = sources();
     const print = fingerprint(files);
     if (!force && isFresh(print)) return true;
-    mkdirSync(DIST, { recursive: true });
+    mkdirSync(BUILDS, { recursive: true });
     build(files, print);
     return true;
   } catch (err) {
