@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { join } from 'node:path';
 import { makeKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 /** Inodes the process watches with inotify (Linux: /proc/<pid>/fdinfo of its inotify descriptors). */
 function watchedInodes(pid: number): Set<number> {
@@ -17,13 +18,6 @@ function watchedInodes(pid: number): Set<number> {
   return inodes;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // The data directory holds the SQLite database: a watch on it fires at every commit.
 test('a server started before any account exists watches the SFTP tree, never its data directory', { skip: existsSync('/proc/self/fdinfo') ? false : 'needs Linux /proc' }, async () => {
@@ -35,14 +29,14 @@ test('a server started before any account exists watches the SFTP tree, never it
     const dataDir = statSync(server.dataDir).ino;
     // The watch on sftp/ is set up asynchronously: wait for it, or for one on the data directory.
     const sftpWatched = () => existsSync(sftpRoot) && watchedInodes(pid).has(statSync(sftpRoot).ino);
-    await until('the SFTP root or the data directory is watched', () => sftpWatched() || watchedInodes(pid).has(dataDir));
+    await until('the SFTP root or the data directory is watched', () => sftpWatched() || watchedInodes(pid).has(dataDir), 15_000, 50);
     assert.equal(watchedInodes(pid).has(dataDir), false, 'the data directory is watched');
     assert.ok(sftpWatched(), 'the SFTP root is not watched');
 
     const add = await server.cli('account', 'add', 'acme', '--key', makeKey().publicPath);
     assert.equal(add.code, 0, add.stderr);
     const inbox = join(sftpRoot, 'acme', 'in');
-    await until('the new account\'s in/ is watched', () => watchedInodes(pid).has(statSync(inbox).ino));
+    await until('the new account\'s in/ is watched', () => watchedInodes(pid).has(statSync(inbox).ino), 15_000, 50);
     assert.equal(watchedInodes(pid).has(dataDir), false, 'the data directory is watched');
   } finally {
     await server.cleanup();

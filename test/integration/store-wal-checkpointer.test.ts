@@ -7,14 +7,8 @@ import { silentLogger } from '../../core/logging/logger';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { WalCheckpointer } from '../../core/store/wal-checkpointer';
+import { until } from '../helpers/wait';
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('WAL checkpoints run on the worker thread, never in the writer’s commits, and SQLite’s own come back at stop', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
