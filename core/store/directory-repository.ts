@@ -2,6 +2,7 @@ import type {
   ChangeKind, DirectoryDocument, DirectoryStore, DirectoryUser, Employee, Organization, StagingArea, WriteOptions,
 } from '../plugin-api/directory';
 import { canonicalJson } from '../records/fields';
+import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 import { SqliteStaging } from './directory-staging';
 
@@ -16,10 +17,12 @@ interface TableSpec<T> {
   columns: readonly string[];
   values(entity: T): unknown[];
   /**
-   * Split storage (employees, migration 005): `data` holds what the columns do not, and
-   * `read` puts the entity back together. Otherwise `data` is the whole entity as JSON.
+   * Split storage (employees, migrations 005 and 006): `data` holds what the columns do not
+   * (`persist`: false in dry runs, which write nothing), `read` puts the entity back together,
+   * and `same` tells whether stored data holds what the entity's would. Otherwise `data` is the
+   * whole entity as JSON.
    */
-  split?: { data(entity: T): string; read(row: Row): T };
+  split?: { data(entity: T, persist: boolean): string; read(row: Row): T; same(stored: string, entity: T): boolean };
 }
 
 const ORGANIZATIONS: TableSpec<Organization> = {
@@ -29,23 +32,25 @@ const ORGANIZATIONS: TableSpec<Organization> = {
   columns: ['name', 'parent_code'],
   values: (o) => [o.name, o.parentCode],
 };
-const EMPLOYEES: TableSpec<Employee> = {
+/** Employees: key and searchable fields in columns, attributes in `data` in the shaped form (attribute-shapes.ts). */
+const employees = (shapes: AttributeShapes): TableSpec<Employee> => ({
   table: 'dir_employees',
   keyColumns: ['organization_code', 'registration_reference'],
   key: (e) => [e.organizationCode, e.registrationReference],
   columns: ['technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'],
   values: (e) => [e.technicalId, e.email, e.lastname, e.firstname, e.active ? 1 : 0, e.departureDate],
   split: {
-    data: (e) => JSON.stringify(e.attributes),
+    data: (e, persist) => shapes.encode(e.attributes, persist),
     read: (r) => ({
       organizationCode: r.organization_code as string, registrationReference: r.registration_reference as string,
       technicalId: r.technical_id as string | null, email: r.email as string | null,
       lastname: r.lastname as string, firstname: r.firstname as string,
       active: r.active === 1, departureDate: r.departure_date as string | null,
-      attributes: JSON.parse(r.data as string) as Employee['attributes'],
+      attributes: shapes.decode(r.data as string),
     }),
+    same: (stored, e) => canonicalJson(shapes.decode(stored)) === canonicalJson(e.attributes),
   },
-};
+});
 const USERS: TableSpec<DirectoryUser> = {
   table: 'dir_users',
   keyColumns: ['login'],
@@ -68,7 +73,7 @@ class EntityTable<T> {
   private readonly insertIfNew;
   private readonly update;
   private readonly delete;
-  private readonly data: (entity: T, json?: string) => string;
+  private readonly data: (entity: T, persist: boolean, json?: string) => string;
   readonly read: (row: Row) => T;
   /** The SELECT list `read` needs, for queries of this table written elsewhere. */
   readonly selected: string;
@@ -84,7 +89,7 @@ class EntityTable<T> {
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
     this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
-    this.data = spec.split ? spec.split.data : (entity, json) => json ?? JSON.stringify(entity);
+    this.data = spec.split ? spec.split.data : (entity, _persist, json) => json ?? JSON.stringify(entity);
     this.read = spec.split ? spec.split.read : (row) => JSON.parse(row.data as string) as T;
   }
 
@@ -99,7 +104,7 @@ class EntityTable<T> {
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
     const key = this.spec.key(entity);
-    const data = this.data(entity, options.json);
+    const data = this.data(entity, !options.dryRun, options.json);
     const now = Date.now();
     const values = this.spec.values(entity);
     const source = options.sourceFile ?? null;
@@ -114,7 +119,7 @@ class EntityTable<T> {
     }
     const existing = this.select.get(accountId, ...key) as Row | undefined;
     if (existing === undefined) return 'created'; // dry run
-    if (this.unchanged(existing, data, values)) return 'unchanged';
+    if (this.unchanged(existing, entity, data, values)) return 'unchanged';
     if (options.dryRun) return 'updated';
     options.onReplaced?.(this.spec.split ? JSON.stringify(this.read(existing)) : existing.data as string);
     this.update.run(...values, data, source, now, accountId, ...key);
@@ -125,10 +130,12 @@ class EntityTable<T> {
    * Handlers build entities in a fixed key order, so the stored JSON usually matches as is;
    * the order-insensitive comparison only runs when the texts differ.
    */
-  private unchanged(existing: Row, data: string, values: unknown[]): boolean {
-    if (this.spec.split && this.spec.columns.some((c, i) => existing[c] !== values[i])) return false;
+  private unchanged(existing: Row, entity: T, data: string, values: unknown[]): boolean {
+    const { split } = this.spec;
+    if (split && this.spec.columns.some((c, i) => existing[c] !== values[i])) return false;
     const stored = existing.data as string;
-    return stored === data || canonicalJson(JSON.parse(stored)) === canonicalJson(JSON.parse(data));
+    if (stored === data) return true;
+    return split ? split.same(stored, entity) : canonicalJson(JSON.parse(stored)) === canonicalJson(JSON.parse(data));
   }
 
   remove(accountId: string, key: unknown[]): boolean {
@@ -145,10 +152,13 @@ export class DirectoryRepository implements DirectoryStore {
   private readonly byTechnicalId;
   private readonly byEmail;
 
+  private readonly shapes: AttributeShapes;
+
   /** `afterWrite`: called after each transaction (the WAL checkpointer watches big writers through it). */
   constructor(private readonly db: Database, private readonly hooks: { afterWrite?: () => void } = {}) {
+    this.shapes = new AttributeShapes(db);
     this.organizations = new EntityTable(db, ORGANIZATIONS);
-    this.employees = new EntityTable(db, EMPLOYEES);
+    this.employees = new EntityTable(db, employees(this.shapes));
     this.users = new EntityTable(db, USERS);
     this.documents = new EntityTable(db, DOCUMENTS);
     const selected = this.employees.selected;
@@ -157,7 +167,7 @@ export class DirectoryRepository implements DirectoryStore {
   }
 
   transaction<T>(fn: () => T): T {
-    const result = this.db.transaction(fn)();
+    const result = this.shapes.within(() => this.db.transaction(fn)());
     this.hooks.afterWrite?.();
     return result;
   }

@@ -22,7 +22,7 @@ const employee = (over: Partial<Employee> = {}): Employee => ({
 test('the migration creates the directory tables in a real SQLite file', () => {
   const { db } = openRepo();
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dir_%' ORDER BY name").pluck().all();
-  assert.deepEqual(tables, ['dir_documents', 'dir_employees', 'dir_organizations', 'dir_users']);
+  assert.deepEqual(tables, ['dir_attribute_shapes', 'dir_documents', 'dir_employees', 'dir_organizations', 'dir_users']);
   db.close();
 });
 

@@ -3,9 +3,11 @@ import { directoryMigration } from './002-directory';
 import { jobsMigration } from './003-jobs';
 import { engineMigration } from './004-engine';
 import { employeeAttributesMigration } from './005-employee-attributes';
+import { attributeShapesMigration } from './006-attribute-shapes';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** In version order. Never edit a released migration: add a new one. */
-export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration];
+export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
+  attributeShapesMigration];

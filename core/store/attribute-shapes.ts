@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { FluxgateError } from '../errors';
+import type { Attributes } from '../plugin-api/directory';
+import type { Database } from './database';
+
+/** A key list, named by a hash of its text: two processes that add the same shape agree without asking each other. */
+interface Shape {
+  readonly id: string;
+  readonly keys: readonly string[];
+  /** JSON of `keys`, as stored. */
+  readonly text: string;
+  /** False if another key list already holds this id (a hash collision): such attributes are stored as plain JSON. */
+  usable: boolean;
+  /** The table was seen to hold this id with these keys (shapes are never deleted or changed). */
+  verified: boolean;
+}
+
+/** Stored data in the shaped form starts with `[` (a JSON array); anything else is a plain JSON object. */
+const SHAPED = 0x5b;
+
+/**
+ * Employee attributes in a compact form (migration 006): `["<shape id>", v1, …, vn]`, where the
+ * shape, stored once in dir_attribute_shapes, names the keys in order. Repeating every key in
+ * every row was two thirds of the bytes SQLite wrote for a sal file (about 370 of 460 bytes a
+ * row), and writing them was most of the pipeline's time. Rows written before 006 keep their
+ * JSON object and read the same; they take the shaped form when they are next written.
+ *
+ * A shape row must exist before any row that names it commits, so each write transaction
+ * inserts (or checks) the shapes it uses once: a shape inserted by a transaction that rolled
+ * back is inserted again by the next one. Ids are content hashes, so a stale id can only be
+ * missing, never name another key list.
+ */
+export class AttributeShapes {
+  private readonly byText = new Map<string, Shape>();
+  /** Key lists as the table holds them. */
+  private readonly keysById = new Map<string, readonly string[]>();
+  /** Shapes inserted or checked in the current transaction (DirectoryRepository.transaction). */
+  private readonly ensured = new Set<string>();
+  private depth = 0;
+  /** The previous write's shape: big files write one shape thousands of times. */
+  private last?: Shape;
+  private readonly insert;
+  private readonly select;
+
+  constructor(db: Database) {
+    this.insert = db.prepare('INSERT OR IGNORE INTO dir_attribute_shapes (id, keys) VALUES (?, ?)');
+    this.select = db.prepare('SELECT keys FROM dir_attribute_shapes WHERE id = ?').pluck();
+  }
+
+  /**
+   * The stored text of `attributes`. `persist`: make sure the shape is in the table (false for
+   * dry runs, which write nothing and only compare).
+   */
+  encode(attributes: Attributes, persist = true): string {
+    let shape = this.last;
+    const values: unknown[] = [shape?.id];
+    let n = 0;
+    let same = shape !== undefined;
+    for (const key in attributes) {
+      if (same && shape!.keys[n] !== key) same = false;
+      values.push(attributes[key]);
+      n++;
+    }
+    if (!same || n !== shape!.keys.length) {
+      // Own keys only, as JSON.stringify would (for...in above also sees inherited ones).
+      const keys = Object.keys(attributes);
+      shape = this.shapeOf(keys);
+      values.length = 1;
+      for (const key of keys) values.push(attributes[key]);
+      values[0] = shape.id;
+      this.last = shape;
+    }
+    if (!(persist ? this.ensure(shape!) : this.check(shape!))) return JSON.stringify(attributes);
+    return JSON.stringify(values);
+  }
+
+  /** Attributes back from their stored text, shaped or plain. */
+  decode(data: string): Attributes {
+    if (data.charCodeAt(0) !== SHAPED) return JSON.parse(data) as Attributes;
+    const values = JSON.parse(data) as unknown[];
+    const keys = this.keysOf(values[0] as string);
+    const attributes: Attributes = {};
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const value = values[i + 1] as Attributes[string];
+      if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+      else attributes[key] = value;
+    }
+    return attributes;
+  }
+
+  /**
+   * Runs `fn` (a DirectoryRepository transaction): shapes checked inside it count as present
+   * until it ends. If it throws, what it inserted may be rolled back, so all are checked again.
+   */
+  within<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } catch (err) {
+      this.ensured.clear();
+      throw err;
+    } finally {
+      if (--this.depth === 0) this.ensured.clear();
+    }
+  }
+
+  private shapeOf(keys: readonly string[]): Shape {
+    const text = JSON.stringify(keys);
+    let shape = this.byText.get(text);
+    if (!shape) {
+      shape = { id: createHash('sha256').update(text).digest('base64url').slice(0, 8), keys, text, usable: true, verified: false };
+      this.byText.set(text, shape);
+    }
+    return shape;
+  }
+
+  /** Makes sure the shape's row is in the table; false if its id holds other keys. */
+  private ensure(shape: Shape): boolean {
+    if (!shape.usable) return false;
+    if (this.ensured.has(shape.id)) return true;
+    if (this.insert.run(shape.id, shape.text).changes === 0 && !shape.verified) this.compare(shape, this.select.get(shape.id) as string);
+    if (!shape.usable) return false;
+    this.verify(shape);
+    // Outside a repository transaction each write checks again: nothing tells when an outer one ends.
+    if (this.depth > 0) this.ensured.add(shape.id);
+    return true;
+  }
+
+  /** For dry runs, without writing: false if the shape's id holds other keys. */
+  private check(shape: Shape): boolean {
+    if (shape.usable && !shape.verified) {
+      const stored = this.select.get(shape.id) as string | undefined;
+      if (stored !== undefined) this.compare(shape, stored);
+      if (shape.usable && stored !== undefined) this.verify(shape);
+    }
+    return shape.usable;
+  }
+
+  private compare(shape: Shape, stored: string): void {
+    if (stored === shape.text) return;
+    shape.usable = false;
+    this.keysById.set(shape.id, JSON.parse(stored) as string[]);
+  }
+
+  private verify(shape: Shape): void {
+    shape.verified = true;
+    this.keysById.set(shape.id, shape.keys);
+  }
+
+  private keysOf(id: string): readonly string[] {
+    let keys = this.keysById.get(id);
+    if (!keys) {
+      const text = this.select.get(id) as string | undefined;
+      if (text === undefined) {
+        throw new FluxgateError('FG_INTERNAL', `the directory names attribute shape ${id}, which dir_attribute_shapes does not hold`);
+      }
+      keys = JSON.parse(text) as string[];
+      this.keysById.set(id, keys);
+    }
+    return keys;
+  }
+}
