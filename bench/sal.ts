@@ -12,7 +12,7 @@
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
  * prints how long those listings took (is the server still responsive while it applies a file?).
  */
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -128,6 +128,35 @@ function cpuSeconds(pid: number, tid?: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds used so far by each thread of a process, by thread: `name#tid` → seconds. */
+function threadCpu(pid: number): Map<string, number> {
+  const byThread = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byThread.set(`${Number(tid) === pid ? 'main' : name}#${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return byThread;
+}
+
+/** The CPU each kind of thread used between two threadCpu snapshots, biggest first. */
+function threadCpuSpent(before: Map<string, number>, after: Map<string, number>): string {
+  const byName = new Map<string, number>();
+  for (const [thread, seconds] of after) {
+    byName.set(thread, seconds - (before.get(thread) ?? 0));
+  }
+  return [...byName].filter(([, s]) => s >= 0.01).sort((x, y) => y[1] - x[1]).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ');
+}
+
+/** A thread's scheduler times so far (/proc schedstat): on a core, and runnable but waiting for one, in seconds. */
+function schedTimes(pid: number, tid: number): { running: number; waiting: number } {
+  const [running, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { running: running! / 1e9, waiting: waiting! / 1e9 };
+}
+
 function peakRssMb(pid: number): number {
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return hwm ? Number(hwm[1]) / 1024 : NaN;
@@ -178,6 +207,8 @@ async function main(): Promise<void> {
     const uploaded = Date.now();
     const cpuAtUpload = cpuSeconds(pid);
     const mainAtUpload = cpuSeconds(pid, pid);
+    const threadsAtUpload = threadCpu(pid);
+    const schedAtUpload = schedTimes(pid, pid);
     if (put.code !== 0) throw new Error(put.stderr);
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
     const seconds = (reported - uploaded) / 1000;
@@ -185,6 +216,10 @@ async function main(): Promise<void> {
     const listings = await probe?.stop();
     const pipelineCpu = cpuSeconds(pid) - cpuAtUpload;
     const mainCpu = cpuSeconds(pid, pid) - mainAtUpload;
+    const threads = threadCpuSpent(threadsAtUpload, threadCpu(pid));
+    const sched = schedTimes(pid, pid);
+    const mainRunning = sched.running - schedAtUpload.running;
+    const mainWaiting = sched.waiting - schedAtUpload.waiting;
     const rss = peakRssMb(pid);
     // The log line comes just after the report is written: wait for it rather than race it.
     const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.flux === 'sal', 30_000) as { counts?: Record<string, number> };
@@ -197,6 +232,8 @@ async function main(): Promise<void> {
     // On a shared machine wall time depends on the load; CPU time does not.
     console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${pipelineCpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / pipelineCpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
     console.log(`     of which the server's main thread ${mainCpu.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
+    console.log(`     by thread: ${threads}`);
+    console.log(`     main thread over (b): on a core ${mainRunning.toFixed(2)} s, runnable but waiting for a core ${mainWaiting.toFixed(2)} s, asleep (waiting for rows, locks, I/O) ${(seconds - mainRunning - mainWaiting).toFixed(2)} s`);
     console.log(`(c) directory store alone:       ${store.cpuSeconds.toFixed(2)} s CPU (same employees, no file): best possible CPU ratio ${(100 * bare.cpuSeconds / (bare.cpuSeconds + store.cpuSeconds)).toFixed(0)}% with csv-parse + SQLite and nothing else`);
     console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(walPeak / 1024 ** 2).toFixed(0)} MiB`);
     if (listings?.length) {
