@@ -4,6 +4,7 @@ import { FileRejection } from '../plugin-api/outcome';
 import type { Dialect } from '../plugin-api/records';
 import { parseRows, translateCsvError } from './csv-rows';
 import type { ThreadRequest, ThreadReply, ThreadError } from './csv-thread';
+import { lowerThreadPriority } from '../thread-priority';
 
 /**
  * The parse worker (see csv-thread.ts): reads, checks and parses CSV files for the main
@@ -27,6 +28,8 @@ interface Job {
 }
 const jobs = new Map<number, Job>();
 const port = parentPort!;
+// Parsing ahead is background work: the main thread, which validates and stores the rows, comes first.
+lowerThreadPriority();
 const reply = (message: ThreadReply) => port.postMessage(message);
 
 port.on('message', (m: ThreadRequest) => {

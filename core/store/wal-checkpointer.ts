@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
+import { BACKGROUND_NICE } from '../thread-priority';
 import type { Service } from '../tokens';
 import type { Database } from './database';
 
@@ -78,7 +79,7 @@ export class WalCheckpointer implements Service {
     const worker = new Worker(CHECKPOINT_LOOP, {
       eval: true,
       workerData: {
-        driver: require.resolve('better-sqlite3'), file: this.db.name,
+        driver: require.resolve('better-sqlite3'), nice: BACKGROUND_NICE, file: this.db.name,
         intervalMs: this.options.checkpointIntervalMs ?? 200, restartBytes: this.options.restartBytes ?? 16 * 1024 * 1024,
       },
       resourceLimits: { maxOldGenerationSizeMb: 32 },
@@ -101,6 +102,8 @@ export class WalCheckpointer implements Service {
 // has still copied what it could, and the next tick tries again.
 const CHECKPOINT_LOOP = `
 const { workerData } = require('node:worker_threads');
+// Background work, at a lower CPU priority: lowerThreadPriority (thread-priority.ts) in one line.
+try { require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), workerData.nice); } catch {}
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 0');

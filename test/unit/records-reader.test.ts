@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecords } from '../../core/records';
 import { FileRejection, looseHeader, type RecordReaderOptions, type SourceRecord } from '../../core/plugin-api';
+import { BACKGROUND_NICE } from '../../core/thread-priority';
+import { threadNiceValues } from '../helpers/threads';
 
 const FIX = join(__dirname, '..', 'fixtures');
 const REC = join(FIX, 'records');
@@ -227,4 +229,12 @@ test('a handler busy with every record still lets the event loop turn while the 
   assert.equal(rows, 20_000);
   // A turn every 4 ms of work: about 200 in 800 ms; without them it fired about 15 times, all before the worker got ahead.
   assert.ok(ticks >= 80, `the timer fired ${ticks} times while the file was read`);
+});
+
+test('the parse thread runs at a lower CPU priority than this thread (the event loop comes first)', async () => {
+  const path = join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv');
+  let seen: Map<number, number> | undefined;
+  for await (const _ of readRecords(path, exchange, undefined, onThread)) seen ??= threadNiceValues();
+  assert.equal(seen!.get(process.pid), 0);
+  assert.ok([...seen!.values()].includes(BACKGROUND_NICE), `nice values of this process's threads: ${JSON.stringify([...seen!])}`);
 });
