@@ -42,7 +42,21 @@ export interface NewJob {
 
 /** SQL over the `queue` table. Leasing is one UPDATE … RETURNING, so two workers never get the same job. */
 export class QueueRepository {
-  constructor(private readonly db: Database) {}
+  private readonly leaseNext;
+  private readonly anyDue;
+
+  constructor(private readonly db: Database) {
+    this.leaseNext = db.prepare(`UPDATE queue SET state = 'leased', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
+      WHERE id = (
+        SELECT id FROM queue
+        WHERE topic = @topic
+          AND ((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now))
+          AND (account_id IS NULL OR account_id NOT IN (SELECT value FROM json_each(@skip)))
+        ORDER BY run_at, id LIMIT 1)
+      RETURNING *`);
+    this.anyDue = db.prepare(`SELECT 1 FROM queue WHERE topic = @topic
+      AND ((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now)) LIMIT 1`).pluck();
+  }
 
   /** Returns the new job, or the live job already holding the dedup key. */
   insert(job: NewJob, now = Date.now()): { job: Job; created: boolean } {
@@ -67,14 +81,10 @@ export class QueueRepository {
    * skipping the given accounts (those at their concurrency limit).
    */
   lease<P>(topic: string, leaseMs: number, skipAccounts: readonly string[], now = Date.now()): Job<P> | undefined {
-    const row = this.db.prepare(`UPDATE queue SET state = 'leased', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
-      WHERE id = (
-        SELECT id FROM queue
-        WHERE topic = @topic
-          AND ((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now))
-          AND (account_id IS NULL OR account_id NOT IN (SELECT value FROM json_each(@skip)))
-        ORDER BY run_at, id LIMIT 1)
-      RETURNING *`).get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts) }) as JobRow | undefined;
+    // Most polls find nothing: a read answers them without taking the write lock (which a
+    // checkpoint or a handler's transaction may hold).
+    if (this.anyDue.get({ topic, now }) === undefined) return undefined;
+    const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts) }) as JobRow | undefined;
     return row && toJob<P>(row);
   }
 

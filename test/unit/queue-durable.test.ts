@@ -51,6 +51,24 @@ describe('durable queue', () => {
     assert.equal(again?.attempts, 2);
   });
 
+  test('a poll that finds nothing due does not wait for the write lock another connection holds', () => {
+    const file = join(dir, `q${n++}.db`);
+    const q = new DurableQueue(openDatabase(file), retry, silentLogger());
+    q.enqueue('t', {}, { delay: 60_000 });
+    const writer = openDatabase(file);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      assert.equal(q.repo.lease('t', 1000, []), undefined);
+      // Taking the write lock would have waited out the 10 s busy timeout (and then failed).
+      assert.ok(Date.now() - started < 2000, `the poll took ${Date.now() - started} ms`);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+    assert.ok(q.repo.lease('t', 1000, [], Date.now() + 61_000));
+  });
+
   test('a failing job is retried with backoff, then dead after the last attempt', async () => {
     const q = fresh();
     const seen: number[] = [];
