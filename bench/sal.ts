@@ -25,6 +25,7 @@ import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
 import { openDatabase } from '../core/store/database';
 import { DirectoryRepository } from '../core/store/directory-repository';
+import { BATCH_ROWS } from '../plugins/sal/handler';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 
@@ -89,7 +90,7 @@ async function csvParseAlone(path: string): Promise<{ rows: number; seconds: num
 
 /**
  * (c) The directory store alone: the same 200,000 employees written through DirectoryRepository
- * (500-row transactions, as the sal handler does) into a fresh database, no file, no validation.
+ * (transactions of BATCH_ROWS, as the sal handler does) into a fresh database, no file, no validation.
  * This is a floor for the pipeline: csv-parse time + this time bounds the achievable ratio.
  */
 function storeAlone(dir: string): { cpuSeconds: number } {
@@ -114,7 +115,7 @@ function storeAlone(dir: string): { cpuSeconds: number } {
         disable_vault: false, disable_elec_distribution: false, disable_paper_distribution: false, saml_token: null,
       },
     });
-    if (batch.length >= 500) flush();
+    if (batch.length >= BATCH_ROWS) flush();
   }
   flush();
   const used = process.cpuUsage(cpu);

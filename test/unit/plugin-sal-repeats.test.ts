@@ -8,9 +8,9 @@ import { readRecords } from '../../core/records';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { CollectingReportBuilder } from '../../core/workflow/report-builder';
-import { SalHandler } from '../../plugins/sal/handler';
+import { BATCH_ROWS, SalHandler } from '../../plugins/sal/handler';
 
-// The sal handler applies rows in batches of 500 while the file streams. A repeated key is
+// The sal handler applies rows in batches (BATCH_ROWS) while the file streams. A repeated key is
 // compared with its first row either in the pending batch or, once applied, in the directory
 // (a dry run compares digests): all three must give the same answer.
 const HEADER = 'organization_code;registration_reference;lastname;firstname;professional_email';
@@ -35,21 +35,23 @@ async function runSal(dir: string, file: string, apply: boolean) {
 test('sal: repeated keys far apart (first row already applied) and close together (still pending)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fg-sal-repeats-'));
   try {
+    // Two batches and a part: rows 1 to 2 × BATCH_ROWS are applied when the repeats come, the rest pending.
+    const n = 2 * BATCH_ROWS + 200;
     const lines = [HEADER];
-    for (let i = 1; i <= 1200; i++) lines.push(row(i));
-    lines.push(row(3));              // line 1202: same as line 4, applied long ago → unchanged
-    lines.push(row(4, 'Other'));     // line 1203: differs from line 5, applied → both rejected
-    lines.push(row(1199));           // line 1204: same as line 1200, still pending → unchanged
-    lines.push(row(1200, 'Other'));  // line 1205: differs from line 1201, pending → both rejected
+    for (let i = 1; i <= n; i++) lines.push(row(i));
+    lines.push(row(3));              // line n + 2: same as line 4, applied long ago → unchanged
+    lines.push(row(4, 'Other'));     // line n + 3: differs from line 5, applied → both rejected
+    lines.push(row(n - 1));          // line n + 4: same as line n, still pending → unchanged
+    lines.push(row(n, 'Other'));     // line n + 5: differs from line n + 1, pending → both rejected
     const file = join(dir, 'sal.csv');
     writeFileSync(file, lines.join('\n') + '\n');
 
     const applied = await runSal(dir, file, true);
-    assert.deepEqual(applied.counts, { created: 1198, updated: 0, unchanged: 2, rejected: 4 });
-    assert.deepEqual(applied.duplicates, [5, 1201, 1203, 1205]);
+    assert.deepEqual(applied.counts, { created: n - 2, updated: 0, unchanged: 2, rejected: 4 });
+    assert.deepEqual(applied.duplicates, [5, n + 1, n + 3, n + 5]);
     assert.equal(applied.directory.getEmployee('acme', 'ACME', '00004'), undefined, 'a conflicting key is undone');
     assert.equal(applied.directory.getEmployee('acme', 'ACME', '00003')?.lastname, 'Martin');
-    assert.equal(applied.directory.listEmployees('acme').length, 1198);
+    assert.equal(applied.directory.listEmployees('acme').length, n - 2);
 
     applied.db.close();
 
