@@ -7,6 +7,8 @@
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Also (c): the CPU time of the directory store alone writing the same employees, which with
  * (a) bounds the ratio any pipeline that parses with csv-parse and stores each row can reach.
+ * Runs BENCH_ROUNDS rounds (default 3) of (a) then (b), each (b) on a fresh server, and prints
+ * each round and the median round in detail: one round on a shared 2-core machine can be off by ±20%.
  * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there;
  * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
@@ -172,17 +174,23 @@ async function waitFor(path: string, timeoutMs: number): Promise<number> {
   return Date.now();
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'fg-bench-sal-'));
-  const file = join(dir, SAL);
-  await generate(file);
-  const mb = statSync(file).size / 1024 ** 2;
-  console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB)`);
+interface PipelineRun {
+  seconds: number;
+  cpu: number;
+  mainCpu: number;
+  threads: string;
+  mainRunning: number;
+  mainWaiting: number;
+  rss: number;
+  walPeak: number;
+  listings?: number[];
+  counts: Record<string, number>;
+  /** The journal's timeline of the file, step by step. */
+  timeline: string[];
+}
 
-  const bare = await csvParseAlone(file);
-  if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
-  const store = storeAlone(dir);
-
+/** (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the end of its upload. */
+async function runPipeline(file: string): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
     config: { log: { level: 'info' }, pgp: { signReports: false } },
@@ -212,50 +220,83 @@ async function main(): Promise<void> {
     const schedAtUpload = schedTimes(pid, pid);
     if (put.code !== 0) throw new Error(put.stderr);
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
-    const seconds = (reported - uploaded) / 1000;
     clearInterval(walSampler);
     const listings = await probe?.stop();
-    const pipelineCpu = cpuSeconds(pid) - cpuAtUpload;
-    const mainCpu = cpuSeconds(pid, pid) - mainAtUpload;
-    const threads = threadCpuSpent(threadsAtUpload, threadCpu(pid));
     const sched = schedTimes(pid, pid);
-    const mainRunning = sched.running - schedAtUpload.running;
-    const mainWaiting = sched.waiting - schedAtUpload.waiting;
-    const rss = peakRssMb(pid);
+    const run = {
+      seconds: (reported - uploaded) / 1000,
+      cpu: cpuSeconds(pid) - cpuAtUpload,
+      mainCpu: cpuSeconds(pid, pid) - mainAtUpload,
+      threads: threadCpuSpent(threadsAtUpload, threadCpu(pid)),
+      mainRunning: sched.running - schedAtUpload.running,
+      mainWaiting: sched.waiting - schedAtUpload.waiting,
+      rss: peakRssMb(pid),
+      walPeak, listings,
+    };
     // The log line comes just after the report is written: wait for it rather than race it.
     const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.flux === 'sal', 30_000) as { counts?: Record<string, number> };
-
-    const bareRate = bare.rows / bare.seconds;
-    const pipeRate = ROWS / seconds;
-    console.log(`(a) csv-parse alone:             ${bare.seconds.toFixed(2)} s  ${Math.round(bareRate).toLocaleString('en')} rows/s`);
-    console.log(`(b) upload-complete → report:    ${seconds.toFixed(2)} s  ${Math.round(pipeRate).toLocaleString('en')} rows/s`);
-    console.log(`ratio (b)/(a):                   ${(100 * pipeRate / bareRate).toFixed(0)}%  (target ≥ 50%)`);
-    // On a shared machine wall time depends on the load; CPU time does not.
-    console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${pipelineCpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / pipelineCpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
-    console.log(`     of which the server's main thread ${mainCpu.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
-    console.log(`     by thread: ${threads}`);
-    console.log(`     main thread over (b): on a core ${mainRunning.toFixed(2)} s, runnable but waiting for a core ${mainWaiting.toFixed(2)} s, asleep (waiting for rows, locks, I/O) ${(seconds - mainRunning - mainWaiting).toFixed(2)} s`);
-    console.log(`(c) directory store alone:       ${store.cpuSeconds.toFixed(2)} s CPU (same employees, no file): best possible CPU ratio ${(100 * bare.cpuSeconds / (bare.cpuSeconds + store.cpuSeconds)).toFixed(0)}% with csv-parse + SQLite and nothing else`);
-    console.log(`server peak RSS:                 ${rss.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(walPeak / 1024 ** 2).toFixed(0)} MiB`);
-    if (listings?.length) {
-      const sorted = [...listings].sort((x, y) => x - y);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0);
-      console.log(`another session's ls of /out:    ${sorted.length} during upload + (b): median ${at(0.5)} ms, p90 ${at(0.9)} ms, worst ${at(1)} ms`);
-    }
-    console.log(`counts: ${JSON.stringify(processed?.counts ?? {})}`);
-    // Where the pipeline time went: the journal's timeline of the file, step by step.
-    const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string; receivedAt: string }>;
+    const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string }>;
     const sal = files.find((f) => f.name === SAL)!;
     const shown = JSON.parse((await server.cli('files', 'show', sal.id, '--json')).stdout) as { events: Array<{ at: string; type: string; step?: string }> };
+    const timeline: string[] = [];
     let previous = uploaded;
     for (const e of shown.events) {
       const at = Date.parse(e.at);
-      console.log(`  +${((at - previous) / 1000).toFixed(2).padStart(6)} s  ${e.type}${e.step ? ` ${e.step}` : ''}`);
+      timeline.push(`  +${((at - previous) / 1000).toFixed(2).padStart(6)} s  ${e.type}${e.step ? ` ${e.step}` : ''}`);
       previous = at;
     }
+    return { ...run, counts: processed?.counts ?? {}, timeline };
   } finally {
     if (profile) await server.stop(); // a graceful exit writes the profile
     await server.cleanup();
+  }
+}
+
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-bench-sal-'));
+  try {
+    const file = join(dir, SAL);
+    await generate(file);
+    const mb = statSync(file).size / 1024 ** 2;
+    console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB); ${ROUNDS} rounds of (a) then (b), each (b) on a fresh server`);
+    const store = storeAlone(dir);
+
+    // On a shared 2-core machine one round can be off by ±20%: the figures below are the median round's.
+    const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number }> = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const bare = await csvParseAlone(file);
+      if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
+      const run = await runPipeline(file);
+      const ratio = 100 * bare.seconds / run.seconds;
+      rounds.push({ bare, run, ratio });
+      console.log(`round ${r}: (a) ${bare.seconds.toFixed(2)} s, (b) ${run.seconds.toFixed(2)} s, ratio ${ratio.toFixed(0)}%; ` +
+        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainCpu.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB`);
+    }
+    const byRatio = [...rounds].sort((x, y) => x.ratio - y.ratio);
+    const { bare, run, ratio } = byRatio[Math.floor((byRatio.length - 1) / 2)]!;
+    const seconds = run.seconds;
+    console.log(`median round (${rounds.findIndex((x) => x.run === run) + 1} of ${ROUNDS}):`);
+    console.log(`(a) csv-parse alone:             ${bare.seconds.toFixed(2)} s  ${Math.round(bare.rows / bare.seconds).toLocaleString('en')} rows/s`);
+    console.log(`(b) upload-complete → report:    ${seconds.toFixed(2)} s  ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s`);
+    console.log(`ratio (b)/(a):                   ${ratio.toFixed(0)}%  (target ≥ 50%); all rounds: ${rounds.map((x) => `${x.ratio.toFixed(0)}%`).join(', ')}`);
+    // On a shared machine wall time depends on the load; CPU time does not.
+    console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${run.cpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
+    console.log(`     of which the server's main thread ${run.mainCpu.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
+    console.log(`     by thread: ${run.threads}`);
+    console.log(`     main thread over (b): on a core ${run.mainRunning.toFixed(2)} s, runnable but waiting for a core ${run.mainWaiting.toFixed(2)} s, asleep (waiting for rows, locks, I/O) ${(seconds - run.mainRunning - run.mainWaiting).toFixed(2)} s`);
+    console.log(`(c) directory store alone:       ${store.cpuSeconds.toFixed(2)} s CPU (same employees, no file): best possible CPU ratio ${(100 * bare.cpuSeconds / (bare.cpuSeconds + store.cpuSeconds)).toFixed(0)}% with csv-parse + SQLite and nothing else`);
+    const highest = Math.max(...rounds.map((x) => x.run.rss));
+    console.log(`server peak RSS:                 ${run.rss.toFixed(0)} MB, highest of the rounds ${highest.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(run.walPeak / 1024 ** 2).toFixed(0)} MiB`);
+    if (run.listings?.length) {
+      const sorted = [...run.listings].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0);
+      console.log(`another session's ls of /out:    ${sorted.length} during upload + (b): median ${at(0.5)} ms, p90 ${at(0.9)} ms, worst ${at(1)} ms`);
+    }
+    console.log(`counts: ${JSON.stringify(run.counts)}`);
+    for (const line of run.timeline) console.log(line);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
