@@ -49,6 +49,16 @@ function parseWorker(): Worker {
   return started;
 }
 
+/**
+ * Starts the parse worker if it is not running, without giving it work. The records reader
+ * calls it when it reads a small CSV file on the main thread: a big file often follows (sir,
+ * then sal), and it then finds the thread ready instead of waiting for it to start (the first
+ * rows of a 200,000-row file came 70-120 ms after the start; 45-57 ms with the thread ready).
+ */
+export function startParseThread(): void {
+  parseWorker();
+}
+
 function revive(error: ThreadError): Error {
   if (error.rejection && error.code) return rejectFile(error.code, error.message, error.details);
   if (error.code) return new FluxgateError(error.code, error.message, error.details);

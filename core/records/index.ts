@@ -3,7 +3,7 @@ import { rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { readCsv } from './csv-reader';
 import { parseRows } from './csv-rows';
-import { parseRowsOnThread } from './csv-thread';
+import { parseRowsOnThread, startParseThread } from './csv-thread';
 import { sniffFile } from './sniff';
 import { readXlsx } from './xlsx-reader';
 
@@ -68,7 +68,10 @@ async function openReader(path: string, options: RecordReaderOptions, signal: Ab
     case 'nul':
       throw rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${sniffed.offset}: it is not a UTF-8 text file`, { offset: sniffed.offset });
     default: {
-      const onThread = sniffed.size >= (tuning.parseThreadMinBytes ?? Infinity);
+      const threshold = tuning.parseThreadMinBytes ?? Infinity;
+      const onThread = sniffed.size >= threshold;
+      // A server that reads small CSV files now gets big ones later: have the thread ready.
+      if (!onThread && Number.isFinite(threshold)) startParseThread();
       return readCsv(path, options, signal, onThread ? parseRowsOnThread : parseRows);
     }
   }
