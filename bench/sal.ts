@@ -265,8 +265,8 @@ async function main(): Promise<void> {
     // On a shared 2-core machine one round can be off by ±20%: the figures below are the median round's.
     const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number }> = [];
     for (let r = 1; r <= ROUNDS; r++) {
-      // What the last step wrote (the generated file, (c)'s database, the last round's server) is
-      // still being flushed to disk by the kernel: without this, round 1 was 5-10 points lower.
+      // Each round starts with what came before (the generated file, the last round's server)
+      // flushed to disk, so that the kernel's write-back does not run during (b).
       execFileSync('sync');
       const bare = await csvParseAlone(file);
       if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
