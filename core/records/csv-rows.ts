@@ -25,7 +25,9 @@ export type RowSource = (path: string, dialect: Dialect, signal?: AbortSignal) =
  */
 export async function* parseRows(path: string, dialect: Dialect, signal?: AbortSignal, limit?: number, clean = false): AsyncGenerator<RowBatch> {
   const quote = QUOTES[dialect];
-  const source = createReadStream(path, { highWaterMark: 256 * 1024 });
+  // 64 KiB reads: csv-parse hands out rows once per chunk, and a reader waits for the first ones
+  // (a 256 KiB first chunk is ~1,700 rows, 20-30 ms of parsing before the first row).
+  const source = createReadStream(path, { highWaterMark: 64 * 1024 });
   const parser = parse({
     delimiter: SEPARATORS[dialect],
     quote,

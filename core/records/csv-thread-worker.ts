@@ -18,6 +18,8 @@ import { lowerThreadPriority } from '../thread-priority';
  */
 const MAX_AHEAD = 2;
 const MESSAGE_ROWS = 1000;
+/** The reader waits for the first message: it goes as soon as it has this many rows. */
+const FIRST_MESSAGE_ROWS = 100;
 interface Job {
   /** Parsed batches not posted yet. */
   readonly ready: Array<{ fields: string[][]; lines: number[] }>;
@@ -63,20 +65,22 @@ async function run(id: number, path: string, dialect: Dialect): Promise<void> {
   try {
     let fields: string[][] = [];
     let lines: number[] = [];
+    let messageRows = FIRST_MESSAGE_ROWS;
     const send = async () => {
+      messageRows = MESSAGE_ROWS;
       job.ready.push({ fields, lines });
       fields = [];
       lines = [];
       post(id, job);
       await until(() => job.ready.length < MAX_AHEAD);
     };
-    // csv-parse hands out a few rows at a time: they travel in messages of MESSAGE_ROWS or more.
+    // csv-parse hands out a chunk's rows at a time: they travel in messages of MESSAGE_ROWS or more.
     for await (const batch of parseRows(path, dialect, signal, undefined, true)) {
       for (let i = 0; i < batch.fields.length; i++) {
         fields.push(batch.fields[i]!);
         lines.push(batch.lines[i]!);
       }
-      if (fields.length >= MESSAGE_ROWS) await send();
+      if (fields.length >= messageRows) await send();
       if (signal.aborted) return; // leaving the loop closes the file
     }
     if (fields.length > 0) await send();
