@@ -15,7 +15,7 @@ import { readEmployee, SAL_REQUIRED } from './employee-row';
 export const BATCH_ROWS = 2000;
 // Internal key: NUL cannot occur in a value; reports show organization/registration_reference.
 const keyOf = (org: string, ref: string) => `${org}\u0000${ref}`;
-const shown = (key: string) => key.replace('\u0000', '/');
+const shown = (org: string, ref: string) => `${org}/${ref}`;
 const split = (key: string) => key.split('\u0000') as [string, string];
 
 /** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
@@ -37,9 +37,31 @@ function pendingRow<T extends { index: number }>(batch: readonly T[], index: num
 
 /**
  * What happened to each valid row, kept compactly until the end of the file (arrays, not an
- * object per row). `hashes`: digests of the rows, for dry runs only.
+ * object per row): its key as organization and reference (the strings the key index holds).
+ * `hashes`: digests of the rows, for dry runs only.
  */
-interface RowLog { lines: number[]; entities: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
+interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
+
+/**
+ * The log index of each key's first valid row, by organization then reference: no key string
+ * is built per row (a joined key cost a string and its flattening for each of 200,000 rows).
+ */
+class FirstRows {
+  private readonly byOrg = new Map<string, { org: string; refs: Map<string, number> }>();
+
+  /** The first row of (org, ref), or undefined after recording `index` as its first row; `org` is the shared string to log. */
+  claim(org: string, ref: string, index: number): { first: number | undefined; org: string } {
+    let entry = this.byOrg.get(org);
+    if (!entry) this.byOrg.set(org, entry = { org, refs: new Map() });
+    const first = entry.refs.get(ref);
+    if (first === undefined) entry.refs.set(ref, index);
+    return { first, org: entry.org };
+  }
+
+  get(org: string, ref: string): number | undefined {
+    return this.byOrg.get(org)?.refs.get(ref);
+  }
+}
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
@@ -62,9 +84,9 @@ export class SalHandler implements FluxHandler {
     const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
     const replaced = ctx.directory.createStaging();
     try {
-      const log: RowLog = { lines: [], entities: [], hashes: [], kinds: [] };
-      // Key → index (in log) of its first valid row.
-      const firstRow = new Map<string, number>();
+      const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
+      const firstRows = new FirstRows();
+      // Keys (keyOf) in conflict → their lines.
       const conflicts = new Map<string, number[]>();
       let batch: Array<{ index: number; employee: Employee }> = [];
       let rows = 0;
@@ -72,19 +94,19 @@ export class SalHandler implements FluxHandler {
       for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
         rows++;
         const { checker, employee } = readEmployee(record, organizations);
-        const entity = keyOf(employee.organizationCode, employee.registrationReference);
+        const ref = employee.registrationReference;
         if (!checker.ok) {
-          rejectRow(ctx.report, record.line, checker.problems, employee.registrationReference ? shown(entity) : undefined);
+          rejectRow(ctx.report, record.line, checker.problems, ref ? shown(employee.organizationCode, ref) : undefined);
           continue;
         }
         const index = log.lines.push(record.line) - 1;
-        log.entities.push(entity);
+        const { first, org } = firstRows.claim(employee.organizationCode, ref, index);
+        log.orgs.push(org);
+        log.refs.push(ref);
         log.kinds.push(undefined);
         // A dry run writes nothing, so a repeated key is compared with its first row by digest.
         if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
-        const first = firstRow.get(entity);
         if (first === undefined) {
-          firstRow.set(entity, index);
           batch.push({ index, employee });
           if (batch.length >= BATCH_ROWS) batch = this.apply(ctx, account, file.id, batch, log, replaced);
         } else {
@@ -92,25 +114,26 @@ export class SalHandler implements FluxHandler {
           const pending = pendingRow(batch, first);
           const json = JSON.stringify(employee);
           const same = pending ? JSON.stringify(pending.employee) === json : this.sameAsFirst(ctx, account, employee, json, log.hashes[first]);
-          if (!conflicts.has(entity) && same) {
+          const key = keyOf(org, ref);
+          if (!conflicts.has(key) && same) {
             log.kinds[index] = 'unchanged'; // the same row again
             continue;
           }
-          conflicts.set(entity, [...(conflicts.get(entity) ?? [log.lines[first]!]), record.line]);
+          conflicts.set(key, [...(conflicts.get(key) ?? [log.lines[first]!]), record.line]);
         }
       }
       this.apply(ctx, account, file.id, batch, log, replaced);
-      this.undoConflicts(ctx, account, conflicts, firstRow, log, replaced);
+      this.undoConflicts(ctx, account, conflicts, firstRows, log, replaced);
 
       for (let i = 0; i < log.lines.length; i++) {
-        const entity = log.entities[i]!;
-        const lines = conflicts.size > 0 ? conflicts.get(entity) : undefined;
+        const org = log.orgs[i]!;
+        const ref = log.refs[i]!;
+        const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
         if (lines) {
-          const [org, ref] = split(entity);
           rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', code: 'FG_DUP_IN_FILE',
-            message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(entity));
+            message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(org, ref));
         } else {
-          ctx.report.count(log.kinds[i] ?? 'unchanged', shown(entity), log.lines[i]);
+          ctx.report.count(log.kinds[i] ?? 'unchanged', shown(org, ref), log.lines[i]);
         }
       }
       const c = ctx.report.counts;
@@ -142,7 +165,7 @@ export class SalHandler implements FluxHandler {
     // One options object for the batch: no closure per row.
     const options: WriteOptions = {
       dryRun: !ctx.apply, sourceFile: fileId,
-      onReplaced: (previous) => replaced.add(log.lines[index]!, log.entities[index]!, previous),
+      onReplaced: (previous) => replaced.add(log.lines[index]!, keyOf(log.orgs[index]!, log.refs[index]!), previous),
     };
     ctx.directory.transaction(() => {
       for (const row of batch) {
@@ -154,17 +177,17 @@ export class SalHandler implements FluxHandler {
   }
 
   /** Puts back what the first occurrence of each conflicting key changed. */
-  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRow: Map<string, number>,
+  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRows: FirstRows,
     log: RowLog, replaced: StagingArea): void {
     if (conflicts.size === 0 || !ctx.apply) return;
     const previous = new Map<string, string>();
     for (const row of replaced.rows()) if (conflicts.has(row.key) && !previous.has(row.key)) previous.set(row.key, row.payload);
     ctx.directory.transaction(() => {
-      for (const entity of conflicts.keys()) {
-        const kind = log.kinds[firstRow.get(entity)!];
-        const employee = JSON.parse(previous.get(entity) ?? 'null') as Employee | null;
+      for (const key of conflicts.keys()) {
+        const [org, ref] = split(key);
+        const kind = log.kinds[firstRows.get(org, ref)!];
+        const employee = JSON.parse(previous.get(key) ?? 'null') as Employee | null;
         if (kind === 'created') {
-          const [org, ref] = split(entity);
           ctx.directory.removeEmployee(account, org, ref);
         } else if (kind === 'updated' && employee) {
           ctx.directory.upsertEmployee(account, employee);
