@@ -10,7 +10,7 @@ const BENCHES = ['sftp', 'intake', 'sal'];
 let failed = 0;
 for (const name of BENCHES) {
   process.stdout.write(`\n=== bench:${name} ===\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, `${name}.ts`)], { stdio: 'inherit' });
   if (r.status !== 0) { failed++; process.stdout.write(`bench:${name} exited with ${r.status ?? r.signal}\n`); }
 }
 process.exit(failed ? 1 : 0);

@@ -254,6 +254,19 @@ async function runPipeline(file: string): Promise<PipelineRun> {
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
+/**
+ * Before each measurement, nothing left to do here or on the disk: this process's garbage is
+ * collected (generating the file and (a) leave plenty; collected during (b), it took CPU from
+ * the server: round 1 was at 35-45% where later rounds were at 48-53%), and what came before
+ * (the generated file, the last round's server) is flushed, so that write-back does not run then.
+ */
+function settle(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc (npm run bench:sal does)');
+  execFileSync('sync');
+  gc();
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fg-bench-sal-'));
   try {
@@ -265,11 +278,10 @@ async function main(): Promise<void> {
     // On a shared 2-core machine one round can be off by ±20%: the figures below are the median round's.
     const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number }> = [];
     for (let r = 1; r <= ROUNDS; r++) {
-      // Each round starts with what came before (the generated file, the last round's server)
-      // flushed to disk, so that the kernel's write-back does not run during (b).
-      execFileSync('sync');
+      settle();
       const bare = await csvParseAlone(file);
       if (bare.rows !== ROWS) throw new Error(`csv-parse saw ${bare.rows} rows`);
+      settle();
       const run = await runPipeline(file);
       const ratio = 100 * bare.seconds / run.seconds;
       rounds.push({ bare, run, ratio });
