@@ -7,7 +7,7 @@
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Also (c): the CPU time of the directory store alone writing the same employees, which with
  * (a) bounds the ratio any pipeline that parses with csv-parse and stores each row can reach.
- * Runs BENCH_ROUNDS rounds (default 3) of (a) then (b), each (b) on a fresh server, and prints
+ * Runs BENCH_ROUNDS rounds (default 5) of (a) then (b), each (b) on a fresh server, and prints
  * each round and the median round in detail: one round on a shared 2-core machine can be off by ±20%.
  * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there;
  * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
@@ -252,7 +252,7 @@ async function runPipeline(file: string): Promise<PipelineRun> {
   }
 }
 
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
 /**
  * Before each measurement, nothing left to do here or on the disk: this process's garbage is
