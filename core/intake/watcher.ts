@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { DataPaths } from '../config/paths';
@@ -16,6 +16,10 @@ const ACCOUNT_REFRESH_MS = 5_000;
  * created in a new account's tree before its watch exists would otherwise wait for a restart.
  */
 const RESCAN_MS = 30_000;
+/** A new directory in a watched tree is scanned this long after it appears (see onAddDir). */
+const NEW_DIRECTORY_SCAN_MS = 1_000;
+/** How long a file must be unchanged to be taken by that scan: the watcher's awaitWriteFinish threshold. */
+const SETTLED_MS = 200;
 
 /**
  * Feeds Intake from three sources: the SFTP server's in-process announcements (instant), a
@@ -53,10 +57,11 @@ export class IntakeWatcher implements Service {
       this.treeWatcher = watch(accounts.map((a) => this.watchTarget(a)), {
         ignoreInitial: true,
         // Files written in place by a co-located server settle before being taken; SFTP uploads are announced at once.
-        awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 },
+        awaitWriteFinish: { stabilityThreshold: SETTLED_MS, pollInterval: 50 },
         ignored: (path) => { const n = basename(path); return n.startsWith('.') || isPartialUpload(n); },
       });
       this.treeWatcher.on('add', (path) => this.onAdd(path));
+      this.treeWatcher.on('addDir', (path) => this.onAddDir(path));
       this.treeWatcher.on('error', (err) => this.log.error({ err: (err as Error).message }, 'watcher error'));
       // chokidar never reports ready for an empty path list.
       if (accounts.length > 0) await new Promise<void>((resolve) => this.treeWatcher!.once('ready', () => resolve()));
@@ -103,9 +108,24 @@ export class IntakeWatcher implements Service {
   }
 
   private onAdd(path: string): void {
-    const rel = relative(this.paths.sftpRoot, path).split(sep);
-    const accountId = rel[0];
+    const accountId = this.accountOf(path);
     if (accountId) void this.intake.consider(accountId, path, 'watcher');
+  }
+
+  /**
+   * chokidar reports no file written in a new directory before its watch on it exists (a
+   * program that makes a directory and writes into it at once): the directory is scanned a
+   * second after it appears instead of at the next full scan. Only files unchanged for
+   * SETTLED_MS are taken then, as the watcher would (one still being written is left to it).
+   */
+  private onAddDir(path: string): void {
+    const account = this.accounts.get(this.accountOf(path) ?? '');
+    if (!account || account.purgedAt) return;
+    setTimeout(() => { void this.scanAccount(account, path, SETTLED_MS); }, NEW_DIRECTORY_SCAN_MS).unref();
+  }
+
+  private accountOf(path: string): string | undefined {
+    return relative(this.paths.sftpRoot, path).split(sep)[0] || undefined;
   }
 
   private async scanAll(): Promise<number> {
@@ -114,19 +134,26 @@ export class IntakeWatcher implements Service {
     return found;
   }
 
-  private async scanAccount(account: Account): Promise<number> {
+  /**
+   * Considers every file of the account's tree, or of `dir` within it; with `settledMs`, only
+   * files not modified for that long.
+   */
+  private async scanAccount(account: Account, dir = this.watchTarget(account), settledMs = 0): Promise<number> {
     let found = 0;
-    const walk = async (dir: string, depth: number): Promise<void> => {
+    const settled = (p: string) => {
+      try { return Date.now() - statSync(p).mtimeMs >= settledMs; } catch { return false; }
+    };
+    const walk = async (dir: string): Promise<void> => {
       let entries;
       try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
       for (const e of entries) {
         if (e.name.startsWith('.') || isPartialUpload(e.name)) continue;
         const p = join(dir, e.name);
-        if (e.isDirectory() && account.profile === 'exchange') await walk(p, depth + 1);
-        else if (e.isFile() && (await this.intake.consider(account.id, p, 'scan'))) found++;
+        if (e.isDirectory() && account.profile === 'exchange') await walk(p);
+        else if (e.isFile() && (settledMs === 0 || settled(p)) && (await this.intake.consider(account.id, p, 'scan'))) found++;
       }
     };
-    await walk(this.watchTarget(account), 0);
+    await walk(dir);
     return found;
   }
 }

@@ -67,6 +67,20 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     assert.equal(probe.byName('ndmat_acme_acme_echo_261120110200.csv').length, 0);
   });
 
+  test('files written into directories made just before (make the directory, write, rename) are all taken', async () => {
+    // chokidar reads a new directory, then watches it: a file renamed into it in between is
+    // never reported (paulmillr/chokidar#1471). The watcher scans new directories a second later.
+    const names: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      mkdirSync(join(paths.accountRoot('acme'), 'in', `new${i}`));
+      const name = `ndmat_acme_acme_new${i}_2611201104${String(i).padStart(2, '0')}.csv`;
+      drop('acme', `in/new${i}/${name}`, 'x\n');
+      names.push(name);
+    }
+    // Within a few seconds, not at the next full scan (30 s).
+    for (const name of names) assert.equal((await probe.finished(name, 8000)).outcome?.code, 'FG_NO_WORKFLOW', name);
+  });
+
   test('a file in a directory no workflow serves is rejected and kept in quarantine', async () => {
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'zzz'));
     drop('acme', 'in/zzz/ndmat_acme_acme_zzz_261120110300.csv', 'x\n');
