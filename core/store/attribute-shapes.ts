@@ -21,9 +21,9 @@ const SHAPED = 0x5b;
 /**
  * Employee attributes in a compact form (migration 006): `["<shape id>", v1, …, vn]`, where the
  * shape, stored once in dir_attribute_shapes, names the keys in order. Repeating every key in
- * every row was two thirds of the bytes SQLite wrote for a sal file (about 370 of 460 bytes a
- * row), and writing them was most of the pipeline's time. Rows written before 006 keep their
- * JSON object and read the same; they take the shaped form when they are next written.
+ * every row made the attributes about 370 of the 460 bytes a sal row wrote (135 now), and what
+ * SQLite spends writing, committing and checkpointing grows with the bytes. Rows written before
+ * 006 keep their JSON object and read the same; they take the shaped form when next written.
  *
  * A shape row must exist before any row that names it commits, so each write transaction
  * inserts (or checks) the shapes it uses once: a shape inserted by a transaction that rolled

@@ -81,8 +81,8 @@ export class QueueRepository {
    * skipping the given accounts (those at their concurrency limit).
    */
   lease<P>(topic: string, leaseMs: number, skipAccounts: readonly string[], now = Date.now()): Job<P> | undefined {
-    // Most polls find nothing: a read answers them without taking the write lock (which a
-    // checkpoint or a handler's transaction may hold).
+    // Most polls find nothing: a read answers them without taking the write lock, which a
+    // RESTART checkpoint or another process (a CLI command) may hold.
     if (this.anyDue.get({ topic, now }) === undefined) return undefined;
     const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts) }) as JobRow | undefined;
     return row && toJob<P>(row);
