@@ -103,7 +103,7 @@ export class WalCheckpointer implements Service {
 const CHECKPOINT_LOOP = `
 const { workerData } = require('node:worker_threads');
 // Background work, at a lower CPU priority: lowerThreadPriority (thread-priority.ts) in one line.
-try { require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), workerData.nice); } catch {}
+try { const os = require('node:os'); const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()); os.setPriority(tid, Math.min(19, os.getPriority(tid) + workerData.nice)); } catch {}
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 0');

@@ -2,15 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readRecords } from '../../core/records';
-import { BACKGROUND_NICE } from '../../core/thread-priority';
+import { backgroundNice } from '../../core/thread-priority';
 import { threadNiceValues } from '../helpers/threads';
 import { until } from '../helpers/wait';
 
 // Its own process: no other test has started the parse worker here. The worker is the one
-// thread of this process at BACKGROUND_NICE (it lowers its own priority when it starts).
+// thread of this process at backgroundNice (it lowers its own priority when it starts).
 const SIR = join(__dirname, '..', 'fixtures', 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv');
 const options = { dialect: 'exchange' as const, required: ['organization_code', 'name'] };
-const parseThreadRunning = () => [...threadNiceValues().values()].includes(BACKGROUND_NICE);
+const parseThreadRunning = () => [...threadNiceValues().values()].includes(backgroundNice(threadNiceValues().get(process.pid)!));
 
 async function readAll(tuning: { parseThreadMinBytes?: number }): Promise<number> {
   let n = 0;
