@@ -46,6 +46,17 @@ test('attributes are stored as values under a shape that names the keys once, an
   db.close();
 });
 
+test('rows of different shapes one after the other (longer, shorter, a prefix, the same) each keep their own', () => {
+  const { db, repo } = openRepo();
+  const shapes: Array<Employee['attributes']> = [
+    SAL, { city: 'Paris' }, { ...SAL, extra: 'x' }, { maiden_name: null, birth_date: '1980-02-29' }, SAL, {}, { city: 'Lyon' },
+  ];
+  repo.transaction(() => shapes.forEach((attributes, i) => repo.upsertEmployee('acme', employee(String(i), attributes))));
+  shapes.forEach((attributes, i) => assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', String(i))!.attributes, attributes, `row ${i}`));
+  assert.equal(db.prepare('SELECT COUNT(*) FROM dir_attribute_shapes').pluck().get(), 5);
+  db.close();
+});
+
 test('rows written before the shapes (a JSON object) are read, compared, and shaped when next written', () => {
   const { db, repo } = openRepo();
   repo.upsertEmployee('acme', employee('1', SAL));
