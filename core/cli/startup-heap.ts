@@ -1,7 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
+import { operatorSetV8Flag } from '../v8-flags';
 
 /**
- * Loading the program (the engine, ssh2, openpgp, zod schemas, inversify, compiled by tsx) keeps
+ * Loading the program (the engine, ssh2, openpgp, zod schemas, inversify) keeps
  * many new objects alive, and V8 answers that by growing the young generation to its maximum
  * (two 16 MiB semi-spaces), which then stays committed for the life of the process: 20 to 27 MiB
  * of the idle server's RSS, and of its peak during uploads (measured: `serve` idle 123-127 MiB
@@ -16,7 +17,7 @@ import { setFlagsFromString } from 'node:v8';
  * Left alone when the operator sets semi-space flags on node's command line or NODE_OPTIONS.
  */
 const V8_DEFAULT_GROWTH_FACTOR = 2;
-const operatorChoice = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => /semi[-_]space/.test(arg));
+const operatorChoice = operatorSetV8Flag(/semi[-_]space/);
 
 let held = false;
 if (!operatorChoice) {

@@ -1,4 +1,5 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { operatorSetV8Flag } from '../../v8-flags';
 
 /**
  * Heap headroom while uploads run.
@@ -28,7 +29,7 @@ export const HEADROOM_BYTES = 96 * 1024 * 1024;
 const MAX_PERCENT = 300;
 const MIN_PERCENT = 10;
 
-const operatorChoice = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => /heap[-_]growing[-_]percent/.test(arg));
+const operatorChoice = operatorSetV8Flag(/heap[-_]growing[-_]percent/);
 
 let open = 0;
 let current = 0;
