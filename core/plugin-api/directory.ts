@@ -101,6 +101,15 @@ export interface DirectoryStore {
   findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[];
   listEmployees(accountId: string): Employee[];
   upsertEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind;
+  /**
+   * upsertEmployee in two halves, for handlers that treat new keys apart (one statement per
+   * new row, nothing looked up first): createEmployee adds the employee if its key is new and
+   * returns false, writing nothing, if the key exists (in a dry run: whether it would add it);
+   * updateEmployee replaces the stored employee if it differs, and returns undefined when no
+   * employee has the key.
+   */
+  createEmployee(accountId: string, employee: Employee, options?: WriteOptions): boolean;
+  updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): 'updated' | 'unchanged' | undefined;
   /** Deletes one employee (to undo a creation); true when it existed. Leavers are deactivated, not removed. */
   removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean;
 

@@ -71,7 +71,7 @@ class EntityTable<T> {
   private readonly select;
   private readonly list;
   private readonly insertIfNew;
-  private readonly update;
+  private readonly updateRow;
   private readonly delete;
   private readonly data: (entity: T, persist: boolean, json?: string) => string;
   readonly read: (row: Row) => T;
@@ -88,7 +88,7 @@ class EntityTable<T> {
     // OR IGNORE on the primary key only: every other column is always provided.
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
-    this.update = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
+    this.updateRow = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
     this.data = spec.split ? spec.split.data : (entity, _persist, json) => json ?? JSON.stringify(entity);
     this.read = spec.split ? spec.split.read : (row) => JSON.parse(row.data as string) as T;
   }
@@ -103,26 +103,36 @@ class EntityTable<T> {
   }
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
+    if (!options.dryRun && this.create(accountId, entity, options)) return 'created';
+    return this.update(accountId, entity, options) ?? 'created'; // absent: a dry run
+  }
+
+  /** Inserts the entity if its key is new; false, with nothing written, if the key exists. A dry run writes nothing and says whether it would insert. */
+  create(accountId: string, entity: T, options: WriteOptions = {}): boolean {
     const key = this.spec.key(entity);
-    const data = this.data(entity, !options.dryRun, options.json);
+    if (options.dryRun) return this.select.get(accountId, ...key) === undefined;
+    const data = this.data(entity, true, options.json);
     const now = Date.now();
-    const values = this.spec.values(entity);
-    const source = options.sourceFile ?? null;
-    // New rows are the common case of big files: one statement, no lookup first. One array
-    // of parameters (better-sqlite3 binds an array as the positional parameters) rather than spreads.
-    if (!options.dryRun) {
-      const params: unknown[] = [accountId];
-      for (const k of key) params.push(k);
-      for (const v of values) params.push(v);
-      params.push(data, source, now, now);
-      if (this.insertIfNew.run(params).changes > 0) return 'created';
-    }
+    // One statement, no lookup first: new rows are the common case of big files. One array of
+    // parameters (better-sqlite3 binds an array as the positional parameters) rather than spreads.
+    const params: unknown[] = [accountId];
+    for (const k of key) params.push(k);
+    for (const v of this.spec.values(entity)) params.push(v);
+    params.push(data, options.sourceFile ?? null, now, now);
+    return this.insertIfNew.run(params).changes > 0;
+  }
+
+  /** Replaces the stored entity with this key if it differs; undefined when no entity has the key. */
+  update(accountId: string, entity: T, options: WriteOptions = {}): 'updated' | 'unchanged' | undefined {
+    const key = this.spec.key(entity);
     const existing = this.select.get(accountId, ...key) as Row | undefined;
-    if (existing === undefined) return 'created'; // dry run
+    if (existing === undefined) return undefined;
+    const data = this.data(entity, !options.dryRun, options.json);
+    const values = this.spec.values(entity);
     if (this.unchanged(existing, entity, data, values)) return 'unchanged';
     if (options.dryRun) return 'updated';
     options.onReplaced?.(this.spec.split ? JSON.stringify(this.read(existing)) : existing.data as string);
-    this.update.run(...values, data, source, now, accountId, ...key);
+    this.updateRow.run(...values, data, options.sourceFile ?? null, Date.now(), accountId, ...key);
     return 'updated';
   }
 
@@ -189,6 +199,8 @@ export class DirectoryRepository implements DirectoryStore {
     return this.employees.remove(accountId, [organizationCode, registrationReference]);
   }
   upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
+  createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
+  updateEmployee(accountId: string, e: Employee, options?: WriteOptions): 'updated' | 'unchanged' | undefined { return this.employees.update(accountId, e, options); }
 
   getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
   listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }

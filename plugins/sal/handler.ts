@@ -21,52 +21,54 @@ const split = (key: string) => key.split('\u0000') as [string, string];
 /** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
 const digest = (text: string): string => hash('sha1', text, 'base64');
 
-/** The batch entry of log index `index`, if it is still waiting to be applied (batches are in index order). */
-function pendingRow<T extends { index: number }>(batch: readonly T[], index: number): T | undefined {
-  let lo = 0;
-  let hi = batch.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = batch[mid]!.index;
-    if (at === index) return batch[mid];
-    if (at < index) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
-}
-
 /**
  * What happened to each valid row, kept compactly until the end of the file (arrays, not an
- * object per row): its key as organization and reference (the strings the key index holds).
+ * object per row): its key as organization and reference.
  * `hashes`: digests of the rows, for dry runs only.
  */
 interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
 
+/** One file's state while it applies. `conflicts`: keys (keyOf) in conflict → their lines. */
+interface SalRun {
+  ctx: FluxContext; account: string; fileId: string; log: RowLog; firstRows: FirstRows;
+  conflicts: Map<string, number[]>; replaced: StagingArea;
+}
+
 /**
- * The log index of each key's first valid row, by organization then reference: no key string
- * is built per row (a joined key cost a string and its flattening for each of 200,000 rows).
+ * The log index of each key's first valid row, built only when needed: a row whose key is
+ * new to the directory is the first of its key (an earlier row of the file would have added
+ * it), so a file of new employees never consults it. Indexed by organization, then reference:
+ * no joined key string per row.
  */
 class FirstRows {
-  private readonly byOrg = new Map<string, { org: string; refs: Map<string, number> }>();
+  private readonly byOrg = new Map<string, Map<string, number>>();
+  /** Log entries below this are indexed. */
+  private indexed = 0;
 
-  /** The first row of (org, ref), or undefined after recording `index` as its first row; `org` is the shared string to log. */
-  claim(org: string, ref: string, index: number): { first: number | undefined; org: string } {
-    let entry = this.byOrg.get(org);
-    if (!entry) this.byOrg.set(org, entry = { org, refs: new Map() });
-    const first = entry.refs.get(ref);
-    if (first === undefined) entry.refs.set(ref, index);
-    return { first, org: entry.org };
+  constructor(private readonly log: RowLog) {}
+
+  /** The log index of the first row with the key of row `index` (`index` itself for a first occurrence). */
+  firstOf(index: number): number {
+    const { orgs, refs } = this.log;
+    for (; this.indexed <= index; this.indexed++) {
+      const org = orgs[this.indexed]!;
+      let byRef = this.byOrg.get(org);
+      if (!byRef) this.byOrg.set(org, byRef = new Map());
+      if (!byRef.has(refs[this.indexed]!)) byRef.set(refs[this.indexed]!, this.indexed);
+    }
+    return this.byOrg.get(orgs[index]!)!.get(refs[index]!)!;
   }
 
+  /** The first row of (org, ref), for keys seen through firstOf. */
   get(org: string, ref: string): number | undefined {
-    return this.byOrg.get(org)?.refs.get(ref);
+    return this.byOrg.get(org)?.get(ref);
   }
 }
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
- * Rows apply in batches while the file streams (memory stays flat: one map entry per key, no
- * row kept; a repeated key is compared with its first row as the batch or the directory holds
+ * Rows apply in batches while the file streams (memory stays flat: a few numbers and the key
+ * per row, no row kept; a repeated key is compared with its first row as the directory holds
  * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
  * restored from a staging table if it replaced a row). Counts go to the report at the end.
@@ -85,11 +87,11 @@ export class SalHandler implements FluxHandler {
     const replaced = ctx.directory.createStaging();
     try {
       const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
-      const firstRows = new FirstRows();
-      // Keys (keyOf) in conflict → their lines.
-      const conflicts = new Map<string, number[]>();
+      const run: SalRun = { ctx, account, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map(), replaced };
       let batch: Array<{ index: number; employee: Employee }> = [];
       let rows = 0;
+      // The organization code of the previous row: log.orgs shares one string per organization.
+      let org = '';
 
       for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
         rows++;
@@ -99,32 +101,20 @@ export class SalHandler implements FluxHandler {
           rejectRow(ctx.report, record.line, checker.problems, ref ? shown(employee.organizationCode, ref) : undefined);
           continue;
         }
+        if (employee.organizationCode !== org) org = employee.organizationCode;
         const index = log.lines.push(record.line) - 1;
-        const { first, org } = firstRows.claim(employee.organizationCode, ref, index);
         log.orgs.push(org);
         log.refs.push(ref);
         log.kinds.push(undefined);
         // A dry run writes nothing, so a repeated key is compared with its first row by digest.
         if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
-        if (first === undefined) {
-          batch.push({ index, employee });
-          if (batch.length >= BATCH_ROWS) batch = this.apply(ctx, account, file.id, batch, log, replaced);
-        } else {
-          // A repeated key: its first row is either still waiting in the batch or already applied.
-          const pending = pendingRow(batch, first);
-          const json = JSON.stringify(employee);
-          const same = pending ? JSON.stringify(pending.employee) === json : this.sameAsFirst(ctx, account, employee, json, log.hashes[first]);
-          const key = keyOf(org, ref);
-          if (!conflicts.has(key) && same) {
-            log.kinds[index] = 'unchanged'; // the same row again
-            continue;
-          }
-          conflicts.set(key, [...(conflicts.get(key) ?? [log.lines[first]!]), record.line]);
-        }
+        batch.push({ index, employee });
+        if (batch.length >= BATCH_ROWS) batch = this.apply(run, batch);
       }
-      this.apply(ctx, account, file.id, batch, log, replaced);
-      this.undoConflicts(ctx, account, conflicts, firstRows, log, replaced);
+      this.apply(run, batch);
+      this.undoConflicts(run);
 
+      const { conflicts } = run;
       for (let i = 0; i < log.lines.length; i++) {
         const org = log.orgs[i]!;
         const ref = log.refs[i]!;
@@ -147,38 +137,55 @@ export class SalHandler implements FluxHandler {
   }
 
   /**
-   * Whether a repeated key's row has the same data as its first row, once that row is applied.
-   * Applying, the first row is what the directory now holds (written, or found unchanged: equal
-   * up to key order), so no digest of every row is needed; a dry run writes nothing and compares
-   * digests.
+   * Applies a batch in one transaction, in file order. A row whose key is new is created at
+   * once; any other is first looked up among the file's earlier rows: a repeated key is
+   * compared with its first row (the same data: unchanged; different: a conflict, undone at
+   * the end) and never written.
    */
-  private sameAsFirst(ctx: FluxContext, account: string, employee: Employee, json: string, firstDigest: string | undefined): boolean {
-    if (!ctx.apply) return firstDigest === digest(json);
-    const stored = ctx.directory.getEmployee(account, employee.organizationCode, employee.registrationReference);
-    return stored !== undefined && canonicalJson(stored) === canonicalJson(employee);
-  }
-
-  private apply(ctx: FluxContext, account: string, fileId: string, batch: Array<{ index: number; employee: Employee }>,
-    log: RowLog, replaced: StagingArea): [] {
+  private apply(run: SalRun, batch: Array<{ index: number; employee: Employee }>): [] {
+    const { ctx, account, log } = run;
     ctx.signal.throwIfAborted();
     let index = 0;
     // One options object for the batch: no closure per row.
     const options: WriteOptions = {
-      dryRun: !ctx.apply, sourceFile: fileId,
-      onReplaced: (previous) => replaced.add(log.lines[index]!, keyOf(log.orgs[index]!, log.refs[index]!), previous),
+      dryRun: !ctx.apply, sourceFile: run.fileId,
+      onReplaced: (previous) => run.replaced.add(log.lines[index]!, keyOf(log.orgs[index]!, log.refs[index]!), previous),
     };
     ctx.directory.transaction(() => {
-      for (const row of batch) {
-        index = row.index;
-        log.kinds[index] = ctx.directory.upsertEmployee(account, row.employee, options);
+      for (const { index: at, employee } of batch) {
+        index = at;
+        if (ctx.apply && ctx.directory.createEmployee(account, employee, options)) {
+          log.kinds[index] = 'created';
+          continue;
+        }
+        const first = run.firstRows.firstOf(index);
+        if (first === index) {
+          log.kinds[index] = ctx.directory.updateEmployee(account, employee, options) ?? 'created'; // absent: a dry run
+          continue;
+        }
+        const key = keyOf(log.orgs[index]!, log.refs[index]!);
+        const lines = run.conflicts.get(key);
+        if (lines) lines.push(log.lines[index]!);
+        else if (this.sameAsFirst(ctx, account, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
+        else run.conflicts.set(key, [log.lines[first]!, log.lines[index]!]);
       }
     });
     return [];
   }
 
+  /**
+   * Whether a repeated key's row has the same data as its first row. Applying, the first row
+   * is what the directory now holds (written, or found unchanged: equal up to key order), so no
+   * digest of every row is needed; a dry run writes nothing and compares digests.
+   */
+  private sameAsFirst(ctx: FluxContext, account: string, employee: Employee, firstDigest: string | undefined): boolean {
+    if (!ctx.apply) return firstDigest === digest(JSON.stringify(employee));
+    const stored = ctx.directory.getEmployee(account, employee.organizationCode, employee.registrationReference);
+    return stored !== undefined && canonicalJson(stored) === canonicalJson(employee);
+  }
+
   /** Puts back what the first occurrence of each conflicting key changed. */
-  private undoConflicts(ctx: FluxContext, account: string, conflicts: Map<string, number[]>, firstRows: FirstRows,
-    log: RowLog, replaced: StagingArea): void {
+  private undoConflicts({ ctx, account, conflicts, firstRows, log, replaced }: SalRun): void {
     if (conflicts.size === 0 || !ctx.apply) return;
     const previous = new Map<string, string>();
     for (const row of replaced.rows()) if (conflicts.has(row.key) && !previous.has(row.key)) previous.set(row.key, row.payload);

@@ -38,6 +38,24 @@ test('upsert reports created, unchanged, updated; attribute order does not matte
   db.close();
 });
 
+test('createEmployee adds only new keys; updateEmployee changes only existing ones', () => {
+  const { repo, db } = openRepo();
+  assert.equal(repo.updateEmployee('acme', employee()), undefined, 'no employee has the key yet');
+  assert.equal(repo.createEmployee('acme', employee(), { dryRun: true }), true);
+  assert.equal(repo.listEmployees('acme').length, 0, 'a dry run writes nothing');
+  assert.equal(repo.createEmployee('acme', employee(), { sourceFile: 'f1' }), true);
+  assert.equal(repo.createEmployee('acme', employee({ lastname: 'Martin' })), false);
+  assert.equal(repo.createEmployee('acme', employee(), { dryRun: true }), false);
+  assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Müller', 'an existing key is left as it is');
+  const replaced: string[] = [];
+  assert.equal(repo.updateEmployee('acme', employee({ attributes: { country: 'FR', city: 'Paris' } })), 'unchanged');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { dryRun: true }), 'updated');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { onReplaced: (json) => replaced.push(json) }), 'updated');
+  assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Martin');
+  assert.equal((JSON.parse(replaced[0]!) as Employee).lastname, 'Müller', 'onReplaced receives the row as it was');
+  db.close();
+});
+
 test('rows are per account: the same key in two accounts is two rows', () => {
   const { repo, db } = openRepo();
   assert.equal(repo.upsertEmployee('acme', employee()), 'created');
