@@ -49,7 +49,7 @@ test('a writer that never lets the event loop reach the timers still gets the wo
   const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
   const db = openDatabase(file);
   const checkpointer = new WalCheckpointer(db, silentLogger(), {
-    startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
+    startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, deferBytes: 8 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
   });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
   const name = 'x'.repeat(1000);
@@ -76,6 +76,38 @@ test('a writer that never lets the event loop reach the timers still gets the wo
       if (t % 10 === 9) await new Promise((r) => setImmediate(r));
     }
     assert.ok(wal() < before + 48 * 1024 * 1024, `the WAL grew from ${before} to ${wal()} bytes: it never started over`);
+    assert.equal(repo.listOrganizations('acme').length, batch * 100);
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+});
+
+test('while a writer commits, the worker leaves the WAL alone, and copies it once the writer pauses', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  // A long quiet period: a writer stalled by a loaded machine must not look paused. (The test
+  // above bounds the WAL with deferBytes while a writer commits.)
+  const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, quietMs: 3_000, checkIntervalMs: 20, checkpointIntervalMs: 20 });
+  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  const name = 'x'.repeat(1000);
+  let batch = 0;
+  const writeBatch = async () => {
+    repo.transaction(() => {
+      batch++;
+      for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${batch}-${i}`, name, parentCode: null, attributes: {} });
+    });
+    await new Promise((r) => setTimeout(r, 10)); // a handler commits every 10-20 ms
+  };
+  await checkpointer.start();
+  try {
+    const empty = statSync(file).size;
+    while (!checkpointer.running) await writeBatch();
+    // Two seconds more of commits (about 15 MB) while the worker runs and ticks every 20 ms: it copies none of it.
+    for (const end = Date.now() + 2_000; Date.now() < end;) await writeBatch();
+    assert.equal(statSync(file).size, empty, 'the worker checkpointed while the writer was committing');
+    // The writer pauses: the worker copies the WAL into the database file.
+    await until('a checkpoint once the writer pauses', () => statSync(file).size > empty + 8 * 1024 * 1024);
     assert.equal(repo.listOrganizations('acme').length, batch * 100);
   } finally {
     await checkpointer.stop();
