@@ -48,6 +48,8 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
 test('a writer that never lets the event loop reach the timers still gets the worker, and the WAL starts over instead of growing', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
   const db = openDatabase(file);
+  // deferBytes under the WAL's size: the worker checkpoints while the writer commits, as it must
+  // once a big file's WAL reaches deferBytes.
   const checkpointer = new WalCheckpointer(db, silentLogger(), {
     startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, deferBytes: 8 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
   });
