@@ -132,7 +132,8 @@ function walBytes() {
   try { return require('node:fs').statSync(workerData.file + '-wal').size; } catch { return 0; }
 }
 let noted = Atomics.load(workerData.noted, 0);
-let lastWrite = -Infinity;
+// The worker starts because a writer filled the WAL: count its start as a write.
+let lastWrite = Date.now();
 setInterval(() => {
   const now = Date.now();
   const count = Atomics.load(workerData.noted, 0);
