@@ -40,6 +40,9 @@ export interface NewJob {
   runAt?: number;
 }
 
+/** A job that can be leased now: ready and due, or leased by a worker whose lease ran out. */
+const DUE = `((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now))`;
+
 /** SQL over the `queue` table. Leasing is one UPDATE … RETURNING, so two workers never get the same job. */
 export class QueueRepository {
   private readonly leaseNext;
@@ -50,12 +53,11 @@ export class QueueRepository {
       WHERE id = (
         SELECT id FROM queue
         WHERE topic = @topic
-          AND ((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now))
+          AND ${DUE}
           AND (account_id IS NULL OR account_id NOT IN (SELECT value FROM json_each(@skip)))
         ORDER BY run_at, id LIMIT 1)
       RETURNING *`);
-    this.anyDue = db.prepare(`SELECT 1 FROM queue WHERE topic = @topic
-      AND ((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now)) LIMIT 1`).pluck();
+    this.anyDue = db.prepare(`SELECT 1 FROM queue WHERE topic = @topic AND ${DUE} LIMIT 1`).pluck();
   }
 
   /** Returns the new job, or the live job already holding the dedup key. */

@@ -37,7 +37,6 @@ export class WalCheckpointer implements Service {
   readonly name = 'wal-checkpointer';
   private timer?: NodeJS.Timeout;
   private worker?: Worker;
-  private writes = 0;
   /** Write transactions noted so far, shared with the worker: it defers checkpoints while the count moves. */
   private readonly noted = new Int32Array(new SharedArrayBuffer(4));
 
@@ -72,8 +71,8 @@ export class WalCheckpointer implements Service {
    * the check timer for the whole file: the WAL size is also checked from here, every 64 writes.
    */
   noteWrite(): void {
-    Atomics.add(this.noted, 0, 1);
-    if (this.worker || !this.timer || ++this.writes % 64 !== 0) return;
+    const writes = Atomics.add(this.noted, 0, 1) + 1;
+    if (this.worker || !this.timer || writes % 64 !== 0) return;
     this.check();
   }
 
