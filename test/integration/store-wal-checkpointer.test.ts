@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logging/logger';
@@ -115,4 +115,61 @@ test('while a writer commits, the worker leaves the WAL alone, and copies it onc
     await checkpointer.stop();
     db.close();
   }
+});
+
+test('at start the WAL file is pre-sized with zeros after its frames, and SQLite reads, recovers and restarts it as before', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-wal-'));
+  const file = join(dir, 'fluxgate.db');
+  const wal = `${file}-wal`;
+  const db = openDatabase(file);
+  db.pragma('wal_autocheckpoint = 0');
+  const repo = new DirectoryRepository(db);
+  const write = (from: number, to: number) => repo.transaction(() => {
+    for (let i = from; i < to; i++) repo.upsertOrganization('acme', { code: `O${i}`, name: `Organization ${i}`, parentCode: null, attributes: {} });
+  });
+  write(0, 100);
+  // Frames already in the WAL (not yet copied to the database) must stay as they are.
+  const frames = readFileSync(wal);
+  assert.ok(frames.length > 32, 'the WAL holds frames before the start');
+  const presizeBytes = 4 * 1024 * 1024;
+  const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes, startBytes: 1024 ** 3 });
+  await checkpointer.start();
+  try {
+    const sized = readFileSync(wal);
+    assert.equal(sized.length, presizeBytes);
+    assert.ok(sized.subarray(0, frames.length).equals(frames), 'pre-sizing changed frames already in the WAL');
+    assert.ok(sized.subarray(frames.length).every((b) => b === 0), 'pre-sizing wrote something other than zeros');
+
+    write(100, 200);
+    // A crash now: the database and WAL files as they are on disk, without the shared-memory
+    // index, must recover every committed row from the frames, stopping at the zeros.
+    const crashed = (name: string) => {
+      const copy = join(dir, name);
+      mkdirSync(copy);
+      copyFileSync(file, join(copy, 'fluxgate.db'));
+      copyFileSync(wal, join(copy, 'fluxgate.db-wal'));
+      const reopened = openDatabase(join(copy, 'fluxgate.db'));
+      try {
+        return { organizations: new DirectoryRepository(reopened).listOrganizations('acme').length, integrity: reopened.pragma('integrity_check', { simple: true }) };
+      } finally {
+        reopened.close();
+      }
+    };
+    assert.deepEqual(crashed('crash-1'), { organizations: 200, integrity: 'ok' });
+
+    // The WAL starts over after a checkpoint: new frames from its start, the zeros after them ignored.
+    assert.equal(db.pragma('wal_checkpoint(RESTART)', { simple: true }), 0);
+    write(200, 210);
+    assert.equal(statSync(wal).size, presizeBytes, 'the WAL file was cut back below its pre-sized length');
+    assert.deepEqual(crashed('crash-2'), { organizations: 210, integrity: 'ok' });
+  } finally {
+    await checkpointer.stop();
+  }
+  // A WAL already this long or longer is left alone.
+  const again = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
+  await again.start();
+  await again.stop();
+  assert.equal(statSync(wal).size, presizeBytes);
+  assert.equal(repo.listOrganizations('acme').length, 210);
+  db.close();
 });
