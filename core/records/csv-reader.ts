@@ -21,7 +21,7 @@ export async function* readCsv(path: string, options: RecordReaderOptions, signa
   let header: Header | undefined;
   let turned = performance.now();
   try {
-    for await (const batch of rows(path, options.dialect, signal)) {
+    for await (const batch of rows(path, options.dialect, { signal })) {
       const clean = batch.clean ? same : cleanValue;
       for (let i = 0; i < batch.fields.length; i++) {
         if ((i & 31) === 31 && performance.now() - turned >= TURN_EVERY_MS) {

@@ -15,22 +15,25 @@ const QUOTES = { exchange: "'", dropbox: '"' } as const;
  */
 export interface RowBatch { fields: string[][]; lines: number[]; clean: boolean }
 
+/** How rows are read. `limit`: stop after that many records. `clean`: trim and normalise every value here. */
+export interface RowOptions { signal?: AbortSignal; limit?: number; clean?: boolean }
+
 /** Where a reader's raw rows come from: this thread, or the parse worker (csv-thread.ts). */
-export type RowSource = (path: string, dialect: Dialect, signal?: AbortSignal) => AsyncGenerator<RowBatch>;
+export type RowSource = (path: string, dialect: Dialect, options?: RowOptions) => AsyncGenerator<RowBatch>;
 
 /**
  * The raw rows of a CSV file, in batches (what the parser has ready): one promise per batch
  * rather than per row, which on a 200,000-row file is most of the cost of the async plumbing.
- * `limit`: stop after that many records. `clean`: trim and normalise every value here.
  */
-export function parseRows(path: string, dialect: Dialect, signal?: AbortSignal, limit?: number, clean = false): AsyncGenerator<RowBatch> {
+export function parseRows(path: string, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
   // 64 KiB reads: csv-parse hands out rows once per chunk, and a reader waits for the first ones
   // (a 256 KiB first chunk is ~1,700 rows, 20-30 ms of parsing before the first row).
-  return parseStream(createReadStream(path, { highWaterMark: 64 * 1024 }), dialect, signal, limit, clean);
+  return parseStream(createReadStream(path, { highWaterMark: 64 * 1024 }), dialect, options);
 }
 
 /** parseRows over any byte stream (the parse worker's warm-up parses text from memory). */
-export async function* parseStream(source: Readable, dialect: Dialect, signal?: AbortSignal, limit?: number, clean = false): AsyncGenerator<RowBatch> {
+export async function* parseStream(source: Readable, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
+  const { signal, limit, clean = false } = options;
   const quote = QUOTES[dialect];
   const parser = parse({
     delimiter: SEPARATORS[dialect],
@@ -110,7 +113,7 @@ export async function translateCsvError(err: unknown, path: string, dialect: Dia
   // The failing record is the one after the last complete record: find the line it starts on.
   let line = 1;
   try {
-    for await (const batch of parseRows(path, dialect, undefined, records)) {
+    for await (const batch of parseRows(path, dialect, { limit: records })) {
       const last = batch.fields.length - 1;
       line = batch.lines[last]! + 1 + embeddedNewlines(batch.fields[last]!);
     }

@@ -77,7 +77,7 @@ async function run(id: number, path: string, dialect: Dialect): Promise<void> {
       await until(() => job.ready.length < MAX_AHEAD);
     };
     // csv-parse hands out a chunk's rows at a time: they travel in messages of MESSAGE_ROWS or more.
-    for await (const batch of parseRows(path, dialect, signal, undefined, true)) {
+    for await (const batch of parseRows(path, dialect, { signal, clean: true })) {
       for (let i = 0; i < batch.fields.length; i++) {
         fields.push(batch.fields[i]!);
         lines.push(batch.lines[i]!);
@@ -122,7 +122,7 @@ async function warmUp(): Promise<void> {
     const text = Buffer.from(lines.join(dialect === 'exchange' ? '\r\n' : '\n'));
     const chunks = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) => text.subarray(i * 65_536, (i + 1) * 65_536));
     try {
-      for await (const batch of parseStream(Readable.from(chunks), dialect, undefined, undefined, true)) void batch;
+      for await (const batch of parseStream(Readable.from(chunks), dialect, { clean: true })) void batch;
     } catch { /* only a warm-up: a real file reports its own errors */ }
   }
 }

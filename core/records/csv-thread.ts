@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { FluxgateError, type ErrorCode } from '../errors';
 import { rejectFile } from '../plugin-api/outcome';
 import type { Dialect } from '../plugin-api/records';
-import type { RowBatch } from './csv-rows';
+import type { RowBatch, RowOptions } from './csv-rows';
 
 /**
  * CSV parsing on a worker thread, for big files: reading, the UTF-8 check, csv-parse and
@@ -66,7 +66,7 @@ function revive(error: ThreadError): Error {
 }
 
 /** parseRows (csv-rows.ts) on the parse worker: batches come already cleaned. */
-export async function* parseRowsOnThread(path: string, dialect: Dialect, signal?: AbortSignal): AsyncGenerator<RowBatch> {
+export async function* parseRowsOnThread(path: string, dialect: Dialect, { signal }: RowOptions = {}): AsyncGenerator<RowBatch> {
   const thread = parseWorker();
   const job = ++lastJob;
   const queue: ThreadReply[] = [];
