@@ -5,6 +5,9 @@ import { BACKGROUND_NICE } from '../thread-priority';
 import type { Service } from '../tokens';
 import type { Database } from './database';
 
+/** The WAL file's size between big files: pre-sized to it at start, cut back to it when it restarts. */
+export const WAL_KEPT_BYTES = 64 * 1024 * 1024;
+
 /**
  * Moves SQLite's WAL checkpoints off the main thread while the server runs. By default the
  * connection that commits past 1000 WAL pages copies them into the database file and fsyncs,
@@ -33,9 +36,6 @@ import type { Database } from './database';
  * then, and after stop(), SQLite's own automatic checkpoint applies. Other processes (CLI
  * commands) keep the default behaviour.
  */
-/** The WAL file's size between big files: pre-sized to it at start, cut back to it when it restarts. */
-export const WAL_KEPT_BYTES = 64 * 1024 * 1024;
-
 export class WalCheckpointer implements Service {
   readonly name = 'wal-checkpointer';
   private timer?: NodeJS.Timeout;
@@ -92,16 +92,20 @@ export class WalCheckpointer implements Service {
    */
   private presizeWal(bytes: number): void {
     const path = `${this.db.name}-wal`;
-    this.db.transaction(() => {
-      let fd: number;
-      try { fd = openSync(path, 'r+'); } catch { return; }
-      try {
-        const zeros = Buffer.alloc(1024 * 1024);
-        for (let at = fstatSync(fd).size; at < bytes; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at), at);
-      } finally {
-        closeSync(fd);
-      }
-    }).immediate();
+    try {
+      this.db.transaction(() => {
+        const fd = openSync(path, 'r+');
+        try {
+          const zeros = Buffer.alloc(1024 * 1024);
+          for (let at = fstatSync(fd).size; at < bytes; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at), at);
+        } finally {
+          closeSync(fd);
+        }
+      }).immediate();
+    } catch (err) {
+      // Only slower big files (a full disk, say): zeros already written are as harmless as the rest.
+      this.logger.warn({ component: 'store', wal: path, err }, 'the WAL file could not be pre-sized; big files will grow it');
+    }
   }
 
   /** True once the checkpoint worker runs (for tests and logs). */
