@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { BACKGROUND_NICE } from '../thread-priority';
@@ -113,9 +114,7 @@ export class WalCheckpointer implements Service {
 
   private check(): void {
     if (this.worker) return;
-    let size = 0;
-    try { size = statSync(`${this.db.name}-wal`).size; } catch { return; }
-    if (size >= (this.options.startBytes ?? 16 * 1024 * 1024)) this.startWorker();
+    if (walBytesInUse(this.db.name) >= (this.options.startBytes ?? 16 * 1024 * 1024)) this.startWorker();
   }
 
   private startWorker(): void {
@@ -138,6 +137,28 @@ export class WalCheckpointer implements Service {
     this.worker = worker;
     this.logger.info({ component: 'store', wal: `${this.db.name}-wal` }, 'WAL checkpoints moved to a worker thread');
   }
+}
+
+/**
+ * The bytes of frames the WAL holds. Its file says nothing of that: it is pre-sized, and kept
+ * at WAL_KEPT_BYTES after a big file. The wal-index header at the start of the -shm file has
+ * the last valid frame (mxFrame, offset 16) and the page size (offset 14, 1 for 65536), in
+ * native byte order (sqlite.org/walformat.html). Without a readable header: the file's length.
+ */
+export function walBytesInUse(database: string): number {
+  try {
+    const header = Buffer.alloc(24);
+    const fd = openSync(`${database}-shm`, 'r');
+    let read: number;
+    try { read = readSync(fd, header, 0, header.length, 0); } finally { closeSync(fd); }
+    if (read === header.length) {
+      const le = endianness() === 'LE';
+      const pageField = le ? header.readUInt16LE(14) : header.readUInt16BE(14);
+      const frames = le ? header.readUInt32LE(16) : header.readUInt32BE(16);
+      return frames === 0 ? 0 : 32 + frames * ((pageField === 1 ? 65536 : pageField) + 24);
+    }
+  } catch { /* no -shm file: read the WAL's length */ }
+  try { return statSync(`${database}-wal`).size; } catch { return 0; }
 }
 
 // Plain JavaScript (no TypeScript loader in the worker): open, then checkpoint on a timer.

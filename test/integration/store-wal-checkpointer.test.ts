@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../core/logging/logger';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import { WalCheckpointer } from '../../core/store/wal-checkpointer';
+import { WalCheckpointer, walBytesInUse } from '../../core/store/wal-checkpointer';
 import { backgroundNice } from '../../core/thread-priority';
 import { threadNiceValues } from '../helpers/threads';
 import { until } from '../helpers/wait';
@@ -131,12 +131,15 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   // Frames already in the WAL (not yet copied to the database) must stay as they are.
   const frames = readFileSync(wal);
   assert.ok(frames.length > 32, 'the WAL holds frames before the start');
+  // Read from the wal-index header: what SQLite wrote, from the start of the file on.
+  assert.equal(walBytesInUse(file), frames.length);
   const presizeBytes = 4 * 1024 * 1024;
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes, startBytes: 1024 ** 3 });
   await checkpointer.start();
   try {
     const sized = readFileSync(wal);
     assert.equal(sized.length, presizeBytes);
+    assert.equal(walBytesInUse(file), frames.length, 'the zeros counted as frames');
     assert.ok(sized.subarray(0, frames.length).equals(frames), 'pre-sizing changed frames already in the WAL');
     assert.ok(sized.subarray(frames.length).every((b) => b === 0), 'pre-sizing wrote something other than zeros');
 
@@ -172,4 +175,31 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   assert.equal(statSync(wal).size, presizeBytes);
   assert.equal(repo.listOrganizations('acme').length, 210);
   db.close();
+});
+
+test('the worker starts on the frames the WAL holds, not on the length of its pre-sized file', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 4 * 1024 * 1024, startBytes: 1024 * 1024, checkIntervalMs: 20 });
+  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  await checkpointer.start();
+  try {
+    assert.equal(statSync(`${file}-wal`).size, 4 * 1024 * 1024);
+    assert.ok(walBytesInUse(file) < 1024 * 1024);
+    await new Promise((r) => setTimeout(r, 200)); // ten checks
+    assert.equal(checkpointer.running, false, 'the pre-sized WAL file started the worker');
+    // About 2 MB of frames.
+    const name = 'x'.repeat(1000);
+    for (let t = 0; t < 20; t++) {
+      repo.transaction(() => {
+        for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${t}-${i}`, name, parentCode: null, attributes: {} });
+      });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(walBytesInUse(file) >= 1024 * 1024);
+    await until('the worker starts', () => checkpointer.running);
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
 });
