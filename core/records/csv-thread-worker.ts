@@ -110,10 +110,12 @@ function describe(err: unknown): ThreadError {
  * first rows are parsed. Cold, the first 64 KiB reads of a file took up to 24 ms each to parse
  * instead of 6, while the handler waited for rows; warmed up, the first 24,000 rows of a
  * 200,000-row file reached the handler ~40 ms sooner. The thread usually starts with a small
- * file (sir before sal: csv-thread.ts), so this runs before the big one comes.
+ * file (sir before sal: csv-thread.ts), so this runs before the big one comes; it stops as soon
+ * as a file is being parsed, so that it never delays one.
  */
 async function warmUp(): Promise<void> {
   for (const dialect of ['exchange', 'dropbox'] as const) {
+    if (jobs.size > 0) return;
     const q = dialect === 'exchange' ? "'" : '"';
     const sep = dialect === 'exchange' ? ';' : ',';
     const lines: string[] = [];
@@ -123,7 +125,10 @@ async function warmUp(): Promise<void> {
     const text = Buffer.from(lines.join(dialect === 'exchange' ? '\r\n' : '\n'));
     const chunks = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) => text.subarray(i * 65_536, (i + 1) * 65_536));
     try {
-      for await (const batch of parseStream(Readable.from(chunks), dialect, { clean: true })) void batch;
+      for await (const batch of parseStream(Readable.from(chunks), dialect, { clean: true })) {
+        void batch;
+        if (jobs.size > 0) return;
+      }
     } catch { /* only a warm-up: a real file reports its own errors */ }
   }
 }
