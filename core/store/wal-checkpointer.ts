@@ -1,5 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { BACKGROUND_NICE } from '../thread-priority';
@@ -140,25 +139,37 @@ export class WalCheckpointer implements Service {
 }
 
 /**
- * The bytes of frames the WAL holds. Its file says nothing of that: it is pre-sized, and kept
- * at WAL_KEPT_BYTES after a big file. The wal-index header at the start of the -shm file has
- * the last valid frame (mxFrame, offset 16) and the page size (offset 14, 1 for 65536), in
- * native byte order (sqlite.org/walformat.html). Without a readable header: the file's length.
+ * The bytes of frames the WAL holds. Its file's length says nothing of that: the file is
+ * pre-sized, and kept at WAL_KEPT_BYTES after a big file. The frames of the current WAL come
+ * first and repeat the two salts of its header; stale frames from before a restart, and the
+ * zeros, do not (sqlite.org/fileformat.html, "The WAL file format"): a binary search on the
+ * salts finds the last one. Read from the WAL file itself, which SQLite never locks: a second
+ * descriptor on the -shm file would have released SQLite's locks on it when closed (POSIX
+ * locks belong to the process), and another process then reset the shared memory under the
+ * server (SIGBUS).
  */
 export function walBytesInUse(database: string): number {
+  let fd: number;
+  try { fd = openSync(`${database}-wal`, 'r'); } catch { return 0; }
   try {
-    const header = Buffer.alloc(24);
-    const fd = openSync(`${database}-shm`, 'r');
-    let read: number;
-    try { read = readSync(fd, header, 0, header.length, 0); } finally { closeSync(fd); }
-    if (read === header.length) {
-      const le = endianness() === 'LE';
-      const pageField = le ? header.readUInt16LE(14) : header.readUInt16BE(14);
-      const frames = le ? header.readUInt32LE(16) : header.readUInt32BE(16);
-      return frames === 0 ? 0 : 32 + frames * ((pageField === 1 ? 65536 : pageField) + 24);
+    const header = Buffer.alloc(32);
+    if (readSync(fd, header, 0, header.length, 0) < header.length) return 0;
+    const magic = header.readUInt32BE(0);
+    if (magic !== 0x377f0682 && magic !== 0x377f0683) return 0;
+    const frameBytes = header.readUInt32BE(8) + 24;
+    const salts = header.subarray(16, 24);
+    const frameSalts = Buffer.alloc(8);
+    const current = (frame: number) => readSync(fd, frameSalts, 0, 8, 32 + (frame - 1) * frameBytes + 8) === 8 && frameSalts.equals(salts);
+    let last = 0;
+    for (let high = Math.floor((fstatSync(fd).size - 32) / frameBytes); last < high;) {
+      const middle = Math.ceil((last + high) / 2);
+      if (current(middle)) last = middle;
+      else high = middle - 1;
     }
-  } catch { /* no -shm file: read the WAL's length */ }
-  try { return statSync(`${database}-wal`).size; } catch { return 0; }
+    return last === 0 ? 0 : 32 + last * frameBytes;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // Plain JavaScript (no TypeScript loader in the worker): open, then checkpoint on a timer.

@@ -10,6 +10,7 @@ const TOOLS = {
     check: () => spawnSync(PYTHON, ['-c', 'import paramiko'], { stdio: 'ignore' }).status === 0,
     pkg: 'python3-paramiko',
   },
+  python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
 } as const;
 

@@ -8,7 +8,9 @@ import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { WalCheckpointer, walBytesInUse } from '../../core/store/wal-checkpointer';
 import { backgroundNice } from '../../core/thread-priority';
+import { python } from '../helpers/clients';
 import { threadNiceValues } from '../helpers/threads';
+import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 
 
@@ -131,7 +133,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   // Frames already in the WAL (not yet copied to the database) must stay as they are.
   const frames = readFileSync(wal);
   assert.ok(frames.length > 32, 'the WAL holds frames before the start');
-  // Read from the wal-index header: what SQLite wrote, from the start of the file on.
+  // The frames SQLite wrote, from the start of the file on.
   assert.equal(walBytesInUse(file), frames.length);
   const presizeBytes = 4 * 1024 * 1024;
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes, startBytes: 1024 ** 3 });
@@ -161,8 +163,10 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
     assert.deepEqual(crashed('crash-1'), { organizations: 200, integrity: 'ok' });
 
     // The WAL starts over after a checkpoint: new frames from its start, the zeros after them ignored.
+    const before = walBytesInUse(file);
     assert.equal(db.pragma('wal_checkpoint(RESTART)', { simple: true }), 0);
     write(200, 210);
+    assert.ok(walBytesInUse(file) < before, 'the stale frames after the new ones counted as frames');
     assert.equal(statSync(wal).size, presizeBytes, 'the WAL file was cut back below its pre-sized length');
     assert.deepEqual(crashed('crash-2'), { organizations: 210, integrity: 'ok' });
   } finally {
@@ -198,6 +202,38 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
     }
     assert.ok(walBytesInUse(file) >= 1024 * 1024);
     await until('the worker starts', () => checkpointer.running);
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+});
+
+// SQLite's shared-memory lock (DMS, byte 128 of the -shm file): held by every connection to the
+// database. Asked from another process (F_GETLK): only another process sees the locks.
+const SHM_LOCK_HELD = `
+import fcntl, struct, sys
+with open(sys.argv[1], 'r+b') as f:
+  lock = fcntl.fcntl(f, fcntl.F_GETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 128, 1, 0))
+  print('held' if struct.unpack('hhqqi4x', lock)[0] != fcntl.F_UNLCK else 'free')`;
+
+test('pre-sizing the WAL and reading its frames leave SQLite’s locks on the database alone', { skip: skipUnless('python3') }, async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const db = openDatabase(file);
+  db.pragma('wal_autocheckpoint = 0');
+  const repo = new DirectoryRepository(db);
+  repo.upsertOrganization('acme', { code: 'O1', name: 'Organization 1', parentCode: null, attributes: {} });
+  const lock = async () => (await python(SHM_LOCK_HELD, [`${file}-shm`])).stdout.trim();
+  const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
+  try {
+    assert.equal(await lock(), 'held');
+    await checkpointer.start();
+    assert.equal(statSync(`${file}-wal`).size, 1024 * 1024);
+    assert.equal(await lock(), 'held', 'pre-sizing the WAL released SQLite’s lock on the shared memory');
+    assert.ok(walBytesInUse(file) > 0);
+    // POSIX locks belong to the process: closing any descriptor on the -shm file drops them all.
+    // Another process opening the database then found it unused and rebuilt the shared memory
+    // this one maps: the server died of SIGBUS.
+    assert.equal(await lock(), 'held', 'reading the WAL released SQLite’s lock on the shared memory');
   } finally {
     await checkpointer.stop();
     db.close();
