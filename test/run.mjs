@@ -1,6 +1,7 @@
 // `npm test`: runs every *.test.ts under test/ and examples/ with Node's test runner.
 // Node 20's `--test` does not expand globs, so the file list is built here.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -30,9 +31,15 @@ if (files.length === 0) {
 // rather than in several test files' servers at the same time.
 if (process.env.FLUXGATE_RUN_SOURCES !== '1') createRequire(import.meta.url)('../bin/build.js').ensureBuilt({ force: false });
 const concurrency = process.env.FLUXGATE_TEST_CONCURRENCY ?? '2';
+// Every temporary file of the run (the tests' data directories, keys, databases and WAL files,
+// and those of the servers and clients they start) goes under one directory, removed when the
+// run passes: a suite run leaves nothing behind in the system's temp directory.
+const scratch = mkdtempSync(join(tmpdir(), 'fluxgate-test-'));
 const result = spawnSync(process.execPath, [
   '--import', 'tsx',
   '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000',
   ...files,
-], { cwd: root, stdio: 'inherit' });
+], { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
+if (result.status === 0 && process.env.FLUXGATE_KEEP_TEST_FILES !== '1') rmSync(scratch, { recursive: true, force: true });
+else console.error(`the run's temporary files are kept in ${scratch}`);
 process.exit(result.status ?? 1);

@@ -47,7 +47,7 @@ export class TestServer {
       environment: 'test',
       log: { level: 'debug' },
       engine: { pollIntervalMs: 100, retry: { baseDelayMs: 100, maxDelayMs: 1000 } },
-      // Host keys made once per machine and shared (generation is safe across servers): RSA 4096
+      // Host keys made once per test run and shared (generation is safe across servers): RSA 4096
       // costs seconds per server start otherwise.
       sftp: { port: 0, hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
       // RSA 4096 generation takes seconds on a loaded 2-core machine; tests that need it say so.
