@@ -209,7 +209,7 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
 });
 
 // SQLite's shared-memory lock (DMS, byte 128 of the -shm file): held by every connection to the
-// database. Asked from another process (F_GETLK): only another process sees the locks.
+// database. Asked from another process (F_GETLK, Linux's struct flock): only another process sees the locks.
 const SHM_LOCK_HELD = `
 import fcntl, struct, sys
 with open(sys.argv[1], 'r+b') as f:
