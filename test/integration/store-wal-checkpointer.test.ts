@@ -13,9 +13,25 @@ import { threadNiceValues } from '../helpers/threads';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 
+/** A database file in a new temporary directory. */
+const newDatabaseFile = () => join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+
+/** Writes 100 organizations of ~1 KB each (about 100 KB of WAL) per transaction; `rows`: how many so far. */
+function organizationBatches(repo: DirectoryRepository): { write(): void; readonly rows: number } {
+  const name = 'x'.repeat(1000);
+  let batch = 0;
+  return {
+    write: () => repo.transaction(() => {
+      batch++;
+      for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${batch}-${i}`, name, parentCode: null, attributes: {} });
+    }),
+    get rows() { return batch * 100; },
+  };
+}
+
 
 test('WAL checkpoints run on the worker thread, never in the writer’s commits, and SQLite’s own come back at stop', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const file = newDatabaseFile();
   const db = openDatabase(file);
   const repo = new DirectoryRepository(db);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
@@ -24,11 +40,9 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
     const empty = statSync(file).size;
     // About 8 MB of rows in 80 commits: past the 1 MiB start threshold and SQLite's default 1000 pages.
-    const name = 'x'.repeat(1000);
+    const batches = organizationBatches(repo);
     for (let t = 0; t < 80; t++) {
-      repo.transaction(() => {
-        for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${t}-${i}`, name, parentCode: null, attributes: {} });
-      });
+      batches.write();
       await new Promise((r) => setImmediate(r)); // the event loop turns between batches, as in a handler
     }
     await until('the worker starts', () => checkpointer.running);
@@ -48,7 +62,7 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
 });
 
 test('a writer that never lets the event loop reach the timers still gets the worker, and the WAL starts over instead of growing', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const file = newDatabaseFile();
   const db = openDatabase(file);
   // deferBytes under the WAL's size: the worker checkpoints while the writer commits, as it must
   // once a big file's WAL reaches deferBytes.
@@ -56,12 +70,8 @@ test('a writer that never lets the event loop reach the timers still gets the wo
     startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, deferBytes: 8 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
   });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
-  const name = 'x'.repeat(1000);
-  let batch = 0;
-  const writeBatch = () => repo.transaction(() => {
-    batch++;
-    for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${batch}-${i}`, name, parentCode: null, attributes: {} });
-  });
+  const batches = organizationBatches(repo);
+  const writeBatch = () => batches.write();
   await checkpointer.start();
   try {
     // The check timer never fires here: only the writes can start the worker.
@@ -80,7 +90,7 @@ test('a writer that never lets the event loop reach the timers still gets the wo
       if (t % 10 === 9) await new Promise((r) => setImmediate(r));
     }
     assert.ok(wal() < before + 48 * 1024 * 1024, `the WAL grew from ${before} to ${wal()} bytes: it never started over`);
-    assert.equal(repo.listOrganizations('acme').length, batch * 100);
+    assert.equal(repo.listOrganizations('acme').length, batches.rows);
   } finally {
     await checkpointer.stop();
     db.close();
@@ -88,19 +98,15 @@ test('a writer that never lets the event loop reach the timers still gets the wo
 });
 
 test('while a writer commits, the worker leaves the WAL alone, and copies it once the writer pauses', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const file = newDatabaseFile();
   const db = openDatabase(file);
   // A long quiet period: a writer stalled by a loaded machine must not look paused. (The test
   // above bounds the WAL with deferBytes while a writer commits.)
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, quietMs: 3_000, checkIntervalMs: 20, checkpointIntervalMs: 20 });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
-  const name = 'x'.repeat(1000);
-  let batch = 0;
+  const batches = organizationBatches(repo);
   const writeBatch = async () => {
-    repo.transaction(() => {
-      batch++;
-      for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${batch}-${i}`, name, parentCode: null, attributes: {} });
-    });
+    batches.write();
     await new Promise((r) => setTimeout(r, 10)); // a handler commits every 10-20 ms
   };
   await checkpointer.start();
@@ -112,7 +118,7 @@ test('while a writer commits, the worker leaves the WAL alone, and copies it onc
     assert.equal(statSync(file).size, empty, 'the worker checkpointed while the writer was committing');
     // The writer pauses: the worker copies the WAL into the database file.
     await until('a checkpoint once the writer pauses', () => statSync(file).size > empty + 8 * 1024 * 1024);
-    assert.equal(repo.listOrganizations('acme').length, batch * 100);
+    assert.equal(repo.listOrganizations('acme').length, batches.rows);
   } finally {
     await checkpointer.stop();
     db.close();
@@ -182,7 +188,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
 });
 
 test('the worker starts on the frames the WAL holds, not on the length of its pre-sized file', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const file = newDatabaseFile();
   const db = openDatabase(file);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 4 * 1024 * 1024, startBytes: 1024 * 1024, checkIntervalMs: 20 });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
@@ -193,11 +199,9 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
     await new Promise((r) => setTimeout(r, 200)); // ten checks
     assert.equal(checkpointer.running, false, 'the pre-sized WAL file started the worker');
     // About 2 MB of frames.
-    const name = 'x'.repeat(1000);
+    const batches = organizationBatches(repo);
     for (let t = 0; t < 20; t++) {
-      repo.transaction(() => {
-        for (let i = 0; i < 100; i++) repo.upsertOrganization('acme', { code: `O${t}-${i}`, name, parentCode: null, attributes: {} });
-      });
+      batches.write();
       await new Promise((r) => setImmediate(r));
     }
     assert.ok(walBytesInUse(file) >= 1024 * 1024);
@@ -217,7 +221,7 @@ with open(sys.argv[1], 'r+b') as f:
   print('held' if struct.unpack('hhqqi4x', lock)[0] != fcntl.F_UNLCK else 'free')`;
 
 test('pre-sizing the WAL and reading its frames leave SQLite’s locks on the database alone', { skip: skipUnless('python3') }, async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
+  const file = newDatabaseFile();
   const db = openDatabase(file);
   db.pragma('wal_autocheckpoint = 0');
   const repo = new DirectoryRepository(db);
