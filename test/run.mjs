@@ -3,7 +3,8 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -35,11 +36,17 @@ const concurrency = process.env.FLUXGATE_TEST_CONCURRENCY ?? '2';
 // and those of the servers and clients they start) goes under one directory, removed when the
 // run passes: a suite run leaves nothing behind in the system's temp directory.
 const scratch = mkdtempSync(join(tmpdir(), 'fluxgate-test-'));
-const result = spawnSync(process.execPath, [
+// Ctrl-C reaches the test runner too (one process group): it stops its tests and servers, then
+// an interrupted run's files are removed as well (kept only on request).
+let interrupted = false;
+process.on('SIGINT', () => { interrupted = true; });
+const child = spawn(process.execPath, [
   '--import', 'tsx',
   '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000',
   ...files,
 ], { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
-if (result.status === 0 && process.env.FLUXGATE_KEEP_TEST_FILES !== '1') rmSync(scratch, { recursive: true, force: true });
+const [status] = await once(child, 'exit');
+// Retries: a server an interrupted test started may still be writing there as it stops.
+if ((status === 0 || interrupted) && process.env.FLUXGATE_KEEP_TEST_FILES !== '1') rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 else console.error(`the run's temporary files are kept in ${scratch}`);
-process.exit(result.status ?? 1);
+process.exit(interrupted ? 130 : status ?? 1);
