@@ -18,7 +18,10 @@ export interface ReportMessage {
 /** Collects what the report will say. The engine writes it (CSV, BOM, `;`, neutralised values). */
 export interface ReportBuilder {
   add(message: ReportMessage): void;
-  /** Records a row's effect for the summary counts, with an optional info line. */
+  /**
+   * Records a row's effect for the summary counts. Created, updated and rejected rows also get a
+   * report line when an entity id or a line is given (unchanged rows are only counted).
+   */
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void;
   readonly counts: Readonly<FluxCounts>;
   readonly messages: readonly ReportMessage[];

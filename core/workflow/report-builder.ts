@@ -24,7 +24,8 @@ export class CollectingReportBuilder implements ReportBuilder {
 
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
     this.tally[kind]++;
-    if (entityId !== undefined && kind !== 'unchanged') {
+    // A row rejected before its key was known (a blank key) still gets its line.
+    if ((entityId !== undefined || line !== undefined) && kind !== 'unchanged') {
       this.add({ line, severity: kind === 'rejected' ? 'error' : 'info', entityId, message: kind });
     }
   }

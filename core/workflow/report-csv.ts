@@ -38,7 +38,7 @@ export function renderReport(r: ReportContent): string {
   if (r.dropped) rows.push(['messages_not_listed', String(r.dropped)]);
   rows.push([]);
   rows.push(['line', 'column', 'field', 'severity', 'code', 'entity_id', 'message']);
-  for (const m of r.messages) {
+  for (const m of inLineOrder(r.messages)) {
     rows.push([
       m.line === undefined ? '' : String(m.line),
       m.column === undefined ? '' : String(m.column),
@@ -46,6 +46,15 @@ export function renderReport(r: ReportContent): string {
     ]);
   }
   return BOM + rows.map((cells) => cells.map(cell).join(';')).join('\r\n') + '\r\n';
+}
+
+/**
+ * Messages without a line (about the whole file) first, then by line: handlers add them as they
+ * decide (a big file's rejections while it streams, its created rows at the end). The sort is
+ * stable, so a row's problems stay in their order, before its `rejected` line.
+ */
+function inLineOrder(messages: readonly ReportMessage[]): readonly ReportMessage[] {
+  return [...messages].sort((a, b) => (a.line ?? -1) - (b.line ?? -1));
 }
 
 /** Messages about sensitive fields keep their code's wording, never the value; phone-like runs are masked anywhere. */

@@ -92,9 +92,11 @@ export class SalHandler implements FluxHandler {
       let rows = 0;
       // The organization code of the previous row: log.orgs shares one string per organization.
       let org = '';
+      // Every record of a file shares its header's columns.
+      let columns: Readonly<Record<string, number>> = {};
 
       for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
-        rows++;
+        if (rows++ === 0) columns = record.columns;
         const { checker, employee } = readEmployee(record, organizations);
         const ref = employee.registrationReference;
         if (!checker.ok) {
@@ -120,7 +122,7 @@ export class SalHandler implements FluxHandler {
         const ref = log.refs[i]!;
         const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
         if (lines) {
-          rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', code: 'FG_DUP_IN_FILE',
+          rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
             message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(org, ref));
         } else {
           ctx.report.count(log.kinds[i] ?? 'unchanged', shown(org, ref), log.lines[i]);

@@ -21,8 +21,10 @@ export class SirHandler implements FluxHandler {
     const account = file.accountId;
     const byCode = new Map<string, Row[]>();
     let rows = 0;
+    // Every record of a file shares its header's columns.
+    let columns: Readonly<Record<string, number>> = {};
     for await (const record of ctx.records({ dialect: 'exchange', required: ['organization_code', 'name'] })) {
-      rows++;
+      if (rows++ === 0) columns = record.columns;
       const c = new RowChecker(record);
       const code = c.text('organization_code', { required: true, max: 64 });
       const organization: Organization = {
@@ -53,7 +55,7 @@ export class SirHandler implements FluxHandler {
       if (new Set(list.map((r) => r.json)).size > 1) {
         const lines = list.map((r) => r.line);
         for (const r of list) {
-          rejectRow(ctx.report, r.line, [{ field: 'organization_code', code: 'FG_DUP_IN_FILE',
+          rejectRow(ctx.report, r.line, [{ field: 'organization_code', column: columns.organization_code, code: 'FG_DUP_IN_FILE',
             message: `organization_code ${code} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], code);
         }
       } else {
@@ -67,7 +69,7 @@ export class SirHandler implements FluxHandler {
     const accepted = [...incoming.values()].filter((r) => {
       const problem = problems.get(r.organization.code);
       if (!problem) return true;
-      rejectRow(ctx.report, r.line, [{ field: 'parent_organization_code', code: problem.code, message: problem.message }], r.organization.code);
+      rejectRow(ctx.report, r.line, [{ field: 'parent_organization_code', column: columns.parent_organization_code, code: problem.code, message: problem.message }], r.organization.code);
       return false;
     });
 

@@ -54,8 +54,10 @@ export class UsrHandler implements FluxHandler {
     const byLogin = new Map<string, Array<{ line: number; user: DirectoryUser; json: string }>>();
     let rows = 0;
     const required = ['login', 'email', 'firstname', 'lastname', 'profile_code', 'organization_code'];
+    // Every record of a file shares its header's columns.
+    let columns: Readonly<Record<string, number>> = {};
     for await (const record of ctx.records({ dialect: 'exchange', required })) {
-      rows++;
+      if (rows++ === 0) columns = record.columns;
       const { checker, user } = readUser(record, ctx.settings.userProfiles, organizations);
       if (!checker.ok) { rejectRow(ctx.report, record.line, checker.problems, user.login || undefined); continue; }
       const key = user.login.toLowerCase();
@@ -66,7 +68,7 @@ export class UsrHandler implements FluxHandler {
       if (new Set(list.map((r) => r.json)).size > 1) {
         const lines = list.map((r) => r.line);
         for (const r of list) {
-          rejectRow(ctx.report, r.line, [{ field: 'login', code: 'FG_DUP_IN_FILE',
+          rejectRow(ctx.report, r.line, [{ field: 'login', column: columns.login, code: 'FG_DUP_IN_FILE',
             message: `login ${r.user.login} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], r.user.login);
         }
       } else {

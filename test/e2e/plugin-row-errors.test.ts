@@ -80,6 +80,10 @@ test('sal: every row-level code on its row; valid rows and custom columns apply'
     assert.deepEqual([errors[0]!.code, errors[0]!.field, errors[0]!.column], [code, field, String(column)], `line ${line}`);
   }
   assert.equal(find(report, 10)[0]!.code, 'FG_FIELD_COUNT');
+  // Rejections are decided while the file streams, creations at its end: the report is in line order.
+  const lines = report.map((l) => Number(l.line));
+  assert.deepEqual(lines, [...lines].sort((a, b) => a - b), 'report lines in file order');
+  assert.deepEqual(report.filter((l) => l.line === '2').map((l) => l.message), ['created']);
   assert.ok(!report.some((l) => l.message.includes('1980-02-30') || l.message.includes('+33')), 'birth dates and phone numbers are not echoed');
   assert.deepEqual({ ...f.outcome?.counts }, { created: 3, updated: 0, unchanged: 0, rejected: 12 });
   const employees = await directory<Employee>(server, 'employees', 'acme');
@@ -113,7 +117,9 @@ test('sal: conflicting rows undo what the first one applied (update restored, cr
   const f = await uploadAndWait(server, 'acme', key, path, 'in/sal/');
   assert.deepEqual({ ...f.outcome?.counts }, { created: 1, updated: 0, unchanged: 1, rejected: 4 });
   const report = reportLines(server, 'acme', f);
-  assert.deepEqual(report.filter((l) => l.code === 'FG_DUP_IN_FILE').map((l) => l.line).sort(), ['2', '3', '6', '7']);
+  const dups = report.filter((l) => l.code === 'FG_DUP_IN_FILE');
+  assert.deepEqual(dups.map((l) => l.line).sort(), ['2', '3', '6', '7']);
+  assert.ok(dups.every((l) => l.field === 'registration_reference' && l.column === '2'), JSON.stringify(dups));
   const employees = await directory<Employee>(server, 'employees', 'acme');
   assert.equal(employees.find((e) => e.registrationReference === '0100')!.lastname, 'Durand-Martin', 'the update was undone');
   assert.equal(employees.find((e) => e.registrationReference === '0200'), undefined, 'the creation was undone');
@@ -148,6 +154,11 @@ test('sir: child before parent, own parent, cycles, unknown and rejected parents
   assert.deepEqual(codeAt(10), ['FG_DUP_IN_FILE']);
   assert.deepEqual(codeAt(11), ['FG_REQUIRED']);
   assert.deepEqual(codeAt(2), []);
+  const columnAt = (line: number) => find(report, line).map((l) => `${l.field}@${l.column}`);
+  for (const line of [4, 5, 6, 7, 8]) assert.deepEqual(columnAt(line), ['parent_organization_code@3'], `line ${line}`);
+  for (const line of [9, 10]) assert.deepEqual(columnAt(line), ['organization_code@1'], `line ${line}`);
+  // A row without a code has no entity id: it still gets its `rejected` line.
+  assert.deepEqual(report.filter((l) => l.line === '11' && !l.code).map((l) => [l.severity, l.message]), [['error', 'rejected']]);
   const orgs = await directory<Organization>(server, 'organizations', 'acme');
   const codes = orgs.map((o) => o.code).filter((c) => c.startsWith('N-')).sort();
   assert.deepEqual(codes, ['N-CHILD', 'N-PARENT']);
@@ -169,6 +180,7 @@ test('usr: unknown profile, unknown organization in a list, bad e-mail, duplicat
   assert.deepEqual([3, 4, 5, 6, 7].map((l) => find(report, l).map((e) => e.code).join()),
     ['FG_INVALID_VALUE', 'FG_UNKNOWN_REF', 'FG_EMAIL', 'FG_DUP_IN_FILE', 'FG_DUP_IN_FILE']);
   assert.match(find(report, 4)[0]!.message, /ACME-MARS/);
+  assert.deepEqual([6, 7].map((l) => find(report, l).map((e) => `${e.field}@${e.column}`).join()), ['login@1', 'login@1']);
   const users = await directory<{ login: string; attributes: { language: string } }>(server, 'users', 'acme');
   assert.deepEqual(users.map((u) => u.login), ['u.ok']);
   assert.equal(users[0]!.attributes.language, 'fr-fr');
