@@ -43,7 +43,11 @@ export async function listDocuments(zip: ZipFile, limits: Limits): Promise<{ pai
       throw rejectFile('FG_ZIP_UNSAFE', `the archive entry "${name}" leaves the archive (absolute path or ..)`, { entry: name });
     }
     const folded = name.toLowerCase();
-    if (seen.has(folded)) throw rejectFile('FG_ZIP_UNSAFE', `the archive holds "${name}" twice`, { entry: name });
+    const earlier = seen.get(folded);
+    if (earlier !== undefined) {
+      const what = earlier === name ? `"${name}" twice` : `"${earlier}" and "${name}", the same name but for case (one file once extracted on most systems)`;
+      throw rejectFile('FG_ZIP_UNSAFE', `the archive holds ${what}`, { entry: name });
+    }
     seen.set(folded, name);
     if (entry.isEncrypted()) throw rejectFile('FG_ZIP_UNSAFE', `the archive entry "${name}" is encrypted`, { entry: name });
     total += entry.uncompressedSize;

@@ -88,7 +88,8 @@ const vaultFiles = () => {
 const zipCases: Array<[string, Array<[string, Content]>, string, RegExp]> = [
   ['an entry with ..', [['a.pdf', PDF], ['a.xml', xml('Z1')], ['../../evil.pdf', PDF]], 'FG_ZIP_UNSAFE', /\.\./],
   ['an absolute path', [['a.pdf', PDF], ['a.xml', xml('Z2')], ['/tmp/evil.pdf', PDF]], 'FG_ZIP_UNSAFE', /absolute|leaves/],
-  ['the same name twice', [['a.pdf', PDF], ['a.xml', xml('Z3')], ['A.PDF', PDF]], 'FG_ZIP_UNSAFE', /twice/],
+  ['the same name twice', [['a.pdf', PDF], ['a.xml', xml('Z3')], ['a.pdf', PDF]], 'FG_ZIP_UNSAFE', /"a\.pdf" twice/],
+  ['the same name but for case', [['a.pdf', PDF], ['a.xml', xml('Z3')], ['A.PDF', PDF]], 'FG_ZIP_UNSAFE', /"a\.pdf" and "A\.PDF", the same name but for case/],
   ['a PDF that is not a PDF', [['a.pdf', 'MZ\x90 this is an executable'], ['a.xml', xml('Z4')]], 'FG_NOT_PDF', /%PDF-/],
   ['a PDF without its XML', [['a.pdf', PDF], ['a.xml', xml('Z5')], ['b.pdf', PDF]], 'FG_ZIP_PAIRING', /b\.xml/],
   ['too many entries', Array.from({ length: 22 }, (_, i) => [`d${i}.${i % 2 ? 'xml' : 'pdf'}`, PDF] as [string, string]), 'FG_ZIP_LIMIT', /entries/],
