@@ -2,12 +2,16 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
-/** Directories of an exchange account (DESIGN.md): in/ and out/ are symmetrical, dev/ is scratch. */
+/**
+ * Directories of an exchange account (DESIGN.md): in/ and out/ are symmetrical, dev/ is scratch.
+ * DESIGN.md's out/ list omits dis and pro, whose reports land there by that symmetry: they are
+ * created with the rest, so a client polling out/dis finds it before the first report.
+ */
 export const EXCHANGE_TREE: readonly string[] = [
   'in', 'in/rpa', 'in/rpa/emp', 'in/rpa/gen', 'in/rpa/prc', 'in/rpa/req', 'in/rpa/sig',
   'in/sal', 'in/sig', 'in/sir', 'in/usr', 'in/dis', 'in/pro',
   'out', 'out/rpa', 'out/rpa/emp', 'out/rpa/gen', 'out/rpa/prc', 'out/rpa/req', 'out/rpa/sig',
-  'out/sal', 'out/sig', 'out/sir', 'out/usr', 'out/bil', 'out/bir', 'out/ins', 'out/tra',
+  'out/sal', 'out/sig', 'out/sir', 'out/usr', 'out/dis', 'out/pro', 'out/bil', 'out/bir', 'out/ins', 'out/tra',
   'dev',
 ];
 

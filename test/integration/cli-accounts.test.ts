@@ -37,6 +37,7 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, new RegExp(`key ${key.fingerprint.replace(/[+/]/g, '\\$&')} \\(ed25519 256\\)`));
     for (const d of EXCHANGE_TREE) assert.ok(statSync(join(dir, 'sftp', 'acme', d)).isDirectory(), d);
+    for (const flux of ['sal', 'sir', 'usr', 'dis', 'pro']) assert.ok(EXCHANGE_TREE.includes(`out/${flux}`), `out/${flux}: where in/${flux}'s reports go`);
 
     const shown = JSON.parse((await cli(dir, 'account', 'show', 'acme', '--json')).stdout) as Record<string, unknown> & { keys: KeyJson[] };
     assert.equal(shown.profile, 'exchange');
