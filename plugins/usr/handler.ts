@@ -13,8 +13,13 @@ function readUser(record: SourceRecord, profiles: readonly string[], organizatio
     c.problem('profile_code', 'FG_INVALID_VALUE', `profile_code '${profileCode}' is not one of the configured profiles (${profiles.join(', ')})`);
   }
   const orgField = c.text('organization_code', { required: true, max: 4096 });
-  const organizationCodes = orgField === null ? [] : [...new Set(orgField.split('|').map((s) => s.trim()).filter(Boolean))];
+  const listed = orgField === null ? [] : orgField.split('|').map((s) => s.trim());
+  const organizationCodes = [...new Set(listed.filter(Boolean))];
   if (orgField !== null && organizationCodes.length === 0) c.problem('organization_code', 'FG_REQUIRED', 'organization_code is required');
+  // ACME||ACME-FR or a trailing |: a code lost on the way, which the row must not silently drop.
+  else if (listed.includes('')) {
+    c.problem('organization_code', 'FG_INVALID_VALUE', `organization_code has an empty element in its |-separated list (element ${listed.indexOf('') + 1} of ${listed.length})`);
+  }
   for (const code of organizationCodes) {
     if (!organizations.has(code)) c.problem('organization_code', 'FG_UNKNOWN_REF', `organization_code '${code}' does not exist: send it in a sir file first`);
   }

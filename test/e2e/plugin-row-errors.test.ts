@@ -174,11 +174,13 @@ test('usr: unknown profile, unknown organization in a list, bad e-mail, duplicat
     'u.mail;not-mail;Ada;Lovelace;PAYROLL;ACME-FR;;;;',                      // 5 FG_EMAIL
     'u.dup;u.d1@acme.example;Ada;Lovelace;PAYROLL;ACME-FR;;;;',              // 6 FG_DUP_IN_FILE
     'u.dup;u.d2@acme.example;Ada;Lovelace;PAYROLL;ACME-FR;;;;',              // 7 FG_DUP_IN_FILE
+    'u.gap;u.g@acme.example;Ada;Lovelace;PAYROLL;ACME-FR||ACME-DE;;;;',      // 8 FG_INVALID_VALUE (an empty element)
   ]);
   const f = await uploadAndWait(server, 'acme', key, path, 'in/usr/');
   const report = reportLines(server, 'acme', f);
-  assert.deepEqual([3, 4, 5, 6, 7].map((l) => find(report, l).map((e) => e.code).join()),
-    ['FG_INVALID_VALUE', 'FG_UNKNOWN_REF', 'FG_EMAIL', 'FG_DUP_IN_FILE', 'FG_DUP_IN_FILE']);
+  assert.deepEqual([3, 4, 5, 6, 7, 8].map((l) => find(report, l).map((e) => e.code).join()),
+    ['FG_INVALID_VALUE', 'FG_UNKNOWN_REF', 'FG_EMAIL', 'FG_DUP_IN_FILE', 'FG_DUP_IN_FILE', 'FG_INVALID_VALUE']);
+  assert.match(find(report, 8)[0]!.message, /empty element in its \|-separated list \(element 2 of 3\)/);
   assert.match(find(report, 4)[0]!.message, /ACME-MARS/);
   assert.deepEqual([6, 7].map((l) => find(report, l).map((e) => `${e.field}@${e.column}`).join()), ['login@1', 'login@1']);
   const users = await directory<{ login: string; attributes: { language: string } }>(server, 'users', 'acme');
