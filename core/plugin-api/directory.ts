@@ -18,6 +18,9 @@ export interface Organization {
   attributes: Attributes;
 }
 
+/** The key under which an employee built from a file carries its AbsentFields. */
+export const ABSENT_FIELDS: unique symbol = Symbol('fluxgate.absentFields');
+
 export interface Employee {
   /** '' for drop-box accounts, which have no organizations. */
   organizationCode: string;
@@ -30,6 +33,48 @@ export interface Employee {
   active: boolean;
   departureDate: string | null;
   attributes: Attributes;
+  /**
+   * Set by a plugin on an employee it read from a file: what the file said nothing about
+   * (see AbsentFields). Never set on employees the directory returns.
+   */
+  [ABSENT_FIELDS]?: AbsentFields;
+}
+
+/** Core fields of an employee a file may have no column for. */
+export type AbsentCoreField = 'technicalId' | 'email' | 'lastname' | 'firstname' | 'active' | 'departureDate';
+
+/**
+ * What a file says nothing about, for an employee read from it: the fields whose column is
+ * absent from the file's header. The rule for employees (sal, drop-box, any plugin that
+ * marks them):
+ *
+ * - a column **absent** from the header leaves the stored value of its field unchanged;
+ * - an **empty** value in a column that is present means "no value" (null, or the field's
+ *   default), as the plugin builds it.
+ *
+ * How a plugin says it: it builds the employee as for a new one, with the defaults of the
+ * absent fields (what a new employee gets), and sets `employee[ABSENT_FIELDS]` to one shared
+ * object per header (work it out once per header, not per row). Then:
+ *
+ * - createEmployee, and upsertEmployee of a new key, store the employee as it is (defaults
+ *   included): the marker changes nothing for a new key and costs nothing there;
+ * - updateEmployee, and upsertEmployee of an existing key, first merge: each field named in
+ *   `core` and each attribute named in `attributes` keeps its stored value (an attribute the
+ *   stored employee does not have stays unset), and so does every stored attribute the
+ *   employee does not hold at all (a custom column absent from the file); everything else
+ *   comes from the employee. The created/updated/unchanged answer compares that merged
+ *   employee with the stored one: a file with fewer columns and the same values is `unchanged`.
+ *
+ * An employee without the marker replaces the stored one whole, attributes included (what
+ * restoring a row from `onReplaced`'s JSON relies on). Key fields are never absent. The marker
+ * is a symbol: JSON.stringify and canonicalJson do not see it, so rows of one file still
+ * compare by their JSON; comparing a marked employee with a stored one that way ignores the
+ * merge, though (ask updateEmployee with `{ dryRun: true }` whether it would change anything).
+ */
+export interface AbsentFields {
+  readonly core: readonly AbsentCoreField[];
+  /** Attribute names whose column is absent (the employee holds their defaults). */
+  readonly attributes: readonly string[];
 }
 
 export interface DirectoryUser {
@@ -63,7 +108,8 @@ export interface WriteOptions {
   sourceFile?: string;
   /**
    * Called with the stored JSON of the row an `updated` write replaces, for handlers that
-   * may have to undo the write later in the same file (restore it with JSON.parse + upsert).
+   * may have to undo the write later in the same file (restore it with JSON.parse + upsert:
+   * the parsed employee carries no ABSENT_FIELDS, so it replaces the row whole).
    */
   onReplaced?: (previousJson: string) => void;
   /**
@@ -100,13 +146,17 @@ export interface DirectoryStore {
   /** Employees with this technical id or e-mail (case-insensitive), in key order. */
   findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[];
   listEmployees(accountId: string): Employee[];
+  /**
+   * Adds the employee, or updates the stored one with its key (merged first when the employee
+   * carries ABSENT_FIELDS: absent fields keep their stored values).
+   */
   upsertEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind;
   /**
    * upsertEmployee in two halves, for handlers that treat new keys apart (one statement per
    * new row, nothing looked up first): createEmployee adds the employee if its key is new and
    * returns false, writing nothing, if the key exists (in a dry run: whether it would add it);
-   * updateEmployee replaces the stored employee if it differs, and returns undefined when no
-   * employee has the key.
+   * updateEmployee replaces the stored employee if it differs (after the ABSENT_FIELDS merge),
+   * and returns undefined when no employee has the key.
    */
   createEmployee(accountId: string, employee: Employee, options?: WriteOptions): boolean;
   updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): 'updated' | 'unchanged' | undefined;

@@ -19,6 +19,12 @@ export interface SourceRecord {
   values: Record<string, string>;
   /** Header name → 1-based column index. */
   columns: Record<string, number>;
+  /**
+   * Header name → the header cell as the file wrote it (trimmed, NFC): `manageremail` →
+   * `Manager Email`, for reports that name a column as the customer wrote it. Shared by all
+   * the records of a file, like `columns`. Absent on records not built by the reader.
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Problems the reader found in this row (FG_FIELD_COUNT); handlers add their own to the report. */
   problems: RowProblem[];
 }

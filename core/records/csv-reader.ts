@@ -65,7 +65,7 @@ export function toRecord(fields: string[], header: Header, line: number, clean: 
       message: `the row has ${fields.length} fields, the header has ${width}`,
     });
   }
-  return { line, values, columns: header.columns, problems };
+  return { line, values, columns: header.columns, headers: header.headers, problems };
 }
 
 type ValuesBuilder = (fields: readonly string[], clean: (raw: string) => string) => Record<string, string>;

@@ -20,6 +20,8 @@ export interface Header {
   names: string[];
   /** Name → 1-based column. */
   columns: Record<string, number>;
+  /** Name → the header cell as written (trimmed, NFC, without a BOM). */
+  headers: Record<string, string>;
 }
 
 /**
@@ -28,7 +30,8 @@ export interface Header {
  */
 export function checkHeader(raw: string[], options: RecordReaderOptions, rawLine?: string): Header {
   const normalize = options.normalizeHeader ?? defaultHeader;
-  const names = raw.map((h) => normalize(cleanValue(h.replace(/^\uFEFF/, ''))));
+  const written = raw.map((h) => cleanValue(h.replace(/^\uFEFF/, '')));
+  const names = written.map(normalize);
   const required = options.required ?? [];
   const expected = SEPARATORS[options.dialect];
 
@@ -45,6 +48,7 @@ export function checkHeader(raw: string[], options: RecordReaderOptions, rawLine
   }
 
   const columns: Record<string, number> = {};
+  const headers: Record<string, string> = {};
   names.forEach((name, i) => {
     if (name === '') return;
     if (columns[name] !== undefined) {
@@ -52,6 +56,7 @@ export function checkHeader(raw: string[], options: RecordReaderOptions, rawLine
         { field: name, columns: [columns[name], i + 1], line: 1 });
     }
     columns[name] = i + 1;
+    headers[name] = written[i]!;
   });
 
   const missing = required.filter((r) => columns[r] === undefined);
@@ -60,5 +65,5 @@ export function checkHeader(raw: string[], options: RecordReaderOptions, rawLine
       `required column${missing.length > 1 ? 's' : ''} missing from the header: ${missing.join(', ')}`,
       { missing, line: 1 });
   }
-  return { names, columns };
+  return { names, columns, headers };
 }

@@ -1,5 +1,7 @@
-import type {
-  ChangeKind, DirectoryDocument, DirectoryStore, DirectoryUser, Employee, Organization, StagingArea, WriteOptions,
+import {
+  ABSENT_FIELDS,
+  type AbsentCoreField, type AbsentFields, type Attributes, type ChangeKind, type DirectoryDocument, type DirectoryStore, type DirectoryUser, type Employee,
+  type Organization, type StagingArea, type WriteOptions,
 } from '../plugin-api/directory';
 import { canonicalJson } from '../records/fields';
 import { AttributeShapes } from './attribute-shapes';
@@ -23,6 +25,11 @@ interface TableSpec<T> {
    * whole entity as JSON.
    */
   split?: { data(entity: T, persist: boolean): string; read(row: Row): T; same(stored: string, entity: T): boolean };
+  /**
+   * For an update: the entity to write over the stored row, when the incoming one says
+   * nothing about some fields (employees: ABSENT_FIELDS); the entity itself otherwise.
+   */
+  merge?(stored: Row, entity: T): T;
 }
 
 const ORGANIZATIONS: TableSpec<Organization> = {
@@ -50,7 +57,41 @@ const employees = (shapes: AttributeShapes): TableSpec<Employee> => ({
     }),
     same: (stored, e) => canonicalJson(shapes.decode(stored)) === canonicalJson(e.attributes),
   },
+  merge(row, e) {
+    const absent = e[ABSENT_FIELDS];
+    return absent === undefined ? e : mergeEmployee(row, shapes.decode(row.data as string), e, absent);
+  },
 });
+
+/** Sets a property, `__proto__` included (a custom column may be called so). */
+function put(attributes: Attributes, key: string, value: Attributes[string]): void {
+  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+  else attributes[key] = value;
+}
+
+/**
+ * The stored employee (`row`, its attributes decoded) updated with what a file said about it:
+ * the fields `absent` names, and the stored attributes the incoming employee does not hold,
+ * keep their stored values (plugin-api/directory.ts, AbsentFields). Stored attributes keep their
+ * order, new ones follow: an unchanged employee encodes to the text it is stored as.
+ */
+function mergeEmployee(row: Row, stored: Attributes, e: Employee, absent: AbsentFields): Employee {
+  const attributes: Attributes = {};
+  for (const key of Object.keys(stored)) put(attributes, key, stored[key]!);
+  const skip = absent.attributes;
+  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]!);
+  const kept = (field: AbsentCoreField) => absent.core.includes(field);
+  return {
+    organizationCode: e.organizationCode, registrationReference: e.registrationReference,
+    technicalId: kept('technicalId') ? row.technical_id as string | null : e.technicalId,
+    email: kept('email') ? row.email as string | null : e.email,
+    lastname: kept('lastname') ? row.lastname as string : e.lastname,
+    firstname: kept('firstname') ? row.firstname as string : e.firstname,
+    active: kept('active') ? row.active === 1 : e.active,
+    departureDate: kept('departureDate') ? row.departure_date as string | null : e.departureDate,
+    attributes,
+  };
+}
 const USERS: TableSpec<DirectoryUser> = {
   table: 'dir_users',
   keyColumns: ['login'],
@@ -128,6 +169,7 @@ class EntityTable<T> {
     const key = this.spec.key(entity);
     const existing = this.select.get(accountId, ...key) as Row | undefined;
     if (existing === undefined) return undefined;
+    if (this.spec.merge) entity = this.spec.merge(existing, entity);
     const data = this.data(entity, !options.dryRun, options.json);
     const values = this.spec.values(entity);
     if (this.unchanged(existing, entity, data, values)) return 'unchanged';

@@ -1,7 +1,33 @@
-import { RowChecker, type Employee, type SourceRecord } from '../../core/plugin-api';
+import { ABSENT_FIELDS, RowChecker, type AbsentFields, type Employee, type SourceRecord } from '../../core/plugin-api';
 
 /** Header names after looseHeader(): case, spaces and underscores ignored. */
 export const DROPBOX_REQUIRED = ['name', 'email'];
+
+/** The documented header of each column, for a report about a column the file does not have. */
+const LABELS: Readonly<Record<string, string>> = {
+  name: 'Name', email: 'Email', employeeid: 'Employee ID', preferredname: 'Preferred Name', manageremail: 'Manager Email',
+  department: 'Department', dateofbirth: 'Date of Birth', startdate: 'Start Date', officelocation: 'Office Location',
+};
+
+/**
+ * Where a report points for a column (looseHeader name): its number and its header as the
+ * customer wrote it (`Manager Email`, not `manageremail`).
+ */
+export function columnOf(record: SourceRecord, name: string): { field: string; column: number | undefined } {
+  return { field: record.headers?.[name] ?? LABELS[name] ?? name, column: record.columns[name] };
+}
+
+/**
+ * RowChecker that reports a field by its header as written: the checks look columns up by
+ * their looseHeader name, which the customer never wrote.
+ */
+class DropboxChecker extends RowChecker {
+  override problem(name: string, code: string, message: string): void {
+    const { field, column } = columnOf(this.record, name);
+    // The checks' messages start with the name they were given.
+    this.problems.push({ field, column, code, message: message.startsWith(name) ? field + message.slice(name.length) : message });
+  }
+}
 
 export interface DropboxRow {
   line: number;
@@ -12,6 +38,31 @@ export interface DropboxRow {
   employee: Omit<Employee, 'registrationReference'>;
 }
 
+/** Attribute → its column (looseHeader name). */
+const ATTRIBUTE_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['preferred_name', 'preferredname'], ['manager_email', 'manageremail'], ['department', 'department'],
+  ['date_of_birth', 'dateofbirth'], ['start_date', 'startdate'], ['office_location', 'officelocation'],
+];
+
+/**
+ * The fields a header has no column for, worked out once per file (its records share
+ * `columns`): they keep the stored values of an employee already known (plugin-api/directory.ts).
+ * Name and Email are required; active and the departure date have no column (an employee in the
+ * file is active).
+ */
+const absentByHeader = new WeakMap<Readonly<Record<string, number>>, AbsentFields>();
+function absentFields(record: SourceRecord): AbsentFields {
+  let absent = absentByHeader.get(record.columns);
+  if (!absent) {
+    absent = {
+      core: record.columns.employeeid === undefined ? ['technicalId'] : [],
+      attributes: ATTRIBUTE_COLUMNS.filter(([, column]) => record.columns[column] === undefined).map(([attribute]) => attribute),
+    };
+    absentByHeader.set(record.columns, absent);
+  }
+  return absent;
+}
+
 /** Splits "Ana María López" into first name "Ana" and last name "María López" (best effort). */
 function splitName(name: string): { firstname: string; lastname: string } {
   const space = name.indexOf(' ');
@@ -19,7 +70,7 @@ function splitName(name: string): { firstname: string; lastname: string } {
 }
 
 export function readDropboxRow(record: SourceRecord): DropboxRow {
-  const c = new RowChecker(record);
+  const c = new DropboxChecker(record);
   const name = c.text('name', { required: true, max: 200 });
   const email = c.email('email', { required: true, max: 255 });
   const employeeId = c.text('employeeid', { max: 255 });
@@ -44,6 +95,8 @@ export function readDropboxRow(record: SourceRecord): DropboxRow {
         start_date: c.date('startdate', { flexible: true }),
         office_location: c.text('officelocation', { max: 255 }),
       },
+      // Columns absent from the header keep the stored values of a known employee.
+      [ABSENT_FIELDS]: absentFields(record),
     },
   };
 }

@@ -1,21 +1,29 @@
 import {
   canonicalJson, fluxHandler, looseHeader, rejectRow,
-  type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile,
+  type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
 } from '../../core/plugin-api';
-import { DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
+import { columnOf, DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
 
-/** Rows that say different things about the same e-mail or Employee ID: all of them are rejected. */
-function conflicts(rows: DropboxRow[]): Map<DropboxRow, string> {
-  const out = new Map<DropboxRow, string>();
-  for (const [field, keyOf] of [['email', (r: DropboxRow) => r.email], ['employeeid', (r: DropboxRow) => r.employeeId]] as const) {
+/**
+ * Rows that say different things about the same e-mail or Employee ID: all of them are
+ * rejected, each with a problem on the column (or both columns) it shares with another row.
+ */
+function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
+  const out = new Map<DropboxRow, RowProblem[]>();
+  for (const [name, label, keyOf] of [['email', 'Email', (r: DropboxRow) => r.email], ['employeeid', 'Employee ID', (r: DropboxRow) => r.employeeId]] as const) {
     const groups = new Map<string, DropboxRow[]>();
     for (const r of rows) {
       const k = keyOf(r)?.toLowerCase();
       if (k) groups.set(k, [...(groups.get(k) ?? []), r]);
     }
-    for (const [key, group] of groups) {
+    for (const group of groups.values()) {
       if (group.length > 1 && new Set(group.map((r) => canonicalJson(r.employee))).size > 1) {
-        for (const r of group) out.set(r, `${field === 'email' ? 'Email' : 'Employee ID'} ${key} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected`);
+        for (const r of group) {
+          const { field, column } = columnOf(r.checker.record, name);
+          const problem = { field, column, code: 'FG_DUP_IN_FILE',
+            message: `${label} ${keyOf(group[0]!)} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected` };
+          out.set(r, [...(out.get(r) ?? []), problem]);
+        }
       }
     }
   }
@@ -46,7 +54,7 @@ export class DropboxHandler implements FluxHandler {
     const duplicated = conflicts(rows);
     let accepted = rows.filter((r) => {
       const dup = duplicated.get(r);
-      if (dup) rejectRow(ctx.report, r.line, [{ field: 'email', code: 'FG_DUP_IN_FILE', message: dup }], r.email!);
+      if (dup) rejectRow(ctx.report, r.line, dup, r.email!);
       return !dup;
     });
     // A manager must be an employee of this file (one that is itself accepted) or already known.
@@ -58,8 +66,9 @@ export class DropboxHandler implements FluxHandler {
       changed = next.length !== accepted.length;
       for (const r of accepted) {
         if (next.includes(r)) continue;
-        rejectRow(ctx.report, r.line, [{ field: 'manageremail', column: r.checker.record.columns.manageremail, code: 'FG_UNKNOWN_REF',
-          message: 'Manager Email is neither an accepted employee of this file nor a known employee' }], r.email!);
+        const { field, column } = columnOf(r.checker.record, 'manageremail');
+        rejectRow(ctx.report, r.line, [{ field, column, code: 'FG_UNKNOWN_REF',
+          message: `${field} is neither an accepted employee of this file nor a known employee` }], r.email!);
       }
       accepted = next;
     }

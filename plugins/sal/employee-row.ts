@@ -1,4 +1,6 @@
-import { RowChecker, type Attributes, type Employee, type SourceRecord, type TextRule } from '../../core/plugin-api';
+import {
+  ABSENT_FIELDS, RowChecker, type AbsentCoreField, type AbsentFields, type Attributes, type Employee, type SourceRecord, type TextRule,
+} from '../../core/plugin-api';
 
 /** The sal columns fluxgate interprets; any other column is kept as a custom field. */
 export const SAL_REQUIRED = ['organization_code', 'registration_reference', 'lastname', 'firstname'];
@@ -20,15 +22,43 @@ const MAX_80: TextRule = { max: 80 };
 const MAX_100: TextRule = { max: 100 };
 const MAX_255: TextRule = { max: 255 };
 
-/** The columns of a header that are custom fields, worked out once per file (all records share `columns`). */
-const customColumns = new WeakMap<Readonly<Record<string, number>>, string[]>();
-function customFields(record: SourceRecord): string[] {
-  let names = customColumns.get(record.columns);
-  if (!names) {
-    names = Object.keys(record.columns).filter((name) => !KNOWN.has(name));
-    customColumns.set(record.columns, names);
+/** Columns of the core fields a sal file may leave out. */
+const CORE_COLUMNS: ReadonlyArray<[string, AbsentCoreField]> = [
+  ['technical_id', 'technicalId'], ['professional_email', 'email'], ['active', 'active'], ['departure_date', 'departureDate'],
+];
+/** Columns kept as attributes of the same name. */
+const ATTRIBUTE_COLUMNS = [
+  'maiden_name', 'birth_date', 'address1', 'address2', 'address3', 'zip_code', 'city', 'country', 'phone_number',
+  'mobile_phone_number', 'starting_date', 'gone', 'disable_vault', 'disable_elec_distribution', 'disable_paper_distribution', 'saml_token',
+];
+
+/** What a header means for every row of its file, worked out once (all records of a file share `columns`). */
+interface SalHeader {
+  /** Its custom fields (columns fluxgate does not interpret). */
+  custom: string[];
+  /** The fields it has no column for: they keep their stored values (plugin-api/directory.ts, AbsentFields). */
+  absent: AbsentFields;
+  /**
+   * The same for a row with gone=true: such a row says active=false even without an `active`
+   * column (a leaver), so `active` is not absent there.
+   */
+  absentWhenGone: AbsentFields;
+}
+const headers = new WeakMap<Readonly<Record<string, number>>, SalHeader>();
+function salHeader(record: SourceRecord): SalHeader {
+  let header = headers.get(record.columns);
+  if (!header) {
+    const has = (name: string) => record.columns[name] !== undefined;
+    const core = CORE_COLUMNS.filter(([column]) => !has(column)).map(([, field]) => field);
+    const attributes = ATTRIBUTE_COLUMNS.filter((column) => !has(column));
+    header = {
+      custom: Object.keys(record.columns).filter((name) => !KNOWN.has(name)),
+      absent: { core, attributes },
+      absentWhenGone: { core: core.filter((field) => field !== 'active'), attributes },
+    };
+    headers.set(record.columns, header);
   }
-  return names;
+  return header;
 }
 
 /**
@@ -81,7 +111,8 @@ export function readEmployee(record: SourceRecord, organizations: ReadonlySet<st
     disable_paper_distribution: c.bool('disable_paper_distribution', false),
     saml_token: c.text('saml_token'),
   };
-  for (const name of customFields(record)) {
+  const header = salHeader(record);
+  for (const name of header.custom) {
     const value = record.values[name];
     if (value !== undefined) attributes[name] = value === '' ? null : value;
   }
@@ -90,6 +121,8 @@ export function readEmployee(record: SourceRecord, organizations: ReadonlySet<st
     technicalId, email, lastname: lastname ?? '', firstname: firstname ?? '',
     // A leaver is active=false with a departure date, or gone=true.
     active: active && !gone, departureDate, attributes,
+    // Columns absent from the header keep the stored values of an existing employee.
+    [ABSENT_FIELDS]: gone ? header.absentWhenGone : header.absent,
   };
   return { checker: c, employee };
 }

@@ -70,7 +70,7 @@ test('Employee ID identifies an employee whose e-mail changed', { skip }, async 
   assert.equal(employees.find((e) => e.technicalId === 'E00001')!.email, 'joao.k@nectar-customer.example');
 });
 
-test('row errors: unknown manager, the same e-mail twice, missing name, bad date, bad e-mail', { skip }, async () => {
+test('row errors: unknown manager, the same e-mail or Employee ID twice, missing name, bad date, bad e-mail; each with line, column, field as written and code', { skip }, async () => {
   const f = await uploadAndWait(server, 'nectar', key, csv('bad-rows.csv', [
     HEADER,
     'Ann Ok,ann@nectar-customer.example,E90001,,joao.k@nectar-customer.example,Ops,1/2/1990,2025-01-01,Remote', // 2 ok (known manager)
@@ -82,19 +82,37 @@ test('row errors: unknown manager, the same e-mail twice, missing name, bad date
     'Ed Mail,ed-at-example,E90007,,,Ops,,,',                                                                    // 8 FG_EMAIL
     'Fay New,fay@nectar-customer.example,E90008,,ann@nectar-customer.example,Ops,,,',                           // 9 ok (manager in this file)
     'Gus Under,gus@nectar-customer.example,E90009,,bob@nectar-customer.example,Ops,,,',                         // 10 FG_UNKNOWN_REF (manager rejected)
+    'Hal One,hal1@nectar-customer.example,E90010,,,Ops,,,',                                                     // 11 FG_DUP_IN_FILE (Employee ID)
+    'Hal Two,hal2@nectar-customer.example,E90010,,,Ops,,,',                                                     // 12 FG_DUP_IN_FILE (Employee ID)
+    'Ivy One,ivy@nectar-customer.example,E90011,,,Ops,,,',                                                      // 13 FG_DUP_IN_FILE (both)
+    'Ivy Two,ivy@nectar-customer.example,E90011,,,Ops,,,',                                                      // 14 FG_DUP_IN_FILE (both)
   ]), '/');
   assert.equal(f.state, 'processed');
-  assert.deepEqual({ ...f.outcome?.counts }, { created: 2, updated: 0, unchanged: 0, rejected: 7 });
+  assert.deepEqual({ ...f.outcome?.counts }, { created: 2, updated: 0, unchanged: 0, rejected: 11 });
   const errors = (await messages(f)).filter((m) => m.severity === 'error' && m.code);
-  const at = (line: number) => errors.filter((m) => m.line === line).map((m) => `${m.code}:${m.field}`);
-  assert.deepEqual(at(3), ['FG_UNKNOWN_REF:manageremail']);
-  assert.deepEqual(at(4), ['FG_DUP_IN_FILE:email']);
-  assert.deepEqual(at(5), ['FG_DUP_IN_FILE:email']);
-  assert.deepEqual(at(6), ['FG_REQUIRED:name']);
-  assert.deepEqual(at(7), ['FG_DATE:dateofbirth']);
-  assert.deepEqual(at(8), ['FG_EMAIL:email']);
-  assert.deepEqual(at(10), ['FG_UNKNOWN_REF:manageremail']);
+  // Fields are named by the header as the file writes it, never by the matching form (`manageremail`).
+  const at = (line: number) => errors.filter((m) => m.line === line).map((m) => `${m.code}:${m.column}:${m.field}`);
+  assert.deepEqual(at(3), ['FG_UNKNOWN_REF:5:Manager Email']);
+  assert.deepEqual(at(4), ['FG_DUP_IN_FILE:2:Email']);
+  assert.deepEqual(at(5), ['FG_DUP_IN_FILE:2:Email']);
+  assert.deepEqual(at(6), ['FG_REQUIRED:1:Name']);
+  assert.deepEqual(at(7), ['FG_DATE:7:Date of Birth']);
+  assert.deepEqual(at(8), ['FG_EMAIL:2:Email']);
+  assert.deepEqual(at(10), ['FG_UNKNOWN_REF:5:Manager Email']);
+  assert.deepEqual(at(11), ['FG_DUP_IN_FILE:3:Employee ID']);
+  assert.deepEqual(at(12), ['FG_DUP_IN_FILE:3:Employee ID']);
+  assert.deepEqual(at(13), ['FG_DUP_IN_FILE:2:Email', 'FG_DUP_IN_FILE:3:Employee ID']);
+  assert.match(errors.find((m) => m.line === 7)!.message, /^Date of Birth is not a real date/);
+  assert.match(errors.find((m) => m.line === 11)!.message, /^Employee ID E90010 appears on lines 11, 12 with different data/);
   assert.ok(!errors.some((m) => m.message.includes('13/45/1990')), 'birth dates are not echoed');
+
+  // The text output of `files show` says the same: line, column, field, code.
+  const shown = await server.cli('files', 'show', f.id);
+  assert.equal(shown.code, 0, shown.stderr);
+  const printed = shown.stdout.split('\n').map((l) => l.trim());
+  assert.ok(printed.includes('line 3  column 5  field Manager Email  error  FG_UNKNOWN_REF  bob@nectar-customer.example  Manager Email is neither an accepted employee of this file nor a known employee'),
+    shown.stdout);
+  assert.ok(printed.some((l) => l.startsWith('line 11  column 3  field Employee ID  error  FG_DUP_IN_FILE  hal1@nectar-customer.example  ')), shown.stdout);
 });
 
 test('full sync (deactivateMissing): employees missing from the upload are deactivated', { skip }, async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
 import { MIGRATIONS } from '../../core/store/migrations';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import type { Employee, Organization } from '../../core/plugin-api';
+import { ABSENT_FIELDS, type AbsentFields, type Employee, type Organization } from '../../core/plugin-api';
 
 function openRepo() {
   const file = join(mkdtempSync(join(tmpdir(), 'fg-dir-')), 'fluxgate.db');
@@ -53,6 +53,39 @@ test('createEmployee adds only new keys; updateEmployee changes only existing on
   assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { onReplaced: (json) => replaced.push(json) }), 'updated');
   assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Martin');
   assert.equal((JSON.parse(replaced[0]!) as Employee).lastname, 'Müller', 'onReplaced receives the row as it was');
+  db.close();
+});
+
+test('an employee marked with ABSENT_FIELDS: new keys take its values, existing ones keep the absent fields', () => {
+  const { repo, db } = openRepo();
+  const partial = (over: Partial<Employee>, absent: AbsentFields): Employee => ({ ...employee(over), [ABSENT_FIELDS]: absent });
+  const none: AbsentFields = { core: ['technicalId', 'active', 'departureDate'], attributes: ['city'] };
+  // A new key: stored as given (the plugin's defaults for the absent fields), the marker ignored.
+  assert.equal(repo.createEmployee('acme', partial({ technicalId: null, attributes: { city: null, country: 'FR' } }, none)), true);
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), employee({ technicalId: null, attributes: { city: null, country: 'FR' } }));
+
+  // The stored employee, whole (no marker: replaces everything, attributes included).
+  const full = employee({ active: false, departureDate: '2026-03-31', attributes: { city: 'Paris', country: 'FR', badge: 'B-7' } });
+  assert.equal(repo.upsertEmployee('acme', full), 'updated');
+  // Absent fields and attributes, and stored attributes it does not hold (badge): kept. Same values otherwise: unchanged.
+  const same = partial({ technicalId: null, active: true, departureDate: null, attributes: { city: null, country: 'FR' } }, none);
+  assert.equal(repo.updateEmployee('acme', same), 'unchanged');
+  assert.equal(repo.upsertEmployee('acme', same, { dryRun: true }), 'unchanged');
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full);
+  // A present field changes (null clears); absent ones still stay.
+  const replaced: string[] = [];
+  const changed = partial({ email: null, active: true, attributes: { city: null, country: 'DE' } }, none);
+  assert.equal(repo.upsertEmployee('acme', changed, { dryRun: true }), 'updated');
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full, 'a dry run writes nothing');
+  assert.equal(repo.updateEmployee('acme', changed, { onReplaced: (json) => replaced.push(json) }), 'updated');
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'),
+    { ...full, email: null, attributes: { city: 'Paris', country: 'DE', badge: 'B-7' } });
+  // onReplaced's JSON restores the row whole, as it was.
+  assert.equal(repo.upsertEmployee('acme', JSON.parse(replaced[0]!) as Employee), 'updated');
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full);
+  // Without the marker, the same employee replaces the stored one: badge gone, active again.
+  assert.equal(repo.upsertEmployee('acme', employee({ technicalId: null, attributes: { city: null, country: 'FR' } })), 'updated');
+  assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), employee({ technicalId: null, attributes: { city: null, country: 'FR' } }));
   db.close();
 });
 

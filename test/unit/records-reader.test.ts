@@ -64,6 +64,9 @@ test('drop-box dialect: comma, headers matched ignoring case, spaces and undersc
   assert.equal(rows[0]!.values.employeeid, 'E00001');
   assert.equal(rows[1]!.values.manageremail, 'person1@nectar-customer.example');
   assert.equal(rows[0]!.columns.dateofbirth, 7);
+  assert.equal(rows[0]!.headers?.manageremail, 'Manager Email', 'the header as the file writes it, for reports');
+  assert.equal(rows[0]!.headers?.employeeid, 'Employee ID');
+  assert.equal(rows[39]!.headers, rows[0]!.headers, 'one object for the whole file');
 });
 
 test('drop-box XLSX: first sheet only, dates as YYYY-MM-DD, text ids keep leading zeros', async () => {
@@ -76,6 +79,7 @@ test('drop-box XLSX: first sheet only, dates as YYYY-MM-DD, text ids keep leadin
   assert.equal(late.values.employeeid, '000123');
   assert.equal(late.values.dateofbirth, '1990-01-15');
   assert.equal(late.values.startdate, '2025-06-01');
+  assert.equal(late.headers?.dateofbirth, 'Date of Birth');
 });
 
 test('Windows-1252 file: FG_ENCODING with the byte offset of the first bad sequence', async () => {

@@ -68,7 +68,9 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
         const messages = e.detail.messages;
         if (Array.isArray(messages)) {
           for (const m of messages as Array<Record<string, unknown>>) {
-            ctx.print(`      ${[m.line ? `line ${String(m.line)}` : '', m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
+            // Where first (line, column, field as the file names it), as the report's columns.
+            const where = [m.line ? `line ${String(m.line)}` : '', m.column ? `column ${String(m.column)}` : '', m.field ? `field ${String(m.field)}` : ''];
+            ctx.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
           }
         }
       }
