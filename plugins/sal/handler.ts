@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import {
-  canonicalJson, fluxHandler, rejectRow,
+  fluxHandler, rejectRow,
   type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
@@ -177,13 +177,14 @@ export class SalHandler implements FluxHandler {
 
   /**
    * Whether a repeated key's row has the same data as its first row. Applying, the first row
-   * is what the directory now holds (written, or found unchanged: equal up to key order), so no
-   * digest of every row is needed; a dry run writes nothing and compares digests.
+   * is what the directory now holds (written, or found unchanged), so no digest of every row is
+   * needed: the store says whether this row would change it, merging first what the file has
+   * no column for (ABSENT_FIELDS), as it did for the first row. A dry run writes nothing and
+   * compares digests (both rows come from the same header).
    */
   private sameAsFirst(ctx: FluxContext, account: string, employee: Employee, firstDigest: string | undefined): boolean {
     if (!ctx.apply) return firstDigest === digest(JSON.stringify(employee));
-    const stored = ctx.directory.getEmployee(account, employee.organizationCode, employee.registrationReference);
-    return stored !== undefined && canonicalJson(stored) === canonicalJson(employee);
+    return ctx.directory.updateEmployee(account, employee, { dryRun: true }) === 'unchanged';
   }
 
   /** Puts back what the first occurrence of each conflicting key changed. */
