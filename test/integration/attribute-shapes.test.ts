@@ -125,3 +125,19 @@ test('a missing shape is a clear internal error, not wrong attributes', () => {
     (err: Error & { code?: string }) => err.code === 'FG_INTERNAL' && /attribute shape \S+, which dir_attribute_shapes does not hold/.test(err.message));
   db.close();
 });
+
+test('the shaped text is exactly what JSON.stringify writes, whatever the values hold', () => {
+  const { db, repo } = openRepo();
+  // Every kind of character JSON must escape, or may leave, stored as JSON.stringify writes it and
+  // read back the same (a faster hand-written encoder would have to pass this too).
+  const tricky = {
+    quote: 'say "hi"', backslash: 'C:\\HR\\exports', control: 'a\u0001b\u001fc', tab: 'a\tb', newline: 'l1\nl2\r\n',
+    emoji: 'team 👩‍💼', lone: 'x\ud800y', separator: 'a\u2028b\u2029c', empty: '', accents: 'Ångström Müller', none: null, yes: true, no: false,
+    number: 42 as unknown as string, missing: undefined as unknown as null,
+  };
+  repo.transaction(() => repo.upsertEmployee('acme', employee('t', tricky)));
+  const id = shapeId(Object.keys(tricky));
+  assert.equal(storedData(db, 't'), JSON.stringify([id, ...Object.values(tricky)]));
+  const back = repo.getEmployee('acme', 'ACME-FR', 't')!.attributes;
+  assert.deepEqual(back, { ...tricky, number: 42, missing: null });
+});
