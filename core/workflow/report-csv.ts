@@ -53,7 +53,7 @@ export function renderReport(r: ReportContent): string {
  * decide (a big file's rejections while it streams, its created rows at the end). The sort is
  * stable, so a row's problems stay in their order, before its `rejected` line.
  */
-function inLineOrder(messages: readonly ReportMessage[]): readonly ReportMessage[] {
+export function inLineOrder(messages: readonly ReportMessage[]): ReportMessage[] {
   return [...messages].sort((a, b) => (a.line ?? -1) - (b.line ?? -1));
 }
 

@@ -197,4 +197,18 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.equal(parsed.id, rejected.id);
     assert.ok(parsed.events.some((e) => e.type === 'received'));
   });
+
+  test('the journal keeps a report\'s problems before its info lines, in line order', async () => {
+    // 300 created rows (info lines) before a warning: the journal keeps 200 messages.
+    const rows = Array.from({ length: 300 }, (_, i) => `row-${i + 1}`);
+    const { file } = await upload('ndmat_acme_acme_echo_app_v1_261120094500.csv', [...rows, '#warn late in the file', 'last'].join('\r\n') + '\r\n');
+    assert.equal(file.state, 'processed');
+    const shown = JSON.parse((await server.cli('files', 'show', file.id, '--json')).stdout) as { events: Array<{ type: string; messages?: Array<{ line?: number; severity: string; message: string }>; messageCount?: number }> };
+    const report = shown.events.find((e) => e.type === 'report')!;
+    assert.equal(report.messageCount, 302);
+    assert.equal(report.messages!.length, 200);
+    assert.deepEqual(report.messages![0], { severity: 'warning', code: 'FG_INVALID_VALUE', message: 'late in the file' }, 'the warning is kept, first (it has no line)');
+    const lines = report.messages!.slice(1).map((m) => m.line!);
+    assert.deepEqual(lines, Array.from({ length: 199 }, (_, i) => i + 1), 'then the first rows, in line order');
+  });
 });

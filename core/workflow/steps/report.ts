@@ -1,7 +1,7 @@
 import type { FluxCounts } from '../../plugin-api/outcome';
 import type { ReportMessage } from '../../plugin-api/report';
 import { reportName } from '../naming';
-import { renderReport } from '../report-csv';
+import { inLineOrder, renderReport } from '../report-csv';
 import { defineStep, type StepRun } from '../step';
 
 /** Timeline copies of the messages stop here; the report file has them all. */
@@ -22,7 +22,7 @@ export const reportStep = defineStep({
     }
     const result = run.error ? run.result : (run.outcome?.result ?? 'processed');
     const summary = run.error ? run.error.message : run.outcome?.summary;
-    run.event('report', { result, counts, summary, messages: messages.slice(0, JOURNAL_MESSAGES), messageCount: messages.length });
+    run.event('report', { result, counts, summary, messages: journalCopy(messages), messageCount: messages.length });
     if (run.account.profile !== 'exchange') return;
     const relative = `${run.workflow.report.directory}/${reportName(run.file.name)}`;
     const path = await run.writeOutput('report', relative, renderReport({
@@ -31,6 +31,17 @@ export const reportStep = defineStep({
     run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() });
   },
 });
+
+/**
+ * The messages the journal keeps (`fluxgate files show`, and the only report of drop-box
+ * accounts): errors and warnings before info lines when there are more than it keeps, then in
+ * line order, as the report file.
+ */
+function journalCopy(messages: readonly ReportMessage[]): ReportMessage[] {
+  const problems = messages.filter((m) => m.severity !== 'info');
+  const infos = messages.filter((m) => m.severity === 'info');
+  return inLineOrder([...problems, ...infos].slice(0, JOURNAL_MESSAGES));
+}
 
 function definedCounts(run: StepRun): Partial<FluxCounts> {
   const out: Partial<FluxCounts> = {};
