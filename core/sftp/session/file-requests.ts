@@ -39,6 +39,7 @@ function register(ctx: SessionContext, h: FileHandle): Buffer {
   if (!id) {
     close(h.fd, () => undefined);
     if (h.upload?.tempReal) void discard(h.upload.tempReal);
+    ctx.handles.openFiles.release(h.path, h.claim);
     throw new FluxgateError('FG_PERMISSION_DENIED', 'too many open files in this session');
   }
   // Released when the upload is closed, completed or abandoned (upload-heap.ts).
@@ -58,6 +59,19 @@ async function openForRead(ctx: SessionContext, path: JailedPath): Promise<FileH
 
 async function openForUpload(ctx: SessionContext, path: JailedPath, flags: number): Promise<FileHandle> {
   const { mayReplace } = ctx.policy.upload(path);
+  // Server-wide, before anything touches the disk: one writer per path, and no rename or remove of it meanwhile.
+  const claim = ctx.handles.openFiles.claim(path, { session: ctx.handles, op: 'upload' });
+  try {
+    const h = await openClaimed(ctx, path, flags, mayReplace);
+    h.claim = claim;
+    return h;
+  } catch (err) {
+    ctx.handles.openFiles.release(path, claim);
+    throw err;
+  }
+}
+
+async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number, mayReplace: boolean): Promise<FileHandle> {
   const parent = await lstatOrUndefined(ctx.jail.parent(path).real);
   if (!parent?.isDirectory()) throw new FluxgateError('FG_NO_SUCH_FILE', `${ctx.jail.parent(path).virtual}: no such directory`, { path: path.virtual });
   const existing = await lstatOrUndefined(path.real);
@@ -172,6 +186,8 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
       await completeUpload(ctx, h);
     } finally {
       h.releaseHeadroom?.();
+      // Only now (written, closed, published or discarded) may another session write, rename or remove it.
+      ctx.handles.openFiles.release(h.path, h.claim);
     }
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
@@ -229,13 +245,17 @@ export function announceUpload(ctx: SessionContext, path: JailedPath, size: numb
 export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void> {
   // Whatever was acknowledged is written: a .filepart keeps it for a resume.
   try {
-    await h.writer?.drain();
-  } finally {
-    h.releaseHeadroom?.();
-  }
-  await closeAsync(h.fd).catch(() => undefined);
-  if (h.mode === 'write') {
+    try {
+      await h.writer?.drain();
+    } finally {
+      h.releaseHeadroom?.();
+    }
+    await closeAsync(h.fd).catch(() => undefined);
     if (h.upload?.tempReal) await discard(h.upload.tempReal);
+  } finally {
+    ctx.handles.openFiles.release(h.path, h.claim);
+  }
+  if (h.mode === 'write') {
     ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.writer?.bytes, partial: !h.upload?.tempReal }, 'upload interrupted');
   }
 }

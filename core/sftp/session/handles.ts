@@ -1,3 +1,4 @@
+import { FluxgateError } from '../../errors';
 import type { JailedPath } from '../path-jail';
 import type { WriteBuffer } from './write-buffer';
 
@@ -21,6 +22,8 @@ export interface FileHandle {
   bytes: number;
   /** Write handles: ends this upload's hold on the heap headroom (upload-heap.ts); idempotent. */
   releaseHeadroom?: () => void;
+  /** Write handles: its claim on `path` in the server's OpenFiles, released once the file is closed. */
+  claim?: WriteClaim;
 }
 
 export interface DirHandle {
@@ -32,12 +35,74 @@ export interface DirHandle {
 
 export type Handle = FileHandle | DirHandle;
 
+/**
+ * Who holds a path in OpenFiles: an upload (for as long as its handle is open), or a rename
+ * (its source, and as `rename-onto` its target) or a remove while the request runs.
+ */
+export interface WriteClaim {
+  session: HandleTable;
+  op: 'upload' | 'rename' | 'rename-onto' | 'remove';
+}
+
+export class OpenFiles {
+  private readonly claims = new Map<string, WriteClaim>();
+
+  get size(): number { return this.claims.size; }
+
+  /** Claims `path` for `claim`, or throws FG_PERMISSION_DENIED naming what holds it. */
+  claim(path: JailedPath, claim: WriteClaim): WriteClaim {
+    const holder = this.claims.get(path.real);
+    if (holder) throw busy(path, holder, claim);
+    this.claims.set(path.real, claim);
+    return claim;
+  }
+
+  /** Releases the claim (if it is still the holder); idempotent. */
+  release(path: JailedPath, claim: WriteClaim | undefined): void {
+    if (claim && this.claims.get(path.real) === claim) this.claims.delete(path.real);
+  }
+
+  /** The upload claim on `path`, if a handle is writing it. */
+  upload(path: JailedPath): WriteClaim | undefined {
+    const holder = this.claims.get(path.real);
+    return holder?.op === 'upload' ? holder : undefined;
+  }
+}
+
+const WANTED: Record<WriteClaim['op'], string> = {
+  upload: 'it cannot be opened for writing',
+  rename: 'it cannot be renamed',
+  'rename-onto': 'nothing can be renamed onto it',
+  remove: 'it cannot be removed',
+};
+
+function busy(path: JailedPath, holder: WriteClaim, wanted: WriteClaim): FluxgateError {
+  let message: string;
+  if (holder.op !== 'upload') {
+    message = `${path.virtual} is being ${holder.op === 'remove' ? 'removed' : 'renamed'}: try again in a moment`;
+  } else if (holder.session !== wanted.session) {
+    message = `${path.virtual} is being written by another session: ${WANTED[wanted.op]} until that upload is closed`;
+  } else if (wanted.op === 'upload') {
+    message = `${path.virtual} is already open for writing in this session`;
+  } else {
+    message = `${path.virtual} is still open in this session: close it before ${wanted.op === 'remove' ? 'removing it' : 'renaming'}`;
+  }
+  return new FluxgateError('FG_PERMISSION_DENIED', message, { path: path.virtual });
+}
+
+/**
+ * One instance per server process: the SFTP service's sessions all see it (connection.ts makes
+ * each session's HandleTable with the default). Keyed by real path, so it stays right with
+ * several servers in one process (tests) or several accounts.
+ */
+export const SERVER_OPEN_FILES = new OpenFiles();
+
 /** The open handles of one SFTP session; handles are opaque 4-byte ids. */
 export class HandleTable {
   private readonly handles = new Map<string, Handle>();
   private next = 1;
 
-  constructor(readonly max = 256) {}
+  constructor(readonly max = 256, readonly openFiles: OpenFiles = SERVER_OPEN_FILES) {}
 
   get size(): number { return this.handles.size; }
 
@@ -57,12 +122,6 @@ export class HandleTable {
     const handle = this.handles.get(key);
     this.handles.delete(key);
     return handle;
-  }
-
-  /** Whether a file is open for writing in this session (it cannot be completed while open). */
-  isOpenForWrite(real: string): boolean {
-    for (const h of this.handles.values()) if (h.kind === 'file' && h.mode === 'write' && h.path.real === real) return true;
-    return false;
   }
 
   /** Starts writing what every upload of the session has gathered (the write gate paused the socket). */

@@ -46,12 +46,19 @@ export function onRemove(ctx: SessionContext, reqid: number, input: string): voi
     const path = ctx.jail.resolve(input);
     await ctx.jail.assertNoSymlinks(path);
     ctx.policy.remove(path);
-    const st = await lstatOrUndefined(path.real);
-    if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file`, { path: path.virtual });
-    if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', 'directories cannot be removed', { path: path.virtual });
-    if (ctx.handles.isOpenForWrite(path.real)) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is still open for upload`, { path: path.virtual });
-    await unlink(path.real);
-    ctx.audit.info({ op: 'remove', path: path.virtual, size: st.size }, 'remove');
+    // Never a file an upload (of any session) still writes.
+    const claim = ctx.handles.openFiles.claim(path, { session: ctx.handles, op: 'remove' });
+    let size: number;
+    try {
+      const st = await lstatOrUndefined(path.real);
+      if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file`, { path: path.virtual });
+      if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', 'directories cannot be removed', { path: path.virtual });
+      await unlink(path.real);
+      size = st.size;
+    } finally {
+      ctx.handles.openFiles.release(path, claim);
+    }
+    ctx.audit.info({ op: 'remove', path: path.virtual, size }, 'remove');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
 }
@@ -63,15 +70,25 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
     await ctx.jail.assertNoSymlinks(from);
     await ctx.jail.assertNoSymlinks(to);
     ctx.policy.rename(from, to);
-    const st = await lstatOrUndefined(from.real);
-    if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
-    if (ctx.handles.isOpenForWrite(from.real)) {
-      throw new FluxgateError('FG_PERMISSION_DENIED', `${from.virtual} is still open: close it before renaming`, { path: from.virtual });
+    // Completing an upload another handle still writes would publish (and announce) it half written;
+    // claimed before any file-system call, so no upload can open either name meanwhile.
+    const files = ctx.handles.openFiles;
+    const fromClaim = files.claim(from, { session: ctx.handles, op: 'rename' });
+    let toClaim;
+    let size: number;
+    try {
+      toClaim = files.claim(to, { session: ctx.handles, op: 'rename-onto' });
+      const st = await lstatOrUndefined(from.real);
+      if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
+      await publish(from.real, to, false);
+      size = st.size;
+    } finally {
+      files.release(from, fromClaim);
+      files.release(to, toClaim);
     }
-    await publish(from.real, to, false);
     ctx.audit.info({ op: 'rename', path: from.virtual, to: to.virtual }, 'rename');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
-    announceUpload(ctx, to, st.size);
+    announceUpload(ctx, to, size);
   });
 }
 
