@@ -56,6 +56,13 @@ const sftpSchema = z.object({
     windowSeconds: z.number().int().min(1).default(300),
     banSeconds: z.number().int().min(1).default(900),
   }).prefault({}),
+  /**
+   * Largest file an upload may make, in bytes (a .filepart counts with what it already holds).
+   * A WRITE past it is refused and the upload is never published. 4 GiB: twice the largest
+   * document archive (dis) that documents.maxTotalUncompressedBytes lets through by default;
+   * HR data files are far smaller (200,000 sal rows: ~40 MB).
+   */
+  maxUploadBytes: z.number().int().min(1).default(4 * 1024 ** 3),
   /** Mode given to uploaded files, whatever the client asks for. */
   fileMode: z.number().int().default(0o640),
   /**

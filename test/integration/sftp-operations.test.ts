@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
-import { PARAMIKO_CONNECT, python } from '../helpers/clients';
+import { PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 
@@ -21,6 +22,9 @@ const local = mkdtempSync(join(tmpdir(), 'fg-sftp-ops-'));
 const root = (...p: string[]): string => join(server.dataDir, 'sftp', 'acme', ...p);
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const args = (): string[] => [String(server.port), 'acme', key.privatePath];
+/** sftp.maxUploadBytes of this test's server (small, so the limit is reached with real uploads). */
+const MAX_UPLOAD = 20 * 1024 * 1024;
+const noTemp = (...dir: string[]): void => assert.deepEqual(readdirSync(root(...dir)).filter((n) => n.startsWith('.fg-upload-')), [], 'no temporary file left');
 
 /** A second paramiko connection (another SSH session of the same account): `other`. */
 const SECOND_SESSION = `
@@ -48,7 +52,7 @@ before(async () => {
   if (skip) return;
   key = makeKey('ed25519');
   dropKey = makeKey('ed25519');
-  server = await new TestServer({ config: { engine: { watch: false } } }).start();
+  server = await new TestServer({ config: { engine: { watch: false }, sftp: { maxUploadBytes: MAX_UPLOAD } } }).start();
   const add = await server.cli('account', 'add', 'acme', '--key', key.publicPath);
   assert.equal(add.code, 0, add.stderr);
   const addDrop = await server.cli('account', 'add', 'drop', '--profile', 'dropbox', '--key', dropKey.publicPath);
@@ -136,4 +140,113 @@ ssh.close()
 `, args());
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(root('dev', 'cut.bin')));
+});
+
+test('a WRITE far beyond the end of the file is refused and the upload never published (no 1 GiB hash, no 1 TiB sparse file)', { skip }, async () => {
+  const name = 'ndmat_acme_acme_sal_hrmanager_v6_250101120000.csv';
+  const r = await python(`${PARAMIKO_CONNECT}
+def far(label, path, offset):
+    f = sftp.open(path, 'w')
+    f.write(b'head')
+    f.flush()
+    f.seek(offset)
+    try:
+        f.write(b'tail')
+        f.flush()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+    try:
+        f.close()
+        print(label + '-close', 'OK', flush=True)
+    except IOError as e:
+        print(label + '-close', 'REFUSED', e.errno, str(e), flush=True)
+far('in', '/in/sal/${name}', 2 ** 30)
+far('dev', '/dev/sparse.bin', 2 ** 40)
+far('part', '/dev/sparse.bin.filepart', 2 ** 40)
+ssh.close()
+`, args());
+  assert.equal(r.code, 0, r.stderr);
+  for (const label of ['in', 'dev', 'part']) {
+    assert.match(outcome(r.stdout, label), /REFUSED 13 .*would leave a gap of \d+ bytes after the end of .* \(4 bytes; at most 64 MiB ahead\): write the file in order/, r.stdout);
+  }
+  assert.ok(!existsSync(root('in', 'sal', name)), 'never published');
+  assert.ok(!existsSync(root('dev', 'sparse.bin')), 'never published');
+  // The .filepart keeps what was accepted (4 bytes), nothing sparse.
+  assert.equal(statSync(root('dev', 'sparse.bin.filepart')).size, 4);
+  noTemp('in', 'sal');
+  noTemp('dev');
+  assert.equal(server.logs.filter((l) => l.msg === 'upload complete' && (l.path === `/in/sal/${name}` || l.path === '/dev/sparse.bin')).length, 0);
+  const denied = await server.waitForLog((l) => l.msg === 'denied' && l.op === 'write' && l.path === `/in/sal/${name}`);
+  assert.equal(denied.offset, 2 ** 30);
+  await server.waitForLog((l) => l.msg === 'upload failed, nothing kept under the final name' && l.path === '/dev/sparse.bin');
+  assert.equal((await journal()).filter((f) => f.name === name).length, 0);
+});
+
+test('sftp.maxUploadBytes: an upload of exactly the maximum passes, one byte more is refused and never published (OpenSSH put, reput, paramiko)', { skip }, async () => {
+  const exact = join(local, 'exact.bin');
+  const over = join(local, 'over.bin');
+  writeFileSync(exact, randomBytes(MAX_UPLOAD));
+  writeFileSync(over, Buffer.concat([readFileSync(exact), Buffer.from('!')]));
+  // A resumed .filepart counts with what it already holds.
+  writeFileSync(root('dev', 'resumed-over.bin.filepart'), readFileSync(over).subarray(0, 5 * 1024 * 1024));
+  writeFileSync(root('dev', 'resumed-exact.bin.filepart'), readFileSync(exact).subarray(0, 5 * 1024 * 1024 + 3));
+  const r = await sftpBatch(server.port, 'acme', key.privatePath, [
+    `put ${exact} /dev/exact.bin`,
+    `-put ${over} /dev/over.bin`,
+    `reput ${exact} /dev/resumed-exact.bin.filepart`,
+    `-reput ${over} /dev/resumed-over.bin.filepart`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sha256(readFileSync(root('dev', 'exact.bin'))), sha256(readFileSync(exact)));
+  assert.equal(sha256(readFileSync(root('dev', 'resumed-exact.bin.filepart'))), sha256(readFileSync(exact)));
+  assert.ok(!existsSync(root('dev', 'over.bin')), 'an upload over the limit is never published');
+  assert.ok(statSync(root('dev', 'resumed-over.bin.filepart')).size <= MAX_UPLOAD);
+  noTemp('dev');
+  // paramiko's pipelined put() loses the WRITE's status in close() and fails on its STAT of the
+  // missing file; written request by request, the refusal's message reaches the client.
+  const p = await python(`${PARAMIKO_CONNECT}
+try:
+    sftp.put(sys.argv[4], '/dev/over-paramiko.bin')
+    print('put OK')
+except IOError as e:
+    print('put REFUSED', e.errno)
+data = open(sys.argv[4], 'rb').read()
+f = sftp.open('/dev/over-paramiko-writes.bin', 'w')
+try:
+    for i in range(0, len(data), 1048576):
+        f.write(data[i:i + 1048576])
+        f.flush()
+    print('writes OK')
+except IOError as e:
+    print('writes REFUSED', e.errno, str(e))
+f.close()
+ssh.close()
+`, [...args(), over]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /put REFUSED/, p.stdout);
+  assert.match(p.stdout, /writes REFUSED 13 .*would be larger than the maximum upload size of 20971520 bytes \(20 MiB\).*sftp\.maxUploadBytes/, p.stdout);
+  for (const name of ['over-paramiko.bin', 'over-paramiko-writes.bin']) assert.ok(!existsSync(root('dev', name)), name);
+  noTemp('dev');
+  for (const path of ['/dev/over.bin', '/dev/resumed-over.bin.filepart', '/dev/over-paramiko.bin', '/dev/over-paramiko-writes.bin']) {
+    await server.waitForLog((l) => l.msg === 'denied' && l.op === 'write' && l.path === path && /maximum upload size/.test(String(l.reason)));
+  }
+});
+
+test('the write limits never bother ordinary clients: OpenSSH with 256 requests in flight, paramiko pipelined put, small writes', { skip }, async () => {
+  const file = join(local, 'ordinary.bin');
+  writeFileSync(file, randomBytes(MAX_UPLOAD - 1234));
+  const r = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} /dev/openssh-r256.bin`], ['-R', '256']);
+  assert.equal(r.code, 0, r.stderr);
+  const p = await python(`${PARAMIKO_CONNECT}
+sftp.put(sys.argv[4], '/dev/paramiko.bin')
+data = open(sys.argv[4], 'rb').read()
+with sftp.open('/dev/paramiko-small.bin', 'wb') as f:
+    f.set_pipelined(True)
+    for i in range(0, len(data), 8192):
+        f.write(data[i:i + 8192])
+ssh.close()
+`, [...args(), file]);
+  assert.equal(p.code, 0, p.stderr);
+  for (const name of ['openssh-r256.bin', 'paramiko.bin', 'paramiko-small.bin']) assert.equal(sha256(readFileSync(root('dev', name))), sha256(readFileSync(file)), name);
 });

@@ -2,10 +2,10 @@ import { constants, type Stats, close, fdatasync, fstat, open, read } from 'node
 import { lstat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Attributes } from 'ssh2';
-import { FluxgateError } from '../../errors';
+import { FluxgateError, isFluxgateError } from '../../errors';
 import type { JailedPath } from '../path-jail';
 import { isFilepart } from '../permissions';
-import { OPEN_MODE, STATUS, toAttrs } from './attrs';
+import { OPEN_MODE, STATUS, statusFor, toAttrs } from './attrs';
 import type { SessionContext } from './context';
 import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
@@ -54,7 +54,7 @@ async function openForRead(ctx: SessionContext, path: JailedPath): Promise<FileH
   if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
   const fd = await openAsync(path.real, constants.O_RDONLY | constants.O_NOFOLLOW);
   ctx.audit.info({ op: 'open', path: path.virtual, mode: 'read', size: st.size }, 'open');
-  return { kind: 'file', fd, path, mode: 'read', bytes: 0 };
+  return { kind: 'file', fd, path, mode: 'read', bytes: 0, end: 0 };
 }
 
 async function openForUpload(ctx: SessionContext, path: JailedPath, flags: number): Promise<FileHandle> {
@@ -87,7 +87,8 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
     const fd = await openAsync(path.real, osFlags, mode);
     ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
     const append = (osFlags & constants.O_APPEND) !== 0;
-    return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd, append), upload: { final: path, mayReplace: true } };
+    const end = osFlags & constants.O_TRUNC ? 0 : (existing?.size ?? 0);
+    return { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, writer: writerFor(ctx, fd, append), upload: { final: path, mayReplace: true } };
   }
 
   // Checked again atomically when the upload completes; refusing now saves the client a transfer.
@@ -97,7 +98,7 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
   const tempReal = tempPathFor(path);
   const fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false }, 'open');
-  return { kind: 'file', fd, path, mode: 'write', bytes: 0, writer: writerFor(ctx, fd), upload: { final: path, tempReal, mayReplace } };
+  return { kind: 'file', fd, path, mode: 'write', bytes: 0, end: 0, writer: writerFor(ctx, fd), upload: { final: path, tempReal, mayReplace } };
 }
 
 export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
@@ -135,15 +136,47 @@ export function onWritePieces(ctx: SessionContext, reqid: number, id: Buffer, of
     return;
   }
   if (h.writer.failed) {
-    // The upload is already lost (e.g. disk full): say so now rather than at CLOSE.
-    safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, h.writer!.failed!.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
+    // The upload is already lost (e.g. disk full, or a WRITE refused below): say so now rather than at CLOSE.
+    const failed = h.writer.failed;
+    if (isFluxgateError(failed)) safely(() => ctx.sftp.status(reqid, statusFor(failed), failed.message));
+    else safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, failed.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
     return;
   }
+  // The upload limits: integer comparisons only. With APPEND the kernel writes at the end, whatever the offset.
+  const at = h.append ? h.end : offset;
+  const end = at + length;
+  if (at > h.end + MAX_WRITE_AHEAD || end > ctx.sftpConfig.maxUploadBytes) return refuseWrite(ctx, reqid, h, at, end);
+  if (end > h.end) h.end = end;
   // Counted until on disk: past sftp.maxInflightWrites the socket stops being read.
   ctx.writes.acquire();
   h.writer.addPieces(offset, pieces, length);
   safely(() => ctx.sftp.status(reqid, STATUS.OK));
 }
+
+/**
+ * How far past the file's current end a WRITE may start. Clients write in order (OpenSSH sftp,
+ * paramiko, WinSCP-like clients pipeline a few MiB at most, and their requests arrive in order on
+ * the channel); a WRITE far beyond the end would only make a sparse file (and intake hash the hole).
+ */
+export const MAX_WRITE_AHEAD = 64 * 1024 * 1024;
+
+/** A WRITE past the upload limits: refused, and the upload failed (CLOSE fails, nothing is published). */
+function refuseWrite(ctx: SessionContext, reqid: number, h: FileHandle, at: number, end: number): void {
+  const limit = ctx.sftpConfig.maxUploadBytes;
+  const err = at > h.end + MAX_WRITE_AHEAD
+    ? new FluxgateError('FG_PERMISSION_DENIED',
+      `a write at offset ${at} would leave a gap of ${at - h.end} bytes after the end of ${h.path.virtual} (${h.end} bytes; at most ${mib(MAX_WRITE_AHEAD)} ahead): write the file in order`,
+      { path: h.path.virtual })
+    : new FluxgateError('FG_PERMISSION_DENIED',
+      `${h.path.virtual} would be larger than the maximum upload size of ${limit} bytes (${mib(limit)}): the upload is refused; split the file or ask the operator (sftp.maxUploadBytes)`,
+      { path: h.path.virtual });
+  // Remembered as the upload's failure: its CLOSE fails too and it is never published.
+  h.writer!.failed ??= err;
+  ctx.audit.warn({ op: 'write', path: h.path.virtual, code: err.code, reason: err.message, offset: at, end }, 'denied');
+  safely(() => ctx.sftp.status(reqid, statusFor(err), err.message));
+}
+
+const mib = (n: number): string => (n >= 1024 ** 3 && n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`);
 
 function writerFor(ctx: SessionContext, fd: number, append = false): WriteBuffer {
   return new WriteBuffer(fd, (requests) => ctx.writes.release(requests), {
@@ -199,7 +232,8 @@ async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void>
   try {
     await writer.drain();
     if (writer.failed) {
-      ctx.audit.error({ op: 'write', path: h.path.virtual, err: writer.failed }, 'write failed');
+      // A refused WRITE was logged when refused; a disk error is logged here.
+      if (!isFluxgateError(writer.failed)) ctx.audit.error({ op: 'write', path: h.path.virtual, err: writer.failed }, 'write failed');
       throw writer.failed;
     }
     // The receipt will claim the file was received: make sure it is on disk first.

@@ -20,6 +20,13 @@ export interface FileHandle {
   writer?: WriteBuffer;
   /** Bytes read (read handles). */
   bytes: number;
+  /**
+   * Write handles: the size the file will have once what was accepted is written (its size at
+   * OPEN, then the furthest end of a WRITE); the upload limits are checked against it. 0 for reads.
+   */
+  end: number;
+  /** Write handles: opened with APPEND, where the kernel ignores WRITE offsets (OpenSSH `reput`). */
+  append?: boolean;
   /** Write handles: ends this upload's hold on the heap headroom (upload-heap.ts); idempotent. */
   releaseHeadroom?: () => void;
   /** Write handles: its claim on `path` in the server's OpenFiles, released once the file is closed. */
