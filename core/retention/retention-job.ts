@@ -10,8 +10,8 @@ import { classify, walkFiles, type TreeFile } from './tree-scan';
 
 /**
  * Deletes what has outlived its retention period, leaving a tombstone for each file.
- * Clocks come from the journal (received/processed), the engine's outputs table (report
- * creation), or the first-seen registry; never from mtimes a client could set.
+ * Clocks come from the journal (received/processed), the engine's outputs table (a report's
+ * last write), or the first-seen registry; never from mtimes a client could set.
  */
 export class RetentionJob implements Job {
   readonly name = 'retention' as const;

@@ -7,7 +7,7 @@ import { DAY_MS } from '../cron/job';
  * - quarantine: rejected or dead input files, counted from reception;
  * - unmatched: files left in in/ (no workflow matched, or never journaled), from reception or first sight;
  * - subscription-report: files in out/ins (subscription reports), from creation or first sight;
- * - report: reports and receipts the engine wrote into out/ (and their signatures), from creation;
+ * - report: reports and receipts the engine wrote into out/ (and their signatures), from their last write;
  * - out-other: any other file still in out/ (not retrieved by the client), from first sight;
  * - partial-upload: `.filepart` and temporary upload names, from first sight.
  */

@@ -39,7 +39,7 @@ export interface ClassifyInput {
   profile: AccountProfile;
   /** Journal rows (not deleted) by absolute location. */
   journal: Map<string, { state: string }>;
-  /** Recorded reports and receipts by path (absolute or account-relative). */
+  /** Recorded reports and receipts by path (absolute or account-relative), each with its last write. */
   outputs: Map<string, RecordedOutput>;
 }
 

@@ -64,17 +64,21 @@ export class RetentionRepository {
     return new Map(rows.map((r) => [r.location, { fileId: r.id, state: r.state, size: r.size, sha256: r.sha256, receivedAt: r.received_at }]));
   }
 
-  /** Reports and receipts recorded for an account, by path (earliest record wins). */
+  /**
+   * Reports and receipts recorded for an account, by path: the **latest** record of each path.
+   * A path is written again by a replay, or by a file uploaded again under the same name (its
+   * report has the same name): what is there now is the last write, and its retention clock
+   * starts then (and the tombstone names the file that wrote it), never at the first write.
+   */
   outputs(accountId: string): Map<string, RecordedOutput> {
     const map = new Map<string, RecordedOutput>();
     if (!this.hasTable('outputs')) return map;
     const rows = this.db.prepare(`SELECT file_id, account_id, kind, path, created_at FROM outputs
-      WHERE account_id = ? ORDER BY created_at`).all(accountId) as Array<{
+      WHERE account_id = ? ORDER BY created_at, id`).all(accountId) as Array<{
       file_id: string | null; account_id: string; kind: 'receipt' | 'report'; path: string; created_at: number;
     }>;
-    for (const r of rows) {
-      if (!map.has(r.path)) map.set(r.path, { fileId: r.file_id, accountId: r.account_id, kind: r.kind, path: r.path, createdAt: r.created_at });
-    }
+    // Oldest first: a later record of the same path replaces an earlier one.
+    for (const r of rows) map.set(r.path, { fileId: r.file_id, accountId: r.account_id, kind: r.kind, path: r.path, createdAt: r.created_at });
     return map;
   }
 
