@@ -13,3 +13,13 @@ export function isPartialUpload(name: string): boolean {
 export function tempUploadName(finalName: string, nonce: string): string {
   return `${TEMP_UPLOAD_PREFIX}${nonce}-${finalName}`;
 }
+
+/**
+ * Hidden names (a leading dot, which includes the temporary upload names): intake never takes
+ * them, nor anything under a hidden directory (core/intake: acceptedPath, the watcher, the scan).
+ * The SFTP server refuses them as upload and rename targets where files are processed, so that
+ * nothing is accepted there that would never be received.
+ */
+export function isHiddenName(name: string): boolean {
+  return name.startsWith('.');
+}

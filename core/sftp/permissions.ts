@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { FluxgateError } from '../errors';
 import type { AccountProfile } from '../store/accounts-repository';
-import { FILEPART_SUFFIX } from '../upload-names';
+import { FILEPART_SUFFIX, isHiddenName } from '../upload-names';
 import type { JailedPath } from './path-jail';
 
 /**
@@ -32,6 +32,19 @@ const deny = (message: string, path?: JailedPath): never => {
   throw new FluxgateError('FG_PERMISSION_DENIED', message, path ? { path: path.virtual } : {});
 };
 
+/**
+ * Where uploads are processed, a hidden name (leading dot) would be accepted and never received:
+ * intake ignores such names (upload-names.ts). The server's own temporary names never come here.
+ */
+function refuseHidden(file: JailedPath): void {
+  if (!isHiddenName(file.name)) {
+    if (file.segments.some(isHiddenName)) deny('files under a hidden directory (leading ".") are never processed: upload into in/<flux>/', file);
+    return;
+  }
+  const visible = file.name.replace(/^\.+/, '');
+  deny(`names starting with "." are hidden and would never be processed: ${visible ? `upload as "${visible}" instead` : 'use a name that does not start with "."'}`, file);
+}
+
 /** Shared rule: only `x.filepart` → `y` within one directory, never onto another partial name. */
 function checkCompletingRename(from: JailedPath, to: JailedPath): void {
   if (!isFilepart(from)) deny('only an unfinished upload (.filepart) can be renamed, to its final name', from);
@@ -61,7 +74,10 @@ export class ExchangePolicy implements AccessPolicy {
 
   upload(file: JailedPath): { mayReplace: boolean } {
     const area = this.area(file);
-    if (file.segments.length >= 2 && area === 'in') return { mayReplace: false };
+    if (file.segments.length >= 2 && area === 'in') {
+      refuseHidden(file);
+      return { mayReplace: false };
+    }
     if (file.segments.length >= 2 && area === 'dev') return { mayReplace: true };
     if (area === 'out') deny('out/ is read-only: upload into in/<flux>/', file);
     return deny('uploads go into in/<flux>/ (or dev/ for tests), not here', file);
@@ -79,6 +95,7 @@ export class ExchangePolicy implements AccessPolicy {
     const area = this.area(from);
     if ((area !== 'in' && area !== 'dev') || from.segments.length < 2) deny('files cannot be renamed here', from);
     checkCompletingRename(from, to);
+    if (area === 'in') refuseHidden(to);
   }
 
   announces(file: JailedPath): boolean {
@@ -97,6 +114,7 @@ export class DropboxPolicy implements AccessPolicy {
 
   upload(file: JailedPath): { mayReplace: boolean } {
     if (file.segments.length !== 1) deny('upload into / (this drop-box has no folders)', file);
+    refuseHidden(file);
     return { mayReplace: false };
   }
 
@@ -105,6 +123,7 @@ export class DropboxPolicy implements AccessPolicy {
   rename(from: JailedPath, to: JailedPath): void {
     if (from.segments.length !== 1) deny('files cannot be renamed here', from);
     checkCompletingRename(from, to);
+    refuseHidden(to);
   }
 
   announces(): boolean { return true; }

@@ -250,3 +250,46 @@ ssh.close()
   assert.equal(p.code, 0, p.stderr);
   for (const name of ['openssh-r256.bin', 'paramiko.bin', 'paramiko-small.bin']) assert.equal(sha256(readFileSync(root('dev', name))), sha256(readFileSync(file)), name);
 });
+
+test('hidden names (leading dot) are refused where uploads are processed, with what to do instead; dev/ keeps them, direct uploads still work', { skip }, async () => {
+  const valid = 'ndmat_acme_acme_sir_hrmanager_v6_250101120500.csv';
+  const script = (uploads: string[], renames: Array<[string, string]>): string => `${PARAMIKO_CONNECT}
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+def put(path):
+    with sftp.open(path, 'w') as f:
+        f.write(b'registration_reference;last_name\\r\\n1;Doe\\r\\n')
+${uploads.map((u) => `attempt(${JSON.stringify(u)}, lambda: put(${JSON.stringify(u)}))`).join('\n')}
+${renames.map(([a, b]) => `put(${JSON.stringify(a)})\nattempt(${JSON.stringify(`${a}>${b}`)}, lambda: sftp.rename(${JSON.stringify(a)}, ${JSON.stringify(b)}))`).join('\n')}
+ssh.close()
+`;
+  const r = await python(script(
+    ['/in/sal/.hidden.csv', '/in/sal/.hidden.csv.filepart', '/in/sal/.filepart', '/dev/.scratch.csv', `/in/sir/${valid}`],
+    [['/in/sal/visible.csv.filepart', '/in/sal/.visible.csv']],
+  ), args());
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(outcome(r.stdout, '/in/sal/.hidden.csv'), /REFUSED 13 .*names starting with "\." are hidden and would never be processed: upload as "hidden\.csv" instead/, r.stdout);
+  assert.match(outcome(r.stdout, '/in/sal/.hidden.csv.filepart'), /REFUSED 13 .*upload as "hidden\.csv\.filepart" instead/, r.stdout);
+  assert.match(outcome(r.stdout, '/in/sal/.filepart'), /REFUSED 13 .*hidden/, r.stdout);
+  assert.match(outcome(r.stdout, '/in/sal/visible.csv.filepart>/in/sal/.visible.csv'), /REFUSED 13 .*upload as "visible\.csv" instead/, r.stdout);
+  assert.match(outcome(r.stdout, '/dev/.scratch.csv'), /OK/, 'dev/ is never processed: any name');
+  assert.match(outcome(r.stdout, `/in/sir/${valid}`), /OK/, 'direct uploads (hidden temporary names) still work');
+  assert.deepEqual(readdirSync(root('in', 'sal')).filter((n) => n.startsWith('.')), []);
+  assert.ok(existsSync(root('in', 'sal', 'visible.csv.filepart')), 'the refused rename leaves the .filepart');
+  assert.ok(existsSync(root('dev', '.scratch.csv')));
+  await server.waitForLog((l) => l.msg === 'file received' && l.path === `in/sir/${valid}`);
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'open' && l.path === '/in/sal/.hidden.csv');
+
+  const d = await python(script(['/.employees.csv', '/employees-visible.csv'], [['/x.csv.filepart', '/.x.csv']]), [String(server.port), 'drop', dropKey.privatePath]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(outcome(d.stdout, '/.employees.csv'), /REFUSED 13 .*upload as "employees\.csv" instead/, d.stdout);
+  assert.match(outcome(d.stdout, '/x.csv.filepart>/.x.csv'), /REFUSED 13 .*upload as "x\.csv" instead/, d.stdout);
+  assert.match(outcome(d.stdout, '/employees-visible.csv'), /OK/, d.stdout);
+  const dropRoot = join(server.dataDir, 'sftp', 'drop');
+  assert.ok(!existsSync(join(dropRoot, '.employees.csv')) && !existsSync(join(dropRoot, '.x.csv')));
+  assert.equal(server.logs.filter((l) => l.msg === 'upload complete' && String(l.path).includes('/.')).map((l) => l.path).join(), '/dev/.scratch.csv');
+});
