@@ -14,7 +14,8 @@ export interface WorkflowProblem {
   message: string;
 }
 
-export type WorkflowLoad = { ok: true; workflow: Workflow } | { ok: false; problems: WorkflowProblem[] };
+/** A valid workflow may still deserve a warning (printed by `workflows check`, logged at load). */
+export type WorkflowLoad = { ok: true; workflow: Workflow; warnings: WorkflowProblem[] } | { ok: false; problems: WorkflowProblem[] };
 
 export function formatProblem(p: WorkflowProblem): string {
   const where = p.line ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
@@ -44,11 +45,35 @@ export function parseWorkflow(text: string, file: string, steps: readonly AnySte
         return locate(doc, lineCounter, file, i.path, issueMessage(issue));
       }) };
   }
+  let workflow: Workflow;
   try {
-    return { ok: true, workflow: normaliseWorkflow(result.data, file) };
+    workflow = normaliseWorkflow(result.data, file);
   } catch (err) {
     return { ok: false, problems: [locate(doc, lineCounter, file, ['match', 'pattern'], (err as Error).message)] };
   }
+  return { ok: true, workflow, warnings: encryptionWarnings(workflow, steps).map(({ path, message }) => locate(doc, lineCounter, file, path, message)) };
+}
+
+/**
+ * A workflow whose steps cannot decrypt: the engine still applies the account's encryption
+ * requirement (runner.ts), but such a workflow processes no encrypted file, and none at all
+ * for accounts that require encryption. Legitimate (a flux that is never encrypted), so a
+ * warning, not a problem.
+ */
+function encryptionWarnings(workflow: Workflow, steps: readonly AnyStep[]): Array<{ path: PropertyKey[]; message: string }> {
+  const stageOf = (name: string) => steps.find((s) => s.name === name)?.stage;
+  const decryptAt = workflow.steps.findIndex((s) => stageOf(s.name) === 'decrypt');
+  const firstContent = workflow.steps.findIndex((s) => stageOf(s.name) === undefined);
+  if (decryptAt < 0) {
+    return [{ path: ['steps'], message: 'no decrypt step: an encrypted upload (.pgp/.gpg, or PGP content under any name) is not decrypted '
+      + 'and is dead with FG_WORKFLOW_INVALID; accounts that require encryption (fluxgate pgp require-encryption) therefore get no file '
+      + 'of this flux through (plain ones are rejected with FG_ENCRYPTION_REQUIRED). Add "- decrypt" after check-name unless this flux is never encrypted' }];
+  }
+  if (firstContent >= 0 && firstContent < decryptAt) {
+    return [{ path: ['steps', decryptAt], message: `decrypt comes after "${workflow.steps[firstContent]!.name}": an encrypted upload reaches that step `
+      + 'before it is decrypted and is dead with FG_WORKFLOW_INVALID. Move "- decrypt" right after check-name' }];
+  }
+  return [];
 }
 
 export function loadWorkflowFile(file: string, steps: readonly AnyStep[]): WorkflowLoad {
@@ -64,6 +89,8 @@ export function loadWorkflowFile(file: string, steps: readonly AnyStep[]): Workf
 export interface DirectoryLoad {
   workflows: Workflow[];
   problems: WorkflowProblem[];
+  /** About valid workflows (loaded all the same). */
+  warnings: WorkflowProblem[];
   files: string[];
 }
 
@@ -72,6 +99,7 @@ export function loadWorkflowDir(dir: string, steps: readonly AnyStep[]): Directo
   const files = listWorkflowFiles(dir);
   const workflows: Workflow[] = [];
   const problems: WorkflowProblem[] = [];
+  const warnings: WorkflowProblem[] = [];
   for (const file of files) {
     const load = loadWorkflowFile(file, steps);
     if (!load.ok) { problems.push(...load.problems); continue; }
@@ -81,8 +109,9 @@ export function loadWorkflowDir(dir: string, steps: readonly AnyStep[]): Directo
       continue;
     }
     workflows.push(load.workflow);
+    warnings.push(...load.warnings);
   }
-  return { workflows, problems, files };
+  return { workflows, problems, warnings, files };
 }
 
 export function listWorkflowFiles(dir: string): string[] {

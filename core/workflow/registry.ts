@@ -40,6 +40,7 @@ export class WorkflowRegistry implements Service {
     for (const w of load.workflows) this.byFile.set(w.source, w);
     this.problems.push(...load.problems);
     for (const p of load.problems) this.log.error({ file: p.file, line: p.line, key: p.key }, `invalid workflow, not loaded: ${formatProblem(p)}`);
+    for (const w of load.warnings) this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
     this.log.info({ dir, workflows: load.workflows.map((w) => w.flux) }, 'workflows loaded');
   }
 
@@ -78,6 +79,7 @@ export class WorkflowRegistry implements Service {
     }
     this.byFile.set(file, load.workflow);
     this.log.info({ file, flux: load.workflow.flux }, 'workflow reloaded');
+    for (const w of load.warnings) this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
     return true;
   }
 

@@ -1,10 +1,13 @@
 import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError, toFluxgateError, type ErrorCode } from '../errors';
 import type { Logger } from '../logging/logger';
 import { FileRejection } from '../plugin-api/outcome';
+import { isPgpMessageFile } from '../pgp/detect';
+import { isEncryptedName } from '../pgp/names';
 import type { JobOutcome } from '../queue/queue';
 import { backoffDelay } from '../queue/backoff';
 import type { AccountRepository } from '../store/accounts-repository';
@@ -14,6 +17,7 @@ import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
 import type { AnyStep } from './step';
 import { EngineStepRun } from './step-run';
+import { encryptionRequired } from './steps/decrypt';
 
 /** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
 const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
@@ -114,9 +118,11 @@ export class WorkflowRunner {
   private async runSteps(run: EngineStepRun, refs: readonly StepRef[]): Promise<void> {
     for (const ref of refs) {
       const step = this.step(ref);
+      if (!step.stage && !run.encryption) await applyEncryptionRequirement(run, ref.name);
       await step.run(run, stepOptions(step, ref));
       run.event('step', { step: ref.name });
     }
+    if (!run.encryption) await applyEncryptionRequirement(run);
   }
 
   /** On-error steps all run, even when one of them fails: a rejected file must still be reported and kept. */
@@ -146,6 +152,32 @@ export class WorkflowRunner {
       journal.addEvent(file.id, state, { ...outcome });
     });
   }
+}
+
+/**
+ * The account's encryption requirement, whatever the workflow's steps: applied where the
+ * workflow has not applied it with a decrypt step, before the first step past the arrival ones
+ * (receipt, check-name), so no handler, forward or report ever takes a file the account should
+ * have refused, nor an encrypted file as if it were plain. An encrypted file (by name or by its
+ * OpenPGP header) that no decrypt step turned into plaintext is a workflow error: dead at once
+ * (FG_WORKFLOW_INVALID, no retry, quarantined and reported) until the workflow is fixed and the
+ * file replayed. A plain file of an account that requires encryption is rejected.
+ */
+async function applyEncryptionRequirement(run: EngineStepRun, before?: string): Promise<void> {
+  const { file, workflow } = run;
+  if (isEncryptedName(file.name) || await isPgpMessageFile(run.inputPath)) {
+    const source = basename(workflow.source);
+    const hasDecrypt = workflow.steps.some((s) => s.name === 'decrypt');
+    const where = before
+      ? (hasDecrypt ? `its decrypt step comes after "${before}"` : `it has no decrypt step (needed before "${before}")`)
+      : 'it has no decrypt step';
+    throw new FluxgateError('FG_WORKFLOW_INVALID',
+      `${file.name} is PGP-encrypted, but workflow "${workflow.flux}" (${source}) cannot decrypt it: ${where}. `
+      + `Add "- decrypt" to its steps right after check-name, then replay the file (fluxgate replay ${file.id})`,
+      { missingStep: 'decrypt', workflow: workflow.flux, source });
+  }
+  if (run.account.options.requireEncryption) throw encryptionRequired(file.name);
+  run.encryption = 'plain';
 }
 
 /** A bare `- forward` in YAML has no options object: parse `{}` so the step's defaults apply. */

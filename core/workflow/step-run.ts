@@ -37,6 +37,7 @@ export class EngineStepRun implements StepRun {
   inputPath: string;
   readonly workDir: string;
   naming?: NamingParts;
+  encryption?: 'plain' | 'decrypted';
   readonly report = new CollectingReportBuilder();
   outcome?: FluxOutcome;
   error?: FluxgateError;

@@ -31,6 +31,14 @@ export interface StepRun {
   readonly workDir: string;
   /** Parts of the name once check-name accepted it. */
   naming?: NamingParts;
+  /**
+   * Set once the account's encryption requirement has been applied to the file: `decrypted`
+   * (the decrypt step turned the upload into the plaintext at `inputPath`) or `plain` (not
+   * encrypted, and the account does not require encryption). The decrypt step sets it; the
+   * engine applies the requirement itself before the first step that is not an arrival step,
+   * so no step past those sees a file the account should have refused.
+   */
+  encryption?: 'plain' | 'decrypted';
   readonly report: CollectingReportBuilder;
   /** What the handler returned. */
   outcome?: FluxOutcome;
@@ -61,6 +69,16 @@ export interface StepDefinition<O = Record<string, never>> {
   readonly description: string;
   /** zod schema of the step's options in YAML; validated when workflows load (and in the JSON Schema). */
   readonly options?: z.ZodType<O>;
+  /**
+   * Where the step stands with encrypted uploads. `arrival`: it only deals with the file's
+   * arrival (its name, the proof of receipt), never its content, and may run before the file is
+   * decrypted (receipt, check-name). `decrypt`: it applies the account's encryption requirement
+   * itself and sets `StepRun.encryption` (the decrypt step). Unset (any other step): it runs
+   * only once the engine has applied that requirement (an encrypted file with no decrypt step
+   * before it is dead with FG_WORKFLOW_INVALID; a plain file of an account that requires
+   * encryption is rejected with FG_ENCRYPTION_REQUIRED).
+   */
+  readonly stage?: 'arrival' | 'decrypt';
   run(run: StepRun, options: O): Promise<void>;
 }
 

@@ -22,11 +22,13 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
         throw new FluxgateError('FG_WORKFLOW_INVALID', `cannot read ${target}: ${(err as Error).message}`);
       }
       if (opts.json) {
-        ctx.printJson({ dir: target, valid: load.problems.length === 0, workflows: load.workflows.map((w) => ({ flux: w.flux, profile: w.match.profile, directory: w.match.directory || '/', file: w.source })), problems: load.problems });
+        ctx.printJson({ dir: target, valid: load.problems.length === 0, workflows: load.workflows.map((w) => ({ flux: w.flux, profile: w.match.profile, directory: w.match.directory || '/', file: w.source })), problems: load.problems, warnings: load.warnings });
       } else {
         for (const w of load.workflows) ctx.print(`ok     ${w.flux.padEnd(10)} ${w.match.profile.padEnd(8)} /${w.match.directory}  ${w.steps.map((s) => s.name).join(' → ')}`);
+        for (const p of load.warnings) ctx.print(`warn   ${formatProblem(p)}`);
         for (const p of load.problems) ctx.print(`error  ${formatProblem(p)}`);
-        ctx.print(`${load.workflows.length} valid, ${load.problems.length} problem(s) in ${load.files.length} file(s) under ${target}`);
+        const warned = load.warnings.length > 0 ? `, ${load.warnings.length} warning(s)` : '';
+        ctx.print(`${load.workflows.length} valid, ${load.problems.length} problem(s)${warned} in ${load.files.length} file(s) under ${target}`);
       }
       if (load.problems.length > 0) process.exitCode = 1;
     });

@@ -8,6 +8,7 @@ export const checkNameStep = defineStep<{ extensions?: string[] }>({
   name: 'check-name',
   description: 'Reject the file (FG_NAME_CONVENTION) unless its name follows the exchange naming convention',
   options: z.strictObject({ extensions: z.array(z.string()).min(1).optional() }),
+  stage: 'arrival',
   async run(run, options) {
     if (run.account.profile !== 'exchange') return;
     const check = checkName(run.file.name, {

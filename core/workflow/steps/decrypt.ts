@@ -3,29 +3,37 @@ import { z } from 'zod';
 import { isFluxgateError } from '../../errors';
 import { FileRejection } from '../../plugin-api/outcome';
 import { decryptFile } from '../../pgp/decrypt';
+import { isPgpMessageFile } from '../../pgp/detect';
 import { isEncryptedName, stripEncryptedSuffix } from '../../pgp/names';
 import type { ServerKeyStore } from '../../pgp/server-key';
 import { Tokens } from '../../tokens';
 import { defineStep } from '../step';
 
+/** FG_ENCRYPTION_REQUIRED, as the decrypt step and the engine (workflows without it) say it. */
+export function encryptionRequired(name: string): FileRejection {
+  return new FileRejection('FG_ENCRYPTION_REQUIRED',
+    `${name}: this account only accepts PGP-encrypted uploads; encrypt the file with the key published in out/sig/ and upload it as ${name}.pgp`);
+}
+
 /**
- * `.pgp`/`.gpg` uploads: decrypts the file with the server key into the file's work directory
- * (never client-visible) and points later steps and the handler at the plaintext. A plain
- * upload passes through, unless the account requires encryption (or the workflow does, with
- * `required: true`): then it is rejected with FG_ENCRYPTION_REQUIRED. A file that cannot be
- * decrypted is rejected with FG_DECRYPT (never retried: the content will not change).
+ * Encrypted uploads (a `.pgp`/`.gpg` name, or PGP content under any name): decrypts the file
+ * with the server key into the file's work directory (never client-visible) and points later
+ * steps and the handler at the plaintext. A plain upload passes through, unless the account
+ * requires encryption (or the workflow does, with `required: true`): then it is rejected with
+ * FG_ENCRYPTION_REQUIRED. A file that cannot be decrypted is rejected with FG_DECRYPT (never
+ * retried: the content will not change).
  */
 export const decryptStep = defineStep<{ required?: boolean }>({
   name: 'decrypt',
   description: 'Decrypt .pgp/.gpg uploads with the server PGP key (FG_DECRYPT); reject plain uploads where encryption is required (FG_ENCRYPTION_REQUIRED)',
   options: z.strictObject({ required: z.boolean().optional() }),
+  stage: 'decrypt',
   async run(run, options) {
     const name = run.file.name;
-    if (!isEncryptedName(name)) {
-      if (run.account.options.requireEncryption || options.required) {
-        throw new FileRejection('FG_ENCRYPTION_REQUIRED',
-          `${name}: this account only accepts PGP-encrypted uploads; encrypt the file with the key published in out/sig/ and upload it as ${name}.pgp`);
-      }
+    if (run.encryption === 'decrypted') return; // a second decrypt step in the same workflow
+    if (!isEncryptedName(name) && !(await isPgpMessageFile(run.inputPath))) {
+      if (run.account.options.requireEncryption || options.required) throw encryptionRequired(name);
+      run.encryption = 'plain';
       return;
     }
     const key = await run.get<ServerKeyStore>(Tokens.PgpKeys).load();
@@ -36,6 +44,7 @@ export const decryptStep = defineStep<{ required?: boolean }>({
         signal: run.signal,
       });
       run.inputPath = output;
+      run.encryption = 'decrypted';
       run.event('decrypted', { bytes: result.bytes, armored: result.armored, innerFileName: result.innerFileName, key: key.fingerprint });
       run.log.info({ fileId: run.file.id, bytes: result.bytes, armored: result.armored }, 'upload decrypted');
     } catch (err) {

@@ -6,12 +6,16 @@ import { Tokens } from '../../tokens';
 import { EngineFluxContext } from '../flux-context';
 import type { HandlerRegistry } from '../handler-registry';
 import { defineStep, type StepRun } from '../step';
+import { encryptionRequired } from './decrypt';
 
 
 export const handlerStep = defineStep({
   name: 'handler',
   description: "Run the flux's handler (plugin): parse, validate, apply; its messages go to the report",
   async run(run) {
+    // The engine applies the account's encryption requirement before this step (runner.ts);
+    // checked again here because a handler must never see a file the account should have refused.
+    if (run.account.options.requireEncryption && run.encryption !== 'decrypted') throw encryptionRequired(run.file.name);
     const { handler, manifest } = run.get<HandlerRegistry>(Tokens.Handlers).get(run.workflow.handler);
     if (manifest.profiles && !manifest.profiles.includes(run.account.profile)) {
       throw new FileRejection('FG_PLUGIN_NOT_FOUND', `the handler for flux "${manifest.flux}" does not serve ${run.account.profile} accounts`);

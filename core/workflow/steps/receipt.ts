@@ -12,6 +12,7 @@ const RECEIPT_DIR = 'out/tra';
 export const receiptStep = defineStep({
   name: 'receipt',
   description: 'Write the proof of receipt (out/tra/cdmat_{client}_tra_{flux}_{timestamp}.xml), once per file',
+  stage: 'arrival',
   async run(run) {
     if (run.account.profile !== 'exchange' || run.file.receiptWrittenAt) return;
     let path = run.file.receiptPath;
