@@ -293,3 +293,45 @@ ssh.close()
   assert.ok(!existsSync(join(dropRoot, '.employees.csv')) && !existsSync(join(dropRoot, '.x.csv')));
   assert.equal(server.logs.filter((l) => l.msg === 'upload complete' && String(l.path).includes('/.')).map((l) => l.path).join(), '/dev/.scratch.csv');
 });
+
+test('dev/: an existing file opened without TRUNC is modified, not lost (APPEND, r+ at an offset, OpenSSH reput); WRITE without CREAT never creates a file', { skip }, async () => {
+  writeFileSync(root('dev', 'app.txt'), 'hello\n');
+  writeFileSync(root('dev', 'rplus.txt'), 'abcdefgh');
+  const r = await python(`${PARAMIKO_CONNECT}
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+with sftp.open('/dev/app.txt', 'a') as f:
+    f.write(b'world\\n')
+with sftp.open('/dev/rplus.txt', 'r+') as f:
+    f.seek(3)
+    f.write(b'XY')
+with sftp.open('/dev/new-append.txt', 'a') as f:
+    f.write(b'fresh')
+attempt('missing-dev', lambda: sftp.open('/dev/missing.txt', 'r+').close())
+attempt('missing-part', lambda: sftp.open('/in/sal/missing.csv.filepart', 'r+').close())
+ssh.close()
+`, args());
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(root('dev', 'app.txt'), 'utf8'), 'hello\nworld\n');
+  assert.equal(readFileSync(root('dev', 'rplus.txt'), 'utf8'), 'abcXYfgh');
+  assert.equal(readFileSync(root('dev', 'new-append.txt'), 'utf8'), 'fresh');
+  assert.equal(statSync(root('dev', 'app.txt')).mode & 0o777, 0o640);
+  assert.match(outcome(r.stdout, 'missing-dev'), /REFUSED 2 .*no such file \(opened without CREAT/, r.stdout);
+  assert.match(outcome(r.stdout, 'missing-part'), /REFUSED 2 /, r.stdout);
+  assert.ok(!existsSync(root('dev', 'missing.txt')));
+  assert.ok(!existsSync(root('in', 'sal', 'missing.csv.filepart')));
+  noTemp('dev');
+
+  // OpenSSH reput of a final name in dev/ (APPEND from the remote size) completes the file.
+  const big = join(local, 'reput.bin');
+  writeFileSync(big, randomBytes(6 * 1024 * 1024 + 99));
+  writeFileSync(root('dev', 'reput.bin'), readFileSync(big).subarray(0, 2 * 1024 * 1024 + 5));
+  const o = await sftpBatch(server.port, 'acme', key.privatePath, [`reput ${big} /dev/reput.bin`]);
+  assert.equal(o.code, 0, o.stderr);
+  assert.equal(sha256(readFileSync(root('dev', 'reput.bin'))), sha256(readFileSync(big)));
+  noTemp('dev');
+});

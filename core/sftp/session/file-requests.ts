@@ -1,5 +1,5 @@
 import { constants, type Stats, close, fdatasync, fstat, open, read } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { chmod, copyFile, lstat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Attributes } from 'ssh2';
 import { FluxgateError, isFluxgateError } from '../../errors';
@@ -77,16 +77,20 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
   const existing = await lstatOrUndefined(path.real);
   if (existing && !existing.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
   if (existing && flags & OPEN_MODE.EXCL) throw new FluxgateError('FG_FILE_EXISTS', `${path.virtual} already exists`, { path: path.virtual });
+  // Without CREAT an OPEN only opens an existing file.
+  const create = (flags & OPEN_MODE.CREAT) !== 0;
+  if (!existing && !create) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file (opened without CREAT, which does not create it)`, { path: path.virtual });
   const mode = ctx.sftpConfig.fileMode;
+  const append = (flags & OPEN_MODE.APPEND) !== 0;
 
   if (isFilepart(path)) {
     // A .filepart is the client's own partial upload: written in place so it can be resumed.
-    let osFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW;
+    let osFlags = constants.O_WRONLY | constants.O_NOFOLLOW;
+    if (create) osFlags |= constants.O_CREAT;
     if (flags & OPEN_MODE.TRUNC) osFlags |= constants.O_TRUNC;
-    if (flags & OPEN_MODE.APPEND) osFlags |= constants.O_APPEND;
+    if (append) osFlags |= constants.O_APPEND;
     const fd = await openAsync(path.real, osFlags, mode);
     ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
-    const append = (osFlags & constants.O_APPEND) !== 0;
     const end = osFlags & constants.O_TRUNC ? 0 : (existing?.size ?? 0);
     return { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, writer: writerFor(ctx, fd, append), upload: { final: path, mayReplace: true } };
   }
@@ -96,9 +100,29 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
     throw new FluxgateError('FG_FILE_EXISTS', `${path.virtual} already exists and is complete: upload under another name`, { path: path.virtual });
   }
   const tempReal = tempPathFor(path);
-  const fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-  ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false }, 'open');
-  return { kind: 'file', fd, path, mode: 'write', bytes: 0, end: 0, writer: writerFor(ctx, fd), upload: { final: path, tempReal, mayReplace } };
+  // Opened without TRUNC, an existing file (dev/, the only place that may replace) keeps its content:
+  // the upload modifies a copy (APPEND, or WRITEs at offsets), which replaces it atomically at CLOSE.
+  const keep = existing !== undefined && (flags & OPEN_MODE.TRUNC) === 0;
+  const osAppend = append ? constants.O_APPEND : 0;
+  let fd = -1;
+  let end = 0;
+  if (keep) {
+    try {
+      await copyFile(path.real, tempReal, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      await chmod(tempReal, mode);
+      fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_NOFOLLOW | osAppend);
+      end = (await fstatAsync(fd)).size;
+    } catch (err) {
+      if (fd >= 0) close(fd, () => undefined);
+      // EEXIST: the random temporary name is someone else's (never seen): not ours to delete.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await discard(tempReal);
+      throw err;
+    }
+  } else {
+    fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | osAppend, mode);
+  }
+  ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false, kept: keep ? end : undefined }, 'open');
+  return { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, writer: writerFor(ctx, fd, append), upload: { final: path, tempReal, mayReplace } };
 }
 
 export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
