@@ -21,8 +21,9 @@ export const MAX_NAME_BYTES = 200;
 
 /**
  * The chroot: maps client paths onto `<data>/sftp/<account>/` and refuses everything that could
- * leave it or confuse it: NUL and control characters, over-long names, `..` above the root,
- * the server's hidden temporary upload names, and (on disk) symbolic links anywhere on the way.
+ * leave it or confuse it: names that are not UTF-8, NUL and control characters, over-long
+ * names, `..` above the root, the server's hidden temporary upload names, and (on disk) symbolic
+ * links anywhere on the way.
  * `//` and `.` collapse; relative paths are relative to `/`, the only working directory.
  */
 export class PathJail {
@@ -31,6 +32,8 @@ export class PathJail {
   resolve(input: string): JailedPath {
     if (typeof input !== 'string') throw new FluxgateError('FG_PATH_INVALID', 'the path is missing');
     if (Buffer.byteLength(input) > MAX_PATH_BYTES) throw new FluxgateError('FG_PATH_INVALID', `the path is longer than ${MAX_PATH_BYTES} bytes`);
+    // ssh2 decodes names as UTF-8, invalid bytes becoming U+FFFD: `bad\xff` and `bad\xfe` would be one name.
+    if (input.includes('\uFFFD')) throw new FluxgateError('FG_PATH_INVALID', 'the path is not valid UTF-8 (or contains U+FFFD): use UTF-8 file names');
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(input)) throw new FluxgateError('FG_PATH_INVALID', 'the path contains NUL or control characters');
     const segments: string[] = [];

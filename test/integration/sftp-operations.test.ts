@@ -335,3 +335,28 @@ ssh.close()
   assert.equal(sha256(readFileSync(root('dev', 'reput.bin'))), sha256(readFileSync(big)));
   noTemp('dev');
 });
+
+test('names that are not valid UTF-8 are refused (bad\\xff and bad\\xfe are not one file); UTF-8 names work', { skip }, async () => {
+  const r = await python(`${PARAMIKO_CONNECT}
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+def put(path, data):
+    with sftp.open(path, 'w') as f:
+        f.write(data)
+attempt('ff', lambda: put(b'/dev/bad\\xff.txt', b'first'))
+attempt('fe', lambda: put(b'/dev/bad\\xfe.txt', b'second'))
+attempt('stat', lambda: sftp.stat(b'/dev/bad\\xff.txt'))
+attempt('utf8', lambda: put('/dev/café-日本.txt', b'ok'))
+ssh.close()
+`, args());
+  assert.equal(r.code, 0, r.stderr);
+  for (const label of ['ff', 'fe', 'stat']) assert.match(outcome(r.stdout, label), /REFUSED 13 .*not valid UTF-8/, r.stdout);
+  assert.match(outcome(r.stdout, 'utf8'), /OK/, r.stdout);
+  assert.equal(readFileSync(root('dev', 'café-日本.txt'), 'utf8'), 'ok');
+  assert.deepEqual(readdirSync(root('dev')).filter((n) => n.startsWith('bad')), []);
+  await server.waitForLog((l) => l.msg === 'denied' && l.code === 'FG_PATH_INVALID' && /UTF-8/.test(String(l.reason)));
+});

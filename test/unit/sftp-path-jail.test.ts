@@ -31,6 +31,10 @@ test('escapes and tricks are refused: .. above the root, NUL, control characters
   refused(`/dev/${'a'.repeat(201)}`, 'FG_PATH_INVALID');
   refused(`/${'a/'.repeat(600)}`, 'FG_PATH_INVALID');
   refused('/dev/.fg-upload-abc-x.csv', 'FG_PATH_INVALID');
+  // What ssh2 makes of names that are not UTF-8 (each invalid byte becomes U+FFFD).
+  refused(Buffer.from('/dev/bad\xff.txt', 'latin1').toString('utf8'), 'FG_PATH_INVALID');
+  refused('/dev/bad\ufffd.txt', 'FG_PATH_INVALID');
+  assert.equal(jail.resolve('/dev/café-日本.txt').name, 'café-日本.txt');
 });
 
 test('symbolic links anywhere on the way are refused', async () => {
