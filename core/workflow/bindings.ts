@@ -33,10 +33,9 @@ export function bindEngine(container: Container, { loaded, paths, db, logger }: 
   const journal = new JournalRepository(db);
   const queue = new DurableQueue(db, config.engine.retry, logger);
   const steps = new StepRegistry(BUILTIN_STEPS);
-  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }));
-  const handlers = new HandlerRegistry(container);
-  for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
-  for (const module of config.plugins) handlers.registerModule(module);
+  // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
+  const handlers = HandlerRegistry.withPlugins(container, BUILTIN_HANDLERS, config.plugins);
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers);
   const accounts = container.get<AccountRepository>(Tokens.Accounts);
 
   container.bind(Tokens.Journal).toConstantValue(journal);

@@ -54,6 +54,14 @@ export class HandlerRegistry {
     return classes.map((c) => this.register(c, path));
   }
 
+  /** The built-in handlers and those of the config's plugin modules: what the server runs with. */
+  static withPlugins(container: Container, builtIn: readonly HandlerClass[], pluginModules: readonly string[]): HandlerRegistry {
+    const registry = new HandlerRegistry(container);
+    for (const cls of builtIn) registry.register(cls);
+    for (const module of pluginModules) registry.registerModule(module);
+    return registry;
+  }
+
   manifest(flux: string): FluxManifest | undefined {
     return this.byFlux.get(flux)?.manifest;
   }

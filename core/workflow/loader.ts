@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
 import type { AnyStep } from './step';
 import { normaliseWorkflow, workflowSchema, type Workflow } from './schema';
 
@@ -14,15 +15,29 @@ export interface WorkflowProblem {
   message: string;
 }
 
-/** A valid workflow may still deserve a warning (printed by `workflows check`, logged at load). */
-export type WorkflowLoad = { ok: true; workflow: Workflow; warnings: WorkflowProblem[] } | { ok: false; problems: WorkflowProblem[] };
+/**
+ * A valid workflow may still deserve a warning (printed by `workflows check`, logged at load).
+ * `locate` places a problem found later (a clash with another file) at its line in this file.
+ */
+export type WorkflowLoad =
+  | { ok: true; workflow: Workflow; warnings: WorkflowProblem[]; locate(path: PropertyKey[], message: string): WorkflowProblem }
+  | { ok: false; problems: WorkflowProblem[] };
+
+/**
+ * The flux handlers the server has loaded (HandlerRegistry: the built-in ones and the config's
+ * `plugins:`). Given to the loader, a workflow whose handler step would find no handler is invalid.
+ */
+export interface HandlerCatalogue {
+  manifest(flux: string): { profiles?: readonly string[] } | undefined;
+  list(): ReadonlyArray<{ flux: string }>;
+}
 
 export function formatProblem(p: WorkflowProblem): string {
   const where = p.line ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
   return `${where}${p.key ? ` ${p.key}` : ''}: ${p.message}`;
 }
 
-export function parseWorkflow(text: string, file: string, steps: readonly AnyStep[]): WorkflowLoad {
+export function parseWorkflow(text: string, file: string, steps: readonly AnyStep[], handlers?: HandlerCatalogue): WorkflowLoad {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -34,16 +49,33 @@ export function parseWorkflow(text: string, file: string, steps: readonly AnySte
       }),
     };
   }
-  const result = workflowSchema(steps).safeParse(doc.toJS() ?? {});
+  const raw = (doc.toJS() ?? {}) as unknown;
+  const result = workflowSchema(steps).safeParse(raw);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((i) => {
-        const issue = i as Issue;
-        // An unknown key is best shown at the key itself, not at its parent object.
-        if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
-          return locateKey(doc, lineCounter, file, i.path, issue.keys[0]!, issueMessage(issue));
-        }
-        return locate(doc, lineCounter, file, i.path, issueMessage(issue));
-      }) };
+    const problems: WorkflowProblem[] = [];
+    const stepsSeen = new Set<string>();
+    for (const i of result.error.issues) {
+      const issue = i as Issue;
+      const [list, index] = i.path;
+      if ((list === 'steps' || list === 'on-error') && typeof index === 'number') {
+        // A step: say which one is wrong and why, rather than zod's "no union member matched".
+        if (stepsSeen.has(`${list}.${index}`)) continue;
+        stepsSeen.add(`${list}.${index}`);
+        const entry = ((raw as Record<string, unknown[] | undefined>)[list] ?? [])[index];
+        const found = diagnoseStep(entry, steps);
+        problems.push(found.unknownKey !== undefined
+          ? locateKey(doc, lineCounter, file, [list, index, ...found.path], found.unknownKey, found.message)
+          : locate(doc, lineCounter, file, [list, index, ...found.path], found.message));
+        continue;
+      }
+      // An unknown key is best shown at the key itself, not at its parent object.
+      if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+        problems.push(locateKey(doc, lineCounter, file, i.path, issue.keys[0]!, issueMessage(issue)));
+        continue;
+      }
+      problems.push(locate(doc, lineCounter, file, i.path, issueMessage(issue)));
+    }
+    return { ok: false, problems };
   }
   let workflow: Workflow;
   try {
@@ -51,7 +83,101 @@ export function parseWorkflow(text: string, file: string, steps: readonly AnySte
   } catch (err) {
     return { ok: false, problems: [locate(doc, lineCounter, file, ['match', 'pattern'], (err as Error).message)] };
   }
-  return { ok: true, workflow, warnings: encryptionWarnings(workflow, steps).map(({ path, message }) => locate(doc, lineCounter, file, path, message)) };
+  const at = (path: PropertyKey[], message: string): WorkflowProblem => locate(doc, lineCounter, file, path, message);
+  const handlerProblem = handlers ? checkHandler(workflow, handlers, doc.has('handler')) : undefined;
+  if (handlerProblem) return { ok: false, problems: [at(handlerProblem.path, handlerProblem.message)] };
+  return { ok: true, workflow, warnings: encryptionWarnings(workflow, steps).map(({ path, message }) => at(path, message)), locate: at };
+}
+
+/** Why a step entry is invalid: an unknown name (with the known ones), the wrong shape, or which option is wrong. */
+function diagnoseStep(entry: unknown, steps: readonly AnyStep[]): { path: PropertyKey[]; message: string; unknownKey?: string } {
+  const known = steps.map((s) => s.name);
+  const unknown = (name: string): string => {
+    const near = known.find((k) => editDistance(k, name) <= 2);
+    return `"${name}" is not a known step${near ? ` (did you mean "${near}"?)` : ''}; the steps are ${known.join(', ')}`;
+  };
+  const shape = 'a step is a name ("- report") or a map from one step name to its options ("- forward: { url: … }")';
+  if (typeof entry === 'string') return { path: [], message: known.includes(entry) ? shape : unknown(entry) };
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return { path: [], message: `${shape}, not ${JSON.stringify(entry)}` };
+  const keys = Object.keys(entry);
+  if (keys.length !== 1) return { path: [], message: `${shape}; this map has ${keys.length} keys (${keys.map((k) => `"${k}"`).join(', ')})` };
+  const name = keys[0]!;
+  const step = steps.find((s) => s.name === name);
+  if (!step) return { path: [], unknownKey: name, message: unknown(name) };
+  const options = (entry as Record<string, unknown>)[name];
+  const schema = step.options ?? z.strictObject({});
+  const names = optionNames(schema);
+  const offered = names.length > 0 ? `its options are ${names.join(', ')}` : 'it takes no options';
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    return { path: [name], message: `the options of step "${name}" must be a map (${offered}); for no options write "- ${name}"` };
+  }
+  const parsed = schema.safeParse(options);
+  const issue = parsed.success ? undefined : (parsed.error.issues[0] as Issue | undefined);
+  if (!issue) return { path: [name], message: `step "${name}" has invalid options (${offered})` };
+  if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+    return { path: [name, ...issue.path], unknownKey: issue.keys[0]!, message: `step "${name}" has no option "${issue.keys[0]}" (${offered})` };
+  }
+  const option = issue.path.map(String).join('.');
+  return { path: [name, ...issue.path], message: `step "${name}", option "${option}": ${issue.message}` };
+}
+
+function optionNames(schema: z.ZodType): string[] {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** A workflow whose handler step would find no handler (or one that does not serve its profile) is invalid. */
+function checkHandler(workflow: Workflow, handlers: HandlerCatalogue, written: boolean): { path: PropertyKey[]; message: string } | undefined {
+  if (![...workflow.steps, ...workflow.onError].some((s) => s.name === 'handler')) return undefined;
+  const name = workflow.handler;
+  const path = written ? ['handler'] : ['flux'];
+  const manifest = handlers.manifest(name);
+  if (!manifest) {
+    const loaded = handlers.list().map((h) => h.flux).sort().join(', ');
+    return { path, message: `no handler "${name}" is loaded${written ? '' : ' (the handler defaults to the flux; set handler: to name another)'}: `
+      + `the loaded handlers are ${loaded}; a plugin's module must be listed under plugins: in the configuration` };
+  }
+  if (manifest.profiles && !manifest.profiles.includes(workflow.match.profile)) {
+    return { path, message: `handler "${name}" serves ${manifest.profiles.join(' and ')} accounts only, not ${workflow.match.profile} (match.profile)` };
+  }
+  return undefined;
+}
+
+/**
+ * Whether `candidate` would take files another workflow takes: the same flux for the same
+ * profile, or the same directory of the same profile with the same pattern (or none), where
+ * one of the two would win by chance. Workflows of one directory need distinct patterns.
+ */
+export function findClash(candidate: Workflow, others: Iterable<Workflow>, nameOf: (w: Workflow) => string): { path: PropertyKey[]; message: string } | undefined {
+  for (const other of others) {
+    if (other.source === candidate.source || other.match.profile !== candidate.match.profile) continue;
+    if (other.flux === candidate.flux) {
+      return { path: ['flux'], message: `flux "${candidate.flux}" is already defined by ${nameOf(other)}` };
+    }
+    const pattern = candidate.match.pattern?.source;
+    if (other.match.directory === candidate.match.directory && other.match.pattern?.source === pattern) {
+      return {
+        path: ['match', 'directory'],
+        message: `${candidate.match.profile} directory "${candidate.match.directory || '/'}"${pattern ? ` with pattern ${pattern}` : ''} is already served by `
+          + `${nameOf(other)} (flux "${other.flux}"): two workflows cannot take the same files; give one another match.directory, or each a different match.pattern`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -76,14 +202,14 @@ function encryptionWarnings(workflow: Workflow, steps: readonly AnyStep[]): Arra
   return [];
 }
 
-export function loadWorkflowFile(file: string, steps: readonly AnyStep[]): WorkflowLoad {
+export function loadWorkflowFile(file: string, steps: readonly AnyStep[], handlers?: HandlerCatalogue): WorkflowLoad {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { ok: false, problems: [{ file, message: `cannot read: ${(err as Error).message}` }] };
   }
-  return parseWorkflow(text, file, steps);
+  return parseWorkflow(text, file, steps, handlers);
 }
 
 export interface DirectoryLoad {
@@ -94,18 +220,21 @@ export interface DirectoryLoad {
   files: string[];
 }
 
-/** Loads every *.yaml / *.yml below dir; two files claiming the same flux is a problem of the later one. */
-export function loadWorkflowDir(dir: string, steps: readonly AnyStep[]): DirectoryLoad {
+/**
+ * Loads every *.yaml / *.yml below dir; two files claiming the same flux, or the same files
+ * (findClash), is a problem of the later one (in name order), which is not loaded.
+ */
+export function loadWorkflowDir(dir: string, steps: readonly AnyStep[], handlers?: HandlerCatalogue): DirectoryLoad {
   const files = listWorkflowFiles(dir);
   const workflows: Workflow[] = [];
   const problems: WorkflowProblem[] = [];
   const warnings: WorkflowProblem[] = [];
   for (const file of files) {
-    const load = loadWorkflowFile(file, steps);
+    const load = loadWorkflowFile(file, steps, handlers);
     if (!load.ok) { problems.push(...load.problems); continue; }
-    const clash = workflows.find((w) => w.flux === load.workflow.flux && w.match.profile === load.workflow.match.profile);
+    const clash = findClash(load.workflow, workflows, (w) => relative(dir, w.source));
     if (clash) {
-      problems.push({ file, key: 'flux', message: `flux "${load.workflow.flux}" is already defined by ${relative(dir, clash.source)}` });
+      problems.push(load.locate(clash.path, clash.message));
       continue;
     }
     workflows.push(load.workflow);
@@ -132,7 +261,6 @@ type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: strin
 
 function issueMessage(i: Issue): string {
   if (i.code === 'unrecognized_keys' && i.keys) return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (i.code === 'invalid_union') return 'not a known step, or a step with invalid options (see workflow.schema.json for the steps)';
   return i.message;
 }
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logging/logger';
 import type { Service } from '../tokens';
-import { formatProblem, loadWorkflowDir, loadWorkflowFile, type WorkflowProblem } from './loader';
+import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, type HandlerCatalogue, type WorkflowProblem } from './loader';
 import type { Workflow } from './schema';
 import type { AnyStep } from './step';
 
@@ -31,12 +31,14 @@ export class WorkflowRegistry implements Service {
   private watcher?: FSWatcher;
   readonly problems: WorkflowProblem[] = [];
 
-  constructor(readonly dir: string, private readonly steps: StepRegistry, private readonly log: Logger, private readonly watchForChanges = true) {
+  /** `handlers`: the loaded flux handlers a workflow's handler step must find (the server always gives them). */
+  constructor(readonly dir: string, private readonly steps: StepRegistry, private readonly log: Logger, private readonly watchForChanges = true,
+    private readonly handlers?: HandlerCatalogue) {
     if (!existsSync(dir)) {
       this.log.warn({ dir }, 'the workflows directory does not exist: no file will be processed');
       return;
     }
-    const load = loadWorkflowDir(dir, steps.all);
+    const load = loadWorkflowDir(dir, steps.all, handlers);
     for (const w of load.workflows) this.byFile.set(w.source, w);
     this.problems.push(...load.problems);
     for (const p of load.problems) this.log.error({ file: p.file, line: p.line, key: p.key }, `invalid workflow, not loaded: ${formatProblem(p)}`);
@@ -63,11 +65,11 @@ export class WorkflowRegistry implements Service {
 
   /** Re-reads one file; keeps the previous definition when the new one is invalid. */
   reload(file: string): boolean {
-    const load = loadWorkflowFile(file, this.steps.all);
+    const load = loadWorkflowFile(file, this.steps.all, this.handlers);
     let problems = load.ok ? [] : load.problems;
     if (load.ok) {
-      const clash = [...this.byFile.values()].find((w) => w.source !== file && w.flux === load.workflow.flux && w.match.profile === load.workflow.match.profile);
-      if (clash) problems = [{ file, key: 'flux', message: `flux "${load.workflow.flux}" is already defined by ${basename(clash.source)}` }];
+      const clash = findClash(load.workflow, [...this.byFile.values()].filter((w) => w.source !== file), (w) => relative(this.dir, w.source));
+      if (clash) problems = [load.locate(clash.path, clash.message)];
     }
     if (problems.length > 0 || !load.ok) {
       const kept = this.byFile.has(file);

@@ -21,8 +21,8 @@ import { encryptionRequired } from './steps/decrypt';
 
 /** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
 const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
-/** Faults of the plugin or setup that retrying cannot fix: dead at once. */
-const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_WORKFLOW_INVALID']);
+/** Faults of the plugin or setup (configuration errors) that retrying cannot fix: dead at once. */
+const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID']);
 
 export interface RunnerDeps {
   container: Container;

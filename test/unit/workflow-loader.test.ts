@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Container } from 'inversify';
+import { BUILTIN_HANDLERS } from '../../plugins';
+import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { formatProblem, loadWorkflowDir, parseWorkflow } from '../../core/workflow/loader';
 import { workflowJsonSchema } from '../../core/workflow/json-schema';
 import { BUILTIN_STEPS } from '../../core/workflow/steps';
@@ -37,7 +41,8 @@ describe('workflow definitions', () => {
     assert.equal(r.ok, false);
     if (r.ok) return;
     const text = r.problems.map(formatProblem);
-    assert.ok(text.some((t) => /^\/w\/x\.yaml:4:5 steps\.1: not a known step/.test(t)), text.join('\n'));
+    assert.ok(text.includes('/w/x.yaml:4:5 steps.1: "hander" is not a known step (did you mean "handler"?); '
+      + 'the steps are receipt, check-name, decrypt, handler, report, archive, quarantine, forward'), text.join('\n'));
     assert.ok(text.some((t) => /^\/w\/x\.yaml:6:13 retry\.attempts: /.test(t)), text.join('\n'));
   });
 
@@ -48,9 +53,60 @@ describe('workflow definitions', () => {
     assert.equal(formatProblem(r.problems[0]!), '/w/x.yaml:4:3 report.dir: unknown key "dir"');
   });
 
-  test('step options are validated (forward url must be a URL)', () => {
-    const r = parse('flux: sig\nsteps:\n  - forward:\n      url: not a url\n');
-    assert.ok(!r.ok);
+  test('step options are validated, and the wrong option is named at its line', () => {
+    const problems = (text: string) => { const r = parse(text); assert.ok(!r.ok); return r.ok ? [] : r.problems.map(formatProblem); };
+    assert.deepEqual(problems('flux: sig\nsteps:\n  - forward:\n      url: not a url\n'),
+      ['/w/x.yaml:4:12 steps.0.forward.url: step "forward", option "url": Invalid URL']);
+    assert.deepEqual(problems('flux: sig\nsteps:\n  - receipt\n  - decrypt: { require: true }\n'),
+      ['/w/x.yaml:4:16 steps.1.decrypt.require: step "decrypt" has no option "require" (its options are required)']);
+    assert.deepEqual(problems('flux: sig\nsteps: [receipt]\non-error:\n  - report: { x: 1 }\n'),
+      ['/w/x.yaml:4:15 on-error.0.report.x: step "report" has no option "x" (it takes no options)']);
+    assert.deepEqual(problems('flux: sig\nsteps:\n  - { report: {}, archive: {} }\n'),
+      ['/w/x.yaml:3:5 steps.0: a step is a name ("- report") or a map from one step name to its options ("- forward: { url: … }"); this map has 2 keys ("report", "archive")']);
+    assert.match(problems('flux: sig\nsteps:\n  - zip: { level: 9 }\n')[0]!, /^\/w\/x\.yaml:3:5 steps\.0\.zip: "zip" is not a known step; the steps are receipt, /);
+  });
+
+  test('a workflow must name a handler the server has loaded, for its profile (checked against the registry)', () => {
+    const handlers = new HandlerRegistry(new Container());
+    for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
+    const check = (text: string) => parseWorkflow(text, '/w/x.yaml', BUILTIN_STEPS, handlers);
+    const missing = check('flux: sir\nhandler: nosuchplugin\nsteps: [receipt, handler]\n');
+    assert.ok(!missing.ok);
+    assert.equal(formatProblem(missing.problems[0]!), '/w/x.yaml:2:10 handler: no handler "nosuchplugin" is loaded: the loaded handlers are '
+      + 'dis, dropbox, echo, sal, sir, usr; a plugin\'s module must be listed under plugins: in the configuration');
+    const byFlux = check('flux: dse\nsteps: [receipt, handler]\n');
+    assert.ok(!byFlux.ok && /^\/w\/x\.yaml:1:7 flux: no handler "dse" is loaded \(the handler defaults to the flux/.test(formatProblem(byFlux.problems[0]!)));
+    const profile = check('flux: sal2\nhandler: sal\nmatch: { profile: dropbox }\nsteps: [handler]\n');
+    assert.ok(!profile.ok && /handler: handler "sal" serves exchange accounts only, not dropbox/.test(formatProblem(profile.problems[0]!)));
+    // No handler step: the handler is not looked for (forwarded fluxes).
+    assert.ok(check('flux: sig\nsteps: [receipt, forward, report]\n').ok);
+    assert.ok(check('flux: sir\nsteps: [receipt, handler]\n').ok);
+    // The shipped workflows all pass.
+    assert.deepEqual(loadWorkflowDir(join(REPO_ROOT, 'workflows'), BUILTIN_STEPS, handlers).problems.map(formatProblem), []);
+  });
+
+  test('two workflows taking the same files: the later file is refused, naming both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-wfclash-'));
+    try {
+      cpSync(join(REPO_ROOT, 'workflows', 'sal.yaml'), join(dir, 'sal.yaml'));
+      writeFileSync(join(dir, 'sir.yaml'), 'flux: sir\nmatch:\n  directory: in/sal\nsteps: [receipt]\n');
+      // Another pattern in the same directory is allowed; the same pattern twice is not.
+      writeFileSync(join(dir, 'x1.yaml'), "flux: x1\nmatch:\n  directory: in/sal\n  pattern: '\\.zip$'\nsteps: [receipt]\n");
+      writeFileSync(join(dir, 'x2.yaml'), "flux: x2\nmatch:\n  directory: in/sal\n  pattern: '\\.zip$'\nsteps: [receipt]\n");
+      // The same flux twice (another directory) as before.
+      writeFileSync(join(dir, 'z.yaml'), 'flux: sal\nmatch:\n  directory: in/zz\nsteps: [receipt]\n');
+      const load = loadWorkflowDir(dir, BUILTIN_STEPS);
+      assert.deepEqual(load.workflows.map((w) => w.flux), ['sal', 'x1']);
+      assert.deepEqual(load.problems.map(formatProblem), [
+        `${join(dir, 'sir.yaml')}:3:14 match.directory: exchange directory "in/sal" is already served by sal.yaml (flux "sal"): `
+          + 'two workflows cannot take the same files; give one another match.directory, or each a different match.pattern',
+        `${join(dir, 'x2.yaml')}:3:14 match.directory: exchange directory "in/sal" with pattern \\.zip$ is already served by x1.yaml (flux "x1"): `
+          + 'two workflows cannot take the same files; give one another match.directory, or each a different match.pattern',
+        `${join(dir, 'z.yaml')}:1:7 flux: flux "sal" is already defined by sal.yaml`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('YAML syntax errors carry a line', () => {

@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { Container } from 'inversify';
+import { BUILTIN_HANDLERS } from '../../../plugins';
 import { FluxgateError } from '../../errors';
+import { HandlerRegistry } from '../../workflow/handler-registry';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
 import { BUILTIN_STEPS } from '../../workflow/steps';
@@ -15,9 +18,11 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
     .option('--json', 'machine-readable output')
     .action((dir: string | undefined, opts: { json?: boolean }) => {
       const target = dir ? resolve(dir) : ctx.config.workflowsDir;
+      // Against the handlers the server would load: the built-in ones and the config's plugins.
+      const handlers = HandlerRegistry.withPlugins(new Container(), BUILTIN_HANDLERS, ctx.config.config.plugins);
       let load;
       try {
-        load = loadWorkflowDir(target, BUILTIN_STEPS);
+        load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);
       } catch (err) {
         throw new FluxgateError('FG_WORKFLOW_INVALID', `cannot read ${target}: ${(err as Error).message}`);
       }

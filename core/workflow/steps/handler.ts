@@ -18,7 +18,8 @@ export const handlerStep = defineStep({
     if (run.account.options.requireEncryption && run.encryption !== 'decrypted') throw encryptionRequired(run.file.name);
     const { handler, manifest } = run.get<HandlerRegistry>(Tokens.Handlers).get(run.workflow.handler);
     if (manifest.profiles && !manifest.profiles.includes(run.account.profile)) {
-      throw new FileRejection('FG_PLUGIN_NOT_FOUND', `the handler for flux "${manifest.flux}" does not serve ${run.account.profile} accounts`);
+      // A setup error (workflows check and the loader refuse such a workflow): dead at once, not the file's fault.
+      throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `the handler "${manifest.flux}" of workflow "${run.workflow.flux}" does not serve ${run.account.profile} accounts`);
     }
     const incoming = incomingFile(run);
     const ctx = new EngineFluxContext({ run, manifest, incoming, directory: directoryStore(run) });
