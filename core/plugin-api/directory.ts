@@ -104,7 +104,14 @@ export interface DirectoryDocument {
 export interface WriteOptions {
   /** Only say what the write would do. */
   dryRun?: boolean;
-  /** Journal id of the file the row comes from. */
+  /**
+   * Journal id of the file the row comes from (stored with the row). It also makes a retried
+   * file report what the file changed: a row found already as the write would leave it is
+   * `unchanged`, unless an earlier attempt of this same file (cut short by a crash, a stop or a
+   * failure, after the file was last finished or replayed) wrote it last: then it is `created`
+   * or `updated`, as that attempt did. A row written earlier in the current attempt (a row
+   * repeated in the file) stays `unchanged`. Without `sourceFile`, only the data is compared.
+   */
   sourceFile?: string;
   /**
    * Called with the stored JSON of the row an `updated` write replaces, for handlers that
@@ -156,10 +163,12 @@ export interface DirectoryStore {
    * new row, nothing looked up first): createEmployee adds the employee if its key is new and
    * returns false, writing nothing, if the key exists (in a dry run: whether it would add it);
    * updateEmployee replaces the stored employee if it differs (after the ABSENT_FIELDS merge),
-   * and returns undefined when no employee has the key.
+   * and returns undefined when no employee has the key. It answers `created` only for an
+   * employee an earlier, interrupted attempt of the same file (`sourceFile`) created: see
+   * WriteOptions.sourceFile.
    */
   createEmployee(accountId: string, employee: Employee, options?: WriteOptions): boolean;
-  updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): 'updated' | 'unchanged' | undefined;
+  updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind | undefined;
   /** Deletes one employee (to undo a creation); true when it existed. Leavers are deactivated, not removed. */
   removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean;
 

@@ -10,6 +10,12 @@ import { SqliteStaging } from './directory-staging';
 
 type Row = Record<string, unknown>;
 
+/**
+ * Whether a row that file `fileId` wrote at `writtenAt` was written by an earlier attempt of the
+ * file's current processing (one a crash, a stop or a failure cut short), not by this attempt.
+ */
+type ByEarlierAttempt = (fileId: string, writtenAt: number) => boolean;
+
 /** How one entity maps to its table: key columns, searchable columns; `data` holds the rest. */
 interface TableSpec<T> {
   table: string;
@@ -110,6 +116,8 @@ const DOCUMENTS: TableSpec<DirectoryDocument> = {
 /** Prepared statements of one table, and the created/updated/unchanged decision. */
 class EntityTable<T> {
   private readonly select;
+  /** `select` and who last wrote the row, when (update only: the insert of a new key reads nothing). */
+  private readonly selectForUpdate;
   private readonly list;
   private readonly insertIfNew;
   private readonly updateRow;
@@ -119,12 +127,13 @@ class EntityTable<T> {
   /** The SELECT list `read` needs, for queries of this table written elsewhere. */
   readonly selected: string;
 
-  constructor(db: Database, private readonly spec: TableSpec<T>) {
+  constructor(db: Database, private readonly spec: TableSpec<T>, private readonly byEarlierAttempt: ByEarlierAttempt) {
     const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
     const cols = spec.columns;
     const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
     const selected = this.selected = ['data', ...(spec.split ? [...spec.keyColumns, ...cols] : [])].join(', ');
     this.select = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE ${where}`);
+    this.selectForUpdate = db.prepare(`SELECT ${selected}, source_file, created_at, updated_at FROM ${spec.table} WHERE ${where}`);
     this.list = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`);
     // OR IGNORE on the primary key only: every other column is always provided.
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
@@ -164,19 +173,40 @@ class EntityTable<T> {
     return this.insertIfNew.run(...params).changes > 0;
   }
 
-  /** Replaces the stored entity with this key if it differs; undefined when no entity has the key. */
-  update(accountId: string, entity: T, options: WriteOptions = {}): 'updated' | 'unchanged' | undefined {
+  /**
+   * Replaces the stored entity with this key if it differs; undefined when no entity has the key.
+   * A stored entity already as this write would leave it is `unchanged`, unless an earlier,
+   * interrupted attempt of the same file (`options.sourceFile`) wrote it: then it is what that
+   * attempt did to it (`created` or `updated`), so that the attempt that completes the file
+   * reports what the file changed (see `earlierAttemptChange`).
+   */
+  update(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind | undefined {
     const key = this.spec.key(entity);
-    const existing = this.select.get(accountId, ...key) as Row | undefined;
+    const existing = this.selectForUpdate.get(accountId, ...key) as Row | undefined;
     if (existing === undefined) return undefined;
     if (this.spec.merge) entity = this.spec.merge(existing, entity);
     const data = this.data(entity, !options.dryRun, options.json);
     const values = this.spec.values(entity);
-    if (this.unchanged(existing, entity, data, values)) return 'unchanged';
+    if (this.unchanged(existing, entity, data, values)) return this.earlierAttemptChange(existing, options.sourceFile) ?? 'unchanged';
     if (options.dryRun) return 'updated';
     options.onReplaced?.(this.spec.split ? JSON.stringify(this.read(existing)) : existing.data as string);
     this.updateRow.run(...values, data, options.sourceFile ?? null, Date.now(), accountId, ...key);
     return 'updated';
+  }
+
+  /**
+   * What an earlier attempt of file `sourceFile` did to this row, when that attempt is the
+   * row's last writer: `created` if it inserted the row (created_at = updated_at: an insert
+   * sets both, an update only updated_at), else `updated`. Undefined when another file (or no
+   * file) wrote it last, or this attempt did: a row repeated in the same file stays
+   * `unchanged`, and so does a row of a file processed again after it finished (a replay
+   * reports what the replay changes). Only reached for rows found unchanged, never on insert.
+   */
+  private earlierAttemptChange(existing: Row, sourceFile: string | undefined): 'created' | 'updated' | undefined {
+    if (sourceFile === undefined || existing.source_file !== sourceFile) return undefined;
+    const writtenAt = existing.updated_at as number;
+    if (!this.byEarlierAttempt(sourceFile, writtenAt)) return undefined;
+    return existing.created_at === writtenAt ? 'created' : 'updated';
   }
 
   /**
@@ -206,23 +236,56 @@ export class DirectoryRepository implements DirectoryStore {
   private readonly byEmail;
 
   private readonly shapes: AttributeShapes;
+  /** When a file's current processing and its current attempt began (the journal's timeline). */
+  private readonly attemptTimes;
+  /** Those times by file id, kept for one (outermost) transaction: no attempt starts during one. */
+  private attemptCache?: Map<string, { since: number; attempt: number } | null>;
+  private depth = 0;
 
   /** `afterWrite`: called after each transaction (the WAL checkpointer watches big writers through it). */
   constructor(private readonly db: Database, private readonly hooks: { afterWrite?: () => void } = {}) {
     this.shapes = new AttributeShapes(db);
-    this.organizations = new EntityTable(db, ORGANIZATIONS);
-    this.employees = new EntityTable(db, employees(this.shapes));
-    this.users = new EntityTable(db, USERS);
-    this.documents = new EntityTable(db, DOCUMENTS);
+    const byEarlierAttempt: ByEarlierAttempt = (fileId, writtenAt) => this.byEarlierAttempt(fileId, writtenAt);
+    this.organizations = new EntityTable(db, ORGANIZATIONS, byEarlierAttempt);
+    this.employees = new EntityTable(db, employees(this.shapes), byEarlierAttempt);
+    this.users = new EntityTable(db, USERS, byEarlierAttempt);
+    this.documents = new EntityTable(db, DOCUMENTS, byEarlierAttempt);
+    // The engine records an `attempt` event before each attempt, and `processed`/`rejected`/`dead`
+    // when the file is finished (a `replay` when an operator sends it round again).
+    this.attemptTimes = db.prepare(`SELECT
+        (SELECT at FROM file_events WHERE file_id = @file AND type = 'attempt' ORDER BY id DESC LIMIT 1) AS attempt,
+        (SELECT at FROM file_events WHERE file_id = @file AND type IN ('processed', 'rejected', 'dead', 'replay') ORDER BY id DESC LIMIT 1) AS since`);
     const selected = this.employees.selected;
     this.byTechnicalId = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference`);
     this.byEmail = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference`);
   }
 
   transaction<T>(fn: () => T): T {
-    const result = this.shapes.within(() => this.db.transaction(fn)());
-    this.hooks.afterWrite?.();
-    return result;
+    if (this.depth++ === 0) this.attemptCache = new Map();
+    try {
+      const result = this.shapes.within(() => this.db.transaction(fn)());
+      this.hooks.afterWrite?.();
+      return result;
+    } finally {
+      if (--this.depth === 0) this.attemptCache = undefined;
+    }
+  }
+
+  /**
+   * Whether file `fileId` wrote at `writtenAt` during an earlier attempt of its current
+   * processing: after the file was last finished (or replayed), before its current attempt
+   * began (strictly: a row written in the millisecond its attempt began or its last run ended
+   * belongs to that attempt or run). A file without an attempt in the journal (a store used outside the engine) has none.
+   * Times are this host's clock, as the rows' own.
+   */
+  private byEarlierAttempt(fileId: string, writtenAt: number): boolean {
+    let times = this.attemptCache?.get(fileId);
+    if (times === undefined) {
+      const row = this.attemptTimes.get({ file: fileId }) as { attempt: number | null; since: number | null };
+      times = row.attempt === null ? null : { attempt: row.attempt, since: row.since ?? 0 };
+      this.attemptCache?.set(fileId, times);
+    }
+    return times !== null && writtenAt < times.attempt && writtenAt > times.since;
   }
 
   getOrganization(accountId: string, code: string): Organization | undefined { return this.organizations.get(accountId, [code]); }
@@ -243,7 +306,7 @@ export class DirectoryRepository implements DirectoryStore {
   }
   upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
   createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
-  updateEmployee(accountId: string, e: Employee, options?: WriteOptions): 'updated' | 'unchanged' | undefined { return this.employees.update(accountId, e, options); }
+  updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
 
   getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
   listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }

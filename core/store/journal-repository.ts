@@ -139,6 +139,29 @@ export class JournalRepository {
       .all() as FileRow[]).map(toFile);
   }
 
+  /**
+   * At start-up (single node: no attempt can be running yet), files still `processing` had their
+   * attempt cut short by a stop or a crash of the server. Each gets an `interrupted` event (the
+   * attempt, when it began) and the state `failed` (an attempt failed, the file runs again: its
+   * queue job is released with the leases), so a second start before it runs again records
+   * nothing twice. Returns those files as they were.
+   */
+  markInterrupted(at = Date.now()): JournalFile[] {
+    return this.transaction(() => {
+      const files = (this.db.prepare(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id`).all() as FileRow[]).map(toFile);
+      const began = this.db.prepare(`SELECT at FROM file_events WHERE file_id = ? AND type = 'attempt' ORDER BY id DESC LIMIT 1`).pluck();
+      for (const f of files) {
+        const startedAt = began.get(f.id) as number | undefined;
+        this.addEvent(f.id, 'interrupted', {
+          attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
+          reason: 'the server stopped or crashed during this attempt; the file runs again',
+        }, at);
+        this.update(f.id, { state: 'failed' }, at);
+      }
+      return files;
+    });
+  }
+
   events(fileId: string): FileEvent[] {
     return (this.db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id').all(fileId) as Array<{
       id: number; file_id: string; at: number; type: string; detail: string;

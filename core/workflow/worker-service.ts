@@ -26,12 +26,13 @@ export class WorkflowWorkers implements Service {
     const log = this.logger.child({ component: 'workflow' });
     // One node: no lease can belong to a live worker now, so jobs interrupted by a crash run again at once.
     const released = this.queue.repo.releaseAllLeases();
+    const interrupted = this.journal.markInterrupted().length;
     // A live file always has a pending job; re-enqueue (dedup key = file id) in case one was lost.
     let requeued = 0;
     for (const f of this.journal.live()) {
       if (this.queue.enqueue(PROCESS_TOPIC, { fileId: f.id }, { key: f.id, accountId: f.accountId }).created) requeued++;
     }
-    if (released || requeued) log.info({ released, requeued }, 'resuming files interrupted by a stop or crash');
+    if (released || requeued || interrupted) log.info({ released, requeued, interrupted }, 'resuming files interrupted by a stop or crash');
     const engine = this.config.engine;
     this.stopListening = this.queue.listen<{ fileId: string }>(PROCESS_TOPIC,
       (job, signal) => this.runner.process(job.payload.fileId, job.attempts, job.maxAttempts, signal),

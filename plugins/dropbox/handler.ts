@@ -88,9 +88,14 @@ export class DropboxHandler implements FluxHandler {
       const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
       // A file with no valid row is more likely a broken export than "everyone left".
       if (deactivateMissing && accepted.length > 0) {
+        const departureDate = file.receivedAt.toISOString().slice(0, 10);
         for (const e of ctx.directory.listEmployees(account)) {
-          if (e.organizationCode !== '' || !e.active || seen.has(e.registrationReference)) continue;
-          const kind = ctx.directory.upsertEmployee(account, { ...e, active: false, departureDate: file.receivedAt.toISOString().slice(0, 10) }, options);
+          if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
+          // An inactive employee is left as it is, unless an interrupted attempt of this file
+          // deactivated it: the store then answers `updated` (and writes nothing), as it did.
+          if (!e.active && e.departureDate !== departureDate) continue;
+          const kind = ctx.directory.upsertEmployee(account, { ...e, active: false, departureDate }, options);
+          if (!e.active && kind === 'unchanged') continue;
           ctx.report.add({ severity: 'info', entityId: e.email ?? e.registrationReference, message: 'not in this full-sync file: deactivated' });
           ctx.report.count(kind, e.email ?? e.registrationReference);
           deactivated++;
