@@ -11,6 +11,12 @@ export class CollectingReportBuilder implements ReportBuilder {
   private readonly list: ReportMessage[] = [];
   private infos = 0;
   dropped = 0;
+  /**
+   * The handler ran with `ctx.apply = false` (a test file, version `tst`, in production): it
+   * applied nothing, and its counts say what applying the file would have done. Set by the
+   * handler step; the report says so (an `applied;no` line, the summary).
+   */
+  testRun = false;
 
   add(message: ReportMessage): void {
     const info = message.severity === 'info';
@@ -39,5 +45,6 @@ export class CollectingReportBuilder implements ReportBuilder {
     this.list.length = 0;
     this.infos = 0;
     this.dropped = 0;
+    this.testRun = false;
   }
 }

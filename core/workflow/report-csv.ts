@@ -11,6 +11,8 @@ export interface ReportContent {
   summary?: string;
   messages: readonly ReportMessage[];
   dropped?: number;
+  /** false: nothing was applied (a test file in production); the report gets an `applied;no` line. */
+  applied?: boolean;
 }
 
 const BOM = '\uFEFF';
@@ -20,8 +22,9 @@ const PHONE_LIKE = /(?:\+|\b0)\d[\d .()/-]{6,}\d/g;
 const DATE_ONLY = /^(\d{4}-\d{2}-\d{2}|\d{2}[/.]\d{2}[/.]\d{4})$/;
 
 /**
- * Renders a report: UTF-8 with BOM, `;`-separated, CRLF. A summary block, a blank line, then
- * one line per message. Values are neutralised against spreadsheet formula injection, and
+ * Renders a report: UTF-8 with BOM, `;`-separated, CRLF. A summary block (`file`, `received`,
+ * `created`, `updated`, `unchanged`, `rejected`, `result`, then when they apply `applied`,
+ * `summary`, `messages_not_listed`), a blank line, then one line per message. Values are neutralised against spreadsheet formula injection, and
  * messages about birth dates or phone numbers never carry the value itself.
  */
 export function renderReport(r: ReportContent): string {
@@ -34,6 +37,8 @@ export function renderReport(r: ReportContent): string {
     ['rejected', String(r.counts.rejected)],
     ['result', r.result],
   ];
+  // Only when nothing was applied, after the lines every report has, so that their positions stay.
+  if (r.applied === false) rows.push(['applied', 'no']);
   if (r.summary) rows.push(['summary', r.summary]);
   if (r.dropped) rows.push(['messages_not_listed', String(r.dropped)]);
   rows.push([]);

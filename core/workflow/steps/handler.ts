@@ -25,6 +25,7 @@ export const handlerStep = defineStep({
     const ctx = new EngineFluxContext({ run, manifest, incoming, directory: directoryStore(run) });
     if (!ctx.apply) {
       run.report.add({ severity: 'info', code: 'FG_TEST_FILE', message: 'test file (version tst): validated and reported, not applied in production' });
+      run.report.testRun = true;
     }
     let outcome: FluxOutcome;
     try {

@@ -6,6 +6,8 @@ import { defineStep, type StepRun } from '../step';
 
 /** Timeline copies of the messages stop here; the report file has them all. */
 const JOURNAL_MESSAGES = 200;
+/** How the summary of a file that applied nothing (a test file in production) begins. */
+export const TEST_RUN_SUMMARY = 'TEST RUN, NOTHING APPLIED (version tst, production): the counts are what applying the file would have done';
 
 /**
  * Writes the processing report to out/<flux>/ (exchange accounts). Drop-box accounts have no
@@ -21,12 +23,19 @@ export const reportStep = defineStep({
       messages.push({ severity: 'error', code: run.error.code, field: partField(run), message: run.error.message });
     }
     const result = run.error ? run.result : (run.outcome?.result ?? 'processed');
-    const summary = run.error ? run.error.message : run.outcome?.summary;
-    run.event('report', { result, counts, summary, messages: journalCopy(messages), messageCount: messages.length });
+    let summary = run.error ? run.error.message : run.outcome?.summary;
+    const applied = !run.report.testRun;
+    if (!applied) {
+      if (!summary?.startsWith(TEST_RUN_SUMMARY)) summary = summary ? `${TEST_RUN_SUMMARY}. ${summary}` : TEST_RUN_SUMMARY;
+      // The journal's outcome (`fluxgate files`), recorded from run.outcome after the steps, says it too.
+      if (!run.error && run.outcome) run.outcome = { ...run.outcome, summary };
+    }
+    run.event('report', { result, ...(applied ? {} : { applied }), counts, summary, messages: journalCopy(messages), messageCount: messages.length });
     if (run.account.profile !== 'exchange') return;
     const relative = `${run.workflow.report.directory}/${reportName(run.file.name)}`;
     const path = await run.writeOutput('report', relative, renderReport({
       fileName: run.file.name, receivedAt: new Date(run.file.receivedAt), counts, result, summary, messages, dropped: run.report.dropped,
+      ...(applied ? {} : { applied }),
     }));
     run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() });
   },
