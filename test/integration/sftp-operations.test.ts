@@ -360,3 +360,67 @@ ssh.close()
   assert.deepEqual(readdirSync(root('dev')).filter((n) => n.startsWith('bad')), []);
   await server.waitForLog((l) => l.msg === 'denied' && l.code === 'FG_PATH_INVALID' && /UTF-8/.test(String(l.reason)));
 });
+
+test('SETSTAT/FSETSTAT: a missing path is NO_SUCH_FILE; times and modes of existing files ignored; a size change refused; rm of a directory says so', { skip }, async () => {
+  writeFileSync(root('dev', 'attrs.txt'), 'abcdef');
+  const modeBefore = statSync(root('dev', 'attrs.txt')).mode;
+  writeFileSync(join(local, 'usr.csv'), 'login;last_name\r\njdoe;Doe\r\n');
+  const name = 'ndmat_acme_acme_usr_hrmanager_v6_250101121000.csv';
+  const r = await python(`${PARAMIKO_CONNECT}
+import os, time
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+attempt('chmod-missing', lambda: sftp.chmod('/dev/missing.txt', 0o600))
+attempt('utime-missing', lambda: sftp.utime('/dev/missing.txt', (1, 1)))
+attempt('truncate-missing', lambda: sftp.truncate('/dev/missing.txt', 0))
+attempt('chmod', lambda: sftp.chmod('/dev/attrs.txt', 0o777))
+attempt('utime', lambda: sftp.utime('/dev/attrs.txt', (1, 1)))
+attempt('truncate-same', lambda: sftp.truncate('/dev/attrs.txt', 6))
+attempt('truncate', lambda: sftp.truncate('/dev/attrs.txt', 2))
+attempt('chmod-dir', lambda: sftp.chmod('/dev', 0o700))
+f = sftp.open('/dev/upload.txt', 'w')
+f.write(b'abc')
+f.flush()
+attempt('utime-uploading', lambda: sftp.utime('/dev/upload.txt', None))
+attempt('ftruncate', lambda: f.truncate(1))
+attempt('ftruncate-same', lambda: f.truncate(3))
+attempt('fchmod', lambda: f.chmod(0o600))
+f.close()
+# WinSCP's habit: SETSTAT right after the upload, when intake may already have taken the file.
+sftp.put(sys.argv[4], '/in/usr/${name}')
+for i in range(200):
+    if not os.path.exists(sys.argv[5]):
+        break
+    time.sleep(0.05)
+print('gone', not os.path.exists(sys.argv[5]), flush=True)
+attempt('utime-taken', lambda: sftp.utime('/in/usr/${name}', None))
+attempt('rm-in', lambda: sftp.remove('/in'))
+attempt('rm-sal', lambda: sftp.remove('/in/sal'))
+attempt('rm-dev', lambda: sftp.remove('/dev'))
+ssh.close()
+`, [...args(), join(local, 'usr.csv'), root('in', 'usr', name)]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const label of ['chmod-missing', 'utime-missing', 'truncate-missing']) {
+    assert.match(outcome(r.stdout, label), /REFUSED 2 .*\/dev\/missing\.txt: no such file or directory/, r.stdout);
+  }
+  for (const label of ['chmod', 'utime', 'truncate-same', 'chmod-dir', 'utime-uploading', 'ftruncate-same', 'fchmod', 'utime-taken']) {
+    assert.match(outcome(r.stdout, label), / OK$/, r.stdout);
+  }
+  assert.match(outcome(r.stdout, 'truncate'), /REFUSED 13 .*\/dev\/attrs\.txt is 6 bytes: changing a file's size \(truncate\) is not supported; upload the file again instead/, r.stdout);
+  assert.match(outcome(r.stdout, 'ftruncate'), /REFUSED 13 .*is 3 bytes: changing a file's size/, r.stdout);
+  assert.match(r.stdout, /gone True/);
+  for (const [label, dir] of [['rm-in', '/in'], ['rm-sal', '/in/sal'], ['rm-dev', '/dev']]) {
+    assert.match(outcome(r.stdout, label!), new RegExp(`REFUSED 13 .*${dir} is a directory: directories cannot be removed`), r.stdout);
+  }
+  assert.equal(readFileSync(root('dev', 'attrs.txt'), 'utf8'), 'abcdef');
+  assert.equal(statSync(root('dev', 'attrs.txt')).mode, modeBefore, 'chmod is ignored');
+  assert.equal(statSync(root('dev', 'upload.txt')).mode & 0o777, 0o640);
+  assert.equal(readFileSync(root('dev', 'upload.txt'), 'utf8'), 'abc', 'a refused FSETSTAT does not fail the upload');
+  assert.ok(existsSync(root('in', 'sal')));
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'setstat' && /truncate/.test(String(l.reason)));
+  await server.waitForLog((l) => l.msg === 'denied' && l.op === 'remove' && l.path === '/in' && /is a directory/.test(String(l.reason)));
+});

@@ -64,6 +64,7 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
   try {
     const h = await openClaimed(ctx, path, flags, mayReplace);
     h.claim = claim;
+    claim.handle = h;
     return h;
   } catch (err) {
     ctx.handles.openFiles.release(path, claim);
@@ -217,13 +218,27 @@ export function onFstat(ctx: SessionContext, reqid: number, id: Buffer): void {
   });
 }
 
-/** FSETSTAT: tolerated and ignored (clients send it after uploads), except ownership changes. */
+/**
+ * SETSTAT and FSETSTAT change nothing (clients send them after uploads and fail if refused):
+ * permissions and times are accepted and ignored, files keep sftp.fileMode. Refused: ownership,
+ * and a size other than the file's (a truncate or extension the server would not apply).
+ */
+export function checkSetstat(attrs: Attributes, path: JailedPath, size: number): void {
+  if (attrs.uid !== undefined || attrs.gid !== undefined) {
+    throw new FluxgateError('FG_PERMISSION_DENIED', 'ownership cannot be changed', { path: path.virtual });
+  }
+  if (attrs.size !== undefined && attrs.size !== size) {
+    throw new FluxgateError('FG_PERMISSION_DENIED',
+      `${path.virtual} is ${size} bytes: changing a file's size (truncate) is not supported; upload the file again instead`, { path: path.virtual });
+  }
+}
+
+/** FSETSTAT: see checkSetstat; an upload's size is what it has accepted so far. */
 export function onFsetstat(ctx: SessionContext, reqid: number, id: Buffer, attrs: Attributes): void {
   handleRequest(ctx, reqid, 'fsetstat', undefined, async () => {
     const h = fileHandle(ctx, id);
-    if (attrs.uid !== undefined || attrs.gid !== undefined) {
-      throw new FluxgateError('FG_PERMISSION_DENIED', 'ownership cannot be changed', { path: h.path.virtual });
-    }
+    const size = h.mode === 'write' || attrs.size === undefined ? h.end : (await fstatAsync(h.fd)).size;
+    checkSetstat(attrs, h.path, size);
     ctx.audit.debug({ op: 'fsetstat', path: h.path.virtual }, 'setstat ignored');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });

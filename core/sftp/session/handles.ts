@@ -49,6 +49,8 @@ export type Handle = FileHandle | DirHandle;
 export interface WriteClaim {
   session: HandleTable;
   op: 'upload' | 'rename' | 'rename-onto' | 'remove';
+  /** An upload's handle, once open (SETSTAT of its path compares sizes with it). */
+  handle?: FileHandle;
 }
 
 export class OpenFiles {

@@ -3,7 +3,7 @@ import type { Attributes } from 'ssh2';
 import { FluxgateError } from '../../errors';
 import { STATUS, toAttrs } from './attrs';
 import type { SessionContext } from './context';
-import { announceUpload, lstatOrUndefined } from './file-requests';
+import { announceUpload, checkSetstat, lstatOrUndefined } from './file-requests';
 import { handleRequest, safely } from './reply';
 import { publish } from './uploads';
 
@@ -28,14 +28,19 @@ export function onStat(ctx: SessionContext, reqid: number, input: string, op: 's
   });
 }
 
-/** SETSTAT: tolerated and ignored (WinSCP and FileZilla send it after uploads); files keep their mode. */
+/**
+ * SETSTAT: see checkSetstat (file-requests.ts). The path must exist: a file, a directory, an
+ * upload in progress under that name, or a file this session completed and intake took away.
+ */
 export function onSetstat(ctx: SessionContext, reqid: number, input: string, attrs: Attributes): void {
   handleRequest(ctx, reqid, 'setstat', input, async () => {
     const path = ctx.jail.resolve(input);
     await ctx.jail.assertNoSymlinks(path);
-    if (attrs.uid !== undefined || attrs.gid !== undefined) {
-      throw new FluxgateError('FG_PERMISSION_DENIED', 'ownership cannot be changed', { path: path.virtual });
-    }
+    const st = await lstatOrUndefined(path.real);
+    const upload = ctx.handles.openFiles.upload(path)?.handle;
+    const recent = st || upload ? undefined : ctx.recentUploads.get(path.virtual);
+    if (!st && !upload && !recent) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
+    checkSetstat(attrs, path, upload ? upload.end : st ? st.size : recent!.size!);
     ctx.audit.debug({ op: 'setstat', path: path.virtual }, 'setstat ignored');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
@@ -45,20 +50,21 @@ export function onRemove(ctx: SessionContext, reqid: number, input: string): voi
   handleRequest(ctx, reqid, 'remove', input, async () => {
     const path = ctx.jail.resolve(input);
     await ctx.jail.assertNoSymlinks(path);
+    const st = await lstatOrUndefined(path.real);
+    if (st?.isDirectory()) {
+      throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is a directory: directories cannot be removed (the account tree is fixed)`, { path: path.virtual });
+    }
     ctx.policy.remove(path);
-    // Never a file an upload (of any session) still writes.
+    // Never a file an upload (of any session) still writes; claimed, no upload can open it now.
     const claim = ctx.handles.openFiles.claim(path, { session: ctx.handles, op: 'remove' });
-    let size: number;
     try {
-      const st = await lstatOrUndefined(path.real);
       if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file`, { path: path.virtual });
-      if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', 'directories cannot be removed', { path: path.virtual });
+      if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
       await unlink(path.real);
-      size = st.size;
     } finally {
       ctx.handles.openFiles.release(path, claim);
     }
-    ctx.audit.info({ op: 'remove', path: path.virtual, size }, 'remove');
+    ctx.audit.info({ op: 'remove', path: path.virtual, size: st.size }, 'remove');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
 }
