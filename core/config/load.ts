@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FluxgateError } from '../errors';
 import { configSchema, type FluxgateConfig } from './schema';
@@ -66,11 +66,31 @@ export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
     }
   }
   const config = parseConfig(raw, file ?? 'embedded defaults');
-  // Paths in a config file are relative to that file; defaults to the working directory.
+  // Relative paths of a config file are relative to the file's directory (embedded defaults: to
+  // the working directory); command-line and environment paths, to the working directory.
   const base = file ? dirname(file) : cwd;
+  resolveConfigPaths(config, base);
   const dataDirOverride = sources.dataDir ?? env.FLUXGATE_DATA_DIR;
-  const dataDir = dataDirOverride ? resolve(cwd, dataDirOverride) : resolve(base, config.dataDir);
-  const workflowsDir = config.workflowsDir ? resolve(base, config.workflowsDir) : resolve(PACKAGE_ROOT, 'workflows');
-  config.plugins = config.plugins.map((p) => (isAbsolute(p) ? p : resolve(base, p)));
+  const dataDir = dataDirOverride ? resolve(cwd, dataDirOverride) : config.dataDir;
+  config.dataDir = dataDir;
+  const workflowsDir = config.workflowsDir ?? resolve(PACKAGE_ROOT, 'workflows');
   return { config, file, dataDir, workflowsDir };
+}
+
+/**
+ * Every option of the configuration that names a file or directory, made absolute against
+ * `base` (absolute paths are kept). The one place that knows which options are paths: the
+ * rest of the server only ever sees absolute ones. README "Configuration" lists them.
+ */
+export function resolveConfigPaths(config: FluxgateConfig, base: string): void {
+  const abs = (p: string): string => (p === '' ? p : resolve(base, p));
+  config.dataDir = abs(config.dataDir);
+  if (config.workflowsDir !== undefined) config.workflowsDir = abs(config.workflowsDir);
+  config.plugins = config.plugins.map(abs);
+  if (config.log.file !== undefined) config.log.file = abs(config.log.file);
+  if (config.sftp.hostKeysDir !== undefined) config.sftp.hostKeysDir = abs(config.sftp.hostKeysDir);
+  if (config.pgp.privateKeyFile !== undefined) config.pgp.privateKeyFile = abs(config.pgp.privateKeyFile);
+  for (const target of Object.values(config.forward)) {
+    if (target.directory !== undefined) target.directory = abs(target.directory);
+  }
 }

@@ -65,8 +65,10 @@ describe('engine: production test files and the forward step', () => {
   test('forward to a directory (config forward.sig): the file is copied unchanged, then archived', async () => {
     const f = await drop('in/sig/ndmat_acme_acme_sig_261120130000.pdf', '%PDF-1.4 signature request\n');
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
-    const copy = join(server.dataDir, 'forwarded', 'sig', 'ndmat_acme_acme_sig_261120130000.pdf');
+    // forward.sig.directory is relative to the config file (server.dir), like every path of the file.
+    const copy = join(server.dir, 'forwarded', 'sig', 'ndmat_acme_acme_sig_261120130000.pdf');
     assert.equal(readFileSync(copy, 'utf8'), '%PDF-1.4 signature request\n');
+    assert.equal(existsSync(join(server.dataDir, 'forwarded')), false);
     assert.ok(f.location.includes('/archive/acme/sig/'));
     assert.ok(existsSync(f.reportPath!));
   });
