@@ -17,9 +17,11 @@ export function isEncryptedName(name: string): boolean {
   return ENCRYPTED_SUFFIXES.some((suffix) => lower.endsWith(suffix) && lower.length > suffix.length);
 }
 
-/** `x.csv.pgp` → `x.csv`; a name without the suffix is returned unchanged. */
+/** `x.csv.pgp` → `x.csv`, `x.csv.gpg.pgp` → `x.csv` (every suffix); a name without one is returned unchanged. */
 export function stripEncryptedSuffix(name: string): string {
-  return isEncryptedName(name) ? name.slice(0, -4) : name;
+  let plain = name;
+  while (isEncryptedName(plain)) plain = plain.slice(0, -4);
+  return plain;
 }
 
 export function signatureNameOf(name: string): string {

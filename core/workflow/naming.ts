@@ -2,6 +2,7 @@ import type { NamingParts } from '../store/journal-repository';
 
 export const DEFAULT_EXTENSIONS = ['zip', 'pdf', 'csv', 'xml'] as const;
 const ENCRYPTED_SUFFIX = /\.(pgp|gpg)$/i;
+const ENCRYPTED_SUFFIXES = /(\.(pgp|gpg))+$/i;
 const VERSION = /^(v?\d+([.-]\d+)*|tst)$/i;
 
 export interface NamingExpectation {
@@ -18,9 +19,12 @@ export type NameCheck =
   | { ok: true; parts: NamingParts }
   | { ok: false; part: 'name' | 'dest' | 'partner' | 'client' | 'flux' | 'app/version' | 'timestamp' | 'extension'; message: string };
 
-/** The name without a trailing `.pgp`/`.gpg`: what check-name and reports look at. */
+/**
+ * The name without its trailing `.pgp`/`.gpg` suffixes (all of them: `x.csv.pgp.pgp` → `x.csv`):
+ * what check-name, handlers and reports look at.
+ */
 export function plainName(name: string): string {
-  return name.replace(ENCRYPTED_SUFFIX, '');
+  return name.replace(ENCRYPTED_SUFFIXES, '');
 }
 
 /**
@@ -31,6 +35,11 @@ export function plainName(name: string): string {
 export function checkName(name: string, expect: NamingExpectation): NameCheck {
   const encrypted = ENCRYPTED_SUFFIX.test(name);
   const plain = plainName(name);
+  const suffixes = name.slice(plain.length);
+  if (suffixes.length > 4) {
+    return { ok: false, part: 'extension', message: `"${name}" ends with ${suffixes.length / 4} encryption suffixes ("${suffixes}"): `
+      + `an encrypted file takes exactly one .pgp or .gpg after its extension (${plain}.pgp); encrypt the file once and name it so` };
+  }
   const dot = plain.lastIndexOf('.');
   if (dot <= 0) return { ok: false, part: 'extension', message: `"${name}" has no extension; expected one of ${exts(expect)}` };
   const ext = plain.slice(dot + 1);
@@ -97,7 +106,10 @@ function exts(expect: NamingExpectation): string {
   return (expect.extensions ?? DEFAULT_EXTENSIONS).map((e) => `.${e}`).join(', ') + ' (optionally followed by .pgp or .gpg)';
 }
 
-/** Report name: `ndmat` → `cdmat`, `.pgp`/`.gpg` dropped, extension `.csv`. A badly named input keeps its name. */
+/**
+ * Report name: `ndmat` → `cdmat`, every `.pgp`/`.gpg` dropped, extension `.csv`: the report of
+ * `x.csv`, `x.csv.pgp` and (rejected) `x.csv.pgp.pgp` is `cdmat_….csv`. A badly named input keeps its name.
+ */
 export function reportName(inputName: string): string {
   const plain = plainName(inputName);
   const dot = plain.lastIndexOf('.');

@@ -136,6 +136,22 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     assert.equal(row.state, 'processed', row.outcome ?? '');
   });
 
+  test('a doubly suffixed upload (.csv.pgp.pgp) is rejected by name, and its report is named after the plain name', async () => {
+    const name = SIR_NAME.replace('090000', '090150');
+    const upload = await encryptedCopy(SIR, `${name}.pgp.pgp`);
+    await sftp(`put ${upload} in/sir/${name}.pgp.pgp`);
+    const row = await finished(`${name}.pgp.pgp`);
+    assert.equal(row.state, 'rejected');
+    const outcome = JSON.parse(row.outcome!) as { code: string; summary: string };
+    assert.equal(outcome.code, 'FG_NAME_CONVENTION');
+    assert.match(outcome.summary, /ends with 2 encryption suffixes \("\.pgp\.pgp"\): an encrypted file takes exactly one \.pgp or \.gpg/);
+    const reportName = name.replace(/^ndmat_/, 'cdmat_');
+    assert.ok(row.report_path?.endsWith(`/out/sir/${reportName}`), String(row.report_path));
+    await sftp(`get out/sir/${reportName} ${local}/double-${reportName}`);
+    assert.match(readFileSync(join(local, `double-${reportName}`), 'utf8'), /FG_NAME_CONVENTION/);
+    assert.equal(existsSync(join(paths.accountRoot('acme'), 'out/sir', `${reportName.replace(/\.csv$/, '')}.csv.csv`)), false);
+  });
+
   test('an upload that is not a PGP message for our key is rejected with FG_DECRYPT, kept and reported', async () => {
     const name = SIR_NAME.replace('090000', '090200');
     writeFileSync(join(local, `${name}.pgp`), readFileSync(SIR)); // plain CSV under a .pgp name

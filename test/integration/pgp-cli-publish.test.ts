@@ -98,6 +98,20 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.match(junk.stderr, /FG_DECRYPT/);
   });
 
+  test('decrypt of a missing file, or of a directory, is a coded one-line error with exit code 1', async () => {
+    const missing = join(server.dir, 'quarantine-copy.csv.pgp');
+    const r = await server.cli('pgp', 'decrypt', missing, '-o', join(server.dir, 'missing.csv'));
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `fluxgate: ${missing} does not exist: give the path of a PGP message (e.g. a quarantined upload) [FG_NO_SUCH_FILE]\n`);
+    const dir = await server.cli('pgp', 'decrypt', server.dir, '-o', join(server.dir, 'dir.csv'));
+    assert.equal(dir.code, 1);
+    assert.equal(dir.stderr, `fluxgate: ${server.dir} is not a file: give the path of a PGP message [FG_NO_SUCH_FILE]\n`);
+    assert.equal(existsSync(join(server.dir, 'missing.csv')), false);
+    const unwritable = await server.cli('pgp', 'export-public', '-o', join(server.dir, 'no', 'such', 'dir', 'key.asc'));
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr, /^fluxgate: cannot write .*key\.asc: ENOENT: no such file or directory.* \[FG_PGP\]\n$/);
+  });
+
   test('the container publishes at start and signs outputs that gpg verifies', async () => {
     const published = join(paths.accountRoot('acme'), PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME);
     writeFileSync(published, 'stale');

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { checkName, checkTimestamp, reportName } from '../../core/workflow/naming';
+import { stripEncryptedSuffix } from '../../core/pgp/names';
+import { checkName, checkTimestamp, plainName, reportName } from '../../core/workflow/naming';
 
 const acme = { partner: 'acme', client: 'acme', flux: ['sal'] };
 
@@ -66,5 +67,18 @@ describe('naming convention', () => {
     assert.equal(reportName('ndmat_acme_acme_sal_261120090500.csv.pgp'), 'cdmat_acme_acme_sal_261120090500.csv');
     assert.equal(reportName('wrongname_sal.csv'), 'wrongname_sal.csv');
     assert.equal(reportName('data.xml'), 'data.csv');
+  });
+
+  test('a doubly suffixed name is refused, naming the suffixes; its report is named after the plain name', () => {
+    const name = 'ndmat_acme_acme_sal_261120090500.csv.pgp.pgp';
+    const check = checkName(name, { partner: 'acme', client: 'acme', flux: ['sal'] });
+    assert.ok(!check.ok);
+    assert.equal(check.part, 'extension');
+    assert.equal(check.message, `"${name}" ends with 2 encryption suffixes (".pgp.pgp"): an encrypted file takes exactly one .pgp or .gpg `
+      + 'after its extension (ndmat_acme_acme_sal_261120090500.csv.pgp); encrypt the file once and name it so');
+    assert.equal(reportName(name), 'cdmat_acme_acme_sal_261120090500.csv');
+    assert.equal(reportName('ndmat_acme_acme_sal_261120090500.csv.GPG.pgp'), 'cdmat_acme_acme_sal_261120090500.csv');
+    assert.equal(plainName('x.csv.gpg.pgp'), 'x.csv');
+    assert.equal(stripEncryptedSuffix('x.csv.gpg.pgp'), 'x.csv');
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -22,6 +22,12 @@ function keyStore(ctx: CliContext): ServerKeyStore {
   return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx));
 }
 
+/** A file-system error (no such directory, permission denied…) as a coded CLI error; FluxgateErrors pass as they are. */
+function systemError(err: unknown, what: string): unknown {
+  if (err instanceof FluxgateError || typeof (err as NodeJS.ErrnoException | undefined)?.code !== 'string') return err;
+  return new FluxgateError('FG_PGP', `${what}: ${(err as Error).message}`, { errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+}
+
 export const registerPgpCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const pgp = program.command('pgp').description('the server PGP key: encrypted uploads and signed reports');
 
@@ -30,8 +36,13 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('-o, --output <file>', 'write it to this file instead of standard output')
     .action(async (opts: { output?: string }) => {
       const key = await keyStore(ctx).load();
-      if (opts.output) writeFileSync(resolve(opts.output), key.armoredPublicKey);
-      else ctx.out.write(key.armoredPublicKey);
+      if (!opts.output) return void ctx.out.write(key.armoredPublicKey);
+      const output = resolve(opts.output);
+      try {
+        writeFileSync(output, key.armoredPublicKey);
+      } catch (err) {
+        throw systemError(err, `cannot write ${output}`);
+      }
     });
 
   pgp.command('info')
@@ -81,10 +92,20 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .argument('<file>', 'PGP message, binary or armored')
     .requiredOption('-o, --output <file>', 'where to write the plaintext (must not exist)')
     .action(async (file: string, opts: { output: string }) => {
+      const input = resolve(file);
       const output = resolve(opts.output);
+      // Checked before the key is loaded (or generated, on first use).
+      const stat = statSync(input, { throwIfNoEntry: false });
+      if (!stat) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} does not exist: give the path of a PGP message (e.g. a quarantined upload)`, { file: input });
+      if (!stat.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} is not a file: give the path of a PGP message`, { file: input });
       if (existsSync(output)) throw new FluxgateError('FG_USAGE', `${output} already exists`);
       const key = await keyStore(ctx).load();
-      const result = await decryptFile(key.privateKey, resolve(file), output, { maxPlaintextBytes: ctx.config.config.pgp.maxPlaintextBytes });
+      let result;
+      try {
+        result = await decryptFile(key.privateKey, input, output, { maxPlaintextBytes: ctx.config.config.pgp.maxPlaintextBytes });
+      } catch (err) {
+        throw systemError(err, `cannot decrypt ${input} into ${output}`);
+      }
       ctx.print(`${output}: ${result.bytes} bytes (${result.armored ? 'armored' : 'binary'} message, inner name "${result.innerFileName}")`);
     });
 };
