@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',
   FG_ACCOUNT_ID: 'account ids are 1-32 characters: lower-case letters, digits, "-" and "_"',
+  FG_PARTNER_ID: 'partner ids are 1-32 characters: letters, digits and "-"',
+  FG_PASSWORD_WEAK: 'the password is too short',
   FG_ACCOUNT_DISABLED: 'the account is disabled',
   FG_KEY_INVALID: 'the public key cannot be read',
   FG_KEY_PRIVATE: 'a private key was given where a public key is expected',

@@ -68,7 +68,7 @@ export class AccountService {
     }
     const partner = input.partner ?? null;
     if (partner !== null && !PARTNER_PATTERN.test(partner)) {
-      throw new FluxgateError('FG_USAGE', `"${partner}" is not a valid partner id: letters, digits and "-", at most 32`);
+      throw new FluxgateError('FG_PARTNER_ID', `"${partner}" is not a valid partner id: use 1-32 letters, digits and "-", starting with a letter or digit`);
     }
     const allowIps = normalizeAllowlist(input.allowIps ?? [], this.config.sftp.maxAllowIps);
     // Validate the key before anything is written: a refused key creates nothing.
@@ -111,7 +111,7 @@ export class AccountService {
   update(accountId: string, patch: { partner?: string | null; allowIps?: string[]; options?: Partial<AccountOptions> }): Account {
     const current = this.get(accountId);
     if (patch.partner != null && !PARTNER_PATTERN.test(patch.partner)) {
-      throw new FluxgateError('FG_USAGE', `"${patch.partner}" is not a valid partner id: letters, digits and "-", at most 32`);
+      throw new FluxgateError('FG_PARTNER_ID', `"${patch.partner}" is not a valid partner id: use 1-32 letters, digits and "-", starting with a letter or digit`);
     }
     const allowIps = patch.allowIps === undefined ? undefined : normalizeAllowlist(patch.allowIps, this.config.sftp.maxAllowIps);
     this.repo.update(accountId, {
@@ -146,7 +146,7 @@ export class AccountService {
   async setPassword(accountId: string, password: string | null): Promise<void> {
     this.get(accountId);
     if (password !== null && password.length < 12) {
-      throw new FluxgateError('FG_USAGE', 'passwords must be at least 12 characters (and keys are preferred)');
+      throw new FluxgateError('FG_PASSWORD_WEAK', 'passwords must be at least 12 characters (and keys are preferred)');
     }
     this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
   }

@@ -119,6 +119,26 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.match((await cli(dir, 'account', 'show', 'acme')).stderr, /FG_ACCOUNT_NOT_FOUND/);
   });
 
+  test('refused input exits 1 with its code, as documented: invalid partner id (add, update), too short a password', { skip }, async () => {
+    const dir = dataDir();
+    const key = makeKey('ed25519');
+    const add = await cli(dir, 'account', 'add', 'acme', '--key', key.publicPath, '--partner', 'not a partner!');
+    assert.equal(add.code, 1, add.stderr);
+    assert.match(add.stderr, /^fluxgate: "not a partner!" is not a valid partner id.*\[FG_PARTNER_ID\]$/m);
+    assert.doesNotMatch(add.stderr, /FG_USAGE|Usage:/);
+    assert.ok(!existsSync(join(dir, 'sftp', 'acme')), 'nothing created for refused input');
+    assert.equal((await cli(dir, 'account', 'add', 'acme', '--key', key.publicPath)).code, 0);
+    const update = await cli(dir, 'account', 'update', 'acme', '--partner', '-dash');
+    assert.equal(update.code, 1, update.stderr);
+    assert.match(update.stderr, /\[FG_PARTNER_ID\]/);
+    const short = await run(process.execPath, [BIN, '--data-dir', dir, 'account', 'password', 'acme'], { cwd: REPO_ROOT, env: { FLUXGATE_PASSWORD: 'too short' } });
+    assert.equal(short.code, 1, short.stderr);
+    assert.match(short.stderr, /^fluxgate: passwords must be at least 12 characters.*\[FG_PASSWORD_WEAK\]$/m);
+    const shown = JSON.parse((await cli(dir, 'account', 'show', 'acme', '--json')).stdout) as { partner: string | null; passwordFallback: boolean };
+    assert.equal(shown.partner, null);
+    assert.equal(shown.passwordFallback, false);
+  });
+
   test('disable, enable, and remove (files moved aside, not deleted); a dropbox is just its root', { skip }, async () => {
     const dir = dataDir();
     const key = makeKey('ed25519');

@@ -123,7 +123,7 @@ describe('key-expiry job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () =>
   let rsa3072 = '';
   let ed25519 = '';
   before(() => {
-    fx = new JobsFixture();
+    fx = new JobsFixture({ log: { level: 'info' } }) // the dry run's `would …` lines are info;
     const service = new AccountService(fx.accounts, fx.paths, fx.config);
     const k1 = makeKey('rsa', 3072);
     const k2 = makeKey('ed25519');
@@ -135,6 +135,7 @@ describe('key-expiry job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () =>
   after(async () => { await fx.cleanup(); });
 
   const key = (fp: string) => fx.accounts.findKey('acme', fp)!;
+  const logLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
   test('no warning at 699 days; the RSA 3072 key is warned about at 701 days, once', async () => {
     assert.equal((await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 699 * DAY))).counts.warn ?? 0, 0);
@@ -155,13 +156,24 @@ describe('key-expiry job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () =>
     const dry = await runJob(fx.srv, 'key-expiry', '--dry-run', '--at', isoAt(T + 731 * DAY));
     assert.deepEqual(dry.actions.map((a) => [a.action, a.target]), [['expire', rsa3072]]);
     assert.equal(key(rsa3072).expiredAt, null, 'dry run marks nothing');
+    // A dry run says what it would do, never that it did it, and warns about nothing.
+    const dryLines = logLines(dry.stderr);
+    assert.ok(dryLines.some((l) => l.msg === 'would expire' && l.target === rsa3072), dry.stderr);
+    assert.deepEqual(dryLines.filter((l) => (l.level as number) >= 40 || /SSH key/.test(String(l.msg))), [], 'no warn line, no "SSH key expired" line');
     const run = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 731 * DAY));
     assert.equal(run.counts.expire, 1);
+    const expiredLine = logLines(run.stderr).find((l) => l.level === 40 && l.fingerprint === rsa3072);
+    assert.match(String(expiredLine?.msg), /SSH key expired: marked expired/, run.stderr);
     assert.equal(key(rsa3072).expiredAt, T + 731 * DAY);
     assert.equal(key(ed25519).expiredAt, null);
   });
 
   test('the ed25519 key is warned about 30 days before its 5 years', async () => {
+    const dry = await runJob(fx.srv, 'key-expiry', '--dry-run', '--at', isoAt(T + (1826 - 10) * DAY));
+    assert.deepEqual(dry.actions.map((a) => [a.action, a.target]), [['warn', ed25519]]);
+    assert.ok(logLines(dry.stderr).some((l) => l.msg === 'would warn' && l.target === ed25519), dry.stderr);
+    assert.ok(!logLines(dry.stderr).some((l) => (l.level as number) >= 40), 'a dry run warns about nothing');
+    assert.equal(key(ed25519).warnedAt, null, 'dry run marks nothing');
     const run = await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + (1826 - 10) * DAY));
     assert.deepEqual(run.actions.map((a) => [a.action, a.target]), [['warn', ed25519]]);
   });

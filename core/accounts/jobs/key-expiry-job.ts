@@ -31,17 +31,20 @@ export class KeyExpiryJob implements Job {
       try {
         if (key.expiresAt <= ctx.asOf) {
           if (key.expiredAt !== null) continue;
-          ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt }, 'SSH key expired: it is refused at login');
+          // A dry run says what a run would do (ctx.record logs `would expire`), never that it was done.
           ctx.record({ ...base, action: 'expire' });
-          if (!ctx.dryRun) this.accounts.markKeyExpired(key.id, ctx.asOf);
+          if (ctx.dryRun) continue;
+          this.accounts.markKeyExpired(key.id, ctx.asOf);
+          ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt }, 'SSH key expired: marked expired, it is refused at login');
         } else if (key.expiresAt - warnMs <= ctx.asOf) {
           // Warn once per key (a key's expiry never moves, so one warning covers it).
           if (key.warnedAt !== null && key.warnedAt >= key.expiresAt - warnMs) continue;
           const daysLeft = Math.ceil((key.expiresAt - ctx.asOf) / DAY_MS);
+          ctx.record({ ...base, action: 'warn', detail: { ...base.detail, daysLeft } });
+          if (ctx.dryRun) continue;
           ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
             `SSH key expires in ${daysLeft} day(s): the client must register a new key (fluxgate key add)`);
-          ctx.record({ ...base, action: 'warn', detail: { ...base.detail, daysLeft } });
-          if (!ctx.dryRun) this.accounts.markKeyWarned(key.id, ctx.asOf);
+          this.accounts.markKeyWarned(key.id, ctx.asOf);
         }
       } catch (err) {
         ctx.fail(`${key.accountId} ${key.fingerprint}`, err);
