@@ -7,6 +7,7 @@ import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { Account, AccountRepository } from '../store/accounts-repository';
+import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import type { BruteForceGuard } from './brute-force';
 import { PathJail } from './path-jail';
@@ -25,9 +26,13 @@ export interface ConnectionDeps {
   accounts: AccountRepository;
   authenticator: Authenticator;
   guard: BruteForceGuard;
+  /** The host key algorithms to offer, exactly (ssh2 would add `ssh-rsa`). */
+  hostKeyAlgorithms: readonly string[];
   events: UploadEvents;
   log: Logger;
 }
+
+let offerWarned = false;
 
 /** One SSH connection: ban check, authentication, then at most SFTP sessions (no shell, no forwarding). */
 export function handleConnection(client: Connection, info: ClientInfo, deps: ConnectionDeps): void {
@@ -35,6 +40,11 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   const connectionId = randomBytes(4).toString('hex');
   let log = deps.log.child({ conn: connectionId, address });
   const socket = (client as unknown as { _sock?: Socket })._sock;
+  // Now, before ssh2 sends its KEXINIT: it would offer ssh-rsa (SHA-1) for the RSA host key.
+  if (!restrictHostKeyOffer(client, deps.hostKeyAlgorithms) && !offerWarned) {
+    offerWarned = true;
+    log.warn('cannot restrict the host key algorithms ssh2 offers (its internals changed): it may offer ssh-rsa (SHA-1)');
+  }
 
   // ECONNRESET and protocol errors arrive here; unhandled they would crash the process.
   client.on('error', (err: Error) => log.debug({ err: err.message }, 'connection error'));

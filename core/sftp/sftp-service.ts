@@ -55,6 +55,7 @@ export class SftpService implements Service {
       accounts: this.accounts,
       authenticator: new Authenticator(this.accounts, this.config),
       guard: new BruteForceGuard(this.config.sftp.bruteForce),
+      hostKeyAlgorithms: algorithms.serverHostKey as string[],
       events: this.events,
       log: this.log,
     };

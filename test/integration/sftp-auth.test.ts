@@ -210,3 +210,39 @@ test('SFTP only: exec and shell requests are refused', { skip }, async () => {
   assert.doesNotMatch(r.stdout, /pwned/);
   await server.waitForLog((l) => l.msg === 'session request refused: SFTP only' && l.request === 'exec');
 });
+
+test('host keys: nothing with SHA-1 is offered (no ssh-rsa); the RSA host key serves rsa-sha2-512/256 to OpenSSH and paramiko', { skip }, async () => {
+  const ssh = (...options: string[]) => run('ssh', [
+    '-vv', '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', ...options, '-s', 'keys@127.0.0.1', 'sftp',
+  ], { timeoutMs: 20_000 });
+  // What the server proposes, as OpenSSH reads it from its KEXINIT.
+  const seen = await ssh('-o', 'HostKeyAlgorithms=ssh-ed25519');
+  const proposal = seen.stderr.split('peer server KEXINIT proposal')[1] ?? '';
+  assert.match(proposal, /host key algorithms: ssh-ed25519,rsa-sha2-512,rsa-sha2-256\r?\n/, seen.stderr);
+  const sha1 = await ssh('-o', 'HostKeyAlgorithms=ssh-rsa');
+  assert.notEqual(sha1.code, 0);
+  assert.match(sha1.stderr, /no matching host key type found/);
+  for (const algo of ['rsa-sha2-512', 'rsa-sha2-256']) {
+    const r = await login('keys', keys.ed!, ['-o', `HostKeyAlgorithms=${algo}`]);
+    assert.equal(r.code, 0, `${algo}: ${r.stderr}`);
+  }
+  const p = await python(`
+import sys, paramiko
+key = paramiko.Ed25519Key.from_private_key_file(sys.argv[2])
+for disabled in (['ssh-ed25519'], ['ssh-ed25519', 'rsa-sha2-512'], ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256']):
+    t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])), disabled_algorithms={'keys': disabled})
+    try:
+        t.connect(username='keys', pkey=key)
+        sftp = paramiko.SFTPClient.from_transport(t)
+        print(t.host_key_type, t.get_remote_server_key().get_name(), sorted(sftp.listdir('/')))
+    except Exception as e:
+        print('refused', type(e).__name__, e)
+    t.close()
+`, [String(server.port), keys.ed!.privatePath]);
+  assert.equal(p.code, 0, p.stderr);
+  const [sha512, sha256, onlySha1] = p.stdout.trim().split('\n');
+  assert.equal(sha512, "rsa-sha2-512 ssh-rsa ['dev', 'in', 'out']");
+  assert.equal(sha256, "rsa-sha2-256 ssh-rsa ['dev', 'in', 'out']");
+  assert.match(onlySha1!, /^refused .*(no acceptable host key|Incompatible)/i);
+});
