@@ -1,48 +1,82 @@
 import { utils, type AuthContext } from 'ssh2';
 import { isAddressAllowed } from '../accounts/allowlist';
 import { describeParsedKey, isKeyExpired, keyRefusal, sha256Fingerprint } from '../accounts/key-policy';
-import { verifyPassword } from '../accounts/password';
+import { hashPassword, verifyPassword } from '../accounts/password';
 import type { FluxgateConfig } from '../config/schema';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 
+export type AuthMethod = 'publickey' | 'password';
+
 export type AuthDecision =
-  | { accept: true; account: Account; method: 'publickey' | 'password'; fingerprint?: string; keyType?: string; bits?: number }
+  | { accept: true; account: Account; method: AuthMethod; fingerprint?: string; keyType?: string; bits?: number }
   /** `query`: a public key was found acceptable and the client may now sign with it. */
   | { accept: 'query'; fingerprint: string }
-  | { accept: false; reason: string; methods: Array<'publickey' | 'password'>; countsAsFailure: boolean; fingerprint?: string; accountId?: string };
+  | { accept: false; reason: string; methods: AuthMethod[]; countsAsFailure: boolean; fingerprint?: string; accountId?: string };
 
 /**
  * Decides one authentication attempt. Accounts and keys are read from the database on every
  * attempt, so CLI changes apply at the next login. ssh2 does not verify signatures: this does.
+ *
+ * Nothing in the answers depends on the user name: the methods offered are the same for every
+ * name (`publickey`, plus `password` while any account has the deprecated password fallback),
+ * and a password attempt costs one scrypt derivation whether the account exists, has a
+ * password or not.
  */
 export class Authenticator {
+  /** Verified against when there is no real hash, so that a refusal takes as long as a check. */
+  private decoy?: Promise<string>;
+
   constructor(
     private readonly accounts: AccountRepository,
     private readonly config: FluxgateConfig,
   ) {}
 
+  /** The methods offered to every user name. */
+  methods(): AuthMethod[] {
+    return this.accounts.anyPassword() ? ['publickey', 'password'] : ['publickey'];
+  }
+
   async decide(ctx: AuthContext, address: string): Promise<AuthDecision> {
     const account = this.accounts.get(ctx.username);
-    const methods: Array<'publickey' | 'password'> = account?.passwordHash ? ['publickey', 'password'] : ['publickey'];
     const refuse = (reason: string, countsAsFailure: boolean, fingerprint?: string): AuthDecision =>
-      ({ accept: false, reason, methods, countsAsFailure, fingerprint, accountId: account?.id });
+      ({ accept: false, reason, methods: this.methods(), countsAsFailure, fingerprint, accountId: account?.id });
 
     // 'none' is how clients ask which methods exist, and a public key offered without a
     // signature is a question ("would this key do?"): neither is a failed attempt by itself.
     // (The connection counts once as a failure if it never logs in.)
     if (ctx.method === 'none') return refuse('method none', false);
-    const attempt = ctx.method !== 'publickey' || ctx.signature !== undefined;
-    if (!account || account.purgedAt !== null) return refuse('unknown account', attempt);
-    if (!account.enabled) return refuse(`account disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`, attempt);
-    if (!isAddressAllowed(address, account.allowIps)) return refuse('address not in the account allowlist', attempt);
+    if (ctx.method === 'password') return this.password(ctx, account, address, refuse);
+    if (ctx.method !== 'publickey') return refuse(`method ${ctx.method} is not offered`, false);
 
-    if (ctx.method === 'publickey') return this.publicKey(ctx, account, refuse);
-    if (ctx.method === 'password') {
-      if (!account.passwordHash) return refuse('password authentication is off for this account', true);
-      if (!(await verifyPassword(ctx.password, account.passwordHash))) return refuse('wrong password', true);
-      return { accept: true, account, method: 'password' };
-    }
-    return refuse(`method ${ctx.method} is not offered`, false);
+    const signed = ctx.signature !== undefined;
+    const unusable = this.unusable(account, address);
+    if (unusable) return refuse(unusable, signed);
+    return this.publicKey(ctx, account!, refuse);
+  }
+
+  /** Why the account cannot log in from this address at all, or undefined. */
+  private unusable(account: Account | undefined, address: string): string | undefined {
+    if (!account || account.purgedAt !== null) return 'unknown account';
+    if (!account.enabled) return `account disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`;
+    if (!isAddressAllowed(address, account.allowIps)) return 'address not in the account allowlist';
+    return undefined;
+  }
+
+  private async password(
+    ctx: Extract<AuthContext, { method: 'password' }>,
+    account: Account | undefined,
+    address: string,
+    refuse: (reason: string, countsAsFailure: boolean) => AuthDecision,
+  ): Promise<AuthDecision> {
+    const hash = account?.passwordHash ?? null;
+    // Always one scrypt derivation: the time taken must not tell which accounts have a password.
+    this.decoy ??= hashPassword(`decoy ${Math.random()}`);
+    const matches = await verifyPassword(ctx.password, hash ?? await this.decoy);
+    const unusable = this.unusable(account, address);
+    if (unusable) return refuse(unusable, true);
+    if (!hash) return refuse('password authentication is off for this account', true);
+    if (!matches) return refuse('wrong password', true);
+    return { accept: true, account: account!, method: 'password' };
   }
 
   private publicKey(

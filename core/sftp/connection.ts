@@ -117,7 +117,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         else log.info(line, 'login refused');
         if (decision.countsAsFailure) recordFailure();
       }
-      ctx.reject(decision.accept === false ? decision.methods : ['publickey']);
+      ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
     }).catch((err: unknown) => {
       // Also reached when the client left while we decided: answering then throws, harmlessly.
       log.warn({ err }, 'authentication error');

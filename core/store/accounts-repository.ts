@@ -117,6 +117,11 @@ export class AccountRepository {
     return this.db.prepare(`UPDATE accounts SET ${cols.join(', ')} WHERE id = @id`).run(values).changes > 0;
   }
 
+  /** Whether any account has a (deprecated) password set. */
+  anyPassword(): boolean {
+    return this.db.prepare('SELECT 1 FROM accounts WHERE password_hash IS NOT NULL LIMIT 1').get() !== undefined;
+  }
+
   recordLogin(id: string, at = Date.now()): void {
     this.db.prepare('UPDATE accounts SET last_login_at = ? WHERE id = ?').run(at, id);
   }

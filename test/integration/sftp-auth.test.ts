@@ -246,3 +246,42 @@ for disabled in (['ssh-ed25519'], ['ssh-ed25519', 'rsa-sha2-512'], ['ssh-ed25519
   assert.equal(sha256, "rsa-sha2-256 ssh-rsa ['dev', 'in', 'out']");
   assert.match(onlySha1!, /^refused .*(no acceptable host key|Incompatible)/i);
 });
+
+test('the methods offered do not depend on the user name: no telling which accounts have a password', { skip }, async () => {
+  const methodsFor = async (users: string[]): Promise<string[]> => {
+    const p = await python(`
+import sys, paramiko
+for user in sys.argv[2:]:
+    t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))
+    t.connect()
+    try:
+        t.auth_none(user)
+        print(user, 'accepted')
+    except paramiko.BadAuthenticationType as e:
+        print(user, ','.join(e.allowed_types))
+    t.close()
+`, [String(server.port), ...users]);
+    assert.equal(p.code, 0, p.stderr);
+    return p.stdout.trim().split('\n');
+  };
+  const setPassword = async (password: string | null): Promise<void> => {
+    const loaded = loadConfig({ configFile: server.configFile });
+    const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
+    try {
+      await new AccountService(new AccountRepository(db), new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
+    } finally {
+      db.close();
+    }
+  };
+  withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed!) }));
+  const users = ['keys', 'pw', 'nobody'];
+  assert.deepEqual(await methodsFor(users), users.map((u) => `${u} publickey`), 'no account has a password');
+  await setPassword('a long enough passphrase');
+  try {
+    // The deprecated fallback is in use on this server: every name is offered it, known or not.
+    assert.deepEqual(await methodsFor(users), users.map((u) => `${u} publickey,password`));
+  } finally {
+    await setPassword(null);
+  }
+  assert.deepEqual(await methodsFor(users), users.map((u) => `${u} publickey`));
+});
