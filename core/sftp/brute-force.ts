@@ -6,12 +6,22 @@ export interface BruteForceConfig {
   banSeconds: number;
 }
 
+interface Failure {
+  at: number;
+  /** The user name the failed attempt was for ('' when none was given). */
+  user: string;
+}
+
 /**
- * Bans an address for `banSeconds` after `maxFailures` failed authentications within
- * `windowSeconds`. In memory: a restart lifts bans, which is acceptable for a rate limiter.
+ * Bans an address for `banSeconds` after `maxFailures` failed authentications from it within
+ * `windowSeconds`, whatever user names they were for. A successful login clears only what it
+ * disproves: the failures of that same user name from that same address (a client that mistyped
+ * then got it right). It never clears failures against other accounts, so logging in to one
+ * account between guesses at another does not reset the count.
+ * In memory: a restart lifts bans, which is acceptable for a rate limiter.
  */
 export class BruteForceGuard {
-  private readonly failures = new Map<string, number[]>();
+  private readonly failures = new Map<string, Failure[]>();
   private readonly bans = new Map<string, number>();
 
   constructor(private readonly config: BruteForceConfig, private readonly now: () => number = Date.now) {}
@@ -28,13 +38,13 @@ export class BruteForceGuard {
     return until;
   }
 
-  /** Records a failure; returns the ban end when this failure triggered a ban. */
-  fail(address: string): number | undefined {
+  /** Records a failure of `user` from `address`; returns the ban end when this failure triggered a ban. */
+  fail(address: string, user = ''): number | undefined {
     const ip = canonicalAddress(address);
     const now = this.now();
     const since = now - this.config.windowSeconds * 1000;
-    const recent = (this.failures.get(ip) ?? []).filter((t) => t > since);
-    recent.push(now);
+    const recent = (this.failures.get(ip) ?? []).filter((f) => f.at > since);
+    recent.push({ at: now, user });
     if (recent.length >= this.config.maxFailures) {
       this.failures.delete(ip);
       const until = now + this.config.banSeconds * 1000;
@@ -46,14 +56,34 @@ export class BruteForceGuard {
     return undefined;
   }
 
-  /** A successful login clears the address's failure count. */
-  succeed(address: string): void {
-    this.failures.delete(canonicalAddress(address));
+  /** Failures from the address still within the window (all user names). */
+  failureCount(address: string): number {
+    const since = this.now() - this.config.windowSeconds * 1000;
+    return (this.failures.get(canonicalAddress(address)) ?? []).filter((f) => f.at > since).length;
+  }
+
+  /** A successful login of `user` from `address` clears that user's failures from that address, and nothing else. */
+  succeed(address: string, user: string): void {
+    const ip = canonicalAddress(address);
+    const list = this.failures.get(ip);
+    if (!list) return;
+    const rest = list.filter((f) => f.user !== user);
+    if (rest.length === 0) this.failures.delete(ip);
+    else this.failures.set(ip, rest);
   }
 
   private prune(since: number): void {
     // Keep memory bounded under a scan from many addresses.
     if (this.failures.size < 10_000) return;
-    for (const [ip, times] of this.failures) if (times.every((t) => t <= since)) this.failures.delete(ip);
+    for (const [ip, list] of this.failures) if (list.every((f) => f.at <= since)) this.failures.delete(ip);
   }
+}
+
+/** Records a failure and logs the ban it may trigger; returns the ban end when it did. */
+export function recordFailure(
+  guard: BruteForceGuard, banSeconds: number, log: { warn(obj: object, msg: string): void }, address: string, user: string,
+): number | undefined {
+  const until = guard.fail(address, user);
+  if (until) log.warn({ until: new Date(until).toISOString(), banSeconds }, 'address banned after repeated authentication failures');
+  return until;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../logging/logger';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
-import type { BruteForceGuard } from './brute-force';
+import { recordFailure, type BruteForceGuard } from './brute-force';
 import { PathJail } from './path-jail';
 import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
@@ -46,6 +46,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     log.warn('cannot restrict the host key algorithms ssh2 offers (its internals changed): it may offer ssh-rsa (SHA-1)');
   }
 
+  acceptRepeatedUserauthService(client);
+
   // ECONNRESET and protocol errors arrive here; unhandled they would crash the process.
   client.on('error', (err: Error) => log.debug({ err: err.message }, 'connection error'));
   // Without TCP_NODELAY uploads run several times slower (Nagle + delayed ACK on small replies).
@@ -74,17 +76,14 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
+  let lastUser = '';
   let attempted = false;
   let failed = false;
   client.on('handshake', (n: NegotiatedAlgorithms) => { negotiated = n; });
 
-  const recordFailure = (): void => {
+  const fail = (user = lastUser): void => {
     failed = true;
-    const until = deps.guard.fail(address);
-    if (until) {
-      log.warn({ until: new Date(until).toISOString(), banSeconds: deps.config.sftp.bruteForce.banSeconds }, 'address banned after repeated authentication failures');
-      client.end();
-    }
+    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) client.end();
   };
 
   client.on('authentication', (ctx: AuthContext) => {
@@ -93,12 +92,14 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       client.end();
       return;
     }
+    lastUser = ctx.username;
     if (ctx.method !== 'none') attempted = true;
     deps.authenticator.decide(ctx, address).then((decision) => {
       if (decision.accept === 'query') return ctx.accept();
       if (decision.accept === true) {
         account = decision.account;
-        deps.guard.succeed(address);
+        // Clears what this login disproves (this user's failures from this address), nothing more.
+        deps.guard.succeed(address, ctx.username);
         deps.accounts.recordLogin(account.id);
         log = log.child({ accountId: account.id });
         log.info({
@@ -115,7 +116,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         // Keys offered one by one are routine; a failed signed attempt or password is not.
         if (decision.countsAsFailure) log.warn(line, 'login refused');
         else log.info(line, 'login refused');
-        if (decision.countsAsFailure) recordFailure();
+        if (decision.countsAsFailure) fail(ctx.username);
       }
       ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
     }).catch((err: unknown) => {
@@ -157,9 +158,34 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   client.on('close', () => {
     clearTimeout(grace);
     // A connection that tried and never logged in counts once, even if only keys were offered.
-    if (!account && attempted && !failed) recordFailure();
+    if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
   });
+}
+
+/**
+ * paramiko sends a SERVICE_REQUEST for `ssh-userauth` before each of its authentication
+ * attempts, and ssh2 disconnects on the second one: a paramiko client offering a wrong key
+ * first (agent keys, `pkey` then `key_filename`) could then never log in on that connection,
+ * and each try cost it a counted failure. Like OpenSSH's sshd, the request is accepted again
+ * until the client has logged in. Returns false when ssh2's internals are not as expected.
+ */
+function acceptRepeatedUserauthService(client: Connection): boolean {
+  const protocol = (client as unknown as { _protocol?: { _handlers?: Record<string, unknown>; serviceAccept?: (name: string) => void } })._protocol;
+  const handlers = protocol?._handlers;
+  const original = handlers?.SERVICE_REQUEST;
+  if (!protocol || !handlers || typeof original !== 'function' || typeof protocol.serviceAccept !== 'function') return false;
+  let accepted = false;
+  handlers.SERVICE_REQUEST = (packet: unknown, service: string): void => {
+    if (accepted && service === 'ssh-userauth' && !(client as unknown as { authenticated?: boolean }).authenticated) {
+      protocol.serviceAccept!(service);
+      return;
+    }
+    // ssh2's own handler accepts the first request, or disconnects.
+    accepted = service === 'ssh-userauth';
+    (original as (packet: unknown, service: string) => void)(packet, service);
+  };
+  return true;
 }
 
 /**

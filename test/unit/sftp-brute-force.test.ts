@@ -19,12 +19,25 @@ test('brute-force guard: bans after maxFailures within the window, for banSecond
   assert.equal(guard.bannedUntil('192.0.2.1'), undefined, 'the ban ends');
 });
 
-test('brute-force guard: a successful login clears the count', () => {
-  const guard = new BruteForceGuard({ maxFailures: 2, windowSeconds: 60, banSeconds: 60 });
-  guard.fail('198.51.100.7');
-  guard.succeed('198.51.100.7');
-  assert.equal(guard.fail('198.51.100.7'), undefined);
-  assert.ok(guard.fail('198.51.100.7'));
+test('brute-force guard: a successful login clears only that user\'s failures from that address', () => {
+  const guard = new BruteForceGuard({ maxFailures: 5, windowSeconds: 60, banSeconds: 60 });
+  // The audit's pattern: wrong passwords for acme2, a good login to acme after every few.
+  let until: number | undefined;
+  for (let i = 1; i <= 12 && !until; i++) {
+    until = guard.fail('198.51.100.7', 'acme2');
+    if (i % 4 === 0) guard.succeed('198.51.100.7', 'acme');
+  }
+  assert.ok(until, 'banned: logins to acme do not clear failures against acme2');
+  assert.ok(guard.bannedUntil('198.51.100.7'));
+
+  // A client that mistyped and then got in has its own failures cleared, from that address only.
+  guard.fail('198.51.100.8', 'acme');
+  guard.fail('198.51.100.8', 'acme');
+  guard.fail('198.51.100.8', 'other');
+  guard.fail('198.51.100.9', 'acme');
+  guard.succeed('198.51.100.8', 'acme');
+  assert.equal(guard.failureCount('198.51.100.8'), 1);
+  assert.equal(guard.failureCount('198.51.100.9'), 1);
 });
 
 test('algorithms: the default lists are offered exactly; what ssh2 cannot serve is dropped and reported', () => {
