@@ -50,6 +50,12 @@ const sftpSchema = z.object({
   /** Per-session bound on SFTP WRITE requests being written to disk at once. */
   maxInflightWrites: z.number().int().min(1).default(64),
   idleTimeoutSeconds: z.number().int().min(0).default(900),
+  /** Like OpenSSH's LoginGraceTime: a connection not logged in after this long is closed (and counts as one failure). */
+  loginGraceSeconds: z.number().int().min(1).default(30),
+  /** Like OpenSSH's MaxStartups: connections not logged in yet, in total; more are refused at once. */
+  maxStartups: z.number().int().min(1).default(100),
+  /** Like OpenSSH's PerSourceMaxStartups: connections not logged in yet from one address; more are refused at once. */
+  maxStartupsPerAddress: z.number().int().min(1).default(16),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
   bruteForce: z.object({
     maxFailures: z.number().int().min(1).default(10),

@@ -15,8 +15,8 @@ import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
 import { runSftpSession } from './session/sftp-session';
+import type { StartupGate } from './startups';
 
-const LOGIN_GRACE_MS = 120_000;
 /** SSH session channels open at once on one connection (each may run one SFTP subsystem). */
 const MAX_SESSIONS = 10;
 
@@ -26,6 +26,8 @@ export interface ConnectionDeps {
   accounts: AccountRepository;
   authenticator: Authenticator;
   guard: BruteForceGuard;
+  /** Connections not logged in yet: limits and grace time (see startups.ts). */
+  gate: StartupGate;
   /** The host key algorithms to offer, exactly (ssh2 would add `ssh-rsa`). */
   hostKeyAlgorithms: readonly string[];
   events: UploadEvents;
@@ -67,13 +69,6 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     return;
   }
 
-  // Like OpenSSH's LoginGraceTime: a connection that never authenticates does not hold a socket.
-  const grace = setTimeout(() => {
-    log.info({ graceSeconds: LOGIN_GRACE_MS / 1000 }, 'no login in time, disconnecting');
-    client.end();
-  }, LOGIN_GRACE_MS);
-  grace.unref();
-
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
   let lastUser = '';
@@ -86,6 +81,19 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) client.end();
   };
 
+  // Like OpenSSH's LoginGraceTime: a connection that has not logged in by then is closed, and
+  // counts as one failure (it held a slot all that time). The gate counts it from TCP accept.
+  const graceSeconds = deps.config.sftp.loginGraceSeconds;
+  const onGraceExpired = (): void => {
+    log.info({ graceSeconds }, 'no login in time, disconnecting');
+    if (!failed) fail();
+    client.end();
+  };
+  const startup = deps.gate.of(socket);
+  let grace: NodeJS.Timeout | undefined;
+  if (startup) startup.onGraceExpired(onGraceExpired);
+  else (grace = setTimeout(onGraceExpired, graceSeconds * 1000)).unref();
+
   client.on('authentication', (ctx: AuthContext) => {
     if (deps.guard.bannedUntil(address)) {
       ctx.reject();
@@ -93,11 +101,14 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       return;
     }
     lastUser = ctx.username;
+    if (startup) startup.username = ctx.username;
     if (ctx.method !== 'none') attempted = true;
     deps.authenticator.decide(ctx, address).then((decision) => {
       if (decision.accept === 'query') return ctx.accept();
       if (decision.accept === true) {
         account = decision.account;
+        startup?.authenticated();
+        clearTimeout(grace);
         // Clears what this login disproves (this user's failures from this address), nothing more.
         deps.guard.succeed(address, ctx.username);
         deps.accounts.recordLogin(account.id);
@@ -128,7 +139,6 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   let sessions = 0;
   client.on('ready', () => {
-    clearTimeout(grace);
     client.on('session', (acceptSession, rejectSession) => {
       if (++sessions > MAX_SESSIONS) {
         log.warn({ sessions }, 'session refused: too many sessions on one connection');

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { inject, injectable } from 'inversify';
 import { Server, type Connection } from 'ssh2';
 import type { LoadedConfig } from '../config/load';
@@ -13,12 +13,15 @@ import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
+import { StartupGate } from './startups';
 
 /** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
 @injectable()
 export class SftpService implements Service {
   readonly name = 'sftp';
-  private server?: Server;
+  /** Accepts TCP connections and hands those the gate admits to ssh2 (`injectSocket`). */
+  private server?: NetServer;
+  private gate?: StartupGate;
   private readonly clients = new Set<Connection>();
   private readonly log: Logger;
 
@@ -49,20 +52,34 @@ export class SftpService implements Service {
     const { algorithms, dropped } = serverAlgorithms(this.config.sftp.algorithms);
     if (dropped.length > 0) this.log.warn({ dropped }, 'configured algorithms ssh2 cannot serve were left out');
 
+    const sftp = this.config.sftp;
+    const guard = new BruteForceGuard(sftp.bruteForce);
+    const gate = new StartupGate({
+      maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
+      loginGraceSeconds: sftp.loginGraceSeconds, banSeconds: sftp.bruteForce.banSeconds,
+    }, guard, this.log);
+    this.gate = gate;
     const deps = {
       config: this.config,
       paths: this.paths,
       accounts: this.accounts,
       authenticator: new Authenticator(this.accounts, this.config),
-      guard: new BruteForceGuard(this.config.sftp.bruteForce),
+      guard,
+      gate,
       hostKeyAlgorithms: algorithms.serverHostKey as string[],
       events: this.events,
       log: this.log,
     };
-    const server = new Server({ hostKeys: hostKeys.map((k) => k.privateKey), algorithms, ident: 'fluxgate' }, (client, info) => {
+    const ssh = new Server({ hostKeys: hostKeys.map((k) => k.privateKey), algorithms, ident: 'fluxgate' }, (client, info) => {
       this.clients.add(client);
       client.once('close', () => this.clients.delete(client));
       handleConnection(client, info, deps);
+    });
+    ssh.on('error', (err: Error) => this.log.error({ err }, 'server error'));
+    // Connections are counted and limited from TCP accept, before the client has sent anything
+    // (ssh2 only reports a connection once the client's identification line has arrived).
+    const server = createServer((socket) => {
+      if (gate.admit(socket)) ssh.injectSocket(socket);
     });
     server.on('error', (err: Error) => this.log.error({ err }, 'server error'));
     this.server = server;
@@ -76,7 +93,10 @@ export class SftpService implements Service {
       });
     });
     const bound = this.address()!;
-    this.log.info({ host: bound.address, port: bound.port }, 'listening');
+    this.log.info({
+      host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
+      loginGraceSeconds: sftp.loginGraceSeconds,
+    }, 'listening');
   }
 
   async stop(): Promise<void> {
@@ -84,6 +104,7 @@ export class SftpService implements Service {
     if (!server) return;
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.gate?.destroyAll();
     for (const client of this.clients) client.end();
     // Clients that do not answer the disconnect must not hold the shutdown.
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
