@@ -56,6 +56,11 @@ const sftpSchema = z.object({
   maxStartups: z.number().int().min(1).default(100),
   /** Like OpenSSH's PerSourceMaxStartups: connections not logged in yet from one address; more are refused at once. */
   maxStartupsPerAddress: z.number().int().min(1).default(16),
+  /**
+   * Open logins are re-checked against the accounts table this often (and before every SFTP
+   * request naming a path): removed, disabled or re-keyed accounts lose their sessions.
+   */
+  sessionRecheckSeconds: z.number().int().min(1).default(5),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
   bruteForce: z.object({
     maxFailures: z.number().int().min(1).default(10),

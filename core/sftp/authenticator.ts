@@ -8,7 +8,7 @@ import type { Account, AccountRepository } from '../store/accounts-repository';
 export type AuthMethod = 'publickey' | 'password';
 
 export type AuthDecision =
-  | { accept: true; account: Account; method: AuthMethod; fingerprint?: string; keyType?: string; bits?: number }
+  | { accept: true; account: Account; method: AuthMethod; fingerprint?: string; keyId?: number; keyType?: string; bits?: number }
   /** `query`: a public key was found acceptable and the client may now sign with it. */
   | { accept: 'query'; fingerprint: string }
   | { accept: false; reason: string; methods: AuthMethod[]; countsAsFailure: boolean; fingerprint?: string; accountId?: string };
@@ -105,6 +105,6 @@ export class Authenticator {
     }
     const ok = parsed.verify(ctx.blob!, ctx.signature!, ctx.hashAlgo);
     if (ok !== true) return refuse('signature verification failed', true, fingerprint);
-    return { accept: true, account, method: 'publickey', fingerprint, keyType: info.type, bits: info.bits };
+    return { accept: true, account, method: 'publickey', fingerprint, keyId: stored.id, keyType: info.type, bits: info.bits };
   }
 }

@@ -10,7 +10,7 @@ import type { Account, AccountRepository } from '../store/accounts-repository';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import { recordFailure, type BruteForceGuard } from './brute-force';
-import { PathJail } from './path-jail';
+import { RecheckedJail, type LiveLogin, type LiveLogins, type LoginGrant } from './live-logins';
 import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
@@ -28,6 +28,8 @@ export interface ConnectionDeps {
   guard: BruteForceGuard;
   /** Connections not logged in yet: limits and grace time (see startups.ts). */
   gate: StartupGate;
+  /** Logged-in connections, re-checked against the database (see live-logins.ts). */
+  logins: LiveLogins;
   /** The host key algorithms to offer, exactly (ssh2 would add `ssh-rsa`). */
   hostKeyAlgorithms: readonly string[];
   events: UploadEvents;
@@ -71,6 +73,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
+  let grant: LoginGrant | undefined;
   let lastUser = '';
   let attempted = false;
   let failed = false;
@@ -107,6 +110,11 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       if (decision.accept === 'query') return ctx.accept();
       if (decision.accept === true) {
         account = decision.account;
+        grant = {
+          accountId: account.id, accountCreatedAt: account.createdAt, address, method: decision.method,
+          fingerprint: decision.fingerprint, keyId: decision.keyId,
+          passwordHash: decision.method === 'password' ? account.passwordHash : undefined,
+        };
         startup?.authenticated();
         clearTimeout(grace);
         // Clears what this login disproves (this user's failures from this address), nothing more.
@@ -138,7 +146,22 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   });
 
   let sessions = 0;
+  let live: LiveLogin | undefined;
+  let unregister = (): void => {};
   client.on('ready', () => {
+    let ended = false;
+    live = {
+      grant: grant!,
+      end: (reason: string) => {
+        if (ended) return;
+        ended = true;
+        log.warn({ reason }, 'login revoked, disconnecting');
+        client.end();
+        // A client that does not answer the disconnect must not keep the socket.
+        setTimeout(() => socket?.destroy(), 5000).unref();
+      },
+    };
+    unregister = deps.logins.add(live);
     client.on('session', (acceptSession, rejectSession) => {
       if (++sessions > MAX_SESSIONS) {
         log.warn({ sessions }, 'session refused: too many sessions on one connection');
@@ -151,7 +174,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
         sftpStarted = true;
-        startSftp(acceptSftp(), account!, deps, log, socket);
+        startSftp(acceptSftp(), account!, live!, deps, log, socket);
       });
       // No shell, exec, pty, env or forwarding: this is an SFTP-only server.
       for (const req of ['exec', 'shell', 'pty', 'subsystem', 'x11', 'env', 'auth-agent'] as const) {
@@ -167,6 +190,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   client.on('close', () => {
     clearTimeout(grace);
+    unregister();
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
@@ -216,13 +240,15 @@ function coalesceReplies(socket: Socket): void {
   });
 }
 
-function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
+function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: LiveLogin, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
   const audit = log.child({ session: randomBytes(3).toString('hex') });
   const handles = new HandleTable();
   const ctx = {
     sftp,
     accountId: account.id,
-    jail: new PathJail(deps.paths.accountRoot(account.id)),
+    // Every path a request names re-checks the login first: a removed account's session must
+    // never reach a later account with the same id, whose tree is at the same place.
+    jail: new RecheckedJail(deps.paths.accountRoot(account.id), () => deps.logins.check(live)),
     policy: policyFor(account.profile),
     handles,
     // Pausing also flushes every upload's gathered writes: they are what will resume the socket.

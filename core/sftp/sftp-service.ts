@@ -13,6 +13,7 @@ import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
+import { LiveLogins } from './live-logins';
 import { StartupGate } from './startups';
 
 /** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
@@ -22,6 +23,7 @@ export class SftpService implements Service {
   /** Accepts TCP connections and hands those the gate admits to ssh2 (`injectSocket`). */
   private server?: NetServer;
   private gate?: StartupGate;
+  private logins?: LiveLogins;
   private readonly clients = new Set<Connection>();
   private readonly log: Logger;
 
@@ -58,7 +60,10 @@ export class SftpService implements Service {
       maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, banSeconds: sftp.bruteForce.banSeconds,
     }, guard, this.log);
+    const logins = new LiveLogins(this.accounts, this.log);
+    logins.start(sftp.sessionRecheckSeconds);
     this.gate = gate;
+    this.logins = logins;
     const deps = {
       config: this.config,
       paths: this.paths,
@@ -66,6 +71,7 @@ export class SftpService implements Service {
       authenticator: new Authenticator(this.accounts, this.config),
       guard,
       gate,
+      logins,
       hostKeyAlgorithms: algorithms.serverHostKey as string[],
       events: this.events,
       log: this.log,
@@ -103,6 +109,7 @@ export class SftpService implements Service {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.logins?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     this.gate?.destroyAll();
     for (const client of this.clients) client.end();

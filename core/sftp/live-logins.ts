@@ -1,0 +1,110 @@
+import { isAddressAllowed } from '../accounts/allowlist';
+import { FluxgateError } from '../errors';
+import type { Logger } from '../logging/logger';
+import type { AccountRepository } from '../store/accounts-repository';
+import { PathJail, type JailedPath } from './path-jail';
+
+/** What a login was accepted on; re-checked against the database for as long as its connection lives. */
+export interface LoginGrant {
+  accountId: string;
+  /** Tells this account from a later one created with the same id after it was removed. */
+  accountCreatedAt: number;
+  address: string;
+  method: 'publickey' | 'password';
+  /** publickey: the key the client signed with. */
+  fingerprint?: string;
+  keyId?: number;
+  /** password: the hash the password was checked against. */
+  passwordHash?: string | null;
+}
+
+/**
+ * Why an open login no longer holds, or undefined while it does: the account was removed
+ * (or replaced by a new one with the same id), purged or disabled; the address left its
+ * allowlist; the key it logged in with was removed; the password it used was changed or
+ * cleared. A key's expiry is not a revocation: it refuses the next login only.
+ */
+export function revocation(accounts: AccountRepository, grant: LoginGrant): string | undefined {
+  const account = accounts.get(grant.accountId);
+  if (!account) return 'account removed';
+  if (account.createdAt !== grant.accountCreatedAt) return 'account removed (a new account now has this id)';
+  if (account.purgedAt !== null) return 'account purged';
+  if (!account.enabled) return 'account disabled';
+  if (!isAddressAllowed(grant.address, account.allowIps)) return 'address no longer in the account allowlist';
+  if (grant.method === 'publickey') {
+    const key = grant.fingerprint === undefined ? undefined : accounts.findKey(account.id, grant.fingerprint);
+    if (!key || key.id !== grant.keyId) return 'the key used to log in was removed';
+  } else if (account.passwordHash !== grant.passwordHash) {
+    return 'the password used to log in was changed or cleared';
+  }
+  return undefined;
+}
+
+export interface LiveLogin {
+  readonly grant: LoginGrant;
+  /** Ends the connection (once), logging why. */
+  end(reason: string): void;
+}
+
+/**
+ * The logged-in connections of the server. Each is re-checked every `sftp.sessionRecheckSeconds`
+ * and before every SFTP request that names a path (see `RecheckedJail`), so a session of a
+ * removed, disabled or re-keyed account ends, and can never reach a later account created
+ * with the same id (its tree is at the same place on disk).
+ */
+export class LiveLogins {
+  private readonly logins = new Set<LiveLogin>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly accounts: AccountRepository, private readonly log: Logger) {}
+
+  get size(): number { return this.logins.size; }
+
+  add(login: LiveLogin): () => void {
+    this.logins.add(login);
+    return () => { this.logins.delete(login); };
+  }
+
+  /** Throws FG_PERMISSION_DENIED, and ends the login, when it no longer holds. */
+  check(login: LiveLogin): void {
+    const reason = revocation(this.accounts, login.grant);
+    if (reason === undefined) return;
+    login.end(reason);
+    throw new FluxgateError('FG_PERMISSION_DENIED', `this session has ended: ${reason}`, { accountId: login.grant.accountId });
+  }
+
+  /** Ends every login that no longer holds. */
+  sweep(): void {
+    for (const login of [...this.logins]) {
+      try {
+        const reason = revocation(this.accounts, login.grant);
+        if (reason !== undefined) login.end(reason);
+      } catch (err) {
+        this.log.error({ err, accountId: login.grant.accountId }, 'could not re-check a login');
+      }
+    }
+  }
+
+  start(intervalSeconds: number): void {
+    this.stop();
+    this.timer = setInterval(() => { if (this.logins.size > 0) this.sweep(); }, intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** The account's jail, re-checking the login before every path it resolves. */
+export class RecheckedJail extends PathJail {
+  constructor(root: string, private readonly recheck: () => void) {
+    super(root);
+  }
+
+  override resolve(input: string): JailedPath {
+    this.recheck();
+    return super.resolve(input);
+  }
+}
