@@ -13,5 +13,11 @@ export function parseAsOf(value: string, now = Date.now()): number {
   if (!iso || Number.isNaN(at)) {
     throw new FluxgateError('FG_USAGE', `--at "${value}" is not an ISO date (2027-01-05 or 2027-01-05T10:00:00Z) nor a day offset (+46d)`);
   }
+  // Date.parse rolls 2027-02-30 over to March 2: a day that does not exist is refused.
+  const [y, m, d] = value.trim().slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) {
+    throw new FluxgateError('FG_USAGE', `--at "${value}": ${value.trim().slice(0, 10)} is not a day of the calendar`);
+  }
   return at;
 }

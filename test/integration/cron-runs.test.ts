@@ -134,11 +134,18 @@ describe('job runs: crash recovery, locks, failures', () => {
   });
 
   test('bad arguments: unknown job, unreadable --at', async () => {
-    const unknown = await fx.srv.cli('jobs', 'run', 'cleanup');
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no job named "cleanup".*\[FG_JOB_NOT_FOUND\]/);
+    // A bad argument is a usage error: exit 2 with the usage (README, "Command line").
+    for (const args of [['run', 'cleanup'], ['history', 'cleanup']]) {
+      const unknown = await fx.srv.cli('jobs', ...args);
+      assert.equal(unknown.code, 2, args.join(' '));
+      assert.match(unknown.stderr, /'cleanup' is invalid for argument 'job'\. Allowed choices are retention, account-inactivity, key-expiry/);
+      assert.match(unknown.stderr, /Usage: fluxgate jobs/);
+    }
     const badAt = await fx.srv.cli('jobs', 'run', 'retention', '--at', 'next tuesday');
     assert.equal(badAt.code, 2);
     assert.match(badAt.stderr, /--at "next tuesday" is not an ISO date.*\[FG_USAGE\]/);
+    const noSuchDay = await fx.srv.cli('jobs', 'run', 'retention', '--dry-run', '--at', '2027-02-30');
+    assert.equal(noSuchDay.code, 2);
+    assert.match(noSuchDay.stderr, /2027-02-30 is not a day of the calendar.*\[FG_USAGE\]/);
   });
 });

@@ -90,5 +90,8 @@ describe('cron service (node-cron 4)', () => {
     assert.equal(parseAsOf('-3d', 0), -3 * 86_400_000);
     assert.throws(() => parseAsOf('tomorrow'), /not an ISO date/);
     assert.throws(() => parseAsOf('2027-13-45'), /not an ISO date/);
+    assert.throws(() => parseAsOf('2027-02-30'), /not a day of the calendar/, 'Date.parse would roll it over to March 2');
+    assert.throws(() => parseAsOf('2027-02-29T10:00:00Z'), /not a day of the calendar/);
+    assert.equal(parseAsOf('2028-02-29'), Date.UTC(2028, 1, 29));
   });
 });

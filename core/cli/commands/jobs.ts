@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
 import { buildJobs, type Jobs } from '../../cron/build';
 import { JOB_CONFIG_KEYS, JOB_NAMES } from '../../cron/job';
@@ -22,6 +22,9 @@ function jobsOf(ctx: CliContext): Jobs {
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 const countsText = (counts: Record<string, number>): string =>
   Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+
+/** A job name is a bad argument (usage, exit 2) unless it is one of the jobs. */
+const jobArgument = (): Argument => new Argument('<job>', 'the job').choices(JOB_NAMES);
 
 export const registerJobCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const jobs = program.command('jobs').description('scheduled jobs: retention, account inactivity, key expiry');
@@ -56,7 +59,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
 
   jobs.command('run')
     .description(`run a job now (${JOB_NAMES.join(', ')})`)
-    .argument('<job>', JOB_NAMES.join(' | '))
+    .addArgument(jobArgument())
     .option('--dry-run', 'print what would happen and change nothing')
     .option('--at <date>', 'evaluate the rules as if it were this date (ISO 8601, or +Nd / -Nd from now)')
     .option('--json', 'machine-readable output')
@@ -71,7 +74,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
 
   jobs.command('history')
     .description('recorded runs of a job, most recent first: start, end, as-of date, outcome, counts')
-    .argument('<job>', JOB_NAMES.join(' | '))
+    .addArgument(jobArgument())
     .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
     .option('--json', 'machine-readable output')
     .action((name: string, opts: { limit?: number; json?: boolean }) => {
