@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   FG_PARTNER_ID: 'partner ids are 1-32 characters: letters, digits and "-"',
   FG_PASSWORD_WEAK: 'the password is too short',
   FG_ACCOUNT_DISABLED: 'the account is disabled',
+  FG_ACCOUNT_PURGED: 'the account was purged: remove it and add it again',
   FG_KEY_INVALID: 'the public key cannot be read',
   FG_KEY_PRIVATE: 'a private key was given where a public key is expected',
   FG_KEY_WEAK: 'the key type or size is not accepted',

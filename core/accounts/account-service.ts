@@ -87,7 +87,7 @@ export class AccountService {
   }
 
   addKey(accountId: string, publicKeyText: string, now = Date.now()): AccountKey {
-    this.get(accountId);
+    this.notPurged(accountId, 'get a key');
     const key = this.checkedKey(publicKeyText);
     if (this.repo.findKey(accountId, key.fingerprint)) {
       throw new FluxgateError('FG_KEY_EXISTS', `key ${key.fingerprint} is already registered for "${accountId}"`, { accountId, fingerprint: key.fingerprint });
@@ -129,9 +129,23 @@ export class AccountService {
   }
 
   enable(accountId: string): Account {
-    this.get(accountId);
+    this.notPurged(accountId, 'be enabled');
     this.repo.setEnabled(accountId, true);
     return this.get(accountId);
+  }
+
+  /**
+   * A purged account keeps its row (its id, its purge date) but has no files nor keys: enabling
+   * it or giving it a key would make it look usable again. The way back is remove, then add.
+   */
+  private notPurged(accountId: string, what: string): Account {
+    const account = this.get(accountId);
+    if (account.purgedAt !== null) {
+      throw new FluxgateError('FG_ACCOUNT_PURGED',
+        `account "${accountId}" was purged on ${new Date(account.purgedAt).toISOString().slice(0, 10)} (its files are deleted) and cannot ${what}: ` +
+        `remove it (fluxgate account remove ${accountId}), then add it again`, { accountId });
+    }
+    return account;
   }
 
   /** Deletes the account and its keys; its files are moved to `<data>/removed/<id>-<timestamp>/`. */

@@ -93,6 +93,20 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     const later = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 600 * DAY));
     assert.equal(later.counts.purge ?? 0, 0);
     assert.equal(fx.tombstones().length, 5);
+
+    // A purged account cannot be made to look usable again: remove it, then add it anew.
+    const enable = await fx.srv.cli('account', 'enable', 'acme');
+    assert.equal(enable.code, 1);
+    assert.match(enable.stderr, /account "acme" was purged on \d{4}-\d\d-\d\d .*cannot be enabled: remove it .*\[FG_ACCOUNT_PURGED\]/);
+    const key = makeKey('ed25519');
+    const addKey = await fx.srv.cli('key', 'add', 'acme', key.publicPath);
+    assert.equal(addKey.code, 1);
+    assert.match(addKey.stderr, /cannot get a key.*\[FG_ACCOUNT_PURGED\]/);
+    assert.equal(fx.accounts.get('acme')!.enabled, false);
+    assert.equal((await fx.srv.cli('account', 'remove', 'acme')).code, 0);
+    const again = await fx.srv.cli('account', 'add', 'acme', '--key', key.publicPath);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(fx.accounts.get('acme')!.purgedAt, null);
   });
 });
 
