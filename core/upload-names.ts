@@ -16,10 +16,16 @@ export function tempUploadName(finalName: string, nonce: string): string {
 
 /**
  * Hidden names (a leading dot, which includes the temporary upload names): intake never takes
- * them, nor anything under a hidden directory (core/intake: acceptedPath, the watcher, the scan).
+ * them, nor anything under a hidden directory (core/intake: acceptedPath, and through
+ * isNeverTaken the watcher and the scan).
  * The SFTP server refuses them as upload and rename targets where files are processed, so that
  * nothing is accepted there that would never be received.
  */
 export function isHiddenName(name: string): boolean {
   return name.startsWith('.');
+}
+
+/** What intake never takes: hidden names and uploads still being written. */
+export function isNeverTaken(name: string): boolean {
+  return isHiddenName(name) || isPartialUpload(name);
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { DurableQueue } from '../queue/queue';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository } from '../store/journal-repository';
-import { isPartialUpload } from '../upload-names';
+import { isHiddenName, isPartialUpload } from '../upload-names';
 import type { WorkflowRegistry } from '../workflow/registry';
 import { digestFile } from './hash';
 
@@ -40,7 +40,7 @@ export class Intake {
     const rel = relative(this.deps.paths.accountRoot(account.id), absolutePath).split(sep).join('/');
     if (!rel || rel.startsWith('..')) return undefined;
     const parts = rel.split('/');
-    if (parts.some((p) => p.startsWith('.')) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
+    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
     // in/x.csv is taken too: no workflow serves it, so it is rejected and kept rather than ignored.
     if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 2 ? rel : undefined;
     return parts.length === 1 ? rel : undefined;

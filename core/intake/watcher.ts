@@ -6,7 +6,7 @@ import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import type { Service } from '../tokens';
-import { isPartialUpload } from '../upload-names';
+import { isNeverTaken } from '../upload-names';
 import type { Intake } from './intake';
 
 /** How often the account list is re-read to start watching accounts added by the CLI. */
@@ -58,7 +58,7 @@ export class IntakeWatcher implements Service {
         ignoreInitial: true,
         // Files written in place by a co-located server settle before being taken; SFTP uploads are announced at once.
         awaitWriteFinish: { stabilityThreshold: SETTLED_MS, pollInterval: 50 },
-        ignored: (path) => { const n = basename(path); return n.startsWith('.') || isPartialUpload(n); },
+        ignored: (path) => isNeverTaken(basename(path)),
       });
       this.treeWatcher.on('add', (path) => this.onAdd(path));
       this.treeWatcher.on('addDir', (path) => this.onAddDir(path));
@@ -147,7 +147,7 @@ export class IntakeWatcher implements Service {
       let entries;
       try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
       for (const e of entries) {
-        if (e.name.startsWith('.') || isPartialUpload(e.name)) continue;
+        if (isNeverTaken(e.name)) continue;
         const p = join(dir, e.name);
         if (e.isDirectory() && account.profile === 'exchange') await walk(p);
         else if (e.isFile() && (settledMs === 0 || settled(p)) && (await this.intake.consider(account.id, p, 'scan'))) found++;
