@@ -28,9 +28,11 @@ export class KeyExpiryJob implements Job {
         target: key.fingerprint, account: key.accountId, since: key.addedAt,
         detail: { type: key.type, bits: key.bits, comment: key.comment, expiresAt: new Date(key.expiresAt).toISOString() },
       };
+      // Marked expired is final, even for a run dated before that mark (`--at` may go back in
+      // time): such a key is refused at login, so a warning that it "expires in N days" is false.
+      if (key.expiredAt !== null) continue;
       try {
         if (key.expiresAt <= ctx.asOf) {
-          if (key.expiredAt !== null) continue;
           // A dry run says what a run would do (ctx.record logs `would expire`), never that it was done.
           ctx.record({ ...base, action: 'expire' });
           if (ctx.dryRun) continue;
