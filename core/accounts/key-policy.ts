@@ -166,7 +166,11 @@ export function assertKeyAcceptable(key: Pick<PublicKeyInfo, 'type' | 'bits'>, p
 export type KeyValidityConfig = Pick<FluxgateConfig['keys'], 'rsaShortValidityDays' | 'longValidityDays'>;
 const DAY_MS = 86_400_000;
 
-/** Validity in days: RSA under 4096 bits gets the short period, RSA 4096+, ed25519 (and others) the long one. */
+/**
+ * Validity in days: RSA under 4096 bits gets the short period, RSA 4096+, ed25519 (and others) the long one.
+ * The policy is configured in days (keys.*ValidityDays), so it is counted in days, not calendar
+ * years: the default 730 days from 2026-03-01 end on 2028-02-29, a day before the second anniversary.
+ */
 export function keyValidityDays(type: KeyType | string, bits: number, keys: KeyValidityConfig): number {
   return type === 'rsa' && bits < 4096 ? keys.rsaShortValidityDays : keys.longValidityDays;
 }

@@ -63,7 +63,7 @@ test('acceptability: ed25519 yes; RSA from minRsaBits; ECDSA only when enabled; 
   assert.throws(() => assertKeyAcceptable({ type: 'rsa', bits: 2048 }, policy), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
 });
 
-test('validity: RSA 3072-4095 bits 2 years, RSA 4096+ and ed25519 5 years; expired by date or by the job', () => {
+test('validity: RSA 3072-4095 bits rsaShortValidityDays (730 days), RSA 4096+ and ed25519 longValidityDays (1826 days); expired by date or by the job', () => {
   const added = Date.UTC(2026, 0, 1);
   assert.equal(keyExpiry(added, 'rsa', 3072, validity), added + 730 * DAY);
   assert.equal(keyExpiry(added, 'rsa', 4095, validity), added + 730 * DAY);
@@ -73,4 +73,19 @@ test('validity: RSA 3072-4095 bits 2 years, RSA 4096+ and ed25519 5 years; expir
   assert.equal(isKeyExpired({ expiresAt, expiredAt: null }, expiresAt - 1), false);
   assert.equal(isKeyExpired({ expiresAt, expiredAt: null }, expiresAt), true);
   assert.equal(isKeyExpired({ expiresAt, expiredAt: added }, added), true);
+});
+
+test('validity is counted in days, as configured, not in calendar years: across a leap day 730 days end before the anniversary', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const expiry = (added: string, type: string, bits: number, keys = validity) => new Date(keyExpiry(at(added), type, bits, keys)).toISOString();
+  // 2028-02-29 lies within these 730 days: they end a day before 2028-03-01, the second anniversary.
+  assert.equal(expiry('2026-03-01T09:30:00.000Z', 'rsa', 3072), '2028-02-29T09:30:00.000Z');
+  // Without a leap day in the period, 730 days and two years meet.
+  assert.equal(expiry('2025-01-15T00:00:00.000Z', 'rsa', 3072), '2027-01-15T00:00:00.000Z');
+  // 1826 days cover one leap day: five years from 2026-03-01, but a day short from 2027-03-01 (two leap days).
+  assert.equal(expiry('2026-03-01T00:00:00.000Z', 'ed25519', 256), '2031-03-01T00:00:00.000Z');
+  assert.equal(expiry('2027-03-01T00:00:00.000Z', 'rsa', 4096), '2032-02-29T00:00:00.000Z');
+  // A key added on Feb 29 with 365 days configured: the same date the next year is Feb 28.
+  assert.equal(expiry('2028-02-29T12:00:00.000Z', 'ed25519', 256, { rsaShortValidityDays: 1, longValidityDays: 365 }), '2029-02-28T12:00:00.000Z');
+  assert.equal(expiry('2028-02-29T12:00:00.000Z', 'rsa', 3072, { rsaShortValidityDays: 1, longValidityDays: 365 }), '2028-03-01T12:00:00.000Z');
 });

@@ -3,10 +3,11 @@ import { DAY_MS, type Job, type JobContext } from '../../cron/job';
 import type { AccountRepository } from '../../store/accounts-repository';
 
 /**
- * Keys past their validity (set at `key add` from the key policy: RSA 3072–4095 bits 2 years,
- * RSA 4096+ and ed25519 5 years) are already refused at login; this job marks them expired
- * (`expired_at`) so the state is visible and final, and warns `keys.warnDays` before a key
- * expires: one warn log line per key and the `warned` count of the run (the metric).
+ * Keys past their validity (set at `key add` from the key policy, in days: RSA 3072–4095 bits
+ * keys.rsaShortValidityDays, RSA 4096+ and ed25519 keys.longValidityDays) are already refused
+ * at login; this job marks them expired (`expired_at`) so the state is visible and final, and
+ * warns `keys.warnDays` before a key expires: one warn log line per key and the `warned` count
+ * of the run (the metric).
  */
 export class KeyExpiryJob implements Job {
   readonly name = 'key-expiry' as const;
