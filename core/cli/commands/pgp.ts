@@ -22,6 +22,14 @@ function keyStore(ctx: CliContext): ServerKeyStore {
   return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx));
 }
 
+/**
+ * An output the command would replace: refused input (exit 1), not a usage error. `-o` names a
+ * file the command creates; replacing one by mistake could destroy anything (a config, HR data).
+ */
+function outputExists(output: string): FluxgateError {
+  return new FluxgateError('FG_FILE_EXISTS', `${output} already exists: give the name of a new file, or remove that one first`, { file: output });
+}
+
 /** A file-system error (no such directory, permission denied…) as a coded CLI error; FluxgateErrors pass as they are. */
 function systemError(err: unknown, what: string): unknown {
   if (err instanceof FluxgateError || typeof (err as NodeJS.ErrnoException | undefined)?.code !== 'string') return err;
@@ -33,14 +41,17 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
 
   pgp.command('export-public')
     .description('print the armored public key clients encrypt uploads with and verify report signatures with (generates the key pair on first use)')
-    .option('-o, --output <file>', 'write it to this file instead of standard output')
+    .option('-o, --output <file>', 'write it to this file instead of standard output (must not exist)')
     .action(async (opts: { output?: string }) => {
+      const output = opts.output === undefined ? undefined : resolve(opts.output);
+      // Checked before the key is loaded (or generated, on first use), and again by the exclusive write.
+      if (output && existsSync(output)) throw outputExists(output);
       const key = await keyStore(ctx).load();
-      if (!opts.output) return void ctx.out.write(key.armoredPublicKey);
-      const output = resolve(opts.output);
+      if (!output) return void ctx.out.write(key.armoredPublicKey);
       try {
-        writeFileSync(output, key.armoredPublicKey);
+        writeFileSync(output, key.armoredPublicKey, { flag: 'wx' });
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outputExists(output);
         throw systemError(err, `cannot write ${output}`);
       }
     });
@@ -98,7 +109,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
       const stat = statSync(input, { throwIfNoEntry: false });
       if (!stat) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} does not exist: give the path of a PGP message (e.g. a quarantined upload)`, { file: input });
       if (!stat.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} is not a file: give the path of a PGP message`, { file: input });
-      if (existsSync(output)) throw new FluxgateError('FG_USAGE', `${output} already exists`);
+      if (existsSync(output)) throw outputExists(output);
       const key = await keyStore(ctx).load();
       let result;
       try {
