@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NO_WORKFLOW: 'no workflow matches this file',
+  FG_WORKFLOW_AMBIGUOUS: 'several workflows match this file (their patterns overlap)',
   FG_WORKFLOW_INVALID: 'the workflow definition is invalid',
   FG_PLUGIN_NOT_FOUND: 'no handler is registered for this flux',
   FG_PLUGIN_PERMISSION: 'the plugin tried to use a path or capability its manifest does not grant',

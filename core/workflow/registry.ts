@@ -91,11 +91,22 @@ export class WorkflowRegistry implements Service {
     return this.all.find((w) => w.flux === flux && (!profile || w.match.profile === profile));
   }
 
-  /** The workflow for a file at an account-relative path; one with a matching pattern wins over one without. */
-  match(profile: 'exchange' | 'dropbox', relativePath: string): Workflow | undefined {
+  /**
+   * Every workflow that would take a file at an account-relative path: those whose pattern
+   * matches the name, else the directory's one without a pattern. More than one means the
+   * patterns overlap on this name, which the loader cannot rule out for regular expressions.
+   */
+  matching(profile: 'exchange' | 'dropbox', relativePath: string): Workflow[] {
     const dir = dirname(relativePath) === '.' ? '' : dirname(relativePath);
     const name = basename(relativePath);
     const candidates = this.all.filter((w) => w.match.profile === profile && w.match.directory === dir && (!w.match.pattern || w.match.pattern.test(name)));
-    return candidates.find((w) => w.match.pattern) ?? candidates[0];
+    const patterned = candidates.filter((w) => w.match.pattern);
+    return patterned.length > 0 ? patterned : candidates;
+  }
+
+  /** The one workflow for a file; undefined when none or several match (see `matching`). */
+  match(profile: 'exchange' | 'dropbox', relativePath: string): Workflow | undefined {
+    const found = this.matching(profile, relativePath);
+    return found.length === 1 ? found[0] : undefined;
   }
 }

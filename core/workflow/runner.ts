@@ -10,7 +10,7 @@ import { isPgpMessageFile } from '../pgp/detect';
 import { isEncryptedName } from '../pgp/names';
 import type { JobOutcome } from '../queue/queue';
 import { backoffDelay } from '../queue/backoff';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountRepository } from '../store/accounts-repository';
 import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSummary } from '../store/journal-repository';
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
@@ -20,7 +20,7 @@ import { EngineStepRun } from './step-run';
 import { encryptionRequired } from './steps/decrypt';
 
 /** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
-const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
+const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_WORKFLOW_AMBIGUOUS', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
 /** Faults of the plugin or setup (configuration errors) that retrying cannot fix: dead at once. */
 const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID']);
 
@@ -63,9 +63,9 @@ export class WorkflowRunner {
       ? (file.workflow ? this.deps.workflows.byFlux(file.workflow, account.profile) : undefined) ?? this.deps.workflows.match(account.profile, file.originalPath)
       : undefined;
     if (!account || !workflow) {
-      const why = !account ? `account "${file.accountId}" no longer exists` : `no workflow matches ${file.originalPath}`;
+      const { code, why } = this.unmatched(file, account);
       const moved = moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
-      this.finish(moved, 'rejected', { result: 'rejected', code: 'FG_NO_WORKFLOW', summary: why });
+      this.finish(moved, 'rejected', { result: 'rejected', code, summary: why });
       log.warn({ path: file.originalPath }, `file rejected: ${why}`);
       return { status: 'done' };
     }
@@ -143,6 +143,18 @@ export class WorkflowRunner {
     const step = this.deps.steps.get(ref.name);
     if (!step) throw new FluxgateError('FG_WORKFLOW_INVALID', `unknown step "${ref.name}"`);
     return step;
+  }
+
+  /** Why no workflow takes the file: the account is gone, no workflow matches, or several do. */
+  private unmatched(file: JournalFile, account: Account | undefined): { code: ErrorCode; why: string } {
+    if (!account) return { code: 'FG_NO_WORKFLOW', why: `account "${file.accountId}" no longer exists` };
+    const several = this.deps.workflows.matching(account.profile, file.originalPath);
+    if (several.length < 2) return { code: 'FG_NO_WORKFLOW', why: `no workflow matches ${file.originalPath}` };
+    const named = several.map((w) => `${basename(w.source)} (flux "${w.flux}", pattern ${w.match.pattern?.source})`).join(', ');
+    return {
+      code: 'FG_WORKFLOW_AMBIGUOUS',
+      why: `${file.originalPath} matches ${several.length} workflows: ${named}; their match.pattern must not overlap (the operator must change one), then replay the file`,
+    };
   }
 
   private finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary): void {
