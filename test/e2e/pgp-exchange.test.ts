@@ -87,8 +87,7 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     assert.equal(exported.code, 0, exported.stderr);
     assert.equal(readFileSync(join(local, 'server.asc'), 'utf8'), exported.stdout);
     await gpg.importKey(join(local, 'server.asc'));
-    const colons = await gpg.ok('--with-colons', '--fingerprint', 'fluxgate@localhost');
-    fingerprint = colons.stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+    fingerprint = await gpg.fingerprintOf('fluxgate@localhost');
     assert.match(fingerprint, /^[0-9A-F]{40}$/);
   });
 
@@ -175,7 +174,10 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     await sftp(`put ${SIR} in/sir/${name}`);
     const row = await finished(name);
     assert.equal(row.state, 'rejected');
-    assert.equal((JSON.parse(row.outcome!) as { code: string }).code, 'FG_ENCRYPTION_REQUIRED');
+    const outcome = JSON.parse(row.outcome!) as { code: string; summary: string };
+    assert.equal(outcome.code, 'FG_ENCRYPTION_REQUIRED');
+    assert.ok(outcome.summary.startsWith(`${name}: this account only accepts PGP-encrypted uploads`), outcome.summary);
+    assert.ok(outcome.summary.endsWith(`upload it as ${name}.pgp`), 'says what to upload instead');
     const reportName = name.replace(/^ndmat_/, 'cdmat_');
     await sftp(`get out/sir/${reportName} ${local}/`);
     assert.match(readFileSync(join(local, reportName), 'utf8'), /FG_ENCRYPTION_REQUIRED/);

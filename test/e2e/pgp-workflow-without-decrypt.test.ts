@@ -53,8 +53,7 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
     mkdirSync(gpg.home, { mode: 0o700 });
     await put('acme', ['get out/sig/fluxgate-public-key.asc ' + join(local, 'server.asc')]);
     await gpg.importKey(join(local, 'server.asc'));
-    const colons = await gpg.ok('--with-colons', '--fingerprint', 'fluxgate@localhost');
-    fingerprint = colons.stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+    fingerprint = await gpg.fingerprintOf('fluxgate@localhost');
   });
   after(async () => {
     probe?.close();

@@ -43,6 +43,14 @@ export class Gpg {
 
   importKey(file: string): Promise<RunResult> { return this.ok('--import', file); }
 
+  /** The fingerprint (40 hex digits, upper case) of the key this home holds for `userId`. */
+  async fingerprintOf(userId: string): Promise<string> {
+    const colons = await this.ok('--with-colons', '--fingerprint', userId);
+    const fingerprint = colons.stdout.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9];
+    if (!fingerprint) throw new Error(`gpg has no fingerprint for ${userId}:\n${colons.stdout}`);
+    return fingerprint;
+  }
+
   /** Encrypts for `recipient` (a fingerprint) as a client would, trusting the imported key. */
   encrypt(recipient: string, input: string, output: string, extra: string[] = []): Promise<RunResult> {
     return this.ok('--trust-model', 'always', '--recipient', recipient, '--output', output, ...extra, '--encrypt', input);
