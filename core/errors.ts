@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   FG_PASSWORD_WEAK: 'the password is too short',
   FG_ACCOUNT_DISABLED: 'the account is disabled',
   FG_ACCOUNT_PURGED: 'the account was purged: remove it and add it again',
+  FG_ACCOUNT_BUSY: 'a file of the account is being processed: retry in a moment',
+  FG_ACCOUNT_LEFTOVERS: 'data of a removed account with this id remains: run `fluxgate account remove <id>` first',
   FG_KEY_INVALID: 'the public key cannot be read',
   FG_KEY_PRIVATE: 'a private key was given where a public key is expected',
   FG_KEY_WEAK: 'the key type or size is not accepted',

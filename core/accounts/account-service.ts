@@ -6,7 +6,8 @@ import { FluxgateError } from '../errors';
 import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
-import { createAccountTree, moveTreeAside } from './account-tree';
+import { createAccountTree } from './account-tree';
+import { describeLeftovers, findLeftovers, removeAccount, REMOVING_REASON, type AccountRemoval, type RemovalDeps } from './account-removal';
 import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
 import { hashPassword } from './password';
 import { publishStoredPublicKey } from '../pgp/publish';
@@ -30,12 +31,6 @@ export interface CreateAccountInput {
   now?: number;
 }
 
-export interface RemovedAccount {
-  account: Account;
-  /** Where the account's files were moved, if it had any. */
-  movedTo?: string;
-}
-
 /**
  * Account administration used by the CLI and at first start (the demo account). Data access
  * goes through AccountRepository; the server reads accounts and keys from the database at
@@ -49,7 +44,7 @@ export class AccountService {
     @inject(Tokens.Config) private readonly config: FluxgateConfig,
   ) {}
 
-  /** Where removed accounts' trees are kept. */
+  /** Where removed accounts' files and rows are kept. */
   get removedDir(): string { return join(this.paths.root, 'removed'); }
 
   list(): Account[] { return this.repo.list(); }
@@ -73,7 +68,18 @@ export class AccountService {
     const allowIps = normalizeAllowlist(input.allowIps ?? [], this.config.sftp.maxAllowIps);
     // Validate the key before anything is written: a refused key creates nothing.
     const key = input.publicKey === undefined ? undefined : this.checkedKey(input.publicKey);
-    if (this.repo.get(input.id)) throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${input.id}" already exists`, { accountId: input.id });
+    const existing = this.repo.get(input.id);
+    if (existing) {
+      const unfinished = existing.disabledReason === REMOVING_REASON ? `; its removal is unfinished: run "fluxgate account remove ${input.id}" again` : '';
+      throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${input.id}" already exists${unfinished}`, { accountId: input.id });
+    }
+    // A new account must start empty: it would otherwise find (and a sal upload "update") the data of the one removed.
+    const leftovers = findLeftovers(this.removal, input.id);
+    if (leftovers) {
+      throw new FluxgateError('FG_ACCOUNT_LEFTOVERS',
+        `there is no account "${input.id}", but data of one removed earlier remains (${describeLeftovers(leftovers)}): ` +
+        `run "fluxgate account remove ${input.id}", which moves it to ${this.removedDir}/, then add the account again`, { accountId: input.id });
+    }
     const now = input.now ?? Date.now();
     const result = this.repo.transaction(() => {
       const account = this.repo.insert({ id: input.id, profile, partner, allowIps, options: {}, createdAt: now });
@@ -148,12 +154,17 @@ export class AccountService {
     return account;
   }
 
-  /** Deletes the account and its keys; its files are moved to `<data>/removed/<id>-<timestamp>/`. */
-  remove(accountId: string, now = new Date()): RemovedAccount {
-    const account = this.get(accountId);
-    const movedTo = moveTreeAside(this.paths.accountRoot(accountId), this.removedDir, accountId, now);
-    this.repo.remove(accountId);
-    return { account, movedTo };
+  /**
+   * Disables the account, moves all its files and an export of its rows to one folder of
+   * `<data>/removed/`, then deletes its rows (account-removal.ts). Also finishes an interrupted
+   * removal, and removes what an older fluxgate left of an account it removed.
+   */
+  remove(accountId: string, now = new Date()): AccountRemoval {
+    return removeAccount(this.removal, accountId, now);
+  }
+
+  private get removal(): RemovalDeps {
+    return { accounts: this.repo, paths: this.paths, removedDir: this.removedDir };
   }
 
   /** DEPRECATED fallback: sets (or with null clears) the account's password, stored as an scrypt hash. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
@@ -22,18 +22,4 @@ export function createAccountTree(root: string, profile: AccountProfile): void {
   mkdirSync(root, { recursive: true, mode: DIR_MODE });
   if (profile !== 'exchange') return;
   for (const dir of EXCHANGE_TREE) mkdirSync(join(root, dir), { recursive: true, mode: DIR_MODE });
-}
-
-/**
- * Moves a removed account's tree aside instead of deleting it: HR data is never destroyed
- * silently. Returns where it went, or undefined when there was no tree.
- */
-export function moveTreeAside(root: string, removedDir: string, accountId: string, at = new Date()): string | undefined {
-  if (!existsSync(root)) return undefined;
-  mkdirSync(removedDir, { recursive: true, mode: DIR_MODE });
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  let target = join(removedDir, `${accountId}-${stamp}`);
-  for (let n = 2; existsSync(target); n++) target = join(removedDir, `${accountId}-${stamp}-${n}`);
-  renameSync(root, target);
-  return target;
 }

@@ -1,5 +1,7 @@
 import { isKeyExpired } from './key-policy';
 import type { Account, AccountKey } from '../store/accounts-repository';
+import type { AccountRemoval } from './account-removal';
+import { totalRows } from '../store/account-data-repository';
 
 /** Shared output shapes of the account, key and hostkeys commands. */
 
@@ -40,4 +42,22 @@ export function accountRows(accounts: Account[], keyCount: (id: string) => numbe
     a.id, a.profile, a.partner ?? '-', a.enabled ? 'enabled' : 'disabled', String(keyCount(a.id)),
     a.allowIps.length ? String(a.allowIps.length) : 'any', a.lastLoginAt ? new Date(a.lastLoginAt).toISOString() : 'never',
   ]));
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** What `account remove` prints: where everything went. */
+export function removalLines(r: AccountRemoval): string[] {
+  const head = r.account ? `account ${r.accountId} removed` : `what remained of account ${r.accountId} (its account row was already gone) removed`;
+  const lines = [`${head}${r.resumed ? ` (finishing the removal started at ${r.startedAt})` : ''}`];
+  lines.push(`everything of it was moved to ${r.folder} (delete that folder when the data may go):`);
+  const rows: string[][] = r.moved.map((m) => [`${m.to}/`, `was ${m.from}`]);
+  const dir = r.exports['directory.json'];
+  if (dir) rows.push(['directory.json', `${plural(dir.organizations ?? 0, 'organization')}, ${plural(dir.employees ?? 0, 'employee')}, ${plural(dir.users ?? 0, 'user')}, ${plural(dir.documents ?? 0, 'document')}`]);
+  const journal = r.exports['journal.json'];
+  if (journal) rows.push(['journal.json', `${plural(journal.files ?? 0, 'journal file')} with ${plural(journal.events ?? 0, 'event')}, ${plural(journal.outputs ?? 0, 'output')}`]);
+  rows.push(['removal.json', r.account ? 'the account, its keys, and what went where' : 'what went where']);
+  for (const line of table(['', ''], rows).slice(1)) lines.push(`  ${line}`);
+  lines.push(`${plural(totalRows(r.deleted), 'row')} deleted from the database (tombstones, the record of deleted files, are kept)`);
+  return lines;
 }

@@ -1,3 +1,4 @@
+import { AccountDataRepository } from './account-data-repository';
 import type { Database } from './database';
 
 export type AccountProfile = 'exchange' | 'dropbox';
@@ -74,7 +75,18 @@ export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
  * in another process take effect at the server's next login without a restart.
  */
 export class AccountRepository {
+  private dataRepository?: AccountDataRepository;
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * The rest of what accounts own on the same database (directory, journal, queue…), for
+   * removal and purge: reached from here so that whoever holds the accounts holds it too.
+   */
+  get data(): AccountDataRepository {
+    this.dataRepository ??= new AccountDataRepository(this.db);
+    return this.dataRepository;
+  }
 
   get(id: string): Account | undefined {
     const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;

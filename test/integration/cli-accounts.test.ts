@@ -152,7 +152,9 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.equal(removed.code, 0, removed.stderr);
     const moved = /moved to (\S+)/.exec(removed.stdout)?.[1];
     assert.ok(moved && moved.startsWith(join(dir, 'removed', 'drop-')), removed.stdout);
-    assert.ok(statSync(moved).isDirectory());
+    // The root is in the folder's sftp/, next to the (empty) exports of its rows.
+    assert.ok(statSync(join(moved, 'sftp')).isDirectory());
+    for (const f of ['directory.json', 'journal.json', 'removal.json']) assert.ok(existsSync(join(moved, f)), f);
     assert.ok(!existsSync(join(dir, 'sftp', 'drop')));
     assert.deepEqual(JSON.parse((await cli(dir, 'account', 'list', '--json')).stdout), []);
   });

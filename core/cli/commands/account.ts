@@ -5,7 +5,7 @@ import { FluxgateError } from '../../errors';
 import type { AccountProfile } from '../../store/accounts-repository';
 import type { CliContext, RegisterCommands } from '../context';
 import { parseOnOff } from '../parse';
-import { accountJson, accountRows, keyRows } from '../../accounts/cli-format';
+import { accountJson, accountRows, keyRows, removalLines } from '../../accounts/cli-format';
 
 export function accountService(ctx: CliContext): AccountService {
   return new AccountService(ctx.accounts, ctx.paths, ctx.config.config);
@@ -108,11 +108,11 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     ctx.print(`account ${id} enabled`);
   });
 
-  account.command('remove <id>').description('delete the account and its keys; its files are moved aside, not deleted').action((id: string) => {
-    const { movedTo } = accountService(ctx).remove(id);
-    ctx.print(`account ${id} removed`);
-    ctx.print(movedTo ? `its files were moved to ${movedTo} (delete them there when no longer needed)` : 'it had no files');
-  });
+  account.command('remove <id>')
+    .description('disable the account, move its files and an export of its data to <data>/removed/, delete its rows; run again to finish an interrupted removal')
+    .action((id: string) => {
+      for (const line of removalLines(accountService(ctx).remove(id))) ctx.print(line);
+    });
 
   account.command('password <id>')
     .description('DEPRECATED fallback: set the account password from $FLUXGATE_PASSWORD or stdin (scrypt hash), or --clear it')

@@ -1,0 +1,196 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataPaths } from '../config/paths';
+import { FluxgateError } from '../errors';
+import { totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
+import type { Account, AccountRepository } from '../store/accounts-repository';
+import { accountJson, isoDate, keyJson } from './cli-format';
+import { namedDataRoots, type DataRoot } from './data-roots';
+import { hashExport, writeExport, type ExportSection } from './removal-export';
+import {
+  createFolder, findUnfinished, MANIFEST_FORMAT, moveRoot, writeManifest, type RemovalManifest,
+} from './removal-folder';
+
+export const DIRECTORY_EXPORT = 'directory.json';
+export const JOURNAL_EXPORT = 'journal.json';
+const EXPORT_FORMAT = { [DIRECTORY_EXPORT]: 'fluxgate-removed-directory/1', [JOURNAL_EXPORT]: 'fluxgate-removed-journal/1' } as const;
+
+/** Exports written, then found changed at the delete (the server was still writing): tries before giving up. */
+const ATTEMPTS = 3;
+export const REMOVING_REASON = 'being removed (fluxgate account remove)';
+
+export interface RemovalDeps {
+  accounts: AccountRepository;
+  paths: DataPaths;
+  /** `<data>/removed` */
+  removedDir: string;
+}
+
+export interface AccountRemoval {
+  accountId: string;
+  /** The account as it was, or undefined when only leftovers of an earlier removal remained. */
+  account?: Account;
+  /** The one folder that holds everything. */
+  folder: string;
+  /** This removal finished one a crash or a refusal had left unfinished (started then). */
+  resumed: boolean;
+  startedAt: string;
+  moved: RemovalManifest['moved'];
+  exports: RemovalManifest['exports'];
+  deleted: Record<string, number>;
+}
+
+/** What an id with no account row still has: rows, data roots, an unfinished removal. */
+export interface Leftovers {
+  rows: AccountRowCounts;
+  roots: DataRoot[];
+  unfinished?: string;
+}
+
+export function findLeftovers(deps: RemovalDeps, accountId: string): Leftovers | undefined {
+  const rows = deps.accounts.data.counts(accountId);
+  const roots = namedDataRoots(deps.paths, accountId).filter((r) => existsSync(r.path));
+  const unfinished = findUnfinished(deps.removedDir, accountId)?.folder;
+  return totalRows(rows) > 0 || roots.length > 0 || unfinished ? { rows, roots, unfinished } : undefined;
+}
+
+export function describeLeftovers(l: Leftovers): string {
+  const { rows } = l;
+  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  const directory = rows.organizations + rows.employees + rows.users + rows.documents;
+  if (directory > 0) parts.push(count(directory, 'directory row'));
+  if (rows.files > 0) parts.push(count(rows.files, 'journal file'));
+  const other = totalRows(rows) - directory - rows.files - rows.fileEvents;
+  if (other > 0) parts.push(count(other, 'other row'));
+  for (const r of l.roots) parts.push(r.path);
+  if (l.unfinished) parts.push(`an unfinished removal in ${l.unfinished}`);
+  return parts.join(', ');
+}
+
+/**
+ * `account remove`: everything of the account leaves the live data, and nothing is lost.
+ *
+ *  1. the account is disabled (its sessions end at their next re-check; no login, no upload);
+ *  2. refused (FG_ACCOUNT_BUSY) while a worker holds one of its files;
+ *  3. `removal.json` written in a new `<data>/removed/<id>-<UTC stamp>/` (or the unfinished one);
+ *  4. every data root renamed into it (`sftp/`, `archive/`, `quarantine/`, `vault/`, `work/`);
+ *  5. the directory rows and the journal exported to directory.json and journal.json, fsynced;
+ *  6. one write transaction re-reads the rows: unchanged since the export, they are all deleted
+ *     (tombstones kept); changed (the server wrote meanwhile), back to 4;
+ *  7. `removal.json` marked finished.
+ * A crash anywhere leaves the rows in the database or in the exports (never neither), and the
+ * files in their root or in the folder; running it again resumes in the same folder. It accepts
+ * an id whose account row is gone as long as something of it remains.
+ */
+export function removeAccount(deps: RemovalDeps, accountId: string, now = new Date()): AccountRemoval {
+  const { accounts } = deps;
+  const data = accounts.data;
+  const account = accounts.get(accountId);
+  let unfinished = findUnfinished(deps.removedDir, accountId);
+  // An unfinished removal of an older account with this id is not this account's.
+  if (unfinished && account && unfinished.manifest.account?.createdAt !== isoDate(account.createdAt)) unfinished = undefined;
+  if (!account && !findLeftovers(deps, accountId)) {
+    throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}", and nothing of one remains`, { accountId });
+  }
+  const snapshot = account ? {
+    ...accountJson(account), purgedAt: isoDate(account.purgedAt),
+    keys: accounts.keys(accountId).map((k) => ({ ...keyJson(k), publicKey: k.publicKey })),
+  } : null;
+  if (account?.enabled) accounts.setEnabled(accountId, false, REMOVING_REASON);
+  refuseIfBusy(accountId, data.liveLeases(accountId));
+
+  const folder = unfinished?.folder ?? createFolder(deps.removedDir, accountId, now);
+  const manifest: RemovalManifest = unfinished?.manifest ?? {
+    format: MANIFEST_FORMAT, accountId, startedAt: now.toISOString(), finishedAt: null,
+    account: snapshot, moved: [], exports: {}, deleted: null,
+  };
+  writeManifest(folder, manifest);
+
+  let deleted: AccountRowCounts | undefined;
+  for (let attempt = 1; !deleted; attempt++) {
+    if (attempt > ATTEMPTS) {
+      throw new FluxgateError('FG_ACCOUNT_BUSY',
+        `the data of account "${accountId}" kept changing while it was being removed (the server was still processing its files); ` +
+        `nothing is lost: what was moved is in ${folder}; run "fluxgate account remove ${accountId}" again in a moment`, { accountId, folder });
+    }
+    moveRoots(deps, accountId, folder, manifest);
+    const expected = exportRows(data, accountId, folder, manifest, now);
+    writeManifest(folder, manifest);
+    deleted = data.exclusive(() => {
+      refuseIfBusy(accountId, data.liveLeases(accountId), folder);
+      const current = sections(data, accountId);
+      if (hashExport(current.directory).sha256 !== expected.directory || hashExport(current.journal).sha256 !== expected.journal) return undefined;
+      return data.deleteAll(accountId);
+    });
+  }
+  // Whatever a worker that was finishing as the account was disabled wrote after the moves.
+  moveRoots(deps, accountId, folder, manifest);
+  // Added to an earlier run's of the same removal (one a crash cut short after its delete recorded none).
+  manifest.deleted = addCounts(manifest.deleted, { ...deleted });
+  manifest.finishedAt = new Date().toISOString();
+  writeManifest(folder, manifest);
+  return {
+    accountId, account, folder, resumed: unfinished !== undefined, startedAt: manifest.startedAt,
+    moved: manifest.moved, exports: manifest.exports, deleted: manifest.deleted,
+  };
+}
+
+function refuseIfBusy(accountId: string, leases: LiveLease[], folder?: string): void {
+  if (leases.length === 0) return;
+  const names = leases.map((l) => l.fileName ?? `job ${l.jobId}`).join(', ');
+  throw new FluxgateError('FG_ACCOUNT_BUSY',
+    `account "${accountId}" has ${leases.length === 1 ? 'a file' : `${leases.length} files`} being processed right now (${names}); ` +
+    `it is disabled, so no new file comes in: run "fluxgate account remove ${accountId}" again in a moment` +
+    (folder ? ` (what was already moved is in ${folder})` : ''),
+    { accountId, files: leases.map((l) => l.fileId) });
+}
+
+function moveRoots(deps: RemovalDeps, accountId: string, folder: string, manifest: RemovalManifest): void {
+  for (const root of namedDataRoots(deps.paths, accountId)) {
+    if (!existsSync(root.path)) continue;
+    const to = moveRoot(root, folder);
+    manifest.moved.push({ name: root.name, from: root.path, to });
+    // Recorded as soon as it is done: a crash after the next rename still tells where this one went.
+    writeManifest(folder, manifest);
+  }
+}
+
+function sections(data: AccountDataRepository, accountId: string): { directory: ExportSection[]; journal: ExportSection[] } {
+  return {
+    directory: (['organizations', 'employees', 'users', 'documents'] as const).map((t) => ({ name: t, rows: () => data.directoryRows(accountId, t) })),
+    journal: [
+      { name: 'files', rows: () => data.journalFiles(accountId) },
+      { name: 'outputs', rows: () => data.outputs(accountId) },
+    ],
+  };
+}
+
+/**
+ * Writes both exports while the account still has rows (overwriting those of an interrupted
+ * run: the rows they hold are all still in the database). Once the rows are deleted, the exports
+ * written before are the only copy: kept as they are. Returns the hash of the rows each export
+ * holds, which the delete transaction must find again.
+ */
+function exportRows(data: AccountDataRepository, accountId: string, folder: string, manifest: RemovalManifest, now: Date): { directory: string; journal: string } {
+  const current = sections(data, accountId);
+  const c = data.counts(accountId);
+  const has = { directory: c.organizations + c.employees + c.users + c.documents > 0, journal: c.files + c.outputs > 0 };
+  const hashes = { directory: '', journal: '' };
+  for (const [key, file] of [['directory', DIRECTORY_EXPORT], ['journal', JOURNAL_EXPORT]] as const) {
+    if (has[key] || !existsSync(join(folder, file))) {
+      const written = writeExport(join(folder, file), { format: EXPORT_FORMAT[file], accountId, exportedAt: now.toISOString() }, current[key]);
+      manifest.exports[file] = written.counts;
+      hashes[key] = written.sha256;
+    } else {
+      hashes[key] = hashExport(current[key]).sha256; // no rows: what the delete must still find
+    }
+  }
+  return hashes;
+}
+
+function addCounts(a: Record<string, number> | null, b: Record<string, number>): Record<string, number> {
+  const sum = { ...a };
+  for (const [k, n] of Object.entries(b)) sum[k] = (sum[k] ?? 0) + n;
+  return sum;
+}
