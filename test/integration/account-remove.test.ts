@@ -1,0 +1,167 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AccountService } from '../../core/accounts/account-service';
+import { DirectoryRepository } from '../../core/store/directory-repository';
+import { JournalRepository } from '../../core/store/journal-repository';
+import { QueueRepository } from '../../core/store/queue-repository';
+import { makeKey } from '../helpers/keys';
+import { REPO_ROOT } from '../helpers/server';
+import { skipUnless } from '../helpers/tools';
+import { JobsFixture } from './jobs-support';
+
+// `account remove` and `account add` through the real CLI on a real database, without a server:
+// the states a running server (a file being processed), a crash, or an older fluxgate leave.
+
+const employee = (n: number) => ({
+  organizationCode: 'ACME', registrationReference: String(n).padStart(6, '0'), technicalId: null, email: null,
+  lastname: `Name${n}`, firstname: 'Ann', active: true, departureDate: null, attributes: { grade: 'B', city: 'Paris' },
+});
+
+function removedFolders(fx: JobsFixture, id: string): string[] {
+  const dir = join(fx.srv.dataDir, 'removed');
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(`${id}-`)).map((n) => join(dir, n)) : [];
+}
+
+const count = (fx: JobsFixture, table: string, id: string): number =>
+  fx.db.prepare(`SELECT count(*) FROM ${table} WHERE ${table === 'accounts' ? 'id' : 'account_id'} = ?`).pluck().get(id) as number;
+
+describe('account remove while a file is being processed', () => {
+  let fx: JobsFixture;
+  let fileId = '';
+  before(() => {
+    fx = new JobsFixture();
+    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme' });
+    const input = fx.inTree('acme', 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv', 'a;b\n');
+    const journal = new JournalRepository(fx.db);
+    const file = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
+      name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 4, sha1: 'x', sha256: 'y', location: input })!;
+    fileId = file.id;
+    // What a worker holds while it processes the file: a lease it keeps extending, the file `processing`.
+    const queue = new QueueRepository(fx.db);
+    queue.insert({ topic: 'file.process', payload: { fileId }, dedupKey: fileId, accountId: 'acme', maxAttempts: 5 });
+    assert.ok(queue.lease('file.process', 60_000, []));
+    journal.update(fileId, { state: 'processing' });
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('is refused (FG_ACCOUNT_BUSY, retry in a moment) with the account disabled and nothing moved', async () => {
+    const r = await fx.srv.cli('account', 'remove', 'acme');
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /^fluxgate: account "acme" has a file being processed right now \(ndmat_acme_acme_sal_v6_261120090500\.csv\).*run "fluxgate account remove acme" again in a moment.*\[FG_ACCOUNT_BUSY\]$/m);
+    const acme = fx.accounts.get('acme')!;
+    assert.equal(acme.enabled, false, 'disabled first: its sessions end, no new file comes in');
+    assert.ok(existsSync(fx.paths.accountRoot('acme')));
+    assert.deepEqual(removedFolders(fx, 'acme'), []);
+    assert.equal(count(fx, 'files', 'acme'), 1);
+  });
+
+  test('goes through once the lease has run out (the worker finished, or died)', async () => {
+    fx.db.prepare(`UPDATE queue SET lease_until = ? WHERE account_id = 'acme'`).run(Date.now() - 1);
+    const r = await fx.srv.cli('account', 'remove', 'acme');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(removedFolders(fx, 'acme').length, 1);
+    for (const table of ['accounts', 'files', 'queue']) assert.equal(count(fx, table, 'acme'), 0, table);
+    const journal = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0]!, 'journal.json'), 'utf8')) as { files: Array<{ id: string; state: string }> };
+    assert.deepEqual(journal.files.map((f) => [f.id, f.state]), [[fileId, 'processing']]);
+  });
+});
+
+describe('account remove killed mid-run (SIGKILL), then run again', { skip: skipUnless('ssh-keygen') }, () => {
+  const EMPLOYEES = 60_000;
+  let fx: JobsFixture;
+  before(() => {
+    fx = new JobsFixture();
+    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'big' });
+    fx.inTree('big', 'out/sal/report.csv', 'report');
+    fx.write(join(fx.paths.archive('big', 'sal'), 'input.csv'), 'input');
+    const directory = new DirectoryRepository(fx.db);
+    directory.transaction(() => {
+      directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+      for (let n = 0; n < EMPLOYEES; n++) directory.createEmployee('big', employee(n));
+    });
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('loses nothing, and the second run finishes the removal in the same folder', async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/fluxgate.js'), '--config', fx.srv.configFile, 'account', 'remove', 'big'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+    // Kill it while it writes the directory export: the trees are moved, the rows not yet deleted.
+    for (;;) {
+      const folder = removedFolders(fx, 'big')[0];
+      if ((folder && existsSync(join(folder, 'directory.json.tmp'))) || child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL', 'killed before it finished');
+
+    const [folder, ...others] = removedFolders(fx, 'big');
+    assert.deepEqual(others, []);
+    const manifest = JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null };
+    assert.equal(manifest.finishedAt, null, 'unfinished');
+    // Nothing lost: each tree in its place or in the folder, every row still in the database.
+    assert.ok(existsSync(join(folder!, 'sftp', 'out', 'sal', 'report.csv')), 'the tree was moved');
+    assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')) || existsSync(join(fx.paths.archive('big', 'sal'), 'input.csv')));
+    assert.equal(count(fx, 'dir_employees', 'big'), EMPLOYEES);
+    assert.equal(fx.accounts.get('big')!.enabled, false);
+    // A new account cannot take the id meanwhile: this one still exists, and says how to finish.
+    const add = await fx.srv.cli('account', 'add', 'big', '--key', makeKey('ed25519').publicPath);
+    assert.equal(add.code, 1);
+    assert.match(add.stderr, /account "big" already exists; its removal is unfinished: run "fluxgate account remove big" again \[FG_ACCOUNT_EXISTS\]/);
+
+    const again = await fx.srv.cli('account', 'remove', 'big');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^account big removed \(finishing the removal started at \S+\)$/m);
+    assert.deepEqual(removedFolders(fx, 'big'), [folder], 'the same folder');
+    assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')));
+    assert.equal(existsSync(join(folder!, 'directory.json.tmp')), false);
+    const exported = JSON.parse(readFileSync(join(folder!, 'directory.json'), 'utf8')) as { organizations: unknown[]; employees: Array<{ registration_reference: string; data: unknown }> };
+    assert.equal(exported.organizations.length, 1);
+    assert.equal(exported.employees.length, EMPLOYEES);
+    assert.deepEqual(exported.employees[EMPLOYEES - 1], { ...exported.employees[EMPLOYEES - 1], registration_reference: String(EMPLOYEES - 1).padStart(6, '0'), data: { grade: 'B', city: 'Paris' } });
+    assert.equal(count(fx, 'dir_employees', 'big'), 0);
+    assert.equal(count(fx, 'accounts', 'big'), 0);
+    assert.notEqual((JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null }).finishedAt, null);
+  });
+});
+
+describe('account add over what an older fluxgate left of a removed account', { skip: skipUnless('ssh-keygen') }, () => {
+  let fx: JobsFixture;
+  before(() => {
+    fx = new JobsFixture();
+    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme' });
+    const directory = new DirectoryRepository(fx.db);
+    directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+    directory.createEmployee('acme', employee(1));
+    fx.write(join(fx.paths.vault('acme'), 'payslip.pdf'), 'pdf');
+    // The removal of before: the tree moved aside and the account row deleted, nothing else.
+    fx.db.prepare(`DELETE FROM accounts WHERE id = 'acme'`).run();
+    renameSync(fx.paths.accountRoot('acme'), join(fx.srv.dir, 'old-tree'));
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('is refused (FG_ACCOUNT_LEFTOVERS) until account remove moves the leftovers aside', async () => {
+    const key = makeKey('ed25519').publicPath;
+    const add = await fx.srv.cli('account', 'add', 'acme', '--key', key);
+    assert.equal(add.code, 1, add.stdout);
+    assert.match(add.stderr, /^fluxgate: there is no account "acme", but data of one removed earlier remains \(2 directory rows, \S+\/vault\/acme\): run "fluxgate account remove acme", which moves it to \S+\/removed\/, then add the account again \[FG_ACCOUNT_LEFTOVERS\]$/m);
+    assert.equal(existsSync(fx.paths.accountRoot('acme')), false, 'nothing created');
+
+    const removed = await fx.srv.cli('account', 'remove', 'acme');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^what remained of account acme \(its account row was already gone\) removed$/m);
+    assert.match(removed.stdout, /^ {2}vault\/\s+was \S+\/vault\/acme$/m);
+    assert.match(removed.stdout, /^ {2}directory\.json\s+1 organization, 1 employee, 0 users, 0 documents$/m);
+    const [folder] = removedFolders(fx, 'acme');
+    assert.ok(existsSync(join(folder!, 'vault', 'payslip.pdf')));
+
+    const again = await fx.srv.cli('account', 'add', 'acme', '--key', key);
+    assert.equal(again.code, 0, again.stderr);
+    const employees = await fx.srv.cli('directory', 'employees', '--account', 'acme', '--json');
+    assert.deepEqual(JSON.parse(employees.stdout), []);
+    // Nothing left of anything: a second remove of a missing id says so.
+    assert.match((await fx.srv.cli('account', 'remove', 'nobody')).stderr, /no account "nobody", and nothing of one remains \[FG_ACCOUNT_NOT_FOUND\]/);
+  });
+});
