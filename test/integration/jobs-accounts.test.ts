@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
+import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
@@ -33,7 +34,17 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
       name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2]!, receivedAt: T })!;
     journal.update(row.id, { state: 'processed', processedAt: T });
     fileId = row.id;
+    // What its files applied: personal data the purge must delete with the files.
+    const directory = new DirectoryRepository(fx.db);
+    for (const id of ['acme', 'busy']) {
+      directory.upsertOrganization(id, { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+      directory.upsertEmployee(id, { organizationCode: 'ACME', registrationReference: '000001', technicalId: null, email: 'ann@example.com',
+        lastname: 'Smith', firstname: 'Ann', active: true, departureDate: null, attributes: {} });
+      directory.upsertUser(id, { login: 'hr.admin', email: 'hr@example.com', lastname: 'Admin', firstname: 'Hr', profileCode: 'HR_ADMIN', organizationCodes: ['ACME'], attributes: {} });
+    }
   });
+  const directoryRows = (id: string): number[] => ['dir_organizations', 'dir_employees', 'dir_users', 'dir_documents']
+    .map((t) => fx.db.prepare(`SELECT count(*) FROM ${t} WHERE account_id = ?`).pluck().get(id) as number);
   after(async () => { await fx.cleanup(); });
 
   test('enabled at 364 days without a login, disabled at 366', async () => {
@@ -64,7 +75,12 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     const run = await runJob(fx.srv, 'account-inactivity', '--dry-run', '--at', isoAt(T + 549 * DAY));
     const purge = run.actions.find((a) => a.action === 'purge')!;
     assert.equal(purge.target, 'acme');
-    assert.equal((purge as { detail?: { files: number } }).detail!.files, 5);
+    const detail = (purge as { detail?: Record<string, number> }).detail!;
+    assert.equal(detail.files, 5);
+    assert.deepEqual([detail.directoryRows, detail.organizations, detail.employees, detail.users, detail.documents], [3, 1, 1, 1, 0]);
+    const text = await fx.srv.cli('jobs', 'run', 'account-inactivity', '--dry-run', '--at', isoAt(T + 549 * DAY));
+    assert.match(text.stdout, /^ {2}would purge acme {2}\(.*files 5, .*directoryRows 3, organizations 1, employees 1, users 1, documents 0\)$/m);
+    assert.deepEqual(directoryRows('acme'), [1, 1, 1, 0]);
     for (const f of files) assert.ok(existsSync(f));
     const acme = fx.accounts.get('acme')!;
     assert.equal(acme.purgedAt, null);
@@ -77,6 +93,11 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
     assert.equal(run.counts.purge, 1);
     assert.equal(run.counts.filesDeleted, 5);
+    assert.equal(run.counts.directoryRowsDeleted, 3);
+    assert.deepEqual(directoryRows('acme'), [0, 0, 0, 0], 'its directory rows are deleted with its files');
+    assert.deepEqual(directoryRows('busy'), [1, 1, 1, 0], 'another account keeps its own');
+    const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'account-inactivity', '--json')).stdout) as Array<{ counts: Record<string, number> }>;
+    assert.equal(history[0]!.counts.directoryRowsDeleted, 3);
     for (const f of files) assert.equal(existsSync(f), false, `${f} deleted`);
     assert.equal(existsSync(fx.paths.accountRoot('acme')), false);
     assert.equal(existsSync(fx.paths.vault('acme')), false);

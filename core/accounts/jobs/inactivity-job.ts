@@ -5,7 +5,7 @@ import { reconcilePending, type FileDeleter } from '../../retention/deleter';
 import type { Account, AccountRepository } from '../../store/accounts-repository';
 import type { InactivityRepository } from '../../store/inactivity-repository';
 import type { RetentionRepository } from '../../store/retention-repository';
-import { countAccountFiles, purgeAccount } from './purge';
+import { countPurge, purgeAccount } from './purge';
 
 export const INACTIVITY_REASON = 'no successful login for too long (account-inactivity job)';
 
@@ -55,14 +55,15 @@ export class AccountInactivityJob implements Job {
     if (idle >= (inactivityDisableDays + purgeAfterDisabledDays) * DAY_MS) {
       if (purge) {
         if (ctx.dryRun) {
-          ctx.record({ ...base, action: 'purge', detail: { ...(await countAccountFiles(this.paths, account.id)) } });
+          ctx.record({ ...base, action: 'purge', detail: { ...(await countPurge(this.paths, this.accounts, account.id)) } });
           return;
         }
         const done = await purgeAccount({ paths: this.paths, accounts: this.accounts, retention: this.retention, deleter: this.deleter }, account.id, ctx.asOf);
         this.marks.clear(account.id);
         ctx.counts.add('filesDeleted', done.files);
         ctx.counts.add('bytes', done.bytes);
-        ctx.record({ ...base, action: 'purge', detail: done });
+        ctx.counts.add('directoryRowsDeleted', done.directoryRows);
+        ctx.record({ ...base, action: 'purge', detail: { ...done } });
         return;
       }
       // Purging is off: the account simply stays disabled.

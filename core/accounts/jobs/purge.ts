@@ -1,44 +1,49 @@
 import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { DataPaths } from '../../config/paths';
+import { totalRows, type DirectoryCounts } from '../../store/account-data-repository';
 import type { AccountRepository } from '../../store/accounts-repository';
 import type { RetentionRepository } from '../../store/retention-repository';
 import type { FileDeleter } from '../../retention/deleter';
 import { walkFiles } from '../../retention/tree-scan';
+import { namedDataRoots } from '../data-roots';
 
 export const PURGE_RULE = 'account-purge';
 
 /** Everywhere an account's files live: its SFTP tree, archive, quarantine, vault and work space. */
 export function accountDataRoots(paths: DataPaths, accountId: string): string[] {
-  return [
-    paths.accountRoot(accountId),
-    dirname(paths.archive(accountId, 'x')),
-    dirname(paths.quarantine(accountId, 'x')),
-    paths.vault(accountId),
-    paths.work(accountId),
-  ];
+  return namedDataRoots(paths, accountId).map((r) => r.path);
 }
 
-/** Counts what a purge would delete, without touching anything. */
-export async function countAccountFiles(paths: DataPaths, accountId: string): Promise<{ files: number; bytes: number }> {
+/** Flat (a job action's detail is printed `key value, …`): the directory rows in all, then by table. */
+export interface PurgeCounts extends DirectoryCounts {
+  files: number;
+  bytes: number;
+  /** Directory rows (organizations, employees, users, documents): personal data, deleted with the files. */
+  directoryRows: number;
+}
+
+/** Counts what a purge would delete (files, bytes, directory rows), without touching anything. */
+export async function countPurge(paths: DataPaths, accounts: AccountRepository, accountId: string): Promise<PurgeCounts> {
   let files = 0;
   let bytes = 0;
   for (const root of accountDataRoots(paths, accountId)) {
     for await (const f of walkFiles(root)) { files++; bytes += f.st.size; }
   }
-  return { files, bytes };
+  const directory = accounts.data.directoryCounts(accountId);
+  return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }
 
 /**
  * Purges an account: every file deleted through the tombstone protocol (so a crash part way
- * resumes at the next run), journal rows marked `deleted`, then the account row is kept but
- * marked purged, disabled, and stripped of its keys and password. Tombstones are kept.
+ * resumes at the next run), journal rows marked `deleted`, then, in one transaction, its
+ * directory rows deleted and the account row kept but marked purged, disabled, and stripped of
+ * its keys and password. Tombstones and the journal are kept: they say what was deleted.
  */
 export async function purgeAccount(
   deps: { paths: DataPaths; accounts: AccountRepository; retention: RetentionRepository; deleter: FileDeleter },
   accountId: string,
   asOf: number,
-): Promise<{ files: number; bytes: number }> {
+): Promise<PurgeCounts> {
   const { paths, accounts, retention, deleter } = deps;
   // No session may add files while the tree is emptied.
   accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
@@ -63,11 +68,12 @@ export async function purgeAccount(
     await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
   }
   for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
-  accounts.transaction(() => {
+  const directory = accounts.transaction(() => {
     for (const key of accounts.keys(accountId)) accounts.removeKey(accountId, key.fingerprint);
     accounts.setEnabled(accountId, false, 'purged after inactivity', asOf);
     accounts.update(accountId, { purgedAt: asOf, passwordHash: null });
+    return accounts.data.deleteDirectory(accountId);
   });
   retention.forgetAccount(accountId);
-  return { files, bytes };
+  return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }
