@@ -17,7 +17,7 @@ const EXPORT_FORMAT = { [DIRECTORY_EXPORT]: 'fluxgate-removed-directory/1', [JOU
 
 /** Exports written, then found changed at the delete (the server was still writing): tries before giving up. */
 const ATTEMPTS = 3;
-export const REMOVING_REASON = 'being removed (fluxgate account remove)';
+const REMOVING_REASON = 'being removed (fluxgate account remove)';
 
 export interface RemovalDeps {
   accounts: AccountRepository;
@@ -68,6 +68,14 @@ export function describeLeftovers(l: Leftovers): string {
   return parts.join(', ');
 }
 
+/** The removal of this account (of this id when it has no row) a crash or a refusal left unfinished. */
+export function unfinishedRemoval(deps: RemovalDeps, accountId: string, account: Account | undefined): ReturnType<typeof findUnfinished> {
+  const unfinished = findUnfinished(deps.removedDir, accountId);
+  // One of an older account with this id is not this account's.
+  if (unfinished && account && unfinished.manifest.account?.createdAt !== isoDate(account.createdAt)) return undefined;
+  return unfinished;
+}
+
 /**
  * `account remove`: everything of the account leaves the live data, and nothing is lost.
  *
@@ -87,9 +95,7 @@ export function removeAccount(deps: RemovalDeps, accountId: string, now = new Da
   const { accounts } = deps;
   const data = accounts.data;
   const account = accounts.get(accountId);
-  let unfinished = findUnfinished(deps.removedDir, accountId);
-  // An unfinished removal of an older account with this id is not this account's.
-  if (unfinished && account && unfinished.manifest.account?.createdAt !== isoDate(account.createdAt)) unfinished = undefined;
+  const unfinished = unfinishedRemoval(deps, accountId, account);
   if (!account && !findLeftovers(deps, accountId)) {
     throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}", and nothing of one remains`, { accountId });
   }

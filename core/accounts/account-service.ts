@@ -7,7 +7,7 @@ import type { Account, AccountKey, AccountOptions, AccountProfile, AccountReposi
 import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree } from './account-tree';
-import { describeLeftovers, findLeftovers, removeAccount, REMOVING_REASON, type AccountRemoval, type RemovalDeps } from './account-removal';
+import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
 import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
 import { hashPassword } from './password';
 import { publishStoredPublicKey } from '../pgp/publish';
@@ -70,7 +70,7 @@ export class AccountService {
     const key = input.publicKey === undefined ? undefined : this.checkedKey(input.publicKey);
     const existing = this.repo.get(input.id);
     if (existing) {
-      const unfinished = existing.disabledReason === REMOVING_REASON ? `; its removal is unfinished: run "fluxgate account remove ${input.id}" again` : '';
+      const unfinished = unfinishedRemoval(this.removal, input.id, existing) ? `; its removal is unfinished: run "fluxgate account remove ${input.id}" again` : '';
       throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${input.id}" already exists${unfinished}`, { accountId: input.id });
     }
     // A new account must start empty: it would otherwise find (and a sal upload "update") the data of the one removed.
