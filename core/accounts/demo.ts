@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { utils } from 'ssh2';
 import type { DataPaths } from '../config/paths';
+import { generateSshKeyPairSync } from '../ssh-keygen';
 import type { AccountService } from './account-service';
 
 export const DEMO_ACCOUNT = 'demo';
@@ -12,7 +12,7 @@ export const DEMO_ACCOUNT = 'demo';
  * Returns the private key path.
  */
 export function createDemoAccount(accounts: AccountService, paths: DataPaths): string {
-  const keys = utils.generateKeyPairSync('ed25519', { comment: 'demo@fluxgate' });
+  const keys = generateSshKeyPairSync({ type: 'ed25519', comment: 'demo@fluxgate' });
   mkdirSync(paths.demoDir, { recursive: true, mode: 0o700 });
   const privatePath = join(paths.demoDir, 'id_ed25519');
   writeFileSync(privatePath, keys.private, { mode: 0o600 });

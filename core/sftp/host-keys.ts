@@ -5,6 +5,7 @@ import { describeParsedKey, type PublicKeyInfo } from '../accounts/key-policy';
 import { FluxgateError } from '../errors';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
+import { generateSshKeyPair } from '../ssh-keygen';
 
 /**
  * The server's host keys: ed25519 (listed first, so modern clients pick it) and RSA 4096,
@@ -20,14 +21,6 @@ export interface HostKey extends PublicKeyInfo {
   privateKey: Buffer;
 }
 
-function generate(type: 'ed25519' | 'rsa', bits: number | undefined, comment: string): Promise<{ private: string; public: string }> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, keys: { private: string; public: string }): void => (err ? reject(err) : resolve(keys));
-    if (type === 'rsa') utils.generateKeyPair('rsa', { bits: bits ?? 4096, comment }, done);
-    else utils.generateKeyPair('ed25519', { comment }, done);
-  });
-}
-
 /**
  * Creates missing host keys; returns the paths it generated (empty when all existed).
  * Safe when several servers share the directory and start together: each key is written
@@ -39,7 +32,8 @@ export async function ensureHostKeys(dir: string): Promise<string[]> {
   for (const spec of HOST_KEY_FILES) {
     const path = join(dir, spec.file);
     if (existsSync(path)) continue;
-    const keys = await generate(spec.type, spec.bits, 'fluxgate host key');
+    const comment = 'fluxgate host key';
+    const keys = await generateSshKeyPair(spec.type === 'rsa' ? { type: 'rsa', bits: spec.bits, comment } : { type: 'ed25519', comment });
     const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
     writeFileSync(`${temp}.pub`, `${keys.public}\n`, { mode: 0o644 });
     writeFileSync(temp, keys.private, { mode: 0o600 });
@@ -77,7 +71,10 @@ export function loadHostKeys(dir: string): HostKey[] {
     const path = join(dir, file);
     const privateKey = readFileSync(path);
     const parsed = utils.parseKey(privateKey);
-    if (parsed instanceof Error) throw new FluxgateError('FG_CONFIG', `host key ${path} cannot be read: ${parsed.message}`);
+    if (parsed instanceof Error) {
+      throw new FluxgateError('FG_CONFIG', `host key ${path} cannot be read: ${parsed.message}. If fluxgate made it (before 2026-11-22 one `
+        + `ed25519 key in 256 was written unreadable: ssh2 issue #1390), no client ever connected with it: delete it and its .pub, and a new one is made at the next start`);
+    }
     return { ...describeParsedKey(parsed), path, privateKey };
   });
 }
