@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   FG_NO_SUCH_FILE: 'no such file or directory',
   FG_PATH_ESCAPE: 'the path leaves the account root',
   FG_PATH_INVALID: 'the path is not acceptable',
-  FG_FILE_EXISTS: 'a completed file with this name already exists',
+  FG_FILE_EXISTS: 'a file with this name already exists',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NO_WORKFLOW: 'no workflow matches this file',

@@ -157,7 +157,7 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     const f = await upload(SIR, 'in/sir', name);
     assert.equal(f.state, 'rejected', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.code, 'FG_ENCRYPTION_REQUIRED');
-    assert.ok(f.outcome?.summary?.startsWith(`${name}: `), f.outcome?.summary);
+    assert.ok(f.outcome?.summary?.startsWith(`${name}: the workflow of this flux only accepts PGP-encrypted uploads`), f.outcome?.summary);
     assert.match(f.outcome?.summary ?? '', new RegExp(`upload it as ${name.replace(/\./g, '\\.')}\\.pgp$`));
     assert.equal(types(f).includes('handled'), false, 'the handler never ran');
     assert.deepEqual(await organizations(), []);

@@ -10,9 +10,10 @@ import { Tokens } from '../../tokens';
 import { defineStep } from '../step';
 
 /** FG_ENCRYPTION_REQUIRED, as the decrypt step and the engine (workflows without it) say it. */
-export function encryptionRequired(name: string): FileRejection {
+export function encryptionRequired(name: string, by: 'account' | 'workflow' = 'account'): FileRejection {
+  const who = by === 'account' ? 'this account only accepts' : 'the workflow of this flux only accepts';
   return new FileRejection('FG_ENCRYPTION_REQUIRED',
-    `${name}: this account only accepts PGP-encrypted uploads; encrypt the file with the key published in out/sig/ and upload it as ${name}.pgp`);
+    `${name}: ${who} PGP-encrypted uploads; encrypt the file with the key published in out/sig/ and upload it as ${name}.pgp`);
 }
 
 /**
@@ -32,7 +33,8 @@ export const decryptStep = defineStep<{ required?: boolean }>({
     const name = run.file.name;
     if (run.encryption === 'decrypted') return; // a second decrypt step in the same workflow
     if (!isEncryptedName(name) && !(await isPgpMessageFile(run.inputPath))) {
-      if (run.account.options.requireEncryption || options.required) throw encryptionRequired(name);
+      if (run.account.options.requireEncryption) throw encryptionRequired(name);
+      if (options.required) throw encryptionRequired(name, 'workflow');
       run.encryption = 'plain';
       return;
     }
