@@ -9,6 +9,9 @@
  * Also prints the CPU seconds each server spent per upload (user + system, from /proc): on a
  * shared, loaded machine wall-clock MB/s swings by 2x between rounds, CPU time much less.
  *
+ * Also prints fluxgate's RSS at rest, BENCH_REST_SECONDS (default 10) after its last upload:
+ * what glibc's allocator keeps of the uploads' peak for later transfers (docs/sftp.md, "Memory at rest").
+ *
  * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
  * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
  * BENCH_TRACE_GC=0 (no GC counts), BENCH_GC_LOG=FILE (the server's --trace-gc lines).
@@ -27,6 +30,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CIPHERS = (process.env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
 /** BENCH_FSYNC=0: fluxgate with sftp.fsyncUploads false, like OpenSSH (which never fsyncs). */
 const FSYNC = process.env.BENCH_FSYNC !== '0';
+/** How long fluxgate rests after its last upload before its RSS at rest is read. */
+const REST_SECONDS = Number(process.env.BENCH_REST_SECONDS ?? 10);
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'));
 /**
  * The server runs with --trace-gc (BENCH_TRACE_GC=0: without): its garbage collections are
@@ -209,6 +214,10 @@ async function main(): Promise<void> {
       });
     }
     const rss = rssMiB(fg.child.pid!);
+    // At rest: the uploads' buffers are freed (V8 collects them), but glibc keeps the memory for
+    // later transfers (docs/sftp.md, "Memory at rest"). The last sshd round already counts as rest.
+    await new Promise((r) => setTimeout(r, REST_SECONDS * 1000));
+    const restRss = rssMiB(fg.child.pid!, 'VmRSS');
     console.log('\nmedian MB/s (10^6 bytes/s, wall time of the sftp process including connect):');
     for (const r of results) {
       const ratio = r.openssh ? (r.fluxgate / r.openssh).toFixed(2) : '-';
@@ -223,6 +232,7 @@ async function main(): Promise<void> {
       for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${r.markCompacts.join(' ')}`);
     }
     console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB); idle before the uploads ${idleRss.toFixed(0)} MiB`);
+    console.log(`fluxgate RSS at rest ${REST_SECONDS} s after its last upload: ${restRss.toFixed(0)} MiB (${((restRss * 1048576) / 1e6).toFixed(0)} MB; kept by the allocator for later transfers, not a leak: docs/sftp.md)`);
     console.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${load()} at the end`);
   } finally {
     fg.child.kill('SIGTERM');
