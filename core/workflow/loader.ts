@@ -181,6 +181,24 @@ export function findClash(candidate: Workflow, others: Iterable<Workflow>, nameO
 }
 
 /**
+ * Two patterned workflows in one directory: regular expressions cannot be compared, so a name
+ * both match is only found when such a file comes (FG_WORKFLOW_AMBIGUOUS, runner.ts). Said
+ * when the files load, so the operator can check the patterns exclude each other.
+ */
+export function sharedDirectoryWarning(candidate: Workflow, others: Iterable<Workflow>, nameOf: (w: Workflow) => string): { path: PropertyKey[]; message: string } | undefined {
+  if (!candidate.match.pattern) return undefined;
+  const sharing = [...others].filter((o) => o.source !== candidate.source && o.match.pattern
+    && o.match.profile === candidate.match.profile && o.match.directory === candidate.match.directory);
+  if (sharing.length === 0) return undefined;
+  const named = sharing.map((o) => `${nameOf(o)} (flux "${o.flux}", pattern ${o.match.pattern!.source})`).join(', ');
+  return {
+    path: ['match', 'pattern'],
+    message: `${candidate.match.profile} directory "${candidate.match.directory || '/'}" is shared with ${named}: make sure no file name `
+      + 'matches both patterns; such a file is rejected with FG_WORKFLOW_AMBIGUOUS and kept',
+  };
+}
+
+/**
  * A workflow whose steps cannot decrypt: the engine still applies the account's encryption
  * requirement (runner.ts), but such a workflow processes no encrypted file, and none at all
  * for accounts that require encryption. Legitimate (a flux that is never encrypted), so a
@@ -237,8 +255,10 @@ export function loadWorkflowDir(dir: string, steps: readonly AnyStep[], handlers
       problems.push(load.locate(clash.path, clash.message));
       continue;
     }
+    const shared = sharedDirectoryWarning(load.workflow, workflows, (w) => relative(dir, w.source));
     workflows.push(load.workflow);
     warnings.push(...load.warnings);
+    if (shared) warnings.push(load.locate(shared.path, shared.message));
   }
   return { workflows, problems, warnings, files };
 }

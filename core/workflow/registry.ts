@@ -3,7 +3,7 @@ import { basename, dirname, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logging/logger';
 import type { Service } from '../tokens';
-import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, type HandlerCatalogue, type WorkflowProblem } from './loader';
+import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, sharedDirectoryWarning, type HandlerCatalogue, type WorkflowProblem } from './loader';
 import type { Workflow } from './schema';
 import type { AnyStep } from './step';
 
@@ -81,7 +81,10 @@ export class WorkflowRegistry implements Service {
     }
     this.byFile.set(file, load.workflow);
     this.log.info({ file, flux: load.workflow.flux }, 'workflow reloaded');
-    for (const w of load.warnings) this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
+    const shared = sharedDirectoryWarning(load.workflow, this.byFile.values(), (w) => relative(this.dir, w.source));
+    for (const w of shared ? [...load.warnings, load.locate(shared.path, shared.message)] : load.warnings) {
+      this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
+    }
     return true;
   }
 

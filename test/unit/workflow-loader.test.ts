@@ -93,16 +93,22 @@ describe('workflow definitions', () => {
       // Another pattern in the same directory is allowed; the same pattern twice is not.
       writeFileSync(join(dir, 'x1.yaml'), "flux: x1\nmatch:\n  directory: in/sal\n  pattern: '\\.zip$'\nsteps: [receipt]\n");
       writeFileSync(join(dir, 'x2.yaml'), "flux: x2\nmatch:\n  directory: in/sal\n  pattern: '\\.zip$'\nsteps: [receipt]\n");
+      // Different patterns may still both match a name (x.zip): said, not refused.
+      writeFileSync(join(dir, 'x3.yaml'), "flux: x3\nmatch:\n  directory: in/sal\n  pattern: '^x'\nsteps: [receipt]\n");
       // The same flux twice (another directory) as before.
       writeFileSync(join(dir, 'z.yaml'), 'flux: sal\nmatch:\n  directory: in/zz\nsteps: [receipt]\n');
       const load = loadWorkflowDir(dir, BUILTIN_STEPS);
-      assert.deepEqual(load.workflows.map((w) => w.flux), ['sal', 'x1']);
+      assert.deepEqual(load.workflows.map((w) => w.flux), ['sal', 'x1', 'x3']);
       assert.deepEqual(load.problems.map(formatProblem), [
         `${join(dir, 'sir.yaml')}:3:14 match.directory: exchange directory "in/sal" is already served by sal.yaml (flux "sal"): `
           + 'two workflows cannot take the same files; give one another match.directory, or each a different match.pattern',
         `${join(dir, 'x2.yaml')}:3:14 match.directory: exchange directory "in/sal" with pattern \\.zip$ is already served by x1.yaml (flux "x1"): `
           + 'two workflows cannot take the same files; give one another match.directory, or each a different match.pattern',
         `${join(dir, 'z.yaml')}:1:7 flux: flux "sal" is already defined by sal.yaml`,
+      ]);
+      assert.deepEqual(load.warnings.map(formatProblem).filter((w) => w.includes('shared')), [
+        `${join(dir, 'x3.yaml')}:4:12 match.pattern: exchange directory "in/sal" is shared with x1.yaml (flux "x1", pattern \\.zip$): `
+          + 'make sure no file name matches both patterns; such a file is rejected with FG_WORKFLOW_AMBIGUOUS and kept',
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
