@@ -69,6 +69,12 @@ export interface FluxContext {
   readonly signal: AbortSignal;
   /** False for test files in production: validate and report, change nothing. */
   readonly apply: boolean;
+  /**
+   * This attempt's number, from 1: 1 is a fresh run of the file (just received, or replayed by
+   * an operator); a retry after a failure, a stop or a crash is 2 or more, and finds in the
+   * directory what the earlier attempts of this run wrote.
+   */
+  readonly attempt: number;
   readonly settings: PluginSettings;
   /** Only when the manifest grants network access. */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;

@@ -66,7 +66,7 @@ export type AbsentCoreField = 'technicalId' | 'email' | 'lastname' | 'firstname'
  *   employee with the stored one: a file with fewer columns and the same values is `unchanged`.
  *
  * An employee without the marker replaces the stored one whole, attributes included (what
- * restoring a row from `onReplaced`'s JSON relies on). Key fields are never absent. The marker
+ * restoring a row from previousEmployee relies on). Key fields are never absent. The marker
  * is a symbol: JSON.stringify and canonicalJson do not see it, so rows of one file still
  * compare by their JSON; comparing a marked employee with a stored one that way ignores the
  * merge, though (ask updateEmployee with `{ dryRun: true }` whether it would change anything).
@@ -114,31 +114,23 @@ export interface WriteOptions {
    */
   sourceFile?: string;
   /**
-   * Called with the stored JSON of the row an `updated` write replaces, for handlers that
-   * may have to undo the write later in the same file (restore it with JSON.parse + upsert:
-   * the parsed employee carries no ABSENT_FIELDS, so it replaces the row whole).
+   * Employees only, with `sourceFile`: an `updated` write keeps the employee it replaces, in the
+   * same transaction, for handlers that may have to undo the write later in the same file.
+   * previousEmployee gives it back, also after a crash (the retry of the file still has it).
+   * Per file and key, the first row the file replaced is kept (the employee before the file),
+   * across attempts too: a row this file wrote itself is never kept over it. Except when the
+   * row replaced was last written by something else (another file, between two attempts of
+   * this one): then that row is kept instead, since undoing this file must not undo that change.
+   * Creating a new key keeps nothing (undo a creation by removing the employee). Dry runs keep
+   * nothing. Updates and upserts refuse it (FG_PLUGIN_INVALID) without `sourceFile` and on other
+   * entities than employees.
    */
-  onReplaced?: (previousJson: string) => void;
+  keepPrevious?: boolean;
   /**
    * `JSON.stringify(entity)` when the caller already has it: tables that store the whole entity
    * use it rather than stringify again (employees store their attributes only, and ignore it).
    */
   json?: string;
-}
-
-/**
- * A scratch table for handlers that must see a whole file before applying it (the same key
- * twice with different data rejects both rows) without holding the file in memory.
- * Lives in SQLite's temp schema; drop it when done.
- */
-export interface StagingArea {
-  add(line: number, key: string, payload: string): void;
-  /** Keys staged more than once with different payloads, with all their lines. */
-  conflicts(): Array<{ key: string; lines: number[] }>;
-  /** The staged rows in the order they were added, a page at a time. */
-  rows(pageSize?: number): Iterable<{ line: number; key: string; payload: string }>;
-  readonly size: number;
-  drop(): void;
 }
 
 export interface DirectoryStore {
@@ -171,6 +163,20 @@ export interface DirectoryStore {
   updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind | undefined;
   /** Deletes one employee (to undo a creation); true when it existed. Leavers are deactivated, not removed. */
   removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean;
+  /**
+   * The employee as it was before file `sourceFile` replaced it (a write with `keepPrevious`),
+   * or undefined when that file kept none for the key. It carries no ABSENT_FIELDS: upserting
+   * it puts the row back whole.
+   */
+  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Employee | undefined;
+  /**
+   * Deletes what writes of file `sourceFile` kept (keepPrevious); returns how many. A handler
+   * forgets them once its undo has committed (in the same transaction), and when a fresh run of
+   * the file begins (`ctx.attempt` 1: the file was just received, or replayed), so that what a
+   * run that never finished kept (the file went dead, was replayed later, after other files
+   * changed the employees) is never taken for this run's.
+   */
+  forgetPrevious(accountId: string, sourceFile: string): number;
 
   getUser(accountId: string, login: string): DirectoryUser | undefined;
   listUsers(accountId: string): DirectoryUser[];
@@ -179,6 +185,4 @@ export interface DirectoryStore {
   getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined;
   listDocuments(accountId: string): DirectoryDocument[];
   upsertDocument(accountId: string, document: DirectoryDocument, options?: WriteOptions): ChangeKind;
-
-  createStaging(): StagingArea;
 }

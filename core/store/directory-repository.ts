@@ -1,12 +1,13 @@
 import {
   ABSENT_FIELDS,
   type AbsentCoreField, type AbsentFields, type Attributes, type ChangeKind, type DirectoryDocument, type DirectoryStore, type DirectoryUser, type Employee,
-  type Organization, type StagingArea, type WriteOptions,
+  type Organization, type WriteOptions,
 } from '../plugin-api/directory';
+import { FluxgateError } from '../errors';
 import { canonicalJson } from '../records/fields';
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
-import { SqliteStaging } from './directory-staging';
+import { EmployeeVersions } from './employee-versions';
 
 type Row = Record<string, unknown>;
 
@@ -127,7 +128,9 @@ class EntityTable<T> {
   /** The SELECT list `read` needs, for queries of this table written elsewhere. */
   readonly selected: string;
 
-  constructor(db: Database, private readonly spec: TableSpec<T>, private readonly byEarlierAttempt: ByEarlierAttempt) {
+  /** `versions`: where writes with `keepPrevious` keep the row they replace (employees only). */
+  constructor(private readonly db: Database, private readonly spec: TableSpec<T>, private readonly byEarlierAttempt: ByEarlierAttempt,
+    private readonly versions?: EmployeeVersions) {
     const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
     const cols = spec.columns;
     const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
@@ -153,6 +156,8 @@ class EntityTable<T> {
   }
 
   upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
+    // Checked here too, so that a misuse fails whether or not the key is new (create does not look).
+    if (options.keepPrevious && !options.dryRun) this.checkKeepPrevious(options);
     if (!options.dryRun && this.create(accountId, entity, options)) return 'created';
     return this.update(accountId, entity, options) ?? 'created'; // absent: a dry run
   }
@@ -181,6 +186,11 @@ class EntityTable<T> {
    * reports what the file changed (see `earlierAttemptChange`).
    */
   update(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind | undefined {
+    if (options.keepPrevious && !options.dryRun) {
+      this.checkKeepPrevious(options);
+      // The kept row and the update commit together or not at all, also for a caller outside a transaction.
+      if (!this.db.inTransaction) return this.db.transaction(() => this.update(accountId, entity, options))();
+    }
     const key = this.spec.key(entity);
     const existing = this.selectForUpdate.get(accountId, ...key) as Row | undefined;
     if (existing === undefined) return undefined;
@@ -189,9 +199,20 @@ class EntityTable<T> {
     const values = this.spec.values(entity);
     if (this.unchanged(existing, entity, data, values)) return this.earlierAttemptChange(existing, options.sourceFile) ?? 'unchanged';
     if (options.dryRun) return 'updated';
-    options.onReplaced?.(this.spec.split ? JSON.stringify(this.read(existing)) : existing.data as string);
+    if (options.keepPrevious) {
+      this.versions!.keep(accountId, options.sourceFile!, key, JSON.stringify(this.read(existing)), existing.source_file !== options.sourceFile);
+    }
     this.updateRow.run(...values, data, options.sourceFile ?? null, Date.now(), accountId, ...key);
     return 'updated';
+  }
+
+  private checkKeepPrevious(options: WriteOptions): void {
+    if (!this.versions) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `WriteOptions.keepPrevious is for employees only, not for ${this.spec.table} writes`);
+    }
+    if (options.sourceFile === undefined) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', 'WriteOptions.keepPrevious needs sourceFile (the journal id of the file being applied)');
+    }
   }
 
   /**
@@ -236,6 +257,7 @@ export class DirectoryRepository implements DirectoryStore {
   private readonly byEmail;
 
   private readonly shapes: AttributeShapes;
+  private readonly versions: EmployeeVersions;
   /** When a file's current processing and its current attempt began (the journal's timeline). */
   private readonly attemptTimes;
   /** Those times by file id, kept for one (outermost) transaction: no attempt starts during one. */
@@ -247,7 +269,8 @@ export class DirectoryRepository implements DirectoryStore {
     this.shapes = new AttributeShapes(db);
     const byEarlierAttempt: ByEarlierAttempt = (fileId, writtenAt) => this.byEarlierAttempt(fileId, writtenAt);
     this.organizations = new EntityTable(db, ORGANIZATIONS, byEarlierAttempt);
-    this.employees = new EntityTable(db, employees(this.shapes), byEarlierAttempt);
+    this.versions = new EmployeeVersions(db);
+    this.employees = new EntityTable(db, employees(this.shapes), byEarlierAttempt, this.versions);
     this.users = new EntityTable(db, USERS, byEarlierAttempt);
     this.documents = new EntityTable(db, DOCUMENTS, byEarlierAttempt);
     // The engine records an `attempt` event before each attempt, and `processed`/`rejected`/`dead`
@@ -305,6 +328,11 @@ export class DirectoryRepository implements DirectoryStore {
     return this.employees.remove(accountId, [organizationCode, registrationReference]);
   }
   upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
+  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Employee | undefined {
+    const json = this.versions.get(accountId, sourceFile, organizationCode, registrationReference);
+    return json === undefined ? undefined : JSON.parse(json) as Employee;
+  }
+  forgetPrevious(accountId: string, sourceFile: string): number { return this.versions.forget(accountId, sourceFile); }
   createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
   updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
 
@@ -315,6 +343,4 @@ export class DirectoryRepository implements DirectoryStore {
   getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined { return this.documents.get(accountId, [externalReference]); }
   listDocuments(accountId: string): DirectoryDocument[] { return this.documents.all(accountId); }
   upsertDocument(accountId: string, d: DirectoryDocument, options?: WriteOptions): ChangeKind { return this.documents.upsert(accountId, d, options); }
-
-  createStaging(): StagingArea { return new SqliteStaging(this.db); }
 }

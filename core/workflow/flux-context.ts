@@ -28,6 +28,7 @@ export class EngineFluxContext implements FluxContext {
   readonly log: PluginLogger;
   readonly signal: AbortSignal;
   readonly apply: boolean;
+  readonly attempt: number;
   readonly settings: PluginSettings;
   private readonly run: StepRun;
   private readonly manifest: FluxManifest;
@@ -43,6 +44,7 @@ export class EngineFluxContext implements FluxContext {
     this.signal = run.signal;
     // Test files (version tst) are validated and reported everywhere, but never applied in production.
     this.apply = !(incoming.isTest && run.config.environment === 'production');
+    this.attempt = run.attempt;
     const docs = run.config.documents;
     this.settings = {
       environment: run.config.environment,

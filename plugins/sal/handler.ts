@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import {
   fluxHandler, rejectRow,
-  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type StagingArea, type WriteOptions,
+  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
@@ -31,7 +31,7 @@ interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: stri
 /** One file's state while it applies. `conflicts`: keys (keyOf) in conflict → their lines. */
 interface SalRun {
   ctx: FluxContext; account: string; fileId: string; log: RowLog; firstRows: FirstRows;
-  conflicts: Map<string, number[]>; replaced: StagingArea;
+  conflicts: Map<string, number[]>;
 }
 
 /**
@@ -71,8 +71,16 @@ class FirstRows {
  * per row, no row kept; a repeated key is compared with its first row as the directory holds
  * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
- * restored from a staging table if it replaced a row). Counts go to the report at the end.
- * An employee missing from the file is left as it is (never made a leaver).
+ * restored if it replaced a row). Counts go to the report at the end. An employee missing from
+ * the file is left as it is (never made a leaver).
+ *
+ * The rows it replaces are kept in the database (WriteOptions.keepPrevious: in the batch's
+ * transaction), so the retry of a file killed part way can still undo a key whose first row the
+ * killed attempt applied. They are forgotten when the undo commits (same transaction: a retry
+ * after that point re-applies and undoes again from what it keeps itself), and when a fresh run
+ * begins (attempt 1: the file was just received or replayed). The latter matters after a run
+ * that never finished (the file went dead): what it kept is from before changes other files made
+ * since, and must never be restored by a replay; attempts 2 and later need what attempt 1 kept.
  */
 @fluxHandler({
   flux: 'sal',
@@ -84,58 +92,54 @@ export class SalHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
     const account = file.accountId;
     const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
-    const replaced = ctx.directory.createStaging();
-    try {
-      const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
-      const run: SalRun = { ctx, account, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map(), replaced };
-      let batch: Array<{ index: number; employee: Employee }> = [];
-      let rows = 0;
-      // The organization code of the previous row: log.orgs shares one string per organization.
-      let org = '';
-      // Every record of a file shares its header's columns.
-      let columns: Readonly<Record<string, number>> = {};
+    if (ctx.apply && ctx.attempt === 1) ctx.directory.forgetPrevious(account, file.id);
+    const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
+    const run: SalRun = { ctx, account, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
+    let batch: Array<{ index: number; employee: Employee }> = [];
+    let rows = 0;
+    // The organization code of the previous row: log.orgs shares one string per organization.
+    let org = '';
+    // Every record of a file shares its header's columns.
+    let columns: Readonly<Record<string, number>> = {};
 
-      for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
-        if (rows++ === 0) columns = record.columns;
-        const { checker, employee } = readEmployee(record, organizations);
-        const ref = employee.registrationReference;
-        if (!checker.ok) {
-          rejectRow(ctx.report, record.line, checker.problems, ref ? shown(employee.organizationCode, ref) : undefined);
-          continue;
-        }
-        if (employee.organizationCode !== org) org = employee.organizationCode;
-        const index = log.lines.push(record.line) - 1;
-        log.orgs.push(org);
-        log.refs.push(ref);
-        log.kinds.push(undefined);
-        // A dry run writes nothing, so a repeated key is compared with its first row by digest.
-        if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
-        batch.push({ index, employee });
-        if (batch.length >= BATCH_ROWS) batch = this.apply(run, batch);
+    for await (const record of ctx.records({ dialect: 'exchange', required: SAL_REQUIRED })) {
+      if (rows++ === 0) columns = record.columns;
+      const { checker, employee } = readEmployee(record, organizations);
+      const ref = employee.registrationReference;
+      if (!checker.ok) {
+        rejectRow(ctx.report, record.line, checker.problems, ref ? shown(employee.organizationCode, ref) : undefined);
+        continue;
       }
-      this.apply(run, batch);
-      this.undoConflicts(run);
-
-      const { conflicts } = run;
-      for (let i = 0; i < log.lines.length; i++) {
-        const org = log.orgs[i]!;
-        const ref = log.refs[i]!;
-        const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
-        if (lines) {
-          rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
-            message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(org, ref));
-        } else {
-          ctx.report.count(log.kinds[i] ?? 'unchanged', shown(org, ref), log.lines[i]);
-        }
-      }
-      const c = ctx.report.counts;
-      return {
-        result: 'processed',
-        summary: `${rows} rows: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.rejected} rejected`,
-      };
-    } finally {
-      replaced.drop();
+      if (employee.organizationCode !== org) org = employee.organizationCode;
+      const index = log.lines.push(record.line) - 1;
+      log.orgs.push(org);
+      log.refs.push(ref);
+      log.kinds.push(undefined);
+      // A dry run writes nothing, so a repeated key is compared with its first row by digest.
+      if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
+      batch.push({ index, employee });
+      if (batch.length >= BATCH_ROWS) batch = this.apply(run, batch);
     }
+    this.apply(run, batch);
+    this.undoConflicts(run);
+
+    const { conflicts } = run;
+    for (let i = 0; i < log.lines.length; i++) {
+      const org = log.orgs[i]!;
+      const ref = log.refs[i]!;
+      const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
+      if (lines) {
+        rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
+          message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(org, ref));
+      } else {
+        ctx.report.count(log.kinds[i] ?? 'unchanged', shown(org, ref), log.lines[i]);
+      }
+    }
+    const c = ctx.report.counts;
+    return {
+      result: 'processed',
+      summary: `${rows} rows: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.rejected} rejected`,
+    };
   }
 
   /**
@@ -147,15 +151,11 @@ export class SalHandler implements FluxHandler {
   private apply(run: SalRun, batch: Array<{ index: number; employee: Employee }>): [] {
     const { ctx, account, log } = run;
     ctx.signal.throwIfAborted();
-    let index = 0;
-    // One options object for the batch: no closure per row.
-    const options: WriteOptions = {
-      dryRun: !ctx.apply, sourceFile: run.fileId,
-      onReplaced: (previous) => run.replaced.add(log.lines[index]!, keyOf(log.orgs[index]!, log.refs[index]!), previous),
-    };
+    // One options object for the batch. keepPrevious: an update keeps the row it replaces, in
+    // this transaction, should the key turn out in conflict later (createEmployee ignores it).
+    const options: WriteOptions = { dryRun: !ctx.apply, sourceFile: run.fileId, keepPrevious: true };
     ctx.directory.transaction(() => {
-      for (const { index: at, employee } of batch) {
-        index = at;
+      for (const { index, employee } of batch) {
         if (ctx.apply && ctx.directory.createEmployee(account, employee, options)) {
           log.kinds[index] = 'created';
           continue;
@@ -187,22 +187,27 @@ export class SalHandler implements FluxHandler {
     return ctx.directory.updateEmployee(account, employee, { dryRun: true }) === 'unchanged';
   }
 
-  /** Puts back what the first occurrence of each conflicting key changed. */
-  private undoConflicts({ ctx, account, conflicts, firstRows, log, replaced }: SalRun): void {
-    if (conflicts.size === 0 || !ctx.apply) return;
-    const previous = new Map<string, string>();
-    for (const row of replaced.rows()) if (conflicts.has(row.key) && !previous.has(row.key)) previous.set(row.key, row.payload);
+  /**
+   * Puts back what the first occurrence of each conflicting key changed (`updated` also when an
+   * earlier, interrupted attempt of the file made the change: the store kept the row it
+   * replaced), and forgets the kept rows in the same transaction.
+   */
+  private undoConflicts({ ctx, account, fileId, conflicts, firstRows, log }: SalRun): void {
+    if (!ctx.apply) return;
     ctx.directory.transaction(() => {
       for (const key of conflicts.keys()) {
         const [org, ref] = split(key);
         const kind = log.kinds[firstRows.get(org, ref)!];
-        const employee = JSON.parse(previous.get(key) ?? 'null') as Employee | null;
         if (kind === 'created') {
           ctx.directory.removeEmployee(account, org, ref);
-        } else if (kind === 'updated' && employee) {
-          ctx.directory.upsertEmployee(account, employee);
+        } else if (kind === 'updated') {
+          const previous = ctx.directory.previousEmployee(account, org, ref, fileId);
+          if (previous) ctx.directory.upsertEmployee(account, previous);
+          // Only a run whose attempt 1 predates keepPrevious (an upgrade in between) has none.
+          else ctx.log.warn({ organizationCode: org, registrationReference: ref }, 'sal: no row kept from before this file: the conflicting key keeps its first row');
         }
       }
+      ctx.directory.forgetPrevious(account, fileId);
     });
   }
 }

@@ -22,7 +22,7 @@ const employee = (over: Partial<Employee> = {}): Employee => ({
 test('the migration creates the directory tables in a real SQLite file', () => {
   const { db } = openRepo();
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dir_%' ORDER BY name").pluck().all();
-  assert.deepEqual(tables, ['dir_attribute_shapes', 'dir_documents', 'dir_employees', 'dir_organizations', 'dir_users']);
+  assert.deepEqual(tables, ['dir_attribute_shapes', 'dir_documents', 'dir_employee_versions', 'dir_employees', 'dir_organizations', 'dir_users']);
   db.close();
 });
 
@@ -47,12 +47,12 @@ test('createEmployee adds only new keys; updateEmployee changes only existing on
   assert.equal(repo.createEmployee('acme', employee({ lastname: 'Martin' })), false);
   assert.equal(repo.createEmployee('acme', employee(), { dryRun: true }), false);
   assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Müller', 'an existing key is left as it is');
-  const replaced: string[] = [];
   assert.equal(repo.updateEmployee('acme', employee({ attributes: { country: 'FR', city: 'Paris' } })), 'unchanged');
-  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { dryRun: true }), 'updated');
-  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { onReplaced: (json) => replaced.push(json) }), 'updated');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { dryRun: true, sourceFile: 'f2', keepPrevious: true }), 'updated');
+  assert.equal(repo.previousEmployee('acme', 'ACME-FR', '000042', 'f2'), undefined, 'a dry run keeps nothing');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Martin' }), { sourceFile: 'f2', keepPrevious: true }), 'updated');
   assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'Martin');
-  assert.equal((JSON.parse(replaced[0]!) as Employee).lastname, 'Müller', 'onReplaced receives the row as it was');
+  assert.equal(repo.previousEmployee('acme', 'ACME-FR', '000042', 'f2')!.lastname, 'Müller', 'keepPrevious keeps the row as it was');
   db.close();
 });
 
@@ -73,15 +73,14 @@ test('an employee marked with ABSENT_FIELDS: new keys take its values, existing 
   assert.equal(repo.upsertEmployee('acme', same, { dryRun: true }), 'unchanged');
   assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full);
   // A present field changes (null clears); absent ones still stay.
-  const replaced: string[] = [];
   const changed = partial({ email: null, active: true, attributes: { city: null, country: 'DE' } }, none);
   assert.equal(repo.upsertEmployee('acme', changed, { dryRun: true }), 'updated');
   assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full, 'a dry run writes nothing');
-  assert.equal(repo.updateEmployee('acme', changed, { onReplaced: (json) => replaced.push(json) }), 'updated');
+  assert.equal(repo.updateEmployee('acme', changed, { sourceFile: 'f1', keepPrevious: true }), 'updated');
   assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'),
     { ...full, email: null, attributes: { city: 'Paris', country: 'DE', badge: 'B-7' } });
-  // onReplaced's JSON restores the row whole, as it was.
-  assert.equal(repo.upsertEmployee('acme', JSON.parse(replaced[0]!) as Employee), 'updated');
+  // The kept row restores the employee whole, as it was.
+  assert.equal(repo.upsertEmployee('acme', repo.previousEmployee('acme', 'ACME-FR', '000042', 'f1')!), 'updated');
   assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), full);
   // Without the marker, the same employee replaces the stored one: badge gone, active again.
   assert.equal(repo.upsertEmployee('acme', employee({ technicalId: null, attributes: { city: null, country: 'FR' } })), 'updated');
@@ -143,26 +142,49 @@ test('users and documents round-trip; a second connection sees committed rows', 
   db.close();
 });
 
-test('staging: conflicting keys with all their lines, rows back in order across pages', () => {
-  const { repo, db } = openRepo();
-  const staging = repo.createStaging();
-  for (let i = 0; i < 2500; i++) staging.add(i + 2, `K${i}`, `{"i":${i}}`);
-  staging.add(3000, 'K7', '{"i":7}'); // same data again: not a conflict
-  staging.add(3001, 'K9', '{"i":"different"}');
-  assert.equal(staging.size, 2502);
-  assert.deepEqual(staging.conflicts(), [{ key: 'K9', lines: [11, 3001] }]);
-  const lines = [...staging.rows(1000)].map((r) => r.line);
-  assert.equal(lines.length, 2502);
-  assert.deepEqual(lines.slice(0, 3), [2, 3, 4]);
-  assert.equal(lines.at(-1), 3001);
-  // Writes between pages are allowed (the connection is not held by an open iterator).
-  let n = 0;
-  for (const row of staging.rows(500)) {
-    if (n++ % 500 === 0) repo.upsertOrganization('acme', { code: row.key, name: 'x', parentCode: null, attributes: {} });
-  }
-  assert.equal(repo.listOrganizations('acme').length, 6);
-  staging.drop();
-  assert.equal(db.prepare("SELECT COUNT(*) FROM temp.sqlite_master WHERE name LIKE 'staging_%' AND type = 'table'").pluck().get(), 0);
+test('keepPrevious: the employee before the file, per file and key, kept in the update\'s transaction, until forgotten', () => {
+  const { repo, db, file } = openRepo();
+  const keep = (fileId: string) => ({ sourceFile: fileId, keepPrevious: true });
+  const previous = (fileId: string, ref = '000042') => repo.previousEmployee('acme', 'ACME-FR', ref, fileId)?.lastname;
+  assert.equal(repo.createEmployee('acme', employee(), keep('f0')), true);
+  assert.equal(previous('f0'), undefined, 'creating a key keeps nothing');
+
+  // File f1 changes the employee twice: the row before the file stays, not f1's own first write.
+  assert.equal(repo.transaction(() => repo.updateEmployee('acme', employee({ lastname: 'A' }), keep('f1'))), 'updated');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'B' }), keep('f1')), 'updated');
+  assert.equal(previous('f1'), 'Müller');
+  // Another file changes it (between two attempts of f1): f1's next write keeps that change.
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'Other' }), { sourceFile: 'g' }), 'updated');
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'A' }), keep('f1')), 'updated');
+  assert.equal(previous('f1'), 'Other', 'undoing f1 must not undo what file g did');
+  // Found unchanged: nothing kept. Per account and file: another file keeps its own.
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'A' }), keep('f2')), 'unchanged');
+  assert.equal(previous('f2'), undefined);
+  assert.equal(repo.updateEmployee('acme', employee({ lastname: 'C' }), keep('f2')), 'updated');
+  assert.equal(previous('f2'), 'A');
+  assert.equal(repo.previousEmployee('globex', 'ACME-FR', '000042', 'f1'), undefined);
+
+  // Durable: another connection (a restarted server) reads it.
+  const other = new DirectoryRepository(openDatabase(file));
+  assert.deepEqual(other.previousEmployee('acme', 'ACME-FR', '000042', 'f1'), employee({ lastname: 'Other' }));
+
+  // A rolled back update keeps nothing either: both are in one transaction.
+  repo.createEmployee('acme', employee({ registrationReference: '000043' }));
+  assert.throws(() => repo.transaction(() => {
+    repo.updateEmployee('acme', employee({ registrationReference: '000043', lastname: 'D' }), keep('f3'));
+    throw new Error('rolled back');
+  }), /rolled back/);
+  assert.equal(previous('f3', '000043'), undefined);
+  assert.equal(repo.getEmployee('acme', 'ACME-FR', '000043')!.lastname, 'Müller');
+
+  assert.equal(repo.forgetPrevious('acme', 'f1'), 1);
+  assert.equal(previous('f1'), undefined);
+  assert.equal(previous('f2'), 'A', 'forgetting one file leaves the others');
+
+  // Misuse is a plugin bug: refused before anything is written.
+  assert.throws(() => repo.updateEmployee('acme', employee({ lastname: 'E' }), { keepPrevious: true }), { code: 'FG_PLUGIN_INVALID' });
+  assert.throws(() => repo.upsertOrganization('acme', { code: 'X', name: 'X', parentCode: null, attributes: {} }, keep('f4')), { code: 'FG_PLUGIN_INVALID' });
+  assert.equal(repo.getEmployee('acme', 'ACME-FR', '000042')!.lastname, 'C');
   db.close();
 });
 

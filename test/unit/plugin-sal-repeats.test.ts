@@ -35,7 +35,7 @@ async function handle(directory: DirectoryRepository, file: string, apply: boole
   const report = new CollectingReportBuilder();
   const signal = new AbortController().signal;
   const ctx = {
-    report, directory, signal, apply,
+    report, directory, signal, apply, attempt: 1,
     log: { debug() {}, info() {}, warn() {}, error() {} },
     records: (options) => readRecords(file, { fileName: 'sal.csv', ...options }, signal),
   } as Partial<FluxContext> as FluxContext;

@@ -4,10 +4,11 @@ import { jobsMigration } from './003-jobs';
 import { engineMigration } from './004-engine';
 import { employeeAttributesMigration } from './005-employee-attributes';
 import { attributeShapesMigration } from './006-attribute-shapes';
+import { employeeVersionsMigration } from './007-employee-versions';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
-  attributeShapesMigration];
+  attributeShapesMigration, employeeVersionsMigration];
