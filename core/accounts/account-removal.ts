@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import { totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
+import { DIRECTORY_SECTIONS, totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import { accountJson, isoDate, keyJson } from './cli-format';
 import { namedDataRoots, type DataRoot } from './data-roots';
@@ -58,7 +58,7 @@ export function describeLeftovers(l: Leftovers): string {
   const { rows } = l;
   const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
   const parts: string[] = [];
-  const directory = rows.organizations + rows.employees + rows.users + rows.documents;
+  const directory = directoryRows(rows);
   if (directory > 0) parts.push(count(directory, 'directory row'));
   if (rows.files > 0) parts.push(count(rows.files, 'journal file'));
   const other = totalRows(rows) - directory - rows.files - rows.fileEvents;
@@ -164,7 +164,7 @@ function moveRoots(deps: RemovalDeps, accountId: string, folder: string, manifes
 
 function sections(data: AccountDataRepository, accountId: string): { directory: ExportSection[]; journal: ExportSection[] } {
   return {
-    directory: (['organizations', 'employees', 'users', 'documents'] as const).map((t) => ({ name: t, rows: () => data.directoryRows(accountId, t) })),
+    directory: DIRECTORY_SECTIONS.map((t) => ({ name: t, rows: () => data.directoryRows(accountId, t) })),
     journal: [
       { name: 'files', rows: () => data.journalFiles(accountId) },
       { name: 'outputs', rows: () => data.outputs(accountId) },
@@ -181,7 +181,7 @@ function sections(data: AccountDataRepository, accountId: string): { directory: 
 function exportRows(data: AccountDataRepository, accountId: string, folder: string, manifest: RemovalManifest, now: Date): { directory: string; journal: string } {
   const current = sections(data, accountId);
   const c = data.counts(accountId);
-  const has = { directory: c.organizations + c.employees + c.users + c.documents > 0, journal: c.files + c.outputs > 0 };
+  const has = { directory: directoryRows(c) > 0, journal: c.files + c.outputs > 0 };
   const hashes = { directory: '', journal: '' };
   for (const [key, file] of [['directory', DIRECTORY_EXPORT], ['journal', JOURNAL_EXPORT]] as const) {
     if (has[key] || !existsSync(join(folder, file))) {
@@ -193,6 +193,10 @@ function exportRows(data: AccountDataRepository, accountId: string, folder: stri
     }
   }
   return hashes;
+}
+
+function directoryRows(c: AccountRowCounts): number {
+  return DIRECTORY_SECTIONS.reduce((sum, t) => sum + c[t], 0);
 }
 
 function addCounts(a: Record<string, number> | null, b: Record<string, number>): Record<string, number> {

@@ -53,7 +53,9 @@ export function removalLines(r: AccountRemoval): string[] {
   lines.push(`everything of it was moved to ${r.folder} (delete that folder when the data may go):`);
   const rows: string[][] = r.moved.map((m) => [`${m.to}/`, `was ${m.from}`]);
   const dir = r.exports['directory.json'];
-  if (dir) rows.push(['directory.json', `${plural(dir.organizations ?? 0, 'organization')}, ${plural(dir.employees ?? 0, 'employee')}, ${plural(dir.users ?? 0, 'user')}, ${plural(dir.documents ?? 0, 'document')}`]);
+  // Employee versions exist only for files that never finished: named when there are some.
+  const versions = dir?.employeeVersions ? `, ${plural(dir.employeeVersions, 'employee version')} kept by unfinished files` : '';
+  if (dir) rows.push(['directory.json', `${plural(dir.organizations ?? 0, 'organization')}, ${plural(dir.employees ?? 0, 'employee')}, ${plural(dir.users ?? 0, 'user')}, ${plural(dir.documents ?? 0, 'document')}${versions}`]);
   const journal = r.exports['journal.json'];
   if (journal) rows.push(['journal.json', `${plural(journal.files ?? 0, 'journal file')} with ${plural(journal.events ?? 0, 'event')}, ${plural(journal.outputs ?? 0, 'output')}`]);
   rows.push(['removal.json', r.account ? 'the account, its keys, and what went where' : 'what went where']);

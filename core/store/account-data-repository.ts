@@ -1,12 +1,18 @@
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 
-/** The account's directory rows, by table (migration 002). */
+/** The account's directory rows, by table (migrations 002 and 007). */
 export interface DirectoryCounts {
   organizations: number;
   employees: number;
   users: number;
   documents: number;
+  /**
+   * Employees as they were before a file replaced them (dir_employee_versions), kept while the
+   * file is processed: left only by files that never finished (dead, or interrupted). Personal
+   * data like the rows they copy.
+   */
+  employeeVersions: number;
 }
 
 /** Every row an account owns, by table. Tombstones are not counted: they are the audit of deletions and outlive the account. */
@@ -36,12 +42,16 @@ const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> =
   ['employees', 'dir_employees', 'organization_code, registration_reference'],
   ['users', 'dir_users', 'login'],
   ['documents', 'dir_documents', 'external_reference'],
+  ['employeeVersions', 'dir_employee_versions', 'file_id, organization_code, registration_reference'],
 ];
 
 /** Columns stored as JSON text, given back parsed in exports. */
 const JSON_COLUMNS = new Set(['data', 'outcome', 'naming', 'detail', 'organization_codes', 'payload']);
 
 const FILES_OF = 'SELECT id FROM files WHERE account_id = @id';
+
+/** The DirectoryCounts names, in DIRECTORY_TABLES order (the sections of a removal's directory export). */
+export const DIRECTORY_SECTIONS: ReadonlyArray<keyof DirectoryCounts> = DIRECTORY_TABLES.map(([name]) => name);
 
 /**
  * Everything an account owns in the database beyond its row and keys: directory rows, the file
@@ -73,7 +83,7 @@ export class AccountDataRepository {
   }
 
   directoryCounts(accountId: string): DirectoryCounts {
-    const counts = { organizations: 0, employees: 0, users: 0, documents: 0 };
+    const counts = { organizations: 0, employees: 0, users: 0, documents: 0, employeeVersions: 0 };
     for (const [name, table] of DIRECTORY_TABLES) {
       counts[name] = this.db.prepare(`SELECT count(*) FROM ${table} WHERE account_id = ?`).pluck().get(accountId) as number;
     }
@@ -93,7 +103,10 @@ export class AccountDataRepository {
     }>).map((r) => ({ jobId: r.id, fileId: r.file_id, fileName: r.name, leaseUntil: r.lease_until }));
   }
 
-  /** The account's directory rows of one table, in key order; employees' `data` is their attributes object. */
+  /**
+   * The account's directory rows of one table, in key order; employees' `data` is their attributes
+   * object, employee versions' `data` the whole employee.
+   */
   *directoryRows(accountId: string, table: keyof DirectoryCounts): Generator<ExportRow> {
     const [, name, order] = DIRECTORY_TABLES.find(([t]) => t === table)!;
     for (const row of this.db.prepare(`SELECT * FROM ${name} WHERE account_id = ? ORDER BY ${order}`).iterate(accountId) as Iterable<ExportRow>) {
@@ -132,9 +145,9 @@ export class AccountDataRepository {
     return { accounts, keys, ...directory, files, fileEvents, outputs, queue, inactivityMarks, retentionSeen };
   }
 
-  /** Deletes the account's directory rows (organizations, employees, users, documents). */
+  /** Deletes the account's directory rows (organizations, employees, users, documents, employee versions). */
   deleteDirectory(accountId: string): DirectoryCounts {
-    const counts = { organizations: 0, employees: 0, users: 0, documents: 0 };
+    const counts = { organizations: 0, employees: 0, users: 0, documents: 0, employeeVersions: 0 };
     for (const [name, table] of DIRECTORY_TABLES) {
       counts[name] = this.db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(accountId).changes;
     }

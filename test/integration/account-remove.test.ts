@@ -44,6 +44,11 @@ describe('account remove while a file is being processed', () => {
     queue.insert({ topic: 'file.process', payload: { fileId }, dedupKey: fileId, accountId: 'acme', maxAttempts: 5 });
     assert.ok(queue.lease('file.process', 60_000, []));
     journal.update(fileId, { state: 'processing' });
+    // What the sal file's attempt kept so far: the employee as it was before the file changed it.
+    const directory = new DirectoryRepository(fx.db);
+    directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+    directory.createEmployee('acme', employee(1));
+    directory.updateEmployee('acme', { ...employee(1), lastname: 'Changed' }, { sourceFile: fileId, keepPrevious: true });
   });
   after(async () => { await fx.cleanup(); });
 
@@ -63,9 +68,16 @@ describe('account remove while a file is being processed', () => {
     const r = await fx.srv.cli('account', 'remove', 'acme');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(removedFolders(fx, 'acme').length, 1);
-    for (const table of ['accounts', 'files', 'queue']) assert.equal(count(fx, table, 'acme'), 0, table);
+    for (const table of ['accounts', 'files', 'queue', 'dir_employees', 'dir_employee_versions']) assert.equal(count(fx, table, 'acme'), 0, table);
     const journal = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0]!, 'journal.json'), 'utf8')) as { files: Array<{ id: string; state: string }> };
     assert.deepEqual(journal.files.map((f) => [f.id, f.state]), [[fileId, 'processing']]);
+    // The kept employee is exported with the rows (it is the account's personal data too), whole.
+    assert.match(r.stdout, /^ {2}directory\.json\s+1 organization, 1 employee, 0 users, 0 documents, 1 employee version kept by unfinished files$/m);
+    const directory = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0]!, 'directory.json'), 'utf8')) as {
+      employees: Array<{ lastname: string }>; employeeVersions: Array<{ file_id: string; registration_reference: string; data: unknown }>;
+    };
+    assert.deepEqual(directory.employees.map((e) => e.lastname), ['Changed']);
+    assert.deepEqual(directory.employeeVersions.map((v) => [v.file_id, v.registration_reference, v.data]), [[fileId, '000001', employee(1)]]);
   });
 });
 

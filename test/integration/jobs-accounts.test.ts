@@ -79,7 +79,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     assert.equal(detail.files, 5);
     assert.deepEqual([detail.directoryRows, detail.organizations, detail.employees, detail.users, detail.documents], [3, 1, 1, 1, 0]);
     const text = await fx.srv.cli('jobs', 'run', 'account-inactivity', '--dry-run', '--at', isoAt(T + 549 * DAY));
-    assert.match(text.stdout, /^ {2}would purge acme {2}\(.*files 5, .*directoryRows 3, organizations 1, employees 1, users 1, documents 0\)$/m);
+    assert.match(text.stdout, /^ {2}would purge acme {2}\(.*files 5, .*directoryRows 3, organizations 1, employees 1, users 1, documents 0, employeeVersions 0\)$/m);
     assert.deepEqual(directoryRows('acme'), [1, 1, 1, 0]);
     for (const f of files) assert.ok(existsSync(f));
     const acme = fx.accounts.get('acme')!;

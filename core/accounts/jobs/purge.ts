@@ -18,7 +18,7 @@ export function accountDataRoots(paths: DataPaths, accountId: string): string[] 
 export interface PurgeCounts extends DirectoryCounts {
   files: number;
   bytes: number;
-  /** Directory rows (organizations, employees, users, documents): personal data, deleted with the files. */
+  /** Directory rows (organizations, employees, users, documents, employee versions): personal data, deleted with the files. */
   directoryRows: number;
 }
 
