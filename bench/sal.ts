@@ -2,7 +2,7 @@
  * `npm run bench:sal`: a 200,000-row sal file, timed two ways in one run:
  *   (a) csv-parse alone over the file (same dialect options as the record reader, no work per row);
  *   (b) the whole pipeline on the real server: from the moment the SFTP upload completes to the
- *       moment the report is written in out/sal (record reader, validation, staging, SQLite
+ *       moment the report is written in out/sal (record reader, validation, SQLite
  *       upserts, report), for a file of all-new employees.
  * Prints rows/s for both, the ratio (target ≥ 50%), and the server's peak RSS (target < 300 MB).
  * Also (c): the CPU time of the directory store alone writing the same employees, which with
