@@ -103,8 +103,8 @@ export function removeAccount(deps: RemovalDeps, accountId: string, now = new Da
     ...accountJson(account), purgedAt: isoDate(account.purgedAt),
     keys: accounts.keys(accountId).map((k) => ({ ...keyJson(k), publicKey: k.publicKey })),
   } : null;
-  if (account?.enabled) accounts.setEnabled(accountId, false, REMOVING_REASON);
-  refuseIfBusy(accountId, data.liveLeases(accountId));
+  // Refused before anything changes; a file taken after this check is caught at the delete.
+  if (!unfinished) refuseIfBusy(accountId, data.liveLeases(accountId));
 
   const folder = unfinished?.folder ?? createFolder(deps.removedDir, accountId, now);
   const manifest: RemovalManifest = unfinished?.manifest ?? {
@@ -112,6 +112,8 @@ export function removeAccount(deps: RemovalDeps, accountId: string, now = new Da
     account: snapshot, moved: [], exports: {}, deleted: null,
   };
   writeManifest(folder, manifest);
+  // Disabled only once the account as it was is on record: a run after a crash finds it there.
+  if (account?.enabled) accounts.setEnabled(accountId, false, REMOVING_REASON);
 
   let deleted: AccountRowCounts | undefined;
   for (let attempt = 1; !deleted; attempt++) {
@@ -142,13 +144,15 @@ export function removeAccount(deps: RemovalDeps, accountId: string, now = new Da
   };
 }
 
+/** `folder`: the removal is under way (the account is disabled, some files may be moved there). */
 function refuseIfBusy(accountId: string, leases: LiveLease[], folder?: string): void {
   if (leases.length === 0) return;
   const names = leases.map((l) => l.fileName ?? `job ${l.jobId}`).join(', ');
   throw new FluxgateError('FG_ACCOUNT_BUSY',
     `account "${accountId}" has ${leases.length === 1 ? 'a file' : `${leases.length} files`} being processed right now (${names}); ` +
-    `it is disabled, so no new file comes in: run "fluxgate account remove ${accountId}" again in a moment` +
-    (folder ? ` (what was already moved is in ${folder})` : ''),
+    (folder
+      ? `it is disabled, so no new file comes in: run "fluxgate account remove ${accountId}" again in a moment (what was already moved is in ${folder})`
+      : `nothing was changed: run "fluxgate account remove ${accountId}" again in a moment (disable it first so that no new file comes in: fluxgate account disable ${accountId})`),
     { accountId, files: leases.map((l) => l.fileId) });
 }
 

@@ -136,6 +136,11 @@ export class AccountService {
 
   enable(accountId: string): Account {
     this.notPurged(accountId, 'be enabled');
+    const unfinished = unfinishedRemoval(this.removal, accountId, this.repo.get(accountId));
+    if (unfinished) {
+      throw new FluxgateError('FG_ACCOUNT_DISABLED', `account "${accountId}" is being removed and its files were moved to ${unfinished.folder}: `
+        + `finish the removal with "fluxgate account remove ${accountId}" (then add it again to use the id)`, { accountId });
+    }
     this.repo.setEnabled(accountId, true);
     return this.get(accountId);
   }
@@ -160,6 +165,8 @@ export class AccountService {
    * removal, and removes what an older fluxgate left of an account it removed.
    */
   remove(accountId: string, now = new Date()): AccountRemoval {
+    // The id becomes part of paths: "../sftp" would move every account's tree.
+    assertAccountId(accountId);
     return removeAccount(this.removal, accountId, now);
   }
 

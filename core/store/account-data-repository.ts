@@ -1,5 +1,6 @@
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
+import { holderMayBeAlive } from './process-alive';
 
 /** The account's directory rows, by table (migrations 002 and 007). */
 export interface DirectoryCounts {
@@ -96,11 +97,14 @@ export class AccountDataRepository {
    * was cut short by a stop or a crash: nothing works on it.
    */
   liveLeases(accountId: string, now = Date.now()): LiveLease[] {
-    return (this.db.prepare(`SELECT q.id, q.lease_until, f.id AS file_id, f.name FROM queue q
+    return (this.db.prepare(`SELECT q.id, q.lease_until, q.leased_pid, q.leased_host, f.id AS file_id, f.name FROM queue q
         LEFT JOIN files f ON f.id = json_extract(q.payload, '$.fileId')
         WHERE q.account_id = ? AND q.state = 'leased' AND q.lease_until >= ? ORDER BY q.id`).all(accountId, now) as Array<{
-      id: number; lease_until: number; file_id: string | null; name: string | null;
-    }>).map((r) => ({ jobId: r.id, fileId: r.file_id, fileName: r.name, leaseUntil: r.lease_until }));
+      id: number; lease_until: number; leased_pid: number | null; leased_host: string | null; file_id: string | null; name: string | null;
+    }>)
+      // A lease a crashed server left runs for engine.leaseMs more: its holder is gone.
+      .filter((r) => holderMayBeAlive(r.leased_pid, r.leased_host))
+      .map((r) => ({ jobId: r.id, fileId: r.file_id, fileName: r.name, leaseUntil: r.lease_until }));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import { processIsAlive } from './process-alive';
 
 export type RunOutcome = 'running' | 'ok' | 'failed' | 'interrupted';
 export type RunCounts = Record<string, number>;
@@ -103,12 +104,3 @@ function lockIsHeld(lock: LockRow, now: number): boolean {
   return processIsAlive(lock.pid);
 }
 
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,4 +1,7 @@
+import { hostname } from 'node:os';
 import type { Database } from './database';
+
+const HOST = hostname();
 
 export type JobState = 'ready' | 'leased' | 'done' | 'dead';
 
@@ -49,7 +52,8 @@ export class QueueRepository {
   private readonly anyDue;
 
   constructor(private readonly db: Database) {
-    this.leaseNext = db.prepare(`UPDATE queue SET state = 'leased', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now
+    this.leaseNext = db.prepare(`UPDATE queue SET state = 'leased', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now,
+        leased_pid = @pid, leased_host = @host
       WHERE id = (
         SELECT id FROM queue
         WHERE topic = @topic
@@ -86,7 +90,7 @@ export class QueueRepository {
     // Most polls find nothing: a read answers them without taking the write lock, which a
     // RESTART checkpoint or another process (a CLI command) may hold.
     if (this.anyDue.get({ topic, now }) === undefined) return undefined;
-    const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts) }) as JobRow | undefined;
+    const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts), pid: process.pid, host: HOST }) as JobRow | undefined;
     return row && toJob<P>(row);
   }
 

@@ -52,15 +52,28 @@ describe('account remove while a file is being processed', () => {
   });
   after(async () => { await fx.cleanup(); });
 
-  test('is refused (FG_ACCOUNT_BUSY, retry in a moment) with the account disabled and nothing moved', async () => {
+  test('is refused (FG_ACCOUNT_BUSY, retry in a moment) with nothing changed', async () => {
     const r = await fx.srv.cli('account', 'remove', 'acme');
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, /^fluxgate: account "acme" has a file being processed right now \(ndmat_acme_acme_sal_v6_261120090500\.csv\).*run "fluxgate account remove acme" again in a moment.*\[FG_ACCOUNT_BUSY\]$/m);
+    assert.match(r.stderr, /^fluxgate: account "acme" has a file being processed right now \(ndmat_acme_acme_sal_v6_261120090500\.csv\); nothing was changed: run "fluxgate account remove acme" again in a moment.*\[FG_ACCOUNT_BUSY\]$/m);
     const acme = fx.accounts.get('acme')!;
-    assert.equal(acme.enabled, false, 'disabled first: its sessions end, no new file comes in');
+    assert.equal(acme.enabled, true, 'refused before anything changes: still enabled, as it was');
     assert.ok(existsSync(fx.paths.accountRoot('acme')));
     assert.deepEqual(removedFolders(fx, 'acme'), []);
     assert.equal(count(fx, 'files', 'acme'), 1);
+  });
+
+  test('a lease whose holder died (a crashed server) does not block, long before it runs out', async () => {
+    const queue = new QueueRepository(fx.db);
+    const job = queue.list({ state: 'leased' }).find((j) => j.accountId === 'acme')!;
+    // A pid that exists no more: a short-lived child's, after it exited.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.once('exit', r));
+    fx.db.prepare('UPDATE queue SET leased_pid = ? WHERE id = ?').run(dead.pid, job.id);
+    const leases = fx.accounts.data.liveLeases('acme');
+    assert.deepEqual(leases, [], 'the lease runs for minutes more, but its holder is gone');
+    fx.db.prepare('UPDATE queue SET leased_pid = ? WHERE id = ?').run(process.pid, job.id);
+    assert.equal(fx.accounts.data.liveLeases('acme').length, 1, 'a live holder still blocks');
   });
 
   test('goes through once the lease has run out (the worker finished, or died)', async () => {
@@ -111,8 +124,9 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
 
     const [folder, ...others] = removedFolders(fx, 'big');
     assert.deepEqual(others, []);
-    const manifest = JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null };
+    const manifest = JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null; account: { enabled: boolean; disabledReason: string | null } };
     assert.equal(manifest.finishedAt, null, 'unfinished');
+    assert.deepEqual([manifest.account.enabled, manifest.account.disabledReason], [true, null], 'the account as it was, recorded before it was disabled');
     // Nothing lost: each tree in its place or in the folder, every row still in the database.
     assert.ok(existsSync(join(folder!, 'sftp', 'out', 'sal', 'report.csv')), 'the tree was moved');
     assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')) || existsSync(join(fx.paths.archive('big', 'sal'), 'input.csv')));
@@ -122,6 +136,11 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     const add = await fx.srv.cli('account', 'add', 'big', '--key', makeKey('ed25519').publicPath);
     assert.equal(add.code, 1);
     assert.match(add.stderr, /account "big" already exists; its removal is unfinished: run "fluxgate account remove big" again \[FG_ACCOUNT_EXISTS\]/);
+    // Nor can it be enabled: its client would log in to a tree that was moved away.
+    const enable = await fx.srv.cli('account', 'enable', 'big');
+    assert.equal(enable.code, 1, enable.stdout);
+    assert.match(enable.stderr, /account "big" is being removed and its files were moved to .*: finish the removal with "fluxgate account remove big".*\[FG_ACCOUNT_DISABLED\]/);
+    assert.equal(fx.accounts.get('big')!.enabled, false);
 
     const again = await fx.srv.cli('account', 'remove', 'big');
     assert.equal(again.code, 0, again.stderr);
@@ -176,4 +195,27 @@ describe('account add over what an older fluxgate left of a removed account', { 
     // Nothing left of anything: a second remove of a missing id says so.
     assert.match((await fx.srv.cli('account', 'remove', 'nobody')).stderr, /no account "nobody", and nothing of one remains \[FG_ACCOUNT_NOT_FOUND\]/);
   });
+});
+
+describe('account remove: ids', { skip: skipUnless('ssh-keygen') }, () => {
+  let fx: JobsFixture;
+  before(() => {
+    fx = new JobsFixture();
+    const svc = new AccountService(fx.accounts, fx.paths, fx.config);
+    svc.create({ id: 'x1', publicKey: makeKey().publicKey });
+    svc.create({ id: 'y1', publicKey: makeKey().publicKey });
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('an id that is not an account id (a path) is refused before anything moves', async () => {
+    for (const id of ['../sftp', 'x1/../x1', '..']) {
+      const r = await fx.srv.cli('account', 'remove', id);
+      assert.equal(r.code, 1, `${id}: ${r.stdout}`);
+      assert.match(r.stderr, /\[FG_ACCOUNT_ID\]$/m, id);
+    }
+    assert.ok(existsSync(fx.paths.accountRoot('x1')) && existsSync(fx.paths.accountRoot('y1')));
+    assert.equal(fx.accounts.get('x1')!.enabled, true);
+    assert.ok(!existsSync(join(fx.srv.dataDir, 'removed')), 'no removal folder made');
+  });
+
 });

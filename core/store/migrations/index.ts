@@ -5,10 +5,11 @@ import { engineMigration } from './004-engine';
 import { employeeAttributesMigration } from './005-employee-attributes';
 import { attributeShapesMigration } from './006-attribute-shapes';
 import { employeeVersionsMigration } from './007-employee-versions';
+import { leaseHolderMigration } from './008-lease-holder';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
-  attributeShapesMigration, employeeVersionsMigration];
+  attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration];
