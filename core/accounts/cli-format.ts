@@ -1,3 +1,4 @@
+import { table } from '../cli/table';
 import { isKeyExpired } from './key-policy';
 import type { Account, AccountKey } from '../store/accounts-repository';
 import type { AccountRemoval } from './account-removal';
@@ -24,12 +25,6 @@ export function accountJson(a: Account, keys?: AccountKey[]): Record<string, unk
   };
 }
 
-/** Left-aligned columns separated by two spaces. */
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 export function keyRows(keys: AccountKey[], now = Date.now()): string[] {
   return table(['TYPE', 'BITS', 'FINGERPRINT', 'ADDED', 'EXPIRES', 'STATUS', 'COMMENT'], keys.map((k) => [

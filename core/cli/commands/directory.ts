@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { DirectoryRepository } from '../../store/directory-repository';
 import type { CliContext, RegisterCommands } from '../context';
+import { table as textTable } from '../table';
 
 type Row = Record<string, unknown>;
 interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }
@@ -34,9 +35,7 @@ const VIEWS: Record<string, View> = {
 
 function table(rows: Row[], columns: string[]): string[] {
   const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).replace(/\s+/g, ' '));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
+  return textTable(columns, rows.map((r) => columns.map((c) => cell(r[c]))));
 }
 
 export const registerDirectoryCommands: RegisterCommands = (program: Command, ctx: CliContext) => {

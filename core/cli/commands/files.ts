@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
 import type { CliContext, RegisterCommands } from '../context';
+import { table } from '../table';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -21,8 +22,7 @@ export function fileView(f: JournalFile): Record<string, unknown> {
 }
 
 function printTable(ctx: CliContext, rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) ctx.print(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const line of table(rows[0]!, rows.slice(1))) ctx.print(line);
 }
 
 export const registerFileCommands: RegisterCommands = (program: Command, ctx: CliContext) => {

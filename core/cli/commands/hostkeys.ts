@@ -1,6 +1,6 @@
 import { hostKeysDir, loadHostKeys } from '../../sftp/host-keys';
 import type { RegisterCommands } from '../context';
-import { table } from '../../accounts/cli-format';
+import { table } from '../table';
 
 export const registerHostkeys: RegisterCommands = (program, ctx) => {
   program.command('hostkeys')

@@ -7,6 +7,7 @@ import type { RunReport } from '../../cron/runner';
 import { nextRun } from '../../cron/schedule';
 import type { Logger } from '../../logging/logger';
 import type { CliContext, RegisterCommands } from '../context';
+import { table as textTable } from '../table';
 
 /** Job logs (key-expiry warnings, deletions) go to the configured log file, else to stderr: stdout is the command's output. */
 function cliLogger(ctx: CliContext): Logger {
@@ -53,8 +54,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
         table.push([r.job, r.schedule, r.timezone, r.enabled ? 'yes' : 'no', r.nextRun ?? '-', r.lastRun?.startedAt ?? 'never',
           r.lastRun?.outcome ?? '-', r.lastRun ? countsText(r.lastRun.counts) : '-']);
       }
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      for (const row of table) ctx.print(row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+      for (const line of textTable(table[0]!, table.slice(1))) ctx.print(line);
     });
 
   jobs.command('run')
