@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, linkSync, mkdirSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -12,6 +12,8 @@ export interface DecryptFileOptions {
   /** Plaintext larger than this is refused (FG_DECRYPT) and nothing is kept. */
   maxPlaintextBytes: number;
   signal?: AbortSignal;
+  /** Never replace what is at `outputPath` (a file, a link): fail with EEXIST instead (the CLI's -o). */
+  exclusive?: boolean;
 }
 
 export interface DecryptFileResult {
@@ -68,7 +70,13 @@ export async function decryptFile(
       output,
       { signal: options.signal },
     );
-    renameSync(workFile, outputPath);
+    if (options.exclusive) {
+      // link(2) fails if the name exists, whatever it is; rename(2) would replace it.
+      linkSync(workFile, outputPath);
+      unlinkSync(workFile);
+    } else {
+      renameSync(workFile, outputPath);
+    }
     return { bytes: counter.bytes, armored, innerFileName: filename };
   } catch (err) {
     await removeWhenClosed(output, workFile);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
@@ -63,5 +63,18 @@ describe('pgp CLI: an -o output that exists is refused with FG_FILE_EXISTS', () 
     assert.equal(r.stderr, refusal(out));
     assert.doesNotMatch(r.stderr, /Usage:/);
     assert.equal(readFileSync(out, 'utf8'), 'kept\n');
+  });
+
+  test('decrypt -o a dangling symbolic link is refused too: the link stays, nothing is written where it points', async () => {
+    const input = join(server.dir, 'other.csv.pgp');
+    writeFileSync(input, 'not even a PGP message');
+    const link = join(server.dir, 'plain-link.csv');
+    const target = join(server.dir, 'plain-elsewhere.csv');
+    symlinkSync(target, link);
+    const r = await server.cli('pgp', 'decrypt', input, '-o', link);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, refusal(link));
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.equal(existsSync(target), false);
   });
 });

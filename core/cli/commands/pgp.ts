@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -26,6 +26,11 @@ function keyStore(ctx: CliContext): ServerKeyStore {
  * An output the command would replace: refused input (exit 1), not a usage error. `-o` names a
  * file the command creates; replacing one by mistake could destroy anything (a config, HR data).
  */
+/** Whether a name is taken, by anything: a dangling link too (existsSync follows links). */
+function pathTaken(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
 function outputExists(output: string): FluxgateError {
   return new FluxgateError('FG_FILE_EXISTS', `${output} already exists: give the name of a new file, or remove that one first`, { file: output });
 }
@@ -45,7 +50,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .action(async (opts: { output?: string }) => {
       const output = opts.output === undefined ? undefined : resolve(opts.output);
       // Checked before the key is loaded (or generated, on first use), and again by the exclusive write.
-      if (output && existsSync(output)) throw outputExists(output);
+      if (output && pathTaken(output)) throw outputExists(output);
       const key = await keyStore(ctx).load();
       if (!output) return void ctx.out.write(key.armoredPublicKey);
       try {
@@ -109,12 +114,13 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
       const stat = statSync(input, { throwIfNoEntry: false });
       if (!stat) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} does not exist: give the path of a PGP message (e.g. a quarantined upload)`, { file: input });
       if (!stat.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${input} is not a file: give the path of a PGP message`, { file: input });
-      if (existsSync(output)) throw outputExists(output);
+      if (pathTaken(output)) throw outputExists(output);
       const key = await keyStore(ctx).load();
       let result;
       try {
-        result = await decryptFile(key.privateKey, input, output, { maxPlaintextBytes: ctx.config.config.pgp.maxPlaintextBytes });
+        result = await decryptFile(key.privateKey, input, output, { maxPlaintextBytes: ctx.config.config.pgp.maxPlaintextBytes, exclusive: true });
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outputExists(output);
         throw systemError(err, `cannot decrypt ${input} into ${output}`);
       }
       ctx.print(`${output}: ${result.bytes} bytes (${result.armored ? 'armored' : 'binary'} message, inner name "${result.innerFileName}")`);
