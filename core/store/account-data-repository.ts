@@ -84,11 +84,7 @@ export class AccountDataRepository {
   }
 
   directoryCounts(accountId: string): DirectoryCounts {
-    const counts = { organizations: 0, employees: 0, users: 0, documents: 0, employeeVersions: 0 };
-    for (const [name, table] of DIRECTORY_TABLES) {
-      counts[name] = this.db.prepare(`SELECT count(*) FROM ${table} WHERE account_id = ?`).pluck().get(accountId) as number;
-    }
-    return counts;
+    return this.perDirectoryTable((table) => this.db.prepare(`SELECT count(*) FROM ${table} WHERE account_id = ?`).pluck().get(accountId) as number);
   }
 
   /**
@@ -151,10 +147,12 @@ export class AccountDataRepository {
 
   /** Deletes the account's directory rows (organizations, employees, users, documents, employee versions). */
   deleteDirectory(accountId: string): DirectoryCounts {
+    return this.perDirectoryTable((table) => this.db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(accountId).changes);
+  }
+
+  private perDirectoryTable(rows: (table: string) => number): DirectoryCounts {
     const counts = { organizations: 0, employees: 0, users: 0, documents: 0, employeeVersions: 0 };
-    for (const [name, table] of DIRECTORY_TABLES) {
-      counts[name] = this.db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(accountId).changes;
-    }
+    for (const [name, table] of DIRECTORY_TABLES) counts[name] = rows(table);
     return counts;
   }
 
