@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   FG_PATH_ESCAPE: 'the path leaves the account root',
   FG_PATH_INVALID: 'the path is not acceptable',
   FG_FILE_EXISTS: 'a file with this name already exists',
+  FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NO_WORKFLOW: 'no workflow matches this file',

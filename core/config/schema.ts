@@ -62,6 +62,28 @@ const sftpSchema = z.object({
    */
   sessionRecheckSeconds: z.number().int().min(1).default(5),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
+  /** What one account (or the whole server) may hold at once; see docs/sftp.md "Limits". */
+  limits: z.object({
+    /** Logged-in SSH connections of one account (SFTPGo's max_sessions); bench:burst runs 50 at once. */
+    connectionsPerAccount: z.number().int().min(1).default(100),
+    /** Like OpenSSH's MaxSessions: SSH session channels (each may run one SFTP subsystem) on one connection. */
+    sessionsPerConnection: z.number().int().min(1).default(10),
+    /** SSH session channels of one account over all its connections. */
+    sessionsPerAccount: z.number().int().min(1).default(200),
+    /** Open file and directory handles of one SFTP session (what limits@openssh.com reports). */
+    handlesPerSession: z.number().int().min(1).default(256),
+    /** Open handles of one account over all its sessions: each holds a file descriptor. */
+    handlesPerAccount: z.number().int().min(1).default(1024),
+    /**
+     * File descriptors kept out of the SFTP handles' reach, for logins, the store, intake and the
+     * engine. Default: a quarter of the process's open-file limit (`ulimit -n`), at least 256.
+     */
+    descriptorHeadroom: z.number().int().min(0).optional(),
+    /** Open handles of all sessions together. Default, and at most: the open-file limit less the headroom. */
+    handlesTotal: z.number().int().min(1).optional(),
+    /** Files (uploads in progress included) an account may keep in dev/, its scratch area. */
+    devFilesPerAccount: z.number().int().min(1).default(10_000),
+  }).prefault({}),
   bruteForce: z.object({
     maxFailures: z.number().int().min(1).default(10),
     windowSeconds: z.number().int().min(1).default(300),

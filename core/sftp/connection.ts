@@ -10,15 +10,14 @@ import type { Account, AccountRepository } from '../store/accounts-repository';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import { recordFailure, type BruteForceGuard } from './brute-force';
+import { refuseSessionsWith } from './channel-refusal';
+import type { ResourceLimits, Slot } from './limits';
 import { RecheckedJail, type LiveLogin, type LiveLogins, type LoginGrant } from './live-logins';
 import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
 import { runSftpSession } from './session/sftp-session';
 import type { StartupGate } from './startups';
-
-/** SSH session channels open at once on one connection (each may run one SFTP subsystem). */
-const MAX_SESSIONS = 10;
 
 export interface ConnectionDeps {
   config: FluxgateConfig;
@@ -30,6 +29,8 @@ export interface ConnectionDeps {
   gate: StartupGate;
   /** Logged-in connections, re-checked against the database (see live-logins.ts). */
   logins: LiveLogins;
+  /** Connections, sessions and handles per account and in all (`sftp.limits`, see limits.ts). */
+  limits: ResourceLimits;
   /** The host key algorithms to offer, exactly (ssh2 would add `ssh-rsa`). */
   hostKeyAlgorithms: readonly string[];
   events: UploadEvents;
@@ -106,7 +107,30 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     lastUser = ctx.username;
     if (startup) startup.username = ctx.username;
     if (ctx.method !== 'none') attempted = true;
-    deps.authenticator.decide(ctx, address).then((decision) => {
+    // An attempt that may count as a failure waits while those being decided (other connections'
+    // passwords) could still reach the ban threshold: at most maxFailures guesses are answered.
+    const mayFail = ctx.method === 'password' || (ctx.method === 'publickey' && ctx.signature !== undefined);
+    const admitted = mayFail ? deps.guard.admit(address) : Promise.resolve(() => {});
+    admitted.then(async (done) => {
+      if (!done) {
+        log.info({ username: ctx.username, method: ctx.method }, 'login refused: address banned while the attempt waited');
+        ctx.reject();
+        client.end();
+        return;
+      }
+      try {
+        if (socket?.destroyed) return;
+        answer(await deps.authenticator.decide(ctx, address));
+      } finally {
+        done();
+      }
+    }).catch((err: unknown) => {
+      // Also reached when the client left while we decided: answering then throws, harmlessly.
+      log.warn({ err }, 'authentication error');
+      try { ctx.reject(); } catch { /* connection gone */ }
+    });
+
+    function answer(decision: Awaited<ReturnType<Authenticator['decide']>>): void {
       if (decision.accept === 'query') return ctx.accept();
       if (decision.accept === true) {
         account = decision.account;
@@ -128,6 +152,15 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
           mac: negotiated?.cs.mac || '(aead)', compress: negotiated?.cs.compress, client: info.header.versions.software,
         }, 'login');
         if (decision.method === 'password') log.warn({ accountId: account.id }, 'password authentication is deprecated: give this account a key');
+        const counted = deps.limits.connect(account.id);
+        if ('release' in counted) {
+          connectionSlot = counted;
+        } else {
+          // Logged in, but it may open nothing: its session channels are refused with the reason, then it is closed.
+          overLimit = counted.message;
+          log.warn({ limit: counted.details.limit, setting: counted.details.setting }, 'connection refused: too many connections for this account');
+          setTimeout(() => client.end(), graceSeconds * 1000).unref();
+        }
         return ctx.accept();
       }
       if (decision.accept === false && ctx.method !== 'none') {
@@ -138,14 +171,26 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         if (decision.countsAsFailure) fail(ctx.username);
       }
       ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
-    }).catch((err: unknown) => {
-      // Also reached when the client left while we decided: answering then throws, harmlessly.
-      log.warn({ err }, 'authentication error');
-      try { ctx.reject(); } catch { /* connection gone */ }
-    });
+    }
   });
 
   let sessions = 0;
+  let connectionSlot: Slot | undefined;
+  /** Set when the account was at its connection limit at login: what its session channels are refused with. */
+  let overLimit: string | undefined;
+  /** Why one more session channel would be refused now (nothing is counted). */
+  const sessionRefusal = (): string | undefined => {
+    if (overLimit !== undefined) return overLimit;
+    const trial = deps.limits.openSession(account!.id, sessions);
+    if (!('release' in trial)) return trial.message;
+    trial.release();
+    return undefined;
+  };
+  const onSessionRefused = (reason: string): void => {
+    log.warn({ sessions, reason }, 'session refused');
+    if (overLimit !== undefined) client.end();
+  };
+  refuseSessionsWith(client, sessionRefusal, onSessionRefused);
   let live: LiveLogin | undefined;
   let unregister = (): void => {};
   client.on('ready', () => {
@@ -163,13 +208,16 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     };
     unregister = deps.logins.add(live);
     client.on('session', (acceptSession, rejectSession) => {
-      if (++sessions > MAX_SESSIONS) {
-        log.warn({ sessions }, 'session refused: too many sessions on one connection');
+      // Normally refused before ssh2 sees them (refuseSessionsWith); this serves if its internals changed.
+      const counted = overLimit === undefined ? deps.limits.openSession(account!.id, sessions) : undefined;
+      if (!counted || !('release' in counted)) {
+        onSessionRefused(overLimit ?? counted!.message);
         rejectSession();
         return;
       }
+      sessions++;
       const session = acceptSession();
-      session.once('close', () => { sessions--; });
+      session.once('close', () => { sessions--; counted.release(); });
       let sftpStarted = false;
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
@@ -191,6 +239,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   client.on('close', () => {
     clearTimeout(grace);
     unregister();
+    connectionSlot?.release();
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
@@ -242,7 +291,7 @@ function coalesceReplies(socket: Socket): void {
 
 function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: LiveLogin, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
   const audit = log.child({ session: randomBytes(3).toString('hex') });
-  const handles = new HandleTable();
+  const handles = new HandleTable(deps.limits.settings.handlesPerSession, undefined, { accountId: account.id, limits: deps.limits });
   const ctx = {
     sftp,
     accountId: account.id,
@@ -257,6 +306,7 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: Liv
     sftpConfig: deps.config.sftp,
     events: deps.events,
     recentUploads: new Map(),
+    limitsReached: new Set<string>(),
   };
   const { writeFraming } = runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));
   audit.debug({ profile: account.profile, writeFraming }, 'sftp session started');

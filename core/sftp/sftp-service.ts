@@ -12,8 +12,10 @@ import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
+import { descriptorBudget, openFileLimit } from './descriptor-limit';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 import { LiveLogins } from './live-logins';
+import { ResourceLimits } from './limits';
 import { StartupGate } from './startups';
 
 /** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
@@ -60,6 +62,12 @@ export class SftpService implements Service {
       maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, banSeconds: sftp.bruteForce.banSeconds,
     }, guard, this.log);
+    const budget = descriptorBudget(openFileLimit(), sftp.limits);
+    if (budget.clampedFrom !== undefined) {
+      this.log.warn({ configured: budget.clampedFrom, handlesTotal: budget.handlesTotal, descriptorLimit: budget.descriptorLimit, headroom: budget.headroom },
+        'sftp.limits.handlesTotal is more than the open-file limit leaves after the headroom: lowered (raise `ulimit -n` for more)');
+    }
+    const limits = new ResourceLimits({ ...sftp.limits, handlesTotal: budget.handlesTotal });
     const logins = new LiveLogins(this.accounts, this.log);
     logins.start(sftp.sessionRecheckSeconds);
     this.gate = gate;
@@ -72,6 +80,7 @@ export class SftpService implements Service {
       guard,
       gate,
       logins,
+      limits,
       hostKeyAlgorithms: algorithms.serverHostKey as string[],
       events: this.events,
       log: this.log,
@@ -101,7 +110,8 @@ export class SftpService implements Service {
     const bound = this.address()!;
     this.log.info({
       host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
-      loginGraceSeconds: sftp.loginGraceSeconds,
+      loginGraceSeconds: sftp.loginGraceSeconds, limits: { ...sftp.limits, handlesTotal: Number.isFinite(budget.handlesTotal) ? budget.handlesTotal : null },
+      descriptorLimit: budget.descriptorLimit ?? null, descriptorHeadroom: budget.headroom,
     }, 'listening');
   }
 

@@ -11,6 +11,12 @@ export function handleRequest(ctx: SessionContext, reqid: number, op: string, pa
     if (isFluxgateError(err, 'FG_NO_SUCH_FILE') || (err as NodeJS.ErrnoException).code === 'ENOENT') {
       // Clients stat names before every upload: a miss is routine, not a refusal.
       ctx.audit.debug({ op, path }, 'not found');
+    } else if (isFluxgateError(err, 'FG_LIMIT')) {
+      // A flood meets its limit thousands of times: the first refusal per limit and session is a warning.
+      const setting = String(err.details.setting);
+      const first = !ctx.limitsReached.has(setting);
+      ctx.limitsReached.add(setting);
+      ctx.audit[first ? 'warn' : 'debug']({ op, path, code: err.code, reason: err.message, setting, limit: err.details.limit }, 'limit reached');
     } else if (isFluxgateError(err)) {
       ctx.audit.warn({ op, path, code: err.code, reason: err.message }, 'denied');
     } else {

@@ -1,7 +1,7 @@
 import type { SFTPWrapper } from 'ssh2';
 import { STATUS } from './attrs';
 import type { SessionContext } from './context';
-import { onOpendir, onReaddir } from './dir-requests';
+import { closeDirHandle, onClosedir, onOpendir, onReaddir } from './dir-requests';
 import { abandon, onClose, onFsetstat, onFstat, onOpen, onRead, onWrite, onWritePieces } from './file-requests';
 import { advertiseLimits, LIMITS_EXTENSION, replyLimits } from './openssh-limits';
 import { onRealpath, onRefused, onRemove, onRename, onSetstat, onStat } from './path-requests';
@@ -24,7 +24,7 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
     .on('WRITE', (reqid, handle, offset, data) => onWrite(ctx, reqid, handle, offset, data))
     .on('FSTAT', (reqid, handle) => onFstat(ctx, reqid, handle))
     .on('FSETSTAT', (reqid, handle, attrs) => onFsetstat(ctx, reqid, handle, attrs))
-    .on('CLOSE', (reqid, handle) => onClose(ctx, reqid, handle))
+    .on('CLOSE', (reqid, handle) => onClosedir(ctx, reqid, handle) || onClose(ctx, reqid, handle))
     .on('OPENDIR', (reqid, path) => onOpendir(ctx, reqid, path))
     .on('READDIR', (reqid, handle) => onReaddir(ctx, reqid, handle))
     .on('REALPATH', (reqid, path) => onRealpath(ctx, reqid, path))
@@ -49,6 +49,7 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
     ended = true;
     for (const h of ctx.handles.drain()) {
       if (h.kind === 'file') void abandon(ctx, h).catch((err: unknown) => ctx.audit.error({ err }, 'cleanup failed'));
+      else void closeDirHandle(h);
     }
     onEnd();
   };
