@@ -175,6 +175,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   });
 
   let sessions = 0;
+  /** ssh2 emits no 'close' for the sessions of a connection that drops: released with the connection. */
+  const sessionSlots = new Set<Slot>();
   let connectionSlot: Slot | undefined;
   /** Set when the account was at its connection limit at login: what its session channels are refused with. */
   let overLimit: string | undefined;
@@ -216,8 +218,13 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         return;
       }
       sessions++;
+      sessionSlots.add(counted);
       const session = acceptSession();
-      session.once('close', () => { sessions--; counted.release(); });
+      session.once('close', () => {
+        sessions--;
+        sessionSlots.delete(counted);
+        counted.release();
+      });
       let sftpStarted = false;
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
@@ -240,6 +247,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     clearTimeout(grace);
     unregister();
     connectionSlot?.release();
+    for (const slot of sessionSlots) slot.release();
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
