@@ -56,8 +56,8 @@ async function nextPage(ctx: SessionContext, h: DirHandle): Promise<Entry[]> {
     const st = await lstat(join(h.path.real, dirent.name)).catch(() => undefined);
     if (!st || st.isSymbolicLink()) continue;
     page.push({ filename: dirent.name, longname: longname(dirent.name, st, ctx.accountId), attrs: toAttrs(st) });
+    h.listed++;
   }
-  h.listed += page.length;
   return page;
 }
 
