@@ -23,6 +23,8 @@ export interface TestServerOptions {
   dir?: string;
   /** Extra options for the server's node (e.g. `--cpu-prof` from a benchmark). */
   nodeArgs?: string[];
+  /** A command that runs the server by exec (its pid stays the server's), e.g. `['prlimit', '--nofile=600:600']`. */
+  wrapper?: string[];
 }
 
 /**
@@ -62,7 +64,8 @@ export class TestServer {
   }
 
   async start(): Promise<this> {
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), BIN, '--config', this.configFile, 'serve', '--port', '0'], {
+    const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
+    const child = spawn(command!, [...wrapperArgs, ...(this.options.nodeArgs ?? []), BIN, '--config', this.configFile, 'serve', '--port', '0'], {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

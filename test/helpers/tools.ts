@@ -12,6 +12,7 @@ const TOOLS = {
   },
   python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
+  prlimit: { check: () => existsSync('/usr/bin/prlimit'), pkg: 'util-linux' },
 } as const;
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */

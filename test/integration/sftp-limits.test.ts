@@ -159,3 +159,41 @@ test('sessions per connection and per account, and connections per account: refu
   assert.ok(!server.logs.some((l) => l.msg === 'address banned after repeated authentication failures'));
   assert.match(readFileSync(join(server.dataDir, 'sftp', 'other', 'out', 'sir', 'report.csv'), 'utf8'), /^a;b/);
 });
+
+test('under a real open-file limit of 600 (prlimit), a flood takes the handles the budget allows, never the descriptors logins need', { skip: skip || skipUnless('prlimit') }, async () => {
+  // Default sftp.limits: 256 handles per session; the budget comes from the limit: 600 - 256 kept back = 344.
+  const small = await new TestServer({ wrapper: ['prlimit', '--nofile=600:600'], config: { sftp: { hostKeysDir: SHARED_HOST_KEYS } } }).start();
+  const flooders: FloodClient[] = [];
+  try {
+    const listening = await small.waitForLog((l) => l.msg === 'listening');
+    assert.equal(listening.descriptorLimit, 600);
+    assert.equal(listening.descriptorHeadroom, 256);
+    assert.equal((listening.limits as { handlesTotal: number }).handlesTotal, 344);
+    for (const user of ['flood', 'other']) assert.equal((await small.cli('account', 'add', user, '--key', keys[user]!.publicPath)).code, 0);
+    writeFileSync(join(small.dataDir, 'sftp', 'flood', 'out', 'sir', 'report.csv'), 'a;b\n');
+    const f = FloodClient.start(small.port, 'flood', keys.flood!.privatePath);
+    flooders.push(f);
+    await f.must({ op: 'connect' });
+    let opened = 0;
+    const refusals: Record<string, number> = {};
+    for (let chan = 0; chan < 3; chan++) {
+      await f.must({ op: 'channel', conn: 0 });
+      const r = await f.must({ op: 'open', chan, kind: chan === 1 ? 'dir' : 'read', paths: times(256, chan === 1 ? '/out/sir' : '/out/sir/report.csv') });
+      opened += r.handles!;
+      for (const [k, n] of Object.entries(r.errors!)) refusals[k] = (refusals[k] ?? 0) + n;
+    }
+    assert.equal(opened, 344);
+    assert.deepEqual(refusals, { [`${FAILURE} the server has too many open handles (limit 344 for all accounts): try again in a moment`]: 3 * 256 - 344 });
+    // Logins still find descriptors: several at once, while the flood holds its handles.
+    const logins = await Promise.all(Array.from({ length: 5 }, () => sftpBatch(small.port, 'other', keys.other!.privatePath, ['pwd'])));
+    for (const r of logins) assert.equal(r.code, 0, r.stderr);
+    assert.ok(!small.logs.some((l) => /EMFILE|too many open files/i.test(JSON.stringify(l))), 'the process never ran out of descriptors');
+    await f.stop();
+    const after = await sftpBatch(small.port, 'other', keys.other!.privatePath, ['ls /out/sir', `put ${join(local, 'small.csv')} /dev/x.csv`]);
+    assert.equal(after.code, 0, after.stderr);
+  } finally {
+    for (const f of flooders) await f.stop();
+    await small.stop();
+    await small.cleanup();
+  }
+});
