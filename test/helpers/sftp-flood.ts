@@ -12,6 +12,7 @@ import { PYTHON } from './tools';
  *   one OPEN (or OPENDIR) per path, all sent before any answer is read; the handles stay open;
  *   `errors` counts the refusals by "<status code> <message>"; with `readdir`, one READDIR per new
  *   handle (pipelined too), `entries` being the number of names each returned (-1: a status)
+ * - `{op:'blast', conn, chan, paths}` → `{}`: sends the OPENs (for reading) and drops the connection at once
  * - `{op:'close', chan}` → `{closed}`: closes the channel's handles
  * - `{op:'listdir', chan, path}` → `{names}` (paramiko's listdir: every page until EOF)
  *
@@ -87,6 +88,13 @@ for line in sys.stdin:
             out = {'handles': len(ok), 'errors': errors}
             if req.get('readdir'):
                 out['entries'] = [msg.get_int() if t == CMD_NAME else -1 for t, msg in pipeline(sftp, [(CMD_READDIR, (h,)) for h in ok])]
+        elif op == 'blast':
+            # Sends the OPENs, then drops the connection at once, without reading an answer.
+            sftp = chans[req['chan']]
+            for p in req['paths']:
+                sftp._async_request(type(None), CMD_OPEN, p, READ, SFTPAttributes())
+            conns.pop(req['conn']).get_transport().sock.close()
+            out = {}
         elif op == 'close':
             chan = req['chan']
             replies = pipeline(chans[chan], [(CMD_CLOSE, (h,)) for h in handles[chan]])

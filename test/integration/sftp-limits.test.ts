@@ -119,6 +119,29 @@ test('pipelined OPEN/OPENDIR floods stop at the session, account and server limi
   assert.ok(server.logs.every((l) => (l.level as number) < 50), 'no error logged');
 });
 
+test('a client that drops its connection with OPENs in progress leaves no descriptor and no handle counted behind', { skip }, async () => {
+  const fdsBefore = openFds();
+  for (let round = 0; round < 5; round++) {
+    const f = flood('flood');
+    await f.must({ op: 'connect' });
+    await f.must({ op: 'channel', conn: 0 });
+    await f.must({ op: 'blast', conn: 0, chan: 0, paths: times(8, '/out/sir/report.csv') });
+    await f.stop();
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(openFds() <= fdsBefore + 2, `server descriptors went from ${fdsBefore} to ${openFds()}`);
+  // The account's 20 handles are all there to take again.
+  const f = flood('flood');
+  await f.must({ op: 'connect' });
+  let opened = 0;
+  for (let chan = 0; chan < 3; chan++) {
+    await f.must({ op: 'channel', conn: 0 });
+    opened += (await f.must({ op: 'open', chan, kind: 'read', paths: times(8, '/out/sir/report.csv') })).handles!;
+  }
+  assert.equal(opened, 20);
+  await f.stop();
+});
+
 test('sessions per connection and per account, and connections per account: refused with the limit named (OpenSSH prints it)', { skip }, async () => {
   // The previous test's flood exited holding 3 sessions (its sockets just closed, no CHANNEL_CLOSE):
   // they were given back, or these would be refused.

@@ -29,7 +29,14 @@ export function onOpendir(ctx: SessionContext, reqid: number, dirPath: string): 
       ctx.policy.list(path);
       // Drop-box listings show nothing: no directory to read.
       const dir = ctx.policy.listingsVisible ? await opendir(path.real, { bufferSize: READDIR_PAGE }) : undefined;
-      const id = ctx.handles.add({ kind: 'dir', path, dir, listed: 0, done: false, slot });
+      let id: Buffer;
+      try {
+        id = ctx.handles.add({ kind: 'dir', path, dir, listed: 0, done: false, slot });
+      } catch (err) {
+        // The session ended while the directory was being opened.
+        await dir?.close().catch(() => undefined);
+        throw err;
+      }
       ctx.audit.debug({ op: 'opendir', path: path.virtual }, 'opendir');
       safely(() => ctx.sftp.handle(reqid, id));
     } catch (err) {

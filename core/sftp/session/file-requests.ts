@@ -127,15 +127,18 @@ export function onOpen(ctx: SessionContext, reqid: number, filename: string, fla
   handleRequest(ctx, reqid, 'open', filename, async () => {
     // Taken before any descriptor is opened: a flood of pipelined OPENs stops at the limits.
     const slot = ctx.handles.reserve();
+    let h: FileHandle | undefined;
     try {
       const path = ctx.jail.resolve(filename);
       await ctx.jail.assertNoSymlinks(path);
       const writing = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
-      const h = writing ? await openForUpload(ctx, path, flags) : await openForRead(ctx, path);
+      h = writing ? await openForUpload(ctx, path, flags) : await openForRead(ctx, path);
       h.slot = slot;
       const id = register(ctx, h);
       safely(() => ctx.sftp.handle(reqid, id));
     } catch (err) {
+      // Opened, but the session ended meanwhile: nobody else will close it.
+      if (h) await abandon(ctx, h).catch(() => undefined);
       slot.release();
       throw err;
     }

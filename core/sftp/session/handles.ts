@@ -129,6 +129,7 @@ export class HandleTable {
   private next = 1;
   /** Handles open plus those being opened (reserved, descriptor not yet open or not yet added). */
   private reserved = 0;
+  private ended = false;
 
   constructor(readonly max = 256, readonly openFiles: OpenFiles = SERVER_OPEN_FILES, private readonly owner?: HandleOwner) {}
 
@@ -157,8 +158,12 @@ export class HandleTable {
     };
   }
 
-  /** Adds a handle whose place was reserved (reserve()). */
+  /**
+   * Adds a handle whose place was reserved (reserve()). Throws once the session has ended
+   * (drain()): an OPEN that finishes after its client left must close what it opened itself.
+   */
   add(handle: Handle): Buffer {
+    if (this.ended) throw new FluxgateError('FG_INVALID_VALUE', 'the session has ended');
     const id = Buffer.alloc(4);
     id.writeUInt32BE(this.next);
     this.next = this.next >= 0xffffffff ? 1 : this.next + 1;
@@ -180,7 +185,9 @@ export class HandleTable {
     for (const h of this.handles.values()) if (h.kind === 'file') h.writer?.flush();
   }
 
+  /** The session ended: returns its handles, for closing; none can be added any more. */
   drain(): Handle[] {
+    this.ended = true;
     const all = [...this.handles.values()];
     this.handles.clear();
     return all;
