@@ -10,8 +10,8 @@ import type { Account, AccountRepository } from '../store/accounts-repository';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import { recordFailure, type BruteForceGuard } from './brute-force';
-import { refuseSessionsWith } from './channel-refusal';
-import type { ResourceLimits, Slot } from './limits';
+import { ConnectionLimits } from './connection-limits';
+import type { ResourceLimits } from './limits';
 import { RecheckedJail, type LiveLogin, type LiveLogins, type LoginGrant } from './live-logins';
 import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
@@ -72,6 +72,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     return;
   }
 
+  // The connection's place among its account's connections, and its session channels (sftp.limits).
+  const held = new ConnectionLimits(client, deps.limits, () => log);
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
   let grant: LoginGrant | undefined;
@@ -152,15 +154,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
           mac: negotiated?.cs.mac || '(aead)', compress: negotiated?.cs.compress, client: info.header.versions.software,
         }, 'login');
         if (decision.method === 'password') log.warn({ accountId: account.id }, 'password authentication is deprecated: give this account a key');
-        const counted = deps.limits.connect(account.id);
-        if ('release' in counted) {
-          connectionSlot = counted;
-        } else {
-          // Logged in, but it may open nothing: its session channels are refused with the reason, then it is closed.
-          overLimit = counted.message;
-          log.warn({ limit: counted.details.limit, setting: counted.details.setting }, 'connection refused: too many connections for this account');
-          setTimeout(() => client.end(), graceSeconds * 1000).unref();
-        }
+        held.loggedIn(account.id, graceSeconds);
         return ctx.accept();
       }
       if (decision.accept === false && ctx.method !== 'none') {
@@ -174,25 +168,6 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     }
   });
 
-  let sessions = 0;
-  /** ssh2 emits no 'close' for the sessions of a connection that drops: released with the connection. */
-  const sessionSlots = new Set<Slot>();
-  let connectionSlot: Slot | undefined;
-  /** Set when the account was at its connection limit at login: what its session channels are refused with. */
-  let overLimit: string | undefined;
-  /** Why one more session channel would be refused now (nothing is counted). */
-  const sessionRefusal = (): string | undefined => {
-    if (overLimit !== undefined) return overLimit;
-    const trial = deps.limits.openSession(account!.id, sessions);
-    if (!('release' in trial)) return trial.message;
-    trial.release();
-    return undefined;
-  };
-  const onSessionRefused = (reason: string): void => {
-    log.warn({ sessions, reason }, 'session refused');
-    if (overLimit !== undefined) client.end();
-  };
-  refuseSessionsWith(client, sessionRefusal, onSessionRefused);
   let live: LiveLogin | undefined;
   let unregister = (): void => {};
   client.on('ready', () => {
@@ -210,21 +185,14 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     };
     unregister = deps.logins.add(live);
     client.on('session', (acceptSession, rejectSession) => {
-      // Normally refused before ssh2 sees them (refuseSessionsWith); this serves if its internals changed.
-      const counted = overLimit === undefined ? deps.limits.openSession(account!.id, sessions) : undefined;
-      if (!counted || !('release' in counted)) {
-        onSessionRefused(overLimit ?? counted!.message);
+      // Over a limit, normally refused before ssh2 offers it, with the reason (connection-limits.ts).
+      const counted = held.openSession();
+      if (!counted) {
         rejectSession();
         return;
       }
-      sessions++;
-      sessionSlots.add(counted);
       const session = acceptSession();
-      session.once('close', () => {
-        sessions--;
-        sessionSlots.delete(counted);
-        counted.release();
-      });
+      session.once('close', () => counted.release());
       let sftpStarted = false;
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
@@ -246,8 +214,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   client.on('close', () => {
     clearTimeout(grace);
     unregister();
-    connectionSlot?.release();
-    for (const slot of sessionSlots) slot.release();
+    held.releaseAll();
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
