@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+
 /**
  * The naming contract between whatever writes into an account tree (the SFTP server, or a
- * co-located OpenSSH) and whatever reads it (intake, retention): names that are not yet files.
+ * co-located OpenSSH) and whatever reads it (intake, retention, the SFTP listing, the start-up
+ * sweep): names that are not yet files.
  */
 export const FILEPART_SUFFIX = '.filepart';
 /** Direct uploads (no .filepart) are written under this hidden prefix until the client closes them. */
@@ -28,4 +32,35 @@ export function isHiddenName(name: string): boolean {
 /** What intake never takes: hidden names and uploads still being written. */
 export function isNeverTaken(name: string): boolean {
   return isHiddenName(name) || isPartialUpload(name);
+}
+
+/** Files the engine writes (reports, receipts, signatures, keys) are written under this hidden prefix, then renamed. */
+export const TEMP_WRITE_PREFIX = '.fg-tmp-';
+/** What earlier versions named their PGP temporaries (signatures, keys): still recognised, so their leftovers are swept. */
+const LEGACY_PGP_PREFIX = '.fg-pgp-';
+
+/**
+ * Every prefix of the server's own temporary names, in one place: the SFTP listing hides them,
+ * the path jail refuses them to clients, and the start-up sweep removes those whose owner is gone.
+ */
+export const SERVER_TEMPORARY_PREFIXES: readonly string[] = [TEMP_UPLOAD_PREFIX, TEMP_WRITE_PREFIX, LEGACY_PGP_PREFIX];
+
+/** Whether `name` is one of the server's temporaries (never a client's file: clients cannot create these names). */
+export function isServerTemporary(name: string): boolean {
+  return SERVER_TEMPORARY_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * A hidden temporary name next to `path` for an atomic write (write it, then rename or link it
+ * into place): same directory, so the same file system. It carries the writer's pid, so that the
+ * start-up sweep can tell a crashed writer's leftover from a live CLI command's file.
+ */
+export function temporaryNameFor(path: string): string {
+  return join(dirname(path), `${TEMP_WRITE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${basename(path)}`);
+}
+
+/** The pid of the process that made a temporary (`.fg-tmp-<pid>-…`, `.fg-pgp-<pid>-…`), when its name carries one. */
+export function temporaryOwnerPid(name: string): number | undefined {
+  const match = /^\.fg-(?:tmp|pgp)-(\d{1,10})-[0-9a-f]{8}-/.exec(name);
+  return match ? Number(match[1]) : undefined;
 }

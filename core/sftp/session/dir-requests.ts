@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxgateError } from '../../errors';
-import { TEMP_UPLOAD_PREFIX } from '../../upload-names';
+import { isServerTemporary } from '../../upload-names';
 import { STATUS, longname, toAttrs } from './attrs';
 import type { SessionContext } from './context';
 import type { DirHandle } from './handles';
@@ -27,7 +27,7 @@ export function onOpendir(ctx: SessionContext, reqid: number, dirPath: string): 
 
 async function loadEntries(ctx: SessionContext, h: DirHandle): Promise<NonNullable<DirHandle['entries']>> {
   if (!ctx.policy.listingsVisible) return [];
-  const names = (await readdir(h.path.real)).filter((n) => !n.startsWith(TEMP_UPLOAD_PREFIX)).sort();
+  const names = (await readdir(h.path.real)).filter((n) => !isServerTemporary(n)).sort();
   const entries: NonNullable<DirHandle['entries']> = [];
   for (const name of names) {
     // A file may vanish between readdir and lstat (intake moves files out): skip it.
