@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration and CLI
   FG_CONFIG: 'the configuration is invalid',
   FG_USAGE: 'bad command-line arguments',
+  FG_DATA_DIR: 'the data directory cannot be used',
+  FG_DATA_DIR_LOCKED: 'another fluxgate server runs on this data directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
 import type { SftpService } from '../../sftp/sftp-service';
+import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
 import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
@@ -29,19 +30,31 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
       const { createLogger } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
+      const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
       // The demo account is only for a first try on embedded defaults, never with a config file.
+      // Looked at before the lock, whose file makes the directory non-empty.
       const firstStart = loaded.file === undefined && isEmptyDir(loaded.dataDir);
       const logger = createLogger({ level: loaded.config.log.level, file: loaded.config.log.file });
       const log = logger.child({ component: 'serve' });
+      const paths = new DataPaths(loaded.dataDir);
+      // Before anything opens the database: a second server on this data directory must touch nothing.
+      let lock: DataDirLockType;
+      try {
+        lock = DataDirLock.acquire(paths);
+      } catch (err) {
+        log.fatal({ err }, 'start-up refused');
+        logger.flush();
+        throw err; // printed with its code, exit code 1 (cli/main.ts)
+      }
       const container = createContainer({ loaded, logger });
       const app = new FluxgateApp(container);
 
       let demoKey: string | undefined;
       if (firstStart) {
-        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), new DataPaths(loaded.dataDir));
+        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), paths);
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 
@@ -67,6 +80,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
+        lock.release();
         logger.flush();
         process.exitCode = 1;
         return;
@@ -80,6 +94,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const signal = await stopped;
       log.info({ signal }, 'stopping');
       await app.stop();
+      lock.release();
       log.info('stopped');
       logger.flush();
       // Anything a service forgot to release must not keep a stopped server alive.
