@@ -31,6 +31,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const { createLogger } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
+      const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
@@ -49,6 +50,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         logger.flush();
         throw err; // printed with its code, exit code 1 (cli/main.ts)
       }
+      await sweepTemporaries(paths, logger);
       const container = createContainer({ loaded, logger });
       const app = new FluxgateApp(container);
 
