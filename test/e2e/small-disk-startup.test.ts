@@ -9,6 +9,7 @@ import { addAccount, FIXTURES, uploadAndWait } from './fixtures-support';
 
 const SIR = join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv');
 const MiB = 1024 * 1024;
+const PUBLISHED = 'PGP public key published to exchange accounts';
 
 // #17 item 3: pre-sizing the WAL filled a 20 MB disk at every start, and then nothing could be written.
 test('on a 20 MiB data disk the server starts, writes its PGP key and processes an upload with a signed report',
@@ -17,6 +18,9 @@ test('on a 20 MiB data disk the server starts, writes its PGP key and processes 
       const server = new TestServer({ dir, config: { pgp: { signReports: true } } });
       try {
         await server.start();
+        // The key is generated in the background: its outcome is logged either way.
+        const keyOutcome = await server.waitForLog((l) => l.component === 'pgp' && (l.msg === PUBLISHED || (l.level as number) >= 50), 30_000);
+        assert.equal(keyOutcome.msg, PUBLISHED, JSON.stringify(keyOutcome));
         assert.ok(existsSync(join(server.dataDir, 'pgp', 'server-key.asc')), 'no PGP key');
         const wal = join(server.dataDir, 'fluxgate.db-wal');
         assert.ok(statSync(wal).size < 4 * MiB, `the WAL file takes ${statSync(wal).size} bytes`);
