@@ -60,7 +60,8 @@ export function openLogOutput(options: LoggerOptions = {}): LogOutput {
   if (factory) {
     const prettify = factory({
       colorize: options.file === undefined && Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY),
-      translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,svc', singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l', singleLine: true,
+      messageFormat: '{if component}{component}: {end}{msg}', ignore: 'pid,hostname,svc,component',
     });
     // Formatted in the write itself (pino-pretty's stream form is asynchronous): no line is
     // lost when the process exits right after logging it.
