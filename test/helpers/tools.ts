@@ -12,6 +12,8 @@ const TOOLS = {
   },
   python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
+  /** util-linux's `script`: runs a command on a pseudo-terminal. */
+  script: { check: () => existsSync('/usr/bin/script'), pkg: 'bsdutils' },
 } as const;
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */
