@@ -46,7 +46,7 @@ function serve(dir: string, configFile: string, env: NodeJS.ProcessEnv = {}): { 
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
 }
