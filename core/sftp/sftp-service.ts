@@ -14,6 +14,7 @@ import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 import { LiveLogins } from './live-logins';
+import { removeStaleUploads } from './stale-uploads';
 import { StartupGate } from './startups';
 
 /** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
@@ -50,6 +51,10 @@ export class SftpService implements Service {
     const hostKeys = loadHostKeys(keysDir);
     for (const path of generated) this.log.info({ path }, 'host key generated');
     for (const k of hostKeys) this.log.info({ type: k.type, bits: k.bits, fingerprint: k.fingerprint }, 'host key');
+
+    // Before any login: temporaries of uploads cut off by a crash of this host's previous server.
+    const stale = await removeStaleUploads(this.paths.sftpRoot, this.log);
+    if (stale.removed + stale.kept > 0) this.log.info({ ...stale }, 'temporary files of interrupted uploads swept');
 
     const { algorithms, dropped } = serverAlgorithms(this.config.sftp.algorithms);
     if (dropped.length > 0) this.log.warn({ dropped }, 'configured algorithms ssh2 cannot serve were left out');
