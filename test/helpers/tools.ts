@@ -12,6 +12,8 @@ const TOOLS = {
   },
   python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
+  // Small file systems for disk-full tests (test/helpers/small-disk.ts): mount needs root.
+  tmpfs: { check: () => process.getuid?.() === 0 && existsSync('/usr/bin/mount'), pkg: 'mount (and run the tests as root)' },
 } as const;
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */

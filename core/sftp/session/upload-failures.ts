@@ -13,12 +13,12 @@ export function uploadFailure(path: JailedPath, err: unknown): FluxgateError {
     ? `${path.name} keeps only what was written before and cannot be renamed to its final name: resume it or upload it again later`
     : 'it was not published: upload it again later';
   return new FluxgateError(code === 'ENOSPC' || code === 'EDQUOT' ? 'FG_DISK_FULL' : 'FG_WRITE_FAILED',
-    `${path.virtual}: ${failureReason(err)} on the server: the upload failed; ${after}`, { path: path.virtual, errno: code });
+    `${path.virtual}: ${failureReason(err)} on the server: the upload failed; ${after}`, { path: path.virtual, errno: code, reason: failureReason(err) });
 }
 
 /** The failure in a few words: a system error's meaning, or a refusal's own message. */
 export function failureReason(err: unknown): string {
-  if (isFluxgateError(err)) return err.message;
+  if (isFluxgateError(err)) return typeof err.details.reason === 'string' ? err.details.reason : err.message;
   const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
   if (code === 'ENOSPC') return 'no space left on device';
   if (code === 'EDQUOT') return 'disk quota exceeded';
