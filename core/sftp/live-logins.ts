@@ -82,7 +82,8 @@ export class LiveLogins {
       return;
     }
     this.verified.delete(login);
-    login.end(reason);
+    // Ended just after: the refusal of the request being checked reaches the client first.
+    setImmediate(() => login.end(reason));
     throw new FluxgateError('FG_PERMISSION_DENIED', `this session has ended: ${reason}`, { accountId: login.grant.accountId });
   }
 
