@@ -33,3 +33,20 @@ test('WRITE data given in pieces lands at its offsets; every request is reported
   assert.equal(written, requests + 1);
   assert.ok(readFileSync(file).equals(data));
 });
+
+test('a lone small WRITE is acknowledged once written, without waiting for more data or a drain (a client that waits for each answer)', async () => {
+  const file = join(dir, 'lone.bin');
+  const fd = openSync(file, 'w');
+  const settled: number[] = [];
+  const buffer = new WriteBuffer(fd, (ids, err) => { assert.equal(err, undefined); settled.push(...ids); });
+  buffer.add(7, 0, Buffer.from('first'));
+  assert.deepEqual(settled, [], 'not acknowledged before it is written');
+  for (let i = 0; i < 200 && settled.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(settled, [7]);
+  assert.equal(readFileSync(file, 'utf8'), 'first', 'on disk when acknowledged');
+  buffer.add(8, 5, Buffer.from('-second'));
+  for (let i = 0; i < 200 && settled.length === 1; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(settled, [7, 8]);
+  assert.equal(readFileSync(file, 'utf8'), 'first-second');
+  closeSync(fd);
+});
