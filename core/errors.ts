@@ -35,6 +35,9 @@ export const ERROR_CODES = {
   FG_PATH_ESCAPE: 'the path leaves the account root',
   FG_PATH_INVALID: 'the path is not acceptable',
   FG_FILE_EXISTS: 'a file with this name already exists',
+  FG_DISK_FULL: 'an upload failed: no space left on the server (or its disk quota exceeded)',
+  FG_WRITE_FAILED: 'an upload failed: its data could not be written on the server',
+  FG_UPLOAD_FAILED: 'the upload failed, so it cannot be completed (published)',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NO_WORKFLOW: 'no workflow matches this file',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DataPaths } from './config/paths';
 import type { Logger } from './logging/logger';
 import { processIsAlive } from './store/process-alive';
-import { isServerTemporary, temporaryOwnerPid } from './upload-names';
+import { hostTag, isServerTemporary, temporaryOwner } from './upload-names';
 
 /**
  * Removes the temporaries a killed process left in the account trees and the PGP key
@@ -37,9 +37,14 @@ export async function sweepTemporaries(paths: DataPaths, logger: Logger): Promis
   return removed;
 }
 
+const THIS_HOST = hostTag();
+
+/** Another host's writer (shared storage) may be running: its pid means nothing here. */
 function ownerMayBeRunning(name: string): boolean {
-  const pid = temporaryOwnerPid(name);
-  return pid !== undefined && pid !== process.pid && processIsAlive(pid);
+  const owner = temporaryOwner(name);
+  if (owner === undefined) return false;
+  if (owner.host !== undefined && owner.host !== THIS_HOST) return true;
+  return owner.pid !== process.pid && processIsAlive(owner.pid);
 }
 
 /** The server's temporaries under `root`, at any depth (symbolic links are not followed). */

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -14,8 +15,32 @@ export function isPartialUpload(name: string): boolean {
   return name.endsWith(FILEPART_SUFFIX) || name.startsWith(TEMP_UPLOAD_PREFIX);
 }
 
-export function tempUploadName(finalName: string, nonce: string): string {
-  return `${TEMP_UPLOAD_PREFIX}${nonce}-${finalName}`;
+/** The process that writes a temporary upload: its pid, and a short hash of its host's name. */
+export interface TempUploadOwner {
+  pid: number;
+  host: string;
+}
+
+export function hostTag(name = hostname()): string {
+  return createHash('sha256').update(name).digest('hex').slice(0, 8);
+}
+
+const THIS_PROCESS: TempUploadOwner = { pid: process.pid, host: hostTag() };
+
+/**
+ * `.fg-upload-<pid>.<host>.<nonce>-<final name>`: the owner in the name tells, at the next
+ * start-up, a temporary file whose writer is gone (removed) from one still being written.
+ */
+export function tempUploadName(finalName: string, nonce: string, owner: TempUploadOwner = THIS_PROCESS): string {
+  return `${TEMP_UPLOAD_PREFIX}${owner.pid}.${owner.host}.${nonce}-${finalName}`;
+}
+
+const OWNED = /^\.fg-upload-(\d+)\.([0-9a-f]{8})\.[0-9a-f]+-/;
+
+/** The owner written in a temporary upload name; undefined for names of versions before it was. */
+export function tempUploadOwner(name: string): TempUploadOwner | undefined {
+  const m = OWNED.exec(name);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
 }
 
 /**
@@ -61,6 +86,17 @@ export function temporaryNameFor(path: string): string {
 
 /** The pid of the process that made a temporary (`.fg-tmp-<pid>-…`, `.fg-pgp-<pid>-…`), when its name carries one. */
 export function temporaryOwnerPid(name: string): number | undefined {
+  return temporaryOwner(name)?.pid;
+}
+
+/**
+ * The writer named in any of the server's temporary names: pid and host tag for uploads
+ * (`.fg-upload-<pid>.<host>.…`), pid only for the engine's writes (`.fg-tmp-<pid>-…`);
+ * undefined for names of versions that wrote no owner.
+ */
+export function temporaryOwner(name: string): { pid: number; host?: string } | undefined {
+  const upload = tempUploadOwner(name);
+  if (upload) return upload;
   const match = /^\.fg-(?:tmp|pgp)-(\d{1,10})-[0-9a-f]{8}-/.exec(name);
-  return match ? Number(match[1]) : undefined;
+  return match ? { pid: Number(match[1]) } : undefined;
 }

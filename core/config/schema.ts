@@ -58,7 +58,7 @@ const sftpSchema = z.strictObject({
   maxStartupsPerAddress: z.number().int().min(1).default(16),
   /**
    * Open logins are re-checked against the accounts table this often (and before every SFTP
-   * request naming a path): removed, disabled or re-keyed accounts lose their sessions.
+   * request): removed, disabled or re-keyed accounts lose their sessions.
    */
   sessionRecheckSeconds: z.number().int().min(1).default(5),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
