@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration and CLI
   FG_CONFIG: 'the configuration is invalid',
   FG_USAGE: 'bad command-line arguments',
+  FG_DATA_DIR: 'the data directory cannot be used',
+  FG_DATA_DIR_LOCKED: 'another fluxgate server runs on this data directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',
@@ -33,6 +35,9 @@ export const ERROR_CODES = {
   FG_PATH_ESCAPE: 'the path leaves the account root',
   FG_PATH_INVALID: 'the path is not acceptable',
   FG_FILE_EXISTS: 'a file with this name already exists',
+  FG_DISK_FULL: 'an upload failed: no space left on the server (or its disk quota exceeded)',
+  FG_WRITE_FAILED: 'an upload failed: its data could not be written on the server',
+  FG_UPLOAD_FAILED: 'the upload failed, so it cannot be completed (published)',
   FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',

@@ -41,6 +41,14 @@ export function accountRows(accounts: Account[], keyCount: (id: string) => numbe
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** What `account remove --json` prints: the account as it was (no password hash), where everything went, what was deleted. */
+export function removalJson(r: AccountRemoval): Record<string, unknown> {
+  return {
+    accountId: r.accountId, account: r.account ? accountJson(r.account) : null, folder: r.folder, resumed: r.resumed,
+    startedAt: r.startedAt, moved: r.moved, exports: r.exports, deleted: r.deleted,
+  };
+}
+
 /** What `account remove` prints: where everything went. */
 export function removalLines(r: AccountRemoval): string[] {
   const head = r.account ? `account ${r.accountId} removed` : `what remained of account ${r.accountId} (its account row was already gone) removed`;

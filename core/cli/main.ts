@@ -1,45 +1,54 @@
 // First: holds the young generation's growth while the rest loads (see startup-heap.ts).
 import { restoreYoungGenerationGrowth } from './startup-heap';
 import 'reflect-metadata';
-import { Command, CommanderError } from 'commander';
-import { FluxgateError } from '../errors';
+import { Command } from 'commander';
 import { CliContext } from './context';
 import { COMMANDS } from './commands';
+import { cliFailure, writeFailure } from './failure';
+import { fluxgateVersion } from './version';
 
-export function buildProgram(): { program: Command; ctx: CliContext } {
+/** Whether `--json` is among the arguments (before a `--`): errors of the parse itself are then JSON too. */
+export function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+export function buildProgram(options: { json?: boolean } = {}): { program: Command; ctx: CliContext } {
+  const json = options.json ?? false;
   const program = new Command('fluxgate')
     .description('SFTP exchange server for HR data')
+    .version(fluxgateVersion(), '-V, --version', 'print the version')
     .option('--data-dir <dir>', 'data directory (env FLUXGATE_DATA_DIR; default ./var)')
-    .option('--config <file>', 'configuration file (env FLUXGATE_CONFIG; default ./fluxgate.yaml if present)')
-    .showHelpAfterError()
-    .exitOverride();
-  const ctx = new CliContext(program);
+    .option('--config <file>', 'configuration file (env FLUXGATE_CONFIG; default ./fluxgate.yaml if present)');
+  const ctx = new CliContext(program, json);
   for (const register of COMMANDS) register(program, ctx);
   // `serve` restores it itself once the server runs: its start-up loads the rest of the engine.
   program.hook('preAction', (_program, command) => { if (command.name() !== 'serve') restoreYoungGenerationGrowth(); });
-  program.commands.forEach(function configure(cmd: Command): void {
-    cmd.showHelpAfterError().exitOverride();
+  (function configure(cmd: Command): void {
+    cmd.exitOverride().showHelpAfterError(!json);
+    // With --json the parse error is printed by main() as a JSON object, not as text with the usage.
+    if (json) cmd.configureOutput({ outputError: () => {} });
     cmd.commands.forEach(configure);
-  });
+  })(program);
   return { program, ctx };
 }
 
 /** Runs the CLI; resolves to the exit code. Long-running commands (serve) resolve when stopped. */
 export async function main(argv: string[]): Promise<number> {
-  const { program, ctx } = buildProgram();
+  const json = wantsJson(argv.slice(2));
+  const { program, ctx } = buildProgram({ json });
   try {
+    const args = argv.slice(2);
+    if (json && (args[0] === '--version' || args[0] === '-V')) {
+      ctx.printJson({ name: 'fluxgate', version: fluxgateVersion() });
+      return 0;
+    }
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version requests exit 0; usage errors were already printed with the usage.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (err instanceof FluxgateError) {
-      process.stderr.write(`fluxgate: ${err.message} [${err.code}]\n`);
-      return err.code === 'FG_USAGE' ? 2 : 1;
-    }
-    throw err;
+    const failure = cliFailure(err);
+    if (failure.exitCode !== 0) writeFailure(failure, json);
+    return failure.exitCode;
   } finally {
     ctx.close();
   }

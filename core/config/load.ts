@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { FluxgateError } from '../errors';
+import { checkConfig, type ConfigCheck } from './check';
 import { configSchema, type FluxgateConfig } from './schema';
+import { formatProblem } from './yaml-problems';
 
 export interface LoadedConfig {
   config: FluxgateConfig;
@@ -53,44 +54,53 @@ export function parseConfig(raw: unknown, where = 'config'): FluxgateConfig {
   return result.data;
 }
 
-export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+/** Reads and checks the configuration the sources name (`config check`; loadConfig throws instead). */
+export function readConfig(sources: ConfigSources = {}): ConfigCheck & { file?: string } {
   const env = sources.env ?? process.env;
-  const cwd = sources.cwd ?? process.cwd();
   const file = findConfigFile(sources);
-  let raw: unknown = {};
+  let text: string | undefined;
   if (file) {
     try {
-      raw = parseYaml(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new FluxgateError('FG_CONFIG', `cannot read config file ${file}: ${(err as Error).message}`);
+      throw new FluxgateError('FG_CONFIG', `cannot read config file ${file}: ${(err as Error).message}`, { file });
     }
   }
-  const config = parseConfig(raw, file ?? 'embedded defaults');
+  return { ...checkConfig(text, file, env), file };
+}
+
+export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+  const cwd = sources.cwd ?? process.cwd();
+  const { config, problems, overrides, file } = readConfig(sources);
+  if (!config) {
+    const where = file ? `config file ${file}` : 'the configuration (embedded defaults)';
+    throw new FluxgateError('FG_CONFIG', `${where} is invalid (check it with: fluxgate config check):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, { problems });
+  }
   // Relative paths of a config file are relative to the file's directory (embedded defaults: to
   // the working directory); command-line and environment paths, to the working directory.
-  const base = file ? dirname(file) : cwd;
-  resolveConfigPaths(config, base);
-  const dataDirOverride = sources.dataDir ?? env.FLUXGATE_DATA_DIR;
-  const dataDir = dataDirOverride ? resolve(cwd, dataDirOverride) : config.dataDir;
-  config.dataDir = dataDir;
+  const fileBase = file ? dirname(file) : cwd;
+  const fromEnv = overrides.map((o) => o.path.join('.'));
+  resolveConfigPaths(config, (key) => (fromEnv.some((p) => key === p || key.startsWith(`${p}.`)) ? cwd : fileBase));
+  if (sources.dataDir) config.dataDir = resolve(cwd, sources.dataDir);
   const workflowsDir = config.workflowsDir ?? resolve(PACKAGE_ROOT, 'workflows');
-  return { config, file, dataDir, workflowsDir };
+  return { config, file, dataDir: config.dataDir, workflowsDir };
 }
 
 /**
  * Every option of the configuration that names a file or directory, made absolute against
- * `base` (absolute paths are kept). The one place that knows which options are paths: the
+ * `base`, or the base `base(key)` gives each (absolute paths are kept). The one place that knows which options are paths: the
  * rest of the server only ever sees absolute ones. README "Configuration" lists them.
  */
-export function resolveConfigPaths(config: FluxgateConfig, base: string): void {
-  const abs = (p: string): string => (p === '' ? p : resolve(base, p));
-  config.dataDir = abs(config.dataDir);
-  if (config.workflowsDir !== undefined) config.workflowsDir = abs(config.workflowsDir);
-  config.plugins = config.plugins.map(abs);
-  if (config.log.file !== undefined) config.log.file = abs(config.log.file);
-  if (config.sftp.hostKeysDir !== undefined) config.sftp.hostKeysDir = abs(config.sftp.hostKeysDir);
-  if (config.pgp.privateKeyFile !== undefined) config.pgp.privateKeyFile = abs(config.pgp.privateKeyFile);
-  for (const target of Object.values(config.forward)) {
-    if (target.directory !== undefined) target.directory = abs(target.directory);
+export function resolveConfigPaths(config: FluxgateConfig, base: string | ((key: string) => string)): void {
+  const baseOf = typeof base === 'string' ? () => base : base;
+  const abs = (key: string, p: string): string => (p === '' ? p : resolve(baseOf(key), p));
+  config.dataDir = abs('dataDir', config.dataDir);
+  if (config.workflowsDir !== undefined) config.workflowsDir = abs('workflowsDir', config.workflowsDir);
+  config.plugins = config.plugins.map((p) => abs('plugins', p));
+  if (config.log.file !== undefined) config.log.file = abs('log.file', config.log.file);
+  if (config.sftp.hostKeysDir !== undefined) config.sftp.hostKeysDir = abs('sftp.hostKeysDir', config.sftp.hostKeysDir);
+  if (config.pgp.privateKeyFile !== undefined) config.pgp.privateKeyFile = abs('pgp.privateKeyFile', config.pgp.privateKeyFile);
+  for (const [flux, target] of Object.entries(config.forward)) {
+    if (target.directory !== undefined) target.directory = abs(`forward.${flux}.directory`, target.directory);
   }
 }

@@ -9,6 +9,8 @@ export class DataPaths {
   get pgpDir(): string { return join(this.root, 'pgp'); }
   get demoDir(): string { return join(this.root, 'demo'); }
   get sftpRoot(): string { return join(this.root, 'sftp'); }
+  /** Held by the running `serve` (core/store/data-dir-lock.ts). */
+  get serveLock(): string { return join(this.root, 'serve.lock'); }
 
   /** The account's jail: `/` of its SFTP sessions. */
   accountRoot(accountId: string): string { return join(this.sftpRoot, accountId); }

@@ -34,10 +34,10 @@ export const SFTP_ALGORITHMS = {
   compress: ['none', 'zlib@openssh.com'],
 } as const;
 
-const sftpSchema = z.object({
+const sftpSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(2222),
-  algorithms: z.object({
+  algorithms: z.strictObject({
     kex: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.kex]),
     serverHostKey: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.serverHostKey]),
     cipher: z.array(z.string()).min(1).default([...SFTP_ALGORITHMS.cipher]),
@@ -58,12 +58,12 @@ const sftpSchema = z.object({
   maxStartupsPerAddress: z.number().int().min(1).default(16),
   /**
    * Open logins are re-checked against the accounts table this often (and before every SFTP
-   * request naming a path): removed, disabled or re-keyed accounts lose their sessions.
+   * request): removed, disabled or re-keyed accounts lose their sessions.
    */
   sessionRecheckSeconds: z.number().int().min(1).default(5),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
   /** What one account (or the whole server) may hold at once; see docs/sftp.md "Limits". */
-  limits: z.object({
+  limits: z.strictObject({
     /** Logged-in SSH connections of one account (SFTPGo's max_sessions); bench:burst runs 50 at once. */
     connectionsPerAccount: z.number().int().min(1).default(100),
     /** Like OpenSSH's MaxSessions: SSH session channels (each may run one SFTP subsystem) on one connection. */
@@ -84,7 +84,7 @@ const sftpSchema = z.object({
     /** Files (uploads in progress included) an account may keep in dev/, its scratch area. */
     devFilesPerAccount: z.number().int().min(1).default(10_000),
   }).prefault({}),
-  bruteForce: z.object({
+  bruteForce: z.strictObject({
     maxFailures: z.number().int().min(1).default(10),
     windowSeconds: z.number().int().min(1).default(300),
     banSeconds: z.number().int().min(1).default(900),
@@ -110,12 +110,12 @@ const sftpSchema = z.object({
   fsyncUploads: z.boolean().default(true),
 }).prefault({});
 
-const engineSchema = z.object({
-  concurrency: z.object({
+const engineSchema = z.strictObject({
+  concurrency: z.strictObject({
     global: z.number().int().min(1).default(4),
     perAccount: z.number().int().min(1).default(1),
   }).prefault({}),
-  retry: z.object({
+  retry: z.strictObject({
     attempts: z.number().int().min(1).default(5),
     baseDelayMs: z.number().int().min(0).default(2000),
     maxDelayMs: z.number().int().min(0).default(10 * 60_000),
@@ -132,18 +132,18 @@ const engineSchema = z.object({
   parseThreadMinBytes: z.number().int().min(0).default(4 * 1024 * 1024),
 }).prefault({});
 
-const directorySchema = z.object({
+const directorySchema = z.strictObject({
   /** Profile codes accepted in usr files. */
   userProfiles: z.array(z.string()).default(['HR_ADMIN', 'HR_MANAGER', 'PAYROLL', 'EMPLOYEE', 'MANAGER']),
 }).prefault({});
 
-const documentsSchema = z.object({
+const documentsSchema = z.strictObject({
   maxEntries: z.number().int().min(1).default(10_000),
   maxTotalUncompressedBytes: z.number().int().min(1).default(2 * 1024 ** 3),
   maxCompressionRatio: z.number().min(1).default(100),
 }).prefault({});
 
-const retentionSchema = z.object({
+const retentionSchema = z.strictObject({
   archiveDays: days.default(45),
   quarantineDays: days.default(90),
   unmatchedDays: days.default(90),
@@ -153,14 +153,14 @@ const retentionSchema = z.object({
   partialUploadDays: days.default(7),
 }).prefault({});
 
-const accountsSchema = z.object({
+const accountsSchema = z.strictObject({
   inactivityDisableDays: days.default(365),
   /** After being disabled for inactivity, the account may be re-enabled this long, then is purged. */
   purgeAfterDisabledDays: days.default(183),
   purge: z.boolean().default(true),
 }).prefault({});
 
-const keysSchema = z.object({
+const keysSchema = z.strictObject({
   rsaShortValidityDays: days.default(730),
   longValidityDays: days.default(1826),
   warnDays: days.default(30),
@@ -170,20 +170,20 @@ const isTimezone = (tz: string): boolean => {
   try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; }
 };
 
-const jobSchedule = (schedule: string) => z.object({
+const jobSchedule = (schedule: string) => z.strictObject({
   /** Cron expression (5 fields, or 6 with seconds), in `jobs.timezone`. */
   schedule: z.string().default(schedule).refine((s) => cron.validate(s), 'not a valid cron expression (e.g. "15 2 * * *")'),
   enabled: z.boolean().default(true),
 }).prefault({});
 
-const jobsSchema = z.object({
+const jobsSchema = z.strictObject({
   timezone: z.string().default('UTC').refine(isTimezone, 'not a known IANA timezone (e.g. UTC, Europe/Paris)'),
   retention: jobSchedule('15 2 * * *'),
   accountInactivity: jobSchedule('30 2 * * *'),
   keyExpiry: jobSchedule('45 2 * * *'),
 }).prefault({});
 
-const pgpSchema = z.object({
+const pgpSchema = z.strictObject({
   /** Armored private key file to use instead of the generated one (relative to the config file). */
   privateKeyFile: z.string().optional(),
   /** Name of the environment variable holding the private key's passphrase (none: unprotected key, mode 0600). */
@@ -196,13 +196,21 @@ const pgpSchema = z.object({
   maxPlaintextBytes: z.number().int().min(1).default(8 * 1024 ** 3),
 }).prefault({});
 
-const logSchema = z.object({
+const logSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  /** Write logs to this file instead of standard output. */
+  /**
+   * Write logs to this file instead of standard output (relative to the config file). The
+   * server reopens it on SIGHUP, so logrotate can move it away (docs/configuration.md).
+   */
   file: z.string().optional(),
+  /**
+   * `auto`: lines readable by a person when standard output is a terminal, JSON lines
+   * otherwise (a pipe, a journal, a file); `json` or `pretty` whatever the output is.
+   */
+  format: z.enum(['auto', 'json', 'pretty']).default('auto'),
 }).prefault({});
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   /** In `production`, test files (version `tst`) are validated and reported but never applied. */
   environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
   dataDir: z.string().default('./var'),
@@ -220,10 +228,10 @@ export const configSchema = z.object({
   pgp: pgpSchema,
   log: logSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
-  forward: z.record(z.string(), z.object({
+  forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),
     url: z.string().url().optional(),
   })).default({}),
-}).strict();
+});
 
 export type FluxgateConfig = z.infer<typeof configSchema>;

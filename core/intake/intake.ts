@@ -5,8 +5,9 @@ import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { DurableQueue } from '../queue/queue';
 import type { Account, AccountRepository } from '../store/accounts-repository';
-import type { JournalFile, JournalRepository } from '../store/journal-repository';
+import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
+import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
 import type { WorkflowRegistry } from '../workflow/registry';
 import { digestFile } from './hash';
 
@@ -62,17 +63,21 @@ export class Intake {
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
       const workflow = this.deps.workflows.match(account.profile, rel);
       const maxAttempts = workflow?.retry.attempts ?? this.deps.config.engine.retry.attempts;
+      let refusal: OutcomeSummary | undefined;
       const entry = this.deps.journal.transaction(() => {
         const inserted = this.deps.journal.insert({
           accountId: account.id, profile: account.profile, flux: workflow?.flux ?? null, workflow: workflow?.flux ?? null,
           originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
         });
-        if (inserted) {
-          this.deps.queue.repo.insert({ topic: PROCESS_TOPIC, payload: { fileId: inserted.id }, dedupKey: inserted.id, accountId: account.id, maxAttempts });
-        }
+        if (!inserted) return undefined;
+        // Read again now, as late as possible: a file arriving once `account disable` has returned is refused.
+        refusal = disabledRefusal(this.deps.accounts.get(account.id), inserted.id);
+        if (refusal) this.deps.journal.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() });
+        else this.deps.queue.repo.insert({ topic: PROCESS_TOPIC, payload: { fileId: inserted.id }, dedupKey: inserted.id, accountId: account.id, maxAttempts });
         return inserted;
       });
       if (!entry) return undefined;
+      if (refusal) return this.quarantine(entry, refusal, via);
       this.deps.queue.notify(PROCESS_TOPIC);
       this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
       return entry;
@@ -83,4 +88,28 @@ export class Intake {
       this.inFlight.delete(absolutePath);
     }
   }
+
+  /**
+   * A refused file leaves the account tree for its quarantine, with its journal row as the report.
+   * (A crash between the row and the move leaves it in the tree: the next scan refuses it again.)
+   */
+  private quarantine(entry: JournalFile, refusal: OutcomeSummary, via: string): JournalFile {
+    const file = { ...entry, flux: entry.flux ?? UNMATCHED_FLUX };
+    const moved = moveInput(this.deps.journal, entry, quarantineDestination(this.deps.paths, file), 'quarantined');
+    this.deps.journal.addEvent(entry.id, 'rejected', { ...refusal });
+    this.log.warn({ fileId: entry.id, account: entry.accountId, path: entry.originalPath, size: entry.size, sha256: entry.sha256, code: refusal.code, via },
+      `file refused: ${refusal.summary}`);
+    return moved;
+  }
+}
+
+/** Why a file of this account is refused (it is disabled, or gone), or undefined when it is taken. */
+function disabledRefusal(account: Account | undefined, fileId: string): OutcomeSummary | undefined {
+  if (account && account.enabled && !account.purgedAt) return undefined;
+  const why = !account ? 'no longer exists' : `is disabled${account.disabledReason ? ` (${account.disabledReason})` : ''}`;
+  return {
+    result: 'rejected', code: 'FG_ACCOUNT_DISABLED',
+    summary: `account "${account?.id ?? '?'}" ${why}: the file was not processed and is kept in quarantine; `
+      + `once the account is enabled again, \`fluxgate replay ${fileId}\` processes it`,
+  };
 }

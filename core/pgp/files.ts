@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, linkSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { temporaryNameFor } from '../upload-names';
 
-/** A hidden temporary name next to `path`: same filesystem (rename is atomic), and dot-prefixed. */
-export function temporaryNameFor(path: string): string {
-  return join(dirname(path), `.fg-pgp-${process.pid}-${randomBytes(4).toString('hex')}-${basename(path)}`);
-}
+export { temporaryNameFor };
 
 /** Replaces `path` with `data` atomically: readers see the old content or the new, never a part. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {

@@ -17,10 +17,15 @@ export interface EnqueueOptions {
   maxAttempts?: number;
 }
 
-/** What a listener decides about a job; throwing counts as `retry` (or `dead` on the last attempt). */
+/**
+ * What a listener decides about a job; throwing counts as `retry` (or `dead` on the last attempt).
+ * `postpone`: the attempt failed through no fault of the job (the disk was full): it runs again
+ * after delayMs and the attempt does not count against its limit.
+ */
 export type JobOutcome =
   | { status: 'done' }
   | { status: 'retry'; error: string; delayMs?: number }
+  | { status: 'postpone'; error: string; delayMs?: number }
   | { status: 'dead'; error: string };
 
 export type JobHandler<P> = (job: Job<P>, signal: AbortSignal) => Promise<JobOutcome>;
@@ -143,8 +148,9 @@ class QueueWorker<P> {
       const error = err instanceof Error ? err.message : String(err);
       outcome = job.attempts >= job.maxAttempts ? { status: 'dead', error } : { status: 'retry', error };
     }
-    if (this.stopped && outcome.status !== 'done') {
-      // Interrupted by shutdown: leave the lease to expire / be released at the next start.
+    if (this.stopped && outcome.status !== 'done' && outcome.status !== 'postpone') {
+      // Interrupted by shutdown: leave the lease to expire / be released at the next start
+      // (a postponed job is recorded: its attempt is given back either way).
       return;
     }
     try {
@@ -158,6 +164,10 @@ class QueueWorker<P> {
     const repo = this.queue.repo;
     if (outcome.status === 'done') {
       repo.complete(job.id);
+    } else if (outcome.status === 'postpone') {
+      const delay = outcome.delayMs ?? 0;
+      repo.postpone(job.id, Date.now() + delay, outcome.error);
+      this.log.info({ jobId: job.id, attempts: job.attempts, delayMs: delay, error: outcome.error }, 'job postponed, its attempt given back');
     } else if (outcome.status === 'dead' || job.attempts >= job.maxAttempts) {
       repo.kill(job.id, outcome.error);
       this.log.warn({ jobId: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');

@@ -48,12 +48,15 @@ export interface LiveLogin {
 
 /**
  * The logged-in connections of the server. Each is re-checked every `sftp.sessionRecheckSeconds`
- * and before every SFTP request that names a path (see `RecheckedJail`), so a session of a
- * removed, disabled or re-keyed account ends, and can never reach a later account created
- * with the same id (its tree is at the same place on disk).
+ * and before every SFTP request (see `check`, and `RecheckedJail` for paths), so a session of a
+ * removed, disabled or re-keyed account ends, no request of it succeeds once the CLI command that
+ * revoked it has returned, and it can never reach a later account created with the same id (its
+ * tree is at the same place on disk).
  */
 export class LiveLogins {
   private readonly logins = new Set<LiveLogin>();
+  /** The database's change stamp at which each login was last found to hold. */
+  private readonly verified = new WeakMap<LiveLogin, string>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly accounts: AccountRepository, private readonly log: Logger) {}
@@ -65,11 +68,22 @@ export class LiveLogins {
     return () => { this.logins.delete(login); };
   }
 
-  /** Throws FG_PERMISSION_DENIED, and ends the login, when it no longer holds. */
+  /**
+   * Throws FG_PERMISSION_DENIED, and ends the login, when it no longer holds. Reads the account
+   * and key again only when something was committed to the database since the login was last
+   * found to hold (the stamp is read first, so a commit during the check is seen next time).
+   */
   check(login: LiveLogin): void {
+    const stamp = this.accounts.changeStamp();
+    if (this.verified.get(login) === stamp) return;
     const reason = revocation(this.accounts, login.grant);
-    if (reason === undefined) return;
-    login.end(reason);
+    if (reason === undefined) {
+      this.verified.set(login, stamp);
+      return;
+    }
+    this.verified.delete(login);
+    // Ended just after: the refusal of the request being checked reaches the client first.
+    setImmediate(() => login.end(reason));
     throw new FluxgateError('FG_PERMISSION_DENIED', `this session has ended: ${reason}`, { accountId: login.grant.accountId });
   }
 

@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { FluxgateError } from '../errors';
-import { TEMP_UPLOAD_PREFIX } from '../upload-names';
+import { isServerTemporary, SERVER_TEMPORARY_PREFIXES } from '../upload-names';
 
 /** A client path resolved inside the account's jail. */
 export interface JailedPath {
@@ -22,8 +22,8 @@ export const MAX_NAME_BYTES = 200;
 /**
  * The chroot: maps client paths onto `<data>/sftp/<account>/` and refuses everything that could
  * leave it or confuse it: names that are not UTF-8, NUL and control characters, over-long
- * names, `..` above the root, the server's hidden temporary upload names, and (on disk) symbolic
- * links anywhere on the way.
+ * names, `..` above the root, the server's hidden temporary names (uploads and writes in
+ * progress: isServerTemporary), and (on disk) symbolic links anywhere on the way.
  * `//` and `.` collapse; relative paths are relative to `/`, the only working directory.
  */
 export class PathJail {
@@ -45,7 +45,7 @@ export class PathJail {
         continue;
       }
       if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw new FluxgateError('FG_PATH_INVALID', `a name is longer than ${MAX_NAME_BYTES} bytes`);
-      if (part.startsWith(TEMP_UPLOAD_PREFIX)) throw new FluxgateError('FG_PATH_INVALID', 'names starting with .fg-upload- are reserved for uploads in progress');
+      if (isServerTemporary(part)) throw new FluxgateError('FG_PATH_INVALID', `names starting with ${SERVER_TEMPORARY_PREFIXES.join(', ')} are reserved for the server's temporary files`);
       segments.push(part);
     }
     return this.fromSegments(segments);

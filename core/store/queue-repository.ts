@@ -104,6 +104,12 @@ export class QueueRepository {
       .run(runAt, error, now, id);
   }
 
+  /** Back to ready at runAt, the attempt it just used given back (one more allowed): not the job's fault. */
+  postpone(id: number, runAt: number, error: string, now = Date.now()): void {
+    this.db.prepare(`UPDATE queue SET state = 'ready', run_at = ?, lease_until = NULL, last_error = ?, max_attempts = max_attempts + 1, updated_at = ? WHERE id = ?`)
+      .run(runAt, error, now, id);
+  }
+
   kill(id: number, error: string, now = Date.now()): void {
     this.db.prepare(`UPDATE queue SET state = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?`)
       .run(error, now, id);

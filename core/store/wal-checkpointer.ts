@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statfsSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { BACKGROUND_NICE } from '../thread-priority';
@@ -7,6 +8,21 @@ import type { Database } from './database';
 
 /** The WAL file's size between big files: pre-sized to it at start, cut back to it when it restarts. */
 export const WAL_KEPT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The free space pre-sizing must leave on the database's file system: 10 % of it, at least
+ * 256 MiB and at most 4 GiB. Pre-sizing is only a speed-up; the space is the PGP key's, the
+ * uploads' and the reports'.
+ */
+export function presizeFreeMargin(fileSystemBytes: number): number {
+  return Math.min(4 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(fileSystemBytes / 10)));
+}
+
+/** Bytes an unprivileged writer may still use on the file system of `dir`, and its size. */
+export function fileSystemSpace(dir: string): { free: number; size: number } {
+  const fs = statfsSync(dir);
+  return { free: fs.bavail * fs.bsize, size: fs.blocks * fs.bsize };
+}
 
 /**
  * Moves SQLite's WAL checkpoints off the main thread while the server runs. By default the
@@ -48,6 +64,8 @@ export class WalCheckpointer implements Service {
     private readonly logger: Logger,
     private readonly options: {
       startBytes?: number; presizeBytes?: number; restartBytes?: number; deferBytes?: number; quietMs?: number; checkIntervalMs?: number; checkpointIntervalMs?: number;
+      /** How free space is measured (tests stand in for a disk that fills between the measure and the writes). */
+      measureSpace?: (dir: string) => { free: number; size: number };
     } = {},
   ) {}
 
@@ -89,22 +107,67 @@ export class WalCheckpointer implements Service {
    * so the zeros are never taken for frames. A running server reached this state anyway after
    * its first big file (journal_size_limit keeps the WAL at WAL_KEPT_BYTES); now the first file
    * after a start finds it too.
+   *
+   * It never fills a disk: it appends only what leaves presizeFreeMargin free, and a write that
+   * fails (ENOSPC: something else took the space meanwhile) is undone, the file cut back to its
+   * length before. On a file system already short of that margin it gives back what a crashed
+   * server's WAL holds beyond its frames (a TRUNCATE checkpoint), as earlier versions, which
+   * pre-sized whatever the free space, left 64 MiB of zeros on a full disk at every start.
    */
   private presizeWal(bytes: number): void {
     const path = `${this.db.name}-wal`;
+    let space: { free: number; size: number };
+    try {
+      space = (this.options.measureSpace ?? fileSystemSpace)(dirname(this.db.name));
+    } catch (err) {
+      this.logger.warn({ component: 'store', wal: path, err }, 'the free space of the database\'s file system cannot be read: the WAL file is not pre-sized; big files will grow it');
+      return;
+    }
+    const margin = presizeFreeMargin(space.size);
+    if (space.free < margin) this.giveBackWalSpace(path, space.free, margin);
     try {
       this.db.transaction(() => {
         const fd = openSync(path, 'r+');
+        const before = fstatSync(fd).size;
+        const upTo = Math.min(bytes, before + Math.max(0, space.free - margin));
         try {
           const zeros = Buffer.alloc(1024 * 1024);
-          for (let at = fstatSync(fd).size; at < bytes; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, bytes - at), at);
+          for (let at = before; at < upTo; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, upTo - at), at);
+        } catch (err) {
+          ftruncateSync(fd, before);
+          throw err;
         } finally {
           closeSync(fd);
         }
+        if (upTo < bytes) {
+          this.logger.warn({ component: 'store', wal: path, freeBytes: space.free, marginBytes: margin, presizedTo: Math.max(before, upTo) },
+            'little free space on the database\'s file system: the WAL file is pre-sized only partly or not at all; big files will grow it');
+        }
       }).immediate();
     } catch (err) {
-      // Only slower big files (a full disk, say): zeros already written are as harmless as the rest.
-      this.logger.warn({ component: 'store', wal: path, err }, 'the WAL file could not be pre-sized; big files will grow it');
+      // Only slower big files: the zeros written were cut back, the disk is as it was.
+      this.logger.warn({ component: 'store', wal: path, err }, 'the WAL file could not be pre-sized (what was written is undone); big files will grow it');
+    }
+  }
+
+  /** A TRUNCATE checkpoint when the WAL file outgrows its frames; skipped (not waited for) while other connections read. */
+  private giveBackWalSpace(path: string, free: number, margin: number): void {
+    let length: number;
+    try {
+      const fd = openSync(path, 'r');
+      try { length = fstatSync(fd).size; } finally { closeSync(fd); }
+    } catch { return; }
+    if (length <= walBytesInUse(this.db.name)) return;
+    const busy = this.db.pragma('busy_timeout', { simple: true }) as number;
+    try {
+      this.db.pragma('busy_timeout = 0');
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      this.logger.warn({ component: 'store', wal: path, freeBytes: free, marginBytes: margin, walBytes: length, truncated: result?.busy === 0 },
+        'little free space on the database\'s file system: the WAL file\'s unused space is given back');
+    } catch (err) {
+      this.logger.warn({ component: 'store', wal: path, err }, 'the WAL file\'s unused space could not be given back');
+    } finally {
+      this.db.pragma(`busy_timeout = ${busy}`);
     }
   }
 

@@ -1,19 +1,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { formatProblem, locate, locateIssue, locateKey, syntaxProblems, type YamlProblem, type ZodIssueLike } from '../config/yaml-problems';
 import type { AnyStep } from './step';
 import { normaliseWorkflow, workflowSchema, type Workflow } from './schema';
 
 /** One problem in a workflow file, located for the operator: file:line:column key: message. */
-export interface WorkflowProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  /** Dotted key path (`steps.2.forward.url`). */
-  key?: string;
-  message: string;
-}
+export type WorkflowProblem = YamlProblem;
+export { formatProblem };
 
 /**
  * A valid workflow may still deserve a warning (printed by `workflows check`, logged at load).
@@ -32,23 +27,10 @@ export interface HandlerCatalogue {
   list(): ReadonlyArray<{ flux: string }>;
 }
 
-export function formatProblem(p: WorkflowProblem): string {
-  const where = p.line ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
-  return `${where}${p.key ? ` ${p.key}` : ''}: ${p.message}`;
-}
-
 export function parseWorkflow(text: string, file: string, steps: readonly AnyStep[], handlers?: HandlerCatalogue): WorkflowLoad {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, message: e.message.split('\n')[0]! };
-      }),
-    };
-  }
+  if (doc.errors.length > 0) return { ok: false, problems: syntaxProblems(doc, lineCounter, file) };
   const raw = (doc.toJS() ?? {}) as unknown;
   const result = workflowSchema(steps).safeParse(raw);
   if (!result.success) {
@@ -68,12 +50,7 @@ export function parseWorkflow(text: string, file: string, steps: readonly AnySte
           : locate(doc, lineCounter, file, [list, index, ...found.path], found.message));
         continue;
       }
-      // An unknown key is best shown at the key itself, not at its parent object.
-      if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
-        problems.push(locateKey(doc, lineCounter, file, i.path, issue.keys[0]!, issueMessage(issue)));
-        continue;
-      }
-      problems.push(locate(doc, lineCounter, file, i.path, issueMessage(issue)));
+      problems.push(locateIssue(doc, lineCounter, file, issue));
     }
     return { ok: false, problems };
   }
@@ -277,36 +254,4 @@ export function listWorkflowFiles(dir: string): string[] {
   return out;
 }
 
-type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
-
-function issueMessage(i: Issue): string {
-  if (i.code === 'unrecognized_keys' && i.keys) return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-  return i.message;
-}
-
-/** Finds the deepest YAML node along the issue's path to report its line. */
-function locate(doc: Document, lc: LineCounter, file: string, path: readonly PropertyKey[], message: string): WorkflowProblem {
-  const keys = path.map((k) => (typeof k === 'number' ? k : String(k)));
-  for (let n = keys.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(keys.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return { file, line: pos.line, column: pos.col, key: keys.join('.') || undefined, message };
-    }
-  }
-  return { file, key: keys.join('.') || undefined, message };
-}
-
-/** An unknown key is best shown at the key itself, not at its parent object or its value. */
-function locateKey(doc: Document, lc: LineCounter, file: string, parent: readonly PropertyKey[], key: string, message: string): WorkflowProblem {
-  const keys = parent.map((k) => (typeof k === 'number' ? k : String(k)));
-  const node = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
-  if (isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-    if (pair && isNode(pair.key) && pair.key.range) {
-      const pos = lc.linePos(pair.key.range[0]);
-      return { file, line: pos.line, column: pos.col, key: [...keys, key].join('.'), message };
-    }
-  }
-  return locate(doc, lc, file, [...parent, key], message);
-}
+type Issue = ZodIssueLike;

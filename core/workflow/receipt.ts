@@ -29,6 +29,21 @@ export function receiptName(client: string, flux: string, madeAt: Date): string 
   return `cdmat_${client}_tra_${flux}_${compactStamp(madeAt)}.xml`;
 }
 
+/**
+ * The names a receipt made at `madeAt` may take, in order of preference: the protocol's
+ * 14-digit second, then that timestamp with milliseconds (17 digits, `yyyymmddhhmmssfff`) from
+ * `madeAt`'s millisecond on. A burst of files of one flux thus gets names within milliseconds
+ * of the real time, where "the next free second" put 1,000 files 16 minutes in the future.
+ * The 14-digit name sorts before the 17-digit ones of its second, as it was made first.
+ */
+export function* receiptNameCandidates(client: string, flux: string, madeAt: Date): Generator<string> {
+  yield receiptName(client, flux, madeAt);
+  for (let t = madeAt.getTime(); ; t++) {
+    const d = new Date(t);
+    yield `cdmat_${client}_tra_${flux}_${compactStamp(d)}${String(d.getMilliseconds()).padStart(3, '0')}.xml`;
+  }
+}
+
 export function compactStamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;

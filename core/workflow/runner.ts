@@ -16,6 +16,7 @@ import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATC
 import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
 import type { AnyStep } from './step';
+import { DiskSpaceGate, isOutOfSpace } from './disk-space';
 import { EngineStepRun } from './step-run';
 import { encryptionRequired } from './steps/decrypt';
 
@@ -26,6 +27,8 @@ const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVAL
 
 export interface RunnerDeps {
   container: Container;
+  /** Pauses processing while the disk is full (default: one over the data directory). */
+  disk?: DiskSpaceGate;
   journal: JournalRepository;
   accounts: AccountRepository;
   workflows: WorkflowRegistry;
@@ -42,13 +45,21 @@ export interface RunnerDeps {
  */
 export class WorkflowRunner {
   private readonly log: Logger;
+  private readonly disk: DiskSpaceGate;
 
   constructor(private readonly deps: RunnerDeps) {
     this.log = deps.logger.child({ component: 'workflow' });
+    this.disk = deps.disk ?? new DiskSpaceGate(deps.paths.root, this.log);
   }
 
   async process(fileId: string, attempt: number, maxAttempts: number, signal: AbortSignal): Promise<JobOutcome> {
     const { journal, paths } = this.deps;
+    // While the disk is full no file starts: it would only fail for a reason that is not its own.
+    try {
+      await this.disk.ready(signal);
+    } catch {
+      return { status: 'postpone', error: 'stopped while processing was paused for lack of disk space' };
+    }
     const log = this.log.child({ fileId });
     const found = journal.get(fileId);
     if (!found || !LIVE_STATES.includes(found.state)) return { status: 'done' };
@@ -89,38 +100,71 @@ export class WorkflowRunner {
       return { status: 'done' };
     } catch (thrown) {
       if (signal.aborted) throw thrown; // shutting down: the queue leaves the job for the next start
-      const err = toFluxgateError(thrown, 'FG_HANDLER_FAILED');
-      const kind = classify(err);
-      if (kind === 'transient' && attempt < maxAttempts) {
-        const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
-        journal.update(file.id, { state: 'failed', outcome: { result: 'failed', code: err.code, summary: err.message } });
-        journal.addEvent(file.id, 'attempt-failed', { attempt, code: err.code, error: err.message, retryInMs: delayMs });
-        log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
-        return { status: 'retry', error: err.message, delayMs };
+      try {
+        if (isOutOfSpace(thrown)) throw thrown;
+        return await this.failed(run, thrown, maxAttempts, log);
+      } catch (err) {
+        if (signal.aborted || !isOutOfSpace(err)) throw err;
+        return await this.waitForSpace(run, err, signal);
       }
-      run.error = err;
-      run.result = kind === 'rejected' ? 'rejected' : 'failed';
-      run.outcome = undefined;
-      await this.runOnError(run);
-      run.file = moveOut(run, run.result);
-      const state = kind === 'rejected' ? 'rejected' : 'dead';
-      this.finish(run.file, state, {
-        result: state, code: err.code, summary: err.message,
-        counts: { ...run.report.counts }, messages: run.report.messages.length,
-      });
-      log.warn({ code: err.code, err: err.message, attempt }, state === 'rejected' ? 'file rejected' : 'file is dead after its last attempt');
-      return state === 'dead' ? { status: 'dead', error: err.message } : { status: 'done' };
     } finally {
       await run.cleanup().catch(() => undefined);
     }
+  }
+
+  /** A step failed: retried with backoff (transient), else on-error steps, then rejected or dead. */
+  private async failed(run: EngineStepRun, thrown: unknown, maxAttempts: number, log: Logger): Promise<JobOutcome> {
+    const { journal } = this.deps;
+    const { file, workflow, attempt } = run;
+    const err = toFluxgateError(thrown, 'FG_HANDLER_FAILED');
+    const kind = classify(err);
+    if (kind === 'transient' && attempt < maxAttempts) {
+      const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
+      journal.update(file.id, { state: 'failed', outcome: { result: 'failed', code: err.code, summary: err.message } });
+      journal.addEvent(file.id, 'attempt-failed', { attempt, code: err.code, error: err.message, retryInMs: delayMs });
+      log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
+      return { status: 'retry', error: err.message, delayMs };
+    }
+    run.error = err;
+    run.result = kind === 'rejected' ? 'rejected' : 'failed';
+    run.outcome = undefined;
+    await this.runOnError(run);
+    run.file = moveOut(run, run.result);
+    const state = kind === 'rejected' ? 'rejected' : 'dead';
+    this.finish(run.file, state, {
+      result: state, code: err.code, summary: err.message,
+      counts: { ...run.report.counts }, messages: run.report.messages.length,
+    });
+    log.warn({ code: err.code, err: err.message, attempt }, state === 'rejected' ? 'file rejected' : 'file is dead after its last attempt');
+    return state === 'dead' ? { status: 'dead', error: err.message } : { status: 'done' };
+  }
+
+  /**
+   * A write failed for lack of space (ENOSPC, EDQUOT): not the file's fault. It waits, with
+   * every other file, until space is back (DiskSpaceGate), then runs again from its first step
+   * (steps are idempotent) in an attempt that does not count against its limit.
+   */
+  private async waitForSpace(run: EngineStepRun, err: unknown, signal: AbortSignal): Promise<JobOutcome> {
+    const message = (err as Error).message;
+    try {
+      this.deps.journal.update(run.file.id, { state: 'received' });
+      run.event('paused', { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
+    } catch (journalErr) {
+      run.log.error({ err: (journalErr as Error).message }, 'cannot record the pause in the journal');
+    }
+    run.log.warn({ attempt: run.attempt, code: 'FG_DISK_FULL', err: message }, 'no space left: the file waits for disk space (this attempt does not count)');
+    await this.disk.pause(err, signal).catch(() => undefined); // stopping: postponed all the same
+    return { status: 'postpone', error: message };
   }
 
   private async runSteps(run: EngineStepRun, refs: readonly StepRef[]): Promise<void> {
     for (const ref of refs) {
       const step = this.step(ref);
       if (!step.stage && !run.encryption) await applyEncryptionRequirement(run, ref.name);
+      const started = performance.now();
       await step.run(run, stepOptions(step, ref));
-      run.event('step', { step: ref.name });
+      // How long each step took, in the file's timeline: where a slow file's time went.
+      run.event('step', { step: ref.name, ms: Math.round(performance.now() - started) });
     }
     if (!run.encryption) await applyEncryptionRequirement(run);
   }
@@ -133,6 +177,8 @@ export class WorkflowRunner {
         await step.run(run, stepOptions(step, ref));
         run.event('step', { step: ref.name, onError: true });
       } catch (err) {
+        // No space to write the report: the file waits for space and runs again, so it is reported.
+        if (isOutOfSpace(err)) throw err;
         run.event('step-failed', { step: ref.name, onError: true, error: (err as Error).message });
         run.log.error({ step: ref.name, err: (err as Error).message }, 'on-error step failed');
       }

@@ -1,13 +1,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
-import { basename, dirname, join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import type { ScopedFiles } from '../plugin-api/context';
 import type { FluxManifest } from '../plugin-api/manifest';
+import { temporaryNameFor } from '../upload-names';
 
 /**
  * File access for a handler, limited to what its manifest grants. Paths are account-relative
@@ -48,7 +48,7 @@ export class ManifestScopedFiles implements ScopedFiles {
     const target = this.resolve(path, 'write');
     await mkdir(dirname(target), { recursive: true, mode: 0o750 });
     // Hidden temporary name, then rename: readers never see half a file.
-    const temp = join(dirname(target), `.fg-tmp-${randomUUID()}-${basename(target)}`);
+    const temp = temporaryNameFor(target);
     try {
       if (data instanceof Readable) await pipeline(data, createWriteStream(temp, { mode: 0o640 }));
       else await writeFile(temp, data, { mode: 0o640 });

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
@@ -10,6 +9,7 @@ import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
 import { Tokens, type OutputSigner } from '../tokens';
+import { temporaryNameFor } from '../upload-names';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
 import type { StepRun } from './step';
@@ -82,7 +82,7 @@ export class EngineStepRun implements StepRun {
     const target = join(this.paths.accountRoot(this.account.id), relativePath);
     await mkdir(dirname(target), { recursive: true, mode: 0o750 });
     // A client never downloads half a report: hidden temporary name, then rename.
-    const temp = join(dirname(target), `.fg-tmp-${randomUUID()}-${basename(target)}`);
+    const temp = temporaryNameFor(target);
     try {
       await writeFile(temp, content, { mode: 0o640 });
       await rename(temp, target);

@@ -143,4 +143,26 @@ describe('pgp interop with GnuPG', { skip: skipUnless('gpg') }, () => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /BAD signature/);
   });
+
+  // Up to 16 MiB a file is signed from memory (Node's crypto), beyond that streamed (openpgp's
+  // own arithmetic): both must give signatures gpg accepts, with the default key type's
+  // algorithm (RSA) as with curve25519.
+  test('signatures of a small and of a 17 MiB file verify with gpg, with an RSA key and with curve25519', async () => {
+    const rsaDir = join(dir, 'rsa');
+    const rsa = await new ServerKeyStore(new DataPaths(rsaDir), loadedConfigFor(rsaDir, { pgp: { keyType: 'rsa3072' } }), silentLogger()).load();
+    writeFileSync(join(dir, 'server-rsa.asc'), rsa.armoredPublicKey);
+    await gpg.importKey(join(dir, 'server-rsa.asc'));
+    const small = join(dir, 'small.csv');
+    writeFileSync(small, 'file;x\r\nresult;processed\r\n');
+    const big = join(dir, 'big.csv');
+    writeFileSync(big, Buffer.alloc(17 * 1024 * 1024, 'report line;\r\n'));
+    for (const signer of [rsa, key]) {
+      for (const file of [small, big]) {
+        const sig = await signFileDetached(signer.privateKey, file);
+        const ok = await gpg.verify(sig, file);
+        assert.equal(ok.code, 0, `${signer.algorithm} ${file}: ${ok.stderr}`);
+        assert.ok(ok.stderr.includes(signer.fingerprint.slice(-16)), `${file} signed by ${signer.algorithm}`);
+      }
+    }
+  });
 });

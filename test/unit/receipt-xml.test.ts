@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { isoWithOffset, receiptName, renderReceipt } from '../../core/workflow/receipt';
+import { isoWithOffset, receiptName, receiptNameCandidates, renderReceipt } from '../../core/workflow/receipt';
 
 describe('proof of receipt', () => {
   test('the XML has exactly the protocol form, SHA1 then SHA256', () => {
@@ -24,5 +24,22 @@ describe('proof of receipt', () => {
 
   test('names are cdmat_{client}_tra_{flux}_{yyyymmddhhmmss}.xml', () => {
     assert.equal(receiptName('acme', 'sal', new Date(2026, 10, 20, 9, 5, 7)), 'cdmat_acme_tra_sal_20261120090507.xml');
+  });
+});
+
+describe('receipt names under a burst', () => {
+  test('the protocol\'s second first, then that time with milliseconds, from the millisecond it was made', () => {
+    const madeAt = new Date(2026, 10, 20, 9, 5, 7, 42);
+    const names = receiptNameCandidates('acme', 'sal', madeAt);
+    assert.equal(names.next().value, 'cdmat_acme_tra_sal_20261120090507.xml');
+    assert.equal(names.next().value, 'cdmat_acme_tra_sal_20261120090507042.xml');
+    assert.equal(names.next().value, 'cdmat_acme_tra_sal_20261120090507043.xml');
+  });
+
+  test('past the end of a second the milliseconds carry into the next one', () => {
+    const names = receiptNameCandidates('acme', 'sal', new Date(2026, 11, 31, 23, 59, 59, 999));
+    names.next();
+    assert.equal(names.next().value, 'cdmat_acme_tra_sal_20261231235959999.xml');
+    assert.equal(names.next().value, 'cdmat_acme_tra_sal_20270101000000000.xml');
   });
 });

@@ -5,7 +5,8 @@ import { FluxgateError } from '../../errors';
 import type { AccountProfile } from '../../store/accounts-repository';
 import type { CliContext, RegisterCommands } from '../context';
 import { parseOnOff } from '../parse';
-import { accountJson, accountRows, keyRows, removalLines } from '../../accounts/cli-format';
+import { accountJson, accountRows, keyRows, removalJson, removalLines } from '../../accounts/cli-format';
+import { JSON_HELP } from '../json';
 
 export function accountService(ctx: CliContext): AccountService {
   return new AccountService(ctx.accounts, ctx.paths, ctx.config.config);
@@ -37,17 +38,20 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .addOption(new Option('--profile <profile>', 'exchange (in/ out/ dev/) or dropbox (upload-only)').choices(['exchange', 'dropbox']).default('exchange'))
     .option('--partner <id>', 'partner id used in exchange file names (default: the account id)')
     .option('--allow-ip <cidr>', 'allow only this IPv4/IPv6 address or CIDR (repeatable, up to 254)', collect, [])
-    .action((id: string, opts: { key: string; profile: AccountProfile; partner?: string; allowIp: string[] }) => {
-      const { account: created, key } = accountService(ctx).create({
+    .option('--json', JSON_HELP)
+    .action((id: string, opts: { key: string; profile: AccountProfile; partner?: string; allowIp: string[]; json?: boolean }) => {
+      const svc = accountService(ctx);
+      const { account: created, key } = svc.create({
         id, profile: opts.profile, partner: opts.partner ?? null, allowIps: opts.allowIp, publicKey: readKeyFile(opts.key),
       });
+      if (opts.json) return ctx.printJson({ ...accountJson(created, svc.keys(created.id)), root: ctx.paths.accountRoot(created.id) });
       ctx.print(`account ${created.id} created (${created.profile}), files in ${ctx.paths.accountRoot(created.id)}`);
       if (key) ctx.print(`key ${key.fingerprint} (${key.type} ${key.bits}) valid until ${new Date(key.expiresAt).toISOString().slice(0, 10)}`);
     });
 
   account.command('list')
     .description('list accounts')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
       const svc = accountService(ctx);
       const accounts = svc.list();
@@ -58,7 +62,7 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
 
   account.command('show <id>')
     .description('show one account and its keys')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((id: string, opts: { json?: boolean }) => {
       const svc = accountService(ctx);
       const a = svc.get(id);
@@ -87,40 +91,54 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .option('--allow-ip <cidr>', 'the new allowlist, one entry per option (replaces the old list)', collect, [])
     .option('--any-ip', 'remove the allowlist: any address may connect')
     .option('--deactivate-missing <on|off>', 'drop-box: an upload is a full sync, employees missing from it are deactivated', parseOnOff)
-    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean; deactivateMissing?: boolean }) => {
+    .option('--json', JSON_HELP)
+    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean; deactivateMissing?: boolean; json?: boolean }) => {
       if (opts.anyIp && opts.allowIp.length > 0) throw new FluxgateError('FG_USAGE', '--any-ip and --allow-ip cannot be combined');
       const allowIps = opts.anyIp ? [] : opts.allowIp.length > 0 ? opts.allowIp : undefined;
       const options = opts.deactivateMissing === undefined ? undefined : { deactivateMissing: opts.deactivateMissing };
       if (opts.partner === undefined && allowIps === undefined && options === undefined) {
         throw new FluxgateError('FG_USAGE', 'nothing to change: give --partner, --allow-ip, --any-ip or --deactivate-missing');
       }
-      const a = accountService(ctx).update(id, { partner: opts.partner, allowIps, options });
+      const svc = accountService(ctx);
+      const a = svc.update(id, { partner: opts.partner, allowIps, options });
+      if (opts.json) return ctx.printJson(accountJson(a, svc.keys(id)));
       ctx.print(`account ${id} updated: partner ${a.partner ?? '(account id)'}, allow-ip ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}, deactivate-missing ${a.options.deactivateMissing ? 'on' : 'off'}`);
     });
 
-  account.command('disable <id>').description('refuse logins (takes effect at the next login)').action((id: string) => {
-    accountService(ctx).disable(id);
-    ctx.print(`account ${id} disabled`);
-  });
+  account.command('disable <id>').description('refuse logins (takes effect at the next login)').option('--json', JSON_HELP)
+    .action((id: string, opts: { json?: boolean }) => {
+      const svc = accountService(ctx);
+      svc.disable(id);
+      if (opts.json) return ctx.printJson(accountJson(svc.get(id), svc.keys(id)));
+      ctx.print(`account ${id} disabled`);
+    });
 
-  account.command('enable <id>').description('allow logins again').action((id: string) => {
-    accountService(ctx).enable(id);
-    ctx.print(`account ${id} enabled`);
-  });
+  account.command('enable <id>').description('allow logins again').option('--json', JSON_HELP)
+    .action((id: string, opts: { json?: boolean }) => {
+      const svc = accountService(ctx);
+      svc.enable(id);
+      if (opts.json) return ctx.printJson(accountJson(svc.get(id), svc.keys(id)));
+      ctx.print(`account ${id} enabled`);
+    });
 
   account.command('remove <id>')
     .description('disable the account, move its files and an export of its data to <data>/removed/, delete its rows; run again to finish an interrupted removal')
-    .action((id: string) => {
-      for (const line of removalLines(accountService(ctx).remove(id))) ctx.print(line);
+    .option('--json', JSON_HELP)
+    .action((id: string, opts: { json?: boolean }) => {
+      const removal = accountService(ctx).remove(id);
+      if (opts.json) return ctx.printJson(removalJson(removal));
+      for (const line of removalLines(removal)) ctx.print(line);
     });
 
   account.command('password <id>')
     .description('DEPRECATED fallback: set the account password from $FLUXGATE_PASSWORD or stdin (scrypt hash), or --clear it')
     .option('--clear', 'turn password authentication off for this account')
-    .action(async (id: string, opts: { clear?: boolean }) => {
+    .option('--json', JSON_HELP)
+    .action(async (id: string, opts: { clear?: boolean; json?: boolean }) => {
       const svc = accountService(ctx);
       svc.get(id);
       await svc.setPassword(id, opts.clear ? null : await readSecret());
+      if (opts.json) return ctx.printJson(accountJson(svc.get(id)));
       ctx.print(opts.clear ? `password authentication off for ${id}` : `password set for ${id} (deprecated: prefer keys)`);
     });
 };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { DirectoryRepository } from '../../store/directory-repository';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { table as textTable } from '../table';
 
@@ -44,7 +45,7 @@ export const registerDirectoryCommands: RegisterCommands = (program: Command, ct
     directory.command(name)
       .description(`list ${view.description}`)
       .requiredOption('--account <id>', 'account id')
-      .option('--json', 'print JSON (every field) instead of a table')
+      .option('--json', `${JSON_HELP} (every field)`)
       .action((opts: { account: string; json?: boolean }) => {
         if (!ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
         const repo = new DirectoryRepository(ctx.db);

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { table } from '../table';
 
@@ -30,7 +31,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .description('the file journal: every received file, its state and outcome')
     .option('--account <id>', 'only this account')
     .option('--state <state>', `only files in this state (${FILE_STATES.join(', ')})`, parseState)
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((opts: { account?: string; state?: FileState; json?: boolean }) => {
       const list = new JournalRepository(ctx.db).list({ accountId: opts.account, state: opts.state });
       if (opts.json) return ctx.printJson(list.map(fileView));
@@ -46,7 +47,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
   files.command('show')
     .description("one file's details and timeline")
     .argument('<file-id>')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((id: string, opts: { json?: boolean }) => {
       // `files --json` is also an option of the parent: `files show X --json` may land there.
       opts = { json: opts.json || files.opts<{ json?: boolean }>().json };

@@ -1,11 +1,12 @@
 import { hostKeysDir, loadHostKeys } from '../../sftp/host-keys';
+import { JSON_HELP } from '../json';
 import type { RegisterCommands } from '../context';
 import { table } from '../table';
 
 export const registerHostkeys: RegisterCommands = (program, ctx) => {
   program.command('hostkeys')
     .description('type, bits, SHA256 and MD5 fingerprints of each host key (created by the first serve)')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
       const dir = hostKeysDir(ctx.config, ctx.paths);
       const keys = loadHostKeys(dir);

@@ -9,6 +9,7 @@ import { registerDirectoryCommands } from './directory';
 import { registerFileCommands } from './files';
 import { registerReplayCommands } from './replay';
 import { registerWorkflowCommands } from './workflows';
+import { registerConfigCommands } from './config';
 
 /** Every command group, in the order `fluxgate --help` lists them. */
-export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands];
+export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands, registerConfigCommands];

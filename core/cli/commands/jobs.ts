@@ -1,23 +1,16 @@
-import pino from 'pino';
 import { Argument, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
 import { buildJobs, type Jobs } from '../../cron/build';
 import { JOB_CONFIG_KEYS, JOB_NAMES } from '../../cron/job';
 import type { RunReport } from '../../cron/runner';
 import { nextRun } from '../../cron/schedule';
-import type { Logger } from '../../logging/logger';
+import { cliLogger } from '../../logging/logger';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { table as textTable } from '../table';
 
-/** Job logs (key-expiry warnings, deletions) go to the configured log file, else to stderr: stdout is the command's output. */
-function cliLogger(ctx: CliContext): Logger {
-  const { level, file } = ctx.config.config.log;
-  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
-  return pino({ level, base: { svc: 'fluxgate' } }, dest);
-}
-
 function jobsOf(ctx: CliContext): Jobs {
-  return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx) });
+  return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -32,7 +25,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
 
   jobs.command('list')
     .description('each job with its schedule, next run, last run and outcome')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
       const { registry, runs } = jobsOf(ctx);
       const cfg = ctx.config.config.jobs;
@@ -62,7 +55,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .addArgument(jobArgument())
     .option('--dry-run', 'print what would happen and change nothing')
     .option('--at <date>', 'evaluate the rules as if it were this date (ISO 8601, or +Nd / -Nd from now)')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action(async (name: string, opts: { dryRun?: boolean; at?: string; json?: boolean }) => {
       const asOf = opts.at === undefined ? undefined : parseAsOf(opts.at);
       const { runner } = jobsOf(ctx);
@@ -76,7 +69,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .description('recorded runs of a job, most recent first: start, end, as-of date, outcome, counts')
     .addArgument(jobArgument())
     .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((name: string, opts: { limit?: number; json?: boolean }) => {
       const { registry, runs } = jobsOf(ctx);
       const job = registry.get(name);
@@ -96,7 +89,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('--file <id>', 'only this journal file id')
     .option('--name <text>', 'file names containing this text')
     .option('--limit <n>', 'at most this many (most recent)', (v) => Number.parseInt(v, 10))
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((opts: { account?: string; file?: string; name?: string; limit?: number; json?: boolean }) => {
       const { tombstones } = jobsOf(ctx);
       let list = tombstones.list({ accountId: opts.account, fileId: opts.file, name: opts.name });

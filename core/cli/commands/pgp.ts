@@ -1,25 +1,18 @@
 import { lstatSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { FluxgateError } from '../../errors';
-import type { Logger } from '../../logging/logger';
+import { cliLogger } from '../../logging/logger';
 import { decryptFile } from '../../pgp/decrypt';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../pgp/names';
 import { publishPublicKey, type PublishResult } from '../../pgp/publish';
 import { ServerKeyStore } from '../../pgp/server-key';
 import { parseOnOff } from '../parse';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 
-/** Logs go to the configured log file, else to stderr: stdout carries the key or the JSON. */
-function cliLogger(ctx: CliContext): Logger {
-  const { file } = ctx.config.config.log;
-  const dest = file ? pino.destination({ dest: file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
-  return pino({ level: 'warn', base: { svc: 'fluxgate' } }, dest);
-}
-
 function keyStore(ctx: CliContext): ServerKeyStore {
-  return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx));
+  return new ServerKeyStore(ctx.paths, ctx.config, cliLogger(ctx.config.config.log, { ...ctx.logOverrides, level: 'warn' }));
 }
 
 /**
@@ -47,23 +40,28 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
   pgp.command('export-public')
     .description('print the armored public key clients encrypt uploads with and verify report signatures with (generates the key pair on first use)')
     .option('-o, --output <file>', 'write it to this file instead of standard output (must not exist)')
-    .action(async (opts: { output?: string }) => {
+    .option('--json', JSON_HELP)
+    .action(async (opts: { output?: string; json?: boolean }) => {
       const output = opts.output === undefined ? undefined : resolve(opts.output);
       // Checked before the key is loaded (or generated, on first use), and again by the exclusive write.
       if (output && pathTaken(output)) throw outputExists(output);
       const key = await keyStore(ctx).load();
-      if (!output) return void ctx.out.write(key.armoredPublicKey);
+      if (!output) {
+        if (opts.json) return ctx.printJson({ fingerprint: key.fingerprint, armoredPublicKey: key.armoredPublicKey });
+        return void ctx.out.write(key.armoredPublicKey);
+      }
       try {
         writeFileSync(output, key.armoredPublicKey, { flag: 'wx' });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outputExists(output);
         throw systemError(err, `cannot write ${output}`);
       }
+      if (opts.json) ctx.printJson({ fingerprint: key.fingerprint, file: output });
     });
 
   pgp.command('info')
     .description('fingerprint, algorithm, user id and files of the server key')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action(async (opts: { json?: boolean }) => {
       const store = keyStore(ctx);
       const key = await store.load();
@@ -80,7 +78,8 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
 
   pgp.command('publish')
     .description(`write the public key to ${PUBLIC_KEY_DIR}/${PUBLIC_KEY_FILE_NAME} of every exchange account (the server also does it at start)`)
-    .action(async () => {
+    .option('--json', JSON_HELP)
+    .action(async (opts: { json?: boolean }) => {
       const key = await keyStore(ctx).load();
       const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
       for (const account of ctx.accounts.list()) {
@@ -89,6 +88,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
           : 'skipped';
         counts[result]++;
       }
+      if (opts.json) return ctx.printJson({ fingerprint: key.fingerprint, ...counts });
       ctx.print(`written=${counts.written} unchanged=${counts.unchanged} skipped=${counts.skipped}`);
     });
 
@@ -96,10 +96,12 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .description('accept only PGP-encrypted uploads (.pgp/.gpg) from this account, or stop requiring them')
     .argument('<account>', 'account id')
     .argument('<on|off>', 'on or off', parseOnOff)
-    .action((accountId: string, required: boolean) => {
+    .option('--json', JSON_HELP)
+    .action((accountId: string, required: boolean, opts: { json?: boolean }) => {
       const account = ctx.accounts.get(accountId);
       if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}" (see: fluxgate account list)`, { accountId });
       ctx.accounts.update(accountId, { options: { ...account.options, requireEncryption: required } });
+      if (opts.json) return ctx.printJson({ account: accountId, requireEncryption: required });
       ctx.print(`${accountId}: encrypted uploads ${required ? 'required (plain uploads are rejected with FG_ENCRYPTION_REQUIRED)' : 'optional'}`);
     });
 
@@ -107,7 +109,8 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .description('decrypt a file with the server key, e.g. to inspect a quarantined upload (the plaintext is HR data: mind where it goes)')
     .argument('<file>', 'PGP message, binary or armored')
     .requiredOption('-o, --output <file>', 'where to write the plaintext (must not exist)')
-    .action(async (file: string, opts: { output: string }) => {
+    .option('--json', JSON_HELP)
+    .action(async (file: string, opts: { output: string; json?: boolean }) => {
       const input = resolve(file);
       const output = resolve(opts.output);
       // Checked before the key is loaded (or generated, on first use).
@@ -123,6 +126,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw outputExists(output);
         throw systemError(err, `cannot decrypt ${input} into ${output}`);
       }
+      if (opts.json) return ctx.printJson({ input, output, bytes: result.bytes, armored: result.armored, innerFileName: result.innerFileName });
       ctx.print(`${output}: ${result.bytes} bytes (${result.armored ? 'armored' : 'binary'} message, inner name "${result.innerFileName}")`);
     });
 };

@@ -4,6 +4,7 @@ import { FluxgateError } from '../../errors';
 import { PROCESS_TOPIC } from '../../intake/intake';
 import { JournalRepository } from '../../store/journal-repository';
 import { QueueRepository } from '../../store/queue-repository';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 
 const REPLAYABLE = ['processed', 'rejected', 'dead'];
@@ -12,7 +13,8 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
   program.command('replay')
     .description('process an archived or quarantined file again (the running server picks it up)')
     .argument('<file-id>')
-    .action((id: string) => {
+    .option('--json', JSON_HELP)
+    .action((id: string, opts: { json?: boolean }) => {
       const journal = new JournalRepository(ctx.db);
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
@@ -29,6 +31,7 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
         journal.addEvent(id, 'replay', { from: file.state, location: file.location });
         queue.insert({ topic: PROCESS_TOPIC, payload: { fileId: id }, dedupKey: id, accountId: file.accountId, maxAttempts: ctx.config.config.engine.retry.attempts });
       });
+      if (opts.json) return ctx.printJson({ id, from: file.state, state: 'received', queued: true, location: file.location });
       ctx.print(`file ${id} queued for processing again (was ${file.state}); follow it with: fluxgate files show ${id}`);
     });
 };

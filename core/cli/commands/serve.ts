@@ -2,7 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
+import { toFluxgateError } from '../../errors';
 import type { SftpService } from '../../sftp/sftp-service';
+import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
 import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
@@ -23,25 +25,49 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .description('run the SFTP server, intake, workflows and cron jobs until SIGTERM/SIGINT')
     .option('--host <host>', 'listen address (default from config: 127.0.0.1)')
     .option('--port <port>', 'SFTP port (default from config: 2222; 0 = any free port)', parsePort)
-    .action(async (opts: { host?: string; port?: number }) => {
+    .option('--json', 'log JSON lines even on a terminal, and report a failure to start as JSON on stderr')
+    .action(async (opts: { host?: string; port?: number; json?: boolean }) => {
       // Loaded here, not at the top: every other CLI command would pay for the whole engine.
       const { createContainer } = require('../../container') as typeof import('../../container');
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
-      const { createLogger } = require('../../logging/logger') as typeof import('../../logging/logger');
+      const { openLogOutput } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
+      const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
+      const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
       // The demo account is only for a first try on embedded defaults, never with a config file.
+      // Looked at before the lock, whose file makes the directory non-empty.
       const firstStart = loaded.file === undefined && isEmptyDir(loaded.dataDir);
-      const logger = createLogger({ level: loaded.config.log.level, file: loaded.config.log.file });
+      const { level, file, format } = loaded.config.log;
+      const output = openLogOutput({ level, file, format: opts.json ? 'json' : format });
+      const { logger } = output;
       const log = logger.child({ component: 'serve' });
+      const paths = new DataPaths(loaded.dataDir);
+      // Before anything opens the database: a second server on this data directory must touch nothing.
+      let lock: DataDirLockType;
+      try {
+        lock = DataDirLock.acquire(paths);
+      } catch (err) {
+        log.fatal({ err }, 'start-up refused');
+        logger.flush();
+        throw err; // printed with its code, exit code 1 (cli/main.ts)
+      }
+      await sweepTemporaries(paths, logger);
+      if (file) {
+        // logrotate moves the file away, then sends SIGHUP: new lines go to a new file at the configured path.
+        process.on('SIGHUP', () => {
+          output.reopen();
+          log.info({ file }, 'log file reopened (SIGHUP)');
+        });
+      }
       const container = createContainer({ loaded, logger });
       const app = new FluxgateApp(container);
 
       let demoKey: string | undefined;
       if (firstStart) {
-        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), new DataPaths(loaded.dataDir));
+        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), paths);
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 
@@ -67,11 +93,12 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
+        lock.release();
         logger.flush();
-        process.exitCode = 1;
-        return;
+        // Said on stderr as well (as JSON with --json): whoever started it may not read the log.
+        throw toFluxgateError(err);
       }
-      if (demoKey) {
+      if (demoKey && !opts.json) {
         const addr = container.get<SftpService>(Tokens.SftpServer).address();
         const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
         log.info({ command }, 'try the demo account');
@@ -80,6 +107,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const signal = await stopped;
       log.info({ signal }, 'stopping');
       await app.stop();
+      lock.release();
       log.info('stopped');
       logger.flush();
       // Anything a service forgot to release must not keep a stopped server alive.

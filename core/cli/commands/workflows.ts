@@ -7,6 +7,7 @@ import { HandlerRegistry } from '../../workflow/handler-registry';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
 import { BUILTIN_STEPS } from '../../workflow/steps';
+import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 
 export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
@@ -15,7 +16,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
   workflows.command('check')
     .description('validate workflow files without starting anything (default: the configured workflows directory)')
     .argument('[dir]')
-    .option('--json', 'machine-readable output')
+    .option('--json', JSON_HELP)
     .action((dir: string | undefined, opts: { json?: boolean }) => {
       const target = dir ? resolve(dir) : ctx.config.workflowsDir;
       // Against the handlers the server would load: the built-in ones and the config's plugins.
@@ -41,9 +42,12 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
   workflows.command('schema')
     .description('print the JSON Schema of workflow files (generated from the zod source)')
     .option('--write [dir]', 'write workflow.schema.json into dir (default: the configured workflows directory)')
-    .action((opts: { write?: string | boolean }) => {
+    .option('--json', `${JSON_HELP}; the schema itself is JSON either way`)
+    .action((opts: { write?: string | boolean; json?: boolean }) => {
       if (opts.write === undefined) return ctx.printJson(workflowJsonSchema(BUILTIN_STEPS));
       const dir = typeof opts.write === 'string' ? resolve(opts.write) : ctx.config.workflowsDir;
-      ctx.print(`wrote ${writeWorkflowJsonSchema(dir, BUILTIN_STEPS)}`);
+      const written = writeWorkflowJsonSchema(dir, BUILTIN_STEPS);
+      if (opts.json) return ctx.printJson({ written });
+      ctx.print(`wrote ${written}`);
     });
 };

@@ -37,6 +37,12 @@ export class WriteGate {
 export interface SessionContext {
   sftp: SFTPWrapper;
   accountId: string;
+  /**
+   * Throws FG_PERMISSION_DENIED (and ends the connection) once the login no longer holds: the
+   * account disabled or removed, the key removed… Called before every request and right before
+   * an upload is published (see LiveLogins.check).
+   */
+  recheck: () => void;
   jail: PathJail;
   policy: AccessPolicy;
   handles: HandleTable;

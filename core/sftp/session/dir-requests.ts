@@ -2,7 +2,7 @@ import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Attributes } from 'ssh2';
 import { FluxgateError } from '../../errors';
-import { TEMP_UPLOAD_PREFIX } from '../../upload-names';
+import { isServerTemporary } from '../../upload-names';
 import { STATUS, longname, toAttrs } from './attrs';
 import type { SessionContext } from './context';
 import type { DirHandle } from './handles';
@@ -57,8 +57,8 @@ async function nextPage(ctx: SessionContext, h: DirHandle): Promise<Entry[]> {
       await finishListing(ctx, h);
       break;
     }
-    // Uploads in progress are hidden (and so are their temporary names).
-    if (dirent.name.startsWith(TEMP_UPLOAD_PREFIX)) continue;
+    // The server's temporaries (uploads in progress, signatures being written) are never listed.
+    if (isServerTemporary(dirent.name)) continue;
     // A file may vanish between the read and lstat (intake moves files out): skip it. Links are never listed.
     const st = await lstat(join(h.path.real, dirent.name)).catch(() => undefined);
     if (!st || st.isSymbolicLink()) continue;

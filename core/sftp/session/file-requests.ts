@@ -1,23 +1,23 @@
-import { constants, type Stats, close, fdatasync, fstat, open, read } from 'node:fs';
+import { constants, type Stats, close, fstat, open, read } from 'node:fs';
 import { chmod, copyFile, lstat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Attributes } from 'ssh2';
-import { FluxgateError, isFluxgateError } from '../../errors';
+import { FluxgateError } from '../../errors';
 import type { JailedPath } from '../path-jail';
 import { isFilepart } from '../permissions';
-import { OPEN_MODE, STATUS, statusFor, toAttrs } from './attrs';
+import { OPEN_MODE, STATUS, toAttrs } from './attrs';
 import type { SessionContext } from './context';
-import type { FileHandle } from './handles';
 import { roomInDev } from './dev-quota';
+import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { holdUploadHeadroom } from './upload-heap';
-import { discard, publish, tempPathFor } from './uploads';
-import { WriteBuffer } from './write-buffer';
+import { abandon, completeUpload } from './upload-completion';
+import { discard, tempPathFor } from './uploads';
+import { attachWriter } from './write-requests';
 
 const openAsync = promisify(open);
 const closeAsync = promisify(close);
 const fstatAsync = promisify(fstat);
-const fdatasyncAsync = promisify(fdatasync);
 const MAX_READ = 256 * 1024;
 
 const noSuchFile = (p: JailedPath): FluxgateError => new FluxgateError('FG_NO_SUCH_FILE', `${p.virtual}: no such file`, { path: p.virtual });
@@ -90,7 +90,7 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
     const fd = await openAsync(path.real, osFlags, mode);
     ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: true }, 'open');
     const end = osFlags & constants.O_TRUNC ? 0 : (existing?.size ?? 0);
-    return { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, writer: writerFor(ctx, fd, append), upload: { final: path, mayReplace: true } };
+    return attachWriter(ctx, { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, upload: { final: path, mayReplace: true } });
   }
 
   // Checked again atomically when the upload completes; refusing now saves the client a transfer.
@@ -120,7 +120,7 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
     fd = await openAsync(tempReal, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | osAppend, mode);
   }
   ctx.audit.info({ op: 'open', path: path.virtual, mode: 'upload', partial: false, kept: keep ? end : undefined }, 'open');
-  return { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, writer: writerFor(ctx, fd, append), upload: { final: path, tempReal, mayReplace } };
+  return attachWriter(ctx, { kind: 'file', fd, path, mode: 'write', bytes: 0, end, append, upload: { final: path, tempReal, mayReplace } });
 }
 
 export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
@@ -154,66 +154,6 @@ export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: n
     if (bytes === 0) return safely(() => ctx.sftp.status(reqid, STATUS.EOF));
     h.bytes += bytes;
     safely(() => ctx.sftp.data(reqid, buffer.subarray(0, bytes)));
-  });
-}
-
-export function onWrite(ctx: SessionContext, reqid: number, id: Buffer, offset: number, data: Buffer): void {
-  onWritePieces(ctx, reqid, id, offset, [data], data.length);
-}
-
-/** A WRITE whose data is in `pieces` (views of what ssh2 decrypted, see write-framing.ts). */
-export function onWritePieces(ctx: SessionContext, reqid: number, id: Buffer, offset: number, pieces: readonly Buffer[], length: number): void {
-  const h = ctx.handles.get(id);
-  if (!h || h.kind !== 'file' || !h.writer) {
-    safely(() => ctx.sftp.status(reqid, h ? STATUS.PERMISSION_DENIED : STATUS.FAILURE, h ? 'this file is open for reading only' : 'invalid handle'));
-    return;
-  }
-  if (h.writer.failed) {
-    // The upload is already lost (e.g. disk full, or a WRITE refused below): say so now rather than at CLOSE.
-    const failed = h.writer.failed;
-    if (isFluxgateError(failed)) safely(() => ctx.sftp.status(reqid, statusFor(failed), failed.message));
-    else safely(() => ctx.sftp.status(reqid, STATUS.FAILURE, failed.code === 'ENOSPC' ? 'the server is out of disk space' : 'write failed'));
-    return;
-  }
-  // The upload limits: integer comparisons only. With APPEND the kernel writes at the end, whatever the offset.
-  const at = h.append ? h.end : offset;
-  const end = at + length;
-  if (at > h.end + MAX_WRITE_AHEAD || end > ctx.sftpConfig.maxUploadBytes) return refuseWrite(ctx, reqid, h, at, end);
-  if (end > h.end) h.end = end;
-  // Counted until on disk: past sftp.maxInflightWrites the socket stops being read.
-  ctx.writes.acquire();
-  h.writer.addPieces(offset, pieces, length);
-  safely(() => ctx.sftp.status(reqid, STATUS.OK));
-}
-
-/**
- * How far past the file's current end a WRITE may start. Clients write in order (OpenSSH sftp,
- * paramiko, WinSCP-like clients pipeline a few MiB at most, and their requests arrive in order on
- * the channel); a WRITE far beyond the end would only make a sparse file (and intake hash the hole).
- */
-export const MAX_WRITE_AHEAD = 64 * 1024 * 1024;
-
-/** A WRITE past the upload limits: refused, and the upload failed (CLOSE fails, nothing is published). */
-function refuseWrite(ctx: SessionContext, reqid: number, h: FileHandle, at: number, end: number): void {
-  const limit = ctx.sftpConfig.maxUploadBytes;
-  const err = at > h.end + MAX_WRITE_AHEAD
-    ? new FluxgateError('FG_PERMISSION_DENIED',
-      `a write at offset ${at} would leave a gap of ${at - h.end} bytes after the end of ${h.path.virtual} (${h.end} bytes; at most ${mib(MAX_WRITE_AHEAD)} ahead): write the file in order`,
-      { path: h.path.virtual })
-    : new FluxgateError('FG_PERMISSION_DENIED',
-      `${h.path.virtual} would be larger than the maximum upload size of ${limit} bytes (${mib(limit)}): the upload is refused; split the file or ask the operator (sftp.maxUploadBytes)`,
-      { path: h.path.virtual });
-  // Remembered as the upload's failure: its CLOSE fails too and it is never published.
-  h.writer!.failed ??= err;
-  ctx.audit.warn({ op: 'write', path: h.path.virtual, code: err.code, reason: err.message, offset: at, end }, 'denied');
-  safely(() => ctx.sftp.status(reqid, statusFor(err), err.message));
-}
-
-const mib = (n: number): string => (n >= 1024 ** 3 && n % 1024 ** 3 === 0 ? `${n / 1024 ** 3} GiB` : `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`);
-
-function writerFor(ctx: SessionContext, fd: number, append = false): WriteBuffer {
-  return new WriteBuffer(fd, (requests) => ctx.writes.release(requests), {
-    sync: ctx.sftpConfig.fsyncUploads, append, pressured: () => ctx.writes.pressured,
   });
 }
 
@@ -274,71 +214,3 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
   });
 }
 
-async function completeUpload(ctx: SessionContext, h: FileHandle): Promise<void> {
-  const upload = h.upload!;
-  const writer = h.writer!;
-  try {
-    await writer.drain();
-    if (writer.failed) {
-      // A refused WRITE was logged when refused; a disk error is logged here.
-      if (!isFluxgateError(writer.failed)) ctx.audit.error({ op: 'write', path: h.path.virtual, err: writer.failed }, 'write failed');
-      throw writer.failed;
-    }
-    // The receipt will claim the file was received: make sure it is on disk first.
-    if (ctx.sftpConfig.fsyncUploads) await fdatasyncAsync(h.fd);
-  } catch (err) {
-    await closeAsync(h.fd).catch(() => undefined);
-    if (upload.tempReal) await discard(upload.tempReal);
-    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: writer.bytes }, 'upload failed, nothing kept under the final name');
-    throw err;
-  }
-  const st = await fstatAsync(h.fd);
-  await closeAsync(h.fd);
-  if (!upload.tempReal) {
-    ctx.audit.info({ op: 'upload', path: h.path.virtual, size: st.size, partial: true }, 'upload partial closed');
-    return;
-  }
-  try {
-    await publish(upload.tempReal, upload.final, upload.mayReplace);
-  } catch (err) {
-    await discard(upload.tempReal);
-    throw err;
-  }
-  announceUpload(ctx, upload.final, st.size);
-}
-
-/** Logs the completed upload and, where files are processed, announces it (intake listens). */
-export function announceUpload(ctx: SessionContext, path: JailedPath, size: number): void {
-  const now = Math.floor(Date.now() / 1000);
-  if (ctx.recentUploads.size >= 1000) ctx.recentUploads.delete(ctx.recentUploads.keys().next().value!);
-  ctx.recentUploads.set(path.virtual, { mode: 0o100000 | ctx.sftpConfig.fileMode, uid: 0, gid: 0, size, atime: now, mtime: now });
-  const announced = ctx.policy.announces(path);
-  ctx.audit.info({ op: 'upload', path: path.virtual, size, announced }, 'upload complete');
-  if (!announced) return;
-  try {
-    ctx.events.completed({ accountId: ctx.accountId, path: path.segments.join('/'), absolutePath: path.real, size });
-  } catch (err) {
-    // A listener's failure must not fail the client's upload: the watcher will still find the file.
-    ctx.audit.error({ op: 'upload', path: path.virtual, err }, 'upload listener failed');
-  }
-}
-
-/** Session end: closes what is open; direct uploads never completed are deleted (never published). */
-export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void> {
-  // Whatever was acknowledged is written: a .filepart keeps it for a resume.
-  try {
-    try {
-      await h.writer?.drain();
-    } finally {
-      h.releaseHeadroom?.();
-    }
-    await closeAsync(h.fd).catch(() => undefined);
-    if (h.upload?.tempReal) await discard(h.upload.tempReal);
-  } finally {
-    h.slot?.release();
-    ctx.handles.openFiles.release(h.path, h.claim);
-  }
-  if (h.mode === 'write') {
-    ctx.audit.warn({ op: 'upload', path: h.path.virtual, bytes: h.writer?.bytes, partial: !h.upload?.tempReal }, 'upload interrupted');
-  }
-}

@@ -3,8 +3,10 @@ import type { Attributes } from 'ssh2';
 import { FluxgateError } from '../../errors';
 import { STATUS, toAttrs } from './attrs';
 import type { SessionContext } from './context';
-import { announceUpload, checkSetstat, lstatOrUndefined } from './file-requests';
+import { checkSetstat, lstatOrUndefined } from './file-requests';
+import { announceUpload } from './upload-completion';
 import { handleRequest, safely } from './reply';
+import { SERVER_FAILED_UPLOADS, incompleteUpload } from './upload-failures';
 import { publish } from './uploads';
 
 export function onRealpath(ctx: SessionContext, reqid: number, input: string): void {
@@ -61,6 +63,8 @@ export function onRemove(ctx: SessionContext, reqid: number, input: string): voi
       if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file`, { path: path.virtual });
       if (!st.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
       await unlink(path.real);
+      // A new upload under this name starts afresh.
+      SERVER_FAILED_UPLOADS.clear(path);
     } finally {
       ctx.handles.openFiles.release(path, claim);
     }
@@ -76,6 +80,9 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
     await ctx.jail.assertNoSymlinks(from);
     await ctx.jail.assertNoSymlinks(to);
     ctx.policy.rename(from, to);
+    // A .filepart that lost data (disk full, a refused WRITE) is never completed.
+    const failed = SERVER_FAILED_UPLOADS.reason(from);
+    if (failed !== undefined) throw incompleteUpload(from, to, failed);
     // Completing an upload another handle still writes would publish (and announce) it half written;
     // claimed before any file-system call, so no upload can open either name meanwhile.
     const files = ctx.handles.openFiles;
@@ -86,6 +93,8 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
       toClaim = files.claim(to, { session: ctx.handles, op: 'rename-onto' });
       const st = await lstatOrUndefined(from.real);
       if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
+      // Last, right before publishing: nothing is published once the login was revoked.
+      ctx.recheck();
       await publish(from.real, to, false);
       size = st.size;
     } finally {

@@ -7,14 +7,31 @@ const MAX_CHUNKS = 512;
 /** With `sync`, an fdatasync is started in the background after every this many bytes written. */
 export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
+/** Called once per run with the ids of its requests: all written, or `error` (none acknowledged). */
+export type Settle = (requests: readonly number[], error?: NodeJS.ErrnoException) => void;
+
+interface Run {
+  chunks: Buffer[];
+  /** File offset, or null with `append`. */
+  position: number | null;
+  length: number;
+  requests: number[];
+}
+
 /**
  * Gathers an upload's contiguous WRITE requests into runs written with one `writev` each:
  * OpenSSH sends 32 KiB writes, and one system call (and thread-pool trip) per 32 KiB costs
  * more CPU than the encryption. One run is written at a time (like OpenSSH's single write
  * loop): thread-pool threads writing the same file at once only queue on its inode lock, and
- * what arrives meanwhile makes the next run longer. Requests are acknowledged when buffered; a failed write is
- * remembered and fails the CLOSE, so a file with a hole is never published.
- * `onWritten(n)` reports n requests on disk (the session's write gate counts them).
+ * what arrives meanwhile makes the next run longer.
+ *
+ * A request is settled (`settle`, which acknowledges it) only once its bytes are all written:
+ * a short write is continued until the kernel has taken every byte or reports why not
+ * (ENOSPC, EDQUOT, EIO). The first error fails the upload: that run's requests and every later
+ * one are settled with it and nothing more is written, so the file never has a hole.
+ * Since acknowledgements wait, what was gathered is written at the end of the event-loop turn
+ * (or as soon as the previous run is done): a client waiting for its acknowledgements before
+ * sending more (paramiko's non-pipelined write) must not wait for RUN_BYTES that never come.
  * With `sync` (uploads are fsynced at close), the file is also flushed in the background while
  * data arrives, so the fdatasync at close finds little left to write instead of the whole file.
  * With `append` (the file was opened O_APPEND, e.g. OpenSSH's `reput`), the kernel ignores
@@ -22,80 +39,100 @@ export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
  */
 export class WriteBuffer {
   private chunks: Buffer[] = [];
+  private requests: number[] = [];
   private start = 0;
   private length = 0;
-  private requests = 0;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly queue: Run[] = [];
+  private writing = false;
+  private turnFlush = false;
   private unsynced = 0;
   private syncing = false;
-  /** The last run handed to writev; the next one waits for it. */
-  private previous: Promise<void> = Promise.resolve();
-  /** Runs flushed and not yet written. */
-  private pending = 0;
+  private idleWaiters: Array<() => void> = [];
   private readonly sync: boolean;
   private readonly append: boolean;
-  private readonly pressured: () => boolean;
+  /** The upload's first failure (a disk error, or a refusal recorded by the caller): nothing more is written. */
   failed?: NodeJS.ErrnoException;
+  /** Bytes accepted (gathered), whether or not written yet. */
   bytes = 0;
 
-  /**
-   * `pressured()`: the session's write gate has paused the socket; what is gathered must then be
-   * written whatever its size, or small WRITEs (4 KiB x 64 < RUN_BYTES) would wait forever.
-   */
   constructor(
     private readonly fd: number,
-    private readonly onWritten: (requests: number) => void,
-    options: { sync?: boolean; append?: boolean; pressured?: () => boolean } = {},
+    private readonly settle: Settle,
+    options: { sync?: boolean; append?: boolean } = {},
   ) {
     this.sync = options.sync ?? false;
     this.append = options.append ?? false;
-    this.pressured = options.pressured ?? (() => false);
   }
 
-  private runDue(): boolean {
-    return this.length > 0 && this.pending === 0 && (this.length >= RUN_BYTES || this.pressured());
-  }
-
-  add(offset: number, data: Buffer): void {
-    this.addPieces(offset, [data], data.length);
+  add(request: number, offset: number, data: Buffer): void {
+    this.addPieces(request, offset, [data], data.length);
   }
 
   /** One WRITE request whose data arrived in several pieces (see write-framing.ts), `length` bytes in all. */
-  addPieces(offset: number, pieces: readonly Buffer[], length: number): void {
-    // Nothing to write (an empty WRITE): done at once, or it would be counted in flight forever.
-    if (length === 0) return this.onWritten(1);
+  addPieces(request: number, offset: number, pieces: readonly Buffer[], length: number): void {
+    // Nothing to write (an empty WRITE): done at once.
+    if (length === 0) return this.settle([request], this.failed);
     if (this.length > 0 && !this.append && offset !== this.start + this.length) this.flush();
     if (this.length === 0) this.start = offset;
     for (const piece of pieces) this.chunks.push(piece);
     this.length += length;
-    this.requests++;
+    this.requests.push(request);
     this.bytes += length;
-    if (this.runDue() || this.chunks.length >= MAX_CHUNKS) this.flush();
+    if ((!this.writing && this.length >= RUN_BYTES) || this.chunks.length >= MAX_CHUNKS) this.flush();
+    else this.flushAtEndOfTurn();
+  }
+
+  private flushAtEndOfTurn(): void {
+    if (this.turnFlush) return;
+    this.turnFlush = true;
+    setImmediate(() => {
+      this.turnFlush = false;
+      // While a run is being written, what gathers meanwhile goes when it is done (next()).
+      if (!this.writing) this.flush();
+    });
   }
 
   /** Queues what is gathered as a run, written after the runs before it. */
   flush(): void {
     if (this.length === 0) return;
-    const { chunks, start, requests } = this;
+    this.queue.push({ chunks: this.chunks, position: this.append ? null : this.start, length: this.length, requests: this.requests });
     this.chunks = [];
+    this.requests = [];
     this.length = 0;
-    this.requests = 0;
-    const write = (): Promise<void> => new Promise<void>((resolve) => {
-      writev(this.fd, chunks, this.append ? null : start, (err, written) => {
-        if (err) this.failed ??= err;
-        this.inflight.delete(done);
-        this.pending--;
-        this.onWritten(requests);
-        this.unsynced += written ?? 0;
-        this.backgroundSync();
-        resolve();
-        if (this.runDue()) this.flush();
-      });
+    this.next();
+  }
+
+  /** Starts writing the next queued run, if none is being written. */
+  private next(): void {
+    if (this.writing) return;
+    const run = this.queue.shift();
+    if (!run) return this.wakeIfIdle();
+    if (this.failed) {
+      // Nothing after a failure is written: the file keeps no data past a hole.
+      this.settle(run.requests, this.failed);
+      return this.next();
+    }
+    this.writing = true;
+    this.writeAll(run.chunks, run.position, run.length, (err) => {
+      this.writing = false;
+      if (err) this.failed ??= err;
+      else this.unsynced += run.length;
+      this.settle(run.requests, err ?? undefined);
+      this.backgroundSync();
+      // Acknowledgements are waiting on what gathered meanwhile: write it now.
+      if (this.queue.length === 0) this.flush();
+      this.next();
     });
-    this.pending++;
-    const done: Promise<void> = this.previous.then(write);
-    this.previous = done;
-    this.inflight.add(done);
+  }
+
+  /** writev until every byte is taken: a short write (a disk filling up) is continued, and then fails with the reason. */
+  private writeAll(chunks: Buffer[], position: number | null, length: number, done: (err: NodeJS.ErrnoException | null) => void): void {
+    writev(this.fd, chunks, position, (err, written) => {
+      if (err) return done(err);
+      if (written >= length) return done(null);
+      if (written === 0) return done(Object.assign(new Error('the write made no progress'), { code: 'EIO' }));
+      this.writeAll(skipBytes(chunks, written), position === null ? null : position + written, length - written, done);
+    });
   }
 
   /** One fdatasync at a time, each covering what was written before it started. */
@@ -103,21 +140,33 @@ export class WriteBuffer {
     if (!this.sync || this.syncing || this.failed || this.unsynced < SYNC_EVERY_BYTES) return;
     this.syncing = true;
     this.unsynced = 0;
-    const done = new Promise<void>((resolve) => {
-      fdatasync(this.fd, (err) => {
-        if (err) this.failed ??= err;
-        this.syncing = false;
-        this.inflight.delete(done);
-        resolve();
-        this.backgroundSync();
-      });
+    fdatasync(this.fd, (err) => {
+      if (err) this.failed ??= err;
+      this.syncing = false;
+      this.backgroundSync();
+      this.wakeIfIdle();
     });
-    this.inflight.add(done);
   }
 
-  /** Flushes and waits until everything is written (or failed). */
+  private wakeIfIdle(): void {
+    if (this.writing || this.syncing || this.queue.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Flushes and waits until everything is written (or failed), every request settled. */
   async drain(): Promise<void> {
     this.flush();
-    while (this.inflight.size > 0) await Promise.all(this.inflight);
+    while (this.writing || this.syncing || this.queue.length > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/** The buffers left once `n` bytes of them are written (views, no copy). */
+function skipBytes(chunks: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (n >= chunks[i]!.length) n -= chunks[i++]!.length;
+  const rest = chunks.slice(i);
+  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
 }

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { FluxgateError } from '../../errors';
+import { temporaryNameFor } from '../../upload-names';
 import { plainName } from '../naming';
 import { defineStep } from '../step';
 
@@ -34,7 +35,7 @@ export const forwardStep = defineStep<z.output<typeof forwardOptions>>({
       const dir = isAbsolute(directory) ? directory : join(run.paths.root, directory);
       const target = join(dir, name);
       await mkdir(dirname(target), { recursive: true });
-      const temp = join(dir, `.fg-tmp-${randomUUID()}-${basename(target)}`);
+      const temp = temporaryNameFor(target);
       await copyFile(run.inputPath, temp);
       await rename(temp, target).catch(async (err) => { await rm(temp, { force: true }); throw err; });
       run.event('forwarded', { directory: dir, name });

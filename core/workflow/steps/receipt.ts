@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { receiptName, renderReceipt } from '../receipt';
-import { defineStep } from '../step';
+import { receiptNameCandidates, renderReceipt } from '../receipt';
+import { defineStep, type StepRun } from '../step';
 
 const RECEIPT_DIR = 'out/tra';
 
@@ -17,13 +17,7 @@ export const receiptStep = defineStep({
     if (run.account.profile !== 'exchange' || run.file.receiptWrittenAt) return;
     let path = run.file.receiptPath;
     if (!path) {
-      const root = run.paths.accountRoot(run.account.id);
-      const fluxCode = run.workflow.naming.flux[0]!;
-      // Two files of one flux in the same second must not share a receipt name: take the next free second.
-      for (let t = Date.now(); ; t += 1000) {
-        const candidate = join(root, RECEIPT_DIR, receiptName(run.account.id, fluxCode, new Date(t)));
-        if (!existsSync(candidate) && !run.journal.receiptPathTaken(candidate, run.file.id)) { path = candidate; break; }
-      }
+      path = freeReceiptPath(run);
       run.journal.update(run.file.id, { receiptPath: path });
     }
     const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
@@ -34,3 +28,17 @@ export const receiptStep = defineStep({
     run.event('receipt', { path });
   },
 });
+
+/**
+ * A receipt name no file has had (in out/tra or in the journal, whose copy outlives a receipt
+ * the client deleted): the current second, else with milliseconds (receiptNameCandidates).
+ * Chosen and reserved without awaiting, so two files never pick the same one.
+ */
+function freeReceiptPath(run: StepRun): string {
+  const dir = join(run.paths.accountRoot(run.account.id), RECEIPT_DIR);
+  for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0]!, new Date())) {
+    const candidate = join(dir, name);
+    if (!existsSync(candidate) && !run.journal.receiptPathTaken(candidate, run.file.id)) return candidate;
+  }
+  throw new Error('unreachable: receipt name candidates never end');
+}

@@ -1,0 +1,201 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import * as openpgp from 'openpgp';
+import { stringify } from 'yaml';
+import { run, type RunResult } from '../helpers/clients';
+import { makeKey } from '../helpers/keys';
+import { REPO_ROOT } from '../helpers/server';
+import { skipUnless } from '../helpers/tools';
+import { until } from '../helpers/wait';
+import { buildProgram } from '../../core/cli/main';
+import { restoreYoungGenerationGrowth } from '../../core/cli/startup-heap';
+
+// Importing the CLI holds V8's young generation for the program's start-up: not wanted in a test process.
+restoreYoungGenerationGrowth();
+
+const skip = skipUnless('ssh-keygen');
+const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
+const made: string[] = [];
+after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
+
+function setup(): { dir: string; configFile: string; dataDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-cli-json-'));
+  made.push(dir);
+  const dataDir = join(dir, 'var');
+  const configFile = join(dir, 'fluxgate.yaml');
+  writeFileSync(configFile, stringify({
+    dataDir, environment: 'test',
+    sftp: { hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
+    pgp: { keyType: 'curve25519' },
+    engine: { pollIntervalMs: 100 },
+  }));
+  return { dir, configFile, dataDir };
+}
+
+/** Every command that does something (has an action), by its path: `account add`, `files`, `files show`… */
+function leafCommands(): Map<string, Command> {
+  const found = new Map<string, Command>();
+  const walk = (cmd: Command, prefix: string[]): void => {
+    for (const sub of cmd.commands) {
+      const path = [...prefix, sub.name()];
+      if ((sub as unknown as { _actionHandler?: unknown })._actionHandler) found.set(path.join(' '), sub);
+      walk(sub, path);
+    }
+  };
+  walk(buildProgram().program, []);
+  return found;
+}
+
+/** The error a --json command printed: one JSON object on stderr, nothing on stdout. */
+function jsonError(r: RunResult): { code: string; message: string } {
+  assert.equal(r.stdout, '', `nothing on stdout when a command fails; got ${r.stdout}`);
+  const lines = r.stderr.trim().split('\n');
+  const last = JSON.parse(lines[lines.length - 1]!) as { error: { code: string; message: string } };
+  assert.match(last.error.code, /^FG_[A-Z_]+$/);
+  assert.ok(last.error.message.length > 0);
+  return last.error;
+}
+
+describe('fluxgate --json', { concurrency: true }, () => {
+  test('every command declares --json (a new command without it fails here)', () => {
+    const missing = [...leafCommands()].filter(([, cmd]) => !cmd.options.some((o) => o.long === '--json')).map(([path]) => path);
+    assert.deepEqual(missing, []);
+    assert.ok(leafCommands().size >= 30, 'the whole command tree was enumerated');
+  });
+
+  test('every command, run with --json, prints one JSON result (the ones that change things too)', { skip, timeout: 170_000 }, async () => {
+    const { dir, configFile, dataDir } = setup();
+    const exercised = new Set<string>();
+    /** Runs `fluxgate --config … <path…> <args…> --json`, expects exit 0 and a JSON result on stdout. */
+    const ok = async (path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<any> => {
+      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env });
+      assert.equal(r.code, 0, `${path}: ${r.stderr}`);
+      exercised.add(path);
+      try { return JSON.parse(r.stdout); } catch { assert.fail(`${path} --json printed no JSON: ${r.stdout}`); }
+    };
+    const first = makeKey('ed25519');
+    const second = makeKey('ed25519');
+
+    assert.equal((await ok('config check')).valid, true);
+    assert.equal((await ok('config schema')).properties.sftp.type, 'object');
+    const added = await ok('account add', ['acme', '--key', first.publicPath]);
+    assert.deepEqual([added.id, added.enabled, added.keys.length, added.root], ['acme', true, 1, join(dataDir, 'sftp', 'acme')]);
+
+    // serve --json: JSON log lines on stdout; it processes one file for files/replay/directory below.
+    const server = spawn(process.execPath, [BIN, '--config', configFile, 'serve', '--port', '0', '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    server.stdout.on('data', (d) => { out += d; });
+    try {
+      await until('the server listens', () => /"msg":"listening"/.test(out), 30_000);
+      exercised.add('serve');
+      const sir = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
+      copyFileSync(join(REPO_ROOT, 'test', 'fixtures', 'exchange', sir), join(dataDir, 'sftp', 'acme', 'in', 'sir', sir));
+      let files: Array<{ id: string; state: string }> = [];
+      const deadline = Date.now() + 60_000;
+      while (!files.some((f) => f.state === 'processed')) {
+        assert.ok(Date.now() < deadline, `the file was not processed: ${JSON.stringify(files)}`);
+        await new Promise((r) => setTimeout(r, 300));
+        files = await ok('files');
+      }
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+    }
+    for (const line of out.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `serve --json logged a line that is not JSON: ${line}`);
+
+    const [file] = await ok('files');
+    assert.equal((await ok('files show', [file.id])).events[0].type !== undefined, true);
+    const replayed = await ok('replay', [file.id]);
+    assert.deepEqual([replayed.id, replayed.from, replayed.queued], [file.id, 'processed', true]);
+    assert.equal((await ok('files show', [file.id])).state, 'received', 'replay --json reported what it did');
+    assert.ok((await ok('directory organizations', ['--account', 'acme'])).length > 0);
+    for (const view of ['employees', 'users', 'documents']) assert.ok(Array.isArray(await ok(`directory ${view}`, ['--account', 'acme'])));
+
+    assert.equal((await ok('account list'))[0].id, 'acme');
+    assert.equal((await ok('account show', ['acme'])).id, 'acme');
+    assert.equal((await ok('account update', ['acme', '--partner', 'hrtech'])).partner, 'hrtech');
+    assert.equal((await ok('account disable', ['acme'])).enabled, false);
+    assert.equal((await ok('account enable', ['acme'])).enabled, true);
+    assert.equal((await ok('account password', ['acme'], { FLUXGATE_PASSWORD: 'a long enough pass phrase' })).passwordFallback, true);
+    assert.equal((await ok('key add', ['acme', second.publicPath])).fingerprint, second.fingerprint);
+    assert.equal((await ok('key list', ['acme'])).length, 2);
+    const removedKey = await ok('key remove', ['acme', second.fingerprint]);
+    assert.deepEqual([removedKey.removed, removedKey.keys.length], [second.fingerprint, 1]);
+    assert.ok(Array.isArray(await ok('hostkeys')));
+
+    assert.equal((await ok('jobs list')).length, 3);
+    const dry = await ok('jobs run', ['retention', '--dry-run']);
+    assert.deepEqual([dry.job, dry.dryRun], ['retention', true]);
+    assert.ok(Array.isArray(await ok('jobs history', ['retention'])));
+    assert.ok(Array.isArray(await ok('jobs tombstones')));
+
+    const info = await ok('pgp info');
+    const exported = await ok('pgp export-public');
+    assert.equal(exported.fingerprint, info.fingerprint);
+    assert.equal(typeof (await ok('pgp publish')).unchanged, 'number');
+    assert.equal((await ok('pgp require-encryption', ['acme', 'on'])).requireEncryption, true);
+    const encrypted = join(dir, 'secret.pgp');
+    const publicKey = await openpgp.readKey({ armoredKey: exported.armoredPublicKey });
+    writeFileSync(encrypted, await openpgp.encrypt({ message: await openpgp.createMessage({ binary: Buffer.from('hello') }), encryptionKeys: publicKey, format: 'binary' }) as Uint8Array);
+    const decrypted = await ok('pgp decrypt', [encrypted, '-o', join(dir, 'secret.txt')]);
+    assert.equal(decrypted.bytes, 5);
+    assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), 'hello');
+
+    assert.equal((await ok('workflows check')).valid, true);
+    assert.equal(typeof (await ok('workflows schema')).properties, 'object');
+
+    const removal = await ok('account remove', ['acme']);
+    assert.deepEqual([removal.accountId, removal.account.id], ['acme', 'acme']);
+    assert.equal((await ok('account list')).length, 0);
+
+    const untested = [...leafCommands().keys()].filter((path) => !exercised.has(path));
+    assert.deepEqual(untested, [], 'each command is run with --json above: add the new ones');
+  });
+
+  test('errors with --json: {"error":{code,message}} on stderr, exit 2 for bad arguments, 1 for refused input', { skip }, async () => {
+    const { dir, configFile } = setup();
+    const cli = (...args: string[]) => run(process.execPath, [BIN, '--config', configFile, ...args], { cwd: dir });
+
+    const usage = await cli('account', 'add', 'acme', '--json');
+    assert.equal(usage.code, 2);
+    assert.deepEqual(jsonError(usage), { code: 'FG_USAGE', message: "required option '--key <file>' not specified" });
+    assert.doesNotMatch(usage.stderr, /Usage:/, 'no text usage mixed into the JSON');
+    const badChoice = await cli('jobs', 'run', 'nosuchjob', '--json');
+    assert.equal(badChoice.code, 2);
+    assert.match(jsonError(badChoice).message, /nosuchjob.*Allowed choices are retention/);
+    const unknownCommand = await cli('acount', 'list', '--json');
+    assert.equal(unknownCommand.code, 2);
+    assert.equal(jsonError(unknownCommand).code, 'FG_USAGE');
+
+    const refused = await cli('account', 'disable', 'nobody', '--json');
+    assert.equal(refused.code, 1);
+    assert.deepEqual(jsonError(refused).code, 'FG_ACCOUNT_NOT_FOUND');
+    const badKey = join(dir, 'bad.pub');
+    writeFileSync(badKey, 'not a key\n');
+    const refusedKey = await cli('account', 'add', 'acme', '--key', badKey, '--json');
+    assert.equal(refusedKey.code, 1);
+    assert.equal(jsonError(refusedKey).code, 'FG_KEY_INVALID');
+
+    // Without --json, the same failures stay text, with the same exit codes.
+    const text = await cli('account', 'disable', 'nobody');
+    assert.equal(text.code, 1);
+    assert.match(text.stderr, /^fluxgate: no account "nobody".* \[FG_ACCOUNT_NOT_FOUND\]\n$/);
+    const textUsage = await cli('account', 'add', 'acme');
+    assert.equal(textUsage.code, 2);
+    assert.match(textUsage.stderr, /required option '--key <file>' not specified[\s\S]*Usage: fluxgate account add/);
+  });
+
+  test('--version prints the version of package.json, as JSON with --json', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const plain = await run(process.execPath, [BIN, '--version']);
+    assert.deepEqual([plain.code, plain.stdout], [0, `${version}\n`]);
+    const json = await run(process.execPath, [BIN, '--version', '--json']);
+    assert.equal(json.code, 0);
+    assert.deepEqual(JSON.parse(json.stdout), { name: 'fluxgate', version });
+  });
+});
