@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   // configuration and CLI
   FG_CONFIG: 'the configuration is invalid',
   FG_USAGE: 'bad command-line arguments',
+  FG_NOT_BUILT: 'the server is not built (dist/ is missing): run `npm run build` in its directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',
