@@ -3,7 +3,7 @@ import { FluxgateError } from '../errors';
 import type { FluxHandler } from '../plugin-api/handler';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { PluginTokens } from '../plugin-api/tokens';
-import { enablePluginLoading, releasePluginCompiler } from './plugin-loader';
+import { enablePluginLoading } from './plugin-loader';
 
 export type HandlerClass = abstract new (...args: never[]) => unknown;
 
@@ -60,11 +60,7 @@ export class HandlerRegistry {
   static withPlugins(container: Container, builtIn: readonly HandlerClass[], pluginModules: readonly string[]): HandlerRegistry {
     const registry = new HandlerRegistry(container);
     for (const cls of builtIn) registry.register(cls);
-    try {
-      for (const module of pluginModules) registry.registerModule(module);
-    } finally {
-      releasePluginCompiler();
-    }
+    for (const module of pluginModules) registry.registerModule(module);
     return registry;
   }
 

@@ -32,9 +32,25 @@ function isOwnSource(file: string): boolean {
   return SOURCE_DIRS.some((dir) => rel.startsWith(`${dir}${sep}`));
 }
 
+/**
+ * esbuild, set to run one esbuild process per compiled module: its default for synchronous calls,
+ * a worker thread, left ~8 MiB in the server's RSS for good (measured: idle `serve` with the dse
+ * example 115 MiB instead of 107; without plugins 106). It reads the setting when it loads.
+ */
+function loadEsbuild(): typeof Esbuild {
+  const before = process.env.ESBUILD_WORKER_THREADS;
+  process.env.ESBUILD_WORKER_THREADS = '0';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('esbuild') as typeof Esbuild;
+  } finally {
+    if (before === undefined) delete process.env.ESBUILD_WORKER_THREADS;
+    else process.env.ESBUILD_WORKER_THREADS = before;
+  }
+}
+
 function compile(url: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  esbuild ??= require('esbuild') as typeof Esbuild;
+  esbuild ??= loadEsbuild();
   const file = fileURLToPath(url);
   return esbuild.transformSync(readFileSync(file, 'utf8'), {
     loader: 'ts',
@@ -92,7 +108,3 @@ export function enablePluginLoading(): void {
   });
 }
 
-/** Ends esbuild's service thread once the plugins are loaded (it restarts if ever needed again). */
-export function releasePluginCompiler(): void {
-  void esbuild?.stop();
-}

@@ -14,10 +14,11 @@ const MiB = 1024 * 1024;
 const FACTOR = /\[HeapController\] (?:factor ([\d.]+) based on |Limit: .*\(([\d.]+)\)$)/;
 
 test('the growing percent puts the limit HEADROOM_BYTES above the heap, within V8\'s own factors', () => {
-  assert.equal(HEADROOM_BYTES, 96 * MiB);
-  // The idle server's heap (~26 MB): V8's largest factor, 4.
-  assert.equal(growingPercentFor(26 * MiB), 300);
-  assert.equal(growingPercentFor(192 * MiB), 50);
+  assert.equal(HEADROOM_BYTES, 64 * MiB);
+  // The idle server's heap (~26 MB): 64/26, a factor of ~3.5.
+  assert.equal(growingPercentFor(26 * MiB), 247);
+  assert.equal(growingPercentFor(16 * MiB), 300); // at most V8's largest factor, 4
+  assert.equal(growingPercentFor(128 * MiB), 50);
   assert.equal(growingPercentFor(4096 * MiB), 10);
   assert.equal(growingPercentFor(0), 300);
 });
