@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   FG_USAGE: 'bad command-line arguments',
   FG_DATA_DIR: 'the data directory cannot be used',
   FG_DATA_DIR_LOCKED: 'another fluxgate server runs on this data directory',
+  FG_NOT_BUILT: 'the server is not built (dist/ is missing): run `npm run build` in its directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',

@@ -3,6 +3,7 @@ import { FluxgateError } from '../errors';
 import type { FluxHandler } from '../plugin-api/handler';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { PluginTokens } from '../plugin-api/tokens';
+import { enablePluginLoading } from './plugin-loader';
 
 export type HandlerClass = abstract new (...args: never[]) => unknown;
 
@@ -41,6 +42,7 @@ export class HandlerRegistry {
   /** Registers every exported handler class of a plugin module (config `plugins:`). */
   registerModule(path: string): FluxManifest[] {
     let mod: Record<string, unknown>;
+    enablePluginLoading();
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       mod = require(path) as Record<string, unknown>;

@@ -25,6 +25,10 @@ export interface TestServerOptions {
   nodeArgs?: string[];
   /** A command that runs the server by exec (its pid stays the server's), e.g. `['prlimit', '--nofile=600:600']`. */
   wrapper?: string[];
+  /** The `fluxgate` entry to run (default: this repository's bin/fluxgate.js), e.g. from another install. */
+  bin?: string;
+  /** Environment variables added to the server's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -37,6 +41,8 @@ export class TestServer {
   readonly configFile: string;
   port = 0;
   logs: Array<Record<string, unknown>> = [];
+  /** What the server printed on stderr (warnings, crashes). */
+  stderr = '';
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
@@ -60,20 +66,19 @@ export class TestServer {
 
   /** Runs a CLI command against this server's config and data (the server may be running). */
   cli(...args: string[]): Promise<RunResult> {
-    return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir });
+    return run(process.execPath, [this.bin, '--config', this.configFile, ...args], { cwd: this.dir });
   }
 
   async start(): Promise<this> {
     const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
-    const child = spawn(command!, [...wrapperArgs, ...(this.options.nodeArgs ?? []), BIN, '--config', this.configFile, 'serve', '--port', '0'], {
-      cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(command!, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', '0'], {
+      cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env },
     });
     this.child = child;
     live.add(child);
     this.exited = new Promise((r) => child.once('exit', () => { live.delete(child); r(); }));
     let buffer = '';
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
+    child.stderr!.on('data', (d) => { this.stderr += d; });
     child.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
       let nl: number;
@@ -84,10 +89,12 @@ export class TestServer {
       }
     });
     const listening = await this.waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', 30_000)
-      .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${stderr}`); });
+      .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${this.stderr}`); });
     this.port = listening.port as number;
     return this;
   }
+
+  private get bin(): string { return this.options.bin ?? BIN; }
 
   /** The server process's pid (once started). */
   get pid(): number | undefined { return this.child?.pid; }
