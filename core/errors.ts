@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   FG_FORWARD_FAILED: 'the file could not be forwarded',
   FG_FILE_NOT_FOUND: 'no such file in the journal',
   FG_REPLAY: 'the file cannot be replayed',
+  FG_CURSOR: 'the page cursor is not one a previous page of this listing gave',
   FG_TEST_FILE: 'test file: validated and reported, not applied in production',
   // file-level content problems
   FG_EMPTY_FILE: 'the file is empty',

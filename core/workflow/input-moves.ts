@@ -32,22 +32,14 @@ export function moveInput(journal: JournalRepository, file: JournalFile, destina
   } else if (!existsSync(destination)) {
     throw new Error(`the input ${file.location} has vanished`);
   }
-  journal.transaction(() => {
-    journal.update(file.id, { location: destination });
-    journal.addEvent(file.id, eventType, { from: file.location, to: destination });
-  });
-  return journal.get(file.id)!;
+  return journal.moved(file.id, destination, eventType, { from: file.location, to: destination });
 }
 
 /** After a crash between a rename and its journal update, the input is at one of its derived destinations. */
 export function findInput(paths: DataPaths, journal: JournalRepository, file: JournalFile): JournalFile | undefined {
   if (existsSync(file.location)) return file;
   for (const candidate of [archiveDestination(paths, file), quarantineDestination(paths, file)]) {
-    if (existsSync(candidate)) {
-      journal.update(file.id, { location: candidate });
-      journal.addEvent(file.id, 'location-repaired', { to: candidate });
-      return journal.get(file.id)!;
-    }
+    if (existsSync(candidate)) return journal.moved(file.id, candidate, 'location-repaired', { to: candidate });
   }
   return undefined;
 }

@@ -81,10 +81,9 @@ export class WorkflowRunner {
       return { status: 'done' };
     }
 
-    journal.update(file.id, { state: 'processing', attempts: attempt, workflow: workflow.flux, flux: workflow.flux });
-    journal.addEvent(file.id, 'attempt', { attempt, of: maxAttempts, workflow: workflow.flux });
+    const started = journal.startAttempt(file.id, attempt, maxAttempts, workflow.flux);
     const run = new EngineStepRun({
-      container: this.deps.container, file: journal.get(file.id)!, account, workflow, attempt,
+      container: this.deps.container, file: started, account, workflow, attempt,
       lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
     });
     try {
@@ -120,8 +119,7 @@ export class WorkflowRunner {
     const kind = classify(err);
     if (kind === 'transient' && attempt < maxAttempts) {
       const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
-      journal.update(file.id, { state: 'failed', outcome: { result: 'failed', code: err.code, summary: err.message } });
-      journal.addEvent(file.id, 'attempt-failed', { attempt, code: err.code, error: err.message, retryInMs: delayMs });
+      run.file = journal.attemptFailed(file.id, attempt, { code: err.code, error: err.message, retryInMs: delayMs });
       log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
       return { status: 'retry', error: err.message, delayMs };
     }
@@ -147,8 +145,7 @@ export class WorkflowRunner {
   private async waitForSpace(run: EngineStepRun, err: unknown, signal: AbortSignal): Promise<JobOutcome> {
     const message = (err as Error).message;
     try {
-      this.deps.journal.update(run.file.id, { state: 'received' });
-      run.event('paused', { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
+      run.file = this.deps.journal.pause(run.file.id, { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
     } catch (journalErr) {
       run.log.error({ err: (journalErr as Error).message }, 'cannot record the pause in the journal');
     }
@@ -204,11 +201,7 @@ export class WorkflowRunner {
   }
 
   private finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary): void {
-    const { journal } = this.deps;
-    journal.transaction(() => {
-      journal.update(file.id, { state, outcome, processedAt: Date.now() });
-      journal.addEvent(file.id, state, { ...outcome });
-    });
+    this.deps.journal.finish(file.id, state, outcome);
   }
 }
 

@@ -188,7 +188,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.match(r.stdout, /^ID\s+ACCOUNT\s+FLUX\s+STATE/);
     assert.match(r.stdout, /wrongname_echo\.csv/);
     assert.doesNotMatch(r.stdout, /ndmat_acme_acme_echo_app_v1_261120093000\.csv/);
-    const rejected = probe.journal.list({ state: 'rejected' })[0]!;
+    const rejected = probe.journal.list({ state: 'rejected' }).files[0]!;
     const shown = await server.cli('files', 'show', rejected.id);
     assert.match(shown.stdout, /timeline:/);
     assert.match(shown.stdout, /quarantined/);

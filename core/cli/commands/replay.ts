@@ -27,8 +27,7 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
       const queue = new QueueRepository(ctx.db);
       journal.transaction(() => {
         // The proof of receipt was made once and stays; a new report replaces the old one.
-        journal.update(id, { state: 'received', attempts: 0, outcome: null, processedAt: null });
-        journal.addEvent(id, 'replay', { from: file.state, location: file.location });
+        journal.replay(id, file.state, file.location);
         queue.insert({ topic: PROCESS_TOPIC, payload: { fileId: id }, dedupKey: id, accountId: file.accountId, maxAttempts: ctx.config.config.engine.retry.attempts });
       });
       if (opts.json) return ctx.printJson({ id, from: file.state, state: 'received', queued: true, location: file.location });

@@ -21,6 +21,6 @@ export const checkNameStep = defineStep<{ extensions?: string[] }>({
       throw new FileRejection('FG_NAME_CONVENTION', `${run.file.name}: ${check.message}`, { part: check.part });
     }
     run.naming = check.parts;
-    run.journal.update(run.file.id, { naming: check.parts });
+    run.file = run.journal.update(run.file.id, { naming: check.parts }) ?? run.file;
   },
 });

@@ -18,14 +18,13 @@ export const receiptStep = defineStep({
     let path = run.file.receiptPath;
     if (!path) {
       path = freeReceiptPath(run);
-      run.journal.update(run.file.id, { receiptPath: path });
+      run.file = run.journal.update(run.file.id, { receiptPath: path }) ?? run.file;
     }
     const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
     await run.writeOutput('receipt', relative, renderReceipt({
       fileName: run.file.name, madeAt: new Date(), sha1: run.file.sha1, sha256: run.file.sha256, size: run.file.size,
     }));
-    run.journal.update(run.file.id, { receiptWrittenAt: Date.now() });
-    run.event('receipt', { path });
+    run.file = run.journal.change(run.file.id, { receiptWrittenAt: Date.now() }, { type: 'receipt', detail: { path } }) ?? run.file;
   },
 });
 

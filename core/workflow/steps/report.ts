@@ -37,7 +37,7 @@ export const reportStep = defineStep({
       fileName: run.file.name, receivedAt: new Date(run.file.receivedAt), counts, result, summary, messages, dropped: run.report.dropped,
       ...(applied ? {} : { applied }),
     }));
-    run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() });
+    run.file = run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() }) ?? run.file;
   },
 });
 
