@@ -8,7 +8,7 @@ import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { Tokens } from '../tokens';
-import { createFileExclusive, writeFileAtomic } from './files';
+import { writeFileAtomicSync } from '../atomic-write';
 
 type PgpConfig = FluxgateConfig['pgp'];
 
@@ -97,7 +97,7 @@ export class ServerKeyStore {
     }
     const key = await this.unlock(file, source);
     // Keep a public copy in the pgp dir whatever the source, for operators and account creation.
-    writeFileAtomic(this.publicKeyFile, key.armoredPublicKey, PUBLIC_MODE);
+    writeFileAtomicSync(this.publicKeyFile, key.armoredPublicKey, { mode: PUBLIC_MODE });
     this.log.info({ fingerprint: key.fingerprint, algorithm: key.algorithm, source, file }, 'PGP server key loaded');
     return key;
   }
@@ -111,7 +111,8 @@ export class ServerKeyStore {
       ...(passphrase === undefined ? {} : { passphrase }),
       format: 'armored',
     });
-    const created = createFileExclusive(file, privateKey, PRIVATE_MODE);
+    // Two processes starting together agree on one key: the first to land wins.
+    const created = writeFileAtomicSync(file, privateKey, { mode: PRIVATE_MODE, exclusive: true });
     this.log.info({ file, keyType: this.config.keyType, ms: Date.now() - started, created }, created
       ? 'generated the PGP server key'
       : 'another process generated the PGP server key first; using it');

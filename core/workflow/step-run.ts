@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
@@ -9,7 +9,7 @@ import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
 import { Tokens, type OutputSigner } from '../tokens';
-import { temporaryNameFor } from '../upload-names';
+import { writeFileAtomic } from '../atomic-write';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
 import type { StepRun } from './step';
@@ -81,15 +81,8 @@ export class EngineStepRun implements StepRun {
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
     const target = join(this.paths.accountRoot(this.account.id), relativePath);
     await mkdir(dirname(target), { recursive: true, mode: 0o750 });
-    // A client never downloads half a report: hidden temporary name, then rename.
-    const temp = temporaryNameFor(target);
-    try {
-      await writeFile(temp, content, { mode: 0o640 });
-      await rename(temp, target);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    // A client never downloads half a report.
+    await writeFileAtomic(target, content, { mode: 0o640 });
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
     const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);
     if (signer) await signer.sign(target);
