@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync, type PathLike } from 'node:fs';
+import { closeSync, constants, copyFileSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync, type PathLike } from 'node:fs';
 import { link, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
@@ -35,17 +35,16 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   try {
     const handle = await open(temp, 'wx', options.mode);
     try {
+      await handle.chmod(options.mode); // the umask may have narrowed the mode given to open()
       if (typeof content === 'string' || content instanceof Uint8Array) {
         await handle.writeFile(content);
+        if (options.durable) await handle.sync();
       } else {
-        // autoClose off: the handle is closed below, once any write still in flight is done.
-        const output = handle.createWriteStream({ autoClose: false });
-        await pipeline([content, ...(options.through ?? []), output], { signal: options.signal });
+        // The stream closes the handle when it ends or fails (flush: fsync before that close).
+        await pipeline([content, ...(options.through ?? []), handle.createWriteStream({ flush: options.durable ?? false })], { signal: options.signal });
       }
-      await handle.chmod(options.mode);
-      if (options.durable) await handle.sync();
     } finally {
-      await handle.close();
+      if (handle.fd !== -1) await handle.close();
     }
     placed = await place(temp, path, options.exclusive ?? false);
     if (placed && options.durable) fsyncDirectory(dirname(path));
@@ -78,6 +77,21 @@ export function writeFileAtomicSync(path: string, content: string | Uint8Array |
     return placed;
   } finally {
     if (!placed || options.exclusive) rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Copies `source` to `target` the same way (another file system, where a rename cannot move it):
+ * a crash part way leaves a temporary name, never a truncated file under the target's name.
+ */
+export function copyFileAtomicSync(source: string, target: string): void {
+  const temp = temporaryNameFor(target);
+  try {
+    copyFileSync(source, temp, constants.COPYFILE_EXCL);
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
   }
 }
 

@@ -1,5 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { copyFileAtomicSync } from '../atomic-write';
 import type { DataPaths } from '../config/paths';
 import type { JournalFile, JournalRepository } from '../store/journal-repository';
 
@@ -26,7 +27,7 @@ export function moveInput(journal: JournalRepository, file: JournalFile, destina
       renameSync(file.location, destination);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      copyFileSync(file.location, destination);
+      copyFileAtomicSync(file.location, destination);
       unlinkSync(file.location);
     }
   } else if (!existsSync(destination)) {
