@@ -98,5 +98,5 @@ test('remove moves the trees and an export of the rows aside; the same id added 
   const sal2 = await uploadAndWait(server, 'acme', again, SAL, 'in/sal/');
   assert.equal(sal2.state, 'processed', JSON.stringify(sal2.outcome));
   assert.deepEqual({ ...sal2.outcome?.counts }, { created: 60, updated: 0, unchanged: 0, rejected: 0 });
-  assert.deepEqual((await filesOf('acme')).map((f) => f.id), [sir2.id, sal2.id]);
+  assert.deepEqual((await filesOf('acme')).map((f) => f.id), [sal2.id, sir2.id], 'newest first');
 });

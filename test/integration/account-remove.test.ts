@@ -7,6 +7,7 @@ import { AccountService } from '../../core/accounts/account-service';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { QueueRepository } from '../../core/store/queue-repository';
+import { isServerTemporary } from '../../core/upload-names';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -116,7 +117,9 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     // Kill it while it writes the directory export: the trees are moved, the rows not yet deleted.
     for (;;) {
       const folder = removedFolders(fx, 'big')[0];
-      if ((folder && existsSync(join(folder, 'directory.json.tmp'))) || child.exitCode !== null) break;
+      // (its temporary name: core/atomic-write.ts, `.fg-tmp-<pid>-<random>-directory.json`)
+      const writing = folder && existsSync(folder) && readdirSync(folder).some((n) => isServerTemporary(n) && n.endsWith('-directory.json'));
+      if (writing || child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 2));
     }
     child.kill('SIGKILL');
@@ -147,7 +150,7 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     assert.match(again.stdout, /^account big removed \(finishing the removal started at \S+\)$/m);
     assert.deepEqual(removedFolders(fx, 'big'), [folder], 'the same folder');
     assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')));
-    assert.equal(existsSync(join(folder!, 'directory.json.tmp')), false);
+    assert.deepEqual(readdirSync(folder!).filter(isServerTemporary), [], 'no temporary file left behind');
     const exported = JSON.parse(readFileSync(join(folder!, 'directory.json'), 'utf8')) as { organizations: unknown[]; employees: Array<{ registration_reference: string; data: unknown }> };
     assert.equal(exported.organizations.length, 1);
     assert.equal(exported.employees.length, EMPLOYEES);
