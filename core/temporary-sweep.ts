@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataPaths } from './config/paths';
@@ -33,6 +34,20 @@ export async function sweepTemporaries(paths: DataPaths, logger: Logger): Promis
   }
   if (removed.length > 0) {
     logger.info({ component: 'startup', count: removed.length, paths: removed.slice(0, 20) }, 'removed temporary files left by a stopped or killed process');
+  }
+  return removed;
+}
+
+/**
+ * The same in one directory (not below), for a command resuming work there (an account removal
+ * run again in the folder a killed run left): temporaries of writers no longer running go.
+ */
+export function sweepTemporariesIn(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!isServerTemporary(name) || ownerMayBeRunning(name)) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(join(dir, name));
   }
   return removed;
 }
