@@ -52,6 +52,12 @@ function fill(dataDir: string, now: number): Filled {
   const paths = new DataPaths(dataDir);
   const db = openDatabase(paths.database);
   db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -262144');
+  // The secondary indexes are built once the rows are in (a sort each, instead of a million
+  // insertions into each): the same indexes in the end, in a fraction of the time.
+  const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+    AND tbl_name IN ('files', 'file_events', 'outputs', 'queue', 'tombstones')`).all() as Array<{ name: string; sql: string }>;
+  for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
   const insertAccount = db.prepare(`INSERT INTO accounts (id, profile, partner, enabled, allow_ips, options, created_at)
     VALUES (?, 'exchange', ?, 1, '[]', '{}', ?)`);
   db.transaction(() => {
@@ -74,7 +80,7 @@ function fill(dataDir: string, now: number): Filled {
   const fluxes = ['sal', 'sir', 'usr', 'sal', 'sal'];
   const first = now - HISTORY_DAYS * DAY;
   const step = (HISTORY_DAYS * DAY - 3_600_000) / FILES;
-  let sample = { account: accountId(0), fileId: '' };
+  let sample = { account: '', fileId: '' };
   let dueOnDisk = 0;
   const BATCH = 20_000;
   for (let start = 0; start < FILES; start += BATCH) {
@@ -127,11 +133,14 @@ function fill(dataDir: string, now: number): Filled {
         output.run(id, account, 'report', report, processedAt - 2);
         job.run(id, account, JSON.stringify({ fileId: id }), receivedAt, receivedAt, processedAt);
         if (deleted) tombstone.run(id, account, location, `${id}_${name}`, 4096, fakeDigest(i, 64), kind === 'processed' ? 'archive' : 'quarantine', now - (age - kept * DAY), now - (age - kept * DAY));
-        if (a === 0 && kind === 'rejected') sample = { account, fileId: id };
+        if (!sample.fileId && kind === 'rejected' && !deleted) sample = { account, fileId: id };
       }
     })();
     if ((start / BATCH) % 10 === 9) process.stdout.write(`  … ${start + BATCH} rows (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   }
+  const indexing = performance.now();
+  for (const index of indexes) db.exec(index.sql);
+  process.stdout.write(`  … ${indexes.length} indexes built in ${((performance.now() - indexing) / 1000).toFixed(0)} s\n`);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   return { seconds: (performance.now() - started) / 1000, sample, dueOnDisk };
