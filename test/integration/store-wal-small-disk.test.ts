@@ -79,8 +79,9 @@ test('a WAL file left long by a killed server is given back at start when the di
       const checkpointer = new WalCheckpointer(db, logger, { startBytes: 1024 ** 3, presizeBytes: WAL_KEPT_BYTES });
       await checkpointer.start();
       await checkpointer.stop();
-      assert.equal(statSync(`${file}-wal`).size, 0);
-      assert.ok(freeBytes(dir) >= free + 15 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
+      // Given back, but for the journal's small reserve (journalReserveBytes: 1/32 of the free space here).
+      assert.ok(statSync(`${file}-wal`).size < MiB, `WAL file of ${statSync(`${file}-wal`).size} bytes`);
+      assert.ok(freeBytes(dir) >= free + 14 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
       assert.ok(lines.some((l) => /unused space is given back/.test(String(l.msg)) && l.truncated === true), JSON.stringify(lines));
     } finally {
       db.close();
