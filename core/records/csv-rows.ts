@@ -7,6 +7,8 @@ import { cleanValue, SEPARATORS } from './header';
 import { Utf8Guard } from './utf8';
 
 const QUOTES = { exchange: "'", dropbox: '"' } as const;
+/** CRLF (Windows), LF (Unix), lone CR (old Mac), alone or mixed in one file. */
+const RECORD_ENDS = ['\r\n', '\n', '\r'];
 
 /**
  * Rows as csv-parse gives them, with the line each starts on (csv-parse counts a CRLF inside
@@ -43,6 +45,10 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
     relax_quotes: true,
     relax_column_count: true,
     bom: true,
+    // Every line ending ends a record, whatever the first line used: csv-parse otherwise keeps
+    // the first one it meets, and a lone CR (old Mac) in a CRLF or LF file merged the rows after
+    // it into one. Inside quotes they stay data. CRLF first, so it is one ending, not two.
+    record_delimiter: RECORD_ENDS,
     // Empty lines come through as records (skipped by the reader) so that line numbers stay
     // exact without csv-parse's per-record info objects, which cost as much as a third of parsing.
     skip_empty_lines: false,
@@ -98,10 +104,12 @@ function nextEvent(stream: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
+/** Line endings inside a record's (quoted) values, each CRLF, LF or lone CR counted once, as RECORD_ENDS. */
 export function embeddedNewlines(fields: string[]): number {
   let n = 0;
   for (const f of fields) {
     for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n++;
+    for (let i = f.indexOf('\r'); i !== -1; i = f.indexOf('\r', i + 1)) if (f.charCodeAt(i + 1) !== 10) n++;
   }
   return n;
 }
