@@ -55,8 +55,9 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
     ...(limit !== undefined ? { to: limit } : {}),
   });
   let failure: unknown;
+  const guard = new Utf8Guard();
   const settled = new Promise<void>((resolve) => {
-    pipeline(source, new Utf8Guard(), parser, (err) => { if (err) failure = err; resolve(); });
+    pipeline(source, guard, parser, (err) => { if (err) failure = err; resolve(); });
   });
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -74,7 +75,8 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
       let fields: string[] | null;
       while ((fields = parser.read() as string[] | null) !== null) {
         const line = endLine + 1;
-        endLine = line + embeddedNewlines(fields);
+        // Every byte of a parsed record went through the guard first: no lone CR seen, none in it.
+        endLine = line + (guard.loneCR ? embeddedNewlines(fields) : embeddedLinefeeds(fields));
         if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]!);
         batch.fields.push(fields);
         batch.lines.push(line);
@@ -102,6 +104,15 @@ function nextEvent(stream: NodeJS.EventEmitter): Promise<void> {
     };
     for (const e of events) stream.on(e, done);
   });
+}
+
+/** Line endings inside a record's values when the file has no lone CR: LFs (a CRLF holds one). */
+function embeddedLinefeeds(fields: string[]): number {
+  let n = 0;
+  for (const f of fields) {
+    for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n++;
+  }
+  return n;
 }
 
 /** Line endings inside a record's (quoted) values, each CRLF, LF or lone CR counted once, as RECORD_ENDS. */

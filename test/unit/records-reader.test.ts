@@ -208,6 +208,28 @@ test('line endings: lone CR, LF and CRLF mixed in one file each end a record; qu
   }
 });
 
+test('line endings: a lone CR first met far into an LF file (in a quoted value) still counts as a line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const rows = ['organization_code;registration_reference;lastname;firstname'];
+  for (let i = 1; i <= 5000; i++) rows.push(`ACME;${String(i).padStart(6, '0')};Martin;Anna`); // ~130 KiB of LF lines
+  rows.push("ACME;999998;'Dupont\rDe La Cour';Jean", 'ACME;999999;Last;Row');
+  const path = join(dir, 'late-cr.csv');
+  writeFileSync(path, rows.join('\n') + '\n');
+  for (const read of [readAll, readAllOnThread]) {
+    const last = (await read(path, exchange)).slice(-2);
+    assert.deepEqual(last.map((r) => [r.line, r.values.registration_reference]), [[5002, '999998'], [5004, '999999']], read.name);
+  }
+});
+
+test('line endings: FG_ENCODING names the line counting lone CRs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const path = join(dir, 'latin1-mac.csv');
+  writeFileSync(path, Buffer.concat([Buffer.from('organization_code;registration_reference;lastname;firstname\rACME;1;A;B\r\nACME;2;M'), Buffer.from([0xfc]), Buffer.from('ller;A\r')]));
+  const err = await rejection(path, exchange);
+  assert.equal(err.code, 'FG_ENCODING');
+  assert.equal(err.details.line, 3);
+});
+
 test('line endings: a CRLF split across two reads is one ending (no blank record, no line shift)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
   const header = 'organization_code;registration_reference;lastname;firstname\r\n';
