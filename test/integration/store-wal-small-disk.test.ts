@@ -7,9 +7,10 @@ import pino from 'pino';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { WalCheckpointer, WAL_KEPT_BYTES } from '../../core/store/wal-checkpointer';
-import { freeBytes, skipUnlessTmpfs, withTmpfs } from '../helpers/tmpfs';
+import { freeBytes, withTmpfs } from '../helpers/tmpfs';
+import { skipUnless } from '../helpers/tools';
 
-const skip = skipUnlessTmpfs();
+const skip = skipUnless('tmpfs');
 const MiB = 1024 * 1024;
 
 /** A pino logger whose lines are kept, for the warnings an operator would read. */
