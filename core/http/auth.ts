@@ -60,12 +60,12 @@ export function bearerOf(request: FastifyRequest): string | undefined {
  */
 export function authHook(operators: OperatorService, limiter: LoginLimiter, publicAccess: (request: FastifyRequest) => boolean) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const access = publicAccess(request) ? 'public' : accessOf(request);
+    // Public routes ignore credentials: a probe with a stale token still answers.
+    if (publicAccess(request)) return;
+    const access = accessOf(request);
     const token = bearerOf(request);
-    if (access === 'public' && token === undefined) return;
     limiter.assertAllowed(request.ip);
     if (token === undefined) {
-      if (access === 'public') return;
       throw new FluxgateError('FG_UNAUTHENTICATED', 'this route needs a token: send "Authorization: Bearer <token>" (fluxgate token create, or POST /api/v1/login)');
     }
     const principal = operators.authenticate(token);
