@@ -63,7 +63,8 @@ export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
       throw new FluxgateError('FG_NO_SUCH_FILE', `file ${file.id} has no ${kind}${path ? ` any more at ${path} (removed by retention?)` : ''}`, { fileId: file.id, kind });
     }
     return reply.type('application/octet-stream').header('content-length', stat.size)
-      .header('content-disposition', `attachment; filename="${basename(path).replace(/["\\\r\n]/g, '_')}"`)
+      // The input under the name it was uploaded with (archives prefix it with the file id).
+      .header('content-disposition', `attachment; filename="${(kind === 'input' ? file.name : basename(path)).replace(/[^\x20-\x7e]|["\\]/g, '_')}"`)
       .serializer((p) => p as string).send(createReadStream(path));
   });
 
