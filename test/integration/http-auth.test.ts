@@ -1,10 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { DataPaths } from '../../core/config/paths';
 import { OperatorService } from '../../core/operators/operator-service';
 import { openDatabase } from '../../core/store/database';
-import { TestServer } from '../helpers/server';
+import { REPO_ROOT, TestServer } from '../helpers/server';
 
 /**
  * Every route of the OpenAPI document, called with no credentials, an expired token, a revoked
@@ -57,7 +59,10 @@ describe('HTTP API: authentication and roles on every route', () => {
 
   before(async () => {
     // Bad tokens count as failed logins: this table sends dozens on purpose.
-    server = await new TestServer({ config: { http: { loginLimit: { maxFailures: 1000 } } } }).start();
+    // Its workflows are a copy: an admin's PUT must never reach the repository's.
+    const dir = new TestServer().dir;
+    cpSync(join(REPO_ROOT, 'workflows'), join(dir, 'workflows'), { recursive: true });
+    server = await new TestServer({ config: { http: { loginLimit: { maxFailures: 1000 } }, workflowsDir: join(dir, 'workflows') } }).start();
     const create = async (name: string, role: string): Promise<string> => {
       const r = await server.cli('token', 'create', '--name', name, '--role', role, '--json');
       assert.equal(r.code, 0, r.stderr);
