@@ -30,8 +30,18 @@ export interface AtomicWriteOptions {
 
 /** Returns false only when `exclusive` and the target already exists. */
 export async function writeFileAtomic(path: string, content: string | Uint8Array | Readable, options: AtomicWriteOptions): Promise<boolean> {
+  const placed = await writeFileAtomicPlaced(path, content, options, async (temp) => (await place(temp, path, options.exclusive ?? false) ? path : undefined));
+  return placed !== undefined;
+}
+
+/**
+ * The same, where `placeFinished` gives the finished temporary file its name (renames or links
+ * it: output-place.ts picks a free `name.N.ext`) and returns the path used, undefined when it
+ * placed nothing. The temporary name is removed in any case.
+ */
+export async function writeFileAtomicPlaced<T extends string | undefined>(path: string, content: string | Uint8Array | Readable,
+  options: AtomicWriteOptions, placeFinished: (temp: string) => Promise<T>): Promise<T> {
   const temp = temporaryNameFor(path);
-  let placed = false;
   try {
     const handle = await open(temp, 'wx', options.mode);
     try {
@@ -46,12 +56,12 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     } finally {
       if (handle.fd !== -1) await handle.close();
     }
-    placed = await place(temp, path, options.exclusive ?? false);
-    if (placed && options.durable) fsyncDirectory(dirname(path));
+    const placed = await placeFinished(temp);
+    if (placed !== undefined && options.durable) fsyncDirectory(dirname(placed));
     return placed;
   } finally {
     // After a rename the temporary name is gone; after a link (or a failure) it is removed.
-    if (!placed || options.exclusive) await rm(temp, { force: true });
+    await rm(temp, { force: true });
   }
 }
 

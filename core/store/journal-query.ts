@@ -12,7 +12,7 @@ export interface JournalQuery {
   state?: FileState;
   /** Received at or after this time (epoch ms). */
   since?: number;
-  /** A file id, or part of the file name (case-insensitive). */
+  /** A file id, or text in the file name or its outcome's summary (any case). */
   q?: string;
   /** Rows per page: 1 to MAX_PAGE (default DEFAULT_PAGE). */
   limit?: number;
@@ -50,7 +50,7 @@ export function listSql(shape: QueryShape): string {
   if (shape.state) where.push('state = @state');
   if (shape.flux) where.push('flux = @flux');
   if (shape.since) where.push('received_at >= @since');
-  if (shape.q) where.push('(id = @q OR instr(lower(name), lower(@q)) > 0)');
+  if (shape.q) where.push(`(id = @q OR instr(lower(name), lower(@q)) > 0 OR instr(lower(COALESCE(json_extract(outcome, '$.summary'), '')), lower(@q)) > 0)`);
   if (shape.cursor) where.push('(received_at, id) < (@cursorAt, @cursorId)');
   return `SELECT * FROM files ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT @limit`;
 }

@@ -37,6 +37,7 @@ export class JournalRepository {
   private readonly insertEvent: Statement;
   private readonly receiptTaken: Statement;
   private readonly insertOutput: Statement;
+  private readonly outputOwnerAt: Statement;
   private readonly updates = new Map<string, Statement>();
   private readonly lists = new Map<string, Statement>();
 
@@ -56,6 +57,7 @@ export class JournalRepository {
     this.insertEvent = db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)');
     this.receiptTaken = db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?');
     this.insertOutput = db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)');
+    this.outputOwnerAt = db.prepare('SELECT file_id FROM outputs WHERE path = ? ORDER BY id DESC LIMIT 1');
   }
 
   /**
@@ -214,6 +216,15 @@ export class JournalRepository {
   /** True when another file's receipt already uses this path (receipt names must be unique). */
   receiptPathTaken(path: string, exceptFileId: string): boolean {
     return this.receiptTaken.get(path, exceptFileId) !== undefined;
+  }
+
+  /**
+   * The file whose output was last written at this path (outputs table), or undefined. Scans
+   * from the newest row: the retry or replay that asks usually wrote it recently.
+   */
+  outputOwner(path: string): string | null | undefined {
+    const row = this.outputOwnerAt.get(path) as { file_id: string | null } | undefined;
+    return row ? row.file_id : undefined;
   }
 
   recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): void {

@@ -49,7 +49,8 @@ export class WorkflowRegistry implements Service {
   async start(): Promise<void> {
     if (!this.watchForChanges || !existsSync(this.dir)) return;
     this.watcher = watch(this.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
-    const onChange = (file: string): void => { if (/\.ya?ml$/.test(file)) this.reload(file); };
+    // Hidden names are never workflows (listWorkflowFiles skips them): an editor's or an atomic write's temporary file.
+    const onChange = (file: string): void => { if (/\.ya?ml$/.test(file) && !basename(file).startsWith('.')) this.reload(file); };
     this.watcher.on('add', onChange).on('change', onChange).on('unlink', (file) => {
       // Editors often save by deleting and re-creating: only forget a workflow whose file stays gone.
       setTimeout(() => {

@@ -9,7 +9,8 @@ import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
 import { Tokens, type OutputSigner } from '../tokens';
-import { writeFileAtomic } from '../atomic-write';
+import { writeFileAtomicPlaced } from '../atomic-write';
+import { placeOutput } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
 import type { StepRun } from './step';
@@ -79,10 +80,12 @@ export class EngineStepRun implements StepRun {
   }
 
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
-    const target = join(this.paths.accountRoot(this.account.id), relativePath);
-    await mkdir(dirname(target), { recursive: true, mode: 0o750 });
-    // A client never downloads half a report.
-    await writeFileAtomic(target, content, { mode: 0o640 });
+    const wanted = join(this.paths.accountRoot(this.account.id), relativePath);
+    await mkdir(dirname(wanted), { recursive: true, mode: 0o750 });
+    // A client never downloads half a report; its name is never another file's output
+    // (output-place.ts): the target may be `name.N.ext`.
+    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
+      (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
     const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);
     if (signer) await signer.sign(target);

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { parseAsOf } from '../../cron/as-of';
-import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState, type JournalFile } from '../../store/journal-repository';
+import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState } from '../../store/journal-repository';
+import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { table } from '../table';
@@ -11,16 +12,6 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
 function parseState(value: string): FileState {
   if (!(FILE_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${FILE_STATES.join(', ')}`);
   return value as FileState;
-}
-
-/** The journal as the CLI shows it: times as ISO strings. */
-export function fileView(f: JournalFile): Record<string, unknown> {
-  return {
-    id: f.id, account: f.accountId, profile: f.profile, flux: f.flux, name: f.name, path: f.originalPath, size: f.size,
-    sha1: f.sha1, sha256: f.sha256, state: f.state, attempts: f.attempts, receivedAt: iso(f.receivedAt),
-    processedAt: iso(f.processedAt), location: f.location, receipt: f.receiptWrittenAt ? f.receiptPath : null,
-    report: f.reportPath, outcome: f.outcome, naming: f.naming,
-  };
 }
 
 function printTable(ctx: CliContext, rows: string[][]): void {
@@ -57,7 +48,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .option('--state <state>', `only files in this state (${FILE_STATES.join(', ')})`, parseState)
     .option('--flux <flux>', 'only files of this flux')
     .option('--since <date>', 'only files received since this date (ISO 8601, or -Nd: N days ago)')
-    .option('--search <text>', 'only the file with this id, or files whose name contains this text (any case)')
+    .option('--search <text>', 'only the file with this id, or files whose name or outcome summary contains this text (any case)')
     .option('--limit <n>', `files per page (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})`, parseLimit)
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', JSON_HELP)
@@ -94,7 +85,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
       const timeline = journal.events(id);
-      if (opts.json) return ctx.printJson({ ...fileView(file), events: timeline.map((e) => ({ at: iso(e.at), type: e.type, ...e.detail })) });
+      if (opts.json) return ctx.printJson({ ...fileView(file), events: timeline.map(eventView) });
       for (const [k, v] of Object.entries(fileView(file))) {
         if (v === null || v === undefined) continue;
         ctx.print(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);

@@ -7,6 +7,7 @@ import { attributeShapesMigration } from './006-attribute-shapes';
 import { employeeVersionsMigration } from './007-employee-versions';
 import { leaseHolderMigration } from './008-lease-holder';
 import { lookupIndexesMigration } from './009-lookup-indexes';
+import { operatorsMigration } from './010-operators';
 import { journalScaleMigration } from './011-journal-scale';
 import type { Migration } from './types';
 
@@ -14,4 +15,5 @@ export type { Migration } from './types';
 
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
-  attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration, journalScaleMigration];
+  attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
+  operatorsMigration, journalScaleMigration];
