@@ -22,7 +22,8 @@ export class JournalProbe {
   }
 
   byName(name: string, account?: string): JournalFile[] {
-    return this.journal.list({ accountId: account, q: name, limit: MAX_PAGE }).files.filter((f) => f.name === name);
+    // Oldest first (the journal pages newest first), as tests name the first upload of a name.
+    return this.journal.list({ accountId: account, q: name, limit: MAX_PAGE }).files.filter((f) => f.name === name).reverse();
   }
 
   events(id: string): FileEvent[] { return this.journal.events(id); }
