@@ -1,10 +1,8 @@
 import { join } from 'node:path';
-import { inject, injectable } from 'inversify';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
-import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
@@ -36,12 +34,11 @@ export interface CreateAccountInput {
  * goes through AccountRepository; the server reads accounts and keys from the database at
  * every login, so changes apply without a restart.
  */
-@injectable()
 export class AccountService {
   constructor(
-    @inject(Tokens.Accounts) private readonly repo: AccountRepository,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
+    private readonly repo: AccountRepository,
+    private readonly paths: DataPaths,
+    private readonly config: FluxgateConfig,
   ) {}
 
   /** Where removed accounts' files and rows are kept. */

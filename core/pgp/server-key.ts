@@ -1,13 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { inject, injectable } from 'inversify';
 import * as openpgp from 'openpgp';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { Tokens } from '../tokens';
 import { createFileExclusive, writeFileAtomic } from './files';
 
 type PgpConfig = FluxgateConfig['pgp'];
@@ -39,15 +37,14 @@ const PUBLIC_MODE = 0o644;
  * `<data>/pgp/` on first use (mode 0700/0600). Generation is race-free between processes (the
  * server and a CLI command starting together keep the same key). Loaded once per process.
  */
-@injectable()
 export class ServerKeyStore {
   private loading?: Promise<ServerKey>;
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly paths: DataPaths,
+    private readonly loaded: LoadedConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }

@@ -1,11 +1,20 @@
-import type { Container } from 'inversify';
 import { FluxgateError } from '../errors';
 import type { FluxHandler } from '../plugin-api/handler';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
-import { PluginTokens } from '../plugin-api/tokens';
 import { enablePluginLoading } from './plugin-loader';
 
 export type HandlerClass = abstract new (...args: never[]) => unknown;
+
+/**
+ * Makes handler instances with the dependencies their constructors declare (`@inject` of
+ * PluginTokens): the plugin container of the composition root (core/composition/plugins.ts).
+ */
+export interface HandlerFactory {
+  /** Makes the class known; nothing is constructed yet. */
+  add(cls: HandlerClass): void;
+  /** The class's one instance, constructed at its first use. */
+  create(cls: HandlerClass): FluxHandler;
+}
 
 interface Registration {
   manifest: FluxManifest;
@@ -14,15 +23,11 @@ interface Registration {
   origin: string;
 }
 
-/**
- * Flux name → handler class. Each class is bound to itself (singleton) so the container
- * injects its dependencies; it is also part of the unnamed PluginTokens.FluxHandler
- * multi-binding (inversify 8's getAll only sees unnamed bindings).
- */
+/** Flux name → handler class, its manifest, and its instance (made by the HandlerFactory at first use). */
 export class HandlerRegistry {
   private readonly byFlux = new Map<string, Registration>();
 
-  constructor(private readonly container: Container) {}
+  constructor(private readonly factory: HandlerFactory) {}
 
   register(cls: HandlerClass, origin = 'built-in'): FluxManifest {
     const manifest = getManifest(cls);
@@ -33,8 +38,7 @@ export class HandlerRegistry {
     if (existing) {
       throw new FluxgateError('FG_PLUGIN_INVALID', `flux "${manifest.flux}" has two handlers: ${existing.cls.name} (${existing.origin}) and ${cls.name} (${origin})`);
     }
-    this.container.bind(cls).toSelf().inSingletonScope();
-    this.container.bind(PluginTokens.FluxHandler).toService(cls);
+    this.factory.add(cls);
     this.byFlux.set(manifest.flux, { manifest, cls, origin });
     return manifest;
   }
@@ -57,8 +61,8 @@ export class HandlerRegistry {
   }
 
   /** The built-in handlers and those of the config's plugin modules: what the server runs with. */
-  static withPlugins(container: Container, builtIn: readonly HandlerClass[], pluginModules: readonly string[]): HandlerRegistry {
-    const registry = new HandlerRegistry(container);
+  static withPlugins(factory: HandlerFactory, builtIn: readonly HandlerClass[], pluginModules: readonly string[]): HandlerRegistry {
+    const registry = new HandlerRegistry(factory);
     for (const cls of builtIn) registry.register(cls);
     for (const module of pluginModules) registry.registerModule(module);
     return registry;
@@ -71,7 +75,7 @@ export class HandlerRegistry {
   get(flux: string): { handler: FluxHandler; manifest: FluxManifest } {
     const reg = this.byFlux.get(flux);
     if (!reg) throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `no handler is registered for flux "${flux}"`);
-    return { handler: this.container.get<FluxHandler>(reg.cls as never), manifest: reg.manifest };
+    return { handler: this.factory.create(reg.cls), manifest: reg.manifest };
   }
 
   list(): Array<{ flux: string; name: string; origin: string; manifest: FluxManifest }> {

@@ -1,6 +1,5 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { FluxgateError } from '../errors';
@@ -8,14 +7,13 @@ import type { Logger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
-import { Tokens, type OutputSigner } from '../tokens';
 import { temporaryNameFor } from '../upload-names';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
-import type { StepRun } from './step';
+import type { StepRun, StepServices } from './step';
 
 export interface StepRunInit {
-  container: Container;
+  services: StepServices;
   file: JournalFile;
   account: Account;
   workflow: Workflow;
@@ -47,10 +45,10 @@ export class EngineStepRun implements StepRun {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly journal: JournalRepository;
-  private readonly container: Container;
+  readonly services: StepServices;
 
   constructor(init: StepRunInit) {
-    this.container = init.container;
+    this.services = init.services;
     this.file = init.file;
     this.account = init.account;
     this.workflow = init.workflow;
@@ -64,14 +62,6 @@ export class EngineStepRun implements StepRun {
     this.inputPath = init.file.location;
     this.workDir = join(init.paths.work(init.account.id), init.file.id);
     this.naming = init.file.naming ?? undefined;
-  }
-
-  get<T>(token: symbol): T {
-    return this.container.get<T>(token);
-  }
-
-  tryGet<T>(token: symbol): T | undefined {
-    return this.container.isBound(token) ? this.container.get<T>(token) : undefined;
   }
 
   event(type: string, detail: Record<string, unknown> = {}): void {
@@ -91,7 +81,7 @@ export class EngineStepRun implements StepRun {
       throw err;
     }
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
-    const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);
+    const { signer } = this.services;
     if (signer) await signer.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(signer) }, 'output written');
     return target;

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROCESS_TOPIC } from '../../core/intake/intake';
+import { PROCESS_TOPIC } from '../../core/queue/file-jobs';
 import { openDatabase } from '../../core/store/database';
 import { QueueRepository, type Job } from '../../core/store/queue-repository';
 import { createAccount, JournalProbe } from '../e2e/engine-support';

@@ -3,8 +3,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../plugins';
+import { pluginContainer } from '../../core/composition/plugins';
+import { configSchema } from '../../core/config/schema';
+import { silentLogger } from '../../core/logging/logger';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { formatProblem, loadWorkflowDir, parseWorkflow } from '../../core/workflow/loader';
 import { workflowJsonSchema } from '../../core/workflow/json-schema';
@@ -67,7 +69,7 @@ describe('workflow definitions', () => {
   });
 
   test('a workflow must name a handler the server has loaded, for its profile (checked against the registry)', () => {
-    const handlers = new HandlerRegistry(new Container());
+    const handlers = new HandlerRegistry(pluginContainer({ config: configSchema.parse({}), logger: silentLogger() }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
     const check = (text: string) => parseWorkflow(text, '/w/x.yaml', BUILTIN_STEPS, handlers);
     const missing = check('flux: sir\nhandler: nosuchplugin\nsteps: [receipt, handler]\n');

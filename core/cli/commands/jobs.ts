@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
-import { buildJobs, type Jobs } from '../../cron/build';
+import { buildJobs, type Jobs } from '../../composition/jobs';
 import { JOB_CONFIG_KEYS, JOB_NAMES } from '../../cron/job';
 import type { RunReport } from '../../cron/runner';
 import { nextRun } from '../../cron/schedule';

@@ -1,11 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
 import { toFluxgateError } from '../../errors';
-import type { SftpService } from '../../sftp/sftp-service';
 import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
-import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
 
@@ -28,7 +25,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .option('--json', 'log JSON lines even on a terminal, and report a failure to start as JSON on stderr')
     .action(async (opts: { host?: string; port?: number; json?: boolean }) => {
       // Loaded here, not at the top: every other CLI command would pay for the whole engine.
-      const { createContainer } = require('../../container') as typeof import('../../container');
+      const { compose } = require('../../composition') as typeof import('../../composition');
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
       const { openLogOutput } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
@@ -62,12 +59,12 @@ export const registerServe: RegisterCommands = (program, ctx) => {
           log.info({ file }, 'log file reopened (SIGHUP)');
         });
       }
-      const container = createContainer({ loaded, logger });
-      const app = new FluxgateApp(container);
+      const server = compose({ loaded, logger });
+      const app = new FluxgateApp(server);
 
       let demoKey: string | undefined;
       if (firstStart) {
-        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), paths);
+        demoKey = createDemoAccount(server.accountService, paths);
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 
@@ -99,7 +96,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         throw toFluxgateError(err);
       }
       if (demoKey && !opts.json) {
-        const addr = container.get<SftpService>(Tokens.SftpServer).address();
+        const addr = server.sftp.address();
         const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
         log.info({ command }, 'try the demo account');
         process.stderr.write(`\nfluxgate: demo account created. Try:\n\n  ${command}\n\n`);

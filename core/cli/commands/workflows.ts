@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../../plugins';
+import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
+import { silentLogger } from '../../logging/logger';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
@@ -20,7 +21,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
     .action((dir: string | undefined, opts: { json?: boolean }) => {
       const target = dir ? resolve(dir) : ctx.config.workflowsDir;
       // Against the handlers the server would load: the built-in ones and the config's plugins.
-      const handlers = HandlerRegistry.withPlugins(new Container(), BUILTIN_HANDLERS, ctx.config.config.plugins);
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins);
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);
