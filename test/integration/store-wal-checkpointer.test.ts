@@ -11,6 +11,7 @@ import { backgroundNice } from '../../core/thread-priority';
 import { python } from '../helpers/clients';
 import { threadNiceValues } from '../helpers/threads';
 import { skipUnless } from '../helpers/tools';
+import { REPO_ROOT } from '../helpers/server';
 import { until } from '../helpers/wait';
 
 /** A database file in a new temporary directory. */
@@ -59,6 +60,34 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
   assert.equal(checkpointer.running, false);
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
   db.close();
+});
+
+test('compiled (dist/, what the server runs), the checkpointer starts its worker module and the worker checkpoints', async () => {
+  // The build of the sources (npm test makes it first): the worker is dist/core/store/wal-checkpoint-worker.js.
+  const dist = (path: string) => require(join(REPO_ROOT, 'dist', 'core', 'store', path)) as unknown;
+  const { WalCheckpointer: Compiled } = dist('wal-checkpointer.js') as typeof import('../../core/store/wal-checkpointer');
+  const { openDatabase: openCompiled } = dist('database.js') as typeof import('../../core/store/database');
+  const file = newDatabaseFile();
+  const db = openCompiled(file);
+  const logger = silentLogger();
+  const failures: unknown[] = [];
+  logger.error = ((obj: unknown) => { failures.push(obj); }) as typeof logger.error;
+  const checkpointer = new Compiled(db, logger, { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
+  await checkpointer.start();
+  try {
+    const empty = statSync(file).size;
+    const batches = organizationBatches(new DirectoryRepository(db));
+    for (let t = 0; t < 40; t++) {
+      batches.write();
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('the worker starts', () => checkpointer.running);
+    await until('the worker copies the WAL into the database file', () => statSync(file).size > empty + 2 * 1024 * 1024);
+    assert.deepEqual(failures, [], 'the worker did not fail');
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
 });
 
 test('a writer that never lets the event loop reach the timers still gets the worker, and the WAL starts over instead of growing', async () => {
