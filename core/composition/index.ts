@@ -41,8 +41,16 @@ export interface Composition {
  */
 export function compose({ loaded, logger }: ComposeOptions): Composition {
   const state = composeState(loaded, logger);
-  const { config, paths, db, accounts } = state;
+  try {
+    return composeOn(state);
+  } catch (err) {
+    state.db.close(); // e.g. a plugin module that does not load: nothing was started
+    throw err;
+  }
+}
 
+function composeOn(state: State): Composition {
+  const { loaded, config, paths, db, accounts, logger } = state;
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = composeEngine(state, pgp);
