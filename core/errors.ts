@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
+  FG_NAME_INVISIBLE: 'the file name contains an invisible or control character',
   FG_NO_WORKFLOW: 'no workflow matches this file',
   FG_WORKFLOW_AMBIGUOUS: 'several workflows match this file (their patterns overlap)',
   FG_WORKFLOW_INVALID: 'the workflow definition is invalid',
