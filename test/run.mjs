@@ -47,7 +47,11 @@ const child = spawn(process.execPath, [
   '--import', 'tsx',
   '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000',
   ...files,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
+], { cwd: root, stdio: 'inherit', env: {
+  // Servers a test starts without a config (or with its own) must not all claim the API's default port 8080.
+  FLUXGATE_HTTP__PORT: '0',
+  ...process.env, TMPDIR: scratch,
+} });
 const [status] = await once(child, 'exit');
 // Retries: a server an interrupted test started may still be writing there as it stops.
 if ((status === 0 || interrupted) && process.env.FLUXGATE_KEEP_TEST_FILES !== '1') rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });

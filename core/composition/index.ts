@@ -1,5 +1,6 @@
 import { AccountService } from '../accounts/account-service';
 import type { LoadedConfig } from '../config/load';
+import type { HttpService } from '../http/http-service';
 import type { Logger } from '../logging/logger';
 import { PgpOutputSigner } from '../pgp/output-signer';
 import { PgpService } from '../pgp/pgp-service';
@@ -8,6 +9,7 @@ import { SftpService } from '../sftp/sftp-service';
 import type { Database } from '../store/database';
 import type { OutputSigner, Service } from '../tokens';
 import { composeEngine, type Engine } from './engine';
+import { composeHttp } from './http';
 import { buildJobs, composeCron, type Jobs } from './jobs';
 import { composeState, type State } from './state';
 
@@ -26,6 +28,8 @@ export interface Composition {
   readonly jobs: Jobs;
   readonly accountService: AccountService;
   readonly sftp: SftpService;
+  /** The operator API, unless `http.enabled` is false. */
+  readonly http?: HttpService;
   /** Long-running parts, in start order (stopped in reverse): core/app.ts. */
   readonly services: readonly Service[];
   /** Closes the database, once the services have stopped. */
@@ -57,13 +61,15 @@ function composeOn(state: State): Composition {
   const jobs = buildJobs({ config, paths, db, accounts, logger });
   const accountService = new AccountService(accounts, paths, config);
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
+  const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
 
   const services: Service[] = [
     state.walCheckpointer,
     ...engine.services,
     new PgpService(keys, accounts, paths, config, logger),
     composeCron(jobs, config, logger),
-    sftp, // last: accepts uploads once everything else runs
+    sftp, // accepts uploads once everything else runs
+    ...(http ? [http] : []), // reports on all the above (/readyz: SFTP listens)
   ];
-  return { logger, db, state, engine, pgp, jobs, accountService, sftp, services, close: () => db.close() };
+  return { logger, db, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => db.close() };
 }

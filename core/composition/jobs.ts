@@ -3,6 +3,7 @@ import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
 import { AccountInactivityJob } from '../accounts/jobs/inactivity-job';
 import { KeyExpiryJob } from '../accounts/jobs/key-expiry-job';
+import type { Jobs } from '../cron/jobs';
 import { JobRegistry } from '../cron/registry';
 import { JobRunner } from '../cron/runner';
 import { CronService } from '../cron/service';
@@ -23,12 +24,7 @@ export interface JobsDeps {
   logger: Logger;
 }
 
-export interface Jobs {
-  registry: JobRegistry;
-  runner: JobRunner;
-  runs: CronRepository;
-  tombstones: TombstoneRepository;
-}
+export type { Jobs };
 
 /** The three jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
 export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {

@@ -33,6 +33,7 @@ function setup(): { dir: string; configFile: string; dataDir: string } {
     sftp: { hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
     pgp: { keyType: 'curve25519' },
     engine: { pollIntervalMs: 100 },
+    http: { port: 0 },
   }));
   return { dir, configFile, dataDir };
 }
@@ -72,8 +73,8 @@ describe('fluxgate --json', { concurrency: true }, () => {
     const { dir, configFile, dataDir } = setup();
     const exercised = new Set<string>();
     /** Runs `fluxgate --config … <path…> <args…> --json`, expects exit 0 and a JSON result on stdout. */
-    const ok = async (path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<any> => {
-      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env });
+    const ok = async (path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, input?: string): Promise<any> => {
+      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env, input });
       assert.equal(r.code, 0, `${path}: ${r.stderr}`);
       exercised.add(path);
       try { return JSON.parse(r.stdout); } catch { assert.fail(`${path} --json printed no JSON: ${r.stdout}`); }
@@ -148,6 +149,17 @@ describe('fluxgate --json', { concurrency: true }, () => {
 
     assert.equal((await ok('workflows check')).valid, true);
     assert.equal(typeof (await ok('workflows schema')).properties, 'object');
+
+    const operator = await ok('admin add', ['alice', '--role', 'viewer', '--password-stdin'], {}, 'a long enough pass phrase\n');
+    assert.deepEqual([operator.name, operator.role], ['alice', 'viewer']);
+    assert.equal((await ok('admin password', ['alice', '--password-stdin'], {}, 'another long pass phrase\n')).name, 'alice');
+    assert.equal((await ok('admin list'))[0].name, 'alice');
+    assert.equal((await ok('admin remove', ['alice'])).removed.name, 'alice');
+    const token = await ok('token create', ['--name', 'ci', '--role', 'admin', '--expires-days', '30']);
+    assert.deepEqual(Object.keys(token).slice(0, 4), ['id', 'name', 'role', 'token']);
+    assert.equal((await ok('token list'))[0].status, 'active');
+    assert.equal((await ok('token revoke', ['ci'])).status, 'revoked');
+    assert.ok((await ok('audit')).some((e: { action: string }) => e.action === 'token revoke'));
 
     const removal = await ok('account remove', ['acme']);
     assert.deepEqual([removal.accountId, removal.account.id], ['acme', 'acme']);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { DataPaths } from '../../config/paths';
 import { toFluxgateError } from '../../errors';
+import { OperatorService } from '../../operators/operator-service';
 import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
@@ -100,6 +101,15 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
         log.info({ command }, 'try the demo account');
         process.stderr.write(`\nfluxgate: demo account created. Try:\n\n  ${command}\n\n`);
+      }
+      if (server.http) {
+        const { http } = server;
+        const noOperator = new OperatorService(server.db).list().length === 0;
+        log.info({ url: `${http.url}/api/v1`, openapi: `${http.url}/api/v1/openapi.json` }, 'operator API');
+        if (!opts.json) {
+          process.stderr.write(`fluxgate: operator API on ${http.url}/api/v1 (OpenAPI: ${http.url}/api/v1/openapi.json, metrics: ${http.url}/metrics)\n`
+            + `${noOperator ? '  no operator yet: fluxgate admin add <name> --role admin, or fluxgate token create --name ci --role admin\n' : ''}`);
+        }
       }
       const signal = await stopped;
       log.info({ signal }, 'stopping');
