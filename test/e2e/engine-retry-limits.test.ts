@@ -20,8 +20,8 @@ retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 200 }
 
 /**
  * Every way a file gets its queue job gives it its workflow's `retry.attempts`: intake (upload),
- * `fluxgate replay`, and start-up recovery (a live file whose job was lost). Replay and recovery
- * used to give the engine's default instead (engine.retry.attempts, 5).
+ * replay (`fluxgate replay`, the API's) and start-up recovery (a live file whose job was lost).
+ * Replay and recovery used to give the engine's default instead (engine.retry.attempts, 5).
  */
 describe('a file gets its workflow\'s attempts however it is queued', { skip: skipUnless('sftp', 'ssh-keygen') }, () => {
   const config = { pgp: { signReports: false }, workflowsDir: 'workflows', engine: { retry: { attempts: 5 } } };
@@ -69,7 +69,7 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     }
   }
 
-  test('uploaded, then replayed: dead after 2 attempts both times', async () => {
+  test('uploaded, then replayed by the CLI and by the API: dead after 2 attempts each time', async () => {
     const name = 'ndmat_acme_acme_echo_261120110000.csv';
     await upload(name, '#fail\n');
     const first = await probe.finished(name);
@@ -82,6 +82,18 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     assert.equal(JSON.parse(r.stdout).state, 'received');
     const again = await dead(first.id);
     assert.equal(again.attempts, 2, 'a replayed file gets its workflow\'s attempts, not the engine default');
+    assert.deepEqual(attemptLimits(first.id), [2, 2]);
+
+    // The operator API's replay is the same one.
+    const token = await server.cli('token', 'create', '--name', 'ops', '--role', 'admin', '--json');
+    assert.equal(token.code, 0, token.stderr);
+    const res = await fetch(`${server.httpUrl}/api/v1/files/${first.id}/replay`, {
+      method: 'POST', headers: { authorization: `Bearer ${(JSON.parse(token.stdout) as { token: string }).token}` },
+    });
+    assert.equal(res.status, 202, await res.text());
+    assert.equal(probe.events(first.id).filter((e) => e.type === 'replay').length, 2);
+    const third = await dead(first.id);
+    assert.equal(third.attempts, 2);
     assert.deepEqual(attemptLimits(first.id), [2, 2]);
   });
 
