@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
@@ -17,9 +17,21 @@ export const EXCHANGE_TREE: readonly string[] = [
 
 const DIR_MODE = 0o750;
 
-/** Creates (or completes) the account's tree; a dropbox account is just its root. Idempotent. */
+/**
+ * Creates (or completes) the account's tree; a dropbox account is just its root. Idempotent.
+ * EXCHANGE_TREE lists parents first, so each directory is one plain mkdir: a recursive mkdir
+ * would probe every ancestor again, which `account import` of thousands of accounts pays for.
+ */
 export function createAccountTree(root: string, profile: AccountProfile): void {
   mkdirSync(root, { recursive: true, mode: DIR_MODE });
   if (profile !== 'exchange') return;
-  for (const dir of EXCHANGE_TREE) mkdirSync(join(root, dir), { recursive: true, mode: DIR_MODE });
+  for (const dir of EXCHANGE_TREE) {
+    const path = join(root, dir);
+    try {
+      mkdirSync(path, { mode: DIR_MODE });
+    } catch (err) {
+      // Already there (a tree being completed) is fine; a file in its place is not.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(path).isDirectory()) throw err;
+    }
+  }
 }

@@ -173,7 +173,12 @@ export class AccountRepository {
     this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /**
+   * `immediate` takes the write lock at BEGIN: a transaction that reads before it writes would
+   * otherwise fail (SQLITE_BUSY, not waited for) when another process wrote in between.
+   */
+  transaction<T>(fn: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
+    const tx = this.db.transaction(fn);
+    return mode === 'immediate' ? tx.immediate() : tx();
   }
 }
