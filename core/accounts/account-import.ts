@@ -53,7 +53,7 @@ export class AccountImportService {
   async importFile(path: string, options: ImportOptions = {}): Promise<ImportReport> {
     const rows = await readAccountCsv(path);
     const { results, pending } = this.check(rows);
-    if (!options.dryRun) this.write(pending, options.now ?? Date.now(), options.batchSize ?? DEFAULT_BATCH);
+    if (!options.dryRun) await this.write(pending, options.now ?? Date.now(), options.batchSize ?? DEFAULT_BATCH);
     const counts: Record<ImportStatus, number> = { created: 0, unchanged: 0, conflict: 0, refused: 0 };
     for (const r of results) counts[r.status]++;
     return { file: path, dryRun: options.dryRun ?? false, counts, rows: results };
@@ -103,7 +103,7 @@ export class AccountImportService {
    * than fails it), then the batch's account files. An id another process created since the
    * check becomes a conflict.
    */
-  private write(pending: PendingAccount[], now: number, batchSize: number): void {
+  private async write(pending: PendingAccount[], now: number, batchSize: number): Promise<void> {
     for (let start = 0; start < pending.length; start += batchSize) {
       const batch = pending.slice(start, start + batchSize);
       const created = this.repo.transaction(() => batch.filter((p) => {
@@ -116,7 +116,7 @@ export class AccountImportService {
         return true;
       }), 'immediate');
       // After the commit: a tree without its row would read as a removed account's leftovers.
-      for (const p of created) this.accounts.createAccountFiles(p.checked);
+      await this.accounts.createAccountsFiles(created.map((p) => p.checked));
     }
   }
 }

@@ -6,7 +6,7 @@ import { FluxgateError } from '../errors';
 import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
-import { createAccountTree } from './account-tree';
+import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
 import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
 import { hashPassword } from './password';
@@ -141,6 +141,12 @@ export class AccountService {
   createAccountFiles(account: Pick<Account, 'id' | 'profile'>): void {
     createAccountTree(this.paths.accountRoot(account.id), account.profile);
     publishStoredPublicKey(this.paths, account, this.config.sftp.fileMode);
+  }
+
+  /** createAccountFiles for many new accounts (`account import`): the trees are made several at a time. */
+  async createAccountsFiles(accounts: ReadonlyArray<Pick<Account, 'id' | 'profile'>>): Promise<void> {
+    await createAccountTrees(accounts.map((a) => ({ root: this.paths.accountRoot(a.id), profile: a.profile })));
+    for (const account of accounts) publishStoredPublicKey(this.paths, account, this.config.sftp.fileMode);
   }
 
   addKey(accountId: string, publicKeyText: string, now = Date.now()): AccountKey {

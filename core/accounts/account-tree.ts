@@ -1,4 +1,5 @@
 import { mkdirSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
@@ -30,8 +31,44 @@ export function createAccountTree(root: string, profile: AccountProfile): void {
     try {
       mkdirSync(path, { mode: DIR_MODE });
     } catch (err) {
-      // Already there (a tree being completed) is fine; a file in its place is not.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(path).isDirectory()) throw err;
+      if (!alreadyThere(err) || !statSync(path).isDirectory()) throw err;
     }
+  }
+}
+
+/** Already there (a tree being completed) is fine; a file in its place is not (the caller checks). */
+const alreadyThere = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'EEXIST';
+
+/** EXCHANGE_TREE by depth: the directories of one level can be made at once. */
+const TREE_LEVELS: readonly (readonly string[])[] = (() => {
+  const levels: string[][] = [];
+  for (const dir of EXCHANGE_TREE) (levels[dir.split('/').length - 1] ??= []).push(dir);
+  return levels;
+})();
+
+/**
+ * The trees of many accounts (`account import`), as createAccountTree makes them, several
+ * accounts at a time: each mkdir is a round trip to libuv's thread pool, and with several in
+ * flight the file system works on some while others wait (about twice as fast as one at a time,
+ * docs/accounts.md).
+ */
+export async function createAccountTrees(accounts: ReadonlyArray<{ root: string; profile: AccountProfile }>, concurrency = 8): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < accounts.length) {
+      const { root, profile } = accounts[next++]!;
+      await mkdir(root, { recursive: true, mode: DIR_MODE });
+      if (profile !== 'exchange') continue;
+      for (const level of TREE_LEVELS) await Promise.all(level.map((dir) => mkdirAsync(join(root, dir))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, accounts.length) }, worker));
+}
+
+async function mkdirAsync(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: DIR_MODE });
+  } catch (err) {
+    if (!alreadyThere(err) || !(await stat(path)).isDirectory()) throw err;
   }
 }
