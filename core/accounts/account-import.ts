@@ -1,7 +1,5 @@
-import { inject, injectable } from 'inversify';
 import { isFluxgateError, type ErrorCode } from '../errors';
 import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/accounts-repository';
-import { Tokens } from '../tokens';
 import { readAccountCsv, type AccountCsvRow, type AccountRecord } from './account-csv';
 import type { AccountService, CheckedAccount } from './account-service';
 
@@ -43,11 +41,10 @@ interface PendingAccount { result: ImportRowResult; checked: CheckedAccount; ena
 
 const DEFAULT_BATCH = 1000;
 
-@injectable()
 export class AccountImportService {
   constructor(
-    @inject(Tokens.AccountService) private readonly accounts: AccountService,
-    @inject(Tokens.Accounts) private readonly repo: AccountRepository,
+    private readonly accounts: AccountService,
+    private readonly repo: AccountRepository,
   ) {}
 
   async importFile(path: string, options: ImportOptions = {}): Promise<ImportReport> {
