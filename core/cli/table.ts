@@ -5,8 +5,8 @@
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((h) => h.length);
   for (const row of rows) {
-    for (let i = 0; i < row.length; i++) if ((row[i] ?? '').length > (widths[i] ?? 0)) widths[i] = row[i]!.length;
+    for (let i = 0; i < row.length; i++) if ((row[i] ?? '').length > (widths[i] ?? 0)) widths[i] = row[i].length;
   }
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)];
 }

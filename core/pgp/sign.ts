@@ -30,7 +30,7 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
       await writeFile(tmp, signature, { mode, flag: 'wx' });
     } else {
       source = createReadStream(path);
-      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) as unknown as ReadableStream<Uint8Array> });
+      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) });
       const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
       output = createWriteStream(tmp, { mode, flags: 'wx' });
       await pipeline(Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>), output);

@@ -29,13 +29,13 @@ export async function* readCsv(path: string, options: RecordReaderOptions, signa
           turned = performance.now();
         }
         if (signal?.aborted) signal.throwIfAborted();
-        const fields = batch.fields[i]!;
+        const fields = batch.fields[i];
         if (isBlank(fields)) continue;
         if (!header) {
           header = checkHeader(fields, options, await headerText(path));
           continue;
         }
-        yield toRecord(fields, header, batch.lines[i]!, clean);
+        yield toRecord(fields, header, batch.lines[i], clean);
       }
     }
   } catch (err) {
@@ -57,7 +57,7 @@ export function toRecord(fields: string[], header: Header, line: number, clean: 
   const width = header.names.length;
   // A trailing separator (an empty extra field) is common and harmless.
   let extra = false;
-  for (let i = width; i < fields.length && !extra; i++) extra = fields[i]!.trim() !== '';
+  for (let i = width; i < fields.length && !extra; i++) extra = fields[i].trim() !== '';
   if (fields.length < width || extra) {
     problems.push({
       column: extra ? width + 1 : fields.length,

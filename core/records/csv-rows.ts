@@ -69,7 +69,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
       while ((fields = parser.read() as string[] | null) !== null) {
         const line = endLine + 1;
         endLine = line + embeddedNewlines(fields);
-        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]!);
+        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
         batch.fields.push(fields);
         batch.lines.push(line);
       }
@@ -115,7 +115,7 @@ export async function translateCsvError(err: unknown, path: string, dialect: Dia
   try {
     for await (const batch of parseRows(path, dialect, { limit: records })) {
       const last = batch.fields.length - 1;
-      line = batch.lines[last]! + 1 + embeddedNewlines(batch.fields[last]!);
+      line = batch.lines[last] + 1 + embeddedNewlines(batch.fields[last]);
     }
   } catch { /* keep what was counted */ }
   if (err.code === 'CSV_QUOTE_NOT_CLOSED') {

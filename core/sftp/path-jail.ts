@@ -76,7 +76,7 @@ export class PathJail {
     const upTo = includeLeaf ? path.segments.length : path.segments.length - 1;
     let current = this.root;
     for (let i = 0; i < upTo; i++) {
-      current = join(current, path.segments[i]!);
+      current = join(current, path.segments[i]);
       const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
         throw err;

@@ -4,7 +4,7 @@ import {
   type Organization, type WriteOptions,
 } from '../plugin-api/directory';
 import { FluxgateError } from '../errors';
-import { canonicalJson } from '../records/fields';
+import { canonicalJson } from '../canonical-json';
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 import { EmployeeVersions } from './employee-versions';
@@ -84,9 +84,9 @@ function put(attributes: Attributes, key: string, value: Attributes[string]): vo
  */
 function mergeEmployee(row: Row, stored: Attributes, e: Employee, absent: AbsentFields): Employee {
   const attributes: Attributes = {};
-  for (const key of Object.keys(stored)) put(attributes, key, stored[key]!);
+  for (const key of Object.keys(stored)) put(attributes, key, stored[key]);
   const skip = absent.attributes;
-  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]!);
+  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]);
   const kept = (field: AbsentCoreField) => absent.core.includes(field);
   return {
     organizationCode: e.organizationCode, registrationReference: e.registrationReference,

@@ -99,21 +99,21 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file, bytes } = await upload('wrongname_echo.csv', 'x\n');
     assert.equal(file.state, 'rejected');
     assert.equal(file.outcome?.code, 'FG_NAME_CONVENTION');
-    assert.match(file.outcome!.summary!, /destination part is "wrongname", expected "ndmat"/);
+    assert.match(file.outcome.summary!, /destination part is "wrongname", expected "ndmat"/);
     assert.ok(file.location.startsWith(join(server.dataDir, 'quarantine', 'acme', 'echo')));
     assert.deepEqual(readFileSync(file.location), bytes);
     assert.equal(file.report, join(acmeRoot(), 'out', 'echo', 'wrongname_echo.csv'));
     const lines = reportLines(server, 'acme', file);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0]!.code, 'FG_NAME_CONVENTION');
-    assert.equal(lines[0]!.field, 'name.dest');
+    assert.equal(lines[0].code, 'FG_NAME_CONVENTION');
+    assert.equal(lines[0].field, 'name.dest');
     assert.match(readFileSync(file.report, 'utf8'), /\r\nresult;rejected\r\n/);
   });
 
   test('a wrong part in the middle of the name is named in the report', async () => {
     const { file } = await upload('ndmat_acme_other_echo_261120093000.csv', 'x\n');
     assert.equal(file.state, 'rejected');
-    assert.equal(reportLines(server, 'acme', file)[0]!.field, 'name.client');
+    assert.equal(reportLines(server, 'acme', file)[0].field, 'name.client');
   });
 
   test('a handler that throws is retried, then dead, reported and quarantined', async () => {
@@ -141,11 +141,11 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file } = await upload('ndmat_acme_acme_echo_261120093300.csv', '#write out/sal/evil.csv\n');
     assert.equal(file.state, 'dead');
     assert.equal(file.outcome?.code, 'FG_PLUGIN_PERMISSION');
-    assert.match(file.outcome!.summary!, /may not write "out\/sal\/evil.csv": its manifest grants write on "out\/echo", "vault\/echo"/);
+    assert.match(file.outcome.summary!, /may not write "out\/sal\/evil.csv": its manifest grants write on "out\/echo", "vault\/echo"/);
     assert.equal((await show(file.id)).attempts, 1, 'a permission refusal is not retried');
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal', 'evil.csv')));
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal')) || !readdirSync(join(acmeRoot(), 'out', 'sal')).some((n) => n.includes('evil')));
-    assert.equal(reportLines(server, 'acme', file)[0]!.code, 'FG_PLUGIN_PERMISSION');
+    assert.equal(reportLines(server, 'acme', file)[0].code, 'FG_PLUGIN_PERMISSION');
     // and escaping the account tree is refused too
     const { file: escape } = await upload('ndmat_acme_acme_echo_261120093301.csv', '#read ../other/in/x\n');
     assert.equal(escape.outcome?.code, 'FG_PLUGIN_PERMISSION');
@@ -188,7 +188,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.match(r.stdout, /^ID\s+ACCOUNT\s+FLUX\s+STATE/);
     assert.match(r.stdout, /wrongname_echo\.csv/);
     assert.doesNotMatch(r.stdout, /ndmat_acme_acme_echo_app_v1_261120093000\.csv/);
-    const rejected = probe.journal.list({ state: 'rejected' })[0]!;
+    const rejected = probe.journal.list({ state: 'rejected' })[0];
     const shown = await server.cli('files', 'show', rejected.id);
     assert.match(shown.stdout, /timeline:/);
     assert.match(shown.stdout, /quarantined/);

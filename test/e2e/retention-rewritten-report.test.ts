@@ -69,24 +69,24 @@ describe('retention of a report written again under the same path', { skip: skip
 
   test('the same name uploaded again, then replayed: one report path, written three times', async () => {
     ids.push(await upload());
-    reportPath = read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', ids[0])[0]!.report_path;
+    reportPath = read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', ids[0])[0].report_path;
     assert.ok(existsSync(reportPath));
     assert.ok(existsSync(`${reportPath}.sig`), 'reports are signed');
     ids.push(await upload()); // the first one was archived: this is a new file with the same name
     assert.notEqual(ids[1], ids[0]);
-    assert.equal(read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', ids[1])[0]!.report_path, reportPath);
-    const replay = await server.cli('replay', ids[1]!);
+    assert.equal(read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', ids[1])[0].report_path, reportPath);
+    const replay = await server.cli('replay', ids[1]);
     assert.equal(replay.code, 0, replay.stderr);
-    await reported(ids[1]!, 2);
+    await reported(ids[1], 2);
     const writes = reportWrites();
     assert.deepEqual(writes.map((w) => w.file_id), [ids[0], ids[1], ids[1]]);
-    assert.ok(writes[2]!.created_at > writes[0]!.created_at);
+    assert.ok(writes[2].created_at > writes[0].created_at);
   });
 
   test('a dry run one millisecond before 90 days after the LAST write keeps the report and its signature', async () => {
     const writes = reportWrites();
-    const first = writes[0]!.created_at;
-    const last = writes[writes.length - 1]!.created_at;
+    const first = writes[0].created_at;
+    const last = writes[writes.length - 1].created_at;
     for (const at of [first + REPORT_DAYS * DAY, last + REPORT_DAYS * DAY - 1]) {
       const run = await runJob(server, 'retention', '--dry-run', '--at', isoAt(at));
       assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
@@ -100,7 +100,7 @@ describe('retention of a report written again under the same path', { skip: skip
 
   test('90 days after the last write the report goes, dated from that write and tombstoned under the file that wrote it', async () => {
     const writes = reportWrites();
-    const last = writes[writes.length - 1]!.created_at;
+    const last = writes[writes.length - 1].created_at;
     const dry = await runJob(server, 'retention', '--dry-run', '--at', isoAt(last + REPORT_DAYS * DAY));
     const action = dry.actions.find((a) => a.target === reportPath) as { since?: string; rule?: string } | undefined;
     assert.ok(action, JSON.stringify(dry.actions));

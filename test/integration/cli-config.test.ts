@@ -41,7 +41,7 @@ function serve(dir: string, configFile: string, env: NodeJS.ProcessEnv = {}): { 
   servers.add(child);
   child.once('exit', () => servers.delete(child));
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => { out += d; });
   return { child, out: () => out };
 }
 
@@ -134,7 +134,7 @@ describe('fluxgate config check / schema, environment overrides, log output', { 
   test('config schema prints the JSON Schema of the config file, strict at every level', async () => {
     const r = await cli(REPO_ROOT, ['config', 'schema']);
     assert.equal(r.code, 0);
-    const schema = JSON.parse(r.stdout) as any;
+    const schema = JSON.parse(r.stdout);
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
     assert.equal(schema.properties.sftp.properties.port.type, 'integer');
     assert.equal(schema.properties.sftp.properties.port.maximum, 65535);
@@ -210,7 +210,7 @@ describe('fluxgate config check / schema, environment overrides, log output', { 
       const child = spawn('script', ['-qec', `exec ${process.execPath} ${BIN} --config ${configFile} serve ${args}`, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
       servers.add(child);
       let out = '';
-      child.stdout!.on('data', (d) => { out += d; });
+      child.stdout.on('data', (d) => { out += d; });
       try {
         await until('the server listens', () => /listening/.test(out), 30_000);
       } finally {

@@ -55,7 +55,7 @@ function leafCommands(): Map<string, Command> {
 function jsonError(r: RunResult): { code: string; message: string } {
   assert.equal(r.stdout, '', `nothing on stdout when a command fails; got ${r.stdout}`);
   const lines = r.stderr.trim().split('\n');
-  const last = JSON.parse(lines[lines.length - 1]!) as { error: { code: string; message: string } };
+  const last = JSON.parse(lines[lines.length - 1]) as { error: { code: string; message: string } };
   assert.match(last.error.code, /^FG_[A-Z_]+$/);
   assert.ok(last.error.message.length > 0);
   return last.error;

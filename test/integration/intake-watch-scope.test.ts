@@ -13,7 +13,7 @@ function watchedInodes(pid: number): Set<number> {
     let target = '';
     try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
     if (!target.includes('inotify')) continue;
-    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1]!, 16));
+    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1], 16));
   }
   return inodes;
 }

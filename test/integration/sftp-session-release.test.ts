@@ -42,9 +42,9 @@ async function liveObjects(server: TestServer, names: string[]): Promise<Record<
   const nameAt = fields.indexOf('name');
   const counts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (let i = 0; i < snapshot.nodes.length; i += width) {
-    if (types[snapshot.nodes[i + typeAt]!] !== 'object') continue;
-    const name = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
-    if (name in counts) counts[name]!++;
+    if (types[snapshot.nodes[i + typeAt]] !== 'object') continue;
+    const name = snapshot.strings[snapshot.nodes[i + nameAt]];
+    if (name in counts) counts[name]++;
   }
   return counts;
 }
@@ -83,7 +83,7 @@ ssh.close()
     const [ready] = await once(held.stdout, 'data') as [Buffer];
     assert.equal(ready.toString().trim(), 'ready');
     const open = await liveObjects(server, PER_SESSION);
-    for (const name of PER_SESSION) assert.ok(open[name]! >= 1, `a live session holds a ${name} (found ${open[name]}): ${JSON.stringify(open)}`);
+    for (const name of PER_SESSION) assert.ok(open[name] >= 1, `a live session holds a ${name} (found ${open[name]}): ${JSON.stringify(open)}`);
     held.stdin.end();
     await once(held, 'exit');
 

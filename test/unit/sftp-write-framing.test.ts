@@ -40,7 +40,7 @@ const close = (reqid: number, handle: Buffer): Buffer => packet(4, Buffer.concat
 /** Feeds `bytes` in pieces of the given sizes (cycled), like channel-data payloads. */
 function feed(sftp: SFTPWrapper, bytes: Buffer, sizes: number[]): void {
   for (let p = 0, i = 0; p < bytes.length; i++) {
-    const n = sizes[i % sizes.length]!;
+    const n = sizes[i % sizes.length];
     push(sftp, bytes.subarray(p, p + n));
     p += n;
   }
@@ -90,8 +90,8 @@ test('WRITEs split anywhere (inside the header too) reach the sink whole; other 
     closes.length = 0;
     feed(sftp, stream, sizes);
     assert.deepEqual(writes.map((w) => [w.reqid, w.handle, w.offset, w.data.length]), [[7, 'h1', 2 ** 33 + 5, big.length], [9, 'handle-2', 0, 1000], [10, 'h1', 12, 0]], `pieces of ${sizes}`);
-    assert.ok(writes[0]!.data.equals(big));
-    assert.ok(writes[1]!.data.equals(small));
+    assert.ok(writes[0].data.equals(big));
+    assert.ok(writes[1].data.equals(small));
     assert.deepEqual(closes, [8, 11], `pieces of ${sizes}`);
   }
 });

@@ -19,12 +19,12 @@ const VIEWS: Record<string, View> = {
   },
   employees: {
     description: 'employees (sal files, drop-box uploads)',
-    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) }) as unknown as Row),
+    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) })),
     columns: ['organizationCode', 'registrationReference', 'lastname', 'firstname', 'email', 'active', 'departureDate'],
   },
   users: {
     description: 'document-management users (usr files)',
-    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') }) as unknown as Row),
+    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') })),
     columns: ['login', 'email', 'profileCode', 'organizationCodes'],
   },
   documents: {

@@ -23,7 +23,7 @@ export function fileView(f: JournalFile): Record<string, unknown> {
 }
 
 function printTable(ctx: CliContext, rows: string[][]): void {
-  for (const line of table(rows[0]!, rows.slice(1))) ctx.print(line);
+  for (const line of table(rows[0], rows.slice(1))) ctx.print(line);
 }
 
 export const registerFileCommands: RegisterCommands = (program: Command, ctx: CliContext) => {

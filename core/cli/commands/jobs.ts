@@ -47,7 +47,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
         table.push([r.job, r.schedule, r.timezone, r.enabled ? 'yes' : 'no', r.nextRun ?? '-', r.lastRun?.startedAt ?? 'never',
           r.lastRun?.outcome ?? '-', r.lastRun ? countsText(r.lastRun.counts) : '-']);
       }
-      for (const line of textTable(table[0]!, table.slice(1))) ctx.print(line);
+      for (const line of textTable(table[0], table.slice(1))) ctx.print(line);
     });
 
   jobs.command('run')

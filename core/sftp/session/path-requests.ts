@@ -42,7 +42,7 @@ export function onSetstat(ctx: SessionContext, reqid: number, input: string, att
     const upload = ctx.handles.openFiles.upload(path)?.handle;
     const recent = st || upload ? undefined : ctx.recentUploads.get(path.virtual);
     if (!st && !upload && !recent) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
-    checkSetstat(attrs, path, upload ? upload.end : st ? st.size : recent!.size!);
+    checkSetstat(attrs, path, upload ? upload.end : st ? st.size : recent!.size);
     ctx.audit.debug({ op: 'setstat', path: path.virtual }, 'setstat ignored');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
