@@ -135,7 +135,7 @@ async function waitFinal(server: TestServer, names: Set<string>, timeoutMs: numb
 function receiptStamp(path: string): number {
   const m = /_(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d{3})?\.xml$/.exec(path);
   if (!m) return NaN;
-  const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[];
+  const [, y, mo, d, h, mi, s, ms] = m.map(Number);
   return new Date(y, mo - 1, d, h, mi, s, Number.isNaN(ms) ? 0 : ms).getTime();
 }
 

@@ -41,11 +41,11 @@ export const Tokens = {
   Service: Symbol.for('fluxgate.Service'),
 } as const;
 
-/** A long-running part of the server with a clear lifecycle. */
+/** A long-running part of the server with a clear lifecycle (core/app.ts awaits each: one with nothing to wait for is synchronous). */
 export interface Service {
   readonly name: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
 }
 
 /**

@@ -8,7 +8,7 @@ import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
-import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
+import { assertKeyAcceptable, keyExpiry, parsePublicKey, type PublicKeyInfo } from './key-policy';
 import { hashPassword } from './password';
 import { publishStoredPublicKey } from '../pgp/publish';
 
@@ -183,7 +183,7 @@ export class AccountService {
     this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
   }
 
-  private checkedKey(text: string): Pick<AccountKey, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'> {
+  private checkedKey(text: string): Pick<PublicKeyInfo, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'> {
     const key = parsePublicKey(text);
     assertKeyAcceptable(key, this.config.sftp);
     return { type: key.type, bits: key.bits, fingerprint: key.fingerprint, publicKey: key.publicKey, comment: key.comment };

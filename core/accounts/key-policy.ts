@@ -171,12 +171,12 @@ const DAY_MS = 86_400_000;
  * The policy is configured in days (keys.*ValidityDays), so it is counted in days, not calendar
  * years: the default 730 days from 2026-03-01 end on 2028-02-29, a day before the second anniversary.
  */
-export function keyValidityDays(type: KeyType | string, bits: number, keys: KeyValidityConfig): number {
+export function keyValidityDays(type: KeyType, bits: number, keys: KeyValidityConfig): number {
   return type === 'rsa' && bits < 4096 ? keys.rsaShortValidityDays : keys.longValidityDays;
 }
 
 /** When a key added at `addedAt` (epoch ms) expires (epoch ms). */
-export function keyExpiry(addedAt: number, type: KeyType | string, bits: number, keys: KeyValidityConfig): number {
+export function keyExpiry(addedAt: number, type: KeyType, bits: number, keys: KeyValidityConfig): number {
   return addedAt + keyValidityDays(type, bits, keys) * DAY_MS;
 }
 

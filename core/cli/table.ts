@@ -10,3 +10,13 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)];
 }
+
+/** A value as one cell of text: scalars as they print, objects and arrays as JSON, nothing as ''. */
+export function cellText(value: unknown): string {
+  switch (typeof value) {
+    case 'string': return value;
+    case 'number': case 'boolean': case 'bigint': return String(value);
+    case 'object': return value === null ? '' : JSON.stringify(value);
+    default: return ''; // undefined; a function or symbol has no text form
+  }
+}

@@ -86,6 +86,8 @@ function valuesBuilder(header: Header): ValuesBuilder {
       const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
       props.push(`${key}: ${i} < f.length ? c(f[${i}]) : ''`);
     });
+    // Measured: 0.11 s of CPU for 200,000 rows, 0.39 s with a loop of keyed stores (docs/fluxes.md).
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- code built from JSON.stringify'd names only (above)
     build = new Function('f', 'c', `return { ${props.join(', ')} };`) as ValuesBuilder;
     builders.set(header, build);
   }

@@ -48,7 +48,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
     skip_empty_lines: false,
     ...(limit !== undefined ? { to: limit } : {}),
   });
-  let failure: unknown;
+  let failure: Error | undefined;
   const settled = new Promise<void>((resolve) => {
     pipeline(source, new Utf8Guard(), parser, (err) => { if (err) failure = err; resolve(); });
   });

@@ -1,4 +1,3 @@
-import type ExcelJSModule from 'exceljs';
 import { FileRejection, rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { checkHeader, type Header } from './header';
@@ -21,14 +20,15 @@ export function cellText(value: unknown): string {
     if (v.text !== undefined) return cellText(v.text);
     if ('result' in v) return cellText(v.result);
     if (v.error !== undefined) return '';
+    return JSON.stringify(value); // a cell kind not known here: its content rather than [object Object]
   }
-  return String(value);
+  return typeof value === 'bigint' ? String(value) : '';
 }
 
 /** Streams the first worksheet of an XLSX workbook (exceljs streaming reader: flat memory). */
 export async function* readXlsx(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
   // Loaded on first use: exceljs costs ~0.3 s and tens of MB, and most servers never see XLSX.
-  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
+  const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'emit',
   });

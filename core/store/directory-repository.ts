@@ -31,7 +31,7 @@ interface TableSpec<T> {
    * and `same` tells whether stored data holds what the entity's would. Otherwise `data` is the
    * whole entity as JSON.
    */
-  split?: { data(entity: T, persist: boolean): string; read(row: Row): T; same(stored: string, entity: T): boolean };
+  split?: { data: (entity: T, persist: boolean) => string; read: (row: Row) => T; same: (stored: string, entity: T) => boolean };
   /**
    * For an update: the entity to write over the stored row, when the incoming one says
    * nothing about some fields (employees: ABSENT_FIELDS); the entity itself otherwise.

@@ -95,7 +95,7 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
 export function checkTimestamp(stamp: string): string | undefined {
   if (!/^\d{12}(\d{2})?$/.test(stamp)) return `timestamp part is "${stamp}", expected 12 digits (yymmddhhmmss) or 14 (yyyymmddhhmmss)`;
   const full = stamp.length === 12 ? `20${stamp}` : stamp;
-  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number) as number[];
+  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number);
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d
     && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;

@@ -22,7 +22,7 @@ export class WorkflowWorkers implements Service {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  start(): void {
     const log = this.logger.child({ component: 'workflow' });
     // One node: no lease can belong to a live worker now, so jobs interrupted by a crash run again at once.
     const released = this.queue.repo.releaseAllLeases();

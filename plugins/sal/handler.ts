@@ -53,7 +53,7 @@ class FirstRows {
     for (; this.indexed <= index; this.indexed++) {
       const org = orgs[this.indexed];
       let byRef = this.byOrg.get(org);
-      if (!byRef) this.byOrg.set(org, byRef = new Map());
+      if (!byRef) this.byOrg.set(org, byRef = new Map<string, number>());
       if (!byRef.has(refs[this.indexed])) byRef.set(refs[this.indexed], this.indexed);
     }
     return this.byOrg.get(orgs[index])!.get(refs[index])!;

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
 import { PARAMIKO_CONNECT } from '../helpers/clients';
+import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { PYTHON, skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -110,10 +111,9 @@ test('intake refuses a file of a disabled account that arrived by other means: j
   writeFileSync(join(aside, name), CONTENT);
   renameSync(join(aside, name), tree('initech', 'in', 'sal', name));
 
-  let file: Record<string, unknown> | undefined;
   await until('intake refuses the file', () => !existsSync(tree('initech', 'in', 'sal', name)), 20_000);
   const files = await server.cli('files', '--account', 'initech', '--json');
-  [file] = JSON.parse(files.stdout) as Array<Record<string, unknown>>;
+  const [file] = parseJson<Array<Record<string, unknown>>>(files.stdout);
   assert.equal(file?.state, 'rejected', JSON.stringify(file));
   const outcome = file.outcome as { code: string; summary: string };
   assert.equal(outcome.code, 'FG_ACCOUNT_DISABLED');

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PARAMIKO_CONNECT, sftpBatch } from '../helpers/clients';
+import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { PYTHON, skipUnless } from '../helpers/tools';
@@ -20,17 +21,20 @@ const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 /** One object per connection or SFTP session while it lives (ssh2's classes, then fluxgate's). */
 const PER_SESSION = ['Client', 'Session', 'SFTP', 'Protocol', 'HandleTable', 'WriteBuffer', 'WriteGate', 'RecheckedJail'];
 
+/** The parts of a V8 heap snapshot (.heapsnapshot, JSON) read here. */
+interface HeapSnapshot { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] }
+
 /** Live objects per constructor name in a heap snapshot of the server (the snapshot collects garbage first). */
 async function liveObjects(server: TestServer, names: string[]): Promise<Record<string, number>> {
   const existing = new Set(readdirSync(server.dir));
   process.kill(server.pid!, 'SIGUSR2');
   let file: string | undefined;
-  let snapshot: { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] } | undefined;
+  let snapshot: HeapSnapshot | undefined;
   const deadline = Date.now() + 60_000;
   while (!snapshot) {
     file ??= readdirSync(server.dir).find((f) => f.endsWith('.heapsnapshot') && !existing.has(f));
     // Written by the server's main thread; complete once it parses.
-    if (file) try { snapshot = JSON.parse(readFileSync(join(server.dir, file), 'utf8')); } catch { /* still being written */ }
+    if (file) try { snapshot = parseJson<HeapSnapshot>(readFileSync(join(server.dir, file), 'utf8')); } catch { /* still being written */ }
     if (!snapshot && Date.now() > deadline) assert.fail('the server wrote no heap snapshot');
     if (!snapshot) await new Promise((r) => setTimeout(r, 200));
   }

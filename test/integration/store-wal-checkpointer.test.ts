@@ -35,7 +35,7 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
   const db = openDatabase(file);
   const repo = new DirectoryRepository(db);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
     const empty = statSync(file).size;
@@ -72,7 +72,7 @@ test('a writer that never lets the event loop reach the timers still gets the wo
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
   const batches = organizationBatches(repo);
   const writeBatch = () => batches.write();
-  await checkpointer.start();
+  checkpointer.start();
   try {
     // The check timer never fires here: only the writes can start the worker.
     for (let t = 0; t < 200 && !checkpointer.running; t++) writeBatch();
@@ -109,7 +109,7 @@ test('while a writer commits, the worker leaves the WAL alone, and copies it onc
     batches.write();
     await new Promise((r) => setTimeout(r, 10)); // a handler commits every 10-20 ms
   };
-  await checkpointer.start();
+  checkpointer.start();
   try {
     const empty = statSync(file).size;
     while (!checkpointer.running) await writeBatch();
@@ -143,7 +143,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   assert.equal(walBytesInUse(file), frames.length);
   const presizeBytes = 4 * 1024 * 1024;
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes, startBytes: 1024 ** 3 });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     const sized = readFileSync(wal);
     assert.equal(sized.length, presizeBytes);
@@ -180,7 +180,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   }
   // A WAL already this long or longer is left alone.
   const again = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
-  await again.start();
+  again.start();
   await again.stop();
   assert.equal(statSync(wal).size, presizeBytes);
   assert.equal(repo.listOrganizations('acme').length, 210);
@@ -192,7 +192,7 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
   const db = openDatabase(file);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 4 * 1024 * 1024, startBytes: 1024 * 1024, checkIntervalMs: 20 });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     assert.equal(statSync(`${file}-wal`).size, 4 * 1024 * 1024);
     assert.ok(walBytesInUse(file) < 1024 * 1024);
@@ -230,7 +230,7 @@ test('pre-sizing the WAL and reading its frames leave SQLite’s locks on the da
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
   try {
     assert.equal(await lock(), 'held');
-    await checkpointer.start();
+    checkpointer.start();
     assert.equal(statSync(`${file}-wal`).size, 1024 * 1024);
     assert.equal(await lock(), 'held', 'pre-sizing the WAL released SQLite’s lock on the shared memory');
     assert.ok(walBytesInUse(file) > 0);
