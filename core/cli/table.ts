@@ -12,7 +12,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 /** A value as one cell of text: scalars as they print, objects and arrays as JSON, nothing as ''. */
-export function cellText(value: unknown): string {
+export function printable(value: unknown): string {
   switch (typeof value) {
     case 'string': return value;
     case 'number': case 'boolean': case 'bigint': return String(value);

@@ -3,7 +3,7 @@ import { FluxgateError } from '../../errors';
 import { DirectoryRepository } from '../../store/directory-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { cellText, table as textTable } from '../table';
+import { printable, table as textTable } from '../table';
 
 type Row = Record<string, unknown>;
 interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }
@@ -35,7 +35,7 @@ const VIEWS: Record<string, View> = {
 };
 
 function table(rows: Row[], columns: string[]): string[] {
-  const cell = (v: unknown) => cellText(v).replace(/\s+/g, ' ');
+  const cell = (v: unknown) => printable(v).replace(/\s+/g, ' ');
   return textTable(columns, rows.map((r) => columns.map((c) => cell(r[c]))));
 }
 

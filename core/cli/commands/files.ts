@@ -3,7 +3,7 @@ import { FluxgateError } from '../../errors';
 import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { cellText, table } from '../table';
+import { printable, table } from '../table';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -58,19 +58,19 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
       if (opts.json) return ctx.printJson({ ...fileView(file), events });
       for (const [k, v] of Object.entries(fileView(file))) {
         if (v === null || v === undefined) continue;
-        ctx.print(`${k.padEnd(12)} ${cellText(v)}`);
+        ctx.print(`${k.padEnd(12)} ${printable(v)}`);
       }
       ctx.print('');
       ctx.print('timeline:');
       for (const e of journal.events(id)) {
         const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
-          .map(([k, v]) => `${k}=${cellText(v)}`).join(' ');
+          .map(([k, v]) => `${k}=${printable(v)}`).join(' ');
         ctx.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
         const messages = e.detail.messages;
         if (Array.isArray(messages)) {
           for (const m of messages as Array<Record<string, unknown>>) {
             // Where first (line, column, field as the file names it), as the report's columns.
-            const where = [m.line ? `line ${cellText(m.line)}` : '', m.column ? `column ${cellText(m.column)}` : '', m.field ? `field ${cellText(m.field)}` : ''];
+            const where = [m.line ? `line ${printable(m.line)}` : '', m.column ? `column ${printable(m.column)}` : '', m.field ? `field ${printable(m.field)}` : ''];
             ctx.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
           }
         }
