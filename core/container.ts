@@ -17,6 +17,7 @@ import { CronService } from './cron/service';
 import { ServerKeyStore } from './pgp/server-key';
 import { PgpOutputSigner } from './pgp/output-signer';
 import { PgpService } from './pgp/pgp-service';
+import { HttpService } from './http/http-service';
 
 export interface ContainerOptions {
   loaded: LoadedConfig;
@@ -67,6 +68,12 @@ export function createContainer({ loaded, logger }: ContainerOptions): Container
   container.bind(Tokens.AccountService).to(AccountService).inSingletonScope();
   container.bind(Tokens.SftpServer).to(SftpService).inSingletonScope();
   container.bind(Tokens.Service).toService(Tokens.SftpServer);
+
+  // -- operator plane: REST API, OpenAPI, /metrics, probes (after SFTP: /readyz reports on it) --
+  if (loaded.config.http.enabled) {
+    container.bind(Tokens.HttpServer).toConstantValue(new HttpService(container));
+    container.bind(Tokens.Service).toService(Tokens.HttpServer);
+  }
 
   return container;
 }

@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
+  FG_NAME_INVISIBLE: 'the file name contains an invisible or control character',
   FG_NO_WORKFLOW: 'no workflow matches this file',
   FG_WORKFLOW_AMBIGUOUS: 'several workflows match this file (their patterns overlap)',
   FG_WORKFLOW_INVALID: 'the workflow definition is invalid',
@@ -88,6 +89,18 @@ export const ERROR_CODES = {
   // jobs
   FG_JOB_NOT_FOUND: 'no such job',
   FG_JOB_RUNNING: 'the job is already running',
+  // operator plane (HTTP API, operators, tokens)
+  FG_UNAUTHENTICATED: 'no valid credentials: give a bearer token (Authorization: Bearer <token>)',
+  FG_FORBIDDEN: 'the operator role does not allow this',
+  FG_RATE_LIMITED: 'too many failed logins from this address or for this name: retry later',
+  FG_BAD_REQUEST: 'the request is invalid',
+  FG_NOT_FOUND: 'no such route',
+  FG_OPERATOR_NAME: 'operator and token names are 1-64 characters: letters, digits, ".", "_", "@" and "-"',
+  FG_OPERATOR_EXISTS: 'an operator with this name already exists',
+  FG_OPERATOR_NOT_FOUND: 'no such operator',
+  FG_TOKEN_EXISTS: 'a token with this name already exists',
+  FG_TOKEN_NOT_FOUND: 'no such token',
+  FG_HTTP: 'the HTTP listener cannot start',
   // anything else
   FG_INTERNAL: 'internal error',
 } as const;

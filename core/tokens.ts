@@ -37,6 +37,8 @@ export const Tokens = {
   SftpServer: Symbol.for('fluxgate.SftpServer'),
   /** Jobs (core/cron/build.ts): job registry, runner, run records and tombstones. */
   Jobs: Symbol.for('fluxgate.Jobs'),
+  /** HttpService (core/http): the operator plane's listener, also bound as a Service. */
+  HttpServer: Symbol.for('fluxgate.HttpServer'),
   /** Long-running parts started by `serve`, in binding order (see core/app.ts). */
   Service: Symbol.for('fluxgate.Service'),
 } as const;

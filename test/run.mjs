@@ -55,7 +55,11 @@ const child = spawn(process.execPath, [
   '--import', 'tsx',
   '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000',
   ...files,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
+], { cwd: root, stdio: 'inherit', env: {
+  // Servers a test starts without a config (or with its own) must not all claim the API's default port 8080.
+  FLUXGATE_HTTP__PORT: '0',
+  ...process.env, TMPDIR: scratch,
+} });
 const [status] = await once(child, 'exit');
 // An interrupted run's gates were interrupted too: nothing to report.
 const gatesPassed = gates && !interrupted ? reportGates(await gates) : true;

@@ -210,6 +210,29 @@ const logSchema = z.strictObject({
   format: z.enum(['auto', 'json', 'pretty']).default('auto'),
 }).prefault({});
 
+/**
+ * The operator plane (core/http): REST API under /api/v1, its OpenAPI document, /metrics,
+ * /healthz and /readyz. On by default, on the loopback address only.
+ */
+const httpSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** HTTPS: PEM certificate (chain) and private key files (relative to the config file). */
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** Serve /metrics without a token (for a Prometheus on a trusted network). */
+  metricsPublic: z.boolean().default(false),
+  /** How long a session opened with POST /api/v1/login lasts. */
+  sessionMinutes: z.number().int().min(1).default(8 * 60),
+  /** Failed logins and bad tokens: per address, and per operator name for logins (like sftp.bruteForce). */
+  loginLimit: z.strictObject({
+    maxFailures: z.number().int().min(1).default(10),
+    windowSeconds: z.number().int().min(1).default(300),
+    banSeconds: z.number().int().min(1).default(900),
+  }).prefault({}),
+}).prefault({});
+
 export const configSchema = z.strictObject({
   /** In `production`, test files (version `tst`) are validated and reported but never applied. */
   environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
@@ -227,6 +250,7 @@ export const configSchema = z.strictObject({
   jobs: jobsSchema,
   pgp: pgpSchema,
   log: logSchema,
+  http: httpSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),

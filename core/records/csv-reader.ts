@@ -99,5 +99,5 @@ async function headerText(path: string): Promise<string> {
   const stream = createReadStream(path, { start: 0, end: 64 * 1024 - 1 });
   let text = '';
   for await (const chunk of stream) text += (chunk as Buffer).toString('utf8');
-  return text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  return text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).find((l) => l.trim() !== '') ?? '';
 }

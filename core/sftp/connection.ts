@@ -84,7 +84,10 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   const fail = (user = lastUser): void => {
     failed = true;
-    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) client.end();
+    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) {
+      deps.events.signal({ type: 'ban' });
+      client.end();
+    }
   };
 
   // Like OpenSSH's LoginGraceTime: a connection that has not logged in by then is closed, and
@@ -146,6 +149,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         // Clears what this login disproves (this user's failures from this address), nothing more.
         deps.guard.succeed(address, ctx.username);
         deps.accounts.recordLogin(account.id);
+        deps.events.signal({ type: 'login', result: 'accepted' });
         log = log.child({ accountId: account.id });
         log.info({
           event: 'login', port: info.port, method: decision.method,
@@ -162,7 +166,10 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         // Keys offered one by one are routine; a failed signed attempt or password is not.
         if (decision.countsAsFailure) log.warn(line, 'login refused');
         else log.info(line, 'login refused');
-        if (decision.countsAsFailure) fail(ctx.username);
+        if (decision.countsAsFailure) {
+          deps.events.signal({ type: 'login', result: 'refused' });
+          fail(ctx.username);
+        }
       }
       ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
     }
@@ -184,6 +191,9 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       },
     };
     unregister = deps.logins.add(live);
+    deps.events.signal({ type: 'session', open: true });
+    const unregisterLogin = unregister;
+    unregister = () => { unregisterLogin(); deps.events.signal({ type: 'session', open: false }); unregister = () => {}; };
     client.on('session', (acceptSession, rejectSession) => {
       // Over a limit, normally refused before ssh2 offers it, with the reason (connection-limits.ts).
       const counted = held.openSession();

@@ -201,6 +201,15 @@ export class JournalRepository {
     return this.db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?').get(path, exceptFileId) !== undefined;
   }
 
+  /**
+   * The file whose output was last written at this path (outputs table), or undefined. Scans
+   * from the newest row: the retry or replay that asks usually wrote it recently.
+   */
+  outputOwner(path: string): string | null | undefined {
+    const row = this.db.prepare('SELECT file_id FROM outputs WHERE path = ? ORDER BY id DESC LIMIT 1').get(path) as { file_id: string | null } | undefined;
+    return row ? row.file_id : undefined;
+  }
+
   recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): void {
     this.db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(fileId, accountId, kind, path, at);

@@ -18,6 +18,16 @@ export function presizeFreeMargin(fileSystemBytes: number): number {
   return Math.min(4 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(fileSystemBytes / 10)));
 }
 
+/**
+ * What the WAL file keeps even on a small disk: up to 4 MiB, never more than 1/32 of the free
+ * space. SQLite writes frames over these pages without asking the file system for more, so the
+ * journal can still record arrivals, pauses and resumptions while the disk is full (the engine
+ * waits for space then: docs/engine.md, "A full disk").
+ */
+export function journalReserveBytes(freeBytes: number): number {
+  return Math.min(4 * 1024 ** 2, Math.floor(freeBytes / 32));
+}
+
 /** Bytes an unprivileged writer may still use on the file system of `dir`, and its size. */
 export function fileSystemSpace(dir: string): { free: number; size: number } {
   const fs = statfsSync(dir);
@@ -108,7 +118,8 @@ export class WalCheckpointer implements Service {
    * its first big file (journal_size_limit keeps the WAL at WAL_KEPT_BYTES); now the first file
    * after a start finds it too.
    *
-   * It never fills a disk: it appends only what leaves presizeFreeMargin free, and a write that
+   * It never fills a disk: it appends only what leaves presizeFreeMargin free (or, on a disk
+   * already short of that margin, the small journalReserveBytes), and a write that
    * fails (ENOSPC: something else took the space meanwhile) is undone, the file cut back to its
    * length before. On a file system already short of that margin it gives back what a crashed
    * server's WAL holds beyond its frames (a TRUNCATE checkpoint), as earlier versions, which
@@ -129,7 +140,8 @@ export class WalCheckpointer implements Service {
       this.db.transaction(() => {
         const fd = openSync(path, 'r+');
         const before = fstatSync(fd).size;
-        const upTo = Math.min(bytes, before + Math.max(0, space.free - margin));
+        const roomy = before + Math.max(0, space.free - margin);
+        const upTo = Math.min(bytes, Math.max(roomy, journalReserveBytes(space.free)));
         try {
           const zeros = Buffer.alloc(1024 * 1024);
           for (let at = before; at < upTo; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, upTo - at), at);

@@ -3,6 +3,7 @@ import { FluxgateError } from '../errors';
 import type { FluxHandler } from '../plugin-api/handler';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { PluginTokens } from '../plugin-api/tokens';
+import { checkManifest } from './manifest-check';
 import { enablePluginLoading } from './plugin-loader';
 
 export type HandlerClass = abstract new (...args: never[]) => unknown;
@@ -29,6 +30,8 @@ export class HandlerRegistry {
     if (!manifest) {
       throw new FluxgateError('FG_PLUGIN_INVALID', `${cls.name || 'a class'} from ${origin} is not decorated with @fluxHandler(manifest)`);
     }
+    // An empty, absolute or `..` grant, or an unknown top folder, never reaches a context.
+    checkManifest(manifest, cls.name || 'a class', origin);
     const existing = this.byFlux.get(manifest.flux);
     if (existing) {
       throw new FluxgateError('FG_PLUGIN_INVALID', `flux "${manifest.flux}" has two handlers: ${existing.cls.name} (${existing.origin}) and ${cls.name} (${origin})`);
@@ -53,14 +56,27 @@ export class HandlerRegistry {
     if (classes.length === 0) {
       throw new FluxgateError('FG_PLUGIN_INVALID', `plugin module ${path} exports no class decorated with @fluxHandler(manifest)`);
     }
+    // All of a module's manifests are checked before any of its classes is registered.
+    for (const c of classes) checkManifest(getManifest(c), c.name || 'a class', path);
     return classes.map((c) => this.register(c, path));
   }
 
-  /** The built-in handlers and those of the config's plugin modules: what the server runs with. */
-  static withPlugins(container: Container, builtIn: readonly HandlerClass[], pluginModules: readonly string[]): HandlerRegistry {
+  /**
+   * The built-in handlers and those of the config's plugin modules: what the server runs with.
+   * A module that cannot be registered (FG_PLUGIN_INVALID) stops the start; given `problems`
+   * (`workflows check`), it is recorded there instead and the other modules still load.
+   */
+  static withPlugins(container: Container, builtIn: readonly HandlerClass[], pluginModules: readonly string[], problems?: Array<{ module: string; error: FluxgateError }>): HandlerRegistry {
     const registry = new HandlerRegistry(container);
     for (const cls of builtIn) registry.register(cls);
-    for (const module of pluginModules) registry.registerModule(module);
+    for (const module of pluginModules) {
+      try {
+        registry.registerModule(module);
+      } catch (err) {
+        if (!problems || !(err instanceof FluxgateError)) throw err;
+        problems.push({ module, error: err });
+      }
+    }
     return registry;
   }
 

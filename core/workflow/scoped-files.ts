@@ -26,7 +26,8 @@ export class ManifestScopedFiles implements ScopedFiles {
     const grants = access === 'read'
       ? [...this.manifest.permissions.read, ...this.manifest.permissions.write]
       : this.manifest.permissions.write;
-    const allowed = grants.map(normalise).some((g) => g === '' || rel === g || rel.startsWith(`${g}/`));
+    // Manifests are checked at load (manifest-check.ts); an empty grant still grants nothing here.
+    const allowed = grants.map(normalise).some((g) => g !== '' && (rel === g || rel.startsWith(`${g}/`)));
     if (!allowed) {
       throw new FluxgateError('FG_PLUGIN_PERMISSION',
         `handler for flux "${this.manifest.flux}" may not ${access} "${path}": its manifest grants ${access} on ${grants.length ? grants.map((g) => `"${g}"`).join(', ') : 'nothing'}`,

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
@@ -10,6 +10,7 @@ import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
 import { Tokens, type OutputSigner } from '../tokens';
 import { temporaryNameFor } from '../upload-names';
+import { placeOutput } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
 import type { StepRun } from './step';
@@ -79,16 +80,17 @@ export class EngineStepRun implements StepRun {
   }
 
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
-    const target = join(this.paths.accountRoot(this.account.id), relativePath);
-    await mkdir(dirname(target), { recursive: true, mode: 0o750 });
-    // A client never downloads half a report: hidden temporary name, then rename.
-    const temp = temporaryNameFor(target);
+    const wanted = join(this.paths.accountRoot(this.account.id), relativePath);
+    await mkdir(dirname(wanted), { recursive: true, mode: 0o750 });
+    // A client never downloads half a report: hidden temporary name, then its name, which is
+    // never another file's output (output-place.ts): the target may be `name.N.ext`.
+    const temp = temporaryNameFor(wanted);
+    let target: string;
     try {
       await writeFile(temp, content, { mode: 0o640 });
-      await rename(temp, target);
-    } catch (err) {
+      target = await placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id);
+    } finally {
       await rm(temp, { force: true });
-      throw err;
     }
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
     const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);

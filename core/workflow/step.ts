@@ -57,8 +57,9 @@ export interface StepRun {
   event(type: string, detail?: Record<string, unknown>): void;
   /**
    * Writes an output into the account tree (account-relative path, e.g. `out/sal/cdmat_….csv`)
-   * under a temporary name, renames it, records it in `outputs`, then signs it if a signer is bound.
-   * Returns the absolute path.
+   * under a temporary name, gives it its name, records it in `outputs`, then signs it if a signer
+   * is bound. Never replaces another file's output: when the path holds one, the output gets the
+   * first free `name.N.ext` (output-place.ts). Returns the absolute path used.
    */
   writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string>;
 }

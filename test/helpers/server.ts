@@ -40,6 +40,9 @@ export class TestServer {
   readonly dataDir: string;
   readonly configFile: string;
   port = 0;
+  /** The operator API's base URL (`http://127.0.0.1:<port>`), when http is enabled. */
+  httpUrl?: string;
+  private readonly httpEnabled: boolean;
   logs: Array<Record<string, unknown>> = [];
   /** What the server printed on stderr (warnings, crashes). */
   stderr = '';
@@ -60,13 +63,21 @@ export class TestServer {
       sftp: { port: 0, hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
       // RSA 4096 generation takes seconds on a loaded 2-core machine; tests that need it say so.
       pgp: { keyType: 'curve25519' },
+      // The operator API on a free port (its default, 8080, would clash between servers).
+      http: { port: 0 },
     }, options.config ?? {});
     writeFileSync(this.configFile, stringify(config));
+    this.httpEnabled = (config.http as { enabled?: boolean }).enabled !== false;
   }
 
   /** Runs a CLI command against this server's config and data (the server may be running). */
   cli(...args: string[]): Promise<RunResult> {
     return run(process.execPath, [this.bin, '--config', this.configFile, ...args], { cwd: this.dir });
+  }
+
+  /** A CLI command given `input` on its standard input (`admin add --password-stdin`). */
+  cliWithInput(input: string, ...args: string[]): Promise<RunResult> {
+    return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir, input });
   }
 
   async start(): Promise<this> {
@@ -91,6 +102,7 @@ export class TestServer {
     const listening = await this.waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', 30_000)
       .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${this.stderr}`); });
     this.port = listening.port as number;
+    if (this.httpEnabled) this.httpUrl = (await this.waitForLog((l) => l.msg === 'http listening', 30_000)).url as string;
     return this;
   }
 

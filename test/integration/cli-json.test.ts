@@ -34,6 +34,7 @@ function setup(): { dir: string; configFile: string; dataDir: string } {
     sftp: { hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
     pgp: { keyType: 'curve25519' },
     engine: { pollIntervalMs: 100 },
+    http: { port: 0 },
   }));
   return { dir, configFile, dataDir };
 }
@@ -78,8 +79,8 @@ describe('fluxgate --json', { concurrency: true }, () => {
     const { dir, configFile, dataDir } = setup();
     const exercised = new Set<string>();
     /** Runs `fluxgate --config … <path…> <args…> --json`, expects exit 0 and a JSON result on stdout. */
-    const ok = async <T>(path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<T> => {
-      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env });
+    const ok = async <T>(path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, input?: string): Promise<T> => {
+      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env, input });
       assert.equal(r.code, 0, `${path}: ${r.stderr}`);
       exercised.add(path);
       try { return parseJson<T>(r.stdout); } catch { assert.fail(`${path} --json printed no JSON: ${r.stdout}`); }
@@ -154,6 +155,17 @@ describe('fluxgate --json', { concurrency: true }, () => {
 
     assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
     assert.equal(typeof (await ok<JsonSchema>('workflows schema')).properties, 'object');
+
+    const operator = await ok<{ name: string; role: string }>('admin add', ['alice', '--role', 'viewer', '--password-stdin'], {}, 'a long enough pass phrase\n');
+    assert.deepEqual([operator.name, operator.role], ['alice', 'viewer']);
+    assert.equal((await ok<{ name: string }>('admin password', ['alice', '--password-stdin'], {}, 'another long pass phrase\n')).name, 'alice');
+    assert.equal((await ok<Array<{ name: string }>>('admin list'))[0].name, 'alice');
+    assert.equal((await ok<{ removed: { name: string } }>('admin remove', ['alice'])).removed.name, 'alice');
+    const token = await ok<Record<string, unknown>>('token create', ['--name', 'ci', '--role', 'admin', '--expires-days', '30']);
+    assert.deepEqual(Object.keys(token).slice(0, 4), ['id', 'name', 'role', 'token']);
+    assert.equal((await ok<Array<{ status: string }>>('token list'))[0].status, 'active');
+    assert.equal((await ok<{ status: string }>('token revoke', ['ci'])).status, 'revoked');
+    assert.ok((await ok<Array<{ action: string }>>('audit')).some((e) => e.action === 'token revoke'));
 
     const removal = await ok<{ accountId: string; account: { id: string } }>('account remove', ['acme']);
     assert.deepEqual([removal.accountId, removal.account.id], ['acme', 'acme']);

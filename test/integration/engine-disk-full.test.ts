@@ -7,7 +7,7 @@ import { openDatabase } from '../../core/store/database';
 import { QueueRepository, type Job } from '../../core/store/queue-repository';
 import { createAccount, JournalProbe } from '../e2e/engine-support';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { mountSmallDisk } from '../helpers/small-disk';
+import { mountSmallDisk } from '../helpers/tmpfs';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 

@@ -7,9 +7,10 @@ import pino from 'pino';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { WalCheckpointer, WAL_KEPT_BYTES } from '../../core/store/wal-checkpointer';
-import { freeBytes, skipUnlessTmpfs, withTmpfs } from '../helpers/tmpfs';
+import { freeBytes, withTmpfs } from '../helpers/tmpfs';
+import { skipUnless } from '../helpers/tools';
 
-const skip = skipUnlessTmpfs();
+const skip = skipUnless('tmpfs');
 const MiB = 1024 * 1024;
 
 /** A pino logger whose lines are kept, for the warnings an operator would read. */
@@ -79,8 +80,9 @@ test('a WAL file left long by a killed server is given back at start when the di
       const checkpointer = new WalCheckpointer(db, logger, { startBytes: 1024 ** 3, presizeBytes: WAL_KEPT_BYTES });
       checkpointer.start();
       await checkpointer.stop();
-      assert.equal(statSync(`${file}-wal`).size, 0);
-      assert.ok(freeBytes(dir) >= free + 15 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
+      // Given back, but for the journal's small reserve (journalReserveBytes: 1/32 of the free space here).
+      assert.ok(statSync(`${file}-wal`).size < MiB, `WAL file of ${statSync(`${file}-wal`).size} bytes`);
+      assert.ok(freeBytes(dir) >= free + 14 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
       assert.ok(lines.some((l) => /unused space is given back/.test(String(l.msg)) && l.truncated === true), JSON.stringify(lines));
     } finally {
       db.close();

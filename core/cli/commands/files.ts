@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
-import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
+import { FILE_STATES, JournalRepository, type FileState } from '../../store/journal-repository';
+import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { printable, table } from '../table';
@@ -10,16 +11,6 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
 function parseState(value: string): FileState {
   if (!(FILE_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${FILE_STATES.join(', ')}`);
   return value as FileState;
-}
-
-/** The journal as the CLI shows it: times as ISO strings. */
-export function fileView(f: JournalFile): Record<string, unknown> {
-  return {
-    id: f.id, account: f.accountId, profile: f.profile, flux: f.flux, name: f.name, path: f.originalPath, size: f.size,
-    sha1: f.sha1, sha256: f.sha256, state: f.state, attempts: f.attempts, receivedAt: iso(f.receivedAt),
-    processedAt: iso(f.processedAt), location: f.location, receipt: f.receiptWrittenAt ? f.receiptPath : null,
-    report: f.reportPath, outcome: f.outcome, naming: f.naming,
-  };
 }
 
 function printTable(ctx: CliContext, rows: string[][]): void {
@@ -54,7 +45,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
       const journal = new JournalRepository(ctx.db);
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
-      const events = journal.events(id).map((e) => ({ at: iso(e.at), type: e.type, ...e.detail }));
+      const events = journal.events(id).map(eventView);
       if (opts.json) return ctx.printJson({ ...fileView(file), events });
       for (const [k, v] of Object.entries(fileView(file))) {
         if (v === null || v === undefined) continue;

@@ -4,6 +4,8 @@ import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
 import { toFluxgateError } from '../../errors';
 import type { SftpService } from '../../sftp/sftp-service';
+import type { HttpService } from '../../http/http-service';
+import { OperatorService } from '../../operators/operator-service';
 import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
 import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
@@ -106,6 +108,15 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
         log.info({ command }, 'try the demo account');
         process.stderr.write(`\nfluxgate: demo account created. Try:\n\n  ${command}\n\n`);
+      }
+      if (container.isBound(Tokens.HttpServer)) {
+        const http = container.get<HttpService>(Tokens.HttpServer);
+        const noOperator = new OperatorService(container.get(Tokens.Database)).list().length === 0;
+        log.info({ url: `${http.url}/api/v1`, openapi: `${http.url}/api/v1/openapi.json` }, 'operator API');
+        if (!opts.json) {
+          process.stderr.write(`fluxgate: operator API on ${http.url}/api/v1 (OpenAPI: ${http.url}/api/v1/openapi.json, metrics: ${http.url}/metrics)\n`
+            + `${noOperator ? '  no operator yet: fluxgate admin add <name> --role admin, or fluxgate token create --name ci --role admin\n' : ''}`);
+        }
       }
       const signal = await stopped;
       log.info({ signal }, 'stopping');

@@ -154,6 +154,7 @@ export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: n
     if (bytes === 0) return safely(() => ctx.sftp.status(reqid, STATUS.EOF));
     h.bytes += bytes;
     safely(() => ctx.sftp.data(reqid, buffer.subarray(0, bytes)));
+    ctx.events.signal({ type: 'download', bytes });
   });
 }
 

@@ -21,11 +21,12 @@ export const receiptStep = defineStep({
       run.journal.update(run.file.id, { receiptPath: path });
     }
     const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
-    await run.writeOutput('receipt', relative, renderReceipt({
+    // Another file's receipt is never replaced: the receipt may land under `name.N.xml` (output-place.ts).
+    const placed = await run.writeOutput('receipt', relative, renderReceipt({
       fileName: run.file.name, madeAt: new Date(), sha1: run.file.sha1, sha256: run.file.sha256, size: run.file.size,
     }));
-    run.journal.update(run.file.id, { receiptWrittenAt: Date.now() });
-    run.event('receipt', { path });
+    run.journal.update(run.file.id, { receiptWrittenAt: Date.now(), ...(placed === path ? {} : { receiptPath: placed }) });
+    run.event('receipt', { path: placed });
   },
 });
 
