@@ -77,7 +77,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
         const line = endLine + 1;
         // Every byte of a parsed record went through the guard first: no lone CR seen, none in it.
         endLine = line + (guard.loneCR ? embeddedNewlines(fields) : embeddedLinefeeds(fields));
-        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]!);
+        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
         batch.fields.push(fields);
         batch.lines.push(line);
       }

@@ -166,9 +166,9 @@ export class SalHandler implements FluxHandler {
         }
         const key = keyOf(log.orgs[index], log.refs[index]);
         const lines = run.conflicts.get(key);
-        if (lines) lines.push(log.lines[index]!);
+        if (lines) lines.push(log.lines[index]);
         else if (this.sameAsFirst(ctx, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
-        else run.conflicts.set(key, [log.lines[first]!, log.lines[index]!]);
+        else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
       }
     });
     return [];

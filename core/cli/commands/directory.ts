@@ -3,7 +3,7 @@ import { FluxgateError } from '../../errors';
 import { DirectoryRepository } from '../../store/directory-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { printable, table as textTable } from '../table';
+import { printable, table as textTable } from '../../text-table';
 
 type Row = Record<string, unknown>;
 interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }

@@ -4,7 +4,7 @@ import { FILE_STATES, JournalRepository, type FileState } from '../../store/jour
 import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { printable, table } from '../table';
+import { printable, table } from '../../text-table';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 

@@ -7,7 +7,7 @@ import type { RunReport } from '../../cron/runner';
 import { cliLogger } from '../../logging/logger';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table as textTable } from '../table';
+import { table as textTable } from '../../text-table';
 
 function jobsOf(ctx: CliContext): Jobs {
   return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
