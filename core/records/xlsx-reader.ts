@@ -1,3 +1,4 @@
+import type ExcelJSModule from 'exceljs';
 import { FileRejection, rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { checkHeader, type Header } from './header';
@@ -28,7 +29,10 @@ export function cellText(value: unknown): string {
 /** Streams the first worksheet of an XLSX workbook (exceljs streaming reader: flat memory). */
 export async function* readXlsx(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
   // Loaded on first use: exceljs costs ~0.3 s and tens of MB, and most servers never see XLSX.
-  const { default: ExcelJS } = await import('exceljs');
+  // require(), synchronous: with import(), two first uses at once (two XLSX files, or two tests)
+  // could get exceljs half-loaded ("Cannot read properties of undefined (reading 'sheets')", 1 run in 5).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the two lines above
+  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'emit',
   });
