@@ -170,6 +170,14 @@ describe('fluxgate --json', { concurrency: true }, () => {
     const removal = await ok<{ accountId: string; account: { id: string } }>('account remove', ['acme']);
     assert.deepEqual([removal.accountId, removal.account.id], ['acme', 'acme']);
     assert.equal((await ok<AccountJson[]>('account list')).length, 0);
+    const accountsCsv = join(dir, 'accounts.csv');
+    writeFileSync(accountsCsv, `id,profile,keys\nbeta,dropbox,${first.publicKey}\n`);
+    type ImportJson = { counts: { created: number }; rows: Array<{ line: number; status: string }> };
+    const imported = await ok<ImportJson>('account import', [accountsCsv]);
+    assert.deepEqual([imported.counts.created, imported.rows[0].line, imported.rows[0].status], [1, 2, 'created']);
+    assert.equal((await ok<ImportJson>('account import', [accountsCsv, '--dry-run'])).rows[0].status, 'unchanged');
+    const exportedAccounts = await ok<{ accounts: Array<{ id: string; keys: string[] }> }>('account export');
+    assert.deepEqual(exportedAccounts.accounts.map((a) => [a.id, a.keys.length]), [['beta', 1]]);
 
     const untested = [...leafCommands().keys()].filter((path) => !exercised.has(path));
     assert.deepEqual(untested, [], 'each command is run with --json above: add the new ones');
