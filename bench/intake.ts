@@ -49,7 +49,7 @@ print(json.dumps({'latency': lat, 'burst_seconds': end - start, 'upload_seconds'
 `;
 
 function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
@@ -73,7 +73,7 @@ async function run(server: TestServer): Promise<void> {
     const fmt = (v: number) => `${v.toFixed(1)} ms`;
     process.stdout.write([
       `intake latency, rename → report in out/ (${N} files, one at a time, signing ${SIGN ? 'on' : 'off'}):`,
-      `  p50 ${fmt(pct(sorted, 50))}   p95 ${fmt(pct(sorted, 95))}   max ${fmt(sorted[sorted.length - 1]!)}`,
+      `  p50 ${fmt(pct(sorted, 50))}   p95 ${fmt(pct(sorted, 95))}   max ${fmt(sorted[sorted.length - 1])}`,
       `throughput (${M} files back to back): ${(M / result.burst_seconds).toFixed(1)} files/s`
         + ` (uploads took ${result.upload_seconds.toFixed(2)} s, all reports after ${result.burst_seconds.toFixed(2)} s)`,
       '',

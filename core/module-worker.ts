@@ -12,7 +12,8 @@ export function startModuleWorker(caller: string, name: string, options: WorkerO
   const ext = extname(caller);
   const entry = join(dirname(caller), `${name}${ext}`);
   if (ext !== '.ts') return new Worker(entry, options);
-  return new Worker(TSX_BOOT, { ...options, eval: true, argv: [...(options.argv ?? []), require.resolve('tsx/cjs'), entry] });
+  const argv: unknown[] = options.argv ?? [];
+  return new Worker(TSX_BOOT, { ...options, eval: true, argv: [...argv, require.resolve('tsx/cjs'), entry] });
 }
 
 const TSX_BOOT = `const [tsx, entry] = process.argv.slice(-2); require(tsx); require(entry);`;

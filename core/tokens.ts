@@ -3,11 +3,11 @@
  * container tokens (it is wired with plain constructors); plugins' are PluginTokens.
  */
 
-/** A long-running part of the server with a clear lifecycle, started by `serve` (core/app.ts). */
+/** A long-running part of the server with a clear lifecycle (core/app.ts awaits each: one with nothing to wait for is synchronous). */
 export interface Service {
   readonly name: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
 }
 
 /**

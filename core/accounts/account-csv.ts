@@ -68,13 +68,13 @@ export async function readAccountCsv(path: string): Promise<AccountCsvRow[]> {
   try {
     for await (const batch of parseRows(path, 'dropbox', { clean: true })) {
       for (let i = 0; i < batch.fields.length; i++) {
-        const fields = batch.fields[i]!;
+        const fields = batch.fields[i];
         if (fields.every((f) => f === '')) continue;
         if (!header) {
           header = readHeader(fields);
           continue;
         }
-        rows.push(readRow(fields, batch.lines[i]!, header));
+        rows.push(readRow(fields, batch.lines[i], header));
       }
     }
   } catch (err) {

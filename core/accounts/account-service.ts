@@ -6,7 +6,7 @@ import type { Account, AccountKey, AccountOptions, AccountProfile, AccountReposi
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
-import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
+import { assertKeyAcceptable, keyExpiry, parsePublicKey, type PublicKeyInfo } from './key-policy';
 import { hashPassword } from './password';
 import { publishStoredPublicKey } from '../pgp/publish';
 
@@ -39,7 +39,7 @@ export interface AccountSettingsInput {
   publicKeys?: string[];
 }
 
-export type CheckedKey = Pick<AccountKey, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'>;
+export type CheckedKey = Pick<PublicKeyInfo, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'>;
 
 /** An account that passed checkSettings: normalized, ready to insert. */
 export interface CheckedAccount {

@@ -56,7 +56,7 @@ export async function createAccountTrees(accounts: ReadonlyArray<{ root: string;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < accounts.length) {
-      const { root, profile } = accounts[next++]!;
+      const { root, profile } = accounts[next++];
       await mkdir(root, { recursive: true, mode: DIR_MODE });
       if (profile !== 'exchange') continue;
       for (const level of TREE_LEVELS) await Promise.all(level.map((dir) => mkdirAsync(join(root, dir))));

@@ -1,4 +1,4 @@
-import { table } from '../cli/table';
+import { table } from '../text-table';
 import { isKeyExpired } from './key-policy';
 import type { Account, AccountKey } from '../store/accounts-repository';
 import type { AccountRemoval } from './account-removal';

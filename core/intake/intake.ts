@@ -37,7 +37,7 @@ export class Intake {
     const rel = relative(this.deps.paths.accountRoot(account.id), absolutePath).split(sep).join('/');
     if (!rel || rel.startsWith('..')) return undefined;
     const parts = rel.split('/');
-    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
+    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1])) return undefined;
     // in/x.csv is taken too: no workflow serves it, so it is rejected and kept rather than ignored.
     if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 2 ? rel : undefined;
     return parts.length === 1 ? rel : undefined;

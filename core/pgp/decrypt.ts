@@ -55,17 +55,18 @@ export async function decryptFile(
     allowUnauthenticatedStream: true,
     maxDecompressedMessageSize: options.maxPlaintextBytes,
   };
-  const source = createReadStream(inputPath);
+  // An armored message is text: read as UTF-8 (the decoder keeps a character split between chunks whole).
+  const source = createReadStream(inputPath, armored ? { encoding: 'utf8' } : {});
   let output: WriteStream | undefined;
   try {
-    const input = Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>;
-    const message = armored
-      ? await openpgp.readMessage({ armoredMessage: input.pipeThrough(new TextDecoderStream()), config })
-      : await openpgp.readMessage({ binaryMessage: input, config });
+    const input = Readable.toWeb(source);
+    const message: openpgp.Message<NodeWebReadableStream<string> | NodeWebReadableStream<Uint8Array>> = armored
+      ? await openpgp.readMessage({ armoredMessage: input as NodeWebReadableStream<string>, config })
+      : await openpgp.readMessage({ binaryMessage: input as NodeWebReadableStream<Uint8Array>, config });
     const { data, filename } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary', config });
     output = createWriteStream(workFile, { mode: 0o600, flags: 'wx' });
     await pipeline(
-      Readable.fromWeb(data as unknown as NodeWebReadableStream<Uint8Array>),
+      Readable.fromWeb(data),
       counter,
       output,
       { signal: options.signal },

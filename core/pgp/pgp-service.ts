@@ -45,7 +45,7 @@ export class PgpService implements Service {
     this.log.info({ ...counts }, PUBLISHED);
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     // A key still being generated is written atomically or not at all; only skip publishing,
     // as the database is about to close.
     this.stopping = true;

@@ -174,5 +174,5 @@ function keyTypeOptions(type: PgpConfig['keyType']): Pick<openpgp.KeyOptions, 't
 export function parseUserId(userId: string): openpgp.UserID {
   const m = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(userId);
   if (!m) return { name: userId.trim() };
-  return m[1] ? { name: m[1], email: m[2]! } : { email: m[2]! };
+  return m[1] ? { name: m[1], email: m[2] } : { email: m[2] };
 }

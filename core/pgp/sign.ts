@@ -2,7 +2,6 @@ import { createReadStream, createWriteStream, renameSync, type ReadStream, type 
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { FluxgateError } from '../errors';
 import { removeWhenClosed, temporaryNameFor } from './files';
@@ -30,10 +29,10 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
       await writeFile(tmp, signature, { mode, flag: 'wx' });
     } else {
       source = createReadStream(path);
-      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) as unknown as ReadableStream<Uint8Array> });
+      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) });
       const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
       output = createWriteStream(tmp, { mode, flags: 'wx' });
-      await pipeline(Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>), output);
+      await pipeline(Readable.fromWeb(signature), output);
     }
     renameSync(tmp, target);
     return target;

@@ -136,7 +136,7 @@ export class AccountRepository {
       lastLoginAt: ['last_login_at', (v) => v], purgedAt: ['purged_at', (v) => v],
     };
     for (const [key, value] of Object.entries(patch)) {
-      const [col, conv] = map[key]!;
+      const [col, conv] = map[key];
       cols.push(`${col} = @${key}`);
       values[key] = conv(value as never);
     }

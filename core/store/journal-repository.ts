@@ -189,7 +189,7 @@ export class JournalRepository {
     const sets = ['updated_at = @updatedAt'];
     const values: Record<string, unknown> = { id, updatedAt: at };
     for (const [key, value] of Object.entries(patch)) {
-      const [col, conv] = columns[key]!;
+      const [col, conv] = columns[key];
       sets.push(`${col} = @${key}`);
       values[key] = conv(value as never);
     }

@@ -49,5 +49,5 @@ export function searchFiles(db: Database, s: FileSearch): FilePage {
     .pluck().all(params) as string[];
   const journal = new JournalRepository(db);
   const files = ids.slice(0, s.limit).map((id) => journal.get(id)!).filter(Boolean);
-  return { files, nextCursor: ids.length > s.limit ? encodeCursor(files[files.length - 1]!) : null };
+  return { files, nextCursor: ids.length > s.limit ? encodeCursor(files[files.length - 1]) : null };
 }

@@ -10,7 +10,7 @@ const caches = new WeakMap<Database, Map<string, Statement>>();
  */
 export function statement(db: Database, sql: string): Statement {
   let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new Map()));
+  if (!cache) caches.set(db, (cache = new Map<string, Statement>()));
   let stmt = cache.get(sql);
   if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
   return stmt;

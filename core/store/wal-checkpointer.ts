@@ -80,7 +80,7 @@ export class WalCheckpointer implements Service {
     } = {},
   ) {}
 
-  async start(): Promise<void> {
+  start(): void {
     if (this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 0');
     // A WAL that grew during a big file is cut back to this size when it next restarts.

@@ -51,7 +51,7 @@ export class HandlerRegistry {
     let mod: Record<string, unknown>;
     enablePluginLoading();
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module by its path, loaded synchronously: registration returns its manifests
       mod = require(path) as Record<string, unknown>;
     } catch (err) {
       throw new FluxgateError('FG_PLUGIN_INVALID', `cannot load plugin module ${path}: ${(err as Error).message}`);

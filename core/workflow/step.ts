@@ -97,7 +97,8 @@ export interface StepDefinition<O = Record<string, never>> {
    * encryption is rejected with FG_ENCRYPTION_REQUIRED).
    */
   readonly stage?: 'arrival' | 'decrypt';
-  run(run: StepRun, options: O): Promise<void>;
+  /** Awaited by the runner: a step with nothing to wait for is synchronous. */
+  run(run: StepRun, options: O): Promise<void> | void;
 }
 
 /** Identity helper that keeps the options type of a step. */
@@ -105,5 +106,5 @@ export function defineStep<O = Record<string, never>>(def: StepDefinition<O>): S
   return def;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyStep = StepDefinition<any>;
+/** A step whatever its options (they are checked by its zod schema when workflows load). */
+export type AnyStep = StepDefinition<unknown>;

@@ -21,7 +21,7 @@ export class WorkflowWorkers implements Service {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  start(): void {
     this.resumeInterrupted();
     const engine = this.config.engine;
     this.stopListening = this.files.listen(

@@ -79,7 +79,7 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
 
     const r = await server.cli('replay', first.id, '--json');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).state, 'received');
+    assert.equal((JSON.parse(r.stdout) as { state: string }).state, 'received');
     const again = await dead(first.id);
     assert.equal(again.attempts, 2, 'a replayed file gets its workflow\'s attempts, not the engine default');
     assert.deepEqual(attemptLimits(first.id), [2, 2]);

@@ -157,10 +157,10 @@ describe('fluxgate account import / export', { concurrency: true }, () => {
     const changed = await importJson(dataDir, file);
     assert.equal(changed.code, 1);
     const [conflict, same] = changed.report.rows;
-    assert.deepEqual([conflict!.status, conflict!.code, same!.status], ['conflict', 'FG_ACCOUNT_CONFLICT', 'unchanged']);
-    assert.match(conflict!.message!, /partner is "hrtech" \(the file: "other"\)/);
-    assert.match(conflict!.message!, new RegExp(`key ${a.fingerprint.replace(/[+/]/g, '\\$&')} not in the file`));
-    assert.match(conflict!.message!, /it is enabled \(the file: disabled\)/);
+    assert.deepEqual([conflict.status, conflict.code, same.status], ['conflict', 'FG_ACCOUNT_CONFLICT', 'unchanged']);
+    assert.match(conflict.message!, /partner is "hrtech" \(the file: "other"\)/);
+    assert.match(conflict.message!, new RegExp(`key ${a.fingerprint.replace(/[+/]/g, '\\$&')} not in the file`));
+    assert.match(conflict.message!, /it is enabled \(the file: disabled\)/);
     assert.deepEqual(await accounts(dataDir), before, 'a conflicting row modifies nothing');
   });
 

@@ -26,12 +26,15 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .option('--json', 'log JSON lines even on a terminal, and report a failure to start as JSON on stderr')
     .action(async (opts: { host?: string; port?: number; json?: boolean }) => {
       // Loaded here, not at the top: every other CLI command would pay for the whole engine.
+      // require(), not import(): an ECMAScript import() would need `.js` paths and Node's ESM loader for CommonJS modules.
+      /* eslint-disable @typescript-eslint/no-require-imports -- lazy loading, see the two lines above */
       const { compose } = require('../../composition') as typeof import('../../composition');
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
       const { openLogOutput } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
       const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
