@@ -89,7 +89,7 @@ function fill(dataDir: string, now: number): Filled {
         const receivedAt = Math.floor(first + i * step);
         const a = (i * 7919) % ACCOUNTS;
         const account = accountId(a);
-        const flux = fluxes[i % fluxes.length]!;
+        const flux = fluxes[i % fluxes.length];
         const id = `f_${stamp(receivedAt)}_${(i % 0x100000000).toString(16).padStart(8, '0')}`;
         const name = `ndmat_${account}_${account}_${flux}_hrmanager_v6_${stamp(receivedAt).slice(2)}.csv`;
         const processedAt = receivedAt + 40 + (i % 200);
@@ -163,7 +163,7 @@ async function cliMs(full: TestServer, fullArgs: string[], empty: TestServer, em
     const e = await once(empty, emptyArgs);
     if (i > 0) { times.full.push(f); times.empty.push(e); }
   }
-  const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   return { full: median(times.full), empty: median(times.empty) };
 }
 
@@ -175,7 +175,7 @@ function queryMs(dataDir: string, account: string, fileId: string): { list: numb
     const time = (fn: () => unknown): number => {
       const runs: number[] = [];
       for (let i = 0; i < 9; i++) { const t = performance.now(); fn(); runs.push(performance.now() - t); }
-      return runs.sort((a, b) => a - b)[4]!;
+      return runs.sort((a, b) => a - b)[4];
     };
     const listed = journal.list({ accountId: account, state: 'rejected' }).files.length;
     return {

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',
+  FG_ACCOUNT_CONFLICT: 'the account exists with other settings than the ones given',
+  FG_ACCOUNT_PROFILE: 'the account profile is exchange or dropbox',
   FG_ACCOUNT_ID: 'account ids are 1-32 characters: lower-case letters, digits, "-" and "_"',
   FG_PARTNER_ID: 'partner ids are 1-32 characters: letters, digits and "-"',
   FG_PASSWORD_WEAK: 'the password is too short',

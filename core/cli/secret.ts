@@ -16,7 +16,7 @@ export async function askPassword(what: string): Promise<string> {
   }
   const ask = (prompt: string): Promise<string> => new Promise((resolve) => {
     let muted = false;
-    const output = new Writable({ write(chunk, _enc, done) { if (!muted) process.stderr.write(chunk); done(); } });
+    const output = new Writable({ write(chunk: Buffer, _enc, done) { if (!muted) process.stderr.write(chunk); done(); } });
     const rl = createInterface({ input: process.stdin, output, terminal: true });
     rl.question(prompt, (answer) => { rl.close(); process.stderr.write('\n'); resolve(answer); });
     muted = true;

@@ -1,5 +1,5 @@
 import type { FluxgateConfig } from '../config/schema';
-import type { Jobs } from './build';
+import type { Jobs } from './jobs';
 import { JOB_CONFIG_KEYS } from './job';
 import type { RunReport } from './runner';
 import { nextRun } from './schedule';

@@ -13,7 +13,7 @@ function auditedBody(body: unknown): Record<string, unknown> | undefined {
   for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
     if (SECRET_FIELDS.has(k)) out[k] = '(not recorded)';
     else if (typeof v === 'string' && v.length > MAX_TEXT) out[k] = `${v.slice(0, MAX_TEXT)}… (${v.length} characters)`;
-    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' && x.length > MAX_TEXT ? `${x.slice(0, MAX_TEXT)}…` : x));
+    else if (Array.isArray(v)) out[k] = (v as unknown[]).map((x) => (typeof x === 'string' && x.length > MAX_TEXT ? `${x.slice(0, MAX_TEXT)}…` : x));
     else out[k] = v;
   }
   return out;

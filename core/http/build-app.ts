@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FluxgateError } from '../errors';
-import { fluxgateVersion } from '../cli/version';
+import { fluxgateVersion } from '../version';
 import { auditHook } from './audit-hook';
 import { authHook, LoginLimiter } from './auth';
 import { statusOf } from './error-status';

@@ -1,23 +1,44 @@
 import type { AddressInfo } from 'node:net';
-import type { Container } from 'inversify';
 import type { AccountService } from '../accounts/account-service';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
-import type { Jobs } from '../cron/build';
+import type { Jobs } from '../cron/jobs';
 import { FluxgateError } from '../errors';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import { AuditRepository } from '../operators/audit-repository';
 import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
+import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
 import type { Database } from '../store/database';
-import { Tokens, type Service } from '../tokens';
+import type { JournalRepository } from '../store/journal-repository';
+import type { Service } from '../tokens';
 import type { HandlerRegistry } from '../workflow/handler-registry';
 import type { StepRegistry, WorkflowRegistry } from '../workflow/registry';
 import { buildHttpApp, type ZodApp } from './build-app';
 import type { HttpDeps } from './deps';
 import { FluxgateMetrics } from './metrics';
+
+/** What the operator plane reads and acts on: parts of the server, given by the composition root. */
+export interface HttpParts {
+  loaded: LoadedConfig;
+  db: Database;
+  logger: Logger;
+  paths: DataPaths;
+  accounts: AccountService;
+  journal: JournalRepository;
+  files: FileJobs;
+  workflows: WorkflowRegistry;
+  steps: StepRegistry;
+  handlers: HandlerRegistry;
+  jobs: Jobs;
+  pgpKeys: ServerKeyStore;
+  /** Completed uploads and SFTP signals, for /metrics. */
+  uploads: UploadEvents;
+  /** For /readyz: whether SFTP listens. */
+  sftp: Pick<SftpService, 'address'>;
+}
 
 /**
  * The operator plane's listener (http.host:http.port): REST API, OpenAPI, /metrics, probes.
@@ -28,28 +49,28 @@ export class HttpService implements Service {
   private app?: ZodApp;
   private metrics?: FluxgateMetrics;
 
-  constructor(private readonly container: Container) {}
+  private readonly log: Logger;
 
-  private get log(): Logger { return this.container.get<Logger>(Tokens.Logger).child({ component: 'http' }); }
+  constructor(private readonly parts: HttpParts) {
+    this.log = parts.logger.child({ component: 'http' });
+  }
 
   async start(): Promise<void> {
-    const c = this.container;
-    const loaded = c.get<LoadedConfig>(Tokens.LoadedConfig);
+    const { loaded, db, workflows, sftp } = this.parts;
     const config = loaded.config;
-    const db = c.get<Database>(Tokens.Database);
-    const workflows = c.get<WorkflowRegistry>(Tokens.Workflows);
-    const sftp = c.get<SftpService>(Tokens.SftpServer);
-    this.metrics = new FluxgateMetrics(db, c.get<UploadEvents>(Tokens.UploadEvents));
+    this.metrics = new FluxgateMetrics(db, this.parts.uploads);
     const deps: HttpDeps = {
       loaded, config, db, log: this.log,
-      paths: c.get<DataPaths>(Tokens.Paths),
-      accounts: c.get<AccountService>(Tokens.AccountService),
+      journal: this.parts.journal,
+      files: this.parts.files,
+      paths: this.parts.paths,
+      accounts: this.parts.accounts,
       operators: new OperatorService(db),
       audit: new AuditRepository(db),
       workflows,
-      workflowSources: { dir: workflows.dir, steps: c.get<StepRegistry>(Tokens.Steps).all, handlers: c.get<HandlerRegistry>(Tokens.Handlers) },
-      jobs: c.get<Jobs>(Tokens.Jobs),
-      pgpKeys: c.get<ServerKeyStore>(Tokens.PgpKeys),
+      workflowSources: { dir: workflows.dir, steps: this.parts.steps.all, handlers: this.parts.handlers },
+      jobs: this.parts.jobs,
+      pgpKeys: this.parts.pgpKeys,
       metrics: this.metrics,
       ready: () => db.prepare('SELECT 1').pluck().get() === 1 && sftp.address() !== undefined && workflows.all.length > 0,
     };
@@ -69,7 +90,7 @@ export class HttpService implements Service {
 
   /** Where operators reach the API (the printed URL at start-up). */
   get url(): string | undefined {
-    const { host, tls } = this.container.get<LoadedConfig>(Tokens.LoadedConfig).config.http;
+    const { host, tls } = this.parts.loaded.config.http;
     if (this.port === undefined) return undefined;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     return `${tls ? 'https' : 'http'}://${shown}:${this.port}`;

@@ -101,7 +101,7 @@ export class FluxgateMetrics {
       this.filesFinished.inc({ flux, outcome: r.type });
       if (r.began !== null) this.duration.observe({ flux }, Math.max(0, r.at - r.began) / 1000);
     }
-    if (rows.length > 0) this.lastEventId = rows[rows.length - 1]!.id;
+    if (rows.length > 0) this.lastEventId = rows[rows.length - 1].id;
   }
 
   close(): void {

@@ -1,9 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import type { DataPaths } from '../config/paths';
-import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
-import type { DurableQueue } from '../queue/queue';
+import type { FileJobs } from '../queue/file-jobs';
 import type { Account, AccountRepository } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
@@ -11,15 +10,12 @@ import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/in
 import type { WorkflowRegistry } from '../workflow/registry';
 import { digestFile } from './hash';
 
-/** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
-export const PROCESS_TOPIC = 'file.process';
-
 export interface IntakeDeps {
   paths: DataPaths;
-  config: FluxgateConfig;
   accounts: AccountRepository;
   journal: JournalRepository;
-  queue: DurableQueue;
+  /** The engine's "process this file": the job, with the attempts of the file's workflow. */
+  files: FileJobs;
   workflows: WorkflowRegistry;
   logger: Logger;
 }
@@ -41,7 +37,7 @@ export class Intake {
     const rel = relative(this.deps.paths.accountRoot(account.id), absolutePath).split(sep).join('/');
     if (!rel || rel.startsWith('..')) return undefined;
     const parts = rel.split('/');
-    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
+    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1])) return undefined;
     // in/x.csv is taken too: no workflow serves it, so it is rejected and kept rather than ignored.
     if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 2 ? rel : undefined;
     return parts.length === 1 ? rel : undefined;
@@ -62,7 +58,6 @@ export class Intake {
       // Still being written by something that does not use temporary names: the next event will bring it back.
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
       const workflow = this.deps.workflows.match(account.profile, rel);
-      const maxAttempts = workflow?.retry.attempts ?? this.deps.config.engine.retry.attempts;
       let refusal: OutcomeSummary | undefined;
       const entry = this.deps.journal.transaction(() => {
         const inserted = this.deps.journal.insert({
@@ -73,12 +68,12 @@ export class Intake {
         // Read again now, as late as possible: a file arriving once `account disable` has returned is refused.
         refusal = disabledRefusal(this.deps.accounts.get(account.id), inserted.id);
         if (refusal) this.deps.journal.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() });
-        else this.deps.queue.repo.insert({ topic: PROCESS_TOPIC, payload: { fileId: inserted.id }, dedupKey: inserted.id, accountId: account.id, maxAttempts });
+        else this.deps.files.add(inserted);
         return inserted;
       });
       if (!entry) return undefined;
       if (refusal) return this.quarantine(entry, refusal, via);
-      this.deps.queue.notify(PROCESS_TOPIC);
+      this.deps.files.wake();
       this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
       return entry;
     } catch (err) {

@@ -53,14 +53,15 @@ export async function decryptFile(
     allowUnauthenticatedStream: true,
     maxDecompressedMessageSize: options.maxPlaintextBytes,
   };
-  const source = createReadStream(inputPath);
+  // An armored message is text: read as UTF-8 (the decoder keeps a character split between chunks whole).
+  const source = createReadStream(inputPath, armored ? { encoding: 'utf8' } : {});
   try {
-    const input = Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>;
-    const message = armored
-      ? await openpgp.readMessage({ armoredMessage: input.pipeThrough(new TextDecoderStream()), config })
-      : await openpgp.readMessage({ binaryMessage: input, config });
+    const input = Readable.toWeb(source);
+    const message: openpgp.Message<NodeWebReadableStream<string> | NodeWebReadableStream<Uint8Array>> = armored
+      ? await openpgp.readMessage({ armoredMessage: input as NodeWebReadableStream<string>, config })
+      : await openpgp.readMessage({ binaryMessage: input as NodeWebReadableStream<Uint8Array>, config });
     const { data, filename } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary', config });
-    const placed = await writeFileAtomic(outputPath, Readable.fromWeb(data as unknown as NodeWebReadableStream<Uint8Array>), {
+    const placed = await writeFileAtomic(outputPath, Readable.fromWeb(data), {
       mode: 0o600, exclusive: options.exclusive, signal: options.signal, through: [counter],
     });
     if (!placed) throw Object.assign(new Error(`${outputPath} already exists`), { code: 'EEXIST', path: outputPath });

@@ -1,9 +1,8 @@
-import { inject, injectable } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
-import { Tokens, type Service } from '../tokens';
+import type { Service } from '../tokens';
 import { publishPublicKey, type PublishResult } from './publish';
 import type { ServerKeyStore } from './server-key';
 
@@ -15,18 +14,17 @@ const PUBLISHED = 'PGP public key published to exchange accounts';
  * public key to every exchange account's out/sig/ (repairing any that were deleted). A key
  * still to be generated is generated in the background instead.
  */
-@injectable()
 export class PgpService implements Service {
   readonly name = 'pgp';
   private readonly log: Logger;
   private stopping = false;
 
   constructor(
-    @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
-    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly keys: ServerKeyStore,
+    private readonly accounts: AccountRepository,
+    private readonly paths: DataPaths,
+    private readonly config: FluxgateConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }
@@ -47,7 +45,7 @@ export class PgpService implements Service {
     this.log.info({ ...counts }, PUBLISHED);
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     // A key still being generated is written atomically or not at all; only skip publishing,
     // as the database is about to close.
     this.stopping = true;

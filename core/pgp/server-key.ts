@@ -1,13 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { inject, injectable } from 'inversify';
 import * as openpgp from 'openpgp';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { Tokens } from '../tokens';
 import { writeFileAtomicSync } from '../atomic-write';
 
 type PgpConfig = FluxgateConfig['pgp'];
@@ -39,15 +37,14 @@ const PUBLIC_MODE = 0o644;
  * `<data>/pgp/` on first use (mode 0700/0600). Generation is race-free between processes (the
  * server and a CLI command starting together keep the same key). Loaded once per process.
  */
-@injectable()
 export class ServerKeyStore {
   private loading?: Promise<ServerKey>;
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly paths: DataPaths,
+    private readonly loaded: LoadedConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }
@@ -178,5 +175,5 @@ function keyTypeOptions(type: PgpConfig['keyType']): Pick<openpgp.KeyOptions, 't
 export function parseUserId(userId: string): openpgp.UserID {
   const m = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(userId);
   if (!m) return { name: userId.trim() };
-  return m[1] ? { name: m[1], email: m[2]! } : { email: m[2]! };
+  return m[1] ? { name: m[1], email: m[2] } : { email: m[2] };
 }

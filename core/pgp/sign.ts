@@ -1,7 +1,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { writeFileAtomic } from '../atomic-write';
 import { FluxgateError } from '../errors';
@@ -27,9 +26,9 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
       await writeFileAtomic(target, signature, { mode });
     } else {
       source = createReadStream(path);
-      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) as unknown as ReadableStream<Uint8Array> });
+      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) });
       const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
-      await writeFileAtomic(target, Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>), { mode });
+      await writeFileAtomic(target, Readable.fromWeb(signature), { mode });
     }
     return target;
   } catch (err) {

@@ -54,7 +54,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
     skip_empty_lines: false,
     ...(limit !== undefined ? { to: limit } : {}),
   });
-  let failure: unknown;
+  let failure: Error | undefined;
   const guard = new Utf8Guard();
   const settled = new Promise<void>((resolve) => {
     pipeline(source, guard, parser, (err) => { if (err) failure = err; resolve(); });
@@ -77,7 +77,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
         const line = endLine + 1;
         // Every byte of a parsed record went through the guard first: no lone CR seen, none in it.
         endLine = line + (guard.loneCR ? embeddedNewlines(fields) : embeddedLinefeeds(fields));
-        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]!);
+        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
         batch.fields.push(fields);
         batch.lines.push(line);
       }
@@ -134,7 +134,7 @@ export async function translateCsvError(err: unknown, path: string, dialect: Dia
   try {
     for await (const batch of parseRows(path, dialect, { limit: records })) {
       const last = batch.fields.length - 1;
-      line = batch.lines[last]! + 1 + embeddedNewlines(batch.fields[last]!);
+      line = batch.lines[last] + 1 + embeddedNewlines(batch.fields[last]);
     }
   } catch { /* keep what was counted */ }
   if (err.code === 'CSV_QUOTE_NOT_CLOSED') {

@@ -10,7 +10,7 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   const n = buf.length;
   let i = 0;
   while (i < n) {
-    const b = buf[i]!;
+    const b = buf[i];
     if (b < 0x80) { i++; continue; }
     let need: number;
     let lo = 0x80;
@@ -20,9 +20,9 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
     else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; if (b === 0xf4) hi = 0x8f; }
     else return i;
     if (i + need >= n) return i;
-    const c1 = buf[i + 1]!;
+    const c1 = buf[i + 1];
     if (c1 < lo || c1 > hi) return i;
-    for (let k = 2; k <= need; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return i;
+    for (let k = 2; k <= need; k++) if ((buf[i + k] & 0xc0) !== 0x80) return i;
     i += need + 1;
   }
   return -1;
@@ -32,7 +32,7 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
 function completeLength(buf: Uint8Array): number {
   const n = buf.length;
   for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
-    const b = buf[i]!;
+    const b = buf[i];
     if ((b & 0xc0) === 0x80) continue;
     if (b < 0xc0) return n;
     const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;

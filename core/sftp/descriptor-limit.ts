@@ -15,7 +15,7 @@ export function openFileLimit(readLimits: () => string = () => readFileSync('/pr
   }
   // "Max open files            20000                20000                files"
   const match = /^Max open files\s+(\S+)\s+\S+/m.exec(text);
-  if (!match || !/^\d+$/.test(match[1]!)) return undefined;
+  if (!match || !/^\d+$/.test(match[1])) return undefined;
   return Number(match[1]);
 }
 

@@ -1,5 +1,4 @@
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { inject, injectable } from 'inversify';
 import { Server, type Connection } from 'ssh2';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
@@ -7,7 +6,7 @@ import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
-import { Tokens, type Service } from '../tokens';
+import type { Service } from '../tokens';
 import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
@@ -18,8 +17,7 @@ import { LiveLogins } from './live-logins';
 import { ResourceLimits } from './limits';
 import { StartupGate } from './startups';
 
-/** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
-@injectable()
+/** The SSH/SFTP server (ssh2). Started last (core/composition): it accepts uploads once the engine runs. */
 export class SftpService implements Service {
   readonly name = 'sftp';
   /** Accepts TCP connections and hands those the gate admits to ssh2 (`injectSocket`). */
@@ -30,12 +28,12 @@ export class SftpService implements Service {
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
-    @inject(Tokens.Logger) logger: Logger,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
-    @inject(Tokens.UploadEvents) private readonly events: UploadEvents,
-    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
+    private readonly config: FluxgateConfig,
+    logger: Logger,
+    private readonly paths: DataPaths,
+    private readonly accounts: AccountRepository,
+    private readonly events: UploadEvents,
+    private readonly loaded: LoadedConfig,
   ) {
     this.log = logger.child({ component: 'sftp' });
   }

@@ -84,5 +84,5 @@ function decodeCursor(cursor: string): { receivedAt: number; id: string } {
   if (!m) {
     throw new FluxgateError('FG_CURSOR', `"${cursor}" is not a page cursor of the journal: pass the nextCursor a previous page gave, unchanged`, { cursor });
   }
-  return { receivedAt: Number(m[1]), id: m[2]! };
+  return { receivedAt: Number(m[1]), id: m[2] };
 }

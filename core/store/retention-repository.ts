@@ -92,7 +92,7 @@ export class RetentionRepository {
           };
         }
         if (rows.length < pageSize) break;
-        after = key(rows[rows.length - 1]!);
+        after = key(rows[rows.length - 1]);
       }
     }
   }

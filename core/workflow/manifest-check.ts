@@ -51,7 +51,7 @@ export function grantProblem(grant: unknown): string | undefined {
   const segments = grant.replace(/\/$/, '').split('/');
   if (segments.includes('..')) return 'contains "..": a grant cannot leave the account';
   if (segments.some((s) => s === '' || s === '.')) return 'has an empty or "." segment: write it as "top/sub"';
-  if (!(GRANT_TOP_FOLDERS as readonly string[]).includes(segments[0]!)) {
+  if (!(GRANT_TOP_FOLDERS as readonly string[]).includes(segments[0])) {
     return `starts with the unknown top folder "${segments[0]}": a grant starts with ${GRANT_TOP_FOLDERS.map((t) => `"${t}"`).join(', ')}`;
   }
   return undefined;

@@ -89,7 +89,7 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
   if (rest.length <= fluxToken.length || tail.length === 0 || tail[tail.length - 1] === '') {
     return fail('timestamp', 'timestamp part is missing, expected yymmddhhmmss or yyyymmddhhmmss');
   }
-  const timestamp = tail[tail.length - 1]!;
+  const timestamp = tail[tail.length - 1];
   const middle = tail.slice(0, -1);
   if (middle.length > 2) {
     return fail('app/version', `too many parts between the flux and the timestamp ("${middle.join('_')}"): at most an application and a version`);
@@ -104,7 +104,7 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
   let version: string | undefined;
   if (middle.length === 2) [app, version] = middle as [string, string];
   else if (middle.length === 1) {
-    if (VERSION.test(middle[0]!)) version = middle[0]; else app = middle[0];
+    if (VERSION.test(middle[0])) version = middle[0]; else app = middle[0];
   }
   return {
     ok: true,
@@ -116,9 +116,9 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
 export function checkTimestamp(stamp: string): string | undefined {
   if (!/^\d{12}(\d{2})?$/.test(stamp)) return `timestamp part is "${stamp}", expected 12 digits (yymmddhhmmss) or 14 (yyyymmddhhmmss)`;
   const full = stamp.length === 12 ? `20${stamp}` : stamp;
-  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo! - 1 && date.getUTCDate() === d
+  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d
     && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
   return real ? undefined : `timestamp part "${stamp}" is not a real date and time`;
 }

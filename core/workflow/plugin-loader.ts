@@ -41,7 +41,7 @@ function loadEsbuild(): typeof Esbuild {
   const before = process.env.ESBUILD_WORKER_THREADS;
   process.env.ESBUILD_WORKER_THREADS = '0';
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded synchronously, with the setting above in place
     return require('esbuild') as typeof Esbuild;
   } finally {
     if (before === undefined) delete process.env.ESBUILD_WORKER_THREADS;

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError, toFluxgateError, type ErrorCode } from '../errors';
@@ -15,7 +14,7 @@ import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSumm
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
-import type { AnyStep } from './step';
+import type { AnyStep, StepServices } from './step';
 import { DiskSpaceGate, isOutOfSpace } from './disk-space';
 import { EngineStepRun } from './step-run';
 import { encryptionRequired } from './steps/decrypt';
@@ -26,7 +25,8 @@ const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLO
 const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID']);
 
 export interface RunnerDeps {
-  container: Container;
+  /** What steps use: handlers, the directory, the PGP key, the report signer. */
+  services: StepServices;
   /** Pauses processing while the disk is full (default: one over the data directory). */
   disk?: DiskSpaceGate;
   journal: JournalRepository;
@@ -70,9 +70,7 @@ export class WorkflowRunner {
       return { status: 'dead', error: 'input vanished' };
     }
     const account = this.deps.accounts.get(file.accountId);
-    const workflow = account
-      ? (file.workflow ? this.deps.workflows.byFlux(file.workflow, account.profile) : undefined) ?? this.deps.workflows.match(account.profile, file.originalPath)
-      : undefined;
+    const workflow = account ? this.deps.workflows.forFile({ ...file, profile: account.profile }) : undefined;
     if (!account || !workflow) {
       const { code, why } = this.unmatched(file, account);
       const moved = moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
@@ -83,7 +81,7 @@ export class WorkflowRunner {
 
     const started = journal.startAttempt(file.id, attempt, maxAttempts, workflow.flux);
     const run = new EngineStepRun({
-      container: this.deps.container, file: started, account, workflow, attempt,
+      services: this.deps.services, file: started, account, workflow, attempt,
       lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
     });
     try {

@@ -1,6 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { FluxgateError } from '../errors';
@@ -8,15 +7,14 @@ import type { Logger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
-import { Tokens, type OutputSigner } from '../tokens';
 import { writeFileAtomicPlaced } from '../atomic-write';
 import { placeOutput } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
-import type { StepRun } from './step';
+import type { StepRun, StepServices } from './step';
 
 export interface StepRunInit {
-  container: Container;
+  services: StepServices;
   file: JournalFile;
   account: Account;
   workflow: Workflow;
@@ -48,10 +46,10 @@ export class EngineStepRun implements StepRun {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly journal: JournalRepository;
-  private readonly container: Container;
+  readonly services: StepServices;
 
   constructor(init: StepRunInit) {
-    this.container = init.container;
+    this.services = init.services;
     this.file = init.file;
     this.account = init.account;
     this.workflow = init.workflow;
@@ -67,14 +65,6 @@ export class EngineStepRun implements StepRun {
     this.naming = init.file.naming ?? undefined;
   }
 
-  get<T>(token: symbol): T {
-    return this.container.get<T>(token);
-  }
-
-  tryGet<T>(token: symbol): T | undefined {
-    return this.container.isBound(token) ? this.container.get<T>(token) : undefined;
-  }
-
   event(type: string, detail: Record<string, unknown> = {}): void {
     this.journal.addEvent(this.file.id, type, detail);
   }
@@ -87,7 +77,7 @@ export class EngineStepRun implements StepRun {
     const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
       (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
-    const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);
+    const { signer } = this.services;
     if (signer) await signer.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(signer) }, 'output written');
     return target;

@@ -21,7 +21,7 @@ function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
         for (const r of group) {
           const { field, column } = columnOf(r.checker.record, name);
           const problem = { field, column, code: 'FG_DUP_IN_FILE',
-            message: `${label} ${keyOf(group[0]!)} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected` };
+            message: `${label} ${keyOf(group[0])} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected` };
           out.set(r, [...(out.get(r) ?? []), problem]);
         }
       }

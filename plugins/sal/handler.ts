@@ -51,12 +51,12 @@ class FirstRows {
   firstOf(index: number): number {
     const { orgs, refs } = this.log;
     for (; this.indexed <= index; this.indexed++) {
-      const org = orgs[this.indexed]!;
+      const org = orgs[this.indexed];
       let byRef = this.byOrg.get(org);
-      if (!byRef) this.byOrg.set(org, byRef = new Map());
-      if (!byRef.has(refs[this.indexed]!)) byRef.set(refs[this.indexed]!, this.indexed);
+      if (!byRef) this.byOrg.set(org, byRef = new Map<string, number>());
+      if (!byRef.has(refs[this.indexed])) byRef.set(refs[this.indexed], this.indexed);
     }
-    return this.byOrg.get(orgs[index]!)!.get(refs[index]!)!;
+    return this.byOrg.get(orgs[index])!.get(refs[index])!;
   }
 
   /** The first row of (org, ref), for keys seen through firstOf. */
@@ -124,8 +124,8 @@ export class SalHandler implements FluxHandler {
 
     const { conflicts } = run;
     for (let i = 0; i < log.lines.length; i++) {
-      const org = log.orgs[i]!;
-      const ref = log.refs[i]!;
+      const org = log.orgs[i];
+      const ref = log.refs[i];
       const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
       if (lines) {
         rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
@@ -164,11 +164,11 @@ export class SalHandler implements FluxHandler {
           log.kinds[index] = ctx.directory.updateEmployee(employee, options) ?? 'created'; // absent: a dry run
           continue;
         }
-        const key = keyOf(log.orgs[index]!, log.refs[index]!);
+        const key = keyOf(log.orgs[index], log.refs[index]);
         const lines = run.conflicts.get(key);
-        if (lines) lines.push(log.lines[index]!);
+        if (lines) lines.push(log.lines[index]);
         else if (this.sameAsFirst(ctx, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
-        else run.conflicts.set(key, [log.lines[first]!, log.lines[index]!]);
+        else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
       }
     });
     return [];

@@ -58,7 +58,7 @@ export class SirHandler implements FluxHandler {
             message: `organization_code ${code} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], code);
         }
       } else {
-        incoming.set(code, list[0]!);
+        incoming.set(code, list[0]);
         for (const dup of list.slice(1)) ctx.report.count('unchanged', code, dup.line);
       }
     }

@@ -66,7 +66,7 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
     assert.equal(f.outcome?.code, 'FG_NAME_INVISIBLE');
     assert.match(f.outcome?.summary ?? '', /invisible character U\+200B at character 50/);
     assert.equal(f.reportPath, join(outSir(), 'cdmat_acme_acme_sir_hrmanager_v6_261120090000.2.csv'));
-    assert.match(readFileSync(f.reportPath!, 'utf8'), /FG_NAME_INVISIBLE/);
+    assert.match(readFileSync(f.reportPath, 'utf8'), /FG_NAME_INVISIBLE/);
     assert.ok(existsSync(`${f.reportPath}.sig`), 'its own signature');
     assert.equal(readFileSync(genuineReport, 'utf8'), genuineText, 'the genuine report is not replaced');
     const receipts = probe.journal.list({ accountId: 'acme', limit: 1000 }).files.map((x) => x.receiptPath);
@@ -94,13 +94,13 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
 
   test('a replay rewrites the file\'s own report, under its own name', async () => {
     const [first] = probe.byName(GENUINE);
-    const replay = await server.cli('replay', first!.id);
+    const replay = await server.cli('replay', first.id);
     assert.equal(replay.code, 0, replay.stderr);
     for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
-      if (probe.events(first!.id).filter((e) => e.type === 'report').length >= 2 && probe.journal.get(first!.id)?.state === 'processed') break;
+      if (probe.events(first.id).filter((e) => e.type === 'report').length >= 2 && probe.journal.get(first.id)?.state === 'processed') break;
       if (Date.now() > deadline) throw new Error('replay not reported');
     }
-    assert.equal(probe.journal.get(first!.id)?.reportPath, genuineReport);
+    assert.equal(probe.journal.get(first.id)?.reportPath, genuineReport);
     assert.equal(readdirSync(outSir()).filter((n) => n.endsWith('.csv')).length, 5, 'no new report name');
   });
 });

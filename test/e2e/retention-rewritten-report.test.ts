@@ -67,31 +67,31 @@ describe('retention of a report written again under the same path', { skip: skip
     throw new Error('the upload was not journaled');
   }
 
-  const reportOf = (id: string) => read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', id)[0]!.report_path;
+  const reportOf = (id: string) => read<{ report_path: string }>('SELECT report_path FROM files WHERE id = ?', id)[0].report_path;
 
   test('the same name uploaded again gets its own report path; a replay writes that one again', async () => {
     ids.push(await upload());
-    const first = reportOf(ids[0]!);
+    const first = reportOf(ids[0]);
     assert.ok(existsSync(first));
     ids.push(await upload()); // the first one was archived: this is a new file with the same name
     assert.notEqual(ids[1], ids[0]);
-    reportPath = reportOf(ids[1]!);
+    reportPath = reportOf(ids[1]);
     assert.equal(reportPath, first.replace(/\.csv$/, '.2.csv'), 'never over the first file\'s report');
     assert.ok(existsSync(reportPath));
     assert.ok(existsSync(`${reportPath}.sig`), 'reports are signed');
-    const replay = await server.cli('replay', ids[1]!);
+    const replay = await server.cli('replay', ids[1]);
     assert.equal(replay.code, 0, replay.stderr);
-    await reported(ids[1]!, 2);
-    assert.equal(reportOf(ids[1]!), reportPath);
+    await reported(ids[1], 2);
+    assert.equal(reportOf(ids[1]), reportPath);
     const writes = reportWrites();
     assert.deepEqual(writes.map((w) => w.file_id), [ids[1], ids[1]]);
-    assert.ok(writes[1]!.created_at > writes[0]!.created_at);
+    assert.ok(writes[1].created_at > writes[0].created_at);
   });
 
   test('a dry run one millisecond before 90 days after the LAST write keeps the report and its signature', async () => {
     const writes = reportWrites();
-    const first = writes[0]!.created_at;
-    const last = writes[writes.length - 1]!.created_at;
+    const first = writes[0].created_at;
+    const last = writes[writes.length - 1].created_at;
     for (const at of [first + REPORT_DAYS * DAY, last + REPORT_DAYS * DAY - 1]) {
       const run = await runJob(server, 'retention', '--dry-run', '--at', isoAt(at));
       assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
@@ -106,7 +106,7 @@ describe('retention of a report written again under the same path', { skip: skip
 
   test('90 days after the last write the report goes, dated from that write and tombstoned under the file that wrote it', async () => {
     const writes = reportWrites();
-    const last = writes[writes.length - 1]!.created_at;
+    const last = writes[writes.length - 1].created_at;
     const dry = await runJob(server, 'retention', '--dry-run', '--at', isoAt(last + REPORT_DAYS * DAY));
     const action = dry.actions.find((a) => a.target === reportPath) as { since?: string; rule?: string } | undefined;
     assert.ok(action, JSON.stringify(dry.actions));

@@ -82,15 +82,15 @@ export class TestServer {
 
   async start(): Promise<this> {
     const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
-    const child = spawn(command!, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', '0'], {
+    const child = spawn(command, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', '0'], {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env },
     });
     this.child = child;
     live.add(child);
     this.exited = new Promise((r) => child.once('exit', () => { live.delete(child); r(); }));
     let buffer = '';
-    child.stderr!.on('data', (d) => { this.stderr += d; });
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d) => { this.stderr += d; });
+    child.stdout.on('data', (d: Buffer) => {
       buffer += d.toString();
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {

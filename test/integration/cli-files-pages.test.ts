@@ -34,8 +34,8 @@ test('files: newest first, --limit files a page, and the command for the next pa
   assert.deepEqual([...first.stdout.matchAll(/^(f_\S+)/gm)].map((m) => m[1]), [ids[4], ids[3]]);
   const next = /^more files: (fluxgate files .*--cursor (\S+))$/m.exec(first.stdout);
   assert.ok(next, first.stdout);
-  assert.match(next[1]!, /--account acme --state rejected --limit 2/);
-  const second = await server.cli('files', '--account', 'acme', '--state', 'rejected', '--limit', '2', '--cursor', next[2]!);
+  assert.match(next[1], /--account acme --state rejected --limit 2/);
+  const second = await server.cli('files', '--account', 'acme', '--state', 'rejected', '--limit', '2', '--cursor', next[2]);
   assert.deepEqual([...second.stdout.matchAll(/^(f_\S+)/gm)].map((m) => m[1]), [ids[1], ids[0]], 'the received file is not rejected');
   assert.doesNotMatch(second.stdout, /more files/, 'the last page says nothing more');
 

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
@@ -18,7 +19,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
   let paths: DataPaths;
 
   before(async () => {
-    const workflows = join(require('node:os').tmpdir(), `fg-wf-${process.pid}-${Date.now()}`);
+    const workflows = join(tmpdir(), `fg-wf-${process.pid}-${Date.now()}`);
     mkdirSync(workflows);
     cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflows, 'echo.yaml'));
     // Drop-box files through the echo handler, so this test does not depend on the dropbox plugin.

@@ -21,7 +21,7 @@ test('every statement of intake, the workflow, the queue, `files` and retention 
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'fg-plans-')), 'fluxgate.db'));
   const statements = new Set<string>();
   const prepare = db.prepare.bind(db);
-  (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { statements.add(sql); return prepare(sql); }) as typeof db.prepare;
+  (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { statements.add(sql); return prepare(sql); });
 
   const journal = new JournalRepository(db);
   const queue = new QueueRepository(db);
@@ -60,7 +60,7 @@ test('every statement of intake, the workflow, the queue, `files` and retention 
     journal.list(query);
     for (const sql of statements) if (!before.has(sql)) lists.push(sql);
   }
-  [...retention.finishedInputs({ processedBefore: at + 1, receivedBefore: at + 1 })];
+  for (const row of retention.finishedInputs({ processedBefore: at + 1, receivedBefore: at + 1 })) assert.ok(row.fileId);
   retention.journalRowAt('/d/sftp/acme/in/sal/y.csv');
   retention.latestOutput('acme', '/d/sftp/acme/out/tra/r.xml');
   retention.replaceSeen('acme', [{ path: '/d/sftp/acme/out/z', accountId: 'acme', inode: '1:2:3', firstSeenAt: at }]);

@@ -47,7 +47,7 @@ test('statements are prepared once: a file\'s whole life prepares nothing after 
   const db = journalDb();
   let prepared = 0;
   const prepare = db.prepare.bind(db);
-  (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { prepared++; return prepare(sql); }) as typeof db.prepare;
+  (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { prepared++; return prepare(sql); });
   const journal = new JournalRepository(db);
   const life = (i: number): void => {
     const f = journal.insert(upload('acme', i))!;
@@ -77,13 +77,13 @@ test('pages: newest first, every row exactly once through the cursors, with each
   const t0 = Date.UTC(2026, 10, 1);
   // Three accounts, two fluxes, several rows per millisecond (ties are ordered by id).
   for (let i = 0; i < 250; i++) {
-    const f = journal.insert(upload(['acme', 'initech', 'globex'][i % 3]!, i, i % 5 === 0 ? 'sir' : 'sal'), t0 + Math.floor(i / 4))!;
+    const f = journal.insert(upload(['acme', 'initech', 'globex'][i % 3], i, i % 5 === 0 ? 'sir' : 'sal'), t0 + Math.floor(i / 4))!;
     if (i % 7 === 0) journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_NAME_CONVENTION' });
   }
   const all = journal.list({ limit: 10_000 }).files;
   assert.equal(all.length, 250);
   for (let i = 1; i < all.length; i++) {
-    const [a, b] = [all[i - 1]!, all[i]!];
+    const [a, b] = [all[i - 1], all[i]];
     assert.ok(a.receivedAt > b.receivedAt || (a.receivedAt === b.receivedAt && a.id > b.id), 'newest first');
   }
   const paged = (query: Parameters<JournalRepository['list']>[0]): string[] => {
@@ -104,7 +104,7 @@ test('pages: newest first, every row exactly once through the cursors, with each
   assert.deepEqual(paged({ state: 'received', flux: 'sir', limit: 5 }), expect((f) => f.state === 'received' && f.flux === 'sir'));
   assert.deepEqual(paged({ since: t0 + 40, limit: 11 }), expect((f) => f.receivedAt >= t0 + 40));
   assert.deepEqual(paged({ q: 'GLOBEX_SIR', limit: 3 }), expect((f) => f.name.includes('globex_sir')), 'q: part of the name, any case');
-  assert.deepEqual(journal.list({ q: all[17]!.id }).files.map((f) => f.id), [all[17]!.id], 'q: a file id');
+  assert.deepEqual(journal.list({ q: all[17].id }).files.map((f) => f.id), [all[17].id], 'q: a file id');
   assert.equal(journal.list({ accountId: 'nobody' }).nextCursor, null);
 
   assert.throws(() => journal.list({ cursor: 'not-a-cursor' }), (err) => isFluxgateError(err, 'FG_CURSOR') && /nextCursor a previous page gave/.test(err.message));

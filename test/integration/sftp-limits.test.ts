@@ -26,7 +26,7 @@ const local = mkdtempSync(join(tmpdir(), 'fg-limits-'));
 const floods: FloodClient[] = [];
 
 const flood = (user: string): FloodClient => {
-  const f = FloodClient.start(server.port, user, keys[user]!.privatePath);
+  const f = FloodClient.start(server.port, user, keys[user].privatePath);
   floods.push(f);
   return f;
 };
@@ -34,18 +34,18 @@ const openFds = (): number => readdirSync(`/proc/${server.pid}/fd`).length;
 const times = <T>(n: number, value: T): T[] => Array.from({ length: n }, () => value);
 /** OpenSSH `sftp` with its default log level, at which it prints why a channel was refused (sftpBatch's ERROR hides it). */
 const sftpInfo = (user: string, commands: string[]) => run('sftp', [
-  '-b', '-', '-i', keys[user]!.privatePath, '-P', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+  '-b', '-', '-i', keys[user].privatePath, '-P', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
   '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=INFO', `${user}@127.0.0.1`,
 ], { input: commands.join('\n') + '\n' });
 /** OpenSSH `sftp` as `other`: lists out/sir and puts a file into dev/. */
-const otherWorks = (name: string) => sftpBatch(server.port, 'other', keys.other!.privatePath, ['ls /out/sir', `put ${join(local, 'small.csv')} /dev/${name}`]);
+const otherWorks = (name: string) => sftpBatch(server.port, 'other', keys.other.privatePath, ['ls /out/sir', `put ${join(local, 'small.csv')} /dev/${name}`]);
 
 before(async () => {
   if (skip) return;
   server = await new TestServer({ config: { engine: { watch: false }, sftp: { hostKeysDir: SHARED_HOST_KEYS, limits: LIMITS } } }).start();
   for (const user of ['flood', 'flood2', 'other', 'conn']) {
     keys[user] = makeKey('ed25519');
-    assert.equal((await server.cli('account', 'add', user, '--key', keys[user]!.publicPath)).code, 0);
+    assert.equal((await server.cli('account', 'add', user, '--key', keys[user].publicPath)).code, 0);
     writeFileSync(join(server.dataDir, 'sftp', user, 'out', 'sir', 'report.csv'), 'a;b\n1;2\n');
   }
   writeFileSync(join(local, 'small.csv'), 'x\n');
@@ -104,7 +104,7 @@ test('pipelined OPEN/OPENDIR floods stop at the session, account and server limi
   assert.ok(fdsDuring - fdsBefore <= 30 + 2 + 10, `server descriptors went from ${fdsBefore} to ${fdsDuring}`);
 
   // With every handle taken, other accounts still log in (headroom); opening is refused, clearly.
-  const full = await sftpBatch(server.port, 'other', keys.other!.privatePath, ['pwd', 'ls /out/sir']);
+  const full = await sftpBatch(server.port, 'other', keys.other.privatePath, ['pwd', 'ls /out/sir']);
   assert.notEqual(full.code, 0);
   assert.match(full.stdout, /Remote working directory: \//, 'logged in');
   await server.waitForLog((l) => l.msg === 'limit reached' && l.accountId === 'other' && l.setting === 'sftp.limits.handlesTotal');
@@ -160,7 +160,7 @@ test('sessions per connection and per account, and connections per account: refu
   // The sessions of a closed connection are given back.
   await a.must({ op: 'disconnect', conn: 1 });
   await new Promise((r) => setTimeout(r, 300));
-  const ok = await sftpBatch(server.port, 'flood', keys.flood!.privatePath, ['ls /']);
+  const ok = await sftpBatch(server.port, 'flood', keys.flood.privatePath, ['ls /']);
   assert.equal(ok.code, 0, ok.stderr);
   await a.stop();
 
@@ -175,7 +175,7 @@ test('sessions per connection and per account, and connections per account: refu
   assert.equal(logged.setting, 'sftp.limits.connectionsPerAccount');
   await c.must({ op: 'disconnect', conn: 0 });
   await new Promise((r) => setTimeout(r, 300));
-  const again = await sftpBatch(server.port, 'conn', keys.conn!.privatePath, ['ls /']);
+  const again = await sftpBatch(server.port, 'conn', keys.conn.privatePath, ['ls /']);
   assert.equal(again.code, 0, again.stderr);
   await c.stop();
   // None of this counts as an authentication failure.
@@ -192,9 +192,9 @@ test('under a real open-file limit of 600 (prlimit), a flood takes the handles t
     assert.equal(listening.descriptorLimit, 600);
     assert.equal(listening.descriptorHeadroom, 256);
     assert.equal((listening.limits as { handlesTotal: number }).handlesTotal, 344);
-    for (const user of ['flood', 'other']) assert.equal((await small.cli('account', 'add', user, '--key', keys[user]!.publicPath)).code, 0);
+    for (const user of ['flood', 'other']) assert.equal((await small.cli('account', 'add', user, '--key', keys[user].publicPath)).code, 0);
     writeFileSync(join(small.dataDir, 'sftp', 'flood', 'out', 'sir', 'report.csv'), 'a;b\n');
-    const f = FloodClient.start(small.port, 'flood', keys.flood!.privatePath);
+    const f = FloodClient.start(small.port, 'flood', keys.flood.privatePath);
     flooders.push(f);
     await f.must({ op: 'connect' });
     let opened = 0;
@@ -208,11 +208,11 @@ test('under a real open-file limit of 600 (prlimit), a flood takes the handles t
     assert.equal(opened, 344);
     assert.deepEqual(refusals, { [`${FAILURE} the server has too many open handles (limit 344 for all accounts): try again in a moment`]: 3 * 256 - 344 });
     // Logins still find descriptors: several at once, while the flood holds its handles.
-    const logins = await Promise.all(Array.from({ length: 5 }, () => sftpBatch(small.port, 'other', keys.other!.privatePath, ['pwd'])));
+    const logins = await Promise.all(Array.from({ length: 5 }, () => sftpBatch(small.port, 'other', keys.other.privatePath, ['pwd'])));
     for (const r of logins) assert.equal(r.code, 0, r.stderr);
     assert.ok(!small.logs.some((l) => /EMFILE|too many open files/i.test(JSON.stringify(l))), 'the process never ran out of descriptors');
     await f.stop();
-    const after = await sftpBatch(small.port, 'other', keys.other!.privatePath, ['ls /out/sir', `put ${join(local, 'small.csv')} /dev/x.csv`]);
+    const after = await sftpBatch(small.port, 'other', keys.other.privatePath, ['ls /out/sir', `put ${join(local, 'small.csv')} /dev/x.csv`]);
     assert.equal(after.code, 0, after.stderr);
   } finally {
     for (const f of flooders) await f.stop();

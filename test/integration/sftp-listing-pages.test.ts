@@ -31,7 +31,7 @@ const fill = (user: string, n: number): void => {
   for (let i = 0; i < n; i++) writeFileSync(join(dev(user), `f${String(i).padStart(5, '0')}.csv`), 'x\n');
 };
 const flood = (user: string): FloodClient => {
-  const f = FloodClient.start(server.port, user, keys[user]!.privatePath);
+  const f = FloodClient.start(server.port, user, keys[user].privatePath);
   floods.push(f);
   return f;
 };
@@ -41,7 +41,7 @@ before(async () => {
   server = await new TestServer({ config: { engine: { watch: false }, sftp: { hostKeysDir: SHARED_HOST_KEYS } } }).start();
   for (const user of ['lister', 'filler', 'other']) {
     keys[user] = makeKey('ed25519');
-    assert.equal((await server.cli('account', 'add', user, '--key', keys[user]!.publicPath)).code, 0);
+    assert.equal((await server.cli('account', 'add', user, '--key', keys[user].publicPath)).code, 0);
   }
   fill('lister', FILES);
   // An upload in progress (its hidden temporary name) is never listed.
@@ -83,7 +83,7 @@ test(`4 channels x 100 OPENDIRs of a ${FILES}-file dev/ with one READDIR each: p
       }
       console.log(`# 400 directory handles, one page each, in ${Date.now() - started} ms; ${report()}`);
       // Meanwhile (400 directory handles open) another account logs in, lists and uploads.
-      const other = await sftpBatch(server.port, 'other', keys.other!.privatePath, ['ls /dev', `put ${join(local, 'small.csv')} /dev/y.csv`]);
+      const other = await sftpBatch(server.port, 'other', keys.other.privatePath, ['ls /dev', `put ${join(local, 'small.csv')} /dev/y.csv`]);
       assert.equal(other.code, 0, other.stderr);
     })()]);
   } finally {
@@ -117,9 +117,9 @@ test(`dev/ holds at most sftp.limits.devFilesPerAccount (${DEV_CAP}) files: pipe
   await f.must({ op: 'close', chan: 0 });
   assert.equal(readdirSync(dev('filler')).length, DEV_CAP);
   // Full: OpenSSH cannot add a file, can replace one, and can add again once one is removed.
-  const refused = await sftpBatch(server.port, 'filler', keys.filler!.privatePath, [`put ${join(local, 'small.csv')} /dev/another.csv`]);
+  const refused = await sftpBatch(server.port, 'filler', keys.filler.privatePath, [`put ${join(local, 'small.csv')} /dev/another.csv`]);
   assert.notEqual(refused.code, 0);
-  const replaced = await sftpBatch(server.port, 'filler', keys.filler!.privatePath, [
+  const replaced = await sftpBatch(server.port, 'filler', keys.filler.privatePath, [
     `put ${join(local, 'small.csv')} /dev/f00000.csv`, 'rm /dev/f00001.csv', `put ${join(local, 'small.csv')} /dev/another.csv`]);
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.equal(readFileSync(join(dev('filler'), 'another.csv'), 'utf8'), 'y\n');

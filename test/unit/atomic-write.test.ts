@@ -23,8 +23,8 @@ test('a streamed write is invisible under its name until complete: the only name
     during = await readdir(d);
   }
   assert.equal(during.length, 1, during.join(', '));
-  assert.ok(isServerTemporary(during[0]!), `${during[0]} is one of the server's temporary names (swept at start-up)`);
-  assert.equal(temporaryOwnerPid(during[0]!), process.pid, 'it names its writer');
+  assert.ok(isServerTemporary(during[0]), `${during[0]} is one of the server's temporary names (swept at start-up)`);
+  assert.equal(temporaryOwnerPid(during[0]), process.pid, 'it names its writer');
   source.end('line 2\n');
   assert.equal(await writing, true);
   assert.deepEqual(readdirSync(d), ['report.csv']);

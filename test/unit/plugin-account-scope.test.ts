@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Container } from 'inversify';
+import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
+import { configSchema } from '../../core/config/schema';
 import { isFluxgateError } from '../../core/errors';
+import { silentLogger } from '../../core/logging/logger';
 import { fluxHandler, type Employee, type FluxManifest } from '../../core/plugin-api';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
@@ -19,17 +21,17 @@ import { ManifestScopedFiles } from '../../core/workflow/scoped-files';
 
 function handlerWith(permissions: FluxManifest['permissions'], flux = 'abc') {
   @fluxHandler({ flux, permissions })
-  class Probe { async handle() { return { result: 'processed' as const }; } }
+  class Probe { handle() { return Promise.resolve({ result: 'processed' as const }); } }
   return Probe;
 }
 
 describe('manifest grants are checked at registration', () => {
-  const register = (permissions: FluxManifest['permissions']) => new HandlerRegistry(new Container()).register(handlerWith(permissions), 'test');
+  const register = (permissions: FluxManifest['permissions']) => new HandlerRegistry(pluginContainer({ config: configSchema.parse({}), logger: silentLogger() })).register(handlerWith(permissions), 'test');
 
   test('an empty, absolute, `..` or unknown-top grant is FG_PLUGIN_INVALID naming it', () => {
     const cases: Array<[FluxManifest['permissions'], RegExp]> = [
       [{ read: [], write: [''], network: false }, /permissions\.write grant "" is empty: it would grant the whole account tree/],
-      [{ read: ['  '], write: [], network: false }, /permissions\.read grant "  " is empty/],
+      [{ read: ['  '], write: [], network: false }, /permissions\.read grant " {2}" is empty/],
       [{ read: [], write: ['/etc'], network: false }, /grant "\/etc" is absolute/],
       [{ read: [], write: ['../globex/out/sal'], network: false }, /grant "\.\.\/globex\/out\/sal" contains "\.\."/],
       [{ read: ['in/../vault'], write: [], network: false }, /contains "\.\."/],
@@ -89,7 +91,7 @@ describe('ctx.directory is bound to the file\'s account', () => {
       ['forgetPrevious', ['globex', 'f_1']],
     ];
     for (const [method, args] of calls) {
-      assert.throws(() => unbound[method]!(...args), (err) => isFluxgateError(err, 'FG_PLUGIN_PERMISSION')
+      assert.throws(() => unbound[method](...args), (err) => isFluxgateError(err, 'FG_PLUGIN_PERMISSION')
         && err.message.includes(`ctx.directory.${method}`) && /bound to account "acme"/.test(err.message), method);
     }
     assert.deepEqual(store.listEmployees('globex').map((e) => e.lastname), ['Globex-Secret']);

@@ -33,10 +33,10 @@ async function rejection(path: string, options: RecordReaderOptions): Promise<Fi
 test('reads the exchange sal fixture: 60 rows, line numbers, leading zeros, quoted values', async () => {
   const rows = await readAll(join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv'), exchange);
   assert.equal(rows.length, 60);
-  assert.equal(rows[0]!.line, 2);
-  assert.equal(rows[59]!.line, 61);
-  assert.equal(rows[0]!.values.registration_reference, '000001');
-  assert.equal(rows[0]!.columns.lastname, 4);
+  assert.equal(rows[0].line, 2);
+  assert.equal(rows[59].line, 61);
+  assert.equal(rows[0].values.registration_reference, '000001');
+  assert.equal(rows[0].columns.lastname, 4);
   const obrien = rows.find((r) => r.values.registration_reference === '000010')!;
   assert.equal(obrien.values.lastname, "O'Brien");
   const building = rows.find((r) => r.values.registration_reference === '000017')!;
@@ -47,34 +47,34 @@ test('reads the exchange sal fixture: 60 rows, line numbers, leading zeros, quot
 test('exchange dialect: BOM, LF, doubled quotes, embedded newline, trimming, NFC, blank lines', async () => {
   const rows = await readAll(join(REC, 'dialect.csv'), { dialect: 'exchange', required: SAL_COLUMNS });
   assert.deepEqual(rows.map((r) => r.line), [2, 3, 7, 8]);
-  assert.equal(rows[0]!.values.lastname, "O'Brien");
-  assert.equal(rows[1]!.values.lastname, 'Dupont; Jr');
-  assert.equal(rows[1]!.values.firstname, 'Jean\nPierre');
-  assert.equal(rows[1]!.values.professional_email, 'j@acme.example');
-  assert.equal(rows[2]!.values.lastname, 'M\u00fcller', 'decomposed ü is normalised to NFC');
-  assert.equal(rows[2]!.values.registration_reference, '000003');
-  assert.equal(rows[3]!.values.lastname, "d'Artagnan", 'an unquoted apostrophe is data');
-  assert.ok('organization_code' in rows[0]!.values, 'the BOM is not part of the first header');
+  assert.equal(rows[0].values.lastname, "O'Brien");
+  assert.equal(rows[1].values.lastname, 'Dupont; Jr');
+  assert.equal(rows[1].values.firstname, 'Jean\nPierre');
+  assert.equal(rows[1].values.professional_email, 'j@acme.example');
+  assert.equal(rows[2].values.lastname, 'M\u00fcller', 'decomposed ü is normalised to NFC');
+  assert.equal(rows[2].values.registration_reference, '000003');
+  assert.equal(rows[3].values.lastname, "d'Artagnan", 'an unquoted apostrophe is data');
+  assert.ok('organization_code' in rows[0].values, 'the BOM is not part of the first header');
 });
 
 test('drop-box dialect: comma, headers matched ignoring case, spaces and underscores', async () => {
   const rows = await readAll(join(FIX, 'dropbox', 'employees.csv'), dropbox);
   assert.equal(rows.length, 40);
-  assert.equal(rows[0]!.values.name, 'João Kowalski');
-  assert.equal(rows[0]!.values.employeeid, 'E00001');
-  assert.equal(rows[1]!.values.manageremail, 'person1@nectar-customer.example');
-  assert.equal(rows[0]!.columns.dateofbirth, 7);
-  assert.equal(rows[0]!.headers?.manageremail, 'Manager Email', 'the header as the file writes it, for reports');
-  assert.equal(rows[0]!.headers?.employeeid, 'Employee ID');
-  assert.equal(rows[39]!.headers, rows[0]!.headers, 'one object for the whole file');
+  assert.equal(rows[0].values.name, 'João Kowalski');
+  assert.equal(rows[0].values.employeeid, 'E00001');
+  assert.equal(rows[1].values.manageremail, 'person1@nectar-customer.example');
+  assert.equal(rows[0].columns.dateofbirth, 7);
+  assert.equal(rows[0].headers?.manageremail, 'Manager Email', 'the header as the file writes it, for reports');
+  assert.equal(rows[0].headers?.employeeid, 'Employee ID');
+  assert.equal(rows[39].headers, rows[0].headers, 'one object for the whole file');
 });
 
 test('drop-box XLSX: first sheet only, dates as YYYY-MM-DD, text ids keep leading zeros', async () => {
   const rows = await readAll(join(REC, 'employees.xlsx'), { ...dropbox, fileName: 'employees.xlsx' });
   assert.equal(rows.length, 41);
-  assert.equal(rows[0]!.values.email, 'person1@nectar-customer.example');
-  assert.equal(rows[0]!.line, 2);
-  const late = rows[40]!;
+  assert.equal(rows[0].values.email, 'person1@nectar-customer.example');
+  assert.equal(rows[0].line, 2);
+  const late = rows[40];
   assert.equal(late.line, 43, 'row numbers of the sheet, the blank row counted');
   assert.equal(late.values.employeeid, '000123');
   assert.equal(late.values.dateofbirth, '1990-01-15');
@@ -142,11 +142,11 @@ test('file-level: a file named .xlsx that is not a workbook is FG_XLSX', async (
 test('row-level: too few or too many fields give FG_FIELD_COUNT on that row only', async () => {
   const rows = await readAll(join(REC, 'field-count.csv'), exchange);
   assert.equal(rows.length, 3);
-  assert.deepEqual(rows[0]!.problems, []);
-  assert.equal(rows[1]!.problems[0]!.code, 'FG_FIELD_COUNT');
-  assert.equal(rows[1]!.line, 3);
-  assert.equal(rows[2]!.problems[0]!.code, 'FG_FIELD_COUNT');
-  assert.equal(rows[2]!.problems[0]!.column, 6);
+  assert.deepEqual(rows[0].problems, []);
+  assert.equal(rows[1].problems[0].code, 'FG_FIELD_COUNT');
+  assert.equal(rows[1].line, 3);
+  assert.equal(rows[2].problems[0].code, 'FG_FIELD_COUNT');
+  assert.equal(rows[2].problems[0].column, 6);
 });
 
 test('an aborted signal stops the reader', async () => {
@@ -203,7 +203,7 @@ test('line endings: lone CR, LF and CRLF mixed in one file each end a record; qu
     const rows = await read(path, exchange);
     assert.deepEqual(rows.map((r) => [r.line, r.values.registration_reference]),
       [[2, '001'], [3, '002'], [4, '003'], [9, '004'], [10, '005']], read.name);
-    assert.equal(rows[2]!.values.lastname, 'Dupont\rDe\r\nLa\nCour', 'line endings inside quotes are data');
+    assert.equal(rows[2].values.lastname, 'Dupont\rDe\r\nLa\nCour', 'line endings inside quotes are data');
     assert.ok(rows.every((r) => r.problems.length === 0), JSON.stringify(rows.map((r) => r.problems)));
   }
 });

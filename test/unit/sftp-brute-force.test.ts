@@ -15,7 +15,7 @@ test('brute-force guard: bans after maxFailures within the window, for banSecond
   assert.equal(until, now + 600_000);
   assert.equal(guard.bannedUntil('192.0.2.1'), until);
   assert.equal(guard.bannedUntil('192.0.2.2'), undefined);
-  now = until! + 1;
+  now = until + 1;
   assert.equal(guard.bannedUntil('192.0.2.1'), undefined, 'the ban ends');
 });
 

@@ -21,8 +21,8 @@ test('handle slots: per session, per account, in all; each given back once; noth
   held.push(b.reserve());
   assert.throws(() => b.reserve(), (e) => isFluxgateError(e, 'FG_LIMIT') && /^the server has too many open handles \(limit 4 for all accounts\)/.test(e.message));
   assert.equal(limits.openHandles, 4);
-  held[0]!.release();
-  held[0]!.release();
+  held[0].release();
+  held[0].release();
   assert.equal(limits.openHandles, 3, 'a second release gives nothing back twice');
   held.push(b.reserve());
   for (const slot of held) slot.release();

@@ -5,7 +5,7 @@ import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState 
 import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table } from '../table';
+import { printable, table } from '../../text-table';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -15,7 +15,7 @@ function parseState(value: string): FileState {
 }
 
 function printTable(ctx: CliContext, rows: string[][]): void {
-  for (const line of table(rows[0]!, rows.slice(1))) ctx.print(line);
+  for (const line of table(rows[0], rows.slice(1))) ctx.print(line);
 }
 
 interface ListOptions {
@@ -88,19 +88,19 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
       if (opts.json) return ctx.printJson({ ...fileView(file), events: timeline.map(eventView) });
       for (const [k, v] of Object.entries(fileView(file))) {
         if (v === null || v === undefined) continue;
-        ctx.print(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+        ctx.print(`${k.padEnd(12)} ${printable(v)}`);
       }
       ctx.print('');
       ctx.print('timeline:');
       for (const e of timeline) {
         const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
-          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+          .map(([k, v]) => `${k}=${printable(v)}`).join(' ');
         ctx.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
         const messages = e.detail.messages;
         if (Array.isArray(messages)) {
           for (const m of messages as Array<Record<string, unknown>>) {
             // Where first (line, column, field as the file names it), as the report's columns.
-            const where = [m.line ? `line ${String(m.line)}` : '', m.column ? `column ${String(m.column)}` : '', m.field ? `field ${String(m.field)}` : ''];
+            const where = [m.line ? `line ${printable(m.line)}` : '', m.column ? `column ${printable(m.column)}` : '', m.field ? `field ${printable(m.field)}` : ''];
             ctx.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
           }
         }

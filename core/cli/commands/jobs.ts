@@ -1,13 +1,13 @@
 import { Argument, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
-import { buildJobs, type Jobs } from '../../cron/build';
+import { buildJobs, type Jobs } from '../../composition/jobs';
 import { JOB_NAMES } from '../../cron/job';
 import { jobHistory, jobList, reportJson } from '../../cron/views';
 import type { RunReport } from '../../cron/runner';
 import { cliLogger } from '../../logging/logger';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table as textTable } from '../table';
+import { table as textTable } from '../../text-table';
 
 function jobsOf(ctx: CliContext): Jobs {
   return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
@@ -34,7 +34,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
         table.push([r.job, r.schedule, r.timezone, r.enabled ? 'yes' : 'no', r.nextRun ?? '-', r.lastRun?.startedAt ?? 'never',
           r.lastRun?.outcome ?? '-', r.lastRun ? countsText(r.lastRun.counts) : '-']);
       }
-      for (const line of textTable(table[0]!, table.slice(1))) ctx.print(line);
+      for (const line of textTable(table[0], table.slice(1))) ctx.print(line);
     });
 
   jobs.command('run')

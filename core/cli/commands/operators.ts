@@ -6,7 +6,7 @@ import { OPERATOR_ROLES } from '../../operators/operators-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { askPassword, readStdinLine } from '../secret';
-import { table } from '../table';
+import { printable, table } from '../../text-table';
 
 const roleOption = (): Option => new Option('--role <role>', 'admin (may change things) or viewer (reads only)').choices(OPERATOR_ROLES).makeOptionMandatory();
 
@@ -93,7 +93,7 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
       if (opts.json) return ctx.printJson(list);
       if (list.length === 0) return ctx.print('no tokens (create one with: fluxgate token create --name N --role viewer)');
       for (const line of table(['ID', 'NAME', 'ROLE', 'STATUS', 'EXPIRES', 'LAST USED'], list.map((t) => [
-        String(t.id), String(t.name), String(t.role), String(t.status), String(t.expiresAt ?? 'never'), String(t.lastUsedAt ?? 'never')]))) ctx.print(line);
+        String(t.id), String(t.name), String(t.role), String(t.status), printable(t.expiresAt ?? 'never'), printable(t.lastUsedAt ?? 'never')]))) ctx.print(line);
     });
 
   token.command('revoke <id-or-name>').description('revoke a token at once').option('--json', JSON_HELP)

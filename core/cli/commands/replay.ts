@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { replayFile } from '../../intake/replay';
+import { composeFileJobs } from '../../composition/engine';
+import { cliLogger } from '../../logging/logger';
+import { replayFile } from '../../workflow/replay';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 
@@ -9,7 +11,10 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
     .argument('<file-id>')
     .option('--json', JSON_HELP)
     .action((id: string, opts: { json?: boolean }) => {
-      const replayed = replayFile(ctx.db, id, ctx.config.config.engine.retry.attempts);
+      // Warnings only: a workflow that does not load is said, the rest is the server's log.
+      const logger = cliLogger(ctx.config.config.log, { ...ctx.logOverrides, level: 'warn' });
+      const { journal, files } = composeFileJobs({ loaded: ctx.config, db: ctx.db, logger });
+      const replayed = replayFile(id, journal, files);
       if (opts.json) return ctx.printJson(replayed);
       ctx.print(`file ${id} queued for processing again (was ${replayed.from}); follow it with: fluxgate files show ${id}`);
     });

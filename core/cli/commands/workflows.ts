@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../../plugins';
+import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
+import { silentLogger } from '../../logging/logger';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
@@ -22,7 +23,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
       // Against the handlers the server would load: the built-in ones and the config's plugins.
       // A plugin refused at load (FG_PLUGIN_INVALID: its manifest, its module) is a problem of the check.
       const refused: Array<{ module: string; error: FluxgateError }> = [];
-      const handlers = HandlerRegistry.withPlugins(new Container(), BUILTIN_HANDLERS, ctx.config.config.plugins, refused);
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused);
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);

@@ -31,7 +31,7 @@ export function registerDirectoryRoutes(app: ZodApp, deps: HttpDeps): void {
     let rows = list[kind](id) as unknown as Array<Record<string, unknown>>;
     if (q) {
       const needle = q.toLowerCase();
-      rows = rows.filter((r) => Object.values(r).some((v) => v !== null && v !== undefined && String(v).toLowerCase().includes(needle)));
+      rows = rows.filter((r) => Object.values(r).some((v) => v !== null && v !== undefined && (typeof v === 'string' ? v : JSON.stringify(v)).toLowerCase().includes(needle)));
     }
     const offset = cursor && /^\d+$/.test(cursor) ? Number(cursor) : 0;
     const items = rows.slice(offset, offset + limit);

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { FluxgateError } from '../../errors';
 import { eventView, fileView } from '../../intake/file-view';
-import { replayFile } from '../../intake/replay';
+import { replayFile } from '../../workflow/replay';
 import { FILE_STATES, JournalRepository, type FileState } from '../../store/journal-repository';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
@@ -72,5 +72,5 @@ export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
       summary: 'process an archived or quarantined file again', tags, params: Id,
       response: responses({ 202: z.object({ id: z.string(), from: z.string(), state: z.string(), queued: z.boolean(), location: z.string() }) }),
     },
-  }, async (request, reply) => reply.code(202).send(replayFile(deps.db, request.params.id, deps.config.engine.retry.attempts)));
+  }, async (request, reply) => reply.code(202).send(replayFile(request.params.id, deps.journal, deps.files)));
 }

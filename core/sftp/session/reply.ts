@@ -5,9 +5,10 @@ import type { SessionContext } from './context';
 /**
  * Runs one request handler. A refusal becomes an SFTP status with a message for the user and
  * an audit line; the session stays usable. Replies after the channel closed are dropped.
+ * `fn` runs at once; a synchronous one's throw is handled as a rejection.
  */
-export function handleRequest(ctx: SessionContext, reqid: number, op: string, path: string | undefined, fn: () => Promise<void>): void {
-  fn().catch((err: unknown) => {
+export function handleRequest(ctx: SessionContext, reqid: number, op: string, path: string | undefined, fn: () => Promise<void> | void): void {
+  new Promise<void>((resolve) => resolve(fn())).catch((err: unknown) => {
     if (isFluxgateError(err, 'FG_NO_SUCH_FILE') || (err as NodeJS.ErrnoException).code === 'ENOENT') {
       // Clients stat names before every upload: a miss is routine, not a refusal.
       ctx.audit.debug({ op, path }, 'not found');

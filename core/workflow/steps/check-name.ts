@@ -9,7 +9,7 @@ export const checkNameStep = defineStep<{ extensions?: string[] }>({
   description: 'Reject the file (FG_NAME_CONVENTION) unless its name follows the exchange naming convention',
   options: z.strictObject({ extensions: z.array(z.string()).min(1).optional() }),
   stage: 'arrival',
-  async run(run, options) {
+  run(run, options) {
     if (run.account.profile !== 'exchange') return;
     // Said apart from the other naming faults: the client cannot see what is wrong in its listing.
     const invisible = invisibleCharacter(run.file.name);

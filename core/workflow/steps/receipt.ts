@@ -37,7 +37,7 @@ export const receiptStep = defineStep({
  */
 function freeReceiptPath(run: StepRun): string {
   const dir = join(run.paths.accountRoot(run.account.id), RECEIPT_DIR);
-  for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0]!, new Date())) {
+  for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0], new Date())) {
     const candidate = join(dir, name);
     if (!existsSync(candidate) && !run.journal.receiptPathTaken(candidate, run.file.id)) return candidate;
   }
