@@ -75,14 +75,16 @@ describe('npm run deps', { concurrency: true }, () => {
   });
 
   test('a folder cycle listed in the known violations passes, counted as known', async () => {
-    // core/cron ↔ core/retention is in .dependency-cruiser-known-violations.json (until the
-    // composition root builds the jobs): dependency-cruiser's --ignore-known alone still fails it.
+    // core ↔ plugins ↔ core/plugin-api is in .dependency-cruiser-known-violations.json (the
+    // composition root imports the built-in handlers): dependency-cruiser's --ignore-known alone
+    // still fails it.
     const r = await deps(tree({
-      'core/cron/runner.ts': "import { retention } from '../retention/job';\nexport const runner = retention;\n",
-      'core/retention/job.ts': "import type { Job } from '../cron/job';\nexport const retention: Job = 1;\n",
-      'core/cron/job.ts': 'export type Job = number;\n',
+      'core/root.ts': "import { builtIn } from '../plugins/index';\nexport const root = builtIn;\n",
+      'plugins/index.ts': "import { api } from '../core/plugin-api/index';\nexport const builtIn = api;\n",
+      'core/plugin-api/index.ts': "import type { Root } from '../root-type';\nexport const api: Root = 1;\n",
+      'core/root-type.ts': 'export type Root = number;\n',
     }));
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /no dependency violations found: .*; 2 known violations ignored/);
+    assert.match(r.stdout, /no dependency violations found: .*; [1-9]\d* known violations? ignored/);
   });
 });
