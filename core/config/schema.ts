@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { eventsSchema, expectationsSchema } from './events-schema';
 
 /**
  * The configuration file format (YAML). Every key has an embedded default, so
@@ -181,6 +182,8 @@ const jobsSchema = z.strictObject({
   retention: jobSchedule('15 2 * * *'),
   accountInactivity: jobSchedule('30 2 * * *'),
   keyExpiry: jobSchedule('45 2 * * *'),
+  /** Expected files (issue #22): each minute, so late and missed are told within a minute. */
+  expectations: jobSchedule('* * * * *'),
 }).prefault({});
 
 const pgpSchema = z.strictObject({
@@ -251,6 +254,10 @@ export const configSchema = z.strictObject({
   pgp: pgpSchema,
   log: logSchema,
   http: httpSchema,
+  /** Webhooks and e-mail for events (issue #22; core/notify, docs/events.md). */
+  events: eventsSchema,
+  /** Files expected on a schedule (late / missed / recovered; docs/events.md). */
+  expectations: expectationsSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),

@@ -11,7 +11,9 @@ import { registerReplayCommands } from './replay';
 import { registerWorkflowCommands } from './workflows';
 import { registerConfigCommands } from './config';
 import { registerOperatorCommands } from './operators';
+import { registerEventCommands } from './events';
+import { registerExpectationCommands } from './expectations';
 
 /** Every command group, in the order `fluxgate --help` lists them. */
 export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands, registerConfigCommands,
-  registerOperatorCommands];
+  registerOperatorCommands, registerEventCommands, registerExpectationCommands];
