@@ -70,7 +70,9 @@ export const eventsSchema = z.strictObject({
     maxDelayMs: z.number().int().min(0).default(3_600_000),
     /** Past this long after the first attempt (or the last `deliveries retry`), a failing delivery is dead. */
     horizon: duration.default('24h'),
-  }).prefault({}),
+    /** A claimed delivery is the claimer's for this long: if its process dies, another sends it after that. */
+    leaseMs: z.number().int().min(1000).default(60_000),
+  }).refine((d) => d.leaseMs > d.timeoutMs, 'leaseMs must be longer than timeoutMs (a live sender must not lose its lease)').prefault({}),
 }).prefault({});
 
 export const expectationSchema = z.strictObject({

@@ -39,8 +39,7 @@ export class EventDispatcher implements Service {
     this.subscriptions = new Map(subscriptionsOf(config).map((s) => [s.id, s]));
     const d = config.delivery;
     this.policy = { baseDelayMs: d.baseDelayMs, maxDelayMs: d.maxDelayMs, horizonMs: parseDuration(d.horizon)! };
-    // Longer than any send can take: a live sender never loses its lease.
-    this.leaseMs = Math.max(60_000, d.timeoutMs * 3);
+    this.leaseMs = d.leaseMs;
   }
 
   start(): void {
