@@ -133,7 +133,7 @@ export class AccountRepository {
         this.recordEvent({ type: 'account.disabled', at, account: id, summary: `account ${id} disabled${reason ? `: ${reason}` : ''}`, data: { reason } });
       }
       return r.changes > 0;
-    });
+    }, 'immediate'); // it reads before it writes
   }
 
   /** Records an event in the outbox on this connection: inside a transaction, it commits with it. */
