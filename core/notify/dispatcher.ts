@@ -92,7 +92,7 @@ export class EventDispatcher implements Service {
   }
 
   private async send(batch: ClaimedDelivery[]): Promise<void> {
-    const first = batch[0]!;
+    const first = batch[0];
     const s = this.subscriptions.get(first.delivery.subscription);
     let result: SendResult;
     if (!s) {

@@ -15,7 +15,7 @@ const what = (e: FluxgateEvent): string => WHAT[e.type] ?? e.type;
 
 function subjectOf(events: FluxgateEvent[]): string {
   if (events.length === 1) {
-    const e = events[0]!;
+    const e = events[0];
     return `[fluxgate] ${what(e)}${e.account ? ` for account ${e.account}` : ''}${e.name ? `: ${e.name}` : ''}${e.code ? ` (${e.code})` : ''}`;
   }
   const counts = new Map<string, number>();

@@ -115,7 +115,7 @@ test('a server killed (SIGKILL) while sending an event delivers it after its res
   await until('the event was sent again after the restart', () => hooksOf(eventId).length === 2, 15_000);
   const hooks = hooksOf(eventId);
   assert.deepEqual(hooks.map((h) => h.answer), ['hang', 204]);
-  assert.equal(hooks[1]!.body, hooks[0]!.body, 'the same event: a receiver drops the duplicate by its webhook-id');
+  assert.equal(hooks[1].body, hooks[0].body, 'the same event: a receiver drops the duplicate by its webhook-id');
   for (let i = 0; (await deliveryOf(eventId)).state !== 'delivered'; i++) {
     if (i > 50) assert.fail('not recorded delivered');
     await new Promise((r) => setTimeout(r, 100));

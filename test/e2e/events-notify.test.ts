@@ -57,12 +57,12 @@ test('a rejected upload reaches the webhook (signed, verified) and the mailbox; 
 
   await until('the webhook received the rejection', () => receiver.received.length >= 1, 15_000);
   const [hook] = receiver.received;
-  assert.equal(hook!.verified, true, 'the Standard Webhooks signature verifies with the endpoint secret');
-  assert.equal(hook!.headers['content-type'], 'application/json');
-  assert.equal(hook!.headers['webhook-id'], hook!.json.id, 'webhook-id is the event id');
-  assert.deepEqual({ type: hook!.json.type, account: hook!.json.account, fileId: hook!.json.fileId, flux: hook!.json.flux, name: hook!.json.name, code: hook!.json.code },
+  assert.equal(hook.verified, true, 'the Standard Webhooks signature verifies with the endpoint secret');
+  assert.equal(hook.headers['content-type'], 'application/json');
+  assert.equal(hook.headers['webhook-id'], hook.json.id, 'webhook-id is the event id');
+  assert.deepEqual({ type: hook.json.type, account: hook.json.account, fileId: hook.json.fileId, flux: hook.json.flux, name: hook.json.name, code: hook.json.code },
     { type: 'file.rejected', account: 'acme', fileId: file.id, flux: 'sal', name: file.name, code: 'FG_EMPTY_FILE' });
-  assert.match(String(hook!.json.summary), /empty/);
+  assert.match(String(hook.json.summary), /empty/);
 
   await until('the mail to hr-ops arrived', () => smtp.count() >= 1, 15_000);
   const mails = await smtp.mails();

@@ -39,8 +39,8 @@ test('a file\'s arrival and end are events of the same transaction as the journa
   journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
   const mine = (await events()).filter((e) => e.fileId === f.id);
   assert.deepEqual(mine.map((e) => [e.type, e.account, e.code ?? null]), [['file.received', 'acme', null], ['file.rejected', 'acme', 'FG_MISSING_COLUMN']]);
-  assert.equal(mine[1]!.summary, 'the column lastname is missing');
-  assert.match(mine[0]!.id, /^evt_\d{14}_[0-9a-f]{12}$/);
+  assert.equal(mine[1].summary, 'the column lastname is missing');
+  assert.match(mine[0].id, /^evt_\d{14}_[0-9a-f]{12}$/);
 
   // The event cannot be written: the transition is undone with it (nothing half-recorded).
   const g = journal.insert(upload('b.csv'))!;
@@ -74,7 +74,7 @@ test('account.disabled once per disabling; key.expiring and key.expired from the
   assert.equal((await fx.srv.cli('account', 'disable', 'keyed')).code, 0);
   const disabled = await events('--type', 'account.disabled', '--account', 'keyed');
   assert.equal(disabled.length, 1, 'disabling a disabled account is not an event');
-  assert.match(disabled[0]!.summary ?? '', /account keyed disabled/);
+  assert.match(disabled[0].summary ?? '', /account keyed disabled/);
 
   await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 710 * DAY));
   await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 711 * DAY));
@@ -82,7 +82,7 @@ test('account.disabled once per disabling; key.expiring and key.expired from the
   await runJob(fx.srv, 'key-expiry', '--at', isoAt(T + 731 * DAY));
   const keyEvents = await events('--type', 'key.*', '--account', 'keyed');
   assert.deepEqual(keyEvents.map((e) => e.type), ['key.expiring', 'key.expired'], 'warned once, expired once, nothing for the dry run');
-  assert.deepEqual([keyEvents[0]!.data.fingerprint, keyEvents[0]!.data.daysLeft], [key.fingerprint, 20]);
+  assert.deepEqual([keyEvents[0].data.fingerprint, keyEvents[0].data.daysLeft], [key.fingerprint, 20]);
 });
 
 test('the published JSON Schema is the one the CLI prints, one schema per event type', async () => {

@@ -32,7 +32,7 @@ interface Status { name: string; state: string; period: { start: string; deadlin
 async function status(iso: string): Promise<Status> {
   const r = await fx.srv.cli('expectations', 'status', '--at', iso, '--json');
   assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as Status[])[0]!;
+  return (JSON.parse(r.stdout) as Status[])[0];
 }
 async function expectationEvents(): Promise<Array<{ type: string; fileId?: string; data: Record<string, string> }>> {
   const r = await fx.srv.cli('events', 'list', '--type', 'expectation.*', '--json');
@@ -76,7 +76,7 @@ test('late, missed, then recovered across the DST change, each event raised once
   const events = await expectationEvents();
   assert.deepEqual(events.map((e) => e.type), ['expectation.late', 'expectation.missed', 'expectation.recovered']);
   for (const e of events) assert.deepEqual([e.data.deadline, e.data.periodStart], ['2027-03-28T05:00:00.000Z', '2027-03-27T06:00:00.000Z']);
-  assert.equal(events[2]!.fileId, arrived);
+  assert.equal(events[2].fileId, arrived);
 });
 
 test('a file arriving within the grace recovers a late period without it being missed; an incident is acknowledged', async () => {

@@ -44,12 +44,12 @@ test('a digest route\'s deliveries are due at the end of their window; others at
     email: { smtp: { host: 'smtp.example.com' }, from: 'f@example.com', routes: [{ to: ['a@example.com'], digestMinutes: 15 }, { name: 'now', to: ['b@example.com'] }] },
   });
   const [hook, digest, now] = subscriptionsOf(config);
-  assert.deepEqual([hook!.id, digest!.id, now!.id], ['webhook:ops', 'email:a@example.com', 'email:now']);
+  assert.deepEqual([hook.id, digest.id, now.id], ['webhook:ops', 'email:a@example.com', 'email:now']);
   const window = 15 * 60_000;
-  assert.equal(firstDueAt(hook!, 5 * window + 10, 5 * window + 20), 5 * window + 20);
-  assert.equal(firstDueAt(now!, 5 * window + 10, 5 * window + 20), 5 * window + 20);
-  assert.equal(firstDueAt(digest!, 5 * window + 10, 5 * window + 20), 6 * window, 'events of one window share one due time');
-  assert.equal(firstDueAt(digest!, 5 * window + 10, 7 * window), 7 * window, 'routed late: due at once');
+  assert.equal(firstDueAt(hook, 5 * window + 10, 5 * window + 20), 5 * window + 20);
+  assert.equal(firstDueAt(now, 5 * window + 10, 5 * window + 20), 5 * window + 20);
+  assert.equal(firstDueAt(digest, 5 * window + 10, 5 * window + 20), 6 * window, 'events of one window share one due time');
+  assert.equal(firstDueAt(digest, 5 * window + 10, 7 * window), 7 * window, 'routed late: due at once');
 });
 
 test('the events config refuses what cannot work, saying why', () => {
