@@ -182,8 +182,8 @@ const jobsSchema = z.strictObject({
   retention: jobSchedule('15 2 * * *'),
   accountInactivity: jobSchedule('30 2 * * *'),
   keyExpiry: jobSchedule('45 2 * * *'),
-  /** Expected files (issue #22): each minute, so late and missed are told within a minute. */
-  expectations: jobSchedule('* * * * *'),
+  /** Expected files (issue #22): every 5 minutes, so late and missed are told within 5 minutes (each run is recorded). */
+  expectations: jobSchedule('*/5 * * * *'),
 }).prefault({});
 
 const pgpSchema = z.strictObject({
