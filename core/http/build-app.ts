@@ -14,6 +14,7 @@ import { registerFileRoutes } from './routes/files';
 import { registerDirectoryRoutes } from './routes/directory';
 import { registerWorkflowRoutes } from './routes/workflows';
 import { registerJobRoutes } from './routes/jobs';
+import { registerEventRoutes } from './routes/events';
 import { registerServerRoutes } from './routes/server';
 import { registerSessionRoutes } from './routes/session';
 import { registerProbeRoutes } from './routes/probes';
@@ -89,6 +90,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<ZodApp> {
   registerDirectoryRoutes(app, deps);
   registerWorkflowRoutes(app, deps);
   registerJobRoutes(app, deps);
+  registerEventRoutes(app, deps);
   registerServerRoutes(app, deps);
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();

@@ -137,3 +137,10 @@ export function findExpectation(specs: ExpectationConfig[], name: string): Expec
   }
   return spec;
 }
+
+/** Acknowledges the period `statusOf` shows at `at` (who and when are kept); returns the status after. */
+export function acknowledgeExpectation(repo: ExpectationRepository, specs: ExpectationConfig[], name: string, by: string, at: number, now = Date.now()): ExpectationStatus {
+  const spec = findExpectation(specs, name);
+  repo.acknowledge(spec.name, statusOf(repo, spec, at).period.deadline, by, now);
+  return statusOf(repo, spec, at);
+}

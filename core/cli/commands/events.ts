@@ -5,7 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
 import { FluxgateError } from '../../errors';
 import { eventsJsonSchema } from '../../notify/event-schemas';
-import { DELIVERY_STATES, DeliveryRepository, type Delivery, type DeliveryState } from '../../store/deliveries-repository';
+import { deliveryView } from '../../notify/views';
+import { DELIVERY_STATES, DeliveryRepository, type DeliveryState } from '../../store/deliveries-repository';
 import { EVENT_TYPES } from '../../store/event-types';
 import { EventRepository } from '../../store/events-repository';
 import { table } from '../../text-table';
@@ -32,12 +33,6 @@ function parseDeliveryState(value: string): DeliveryState {
   if (!(DELIVERY_STATES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${DELIVERY_STATES.join(', ')}`);
   return value as DeliveryState;
 }
-
-export const deliveryView = (d: Delivery): Record<string, unknown> => ({
-  id: d.id, eventId: d.eventId, subscription: d.subscription, channel: d.channel, state: d.state, attempts: d.attempts,
-  dueAt: d.state === 'pending' || d.state === 'failed' ? iso(d.dueAt) : null, lastStatus: d.lastStatus, lastError: d.lastError,
-  createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt), deliveredAt: iso(d.deliveredAt),
-});
 
 export const registerEventCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const events = program.command('events').description('events (file rejected, key expired, expectation missed…): the outbox webhooks and mails are sent from (docs/events.md)');

@@ -1,24 +1,13 @@
 import type { Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
-import { ExpectationClock, findExpectation, statusOf, type ExpectationStatus } from '../../notify/expectations';
+import { acknowledgeExpectation, ExpectationClock, statusOf } from '../../notify/expectations';
+import { expectationStatusView } from '../../notify/views';
 import { ExpectationRepository } from '../../store/expectations-repository';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined || !Number.isFinite(t) ? null : new Date(t).toISOString());
-
-function statusView(s: ExpectationStatus): Record<string, unknown> {
-  const r = s.record;
-  return {
-    name: s.spec.name, account: s.spec.account, flux: s.spec.flux ?? null, namePattern: s.spec.namePattern ?? null,
-    schedule: s.spec.schedule, timezone: s.spec.timezone, grace: s.spec.grace, state: s.state,
-    period: { start: iso(s.period.start), deadline: iso(s.period.deadline), graceEnd: iso(s.period.graceEnd) },
-    file: s.file ? { id: s.file.id, name: s.file.name, receivedAt: iso(s.file.receivedAt) } : null,
-    raised: { late: iso(r?.lateAt), missed: iso(r?.missedAt), recovered: iso(r?.recoveredAt) },
-    acknowledged: r?.acknowledgedAt ? { at: iso(r.acknowledgedAt), by: r.acknowledgedBy } : null,
-  };
-}
 
 export const registerExpectationCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const expectations = program.command('expectations')
@@ -28,7 +17,7 @@ export const registerExpectationCommands: RegisterCommands = (program: Command, 
     const at = opts.at === undefined ? Date.now() : parseAsOf(opts.at);
     const repo = new ExpectationRepository(ctx.db);
     const list = ctx.config.config.expectations.map((spec) => statusOf(repo, spec, at));
-    if (opts.json) return ctx.printJson(list.map(statusView));
+    if (opts.json) return ctx.printJson(list.map(expectationStatusView));
     if (list.length === 0) return ctx.print('no expectations configured (expectations: in the config file)');
     const rows = list.map((s) => [s.spec.name, s.spec.account, s.spec.flux ?? s.spec.namePattern ?? '', s.state,
       iso(s.period.start) ?? '-', iso(s.period.deadline) ?? '-', s.file?.name ?? '-', s.record?.acknowledgedAt ? 'yes' : '-']);
@@ -60,13 +49,9 @@ export const registerExpectationCommands: RegisterCommands = (program: Command, 
     .option('--json', JSON_HELP)
     .action((name: string, opts: { by?: string; at?: string; json?: boolean }) => {
       const at = opts.at === undefined ? Date.now() : parseAsOf(opts.at);
-      const spec = findExpectation(ctx.config.config.expectations, name);
-      const repo = new ExpectationRepository(ctx.db);
-      const status = statusOf(repo, spec, at);
       const by = opts.by ?? process.env.USER ?? 'operator';
-      repo.acknowledge(spec.name, status.period.deadline, by, Date.now());
-      const view = statusView(statusOf(repo, spec, at));
-      if (opts.json) return ctx.printJson(view);
-      ctx.print(`${spec.name}: period ending ${iso(status.period.deadline)} (${status.state}) acknowledged by ${by}`);
+      const status = acknowledgeExpectation(new ExpectationRepository(ctx.db), ctx.config.config.expectations, name, by, at);
+      if (opts.json) return ctx.printJson(expectationStatusView(status));
+      ctx.print(`${status.spec.name}: period ending ${iso(status.period.deadline)} (${status.state}) acknowledged by ${by}`);
     });
 };
