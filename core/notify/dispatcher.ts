@@ -83,11 +83,11 @@ export class EventDispatcher implements Service {
     for (;;) {
       const events = this.events.unrouted();
       if (events.length === 0) return;
-      for (const e of events) {
-        const planned = [...this.subscriptions.values()].filter((s) => matches(s.filter, e.event))
-          .map((s) => ({ subscription: s.id, channel: s.channel, dueAt: firstDueAt(s, e.at, now) }));
-        this.events.route(e, planned, now);
-      }
+      this.events.route(events.map((e) => ({
+        event: e,
+        deliveries: [...this.subscriptions.values()].filter((s) => matches(s.filter, e.event))
+          .map((s) => ({ subscription: s.id, channel: s.channel, dueAt: firstDueAt(s, e.at, now) })),
+      })), now);
     }
   }
 

@@ -49,6 +49,10 @@ export class DeliveryRepository {
 
   /** Due deliveries not leased by anyone, leased to `holder` until now + leaseMs, with their events. */
   claim(holder: string, now: number, leaseMs: number, limit = 50): ClaimedDelivery[] {
+    // A read first: an idle poll takes no write lock.
+    const due = statement(this.db, `SELECT 1 FROM deliveries WHERE state IN ('pending', 'failed') AND due_at <= ?
+      AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1`).get(now, now);
+    if (!due) return [];
     return this.db.transaction(() => {
       const rows = statement(this.db, `UPDATE deliveries SET lease_until = @until, lease_holder = @holder
         WHERE id IN (SELECT id FROM deliveries WHERE state IN ('pending', 'failed') AND due_at <= @now

@@ -57,16 +57,18 @@ export class EventRepository implements EventOutbox {
   }
 
   /**
-   * Makes the event's deliveries and marks it routed, in one transaction. Idempotent (one row
+   * Makes the events' deliveries and marks them routed, in one transaction. Idempotent (one row
    * per event × subscription): two nodes routing the same event make each delivery once.
    */
-  route(event: StoredEvent, deliveries: PlannedDelivery[], at = Date.now()): void {
+  route(routes: Array<{ event: StoredEvent; deliveries: PlannedDelivery[] }>, at = Date.now()): void {
     this.db.transaction(() => {
-      for (const d of deliveries) {
-        statement(this.db, `INSERT OR IGNORE INTO deliveries (event_id, subscription, channel, due_at, retry_from, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?)`).run(event.event.id, d.subscription, d.channel, d.dueAt, at, at, at);
+      for (const { event, deliveries } of routes) {
+        for (const d of deliveries) {
+          statement(this.db, `INSERT OR IGNORE INTO deliveries (event_id, subscription, channel, due_at, retry_from, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)`).run(event.event.id, d.subscription, d.channel, d.dueAt, at, at, at);
+        }
+        statement(this.db, 'UPDATE events SET routed = 1 WHERE seq = ?').run(event.seq);
       }
-      statement(this.db, 'UPDATE events SET routed = 1 WHERE seq = ?').run(event.seq);
     }).immediate();
   }
 }
