@@ -1,26 +1,33 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import type { DataPaths } from '../config/paths';
-import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { DurableQueue } from '../queue/queue';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
 import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
-import type { WorkflowRegistry } from '../workflow/registry';
 import { digestFile } from './hash';
 
 /** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
 export const PROCESS_TOPIC = 'file.process';
 
+/** Where a file goes: the flux whose workflow takes it (null: none does) and its attempts. */
+export interface FileRoute {
+  flux: string | null;
+  maxAttempts: number;
+}
+
+/** Routes an account-relative path (`in/sal/x.csv`) of an account of this profile. */
+export type RouteFile = (profile: AccountProfile, relativePath: string) => FileRoute;
+
 export interface IntakeDeps {
   paths: DataPaths;
-  config: FluxgateConfig;
   accounts: AccountRepository;
   journal: JournalRepository;
   queue: DurableQueue;
-  workflows: WorkflowRegistry;
+  /** The workflows' matching, given by the engine (intake knows no workflow registry). */
+  route: RouteFile;
   logger: Logger;
 }
 
@@ -47,6 +54,11 @@ export class Intake {
     return parts.length === 1 ? rel : undefined;
   }
 
+  /** Whether the file is being taken in right now or already has a live journal entry. */
+  isTaken(absolutePath: string): boolean {
+    return this.inFlight.has(absolutePath) || this.deps.journal.liveAt(absolutePath) !== undefined;
+  }
+
   async consider(accountId: string, absolutePath: string, via: string): Promise<JournalFile | undefined> {
     const account = this.deps.accounts.get(accountId);
     if (!account || account.purgedAt) return undefined;
@@ -61,12 +73,11 @@ export class Intake {
       const after = await stat(absolutePath).catch(() => undefined);
       // Still being written by something that does not use temporary names: the next event will bring it back.
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
-      const workflow = this.deps.workflows.match(account.profile, rel);
-      const maxAttempts = workflow?.retry.attempts ?? this.deps.config.engine.retry.attempts;
+      const { flux, maxAttempts } = this.deps.route(account.profile, rel);
       let refusal: OutcomeSummary | undefined;
       const entry = this.deps.journal.transaction(() => {
         const inserted = this.deps.journal.insert({
-          accountId: account.id, profile: account.profile, flux: workflow?.flux ?? null, workflow: workflow?.flux ?? null,
+          accountId: account.id, profile: account.profile, flux, workflow: flux,
           originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
         });
         if (!inserted) return undefined;

@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
 import type { UploadEvents } from '../events';
 import { Intake } from '../intake/intake';
-import { IntakeWatcher } from '../intake/watcher';
+import { IntakeService } from '../intake/intake-service';
 import type { Logger } from '../logging/logger';
 import { DurableQueue } from '../queue/queue';
 import type { AccountRepository } from '../store/accounts-repository';
@@ -12,6 +12,7 @@ import { JournalRepository } from '../store/journal-repository';
 import { Tokens } from '../tokens';
 import { BUILTIN_HANDLERS } from '../../plugins';
 import { HandlerRegistry } from './handler-registry';
+import { workflowRouting } from './file-routing';
 import { StepRegistry, WorkflowRegistry } from './registry';
 import { WorkflowRunner } from './runner';
 import { BUILTIN_STEPS } from './steps';
@@ -45,11 +46,11 @@ export function bindEngine(container: Container, { loaded, paths, db, logger }: 
   container.bind(Tokens.Handlers).toConstantValue(handlers);
   const runner = new WorkflowRunner({ container, journal, accounts, workflows, steps, paths, config, logger });
   container.bind(Tokens.Runner).toConstantValue(runner);
-  const intake = new Intake({ paths, config, accounts, journal, queue, workflows, logger });
+  const intake = new Intake({ paths, accounts, journal, queue, route: workflowRouting(workflows, config.engine.retry.attempts), logger });
   container.bind(Tokens.Intake).toConstantValue(intake);
 
   container.bind(Tokens.Service).toConstantValue(workflows);
   container.bind(Tokens.Service).toConstantValue(new WorkflowWorkers(queue, runner, journal, config, logger));
-  container.bind(Tokens.Service).toConstantValue(new IntakeWatcher(
-    intake, paths, accounts, container.get<UploadEvents>(Tokens.UploadEvents), config.engine.watch, logger));
+  container.bind(Tokens.Service).toConstantValue(new IntakeService(
+    intake, paths, accounts, container.get<UploadEvents>(Tokens.UploadEvents), { watch: config.engine.watch, scanIntervalSeconds: config.engine.scanIntervalSeconds }, logger));
 }

@@ -16,6 +16,7 @@ import { JournalRepository } from '../../core/store/journal-repository';
 import { Tokens } from '../../core/tokens';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
+import { workflowRouting } from '../../core/workflow/file-routing';
 import { WorkflowRunner } from '../../core/workflow/runner';
 import { BUILTIN_STEPS } from '../../core/workflow/steps';
 import { makeKey } from '../helpers/keys';
@@ -57,7 +58,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     const handlers = new HandlerRegistry(container);
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
     container.bind(Tokens.Handlers).toConstantValue(handlers);
-    intake = new Intake({ paths, config: loaded.config, accounts, journal, queue, workflows, logger });
+    intake = new Intake({ paths, accounts, journal, queue, route: workflowRouting(workflows, loaded.config.engine.retry.attempts), logger });
     runner = new WorkflowRunner({ container, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger });
   });
   after(() => {
