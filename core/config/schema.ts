@@ -112,10 +112,12 @@ const engineSchema = z.strictObject({
   watch: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
   /**
    * Every account's in/ tree (drop-box: its root) is looked at once in this period, a slice of
-   * the accounts at a time: a file dropped there by other means is found within it. A look is
-   * one stat per directory; a directory is read only when its mtime changed (docs/engine.md).
+   * the accounts at a time: a file dropped there by other means is found within it (plus a
+   * second if it was still being written). A look is one stat per directory; a directory is
+   * read only when its mtime changed (docs/engine.md). 45 s: about 1 % of one core with 10,000
+   * exchange accounts; the cost grows with the accounts and shrinks as this grows.
    */
-  scanIntervalSeconds: z.number().int().min(1).max(3600).default(30),
+  scanIntervalSeconds: z.number().int().min(1).max(3600).default(45),
   /**
    * CSV files of at least this size are parsed on a worker thread, beside the validation and
    * storage of their rows (0: all of them). 4 MiB is about 25,000 sal rows.

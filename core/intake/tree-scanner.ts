@@ -25,6 +25,8 @@ const READ_ALL_EVERY = 10;
 /** Accounts per slice of the start-up pass; the event loop runs between slices. */
 const START_SLICE = 50;
 
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+
 /** What the last read of an account's tree found. */
 interface TreeState {
   /** Sum of its directories' mtimes then; NaN: read it again; -1: no tree. */
@@ -185,7 +187,8 @@ function signature(root: string, dirs: readonly string[]): number {
   const recent = Date.now() - RECENT_MS;
   let sum = 0;
   for (let i = 0; i < dirs.length; i++) {
-    const stat = statSync(dirs[i] ? join(root, dirs[i]!) : root, { throwIfNoEntry: false });
+    // Concatenated, not join()ed: both parts are already normal, and this runs 13 times a look.
+    const stat = statSync(dirs[i] ? `${root}/${dirs[i]}` : root, STAT_OPTIONS);
     if (!stat?.isDirectory()) return i === 0 ? -1 : NaN;
     if (stat.mtimeMs > recent) return NaN;
     sum += stat.mtimeMs;
