@@ -45,6 +45,8 @@ export const Tokens = {
 export interface Service {
   readonly name: string;
   start(): Promise<void>;
+  /** Called once every service has started (the server listens): background work that must not delay the start. */
+  started?(): void;
   stop(): Promise<void>;
 }
 

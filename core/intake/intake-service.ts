@@ -44,6 +44,10 @@ export class IntakeService implements Service {
     this.unsubscribe = this.uploads.onCompleted((u) => { void this.intake.consider(u.accountId, u.absolutePath, 'sftp'); });
     // Watch first, then scan: a file is either there for the scan's first read or reported by the watcher.
     await this.watcher?.start();
+  }
+
+  /** The start-up read of every tree begins once the server listens: its slices would otherwise delay every later service's start. */
+  started(): void {
     this.scanner.start();
   }
 
