@@ -21,6 +21,7 @@ import { hostTag, isServerTemporary, temporaryOwner } from './upload-names';
  * the PGP key right now), are kept.
  */
 export async function sweepTemporaries(paths: DataPaths, logger: Logger, startedAt = processStartTime()): Promise<string[]> {
+  const began = Date.now();
   const removed: string[] = [];
   for (const root of [paths.sftpRoot, paths.pgpDir]) {
     try {
@@ -34,8 +35,11 @@ export async function sweepTemporaries(paths: DataPaths, logger: Logger, started
       logger.warn({ component: 'startup', root, err }, 'the sweep of leftover temporary files stopped early');
     }
   }
+  const ms = Date.now() - began;
   if (removed.length > 0) {
-    logger.info({ component: 'startup', count: removed.length, paths: removed.slice(0, 20) }, 'removed temporary files left by a stopped or killed process');
+    logger.info({ component: 'startup', count: removed.length, paths: removed.slice(0, 20), ms }, 'removed temporary files left by a stopped or killed process');
+  } else {
+    logger.info({ component: 'startup', count: 0, ms }, 'no temporary files left by a stopped or killed process');
   }
   return removed;
 }

@@ -22,6 +22,7 @@ export class PgpService implements Service {
   readonly name = 'pgp';
   private readonly log: Logger;
   private stopping = false;
+  private publishOnceStarted = false;
 
   constructor(
     @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
@@ -46,8 +47,15 @@ export class PgpService implements Service {
     }
     // An existing or configured key loads in milliseconds: a broken one stops the start here.
     await this.keys.load();
-    // Publishing reads every account's copy: in the background, so that thousands of accounts
-    // do not hold up the start (#19).
+    this.publishOnceStarted = true;
+  }
+
+  /**
+   * Publishing reads every account's copy: in the background once the server listens, so that
+   * thousands of accounts hold up neither the start nor the services started after this one (#19).
+   */
+  started(): void {
+    if (!this.publishOnceStarted) return;
     this.publishAll()
       .then((counts) => { if (!this.stopping) this.log.info({ ...counts }, PUBLISHED); })
       .catch((err: unknown) => this.log.error({ err }, 'the PGP public key could not be published'));

@@ -121,6 +121,7 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
       const pgpService = container.getAll<Service>(Tokens.Service).find((s) => s.name === 'pgp');
       assert.ok(pgpService, 'the pgp service is bound');
       await pgpService.start();
+      pgpService.started?.();
       // Published in the background (thousands of accounts must not hold up the start).
       await until('the key is published', () => readFileSync(published, 'utf8').includes('BEGIN PGP PUBLIC KEY BLOCK'), 10_000);
 
