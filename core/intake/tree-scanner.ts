@@ -22,6 +22,12 @@ const SETTLED_MS = 1000;
 const RECENT_MS = 2000;
 /** Every this many passes, every directory is read whatever its mtime (file systems that do not keep directory mtimes, e.g. some network mounts). */
 const READ_ALL_EVERY = 10;
+/**
+ * A tree is read at most this often by the rotation (or once per period if that is shorter): with
+ * few accounts each is looked at every tick, and a tree holding a burst's thousand waiting files
+ * would otherwise be read, and each file checked against the journal, four times a second.
+ */
+const MIN_REREAD_MS = 5000;
 /** Accounts per slice of the start-up pass; the event loop runs between slices. */
 const START_SLICE = 50;
 
@@ -35,6 +41,8 @@ interface TreeState {
   dirs: readonly string[];
   /** Files were there (taken or not yet): read it at every look until it is empty. */
   holdsFiles: boolean;
+  /** When it was read (Date.now()). */
+  readAt: number;
 }
 
 /**
@@ -46,7 +54,7 @@ interface TreeState {
  * in id order (new accounts are met on the way, none is held in memory but a few numbers). A
  * look at an idle tree is one stat per directory: it is read (readdir) only when the sum of its
  * directories' mtimes changed since it was last read, when it held files, or every
- * READ_ALL_EVERY passes. At start every tree is read once, in slices, without holding up the
+ * READ_ALL_EVERY passes, and by the rotation at most once per MIN_REREAD_MS. At start every tree is read once, in slices, without holding up the
  * start.
  */
 export class TreeScanner {
@@ -151,9 +159,14 @@ export class TreeScanner {
   private async look(account: AccountRef, read: boolean): Promise<number> {
     const root = this.paths.accountRoot(account.id);
     const known = this.trees.get(account.id);
-    if (!read && known && !known.holdsFiles && signature(root, known.dirs) === known.signature) return 0;
+    if (!read && known) {
+      if (Date.now() - known.readAt < Math.min(MIN_REREAD_MS, this.periodMs)) return 0;
+      if (!known.holdsFiles && signature(root, known.dirs) === known.signature) return 0;
+    }
+    const readAt = Date.now();
     const tree = readTree(root, account.profile === 'exchange');
-    this.trees.set(account.id, { signature: tree.signature, dirs: sameList(tree.dirs, DEFAULT_INTAKE_DIRS) ? DEFAULT_INTAKE_DIRS : tree.dirs, holdsFiles: tree.files.length > 0 });
+    const dirs = sameList(tree.dirs, DEFAULT_INTAKE_DIRS) ? DEFAULT_INTAKE_DIRS : tree.dirs;
+    this.trees.set(account.id, { signature: tree.signature, dirs, holdsFiles: tree.files.length > 0, readAt });
     let taken = 0;
     for (const file of tree.files) {
       if (this.intake.isTaken(file)) continue;
