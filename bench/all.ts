@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: every benchmark in turn (sftp throughput, intake latency, a burst of clients, sal pipeline).
+ * `npm run bench`: every benchmark in turn (sftp throughput, intake latency, a burst of clients, sal pipeline, account import).
  * Each prints its own figures and its ratio against a baseline measured in the same run.
  * Not part of `npm test`: the machines are shared and noisy, targets are read, not asserted.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const BENCHES = ['sftp', 'intake', 'burst', 'sal'];
+const BENCHES = ['sftp', 'intake', 'burst', 'sal', 'import'];
 let failed = 0;
 for (const name of BENCHES) {
   process.stdout.write(`\n=== bench:${name} ===\n`);

@@ -49,7 +49,7 @@ function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /** A unique, valid 14-digit name timestamp per file: 2026-11-20 from 08:00:00, one second apart. */
@@ -135,8 +135,8 @@ async function waitFinal(server: TestServer, names: Set<string>, timeoutMs: numb
 function receiptStamp(path: string): number {
   const m = /_(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d{3})?\.xml$/.exec(path);
   if (!m) return NaN;
-  const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[];
-  return new Date(y!, mo! - 1, d, h, mi, s, Number.isNaN(ms) ? 0 : ms).getTime();
+  const [, y, mo, d, h, mi, s, ms] = m.map(Number);
+  return new Date(y, mo - 1, d, h, mi, s, Number.isNaN(ms) ? 0 : ms).getTime();
 }
 
 async function phase(sign: boolean): Promise<void> {
@@ -157,13 +157,13 @@ async function phase(sign: boolean): Promise<void> {
     const loadBefore = load();
 
     // Baseline: one client, one file at a time, each waited for.
-    const base = await connect(server.port, accounts[0]!, keys.get(accounts[0]!)!);
+    const base = await connect(server.port, accounts[0], keys.get(accounts[0])!);
     const baseLatency: number[] = [];
     for (let i = 0; i < BASELINE; i++) {
-      const name = fileName(accounts[0]!, 50_000 + i);
+      const name = fileName(accounts[0], 50_000 + i);
       const done = await upload(base.sftp, name);
       const [row] = await waitFinal(server, new Set([name]), 60_000);
-      baseLatency.push(row!.processed_at! - done);
+      baseLatency.push(row.processed_at! - done);
     }
     base.client.end();
 
@@ -172,7 +172,7 @@ async function phase(sign: boolean): Promise<void> {
     const sessions: Array<{ client: Client; sftp: SFTPWrapper; account: string; c: number }> = [];
     for (let c = 0; c < CLIENTS; c += CONNECT_AT_ONCE) {
       sessions.push(...await Promise.all(Array.from({ length: Math.min(CONNECT_AT_ONCE, CLIENTS - c) }, (_, j) => {
-        const account = accounts[(c + j) % ACCOUNTS]!;
+        const account = accounts[(c + j) % ACCOUNTS];
         return connect(server.port, account, keys.get(account)!).then((s) => ({ ...s, account, c: c + j }));
       })));
     }
@@ -206,7 +206,7 @@ async function phase(sign: boolean): Promise<void> {
       `  upload done → processed: p50 ${secs(pct(latency, 50))}  p99 ${secs(pct(latency, 99))}  max ${secs(latency.at(-1)!)}`,
       timeline(server, names),
       `  server CPU: ${cpu.toFixed(1)} s for the burst (uploads and processing), ${((cpu * 1000) / TOTAL).toFixed(1)} ms per file`,
-      `  receipt name minus the time it was written: min ${secs(drift[0]!)}, max ${secs(drift.at(-1)!)}; names shared by two files: ${shared}`,
+      `  receipt name minus the time it was written: min ${secs(drift[0])}, max ${secs(drift.at(-1)!)}; names shared by two files: ${shared}`,
       `  not processed: ${notProcessed.length}${notProcessed.length ? ` (${[...new Set(notProcessed.map((r) => r.state))].join(', ')})` : ''}; load average ${load()} after`,
       '',
     ].join('\n'));

@@ -49,33 +49,48 @@ print(json.dumps({'latency': lat, 'burst_seconds': end - start, 'upload_seconds'
 `;
 
 function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The server configuration the intake measurement runs under (bench:journal uses it too). */
+export const INTAKE_SERVER_CONFIG = {
+  // Log level info: the test helper waits for the 'listening' line; per-file lines are debug.
+  log: { level: 'info' }, pgp: { signReports: SIGN, keyType: 'curve25519' }, engine: { concurrency: { global: 4, perAccount: 2 } },
+};
+
+export interface IntakeFigures { p50: number; p95: number; max: number; filesPerSecond: number; uploadSeconds: number; burstSeconds: number }
+
+/**
+ * On a started server: adds the account `acme` (CLI), then `files` uploads one at a time, each
+ * waited for (rename → report in out/), then `burst` back to back.
+ */
+export async function measureIntake(server: TestServer, files = N, burst = M): Promise<IntakeFigures> {
+  const key = makeKey();
+  const add = await server.cli('account', 'add', 'acme', '--key', key.publicPath);
+  if (add.code !== 0) throw new Error(add.stderr);
+  const root = join(server.dataDir, 'sftp', 'acme');
+  mkdirSync(join(root, 'in', 'echo'));
+  const r = await python(CLIENT, [String(server.port), 'acme', key.privatePath, String(files), String(burst), root]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { latency: number[]; burst_seconds: number; upload_seconds: number };
+  const sorted = [...result.latency].sort((a, b) => a - b);
+  return {
+    p50: pct(sorted, 50), p95: pct(sorted, 95), max: sorted[sorted.length - 1],
+    filesPerSecond: burst / result.burst_seconds, uploadSeconds: result.upload_seconds, burstSeconds: result.burst_seconds,
+  };
 }
 
 async function main(): Promise<void> {
-  // Log level info: the test helper waits for the 'listening' line; per-file lines are debug.
-  const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: SIGN, keyType: 'curve25519' }, engine: { concurrency: { global: 4, perAccount: 2 } } } });
+  const server = new TestServer({ config: INTAKE_SERVER_CONFIG });
   await server.start();
-  await run(server);
-}
-
-async function run(server: TestServer): Promise<void> {
   try {
-    const key = makeKey();
-    const add = await server.cli('account', 'add', 'acme', '--key', key.publicPath);
-    if (add.code !== 0) throw new Error(add.stderr);
-    const root = join(server.dataDir, 'sftp', 'acme');
-    mkdirSync(join(root, 'in', 'echo'));
-    const r = await python(CLIENT, [String(server.port), 'acme', key.privatePath, String(N), String(M), root]);
-    if (r.code !== 0) throw new Error(r.stderr);
-    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { latency: number[]; burst_seconds: number; upload_seconds: number };
-    const sorted = [...result.latency].sort((a, b) => a - b);
+    const f = await measureIntake(server);
     const fmt = (v: number) => `${v.toFixed(1)} ms`;
     process.stdout.write([
       `intake latency, rename → report in out/ (${N} files, one at a time, signing ${SIGN ? 'on' : 'off'}):`,
-      `  p50 ${fmt(pct(sorted, 50))}   p95 ${fmt(pct(sorted, 95))}   max ${fmt(sorted[sorted.length - 1]!)}`,
-      `throughput (${M} files back to back): ${(M / result.burst_seconds).toFixed(1)} files/s`
-        + ` (uploads took ${result.upload_seconds.toFixed(2)} s, all reports after ${result.burst_seconds.toFixed(2)} s)`,
+      `  p50 ${fmt(f.p50)}   p95 ${fmt(f.p95)}   max ${fmt(f.max)}`,
+      `throughput (${M} files back to back): ${f.filesPerSecond.toFixed(1)} files/s`
+        + ` (uploads took ${f.uploadSeconds.toFixed(2)} s, all reports after ${f.burstSeconds.toFixed(2)} s)`,
       '',
     ].join('\n'));
   } finally {
@@ -84,4 +99,4 @@ async function run(server: TestServer): Promise<void> {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+if (require.main === module) main().catch((err) => { console.error(err); process.exit(1); });

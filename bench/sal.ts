@@ -54,7 +54,7 @@ function startProbe(port: number, privateKey: string): Promise<{ stop(): Promise
   async function stop(): Promise<number[]> {
     child.stdin.end();
     await closed;
-    return JSON.parse(out.split('\n')[1]!) as number[];
+    return JSON.parse(out.split('\n')[1]) as number[];
   }
 }
 const FIXTURES = join(__dirname, '..', 'test', 'fixtures', 'exchange');
@@ -108,8 +108,8 @@ function storeAlone(dir: string): { cpuSeconds: number } {
     const ref = String(i).padStart(7, '0');
     const leaver = i % 17 === 0;
     batch.push({
-      organizationCode: ORGS[i % ORGS.length]!, registrationReference: ref, technicalId: `T${ref}`, email: `p${ref}@acme.example`,
-      lastname: LAST[i % LAST.length]!.replace(/^'(.*)'$/, '$1').replace(/''/g, "'"), firstname: FIRST[(i >> 3) % FIRST.length]!, active: !leaver, departureDate: leaver ? '2026-06-30' : null,
+      organizationCode: ORGS[i % ORGS.length], registrationReference: ref, technicalId: `T${ref}`, email: `p${ref}@acme.example`,
+      lastname: LAST[i % LAST.length].replace(/^'(.*)'$/, '$1').replace(/''/g, "'"), firstname: FIRST[(i >> 3) % FIRST.length], active: !leaver, departureDate: leaver ? '2026-06-30' : null,
       attributes: {
         maiden_name: null, birth_date: `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10}`, address1: `${i % 300} rue de la Paix`,
         address2: i % 11 === 0 ? 'Bât. B; Esc 3' : null, address3: null, zip_code: `75${String(i % 1000).padStart(3, '0')}`, city: 'Paris',
@@ -158,7 +158,7 @@ function threadCpuSpent(before: Map<string, number>, after: Map<string, number>)
 /** A thread's scheduler times so far (/proc schedstat): on a core, and runnable but waiting for one, in seconds. */
 function schedTimes(pid: number, tid: number): { running: number; waiting: number } {
   const [running, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-  return { running: running! / 1e9, waiting: waiting! / 1e9 };
+  return { running: running / 1e9, waiting: waiting / 1e9 };
 }
 
 function peakRssMb(pid: number): number {
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
     // (c) after the rounds: its 70 MB of writes right before round 1 made that round 5-10 points lower.
     const store = storeAlone(dir);
     const byRatio = [...rounds].sort((x, y) => x.ratio - y.ratio);
-    const { bare, run, ratio } = byRatio[Math.floor((byRatio.length - 1) / 2)]!;
+    const { bare, run, ratio } = byRatio[Math.floor((byRatio.length - 1) / 2)];
     const seconds = run.seconds;
     console.log(`median round (${rounds.findIndex((x) => x.run === run) + 1} of ${ROUNDS}):`);
     console.log(`(a) csv-parse alone:             ${bare.seconds.toFixed(2)} s  ${Math.round(bare.rows / bare.seconds).toLocaleString('en')} rows/s`);
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
     console.log(`server peak RSS:                 ${run.rss.toFixed(0)} MB, highest of the rounds ${highest.toFixed(0)} MB  (target < 300 MB); WAL file peak ${(run.walPeak / 1024 ** 2).toFixed(0)} MiB`);
     if (run.listings?.length) {
       const sorted = [...run.listings].sort((x, y) => x - y);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(0);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(0);
       console.log(`another session's ls of /out:    ${sorted.length} during upload + (b): median ${at(0.5)} ms, p90 ${at(0.9)} ms, worst ${at(1)} ms`);
     }
     console.log(`counts: ${JSON.stringify(run.counts)}`);

@@ -80,8 +80,8 @@ async function upload(port: number, user: string, key: string, cipher: string, s
     '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`,
   ], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  child.stdin!.end(`put ${source} ${target}\nbye\n`);
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdin.end(`put ${source} ${target}\nbye\n`);
   const [code] = await once(child, 'exit') as [number | null];
   if (code !== 0) throw new Error(`sftp to port ${port} failed (${code}): ${stderr}`);
   return Number(process.hrtime.bigint() - started) / 1e9;
@@ -102,7 +102,7 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
   let buffer = '';
   const port = await new Promise<number>((resolvePort, reject) => {
     child.once('exit', (code) => reject(new Error(`fluxgate exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       buffer += d.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
@@ -135,7 +135,7 @@ async function startSshd(clientPub: string): Promise<{ child: ChildProcess; port
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
   for (let i = 0; i < 100 && !/Server listening/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
   if (!/Server listening/.test(stderr)) throw new Error(`sshd did not start: ${stderr}`);
   return { child, port };
@@ -157,7 +157,7 @@ function cpuSeconds(pid: number, mainThreadOnly = false): number {
   return ticks / 100;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const loadAtStart = load();

@@ -1,24 +1,27 @@
 'use strict';
 /**
- * Compiles the TypeScript sources of the server (core/, plugins/) into dist/, one JavaScript
- * file per source, with esbuild (the compiler tsx itself uses, so the code runs the same).
+ * The build, made once: compiles the TypeScript sources of the server (core/, plugins/) into
+ * dist/, one JavaScript file per source, with esbuild, and emits the plugin API's type
+ * declarations (dist/core/plugin-api/*.d.ts, what `fluxgate/plugin-api` gives TypeScript) with tsc.
  *
- * Why: running the sources through tsx costs every process its loader and each module's inline
- * source map, kept in memory. Measured: the idle server 105 MB RSS through tsx, 91-94 MB
- * compiled; `fluxgate account list` 0.52 s and 102 MB against 0.34 s and 85 MB.
- * `bin/fluxgate.js` calls ensureBuilt() at every start, which rebuilds only when a source is
- * newer than the last build (a stat of each source to check, about 0.15 s to rebuild), so
- * there is still no build step between `npm install` and `npm start`, and an edited source is
- * never run stale. `npm run build` forces one. Source maps are written beside the files
- * (`node --enable-source-maps` maps stack traces to the .ts lines).
+ * Run by `npm install` (the `prepare` script), `npm run build`, and `npm test` when a source is
+ * newer than the build. `fluxgate` itself only runs dist/ and writes nothing under the install
+ * (a read-only install works): see bin/fluxgate.js.
+ *
+ * Why compiled: running the sources through tsx costs every process its loader and each
+ * module's inline source map. Measured on Node 20: the idle server 105 MB RSS through tsx,
+ * 91-94 MB compiled; `fluxgate account list` 0.52 s and 102 MB against 0.34 s and 85 MB.
+ * Source maps are written beside the files (`node --enable-source-maps` maps stack traces to
+ * the .ts lines).
  */
-const { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } = require('node:fs');
+const { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
+const { spawnSync } = require('node:child_process');
 
 const ROOT = join(__dirname, '..');
 const DIST = join(ROOT, 'dist');
-const BUILDS = join(ROOT, '.dist');
 const SOURCE_DIRS = ['core', 'plugins'];
+const CONFIGS = ['tsconfig.json', 'tsconfig.plugin-api.json', 'package.json'];
 const STAMP = '.sources.json';
 
 /** The sources to compile: every .ts file under core/ and plugins/ but tests and declarations. */
@@ -35,76 +38,103 @@ function sources() {
   return out.sort();
 }
 
-/** What a build was made from: the file list and the newest modification time. */
+/** What a build is made from: the file list and the newest modification time. */
 function fingerprint(files) {
-  let newest = statSync(join(ROOT, 'tsconfig.json')).mtimeMs;
-  for (const file of files) newest = Math.max(newest, statSync(file).mtimeMs);
+  let newest = 0;
+  for (const file of [...CONFIGS.map((c) => join(ROOT, c)), ...files]) newest = Math.max(newest, statSync(file).mtimeMs);
   return { files: files.map((f) => relative(ROOT, f)), newest };
 }
 
-function isFresh(print) {
+/**
+ * Why dist/ does not match the sources (missing, a source added, removed or changed since), or
+ * undefined when it does. Only stats files: cheap enough for every `fluxgate` start.
+ */
+function staleReason() {
+  let built;
   try {
-    const built = JSON.parse(readFileSync(join(DIST, STAMP), 'utf8'));
-    return built.newest === print.newest && built.files.length === print.files.length && built.files.every((f, i) => f === print.files[i]);
+    built = JSON.parse(readFileSync(join(DIST, STAMP), 'utf8'));
+  } catch {
+    return 'dist/ has not been built';
+  }
+  const print = fingerprint(sources());
+  const added = print.files.find((f) => !built.files.includes(f));
+  if (added) return `${added} is not in dist/`;
+  const removed = built.files.find((f) => !print.files.includes(f));
+  if (removed) return `${removed} was removed since dist/ was built`;
+  if (print.newest > built.newest) return 'a source changed since dist/ was built';
+  return undefined;
+}
+
+/** The plugin API's declarations, into `outDir`; false (and why, on stderr) when tsc is absent. */
+function emitDeclarations(outDir) {
+  let tsc;
+  try {
+    tsc = require.resolve('typescript/bin/tsc');
+  } catch {
+    process.stderr.write('fluxgate build: typescript is not installed (npm install --omit=dev?): no type declarations for fluxgate/plugin-api\n');
+    return false;
+  }
+  const run = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.plugin-api.json'), '--outDir', outDir], { cwd: ROOT, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`tsc could not emit the plugin API's declarations:\n${run.stdout}${run.stderr}`);
+  return true;
+}
+
+/** Compiles into a new directory, then puts it in dist/'s place. */
+function build() {
+  const esbuild = require('esbuild');
+  const files = sources();
+  const print = fingerprint(files);
+  const next = join(ROOT, `.dist-next-${process.pid}`);
+  rmSync(next, { recursive: true, force: true });
+  mkdirSync(next);
+  try {
+    esbuild.buildSync({
+      entryPoints: files,
+      outdir: next,
+      outbase: ROOT,
+      bundle: false,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node24',
+      sourcemap: 'linked',
+      logLevel: 'error',
+      tsconfig: join(ROOT, 'tsconfig.json'),
+    });
+    emitDeclarations(next);
+    writeFileSync(join(next, STAMP), JSON.stringify(print));
+    const old = join(ROOT, `.dist-old-${process.pid}`);
+    // dist may be a directory, or the symbolic link of the builds made at start-up before 0.2.
+    if (existsSync(DIST) || isLink(DIST)) renameSync(DIST, old);
+    renameSync(next, DIST);
+    rmSync(old, { recursive: true, force: true });
+    rmSync(join(ROOT, '.dist'), { recursive: true, force: true });
+  } finally {
+    rmSync(next, { recursive: true, force: true });
+  }
+  return files.length;
+}
+
+function isLink(path) {
+  try {
+    return lstatSync(path).isSymbolicLink();
   } catch {
     return false;
   }
 }
 
-function build(files, print) {
-  const esbuild = require('esbuild');
-  // Each build goes to its own directory under .dist/; dist is a symbolic link to the current one,
-  // replaced in one rename. A process that is loading modules meanwhile keeps reading the build it
-  // started with (Node resolves the link once: the modules' paths are the build's own).
-  const id = `${Date.now().toString(36)}-${process.pid}`;
-  const out = join(BUILDS, id);
-  esbuild.buildSync({
-    entryPoints: files,
-    outdir: out,
-    outbase: ROOT,
-    bundle: false,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'linked',
-    logLevel: 'error',
-    tsconfig: join(ROOT, 'tsconfig.json'),
-  });
-  writeFileSync(join(out, STAMP), JSON.stringify(print));
-  const link = `${DIST}.${process.pid}.link`;
-  rmSync(link, { force: true });
-  symlinkSync(join('.dist', id), link);
-  // A dist/ directory from before builds were linked is moved aside first.
-  if (existsSync(DIST) && !lstatSync(DIST).isSymbolicLink()) rmSync(DIST, { recursive: true, force: true });
-  renameSync(link, DIST);
-  // Older builds go, but the two before this one stay for processes still running on them.
-  const builds = readdirSync(BUILDS).filter((name) => name !== id).sort();
-  for (const name of builds.slice(0, -2)) rmSync(join(BUILDS, name), { recursive: true, force: true });
+/** Builds when dist/ does not match the sources; returns what was done, for the caller to print. */
+function buildIfStale() {
+  const reason = staleReason();
+  if (!reason) return undefined;
+  const started = Date.now();
+  const count = build();
+  return `compiled ${count} files into dist/ in ${Date.now() - started} ms (${reason})`;
 }
 
-/**
- * dist/ up to date with the sources, built if needed. Returns false when it cannot be built
- * (no esbuild, a read-only checkout): the caller then runs the sources through tsx.
- */
-function ensureBuilt({ force = false } = {}) {
-  try {
-    const files = sources();
-    const print = fingerprint(files);
-    if (!force && isFresh(print)) return true;
-    mkdirSync(BUILDS, { recursive: true });
-    build(files, print);
-    return true;
-  } catch (err) {
-    if (force) throw err;
-    process.emitWarning(`fluxgate: cannot compile the sources into dist/ (${err.message}); running them through tsx`);
-    return false;
-  }
-}
-
-module.exports = { ensureBuilt, DIST, ROOT };
+module.exports = { build, buildIfStale, staleReason, DIST, ROOT };
 
 if (require.main === module) {
   const started = Date.now();
-  ensureBuilt({ force: true });
-  process.stdout.write(`compiled ${sources().length} files into dist/ in ${Date.now() - started} ms\n`);
+  const count = build();
+  process.stdout.write(`compiled ${count} files into dist/ in ${Date.now() - started} ms\n`);
 }

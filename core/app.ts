@@ -1,19 +1,24 @@
-import type { Container } from 'inversify';
-import type { Database } from './store/database';
-import { Tokens, type Service } from './tokens';
 import type { Logger } from './logging/logger';
+import type { Service } from './tokens';
 
-/** The running server: starts every bound Service in order, stops them in reverse. */
+/** What the app runs: the composition root's services (core/composition). */
+export interface AppParts {
+  readonly services: readonly Service[];
+  readonly logger: Logger;
+  /** Releases what the services shared (the database), once they have stopped. */
+  close(): void;
+}
+
+/** The running server: starts every service in order, stops them in reverse. */
 export class FluxgateApp {
   private started: Service[] = [];
 
-  constructor(readonly container: Container) {}
+  constructor(private readonly parts: AppParts) {}
 
-  get logger(): Logger { return this.container.get<Logger>(Tokens.Logger); }
+  get logger(): Logger { return this.parts.logger; }
 
   async start(): Promise<void> {
-    const services = this.container.isBound(Tokens.Service) ? this.container.getAll<Service>(Tokens.Service) : [];
-    for (const service of services) {
+    for (const service of this.parts.services) {
       await service.start();
       this.started.push(service);
       this.logger.debug({ component: 'app', service: service.name }, 'service started');
@@ -30,6 +35,6 @@ export class FluxgateApp {
       }
     }
     this.started = [];
-    this.container.get<Database>(Tokens.Database).close();
+    this.parts.close();
   }
 }

@@ -9,9 +9,12 @@ export const ERROR_CODES = {
   FG_USAGE: 'bad command-line arguments',
   FG_DATA_DIR: 'the data directory cannot be used',
   FG_DATA_DIR_LOCKED: 'another fluxgate server runs on this data directory',
+  FG_NOT_BUILT: 'the server is not built (dist/ is missing): run `npm run build` in its directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
   FG_ACCOUNT_NOT_FOUND: 'no such account',
+  FG_ACCOUNT_CONFLICT: 'the account exists with other settings than the ones given',
+  FG_ACCOUNT_PROFILE: 'the account profile is exchange or dropbox',
   FG_ACCOUNT_ID: 'account ids are 1-32 characters: lower-case letters, digits, "-" and "_"',
   FG_PARTNER_ID: 'partner ids are 1-32 characters: letters, digits and "-"',
   FG_PASSWORD_WEAK: 'the password is too short',
@@ -38,8 +41,10 @@ export const ERROR_CODES = {
   FG_DISK_FULL: 'an upload failed: no space left on the server (or its disk quota exceeded)',
   FG_WRITE_FAILED: 'an upload failed: its data could not be written on the server',
   FG_UPLOAD_FAILED: 'the upload failed, so it cannot be completed (published)',
+  FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
+  FG_NAME_INVISIBLE: 'the file name contains an invisible or control character',
   FG_NO_WORKFLOW: 'no workflow matches this file',
   FG_WORKFLOW_AMBIGUOUS: 'several workflows match this file (their patterns overlap)',
   FG_WORKFLOW_INVALID: 'the workflow definition is invalid',
@@ -50,6 +55,7 @@ export const ERROR_CODES = {
   FG_FORWARD_FAILED: 'the file could not be forwarded',
   FG_FILE_NOT_FOUND: 'no such file in the journal',
   FG_REPLAY: 'the file cannot be replayed',
+  FG_CURSOR: 'the page cursor is not one a previous page of this listing gave',
   FG_TEST_FILE: 'test file: validated and reported, not applied in production',
   // file-level content problems
   FG_EMPTY_FILE: 'the file is empty',
@@ -86,6 +92,18 @@ export const ERROR_CODES = {
   // jobs
   FG_JOB_NOT_FOUND: 'no such job',
   FG_JOB_RUNNING: 'the job is already running',
+  // operator plane (HTTP API, operators, tokens)
+  FG_UNAUTHENTICATED: 'no valid credentials: give a bearer token (Authorization: Bearer <token>)',
+  FG_FORBIDDEN: 'the operator role does not allow this',
+  FG_RATE_LIMITED: 'too many failed logins from this address or for this name: retry later',
+  FG_BAD_REQUEST: 'the request is invalid',
+  FG_NOT_FOUND: 'no such route',
+  FG_OPERATOR_NAME: 'operator and token names are 1-64 characters: letters, digits, ".", "_", "@" and "-"',
+  FG_OPERATOR_EXISTS: 'an operator with this name already exists',
+  FG_OPERATOR_NOT_FOUND: 'no such operator',
+  FG_TOKEN_EXISTS: 'a token with this name already exists',
+  FG_TOKEN_NOT_FOUND: 'no such token',
+  FG_HTTP: 'the HTTP listener cannot start',
   // anything else
   FG_INTERNAL: 'internal error',
 } as const;

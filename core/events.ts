@@ -23,4 +23,26 @@ export class UploadEvents {
   completed(upload: CompletedUpload): void {
     for (const listener of this.listeners) listener(upload);
   }
+
+  private readonly signalListeners = new Set<(signal: ServerSignal) => void>();
+
+  onSignal(listener: (signal: ServerSignal) => void): () => void {
+    this.signalListeners.add(listener);
+    return () => this.signalListeners.delete(listener);
+  }
+
+  /** Cheap when nobody listens (CLI commands, a server without the HTTP plane). */
+  signal(signal: ServerSignal): void {
+    for (const listener of this.signalListeners) listener(signal);
+  }
 }
+
+/**
+ * What the SFTP server tells about itself, for metrics (core/http/metrics.ts listens). Said
+ * on the same injected sink as uploads, so core/sftp depends on nothing of the HTTP plane.
+ */
+export type ServerSignal =
+  | { type: 'login'; result: 'accepted' | 'refused' }
+  | { type: 'ban' }
+  | { type: 'session'; open: boolean }
+  | { type: 'download'; bytes: number };

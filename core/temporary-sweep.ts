@@ -1,4 +1,4 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, rmSync, statSync, type Dirent } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataPaths } from './config/paths';
@@ -47,6 +47,21 @@ export async function sweepTemporaries(paths: DataPaths, logger: Logger, started
 /** When this process started (ms since the epoch, rounded down to the second for file systems with 1-second mtimes). */
 function processStartTime(): number {
   return Math.floor((Date.now() - process.uptime() * 1000) / 1000) * 1000;
+}
+
+/**
+ * The same in one directory (not below), for a command resuming work there (an account removal
+ * run again in the folder a killed run left): temporaries of writers no longer running go.
+ */
+export function sweepTemporariesIn(dir: string): string[] {
+  const removed: string[] = [];
+  const startedAt = processStartTime();
+  for (const name of readdirSync(dir)) {
+    if (!isServerTemporary(name) || ownerMayBeRunning(name, join(dir, name), startedAt)) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(join(dir, name));
+  }
+  return removed;
 }
 
 const THIS_HOST = hostTag();

@@ -40,7 +40,7 @@ const OWNED = /^\.fg-upload-(\d+)\.([0-9a-f]{8})\.[0-9a-f]+-/;
 /** The owner written in a temporary upload name; undefined for names of versions before it was. */
 export function tempUploadOwner(name: string): TempUploadOwner | undefined {
   const m = OWNED.exec(name);
-  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+  return m ? { pid: Number(m[1]), host: m[2] } : undefined;
 }
 
 /**

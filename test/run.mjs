@@ -1,11 +1,14 @@
-// `npm test`: runs every *.test.ts under test/ and examples/ with Node's test runner.
-// Node 20's `--test` does not expand globs, so the file list is built here.
+// `npm test`: runs every *.test.ts under test/, examples/ and plugins/ with Node's test runner
+// (the test files themselves through tsx), and beside them the quality gates (typecheck, lint,
+// architecture rules: test/gates.mjs). The list is built here so that `npm test -- <text>` can
+// pick files by path; such a run skips the gates.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { GATES, reportGates, startGate } from './gates.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = ['test', 'examples', 'plugins'];
@@ -28,9 +31,17 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-// The servers the tests start run the compiled sources (bin/build.js): compile them once here
-// rather than in several test files' servers at the same time.
-if (process.env.FLUXGATE_RUN_SOURCES !== '1') createRequire(import.meta.url)('../bin/build.js').ensureBuilt({ force: false });
+// Started first: they read only the sources, and take a minute or two on a busy machine.
+const gateNames = GATES.map((g) => g.name).join(', ');
+const gates = filter ? undefined : Promise.all(GATES.map((g) => startGate(g)));
+console.log(filter
+  ? `quality gates (${gateNames}) skipped: a filter was given; npm run check runs them`
+  : `quality gates (${gateNames}) running beside the tests; their result comes last`);
+// The servers and commands the tests start run the built distribution (dist/, bin/build.js), as
+// an install does: built here first when a source is newer than it (esbuild ~0.2 s, plus tsc's
+// declarations of the plugin API, a few seconds).
+const built = createRequire(import.meta.url)('../bin/build.js').buildIfStale();
+if (built) console.log(built);
 const concurrency = process.env.FLUXGATE_TEST_CONCURRENCY ?? '2';
 // Every temporary file of the run (the tests' data directories, keys, databases and WAL files,
 // and those of the servers and clients they start) goes under one directory, removed when the
@@ -44,9 +55,16 @@ const child = spawn(process.execPath, [
   '--import', 'tsx',
   '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000',
   ...files,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: scratch } });
+], { cwd: root, stdio: 'inherit', env: {
+  // Servers a test starts without a config (or with its own) must not all claim the API's default port 8080.
+  FLUXGATE_HTTP__PORT: '0',
+  ...process.env, TMPDIR: scratch,
+} });
 const [status] = await once(child, 'exit');
+// An interrupted run's gates were interrupted too: nothing to report.
+const gatesPassed = gates && !interrupted ? reportGates(await gates) : true;
 // Retries: a server an interrupted test started may still be writing there as it stops.
 if ((status === 0 || interrupted) && process.env.FLUXGATE_KEEP_TEST_FILES !== '1') rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 else console.error(`the run's temporary files are kept in ${scratch}`);
-process.exit(interrupted ? 130 : status ?? 1);
+if (interrupted) process.exit(130);
+process.exit(status !== 0 ? status ?? 1 : gatesPassed ? 0 : 1);

@@ -4,6 +4,7 @@ import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import { DIRECTORY_SECTIONS, totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
 import type { Account, AccountRepository } from '../store/accounts-repository';
+import { sweepTemporariesIn } from '../temporary-sweep';
 import { accountJson, isoDate, keyJson } from './cli-format';
 import { namedDataRoots, type DataRoot } from './data-roots';
 import { hashExport, writeExport, type ExportSection } from './removal-export';
@@ -183,6 +184,8 @@ function sections(data: AccountDataRepository, accountId: string): { directory: 
  * holds, which the delete transaction must find again.
  */
 function exportRows(data: AccountDataRepository, accountId: string, folder: string, manifest: RemovalManifest, now: Date): { directory: string; journal: string } {
+  // A killed run's half-written export (under its temporary name) is of no use: removed.
+  sweepTemporariesIn(folder);
   const current = sections(data, accountId);
   const c = data.counts(accountId);
   const has = { directory: directoryRows(c) > 0, journal: c.files + c.outputs > 0 };

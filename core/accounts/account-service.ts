@@ -1,14 +1,12 @@
 import { join } from 'node:path';
-import { inject, injectable } from 'inversify';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
-import { Tokens } from '../tokens';
 import { normalizeAllowlist } from './allowlist';
-import { createAccountTree } from './account-tree';
+import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
-import { assertKeyAcceptable, keyExpiry, parsePublicKey } from './key-policy';
+import { assertKeyAcceptable, keyExpiry, parsePublicKey, type PublicKeyInfo } from './key-policy';
 import { hashPassword } from './password';
 import { publishStoredPublicKey } from '../pgp/publish';
 
@@ -31,17 +29,37 @@ export interface CreateAccountInput {
   now?: number;
 }
 
+/** What checkSettings accepts: an account as `account add` or a row of `account import` describes it. */
+export interface AccountSettingsInput {
+  id: string;
+  profile?: AccountProfile;
+  partner?: string | null;
+  allowIps?: string[];
+  /** Public key texts (OpenSSH or RFC 4716). */
+  publicKeys?: string[];
+}
+
+export type CheckedKey = Pick<PublicKeyInfo, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'>;
+
+/** An account that passed checkSettings: normalized, ready to insert. */
+export interface CheckedAccount {
+  id: string;
+  profile: AccountProfile;
+  partner: string | null;
+  allowIps: string[];
+  keys: CheckedKey[];
+}
+
 /**
  * Account administration used by the CLI and at first start (the demo account). Data access
  * goes through AccountRepository; the server reads accounts and keys from the database at
  * every login, so changes apply without a restart.
  */
-@injectable()
 export class AccountService {
   constructor(
-    @inject(Tokens.Accounts) private readonly repo: AccountRepository,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
+    private readonly repo: AccountRepository,
+    private readonly paths: DataPaths,
+    private readonly config: FluxgateConfig,
   ) {}
 
   /** Where removed accounts' files and rows are kept. */
@@ -56,40 +74,76 @@ export class AccountService {
   }
 
   create(input: CreateAccountInput): { account: Account; key?: AccountKey } {
+    const checked = this.checkSettings({ ...input, publicKeys: input.publicKey === undefined ? [] : [input.publicKey] });
+    this.assertIdAvailable(checked.id);
+    const result = this.repo.transaction(() => this.insertChecked(checked, input.now ?? Date.now()));
+    this.createAccountFiles(result.account);
+    return { account: result.account, key: result.keys[0] };
+  }
+
+  /**
+   * Everything `account add` checks about the account itself, without reading the store: id,
+   * profile, partner id, allowlist (normalized), and each key (readable, public, acceptable under
+   * the key policy, not listed twice). Throws the first problem as a FluxgateError; writes nothing.
+   */
+  checkSettings(input: AccountSettingsInput): CheckedAccount {
     assertAccountId(input.id);
     const profile = input.profile ?? 'exchange';
     if (profile !== 'exchange' && profile !== 'dropbox') {
-      throw new FluxgateError('FG_USAGE', `unknown profile "${String(profile)}": use exchange or dropbox`);
+      throw new FluxgateError('FG_ACCOUNT_PROFILE', `unknown profile "${String(profile)}": use exchange or dropbox`);
     }
     const partner = input.partner ?? null;
     if (partner !== null && !PARTNER_PATTERN.test(partner)) {
       throw new FluxgateError('FG_PARTNER_ID', `"${partner}" is not a valid partner id: use 1-32 letters, digits and "-", starting with a letter or digit`);
     }
     const allowIps = normalizeAllowlist(input.allowIps ?? [], this.config.sftp.maxAllowIps);
-    // Validate the key before anything is written: a refused key creates nothing.
-    const key = input.publicKey === undefined ? undefined : this.checkedKey(input.publicKey);
-    const existing = this.repo.get(input.id);
+    const keys: CheckedKey[] = [];
+    for (const text of input.publicKeys ?? []) {
+      const key = this.checkedKey(text);
+      if (keys.some((k) => k.fingerprint === key.fingerprint)) {
+        throw new FluxgateError('FG_KEY_EXISTS', `key ${key.fingerprint} is given twice for "${input.id}"`, { accountId: input.id, fingerprint: key.fingerprint });
+      }
+      keys.push(key);
+    }
+    return { id: input.id, profile, partner, allowIps, keys };
+  }
+
+  /** Refuses an id that is taken (FG_ACCOUNT_EXISTS) or whose removed account left data (FG_ACCOUNT_LEFTOVERS). */
+  assertIdAvailable(id: string): void {
+    const existing = this.repo.get(id);
     if (existing) {
-      const unfinished = unfinishedRemoval(this.removal, input.id, existing) ? `; its removal is unfinished: run "fluxgate account remove ${input.id}" again` : '';
-      throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${input.id}" already exists${unfinished}`, { accountId: input.id });
+      const unfinished = unfinishedRemoval(this.removal, id, existing) ? `; its removal is unfinished: run "fluxgate account remove ${id}" again` : '';
+      throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${id}" already exists${unfinished}`, { accountId: id });
     }
     // A new account must start empty: it would otherwise find (and a sal upload "update") the data of the one removed.
-    const leftovers = findLeftovers(this.removal, input.id);
+    const leftovers = findLeftovers(this.removal, id);
     if (leftovers) {
       throw new FluxgateError('FG_ACCOUNT_LEFTOVERS',
-        `there is no account "${input.id}", but data of one removed earlier remains (${describeLeftovers(leftovers)}): ` +
-        `run "fluxgate account remove ${input.id}", which moves it to ${this.removedDir}/, then add the account again`, { accountId: input.id });
+        `there is no account "${id}", but data of one removed earlier remains (${describeLeftovers(leftovers)}): ` +
+        `run "fluxgate account remove ${id}", which moves it to ${this.removedDir}/, then add the account again`, { accountId: id });
     }
-    const now = input.now ?? Date.now();
-    const result = this.repo.transaction(() => {
-      const account = this.repo.insert({ id: input.id, profile, partner, allowIps, options: {}, createdAt: now });
-      const added = key && this.repo.addKey({ accountId: input.id, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) });
-      return { account, key: added };
-    });
-    createAccountTree(this.paths.accountRoot(input.id), profile);
-    // The server's PGP public key in out/sig/ (when the server has run once; it also publishes at start).
-    publishStoredPublicKey(this.paths, { id: input.id, profile }, this.config.sftp.fileMode);
-    return result;
+  }
+
+  /** Writes the rows of a checked account and its keys; the caller holds the transaction (one per account, or one per batch). */
+  insertChecked(checked: CheckedAccount, now: number): { account: Account; keys: AccountKey[] } {
+    const account = this.repo.insert({ id: checked.id, profile: checked.profile, partner: checked.partner, allowIps: checked.allowIps, options: {}, createdAt: now });
+    const keys = checked.keys.map((key) => this.repo.addKey({ accountId: checked.id, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) }));
+    return { account, keys };
+  }
+
+  /**
+   * What a new account needs on disk: its tree, and the server's PGP public key in out/sig/ (when
+   * the server has run once; it also publishes at start). The one place accounts get their files.
+   */
+  createAccountFiles(account: Pick<Account, 'id' | 'profile'>): void {
+    createAccountTree(this.paths.accountRoot(account.id), account.profile);
+    publishStoredPublicKey(this.paths, account, this.config.sftp.fileMode);
+  }
+
+  /** createAccountFiles for many new accounts (`account import`): the trees are made several at a time. */
+  async createAccountsFiles(accounts: ReadonlyArray<Pick<Account, 'id' | 'profile'>>): Promise<void> {
+    await createAccountTrees(accounts.map((a) => ({ root: this.paths.accountRoot(a.id), profile: a.profile })));
+    for (const account of accounts) publishStoredPublicKey(this.paths, account, this.config.sftp.fileMode);
   }
 
   addKey(accountId: string, publicKeyText: string, now = Date.now()): AccountKey {
@@ -183,7 +237,7 @@ export class AccountService {
     this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
   }
 
-  private checkedKey(text: string): Pick<AccountKey, 'type' | 'bits' | 'fingerprint' | 'publicKey' | 'comment'> {
+  private checkedKey(text: string): CheckedKey {
     const key = parsePublicKey(text);
     assertKeyAcceptable(key, this.config.sftp);
     return { type: key.type, bits: key.bits, fingerprint: key.fingerprint, publicKey: key.publicKey, comment: key.comment };

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
@@ -17,9 +18,57 @@ export const EXCHANGE_TREE: readonly string[] = [
 
 const DIR_MODE = 0o750;
 
-/** Creates (or completes) the account's tree; a dropbox account is just its root. Idempotent. */
+/**
+ * Creates (or completes) the account's tree; a dropbox account is just its root. Idempotent.
+ * EXCHANGE_TREE lists parents first, so each directory is one plain mkdir: a recursive mkdir
+ * would probe every ancestor again, which `account import` of thousands of accounts pays for.
+ */
 export function createAccountTree(root: string, profile: AccountProfile): void {
   mkdirSync(root, { recursive: true, mode: DIR_MODE });
   if (profile !== 'exchange') return;
-  for (const dir of EXCHANGE_TREE) mkdirSync(join(root, dir), { recursive: true, mode: DIR_MODE });
+  for (const dir of EXCHANGE_TREE) {
+    const path = join(root, dir);
+    try {
+      mkdirSync(path, { mode: DIR_MODE });
+    } catch (err) {
+      if (!alreadyThere(err) || !statSync(path).isDirectory()) throw err;
+    }
+  }
+}
+
+/** Already there (a tree being completed) is fine; a file in its place is not (the caller checks). */
+const alreadyThere = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'EEXIST';
+
+/** EXCHANGE_TREE by depth: the directories of one level can be made at once. */
+const TREE_LEVELS: readonly (readonly string[])[] = (() => {
+  const levels: string[][] = [];
+  for (const dir of EXCHANGE_TREE) (levels[dir.split('/').length - 1] ??= []).push(dir);
+  return levels;
+})();
+
+/**
+ * The trees of many accounts (`account import`), as createAccountTree makes them, several
+ * accounts at a time: each mkdir is a round trip to libuv's thread pool, and with several in
+ * flight the file system works on some while others wait (about twice as fast as one at a time,
+ * docs/accounts.md).
+ */
+export async function createAccountTrees(accounts: ReadonlyArray<{ root: string; profile: AccountProfile }>, concurrency = 8): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < accounts.length) {
+      const { root, profile } = accounts[next++];
+      await mkdir(root, { recursive: true, mode: DIR_MODE });
+      if (profile !== 'exchange') continue;
+      for (const level of TREE_LEVELS) await Promise.all(level.map((dir) => mkdirAsync(join(root, dir))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, accounts.length) }, worker));
+}
+
+async function mkdirAsync(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: DIR_MODE });
+  } catch (err) {
+    if (!alreadyThere(err) || !(await stat(path)).isDirectory()) throw err;
+  }
 }

@@ -33,7 +33,7 @@ export function normalizeAllowlist(entries: readonly string[], max = 254): strin
 /** IPv4-mapped IPv6 addresses (`::ffff:192.0.2.7`, as dual-stack sockets report them) become IPv4. */
 export function canonicalAddress(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? mapped[1]! : address;
+  return mapped ? mapped[1] : address;
 }
 
 /** True when the address is allowed by the list (an empty list allows all). */
@@ -45,9 +45,9 @@ export function isAddressAllowed(address: string, allowlist: readonly string[]):
   const list = new BlockList();
   for (const entry of allowlist) {
     const [net, prefix] = entry.split('/');
-    const entryFamily = isIP(net!);
+    const entryFamily = isIP(net);
     if (entryFamily === 0) continue;
-    list.addSubnet(net!, Number(prefix), entryFamily === 4 ? 'ipv4' : 'ipv6');
+    list.addSubnet(net, Number(prefix), entryFamily === 4 ? 'ipv4' : 'ipv6');
   }
   return list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }

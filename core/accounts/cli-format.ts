@@ -1,8 +1,9 @@
-import { table } from '../cli/table';
+import { table } from '../text-table';
 import { isKeyExpired } from './key-policy';
 import type { Account, AccountKey } from '../store/accounts-repository';
 import type { AccountRemoval } from './account-removal';
 import { totalRows } from '../store/account-data-repository';
+import type { ImportReport } from './account-import';
 
 /** Shared output shapes of the account, key and hostkeys commands. */
 
@@ -64,5 +65,18 @@ export function removalLines(r: AccountRemoval): string[] {
   rows.push(['removal.json', r.account ? 'the account, its keys, and what went where' : 'what went where']);
   for (const line of table(['', ''], rows).slice(1)) lines.push(`  ${line}`);
   lines.push(`${plural(totalRows(r.deleted), 'row')} deleted from the database (tombstones, the record of deleted files, are kept)`);
+  return lines;
+}
+
+/** What `account import` prints: one line per row (refused and conflicting rows with their code and why), then the counts. */
+export function importLines(r: ImportReport): string[] {
+  const status = (s: string): string => (r.dryRun && s === 'created' ? 'would create' : s);
+  const lines = table(['LINE', 'ID', 'STATUS', 'CODE', 'MESSAGE'], r.rows.map((row) => [
+    String(row.line), row.id || '-', status(row.status), row.code ?? '', row.message ?? '',
+  ]));
+  const c = r.counts;
+  const summary = `${plural(c.created, 'account')} ${r.dryRun ? 'would be created' : 'created'}, ${c.unchanged} unchanged, ${plural(c.conflict, 'conflict')}, ${c.refused} refused`;
+  lines.push(r.dryRun ? `dry run of ${r.file}, nothing written: ${summary}` : `${r.file}: ${summary}`);
+  if (c.unchanged === r.rows.length && r.rows.length > 0) lines.push('nothing to do: every account of the file exists as described');
   return lines;
 }

@@ -83,23 +83,23 @@ function firstKeyLine(str: string): string {
   const lines = str.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   if (lines.length === 0) throw new FluxgateError('FG_KEY_INVALID', 'the key file is empty');
   if (lines.length > 1) throw new FluxgateError('FG_KEY_INVALID', 'the file holds more than one line: give exactly one public key');
-  return lines[0]!;
+  return lines[0];
 }
 
 /** RFC 4716 → OpenSSH line (ssh2 itself only reads RSA and DSA keys in RFC 4716 form). */
 function rfc4716ToOpenSsh(str: string): string {
-  const body = RFC4716.exec(str)![1]!;
+  const body = RFC4716.exec(str)![1];
   const lines = body.split(/\r?\n/);
   let comment = '';
   const data: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    let l = lines[i]!;
+    let l = lines[i];
     const header = /^([\x21-\x39\x3B-\x7E]{1,64}):\s?(.*)$/.exec(l);
     if (header) {
       // Header values may continue on the next line after a trailing backslash.
-      let value = header[2]!;
-      while (value.endsWith('\\') && i + 1 < lines.length) value = value.slice(0, -1) + lines[++i]!;
-      if (header[1]!.toLowerCase() === 'comment') comment = value.replace(/^"(.*)"$/, '$1');
+      let value = header[2];
+      while (value.endsWith('\\') && i + 1 < lines.length) value = value.slice(0, -1) + lines[++i];
+      if (header[1].toLowerCase() === 'comment') comment = value.replace(/^"(.*)"$/, '$1');
       continue;
     }
     l = l.trim();
@@ -171,12 +171,12 @@ const DAY_MS = 86_400_000;
  * The policy is configured in days (keys.*ValidityDays), so it is counted in days, not calendar
  * years: the default 730 days from 2026-03-01 end on 2028-02-29, a day before the second anniversary.
  */
-export function keyValidityDays(type: KeyType | string, bits: number, keys: KeyValidityConfig): number {
+export function keyValidityDays(type: KeyType, bits: number, keys: KeyValidityConfig): number {
   return type === 'rsa' && bits < 4096 ? keys.rsaShortValidityDays : keys.longValidityDays;
 }
 
 /** When a key added at `addedAt` (epoch ms) expires (epoch ms). */
-export function keyExpiry(addedAt: number, type: KeyType | string, bits: number, keys: KeyValidityConfig): number {
+export function keyExpiry(addedAt: number, type: KeyType, bits: number, keys: KeyValidityConfig): number {
   return addedAt + keyValidityDays(type, bits, keys) * DAY_MS;
 }
 

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fsyncDir } from './removal-folder';
+import { writeFileAtomicSync, writeFully } from '../atomic-write';
 
 /** One array of an export file: its name and its rows, read afresh on each call. */
 export interface ExportSection {
@@ -48,24 +46,17 @@ export function hashExport(sections: readonly ExportSection[]): ExportSummary {
  * file is complete or absent, never half written.
  */
 export function writeExport(path: string, header: Record<string, unknown>, sections: readonly ExportSection[]): ExportSummary {
-  const tmp = `${path}.tmp`;
   const hash = createHash('sha256');
   const counts: Record<string, number> = {};
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
+  writeFileAtomicSync(path, (fd) => {
     const head = JSON.stringify(header, null, 2);
     let pending = `${head.slice(0, -2)},\n`; // the header's fields, its closing brace left open
     for (const piece of body(sections, counts)) {
       hash.update(piece);
       pending += piece;
-      if (pending.length >= FLUSH_BYTES) { writeSync(fd, pending); pending = ''; }
+      if (pending.length >= FLUSH_BYTES) { writeFully(fd, pending); pending = ''; }
     }
-    writeSync(fd, `${pending}\n}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
+    writeFully(fd, `${pending}\n}\n`);
+  }, { mode: 0o640, durable: true });
   return { sha256: hash.digest('hex'), counts };
 }

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fsyncDirectory as fsyncDir, writeFileAtomicSync } from '../atomic-write';
 import type { DataRoot, DataRootName } from './data-roots';
 
 const DIR_MODE = 0o750;
@@ -28,25 +29,6 @@ export function utcStamp(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Makes a rename or a new file in `dir` survive a power cut. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
-}
-
-/** Writes the whole file or nothing: a temporary file, fsynced, renamed into place, the directory fsynced. */
-export function writeFileDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o640);
-  try {
-    writeFileSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
 
 export function readManifest(folder: string): RemovalManifest | undefined {
   try {
@@ -58,7 +40,7 @@ export function readManifest(folder: string): RemovalManifest | undefined {
 }
 
 export function writeManifest(folder: string, manifest: RemovalManifest): void {
-  writeFileDurably(join(folder, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomicSync(join(folder, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o640, durable: true });
 }
 
 /**

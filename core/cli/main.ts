@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { CliContext } from './context';
 import { COMMANDS } from './commands';
 import { cliFailure, writeFailure } from './failure';
-import { fluxgateVersion } from './version';
+import { fluxgateVersion } from '../version';
 
 /** Whether `--json` is among the arguments (before a `--`): errors of the parse itself are then JSON too. */
 export function wantsJson(args: readonly string[]): boolean {

@@ -8,6 +8,10 @@ import { operatorSetV8Flag } from '../v8-flags';
  * of the idle server's RSS, and of its peak during uploads (measured: `serve` idle 123-127 MiB
  * before, 104-107 after; peak over two 256 MiB uploads 159-175 MiB before, 150-152 after).
  *
+ * Re-measured on Node 24 (V8 13.6, 2026-12-06, `bench:sftp`, docs/sftp.md): without it the idle
+ * server is at 119-121 MiB instead of 106-107, and the peak of the uploads 220-221 MiB instead of
+ * 197-200.
+ *
  * So the young generation is kept at its initial size while the program loads (growth factor
  * 1: objects that survive are promoted at once, as long-lived module state would be anyway),
  * and growth is restored (`restoreYoungGenerationGrowth`) when the command starts its work, or

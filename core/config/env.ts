@@ -70,7 +70,7 @@ function resolvePath(segments: string[]): { path: string[] } | { error: string }
       return { error: `${where} "${segment}"; the keys are ${keys.map(envName).join(', ')}` };
     }
     path.push(key);
-    level = levelOf(level.keys[key]!);
+    level = levelOf(level.keys[key]);
   }
   if (level.kind !== 'leaf' && level.kind !== 'record') {
     return { error: `${path.join('.')} is a section; set one of its keys: ${Object.keys(level.keys).map(envName).join(', ')}` };
@@ -118,7 +118,7 @@ export function applyOverrides(raw: Record<string, unknown>, overrides: readonly
       if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path[path.length - 1]!] = value;
+    node[path[path.length - 1]] = value;
   }
   return raw;
 }

@@ -99,6 +99,10 @@ export function resolveConfigPaths(config: FluxgateConfig, base: string | ((key:
   config.plugins = config.plugins.map((p) => abs('plugins', p));
   if (config.log.file !== undefined) config.log.file = abs('log.file', config.log.file);
   if (config.sftp.hostKeysDir !== undefined) config.sftp.hostKeysDir = abs('sftp.hostKeysDir', config.sftp.hostKeysDir);
+  if (config.http.tls) {
+    config.http.tls.cert = abs('http.tls.cert', config.http.tls.cert);
+    config.http.tls.key = abs('http.tls.key', config.http.tls.key);
+  }
   if (config.pgp.privateKeyFile !== undefined) config.pgp.privateKeyFile = abs('pgp.privateKeyFile', config.pgp.privateKeyFile);
   for (const [flux, target] of Object.entries(config.forward)) {
     if (target.directory !== undefined) target.directory = abs(`forward.${flux}.directory`, target.directory);

@@ -62,6 +62,28 @@ const sftpSchema = z.strictObject({
    */
   sessionRecheckSeconds: z.number().int().min(1).default(5),
   maxAllowIps: z.number().int().min(1).max(254).default(254),
+  /** What one account (or the whole server) may hold at once; see docs/sftp.md "Limits". */
+  limits: z.strictObject({
+    /** Logged-in SSH connections of one account (SFTPGo's max_sessions); bench:burst runs 50 at once. */
+    connectionsPerAccount: z.number().int().min(1).default(100),
+    /** Like OpenSSH's MaxSessions: SSH session channels (each may run one SFTP subsystem) on one connection. */
+    sessionsPerConnection: z.number().int().min(1).default(10),
+    /** SSH session channels of one account over all its connections. */
+    sessionsPerAccount: z.number().int().min(1).default(200),
+    /** Open file and directory handles of one SFTP session (what limits@openssh.com reports). */
+    handlesPerSession: z.number().int().min(1).default(256),
+    /** Open handles of one account over all its sessions: each holds a file descriptor. */
+    handlesPerAccount: z.number().int().min(1).default(1024),
+    /**
+     * File descriptors kept out of the SFTP handles' reach, for logins, the store, intake and the
+     * engine. Default: a quarter of the process's open-file limit (`ulimit -n`), at least 256.
+     */
+    descriptorHeadroom: z.number().int().min(0).optional(),
+    /** Open handles of all sessions together. Default, and at most: the open-file limit less the headroom. */
+    handlesTotal: z.number().int().min(1).optional(),
+    /** Files (uploads in progress included) an account may keep in dev/, its scratch area. */
+    devFilesPerAccount: z.number().int().min(1).default(10_000),
+  }).prefault({}),
   bruteForce: z.strictObject({
     maxFailures: z.number().int().min(1).default(10),
     windowSeconds: z.number().int().min(1).default(300),
@@ -203,6 +225,29 @@ const logSchema = z.strictObject({
   format: z.enum(['auto', 'json', 'pretty']).default('auto'),
 }).prefault({});
 
+/**
+ * The operator plane (core/http): REST API under /api/v1, its OpenAPI document, /metrics,
+ * /healthz and /readyz. On by default, on the loopback address only.
+ */
+const httpSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** HTTPS: PEM certificate (chain) and private key files (relative to the config file). */
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** Serve /metrics without a token (for a Prometheus on a trusted network). */
+  metricsPublic: z.boolean().default(false),
+  /** How long a session opened with POST /api/v1/login lasts. */
+  sessionMinutes: z.number().int().min(1).default(8 * 60),
+  /** Failed logins and bad tokens: per address, and per operator name for logins (like sftp.bruteForce). */
+  loginLimit: z.strictObject({
+    maxFailures: z.number().int().min(1).default(10),
+    windowSeconds: z.number().int().min(1).default(300),
+    banSeconds: z.number().int().min(1).default(900),
+  }).prefault({}),
+}).prefault({});
+
 export const configSchema = z.strictObject({
   /** In `production`, test files (version `tst`) are validated and reported but never applied. */
   environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
@@ -220,6 +265,7 @@ export const configSchema = z.strictObject({
   jobs: jobsSchema,
   pgp: pgpSchema,
   log: logSchema,
+  http: httpSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),

@@ -23,7 +23,7 @@ export function formatProblem(p: YamlProblem): string {
 export function syntaxProblems(doc: Document, lc: LineCounter, file: string): YamlProblem[] {
   return doc.errors.map((e) => {
     const pos = lc.linePos(e.pos[0]);
-    return { file, line: pos.line, column: pos.col, message: e.message.split('\n')[0]! };
+    return { file, line: pos.line, column: pos.col, message: e.message.split('\n')[0] };
   });
 }
 
@@ -63,6 +63,6 @@ export function locateKey(doc: Document, lc: LineCounter, file: string, parent: 
 
 /** A zod issue placed in the document: unknown keys at the key, anything else at the deepest node on its path. */
 export function locateIssue(doc: Document, lc: LineCounter, file: string, issue: ZodIssueLike): YamlProblem {
-  if (issue.code === 'unrecognized_keys' && issue.keys?.length) return locateKey(doc, lc, file, issue.path, issue.keys[0]!, issueMessage(issue));
+  if (issue.code === 'unrecognized_keys' && issue.keys?.length) return locateKey(doc, lc, file, issue.path, issue.keys[0], issueMessage(issue));
   return locate(doc, lc, file, issue.path, issueMessage(issue));
 }

@@ -51,7 +51,8 @@ export interface JobContext {
 export interface Job {
   readonly name: JobName;
   readonly description: string;
-  run(ctx: JobContext): Promise<void>;
+  /** Awaited by the runner: a job with nothing to wait for is synchronous. */
+  run(ctx: JobContext): Promise<void> | void;
 }
 
 export const DAY_MS = 24 * 3600_000;

@@ -82,7 +82,7 @@ export class JobRunner {
         error = 'stopped with the server before it finished; the next run continues';
       } else if (errors.length > 0) {
         outcome = 'failed';
-        error = `${errors.length} item(s) failed, first: ${errors[0]!.target}: ${errors[0]!.message}`;
+        error = `${errors.length} item(s) failed, first: ${errors[0].target}: ${errors[0].message}`;
       }
     } catch (err) {
       const e = toFluxgateError(err);

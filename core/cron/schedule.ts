@@ -23,7 +23,7 @@ export function createJobTask(job: string, expression: string, timezone: string,
 export function nextRun(job: string, expression: string, timezone: string): Date | null {
   const task = createJobTask(job, expression, timezone, () => undefined);
   try {
-    task.start();
+    void task.start(); // synchronous for a task of createTask (an inline task)
     return task.getNextRun();
   } finally {
     void task.destroy();

@@ -2,30 +2,22 @@ import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { DurableQueue } from '../queue/queue';
+import type { FileJobs } from '../queue/file-jobs';
 import type { Account, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
 import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
 import { digestFile } from './hash';
 
-/** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
-export const PROCESS_TOPIC = 'file.process';
-
-/** Where a file goes: the flux whose workflow takes it (null: none does) and its attempts. */
-export interface FileRoute {
-  flux: string | null;
-  maxAttempts: number;
-}
-
-/** Routes an account-relative path (`in/sal/x.csv`) of an account of this profile. */
-export type RouteFile = (profile: AccountProfile, relativePath: string) => FileRoute;
+/** The flux whose workflow takes an account-relative path (`in/sal/x.csv`) of an account of this profile; null when none does. */
+export type RouteFile = (profile: AccountProfile, relativePath: string) => string | null;
 
 export interface IntakeDeps {
   paths: DataPaths;
   accounts: AccountRepository;
   journal: JournalRepository;
-  queue: DurableQueue;
+  /** The engine's "process this file": the job, with the attempts of the file's workflow. */
+  files: FileJobs;
   /** The workflows' matching, given by the engine (intake knows no workflow registry). */
   route: RouteFile;
   logger: Logger;
@@ -48,7 +40,7 @@ export class Intake {
     const rel = relative(this.deps.paths.accountRoot(account.id), absolutePath).split(sep).join('/');
     if (!rel || rel.startsWith('..')) return undefined;
     const parts = rel.split('/');
-    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1]!)) return undefined;
+    if (parts.some(isHiddenName) || isPartialUpload(parts[parts.length - 1])) return undefined;
     // in/x.csv is taken too: no workflow serves it, so it is rejected and kept rather than ignored.
     if (account.profile === 'exchange') return parts[0] === 'in' && parts.length >= 2 ? rel : undefined;
     return parts.length === 1 ? rel : undefined;
@@ -73,7 +65,7 @@ export class Intake {
       const after = await stat(absolutePath).catch(() => undefined);
       // Still being written by something that does not use temporary names: the next event will bring it back.
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
-      const { flux, maxAttempts } = this.deps.route(account.profile, rel);
+      const flux = this.deps.route(account.profile, rel);
       let refusal: OutcomeSummary | undefined;
       const entry = this.deps.journal.transaction(() => {
         const inserted = this.deps.journal.insert({
@@ -84,12 +76,12 @@ export class Intake {
         // Read again now, as late as possible: a file arriving once `account disable` has returned is refused.
         refusal = disabledRefusal(this.deps.accounts.get(account.id), inserted.id);
         if (refusal) this.deps.journal.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() });
-        else this.deps.queue.repo.insert({ topic: PROCESS_TOPIC, payload: { fileId: inserted.id }, dedupKey: inserted.id, accountId: account.id, maxAttempts });
+        else this.deps.files.add(inserted);
         return inserted;
       });
       if (!entry) return undefined;
       if (refusal) return this.quarantine(entry, refusal, via);
-      this.deps.queue.notify(PROCESS_TOPIC);
+      this.deps.files.wake();
       this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
       return entry;
     } catch (err) {

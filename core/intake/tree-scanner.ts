@@ -119,7 +119,7 @@ export class TreeScanner {
       }
       accounts += page.length;
       if (page.length < START_SLICE) break;
-      cursor = page[page.length - 1]!.id;
+      cursor = page[page.length - 1].id;
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.accountCount = accounts;
@@ -144,7 +144,7 @@ export class TreeScanner {
       await this.look(account, readAll);
     }
     if (page.length === slice) {
-      this.cursor = page[page.length - 1]!.id;
+      this.cursor = page[page.length - 1].id;
       return;
     }
     // End of a pass: forget removed accounts, count again for the next one.

@@ -32,6 +32,7 @@ type PrettyFactory = (options: Record<string, unknown>) => (line: string) => str
 /** pino-pretty, loaded only when a person reads the logs: JSON output never pays for it. */
 function loadPrettyFactory(): PrettyFactory | undefined {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand by a synchronous caller
     return (require('pino-pretty') as { prettyFactory: PrettyFactory }).prettyFactory;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;

@@ -1,12 +1,11 @@
-import { createReadStream, createWriteStream, linkSync, mkdirSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
+import { writeFileAtomic } from '../atomic-write';
 import { FluxgateError } from '../errors';
-import { removeWhenClosed, temporaryNameFor } from './files';
 
 export interface DecryptFileOptions {
   /** Plaintext larger than this is refused (FG_DECRYPT) and nothing is kept. */
@@ -49,37 +48,25 @@ export async function decryptFile(
 ): Promise<DecryptFileResult> {
   const armored = await looksArmored(inputPath);
   mkdirSync(dirname(outputPath), { recursive: true, mode: 0o700 });
-  const workFile = temporaryNameFor(outputPath);
   const counter = new ByteLimit(options.maxPlaintextBytes);
   const config: openpgp.PartialConfig = {
     allowUnauthenticatedStream: true,
     maxDecompressedMessageSize: options.maxPlaintextBytes,
   };
-  const source = createReadStream(inputPath);
-  let output: WriteStream | undefined;
+  // An armored message is text: read as UTF-8 (the decoder keeps a character split between chunks whole).
+  const source = createReadStream(inputPath, armored ? { encoding: 'utf8' } : {});
   try {
-    const input = Readable.toWeb(source) as unknown as ReadableStream<Uint8Array>;
-    const message = armored
-      ? await openpgp.readMessage({ armoredMessage: input.pipeThrough(new TextDecoderStream()), config })
-      : await openpgp.readMessage({ binaryMessage: input, config });
+    const input = Readable.toWeb(source);
+    const message: openpgp.Message<NodeWebReadableStream<string> | NodeWebReadableStream<Uint8Array>> = armored
+      ? await openpgp.readMessage({ armoredMessage: input as NodeWebReadableStream<string>, config })
+      : await openpgp.readMessage({ binaryMessage: input as NodeWebReadableStream<Uint8Array>, config });
     const { data, filename } = await openpgp.decrypt({ message, decryptionKeys: privateKey, format: 'binary', config });
-    output = createWriteStream(workFile, { mode: 0o600, flags: 'wx' });
-    await pipeline(
-      Readable.fromWeb(data as unknown as NodeWebReadableStream<Uint8Array>),
-      counter,
-      output,
-      { signal: options.signal },
-    );
-    if (options.exclusive) {
-      // link(2) fails if the name exists, whatever it is; rename(2) would replace it.
-      linkSync(workFile, outputPath);
-      unlinkSync(workFile);
-    } else {
-      renameSync(workFile, outputPath);
-    }
+    const placed = await writeFileAtomic(outputPath, Readable.fromWeb(data), {
+      mode: 0o600, exclusive: options.exclusive, signal: options.signal, through: [counter],
+    });
+    if (!placed) throw Object.assign(new Error(`${outputPath} already exists`), { code: 'EEXIST', path: outputPath });
     return { bytes: counter.bytes, armored, innerFileName: filename };
   } catch (err) {
-    await removeWhenClosed(output, workFile);
     throw classify(err, inputPath);
   } finally {
     source.destroy(); // whatever openpgp.js read or cancelled, the descriptor is closed

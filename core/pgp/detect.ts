@@ -48,7 +48,7 @@ export function isPgpMessageStart(head: Uint8Array): boolean {
 
 /** RFC 9580 §4.2: old- and new-format packet headers; undefined when the first byte is not one. */
 function readPacketHeader(head: Uint8Array): { tag: number; bodyOffset: number } | undefined {
-  const first = head[0]!;
+  const first = head[0];
   if ((first & 0x80) === 0) return undefined;
   if (first & 0x40) {
     const tag = first & 0x3f;
@@ -61,5 +61,5 @@ function readPacketHeader(head: Uint8Array): { tag: number; bodyOffset: number }
   }
   const tag = (first >> 2) & 0x0f;
   const lengthType = first & 0x03;
-  return { tag, bodyOffset: 1 + [1, 2, 4, 0][lengthType]! };
+  return { tag, bodyOffset: 1 + [1, 2, 4, 0][lengthType] };
 }

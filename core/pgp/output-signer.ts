@@ -1,23 +1,21 @@
-import { inject, injectable } from 'inversify';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
-import { Tokens, type OutputSigner } from '../tokens';
+import type { OutputSigner } from '../tokens';
 import type { ServerKeyStore } from './server-key';
 import { signFileDetached } from './sign';
 
 /**
  * The engine's OutputSigner: after each report or proof of receipt lands in out/, writes its
  * detached signature `<name>.sig` (binary, as `gpg --detach-sign` does), with the same mode
- * as uploaded files so the client can download it. Bound only when `pgp.signReports` is on.
+ * as uploaded files so the client can download it. Made only when `pgp.signReports` is on.
  */
-@injectable()
 export class PgpOutputSigner implements OutputSigner {
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly keys: ServerKeyStore,
+    private readonly config: FluxgateConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }

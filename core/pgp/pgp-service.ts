@@ -1,9 +1,8 @@
-import { inject, injectable } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
-import { Tokens, type Service } from '../tokens';
+import type { Service } from '../tokens';
 import { publishPublicKey, type PublishResult } from './publish';
 import type { ServerKeyStore } from './server-key';
 
@@ -17,7 +16,6 @@ const PAGE = 100;
  * public key to every exchange account's out/sig/ (repairing any that were deleted) in the
  * background. A key still to be generated is generated in the background too.
  */
-@injectable()
 export class PgpService implements Service {
   readonly name = 'pgp';
   private readonly log: Logger;
@@ -25,11 +23,11 @@ export class PgpService implements Service {
   private publishOnceStarted = false;
 
   constructor(
-    @inject(Tokens.PgpKeys) private readonly keys: ServerKeyStore,
-    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly keys: ServerKeyStore,
+    private readonly accounts: AccountRepository,
+    private readonly paths: DataPaths,
+    private readonly config: FluxgateConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }
@@ -61,7 +59,7 @@ export class PgpService implements Service {
       .catch((err: unknown) => this.log.error({ err }, 'the PGP public key could not be published'));
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     // A key still being generated is written atomically or not at all; only skip publishing,
     // as the database is about to close.
     this.stopping = true;
@@ -73,7 +71,7 @@ export class PgpService implements Service {
     const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
     if (this.stopping) return counts;
     // A page of accounts at a time, the event loop running between pages (purged accounts are left out).
-    for (let page = this.accounts.pageAfter('', PAGE); page.length > 0; page = this.accounts.pageAfter(page[page.length - 1]!.id, PAGE)) {
+    for (let page = this.accounts.pageAfter('', PAGE); page.length > 0; page = this.accounts.pageAfter(page[page.length - 1].id, PAGE)) {
       for (const account of page) {
         try {
           counts[publishPublicKey(this.paths, account, key.armoredPublicKey, this.config.sftp.fileMode)]++;

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import type { Account } from '../store/accounts-repository';
-import { writeFileAtomic } from './files';
+import { writeFileAtomicSync } from '../atomic-write';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from './names';
 import { PUBLIC_KEY_FILE } from './server-key';
 
@@ -22,7 +22,7 @@ export function publishPublicKey(paths: DataPaths, account: Pick<Account, 'id' |
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const target = join(dir, PUBLIC_KEY_FILE_NAME);
   if (existsSync(target) && readFileSync(target, 'utf8') === armoredPublicKey) return 'unchanged';
-  writeFileAtomic(target, armoredPublicKey, fileMode);
+  writeFileAtomicSync(target, armoredPublicKey, { mode: fileMode });
   return 'written';
 }
 

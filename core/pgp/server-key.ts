@@ -1,14 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { inject, injectable } from 'inversify';
 import * as openpgp from 'openpgp';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { Tokens } from '../tokens';
-import { createFileExclusive, writeFileAtomic } from './files';
+import { writeFileAtomicSync } from '../atomic-write';
 
 type PgpConfig = FluxgateConfig['pgp'];
 
@@ -39,15 +37,14 @@ const PUBLIC_MODE = 0o644;
  * `<data>/pgp/` on first use (mode 0700/0600). Generation is race-free between processes (the
  * server and a CLI command starting together keep the same key). Loaded once per process.
  */
-@injectable()
 export class ServerKeyStore {
   private loading?: Promise<ServerKey>;
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
-    @inject(Tokens.Logger) logger: Logger,
+    private readonly paths: DataPaths,
+    private readonly loaded: LoadedConfig,
+    logger: Logger,
   ) {
     this.log = logger.child({ component: 'pgp' });
   }
@@ -97,7 +94,7 @@ export class ServerKeyStore {
     }
     const key = await this.unlock(file, source);
     // Keep a public copy in the pgp dir whatever the source, for operators and account creation.
-    writeFileAtomic(this.publicKeyFile, key.armoredPublicKey, PUBLIC_MODE);
+    writeFileAtomicSync(this.publicKeyFile, key.armoredPublicKey, { mode: PUBLIC_MODE });
     this.log.info({ fingerprint: key.fingerprint, algorithm: key.algorithm, source, file }, 'PGP server key loaded');
     return key;
   }
@@ -111,7 +108,8 @@ export class ServerKeyStore {
       ...(passphrase === undefined ? {} : { passphrase }),
       format: 'armored',
     });
-    const created = createFileExclusive(file, privateKey, PRIVATE_MODE);
+    // Two processes starting together agree on one key: the first to land wins.
+    const created = writeFileAtomicSync(file, privateKey, { mode: PRIVATE_MODE, exclusive: true });
     this.log.info({ file, keyType: this.config.keyType, ms: Date.now() - started, created }, created
       ? 'generated the PGP server key'
       : 'another process generated the PGP server key first; using it');
@@ -177,5 +175,5 @@ function keyTypeOptions(type: PgpConfig['keyType']): Pick<openpgp.KeyOptions, 't
 export function parseUserId(userId: string): openpgp.UserID {
   const m = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(userId);
   if (!m) return { name: userId.trim() };
-  return m[1] ? { name: m[1], email: m[2]! } : { email: m[2]! };
+  return m[1] ? { name: m[1], email: m[2] } : { email: m[2] };
 }

@@ -1,11 +1,9 @@
-import { createReadStream, createWriteStream, renameSync, type ReadStream, type WriteStream } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
+import { writeFileAtomic } from '../atomic-write';
 import { FluxgateError } from '../errors';
-import { removeWhenClosed, temporaryNameFor } from './files';
 import { signatureNameOf } from './names';
 
 /** Files up to this size are signed from memory (native RSA/EdDSA), bigger ones streamed. */
@@ -18,8 +16,6 @@ const SIGN_IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024;
  */
 export async function signFileDetached(privateKey: openpgp.PrivateKey, path: string, mode = 0o640): Promise<string> {
   const target = signatureNameOf(path);
-  const tmp = temporaryNameFor(target);
-  let output: WriteStream | undefined;
   let source: ReadStream | undefined;
   try {
     // openpgp signs a streamed message with its own BigInt RSA (~155 ms of CPU for RSA 4096
@@ -27,18 +23,15 @@ export async function signFileDetached(privateKey: openpgp.PrivateKey, path: str
     if ((await stat(path)).size <= SIGN_IN_MEMORY_MAX_BYTES) {
       const message = await openpgp.createMessage({ binary: await readFile(path) });
       const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
-      await writeFile(tmp, signature, { mode, flag: 'wx' });
+      await writeFileAtomic(target, signature, { mode });
     } else {
       source = createReadStream(path);
-      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) as unknown as ReadableStream<Uint8Array> });
+      const message = await openpgp.createMessage({ binary: Readable.toWeb(source) });
       const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
-      output = createWriteStream(tmp, { mode, flags: 'wx' });
-      await pipeline(Readable.fromWeb(signature as unknown as NodeWebReadableStream<Uint8Array>), output);
+      await writeFileAtomic(target, Readable.fromWeb(signature), { mode });
     }
-    renameSync(tmp, target);
     return target;
   } catch (err) {
-    await removeWhenClosed(output, tmp);
     if (err instanceof FluxgateError || typeof (err as NodeJS.ErrnoException).code === 'string') throw err;
     throw new FluxgateError('FG_PGP', `cannot sign ${path}: ${(err as Error).message}`, { path }, { cause: err });
   } finally {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { DirectoryStore } from './directory';
+import type { AccountDirectory } from './directory';
 import type { SourceRecord, RecordReaderOptions } from './records';
 import type { ReportBuilder } from './report';
 
@@ -64,7 +64,8 @@ export interface FluxContext {
   records(options: RecordReaderOptions): AsyncIterable<SourceRecord>;
   readonly files: ScopedFiles;
   readonly report: ReportBuilder;
-  readonly directory: DirectoryStore;
+  /** The HR directory of the file's account, and of no other (see AccountDirectory). */
+  readonly directory: AccountDirectory;
   readonly log: PluginLogger;
   readonly signal: AbortSignal;
   /** False for test files in production: validate and report, change nothing. */

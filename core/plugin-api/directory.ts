@@ -1,9 +1,11 @@
 /**
- * The HR directory as plugins see it (organizations, employees, users, documents).
- * Implementation: core/store/directory-repository.ts. Every method takes the account id:
- * rows of one account are invisible to another. Writes return what they did, so handlers
- * can report created / updated / unchanged per row; with `{ dryRun: true }` they only say
- * what they would do (test files in production are validated and reported, never applied).
+ * The HR directory (organizations, employees, users, documents). Handlers get it as
+ * `ctx.directory`, an AccountDirectory bound to the account of the file being processed (no
+ * account parameter: another account's rows cannot be named). The engine's DirectoryStore
+ * below takes the account id on every method (implementation: core/store/directory-repository.ts).
+ * Writes return what they did, so handlers can report created / updated / unchanged per row;
+ * with `{ dryRun: true }` they only say what they would do (test files in production are
+ * validated and reported, never applied).
  */
 export type ChangeKind = 'created' | 'updated' | 'unchanged';
 
@@ -186,3 +188,16 @@ export interface DirectoryStore {
   listDocuments(accountId: string): DirectoryDocument[];
   upsertDocument(accountId: string, document: DirectoryDocument, options?: WriteOptions): ChangeKind;
 }
+
+/** Drops the leading account id of a DirectoryStore method. */
+type Bound<F> = F extends (accountId: string, ...rest: infer A) => infer R ? (...args: A) => R : never;
+
+/**
+ * `ctx.directory`: the DirectoryStore bound to the account of the file being processed. The
+ * same methods without their account id (`listEmployees()`, `getEmployee(org, ref)`,
+ * `upsertEmployee(employee, options)`…). A call given an account id anyway (the API before it
+ * was bound, or another account) is refused with FG_PLUGIN_PERMISSION.
+ */
+export type AccountDirectory = { transaction: DirectoryStore['transaction'] } & {
+  [K in Exclude<keyof DirectoryStore, 'transaction'>]: Bound<DirectoryStore[K]>;
+};

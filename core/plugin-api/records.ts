@@ -47,4 +47,4 @@ export interface RecordReaderOptions {
 /** Drop-box header matching: case, spaces and underscores are ignored (`Employee ID` = `employee_id`). */
 export const looseHeader = (header: string): string => header.toLowerCase().replace(/[\s_]+/g, '');
 
-export * from '../records/fields';
+export * from './fields';

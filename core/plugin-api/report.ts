@@ -9,7 +9,8 @@ export interface ReportMessage {
   column?: number;
   field?: string;
   severity: Severity;
-  code?: ErrorCode | string;
+  /** A fluxgate code (ErrorCode, offered by editors) or a plugin's own: `string & {}` keeps the suggestions. */
+  code?: ErrorCode | (string & {});
   /** The entity the message is about (a registration reference, an organization code…). */
   entityId?: string;
   message: string;

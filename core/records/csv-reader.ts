@@ -29,13 +29,13 @@ export async function* readCsv(path: string, options: RecordReaderOptions, signa
           turned = performance.now();
         }
         if (signal?.aborted) signal.throwIfAborted();
-        const fields = batch.fields[i]!;
+        const fields = batch.fields[i];
         if (isBlank(fields)) continue;
         if (!header) {
           header = checkHeader(fields, options, await headerText(path));
           continue;
         }
-        yield toRecord(fields, header, batch.lines[i]!, clean);
+        yield toRecord(fields, header, batch.lines[i], clean);
       }
     }
   } catch (err) {
@@ -57,7 +57,7 @@ export function toRecord(fields: string[], header: Header, line: number, clean: 
   const width = header.names.length;
   // A trailing separator (an empty extra field) is common and harmless.
   let extra = false;
-  for (let i = width; i < fields.length && !extra; i++) extra = fields[i]!.trim() !== '';
+  for (let i = width; i < fields.length && !extra; i++) extra = fields[i].trim() !== '';
   if (fields.length < width || extra) {
     problems.push({
       column: extra ? width + 1 : fields.length,
@@ -86,6 +86,8 @@ function valuesBuilder(header: Header): ValuesBuilder {
       const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
       props.push(`${key}: ${i} < f.length ? c(f[${i}]) : ''`);
     });
+    // Measured: 0.11 s of CPU for 200,000 rows, 0.39 s with a loop of keyed stores (docs/fluxes.md).
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- code built from JSON.stringify'd names only (above)
     build = new Function('f', 'c', `return { ${props.join(', ')} };`) as ValuesBuilder;
     builders.set(header, build);
   }
@@ -97,5 +99,5 @@ async function headerText(path: string): Promise<string> {
   const stream = createReadStream(path, { start: 0, end: 64 * 1024 - 1 });
   let text = '';
   for await (const chunk of stream) text += (chunk as Buffer).toString('utf8');
-  return text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  return text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).find((l) => l.trim() !== '') ?? '';
 }

@@ -7,6 +7,8 @@ import { cleanValue, SEPARATORS } from './header';
 import { Utf8Guard } from './utf8';
 
 const QUOTES = { exchange: "'", dropbox: '"' } as const;
+/** CRLF (Windows), LF (Unix), lone CR (old Mac), alone or mixed in one file. */
+const RECORD_ENDS = ['\r\n', '\n', '\r'];
 
 /**
  * Rows as csv-parse gives them, with the line each starts on (csv-parse counts a CRLF inside
@@ -43,14 +45,19 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
     relax_quotes: true,
     relax_column_count: true,
     bom: true,
+    // Every line ending ends a record, whatever the first line used: csv-parse otherwise keeps
+    // the first one it meets, and a lone CR (old Mac) in a CRLF or LF file merged the rows after
+    // it into one. Inside quotes they stay data. CRLF first, so it is one ending, not two.
+    record_delimiter: RECORD_ENDS,
     // Empty lines come through as records (skipped by the reader) so that line numbers stay
     // exact without csv-parse's per-record info objects, which cost as much as a third of parsing.
     skip_empty_lines: false,
     ...(limit !== undefined ? { to: limit } : {}),
   });
-  let failure: unknown;
+  let failure: Error | undefined;
+  const guard = new Utf8Guard();
   const settled = new Promise<void>((resolve) => {
-    pipeline(source, new Utf8Guard(), parser, (err) => { if (err) failure = err; resolve(); });
+    pipeline(source, guard, parser, (err) => { if (err) failure = err; resolve(); });
   });
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -68,8 +75,9 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
       let fields: string[] | null;
       while ((fields = parser.read() as string[] | null) !== null) {
         const line = endLine + 1;
-        endLine = line + embeddedNewlines(fields);
-        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]!);
+        // Every byte of a parsed record went through the guard first: no lone CR seen, none in it.
+        endLine = line + (guard.loneCR ? embeddedNewlines(fields) : embeddedLinefeeds(fields));
+        if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
         batch.fields.push(fields);
         batch.lines.push(line);
       }
@@ -98,10 +106,21 @@ function nextEvent(stream: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
+/** Line endings inside a record's values when the file has no lone CR: LFs (a CRLF holds one). */
+function embeddedLinefeeds(fields: string[]): number {
+  let n = 0;
+  for (const f of fields) {
+    for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n++;
+  }
+  return n;
+}
+
+/** Line endings inside a record's (quoted) values, each CRLF, LF or lone CR counted once, as RECORD_ENDS. */
 export function embeddedNewlines(fields: string[]): number {
   let n = 0;
   for (const f of fields) {
     for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) n++;
+    for (let i = f.indexOf('\r'); i !== -1; i = f.indexOf('\r', i + 1)) if (f.charCodeAt(i + 1) !== 10) n++;
   }
   return n;
 }
@@ -115,7 +134,7 @@ export async function translateCsvError(err: unknown, path: string, dialect: Dia
   try {
     for await (const batch of parseRows(path, dialect, { limit: records })) {
       const last = batch.fields.length - 1;
-      line = batch.lines[last]! + 1 + embeddedNewlines(batch.fields[last]!);
+      line = batch.lines[last] + 1 + embeddedNewlines(batch.fields[last]);
     }
   } catch { /* keep what was counted */ }
   if (err.code === 'CSV_QUOTE_NOT_CLOSED') {

@@ -79,8 +79,8 @@ async function run(id: number, path: string, dialect: Dialect): Promise<void> {
     // csv-parse hands out a chunk's rows at a time: they travel in messages of MESSAGE_ROWS or more.
     for await (const batch of parseRows(path, dialect, { signal, clean: true })) {
       for (let i = 0; i < batch.fields.length; i++) {
-        fields.push(batch.fields[i]!);
-        lines.push(batch.lines[i]!);
+        fields.push(batch.fields[i]);
+        lines.push(batch.lines[i]);
       }
       if (fields.length >= messageRows) await send();
       if (signal.aborted) return; // leaving the loop closes the file

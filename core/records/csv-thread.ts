@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
-import { extname, join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { FluxgateError, type ErrorCode } from '../errors';
+import { startModuleWorker } from '../module-worker';
 import { rejectFile } from '../plugin-api/outcome';
 import type { Dialect } from '../plugin-api/records';
 import type { RowBatch, RowOptions } from './csv-rows';
@@ -24,18 +24,14 @@ export type ThreadReply =
 
 interface JobSink { deliver(reply: ThreadReply): void; fail(err: Error): void }
 
-// The worker's entry is beside this file: compiled (dist/, see bin/build.js) or, when the
-// sources run through tsx, TypeScript, and then the worker registers tsx first.
-const ENTRY = join(__dirname, `csv-thread-worker${extname(__filename)}`);
-const BOOT = `const { workerData } = require('node:worker_threads'); if (workerData.tsx) require(workerData.tsx); require(workerData.entry);`;
-
 let worker: Worker | undefined;
 let lastJob = 0;
 const sinks = new Map<number, JobSink>();
 
 function parseWorker(): Worker {
   if (worker) return worker;
-  const started = new Worker(BOOT, { eval: true, workerData: { tsx: ENTRY.endsWith('.ts') ? require.resolve('tsx/cjs') : undefined, entry: ENTRY } });
+  // csv-thread-worker.ts, beside this file (compiled, or through tsx: module-worker.ts).
+  const started = startModuleWorker(__filename, 'csv-thread-worker');
   const lost = (err: Error) => {
     if (worker === started) worker = undefined;
     for (const sink of sinks.values()) sink.fail(err);

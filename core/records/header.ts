@@ -4,7 +4,8 @@ import type { Dialect, RecordReaderOptions } from '../plugin-api/records';
 export const SEPARATORS: Record<Dialect, string> = { exchange: ';', dropbox: ',' };
 const SEPARATOR_NAMES: Record<string, string> = { ';': 'semicolon (;)', ',': 'comma (,)', '\t': 'tab', '|': 'pipe (|)' };
 
-const NON_ASCII = /[^\x00-\x7f]/;
+// Any UTF-16 unit above 0x7f, surrogates included: every non-ASCII character has one.
+const NON_ASCII = /[\u0080-\uffff]/;
 /** Runs for every field of every row: empty fields (a third of a typical sal row) return at once. */
 export const cleanValue = (raw: string): string => {
   if (raw === '') return raw;

@@ -10,7 +10,7 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   const n = buf.length;
   let i = 0;
   while (i < n) {
-    const b = buf[i]!;
+    const b = buf[i];
     if (b < 0x80) { i++; continue; }
     let need: number;
     let lo = 0x80;
@@ -20,9 +20,9 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
     else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; if (b === 0xf4) hi = 0x8f; }
     else return i;
     if (i + need >= n) return i;
-    const c1 = buf[i + 1]!;
+    const c1 = buf[i + 1];
     if (c1 < lo || c1 > hi) return i;
-    for (let k = 2; k <= need; k++) if ((buf[i + k]! & 0xc0) !== 0x80) return i;
+    for (let k = 2; k <= need; k++) if ((buf[i + k] & 0xc0) !== 0x80) return i;
     i += need + 1;
   }
   return -1;
@@ -32,7 +32,7 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
 function completeLength(buf: Uint8Array): number {
   const n = buf.length;
   for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
-    const b = buf[i]!;
+    const b = buf[i];
     if ((b & 0xc0) === 0x80) continue;
     if (b < 0xc0) return n;
     const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
@@ -41,10 +41,19 @@ function completeLength(buf: Uint8Array): number {
   return n;
 }
 
-function countNewlines(buf: Buffer, end: number): number {
-  let count = 0;
+/**
+ * Line endings in buf[0, end): CRLF, LF and a lone CR (old Mac) once each. `afterCR`: the
+ * previous chunk ended with a CR (counted there), so an LF first here is the end of its CRLF.
+ */
+function countLineEnds(buf: Buffer, end: number, afterCR = false): { count: number; loneCR: boolean } {
+  let count = afterCR && buf[0] === 10 ? -1 : 0;
   for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) count++;
-  return count;
+  let loneCR = false;
+  for (let i = buf.indexOf(13); i !== -1 && i < end; i = buf.indexOf(13, i + 1)) {
+    // A CR last in the chunk may be lone: the next byte is not read yet.
+    if (i + 1 >= end || buf[i + 1] !== 10) { count++; loneCR = true; }
+  }
+  return { count, loneCR };
 }
 
 /**
@@ -56,6 +65,13 @@ export class Utf8Guard extends Transform {
   private offset = 0;
   private lines = 1;
   private carry: Buffer | null = null;
+  /**
+   * Whether a CR not followed by LF has gone through (or may have: one ending a chunk). Until one
+   * has, the records parsed so far hold no lone CR, and their lines are counted by LF alone
+   * (csv-rows.ts): the common case keeps the cost it had before lone CRs were line ends.
+   */
+  loneCR = false;
+  private endedWithCR = false;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
@@ -65,7 +81,10 @@ export class Utf8Guard extends Transform {
       done(this.failure(body, firstInvalidUtf8(body)));
       return;
     }
-    this.lines += countNewlines(buf, end);
+    const ends = countLineEnds(body, end, this.endedWithCR);
+    this.lines += ends.count;
+    if (ends.loneCR) this.loneCR = true;
+    if (end > 0) this.endedWithCR = body[end - 1] === 13;
     this.offset += end;
     this.carry = end < buf.length ? Buffer.from(buf.subarray(end)) : null;
     done(null, body);
@@ -78,7 +97,7 @@ export class Utf8Guard extends Transform {
 
   private failure(buf: Buffer, at: number) {
     const offset = this.offset + at;
-    const line = this.lines + countNewlines(buf, at);
+    const line = this.lines + countLineEnds(buf, at, this.endedWithCR).count;
     return rejectFile('FG_ENCODING',
       `the file is not valid UTF-8: the first bad byte sequence is at byte offset ${offset} (line ${line}); ` +
       'save or export the file as UTF-8 (it looks like Windows-1252/Latin-1 when accented letters are wrong)',

@@ -21,13 +21,17 @@ export function cellText(value: unknown): string {
     if (v.text !== undefined) return cellText(v.text);
     if ('result' in v) return cellText(v.result);
     if (v.error !== undefined) return '';
+    return JSON.stringify(value); // a cell kind not known here: its content rather than [object Object]
   }
-  return String(value);
+  return typeof value === 'bigint' ? String(value) : '';
 }
 
 /** Streams the first worksheet of an XLSX workbook (exceljs streaming reader: flat memory). */
 export async function* readXlsx(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
   // Loaded on first use: exceljs costs ~0.3 s and tens of MB, and most servers never see XLSX.
+  // require(), synchronous: with import(), two first uses at once (two XLSX files, or two tests)
+  // could get exceljs half-loaded ("Cannot read properties of undefined (reading 'sheets')", 1 run in 5).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the two lines above
   const ExcelJS = require('exceljs') as typeof ExcelJSModule;
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'emit',

@@ -49,6 +49,7 @@ export class RetentionJob implements Job {
       processedBefore: ctx.asOf - p.archive,
       receivedBefore: ctx.asOf - Math.min(p.quarantine, p.unmatched),
     });
+    // Page by page (a first run on a long journal may find most of it expired).
     for (const row of rows) {
       if (ctx.signal.aborted) return;
       let rule: RetentionRule;
@@ -72,15 +73,16 @@ export class RetentionJob implements Job {
 
   private async scanAccount(account: Account, ctx: JobContext): Promise<void> {
     const root = this.paths.accountRoot(account.id);
-    const journal = this.repo.journalAt(account.id);
-    const outputs = this.repo.outputs(account.id);
+    // Looked up per file found (indexed): the tree holds few files, the account's history many.
+    const journalAt = (location: string) => this.repo.journalRowAt(location);
+    const outputAt = (path: string) => this.repo.latestOutput(account.id, path);
     const seen = this.repo.seen(account.id);
     const seenNow: SeenFile[] = [];
     const now = Date.now();
     let complete = true;
     for await (const file of walkFiles(root)) {
       if (ctx.signal.aborted) { complete = false; break; }
-      const c = classify({ file, profile: account.profile, journal, outputs });
+      const c = classify({ file, profile: account.profile, journalAt, outputAt });
       if (c.kind === 'skip') continue;
       ctx.counts.add('checked');
       let since = c.since;

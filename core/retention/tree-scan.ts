@@ -37,10 +37,10 @@ export type Classification =
 export interface ClassifyInput {
   file: TreeFile;
   profile: AccountProfile;
-  /** Journal rows (not deleted) by absolute location. */
-  journal: Map<string, { state: string }>;
-  /** Recorded reports and receipts by path (absolute or account-relative), each with its last write. */
-  outputs: Map<string, RecordedOutput>;
+  /** The journal row (not deleted) at an absolute location. */
+  journalAt: (location: string) => { state: string } | undefined;
+  /** The last recorded write of a report or receipt at a path (absolute, or account-relative in old records). */
+  outputAt: (path: string) => RecordedOutput | undefined;
 }
 
 const ENGINE_STATES = new Set(['received', 'processing', 'failed']);
@@ -49,13 +49,13 @@ const ENGINE_STATES = new Set(['received', 'processing', 'failed']);
  * Which rule applies to a file found in an account tree. `since` is set when the journal
  * knows when the file's clock started; otherwise the caller uses the first-seen registry.
  */
-export function classify({ file, profile, journal, outputs }: ClassifyInput): Classification {
+export function classify({ file, profile, journalAt, outputAt }: ClassifyInput): Classification {
   const name = basename(file.rel);
-  const row = journal.get(file.abs);
+  const row = journalAt(file.abs);
   if (row) return { kind: 'skip', reason: ENGINE_STATES.has(row.state) ? 'engine' : 'journal' };
   if (isPartialUpload(name)) return { kind: 'rule', rule: 'partial-upload' };
   if (file.rel.startsWith('out/')) {
-    const output = findOutput(file, outputs);
+    const output = findOutput(file, outputAt);
     const subscription = file.rel.startsWith(SUBSCRIPTION_DIR);
     if (output) return { kind: 'rule', rule: subscription ? 'subscription-report' : 'report', since: output.createdAt, fileId: output.fileId };
     if (subscription) return { kind: 'rule', rule: 'subscription-report' };
@@ -66,10 +66,10 @@ export function classify({ file, profile, journal, outputs }: ClassifyInput): Cl
   return { kind: 'skip', reason: 'not-retained' };
 }
 
-function findOutput(file: TreeFile, outputs: Map<string, RecordedOutput>): RecordedOutput | undefined {
-  const direct = outputs.get(file.abs) ?? outputs.get(file.rel);
+function findOutput(file: TreeFile, outputAt: (path: string) => RecordedOutput | undefined): RecordedOutput | undefined {
+  const direct = outputAt(file.abs) ?? outputAt(file.rel);
   if (direct) return direct;
   const suffix = SIGNATURE_SUFFIXES.find((s) => file.rel.endsWith(s));
   if (!suffix) return undefined;
-  return outputs.get(file.abs.slice(0, -suffix.length)) ?? outputs.get(file.rel.slice(0, -suffix.length));
+  return outputAt(file.abs.slice(0, -suffix.length)) ?? outputAt(file.rel.slice(0, -suffix.length));
 }

@@ -23,6 +23,10 @@ interface Failure {
 export class BruteForceGuard {
   private readonly failures = new Map<string, Failure[]>();
   private readonly bans = new Map<string, number>();
+  /** Attempts being decided (a password's scrypt takes a while), per address. */
+  private readonly inFlight = new Map<string, number>();
+  /** Attempts waiting for room under maxFailures, per address. */
+  private readonly waiting = new Map<string, Array<() => void>>();
 
   constructor(private readonly config: BruteForceConfig, private readonly now: () => number = Date.now) {}
 
@@ -36,6 +40,43 @@ export class BruteForceGuard {
       return undefined;
     }
     return until;
+  }
+
+  /**
+   * Admits one authentication attempt that may count as a failure (a password, a signed key).
+   * Resolves with `done`, to call once the attempt's failure or success has been recorded, as
+   * soon as the failures within the window plus the attempts still being decided leave room
+   * under maxFailures; resolves with undefined if the address is banned meanwhile. So however
+   * many connections guess at once, at most maxFailures guesses are answered before the ban;
+   * a legitimate client's parallel logins only wait for the attempts ahead of them.
+   */
+  async admit(address: string): Promise<(() => void) | undefined> {
+    const ip = canonicalAddress(address);
+    for (;;) {
+      if (this.bannedUntil(ip) !== undefined) return undefined;
+      const deciding = this.inFlight.get(ip) ?? 0;
+      if (this.failureCount(ip) + deciding < this.config.maxFailures) {
+        this.inFlight.set(ip, deciding + 1);
+        let open = true;
+        return () => {
+          if (!open) return;
+          open = false;
+          const left = (this.inFlight.get(ip) ?? 1) - 1;
+          if (left <= 0) this.inFlight.delete(ip);
+          else this.inFlight.set(ip, left);
+          // Each waiter checks again: the attempt just decided may have banned the address, or freed a place.
+          const wake = this.waiting.get(ip) ?? [];
+          this.waiting.delete(ip);
+          for (const resume of wake) resume();
+        };
+      }
+      // Only while attempts are being decided (else failures alone would have banned it): one will wake this.
+      await new Promise<void>((resume) => {
+        const list = this.waiting.get(ip);
+        if (list) list.push(resume);
+        else this.waiting.set(ip, [resume]);
+      });
+    }
   }
 
   /** Records a failure of `user` from `address`; returns the ban end when this failure triggered a ban. */

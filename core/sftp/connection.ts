@@ -10,15 +10,14 @@ import type { Account, AccountRepository } from '../store/accounts-repository';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import { recordFailure, type BruteForceGuard } from './brute-force';
+import { ConnectionLimits } from './connection-limits';
+import type { ResourceLimits } from './limits';
 import { RecheckedJail, type LiveLogin, type LiveLogins, type LoginGrant } from './live-logins';
 import { policyFor } from './permissions';
 import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
 import { runSftpSession } from './session/sftp-session';
 import type { StartupGate } from './startups';
-
-/** SSH session channels open at once on one connection (each may run one SFTP subsystem). */
-const MAX_SESSIONS = 10;
 
 export interface ConnectionDeps {
   config: FluxgateConfig;
@@ -30,6 +29,8 @@ export interface ConnectionDeps {
   gate: StartupGate;
   /** Logged-in connections, re-checked against the database (see live-logins.ts). */
   logins: LiveLogins;
+  /** Connections, sessions and handles per account and in all (`sftp.limits`, see limits.ts). */
+  limits: ResourceLimits;
   /** The host key algorithms to offer, exactly (ssh2 would add `ssh-rsa`). */
   hostKeyAlgorithms: readonly string[];
   events: UploadEvents;
@@ -71,6 +72,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     return;
   }
 
+  // The connection's place among its account's connections, and its session channels (sftp.limits).
+  const held = new ConnectionLimits(client, deps.limits, () => log);
   let negotiated: NegotiatedAlgorithms | undefined;
   let account: Account | undefined;
   let grant: LoginGrant | undefined;
@@ -81,7 +84,10 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   const fail = (user = lastUser): void => {
     failed = true;
-    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) client.end();
+    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) {
+      deps.events.signal({ type: 'ban' });
+      client.end();
+    }
   };
 
   // Like OpenSSH's LoginGraceTime: a connection that has not logged in by then is closed, and
@@ -106,7 +112,30 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
     lastUser = ctx.username;
     if (startup) startup.username = ctx.username;
     if (ctx.method !== 'none') attempted = true;
-    deps.authenticator.decide(ctx, address).then((decision) => {
+    // An attempt that may count as a failure waits while those being decided (other connections'
+    // passwords) could still reach the ban threshold: at most maxFailures guesses are answered.
+    const mayFail = ctx.method === 'password' || (ctx.method === 'publickey' && ctx.signature !== undefined);
+    const admitted = mayFail ? deps.guard.admit(address) : Promise.resolve(() => {});
+    admitted.then(async (done) => {
+      if (!done) {
+        log.info({ username: ctx.username, method: ctx.method }, 'login refused: address banned while the attempt waited');
+        ctx.reject();
+        client.end();
+        return;
+      }
+      try {
+        if (socket?.destroyed) return;
+        answer(await deps.authenticator.decide(ctx, address));
+      } finally {
+        done();
+      }
+    }).catch((err: unknown) => {
+      // Also reached when the client left while we decided: answering then throws, harmlessly.
+      log.warn({ err }, 'authentication error');
+      try { ctx.reject(); } catch { /* connection gone */ }
+    });
+
+    function answer(decision: Awaited<ReturnType<Authenticator['decide']>>): void {
       if (decision.accept === 'query') return ctx.accept();
       if (decision.accept === true) {
         account = decision.account;
@@ -120,6 +149,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         // Clears what this login disproves (this user's failures from this address), nothing more.
         deps.guard.succeed(address, ctx.username);
         deps.accounts.recordLogin(account.id);
+        deps.events.signal({ type: 'login', result: 'accepted' });
         log = log.child({ accountId: account.id });
         log.info({
           event: 'login', port: info.port, method: decision.method,
@@ -128,6 +158,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
           mac: negotiated?.cs.mac || '(aead)', compress: negotiated?.cs.compress, client: info.header.versions.software,
         }, 'login');
         if (decision.method === 'password') log.warn({ accountId: account.id }, 'password authentication is deprecated: give this account a key');
+        held.loggedIn(account.id, graceSeconds);
         return ctx.accept();
       }
       if (decision.accept === false && ctx.method !== 'none') {
@@ -135,17 +166,15 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         // Keys offered one by one are routine; a failed signed attempt or password is not.
         if (decision.countsAsFailure) log.warn(line, 'login refused');
         else log.info(line, 'login refused');
-        if (decision.countsAsFailure) fail(ctx.username);
+        if (decision.countsAsFailure) {
+          deps.events.signal({ type: 'login', result: 'refused' });
+          fail(ctx.username);
+        }
       }
       ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
-    }).catch((err: unknown) => {
-      // Also reached when the client left while we decided: answering then throws, harmlessly.
-      log.warn({ err }, 'authentication error');
-      try { ctx.reject(); } catch { /* connection gone */ }
-    });
+    }
   });
 
-  let sessions = 0;
   let live: LiveLogin | undefined;
   let unregister = (): void => {};
   client.on('ready', () => {
@@ -162,14 +191,18 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
       },
     };
     unregister = deps.logins.add(live);
+    deps.events.signal({ type: 'session', open: true });
+    const unregisterLogin = unregister;
+    unregister = () => { unregisterLogin(); deps.events.signal({ type: 'session', open: false }); unregister = () => {}; };
     client.on('session', (acceptSession, rejectSession) => {
-      if (++sessions > MAX_SESSIONS) {
-        log.warn({ sessions }, 'session refused: too many sessions on one connection');
+      // Over a limit, normally refused before ssh2 offers it, with the reason (connection-limits.ts).
+      const counted = held.openSession();
+      if (!counted) {
         rejectSession();
         return;
       }
       const session = acceptSession();
-      session.once('close', () => { sessions--; });
+      session.once('close', () => counted.release());
       let sftpStarted = false;
       session.on('sftp', (acceptSftp) => {
         if (sftpStarted) return;
@@ -191,6 +224,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
   client.on('close', () => {
     clearTimeout(grace);
     unregister();
+    held.releaseAll();
     // A connection that tried and never logged in counts once, even if only keys were offered.
     if (!account && attempted && !failed) fail();
     log.debug({ accountId: account?.id }, 'connection closed');
@@ -242,7 +276,7 @@ function coalesceReplies(socket: Socket): void {
 
 function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: LiveLogin, deps: ConnectionDeps, log: Logger, socket?: Socket): void {
   const audit = log.child({ session: randomBytes(3).toString('hex') });
-  const handles = new HandleTable();
+  const handles = new HandleTable(deps.limits.settings.handlesPerSession, undefined, { accountId: account.id, limits: deps.limits });
   const ctx = {
     sftp,
     accountId: account.id,
@@ -258,6 +292,7 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: Liv
     sftpConfig: deps.config.sftp,
     events: deps.events,
     recentUploads: new Map(),
+    limitsReached: new Set<string>(),
   };
   const { writeFraming } = runSftpSession(sftp, ctx, () => audit.info({ event: 'session end' }, 'session end'));
   audit.debug({ profile: account.profile, writeFraming }, 'sftp session started');

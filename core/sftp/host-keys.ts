@@ -1,7 +1,8 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { utils } from 'ssh2';
 import { describeParsedKey, type PublicKeyInfo } from '../accounts/key-policy';
+import { writeFileAtomicSync } from '../atomic-write';
 import { FluxgateError } from '../errors';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
@@ -24,7 +25,8 @@ export interface HostKey extends PublicKeyInfo {
 /**
  * Creates missing host keys; returns the paths it generated (empty when all existed).
  * Safe when several servers share the directory and start together: each key is written
- * under a temporary name and linked into place, and the first one to land wins.
+ * under a temporary name and linked into place, and the first one to land wins; only the
+ * winner then writes the `.pub` beside it.
  */
 export async function ensureHostKeys(dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -34,22 +36,9 @@ export async function ensureHostKeys(dir: string): Promise<string[]> {
     if (existsSync(path)) continue;
     const comment = 'fluxgate host key';
     const keys = await generateSshKeyPair(spec.type === 'rsa' ? { type: 'rsa', bits: spec.bits, comment } : { type: 'ed25519', comment });
-    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-    writeFileSync(`${temp}.pub`, `${keys.public}\n`, { mode: 0o644 });
-    writeFileSync(temp, keys.private, { mode: 0o600 });
-    try {
-      // The public half first: whoever sees the private key file can count on its .pub.
-      renameSync(`${temp}.pub`, `${path}.pub.${process.pid}`);
-      linkSync(temp, path);
-      renameSync(`${path}.pub.${process.pid}`, `${path}.pub`);
-      generated.push(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      rmSync(`${path}.pub.${process.pid}`, { force: true });
-    } finally {
-      rmSync(temp, { force: true });
-      rmSync(`${temp}.pub`, { force: true });
-    }
+    if (!writeFileAtomicSync(path, keys.private, { mode: 0o600, exclusive: true })) continue;
+    writeFileAtomicSync(`${path}.pub`, `${keys.public}\n`, { mode: 0o644 });
+    generated.push(path);
   }
   return generated;
 }

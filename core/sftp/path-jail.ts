@@ -34,7 +34,7 @@ export class PathJail {
     if (Buffer.byteLength(input) > MAX_PATH_BYTES) throw new FluxgateError('FG_PATH_INVALID', `the path is longer than ${MAX_PATH_BYTES} bytes`);
     // ssh2 decodes names as UTF-8, invalid bytes becoming U+FFFD: `bad\xff` and `bad\xfe` would be one name.
     if (input.includes('\uFFFD')) throw new FluxgateError('FG_PATH_INVALID', 'the path is not valid UTF-8 (or contains U+FFFD): use UTF-8 file names');
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- control characters are what this pattern looks for
     if (/[\u0000-\u001f\u007f]/.test(input)) throw new FluxgateError('FG_PATH_INVALID', 'the path contains NUL or control characters');
     const segments: string[] = [];
     for (const part of input.split('/')) {
@@ -76,7 +76,7 @@ export class PathJail {
     const upTo = includeLeaf ? path.segments.length : path.segments.length - 1;
     let current = this.root;
     for (let i = 0; i < upTo; i++) {
-      current = join(current, path.segments[i]!);
+      current = join(current, path.segments[i]);
       const st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
         throw err;

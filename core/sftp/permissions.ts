@@ -59,7 +59,7 @@ export class ExchangePolicy implements AccessPolicy {
 
   private area(p: JailedPath): 'root' | 'in' | 'out' | 'dev' | 'other' {
     if (p.segments.length === 0) return 'root';
-    const top = p.segments[0]!;
+    const top = p.segments[0];
     return top === 'in' || top === 'out' || top === 'dev' ? top : 'other';
   }
 

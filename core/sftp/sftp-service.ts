@@ -1,5 +1,4 @@
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { inject, injectable } from 'inversify';
 import { Server, type Connection } from 'ssh2';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
@@ -7,17 +6,18 @@ import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
-import { Tokens, type Service } from '../tokens';
+import type { Service } from '../tokens';
 import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';
 import { BruteForceGuard } from './brute-force';
 import { handleConnection } from './connection';
+import { descriptorBudget, openFileLimit } from './descriptor-limit';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 import { LiveLogins } from './live-logins';
+import { ResourceLimits } from './limits';
 import { StartupGate } from './startups';
 
-/** The SSH/SFTP server (ssh2). Bound last in the container: it accepts uploads once the engine runs. */
-@injectable()
+/** The SSH/SFTP server (ssh2). Started last (core/composition): it accepts uploads once the engine runs. */
 export class SftpService implements Service {
   readonly name = 'sftp';
   /** Accepts TCP connections and hands those the gate admits to ssh2 (`injectSocket`). */
@@ -28,12 +28,12 @@ export class SftpService implements Service {
   private readonly log: Logger;
 
   constructor(
-    @inject(Tokens.Config) private readonly config: FluxgateConfig,
-    @inject(Tokens.Logger) logger: Logger,
-    @inject(Tokens.Paths) private readonly paths: DataPaths,
-    @inject(Tokens.Accounts) private readonly accounts: AccountRepository,
-    @inject(Tokens.UploadEvents) private readonly events: UploadEvents,
-    @inject(Tokens.LoadedConfig) private readonly loaded: LoadedConfig,
+    private readonly config: FluxgateConfig,
+    logger: Logger,
+    private readonly paths: DataPaths,
+    private readonly accounts: AccountRepository,
+    private readonly events: UploadEvents,
+    private readonly loaded: LoadedConfig,
   ) {
     this.log = logger.child({ component: 'sftp' });
   }
@@ -60,6 +60,12 @@ export class SftpService implements Service {
       maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, banSeconds: sftp.bruteForce.banSeconds,
     }, guard, this.log);
+    const budget = descriptorBudget(openFileLimit(), sftp.limits);
+    if (budget.clampedFrom !== undefined) {
+      this.log.warn({ configured: budget.clampedFrom, handlesTotal: budget.handlesTotal, descriptorLimit: budget.descriptorLimit, headroom: budget.headroom },
+        'sftp.limits.handlesTotal is more than the open-file limit leaves after the headroom: lowered (raise `ulimit -n` for more)');
+    }
+    const limits = new ResourceLimits({ ...sftp.limits, handlesTotal: budget.handlesTotal });
     const logins = new LiveLogins(this.accounts, this.log);
     logins.start(sftp.sessionRecheckSeconds);
     this.gate = gate;
@@ -72,6 +78,7 @@ export class SftpService implements Service {
       guard,
       gate,
       logins,
+      limits,
       hostKeyAlgorithms: algorithms.serverHostKey as string[],
       events: this.events,
       log: this.log,
@@ -101,7 +108,8 @@ export class SftpService implements Service {
     const bound = this.address()!;
     this.log.info({
       host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
-      loginGraceSeconds: sftp.loginGraceSeconds,
+      loginGraceSeconds: sftp.loginGraceSeconds, limits: { ...sftp.limits, handlesTotal: Number.isFinite(budget.handlesTotal) ? budget.handlesTotal : null },
+      descriptorLimit: budget.descriptorLimit ?? null, descriptorHeadroom: budget.headroom,
     }, 'listening');
   }
 

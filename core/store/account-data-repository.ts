@@ -1,6 +1,7 @@
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 import { holderMayBeAlive } from './process-alive';
+import { statement } from './statements';
 
 /** The account's directory rows, by table (migrations 002 and 007). */
 export interface DirectoryCounts {
@@ -69,7 +70,7 @@ export class AccountDataRepository {
   }
 
   counts(accountId: string): AccountRowCounts {
-    const one = (sql: string): number => this.db.prepare(sql).pluck().get({ id: accountId }) as number;
+    const one = (sql: string): number => statement(this.db, sql).pluck().get({ id: accountId }) as number;
     return {
       accounts: one('SELECT count(*) FROM accounts WHERE id = @id'),
       keys: one('SELECT count(*) FROM account_keys WHERE account_id = @id'),
@@ -84,7 +85,7 @@ export class AccountDataRepository {
   }
 
   directoryCounts(accountId: string): DirectoryCounts {
-    return this.perDirectoryTable((table) => this.db.prepare(`SELECT count(*) FROM ${table} WHERE account_id = ?`).pluck().get(accountId) as number);
+    return this.perDirectoryTable((table) => statement(this.db, `SELECT count(*) FROM ${table} WHERE account_id = ?`).pluck().get(accountId) as number);
   }
 
   /**

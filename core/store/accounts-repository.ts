@@ -1,6 +1,7 @@
 import { AccountDataRepository } from './account-data-repository';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
+import { statement } from './statements';
 
 export type AccountProfile = 'exchange' | 'dropbox';
 
@@ -107,7 +108,7 @@ export class AccountRepository {
   }
 
   get(id: string): Account | undefined {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
     return row && toAccount(row);
   }
 
@@ -130,7 +131,7 @@ export class AccountRepository {
   }
 
   insert(a: NewAccount): Account {
-    this.db.prepare(`INSERT INTO accounts (id, profile, partner, allow_ips, options, created_at)
+    statement(this.db, `INSERT INTO accounts (id, profile, partner, allow_ips, options, created_at)
       VALUES (@id, @profile, @partner, @allowIps, @options, @createdAt)`).run({
       id: a.id, profile: a.profile, partner: a.partner, allowIps: JSON.stringify(a.allowIps),
       options: JSON.stringify(a.options), createdAt: a.createdAt ?? Date.now(),
@@ -139,7 +140,7 @@ export class AccountRepository {
   }
 
   setEnabled(id: string, enabled: boolean, reason: string | null = null, at = Date.now()): boolean {
-    const r = this.db.prepare(`UPDATE accounts SET enabled = ?, disabled_reason = ?, disabled_at = ? WHERE id = ?`)
+    const r = statement(this.db, `UPDATE accounts SET enabled = ?, disabled_reason = ?, disabled_at = ? WHERE id = ?`)
       .run(enabled ? 1 : 0, enabled ? null : reason, enabled ? null : at, id);
     return r.changes > 0;
   }
@@ -153,7 +154,7 @@ export class AccountRepository {
       lastLoginAt: ['last_login_at', (v) => v], purgedAt: ['purged_at', (v) => v],
     };
     for (const [key, value] of Object.entries(patch)) {
-      const [col, conv] = map[key]!;
+      const [col, conv] = map[key];
       cols.push(`${col} = @${key}`);
       values[key] = conv(value as never);
     }
@@ -175,7 +176,7 @@ export class AccountRepository {
   }
 
   keys(accountId: string): AccountKey[] {
-    return (this.db.prepare('SELECT * FROM account_keys WHERE account_id = ? ORDER BY added_at, id').all(accountId) as KeyRow[]).map(toKey);
+    return (statement(this.db, 'SELECT * FROM account_keys WHERE account_id = ? ORDER BY added_at, id').all(accountId) as KeyRow[]).map(toKey);
   }
 
   allKeys(): AccountKey[] {
@@ -183,12 +184,12 @@ export class AccountRepository {
   }
 
   findKey(accountId: string, fingerprint: string): AccountKey | undefined {
-    const row = this.db.prepare('SELECT * FROM account_keys WHERE account_id = ? AND fingerprint = ?').get(accountId, fingerprint) as KeyRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM account_keys WHERE account_id = ? AND fingerprint = ?').get(accountId, fingerprint) as KeyRow | undefined;
     return row && toKey(row);
   }
 
   addKey(k: NewAccountKey): AccountKey {
-    this.db.prepare(`INSERT INTO account_keys (account_id, type, bits, fingerprint, public_key, comment, added_at, expires_at)
+    statement(this.db, `INSERT INTO account_keys (account_id, type, bits, fingerprint, public_key, comment, added_at, expires_at)
       VALUES (@accountId, @type, @bits, @fingerprint, @publicKey, @comment, @addedAt, @expiresAt)`).run(k);
     return this.findKey(k.accountId, k.fingerprint)!;
   }
@@ -205,7 +206,12 @@ export class AccountRepository {
     this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /**
+   * `immediate` takes the write lock at BEGIN: a transaction that reads before it writes would
+   * otherwise fail (SQLITE_BUSY, not waited for) when another process wrote in between.
+   */
+  transaction<T>(fn: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
+    const tx = this.db.transaction(fn);
+    return mode === 'immediate' ? tx.immediate() : tx();
   }
 }

@@ -81,7 +81,7 @@ export class AttributeShapes {
     const keys = this.keysOf(values[0] as string);
     const attributes: Attributes = {};
     for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
+      const key = keys[i];
       const value = values[i + 1] as Attributes[string];
       if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
       else attributes[key] = value;

@@ -4,7 +4,7 @@ import {
   type Organization, type WriteOptions,
 } from '../plugin-api/directory';
 import { FluxgateError } from '../errors';
-import { canonicalJson } from '../records/fields';
+import { canonicalJson } from '../canonical-json';
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 import { EmployeeVersions } from './employee-versions';
@@ -31,7 +31,7 @@ interface TableSpec<T> {
    * and `same` tells whether stored data holds what the entity's would. Otherwise `data` is the
    * whole entity as JSON.
    */
-  split?: { data(entity: T, persist: boolean): string; read(row: Row): T; same(stored: string, entity: T): boolean };
+  split?: { data: (entity: T, persist: boolean) => string; read: (row: Row) => T; same: (stored: string, entity: T) => boolean };
   /**
    * For an update: the entity to write over the stored row, when the incoming one says
    * nothing about some fields (employees: ABSENT_FIELDS); the entity itself otherwise.
@@ -84,9 +84,9 @@ function put(attributes: Attributes, key: string, value: Attributes[string]): vo
  */
 function mergeEmployee(row: Row, stored: Attributes, e: Employee, absent: AbsentFields): Employee {
   const attributes: Attributes = {};
-  for (const key of Object.keys(stored)) put(attributes, key, stored[key]!);
+  for (const key of Object.keys(stored)) put(attributes, key, stored[key]);
   const skip = absent.attributes;
-  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]!);
+  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]);
   const kept = (field: AbsentCoreField) => absent.core.includes(field);
   return {
     organizationCode: e.organizationCode, registrationReference: e.registrationReference,

@@ -1,142 +1,192 @@
 import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
+import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
+import {
+  PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
+  type JournalFile, type NewJournalFile, type OutcomeSummary,
+} from './journal-types';
 
-export type FileState = 'received' | 'processing' | 'processed' | 'rejected' | 'failed' | 'dead' | 'deleted';
-export const FILE_STATES: readonly FileState[] = ['received', 'processing', 'processed', 'rejected', 'failed', 'dead', 'deleted'];
-/** States in which the engine still owns the file (it sits in the account tree or is being worked on). */
-export const LIVE_STATES: readonly FileState[] = ['received', 'processing', 'failed'];
+export * from './journal-types';
+export type { JournalQuery } from './journal-query';
+export { DEFAULT_PAGE, MAX_PAGE } from './journal-query';
 
-export interface NamingParts {
-  dest: string; partner: string; client: string; flux: string;
-  app?: string; version?: string; timestamp: string; ext: string; encrypted: boolean;
+export interface JournalPage {
+  files: JournalFile[];
+  /** Pass it as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
-/** What the handler/steps concluded, kept as JSON in files.outcome. */
-export interface OutcomeSummary {
-  result: 'processed' | 'rejected' | 'failed' | 'dead';
-  code?: string;
-  summary?: string;
-  counts?: { created: number; updated: number; unchanged: number; rejected: number };
-  messages?: number;
-}
+const LIVE = `('received', 'processing', 'failed')`;
 
-export interface JournalFile {
-  id: string;
-  accountId: string;
-  profile: 'exchange' | 'dropbox' | null;
-  flux: string | null;
-  workflow: string | null;
-  /** Account-relative path it was uploaded to (`in/sal/x.csv`). */
-  originalPath: string;
-  name: string;
-  size: number;
-  sha1: string;
-  sha256: string;
-  receivedAt: number;
-  state: FileState;
-  attempts: number;
-  outcome: OutcomeSummary | null;
-  /** Where the file is now (absolute path). */
-  location: string;
-  reportPath: string | null;
-  receiptPath: string | null;
-  receiptWrittenAt: number | null;
-  reportWrittenAt: number | null;
-  naming: NamingParts | null;
-  processedAt: number | null;
-  updatedAt: number;
-}
-
-export interface FileEvent {
-  id: number;
-  fileId: string;
-  at: number;
-  type: string;
-  detail: Record<string, unknown>;
-}
-
-export interface NewJournalFile {
-  accountId: string;
-  profile: 'exchange' | 'dropbox';
-  flux: string | null;
-  workflow: string | null;
-  originalPath: string;
-  name: string;
-  size: number;
-  sha1: string;
-  sha256: string;
-  location: string;
-  receivedAt?: number;
-}
-
-interface FileRow {
-  id: string; account_id: string; profile: 'exchange' | 'dropbox' | null; flux: string | null; workflow: string | null;
-  original_path: string; name: string; size: number; sha1: string; sha256: string; received_at: number;
-  state: FileState; attempts: number; outcome: string | null; location: string; report_path: string | null;
-  receipt_path: string | null; receipt_written_at: number | null; report_written_at: number | null;
-  naming: string | null; processed_at: number | null; updated_at: number;
-}
-
-const toFile = (r: FileRow): JournalFile => ({
-  id: r.id, accountId: r.account_id, profile: r.profile, flux: r.flux, workflow: r.workflow,
-  originalPath: r.original_path, name: r.name, size: r.size, sha1: r.sha1, sha256: r.sha256,
-  receivedAt: r.received_at, state: r.state, attempts: r.attempts,
-  outcome: r.outcome ? (JSON.parse(r.outcome) as OutcomeSummary) : null,
-  location: r.location, reportPath: r.report_path, receiptPath: r.receipt_path,
-  receiptWrittenAt: r.receipt_written_at, reportWrittenAt: r.report_written_at,
-  naming: r.naming ? (JSON.parse(r.naming) as NamingParts) : null,
-  processedAt: r.processed_at, updatedAt: r.updated_at,
-});
-
-export interface JournalFilter {
-  accountId?: string;
-  state?: FileState;
-  limit?: number;
-}
-
-/** The file journal: one row per received file, and its timeline. */
+/**
+ * The file journal: one row per received file, and its timeline. It owns a file's lifecycle:
+ * each transition writes the new state and its timeline event in one transaction and returns
+ * the row as it now is (UPDATE … RETURNING), so callers never read the row back. Statements are
+ * prepared once, when the repository is made (an UPDATE per set of columns, on first use).
+ */
 export class JournalRepository {
-  constructor(private readonly db: Database) {}
+  private readonly insertFile: Statement;
+  private readonly byId: Statement;
+  private readonly liveAtLocation: Statement;
+  private readonly liveFiles: Statement;
+  private readonly processingFiles: Statement;
+  private readonly lastAttemptAt: Statement;
+  private readonly eventsOf: Statement;
+  private readonly insertEvent: Statement;
+  private readonly receiptTaken: Statement;
+  private readonly insertOutput: Statement;
+  private readonly outputOwnerAt: Statement;
+  private readonly updates = new Map<string, Statement>();
+  private readonly lists = new Map<string, Statement>();
 
-  /** Inserts a received file; returns undefined when a live entry already holds that location. */
-  insert(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
-    const id = newFileId(at);
-    const r = this.db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
+  constructor(private readonly db: Database) {
+    this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
         sha1, sha256, received_at, state, location, updated_at)
       SELECT @id, @accountId, @profile, @flux, @workflow, @originalPath, @name, @size, @sha1, @sha256, @at,
         'received', @location, @at
-      WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = @location AND state IN ('received', 'processing', 'failed'))`)
-      .run({ ...f, id, at });
-    if (r.changes === 0) return undefined;
-    this.addEvent(id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
-    return this.get(id);
+      WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = @location AND state IN ${LIVE})
+      RETURNING *`);
+    this.byId = db.prepare('SELECT * FROM files WHERE id = ?');
+    this.liveAtLocation = db.prepare(`SELECT * FROM files WHERE location = ? AND state IN ${LIVE}`);
+    this.liveFiles = db.prepare(`SELECT * FROM files WHERE state IN ${LIVE} ORDER BY received_at, id`);
+    this.processingFiles = db.prepare(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id`);
+    this.lastAttemptAt = db.prepare(`SELECT at FROM file_events WHERE file_id = ? AND type = 'attempt' ORDER BY id DESC LIMIT 1`).pluck();
+    this.eventsOf = db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id');
+    this.insertEvent = db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)');
+    this.receiptTaken = db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?');
+    this.insertOutput = db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)');
+    this.outputOwnerAt = db.prepare('SELECT file_id FROM outputs WHERE path = ? ORDER BY id DESC LIMIT 1');
+  }
+
+  /**
+   * Journals a received file (state `received`, event `received`), in one transaction; returns
+   * the row, or undefined when a live entry already holds that location.
+   */
+  insert(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
+    return this.transaction(() => {
+      const row = this.insertFile.get({ ...f, id: newFileId(at), at }) as FileRow | undefined;
+      if (!row) return undefined;
+      this.addEvent(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
+      return toFile(row);
+    });
   }
 
   get(id: string): JournalFile | undefined {
-    const row = this.db.prepare('SELECT * FROM files WHERE id = ?').get(id) as FileRow | undefined;
+    const row = this.byId.get(id) as FileRow | undefined;
     return row && toFile(row);
   }
 
   /** The live entry (engine still owns it) at this absolute location, if any. */
   liveAt(location: string): JournalFile | undefined {
-    const row = this.db.prepare(`SELECT * FROM files WHERE location = ? AND state IN ('received', 'processing', 'failed')`)
-      .get(location) as FileRow | undefined;
+    const row = this.liveAtLocation.get(location) as FileRow | undefined;
     return row && toFile(row);
   }
 
-  list(filter: JournalFilter = {}): JournalFile[] {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
-    if (filter.accountId) { where.push('account_id = @accountId'); params.accountId = filter.accountId; }
-    if (filter.state) { where.push('state = @state'); params.state = filter.state; }
-    const sql = `SELECT * FROM files ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id LIMIT @limit`;
-    return (this.db.prepare(sql).all(params) as FileRow[]).map(toFile);
+  /** One page of the journal, newest first (see JournalQuery). */
+  list(query: JournalQuery = {}): JournalPage {
+    const shape = shapeOf(query);
+    const key = shapeKey(shape);
+    let statement = this.lists.get(key);
+    if (!statement) this.lists.set(key, statement = this.db.prepare(listSql(shape)));
+    const params = listParams(query);
+    const rows = statement.all(params) as FileRow[];
+    const more = rows.length === (params.limit as number);
+    const files = (more ? rows.slice(0, -1) : rows).map(toFile);
+    const last = files[files.length - 1];
+    return { files, nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null };
   }
 
   /** Files whose location is still inside an account tree and the engine still owns (for start-up recovery). */
   live(): JournalFile[] {
-    return (this.db.prepare(`SELECT * FROM files WHERE state IN ('received', 'processing', 'failed') ORDER BY received_at`)
-      .all() as FileRow[]).map(toFile);
+    return (this.liveFiles.all() as FileRow[]).map(toFile);
+  }
+
+  events(fileId: string): FileEvent[] {
+    return (this.eventsOf.all(fileId) as Array<{ id: number; file_id: string; at: number; type: string; detail: string }>)
+      .map((e) => ({ id: e.id, fileId: e.file_id, at: e.at, type: e.type, detail: JSON.parse(e.detail) as Record<string, unknown> }));
+  }
+
+  /** An entry of the file's timeline that changes nothing else (a step's duration, a forward…). */
+  addEvent(fileId: string, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
+    this.insertEvent.run(fileId, at, type, JSON.stringify(detail));
+  }
+
+  /**
+   * Sets columns of the row and, when given, adds the event that records why, in one
+   * transaction; returns the row as it now is (undefined: no such file).
+   */
+  change(id: string, patch: FilePatch, event?: EventInput, at = Date.now()): JournalFile | undefined {
+    if (!event) return this.update(id, patch, at);
+    return this.transaction(() => {
+      const file = this.update(id, patch, at);
+      if (file) this.addEvent(id, event.type, event.detail ?? {}, at);
+      return file;
+    });
+  }
+
+  /** Sets columns of the row; returns it as it now is (undefined: no such file). */
+  update(id: string, patch: FilePatch, at = Date.now()): JournalFile | undefined {
+    const keys = (Object.keys(patch) as Array<keyof FilePatch>).filter((k) => patch[k] !== undefined).sort();
+    const cacheKey = keys.join(',');
+    let statement = this.updates.get(cacheKey);
+    if (!statement) {
+      const sets = ['updated_at = @updatedAt', ...keys.map((k) => `${PATCH_COLUMNS[k].column} = @${k}`)];
+      this.updates.set(cacheKey, statement = this.db.prepare(`UPDATE files SET ${sets.join(', ')} WHERE id = @id RETURNING *`));
+    }
+    const values: Record<string, unknown> = { id, updatedAt: at };
+    for (const k of keys) values[k] = PATCH_COLUMNS[k].json && patch[k] !== null ? JSON.stringify(patch[k]) : patch[k];
+    const row = statement.get(values) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  // -- the lifecycle: each transition is one transaction (state + event) and returns the fresh row --
+
+  /** An attempt begins: `processing`, under this workflow. */
+  startAttempt(id: string, attempt: number, of: number, workflow: string): JournalFile {
+    return this.must(id, this.change(id, { state: 'processing', attempts: attempt, workflow, flux: workflow },
+      { type: 'attempt', detail: { attempt, of, workflow } }));
+  }
+
+  /** The attempt failed and another follows after `retryInMs`: `failed`. */
+  attemptFailed(id: string, attempt: number, failure: { code: string; error: string; retryInMs: number }): JournalFile {
+    return this.must(id, this.change(id, { state: 'failed', outcome: { result: 'failed', code: failure.code, summary: failure.error } },
+      { type: 'attempt-failed', detail: { attempt, ...failure } }));
+  }
+
+  /** The file's processing ended: processed, rejected or dead, with its outcome. */
+  finish(id: string, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, at = Date.now()): JournalFile {
+    return this.must(id, this.change(id, { state, outcome, processedAt: at }, { type: state, detail: { ...outcome } }, at));
+  }
+
+  /** The attempt stopped for a reason not the file's own (no disk space): back to `received`. */
+  pause(id: string, detail: Record<string, unknown>): JournalFile {
+    return this.must(id, this.change(id, { state: 'received' }, { type: 'paused', detail }));
+  }
+
+  /** The input now lives at `location` (`archived`, `quarantined`, `location-repaired`…). */
+  moved(id: string, location: string, eventType: string, detail: Record<string, unknown>): JournalFile {
+    return this.must(id, this.change(id, { location }, { type: eventType, detail }));
+  }
+
+  /** A finished file is to run again from the start (`fluxgate replay`). */
+  replay(id: string, from: FileState, location: string): JournalFile {
+    return this.must(id, this.change(id, { state: 'received', attempts: 0, outcome: null, processedAt: null },
+      { type: 'replay', detail: { from, location } }));
+  }
+
+  /**
+   * Retention deleted a file of this row (its input, or one of its outputs): an event on its
+   * timeline, and the state `deleted` when the input itself went.
+   */
+  recordDeletion(id: string, path: string, detail: Record<string, unknown>, at = Date.now()): void {
+    this.transaction(() => {
+      const file = this.get(id);
+      if (!file) return;
+      if (file.location === path && file.state !== 'deleted') this.update(id, { state: 'deleted' }, at);
+      this.addEvent(id, 'deleted', { path, ...detail }, at);
+    });
   }
 
   /**
@@ -148,66 +198,47 @@ export class JournalRepository {
    */
   markInterrupted(at = Date.now()): JournalFile[] {
     return this.transaction(() => {
-      const files = (this.db.prepare(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id`).all() as FileRow[]).map(toFile);
-      const began = this.db.prepare(`SELECT at FROM file_events WHERE file_id = ? AND type = 'attempt' ORDER BY id DESC LIMIT 1`).pluck();
+      const files = (this.processingFiles.all() as FileRow[]).map(toFile);
       for (const f of files) {
-        const startedAt = began.get(f.id) as number | undefined;
-        this.addEvent(f.id, 'interrupted', {
-          attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
-          reason: 'the server stopped or crashed during this attempt; the file runs again',
+        const startedAt = this.lastAttemptAt.get(f.id) as number | undefined;
+        this.change(f.id, { state: 'failed' }, {
+          type: 'interrupted',
+          detail: {
+            attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
+            reason: 'the server stopped or crashed during this attempt; the file runs again',
+          },
         }, at);
-        this.update(f.id, { state: 'failed' }, at);
       }
       return files;
     });
   }
 
-  events(fileId: string): FileEvent[] {
-    return (this.db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id').all(fileId) as Array<{
-      id: number; file_id: string; at: number; type: string; detail: string;
-    }>).map((e) => ({ id: e.id, fileId: e.file_id, at: e.at, type: e.type, detail: JSON.parse(e.detail) as Record<string, unknown> }));
-  }
-
-  addEvent(fileId: string, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
-    this.db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)')
-      .run(fileId, at, type, JSON.stringify(detail));
-  }
-
-  update(id: string, patch: Partial<{
-    state: FileState; attempts: number; outcome: OutcomeSummary | null; location: string; flux: string | null;
-    workflow: string | null; reportPath: string | null; receiptPath: string | null; receiptWrittenAt: number | null;
-    reportWrittenAt: number | null; naming: NamingParts | null; processedAt: number | null;
-  }>, at = Date.now()): void {
-    const columns: Record<string, [string, (v: never) => unknown]> = {
-      state: ['state', (v) => v], attempts: ['attempts', (v) => v],
-      outcome: ['outcome', (v) => (v === null ? null : JSON.stringify(v))], location: ['location', (v) => v],
-      flux: ['flux', (v) => v], workflow: ['workflow', (v) => v], reportPath: ['report_path', (v) => v],
-      receiptPath: ['receipt_path', (v) => v], receiptWrittenAt: ['receipt_written_at', (v) => v],
-      reportWrittenAt: ['report_written_at', (v) => v],
-      naming: ['naming', (v) => (v === null ? null : JSON.stringify(v))], processedAt: ['processed_at', (v) => v],
-    };
-    const sets = ['updated_at = @updatedAt'];
-    const values: Record<string, unknown> = { id, updatedAt: at };
-    for (const [key, value] of Object.entries(patch)) {
-      const [col, conv] = columns[key]!;
-      sets.push(`${col} = @${key}`);
-      values[key] = conv(value as never);
-    }
-    this.db.prepare(`UPDATE files SET ${sets.join(', ')} WHERE id = @id`).run(values);
-  }
-
   /** True when another file's receipt already uses this path (receipt names must be unique). */
   receiptPathTaken(path: string, exceptFileId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?').get(path, exceptFileId) !== undefined;
+    return this.receiptTaken.get(path, exceptFileId) !== undefined;
+  }
+
+  /**
+   * The file whose output was last written at this path (outputs table), or undefined. Scans
+   * from the newest row: the retry or replay that asks usually wrote it recently.
+   */
+  outputOwner(path: string): string | null | undefined {
+    const row = this.outputOwnerAt.get(path) as { file_id: string | null } | undefined;
+    return row ? row.file_id : undefined;
   }
 
   recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): void {
-    this.db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(fileId, accountId, kind, path, at);
+    this.insertOutput.run(fileId, accountId, kind, path, at);
   }
 
+  /** Runs fn in a transaction (a savepoint inside the caller's, when one is open). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  private must(id: string, file: JournalFile | undefined): JournalFile {
+    if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `file ${id} is not in the journal: it was removed (with its account?) while in use`);
+    return file;
   }
 }
 

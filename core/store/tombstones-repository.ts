@@ -1,4 +1,6 @@
+import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
+import { JournalRepository } from './journal-repository';
 
 /** What was deleted, when, and by which rule: the answer to "what happened to my file". */
 export interface Tombstone {
@@ -49,13 +51,19 @@ export interface TombstoneFilter {
  * reconciles, so no deletion goes unrecorded and none is recorded twice.
  */
 export class TombstoneRepository {
-  constructor(private readonly db: Database) {}
+  private readonly insert: Statement;
+  private readonly byId: Statement;
+  private readonly markDone: Statement;
+
+  constructor(private readonly db: Database, private readonly journal = new JournalRepository(db)) {
+    this.insert = db.prepare(`INSERT INTO tombstones (file_id, account_id, path, name, size, sha256, rule, deleted_at, as_of, state, inode, detail)
+      VALUES (@fileId, @accountId, @path, @name, @size, @sha256, @rule, @deletedAt, @asOf, 'pending', @inode, @detail) RETURNING *`);
+    this.byId = db.prepare('SELECT * FROM tombstones WHERE id = ?');
+    this.markDone = db.prepare(`UPDATE tombstones SET state = 'done', deleted_at = ?, detail = ? WHERE id = ?`);
+  }
 
   intend(t: NewTombstone): Tombstone {
-    const id = Number(this.db.prepare(`INSERT INTO tombstones (file_id, account_id, path, name, size, sha256, rule, deleted_at, as_of, state, inode, detail)
-      VALUES (@fileId, @accountId, @path, @name, @size, @sha256, @rule, @deletedAt, @asOf, 'pending', @inode, @detail)`)
-      .run({ ...t, detail: JSON.stringify(t.detail) }).lastInsertRowid);
-    return this.get(id)!;
+    return toTombstone(this.insert.get({ ...t, detail: JSON.stringify(t.detail) }) as TombstoneRow);
   }
 
   /**
@@ -67,22 +75,10 @@ export class TombstoneRepository {
       const t = this.get(id);
       if (!t || t.state === 'done') return;
       const detail = { ...t.detail, ...extraDetail };
-      this.db.prepare(`UPDATE tombstones SET state = 'done', deleted_at = ?, detail = ? WHERE id = ?`)
-        .run(now, JSON.stringify(detail), id);
-      if (t.fileId) this.markJournalDeleted(t.fileId, t, now);
+      this.markDone.run(now, JSON.stringify(detail), id);
+      // Only the deletion of the input file itself (not of its report) ends the row's life.
+      if (t.fileId) this.journal.recordDeletion(t.fileId, t.path, { rule: t.rule, tombstone: t.id }, now);
     }).immediate();
-  }
-
-  /** Journal rows whose file location this tombstone covers become `deleted`. */
-  private markJournalDeleted(fileId: string, t: Tombstone, now: number): void {
-    const row = this.db.prepare('SELECT location, state FROM files WHERE id = ?').get(fileId) as { location: string; state: string } | undefined;
-    if (!row) return;
-    // Only the deletion of the input file itself (not of its report) ends the row's life.
-    if (row.location === t.path && row.state !== 'deleted') {
-      this.db.prepare(`UPDATE files SET state = 'deleted', updated_at = ? WHERE id = ?`).run(now, fileId);
-    }
-    this.db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)')
-      .run(fileId, now, 'deleted', JSON.stringify({ path: t.path, rule: t.rule, tombstone: t.id }));
   }
 
   /** Withdraws an intent whose deletion is known not to have happened (the unlink failed). */
@@ -91,7 +87,7 @@ export class TombstoneRepository {
   }
 
   get(id: number): Tombstone | undefined {
-    const row = this.db.prepare('SELECT * FROM tombstones WHERE id = ?').get(id) as TombstoneRow | undefined;
+    const row = this.byId.get(id) as TombstoneRow | undefined;
     return row && toTombstone(row);
   }
 

@@ -1,10 +1,11 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
-import { BACKGROUND_NICE } from '../thread-priority';
+import { startModuleWorker } from '../module-worker';
 import type { Service } from '../tokens';
 import type { Database } from './database';
+import type { CheckpointLoopOptions } from './wal-checkpoint-worker';
 
 /** The WAL file's size between big files: pre-sized to it at start, cut back to it when it restarts. */
 export const WAL_KEPT_BYTES = 64 * 1024 * 1024;
@@ -18,6 +19,16 @@ export function presizeFreeMargin(fileSystemBytes: number): number {
   return Math.min(4 * 1024 ** 3, Math.max(256 * 1024 ** 2, Math.floor(fileSystemBytes / 10)));
 }
 
+/**
+ * What the WAL file keeps even on a small disk: up to 4 MiB, never more than 1/32 of the free
+ * space. SQLite writes frames over these pages without asking the file system for more, so the
+ * journal can still record arrivals, pauses and resumptions while the disk is full (the engine
+ * waits for space then: docs/engine.md, "A full disk").
+ */
+export function journalReserveBytes(freeBytes: number): number {
+  return Math.min(4 * 1024 ** 2, Math.floor(freeBytes / 32));
+}
+
 /** Bytes an unprivileged writer may still use on the file system of `dir`, and its size. */
 export function fileSystemSpace(dir: string): { free: number; size: number } {
   const fs = statfsSync(dir);
@@ -29,8 +40,8 @@ export function fileSystemSpace(dir: string): { free: number; size: number } {
  * connection that commits past 1000 WAL pages copies them into the database file and fsyncs,
  * inside that commit: on a 200,000-row file that is a large share of the main thread's time,
  * and the event loop (SFTP sessions) waits through it. Here the server's connection never
- * checkpoints; a worker thread with its own connection runs PASSIVE checkpoints (they never
- * block writers or readers) a few times a second.
+ * checkpoints; a worker thread (wal-checkpoint-worker.ts) with its own connection runs PASSIVE
+ * checkpoints (they never block writers or readers) a few times a second.
  *
  * PASSIVE checkpoints alone never let the WAL start over while a handler commits every few
  * milliseconds (SQLite restarts it only at a write that finds every frame copied), so it grew by
@@ -69,7 +80,7 @@ export class WalCheckpointer implements Service {
     } = {},
   ) {}
 
-  async start(): Promise<void> {
+  start(): void {
     if (this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 0');
     // A WAL that grew during a big file is cut back to this size when it next restarts.
@@ -108,7 +119,8 @@ export class WalCheckpointer implements Service {
    * its first big file (journal_size_limit keeps the WAL at WAL_KEPT_BYTES); now the first file
    * after a start finds it too.
    *
-   * It never fills a disk: it appends only what leaves presizeFreeMargin free, and a write that
+   * It never fills a disk: it appends only what leaves presizeFreeMargin free (or, on a disk
+   * already short of that margin, the small journalReserveBytes), and a write that
    * fails (ENOSPC: something else took the space meanwhile) is undone, the file cut back to its
    * length before. On a file system already short of that margin it gives back what a crashed
    * server's WAL holds beyond its frames (a TRUNCATE checkpoint), as earlier versions, which
@@ -129,7 +141,8 @@ export class WalCheckpointer implements Service {
       this.db.transaction(() => {
         const fd = openSync(path, 'r+');
         const before = fstatSync(fd).size;
-        const upTo = Math.min(bytes, before + Math.max(0, space.free - margin));
+        const roomy = before + Math.max(0, space.free - margin);
+        const upTo = Math.min(bytes, Math.max(roomy, journalReserveBytes(space.free)));
         try {
           const zeros = Buffer.alloc(1024 * 1024);
           for (let at = before; at < upTo; at += zeros.length) writeSync(fd, zeros, 0, Math.min(zeros.length, upTo - at), at);
@@ -180,15 +193,12 @@ export class WalCheckpointer implements Service {
   }
 
   private startWorker(): void {
-    const worker = new Worker(CHECKPOINT_LOOP, {
-      eval: true,
-      workerData: {
-        driver: require.resolve('better-sqlite3'), nice: BACKGROUND_NICE, file: this.db.name,
-        intervalMs: this.options.checkpointIntervalMs ?? 200, restartBytes: this.options.restartBytes ?? 16 * 1024 * 1024,
-        deferBytes: this.options.deferBytes ?? 128 * 1024 * 1024, quietMs: this.options.quietMs ?? 500, noted: this.noted,
-      },
-      resourceLimits: { maxOldGenerationSizeMb: 32 },
-    });
+    const loop: CheckpointLoopOptions = {
+      file: this.db.name, intervalMs: this.options.checkpointIntervalMs ?? 200, restartBytes: this.options.restartBytes ?? 16 * 1024 * 1024,
+      deferBytes: this.options.deferBytes ?? 128 * 1024 * 1024, quietMs: this.options.quietMs ?? 500, noted: this.noted,
+    };
+    // wal-checkpoint-worker.ts, beside this file (compiled, or through tsx: module-worker.ts).
+    const worker = startModuleWorker(__filename, 'wal-checkpoint-worker', { workerData: loop, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     worker.unref();
     worker.on('error', (err) => {
       this.logger.error({ component: 'store', err }, 'WAL checkpoint worker failed: SQLite checkpoints on commit again');
@@ -234,38 +244,3 @@ export function walBytesInUse(database: string): number {
     closeSync(fd);
   }
 }
-
-// Plain JavaScript (no TypeScript loader in the worker): open, then checkpoint on a timer.
-// busy_timeout 0: a PASSIVE checkpoint that cannot start now is simply retried at the next
-// tick. A RESTART may wait up to 200 ms for the writer and readers; if they are still busy it
-// has still copied what it could, and the next tick tries again. The WAL file's size bounds
-// the frames it holds (journal_size_limit cuts it back below deferBytes when it restarts).
-const CHECKPOINT_LOOP = `
-const { workerData } = require('node:worker_threads');
-// Background work, at a lower CPU priority: lowerThreadPriority (thread-priority.ts) in one line.
-try { const os = require('node:os'); const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()); os.setPriority(tid, Math.min(19, os.getPriority(tid) + workerData.nice)); } catch {}
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 0');
-const restartFrames = Math.max(1, Math.floor(workerData.restartBytes / db.pragma('page_size', { simple: true })));
-function checkpoint(mode, busyMs) {
-  db.pragma('busy_timeout = ' + busyMs);
-  try { return db.pragma('wal_checkpoint(' + mode + ')')[0]; }
-  catch (err) { if (err.code !== 'SQLITE_BUSY') throw err; return undefined; }
-  finally { db.pragma('busy_timeout = 0'); }
-}
-function walBytes() {
-  try { return require('node:fs').statSync(workerData.file + '-wal').size; } catch { return 0; }
-}
-let noted = Atomics.load(workerData.noted, 0);
-// The worker starts because a writer filled the WAL: count its start as a write.
-let lastWrite = Date.now();
-setInterval(() => {
-  const now = Date.now();
-  const count = Atomics.load(workerData.noted, 0);
-  if (count !== noted) { noted = count; lastWrite = now; }
-  if (now - lastWrite < workerData.quietMs && walBytes() < workerData.deferBytes) return;
-  const passive = checkpoint('PASSIVE', 0);
-  if (passive && passive.log >= restartFrames) checkpoint('RESTART', 200);
-}, workerData.intervalMs);
-`;

@@ -88,10 +88,11 @@ async function freeBytes(dir: string): Promise<number | undefined> {
   }
 }
 
+/** `promise`, or the signal's reason once aborted (the engine aborts with errors, abort() with an AbortError). */
 function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

@@ -2,11 +2,12 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FluxgateError } from '../errors';
 import type { FluxContext, IncomingFile, PluginLogger, PluginSettings, ScopedFiles } from '../plugin-api/context';
-import type { DirectoryStore } from '../plugin-api/directory';
+import type { AccountDirectory, DirectoryStore } from '../plugin-api/directory';
 import type { FluxManifest } from '../plugin-api/manifest';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder } from '../plugin-api/report';
 import { readRecords } from '../records';
+import { bindDirectory } from './account-directory';
 import { plainName } from './naming';
 import { ManifestScopedFiles } from './scoped-files';
 import type { StepRun } from './step';
@@ -16,6 +17,7 @@ export interface ContextParts {
   run: StepRun;
   manifest: FluxManifest;
   incoming: IncomingFile;
+  /** The engine's store (every account): the context hands the handler its file's account only. */
   directory: DirectoryStore;
 }
 
@@ -24,7 +26,7 @@ export class EngineFluxContext implements FluxContext {
   readonly file: IncomingFile;
   readonly files: ScopedFiles;
   readonly report: ReportBuilder;
-  readonly directory: DirectoryStore;
+  readonly directory: AccountDirectory;
   readonly log: PluginLogger;
   readonly signal: AbortSignal;
   readonly apply: boolean;
@@ -39,7 +41,7 @@ export class EngineFluxContext implements FluxContext {
     this.file = incoming;
     this.files = new ManifestScopedFiles(run.paths, run.account.id, manifest);
     this.report = run.report;
-    this.directory = directory;
+    this.directory = bindDirectory(directory, run.account.id, manifest.flux);
     this.log = run.log.child({ component: 'plugin', flux: manifest.flux });
     this.signal = run.signal;
     // Test files (version tst) are validated and reported everywhere, but never applied in production.

@@ -1,5 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { copyFileAtomicSync } from '../atomic-write';
 import type { DataPaths } from '../config/paths';
 import type { JournalFile, JournalRepository } from '../store/journal-repository';
 
@@ -26,28 +27,20 @@ export function moveInput(journal: JournalRepository, file: JournalFile, destina
       renameSync(file.location, destination);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      copyFileSync(file.location, destination);
+      copyFileAtomicSync(file.location, destination);
       unlinkSync(file.location);
     }
   } else if (!existsSync(destination)) {
     throw new Error(`the input ${file.location} has vanished`);
   }
-  journal.transaction(() => {
-    journal.update(file.id, { location: destination });
-    journal.addEvent(file.id, eventType, { from: file.location, to: destination });
-  });
-  return journal.get(file.id)!;
+  return journal.moved(file.id, destination, eventType, { from: file.location, to: destination });
 }
 
 /** After a crash between a rename and its journal update, the input is at one of its derived destinations. */
 export function findInput(paths: DataPaths, journal: JournalRepository, file: JournalFile): JournalFile | undefined {
   if (existsSync(file.location)) return file;
   for (const candidate of [archiveDestination(paths, file), quarantineDestination(paths, file)]) {
-    if (existsSync(candidate)) {
-      journal.update(file.id, { location: candidate });
-      journal.addEvent(file.id, 'location-repaired', { to: candidate });
-      return journal.get(file.id)!;
-    }
+    if (existsSync(candidate)) return journal.moved(file.id, candidate, 'location-repaired', { to: candidate });
   }
   return undefined;
 }

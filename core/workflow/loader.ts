@@ -78,7 +78,7 @@ function diagnoseStep(entry: unknown, steps: readonly AnyStep[]): { path: Proper
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return { path: [], message: `${shape}, not ${JSON.stringify(entry)}` };
   const keys = Object.keys(entry);
   if (keys.length !== 1) return { path: [], message: `${shape}; this map has ${keys.length} keys (${keys.map((k) => `"${k}"`).join(', ')})` };
-  const name = keys[0]!;
+  const name = keys[0];
   const step = steps.find((s) => s.name === name);
   if (!step) return { path: [], unknownKey: name, message: unknown(name) };
   const options = (entry as Record<string, unknown>)[name];
@@ -92,7 +92,7 @@ function diagnoseStep(entry: unknown, steps: readonly AnyStep[]): { path: Proper
   const issue = parsed.success ? undefined : (parsed.error.issues[0] as Issue | undefined);
   if (!issue) return { path: [name], message: `step "${name}" has invalid options (${offered})` };
   if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
-    return { path: [name, ...issue.path], unknownKey: issue.keys[0]!, message: `step "${name}" has no option "${issue.keys[0]}" (${offered})` };
+    return { path: [name, ...issue.path], unknownKey: issue.keys[0], message: `step "${name}" has no option "${issue.keys[0]}" (${offered})` };
   }
   const option = issue.path.map(String).join('.');
   return { path: [name, ...issue.path], message: `step "${name}", option "${option}": ${issue.message}` };
@@ -106,15 +106,15 @@ function optionNames(schema: z.ZodType): string[] {
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
+    let diagonal = row[0];
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
       diagonal = above;
     }
   }
-  return row[b.length]!;
+  return row[b.length];
 }
 
 /** A workflow whose handler step would find no handler (or one that does not serve its profile) is invalid. */
@@ -191,7 +191,7 @@ function encryptionWarnings(workflow: Workflow, steps: readonly AnyStep[]): Arra
       + 'of this flux through (plain ones are rejected with FG_ENCRYPTION_REQUIRED). Add "- decrypt" after check-name unless this flux is never encrypted' }];
   }
   if (firstContent >= 0 && firstContent < decryptAt) {
-    return [{ path: ['steps', decryptAt], message: `decrypt comes after "${workflow.steps[firstContent]!.name}": an encrypted upload reaches that step `
+    return [{ path: ['steps', decryptAt], message: `decrypt comes after "${workflow.steps[firstContent].name}": an encrypted upload reaches that step `
       + 'before it is decrypted and is dead with FG_WORKFLOW_INVALID. Move "- decrypt" right after check-name' }];
   }
   return [];

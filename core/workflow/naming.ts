@@ -15,6 +15,27 @@ export interface NamingExpectation {
   extensions?: readonly string[];
 }
 
+/**
+ * Characters a listing does not show, or shows as a blank: controls, format characters (zero-width
+ * space U+200B, joiners, bidi controls, BOM), default-ignorable ones (Hangul fillers, variation
+ * selectors) and every space but the ASCII one. A name holding one looks like another file's.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+
+/** The first invisible character of a name, as `U+200B`, and its position (1-based, in characters). */
+export function invisibleCharacter(name: string): { codePoint: string; position: number } | undefined {
+  const m = INVISIBLE.exec(name);
+  if (!m) return undefined;
+  const codePoint = `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return { codePoint, position: [...name.slice(0, m.index)].length + 1 };
+}
+
+/** Invisible characters written out (`[U+200B]`), so that an output named after the input shows them. */
+export function visibleName(name: string): string {
+  return name.replace(INVISIBLE_ALL, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
 export type NameCheck =
   | { ok: true; parts: NamingParts }
   | { ok: false; part: 'name' | 'dest' | 'partner' | 'client' | 'flux' | 'app/version' | 'timestamp' | 'extension'; message: string };
@@ -68,7 +89,7 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
   if (rest.length <= fluxToken.length || tail.length === 0 || tail[tail.length - 1] === '') {
     return fail('timestamp', 'timestamp part is missing, expected yymmddhhmmss or yyyymmddhhmmss');
   }
-  const timestamp = tail[tail.length - 1]!;
+  const timestamp = tail[tail.length - 1];
   const middle = tail.slice(0, -1);
   if (middle.length > 2) {
     return fail('app/version', `too many parts between the flux and the timestamp ("${middle.join('_')}"): at most an application and a version`);
@@ -83,7 +104,7 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
   let version: string | undefined;
   if (middle.length === 2) [app, version] = middle as [string, string];
   else if (middle.length === 1) {
-    if (VERSION.test(middle[0]!)) version = middle[0]; else app = middle[0];
+    if (VERSION.test(middle[0])) version = middle[0]; else app = middle[0];
   }
   return {
     ok: true,
@@ -95,9 +116,9 @@ export function checkName(name: string, expect: NamingExpectation): NameCheck {
 export function checkTimestamp(stamp: string): string | undefined {
   if (!/^\d{12}(\d{2})?$/.test(stamp)) return `timestamp part is "${stamp}", expected 12 digits (yymmddhhmmss) or 14 (yyyymmddhhmmss)`;
   const full = stamp.length === 12 ? `20${stamp}` : stamp;
-  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo! - 1 && date.getUTCDate() === d
+  const [y, mo, d, h, mi, s] = [full.slice(0, 4), full.slice(4, 6), full.slice(6, 8), full.slice(8, 10), full.slice(10, 12), full.slice(12, 14)].map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d
     && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
   return real ? undefined : `timestamp part "${stamp}" is not a real date and time`;
 }
@@ -108,10 +129,12 @@ function exts(expect: NamingExpectation): string {
 
 /**
  * Report name: `ndmat` → `cdmat`, every `.pgp`/`.gpg` dropped, extension `.csv`: the report of
- * `x.csv`, `x.csv.pgp` and (rejected) `x.csv.pgp.pgp` is `cdmat_….csv`. A badly named input keeps its name.
+ * `x.csv`, `x.csv.pgp` and (rejected) `x.csv.pgp.pgp` is `cdmat_….csv`. A badly named input keeps its
+ * name, invisible characters written out (`[U+200B]`). Several inputs can map to one name: the
+ * report step never replaces another file's report (output-place.ts).
  */
 export function reportName(inputName: string): string {
-  const plain = plainName(inputName);
+  const plain = plainName(visibleName(inputName));
   const dot = plain.lastIndexOf('.');
   const base = dot > 0 ? plain.slice(0, dot) : plain;
   return `${base.startsWith('ndmat_') ? `cdmat_${base.slice('ndmat_'.length)}` : base}.csv`;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logging/logger';
+import type { JournalFile } from '../store/journal-repository';
 import type { Service } from '../tokens';
 import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, sharedDirectoryWarning, type HandlerCatalogue, type WorkflowProblem } from './loader';
 import type { Workflow } from './schema';
@@ -49,7 +50,8 @@ export class WorkflowRegistry implements Service {
   async start(): Promise<void> {
     if (!this.watchForChanges || !existsSync(this.dir)) return;
     this.watcher = watch(this.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 150, pollInterval: 50 } });
-    const onChange = (file: string): void => { if (/\.ya?ml$/.test(file)) this.reload(file); };
+    // Hidden names are never workflows (listWorkflowFiles skips them): an editor's or an atomic write's temporary file.
+    const onChange = (file: string): void => { if (/\.ya?ml$/.test(file) && !basename(file).startsWith('.')) this.reload(file); };
     this.watcher.on('add', onChange).on('change', onChange).on('unlink', (file) => {
       // Editors often save by deleting and re-creating: only forget a workflow whose file stays gone.
       setTimeout(() => {
@@ -111,5 +113,15 @@ export class WorkflowRegistry implements Service {
   match(profile: 'exchange' | 'dropbox', relativePath: string): Workflow | undefined {
     const found = this.matching(profile, relativePath);
     return found.length === 1 ? found[0] : undefined;
+  }
+
+  /**
+   * The workflow of a journal file: the one intake routed it to (its flux), else the one its
+   * path matches now (a file no workflow took, replayed once the workflows were fixed). The
+   * runner and the file's queue job (its attempts) both go by this.
+   */
+  forFile(file: Pick<JournalFile, 'profile' | 'workflow' | 'originalPath'>): Workflow | undefined {
+    if (!file.profile) return undefined;
+    return (file.workflow ? this.byFlux(file.workflow, file.profile) : undefined) ?? this.match(file.profile, file.originalPath);
   }
 }

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError, toFluxgateError, type ErrorCode } from '../errors';
@@ -15,7 +14,7 @@ import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSumm
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
-import type { AnyStep } from './step';
+import type { AnyStep, StepServices } from './step';
 import { DiskSpaceGate, isOutOfSpace } from './disk-space';
 import { EngineStepRun } from './step-run';
 import { encryptionRequired } from './steps/decrypt';
@@ -26,7 +25,8 @@ const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLO
 const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID']);
 
 export interface RunnerDeps {
-  container: Container;
+  /** What steps use: handlers, the directory, the PGP key, the report signer. */
+  services: StepServices;
   /** Pauses processing while the disk is full (default: one over the data directory). */
   disk?: DiskSpaceGate;
   journal: JournalRepository;
@@ -70,9 +70,7 @@ export class WorkflowRunner {
       return { status: 'dead', error: 'input vanished' };
     }
     const account = this.deps.accounts.get(file.accountId);
-    const workflow = account
-      ? (file.workflow ? this.deps.workflows.byFlux(file.workflow, account.profile) : undefined) ?? this.deps.workflows.match(account.profile, file.originalPath)
-      : undefined;
+    const workflow = account ? this.deps.workflows.forFile({ ...file, profile: account.profile }) : undefined;
     if (!account || !workflow) {
       const { code, why } = this.unmatched(file, account);
       const moved = moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
@@ -81,10 +79,9 @@ export class WorkflowRunner {
       return { status: 'done' };
     }
 
-    journal.update(file.id, { state: 'processing', attempts: attempt, workflow: workflow.flux, flux: workflow.flux });
-    journal.addEvent(file.id, 'attempt', { attempt, of: maxAttempts, workflow: workflow.flux });
+    const started = journal.startAttempt(file.id, attempt, maxAttempts, workflow.flux);
     const run = new EngineStepRun({
-      container: this.deps.container, file: journal.get(file.id)!, account, workflow, attempt,
+      services: this.deps.services, file: started, account, workflow, attempt,
       lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
     });
     try {
@@ -120,8 +117,7 @@ export class WorkflowRunner {
     const kind = classify(err);
     if (kind === 'transient' && attempt < maxAttempts) {
       const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
-      journal.update(file.id, { state: 'failed', outcome: { result: 'failed', code: err.code, summary: err.message } });
-      journal.addEvent(file.id, 'attempt-failed', { attempt, code: err.code, error: err.message, retryInMs: delayMs });
+      run.file = journal.attemptFailed(file.id, attempt, { code: err.code, error: err.message, retryInMs: delayMs });
       log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
       return { status: 'retry', error: err.message, delayMs };
     }
@@ -147,8 +143,7 @@ export class WorkflowRunner {
   private async waitForSpace(run: EngineStepRun, err: unknown, signal: AbortSignal): Promise<JobOutcome> {
     const message = (err as Error).message;
     try {
-      this.deps.journal.update(run.file.id, { state: 'received' });
-      run.event('paused', { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
+      run.file = this.deps.journal.pause(run.file.id, { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
     } catch (journalErr) {
       run.log.error({ err: (journalErr as Error).message }, 'cannot record the pause in the journal');
     }
@@ -204,11 +199,7 @@ export class WorkflowRunner {
   }
 
   private finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary): void {
-    const { journal } = this.deps;
-    journal.transaction(() => {
-      journal.update(file.id, { state, outcome, processedAt: Date.now() });
-      journal.addEvent(file.id, state, { ...outcome });
-    });
+    this.deps.journal.finish(file.id, state, outcome);
   }
 }
 

@@ -91,7 +91,7 @@ export function normaliseWorkflow(p: Parsed, source: string): Workflow {
 
 function toRef(ref: string | Record<string, unknown>): StepRef {
   if (typeof ref === 'string') return { name: ref, options: {} };
-  const [name, options] = Object.entries(ref)[0]!;
+  const [name, options] = Object.entries(ref)[0];
   return { name, options: (options ?? {}) as Record<string, unknown> };
 }
 

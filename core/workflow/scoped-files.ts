@@ -1,13 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { writeFileAtomic } from '../atomic-write';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import type { ScopedFiles } from '../plugin-api/context';
 import type { FluxManifest } from '../plugin-api/manifest';
-import { temporaryNameFor } from '../upload-names';
 
 /**
  * File access for a handler, limited to what its manifest grants. Paths are account-relative
@@ -26,7 +25,8 @@ export class ManifestScopedFiles implements ScopedFiles {
     const grants = access === 'read'
       ? [...this.manifest.permissions.read, ...this.manifest.permissions.write]
       : this.manifest.permissions.write;
-    const allowed = grants.map(normalise).some((g) => g === '' || rel === g || rel.startsWith(`${g}/`));
+    // Manifests are checked at load (manifest-check.ts); an empty grant still grants nothing here.
+    const allowed = grants.map(normalise).some((g) => g !== '' && (rel === g || rel.startsWith(`${g}/`)));
     if (!allowed) {
       throw new FluxgateError('FG_PLUGIN_PERMISSION',
         `handler for flux "${this.manifest.flux}" may not ${access} "${path}": its manifest grants ${access} on ${grants.length ? grants.map((g) => `"${g}"`).join(', ') : 'nothing'}`,
@@ -47,16 +47,8 @@ export class ManifestScopedFiles implements ScopedFiles {
   async writeFile(path: string, data: string | Buffer | Readable): Promise<void> {
     const target = this.resolve(path, 'write');
     await mkdir(dirname(target), { recursive: true, mode: 0o750 });
-    // Hidden temporary name, then rename: readers never see half a file.
-    const temp = temporaryNameFor(target);
-    try {
-      if (data instanceof Readable) await pipeline(data, createWriteStream(temp, { mode: 0o640 }));
-      else await writeFile(temp, data, { mode: 0o640 });
-      await rename(temp, target);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    // Readers never see half a file.
+    await writeFileAtomic(target, data, { mode: 0o640 });
   }
 
   async list(path: string): Promise<string[]> {

@@ -1,6 +1,5 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Container } from 'inversify';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { FluxgateError } from '../errors';
@@ -8,14 +7,14 @@ import type { Logger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
-import { Tokens, type OutputSigner } from '../tokens';
-import { temporaryNameFor } from '../upload-names';
+import { writeFileAtomicPlaced } from '../atomic-write';
+import { placeOutput } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
-import type { StepRun } from './step';
+import type { StepRun, StepServices } from './step';
 
 export interface StepRunInit {
-  container: Container;
+  services: StepServices;
   file: JournalFile;
   account: Account;
   workflow: Workflow;
@@ -47,10 +46,10 @@ export class EngineStepRun implements StepRun {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly journal: JournalRepository;
-  private readonly container: Container;
+  readonly services: StepServices;
 
   constructor(init: StepRunInit) {
-    this.container = init.container;
+    this.services = init.services;
     this.file = init.file;
     this.account = init.account;
     this.workflow = init.workflow;
@@ -66,32 +65,19 @@ export class EngineStepRun implements StepRun {
     this.naming = init.file.naming ?? undefined;
   }
 
-  get<T>(token: symbol): T {
-    return this.container.get<T>(token);
-  }
-
-  tryGet<T>(token: symbol): T | undefined {
-    return this.container.isBound(token) ? this.container.get<T>(token) : undefined;
-  }
-
   event(type: string, detail: Record<string, unknown> = {}): void {
     this.journal.addEvent(this.file.id, type, detail);
   }
 
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
-    const target = join(this.paths.accountRoot(this.account.id), relativePath);
-    await mkdir(dirname(target), { recursive: true, mode: 0o750 });
-    // A client never downloads half a report: hidden temporary name, then rename.
-    const temp = temporaryNameFor(target);
-    try {
-      await writeFile(temp, content, { mode: 0o640 });
-      await rename(temp, target);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    const wanted = join(this.paths.accountRoot(this.account.id), relativePath);
+    await mkdir(dirname(wanted), { recursive: true, mode: 0o750 });
+    // A client never downloads half a report; its name is never another file's output
+    // (output-place.ts): the target may be `name.N.ext`.
+    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
+      (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
-    const signer = this.tryGet<OutputSigner>(Tokens.OutputSigner);
+    const { signer } = this.services;
     if (signer) await signer.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(signer) }, 'output written');
     return target;

@@ -3,11 +3,30 @@ import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
+import type { DirectoryStore } from '../plugin-api/directory';
 import type { FluxOutcome } from '../plugin-api/outcome';
+import type { ServerKeyStore } from '../pgp/server-key';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
+import type { OutputSigner } from '../tokens';
+import type { HandlerRegistry } from './handler-registry';
 import type { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
+
+/**
+ * The engine's services that steps use, handed over by the composition root (core/composition):
+ * typed, so a step says what it needs and the compiler checks it is given.
+ */
+export interface StepServices {
+  /** Flux handlers by flux name (the handler step). */
+  readonly handlers: HandlerRegistry;
+  /** The HR directory, handed to handlers as ctx.directory. */
+  readonly directory: DirectoryStore;
+  /** The server's PGP key pair (the decrypt step). */
+  readonly pgpKeys: Pick<ServerKeyStore, 'load'>;
+  /** Signs each report and receipt written to out/; absent when pgp.signReports is off. */
+  readonly signer?: OutputSigner;
+}
 
 /**
  * Everything a workflow step sees about the file being processed. One StepRun per attempt.
@@ -50,15 +69,14 @@ export interface StepRun {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly journal: JournalRepository;
-  /** Container access for steps that need a service (e.g. decrypt: the PGP key ring). */
-  get<T>(token: symbol): T;
-  tryGet<T>(token: symbol): T | undefined;
+  readonly services: StepServices;
   /** Adds an entry to the file's timeline. */
   event(type: string, detail?: Record<string, unknown>): void;
   /**
    * Writes an output into the account tree (account-relative path, e.g. `out/sal/cdmat_….csv`)
-   * under a temporary name, renames it, records it in `outputs`, then signs it if a signer is bound.
-   * Returns the absolute path.
+   * under a temporary name, gives it its name, records it in `outputs`, then signs it if reports
+   * are signed. Never replaces another file's output: when the path holds one, the output gets the
+   * first free `name.N.ext` (output-place.ts). Returns the absolute path used.
    */
   writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string>;
 }
@@ -79,7 +97,8 @@ export interface StepDefinition<O = Record<string, never>> {
    * encryption is rejected with FG_ENCRYPTION_REQUIRED).
    */
   readonly stage?: 'arrival' | 'decrypt';
-  run(run: StepRun, options: O): Promise<void>;
+  /** Awaited by the runner: a step with nothing to wait for is synchronous. */
+  run(run: StepRun, options: O): Promise<void> | void;
 }
 
 /** Identity helper that keeps the options type of a step. */
@@ -87,5 +106,5 @@ export function defineStep<O = Record<string, never>>(def: StepDefinition<O>): S
   return def;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyStep = StepDefinition<any>;
+/** A step whatever its options (they are checked by its zod schema when workflows load). */
+export type AnyStep = StepDefinition<unknown>;

@@ -1,7 +1,6 @@
 import type { FluxgateConfig } from '../config/schema';
-import { PROCESS_TOPIC } from '../intake/intake';
 import type { Logger } from '../logging/logger';
-import type { DurableQueue } from '../queue/queue';
+import type { FileJobs } from '../queue/file-jobs';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Service } from '../tokens';
 import type { WorkflowRunner } from './runner';
@@ -15,31 +14,38 @@ export class WorkflowWorkers implements Service {
   private stopListening?: () => Promise<void>;
 
   constructor(
-    private readonly queue: DurableQueue,
+    private readonly files: FileJobs,
     private readonly runner: WorkflowRunner,
     private readonly journal: JournalRepository,
     private readonly config: FluxgateConfig,
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    const log = this.logger.child({ component: 'workflow' });
-    // One node: no lease can belong to a live worker now, so jobs interrupted by a crash run again at once.
-    const released = this.queue.repo.releaseAllLeases();
-    const interrupted = this.journal.markInterrupted().length;
-    // A live file always has a pending job; re-enqueue (dedup key = file id) in case one was lost.
-    let requeued = 0;
-    for (const f of this.journal.live()) {
-      if (this.queue.enqueue(PROCESS_TOPIC, { fileId: f.id }, { key: f.id, accountId: f.accountId }).created) requeued++;
-    }
-    if (released || requeued || interrupted) log.info({ released, requeued, interrupted }, 'resuming files interrupted by a stop or crash');
+  start(): void {
+    this.resumeInterrupted();
     const engine = this.config.engine;
-    this.stopListening = this.queue.listen<{ fileId: string }>(PROCESS_TOPIC,
+    this.stopListening = this.files.listen(
       (job, signal) => this.runner.process(job.payload.fileId, job.attempts, job.maxAttempts, signal),
       { concurrency: engine.concurrency, leaseMs: engine.leaseMs, pollIntervalMs: engine.pollIntervalMs, graceMs: STOP_GRACE_MS });
   }
 
   async stop(): Promise<void> {
     await this.stopListening?.();
+  }
+
+  /**
+   * Start-up recovery. One node: no lease can belong to a live worker now, so jobs a stop or
+   * crash interrupted run again at once; the attempts they were in are recorded. A live file
+   * always has a pending job: one is queued again (the file id is its key) in case it was lost,
+   * with its workflow's attempts, as intake gives them.
+   */
+  private resumeInterrupted(): void {
+    const released = this.files.releaseAllLeases();
+    const interrupted = this.journal.markInterrupted().length;
+    let requeued = 0;
+    for (const file of this.journal.live()) if (this.files.enqueue(file)) requeued++;
+    if (released || requeued || interrupted) {
+      this.logger.child({ component: 'workflow' }).info({ released, requeued, interrupted }, 'resuming files interrupted by a stop or crash');
+    }
   }
 }

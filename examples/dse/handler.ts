@@ -12,7 +12,7 @@
 import {
   fluxHandler, rejectRow, RowChecker,
   type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile,
-} from '../../core/plugin-api';
+} from 'fluxgate/plugin-api';
 
 const STORE = 'vault/dse/datasets.json';
 const CODE = /^[A-Za-z0-9_.-]+$/;

@@ -61,9 +61,9 @@ export async function listDocuments(zip: ZipFile, limits: Limits): Promise<{ pai
     if (isNoise(name)) { ignored.push(name); continue; }
     const m = /^(.*)\.(pdf|xml)$/i.exec(name);
     if (!m) { ignored.push(name); continue; }
-    const slot = byStem.get(m[1]!) ?? {};
-    slot[m[2]!.toLowerCase() as 'pdf' | 'xml'] = entry;
-    byStem.set(m[1]!, slot);
+    const slot = byStem.get(m[1]) ?? {};
+    slot[m[2].toLowerCase() as 'pdf' | 'xml'] = entry;
+    byStem.set(m[1], slot);
   }
   const pairs: DocumentPair[] = [];
   for (const [stem, { pdf, xml }] of [...byStem].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -23,7 +23,6 @@ interface Candidate { pair: DocumentPair; meta: DocumentMetadata; sha256: string
 })
 export class DisHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const account = file.accountId;
     const zip = await openArchive(ctx.inputPath);
     try {
       const { pairs, ignored } = await listDocuments(zip, ctx.settings.documents);
@@ -39,7 +38,7 @@ export class DisHandler implements FluxHandler {
       }
 
       this.flagDuplicates(candidates);
-      for (const c of candidates) if (c.problems.length === 0) this.match(ctx, account, c);
+      for (const c of candidates) if (c.problems.length === 0) this.match(ctx, c);
 
       const stored = new Set(await ctx.files.list(VAULT_DIR));
       for (const c of candidates) {
@@ -59,7 +58,7 @@ export class DisHandler implements FluxHandler {
           vaultPath: `${VAULT_DIR}/${vaultName}`, sha256: c.sha256, size: c.size,
           attributes: { entry: c.pair.pdf.fileName },
         };
-        ctx.report.count(ctx.directory.upsertDocument(account, document, { dryRun: !ctx.apply, sourceFile: file.id }), entityId);
+        ctx.report.count(ctx.directory.upsertDocument(document, { dryRun: !ctx.apply, sourceFile: file.id }), entityId);
       }
       const k = ctx.report.counts;
       return { result: 'processed', summary: `${pairs.length} documents: ${k.created} stored, ${k.updated} updated, ${k.unchanged} unchanged, ${k.rejected} rejected` };
@@ -81,14 +80,14 @@ export class DisHandler implements FluxHandler {
   }
 
   /** organization_code + registration_key first, else technical_id (which must designate one employee). */
-  private match(ctx: FluxContext, account: string, c: Candidate): void {
+  private match(ctx: FluxContext, c: Candidate): void {
     const { organizationCode, registrationKey, technicalId } = c.meta;
     if (organizationCode && registrationKey) {
-      c.employee = ctx.directory.getEmployee(account, organizationCode, registrationKey);
+      c.employee = ctx.directory.getEmployee(organizationCode, registrationKey);
       if (c.employee) return;
     }
     if (technicalId) {
-      const found = ctx.directory.findEmployees(account, { technicalId });
+      const found = ctx.directory.findEmployees({ technicalId });
       if (found.length === 1) { c.employee = found[0]; return; }
       if (found.length > 1) {
         c.problems.push({ field: 'technical_id', code: 'FG_UNKNOWN_REF', message: `technical_id ${technicalId} designates ${found.length} employees` });

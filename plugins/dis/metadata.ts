@@ -26,7 +26,7 @@ function decode(text: string): string {
 function tag(xml: string, name: string): string | null {
   const m = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}>`).exec(xml);
   if (!m) return null;
-  const value = decode(m[1]!);
+  const value = decode(m[1]);
   return value === '' ? null : value;
 }
 

@@ -21,7 +21,7 @@ function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
         for (const r of group) {
           const { field, column } = columnOf(r.checker.record, name);
           const problem = { field, column, code: 'FG_DUP_IN_FILE',
-            message: `${label} ${keyOf(group[0]!)} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected` };
+            message: `${label} ${keyOf(group[0])} appears on lines ${group.map((g) => g.line).join(', ')} with different data: all these rows are rejected` };
           out.set(r, [...(out.get(r) ?? []), problem]);
         }
       }
@@ -44,7 +44,6 @@ function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
 })
 export class DropboxHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const account = file.accountId;
     const rows: DropboxRow[] = [];
     for await (const record of ctx.records({ dialect: 'dropbox', required: DROPBOX_REQUIRED, normalizeHeader: looseHeader })) {
       const row = readDropboxRow(record);
@@ -59,7 +58,7 @@ export class DropboxHandler implements FluxHandler {
     });
     // A manager must be an employee of this file (one that is itself accepted) or already known.
     // Rejecting a row can orphan the rows it manages, hence the loop.
-    const known = (email: string) => ctx.directory.findEmployees(account, { email }).length > 0;
+    const known = (email: string) => ctx.directory.findEmployees({ email }).length > 0;
     for (let changed = true; changed;) {
       const fileEmails = new Set(accepted.map((r) => r.email!));
       const next = accepted.filter((r) => !r.managerEmail || fileEmails.has(r.managerEmail) || known(r.managerEmail));
@@ -79,22 +78,22 @@ export class DropboxHandler implements FluxHandler {
     ctx.directory.transaction(() => {
       for (const r of accepted) {
         // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
-        const known = (r.employeeId ? ctx.directory.findEmployees(account, { technicalId: r.employeeId })[0] : undefined)
-          ?? ctx.directory.findEmployees(account, { email: r.email! })[0];
+        const known = (r.employeeId ? ctx.directory.findEmployees({ technicalId: r.employeeId })[0] : undefined)
+          ?? ctx.directory.findEmployees({ email: r.email! })[0];
         const employee: Employee = { ...r.employee, registrationReference: known?.registrationReference ?? r.employeeId ?? r.email! };
         seen.add(employee.registrationReference);
-        ctx.report.count(ctx.directory.upsertEmployee(account, employee, options), r.email!, r.line);
+        ctx.report.count(ctx.directory.upsertEmployee(employee, options), r.email!, r.line);
       }
       const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
       // A file with no valid row is more likely a broken export than "everyone left".
       if (deactivateMissing && accepted.length > 0) {
         const departureDate = file.receivedAt.toISOString().slice(0, 10);
-        for (const e of ctx.directory.listEmployees(account)) {
+        for (const e of ctx.directory.listEmployees()) {
           if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
           // An inactive employee is left as it is, unless an interrupted attempt of this file
           // deactivated it: the store then answers `updated` (and writes nothing), as it did.
           if (!e.active && e.departureDate !== departureDate) continue;
-          const kind = ctx.directory.upsertEmployee(account, { ...e, active: false, departureDate }, options);
+          const kind = ctx.directory.upsertEmployee({ ...e, active: false, departureDate }, options);
           if (!e.active && kind === 'unchanged') continue;
           ctx.report.add({ severity: 'info', entityId: e.email ?? e.registrationReference, message: 'not in this full-sync file: deactivated' });
           ctx.report.count(kind, e.email ?? e.registrationReference);

@@ -30,7 +30,7 @@ interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: stri
 
 /** One file's state while it applies. `conflicts`: keys (keyOf) in conflict → their lines. */
 interface SalRun {
-  ctx: FluxContext; account: string; fileId: string; log: RowLog; firstRows: FirstRows;
+  ctx: FluxContext; fileId: string; log: RowLog; firstRows: FirstRows;
   conflicts: Map<string, number[]>;
 }
 
@@ -51,12 +51,12 @@ class FirstRows {
   firstOf(index: number): number {
     const { orgs, refs } = this.log;
     for (; this.indexed <= index; this.indexed++) {
-      const org = orgs[this.indexed]!;
+      const org = orgs[this.indexed];
       let byRef = this.byOrg.get(org);
-      if (!byRef) this.byOrg.set(org, byRef = new Map());
-      if (!byRef.has(refs[this.indexed]!)) byRef.set(refs[this.indexed]!, this.indexed);
+      if (!byRef) this.byOrg.set(org, byRef = new Map<string, number>());
+      if (!byRef.has(refs[this.indexed])) byRef.set(refs[this.indexed], this.indexed);
     }
-    return this.byOrg.get(orgs[index]!)!.get(refs[index]!)!;
+    return this.byOrg.get(orgs[index])!.get(refs[index])!;
   }
 
   /** The first row of (org, ref), for keys seen through firstOf. */
@@ -90,11 +90,10 @@ class FirstRows {
 })
 export class SalHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const account = file.accountId;
-    const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
-    if (ctx.apply && ctx.attempt === 1) ctx.directory.forgetPrevious(account, file.id);
+    const organizations = new Set(ctx.directory.listOrganizations().map((o) => o.code));
+    if (ctx.apply && ctx.attempt === 1) ctx.directory.forgetPrevious(file.id);
     const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
-    const run: SalRun = { ctx, account, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
+    const run: SalRun = { ctx, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
     let batch: Array<{ index: number; employee: Employee }> = [];
     let rows = 0;
     // The organization code of the previous row: log.orgs shares one string per organization.
@@ -125,8 +124,8 @@ export class SalHandler implements FluxHandler {
 
     const { conflicts } = run;
     for (let i = 0; i < log.lines.length; i++) {
-      const org = log.orgs[i]!;
-      const ref = log.refs[i]!;
+      const org = log.orgs[i];
+      const ref = log.refs[i];
       const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
       if (lines) {
         rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
@@ -149,27 +148,27 @@ export class SalHandler implements FluxHandler {
    * the end) and never written.
    */
   private apply(run: SalRun, batch: Array<{ index: number; employee: Employee }>): [] {
-    const { ctx, account, log } = run;
+    const { ctx, log } = run;
     ctx.signal.throwIfAborted();
     // One options object for the batch. keepPrevious: an update keeps the row it replaces, in
     // this transaction, should the key turn out in conflict later (createEmployee ignores it).
     const options: WriteOptions = { dryRun: !ctx.apply, sourceFile: run.fileId, keepPrevious: true };
     ctx.directory.transaction(() => {
       for (const { index, employee } of batch) {
-        if (ctx.apply && ctx.directory.createEmployee(account, employee, options)) {
+        if (ctx.apply && ctx.directory.createEmployee(employee, options)) {
           log.kinds[index] = 'created';
           continue;
         }
         const first = run.firstRows.firstOf(index);
         if (first === index) {
-          log.kinds[index] = ctx.directory.updateEmployee(account, employee, options) ?? 'created'; // absent: a dry run
+          log.kinds[index] = ctx.directory.updateEmployee(employee, options) ?? 'created'; // absent: a dry run
           continue;
         }
-        const key = keyOf(log.orgs[index]!, log.refs[index]!);
+        const key = keyOf(log.orgs[index], log.refs[index]);
         const lines = run.conflicts.get(key);
-        if (lines) lines.push(log.lines[index]!);
-        else if (this.sameAsFirst(ctx, account, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
-        else run.conflicts.set(key, [log.lines[first]!, log.lines[index]!]);
+        if (lines) lines.push(log.lines[index]);
+        else if (this.sameAsFirst(ctx, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
+        else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
       }
     });
     return [];
@@ -182,9 +181,9 @@ export class SalHandler implements FluxHandler {
    * no column for (ABSENT_FIELDS), as it did for the first row. A dry run writes nothing and
    * compares digests (both rows come from the same header).
    */
-  private sameAsFirst(ctx: FluxContext, account: string, employee: Employee, firstDigest: string | undefined): boolean {
+  private sameAsFirst(ctx: FluxContext, employee: Employee, firstDigest: string | undefined): boolean {
     if (!ctx.apply) return firstDigest === digest(JSON.stringify(employee));
-    return ctx.directory.updateEmployee(account, employee, { dryRun: true }) === 'unchanged';
+    return ctx.directory.updateEmployee(employee, { dryRun: true }) === 'unchanged';
   }
 
   /**
@@ -192,22 +191,22 @@ export class SalHandler implements FluxHandler {
    * earlier, interrupted attempt of the file made the change: the store kept the row it
    * replaced), and forgets the kept rows in the same transaction.
    */
-  private undoConflicts({ ctx, account, fileId, conflicts, firstRows, log }: SalRun): void {
+  private undoConflicts({ ctx, fileId, conflicts, firstRows, log }: SalRun): void {
     if (!ctx.apply) return;
     ctx.directory.transaction(() => {
       for (const key of conflicts.keys()) {
         const [org, ref] = split(key);
         const kind = log.kinds[firstRows.get(org, ref)!];
         if (kind === 'created') {
-          ctx.directory.removeEmployee(account, org, ref);
+          ctx.directory.removeEmployee(org, ref);
         } else if (kind === 'updated') {
-          const previous = ctx.directory.previousEmployee(account, org, ref, fileId);
-          if (previous) ctx.directory.upsertEmployee(account, previous);
+          const previous = ctx.directory.previousEmployee(org, ref, fileId);
+          if (previous) ctx.directory.upsertEmployee(previous);
           // Only a run whose attempt 1 predates keepPrevious (an upgrade in between) has none.
           else ctx.log.warn({ organizationCode: org, registrationReference: ref }, 'sal: no row kept from before this file: the conflicting key keeps its first row');
         }
       }
-      ctx.directory.forgetPrevious(account, fileId);
+      ctx.directory.forgetPrevious(fileId);
     });
   }
 }

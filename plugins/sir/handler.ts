@@ -18,7 +18,6 @@ interface Row { line: number; organization: Organization; json: string }
 })
 export class SirHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const account = file.accountId;
     const byCode = new Map<string, Row[]>();
     let rows = 0;
     // Every record of a file shares its header's columns.
@@ -59,12 +58,12 @@ export class SirHandler implements FluxHandler {
             message: `organization_code ${code} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], code);
         }
       } else {
-        incoming.set(code, list[0]!);
+        incoming.set(code, list[0]);
         for (const dup of list.slice(1)) ctx.report.count('unchanged', code, dup.line);
       }
     }
 
-    const existing = new Map(ctx.directory.listOrganizations(account).map((o) => [o.code, o.parentCode] as const));
+    const existing = new Map(ctx.directory.listOrganizations().map((o) => [o.code, o.parentCode] as const));
     const problems = checkParents(new Map([...incoming].map(([code, r]) => [code, r.organization.parentCode])), existing);
     const accepted = [...incoming.values()].filter((r) => {
       const problem = problems.get(r.organization.code);
@@ -75,7 +74,7 @@ export class SirHandler implements FluxHandler {
 
     ctx.directory.transaction(() => {
       for (const r of accepted.sort((a, b) => a.line - b.line)) {
-        const kind = ctx.directory.upsertOrganization(account, r.organization, { dryRun: !ctx.apply, sourceFile: file.id });
+        const kind = ctx.directory.upsertOrganization(r.organization, { dryRun: !ctx.apply, sourceFile: file.id });
         ctx.report.count(kind, r.organization.code, r.line);
       }
     });

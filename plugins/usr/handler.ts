@@ -54,8 +54,7 @@ function readUser(record: SourceRecord, profiles: readonly string[], organizatio
 })
 export class UsrHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const account = file.accountId;
-    const organizations = new Set(ctx.directory.listOrganizations(account).map((o) => o.code));
+    const organizations = new Set(ctx.directory.listOrganizations().map((o) => o.code));
     const byLogin = new Map<string, Array<{ line: number; user: DirectoryUser; json: string }>>();
     let rows = 0;
     const required = ['login', 'email', 'firstname', 'lastname', 'profile_code', 'organization_code'];
@@ -83,7 +82,7 @@ export class UsrHandler implements FluxHandler {
     accepted.sort((a, b) => a.line - b.line);
     ctx.directory.transaction(() => {
       for (const { line, user } of accepted) {
-        ctx.report.count(ctx.directory.upsertUser(account, user, { dryRun: !ctx.apply, sourceFile: file.id }), user.login, line);
+        ctx.report.count(ctx.directory.upsertUser(user, { dryRun: !ctx.apply, sourceFile: file.id }), user.login, line);
       }
     });
     const k = ctx.report.counts;

@@ -53,7 +53,7 @@ describe('relative paths of the config file, with the server running elsewhere',
       { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     child = spawned;
     let stderr = '';
-    spawned.stderr!.on('data', (d) => { stderr += d; });
+    spawned.stderr.on('data', (d) => { stderr += d; });
     const logFile = join(etc, 'server.log');
     for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
       const line = logLines(logFile).find((l) => l.msg === 'listening' && typeof l.port === 'number');

@@ -46,11 +46,11 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
   }
 
   /** The journal entry and its timeline, as `files show --json` prints them (read from the database). */
-  async function show(id: string): Promise<Shown> {
+  function show(id: string): Shown {
     const f = probe.journal.get(id)!;
     return {
       id: f.id, name: f.name, state: f.state, location: f.location, report: f.reportPath, attempts: f.attempts,
-      receipt: f.receiptWrittenAt ? f.receiptPath : null, sha1: f.sha1, outcome: f.outcome as FileView['outcome'],
+      receipt: f.receiptWrittenAt ? f.receiptPath : null, sha1: f.sha1, outcome: f.outcome,
       events: probe.events(id).map((e) => ({ ...e.detail, type: e.type })),
     };
   }
@@ -59,7 +59,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const name = 'ndmat_acme_acme_echo_app_v1_261120093000.csv';
     const { file, bytes } = await upload(name, 'alpha\r\nbeta\r\ngamma\r\n');
     assert.equal(file.state, 'processed');
-    const shown = await show(file.id);
+    const shown = show(file.id);
 
     // proof of receipt
     assert.ok(shown.receipt, 'receipt recorded');
@@ -99,28 +99,28 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file, bytes } = await upload('wrongname_echo.csv', 'x\n');
     assert.equal(file.state, 'rejected');
     assert.equal(file.outcome?.code, 'FG_NAME_CONVENTION');
-    assert.match(file.outcome!.summary!, /destination part is "wrongname", expected "ndmat"/);
+    assert.match(file.outcome.summary!, /destination part is "wrongname", expected "ndmat"/);
     assert.ok(file.location.startsWith(join(server.dataDir, 'quarantine', 'acme', 'echo')));
     assert.deepEqual(readFileSync(file.location), bytes);
     assert.equal(file.report, join(acmeRoot(), 'out', 'echo', 'wrongname_echo.csv'));
     const lines = reportLines(server, 'acme', file);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0]!.code, 'FG_NAME_CONVENTION');
-    assert.equal(lines[0]!.field, 'name.dest');
+    assert.equal(lines[0].code, 'FG_NAME_CONVENTION');
+    assert.equal(lines[0].field, 'name.dest');
     assert.match(readFileSync(file.report, 'utf8'), /\r\nresult;rejected\r\n/);
   });
 
   test('a wrong part in the middle of the name is named in the report', async () => {
     const { file } = await upload('ndmat_acme_other_echo_261120093000.csv', 'x\n');
     assert.equal(file.state, 'rejected');
-    assert.equal(reportLines(server, 'acme', file)[0]!.field, 'name.client');
+    assert.equal(reportLines(server, 'acme', file)[0].field, 'name.client');
   });
 
   test('a handler that throws is retried, then dead, reported and quarantined', async () => {
     const { file } = await upload('ndmat_acme_acme_echo_261120093100.csv', 'one\n#fail\n');
     assert.equal(file.state, 'dead');
     assert.equal(file.outcome?.code, 'FG_HANDLER_FAILED');
-    const shown = await show(file.id);
+    const shown = show(file.id);
     assert.equal(shown.attempts, 3, 'workflows/echo.yaml allows 3 attempts');
     assert.equal(shown.events.filter((e) => e.type === 'attempt-failed').length, 2);
     assert.ok(file.location.includes('/quarantine/acme/echo/'));
@@ -132,7 +132,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
   test('a transient failure is retried and the file then processed', async () => {
     const { file } = await upload('ndmat_acme_acme_echo_261120093200.csv', '#fail-once\nx\n');
     assert.equal(file.state, 'processed');
-    const shown = await show(file.id);
+    const shown = show(file.id);
     assert.equal(shown.attempts, 2);
     assert.equal(shown.events.filter((e) => e.type === 'attempt-failed').length, 1);
   });
@@ -141,11 +141,11 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file } = await upload('ndmat_acme_acme_echo_261120093300.csv', '#write out/sal/evil.csv\n');
     assert.equal(file.state, 'dead');
     assert.equal(file.outcome?.code, 'FG_PLUGIN_PERMISSION');
-    assert.match(file.outcome!.summary!, /may not write "out\/sal\/evil.csv": its manifest grants write on "out\/echo", "vault\/echo"/);
-    assert.equal((await show(file.id)).attempts, 1, 'a permission refusal is not retried');
+    assert.match(file.outcome.summary!, /may not write "out\/sal\/evil.csv": its manifest grants write on "out\/echo", "vault\/echo"/);
+    assert.equal(show(file.id).attempts, 1, 'a permission refusal is not retried');
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal', 'evil.csv')));
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal')) || !readdirSync(join(acmeRoot(), 'out', 'sal')).some((n) => n.includes('evil')));
-    assert.equal(reportLines(server, 'acme', file)[0]!.code, 'FG_PLUGIN_PERMISSION');
+    assert.equal(reportLines(server, 'acme', file)[0].code, 'FG_PLUGIN_PERMISSION');
     // and escaping the account tree is refused too
     const { file: escape } = await upload('ndmat_acme_acme_echo_261120093301.csv', '#read ../other/in/x\n');
     assert.equal(escape.outcome?.code, 'FG_PLUGIN_PERMISSION');
@@ -155,22 +155,22 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file } = await upload('ndmat_acme_acme_echo_261120093400.csv', '#reject FG_MISSING_COLUMN\n');
     assert.equal(file.state, 'rejected');
     assert.equal(file.outcome?.code, 'FG_MISSING_COLUMN');
-    assert.equal((await show(file.id)).attempts, 1);
+    assert.equal(show(file.id).attempts, 1);
   });
 
   test('replay processes an archived file again: same journal entry, no second receipt, new report', async () => {
     const name = 'ndmat_acme_acme_echo_261120093500.csv';
     const { file } = await upload(name, 'r1\n');
-    const before = await show(file.id);
+    const before = show(file.id);
     const receipts = readdirSync(join(acmeRoot(), 'out', 'tra')).length;
     const r = await server.cli('replay', file.id);
     assert.equal(r.code, 0, r.stderr);
     const deadline = Date.now() + 15_000;
-    let again = await show(file.id);
+    let again = show(file.id);
     while (!(again.state === 'processed' && again.events.some((e) => e.type === 'replay') && again.events.filter((e) => e.type === 'processed').length === 2)) {
       assert.ok(Date.now() < deadline, `replay not processed: ${again.state}`);
       await new Promise((res) => setTimeout(res, 100));
-      again = await show(file.id);
+      again = show(file.id);
     }
     assert.equal(again.receipt, before.receipt);
     assert.equal(readdirSync(join(acmeRoot(), 'out', 'tra')).length, receipts);
@@ -188,7 +188,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.match(r.stdout, /^ID\s+ACCOUNT\s+FLUX\s+STATE/);
     assert.match(r.stdout, /wrongname_echo\.csv/);
     assert.doesNotMatch(r.stdout, /ndmat_acme_acme_echo_app_v1_261120093000\.csv/);
-    const rejected = probe.journal.list({ state: 'rejected' })[0]!;
+    const rejected = probe.journal.list({ state: 'rejected' }).files[0];
     const shown = await server.cli('files', 'show', rejected.id);
     assert.match(shown.stdout, /timeline:/);
     assert.match(shown.stdout, /quarantined/);

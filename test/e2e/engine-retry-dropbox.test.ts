@@ -63,7 +63,7 @@ describe('retry after a failure past the handler (drop-box full sync)', { skip: 
       assert.equal(done.outcome?.summary, '1 created, 2 updated (2 deactivated), 2 unchanged, 0 rejected');
       const shown = JSON.parse((await server.cli('files', 'show', done.id, '--json')).stdout) as { events: Array<{ type: string; messages?: Array<{ entityId?: string; message: string }> }> };
       const reports = shown.events.filter((e) => e.type === 'report');
-      const last = reports[reports.length - 1]!.messages!;
+      const last = reports[reports.length - 1].messages!;
       const deactivated = last.filter((m) => m.message === 'not in this full-sync file: deactivated').map((m) => m.entityId).sort();
       assert.deepEqual(deactivated, ['bob@hris.example', 'cyd@hris.example']);
       assert.deepEqual(last.filter((m) => m.message === 'created').map((m) => m.entityId), ['dan@hris.example']);

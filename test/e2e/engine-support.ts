@@ -6,7 +6,7 @@ import { DataPaths } from '../../core/config/paths';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
-import { JournalRepository, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
+import { JournalRepository, MAX_PAGE, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
 import { TestServer } from '../helpers/server';
 
 const FINAL = ['processed', 'rejected', 'dead'];
@@ -22,7 +22,8 @@ export class JournalProbe {
   }
 
   byName(name: string, account?: string): JournalFile[] {
-    return this.journal.list({ accountId: account }).filter((f) => f.name === name);
+    // Oldest first (the journal pages newest first), as tests name the first upload of a name.
+    return this.journal.list({ accountId: account, q: name, limit: MAX_PAGE }).files.filter((f) => f.name === name).reverse();
   }
 
   events(id: string): FileEvent[] { return this.journal.events(id); }

@@ -105,10 +105,10 @@ test('bad/…093000: the row with an unknown organization is rejected, the other
   assert.equal(file.outcome?.counts?.unchanged, 2);
   const errors = reportLines(server, 'acme', file).filter((l) => l.code === 'FG_UNKNOWN_REF');
   assert.equal(errors.length, 1);
-  assert.equal(errors[0]!.line, '4');
-  assert.equal(errors[0]!.field, 'organization_code');
-  assert.equal(errors[0]!.column, '1');
-  assert.match(errors[0]!.message, /NO-SUCH-ORG-PAR/);
+  assert.equal(errors[0].line, '4');
+  assert.equal(errors[0].field, 'organization_code');
+  assert.equal(errors[0].column, '1');
+  assert.match(errors[0].message, /NO-SUCH-ORG-PAR/);
   const employees = await directory<Employee>(server, 'employees', 'acme');
   assert.ok(!employees.some((e) => e.organizationCode === 'NO-SUCH-ORG-PAR'));
 });

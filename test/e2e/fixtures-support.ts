@@ -54,7 +54,7 @@ export function reportLines(server: TestServer, account: string, file: FileView)
   const path = file.report.startsWith('/') ? file.report : join(server.dataDir, 'sftp', account, file.report);
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   const table = text.slice(text.indexOf('line;column;field'));
-  return parse(table, { delimiter: ';', columns: true, relax_quotes: true, skip_empty_lines: true }) as ReportLine[];
+  return parse<ReportLine>(table, { delimiter: ';', columns: true, relax_quotes: true, skip_empty_lines: true });
 }
 
 export async function directory<T = Record<string, unknown>>(server: TestServer, kind: 'organizations' | 'employees' | 'users' | 'documents', account: string): Promise<T[]> {

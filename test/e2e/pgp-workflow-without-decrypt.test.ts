@@ -62,7 +62,7 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
   });
 
   async function put(account: string, commands: string[]): Promise<void> {
-    const r = await sftpBatch(server.port, account, keys[account]!.privatePath, commands);
+    const r = await sftpBatch(server.port, account, keys[account].privatePath, commands);
     assert.equal(r.code, 0, `sftp ${commands.join(' / ')} failed:\n${r.stderr}`);
   }
 

@@ -26,7 +26,7 @@ before(async () => {
   await server.start();
   key = await addAccount(server, 'acme');
   for (const [name, dir] of [['ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv', 'in/sir/'], ['ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv', 'in/sal/']]) {
-    assert.equal((await uploadAndWait(server, 'acme', key, join(FIXTURES, 'exchange', name!), dir!)).state, 'processed');
+    assert.equal((await uploadAndWait(server, 'acme', key, join(FIXTURES, 'exchange', name), dir)).state, 'processed');
   }
 });
 after(async () => { await server?.cleanup(); });
@@ -119,6 +119,6 @@ test('dis: an unknown employee rejects that document only; the others are stored
   assert.equal(f.outcome?.counts?.rejected, 2);
   const docs = await directory<{ externalReference: string; registrationReference: string }>(server, 'documents', 'acme');
   assert.deepEqual(docs.map((d) => d.externalReference), ['DOC-OK']);
-  assert.equal(docs[0]!.registrationReference, '000002');
+  assert.equal(docs[0].registrationReference, '000002');
   assert.equal(vaultFiles().length, 1);
 });

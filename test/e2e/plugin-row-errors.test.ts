@@ -77,9 +77,9 @@ test('sal: every row-level code on its row; valid rows and custom columns apply'
   for (const [line, code, field, column] of expect) {
     const errors = find(report, line);
     assert.equal(errors.length, 1, `line ${line}: ${JSON.stringify(errors)}`);
-    assert.deepEqual([errors[0]!.code, errors[0]!.field, errors[0]!.column], [code, field, String(column)], `line ${line}`);
+    assert.deepEqual([errors[0].code, errors[0].field, errors[0].column], [code, field, String(column)], `line ${line}`);
   }
-  assert.equal(find(report, 10)[0]!.code, 'FG_FIELD_COUNT');
+  assert.equal(find(report, 10)[0].code, 'FG_FIELD_COUNT');
   // Rejections are decided while the file streams, creations at its end: the report is in line order.
   const lines = report.map((l) => Number(l.line));
   assert.deepEqual(lines, [...lines].sort((a, b) => a - b), 'report lines in file order');
@@ -180,10 +180,10 @@ test('usr: unknown profile, unknown organization in a list, bad e-mail, duplicat
   const report = reportLines(server, 'acme', f);
   assert.deepEqual([3, 4, 5, 6, 7, 8].map((l) => find(report, l).map((e) => e.code).join()),
     ['FG_INVALID_VALUE', 'FG_UNKNOWN_REF', 'FG_EMAIL', 'FG_DUP_IN_FILE', 'FG_DUP_IN_FILE', 'FG_INVALID_VALUE']);
-  assert.match(find(report, 8)[0]!.message, /empty element in its \|-separated list \(element 2 of 3\)/);
-  assert.match(find(report, 4)[0]!.message, /ACME-MARS/);
+  assert.match(find(report, 8)[0].message, /empty element in its \|-separated list \(element 2 of 3\)/);
+  assert.match(find(report, 4)[0].message, /ACME-MARS/);
   assert.deepEqual([6, 7].map((l) => find(report, l).map((e) => `${e.field}@${e.column}`).join()), ['login@1', 'login@1']);
   const users = await directory<{ login: string; attributes: { language: string } }>(server, 'users', 'acme');
   assert.deepEqual(users.map((u) => u.login), ['u.ok']);
-  assert.equal(users[0]!.attributes.language, 'fr-fr');
+  assert.equal(users[0].attributes.language, 'fr-fr');
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
-import { freeBytes, skipUnlessTmpfs, withTmpfs } from '../helpers/tmpfs';
+import { freeBytes, withTmpfs } from '../helpers/tmpfs';
 import { addAccount, FIXTURES, uploadAndWait } from './fixtures-support';
 
 const SIR = join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv');
@@ -13,7 +13,7 @@ const PUBLISHED = 'PGP public key published to exchange accounts';
 
 // #17 item 3: pre-sizing the WAL filled a 20 MB disk at every start, and then nothing could be written.
 test('on a 20 MiB data disk the server starts, writes its PGP key and processes an upload with a signed report',
-  { skip: skipUnless('sftp', 'ssh-keygen') || skipUnlessTmpfs() }, async () => {
+  { skip: skipUnless('sftp', 'ssh-keygen', 'tmpfs') }, async () => {
     await withTmpfs(20, async (dir) => {
       const server = new TestServer({ dir, config: { pgp: { signReports: true } } });
       try {

@@ -13,7 +13,7 @@ after(async () => { await server?.cleanup(); });
 
 /** The pid of a process that has exited: the owner of a killed writer's temporaries. */
 function deadPid(): number {
-  return spawnSync('true').pid!;
+  return spawnSync('true').pid;
 }
 
 // #17 item 15 (engine half): a kill during signing left a 0-byte `.fg-pgp-….sig` in out/sal that

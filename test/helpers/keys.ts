@@ -27,6 +27,6 @@ export function makeKey(type: 'ed25519' | 'rsa' | 'ecdsa' | 'dsa' = 'ed25519', b
   if (bits) args.push('-b', String(bits));
   execFileSync('ssh-keygen', args, { stdio: 'ignore' });
   const publicPath = `${privatePath}.pub`;
-  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', publicPath], { encoding: 'utf8' }).split(' ')[1]!;
+  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', publicPath], { encoding: 'utf8' }).split(' ')[1];
   return { privatePath, publicPath, publicKey: readFileSync(publicPath, 'utf8').trim(), fingerprint };
 }

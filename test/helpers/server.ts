@@ -23,6 +23,12 @@ export interface TestServerOptions {
   dir?: string;
   /** Extra options for the server's node (e.g. `--cpu-prof` from a benchmark). */
   nodeArgs?: string[];
+  /** A command that runs the server by exec (its pid stays the server's), e.g. `['prlimit', '--nofile=600:600']`. */
+  wrapper?: string[];
+  /** The `fluxgate` entry to run (default: this repository's bin/fluxgate.js), e.g. from another install. */
+  bin?: string;
+  /** Environment variables added to the server's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -34,7 +40,12 @@ export class TestServer {
   readonly dataDir: string;
   readonly configFile: string;
   port = 0;
+  /** The operator API's base URL (`http://127.0.0.1:<port>`), when http is enabled. */
+  httpUrl?: string;
+  private readonly httpEnabled: boolean;
   logs: Array<Record<string, unknown>> = [];
+  /** What the server printed on stderr (warnings, crashes). */
+  stderr = '';
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
@@ -52,26 +63,34 @@ export class TestServer {
       sftp: { port: 0, hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
       // RSA 4096 generation takes seconds on a loaded 2-core machine; tests that need it say so.
       pgp: { keyType: 'curve25519' },
+      // The operator API on a free port (its default, 8080, would clash between servers).
+      http: { port: 0 },
     }, options.config ?? {});
     writeFileSync(this.configFile, stringify(config));
+    this.httpEnabled = (config.http as { enabled?: boolean }).enabled !== false;
   }
 
   /** Runs a CLI command against this server's config and data (the server may be running). */
   cli(...args: string[]): Promise<RunResult> {
-    return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir });
+    return run(process.execPath, [this.bin, '--config', this.configFile, ...args], { cwd: this.dir });
+  }
+
+  /** A CLI command given `input` on its standard input (`admin add --password-stdin`). */
+  cliWithInput(input: string, ...args: string[]): Promise<RunResult> {
+    return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir, input });
   }
 
   async start(): Promise<this> {
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), BIN, '--config', this.configFile, 'serve', '--port', '0'], {
-      cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'],
+    const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
+    const child = spawn(command, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', '0'], {
+      cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env },
     });
     this.child = child;
     live.add(child);
     this.exited = new Promise((r) => child.once('exit', () => { live.delete(child); r(); }));
     let buffer = '';
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr += d; });
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d) => { this.stderr += d; });
+    child.stdout.on('data', (d: Buffer) => {
       buffer += d.toString();
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -81,10 +100,13 @@ export class TestServer {
       }
     });
     const listening = await this.waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', 30_000)
-      .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${stderr}`); });
+      .catch((err: Error) => { throw new Error(`${err.message}\nserver stderr:\n${this.stderr}`); });
     this.port = listening.port as number;
+    if (this.httpEnabled) this.httpUrl = (await this.waitForLog((l) => l.msg === 'http listening', 30_000)).url as string;
     return this;
   }
+
+  private get bin(): string { return this.options.bin ?? BIN; }
 
   /** The server process's pid (once started). */
   get pid(): number | undefined { return this.child?.pid; }

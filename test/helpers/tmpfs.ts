@@ -3,26 +3,31 @@ import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// Small file systems for disk-full tests. Mounting needs root: `skipUnless('tmpfs')` (tools.ts).
+
 /**
- * For `test(name, { skip: skipUnlessTmpfs() }, fn)`: mounting a small file system needs root.
- * Under CI=true (which runs as root) nothing may be skipped: it throws.
+ * Mounts a tmpfs of `bytes` over `dir` (an existing, empty directory): a full disk for a test.
+ * Returns the unmount, for a `finally`: lazy (-l), so that a file the server still holds open
+ * does not keep the mount (or the test's directory) busy.
  */
-export function skipUnlessTmpfs(): false | string {
-  if (process.getuid?.() === 0) return false;
-  const msg = 'needs root, to mount a small tmpfs (mount -t tmpfs)';
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${msg}`);
-  return msg;
+export function mountSmallDisk(dir: string, bytes: number): () => void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0750`, 'tmpfs', dir]);
+  let mounted = true;
+  return () => {
+    if (!mounted) return;
+    mounted = false;
+    execFileSync('umount', ['-l', dir]);
+  };
 }
 
 /** A tmpfs of `sizeMb` MiB mounted on a new directory for `fn`, unmounted (and removed) whatever happens. */
 export async function withTmpfs<T>(sizeMb: number, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'fg-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir]);
+  const unmount = mountSmallDisk(dir, sizeMb * 1024 * 1024);
   try {
     return await fn(dir);
   } finally {
-    // Lazily (-l): a process the test started may still hold a file open for a moment.
-    execFileSync('umount', ['-l', dir]);
+    unmount();
     rmSync(dir, { recursive: true, force: true });
   }
 }

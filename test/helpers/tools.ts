@@ -12,10 +12,11 @@ const TOOLS = {
   },
   python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
-  // Small file systems for disk-full tests (test/helpers/small-disk.ts): mount needs root.
+  // Small file systems for disk-full tests (test/helpers/tmpfs.ts): mount needs root.
   tmpfs: { check: () => process.getuid?.() === 0 && existsSync('/usr/bin/mount'), pkg: 'mount (and run the tests as root)' },
   /** util-linux's `script`: runs a command on a pseudo-terminal. */
   script: { check: () => existsSync('/usr/bin/script'), pkg: 'bsdutils' },
+  prlimit: { check: () => existsSync('/usr/bin/prlimit'), pkg: 'util-linux' },
 } as const;
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */

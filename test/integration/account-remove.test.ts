@@ -7,6 +7,7 @@ import { AccountService } from '../../core/accounts/account-service';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { QueueRepository } from '../../core/store/queue-repository';
+import { isServerTemporary } from '../../core/upload-names';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -82,11 +83,11 @@ describe('account remove while a file is being processed', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(removedFolders(fx, 'acme').length, 1);
     for (const table of ['accounts', 'files', 'queue', 'dir_employees', 'dir_employee_versions']) assert.equal(count(fx, table, 'acme'), 0, table);
-    const journal = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0]!, 'journal.json'), 'utf8')) as { files: Array<{ id: string; state: string }> };
+    const journal = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0], 'journal.json'), 'utf8')) as { files: Array<{ id: string; state: string }> };
     assert.deepEqual(journal.files.map((f) => [f.id, f.state]), [[fileId, 'processing']]);
     // The kept employee is exported with the rows (it is the account's personal data too), whole.
     assert.match(r.stdout, /^ {2}directory\.json\s+1 organization, 1 employee, 0 users, 0 documents, 1 employee version kept by unfinished files$/m);
-    const directory = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0]!, 'directory.json'), 'utf8')) as {
+    const directory = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0], 'directory.json'), 'utf8')) as {
       employees: Array<{ lastname: string }>; employeeVersions: Array<{ file_id: string; registration_reference: string; data: unknown }>;
     };
     assert.deepEqual(directory.employees.map((e) => e.lastname), ['Changed']);
@@ -116,7 +117,9 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     // Kill it while it writes the directory export: the trees are moved, the rows not yet deleted.
     for (;;) {
       const folder = removedFolders(fx, 'big')[0];
-      if ((folder && existsSync(join(folder, 'directory.json.tmp'))) || child.exitCode !== null) break;
+      // (its temporary name: core/atomic-write.ts, `.fg-tmp-<pid>-<random>-directory.json`)
+      const writing = folder && existsSync(folder) && readdirSync(folder).some((n) => isServerTemporary(n) && n.endsWith('-directory.json'));
+      if (writing || child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 2));
     }
     child.kill('SIGKILL');
@@ -124,12 +127,12 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
 
     const [folder, ...others] = removedFolders(fx, 'big');
     assert.deepEqual(others, []);
-    const manifest = JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null; account: { enabled: boolean; disabledReason: string | null } };
+    const manifest = JSON.parse(readFileSync(join(folder, 'removal.json'), 'utf8')) as { finishedAt: string | null; account: { enabled: boolean; disabledReason: string | null } };
     assert.equal(manifest.finishedAt, null, 'unfinished');
     assert.deepEqual([manifest.account.enabled, manifest.account.disabledReason], [true, null], 'the account as it was, recorded before it was disabled');
     // Nothing lost: each tree in its place or in the folder, every row still in the database.
-    assert.ok(existsSync(join(folder!, 'sftp', 'out', 'sal', 'report.csv')), 'the tree was moved');
-    assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')) || existsSync(join(fx.paths.archive('big', 'sal'), 'input.csv')));
+    assert.ok(existsSync(join(folder, 'sftp', 'out', 'sal', 'report.csv')), 'the tree was moved');
+    assert.ok(existsSync(join(folder, 'archive', 'sal', 'input.csv')) || existsSync(join(fx.paths.archive('big', 'sal'), 'input.csv')));
     assert.equal(count(fx, 'dir_employees', 'big'), EMPLOYEES);
     assert.equal(fx.accounts.get('big')!.enabled, false);
     // A new account cannot take the id meanwhile: this one still exists, and says how to finish.
@@ -146,15 +149,15 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^account big removed \(finishing the removal started at \S+\)$/m);
     assert.deepEqual(removedFolders(fx, 'big'), [folder], 'the same folder');
-    assert.ok(existsSync(join(folder!, 'archive', 'sal', 'input.csv')));
-    assert.equal(existsSync(join(folder!, 'directory.json.tmp')), false);
-    const exported = JSON.parse(readFileSync(join(folder!, 'directory.json'), 'utf8')) as { organizations: unknown[]; employees: Array<{ registration_reference: string; data: unknown }> };
+    assert.ok(existsSync(join(folder, 'archive', 'sal', 'input.csv')));
+    assert.deepEqual(readdirSync(folder).filter(isServerTemporary), [], 'no temporary file left behind');
+    const exported = JSON.parse(readFileSync(join(folder, 'directory.json'), 'utf8')) as { organizations: unknown[]; employees: Array<{ registration_reference: string; data: unknown }> };
     assert.equal(exported.organizations.length, 1);
     assert.equal(exported.employees.length, EMPLOYEES);
     assert.deepEqual(exported.employees[EMPLOYEES - 1], { ...exported.employees[EMPLOYEES - 1], registration_reference: String(EMPLOYEES - 1).padStart(6, '0'), data: { grade: 'B', city: 'Paris' } });
     assert.equal(count(fx, 'dir_employees', 'big'), 0);
     assert.equal(count(fx, 'accounts', 'big'), 0);
-    assert.notEqual((JSON.parse(readFileSync(join(folder!, 'removal.json'), 'utf8')) as { finishedAt: string | null }).finishedAt, null);
+    assert.notEqual((JSON.parse(readFileSync(join(folder, 'removal.json'), 'utf8')) as { finishedAt: string | null }).finishedAt, null);
   });
 });
 
@@ -186,7 +189,7 @@ describe('account add over what an older fluxgate left of a removed account', { 
     assert.match(removed.stdout, /^ {2}vault\/\s+was \S+\/vault\/acme$/m);
     assert.match(removed.stdout, /^ {2}directory\.json\s+1 organization, 1 employee, 0 users, 0 documents$/m);
     const [folder] = removedFolders(fx, 'acme');
-    assert.ok(existsSync(join(folder!, 'vault', 'payslip.pdf')));
+    assert.ok(existsSync(join(folder, 'vault', 'payslip.pdf')));
 
     const again = await fx.srv.cli('account', 'add', 'acme', '--key', key);
     assert.equal(again.code, 0, again.stderr);

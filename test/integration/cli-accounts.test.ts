@@ -45,7 +45,7 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.deepEqual(shown.allowIps, ['203.0.113.0/24', '2001:db8::1/128']);
     assert.equal(shown.enabled, true);
     assert.equal(shown.keys.length, 1);
-    const k = shown.keys[0]!;
+    const k = shown.keys[0];
     assert.equal(k.fingerprint, key.fingerprint);
     assert.equal(k.type, 'ed25519');
     assert.equal(Date.parse(k.expires) - Date.parse(k.added), 1826 * DAY, 'ed25519 keys are valid 1826 days');
@@ -168,8 +168,8 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     assert.equal(r.code, 0, r.stderr);
     for (const [file, type, bits] of [['ssh_host_ed25519_key', 'ed25519', 256], ['ssh_host_rsa_key', 'rsa', 4096]] as const) {
       const pub = join(dir, 'hostkeys', `${file}.pub`);
-      const sha = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pub], { encoding: 'utf8' }).split(' ')[1]!;
-      const md5 = execFileSync('ssh-keygen', ['-l', '-E', 'md5', '-f', pub], { encoding: 'utf8' }).split(' ')[1]!;
+      const sha = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pub], { encoding: 'utf8' }).split(' ')[1];
+      const md5 = execFileSync('ssh-keygen', ['-l', '-E', 'md5', '-f', pub], { encoding: 'utf8' }).split(' ')[1];
       assert.match(r.stdout, new RegExp(`^${type}\\s+${bits}\\s+${sha.replace(/[+/]/g, '\\$&')}\\s+${md5}$`, 'm'));
     }
   });

@@ -5,8 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { stringify } from 'yaml';
 import { run } from '../helpers/clients';
+import { parseJson, type JsonSchema } from '../helpers/json';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -41,7 +43,7 @@ function serve(dir: string, configFile: string, env: NodeJS.ProcessEnv = {}): { 
   servers.add(child);
   child.once('exit', () => servers.delete(child));
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => { out += d; });
   return { child, out: () => out };
 }
 
@@ -134,7 +136,7 @@ describe('fluxgate config check / schema, environment overrides, log output', { 
   test('config schema prints the JSON Schema of the config file, strict at every level', async () => {
     const r = await cli(REPO_ROOT, ['config', 'schema']);
     assert.equal(r.code, 0);
-    const schema = JSON.parse(r.stdout) as any;
+    const schema = parseJson<JsonSchema>(r.stdout);
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
     assert.equal(schema.properties.sftp.properties.port.type, 'integer');
     assert.equal(schema.properties.sftp.properties.port.maximum, 65535);
@@ -210,7 +212,7 @@ describe('fluxgate config check / schema, environment overrides, log output', { 
       const child = spawn('script', ['-qec', `exec ${process.execPath} ${BIN} --config ${configFile} serve ${args}`, '/dev/null'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
       servers.add(child);
       let out = '';
-      child.stdout!.on('data', (d) => { out += d; });
+      child.stdout.on('data', (d) => { out += d; });
       try {
         await until('the server listens', () => /listening/.test(out), 30_000);
       } finally {
@@ -218,7 +220,7 @@ describe('fluxgate config check / schema, environment overrides, log output', { 
         await new Promise((r) => child.once('exit', r));
         servers.delete(child);
       }
-      return out.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
+      return stripVTControlCharacters(out).replace(/\r/g, '');
     };
     const pretty = await onTerminal('--port 0');
     assert.match(pretty, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: sftp: listening \{"host":"127\.0\.0\.1","port":\d+/m);

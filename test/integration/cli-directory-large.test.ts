@@ -29,7 +29,7 @@ test(`fluxgate directory employees prints a table of ${EMPLOYEES.toLocaleString(
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, EMPLOYEES + 2, 'the header, a line per employee, the count');
-  assert.match(lines[0]!, /^organizationCode +registrationReference +lastname +firstname/);
-  assert.match(lines[EMPLOYEES]!, /^ACME +149999 +Name149999 +Ann/);
+  assert.match(lines[0], /^organizationCode +registrationReference +lastname +firstname/);
+  assert.match(lines[EMPLOYEES], /^ACME +149999 +Name149999 +Ann/);
   assert.equal(lines[EMPLOYEES + 1], '150000 employees');
 });

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import * as openpgp from 'openpgp';
 import { stringify } from 'yaml';
 import { run, type RunResult } from '../helpers/clients';
+import { parseJson, type JsonSchema } from '../helpers/json';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -33,6 +34,7 @@ function setup(): { dir: string; configFile: string; dataDir: string } {
     sftp: { hostKeysDir: join(tmpdir(), 'fluxgate-test-hostkeys-shared') },
     pgp: { keyType: 'curve25519' },
     engine: { pollIntervalMs: 100 },
+    http: { port: 0 },
   }));
   return { dir, configFile, dataDir };
 }
@@ -52,10 +54,15 @@ function leafCommands(): Map<string, Command> {
 }
 
 /** The error a --json command printed: one JSON object on stderr, nothing on stdout. */
+/** What the commands print with --json, as far as the tests below read it. */
+interface AccountJson { id: string; partner: string | null; enabled: boolean; passwordFallback: boolean; keys: unknown[]; root: string }
+interface FileJson { id: string; state: string; events: Array<{ type: string }> }
+interface KeyJson { fingerprint: string }
+
 function jsonError(r: RunResult): { code: string; message: string } {
   assert.equal(r.stdout, '', `nothing on stdout when a command fails; got ${r.stdout}`);
   const lines = r.stderr.trim().split('\n');
-  const last = JSON.parse(lines[lines.length - 1]!) as { error: { code: string; message: string } };
+  const last = JSON.parse(lines[lines.length - 1]) as { error: { code: string; message: string } };
   assert.match(last.error.code, /^FG_[A-Z_]+$/);
   assert.ok(last.error.message.length > 0);
   return last.error;
@@ -72,18 +79,18 @@ describe('fluxgate --json', { concurrency: true }, () => {
     const { dir, configFile, dataDir } = setup();
     const exercised = new Set<string>();
     /** Runs `fluxgate --config … <path…> <args…> --json`, expects exit 0 and a JSON result on stdout. */
-    const ok = async (path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<any> => {
-      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env });
+    const ok = async <T>(path: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, input?: string): Promise<T> => {
+      const r = await run(process.execPath, [BIN, '--config', configFile, ...path.split(' '), ...args, '--json'], { cwd: dir, env, input });
       assert.equal(r.code, 0, `${path}: ${r.stderr}`);
       exercised.add(path);
-      try { return JSON.parse(r.stdout); } catch { assert.fail(`${path} --json printed no JSON: ${r.stdout}`); }
+      try { return parseJson<T>(r.stdout); } catch { assert.fail(`${path} --json printed no JSON: ${r.stdout}`); }
     };
     const first = makeKey('ed25519');
     const second = makeKey('ed25519');
 
-    assert.equal((await ok('config check')).valid, true);
-    assert.equal((await ok('config schema')).properties.sftp.type, 'object');
-    const added = await ok('account add', ['acme', '--key', first.publicPath]);
+    assert.equal((await ok<{ valid: boolean }>('config check')).valid, true);
+    assert.equal((await ok<JsonSchema>('config schema')).properties.sftp.type, 'object');
+    const added = await ok<AccountJson>('account add', ['acme', '--key', first.publicPath]);
     assert.deepEqual([added.id, added.enabled, added.keys.length, added.root], ['acme', true, 1, join(dataDir, 'sftp', 'acme')]);
 
     // serve --json: JSON log lines on stdout; it processes one file for files/replay/directory below.
@@ -100,7 +107,7 @@ describe('fluxgate --json', { concurrency: true }, () => {
       while (!files.some((f) => f.state === 'processed')) {
         assert.ok(Date.now() < deadline, `the file was not processed: ${JSON.stringify(files)}`);
         await new Promise((r) => setTimeout(r, 300));
-        files = await ok('files');
+        files = await ok<FileJson[]>('files');
       }
     } finally {
       server.kill('SIGTERM');
@@ -108,50 +115,69 @@ describe('fluxgate --json', { concurrency: true }, () => {
     }
     for (const line of out.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `serve --json logged a line that is not JSON: ${line}`);
 
-    const [file] = await ok('files');
-    assert.equal((await ok('files show', [file.id])).events[0].type !== undefined, true);
-    const replayed = await ok('replay', [file.id]);
+    const [file] = await ok<FileJson[]>('files');
+    assert.equal((await ok<FileJson>('files show', [file.id])).events[0].type !== undefined, true);
+    const replayed = await ok<{ id: string; from: string; queued: boolean }>('replay', [file.id]);
     assert.deepEqual([replayed.id, replayed.from, replayed.queued], [file.id, 'processed', true]);
-    assert.equal((await ok('files show', [file.id])).state, 'received', 'replay --json reported what it did');
-    assert.ok((await ok('directory organizations', ['--account', 'acme'])).length > 0);
-    for (const view of ['employees', 'users', 'documents']) assert.ok(Array.isArray(await ok(`directory ${view}`, ['--account', 'acme'])));
+    assert.equal((await ok<FileJson>('files show', [file.id])).state, 'received', 'replay --json reported what it did');
+    assert.ok((await ok<unknown[]>('directory organizations', ['--account', 'acme'])).length > 0);
+    for (const view of ['employees', 'users', 'documents']) assert.ok(Array.isArray(await ok<unknown>(`directory ${view}`, ['--account', 'acme'])));
 
-    assert.equal((await ok('account list'))[0].id, 'acme');
-    assert.equal((await ok('account show', ['acme'])).id, 'acme');
-    assert.equal((await ok('account update', ['acme', '--partner', 'hrtech'])).partner, 'hrtech');
-    assert.equal((await ok('account disable', ['acme'])).enabled, false);
-    assert.equal((await ok('account enable', ['acme'])).enabled, true);
-    assert.equal((await ok('account password', ['acme'], { FLUXGATE_PASSWORD: 'a long enough pass phrase' })).passwordFallback, true);
-    assert.equal((await ok('key add', ['acme', second.publicPath])).fingerprint, second.fingerprint);
-    assert.equal((await ok('key list', ['acme'])).length, 2);
-    const removedKey = await ok('key remove', ['acme', second.fingerprint]);
+    assert.equal((await ok<AccountJson[]>('account list'))[0].id, 'acme');
+    assert.equal((await ok<AccountJson>('account show', ['acme'])).id, 'acme');
+    assert.equal((await ok<AccountJson>('account update', ['acme', '--partner', 'hrtech'])).partner, 'hrtech');
+    assert.equal((await ok<AccountJson>('account disable', ['acme'])).enabled, false);
+    assert.equal((await ok<AccountJson>('account enable', ['acme'])).enabled, true);
+    assert.equal((await ok<AccountJson>('account password', ['acme'], { FLUXGATE_PASSWORD: 'a long enough pass phrase' })).passwordFallback, true);
+    assert.equal((await ok<KeyJson>('key add', ['acme', second.publicPath])).fingerprint, second.fingerprint);
+    assert.equal((await ok<KeyJson[]>('key list', ['acme'])).length, 2);
+    const removedKey = await ok<{ removed: string; keys: unknown[] }>('key remove', ['acme', second.fingerprint]);
     assert.deepEqual([removedKey.removed, removedKey.keys.length], [second.fingerprint, 1]);
-    assert.ok(Array.isArray(await ok('hostkeys')));
+    assert.ok(Array.isArray(await ok<unknown>('hostkeys')));
 
-    assert.equal((await ok('jobs list')).length, 3);
-    const dry = await ok('jobs run', ['retention', '--dry-run']);
+    assert.equal((await ok<unknown[]>('jobs list')).length, 3);
+    const dry = await ok<{ job: string; dryRun: boolean }>('jobs run', ['retention', '--dry-run']);
     assert.deepEqual([dry.job, dry.dryRun], ['retention', true]);
-    assert.ok(Array.isArray(await ok('jobs history', ['retention'])));
-    assert.ok(Array.isArray(await ok('jobs tombstones')));
+    assert.ok(Array.isArray(await ok<unknown>('jobs history', ['retention'])));
+    assert.ok(Array.isArray(await ok<unknown>('jobs tombstones')));
 
-    const info = await ok('pgp info');
-    const exported = await ok('pgp export-public');
+    const info = await ok<{ fingerprint: string }>('pgp info');
+    const exported = await ok<{ fingerprint: string; armoredPublicKey: string }>('pgp export-public');
     assert.equal(exported.fingerprint, info.fingerprint);
-    assert.equal(typeof (await ok('pgp publish')).unchanged, 'number');
-    assert.equal((await ok('pgp require-encryption', ['acme', 'on'])).requireEncryption, true);
+    assert.equal(typeof (await ok<{ unchanged: unknown }>('pgp publish')).unchanged, 'number');
+    assert.equal((await ok<{ requireEncryption: boolean }>('pgp require-encryption', ['acme', 'on'])).requireEncryption, true);
     const encrypted = join(dir, 'secret.pgp');
     const publicKey = await openpgp.readKey({ armoredKey: exported.armoredPublicKey });
-    writeFileSync(encrypted, await openpgp.encrypt({ message: await openpgp.createMessage({ binary: Buffer.from('hello') }), encryptionKeys: publicKey, format: 'binary' }) as Uint8Array);
-    const decrypted = await ok('pgp decrypt', [encrypted, '-o', join(dir, 'secret.txt')]);
+    writeFileSync(encrypted, await openpgp.encrypt({ message: await openpgp.createMessage({ binary: Buffer.from('hello') }), encryptionKeys: publicKey, format: 'binary' }));
+    const decrypted = await ok<{ bytes: number }>('pgp decrypt', [encrypted, '-o', join(dir, 'secret.txt')]);
     assert.equal(decrypted.bytes, 5);
     assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), 'hello');
 
-    assert.equal((await ok('workflows check')).valid, true);
-    assert.equal(typeof (await ok('workflows schema')).properties, 'object');
+    assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
+    assert.equal(typeof (await ok<JsonSchema>('workflows schema')).properties, 'object');
 
-    const removal = await ok('account remove', ['acme']);
+    const operator = await ok<{ name: string; role: string }>('admin add', ['alice', '--role', 'viewer', '--password-stdin'], {}, 'a long enough pass phrase\n');
+    assert.deepEqual([operator.name, operator.role], ['alice', 'viewer']);
+    assert.equal((await ok<{ name: string }>('admin password', ['alice', '--password-stdin'], {}, 'another long pass phrase\n')).name, 'alice');
+    assert.equal((await ok<Array<{ name: string }>>('admin list'))[0].name, 'alice');
+    assert.equal((await ok<{ removed: { name: string } }>('admin remove', ['alice'])).removed.name, 'alice');
+    const token = await ok<Record<string, unknown>>('token create', ['--name', 'ci', '--role', 'admin', '--expires-days', '30']);
+    assert.deepEqual(Object.keys(token).slice(0, 4), ['id', 'name', 'role', 'token']);
+    assert.equal((await ok<Array<{ status: string }>>('token list'))[0].status, 'active');
+    assert.equal((await ok<{ status: string }>('token revoke', ['ci'])).status, 'revoked');
+    assert.ok((await ok<Array<{ action: string }>>('audit')).some((e) => e.action === 'token revoke'));
+
+    const removal = await ok<{ accountId: string; account: { id: string } }>('account remove', ['acme']);
     assert.deepEqual([removal.accountId, removal.account.id], ['acme', 'acme']);
-    assert.equal((await ok('account list')).length, 0);
+    assert.equal((await ok<AccountJson[]>('account list')).length, 0);
+    const accountsCsv = join(dir, 'accounts.csv');
+    writeFileSync(accountsCsv, `id,profile,keys\nbeta,dropbox,${first.publicKey}\n`);
+    type ImportJson = { counts: { created: number }; rows: Array<{ line: number; status: string }> };
+    const imported = await ok<ImportJson>('account import', [accountsCsv]);
+    assert.deepEqual([imported.counts.created, imported.rows[0].line, imported.rows[0].status], [1, 2, 'created']);
+    assert.equal((await ok<ImportJson>('account import', [accountsCsv, '--dry-run'])).rows[0].status, 'unchanged');
+    const exportedAccounts = await ok<{ accounts: Array<{ id: string; keys: string[] }> }>('account export');
+    assert.deepEqual(exportedAccounts.accounts.map((a) => [a.id, a.keys.length]), [['beta', 1]]);
 
     const untested = [...leafCommands().keys()].filter((path) => !exercised.has(path));
     assert.deepEqual(untested, [], 'each command is run with --json above: add the new ones');

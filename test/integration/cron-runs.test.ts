@@ -83,7 +83,7 @@ describe('job runs: crash recovery, locks, failures', () => {
   });
 
   test('a lock left by a dead process is taken over and its run recorded as interrupted', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const runId = Number(fx.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('account-inactivity', ?, 'running', ?)`).run(T, T).lastInsertRowid);
     fx.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)').run('account-inactivity', runId, dead, hostname(), T);
     const run = await runJob(fx.srv, 'account-inactivity');
@@ -111,7 +111,7 @@ describe('job runs: crash recovery, locks, failures', () => {
     assert.equal(run.code, 1);
     assert.equal(run.outcome, 'failed');
     assert.equal(run.errors.length, 1);
-    assert.equal(run.errors[0]!.target, stuck);
+    assert.equal(run.errors[0].target, stuck);
     assert.equal(existsSync(fine), false);
     assert.equal(journal.get(f.id)!.state, 'deleted');
     assert.equal(journal.get(s.id)!.state, 'processed');

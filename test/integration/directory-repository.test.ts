@@ -102,8 +102,8 @@ test('rows are per account: the same key in two accounts is two rows', () => {
 test('employees are found by technical id and by e-mail ignoring case', () => {
   const { repo, db } = openRepo();
   repo.upsertEmployee('acme', employee());
-  assert.equal(repo.findEmployees('acme', { email: 'anna.muller@ACME.example' })[0]!.registrationReference, '000042');
-  assert.equal(repo.findEmployees('acme', { technicalId: 'T42' })[0]!.lastname, 'Müller');
+  assert.equal(repo.findEmployees('acme', { email: 'anna.muller@ACME.example' })[0].registrationReference, '000042');
+  assert.equal(repo.findEmployees('acme', { technicalId: 'T42' })[0].lastname, 'Müller');
   assert.deepEqual(repo.findEmployees('acme', { technicalId: 'nope' }), []);
   db.close();
 });
@@ -137,7 +137,7 @@ test('users and documents round-trip; a second connection sees committed rows', 
   repo.upsertDocument('acme', { externalReference: 'PAY-1', title: 'Payslip', documentDate: '2026-10-31', organizationCode: 'ACME-FR', registrationReference: '000042', vaultPath: 'vault/documents/ab.pdf', sha256: 'ab', size: 10, attributes: {} });
   const other = new DirectoryRepository(openDatabase(file));
   assert.deepEqual(other.getUser('acme', 'hr.admin1')!.organizationCodes, ['ACME-FR', 'ACME-DE']);
-  assert.equal(other.listDocuments('acme')[0]!.vaultPath, 'vault/documents/ab.pdf');
+  assert.equal(other.listDocuments('acme')[0].vaultPath, 'vault/documents/ab.pdf');
   assert.equal(db.prepare('SELECT organization_codes FROM dir_users').pluck().get(), '["ACME-FR","ACME-DE"]');
   db.close();
 });

@@ -2,12 +2,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROCESS_TOPIC } from '../../core/intake/intake';
+import { PROCESS_TOPIC } from '../../core/queue/file-jobs';
 import { openDatabase } from '../../core/store/database';
 import { QueueRepository, type Job } from '../../core/store/queue-repository';
 import { createAccount, JournalProbe } from '../e2e/engine-support';
 import { REPO_ROOT, TestServer } from '../helpers/server';
-import { mountSmallDisk } from '../helpers/small-disk';
+import { mountSmallDisk } from '../helpers/tmpfs';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 
@@ -92,7 +92,7 @@ test('a disk full for longer than all its attempts: the file waits, then is proc
   assert.equal(events.filter((e) => e.type === 'attempt-failed').length, 0, 'no attempt failed');
   const paused = events.filter((e) => e.type === 'paused');
   assert.ok(paused.length >= 1);
-  assert.equal(paused[0]!.detail.code, 'FG_DISK_FULL');
+  assert.equal(paused[0].detail.code, 'FG_DISK_FULL');
   // Each attempt the full disk cut short was given back (one more allowed): one attempt counted.
   const job = queueJob(file.id);
   assert.equal(job.maxAttempts, 5 + paused.length, 'one attempt given back per pause');

@@ -78,9 +78,9 @@ describe('engine: production test files and the forward step', () => {
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
     assert.equal(f.attempts, 2);
     assert.equal(posts.length, 1);
-    assert.equal(posts[0]!.name, 'ndmat_acme_acme_pro_261120130100.xml');
-    assert.equal(posts[0]!.body.toString(), '<pro/>\n');
-    assert.equal(posts[0]!.sha256, f.sha256);
+    assert.equal(posts[0].name, 'ndmat_acme_acme_pro_261120130100.xml');
+    assert.equal(posts[0].body.toString(), '<pro/>\n');
+    assert.equal(posts[0].sha256, f.sha256);
   });
 
   test('a forwarded flux with no target configured is dead at once, reported and quarantined', async () => {
@@ -88,7 +88,7 @@ describe('engine: production test files and the forward step', () => {
     assert.equal(f.state, 'dead');
     assert.equal(f.attempts, 1);
     assert.equal(f.outcome?.code, 'FG_WORKFLOW_INVALID');
-    assert.match(f.outcome!.summary!, /no forward target for flux "rpa\/emp"/);
+    assert.match(f.outcome.summary!, /no forward target for flux "rpa\/emp"/);
     assert.ok(f.location.includes('/quarantine/acme/rpa/emp/'));
     assert.match(readFileSync(f.reportPath!, 'utf8'), /FG_WORKFLOW_INVALID/);
     assert.ok(f.reportPath!.endsWith('/out/rpa/emp/cdmat_acme_acme_rpa_261120130200.csv'));

@@ -10,10 +10,10 @@ import { until } from '../helpers/wait';
 function watchedInodes(pid: number): Set<number> {
   const inodes = new Set<number>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let target = '';
+    let target: string;
     try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
     if (!target.includes('inotify')) continue;
-    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1]!, 16));
+    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1], 16));
   }
   return inodes;
 }

@@ -31,7 +31,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     );
     const journal = new JournalRepository(fx.db);
     const row = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/in.csv',
-      name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2]!, receivedAt: T })!;
+      name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2], receivedAt: T })!;
     journal.update(row.id, { state: 'processed', processedAt: T });
     fileId = row.id;
     // What its files applied: personal data the purge must delete with the files.
@@ -97,7 +97,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     assert.deepEqual(directoryRows('acme'), [0, 0, 0, 0], 'its directory rows are deleted with its files');
     assert.deepEqual(directoryRows('busy'), [1, 1, 1, 0], 'another account keeps its own');
     const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'account-inactivity', '--json')).stdout) as Array<{ counts: Record<string, number> }>;
-    assert.equal(history[0]!.counts.directoryRowsDeleted, 3);
+    assert.equal(history[0].counts.directoryRowsDeleted, 3);
     for (const f of files) assert.equal(existsSync(f), false, `${f} deleted`);
     assert.equal(existsSync(fx.paths.accountRoot('acme')), false);
     assert.equal(existsSync(fx.paths.vault('acme')), false);

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createAccountTree } from '../../core/accounts/account-tree';
 import { loadConfig } from '../../core/config';
-import { createContainer } from '../../core/container';
+import { compose } from '../../core/composition';
 import { silentLogger } from '../../core/logging/logger';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../core/pgp/names';
 import { publishStoredPublicKey } from '../../core/pgp/publish';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
 import { AccountRepository } from '../../core/store/accounts-repository';
-import { Tokens, type OutputSigner, type Service } from '../../core/tokens';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { Gpg } from '../helpers/pgp-gpg';
 import { until } from '../helpers/wait';
@@ -113,13 +112,13 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.match(unwritable.stderr, /^fluxgate: cannot write .*key\.asc: ENOENT: no such file or directory.* \[FG_PGP\]\n$/);
   });
 
-  test('the container publishes at start and signs outputs that gpg verifies', async () => {
+  test('the composed server publishes at start and signs outputs that gpg verifies', async () => {
     const published = join(paths.accountRoot('acme'), PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME);
     writeFileSync(published, 'stale');
-    const container = createContainer({ loaded: loadConfig({ configFile: server.configFile }), logger: silentLogger() });
+    const composed = compose({ loaded: loadConfig({ configFile: server.configFile }), logger: silentLogger() });
     try {
-      const pgpService = container.getAll<Service>(Tokens.Service).find((s) => s.name === 'pgp');
-      assert.ok(pgpService, 'the pgp service is bound');
+      const pgpService = composed.services.find((s) => s.name === 'pgp');
+      assert.ok(pgpService, 'the pgp service is one of the services');
       await pgpService.start();
       pgpService.started?.();
       // Published in the background (thousands of accounts must not hold up the start).
@@ -127,12 +126,13 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
 
       const report = join(paths.accountRoot('acme'), 'out/sal/cdmat_acme_acme_sal_hrmanager_v6_261120090500.csv');
       writeFileSync(report, '\uFEFFline;severity;code;message\r\n');
-      await container.get<OutputSigner>(Tokens.OutputSigner).sign(report);
+      assert.ok(composed.pgp.signer, 'reports are signed by default');
+      await composed.pgp.signer.sign(report);
       const verified = await gpg.verify(`${report}.sig`, report);
       assert.equal(verified.code, 0, verified.stderr);
       assert.match(verified.stderr, /Good signature/);
     } finally {
-      container.get<{ close(): void }>(Tokens.Database).close();
+      composed.close();
     }
   });
 
@@ -145,14 +145,14 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.equal(publishStoredPublicKey(paths, { id: 'drop', profile: 'dropbox' }, 0o640), 'skipped');
   });
 
-  test('signing can be switched off: no OutputSigner is bound', () => {
+  test('signing can be switched off: the engine gets no OutputSigner', () => {
     const loaded = loadConfig({ configFile: server.configFile });
     loaded.config.pgp.signReports = false;
-    const container = createContainer({ loaded, logger: silentLogger() });
+    const composed = compose({ loaded, logger: silentLogger() });
     try {
-      assert.equal(container.isBound(Tokens.OutputSigner), false);
+      assert.equal(composed.pgp.signer, undefined);
     } finally {
-      container.get<{ close(): void }>(Tokens.Database).close();
+      composed.close();
     }
   });
 });

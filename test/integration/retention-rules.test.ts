@@ -92,31 +92,31 @@ describe('retention job (CLI, --at)', () => {
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 8 * DAY));
     assert.equal(run.outcome, 'ok');
     assert.equal(run.counts['delete:partial-upload'], 2);
-    assert.equal(existsSync(files.partial!), false);
-    assert.equal(existsSync(files.tempUpload!), false);
-    assert.ok(existsSync(files.subscription!));
+    assert.equal(existsSync(files.partial), false);
+    assert.equal(existsSync(files.tempUpload), false);
+    assert.ok(existsSync(files.subscription));
     const rules = fx.tombstones().map((t) => t.rule);
     assert.deepEqual(rules, ['partial-upload', 'partial-upload']);
   });
 
   test('subscription reports (out/ins): kept at day 14, gone at day 16', async () => {
     assert.equal((await runJob(fx.srv, 'retention', '--at', isoAt(T + 14 * DAY))).counts.delete ?? 0, 0);
-    assert.ok(existsSync(files.subscription!));
+    assert.ok(existsSync(files.subscription));
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 16 * DAY));
     assert.equal(run.counts['delete:subscription-report'], 1);
-    assert.equal(existsSync(files.subscription!), false);
+    assert.equal(existsSync(files.subscription), false);
   });
 
   test('processed (archived) file: kept at day 44, gone at day 46 with a tombstone and journal state deleted', async () => {
     const at44 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 44 * DAY));
     assert.equal(at44.counts.delete ?? 0, 0);
-    assert.ok(existsSync(files.archived!));
+    assert.ok(existsSync(files.archived));
     assert.equal(journal.get(processedId)!.state, 'processed');
 
     const at46 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(at46.outcome, 'ok');
     assert.equal(at46.counts['delete:archive'], 1);
-    assert.equal(existsSync(files.archived!), false);
+    assert.equal(existsSync(files.archived), false);
     assert.equal(journal.get(processedId)!.state, 'deleted');
     const t = fx.tombstones().find((x) => x.rule === 'archive')!;
     assert.equal(t.file_id, processedId);
@@ -126,13 +126,13 @@ describe('retention job (CLI, --at)', () => {
     assert.equal(t.state, 'done');
     assert.ok(journal.events(processedId).some((e) => e.type === 'deleted' && e.detail.rule === 'archive'));
     // The report of that file lives on its own clock.
-    assert.ok(existsSync(files.report!));
+    assert.ok(existsSync(files.report));
   });
 
   test('quarantined file, reports, other out/ files and unmatched inputs: kept at day 89, gone at day 91', async () => {
     const at89 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 89 * DAY));
     assert.equal(at89.counts.delete ?? 0, 0, JSON.stringify(at89.actions));
-    for (const k of ['quarantined', 'report', 'reportSig', 'receipt', 'otherOut', 'unmatched']) assert.ok(existsSync(files[k]!), `${k} kept at day 89`);
+    for (const k of ['quarantined', 'report', 'reportSig', 'receipt', 'otherOut', 'unmatched']) assert.ok(existsSync(files[k]), `${k} kept at day 89`);
 
     const at91 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 91 * DAY));
     assert.equal(at91.outcome, 'ok');
@@ -140,11 +140,11 @@ describe('retention job (CLI, --at)', () => {
       Object.fromEntries(Object.entries(at91.counts).filter(([k]) => k.startsWith('delete:'))),
       { 'delete:quarantine': 1, 'delete:report': 3, 'delete:out-other': 1, 'delete:unmatched': 1 },
     );
-    for (const k of ['quarantined', 'report', 'reportSig', 'receipt', 'otherOut', 'unmatched']) assert.equal(existsSync(files[k]!), false, `${k} gone at day 91`);
+    for (const k of ['quarantined', 'report', 'reportSig', 'receipt', 'otherOut', 'unmatched']) assert.equal(existsSync(files[k]), false, `${k} gone at day 91`);
     assert.equal(journal.get(rejectedId)!.state, 'deleted');
     // The public key clients verify signatures with is never retention's to delete.
-    assert.ok(existsSync(files.publicKey!));
-    assert.equal(readFileSync(files.publicKey!, 'utf8').startsWith('-----BEGIN'), true);
+    assert.ok(existsSync(files.publicKey));
+    assert.equal(readFileSync(files.publicKey, 'utf8').startsWith('-----BEGIN'), true);
     // One tombstone per deletion, all confirmed.
     const tombs = fx.tombstones();
     assert.equal(tombs.length, 10);

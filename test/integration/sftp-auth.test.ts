@@ -70,10 +70,10 @@ before(async () => {
   // Failures in this file must not ban the test's own address.
   server = await new TestServer({ config: { sftp: { bruteForce: { maxFailures: 1000 }, hostKeysDir: SHARED_HOST_KEYS } } }).start();
   withAccounts((svc) => {
-    svc.create({ id: 'keys', publicKey: pub(keys.ed!) });
-    svc.create({ id: 'fenced', publicKey: pub(keys.ed!), allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
-    svc.addKey('keys', pub(keys.rsa3072!));
-    svc.addKey('keys', pub(keys.rsa4096!));
+    svc.create({ id: 'keys', publicKey: pub(keys.ed) });
+    svc.create({ id: 'fenced', publicKey: pub(keys.ed), allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
+    svc.addKey('keys', pub(keys.rsa3072));
+    svc.addKey('keys', pub(keys.rsa4096));
   });
 });
 
@@ -81,16 +81,16 @@ after(async () => { await server?.stop(); await server?.cleanup(); });
 
 test('ed25519, RSA 3072 and RSA 4096 keys log in (OpenSSH), RSA 4096 with paramiko too; the login is recorded', { skip }, async () => {
   for (const k of ['ed', 'rsa3072', 'rsa4096']) {
-    const r = await login('keys', keys[k]!);
+    const r = await login('keys', keys[k]);
     assert.equal(r.code, 0, `${k}: ${r.stderr}`);
     assert.match(r.stdout, /\/dev\s+\/in\s+\/out/);
-    const line = await server.waitForLog((l) => l.msg === 'login' && l.fingerprint === keys[k]!.fingerprint);
+    const line = await server.waitForLog((l) => l.msg === 'login' && l.fingerprint === keys[k].fingerprint);
     assert.equal(line.accountId, 'keys');
   }
   const p = await python(`${PARAMIKO_CONNECT}
 print(sorted(sftp.listdir('/')))
 ssh.close()
-`, [String(server.port), 'keys', keys.rsa4096!.privatePath]);
+`, [String(server.port), 'keys', keys.rsa4096.privatePath]);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /\['dev', 'in', 'out'\]/);
   const lastLogin = withAccounts((svc) => svc.get('keys').lastLoginAt);
@@ -98,49 +98,49 @@ ssh.close()
 });
 
 test('RSA signatures with SHA-1 (ssh-rsa) are refused', { skip }, async () => {
-  const r = await login('keys', keys.rsa3072!, ['-o', 'PubkeyAcceptedAlgorithms=ssh-rsa']);
+  const r = await login('keys', keys.rsa3072, ['-o', 'PubkeyAcceptedAlgorithms=ssh-rsa']);
   assert.notEqual(r.code, 0);
-  const line = await refusal('keys', keys.rsa3072!.fingerprint);
+  const line = await refusal('keys', keys.rsa3072.fingerprint);
   assert.match(String(line.reason), /SHA-1/);
 });
 
 test('RSA 2048 and ECDSA: refused when added, and refused at login even if stored', { skip }, async () => {
   for (const k of ['rsa2048', 'ecdsa']) {
-    assert.throws(() => withAccounts((svc) => svc.addKey('keys', pub(keys[k]!))), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
-    insertKey('keys', keys[k]!);
-    const r = await login('keys', keys[k]!);
+    assert.throws(() => withAccounts((svc) => svc.addKey('keys', pub(keys[k]))), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
+    insertKey('keys', keys[k]);
+    const r = await login('keys', keys[k]);
     assert.notEqual(r.code, 0, `${k} must not log in`);
-    const line = await refusal('keys', keys[k]!.fingerprint);
+    const line = await refusal('keys', keys[k].fingerprint);
     assert.match(String(line.reason), k === 'ecdsa' ? /ECDSA/ : /at least 3072/);
   }
 });
 
 test('expired keys are refused: past expiry date, or marked by the key-expiry job', { skip }, async () => {
-  insertKey('keys', keys.old!, { expiresAt: Date.now() - 1000 });
-  insertKey('keys', keys.marked!, { expiredAt: Date.now() - 1000 });
+  insertKey('keys', keys.old, { expiresAt: Date.now() - 1000 });
+  insertKey('keys', keys.marked, { expiredAt: Date.now() - 1000 });
   for (const k of ['old', 'marked']) {
-    const r = await login('keys', keys[k]!);
+    const r = await login('keys', keys[k]);
     assert.notEqual(r.code, 0);
-    assert.match(String((await refusal('keys', keys[k]!.fingerprint)).reason), /expired/);
+    assert.match(String((await refusal('keys', keys[k].fingerprint)).reason), /expired/);
   }
 });
 
 test('a connection from outside the allowlist is refused', { skip }, async () => {
-  const r = await login('fenced', keys.ed!);
+  const r = await login('fenced', keys.ed);
   assert.notEqual(r.code, 0);
   assert.match(String((await refusal('fenced')).reason), /allowlist/);
 });
 
 test('CLI changes apply at the next login without restart: disable, enable, key remove', { skip }, async () => {
   assert.equal((await server.cli('account', 'disable', 'keys')).code, 0);
-  const disabled = await login('keys', keys.ed!);
+  const disabled = await login('keys', keys.ed);
   assert.notEqual(disabled.code, 0);
   assert.match(String((await server.waitForLog((l) => l.msg === 'login refused' && /disabled/.test(String(l.reason)))).reason), /disabled/);
   assert.equal((await server.cli('account', 'enable', 'keys')).code, 0);
-  assert.equal((await login('keys', keys.ed!)).code, 0);
-  assert.equal((await server.cli('key', 'remove', 'keys', keys.rsa3072!.fingerprint)).code, 0);
-  assert.notEqual((await login('keys', keys.rsa3072!)).code, 0);
-  assert.match(String((await server.waitForLog((l) => l.msg === 'login refused' && l.fingerprint === keys.rsa3072!.fingerprint && /not registered/.test(String(l.reason)))).reason), /not registered/);
+  assert.equal((await login('keys', keys.ed)).code, 0);
+  assert.equal((await server.cli('key', 'remove', 'keys', keys.rsa3072.fingerprint)).code, 0);
+  assert.notEqual((await login('keys', keys.rsa3072)).code, 0);
+  assert.match(String((await server.waitForLog((l) => l.msg === 'login refused' && l.fingerprint === keys.rsa3072.fingerprint && /not registered/.test(String(l.reason)))).reason), /not registered/);
 });
 
 test('password authentication is off; unknown users are refused', { skip }, async () => {
@@ -159,7 +159,7 @@ t.close()
 `, [String(server.port)]);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /^refused \['publickey'\]/);
-  const r = await login('nobody', keys.ed!);
+  const r = await login('nobody', keys.ed);
   assert.notEqual(r.code, 0);
   assert.equal((await refusal('nobody')).reason, 'unknown account');
 });
@@ -174,10 +174,10 @@ test('every offered algorithm negotiates with OpenSSH, and the login line names 
   ];
   const macs = ['hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512', 'hmac-sha2-256'];
   const runs: Array<() => ReturnType<typeof login>> = [
-    ...offered.map(([option, algo]) => () => login('keys', keys.ed!, ['-o', `${option}=${algo}`])),
+    ...offered.map(([option, algo]) => () => login('keys', keys.ed, ['-o', `${option}=${algo}`])),
     // MACs only apply to non-AEAD ciphers.
-    ...macs.map((mac) => () => login('keys', keys.ed!, ['-o', 'Ciphers=aes128-ctr', '-o', `MACs=${mac}`])),
-    () => login('keys', keys.ed!, ['-C']),
+    ...macs.map((mac) => () => login('keys', keys.ed, ['-o', 'Ciphers=aes128-ctr', '-o', `MACs=${mac}`])),
+    () => login('keys', keys.ed, ['-C']),
   ];
   // A few at a time: thirteen handshakes at once on a loaded 2-core machine can hit ConnectTimeout.
   const results: Awaited<ReturnType<typeof login>>[] = [];
@@ -194,7 +194,7 @@ test('every offered algorithm negotiates with OpenSSH, and the login line names 
     ['Ciphers', 'aes128-cbc'], ['Ciphers', '3des-cbc'], ['MACs', 'hmac-sha1'], ['HostKeyAlgorithms', 'ssh-dss'],
   ].map(([option, algo]) => run('ssh', [
     // Plain ssh with no input: the sftp helper would write its batch into a client that already quit.
-    '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-i', keys.ed.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
     '-o', 'BatchMode=yes', '-o', `${option}=${algo}`, ...(option === 'MACs' ? ['-o', 'Ciphers=aes128-ctr'] : []), 'keys@127.0.0.1', 'true',
   ], { timeoutMs: 20_000 })));
   refused.forEach((r) => { assert.notEqual(r.code, 0); assert.match(r.stderr, /no matching|unsupported|Bad SSH2|Unknown/i); });
@@ -203,7 +203,7 @@ test('every offered algorithm negotiates with OpenSSH, and the login line names 
 
 test('SFTP only: exec and shell requests are refused', { skip }, async () => {
   const r = await run('ssh', [
-    '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-i', keys.ed.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
     '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'keys@127.0.0.1', 'echo', 'pwned',
   ], { timeoutMs: 20_000 });
   assert.notEqual(r.code, 0);
@@ -213,7 +213,7 @@ test('SFTP only: exec and shell requests are refused', { skip }, async () => {
 
 test('host keys: nothing with SHA-1 is offered (no ssh-rsa); the RSA host key serves rsa-sha2-512/256 to OpenSSH and paramiko', { skip }, async () => {
   const ssh = (...options: string[]) => run('ssh', [
-    '-vv', '-i', keys.ed!.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-vv', '-i', keys.ed.privatePath, '-p', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
     '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', ...options, '-s', 'keys@127.0.0.1', 'sftp',
   ], { timeoutMs: 20_000 });
   // What the server proposes, as OpenSSH reads it from its KEXINIT.
@@ -224,7 +224,7 @@ test('host keys: nothing with SHA-1 is offered (no ssh-rsa); the RSA host key se
   assert.notEqual(sha1.code, 0);
   assert.match(sha1.stderr, /no matching host key type found/);
   for (const algo of ['rsa-sha2-512', 'rsa-sha2-256']) {
-    const r = await login('keys', keys.ed!, ['-o', `HostKeyAlgorithms=${algo}`]);
+    const r = await login('keys', keys.ed, ['-o', `HostKeyAlgorithms=${algo}`]);
     assert.equal(r.code, 0, `${algo}: ${r.stderr}`);
   }
   const p = await python(`
@@ -239,12 +239,12 @@ for disabled in (['ssh-ed25519'], ['ssh-ed25519', 'rsa-sha2-512'], ['ssh-ed25519
     except Exception as e:
         print('refused', type(e).__name__, e)
     t.close()
-`, [String(server.port), keys.ed!.privatePath]);
+`, [String(server.port), keys.ed.privatePath]);
   assert.equal(p.code, 0, p.stderr);
   const [sha512, sha256, onlySha1] = p.stdout.trim().split('\n');
   assert.equal(sha512, "rsa-sha2-512 ssh-rsa ['dev', 'in', 'out']");
   assert.equal(sha256, "rsa-sha2-256 ssh-rsa ['dev', 'in', 'out']");
-  assert.match(onlySha1!, /^refused .*(no acceptable host key|Incompatible)/i);
+  assert.match(onlySha1, /^refused .*(no acceptable host key|Incompatible)/i);
 });
 
 test('the methods offered do not depend on the user name: no telling which accounts have a password', { skip }, async () => {
@@ -273,7 +273,7 @@ for user in sys.argv[2:]:
       db.close();
     }
   };
-  withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed!) }));
+  withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed) }));
   const users = ['keys', 'pw', 'nobody'];
   assert.deepEqual(await methodsFor(users), users.map((u) => `${u} publickey`), 'no account has a password');
   await setPassword('a long enough passphrase');

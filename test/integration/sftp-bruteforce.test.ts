@@ -68,3 +68,42 @@ test('repeated failures ban the address: even the right key is then refused, and
   await server.waitForLog((l) => l.msg === 'connection refused: address banned after repeated failures');
   assert.ok(!server.logs.some((l) => l.msg === 'login' && l.time as number > (ban.time as number)), 'no login after the ban');
 });
+
+test('16 connections guessing passwords at once: only maxFailures guesses are answered before the ban (attempts in flight count)', { skip }, async () => {
+  // The issue's flood: 16 parallel connections, each guessing until refused; 40 guesses were answered (threshold 10).
+  const r = await python(`
+import sys, socket, threading, paramiko
+port = int(sys.argv[1])
+barrier = threading.Barrier(16)
+answers = []
+def guesser(n):
+    try:
+        s = socket.socket()
+        s.bind(('127.0.0.4', 0))
+        s.connect(('127.0.0.1', port))
+        t = paramiko.Transport(s)
+        t.connect()
+    except Exception:
+        barrier.abort()
+        return
+    try:
+        barrier.wait()
+        for i in range(5):
+            t.auth_password('victim', 'guess %d %d' % (n, i))
+    except paramiko.AuthenticationException:
+        answers.append('refused')
+    except Exception:
+        answers.append('dropped')
+    t.close()
+threads = [threading.Thread(target=guesser, args=(n,)) for n in range(16)]
+for th in threads: th.start()
+for th in threads: th.join()
+print(len(answers))
+`, [String(server.port)]);
+  assert.equal(r.code, 0, r.stderr);
+  await server.waitForLog((l) => l.msg === 'address banned after repeated authentication failures' && l.address === '127.0.0.4');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const decided = server.logs.filter((l) => l.msg === 'login refused' && l.address === '127.0.0.4' && l.method === 'password');
+  assert.equal(decided.length, 3, `guesses answered: ${decided.map((l) => l.reason).join(', ')}`);
+  assert.ok(server.logs.some((l) => l.msg === 'login refused: address banned while the attempt waited' && l.address === '127.0.0.4'));
+});

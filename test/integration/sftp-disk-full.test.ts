@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { TestServer } from '../helpers/server';
 import { PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
-import { mountSmallDisk } from '../helpers/small-disk';
+import { mountSmallDisk } from '../helpers/tmpfs';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 

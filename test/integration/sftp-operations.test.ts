@@ -97,7 +97,7 @@ ssh.close()
   assert.equal(done.sha256, sha256(expected));
   const rows = (await journal()).filter((f) => f.name === name);
   assert.equal(rows.length, 1);
-  assert.equal(rows[0]!.sha256, sha256(expected));
+  assert.equal(rows[0].sha256, sha256(expected));
   const denied = server.logs.filter((l) => l.msg === 'denied' && l.path === part);
   assert.deepEqual([...new Set(denied.map((l) => l.op))].sort(), ['open', 'remove', 'rename']);
 });
@@ -398,7 +398,7 @@ ssh.close()
   assert.match(outcome(r.stdout, 'ftruncate'), /REFUSED 13 .*is 3 bytes: changing a file's size/, r.stdout);
   assert.match(r.stdout, /gone True/);
   for (const [label, dir] of [['rm-in', '/in'], ['rm-sal', '/in/sal'], ['rm-dev', '/dev']]) {
-    assert.match(outcome(r.stdout, label!), new RegExp(`REFUSED 13 .*${dir} is a directory: directories cannot be removed`), r.stdout);
+    assert.match(outcome(r.stdout, label), new RegExp(`REFUSED 13 .*${dir} is a directory: directories cannot be removed`), r.stdout);
   }
   assert.equal(readFileSync(root('dev', 'attrs.txt'), 'utf8'), 'abcdef');
   assert.equal(statSync(root('dev', 'attrs.txt')).mode, modeBefore, 'chmod is ignored');

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
 import { PARAMIKO_CONNECT } from '../helpers/clients';
+import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { PYTHON, skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -48,7 +49,7 @@ attempt('close', lambda: sftp._request(CMD_CLOSE, up.handle))
 
 /** Runs HELD_OPEN as `account`; `revoke` runs once both handles are open; returns the outcomes. */
 async function revokeWhileOpen(account: string, revoke: () => Promise<void>): Promise<string> {
-  const child = spawn(PYTHON, ['-c', HELD_OPEN, String(server.port), account, keys[account]!.privatePath]);
+  const child = spawn(PYTHON, ['-c', HELD_OPEN, String(server.port), account, keys[account].privatePath]);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -81,7 +82,7 @@ after(async () => { await server?.stop(); await server?.cleanup(); });
 
 for (const [account, what, revoke] of [
   ['acme', 'account disable', () => server.cli('account', 'disable', 'acme')],
-  ['globex', 'key remove', () => server.cli('key', 'remove', 'globex', keys.globex!.fingerprint)],
+  ['globex', 'key remove', () => server.cli('key', 'remove', 'globex', keys.globex.fingerprint)],
 ] as const) {
   test(`once \`${what}\` has returned, an open session's READ, WRITE and CLOSE fail, and the upload is never published`, { skip }, async () => {
     const out = await revokeWhileOpen(account, async () => {
@@ -110,16 +111,15 @@ test('intake refuses a file of a disabled account that arrived by other means: j
   writeFileSync(join(aside, name), CONTENT);
   renameSync(join(aside, name), tree('initech', 'in', 'sal', name));
 
-  let file: Record<string, unknown> | undefined;
   await until('intake refuses the file', () => !existsSync(tree('initech', 'in', 'sal', name)), 20_000);
   const files = await server.cli('files', '--account', 'initech', '--json');
-  [file] = JSON.parse(files.stdout) as Array<Record<string, unknown>>;
+  const [file] = parseJson<Array<Record<string, unknown>>>(files.stdout);
   assert.equal(file?.state, 'rejected', JSON.stringify(file));
-  const outcome = file!.outcome as { code: string; summary: string };
+  const outcome = file.outcome as { code: string; summary: string };
   assert.equal(outcome.code, 'FG_ACCOUNT_DISABLED');
   assert.match(outcome.summary, /account "initech" is disabled \(disabled by an operator\): the file was not processed and is kept in quarantine; .*fluxgate replay/);
-  assert.equal(file!.location, join(server.dataDir, 'quarantine', 'initech', 'sal', `${String(file!.id)}_${name}`));
-  assert.ok(existsSync(String(file!.location)));
-  assert.equal(file!.receipt, null, 'no proof of receipt for a disabled account');
+  assert.equal(file.location, join(server.dataDir, 'quarantine', 'initech', 'sal', `${String(file.id)}_${name}`));
+  assert.ok(existsSync(String(file.location)));
+  assert.equal(file.receipt, null, 'no proof of receipt for a disabled account');
   await server.waitForLog((l) => l.msg === 'file refused: ' + outcome.summary && l.code === 'FG_ACCOUNT_DISABLED');
 });

@@ -147,15 +147,15 @@ describe('open sessions end within sftp.sessionRecheckSeconds', { skip }, () => 
 
   test('when the account is removed, disabled, loses the key or the address; other sessions go on', async () => {
     const sessions = {
-      gone: await Session.open(server, 'gone', keys.a!),
-      off: await Session.open(server, 'off', keys.a!),
-      rekeyA: await Session.open(server, 'rekey', keys.a!),
-      rekeyB: await Session.open(server, 'rekey', keys.b!),
-      fenced: await Session.open(server, 'fenced', keys.a!),
+      gone: await Session.open(server, 'gone', keys.a),
+      off: await Session.open(server, 'off', keys.a),
+      rekeyA: await Session.open(server, 'rekey', keys.a),
+      rekeyB: await Session.open(server, 'rekey', keys.b),
+      fenced: await Session.open(server, 'fenced', keys.a),
     };
     try {
       for (const s of Object.values(sessions)) assert.match(await s.cmd('ls /'), /^ok \[/);
-      for (const args of [['account', 'remove', 'gone'], ['account', 'disable', 'off'], ['key', 'remove', 'rekey', keys.a!.fingerprint],
+      for (const args of [['account', 'remove', 'gone'], ['account', 'disable', 'off'], ['key', 'remove', 'rekey', keys.a.fingerprint],
         ['account', 'update', 'fenced', '--allow-ip', '192.0.2.0/24']]) {
         const r = await server.cli(...args);
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PARAMIKO_CONNECT, sftpBatch } from '../helpers/clients';
+import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { PYTHON, skipUnless } from '../helpers/tools';
@@ -20,17 +21,20 @@ const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 /** One object per connection or SFTP session while it lives (ssh2's classes, then fluxgate's). */
 const PER_SESSION = ['Client', 'Session', 'SFTP', 'Protocol', 'HandleTable', 'WriteBuffer', 'WriteGate', 'RecheckedJail'];
 
+/** The parts of a V8 heap snapshot (.heapsnapshot, JSON) read here. */
+interface HeapSnapshot { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] }
+
 /** Live objects per constructor name in a heap snapshot of the server (the snapshot collects garbage first). */
 async function liveObjects(server: TestServer, names: string[]): Promise<Record<string, number>> {
   const existing = new Set(readdirSync(server.dir));
   process.kill(server.pid!, 'SIGUSR2');
   let file: string | undefined;
-  let snapshot: { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] } | undefined;
+  let snapshot: HeapSnapshot | undefined;
   const deadline = Date.now() + 60_000;
   while (!snapshot) {
     file ??= readdirSync(server.dir).find((f) => f.endsWith('.heapsnapshot') && !existing.has(f));
     // Written by the server's main thread; complete once it parses.
-    if (file) try { snapshot = JSON.parse(readFileSync(join(server.dir, file), 'utf8')); } catch { /* still being written */ }
+    if (file) try { snapshot = parseJson<HeapSnapshot>(readFileSync(join(server.dir, file), 'utf8')); } catch { /* still being written */ }
     if (!snapshot && Date.now() > deadline) assert.fail('the server wrote no heap snapshot');
     if (!snapshot) await new Promise((r) => setTimeout(r, 200));
   }
@@ -42,9 +46,9 @@ async function liveObjects(server: TestServer, names: string[]): Promise<Record<
   const nameAt = fields.indexOf('name');
   const counts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (let i = 0; i < snapshot.nodes.length; i += width) {
-    if (types[snapshot.nodes[i + typeAt]!] !== 'object') continue;
-    const name = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
-    if (name in counts) counts[name]!++;
+    if (types[snapshot.nodes[i + typeAt]] !== 'object') continue;
+    const name = snapshot.strings[snapshot.nodes[i + nameAt]];
+    if (name in counts) counts[name]++;
   }
   return counts;
 }
@@ -83,7 +87,7 @@ ssh.close()
     const [ready] = await once(held.stdout, 'data') as [Buffer];
     assert.equal(ready.toString().trim(), 'ready');
     const open = await liveObjects(server, PER_SESSION);
-    for (const name of PER_SESSION) assert.ok(open[name]! >= 1, `a live session holds a ${name} (found ${open[name]}): ${JSON.stringify(open)}`);
+    for (const name of PER_SESSION) assert.ok(open[name] >= 1, `a live session holds a ${name} (found ${open[name]}): ${JSON.stringify(open)}`);
     held.stdin.end();
     await once(held, 'exit');
 

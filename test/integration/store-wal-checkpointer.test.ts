@@ -11,6 +11,7 @@ import { backgroundNice } from '../../core/thread-priority';
 import { python } from '../helpers/clients';
 import { threadNiceValues } from '../helpers/threads';
 import { skipUnless } from '../helpers/tools';
+import { REPO_ROOT } from '../helpers/server';
 import { until } from '../helpers/wait';
 
 /** A database file in a new temporary directory. */
@@ -35,7 +36,7 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
   const db = openDatabase(file);
   const repo = new DirectoryRepository(db);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
     const empty = statSync(file).size;
@@ -61,6 +62,35 @@ test('WAL checkpoints run on the worker thread, never in the writer’s commits,
   db.close();
 });
 
+test('compiled (dist/, what the server runs), the checkpointer starts its worker module and the worker checkpoints', async () => {
+  // The build of the sources (npm test makes it first): the worker is dist/core/store/wal-checkpoint-worker.js.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built JavaScript at a computed path, not a module of the sources
+  const dist = (path: string): unknown => require(join(REPO_ROOT, 'dist', 'core', 'store', path));
+  const { WalCheckpointer: Compiled } = dist('wal-checkpointer.js') as typeof import('../../core/store/wal-checkpointer');
+  const { openDatabase: openCompiled } = dist('database.js') as typeof import('../../core/store/database');
+  const file = newDatabaseFile();
+  const db = openCompiled(file);
+  const logger = silentLogger();
+  const failures: unknown[] = [];
+  logger.error = (obj: unknown) => { failures.push(obj); };
+  const checkpointer = new Compiled(db, logger, { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
+  checkpointer.start();
+  try {
+    const empty = statSync(file).size;
+    const batches = organizationBatches(new DirectoryRepository(db));
+    for (let t = 0; t < 40; t++) {
+      batches.write();
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('the worker starts', () => checkpointer.running);
+    await until('the worker copies the WAL into the database file', () => statSync(file).size > empty + 2 * 1024 * 1024);
+    assert.deepEqual(failures, [], 'the worker did not fail');
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+});
+
 test('a writer that never lets the event loop reach the timers still gets the worker, and the WAL starts over instead of growing', async () => {
   const file = newDatabaseFile();
   const db = openDatabase(file);
@@ -72,7 +102,7 @@ test('a writer that never lets the event loop reach the timers still gets the wo
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
   const batches = organizationBatches(repo);
   const writeBatch = () => batches.write();
-  await checkpointer.start();
+  checkpointer.start();
   try {
     // The check timer never fires here: only the writes can start the worker.
     for (let t = 0; t < 200 && !checkpointer.running; t++) writeBatch();
@@ -109,7 +139,7 @@ test('while a writer commits, the worker leaves the WAL alone, and copies it onc
     batches.write();
     await new Promise((r) => setTimeout(r, 10)); // a handler commits every 10-20 ms
   };
-  await checkpointer.start();
+  checkpointer.start();
   try {
     const empty = statSync(file).size;
     while (!checkpointer.running) await writeBatch();
@@ -143,7 +173,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   assert.equal(walBytesInUse(file), frames.length);
   const presizeBytes = 4 * 1024 * 1024;
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes, startBytes: 1024 ** 3 });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     const sized = readFileSync(wal);
     assert.equal(sized.length, presizeBytes);
@@ -180,7 +210,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   }
   // A WAL already this long or longer is left alone.
   const again = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
-  await again.start();
+  again.start();
   await again.stop();
   assert.equal(statSync(wal).size, presizeBytes);
   assert.equal(repo.listOrganizations('acme').length, 210);
@@ -192,7 +222,7 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
   const db = openDatabase(file);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 4 * 1024 * 1024, startBytes: 1024 * 1024, checkIntervalMs: 20 });
   const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
-  await checkpointer.start();
+  checkpointer.start();
   try {
     assert.equal(statSync(`${file}-wal`).size, 4 * 1024 * 1024);
     assert.ok(walBytesInUse(file) < 1024 * 1024);
@@ -230,7 +260,7 @@ test('pre-sizing the WAL and reading its frames leave SQLite’s locks on the da
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });
   try {
     assert.equal(await lock(), 'held');
-    await checkpointer.start();
+    checkpointer.start();
     assert.equal(statSync(`${file}-wal`).size, 1024 * 1024);
     assert.equal(await lock(), 'held', 'pre-sizing the WAL released SQLite’s lock on the shared memory');
     assert.ok(walBytesInUse(file) > 0);

@@ -7,9 +7,10 @@ import pino from 'pino';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { WalCheckpointer, WAL_KEPT_BYTES } from '../../core/store/wal-checkpointer';
-import { freeBytes, skipUnlessTmpfs, withTmpfs } from '../helpers/tmpfs';
+import { freeBytes, withTmpfs } from '../helpers/tmpfs';
+import { skipUnless } from '../helpers/tools';
 
-const skip = skipUnlessTmpfs();
+const skip = skipUnless('tmpfs');
 const MiB = 1024 * 1024;
 
 /** A pino logger whose lines are kept, for the warnings an operator would read. */
@@ -26,7 +27,7 @@ test('on a 20 MiB file system the WAL is not pre-sized: the free space stays for
     const { logger, lines } = capturingLogger();
     const checkpointer = new WalCheckpointer(db, logger, { startBytes: 1024 ** 3 });
     const free = freeBytes(dir);
-    await checkpointer.start();
+    checkpointer.start();
     try {
       assert.ok(statSync(`${file}-wal`).size < MiB, `WAL file of ${statSync(`${file}-wal`).size} bytes`);
       assert.ok(freeBytes(dir) > free - MiB, `free space went from ${free} to ${freeBytes(dir)}`);
@@ -49,7 +50,7 @@ test('a disk that fills while the WAL is pre-sized: the zeros written are undone
     const { logger, lines } = capturingLogger();
     // The measure says "plenty", as when something else takes the space between the measure and the writes.
     const checkpointer = new WalCheckpointer(db, logger, { startBytes: 1024 ** 3, measureSpace: () => ({ free: 1024 ** 4, size: 10 * 1024 ** 4 }) });
-    await checkpointer.start();
+    checkpointer.start();
     try {
       const warning = lines.find((l) => l.level === 40 && /could not be pre-sized/.test(String(l.msg)));
       assert.ok(warning, JSON.stringify(lines));
@@ -71,16 +72,17 @@ test('a WAL file left long by a killed server is given back at start when the di
     try {
       // What earlier versions left: the WAL pre-sized to 16 MiB on a small disk, then a kill (no clean close).
       const earlier = new WalCheckpointer(db, pino({ level: 'silent' }), { startBytes: 1024 ** 3, presizeBytes: 16 * MiB, measureSpace: () => ({ free: 1024 ** 4, size: 10 * 1024 ** 4 }) });
-      await earlier.start();
+      earlier.start();
       await earlier.stop();
       assert.equal(statSync(`${file}-wal`).size, 16 * MiB);
       const free = freeBytes(dir);
       const { logger, lines } = capturingLogger();
       const checkpointer = new WalCheckpointer(db, logger, { startBytes: 1024 ** 3, presizeBytes: WAL_KEPT_BYTES });
-      await checkpointer.start();
+      checkpointer.start();
       await checkpointer.stop();
-      assert.equal(statSync(`${file}-wal`).size, 0);
-      assert.ok(freeBytes(dir) >= free + 15 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
+      // Given back, but for the journal's small reserve (journalReserveBytes: 1/32 of the free space here).
+      assert.ok(statSync(`${file}-wal`).size < MiB, `WAL file of ${statSync(`${file}-wal`).size} bytes`);
+      assert.ok(freeBytes(dir) >= free + 14 * MiB, `free space went from ${free} to ${freeBytes(dir)}`);
       assert.ok(lines.some((l) => /unused space is given back/.test(String(l.msg)) && l.truncated === true), JSON.stringify(lines));
     } finally {
       db.close();

@@ -3,17 +3,19 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../plugins';
 import { AccountService } from '../../core/accounts/account-service';
+import { fileJobs } from '../../core/composition/engine';
+import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
 import { Intake } from '../../core/intake/intake';
 import { silentLogger } from '../../core/logging/logger';
+import { ServerKeyStore } from '../../core/pgp/server-key';
 import { DurableQueue } from '../../core/queue/queue';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
+import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
-import { Tokens } from '../../core/tokens';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
 import { workflowRouting } from '../../core/workflow/file-routing';
@@ -54,12 +56,11 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     const queue = new DurableQueue(db, loaded.config.engine.retry, logger);
     const workflows = new WorkflowRegistry(workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
     assert.deepEqual(workflows.all.map((w) => w.flux).sort(), ['gone', 'wrong']);
-    const container = new Container();
-    const handlers = new HandlerRegistry(container);
+    const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
-    container.bind(Tokens.Handlers).toConstantValue(handlers);
-    intake = new Intake({ paths, accounts, journal, queue, route: workflowRouting(workflows, loaded.config.engine.retry.attempts), logger });
-    runner = new WorkflowRunner({ container, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger });
+    const services = { handlers, directory: new DirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger) };
+    intake = new Intake({ paths, accounts, journal, files: fileJobs(queue, workflows, loaded.config), route: workflowRouting(workflows), logger });
+    runner = new WorkflowRunner({ services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger });
   });
   after(() => {
     db?.close();

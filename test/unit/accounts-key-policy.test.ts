@@ -6,7 +6,7 @@ import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { isFluxgateError } from '../../core/errors';
 import {
-  assertKeyAcceptable, isKeyExpired, keyExpiry, keyRefusal, parsePublicKey,
+  assertKeyAcceptable, isKeyExpired, keyExpiry, keyRefusal, parsePublicKey, type KeyType,
 } from '../../core/accounts/key-policy';
 
 const policy = { minRsaBits: 3072, allowEcdsa: false };
@@ -14,7 +14,7 @@ const validity = { rsaShortValidityDays: 730, longValidityDays: 1826 };
 const DAY = 86_400_000;
 
 function sshKeygenFingerprint(pubPath: string, hash: 'sha256' | 'md5'): string {
-  return execFileSync('ssh-keygen', ['-l', '-E', hash, '-f', pubPath], { encoding: 'utf8' }).split(' ')[1]!;
+  return execFileSync('ssh-keygen', ['-l', '-E', hash, '-f', pubPath], { encoding: 'utf8' }).split(' ')[1];
 }
 
 test('OpenSSH public keys: type, bits, comment and fingerprints exactly as ssh-keygen -l prints them', { skip: skipUnless('ssh-keygen') }, () => {
@@ -77,7 +77,7 @@ test('validity: RSA 3072-4095 bits rsaShortValidityDays (730 days), RSA 4096+ an
 
 test('validity is counted in days, as configured, not in calendar years: across a leap day 730 days end before the anniversary', () => {
   const at = (iso: string) => Date.parse(iso);
-  const expiry = (added: string, type: string, bits: number, keys = validity) => new Date(keyExpiry(at(added), type, bits, keys)).toISOString();
+  const expiry = (added: string, type: KeyType, bits: number, keys = validity) => new Date(keyExpiry(at(added), type, bits, keys)).toISOString();
   // 2028-02-29 lies within these 730 days: they end a day before 2028-03-01, the second anniversary.
   assert.equal(expiry('2026-03-01T09:30:00.000Z', 'rsa', 3072), '2028-02-29T09:30:00.000Z');
   // Without a leap day in the period, 730 days and two years meet.

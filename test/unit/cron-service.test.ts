@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
-import { buildJobs } from '../../core/cron/build';
+import { buildJobs } from '../../core/composition/jobs';
 import { CronService } from '../../core/cron/service';
 import { nextRun } from '../../core/cron/schedule';
 import { parseAsOf } from '../../core/cron/as-of';

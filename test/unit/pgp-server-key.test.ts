@@ -85,7 +85,7 @@ describe('pgp server key', () => {
     await gpg.ok('--passphrase', 'hr-secret', '--quick-gen-key', 'HR Exchange <hr@acme.example>', 'future-default', 'default', 'never');
     const exported = await gpg.ok('--passphrase', 'hr-secret', '--armor', '--export-secret-keys', 'hr@acme.example');
     writeFileSync(join(dir, 'exchange-key.asc'), exported.stdout, { mode: 0o600 });
-    const fpr = (await gpg.ok('--with-colons', '--fingerprint', 'hr@acme.example')).stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+    const fpr = (await gpg.ok('--with-colons', '--fingerprint', 'hr@acme.example')).stdout.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
 
     process.env.FG_TEST_PGP_PASS2 = 'hr-secret';
     try {

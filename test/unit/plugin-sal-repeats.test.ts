@@ -7,6 +7,7 @@ import type { FluxContext, IncomingFile } from '../../core/plugin-api';
 import { readRecords } from '../../core/records';
 import { openDatabase } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
+import { bindDirectory } from '../../core/workflow/account-directory';
 import { CollectingReportBuilder } from '../../core/workflow/report-builder';
 import { BATCH_ROWS, SalHandler } from '../../plugins/sal/handler';
 
@@ -35,7 +36,7 @@ async function handle(directory: DirectoryRepository, file: string, apply: boole
   const report = new CollectingReportBuilder();
   const signal = new AbortController().signal;
   const ctx = {
-    report, directory, signal, apply, attempt: 1,
+    report, directory: bindDirectory(directory, 'acme', 'sal'), signal, apply, attempt: 1,
     log: { debug() {}, info() {}, warn() {}, error() {} },
     records: (options) => readRecords(file, { fileName: 'sal.csv', ...options }, signal),
   } as Partial<FluxContext> as FluxContext;

@@ -72,7 +72,7 @@ describe('durable queue', () => {
   test('a failing job is retried with backoff, then dead after the last attempt', async () => {
     const q = fresh();
     const seen: number[] = [];
-    const stop = q.listen('t', async (job) => { seen.push(job.attempts); throw new Error('boom'); }, listenOpts());
+    const stop = q.listen('t', (job) => { seen.push(job.attempts); return Promise.reject(new Error('boom')); }, listenOpts());
     const { job } = q.enqueue('t', {}, { key: 'dies' });
     await until(() => q.repo.get(job.id)!.state === 'dead');
     await stop();

@@ -33,10 +33,10 @@ async function rejection(path: string, options: RecordReaderOptions): Promise<Fi
 test('reads the exchange sal fixture: 60 rows, line numbers, leading zeros, quoted values', async () => {
   const rows = await readAll(join(FIX, 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv'), exchange);
   assert.equal(rows.length, 60);
-  assert.equal(rows[0]!.line, 2);
-  assert.equal(rows[59]!.line, 61);
-  assert.equal(rows[0]!.values.registration_reference, '000001');
-  assert.equal(rows[0]!.columns.lastname, 4);
+  assert.equal(rows[0].line, 2);
+  assert.equal(rows[59].line, 61);
+  assert.equal(rows[0].values.registration_reference, '000001');
+  assert.equal(rows[0].columns.lastname, 4);
   const obrien = rows.find((r) => r.values.registration_reference === '000010')!;
   assert.equal(obrien.values.lastname, "O'Brien");
   const building = rows.find((r) => r.values.registration_reference === '000017')!;
@@ -47,34 +47,34 @@ test('reads the exchange sal fixture: 60 rows, line numbers, leading zeros, quot
 test('exchange dialect: BOM, LF, doubled quotes, embedded newline, trimming, NFC, blank lines', async () => {
   const rows = await readAll(join(REC, 'dialect.csv'), { dialect: 'exchange', required: SAL_COLUMNS });
   assert.deepEqual(rows.map((r) => r.line), [2, 3, 7, 8]);
-  assert.equal(rows[0]!.values.lastname, "O'Brien");
-  assert.equal(rows[1]!.values.lastname, 'Dupont; Jr');
-  assert.equal(rows[1]!.values.firstname, 'Jean\nPierre');
-  assert.equal(rows[1]!.values.professional_email, 'j@acme.example');
-  assert.equal(rows[2]!.values.lastname, 'M\u00fcller', 'decomposed ü is normalised to NFC');
-  assert.equal(rows[2]!.values.registration_reference, '000003');
-  assert.equal(rows[3]!.values.lastname, "d'Artagnan", 'an unquoted apostrophe is data');
-  assert.ok('organization_code' in rows[0]!.values, 'the BOM is not part of the first header');
+  assert.equal(rows[0].values.lastname, "O'Brien");
+  assert.equal(rows[1].values.lastname, 'Dupont; Jr');
+  assert.equal(rows[1].values.firstname, 'Jean\nPierre');
+  assert.equal(rows[1].values.professional_email, 'j@acme.example');
+  assert.equal(rows[2].values.lastname, 'M\u00fcller', 'decomposed ü is normalised to NFC');
+  assert.equal(rows[2].values.registration_reference, '000003');
+  assert.equal(rows[3].values.lastname, "d'Artagnan", 'an unquoted apostrophe is data');
+  assert.ok('organization_code' in rows[0].values, 'the BOM is not part of the first header');
 });
 
 test('drop-box dialect: comma, headers matched ignoring case, spaces and underscores', async () => {
   const rows = await readAll(join(FIX, 'dropbox', 'employees.csv'), dropbox);
   assert.equal(rows.length, 40);
-  assert.equal(rows[0]!.values.name, 'João Kowalski');
-  assert.equal(rows[0]!.values.employeeid, 'E00001');
-  assert.equal(rows[1]!.values.manageremail, 'person1@nectar-customer.example');
-  assert.equal(rows[0]!.columns.dateofbirth, 7);
-  assert.equal(rows[0]!.headers?.manageremail, 'Manager Email', 'the header as the file writes it, for reports');
-  assert.equal(rows[0]!.headers?.employeeid, 'Employee ID');
-  assert.equal(rows[39]!.headers, rows[0]!.headers, 'one object for the whole file');
+  assert.equal(rows[0].values.name, 'João Kowalski');
+  assert.equal(rows[0].values.employeeid, 'E00001');
+  assert.equal(rows[1].values.manageremail, 'person1@nectar-customer.example');
+  assert.equal(rows[0].columns.dateofbirth, 7);
+  assert.equal(rows[0].headers?.manageremail, 'Manager Email', 'the header as the file writes it, for reports');
+  assert.equal(rows[0].headers?.employeeid, 'Employee ID');
+  assert.equal(rows[39].headers, rows[0].headers, 'one object for the whole file');
 });
 
 test('drop-box XLSX: first sheet only, dates as YYYY-MM-DD, text ids keep leading zeros', async () => {
   const rows = await readAll(join(REC, 'employees.xlsx'), { ...dropbox, fileName: 'employees.xlsx' });
   assert.equal(rows.length, 41);
-  assert.equal(rows[0]!.values.email, 'person1@nectar-customer.example');
-  assert.equal(rows[0]!.line, 2);
-  const late = rows[40]!;
+  assert.equal(rows[0].values.email, 'person1@nectar-customer.example');
+  assert.equal(rows[0].line, 2);
+  const late = rows[40];
   assert.equal(late.line, 43, 'row numbers of the sheet, the blank row counted');
   assert.equal(late.values.employeeid, '000123');
   assert.equal(late.values.dateofbirth, '1990-01-15');
@@ -142,11 +142,11 @@ test('file-level: a file named .xlsx that is not a workbook is FG_XLSX', async (
 test('row-level: too few or too many fields give FG_FIELD_COUNT on that row only', async () => {
   const rows = await readAll(join(REC, 'field-count.csv'), exchange);
   assert.equal(rows.length, 3);
-  assert.deepEqual(rows[0]!.problems, []);
-  assert.equal(rows[1]!.problems[0]!.code, 'FG_FIELD_COUNT');
-  assert.equal(rows[1]!.line, 3);
-  assert.equal(rows[2]!.problems[0]!.code, 'FG_FIELD_COUNT');
-  assert.equal(rows[2]!.problems[0]!.column, 6);
+  assert.deepEqual(rows[0].problems, []);
+  assert.equal(rows[1].problems[0].code, 'FG_FIELD_COUNT');
+  assert.equal(rows[1].line, 3);
+  assert.equal(rows[2].problems[0].code, 'FG_FIELD_COUNT');
+  assert.equal(rows[2].problems[0].column, 6);
 });
 
 test('an aborted signal stops the reader', async () => {
@@ -182,6 +182,71 @@ test('parse thread: the same records as this thread (fixture, dialect quirks, dr
     const here = await readAll(path, options);
     assert.ok(here.length > 0);
     assert.deepEqual(await readAllOnThread(path, options), here, path);
+  }
+});
+
+// Old Mac files end lines with a lone CR; exports stitched together mix CR, LF and CRLF.
+// Every line ending ends a record (line numbers count each once); inside quotes they are data.
+test('line endings: lone CR, LF and CRLF mixed in one file each end a record; quoted ones are data', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const header = 'organization_code;registration_reference;lastname;firstname';
+  const text = `${header}\r\n`
+    + 'ACME;001;Martin;Anna\r'                 // 2 lone CR
+    + 'ACME;002;Durand;Paul\n'                 // 3 LF
+    + "ACME;003;'Dupont\rDe\r\nLa\nCour';Jean\r" // 4-7 a quoted value holding CR, CRLF and LF
+    + '\r'                                     // 8 a blank line (lone CR)
+    + 'ACME;004;Rossi;Lars\r\n'                // 9 CRLF
+    + 'ACME;005;Nguyen;Priya\r';               // 10 lone CR at the very end
+  const path = join(dir, 'mac.csv');
+  writeFileSync(path, text);
+  for (const read of [readAll, readAllOnThread]) {
+    const rows = await read(path, exchange);
+    assert.deepEqual(rows.map((r) => [r.line, r.values.registration_reference]),
+      [[2, '001'], [3, '002'], [4, '003'], [9, '004'], [10, '005']], read.name);
+    assert.equal(rows[2].values.lastname, 'Dupont\rDe\r\nLa\nCour', 'line endings inside quotes are data');
+    assert.ok(rows.every((r) => r.problems.length === 0), JSON.stringify(rows.map((r) => r.problems)));
+  }
+});
+
+test('line endings: a lone CR first met far into an LF file (in a quoted value) still counts as a line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const rows = ['organization_code;registration_reference;lastname;firstname'];
+  for (let i = 1; i <= 5000; i++) rows.push(`ACME;${String(i).padStart(6, '0')};Martin;Anna`); // ~130 KiB of LF lines
+  rows.push("ACME;999998;'Dupont\rDe La Cour';Jean", 'ACME;999999;Last;Row');
+  const path = join(dir, 'late-cr.csv');
+  writeFileSync(path, rows.join('\n') + '\n');
+  for (const read of [readAll, readAllOnThread]) {
+    const last = (await read(path, exchange)).slice(-2);
+    assert.deepEqual(last.map((r) => [r.line, r.values.registration_reference]), [[5002, '999998'], [5004, '999999']], read.name);
+  }
+});
+
+test('line endings: FG_ENCODING names the line counting lone CRs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const path = join(dir, 'latin1-mac.csv');
+  writeFileSync(path, Buffer.concat([Buffer.from('organization_code;registration_reference;lastname;firstname\rACME;1;A;B\r\nACME;2;M'), Buffer.from([0xfc]), Buffer.from('ller;A\r')]));
+  const err = await rejection(path, exchange);
+  assert.equal(err.code, 'FG_ENCODING');
+  assert.equal(err.details.line, 3);
+});
+
+test('line endings: a CRLF split across two reads is one ending (no blank record, no line shift)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const header = 'organization_code;registration_reference;lastname;firstname\r\n';
+  // ASCII rows, then one padded so that its CR is the last byte of the first 64 KiB read.
+  const row = (i: number) => `ACME;${String(i).padStart(6, '0')};Martin;Annabelle\r\n`;
+  let text = header;
+  let i = 0;
+  while (text.length + 2 * row(i).length < 65_536) text += row(i++);
+  const fill = 65_536 - text.length - 1; // bytes before the CR that ends the first read
+  text += `ACME;999999;Martin;${'B'.repeat(fill - 'ACME;999999;Martin;'.length)}\r\n` + row(i + 1);
+  assert.equal(text.charCodeAt(65_535), 13, 'the CR is the last byte of the first read');
+  const path = join(dir, 'boundary.csv');
+  writeFileSync(path, text);
+  for (const read of [readAll, readAllOnThread]) {
+    const rows = await read(path, exchange);
+    assert.equal(rows.length, i + 2, read.name);
+    assert.deepEqual(rows.slice(-2).map((r) => [r.line, r.values.registration_reference]), [[i + 2, '999999'], [i + 3, String(i + 1).padStart(6, '0')]], read.name);
   }
 });
 

@@ -30,11 +30,11 @@ describe('report rendering', () => {
   });
 
   test('values round-trip through a CSV parser with ";" and quotes', () => {
-    const rows = parse(text.slice(text.indexOf('line;column')), { delimiter: ';', columns: true }) as Array<Record<string, string>>;
+    const rows = parse<Record<string, string>>(text.slice(text.indexOf('line;column')), { delimiter: ';', columns: true });
     assert.equal(rows.length, 4);
     assert.deepEqual(rows[0], { line: '4', column: '2', field: 'last_name', severity: 'error', code: 'FG_REQUIRED', entity_id: 'E001', message: 'a; "quoted" value' });
-    assert.equal(rows[1]!.entity_id, `'=HYPERLINK("http://x")`);
-    assert.equal(rows[1]!.message, `'+cmd|calc`);
+    assert.equal(rows[1].entity_id, `'=HYPERLINK("http://x")`);
+    assert.equal(rows[1].message, `'+cmd|calc`);
   });
 
   test('no birth date or phone number is echoed', () => {

@@ -12,7 +12,7 @@ import type { SFTPWrapper } from 'ssh2';
 import { advertiseLimits } from '../../core/sftp/session/openssh-limits';
 import { installWriteFraming, MAX_PIECES, writeFramingSupported } from '../../core/sftp/session/write-framing';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ssh2 internal without type declarations: an import would not type-check
 const { SFTP } = require('ssh2/lib/protocol/SFTP.js') as { SFTP: new (client: unknown, chanInfo: unknown, cfg: unknown) => SFTPWrapper };
 
 function ssh2Sftp(): { sftp: SFTPWrapper; sent: Buffer[] } {
@@ -40,7 +40,7 @@ const close = (reqid: number, handle: Buffer): Buffer => packet(4, Buffer.concat
 /** Feeds `bytes` in pieces of the given sizes (cycled), like channel-data payloads. */
 function feed(sftp: SFTPWrapper, bytes: Buffer, sizes: number[]): void {
   for (let p = 0, i = 0; p < bytes.length; i++) {
-    const n = sizes[i % sizes.length]!;
+    const n = sizes[i % sizes.length];
     push(sftp, bytes.subarray(p, p + n));
     p += n;
   }
@@ -89,10 +89,10 @@ test('WRITEs split anywhere (inside the header too) reach the sink whole; other 
     writes.length = 0;
     closes.length = 0;
     feed(sftp, stream, sizes);
-    assert.deepEqual(writes.map((w) => [w.reqid, w.handle, w.offset, w.data.length]), [[7, 'h1', 2 ** 33 + 5, big.length], [9, 'handle-2', 0, 1000], [10, 'h1', 12, 0]], `pieces of ${sizes}`);
-    assert.ok(writes[0]!.data.equals(big));
-    assert.ok(writes[1]!.data.equals(small));
-    assert.deepEqual(closes, [8, 11], `pieces of ${sizes}`);
+    assert.deepEqual(writes.map((w) => [w.reqid, w.handle, w.offset, w.data.length]), [[7, 'h1', 2 ** 33 + 5, big.length], [9, 'handle-2', 0, 1000], [10, 'h1', 12, 0]], `pieces of ${sizes.join(', ')}`);
+    assert.ok(writes[0].data.equals(big));
+    assert.ok(writes[1].data.equals(small));
+    assert.deepEqual(closes, [8, 11], `pieces of ${sizes.join(', ')}`);
   }
 });
 

@@ -3,8 +3,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../plugins';
+import { pluginContainer } from '../../core/composition/plugins';
+import { configSchema } from '../../core/config/schema';
+import { silentLogger } from '../../core/logging/logger';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { formatProblem, loadWorkflowDir, parseWorkflow } from '../../core/workflow/loader';
 import { workflowJsonSchema } from '../../core/workflow/json-schema';
@@ -50,7 +52,7 @@ describe('workflow definitions', () => {
     const r = parse('flux: sal\nsteps: [receipt]\nreport:\n  dir: out/x\n');
     assert.ok(!r.ok);
     if (r.ok) return;
-    assert.equal(formatProblem(r.problems[0]!), '/w/x.yaml:4:3 report.dir: unknown key "dir"');
+    assert.equal(formatProblem(r.problems[0]), '/w/x.yaml:4:3 report.dir: unknown key "dir"');
   });
 
   test('step options are validated, and the wrong option is named at its line', () => {
@@ -63,21 +65,21 @@ describe('workflow definitions', () => {
       ['/w/x.yaml:4:15 on-error.0.report.x: step "report" has no option "x" (it takes no options)']);
     assert.deepEqual(problems('flux: sig\nsteps:\n  - { report: {}, archive: {} }\n'),
       ['/w/x.yaml:3:5 steps.0: a step is a name ("- report") or a map from one step name to its options ("- forward: { url: … }"); this map has 2 keys ("report", "archive")']);
-    assert.match(problems('flux: sig\nsteps:\n  - zip: { level: 9 }\n')[0]!, /^\/w\/x\.yaml:3:5 steps\.0\.zip: "zip" is not a known step; the steps are receipt, /);
+    assert.match(problems('flux: sig\nsteps:\n  - zip: { level: 9 }\n')[0], /^\/w\/x\.yaml:3:5 steps\.0\.zip: "zip" is not a known step; the steps are receipt, /);
   });
 
   test('a workflow must name a handler the server has loaded, for its profile (checked against the registry)', () => {
-    const handlers = new HandlerRegistry(new Container());
+    const handlers = new HandlerRegistry(pluginContainer({ config: configSchema.parse({}), logger: silentLogger() }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
     const check = (text: string) => parseWorkflow(text, '/w/x.yaml', BUILTIN_STEPS, handlers);
     const missing = check('flux: sir\nhandler: nosuchplugin\nsteps: [receipt, handler]\n');
     assert.ok(!missing.ok);
-    assert.equal(formatProblem(missing.problems[0]!), '/w/x.yaml:2:10 handler: no handler "nosuchplugin" is loaded: the loaded handlers are '
+    assert.equal(formatProblem(missing.problems[0]), '/w/x.yaml:2:10 handler: no handler "nosuchplugin" is loaded: the loaded handlers are '
       + 'dis, dropbox, echo, sal, sir, usr; a plugin\'s module must be listed under plugins: in the configuration');
     const byFlux = check('flux: dse\nsteps: [receipt, handler]\n');
-    assert.ok(!byFlux.ok && /^\/w\/x\.yaml:1:7 flux: no handler "dse" is loaded \(the handler defaults to the flux/.test(formatProblem(byFlux.problems[0]!)));
+    assert.ok(!byFlux.ok && /^\/w\/x\.yaml:1:7 flux: no handler "dse" is loaded \(the handler defaults to the flux/.test(formatProblem(byFlux.problems[0])));
     const profile = check('flux: sal2\nhandler: sal\nmatch: { profile: dropbox }\nsteps: [handler]\n');
-    assert.ok(!profile.ok && /handler: handler "sal" serves exchange accounts only, not dropbox/.test(formatProblem(profile.problems[0]!)));
+    assert.ok(!profile.ok && /handler: handler "sal" serves exchange accounts only, not dropbox/.test(formatProblem(profile.problems[0])));
     // No handler step: the handler is not looked for (forwarded fluxes).
     assert.ok(check('flux: sig\nsteps: [receipt, forward, report]\n').ok);
     assert.ok(check('flux: sir\nsteps: [receipt, handler]\n').ok);
@@ -117,15 +119,15 @@ describe('workflow definitions', () => {
 
   test('YAML syntax errors carry a line', () => {
     const r = parse('flux: sal\nsteps: [receipt\n');
-    assert.ok(!r.ok && r.problems[0]!.line !== undefined);
+    assert.ok(!r.ok && r.problems[0].line !== undefined);
   });
 
   test('a bad name pattern is a located problem, not a crash', () => {
     const r = parse("flux: sal\nmatch:\n  pattern: '('\nsteps: [receipt]\n");
     assert.ok(!r.ok);
     if (r.ok) return;
-    assert.equal(r.problems[0]!.key, 'match.pattern');
-    assert.equal(r.problems[0]!.line, 3);
+    assert.equal(r.problems[0].key, 'match.pattern');
+    assert.equal(r.problems[0].line, 3);
   });
 
   test('the checked-in JSON Schema is the one generated from the zod source', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { stripEncryptedSuffix } from '../../core/pgp/names';
-import { checkName, checkTimestamp, plainName, reportName } from '../../core/workflow/naming';
+import { checkName, checkTimestamp, invisibleCharacter, plainName, reportName, visibleName } from '../../core/workflow/naming';
 
 const acme = { partner: 'acme', client: 'acme', flux: ['sal'] };
 
@@ -80,5 +80,21 @@ describe('naming convention', () => {
     assert.equal(reportName('ndmat_acme_acme_sal_261120090500.csv.GPG.pgp'), 'cdmat_acme_acme_sal_261120090500.csv');
     assert.equal(plainName('x.csv.gpg.pgp'), 'x.csv');
     assert.equal(stripEncryptedSuffix('x.csv.gpg.pgp'), 'x.csv');
+  });
+});
+
+describe('invisible characters in names', () => {
+  test('found and named (code point, position in characters); ordinary names and accents are not', () => {
+    assert.deepEqual(invisibleCharacter('ndmat_a.csv\u200B'), { codePoint: 'U+200B', position: 12 });
+    assert.deepEqual(invisibleCharacter('é\u00A0x'), { codePoint: 'U+00A0', position: 2 });
+    for (const c of ['\u200C', '\u200D', '\u2060', '\uFEFF', '\u202E', '\u3164', '\uFE0F', '\t', '\u0007', '\u2028', '\u3000']) {
+      assert.ok(invisibleCharacter(`a${c}b`), `U+${c.codePointAt(0)!.toString(16)}`);
+    }
+    for (const name of ['ndmat_acme_acme_sal_261120090500.csv', 'Müller Zoë.csv', 'a-b_c.d']) assert.equal(invisibleCharacter(name), undefined, name);
+  });
+
+  test('a report name shows them, so that two reports never look alike in a listing', () => {
+    assert.equal(visibleName('a\u200Bb\u200Bc'), 'a[U+200B]b[U+200B]c');
+    assert.equal(reportName('ndmat_acme_acme_sal_2611200905\u200B00.csv'), 'cdmat_acme_acme_sal_2611200905[U+200B]00.csv');
   });
 });

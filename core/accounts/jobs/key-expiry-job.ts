@@ -18,7 +18,7 @@ export class KeyExpiryJob implements Job {
     private readonly accounts: AccountRepository,
   ) {}
 
-  async run(ctx: JobContext): Promise<void> {
+  run(ctx: JobContext): void {
     const warnMs = this.config.keys.warnDays * DAY_MS;
     const purged = new Set(this.accounts.list().filter((a) => a.purgedAt !== null).map((a) => a.id));
     for (const key of this.accounts.allKeys()) {

@@ -5,7 +5,10 @@ import { FluxgateError } from '../../errors';
 import type { AccountProfile } from '../../store/accounts-repository';
 import type { CliContext, RegisterCommands } from '../context';
 import { parseOnOff } from '../parse';
-import { accountJson, accountRows, keyRows, removalJson, removalLines } from '../../accounts/cli-format';
+import { accountJson, accountRows, importLines, keyRows, removalJson, removalLines } from '../../accounts/cli-format';
+import { AccountImportService } from '../../accounts/account-import';
+import { exportAccounts } from '../../accounts/account-export';
+import { toAccountCsv } from '../../accounts/account-csv';
 import { JSON_HELP } from '../json';
 
 export function accountService(ctx: CliContext): AccountService {
@@ -30,7 +33,7 @@ async function readSecret(): Promise<string> {
 }
 
 export const registerAccount: RegisterCommands = (program, ctx) => {
-  const account = program.command('account').description('SFTP accounts: add, list, show, disable, enable, remove');
+  const account = program.command('account').description('SFTP accounts: add, import, export, list, show, disable, enable, remove');
 
   account.command('add <id>')
     .description('create an account, its directory tree and its first key')
@@ -47,6 +50,33 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
       if (opts.json) return ctx.printJson({ ...accountJson(created, svc.keys(created.id)), root: ctx.paths.accountRoot(created.id) });
       ctx.print(`account ${created.id} created (${created.profile}), files in ${ctx.paths.accountRoot(created.id)}`);
       if (key) ctx.print(`key ${key.fingerprint} (${key.type} ${key.bits}) valid until ${new Date(key.expiresAt).toISOString().slice(0, 10)}`);
+    });
+
+  account.command('import <file>')
+    .description('create the accounts of a CSV file (columns id, profile, partner, keys, allow_ips, enabled; see docs/accounts.md); '
+      + 'a bad row is refused with its line and code, an existing account is reported unchanged or as a conflict, never modified')
+    .option('--dry-run', 'check every row and report what would happen; write nothing')
+    .option('--json', JSON_HELP)
+    .action(async (file: string, opts: { dryRun?: boolean; json?: boolean }) => {
+      const report = await new AccountImportService(accountService(ctx), ctx.accounts).importFile(file, { dryRun: opts.dryRun });
+      // Like `jobs run`: the report is the result (stdout) even when rows were refused; the exit code says so.
+      if (report.counts.conflict + report.counts.refused > 0) process.exitCode = 1;
+      if (opts.json) return ctx.printJson(report);
+      for (const line of importLines(report)) ctx.print(line);
+    });
+
+  account.command('export')
+    .description('print every account and its keys in the format account import reads (CSV by default)')
+    .option('--csv', 'CSV, as account import reads it (the default)')
+    .option('--json', JSON_HELP)
+    .action((opts: { csv?: boolean; json?: boolean }) => {
+      if (opts.csv && opts.json) throw new FluxgateError('FG_USAGE', '--csv and --json cannot be combined: choose one format');
+      const exported = exportAccounts(ctx.accounts);
+      if (opts.json) return ctx.printJson(exported);
+      ctx.out.write(toAccountCsv(exported.accounts));
+      if (exported.purged.length > 0) {
+        process.stderr.write(`fluxgate: ${exported.purged.length} purged account(s) not exported (no keys nor files left): ${exported.purged.join(', ')}\n`);
+      }
     });
 
   account.command('list')

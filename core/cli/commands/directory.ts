@@ -3,7 +3,7 @@ import { FluxgateError } from '../../errors';
 import { DirectoryRepository } from '../../store/directory-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table as textTable } from '../table';
+import { printable, table as textTable } from '../../text-table';
 
 type Row = Record<string, unknown>;
 interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }
@@ -19,12 +19,12 @@ const VIEWS: Record<string, View> = {
   },
   employees: {
     description: 'employees (sal files, drop-box uploads)',
-    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) }) as unknown as Row),
+    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) })),
     columns: ['organizationCode', 'registrationReference', 'lastname', 'firstname', 'email', 'active', 'departureDate'],
   },
   users: {
     description: 'document-management users (usr files)',
-    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') }) as unknown as Row),
+    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') })),
     columns: ['login', 'email', 'profileCode', 'organizationCodes'],
   },
   documents: {
@@ -35,7 +35,7 @@ const VIEWS: Record<string, View> = {
 };
 
 function table(rows: Row[], columns: string[]): string[] {
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).replace(/\s+/g, ' '));
+  const cell = (v: unknown) => printable(v).replace(/\s+/g, ' ');
   return textTable(columns, rows.map((r) => columns.map((c) => cell(r[c]))));
 }
 

@@ -1,9 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
-import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
+import { parseAsOf } from '../../cron/as-of';
+import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState } from '../../store/journal-repository';
+import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table } from '../table';
+import { printable, table } from '../../text-table';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -12,36 +14,64 @@ function parseState(value: string): FileState {
   return value as FileState;
 }
 
-/** The journal as the CLI shows it: times as ISO strings. */
-export function fileView(f: JournalFile): Record<string, unknown> {
-  return {
-    id: f.id, account: f.accountId, profile: f.profile, flux: f.flux, name: f.name, path: f.originalPath, size: f.size,
-    sha1: f.sha1, sha256: f.sha256, state: f.state, attempts: f.attempts, receivedAt: iso(f.receivedAt),
-    processedAt: iso(f.processedAt), location: f.location, receipt: f.receiptWrittenAt ? f.receiptPath : null,
-    report: f.reportPath, outcome: f.outcome, naming: f.naming,
-  };
+function printTable(ctx: CliContext, rows: string[][]): void {
+  for (const line of table(rows[0], rows.slice(1))) ctx.print(line);
 }
 
-function printTable(ctx: CliContext, rows: string[][]): void {
-  for (const line of table(rows[0]!, rows.slice(1))) ctx.print(line);
+interface ListOptions {
+  account?: string; state?: FileState; flux?: string; since?: string; search?: string; limit?: number; cursor?: string; json?: boolean;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+/** The command that shows the next page: the same filters, and the cursor. */
+function nextPageCommand(opts: ListOptions, cursor: string): string {
+  const args = ['fluxgate files'];
+  if (opts.account) args.push(`--account ${opts.account}`);
+  if (opts.state) args.push(`--state ${opts.state}`);
+  if (opts.flux) args.push(`--flux ${opts.flux}`);
+  if (opts.since) args.push(`--since ${opts.since}`);
+  if (opts.search) args.push(`--search ${JSON.stringify(opts.search)}`);
+  if (opts.limit) args.push(`--limit ${opts.limit}`);
+  if (opts.json) args.push('--json');
+  return [...args, `--cursor ${cursor}`].join(' ');
 }
 
 export const registerFileCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const files = program.command('files')
-    .description('the file journal: every received file, its state and outcome')
+    .description(`the file journal, newest first, a page at a time (${DEFAULT_PAGE} files unless --limit): every received file, its state and outcome`)
     .option('--account <id>', 'only this account')
     .option('--state <state>', `only files in this state (${FILE_STATES.join(', ')})`, parseState)
+    .option('--flux <flux>', 'only files of this flux')
+    .option('--since <date>', 'only files received since this date (ISO 8601, or -Nd: N days ago)')
+    .option('--search <text>', 'only the file with this id, or files whose name or outcome summary contains this text (any case)')
+    .option('--limit <n>', `files per page (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})`, parseLimit)
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', JSON_HELP)
-    .action((opts: { account?: string; state?: FileState; json?: boolean }) => {
-      const list = new JournalRepository(ctx.db).list({ accountId: opts.account, state: opts.state });
-      if (opts.json) return ctx.printJson(list.map(fileView));
-      if (list.length === 0) return ctx.print('no files');
+    .action((opts: ListOptions) => {
+      const page = new JournalRepository(ctx.db).list({
+        accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
+        since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),
+      });
+      // The JSON stays an array of files; where more follow, how to get them goes to stderr.
+      const more = page.nextCursor ? `more files: ${nextPageCommand(opts, page.nextCursor)}` : undefined;
+      if (opts.json) {
+        ctx.printJson(page.files.map(fileView));
+        if (more) process.stderr.write(`${more}\n`);
+        return;
+      }
+      if (page.files.length === 0) return ctx.print('no files');
       const rows = [['ID', 'ACCOUNT', 'FLUX', 'STATE', 'RECEIVED', 'NAME', 'OUTCOME']];
-      for (const f of list) {
+      for (const f of page.files) {
         rows.push([f.id, f.accountId, f.flux ?? '-', f.state, iso(f.receivedAt)!, f.name,
           f.outcome ? `${f.outcome.code ? `${f.outcome.code} ` : ''}${f.outcome.summary ?? ''}`.trim() : '']);
       }
       printTable(ctx, rows);
+      if (more) ctx.print(more);
     });
 
   files.command('show')
@@ -54,23 +84,23 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
       const journal = new JournalRepository(ctx.db);
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
-      const events = journal.events(id).map((e) => ({ at: iso(e.at), type: e.type, ...e.detail }));
-      if (opts.json) return ctx.printJson({ ...fileView(file), events });
+      const timeline = journal.events(id);
+      if (opts.json) return ctx.printJson({ ...fileView(file), events: timeline.map(eventView) });
       for (const [k, v] of Object.entries(fileView(file))) {
         if (v === null || v === undefined) continue;
-        ctx.print(`${k.padEnd(12)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+        ctx.print(`${k.padEnd(12)} ${printable(v)}`);
       }
       ctx.print('');
       ctx.print('timeline:');
-      for (const e of journal.events(id)) {
+      for (const e of timeline) {
         const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
-          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ');
+          .map(([k, v]) => `${k}=${printable(v)}`).join(' ');
         ctx.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
         const messages = e.detail.messages;
         if (Array.isArray(messages)) {
           for (const m of messages as Array<Record<string, unknown>>) {
             // Where first (line, column, field as the file names it), as the report's columns.
-            const where = [m.line ? `line ${String(m.line)}` : '', m.column ? `column ${String(m.column)}` : '', m.field ? `field ${String(m.field)}` : ''];
+            const where = [m.line ? `line ${printable(m.line)}` : '', m.column ? `column ${printable(m.column)}` : '', m.field ? `field ${printable(m.field)}` : ''];
             ctx.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
           }
         }

@@ -1,7 +1,7 @@
 import { hostKeysDir, loadHostKeys } from '../../sftp/host-keys';
 import { JSON_HELP } from '../json';
 import type { RegisterCommands } from '../context';
-import { table } from '../table';
+import { table } from '../../text-table';
 
 export const registerHostkeys: RegisterCommands = (program, ctx) => {
   program.command('hostkeys')

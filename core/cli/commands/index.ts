@@ -10,6 +10,8 @@ import { registerFileCommands } from './files';
 import { registerReplayCommands } from './replay';
 import { registerWorkflowCommands } from './workflows';
 import { registerConfigCommands } from './config';
+import { registerOperatorCommands } from './operators';
 
 /** Every command group, in the order `fluxgate --help` lists them. */
-export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands, registerConfigCommands];
+export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands, registerConfigCommands,
+  registerOperatorCommands];

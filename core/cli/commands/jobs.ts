@@ -1,13 +1,13 @@
 import { Argument, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
-import { buildJobs, type Jobs } from '../../cron/build';
-import { JOB_CONFIG_KEYS, JOB_NAMES } from '../../cron/job';
+import { buildJobs, type Jobs } from '../../composition/jobs';
+import { JOB_NAMES } from '../../cron/job';
+import { jobHistory, jobList, reportJson } from '../../cron/views';
 import type { RunReport } from '../../cron/runner';
-import { nextRun } from '../../cron/schedule';
 import { cliLogger } from '../../logging/logger';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { table as textTable } from '../table';
+import { table as textTable } from '../../text-table';
 
 function jobsOf(ctx: CliContext): Jobs {
   return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
@@ -27,27 +27,14 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .description('each job with its schedule, next run, last run and outcome')
     .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
-      const { registry, runs } = jobsOf(ctx);
-      const cfg = ctx.config.config.jobs;
-      const rows = registry.list().map((job) => {
-        const settings = cfg[JOB_CONFIG_KEYS[job.name]];
-        const last = runs.lastRun(job.name);
-        return {
-          job: job.name, description: job.description, schedule: settings.schedule, timezone: cfg.timezone,
-          enabled: settings.enabled, nextRun: settings.enabled ? iso(nextRun(job.name, settings.schedule, cfg.timezone)?.getTime()) : null,
-          lastRun: last ? {
-            id: last.id, startedAt: iso(last.startedAt), endedAt: iso(last.endedAt), asOf: iso(last.asOf),
-            outcome: last.outcome, counts: last.counts, error: last.error,
-          } : null,
-        };
-      });
+      const rows = jobList(jobsOf(ctx), ctx.config.config);
       if (opts.json) return ctx.printJson(rows);
       const table = [['JOB', 'SCHEDULE', 'TIMEZONE', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'OUTCOME', 'COUNTS']];
       for (const r of rows) {
         table.push([r.job, r.schedule, r.timezone, r.enabled ? 'yes' : 'no', r.nextRun ?? '-', r.lastRun?.startedAt ?? 'never',
           r.lastRun?.outcome ?? '-', r.lastRun ? countsText(r.lastRun.counts) : '-']);
       }
-      for (const line of textTable(table[0]!, table.slice(1))) ctx.print(line);
+      for (const line of textTable(table[0], table.slice(1))) ctx.print(line);
     });
 
   jobs.command('run')
@@ -71,13 +58,9 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
     .option('--json', JSON_HELP)
     .action((name: string, opts: { limit?: number; json?: boolean }) => {
-      const { registry, runs } = jobsOf(ctx);
-      const job = registry.get(name);
-      const list = runs.runs(job.name, opts.limit && opts.limit > 0 ? opts.limit : 20).map((r) => ({
-        id: r.id, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), asOf: iso(r.asOf), outcome: r.outcome, counts: r.counts, error: r.error,
-      }));
+      const list = jobHistory(jobsOf(ctx), name, opts.limit && opts.limit > 0 ? opts.limit : 20);
       if (opts.json) return ctx.printJson(list);
-      if (list.length === 0) return ctx.print(`${job.name} has never run`);
+      if (list.length === 0) return ctx.print(`${name} has never run`);
       for (const r of list) {
         ctx.print(`run ${r.id}  ${r.startedAt} → ${r.endedAt ?? '…'}  as of ${r.asOf}  ${r.outcome}  ${countsText(r.counts)}${r.error ? `  (${r.error})` : ''}`);
       }
@@ -104,14 +87,6 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
       }
     });
 };
-
-function reportJson(r: RunReport): Record<string, unknown> {
-  return {
-    job: r.job, runId: r.runId, asOf: iso(r.asOf), dryRun: r.dryRun, outcome: r.outcome, counts: r.counts,
-    actions: r.actions.map((a) => ({ ...a, since: iso(a.since) })), errors: r.errors,
-    startedAt: iso(r.startedAt), endedAt: iso(r.endedAt),
-  };
-}
 
 function printReport(ctx: CliContext, r: RunReport): void {
   ctx.print(`${r.job} as of ${iso(r.asOf)}${r.dryRun ? ' (dry run: nothing changed)' : ''}`);

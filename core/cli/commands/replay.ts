@@ -1,13 +1,9 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FluxgateError } from '../../errors';
-import { PROCESS_TOPIC } from '../../intake/intake';
-import { JournalRepository } from '../../store/journal-repository';
-import { QueueRepository } from '../../store/queue-repository';
+import { composeFileJobs } from '../../composition/engine';
+import { cliLogger } from '../../logging/logger';
+import { replayFile } from '../../workflow/replay';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-
-const REPLAYABLE = ['processed', 'rejected', 'dead'];
 
 export const registerReplayCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   program.command('replay')
@@ -15,23 +11,11 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
     .argument('<file-id>')
     .option('--json', JSON_HELP)
     .action((id: string, opts: { json?: boolean }) => {
-      const journal = new JournalRepository(ctx.db);
-      const file = journal.get(id);
-      if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
-      if (!REPLAYABLE.includes(file.state)) {
-        throw new FluxgateError('FG_REPLAY', `file ${id} is ${file.state}: only processed, rejected or dead files can be replayed`);
-      }
-      if (!existsSync(file.location)) {
-        throw new FluxgateError('FG_REPLAY', `file ${id} is no longer at ${file.location} (removed by retention?): nothing to replay`);
-      }
-      const queue = new QueueRepository(ctx.db);
-      journal.transaction(() => {
-        // The proof of receipt was made once and stays; a new report replaces the old one.
-        journal.update(id, { state: 'received', attempts: 0, outcome: null, processedAt: null });
-        journal.addEvent(id, 'replay', { from: file.state, location: file.location });
-        queue.insert({ topic: PROCESS_TOPIC, payload: { fileId: id }, dedupKey: id, accountId: file.accountId, maxAttempts: ctx.config.config.engine.retry.attempts });
-      });
-      if (opts.json) return ctx.printJson({ id, from: file.state, state: 'received', queued: true, location: file.location });
-      ctx.print(`file ${id} queued for processing again (was ${file.state}); follow it with: fluxgate files show ${id}`);
+      // Warnings only: a workflow that does not load is said, the rest is the server's log.
+      const logger = cliLogger(ctx.config.config.log, { ...ctx.logOverrides, level: 'warn' });
+      const { journal, files } = composeFileJobs({ loaded: ctx.config, db: ctx.db, logger });
+      const replayed = replayFile(id, journal, files);
+      if (opts.json) return ctx.printJson(replayed);
+      ctx.print(`file ${id} queued for processing again (was ${replayed.from}); follow it with: fluxgate files show ${id}`);
     });
 };

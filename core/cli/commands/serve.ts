@@ -1,11 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import type { AccountService } from '../../accounts/account-service';
 import { DataPaths } from '../../config/paths';
 import { toFluxgateError } from '../../errors';
-import type { SftpService } from '../../sftp/sftp-service';
+import { OperatorService } from '../../operators/operator-service';
 import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
-import { Tokens } from '../../tokens';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
 
@@ -28,12 +26,15 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .option('--json', 'log JSON lines even on a terminal, and report a failure to start as JSON on stderr')
     .action(async (opts: { host?: string; port?: number; json?: boolean }) => {
       // Loaded here, not at the top: every other CLI command would pay for the whole engine.
-      const { createContainer } = require('../../container') as typeof import('../../container');
+      // require(), not import(): an ECMAScript import() would need `.js` paths and Node's ESM loader for CommonJS modules.
+      /* eslint-disable @typescript-eslint/no-require-imports -- lazy loading, see the two lines above */
+      const { compose } = require('../../composition') as typeof import('../../composition');
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
       const { openLogOutput } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
       const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       const loaded = ctx.config;
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
@@ -61,12 +62,12 @@ export const registerServe: RegisterCommands = (program, ctx) => {
           log.info({ file }, 'log file reopened (SIGHUP)');
         });
       }
-      const container = createContainer({ loaded, logger });
-      const app = new FluxgateApp(container);
+      const server = compose({ loaded, logger });
+      const app = new FluxgateApp(server);
 
       let demoKey: string | undefined;
       if (firstStart) {
-        demoKey = createDemoAccount(container.get<AccountService>(Tokens.AccountService), paths);
+        demoKey = createDemoAccount(server.accountService, paths);
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 
@@ -100,10 +101,19 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         throw toFluxgateError(err);
       }
       if (demoKey && !opts.json) {
-        const addr = container.get<SftpService>(Tokens.SftpServer).address();
+        const addr = server.sftp.address();
         const command = demoCommand(demoKey, loaded.config.sftp.host, addr?.port ?? loaded.config.sftp.port);
         log.info({ command }, 'try the demo account');
         process.stderr.write(`\nfluxgate: demo account created. Try:\n\n  ${command}\n\n`);
+      }
+      if (server.http) {
+        const { http } = server;
+        const noOperator = new OperatorService(server.db).list().length === 0;
+        log.info({ url: `${http.url}/api/v1`, openapi: `${http.url}/api/v1/openapi.json` }, 'operator API');
+        if (!opts.json) {
+          process.stderr.write(`fluxgate: operator API on ${http.url}/api/v1 (OpenAPI: ${http.url}/api/v1/openapi.json, metrics: ${http.url}/metrics)\n`
+            + `${noOperator ? '  no operator yet: fluxgate admin add <name> --role admin, or fluxgate token create --name ci --role admin\n' : ''}`);
+        }
       }
       const signal = await stopped;
       log.info({ signal }, 'stopping');

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Container } from 'inversify';
 import { BUILTIN_HANDLERS } from '../../../plugins';
+import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
+import { silentLogger } from '../../logging/logger';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
@@ -20,13 +21,16 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
     .action((dir: string | undefined, opts: { json?: boolean }) => {
       const target = dir ? resolve(dir) : ctx.config.workflowsDir;
       // Against the handlers the server would load: the built-in ones and the config's plugins.
-      const handlers = HandlerRegistry.withPlugins(new Container(), BUILTIN_HANDLERS, ctx.config.config.plugins);
+      // A plugin refused at load (FG_PLUGIN_INVALID: its manifest, its module) is a problem of the check.
+      const refused: Array<{ module: string; error: FluxgateError }> = [];
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused);
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);
       } catch (err) {
         throw new FluxgateError('FG_WORKFLOW_INVALID', `cannot read ${target}: ${(err as Error).message}`);
       }
+      load.problems.unshift(...refused.map(({ module, error }) => ({ file: module, key: 'plugins', message: `${error.code}: ${error.message}` })));
       if (opts.json) {
         ctx.printJson({ dir: target, valid: load.problems.length === 0, workflows: load.workflows.map((w) => ({ flux: w.flux, profile: w.match.profile, directory: w.match.directory || '/', file: w.source })), problems: load.problems, warnings: load.warnings });
       } else {

@@ -62,5 +62,6 @@ export function messageFor(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file or directory';
   if (code === 'ENOSPC') return 'the server is out of disk space';
+  if (code === 'EMFILE' || code === 'ENFILE') return 'the server has too many open files: try again in a moment';
   return 'the operation failed on the server';
 }

@@ -57,4 +57,6 @@ export interface SessionContext {
    * uploading it and fail if it is gone: they get these attributes instead.
    */
   recentUploads: Map<string, Attributes>;
+  /** The limits (`sftp.limits.*` settings) this session has been refused by, so far: warned about once each. */
+  limitsReached: Set<string>;
 }

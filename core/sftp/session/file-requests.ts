@@ -7,10 +7,11 @@ import type { JailedPath } from '../path-jail';
 import { isFilepart } from '../permissions';
 import { OPEN_MODE, STATUS, toAttrs } from './attrs';
 import type { SessionContext } from './context';
+import { roomInDev } from './dev-quota';
 import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { holdUploadHeadroom } from './upload-heap';
-import { completeUpload } from './upload-completion';
+import { abandon, completeUpload } from './upload-completion';
 import { discard, tempPathFor } from './uploads';
 import { attachWriter } from './write-requests';
 
@@ -35,13 +36,8 @@ function fileHandle(ctx: SessionContext, id: Buffer): FileHandle {
 }
 
 function register(ctx: SessionContext, h: FileHandle): Buffer {
+  // Its place under the handle limits was reserved before it was opened (onOpen).
   const id = ctx.handles.add(h);
-  if (!id) {
-    close(h.fd, () => undefined);
-    if (h.upload?.tempReal) void discard(h.upload.tempReal);
-    ctx.handles.openFiles.release(h.path, h.claim);
-    throw new FluxgateError('FG_PERMISSION_DENIED', 'too many open files in this session');
-  }
   // Released when the upload is closed, completed or abandoned (upload-heap.ts).
   if (h.mode === 'write') h.releaseHeadroom = holdUploadHeadroom();
   return id;
@@ -62,7 +58,8 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
   // Server-wide, before anything touches the disk: one writer per path, and no rename or remove of it meanwhile.
   const claim = ctx.handles.openFiles.claim(path, { session: ctx.handles, op: 'upload' });
   try {
-    const h = await openClaimed(ctx, path, flags, mayReplace);
+    const room = await roomInDev(ctx, path);
+    const h = await openClaimed(ctx, path, flags, mayReplace).finally(() => room?.release());
     h.claim = claim;
     claim.handle = h;
     return h;
@@ -128,12 +125,23 @@ async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number,
 
 export function onOpen(ctx: SessionContext, reqid: number, filename: string, flags: number): void {
   handleRequest(ctx, reqid, 'open', filename, async () => {
-    const path = ctx.jail.resolve(filename);
-    await ctx.jail.assertNoSymlinks(path);
-    const writing = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
-    const h = writing ? await openForUpload(ctx, path, flags) : await openForRead(ctx, path);
-    const id = register(ctx, h);
-    safely(() => ctx.sftp.handle(reqid, id));
+    // Taken before any descriptor is opened: a flood of pipelined OPENs stops at the limits.
+    const slot = ctx.handles.reserve();
+    let h: FileHandle | undefined;
+    try {
+      const path = ctx.jail.resolve(filename);
+      await ctx.jail.assertNoSymlinks(path);
+      const writing = (flags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;
+      h = writing ? await openForUpload(ctx, path, flags) : await openForRead(ctx, path);
+      h.slot = slot;
+      const id = register(ctx, h);
+      safely(() => ctx.sftp.handle(reqid, id));
+    } catch (err) {
+      // Opened, but the session ended meanwhile: nobody else will close it.
+      if (h) await abandon(ctx, h).catch(() => undefined);
+      slot.release();
+      throw err;
+    }
   });
 }
 
@@ -146,6 +154,7 @@ export function onRead(ctx: SessionContext, reqid: number, id: Buffer, offset: n
     if (bytes === 0) return safely(() => ctx.sftp.status(reqid, STATUS.EOF));
     h.bytes += bytes;
     safely(() => ctx.sftp.data(reqid, buffer.subarray(0, bytes)));
+    ctx.events.signal({ type: 'download', bytes });
   });
 }
 
@@ -190,7 +199,7 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
   if (h.kind === 'dir') return safely(() => ctx.sftp.status(reqid, STATUS.OK));
   handleRequest(ctx, reqid, 'close', h.path.virtual, async () => {
     if (h.mode === 'read') {
-      await closeAsync(h.fd);
+      await closeAsync(h.fd).finally(() => h.slot?.release());
       ctx.audit.info({ op: 'download', path: h.path.virtual, bytes: h.bytes }, 'download');
       return safely(() => ctx.sftp.status(reqid, STATUS.OK));
     }
@@ -198,6 +207,7 @@ export function onClose(ctx: SessionContext, reqid: number, id: Buffer): void {
       await completeUpload(ctx, h);
     } finally {
       h.releaseHeadroom?.();
+      h.slot?.release();
       // Only now (written, closed, published or discarded) may another session write, rename or remove it.
       ctx.handles.openFiles.release(h.path, h.claim);
     }

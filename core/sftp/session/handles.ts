@@ -1,4 +1,6 @@
+import type { Dir } from 'node:fs';
 import { FluxgateError } from '../../errors';
+import { limitError, type ResourceLimits, type Slot } from '../limits';
 import type { JailedPath } from '../path-jail';
 import type { WriteBuffer } from './write-buffer';
 
@@ -31,13 +33,22 @@ export interface FileHandle {
   releaseHeadroom?: () => void;
   /** Write handles: its claim on `path` in the server's OpenFiles, released once the file is closed. */
   claim?: WriteClaim;
+  /** Its place under the handle limits (HandleTable.reserve), given back once `fd` is closed. */
+  slot?: Slot;
 }
 
 export interface DirHandle {
   kind: 'dir';
   path: JailedPath;
-  entries?: Array<{ filename: string; longname: string; attrs: import('ssh2').Attributes }>;
-  position: number;
+  /** Read a page per READDIR (dir-requests.ts); closed at the end of the listing or at CLOSE. */
+  dir?: Dir;
+  /** Entries sent so far. */
+  listed: number;
+  /** The listing has ended (EOF sent, `dir` closed). */
+  done: boolean;
+  /** The READDIR being answered: a handle's pages are read one after another. */
+  reading?: Promise<unknown>;
+  slot?: Slot;
 }
 
 export type Handle = FileHandle | DirHandle;
@@ -106,17 +117,53 @@ function busy(path: JailedPath, holder: WriteClaim, wanted: WriteClaim): Fluxgat
  */
 export const SERVER_OPEN_FILES = new OpenFiles();
 
+/** Whose handles a session's are, for the account's and the server's limits. */
+export interface HandleOwner {
+  accountId: string;
+  limits: ResourceLimits;
+}
+
 /** The open handles of one SFTP session; handles are opaque 4-byte ids. */
 export class HandleTable {
   private readonly handles = new Map<string, Handle>();
   private next = 1;
+  /** Handles open plus those being opened (reserved, descriptor not yet open or not yet added). */
+  private reserved = 0;
+  private ended = false;
 
-  constructor(readonly max = 256, readonly openFiles: OpenFiles = SERVER_OPEN_FILES) {}
+  constructor(readonly max = 256, readonly openFiles: OpenFiles = SERVER_OPEN_FILES, private readonly owner?: HandleOwner) {}
 
   get size(): number { return this.handles.size; }
 
-  add(handle: Handle): Buffer | undefined {
-    if (this.handles.size >= this.max) return undefined;
+  /**
+   * A place for one more handle under the session's, the account's and the server's limits,
+   * taken before its descriptor is opened, so a flood of pipelined OPENs never opens more than
+   * the limits allow. Throws FG_LIMIT naming the limit reached. The slot is released once the
+   * handle's descriptor is closed (or the open failed).
+   */
+  reserve(): Slot {
+    if (this.reserved >= this.max) {
+      throw limitError(`too many open handles (limit ${this.max} per session): close some before opening more`, 'handlesPerSession', this.max);
+    }
+    const shared = this.owner?.limits.reserveHandle(this.owner.accountId);
+    this.reserved++;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved--;
+        shared?.release();
+      },
+    };
+  }
+
+  /**
+   * Adds a handle whose place was reserved (reserve()). Throws once the session has ended
+   * (drain()): an OPEN that finishes after its client left must close what it opened itself.
+   */
+  add(handle: Handle): Buffer {
+    if (this.ended) throw new FluxgateError('FG_INVALID_VALUE', 'the session has ended');
     const id = Buffer.alloc(4);
     id.writeUInt32BE(this.next);
     this.next = this.next >= 0xffffffff ? 1 : this.next + 1;
@@ -138,7 +185,9 @@ export class HandleTable {
     for (const h of this.handles.values()) if (h.kind === 'file') h.writer?.flush();
   }
 
+  /** The session ended: returns its handles, for closing; none can be added any more. */
   drain(): Handle[] {
+    this.ended = true;
     const all = [...this.handles.values()];
     this.handles.clear();
     return all;

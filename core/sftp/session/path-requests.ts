@@ -10,7 +10,7 @@ import { SERVER_FAILED_UPLOADS, incompleteUpload } from './upload-failures';
 import { publish } from './uploads';
 
 export function onRealpath(ctx: SessionContext, reqid: number, input: string): void {
-  handleRequest(ctx, reqid, 'realpath', input, async () => {
+  handleRequest(ctx, reqid, 'realpath', input, () => {
     // Answered lexically: the result is the canonical jail path whether or not it exists yet.
     const path = ctx.jail.resolve(input);
     safely(() => ctx.sftp.name(reqid, [{ filename: path.virtual, longname: path.virtual, attrs: {} as Attributes }]));
@@ -42,7 +42,7 @@ export function onSetstat(ctx: SessionContext, reqid: number, input: string, att
     const upload = ctx.handles.openFiles.upload(path)?.handle;
     const recent = st || upload ? undefined : ctx.recentUploads.get(path.virtual);
     if (!st && !upload && !recent) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
-    checkSetstat(attrs, path, upload ? upload.end : st ? st.size : recent!.size!);
+    checkSetstat(attrs, path, upload ? upload.end : st ? st.size : recent!.size);
     ctx.audit.debug({ op: 'setstat', path: path.virtual }, 'setstat ignored');
     safely(() => ctx.sftp.status(reqid, STATUS.OK));
   });
@@ -109,7 +109,7 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
 
 /** MKDIR, RMDIR, SYMLINK, READLINK: the tree is fixed and links are never created or followed. */
 export function onRefused(ctx: SessionContext, reqid: number, op: string, input: string, message: string): void {
-  handleRequest(ctx, reqid, op, input, async () => {
+  handleRequest(ctx, reqid, op, input, () => {
     throw new FluxgateError('FG_PERMISSION_DENIED', message, { path: input });
   });
 }

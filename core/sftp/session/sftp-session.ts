@@ -1,7 +1,7 @@
 import type { SFTPWrapper } from 'ssh2';
 import { STATUS, messageFor, statusFor } from './attrs';
 import type { SessionContext } from './context';
-import { onOpendir, onReaddir } from './dir-requests';
+import { closeDirHandle, onClosedir, onOpendir, onReaddir } from './dir-requests';
 import { onClose, onFsetstat, onFstat, onOpen, onRead } from './file-requests';
 import { abandon } from './upload-completion';
 import { onWrite, onWritePieces } from './write-requests';
@@ -38,7 +38,7 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
     .on('WRITE', (reqid, handle, offset, data) => live(reqid) && onWrite(ctx, reqid, handle, offset, data))
     .on('FSTAT', (reqid, handle) => live(reqid) && onFstat(ctx, reqid, handle))
     .on('FSETSTAT', (reqid, handle, attrs) => live(reqid) && onFsetstat(ctx, reqid, handle, attrs))
-    .on('CLOSE', (reqid, handle) => live(reqid) && onClose(ctx, reqid, handle))
+    .on('CLOSE', (reqid, handle) => live(reqid) && (onClosedir(ctx, reqid, handle) || onClose(ctx, reqid, handle)))
     .on('OPENDIR', (reqid, path) => live(reqid) && onOpendir(ctx, reqid, path))
     .on('READDIR', (reqid, handle) => live(reqid) && onReaddir(ctx, reqid, handle))
     .on('REALPATH', (reqid, path) => live(reqid) && onRealpath(ctx, reqid, path))
@@ -64,6 +64,7 @@ export function runSftpSession(sftp: SFTPWrapper, ctx: SessionContext, onEnd: ()
     ended = true;
     for (const h of ctx.handles.drain()) {
       if (h.kind === 'file') void abandon(ctx, h).catch((err: unknown) => ctx.audit.error({ err }, 'cleanup failed'));
+      else void closeDirHandle(h);
     }
     onEnd();
   };

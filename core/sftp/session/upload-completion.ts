@@ -83,6 +83,7 @@ export async function abandon(ctx: SessionContext, h: FileHandle): Promise<void>
     await closeAsync(h.fd).catch(() => undefined);
     if (h.upload?.tempReal) await discard(h.upload.tempReal);
   } finally {
+    h.slot?.release();
     ctx.handles.openFiles.release(h.path, h.claim);
   }
   if (h.mode === 'write') {

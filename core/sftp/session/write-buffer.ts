@@ -165,8 +165,8 @@ export class WriteBuffer {
 /** The buffers left once `n` bytes of them are written (views, no copy). */
 function skipBytes(chunks: Buffer[], n: number): Buffer[] {
   let i = 0;
-  while (n >= chunks[i]!.length) n -= chunks[i++]!.length;
+  while (n >= chunks[i].length) n -= chunks[i++].length;
   const rest = chunks.slice(i);
-  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  if (n > 0) rest[0] = rest[0].subarray(n);
   return rest;
 }

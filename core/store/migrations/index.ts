@@ -7,10 +7,13 @@ import { attributeShapesMigration } from './006-attribute-shapes';
 import { employeeVersionsMigration } from './007-employee-versions';
 import { leaseHolderMigration } from './008-lease-holder';
 import { lookupIndexesMigration } from './009-lookup-indexes';
+import { operatorsMigration } from './010-operators';
+import { journalScaleMigration } from './011-journal-scale';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
-  attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration];
+  attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
+  operatorsMigration, journalScaleMigration];

@@ -5,8 +5,6 @@ import { FileRejection } from '../../plugin-api/outcome';
 import { decryptFile } from '../../pgp/decrypt';
 import { isPgpMessageFile } from '../../pgp/detect';
 import { isEncryptedName, stripEncryptedSuffix } from '../../pgp/names';
-import type { ServerKeyStore } from '../../pgp/server-key';
-import { Tokens } from '../../tokens';
 import { defineStep } from '../step';
 
 /** FG_ENCRYPTION_REQUIRED, as the decrypt step and the engine (workflows without it) say it. */
@@ -38,7 +36,7 @@ export const decryptStep = defineStep<{ required?: boolean }>({
       run.encryption = 'plain';
       return;
     }
-    const key = await run.get<ServerKeyStore>(Tokens.PgpKeys).load();
+    const key = await run.services.pgpKeys.load();
     const output = join(run.workDir, stripEncryptedSuffix(basename(name)));
     try {
       const result = await decryptFile(key.privateKey, run.inputPath, output, {

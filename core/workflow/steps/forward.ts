@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../../atomic-write';
 import { FluxgateError } from '../../errors';
-import { temporaryNameFor } from '../../upload-names';
 import { plainName } from '../naming';
 import { defineStep } from '../step';
 
@@ -35,9 +36,7 @@ export const forwardStep = defineStep<z.output<typeof forwardOptions>>({
       const dir = isAbsolute(directory) ? directory : join(run.paths.root, directory);
       const target = join(dir, name);
       await mkdir(dirname(target), { recursive: true });
-      const temp = temporaryNameFor(target);
-      await copyFile(run.inputPath, temp);
-      await rename(temp, target).catch(async (err) => { await rm(temp, { force: true }); throw err; });
+      await writeFileAtomic(target, createReadStream(run.inputPath), { mode: 0o640, signal: run.signal });
       run.event('forwarded', { directory: dir, name });
     }
     if (url) {

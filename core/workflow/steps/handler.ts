@@ -1,10 +1,7 @@
 import { FluxgateError, toFluxgateError } from '../../errors';
 import type { IncomingFile } from '../../plugin-api/context';
-import type { DirectoryStore } from '../../plugin-api/directory';
 import { FileRejection, type FluxOutcome } from '../../plugin-api/outcome';
-import { Tokens } from '../../tokens';
 import { EngineFluxContext } from '../flux-context';
-import type { HandlerRegistry } from '../handler-registry';
 import { defineStep, type StepRun } from '../step';
 import { encryptionRequired } from './decrypt';
 
@@ -16,13 +13,13 @@ export const handlerStep = defineStep({
     // The engine applies the account's encryption requirement before this step (runner.ts);
     // checked again here because a handler must never see a file the account should have refused.
     if (run.account.options.requireEncryption && run.encryption !== 'decrypted') throw encryptionRequired(run.file.name);
-    const { handler, manifest } = run.get<HandlerRegistry>(Tokens.Handlers).get(run.workflow.handler);
+    const { handler, manifest } = run.services.handlers.get(run.workflow.handler);
     if (manifest.profiles && !manifest.profiles.includes(run.account.profile)) {
       // A setup error (workflows check and the loader refuse such a workflow): dead at once, not the file's fault.
       throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `the handler "${manifest.flux}" of workflow "${run.workflow.flux}" does not serve ${run.account.profile} accounts`);
     }
     const incoming = incomingFile(run);
-    const ctx = new EngineFluxContext({ run, manifest, incoming, directory: directoryStore(run) });
+    const ctx = new EngineFluxContext({ run, manifest, incoming, directory: run.services.directory });
     if (!ctx.apply) {
       run.report.add({ severity: 'info', code: 'FG_TEST_FILE', message: 'test file (version tst): validated and reported, not applied in production' });
       run.report.testRun = true;
@@ -51,12 +48,4 @@ function incomingFile(run: StepRun): IncomingFile {
     isTest: (run.naming?.version ?? '').toLowerCase() === 'tst',
     naming: run.naming ? { ...run.naming } : undefined,
   };
-}
-
-function directoryStore(run: StepRun): DirectoryStore {
-  const bound = run.tryGet<DirectoryStore>(Tokens.Directory);
-  if (bound) return bound;
-  return new Proxy({} as DirectoryStore, {
-    get: () => { throw new FluxgateError('FG_INTERNAL', 'no directory store is bound in the container (Tokens.Directory)'); },
-  });
 }

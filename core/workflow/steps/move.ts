@@ -11,7 +11,7 @@ function move(run: StepRun, destination: string, event: string): void {
 export const archiveStep = defineStep({
   name: 'archive',
   description: 'Move the input to <data>/archive/<account>/<flux>/ (kept for retention.archiveDays)',
-  async run(run) {
+  run(run) {
     move(run, archiveDestination(run.paths, run.file), 'archived');
   },
 });
@@ -19,7 +19,7 @@ export const archiveStep = defineStep({
 export const quarantineStep = defineStep({
   name: 'quarantine',
   description: 'Move the input to <data>/quarantine/<account>/<flux>/ (kept for retention.quarantineDays)',
-  async run(run) {
+  run(run) {
     move(run, quarantineDestination(run.paths, run.file), 'quarantined');
   },
 });

@@ -18,14 +18,15 @@ export const receiptStep = defineStep({
     let path = run.file.receiptPath;
     if (!path) {
       path = freeReceiptPath(run);
-      run.journal.update(run.file.id, { receiptPath: path });
+      run.file = run.journal.update(run.file.id, { receiptPath: path }) ?? run.file;
     }
     const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
-    await run.writeOutput('receipt', relative, renderReceipt({
+    // Another file's receipt is never replaced: the receipt may land under `name.N.xml` (output-place.ts).
+    const placed = await run.writeOutput('receipt', relative, renderReceipt({
       fileName: run.file.name, madeAt: new Date(), sha1: run.file.sha1, sha256: run.file.sha256, size: run.file.size,
     }));
-    run.journal.update(run.file.id, { receiptWrittenAt: Date.now() });
-    run.event('receipt', { path });
+    run.file = run.journal.change(run.file.id, { receiptWrittenAt: Date.now(), ...(placed === path ? {} : { receiptPath: placed }) },
+      { type: 'receipt', detail: { path: placed } }) ?? run.file;
   },
 });
 
@@ -36,7 +37,7 @@ export const receiptStep = defineStep({
  */
 function freeReceiptPath(run: StepRun): string {
   const dir = join(run.paths.accountRoot(run.account.id), RECEIPT_DIR);
-  for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0]!, new Date())) {
+  for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0], new Date())) {
     const candidate = join(dir, name);
     if (!existsSync(candidate) && !run.journal.receiptPathTaken(candidate, run.file.id)) return candidate;
   }

@@ -33,11 +33,15 @@ export const reportStep = defineStep({
     run.event('report', { result, ...(applied ? {} : { applied }), counts, summary, messages: journalCopy(messages), messageCount: messages.length });
     if (run.account.profile !== 'exchange') return;
     const relative = `${run.workflow.report.directory}/${reportName(run.file.name)}`;
-    const path = await run.writeOutput('report', relative, renderReport({
+    // A replay or retry rewrites the report it wrote before (which may be `name.N.csv`, its name
+    // being taken by another file's report then); writeOutput never replaces another file's.
+    const root = run.paths.accountRoot(run.account.id);
+    const previous = run.file.reportPath?.startsWith(`${root}/`) ? run.file.reportPath.slice(root.length + 1) : undefined;
+    const path = await run.writeOutput('report', previous ?? relative, renderReport({
       fileName: run.file.name, receivedAt: new Date(run.file.receivedAt), counts, result, summary, messages, dropped: run.report.dropped,
       ...(applied ? {} : { applied }),
     }));
-    run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() });
+    run.file = run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() }) ?? run.file;
   },
 });
 

@@ -1,5 +1,5 @@
-import type { ReportBuilder } from '../plugin-api/report';
-import type { RowProblem, SourceRecord } from '../plugin-api/records';
+import type { ReportBuilder } from './report';
+import type { RowProblem, SourceRecord } from './records';
 
 /**
  * Field checks shared by the flux handlers. Each check records a RowProblem (line, column,
@@ -41,7 +41,7 @@ export function isIsoDate(value: string): boolean {
   // NaN (a non-digit) fails every comparison below.
   if (!(mo >= 1 && mo <= 12 && d >= 1 && y >= 0)) return false;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  return d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo]!);
+  return d <= (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo]);
 }
 
 /** YYYY-MM-DD, or the US M/D/YYYY that spreadsheet exports produce; returns the ISO form. */
@@ -49,7 +49,7 @@ export function parseFlexibleDate(value: string): string | null {
   if (isIsoDate(value)) return value;
   const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value);
   if (!m) return null;
-  const iso = `${m[3]}-${m[1]!.padStart(2, '0')}-${m[2]!.padStart(2, '0')}`;
+  const iso = `${m[3]}-${m[1].padStart(2, '0')}-${m[2].padStart(2, '0')}`;
   return isIsoDate(iso) ? iso : null;
 }
 
@@ -137,15 +137,4 @@ export function rejectRow(report: ReportBuilder, line: number | undefined, probl
   report.count('rejected', entityId, line);
 }
 
-/** A stable text form of a row's data, to tell "the same row twice" from "two different rows". */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-  return out;
-}
+export { canonicalJson } from '../canonical-json';

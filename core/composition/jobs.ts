@@ -1,8 +1,12 @@
-import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
+import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
 import { AccountInactivityJob } from '../accounts/jobs/inactivity-job';
 import { KeyExpiryJob } from '../accounts/jobs/key-expiry-job';
+import type { Jobs } from '../cron/jobs';
+import { JobRegistry } from '../cron/registry';
+import { JobRunner } from '../cron/runner';
+import { CronService } from '../cron/service';
 import { FileDeleter } from '../retention/deleter';
 import { RetentionJob } from '../retention/retention-job';
 import type { AccountRepository } from '../store/accounts-repository';
@@ -11,8 +15,6 @@ import type { Database } from '../store/database';
 import { InactivityRepository } from '../store/inactivity-repository';
 import { RetentionRepository } from '../store/retention-repository';
 import { TombstoneRepository } from '../store/tombstones-repository';
-import { JobRegistry } from './registry';
-import { JobRunner } from './runner';
 
 export interface JobsDeps {
   config: FluxgateConfig;
@@ -22,14 +24,9 @@ export interface JobsDeps {
   logger: Logger;
 }
 
-export interface Jobs {
-  registry: JobRegistry;
-  runner: JobRunner;
-  runs: CronRepository;
-  tombstones: TombstoneRepository;
-}
+export type { Jobs };
 
-/** Assembles the three jobs and their runner; shared by the container (serve) and the CLI. */
+/** The three jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
 export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {
   const tombstones = new TombstoneRepository(db);
   const retention = new RetentionRepository(db);
@@ -41,4 +38,9 @@ export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jo
   ]);
   const runs = new CronRepository(db);
   return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };
+}
+
+/** The server's schedule of those jobs (a Service). */
+export function composeCron(jobs: Jobs, config: FluxgateConfig, logger: Logger): CronService {
+  return new CronService(config, jobs.registry, jobs.runner, jobs.runs, logger);
 }

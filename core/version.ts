@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../config/load';
+import { PACKAGE_ROOT } from './config/load';
 
 let version: string | undefined;
 

@@ -1,0 +1,69 @@
+import type { LoadedConfig } from '../config/load';
+import type { FluxgateConfig } from '../config/schema';
+import { Intake } from '../intake/intake';
+import { IntakeService } from '../intake/intake-service';
+import type { Logger } from '../logging/logger';
+import type { ServerKeyStore } from '../pgp/server-key';
+import { FileJobs } from '../queue/file-jobs';
+import { DurableQueue } from '../queue/queue';
+import type { Database } from '../store/database';
+import { JournalRepository } from '../store/journal-repository';
+import type { OutputSigner, Service } from '../tokens';
+import { workflowRouting } from '../workflow/file-routing';
+import { HandlerRegistry } from '../workflow/handler-registry';
+import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
+import { WorkflowRunner } from '../workflow/runner';
+import type { StepServices } from '../workflow/step';
+import { BUILTIN_STEPS } from '../workflow/steps';
+import { WorkflowWorkers } from '../workflow/worker-service';
+import { BUILTIN_HANDLERS } from '../../plugins';
+import { pluginContainer } from './plugins';
+import type { State } from './state';
+
+/** The engine: journal, queue, workflows, plugins, runner, intake. */
+export interface Engine {
+  journal: JournalRepository;
+  files: FileJobs;
+  steps: StepRegistry;
+  handlers: HandlerRegistry;
+  workflows: WorkflowRegistry;
+  runner: WorkflowRunner;
+  intake: Intake;
+  /** In start order: workflow hot reload, queue workers, then intake (whose start-up scan may enqueue at once). */
+  services: Service[];
+}
+
+export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
+  const { loaded, config, paths, db, accounts, logger } = state;
+  const journal = new JournalRepository(db);
+  const steps = new StepRegistry(BUILTIN_STEPS);
+  // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
+  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins);
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers);
+  const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
+  const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
+  const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger });
+  const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
+  return {
+    journal, files, steps, handlers, workflows, runner, intake,
+    services: [
+      workflows,
+      new WorkflowWorkers(files, runner, journal, config, logger),
+      new IntakeService(intake, paths, accounts, state.uploads, { watch: config.engine.watch, scanIntervalSeconds: config.engine.scanIntervalSeconds }, logger),
+    ],
+  };
+}
+
+/** The engine's "process this file" (core/queue/file-jobs.ts): every file gets its workflow's attempts. */
+export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, config: FluxgateConfig): FileJobs {
+  return new FileJobs(queue, (file) => workflows.forFile(file)?.retry.attempts ?? config.engine.retry.attempts);
+}
+
+/**
+ * What `fluxgate replay` needs beside a running server: the journal and the same "process this
+ * file", with the workflows read once from disk (their attempts; no plugin is loaded for that).
+ */
+export function composeFileJobs({ loaded, db, logger }: { loaded: LoadedConfig; db: Database; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
+  return { journal: new JournalRepository(db), files: fileJobs(new DurableQueue(db, loaded.config.engine.retry, logger), workflows, loaded.config) };
+}

@@ -1,0 +1,75 @@
+import { AccountService } from '../accounts/account-service';
+import type { LoadedConfig } from '../config/load';
+import type { HttpService } from '../http/http-service';
+import type { Logger } from '../logging/logger';
+import { PgpOutputSigner } from '../pgp/output-signer';
+import { PgpService } from '../pgp/pgp-service';
+import { ServerKeyStore } from '../pgp/server-key';
+import { SftpService } from '../sftp/sftp-service';
+import type { Database } from '../store/database';
+import type { OutputSigner, Service } from '../tokens';
+import { composeEngine, type Engine } from './engine';
+import { composeHttp } from './http';
+import { buildJobs, composeCron, type Jobs } from './jobs';
+import { composeState, type State } from './state';
+
+export interface ComposeOptions {
+  loaded: LoadedConfig;
+  logger: Logger;
+}
+
+/** The assembled server: its parts, typed, and its services in start order. */
+export interface Composition {
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly state: State;
+  readonly engine: Engine;
+  readonly pgp: { keys: ServerKeyStore; signer?: OutputSigner };
+  readonly jobs: Jobs;
+  readonly accountService: AccountService;
+  readonly sftp: SftpService;
+  /** The operator API, unless `http.enabled` is false. */
+  readonly http?: HttpService;
+  /** Long-running parts, in start order (stopped in reverse): core/app.ts. */
+  readonly services: readonly Service[];
+  /** Closes the database, once the services have stopped. */
+  close(): void;
+}
+
+/**
+ * The composition root: the one place where the server's parts are built and given to each
+ * other. Every part receives what it uses, typed, through its constructor; nothing below this
+ * folder sees a container or looks a service up (docs/architecture.md). Services start in this
+ * order, and stop in reverse: the WAL checkpointer before anything writes, the engine before
+ * the SFTP server accepts uploads.
+ */
+export function compose({ loaded, logger }: ComposeOptions): Composition {
+  const state = composeState(loaded, logger);
+  try {
+    return composeOn(state);
+  } catch (err) {
+    state.db.close(); // e.g. a plugin module that does not load: nothing was started
+    throw err;
+  }
+}
+
+function composeOn(state: State): Composition {
+  const { loaded, config, paths, db, accounts, logger } = state;
+  const keys = new ServerKeyStore(paths, loaded, logger);
+  const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
+  const engine = composeEngine(state, pgp);
+  const jobs = buildJobs({ config, paths, db, accounts, logger });
+  const accountService = new AccountService(accounts, paths, config);
+  const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
+  const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
+
+  const services: Service[] = [
+    state.walCheckpointer,
+    ...engine.services,
+    new PgpService(keys, accounts, paths, config, logger),
+    composeCron(jobs, config, logger),
+    sftp, // accepts uploads once everything else runs
+    ...(http ? [http] : []), // reports on all the above (/readyz: SFTP listens)
+  ];
+  return { logger, db, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => db.close() };
+}

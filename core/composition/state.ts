@@ -1,0 +1,39 @@
+import type { LoadedConfig } from '../config/load';
+import { DataPaths } from '../config/paths';
+import type { FluxgateConfig } from '../config/schema';
+import { UploadEvents } from '../events';
+import type { Logger } from '../logging/logger';
+import { AccountRepository } from '../store/accounts-repository';
+import { openDatabase, type Database } from '../store/database';
+import { DirectoryRepository } from '../store/directory-repository';
+import { WalCheckpointer } from '../store/wal-checkpointer';
+
+/** Configuration and state: what every other part is built on. */
+export interface State {
+  loaded: LoadedConfig;
+  config: FluxgateConfig;
+  logger: Logger;
+  paths: DataPaths;
+  db: Database;
+  accounts: AccountRepository;
+  /** The SFTP server announces completed uploads here; intake listens. */
+  uploads: UploadEvents;
+  /** A Service: started before and stopped after everything that writes. */
+  walCheckpointer: WalCheckpointer;
+  /** The HR directory (plugins' data, ctx.directory). */
+  directory: DirectoryRepository;
+}
+
+export function composeState(loaded: LoadedConfig, logger: Logger): State {
+  const paths = new DataPaths(loaded.dataDir);
+  const db = openDatabase(paths.database);
+  const walCheckpointer = new WalCheckpointer(db, logger);
+  return {
+    loaded, config: loaded.config, logger, paths, db,
+    accounts: new AccountRepository(db),
+    uploads: new UploadEvents(),
+    walCheckpointer,
+    // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.
+    directory: new DirectoryRepository(db, { afterWrite: () => walCheckpointer.noteWrite() }),
+  };
+}

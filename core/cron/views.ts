@@ -1,0 +1,41 @@
+import type { FluxgateConfig } from '../config/schema';
+import type { Jobs } from './jobs';
+import { JOB_CONFIG_KEYS } from './job';
+import type { RunReport } from './runner';
+import { nextRun } from './schedule';
+
+const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
+
+/** Each job with its schedule, next run and last run: `jobs list --json` and GET /api/v1/jobs. */
+export function jobList(jobs: Pick<Jobs, 'registry' | 'runs'>, config: FluxgateConfig) {
+  const cfg = config.jobs;
+  return jobs.registry.list().map((job) => {
+    const settings = cfg[JOB_CONFIG_KEYS[job.name]];
+    const last = jobs.runs.lastRun(job.name);
+    return {
+      job: job.name, description: job.description, schedule: settings.schedule, timezone: cfg.timezone,
+      enabled: settings.enabled, nextRun: settings.enabled ? iso(nextRun(job.name, settings.schedule, cfg.timezone)?.getTime()) : null,
+      lastRun: last ? {
+        id: last.id, startedAt: iso(last.startedAt), endedAt: iso(last.endedAt), asOf: iso(last.asOf),
+        outcome: last.outcome, counts: last.counts, error: last.error,
+      } : null,
+    };
+  });
+}
+
+/** Recorded runs of a job, most recent first: `jobs history --json` and GET /api/v1/jobs/{job}/runs. */
+export function jobHistory(jobs: Pick<Jobs, 'registry' | 'runs'>, name: string, limit: number) {
+  const job = jobs.registry.get(name);
+  return jobs.runs.runs(job.name, limit).map((r) => ({
+    id: r.id, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), asOf: iso(r.asOf), outcome: r.outcome, counts: r.counts, error: r.error,
+  }));
+}
+
+/** A run's report: `jobs run --json` and POST /api/v1/jobs/{job}/run. */
+export function reportJson(r: RunReport): Record<string, unknown> {
+  return {
+    job: r.job, runId: r.runId, asOf: iso(r.asOf), dryRun: r.dryRun, outcome: r.outcome, counts: r.counts,
+    actions: r.actions.map((a) => ({ ...a, since: iso(a.since) })), errors: r.errors,
+    startedAt: iso(r.startedAt), endedAt: iso(r.endedAt),
+  };
+}

@@ -1,0 +1,56 @@
+import { link, lstat, rename } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { FluxgateError } from '../errors';
+
+/** How many names (`x.csv`, `x.2.csv` … `x.999.csv`) are tried before the write fails. */
+const MAX_NAMES = 999;
+/** A name whose signature is there is taken too: a report is never paired with another one's signature. */
+const SIGNATURES = ['.sig', '.asc'];
+
+/**
+ * Gives a finished temporary output (report, receipt) its name in out/ without ever replacing
+ * another file's output: different inputs can map to one report name (`x.csv` and `x.zip`, a
+ * name that differs by an invisible character in its extension, the same name uploaded again).
+ * `wanted` is used when it is free, or when it is this file's own output (a retry or replay
+ * rewrites it: `ownedByThisFile`); otherwise the first free `name.N.ext`, N = 2, 3…. link(2)
+ * makes the claim atomic: two files placing the same name at once get two names. Returns the
+ * path used; the temporary file stays (the caller removes it).
+ */
+export async function placeOutput(temp: string, wanted: string, ownedByThisFile: (path: string) => boolean): Promise<string> {
+  for (let n = 1; n <= MAX_NAMES; n++) {
+    const candidate = n === 1 ? wanted : numbered(wanted, n);
+    if (await taken(candidate)) {
+      if (!ownedByThisFile(candidate)) continue;
+      await rename(temp, candidate);
+      return candidate;
+    }
+    try {
+      await link(temp, candidate);
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new FluxgateError('FG_FILE_EXISTS',
+    `${dirname(wanted)} already holds ${MAX_NAMES} outputs named like ${basename(wanted)} (other files' reports or receipts, never replaced): delete old ones from the folder`,
+    { path: wanted });
+}
+
+/** `cdmat_x.csv` → `cdmat_x.2.csv`: the input's name stays whole, the number before the extension. */
+export function numbered(path: string, n: number): string {
+  const name = basename(path);
+  const ext = extname(name);
+  return join(dirname(path), `${name.slice(0, name.length - ext.length)}.${n}${ext}`);
+}
+
+async function taken(path: string): Promise<boolean> {
+  for (const p of [path, ...SIGNATURES.map((s) => path + s)]) {
+    try {
+      await lstat(p);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return false;
+}
