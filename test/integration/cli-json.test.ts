@@ -169,6 +169,9 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.equal((await ok<Array<{ name: string }>>('expectations list'))[0].name, 'acme-daily-sir');
     assert.equal((await ok<Array<{ state: string }>>('expectations status', ['--at', '2027-03-28T06:00:00Z']))[0].state, 'late');
     assert.equal((await ok<{ acknowledged: { by: string } }>('expectations ack', ['acme-daily-sir', '--at', '2027-03-28T06:00:00Z', '--by', 'ci'])).acknowledged.by, 'ci');
+    assert.equal((await ok<{ added: { name: string } }>('expectations add', ['weekly', '--account', 'acme', '--flux', 'usr', '--schedule', '0 9 * * 1'])).added.name, 'weekly');
+    assert.equal((await ok<{ removed: string }>('expectations remove', ['weekly'])).removed, 'weekly');
+    assert.deepEqual((await ok<Array<{ id: string; target: string }>>('events subscriptions')).map((x) => [x.id, x.target]), [['webhook:nowhere', 'http://127.0.0.1:9/hook']]);
 
     assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
     assert.equal(typeof (await ok<JsonSchema>('workflows schema')).properties, 'object');

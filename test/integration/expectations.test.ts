@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { JobsFixture, runJob } from './jobs-support';
@@ -91,4 +92,28 @@ test('a file arriving within the grace recovers a late period without it being m
   const unknown = await fx.srv.cli('expectations', 'ack', 'nope');
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /FG_EXPECTATION_NOT_FOUND/);
+});
+
+test('expectations add / remove edit the config file, keep its comments, and refuse what would make it invalid', async () => {
+  const file = fx.srv.configFile;
+  appendFileSync(file, '# kept: an operator\'s note\n');
+  const added = await fx.srv.cli('expectations', 'add', 'globex-weekly', '--account', 'globex', '--flux', 'usr', '--schedule', '0 9 * * 1', '--timezone', 'Europe/Paris', '--grace', '1d', '--json');
+  assert.equal(added.code, 0, added.stderr);
+  assert.match((JSON.parse(added.stdout) as { note: string }).note, /restart/);
+  const listed = JSON.parse((await fx.srv.cli('expectations', 'list', '--json')).stdout) as Array<{ name: string; grace: string; timezone: string }>;
+  assert.deepEqual(listed.map((e) => [e.name, e.timezone, e.grace]), [['acme-daily-sal', 'Europe/Paris', '2h'], ['globex-weekly', 'Europe/Paris', '1d']]);
+  assert.match(readFileSync(file, 'utf8'), /# kept: an operator's note/);
+
+  const before = readFileSync(file, 'utf8');
+  const invalid = await fx.srv.cli('expectations', 'add', 'broken', '--account', 'acme', '--flux', 'sal', '--schedule', 'every morning');
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stderr, /would make .* invalid, so it was not made: .*expectations\.2\.schedule: not a valid cron expression.*\[FG_CONFIG\]/);
+  assert.equal(readFileSync(file, 'utf8'), before, 'the file is left as it was');
+  const twice = await fx.srv.cli('expectations', 'add', 'globex-weekly', '--account', 'globex', '--flux', 'usr', '--schedule', '0 9 * * 1');
+  assert.match(twice.stderr, /FG_EXPECTATION_EXISTS/);
+
+  assert.equal((await fx.srv.cli('expectations', 'remove', 'globex-weekly')).code, 0);
+  const after = JSON.parse((await fx.srv.cli('expectations', 'list', '--json')).stdout) as Array<{ name: string }>;
+  assert.deepEqual(after.map((e) => e.name), ['acme-daily-sal']);
+  assert.match((await fx.srv.cli('expectations', 'remove', 'globex-weekly')).stderr, /FG_EXPECTATION_NOT_FOUND/);
 });

@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
 import { FluxgateError } from '../../errors';
 import { eventsJsonSchema } from '../../notify/event-schemas';
+import { subscriptionsOf } from '../../notify/subscriptions';
 import { deliveryView } from '../../notify/views';
 import { DELIVERY_STATES, DeliveryRepository, type DeliveryState } from '../../store/deliveries-repository';
 import { EVENT_TYPES } from '../../store/event-types';
@@ -72,6 +73,22 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
     .action((opts: { json?: boolean }) => {
       const secret = `whsec_${randomBytes(32).toString('base64')}`;
       if (opts.json) ctx.printJson({ secret }); else ctx.print(secret);
+    });
+
+  events.command('subscriptions')
+    .description('the subscriptions of the config (events: webhooks and e-mail routes) and what each receives; secrets are not shown')
+    .option('--json', JSON_HELP)
+    .action((opts: { json?: boolean }) => {
+      const list = subscriptionsOf(ctx.config.config.events).map((s) => ({
+        id: s.id, channel: s.channel, target: s.channel === 'webhook' ? s.url : s.to.join(', '),
+        events: s.filter.events ?? null, accounts: s.filter.accounts ?? null, fluxes: s.filter.fluxes ?? null,
+        digestMinutes: s.channel === 'email' && s.digestMs > 0 ? s.digestMs / 60_000 : null,
+      }));
+      if (opts.json) return ctx.printJson(list);
+      if (list.length === 0) return ctx.print('no subscriptions (events.webhooks and events.email.routes in the config file)');
+      const all = (v: string[] | null): string => (v ? v.join(',') : 'all');
+      const rows = list.map((s) => [s.id, s.target, all(s.events), all(s.accounts), all(s.fluxes), s.digestMinutes === null ? '-' : `${s.digestMinutes} min`]);
+      for (const line of table(['SUBSCRIPTION', 'TARGET', 'EVENTS', 'ACCOUNTS', 'FLUXES', 'DIGEST'], rows)) ctx.print(line);
     });
 
   const deliveries = program.command('deliveries').description('deliveries of events to webhooks and mailboxes: one per event and subscription');
