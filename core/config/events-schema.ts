@@ -83,8 +83,8 @@ export const expectationSchema = z.strictObject({
   /** A glob on the file name (`*` and `?`), e.g. `ndmat_*_sal_*.csv`. */
   namePattern: z.string().min(1).optional(),
   /** Cron expression: each tick is a period's deadline. */
-  schedule: z.string().refine((s) => { try { new Cron(s, { paused: true }); return true; } catch { return false; } },
-    'not a valid cron expression (e.g. "0 7 * * 1-5")'),
+  schedule: z.string().refine((s) => { try { return new Cron(s, { paused: true }).nextRun() !== null; } catch { return false; } },
+    'not a valid cron expression with ticks to come (e.g. "0 7 * * 1-5")'),
   timezone: z.string().default('UTC').refine(isTimezone, 'not a known IANA timezone (e.g. UTC, Europe/Paris)'),
   /** After the deadline, how long until a late period is missed. */
   grace: duration.default('0m'),

@@ -44,6 +44,8 @@ export class EventDispatcher implements Service {
 
   start(): void {
     if (this.config.email) this.email = new EmailChannel(this.config.email, this.config.delivery.timeoutMs);
+    const released = this.deliveries.releaseAllLeases();
+    if (released > 0) this.logger.info({ released }, 'deliveries interrupted by a stop or crash are sent again (receivers drop a duplicate by its webhook-id)');
     this.logger.info({ subscriptions: [...this.subscriptions.keys()] }, 'event dispatcher started');
     this.schedule(0);
   }

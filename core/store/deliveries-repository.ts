@@ -81,9 +81,13 @@ export class DeliveryRepository {
     }).changes > 0;
   }
 
-  /** Gives the lease back without an attempt (the server is stopping). */
-  release(id: number, holder: string): void {
-    statement(this.db, 'UPDATE deliveries SET lease_until = NULL, lease_holder = NULL WHERE id = ? AND lease_holder = ?').run(id, holder);
+  /**
+   * Single node (one server per data directory): at start-up no lease can be held by a live
+   * sender, so deliveries a crash left leased are sent again at once rather than when their
+   * lease lapses. In a cluster (issue #20) the lapse alone does it.
+   */
+  releaseAllLeases(): number {
+    return statement(this.db, 'UPDATE deliveries SET lease_until = NULL, lease_holder = NULL WHERE lease_until IS NOT NULL').run().changes;
   }
 
   get(id: number): Delivery | undefined {

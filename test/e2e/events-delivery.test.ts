@@ -160,6 +160,8 @@ test('a server killed (SIGKILL) while sending an event delivers it after its res
   await server.kill();
   await server.start();
   await until('the event was sent again after the restart', () => hooksOf(eventId).length === 2, 15_000);
+  const released = await server.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('deliveries interrupted by a stop or crash'));
+  assert.equal(released.released, 1, 'its lease, left by the killed server, was given back at start');
   const hooks = hooksOf(eventId);
   assert.deepEqual(hooks.map((h) => h.answer), ['hang', 204]);
   assert.equal(hooks[1].body, hooks[0].body, 'the same event: a receiver drops the duplicate by its webhook-id');
