@@ -35,8 +35,12 @@ function fields(e: FluxgateEvent): Array<[string, string]> {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** A file name comes from an SFTP client: no control character reaches a mail header. */
+// eslint-disable-next-line no-control-regex -- control characters are what is removed
+const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 250);
+
 export function formatMail(events: FluxgateEvent[]): MailContent {
-  const subject = subjectOf(events);
+  const subject = oneLine(subjectOf(events));
   const text = [
     events.length === 1 ? 'fluxgate reports this event:' : `fluxgate reports ${events.length} events:`,
     ...events.map((e) => ['', ...fields(e).map(([k, v]) => `${k.padEnd(8)} ${v}`)].join('\n')),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { nextAttemptAt } from '../../core/notify/retry-policy';
 import { firstDueAt, matches, subscriptionsOf } from '../../core/notify/subscriptions';
 import { signWebhook } from '../../core/notify/webhook';
+import { formatMail } from '../../core/notify/email-format';
 import { eventsSchema } from '../../core/config/events-schema';
 import type { FluxgateEvent } from '../../core/store/event-types';
 
@@ -58,4 +59,12 @@ test('the events config refuses what cannot work, saying why', () => {
   assert.match(problems({ webhooks: [{ name: 'x', url: 'ftp://h.example.com', secret: `whsec_${Buffer.alloc(24).toString('base64')}` }] }).join(), /url/);
   assert.match(problems({ delivery: { timeoutMs: 5000, leaseMs: 2000 } }).join(), /leaseMs must be longer than timeoutMs/);
   assert.match(problems({ delivery: { horizon: 'tomorrow' } }).join(), /delivery\.horizon: a duration/);
+});
+
+test('a mail\'s subject says what happened and to which account, on one line whatever the file name', () => {
+  const one = formatMail([event({ account: 'acme', name: 'evil\r\nBcc: someone@example.com.csv', code: 'FG_EMPTY_FILE' })]);
+  assert.equal(one.subject, '[fluxgate] file rejected for account acme: evil Bcc: someone@example.com.csv (FG_EMPTY_FILE)');
+  const digest = formatMail([event({ account: 'acme' }), event({ id: 'evt_2', account: 'acme' }), event({ id: 'evt_3', type: 'expectation.missed', account: 'globex' })]);
+  assert.equal(digest.subject, '[fluxgate] 3 events for accounts acme, globex: 2 × file rejected, expected file missed');
+  assert.equal(formatMail([event({ name: '<b>x</b>' })]).html.includes('<b>x</b>'), false, 'HTML-escaped');
 });
