@@ -58,13 +58,13 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
     .description('print the JSON Schema of the events (one per type, in oneOf), or write it to DIR/events.schema.json')
     .option('--write <dir>', 'write the schema file into this directory')
     .option('--json', `${JSON_HELP}; the schema itself is JSON either way`)
-    .action((opts: { write?: string }) => {
+    .action((opts: { write?: string; json?: boolean }) => {
       const schema = eventsJsonSchema();
       if (!opts.write) return ctx.printJson(schema);
       mkdirSync(opts.write, { recursive: true });
       const file = join(opts.write, 'events.schema.json');
       writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
-      ctx.print(`wrote ${file}`);
+      if (opts.json) ctx.printJson({ written: file }); else ctx.print(`wrote ${file}`);
     });
 
   events.command('secret')
