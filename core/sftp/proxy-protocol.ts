@@ -67,10 +67,11 @@ export class ProxyProtocol {
       socket.off('error', onError);
       socket.off('close', finish);
     };
-    const refuse = (reason: string): void => {
+    // Throttled per kind (a bad header, no header in time): one line of each per 10 s and proxy.
+    const refuse = (reason: string, kind = 'proxy-header'): void => {
       finish();
       socket.destroy();
-      this.refusals.warn(proxy, 'proxy-header', 'connection refused: a connection from a trusted proxy must start with a valid PROXY protocol header', {
+      this.refusals.warn(proxy, kind, 'connection refused: a connection from a trusted proxy must start with a valid PROXY protocol header', {
         code: 'FG_PROXY_HEADER', reason, setting: 'cluster.trustedProxies',
       });
     };
@@ -93,7 +94,7 @@ export class ProxyProtocol {
     };
     // A proxy that resets before its header must not crash the process; the socket just closes.
     const onError = (err: Error): void => { this.log.debug({ proxy, err: err.message }, 'connection error before its PROXY header'); };
-    const timer = setTimeout(() => refuse(`no complete PROXY protocol header within ${this.timeoutMs} ms`), this.timeoutMs);
+    const timer = setTimeout(() => refuse(`no complete PROXY protocol header within ${this.timeoutMs} ms`, 'proxy-header-timeout'), this.timeoutMs);
     timer.unref();
     socket.on('data', onData);
     socket.on('error', onError);
