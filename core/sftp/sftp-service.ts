@@ -117,10 +117,10 @@ export class SftpService implements Service {
     const { cluster } = this.config;
     this.nodeId = cluster.nodeId ?? `${hostname()}:${bound.port}`;
     this.log.info({
-      nodeId: this.nodeId, trustedProxies: cluster.trustedProxies,
       host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, limits: { ...sftp.limits, handlesTotal: Number.isFinite(budget.handlesTotal) ? budget.handlesTotal : null },
       descriptorLimit: budget.descriptorLimit ?? null, descriptorHeadroom: budget.headroom,
+      nodeId: this.nodeId, trustedProxies: cluster.trustedProxies,
     }, 'listening');
   }
 

@@ -65,8 +65,8 @@ export class Haproxy {
     this.child = child;
     live.add(child);
     this.exited = new Promise((r) => child.once('exit', () => { live.delete(child); r(); }));
-    child.stderr!.on('data', (d) => { this.stderr += d; });
-    // Listening once a connection is accepted (and closed at once: nothing reaches the server).
+    child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    // Listening once a connection is accepted (closed at once: the server reads a header, then a close).
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${this.stderr}`);

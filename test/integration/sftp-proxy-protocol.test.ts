@@ -138,7 +138,7 @@ test('a trusted proxy\'s connection without a PROXY header is refused (FG_PROXY_
   const received = await new Promise<string>((resolve, reject) => {
     let got = '';
     const s = connect({ port: server.port, host: '127.0.0.1', localAddress: PROXY });
-    s.on('data', (d) => { got += d; });
+    s.on('data', (d: Buffer) => { got += d.toString(); });
     s.once('close', () => resolve(got));
     s.once('error', reject);
     setTimeout(() => { s.destroy(); reject(new Error('still open after 15 s')); }, 15_000).unref();
