@@ -149,6 +149,19 @@ test('a trusted proxy\'s connection without a PROXY header is refused (FG_PROXY_
   assert.equal(timeout.address, PROXY);
 });
 
+test('PROXY protocol v1 (haproxy send-proxy) is read too', { skip }, async () => {
+  const v1 = await new Haproxy({ backendPort: server.port, source: PROXY, serverOptions: 'send-proxy' }).start();
+  try {
+    const r = await sftpBatch(v1.port, 'two', keys.two.privatePath, ['ls /'], ['-o', 'BindAddress=127.0.0.2']);
+    assert.equal(r.code, 0, r.stderr);
+    // two may log in from 127.0.0.2 only: the v1 header's address was the one used.
+    const read = await server.waitForLog((l) => l.msg === 'PROXY protocol header read' && l.version === 1 && l.address === '127.0.0.2');
+    assert.equal(read.proxy, PROXY);
+  } finally {
+    await v1.stop();
+  }
+});
+
 // Last: it bans 127.0.0.2.
 test('bans apply to the real client address behind the proxy, never to the proxy', { skip }, async () => {
   // Three logins from 127.0.0.2 that offer only a key `two` does not have: three failures.
