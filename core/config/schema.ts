@@ -250,7 +250,10 @@ const httpSchema = z.strictObject({
 }).prefault({});
 
 // ── cluster (#20; docs/cluster.md). Only the PROXY protocol part is built so far. ──
-/** An IPv4 or IPv6 address or CIDR (a bare address is one host), as account allowlists take them. */
+/**
+ * An IPv4 or IPv6 address or CIDR (a bare address is one host), as account allowlists take them.
+ * Not core/accounts' normalizeAllowlist: core/accounts imports core/config (a folder cycle).
+ */
 const isCidr = (entry: string): boolean => {
   const [address = '', prefix, extra] = entry.trim().split('/');
   const family = isIP(address);
