@@ -17,6 +17,8 @@ const TOOLS = {
   /** util-linux's `script`: runs a command on a pseudo-terminal. */
   script: { check: () => existsSync('/usr/bin/script'), pkg: 'bsdutils' },
   prlimit: { check: () => existsSync('/usr/bin/prlimit'), pkg: 'util-linux' },
+  /** A real load balancer in front of the server (PROXY protocol tests). */
+  haproxy: { check: () => existsSync('/usr/sbin/haproxy'), pkg: 'haproxy' },
 } as const;
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */
