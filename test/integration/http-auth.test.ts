@@ -24,6 +24,7 @@ const ROUTES: Record<string, Access> = {
   'GET /api/v1/me': 'viewer',
   'GET /api/v1/accounts': 'viewer',
   'POST /api/v1/accounts': 'admin',
+  'POST /api/v1/accounts/import': 'admin',
   'GET /api/v1/accounts/{id}': 'viewer',
   'PATCH /api/v1/accounts/{id}': 'admin',
   'DELETE /api/v1/accounts/{id}': 'admin',
