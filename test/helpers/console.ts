@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 /**
  * A browser-like HTTP client for the console: keeps cookies, does not follow redirects (tests
@@ -11,9 +13,13 @@ export class ConsoleClient {
   /** The raw Set-Cookie headers of the last answer. */
   lastSetCookie: string[] = [];
 
-  constructor(readonly base: string) {}
+  /**
+   * `localAddress`: the address the client connects from (127.0.0.2 is another client of a
+   * loopback server); `ca`: the certificate to trust (a test's self-signed one).
+   */
+  constructor(readonly base: string, private readonly connection: { localAddress?: string; ca?: string } = {}) {}
 
-  async request(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; location: string | null; headers: Headers }> {
+  async request(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; text: string; location: string | null; headers: IncomingHttpHeaders }> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
@@ -24,8 +30,8 @@ export class ConsoleClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     }
-    const res = await fetch(`${this.base}${path}`, { method, headers, body, redirect: 'manual' });
-    this.lastSetCookie = res.headers.getSetCookie();
+    const res = await send(new URL(path, this.base), { method, headers, ...this.connection }, body);
+    this.lastSetCookie = res.headers['set-cookie'] ?? [];
     for (const line of this.lastSetCookie) {
       const [pair] = line.split(';');
       const eq = pair.indexOf('=');
@@ -35,10 +41,10 @@ export class ConsoleClient {
       if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0/i.test(line)) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
-    const text = await res.text();
+    const text = res.text;
     const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
     if (token) this.csrf = token;
-    return { status: res.status, text, location: res.headers.get('location'), headers: res.headers };
+    return { status: res.status, text, location: res.headers.location ?? null, headers: res.headers };
   }
 
   get(path: string) { return this.request('GET', path); }
@@ -56,6 +62,20 @@ export class ConsoleClient {
     assert.ok(this.cookies.has('fg_session'), 'a session cookie was set');
     await this.get('/console/');
   }
+}
+
+/** One HTTP(S) exchange, redirects not followed. */
+function send(url: URL, options: { method: string; headers: Record<string, string>; localAddress?: string; ca?: string }, body?: string): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The error code a console page shows (`[FG_…]`), or the API's JSON one. */
