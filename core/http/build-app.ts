@@ -18,6 +18,7 @@ import { registerServerRoutes } from './routes/server';
 import { registerSessionRoutes } from './routes/session';
 import { registerProbeRoutes } from './routes/probes';
 import { registerAccountImportRoute } from './routes/account-import';
+import { registerOperationRoutes } from './routes/operations';
 import { registerConsole } from './console';
 import { isConsoleRequest, sendConsoleError } from './console/errors-page';
 import { registerConsoleSecurity } from './console/security';
@@ -109,6 +110,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<ZodApp> {
   registerJobRoutes(app, deps);
   registerServerRoutes(app, deps);
   registerAccountImportRoute(app, deps);
+  registerOperationRoutes(app, deps);
   registerConsole(app as unknown as FastifyInstance, deps, limiter);
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();

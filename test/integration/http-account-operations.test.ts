@@ -9,7 +9,7 @@ import { skipUnless } from '../helpers/tools';
 interface ImportAnswer { dryRun: boolean; counts: Record<string, number>; rows: Array<{ line: number; id: string; status: string; code?: string }> }
 
 /** POST /api/v1/accounts/import: the CSV of `fluxgate account import`, checked by the same service, with a dry run. */
-describe('API: account import', { skip: skipUnless('ssh-keygen') }, () => {
+describe('API: account import and export, PGP, tombstones', { skip: skipUnless('ssh-keygen') }, () => {
   let server: TestServer;
   let token: string;
 
@@ -46,6 +46,31 @@ describe('API: account import', { skip: skipUnless('ssh-keygen') }, () => {
     assert.ok(existsSync(join(server.dataDir, 'sftp', 'acme', 'in', 'sal')), "the account's tree is made");
     // Again: what exists and matches is unchanged.
     assert.deepEqual((await post({ csv })).body.counts, { created: 0, unchanged: 2, conflict: 0, refused: 1 });
+  });
+
+  test('export (JSON and CSV) reads back through import as unchanged; require encryption; PGP info and publish; tombstones', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const get = async (path: string) => fetch(`${server.httpUrl}${path}`, { headers: auth });
+    const exported = await (await get('/api/v1/accounts/export')).json() as { accounts: Array<{ id: string; keys: string[] }>; purged: string[] };
+    assert.deepEqual(exported.accounts.map((a) => a.id), ['acme', 'beta']);
+    const csv = await get('/api/v1/accounts/export?format=csv');
+    assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
+    const text = await csv.text();
+    assert.match(text, /^id,profile,partner,keys,allow_ips,enabled/);
+    assert.deepEqual((await post({ csv: text, dryRun: true })).body.counts, { created: 0, unchanged: 2, conflict: 0, refused: 0 });
+
+    const required = await fetch(`${server.httpUrl}/api/v1/accounts/acme/pgp`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ requireEncryption: true }) });
+    assert.deepEqual(await required.json(), { account: 'acme', requireEncryption: true });
+    const shown = await server.cli('account', 'show', 'acme', '--json');
+    assert.equal((JSON.parse(shown.stdout) as { options: { requireEncryption?: boolean } }).options.requireEncryption, true);
+
+    const info = await (await get('/api/v1/pgp')).json() as { fingerprint: string; publishedAs: string };
+    const publicKey = await (await get('/api/v1/pgp/public-key')).json() as { fingerprint: string };
+    assert.equal(info.fingerprint, publicKey.fingerprint);
+    assert.doesNotMatch(JSON.stringify(info), /PRIVATE/);
+    const published = await (await fetch(`${server.httpUrl}/api/v1/pgp/publish`, { method: 'POST', headers: auth })).json() as Record<string, unknown>;
+    assert.deepEqual(published, { fingerprint: info.fingerprint, written: 0, unchanged: 1, skipped: 1 }, 'acme has it since it was created; beta is a drop-box');
+    assert.deepEqual(await (await get('/api/v1/jobs/tombstones?account=acme')).json(), []);
   });
 
   test('a file that is not the accounts CSV is refused as a whole, with the CLI\'s code', async () => {
