@@ -71,7 +71,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<ZodApp> {
   });
 
   // Cookies, forms and CSRF first: the auth hook reads the session cookie.
-  await registerConsoleSecurity(app as unknown as FastifyInstance, tls !== undefined);
+  await registerConsoleSecurity(app, tls !== undefined);
   const limiter = new LoginLimiter(deps.config.http.loginLimit);
   app.addHook('onRequest', authHook(deps.operators, limiter, isPublic(deps)));
   app.addHook('onResponse', auditHook(deps.audit, deps.log));
@@ -111,7 +111,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<ZodApp> {
   registerServerRoutes(app, deps);
   registerAccountImportRoute(app, deps);
   registerOperationRoutes(app, deps);
-  registerConsole(app as unknown as FastifyInstance, deps, limiter);
+  registerConsole(app, deps, limiter);
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
   await app.ready();
   return app;

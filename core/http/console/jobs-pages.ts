@@ -44,7 +44,7 @@ ${runs.map((r) => html`<tr><td>${r.id}</td><td>${when(r.startedAt)}</td><td>${wh
     try {
       if (!(JOB_NAMES as readonly string[]).includes(job)) throw new FluxgateError('FG_JOB_NOT_FOUND', `no job "${job}": the jobs are ${JOB_NAMES.join(', ')}`);
       const asOf = form.at?.trim() ? parseAsOf(form.at.trim()) : undefined;
-      const report = await deps.jobs.runner.run(job as (typeof JOB_NAMES)[number], { asOf, dryRun: form.dryRun === 'true', trigger: 'manual', collectActions: true });
+      const report = await deps.jobs.runner.run(job, { asOf, dryRun: form.dryRun === 'true', trigger: 'manual', collectActions: true });
       return jobsPage(request, reply, job, { report: reportJson(report) });
     } catch (err) {
       if (!(err instanceof FluxgateError) || statusOf(err.code) >= 500) throw err;

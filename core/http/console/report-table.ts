@@ -28,7 +28,8 @@ export function readReportTable(path: string): ReportTable | undefined {
   }
   let records: string[][];
   try {
-    records = parse(text, { delimiter: ';', relax_column_count: true, skip_empty_lines: false }) as string[][];
+    const parsed: string[][] = parse(text, { delimiter: ';', relax_column_count: true, skip_empty_lines: false });
+    records = parsed;
   } catch {
     return undefined;
   }

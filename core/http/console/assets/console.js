@@ -1,4 +1,5 @@
 // fluxgate console: a little progressive enhancement. Every page works without it (plain forms).
+/* global document, window, fetch, clearTimeout -- runs in the browser */
 'use strict';
 (function () {
   // Confirm destructive actions (forms marked data-confirm).
