@@ -118,6 +118,13 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByText('File queued for processing again.').waitFor();
     await reloadUntil(page, fileUrl, /result\s*processed/);
+    // What it applied: the account's organizations, searched.
+    await page.goto(`${server.httpUrl}/console/accounts/acme`);
+    await page.getByRole('link', { name: 'organizations' }).click();
+    await page.getByLabel('Search (any field)').fill('Acme France');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('cell', { name: 'ACME-FR', exact: true }).waitFor();
+    assert.match(await page.getByText(/\d+ organizations matching/).innerText(), /^1 organizations matching/);
 
     // A second key, pasted in the account's page.
     const second = makeKey('ed25519');
@@ -131,6 +138,15 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Add the key' }).click();
     await page.getByText(/FG_KEY_INVALID/).waitFor();
     assert.equal(await page.getByLabel(/Add a key/).inputValue(), 'ssh-ed25519 not-a-key');
+
+    // Another account, made and removed (after a confirmation) from the console.
+    await page.goto(`${server.httpUrl}/console/accounts`);
+    await page.getByLabel('Id', { exact: true }).fill('short-lived');
+    await page.getByRole('button', { name: 'Add the account' }).click();
+    await page.getByText('Account created.').waitFor();
+    await page.getByRole('button', { name: 'Remove the account' }).click();
+    await page.getByText(/Account removed/).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'short-lived' }).count(), 0);
     await context.close();
   });
 
@@ -147,7 +163,7 @@ describe('console in a browser', { skip }, () => {
 
     await page.goto(`${server.httpUrl}/console/accounts/acme`);
     await page.getByRole('heading', { name: 'Account acme' }).waitFor();
-    for (const name of ['Disable', 'Add the key', 'Remove', 'Save the allowlist']) {
+    for (const name of ['Disable', 'Add the key', 'Remove', 'Remove the account', 'Save the allowlist', 'Replay']) {
       assert.equal(await page.getByRole('button', { name }).count(), 0, `no "${name}" button for a viewer`);
     }
     // The same form an admin's page has, posted from the viewer's page with its valid CSRF token.

@@ -34,6 +34,8 @@ const ROUTES: Record<string, Access> = {
   'POST /console/accounts/:id/allowlist': 'admin',
   'POST /console/accounts/:id/disable': 'admin',
   'POST /console/accounts/:id/enable': 'admin',
+  'POST /console/accounts/:id/remove': 'admin',
+  'GET /console/accounts/:id/directory/:kind': 'viewer',
   'GET /console/workflows': 'viewer',
   'GET /console/workflows/edit': 'viewer',
   'POST /console/workflows/save': 'admin',
@@ -41,7 +43,7 @@ const ROUTES: Record<string, Access> = {
   'POST /console/jobs/:job/run': 'admin',
   'GET /console/audit': 'viewer',
 };
-const PARAMS: Record<string, string> = { name: 'console.css', id: 'nosuch', job: 'retention' };
+const PARAMS: Record<string, string> = { name: 'console.css', id: 'nosuch', job: 'retention', kind: 'employees' };
 const fill = (path: string): string => path.replace(/:(\w+)/g, (_m, p: string) => PARAMS[p]);
 /** Harmless forms: a dry run, a workflow that is refused (the file untouched), an unknown account. */
 const FORMS: Record<string, Record<string, string>> = {

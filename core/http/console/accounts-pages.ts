@@ -4,6 +4,7 @@ import { createAccountWithKeys } from '../../accounts/create-with-keys';
 import { splitList } from '../../accounts/account-csv';
 import { FluxgateError } from '../../errors';
 import { statusOf } from '../error-status';
+import { DIRECTORY_KINDS } from '../routes/directory';
 import type { HttpDeps } from '../deps';
 import { bytes, href, html, when } from './html';
 import { actionButton, csrfField, page, pageContext, sendPage, stateBadge } from './layout';
@@ -16,7 +17,7 @@ export function registerAccountPages(app: FastifyInstance, deps: HttpDeps): void
   const svc = deps.accounts;
   const hidden = { schema: { hide: true } };
 
-  const listPage = (request: FastifyRequest, reply: FastifyReply, problem?: FluxgateError, form: Form = {}) => {
+  const listPage = (request: FastifyRequest, reply: FastifyReply, problem?: FluxgateError, form: Form = {}, done?: string) => {
     const ctx = pageContext(request, reply);
     const accounts = svc.list();
     const body = html`
@@ -31,7 +32,7 @@ ${ctx.canChange ? html`<h2>Add an account</h2>
 <label for="new-keys">Public keys (OpenSSH lines or RFC 4716 blocks)</label><textarea id="new-keys" name="keys" rows="4">${form.keys ?? ''}</textarea>
 <label for="new-allow">Allowed addresses (one per line or "|"; empty: any)</label><textarea id="new-allow" name="allowIps" rows="2">${form.allowIps ?? ''}</textarea>
 <p><button type="submit">Add the account</button></p></form>` : ''}`;
-    return sendPage(reply, page(ctx, 'Accounts', body, { bad: problem ? `${problem.message} [${problem.code}]` : undefined }), problem ? statusOf(problem.code) : 200);
+    return sendPage(reply, page(ctx, 'Accounts', body, { bad: problem ? `${problem.message} [${problem.code}]` : undefined, done }), problem ? statusOf(problem.code) : 200);
   };
 
   const accountPage = (request: FastifyRequest, reply: FastifyReply, id: string, problem?: FluxgateError, form: Form = {}) => {
@@ -46,10 +47,12 @@ ${ctx.canChange ? html`<h2>Add an account</h2>
   <dt>Status</dt><dd>${stateBadge(a.enabled ? 'enabled' : 'disabled')}${a.enabled ? '' : html` ${a.disabledReason ?? ''} (${when(a.disabledAt)})`}</dd>
   <dt>Created</dt><dd>${when(a.createdAt)}</dd><dt>Last login</dt><dd>${when(a.lastLoginAt)}</dd>
   <dt>Files</dt><dd><a href="${href('/console/files', { account: id })}">this account's files</a></dd>
+  <dt>Directory</dt><dd>${DIRECTORY_KINDS.map((k, i) => html`${i ? ', ' : ''}<a href="${base}/directory/${k}">${k}</a>`)}</dd>
 </dl>
 <div class="actions">${a.enabled
     ? actionButton(ctx, `${base}/disable`, 'Disable', { danger: true, confirm: `Disable ${id}? Its open sessions end.` })
-    : actionButton(ctx, `${base}/enable`, 'Enable')}</div></div>
+    : actionButton(ctx, `${base}/enable`, 'Enable')}
+${actionButton(ctx, `${base}/remove`, 'Remove the account', { danger: true, confirm: `Remove ${id}? Its files and an export of its data are moved to <data>/removed/, its keys and rows deleted.` })}</div></div>
 <h2>Keys</h2>
 ${keys.length === 0 ? html`<p class="muted">No key: nobody can log in.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">type</th><th scope="col" class="num">bits</th><th scope="col">fingerprint</th><th scope="col" class="hide-narrow">comment</th><th scope="col" class="hide-narrow">added</th><th scope="col">expires</th>${ctx.canChange ? html`<th scope="col"><span class="muted">action</span></th>` : ''}</tr></thead><tbody>
 ${keys.map((k) => html`<tr><td>${k.type}</td><td class="num">${k.bits}</td><td><code>${k.fingerprint}</code></td><td class="hide-narrow">${k.comment}</td><td class="hide-narrow">${when(k.addedAt)}</td><td>${when(k.expiresAt)} ${isKeyExpired(k) ? stateBadge('expired') : ''}</td>${ctx.canChange ? html`<td>${actionButton(ctx, `${base}/keys/remove`, 'Remove', { danger: true, confirm: `Remove key ${k.fingerprint}?`, fields: { fingerprint: k.fingerprint } })}</td>` : ''}</tr>`)}
@@ -85,7 +88,7 @@ ${usage.top.map((t) => html`<tr><td><code>${t.dir}</code></td><td class="num">${
   const onAccount = (request: FastifyRequest, reply: FastifyReply, problem: FluxgateError, form: Form) => accountPage(request, reply, idOf(request), problem, form);
   const back = (request: FastifyRequest, done: string): string => `/console/accounts/${encodeURIComponent(idOf(request))}?done=${done}`;
 
-  app.get('/console/accounts', hidden, async (request, reply) => listPage(request, reply));
+  app.get('/console/accounts', hidden, async (request, reply) => listPage(request, reply, undefined, {}, (request.query as Form).done));
   app.get('/console/accounts/:id', hidden, async (request, reply) => accountPage(request, reply, idOf(request)));
 
   app.post('/console/accounts', hidden, act(listPage, (_request, form) => {
@@ -107,6 +110,7 @@ ${usage.top.map((t) => html`<tr><td><code>${t.dir}</code></td><td class="num">${
     svc.update(idOf(request), { allowIps: splitList((form.allowIps ?? '').replace(/\s+/g, '|')) });
     return back(request, 'allowlist');
   }));
+  app.post('/console/accounts/:id/remove', hidden, act(onAccount, (request) => { svc.remove(idOf(request)); return '/console/accounts?done=removed'; }));
   app.post('/console/accounts/:id/disable', hidden, act(onAccount, (request) => { svc.disable(idOf(request)); return back(request, 'disabled'); }));
   app.post('/console/accounts/:id/enable', hidden, act(onAccount, (request) => { svc.enable(idOf(request)); return back(request, 'enabled'); }));
 }

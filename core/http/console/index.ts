@@ -5,6 +5,7 @@ import { registerAccountPages } from './accounts-pages';
 import { registerAssetRoutes } from './assets';
 import { registerAuditPage } from './audit-page';
 import { registerDashboardPage } from './dashboard-page';
+import { registerDirectoryPage } from './directory-page';
 import { registerFilePages } from './files-pages';
 import { registerJobPages } from './jobs-pages';
 import { registerSessionPages } from './session-pages';
@@ -21,6 +22,7 @@ export function registerConsole(app: FastifyInstance, deps: HttpDeps, limiter: L
   registerDashboardPage(app, deps);
   registerFilePages(app, deps);
   registerAccountPages(app, deps);
+  registerDirectoryPage(app, deps);
   registerWorkflowPages(app, deps);
   registerJobPages(app, deps);
   registerAuditPage(app, deps);

@@ -44,6 +44,7 @@ export function actionButton(ctx: PageContext, action: string, label: string, op
 const DONE: Record<string, string> = {
   'key-added': 'Key added.', 'key-removed': 'Key removed.', disabled: 'Account disabled: its open sessions were ended.', enabled: 'Account enabled.',
   allowlist: 'Allowlist saved.', replayed: 'File queued for processing again.', saved: 'Workflow saved and reloaded.', created: 'Account created.',
+  removed: 'Account removed: its files and an export of its data were moved to <data>/removed/.',
 };
 
 export function page(ctx: PageContext, title: string, body: Html, notice?: { ok?: string; bad?: string; done?: string }): Html {
