@@ -188,4 +188,14 @@ describe('console: sessions, roles and CSRF on every route', () => {
     assert.doesNotMatch(audit.stdout, new RegExp(PASSWORD));
     assert.doesNotMatch(audit.stdout, /"_csrf":"[^(]/);
   });
+
+  test('no password, hash, session token or CSRF secret in the server\'s log', () => {
+    const log = `${JSON.stringify(server.logs)}\n${server.stderr}`;
+    assert.ok(server.logs.length > 10, 'the server logged');
+    assert.doesNotMatch(log, new RegExp(PASSWORD));
+    assert.doesNotMatch(log, /scrypt\$|fgt_|PRIVATE KEY/);
+    for (const client of Object.values(sessions)) {
+      for (const value of client.cookies.values()) assert.ok(!log.includes(value), 'a cookie value is in the log');
+    }
+  });
 });

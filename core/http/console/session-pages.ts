@@ -11,7 +11,7 @@ type Form = Record<string, string | undefined>;
 
 /** Where to go after a login: a console page of this server, nothing else (no open redirect). */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/console\/[^/\\]?/.test(next) && !next.startsWith('//') && !/[\r\n\\]/.test(next) ? next : '/console/';
+  return next && next.startsWith('/console/') && !next.includes('//') && !/[\r\n\\]/.test(next) ? next : '/console/';
 }
 
 /** The login form, the login itself (cookie session, rate-limited as the API's), logout. */
