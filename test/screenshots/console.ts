@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     };
     await shoot(1280, 800, [
       ['dashboard.png', '/console/'], ['files.png', '/console/files'], ['file.png', 'file:rejected'],
-      ['accounts.png', '/console/accounts'], ['account.png', '/console/accounts/acme'],
+      ['accounts.png', '/console/accounts'], ['account.png', '/console/accounts/acme'], ['directory.png', '/console/accounts/acme/directory/organizations'],
       ['workflows.png', '/console/workflows'], ['workflow-edit.png', '/console/workflows/edit?name=sir'],
       ['jobs.png', '/console/jobs?job=retention'], ['audit.png', '/console/audit'],
     ]);
