@@ -16,7 +16,10 @@ const SIR = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const server = await new TestServer().start();
+  // Its own copy of the workflows: the pages show their paths, and nothing may touch the repository's.
+  const dir = new TestServer().dir;
+  cpSync(join(REPO_ROOT, 'workflows'), join(dir, 'workflows'), { recursive: true });
+  const server = await new TestServer({ dir, config: { workflowsDir: join(dir, 'workflows') } }).start();
   const browser = await launchChromium();
   try {
     await server.cliWithInput(`${PASSWORD}\n`, 'admin', 'add', 'alice', '--role', 'admin', '--password-stdin');
