@@ -3,7 +3,7 @@
  * throw-away server with a little data (accounts, a processed and a rejected upload, a job run),
  * into docs/console/*.png (1280 px wide, and the dashboard and a file's page at phone width).
  */
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../helpers/browser';
 import { sftpBatch } from '../helpers/clients';
@@ -67,6 +67,8 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await server.cleanup();
+    // The server was given its directory, so it leaves it: removed here.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
