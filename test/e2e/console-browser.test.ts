@@ -118,6 +118,13 @@ describe('console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByText('File queued for processing again.').waitFor();
     await reloadUntil(page, fileUrl, /result\s*processed/);
+    // The dashboard counts it: one sir file today, processed; acme logged in today; alice's login.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const stat = async (label: string) => (await page.locator('.card', { hasText: label }).locator('.stat').innerText()).trim();
+    assert.equal(await stat('Files today'), '1');
+    assert.equal(await stat('Accounts logged in today'), '1');
+    assert.equal(await stat('Operator logins today'), '1 / 0');
+    assert.match(await page.getByRole('row', { name: /^sir/ }).innerText(), /^sir\s+1$/, 'sir: one file, processed (the only state today)');
     // What it applied: the account's organizations, searched.
     await page.goto(`${server.httpUrl}/console/accounts/acme`);
     await page.getByRole('link', { name: 'organizations' }).click();

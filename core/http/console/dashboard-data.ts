@@ -13,6 +13,8 @@ export interface Dashboard {
   expiringKeys: Array<{ account: string; fingerprint: string; expiresAt: number }>;
   failedJobs: Array<{ job: string; startedAt: number; error: string | null }>;
   disabledAccounts: number;
+  /** Accounts whose last SFTP login was today. */
+  accountsLoggedInToday: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -43,6 +45,7 @@ export function readDashboard(db: Database, now = Date.now()): Dashboard {
     failedJobs: all(`SELECT r.job, r.started_at AS startedAt, r.error FROM cron_runs r
       WHERE r.id = (SELECT MAX(id) FROM cron_runs x WHERE x.job = r.job AND x.outcome <> 'running') AND r.outcome IN ('failed', 'interrupted')`),
     disabledAccounts: one<{ n: number }>(`SELECT COUNT(*) AS n FROM accounts WHERE enabled = 0`).n,
+    accountsLoggedInToday: one<{ n: number }>(`SELECT COUNT(*) AS n FROM accounts WHERE last_login_at >= ?`, midnight).n,
   };
 }
 

@@ -27,8 +27,9 @@ export function registerDashboardPage(app: FastifyInstance, deps: HttpDeps): voi
   <div class="card"><div class="muted">Rejected today</div><div class="stat">${d.today.filter((r) => r.state === 'rejected').reduce((n, r) => n + r.n, 0)}</div></div>
   <div class="card"><div class="muted">Dead files</div><div class="stat">${d.dead}</div></div>
   <div class="card"><div class="muted">Queue (waiting / in work)</div><div class="stat">${d.queue.ready} / ${d.queue.leased}</div><div class="muted">oldest waiting ${d.queue.oldestWaitingSeconds} s</div></div>
-  <div class="card"><div class="muted">Operator logins today (ok / refused)</div><div class="stat">${d.operatorLogins.ok} / ${d.operatorLogins.refused}</div>
+  <div class="card"><div class="muted">Accounts logged in today (SFTP)</div><div class="stat">${d.accountsLoggedInToday}</div>
     <div class="muted">${d.disabledAccounts} disabled account${d.disabledAccounts === 1 ? '' : 's'}</div></div>
+  <div class="card"><div class="muted">Operator logins today (ok / refused)</div><div class="stat">${d.operatorLogins.ok} / ${d.operatorLogins.refused}</div></div>
 </section>
 <h2>Needs attention</h2>
 <div class="card">${attention.length ? html`<ul>${attention}</ul>` : html`<p class="muted">Nothing: no dead file, no workflow problem, no failed job, no key expiring within 14 days.</p>`}</div>
