@@ -99,6 +99,7 @@ export const ERROR_CODES = {
   FG_FORBIDDEN: 'the operator role does not allow this',
   FG_RATE_LIMITED: 'too many failed logins from this address or for this name: retry later',
   FG_BAD_REQUEST: 'the request is invalid',
+  FG_CSRF: 'a change made with the console session has no valid CSRF token',
   FG_NOT_FOUND: 'no such route',
   FG_OPERATOR_NAME: 'operator and token names are 1-64 characters: letters, digits, ".", "_", "@" and "-"',
   FG_OPERATOR_EXISTS: 'an operator with this name already exists',
