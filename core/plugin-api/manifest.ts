@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { injectable } from 'inversify';
 
 /** What a flux handler is and what it may touch. The context refuses anything not granted here. */
