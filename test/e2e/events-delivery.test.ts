@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConsoleClient } from '../helpers/console';
 import { makeKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -151,6 +152,35 @@ test('the operator API lists events, deliveries and expectations; retrying and a
   assert.ok(audit.some((e) => e.action === 'POST /api/v1/deliveries/:id/retry' && e.actor === 'token:events-admin' && e.status === 200));
   assert.ok(audit.some((e) => e.action === 'POST /api/v1/deliveries/:id/retry' && e.actor === 'token:events-viewer' && e.status === 403));
   assert.ok(audit.some((e) => e.action === 'POST /api/v1/expectations/:name/ack' && e.status === 200));
+});
+
+test('the console shows expectations, failed deliveries and events; an admin sends a dead delivery again and acknowledges an incident', { skip }, async () => {
+  answer = (_n, hook) => (hook.json.account === 'console-down' ? 503 : 204);
+  const eventId = await disable('console-down');
+  for (let i = 0; (await deliveryOf(eventId)).state !== 'dead'; i++) {
+    if (i > 100) assert.fail('never dead');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const added = await server.cliWithInput('a long enough pass phrase\n', 'admin', 'add', 'ops', '--role', 'admin', '--password-stdin');
+  assert.equal(added.code, 0, added.stderr);
+  const browser = new ConsoleClient(server.httpUrl!);
+  await browser.login('ops', 'a long enough pass phrase');
+  const pageText = (await browser.get('/console/events')).text;
+  const { id } = await deliveryOf(eventId);
+  assert.match(pageText, new RegExp(`action="/console/deliveries/${id}/retry"`), 'the dead delivery, with its button');
+  assert.match(pageText, /acme-daily-sal/);
+  assert.match(pageText, new RegExp(eventId));
+  // No file ever came for acme: the last period is missed, and can be acknowledged.
+  assert.match(pageText, /action="\/console\/expectations\/acme-daily-sal\/ack"/);
+
+  const retried = await browser.post(`/console/deliveries/${id}/retry`);
+  assert.deepEqual([retried.status, retried.location], [303, '/console/events?done=retried']);
+  assert.notEqual((await deliveryOf(eventId)).state, 'dead');
+  const acked = await browser.post('/console/expectations/acme-daily-sal/ack');
+  assert.equal(acked.status, 303);
+  const after = (await browser.get('/console/events?done=acknowledged')).text;
+  assert.match(after, /Incident acknowledged\./);
+  assert.match(after, /by operator:ops/);
 });
 
 test('a server killed (SIGKILL) while sending an event delivers it after its restart', { skip }, async () => {
