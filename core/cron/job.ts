@@ -52,6 +52,8 @@ export interface JobContext {
 export interface Job {
   readonly name: JobName;
   readonly description: string;
+  /** Why the schedule need not run it (nothing configured for it), or undefined. */
+  idleReason?(): string | undefined;
   /** Awaited by the runner: a job with nothing to wait for is synchronous. */
   run(ctx: JobContext): Promise<void> | void;
 }

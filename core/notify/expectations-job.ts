@@ -5,7 +5,8 @@ import { evaluateExpectations } from './expectations';
 
 /**
  * Evaluates the expected files (`expectations:`) and raises expectation.late / .missed /
- * .recovered, each once per period. Scheduled every minute by default (`jobs.expectations`);
+ * .recovered, each once per period. Scheduled every 5 minutes by default (`jobs.expectations`),
+ * and not at all when no expectation is configured;
  * `fluxgate jobs run expectations --at ISO` evaluates as of any instant.
  */
 export class ExpectationsJob implements Job {
@@ -13,6 +14,10 @@ export class ExpectationsJob implements Job {
   readonly description = 'raises expectation.late / missed / recovered for expected files';
 
   constructor(private readonly config: FluxgateConfig, private readonly repo: ExpectationRepository) {}
+
+  idleReason(): string | undefined {
+    return this.config.expectations.length === 0 ? 'no expectations in the config (expectations:)' : undefined;
+  }
 
   run(ctx: JobContext): void {
     ctx.counts.add('checked', this.config.expectations.length);

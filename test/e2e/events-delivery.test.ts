@@ -123,6 +123,7 @@ async function token(name: string, role: 'admin' | 'viewer'): Promise<string> {
 
 test('the operator API lists events, deliveries and expectations; retrying and acknowledging need an admin and are audited', { skip }, async () => {
   const [admin, viewer] = [await token('events-admin', 'admin'), await token('events-viewer', 'viewer')];
+  assert.ok(server.logs.some((l) => l.msg === 'job scheduled' && l.job === 'expectations' && l.schedule === '*/5 * * * *'), 'an expectation is configured: its job is scheduled');
   answer = (_n, hook) => (hook.json.account === 'api-down' ? 503 : 204);
   const eventId = await disable('api-down');
   for (let i = 0; (await deliveryOf(eventId)).state !== 'dead'; i++) {
