@@ -115,7 +115,11 @@ export class EventDispatcher implements Service {
       }
       const nextAt = s ? nextAttemptAt(this.policy, delivery.attempts + 1, at, delivery.retryFrom) : null;
       this.deliveries.failed(delivery.id, this.holder, at, { status: result.status, error: result.error ?? 'failed', nextAt });
-      if (nextAt === null) this.logger.error({ ...log, error: result.error }, 'event delivery dead: past its retry horizon (fluxgate deliveries retry re-sends it)');
+      if (nextAt === null) {
+        this.logger.error({ ...log, error: result.error }, s
+          ? 'event delivery dead: past its retry horizon (fluxgate deliveries retry re-sends it)'
+          : 'event delivery dead: its subscription is no longer in the config');
+      }
       else this.logger.warn({ ...log, error: result.error, retryAt: new Date(nextAt).toISOString() }, 'event delivery failed; retrying');
     }
   }
