@@ -87,6 +87,7 @@ export class WorkflowRunner {
     try {
       await mkdir(run.workDir, { recursive: true, mode: 0o750 });
       await this.runSteps(run, workflow.steps);
+      await run.settleOutputs();
       run.file = moveOut(run, 'processed');
       const counts = { ...run.report.counts, ...definedCounts(run.outcome?.counts) };
       this.finish(run.file, 'processed', {
@@ -125,6 +126,14 @@ export class WorkflowRunner {
     run.result = kind === 'rejected' ? 'rejected' : 'failed';
     run.outcome = undefined;
     await this.runOnError(run);
+    try {
+      await run.settleOutputs();
+    } catch (signErr) {
+      // No space for a signature: the file waits for space and runs again, so its report is signed.
+      if (isOutOfSpace(signErr)) throw signErr;
+      run.event('step-failed', { onError: true, error: (signErr as Error).message });
+      run.log.error({ err: (signErr as Error).message }, 'an output of the on-error steps could not be signed');
+    }
     run.file = moveOut(run, run.result);
     const state = kind === 'rejected' ? 'rejected' : 'dead';
     this.finish(run.file, state, {

@@ -47,6 +47,8 @@ export class EngineStepRun implements StepRun {
   readonly signal: AbortSignal;
   readonly journal: JournalRepository;
   readonly services: StepServices;
+  /** Signatures of outputs being made (on the signing thread) while the next steps run. */
+  private readonly signing: Array<Promise<void>> = [];
 
   constructor(init: StepRunInit) {
     this.services = init.services;
@@ -78,12 +80,26 @@ export class EngineStepRun implements StepRun {
       (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
     const { signer } = this.services;
-    if (signer) await signer.sign(target);
+    if (signer) {
+      // Made while the next steps run; the file is not finished before it is (settleOutputs).
+      const signed = signer.sign(target);
+      signed.catch(() => undefined); // seen by settleOutputs
+      this.signing.push(signed);
+    }
     this.log.debug({ kind, path: target, signed: Boolean(signer) }, 'output written');
     return target;
   }
 
+  /** Waits for the signatures of the outputs written so far; throws the first failure. */
+  async settleOutputs(): Promise<void> {
+    const pending = this.signing.splice(0);
+    const results = await Promise.allSettled(pending);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   async cleanup(): Promise<void> {
+    await Promise.allSettled(this.signing);
     await rm(this.workDir, { recursive: true, force: true });
   }
 }
