@@ -9,6 +9,7 @@ import { DurableQueue } from '../queue/queue';
 import type { Database } from '../store/database';
 import { JournalRepository } from '../store/journal-repository';
 import type { OutputSigner, Service } from '../tokens';
+import { sandboxLoader } from '../sandbox/sandbox-loader';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
 import { WorkflowRunner } from '../workflow/runner';
@@ -37,7 +38,8 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
   const journal = new JournalRepository(db);
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
-  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins);
+  // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
+  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers);
   const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };

@@ -40,6 +40,10 @@ export function workflowSchema(steps: readonly AnyStep[]) {
     report: z.strictObject({
       directory: z.string().optional().describe('Account-relative directory of reports (default out/<flux>)'),
     }).prefault({}),
+    limits: z.strictObject({
+      memoryMb: z.number().int().min(32).max(16384).optional().describe('Heap of a sandboxed plugin\'s process, MiB (over it: FG_PLUGIN_MEMORY)'),
+      secondsPerFile: z.number().int().min(1).max(86400).optional().describe('How long a sandboxed plugin may take per file (over it: FG_PLUGIN_TIMEOUT)'),
+    }).optional().describe('Limits of the sandboxed plugin this workflow runs, over its manifest\'s (docs/plugin-api.md)'),
   });
 }
 
@@ -66,6 +70,8 @@ export interface Workflow {
   onError: StepRef[];
   retry: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; factor?: number };
   report: { directory: string };
+  /** Over the sandboxed plugin's manifest limits. */
+  limits?: { memoryMb?: number; secondsPerFile?: number };
 }
 
 export function normaliseWorkflow(p: Parsed, source: string): Workflow {
@@ -86,6 +92,7 @@ export function normaliseWorkflow(p: Parsed, source: string): Workflow {
     onError: p['on-error'].map(toRef),
     retry: p.retry,
     report: { directory: trimSlashes(p.report.directory ?? `out/${p.flux}`) },
+    limits: p.limits,
   };
 }
 

@@ -5,6 +5,7 @@ import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
 import { silentLogger } from '../../logging/logger';
 import { HandlerRegistry } from '../../workflow/handler-registry';
+import { sandboxLoader } from '../../sandbox/sandbox-loader';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
 import { BUILTIN_STEPS } from '../../workflow/steps';
@@ -23,7 +24,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
       // Against the handlers the server would load: the built-in ones and the config's plugins.
       // A plugin refused at load (FG_PLUGIN_INVALID: its manifest, its module) is a problem of the check.
       const refused: Array<{ module: string; error: FluxgateError }> = [];
-      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused);
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused, sandboxLoader());
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);
