@@ -15,7 +15,9 @@ import type { Readable } from 'node:stream';
 import type { DataPaths } from '../config/paths';
 import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { AccountDirectory } from '../plugin-api/directory';
+import { Container } from 'inversify';
 import type { FluxHandler } from '../plugin-api/handler';
+import { PluginTokens } from '../plugin-api/tokens';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { FileRejection } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
@@ -23,9 +25,9 @@ import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
 import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
-import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { readFrame, writeFrame } from './frames';
+import { SandboxFiles } from './sandbox-files';
 import { installNetworkGuard } from './network-guard';
 import { encodeArgs, toWireError, type Answer, type ChildMessage, type Job, type PluginBundle, type ReportItem } from './protocol';
 
@@ -114,12 +116,15 @@ function remoteDirectory(): AccountDirectory {
   return Object.freeze(dir) as AccountDirectory;
 }
 
-function logger(): FluxContext['log'] {
+type SandboxLogger = FluxContext['log'] & { child(bindings: object): SandboxLogger };
+
+/** ctx.log and PluginTokens.Logger: lines go to the engine's log (pino-like, `child` included). */
+function logger(bindings: object = {}): SandboxLogger {
   const at = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: object | string, msg?: string) => {
     const [o, m] = typeof obj === 'string' ? [{}, obj] : [obj as Record<string, unknown>, msg];
-    send({ t: 'log', level, obj: JSON.parse(JSON.stringify(o)) as Record<string, unknown>, msg: m });
+    send({ t: 'log', level, obj: JSON.parse(JSON.stringify({ ...bindings, ...o })) as Record<string, unknown>, msg: m });
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => logger({ ...bindings, ...more }) };
 }
 
 async function run(job: Job): Promise<void> {
@@ -137,7 +142,12 @@ async function run(job: Job): Promise<void> {
 
   const found = handlerClasses(loadBundle(job.bundle)).find((h) => h.name === job.className);
   if (!found) throw new Error(`the plugin module ${job.bundle.filename} no longer exports ${job.className}`);
-  const handler = new found.cls();
+  // Constructed as the server's plugin container would (core/composition/plugins.ts): PluginTokens only.
+  const container = new Container();
+  container.bind(PluginTokens.Logger).toConstantValue(logger());
+  container.bind(PluginTokens.Config).toConstantValue(job.config);
+  container.bind(found.cls).toSelf();
+  const handler = container.get<FluxHandler>(found.cls);
   const paths = { accountRoot: () => job.accountRoot, vault: () => job.vaultRoot } as unknown as DataPaths;
   const incoming: IncomingFile = { ...job.incoming, receivedAt: new Date(job.incoming.receivedAt) };
   const signal = new AbortController().signal; // the engine stops a sandbox by ending its process
@@ -146,7 +156,7 @@ async function run(job: Job): Promise<void> {
     inputPath: job.inputPath,
     openInput: (): Readable => createReadStream(job.inputPath),
     records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => readRecords(job.inputPath, { fileName: job.fileName, ...options }, signal, {}),
-    files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest),
+    files: new SandboxFiles(paths, job.settings.account.id, job.manifest),
     report,
     directory: remoteDirectory(),
     log: logger(),

@@ -29,10 +29,10 @@ export function installNetworkGuard(network: boolean | readonly string[]): void 
     { code: 'ERR_ACCESS_DENIED', permission: 'Net', resource });
 
   const connect = net.Socket.prototype.connect;
-  lock(net.Socket.prototype, 'connect', function guardedConnect(this: net.Socket, ...args: unknown[]) {
+  lock(net.Socket.prototype, 'connect', function guardedConnect(this: Net.Socket, ...args: unknown[]) {
     const target = connectTarget(args);
     if (!('path' in target) && networkAllows(network, target.host, target.port)) {
-      return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+      return (connect as (...a: unknown[]) => Net.Socket).apply(this, args);
     }
     throw refuse('path' in target ? target.path : `${target.host}:${target.port}`);
   });

@@ -37,7 +37,7 @@ export function bundlePlugin(modulePath: string): PluginBundle {
  * and the server's own modules must be the ones it runs: one plugin API instance).
  */
 function ownSourcesToDist(code: string, modulePath: string): string {
-  return code.replace(/require\("(\.{1,2}\/[^"]+)"\)/g, (whole, specifier: string) => {
+  return code.replace(/require\("((?:\.{1,2})?\/[^"]+)"\)/g, (whole, specifier: string) => {
     const target = resolve(dirname(modulePath), specifier);
     const rel = relative(PACKAGE_ROOT, target);
     if (!/^(core|plugins)\//.test(rel)) return whole;

@@ -31,6 +31,11 @@ export interface Job {
   fileName: string;
   accountRoot: string;
   vaultRoot: string;
+  /**
+   * What a constructor's `@inject(PluginTokens.Config)` gets in a sandbox: the settings a handler
+   * may need, never the whole configuration (keys, tokens, passwords of the server's parts).
+   */
+  config: { environment: string; directory: { userProfiles: readonly string[] }; documents: PluginSettings['documents'] };
 }
 
 export type ReportItem = { add: ReportMessage } | { count: [keyof FluxCounts, string | undefined, number | undefined] };

@@ -55,7 +55,12 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const requestPath = join(run.workDir, 'sandbox-requests');
     const answerPath = join(run.workDir, 'sandbox-answers');
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
-    const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.map((p) => ctx.files.resolve(p, access));
+    // A granted folder and all below it, whether or not it exists yet (Node takes a path it
+    // cannot find for a file: `/*` is what grants what will be created below it).
+    const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.flatMap((p) => {
+      const dir = ctx.files.resolve(p, access);
+      return [dir, join(dir, '*')];
+    });
     const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath,
       ...grant('read', [...manifest.permissions.read, ...manifest.permissions.write])];
     const write = [requestPath, ...grant('write', manifest.permissions.write)];
@@ -72,6 +77,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       settings: ctx.settings, apply: ctx.apply, attempt: ctx.attempt, inputPath: ctx.inputPath,
       fileName: plainName(incoming.name),
       accountRoot: run.paths.accountRoot(run.account.id), vaultRoot: run.paths.vault(run.account.id),
+      config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
     const ending = await this.runSandbox(args, { requestPath, answerPath, database: run.paths.database, job }, ctx, limits.secondsPerFile);
