@@ -118,7 +118,8 @@ function resolveOwn(fromPackage: NodeJS.Require, specifier: string): string {
   try {
     return fromPackage.resolve(specifier);
   } catch (err) {
-    if (specifier !== 'fluxgate/plugin-api') throw err;
-    return join(PACKAGE_ROOT, 'dist', 'core', 'plugin-api', 'index.js');
+    if (specifier === 'fluxgate/plugin-api') return join(PACKAGE_ROOT, 'dist', 'core', 'plugin-api', 'index.js');
+    if (specifier === 'fluxgate/plugin-api/testing') return join(PACKAGE_ROOT, 'dist', 'core', 'plugin-testing', 'index.js');
+    throw err;
   }
 }

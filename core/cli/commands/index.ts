@@ -11,7 +11,8 @@ import { registerReplayCommands } from './replay';
 import { registerWorkflowCommands } from './workflows';
 import { registerConfigCommands } from './config';
 import { registerOperatorCommands } from './operators';
+import { registerPluginCommands } from './plugin';
 
 /** Every command group, in the order `fluxgate --help` lists them. */
-export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerDirectoryCommands, registerConfigCommands,
+export const COMMANDS: RegisterCommands[] = [registerServe, registerAccount, registerKey, registerHostkeys, registerJobCommands, registerPgpCommands, registerFileCommands, registerReplayCommands, registerWorkflowCommands, registerPluginCommands, registerDirectoryCommands, registerConfigCommands,
   registerOperatorCommands];
