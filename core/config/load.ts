@@ -21,15 +21,9 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The repository: two levels up from the sources, three from their compiled copy in dist/. */
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
+import { PACKAGE_ROOT } from './package-root';
 
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(resolve(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return resolve(from, '..', '..');
-  }
-}
+export { PACKAGE_ROOT };
 export const DEFAULT_CONFIG_FILE = 'fluxgate.yaml';
 
 /** Finds the config file: `--config`, then FLUXGATE_CONFIG, then ./fluxgate.yaml if present. */

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../config/load';
+import { PACKAGE_ROOT } from '../config/package-root';
 import { FluxgateError } from '../errors';
 
 const FLUX = /^[a-z0-9][a-z0-9-]{0,31}$/;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../config/load';
+import { PACKAGE_ROOT } from '../config/package-root';
 import { FluxgateError } from '../errors';
 import type { FluxManifest } from '../plugin-api/manifest';
 import { loadEsbuild } from '../workflow/plugin-loader';

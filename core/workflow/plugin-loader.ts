@@ -3,7 +3,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
-import { PACKAGE_ROOT } from '../config/load';
+import { PACKAGE_ROOT } from '../config/package-root';
 
 /**
  * Loading plugin modules (config `plugins:`), through Node's documented module hooks
