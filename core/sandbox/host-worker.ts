@@ -8,7 +8,6 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { DirectoryStore } from '../plugin-api/directory';
 import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
 import { bindDirectory } from '../workflow/account-directory';
@@ -33,7 +32,7 @@ class RolledBack extends Error {}
 
 const db = openDatabase(database);
 const store = new DirectoryRepository(db);
-const directory = bindDirectory(store as DirectoryStore, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
+const directory = bindDirectory(store, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
 let pending: ReportItem[] = [];
 
 function flushReport(): void {

@@ -28,6 +28,7 @@ export function installNetworkGuard(network: boolean | readonly string[]): void 
     new Error(`Access to this API has been restricted: the network (${resource}) is not granted`),
     { code: 'ERR_ACCESS_DENIED', permission: 'Net', resource });
 
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the original, called with apply on the socket
   const connect = net.Socket.prototype.connect;
   lock(net.Socket.prototype, 'connect', function guardedConnect(this: Net.Socket, ...args: unknown[]) {
     const target = connectTarget(args);

@@ -127,7 +127,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
             break;
         }
       });
-      worker.on('error', (err) => { ending.event ??= { t: 'failed', error: { name: 'Error', message: `sandbox host: ${err.message}`, stack: err.stack } }; });
+      worker.on('error', (err: Error) => { ending.event ??= { t: 'failed', error: { name: 'Error', message: `sandbox host: ${err.message}`, stack: err.stack } }; });
       worker.on('exit', () => {
         workerEnded = true;
         if (!childExited) child.kill('SIGKILL'); // the engine's side is gone: so is the run

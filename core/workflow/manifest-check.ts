@@ -35,7 +35,7 @@ export function checkManifest(manifest: unknown, handler: string, origin: string
   if (!permissions || typeof permissions !== 'object') return fail('the manifest has no permissions: { read: [...], write: [...], network: false }');
   const network: unknown = permissions.network;
   if (Array.isArray(network)) {
-    const bad = network.find((h) => hostGrantProblem(h) !== undefined);
+    const bad: unknown = (network as unknown[]).find((h) => hostGrantProblem(h) !== undefined);
     if (bad !== undefined) fail(`permissions.network grant ${JSON.stringify(bad)} ${hostGrantProblem(bad)}`);
   } else if (typeof network !== 'boolean') {
     fail(`permissions.network is ${JSON.stringify(network)}, expected false, a list of "host:port" ("api.example.com:443") or true`);

@@ -37,9 +37,9 @@ describe('a third-party plugin, from plugin init to serving', { skip: skipUnless
     await server?.cleanup();
   });
 
-  test('plugin init writes a handler, a workflow, a sample and a test', async () => {
+  test('plugin init writes a handler, a workflow, a sample and a test', () => {
     const files = readdirSync(dir).sort();
-    for (const f of ['handler.ts', 'index.ts', 'package.json', 'sample', 'thirdp.test.ts', 'thirdp.yaml', 'tsconfig.json']) assert.ok(files.includes(f), `${f} in ${files}`);
+    for (const f of ['handler.ts', 'index.ts', 'package.json', 'sample', 'thirdp.test.ts', 'thirdp.yaml', 'tsconfig.json']) assert.ok(files.includes(f), `${f} in ${files.join(', ')}`);
   });
 
   test('its unit test (createTestContext from fluxgate/plugin-api/testing) passes where it stands', async () => {
