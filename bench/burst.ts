@@ -35,8 +35,8 @@ const BASELINE = Number(process.env.BENCH_BASELINE ?? 20);
 const SIGN = process.env.BENCH_SIGN ?? 'both';
 const KEY_TYPE = process.env.BENCH_KEY_TYPE ?? 'rsa4096';
 const PROFILE = process.env.BENCH_PROFILE;
-/** BENCH_WATCH=0: the server without its chokidar watcher (SFTP announcements only), to see what the watcher costs. */
-const WATCH = process.env.BENCH_WATCH !== '0';
+/** BENCH_WATCH=1: chokidar watches the accounts' trees as well (engine.watch: true), to see what the watcher costs; default: the server's default (no watcher). */
+const WATCH = process.env.BENCH_WATCH === '1';
 const TOTAL = CLIENTS * PER_CLIENT;
 const CONNECT_AT_ONCE = 8;
 const FINAL = new Set(['processed', 'rejected', 'dead']);

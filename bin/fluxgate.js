@@ -15,6 +15,17 @@ if (reason === 'dist/ has not been built') {
 // A developer's edited source would otherwise run stale without a word.
 if (reason) process.emitWarning(`fluxgate runs dist/, which is older than its sources (${reason}): run \`npm run build\``);
 
+// The server's young generation: V8 13 (Node 24) lets its semi-spaces grow to 32 MiB each on a
+// machine with this much memory, ~70 MB of the server's peak RSS on a big file (bench:sal,
+// docs/benchmarks.md). The limit is read once, when the process starts: `serve` starts itself
+// again, in place (same pid, execve(2)), with it, unless the operator chose a semi-space size.
+const { commandName } = require('../dist/core/cli/commands/index.js');
+const SERVE_V8_FLAGS = ['--max-semi-space-size=16'];
+const chosen = [...process.execArgv, process.env.NODE_OPTIONS || ''].some((a) => /semi[-_]space/.test(a));
+if (!chosen && typeof process.execve === 'function' && commandName(process.argv.slice(2)) === 'serve') {
+  process.execve(process.execPath, [process.execPath, ...SERVE_V8_FLAGS, ...process.execArgv, process.argv[1], ...process.argv.slice(2)], process.env);
+}
+
 require('../dist/core/cli/main.js')
   .main(process.argv)
   .then((code) => { if (typeof code === 'number') process.exitCode = code; })

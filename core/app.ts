@@ -23,6 +23,7 @@ export class FluxgateApp {
       this.started.push(service);
       this.logger.debug({ component: 'app', service: service.name }, 'service started');
     }
+    for (const service of this.started) service.started?.();
   }
 
   async stop(): Promise<void> {

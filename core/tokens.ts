@@ -7,6 +7,8 @@
 export interface Service {
   readonly name: string;
   start(): Promise<void> | void;
+  /** Called once every service has started (the server listens): background work that must not delay the start. */
+  started?(): void;
   stop(): Promise<void> | void;
 }
 

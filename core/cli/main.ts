@@ -3,7 +3,7 @@ import { restoreYoungGenerationGrowth } from './startup-heap';
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { CliContext } from './context';
-import { COMMANDS } from './commands';
+import { commandGroupsFor } from './commands';
 import { cliFailure, writeFailure } from './failure';
 import { fluxgateVersion } from '../version';
 
@@ -13,7 +13,11 @@ export function wantsJson(args: readonly string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).includes('--json');
 }
 
-export function buildProgram(options: { json?: boolean } = {}): { program: Command; ctx: CliContext } {
+/**
+ * The program with its commands. Given the arguments, only the module of the command they name
+ * is loaded (every one without them, as for `--help`).
+ */
+export function buildProgram(options: { json?: boolean; args?: readonly string[] } = {}): { program: Command; ctx: CliContext } {
   const json = options.json ?? false;
   const program = new Command('fluxgate')
     .description('SFTP exchange server for HR data')
@@ -21,7 +25,7 @@ export function buildProgram(options: { json?: boolean } = {}): { program: Comma
     .option('--data-dir <dir>', 'data directory (env FLUXGATE_DATA_DIR; default ./var)')
     .option('--config <file>', 'configuration file (env FLUXGATE_CONFIG; default ./fluxgate.yaml if present)');
   const ctx = new CliContext(program, json);
-  for (const register of COMMANDS) register(program, ctx);
+  for (const group of commandGroupsFor(options.args)) group.load()(program, ctx);
   // `serve` restores it itself once the server runs: its start-up loads the rest of the engine.
   program.hook('preAction', (_program, command) => { if (command.name() !== 'serve') restoreYoungGenerationGrowth(); });
   (function configure(cmd: Command): void {
@@ -36,7 +40,7 @@ export function buildProgram(options: { json?: boolean } = {}): { program: Comma
 /** Runs the CLI; resolves to the exit code. Long-running commands (serve) resolve when stopped. */
 export async function main(argv: string[]): Promise<number> {
   const json = wantsJson(argv.slice(2));
-  const { program, ctx } = buildProgram({ json });
+  const { program, ctx } = buildProgram({ json, args: argv.slice(2) });
   try {
     const args = argv.slice(2);
     if (json && (args[0] === '--version' || args[0] === '-V')) {

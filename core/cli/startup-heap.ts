@@ -3,14 +3,9 @@ import { operatorSetV8Flag } from '../v8-flags';
 
 /**
  * Loading the program (the engine, ssh2, openpgp, zod schemas, inversify) keeps
- * many new objects alive, and V8 answers that by growing the young generation to its maximum
- * (two 16 MiB semi-spaces), which then stays committed for the life of the process: 20 to 27 MiB
- * of the idle server's RSS, and of its peak during uploads (measured: `serve` idle 123-127 MiB
- * before, 104-107 after; peak over two 256 MiB uploads 159-175 MiB before, 150-152 after).
- *
- * Re-measured on Node 24 (V8 13.6, 2026-12-06, `bench:sftp`, docs/sftp.md): without it the idle
- * server is at 119-121 MiB instead of 106-107, and the peak of the uploads 220-221 MiB instead of
- * 197-200.
+ * many new objects alive, and V8 answers that by growing the young generation to its maximum,
+ * which then stays committed for the life of the process: tens of MiB of the idle server's RSS,
+ * and of its peak during uploads (measured with `bench:sftp` on Node 20 and 24: docs/sftp.md).
  *
  * So the young generation is kept at its initial size while the program loads (growth factor
  * 1: objects that survive are promoted at once, as long-lived module state would be anyway),

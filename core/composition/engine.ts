@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/load';
 import type { FluxgateConfig } from '../config/schema';
 import { Intake } from '../intake/intake';
-import { IntakeWatcher } from '../intake/watcher';
+import { IntakeService } from '../intake/intake-service';
 import type { Logger } from '../logging/logger';
 import type { ServerKeyStore } from '../pgp/server-key';
 import { FileJobs } from '../queue/file-jobs';
@@ -10,6 +10,7 @@ import type { Database } from '../store/database';
 import { JournalRepository } from '../store/journal-repository';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
+import { workflowRouting } from '../workflow/file-routing';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
 import { WorkflowRunner } from '../workflow/runner';
@@ -44,13 +45,13 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
   const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger });
-  const intake = new Intake({ paths, accounts, journal, files, workflows, logger });
+  const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
   return {
     journal, files, steps, handlers, workflows, runner, intake,
     services: [
       workflows,
       new WorkflowWorkers(files, runner, journal, config, logger),
-      new IntakeWatcher(intake, paths, accounts, state.uploads, config.engine.watch, logger),
+      new IntakeService(intake, paths, accounts, state.uploads, { watch: config.engine.watch, scanIntervalSeconds: config.engine.scanIntervalSeconds }, logger),
     ],
   };
 }

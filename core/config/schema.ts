@@ -123,8 +123,23 @@ const engineSchema = z.strictObject({
   }).prefault({}),
   leaseMs: z.number().int().min(1000).default(5 * 60_000),
   pollIntervalMs: z.number().int().min(10).default(1000),
-  /** Watch the account trees with chokidar as well as taking the SFTP server's announcements. */
-  watch: z.boolean().default(true),
+  /**
+   * chokidar watchers on account trees, for files written there by other means than this
+   * server's SFTP (a co-located OpenSSH, a mounted share), taken within a second: `true` for
+   * every account, a list of account ids, or `false`. Each watched exchange account holds about
+   * 13 inotify watches (one per directory of in/), so `true` suits tens of accounts, not
+   * thousands. Unwatched trees are still scanned (scanIntervalSeconds); SFTP uploads never wait
+   * for either (they are announced in-process).
+   */
+  watch: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /**
+   * Every account's in/ tree (drop-box: its root) is looked at once in this period, a slice of
+   * the accounts at a time: a file dropped there by other means is found within it (plus a
+   * second if it was still being written). A look is one stat per directory; a directory is
+   * read only when its mtime changed (docs/engine.md). 45 s: about 1 % of one core with 10,000
+   * exchange accounts; the cost grows with the accounts and shrinks as this grows.
+   */
+  scanIntervalSeconds: z.number().int().min(1).max(3600).default(45),
   /**
    * CSV files of at least this size are parsed on a worker thread, beside the validation and
    * storage of their rows (0: all of them). 4 MiB is about 25,000 sal rows.

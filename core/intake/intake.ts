@@ -3,12 +3,14 @@ import { basename, relative, sep } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
 import type { FileJobs } from '../queue/file-jobs';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountProfile, AccountRepository } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
 import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
-import type { WorkflowRegistry } from '../workflow/registry';
 import { digestFile } from './hash';
+
+/** The flux whose workflow takes an account-relative path (`in/sal/x.csv`) of an account of this profile; null when none does. */
+export type RouteFile = (profile: AccountProfile, relativePath: string) => string | null;
 
 export interface IntakeDeps {
   paths: DataPaths;
@@ -16,7 +18,8 @@ export interface IntakeDeps {
   journal: JournalRepository;
   /** The engine's "process this file": the job, with the attempts of the file's workflow. */
   files: FileJobs;
-  workflows: WorkflowRegistry;
+  /** The workflows' matching, given by the engine (intake knows no workflow registry). */
+  route: RouteFile;
   logger: Logger;
 }
 
@@ -43,6 +46,11 @@ export class Intake {
     return parts.length === 1 ? rel : undefined;
   }
 
+  /** Whether the file is being taken in right now or already has a live journal entry. */
+  isTaken(absolutePath: string): boolean {
+    return this.inFlight.has(absolutePath) || this.deps.journal.liveAt(absolutePath) !== undefined;
+  }
+
   async consider(accountId: string, absolutePath: string, via: string): Promise<JournalFile | undefined> {
     const account = this.deps.accounts.get(accountId);
     if (!account || account.purgedAt) return undefined;
@@ -57,11 +65,11 @@ export class Intake {
       const after = await stat(absolutePath).catch(() => undefined);
       // Still being written by something that does not use temporary names: the next event will bring it back.
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
-      const workflow = this.deps.workflows.match(account.profile, rel);
+      const flux = this.deps.route(account.profile, rel);
       let refusal: OutcomeSummary | undefined;
       const entry = this.deps.journal.transaction(() => {
         const inserted = this.deps.journal.insert({
-          accountId: account.id, profile: account.profile, flux: workflow?.flux ?? null, workflow: workflow?.flux ?? null,
+          accountId: account.id, profile: account.profile, flux, workflow: flux,
           originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
         });
         if (!inserted) return undefined;

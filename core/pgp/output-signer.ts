@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger';
 import type { OutputSigner } from '../tokens';
 import type { ServerKeyStore } from './server-key';
 import { signFileDetached } from './sign';
+import { SignThread } from './sign-thread';
 
 /**
  * The engine's OutputSigner: after each report or proof of receipt lands in out/, writes its
@@ -11,6 +12,8 @@ import { signFileDetached } from './sign';
  */
 export class PgpOutputSigner implements OutputSigner {
   private readonly log: Logger;
+  /** The signing thread of the key in use (the key is loaded once: one thread). */
+  private thread?: { fingerprint: string; thread: SignThread };
 
   constructor(
     private readonly keys: ServerKeyStore,
@@ -22,7 +25,12 @@ export class PgpOutputSigner implements OutputSigner {
 
   async sign(absolutePath: string): Promise<void> {
     const key = await this.keys.load();
-    const signature = await signFileDetached(key.privateKey, absolutePath, this.config.sftp.fileMode);
+    if (this.thread?.fingerprint !== key.fingerprint) {
+      void this.thread?.thread.stop();
+      this.thread = { fingerprint: key.fingerprint, thread: new SignThread(key.privateKey) };
+    }
+    const { thread } = this.thread;
+    const signature = await signFileDetached(key.privateKey, absolutePath, this.config.sftp.fileMode, (bytes) => thread.sign(bytes));
     this.log.debug({ path: absolutePath, signature, fingerprint: key.fingerprint }, 'output signed');
   }
 }

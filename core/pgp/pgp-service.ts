@@ -7,17 +7,20 @@ import { publishPublicKey, type PublishResult } from './publish';
 import type { ServerKeyStore } from './server-key';
 
 const PUBLISHED = 'PGP public key published to exchange accounts';
+/** Accounts published to between two turns of the event loop. */
+const PAGE = 100;
 
 /**
  * At server start: loads (or generates) the server key, so a broken key configuration stops
  * the start with a clear FG_PGP instead of failing at the first upload, then publishes the
- * public key to every exchange account's out/sig/ (repairing any that were deleted). A key
- * still to be generated is generated in the background instead.
+ * public key to every exchange account's out/sig/ (repairing any that were deleted) in the
+ * background. A key still to be generated is generated in the background too.
  */
 export class PgpService implements Service {
   readonly name = 'pgp';
   private readonly log: Logger;
   private stopping = false;
+  private publishOnceStarted = false;
 
   constructor(
     private readonly keys: ServerKeyStore,
@@ -41,8 +44,19 @@ export class PgpService implements Service {
       return;
     }
     // An existing or configured key loads in milliseconds: a broken one stops the start here.
-    const counts = await this.publishAll();
-    this.log.info({ ...counts }, PUBLISHED);
+    await this.keys.load();
+    this.publishOnceStarted = true;
+  }
+
+  /**
+   * Publishing reads every account's copy: in the background once the server listens, so that
+   * thousands of accounts hold up neither the start nor the services started after this one (#19).
+   */
+  started(): void {
+    if (!this.publishOnceStarted) return;
+    this.publishAll()
+      .then((counts) => { if (!this.stopping) this.log.info({ ...counts }, PUBLISHED); })
+      .catch((err: unknown) => this.log.error({ err }, 'the PGP public key could not be published'));
   }
 
   stop(): void {
@@ -56,14 +70,18 @@ export class PgpService implements Service {
     const key = await this.keys.load();
     const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
     if (this.stopping) return counts;
-    for (const account of this.accounts.list()) {
-      if (account.purgedAt !== null) { counts.skipped++; continue; }
-      try {
-        counts[publishPublicKey(this.paths, account, key.armoredPublicKey, this.config.sftp.fileMode)]++;
-      } catch (err) {
-        // One unwritable account tree must not keep the server from starting.
-        this.log.error({ accountId: account.id, err }, 'cannot publish the PGP public key to this account');
+    // A page of accounts at a time, the event loop running between pages (purged accounts are left out).
+    for (let page = this.accounts.pageAfter('', PAGE); page.length > 0; page = this.accounts.pageAfter(page[page.length - 1].id, PAGE)) {
+      for (const account of page) {
+        try {
+          counts[publishPublicKey(this.paths, account, key.armoredPublicKey, this.config.sftp.fileMode)]++;
+        } catch (err) {
+          // One unwritable account tree must not keep the others from getting the key.
+          this.log.error({ accountId: account.id, err }, 'cannot publish the PGP public key to this account');
+        }
       }
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.stopping) break;
     }
     return counts;
   }

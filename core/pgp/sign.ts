@@ -14,15 +14,20 @@ const SIGN_IN_MEMORY_MAX_BYTES = 16 * 1024 * 1024;
  * makes, checked with `gpg --verify <path>.sig <path>`), streaming a big file. The signature
  * appears atomically: a client never downloads half of one. Returns the signature's path.
  */
-export async function signFileDetached(privateKey: openpgp.PrivateKey, path: string, mode = 0o640): Promise<string> {
+/** Makes a detached binary signature of bytes held in memory (another thread may: sign-thread.ts). */
+export type SignBytes = (bytes: Uint8Array) => Promise<Uint8Array>;
+
+export async function signFileDetached(privateKey: openpgp.PrivateKey, path: string, mode = 0o640, signBytes?: SignBytes): Promise<string> {
   const target = signatureNameOf(path);
   let source: ReadStream | undefined;
   try {
     // openpgp signs a streamed message with its own BigInt RSA (~155 ms of CPU for RSA 4096
     // here), bytes with Node's crypto (~3 ms): reports and receipts are small, read them whole.
     if ((await stat(path)).size <= SIGN_IN_MEMORY_MAX_BYTES) {
-      const message = await openpgp.createMessage({ binary: await readFile(path) });
-      const signature = await openpgp.sign({ message, signingKeys: privateKey, detached: true, format: 'binary' });
+      const bytes = await readFile(path);
+      const signature = signBytes
+        ? await signBytes(bytes)
+        : await openpgp.sign({ message: await openpgp.createMessage({ binary: bytes }), signingKeys: privateKey, detached: true, format: 'binary' });
       await writeFileAtomic(target, signature, { mode });
     } else {
       source = createReadStream(path);

@@ -69,6 +69,9 @@ const toKey = (r: KeyRow): AccountKey => ({
   expiredAt: r.expired_at, warnedAt: r.warned_at,
 });
 
+/** An account's id and profile: what walking its tree needs. */
+export type AccountRef = Pick<Account, 'id' | 'profile'>;
+
 export type NewAccount = Pick<Account, 'id' | 'profile' | 'partner' | 'allowIps' | 'options'> & { createdAt?: number };
 export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
 
@@ -79,6 +82,7 @@ export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
 export class AccountRepository {
   private dataRepository?: AccountDataRepository;
   private stampStatement?: Statement<[], { v: number; t: number }>;
+  private pageStatement?: Statement<[string, number], AccountRef>;
 
   constructor(private readonly db: Database) {}
 
@@ -110,6 +114,20 @@ export class AccountRepository {
 
   list(): Account[] {
     return (this.db.prepare('SELECT * FROM accounts ORDER BY id').all() as AccountRow[]).map(toAccount);
+  }
+
+  /**
+   * Up to `limit` accounts not purged whose id sorts after `afterId`, in id order: one page of a
+   * pass over every account that never holds the whole list (intake's tree scan).
+   */
+  pageAfter(afterId: string, limit: number): AccountRef[] {
+    this.pageStatement ??= this.db.prepare('SELECT id, profile FROM accounts WHERE id > ? AND purged_at IS NULL ORDER BY id LIMIT ?');
+    return this.pageStatement.all(afterId, limit);
+  }
+
+  /** How many accounts are not purged. */
+  countLive(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM accounts WHERE purged_at IS NULL').get() as { n: number }).n;
   }
 
   insert(a: NewAccount): Account {

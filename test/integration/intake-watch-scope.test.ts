@@ -20,8 +20,8 @@ function watchedInodes(pid: number): Set<number> {
 
 
 // The data directory holds the SQLite database: a watch on it fires at every commit.
-test('a server started before any account exists watches the SFTP tree, never its data directory', { skip: existsSync('/proc/self/fdinfo') ? false : 'needs Linux /proc' }, async () => {
-  const server = new TestServer();
+test('watching every account (engine.watch: true), a server started before any account exists watches the SFTP tree, never its data directory', { skip: existsSync('/proc/self/fdinfo') ? false : 'needs Linux /proc' }, async () => {
+  const server = new TestServer({ config: { engine: { watch: true } } });
   await server.start();
   try {
     const pid = server.pid!;

@@ -24,7 +24,8 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflows, 'echo.yaml'));
     // Drop-box files through the echo handler, so this test does not depend on the dropbox plugin.
     writeFileSync(join(workflows, 'dropbox.yaml'), 'flux: dropbox\nhandler: echo\nmatch: {profile: dropbox}\nsteps: [handler, report, archive]\n');
-    ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } }));
+    // Every account watched (engine.watch: true): files are taken within a second, not at the scan's next pass.
+    ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' }, engine: { watch: true } }));
   });
   after(async () => {
     probe?.close();
@@ -79,7 +80,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
       drop('acme', `in/new${i}/${name}`, 'x\n');
       names.push(name);
     }
-    // Within a few seconds, not at the next full scan (30 s).
+    // Within a few seconds, not at the scan's next pass (30 s).
     for (const name of names) assert.equal((await probe.finished(name, 8000)).outcome?.code, 'FG_NO_WORKFLOW', name);
   });
 

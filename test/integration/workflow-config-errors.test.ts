@@ -18,6 +18,7 @@ import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
+import { workflowRouting } from '../../core/workflow/file-routing';
 import { WorkflowRunner } from '../../core/workflow/runner';
 import { BUILTIN_STEPS } from '../../core/workflow/steps';
 import { makeKey } from '../helpers/keys';
@@ -58,7 +59,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
     const services = { handlers, directory: new DirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger) };
-    intake = new Intake({ paths, accounts, journal, files: fileJobs(queue, workflows, loaded.config), workflows, logger });
+    intake = new Intake({ paths, accounts, journal, files: fileJobs(queue, workflows, loaded.config), route: workflowRouting(workflows), logger });
     runner = new WorkflowRunner({ services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger });
   });
   after(() => {

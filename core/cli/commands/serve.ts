@@ -55,7 +55,6 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         logger.flush();
         throw err; // printed with its code, exit code 1 (cli/main.ts)
       }
-      await sweepTemporaries(paths, logger);
       if (file) {
         // logrotate moves the file away, then sends SIGHUP: new lines go to a new file at the configured path.
         process.on('SIGHUP', () => {
@@ -91,6 +90,8 @@ export const registerServe: RegisterCommands = (program, ctx) => {
         await app.start();
         started = true;
         restoreYoungGenerationGrowth();
+        // Leftover temporaries are hidden from clients: swept in the background, not before listening (#19).
+        void sweepTemporaries(paths, logger);
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();

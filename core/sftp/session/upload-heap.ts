@@ -6,17 +6,12 @@ import { operatorSetV8Flag } from '../../v8-flags';
  *
  * Each socket read gives a new 64 KiB ArrayBuffer, and the pieces of WRITE requests stay alive
  * until written (write-framing.ts): during an upload the process's external memory swings by
- * tens of MB between scavenges. V8 (11.3, Node 20) evidently counts the external memory
- * allocated since the last mark-compact against the old generation's allocation limit (what
- * the GC traces show; inferred, see docs/sftp.md). On a mostly idle
- * server V8 sets that limit only ~10 MB above the live heap after a mark-compact (growing
- * factor 1.1: little is allocated in the old generation), so once one mark-compact happens
- * during an upload (external memory pressure, a memory-reducer GC), the swing alone passes the
- * limit again and again: 20 to 30 mark-compacts per 512 MiB uploaded, ~0.8 CPU-s, measured
- * with `bench:sftp` and --trace-gc / --trace-incremental-marking (see docs/sftp.md).
- *
- * Still so with V8 13.6 (Node 24, re-measured 2026-12-06, docs/sftp.md): without this, 19 to 38
- * mark-compacts per 512 MiB upload and ~0.4 CPU-s more per upload; with it, 0 to 5.
+ * tens of MB between scavenges. V8 evidently counts the external memory allocated since the
+ * last mark-compact against the old generation's allocation limit (inferred from its GC
+ * traces), and on a mostly idle server it sets that limit only ~10 MB above the live heap: once
+ * one mark-compact happens during an upload, the swing alone passes the limit again and again
+ * (tens of mark-compacts per 512 MiB upload; the measurements, on Node 20 and 24, are in
+ * docs/sftp.md).
  *
  * So while at least one upload is open, `--heap-growing-percent` (read by V8 at each limit
  * computation, hence settable at run time) makes the limit after a mark-compact sit
@@ -27,7 +22,7 @@ import { operatorSetV8Flag } from '../../v8-flags';
  *
  * The flag is process-wide: worker threads (the CSV parse thread) see it too while uploads run.
  */
-/** 96 MiB on Node 20; 64 on Node 24, whose idle server is ~15 MiB bigger: a lower peak, no more mark-compacts. */
+/** Enough for the swing of one upload's buffers (docs/sftp.md has how it was chosen). */
 export const HEADROOM_BYTES = 64 * 1024 * 1024;
 /** V8's kMaxGrowingFactor is 4. */
 const MAX_PERCENT = 300;
