@@ -30,6 +30,8 @@ export function workflowSchema(steps: readonly AnyStep[]) {
       pattern: z.string().optional().describe('Regular expression the file name must match for this workflow to apply'),
     }).prefault({}),
     handler: z.string().optional().describe('The flux handler run by the handler step (default: the flux)'),
+    createFolders: z.boolean().default(false)
+      .describe('Create match.directory and report.directory in every exchange account, existing and new (default false)'),
     naming: z.strictObject({
       flux: z.array(z.string().min(1)).min(1).optional().describe('Flux codes accepted in file names (default: the last level of flux)'),
       extensions: z.array(z.string().min(1)).min(1).optional().describe('Accepted extensions (default zip, pdf, csv, xml)'),
@@ -65,6 +67,8 @@ export interface Workflow {
   source: string;
   match: { profile: 'exchange' | 'dropbox'; directory: string; pattern?: RegExp };
   handler: string;
+  /** Its input and report folders are created in every exchange account (declared-folders.ts). */
+  createFolders: boolean;
   naming: { flux: string[]; extensions?: string[] };
   steps: StepRef[];
   onError: StepRef[];
@@ -87,6 +91,7 @@ export function normaliseWorkflow(p: Parsed, source: string): Workflow {
       pattern: p.match.pattern ? new RegExp(p.match.pattern) : undefined,
     },
     handler: p.handler ?? p.flux,
+    createFolders: p.createFolders,
     naming: { flux: p.naming.flux ?? [lastLevel], extensions: p.naming.extensions },
     steps: p.steps.map(toRef),
     onError: p['on-error'].map(toRef),
