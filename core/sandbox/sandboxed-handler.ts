@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
@@ -54,6 +53,8 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const limits = { ...DEFAULT_PLUGIN_LIMITS, ...manifest.limits, ...run.workflow.limits };
     const requestPath = join(run.workDir, 'sandbox-requests');
     const answerPath = join(run.workDir, 'sandbox-answers');
+    // An attempt cut short by a crash of the server may have left its FIFOs in the work folder.
+    for (const fifo of [requestPath, answerPath]) rmSync(fifo, { force: true });
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
     // A granted folder and all below it, whether or not it exists yet (Node takes a path it
     // cannot find for a file: `/*` is what grants what will be created below it).

@@ -174,3 +174,28 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
       { read: ['in/probe'], write: ['out/probe'], network: false });
   });
 });
+
+describe('manifests granting what no plugin may have are refused at load', () => {
+  for (const [grant, why] of [['', /is empty/], ['/etc', /is absolute/], ['../globex/out/sal', /contains "\.\."/]] as const) {
+    test(`write: [${JSON.stringify(grant)}]: workflows check and serve refuse it with FG_PLUGIN_INVALID`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fg-bad-grant-'));
+      const plugin = join(dir, 'bad.ts');
+      writeFileSync(plugin, [
+        "import { fluxHandler } from 'fluxgate/plugin-api';",
+        `@fluxHandler({ flux: 'bad', permissions: { read: [], write: [${JSON.stringify(grant)}], network: false } })`,
+        "export class BadHandler { async handle() { return { result: 'processed' as const }; } }", '',
+      ].join('\n'));
+      const server = new TestServer({ config: { plugins: [plugin], workflowsDir: dir } });
+      try {
+        const check = await server.cli('workflows', 'check');
+        assert.equal(check.code, 1);
+        assert.match(check.stdout, /FG_PLUGIN_INVALID: handler BadHandler /);
+        assert.ok(check.stdout.includes(`permissions.write grant ${JSON.stringify(grant)} `), check.stdout);
+        assert.match(check.stdout, why);
+        await assert.rejects(server.start(), /FG_PLUGIN_INVALID/);
+      } finally {
+        await server.cleanup();
+      }
+    });
+  }
+});
