@@ -59,7 +59,8 @@ export function runtimeReadPaths(modulePath: string): string[] {
   }))];
 }
 
-function pluginRoot(modulePath: string): string {
+/** The folder of a plugin its sandbox may read: its package root (not the server's), else its directory. */
+export function pluginRoot(modulePath: string): string {
   for (let dir = dirname(modulePath); dirname(dir) !== dir; dir = dirname(dir)) {
     if (dir === PACKAGE_ROOT) break; // a plugin inside the server's folder: its own directory only
     if (existsSync(join(dir, 'package.json'))) return dir;

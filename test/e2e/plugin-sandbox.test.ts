@@ -199,3 +199,18 @@ describe('manifests granting what no plugin may have are refused at load', () =>
     });
   }
 });
+
+test('a plugin whose folder holds the configuration or the data directory is refused at load (its sandbox would read them)', async () => {
+  const server = new TestServer({ config: { workflowsDir: probeWorkflows() } });
+  const beside = join(server.dir, 'beside.ts');
+  writeFileSync(beside, readFileSync(PLUGIN, 'utf8').replace("'../../../core/plugin-api'", "'fluxgate/plugin-api'"));
+  writeFileSync(server.configFile, readFileSync(server.configFile, 'utf8').replace(/^plugins:.*$/m, '') + `plugins: [${JSON.stringify(beside)}]\n`);
+  try {
+    const check = await server.cli('workflows', 'check');
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /FG_PLUGIN_INVALID: plugin module .*beside\.ts: its folder .* holds the (configuration file|data directory)/);
+    await assert.rejects(server.start(), /holds the (configuration file|data directory)/);
+  } finally {
+    await server.cleanup();
+  }
+});
