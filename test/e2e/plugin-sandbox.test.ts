@@ -214,3 +214,60 @@ test('a plugin whose folder holds the configuration or the data directory is ref
     await server.cleanup();
   }
 });
+
+describe('permissions.network: a list of host:port reaches those, and only those', { skip: skipUnless('sftp', 'ssh-keygen') }, () => {
+  let granted: Server;
+  let other: Server;
+  const hits = { granted: 0, other: 0 };
+  let server: TestServer;
+  let probe: JournalProbe;
+  let key: TestKey;
+
+  before(async () => {
+    granted = createServer((_q, r) => { hits.granted++; r.end('granted-body'); });
+    other = createServer((_q, r) => { hits.other++; r.end('other-body'); });
+    await Promise.all([granted, other].map((l) => new Promise<void>((r) => l.listen(0, '127.0.0.1', r))));
+    const port = (l: Server) => (l.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'fg-net-plugin-'));
+    const plugin = join(dir, 'net.ts');
+    writeFileSync(plugin, [
+      "import { fluxHandler, type FluxContext, type IncomingFile } from 'fluxgate/plugin-api';",
+      `@fluxHandler({ flux: 'net', permissions: { read: [], write: [], network: ['127.0.0.1:${port(granted)}'] } })`,
+      'export class NetHandler {',
+      '  async handle(_f: IncomingFile, ctx: FluxContext) {',
+      "    const url = require('node:fs').readFileSync(ctx.inputPath, 'utf8').trim();",
+      "    ctx.report.add({ severity: 'info', message: 'got ' + await (await fetch(url)).text() });",
+      "    return { result: 'processed' as const };",
+      '  }',
+      '}', '',
+    ].join('\n'));
+    const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-net-'));
+    writeFileSync(join(workflows, 'net.yaml'), 'flux: net\nnaming: {extensions: [txt]}\ncreateFolders: true\nsteps: [handler, report, archive]\n');
+    server = new TestServer({ config: { plugins: [plugin], workflowsDir: workflows, pgp: { signReports: false } } });
+    key = createAccount(server, 'acme');
+    await server.start();
+    probe = new JournalProbe(server);
+    const local = mkdtempSync(join(tmpdir(), 'fg-net-up-'));
+    writeFileSync(join(local, 'ndmat_acme_acme_net_261121100001.txt'), `http://127.0.0.1:${port(granted)}/\n`);
+    writeFileSync(join(local, 'ndmat_acme_acme_net_261121100002.txt'), `http://127.0.0.1:${port(other)}/\n`);
+    const put = await sftpBatch(server.port, 'acme', key.privatePath, ['ndmat_acme_acme_net_261121100001.txt', 'ndmat_acme_acme_net_261121100002.txt']
+      .map((n) => `put ${join(local, n)} in/net/`));
+    assert.equal(put.code, 0, put.stderr);
+  });
+  after(async () => {
+    probe?.close();
+    granted?.close();
+    other?.close();
+    await server?.cleanup();
+  });
+
+  test('the granted host:port answers; another port of the same host is refused, naming the grant', async () => {
+    const ok = await probe.finished('ndmat_acme_acme_net_261121100001.txt');
+    assert.equal(ok.state, 'processed', JSON.stringify(ok.outcome));
+    assert.match(readFileSync(ok.reportPath!, 'utf8'), /got granted-body/);
+    const refusedFile = await probe.finished('ndmat_acme_acme_net_261121100002.txt');
+    assert.equal(refusedFile.outcome?.code, 'FG_PLUGIN_PERMISSION', JSON.stringify(refusedFile.outcome));
+    assert.match(refusedFile.outcome?.summary ?? '', /may not connect to 127\.0\.0\.1:\d+: its manifest's permissions\.network grants "127\.0\.0\.1:\d+" \(missing grant: permissions\.network\)/);
+    assert.deepEqual(hits, { granted: 1, other: 0 });
+  });
+});
