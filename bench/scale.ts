@@ -20,12 +20,13 @@
  * the machine is shared; the load average is printed beside them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { makeKey, type TestKey } from '../test/helpers/keys';
 import { openDatabase } from '../core/store/database';
+import { inotifyWatches } from '../test/helpers/proc';
 import { REPO_ROOT, TestServer } from '../test/helpers/server';
 
 const COUNTS = (process.env.BENCH_ACCOUNTS ?? '10,10000').split(',').map(Number);
@@ -52,15 +53,6 @@ function rssMb(pid: number): number {
 }
 
 /** inotify watches the process holds (one `inotify wd:` line per watch in fdinfo). */
-export function inotifyWatches(pid: number): number {
-  let count = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    // A descriptor closed between the listing and the read has no target: skipped.
-    const target = (() => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } })();
-    if (target.includes('inotify')) count += (readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').match(/^inotify wd:/gm) ?? []).length;
-  }
-  return count;
-}
 
 const accountId = (i: number): string => `c${String(i).padStart(6, '0')}`;
 
@@ -187,7 +179,7 @@ async function phase(count: number, key: TestKey): Promise<Record<string, string
     await sleep(REST_MS);
     const cpuRest = cpuSeconds(pid) - cpu1;
     const rssRest = rssMb(pid);
-    const watches = inotifyWatches(pid);
+    const watches = inotifyWatches(pid).length;
 
     const logins: number[] = [];
     for (let i = 0; i < LOGINS; i++) logins.push(await loginAndList(server.port, random(count), key));

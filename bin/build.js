@@ -14,7 +14,7 @@
  * Source maps are written beside the files (`node --enable-source-maps` maps stack traces to
  * the .ts lines).
  */
-const { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
 const { spawnSync } = require('node:child_process');
 
@@ -23,8 +23,14 @@ const DIST = join(ROOT, 'dist');
 const SOURCE_DIRS = ['core', 'plugins'];
 const CONFIGS = ['tsconfig.json', 'tsconfig.plugin-api.json', 'package.json'];
 const STAMP = '.sources.json';
+/** Files copied as they are beside the compiled code (the console's stylesheet and script). */
+const ASSET_DIRS = ['core/http/console/assets'];
 
-/** The sources to compile: every .ts file under core/ and plugins/ but tests and declarations. */
+function assets() {
+  return ASSET_DIRS.flatMap((dir) => readdirSync(join(ROOT, dir)).map((name) => join(ROOT, dir, name))).sort();
+}
+
+/** What a build is made of: every .ts file under core/ and plugins/ but tests and declarations, then the assets. */
 function sources() {
   const out = [];
   const walk = (dir) => {
@@ -35,7 +41,7 @@ function sources() {
     }
   };
   for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
-  return out.sort();
+  return [...out.sort(), ...assets()];
 }
 
 /** What a build is made from: the file list and the newest modification time. */
@@ -82,8 +88,9 @@ function emitDeclarations(outDir) {
 /** Compiles into a new directory, then puts it in dist/'s place. */
 function build() {
   const esbuild = require('esbuild');
-  const files = sources();
-  const print = fingerprint(files);
+  const all = sources();
+  const files = all.filter((f) => f.endsWith('.ts'));
+  const print = fingerprint(all);
   const next = join(ROOT, `.dist-next-${process.pid}`);
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next);
@@ -100,6 +107,7 @@ function build() {
       logLevel: 'error',
       tsconfig: join(ROOT, 'tsconfig.json'),
     });
+    for (const dir of ASSET_DIRS) cpSync(join(ROOT, dir), join(next, dir), { recursive: true });
     emitDeclarations(next);
     writeFileSync(join(next, STAMP), JSON.stringify(print));
     const old = join(ROOT, `.dist-old-${process.pid}`);

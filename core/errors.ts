@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   FG_WRITE_FAILED: 'an upload failed: its data could not be written on the server',
   FG_UPLOAD_FAILED: 'the upload failed, so it cannot be completed (published)',
   FG_LIMIT: 'a server limit was reached (open handles, sessions, connections, files): see the message for which',
+  FG_PROXY_UNTRUSTED: 'a PROXY protocol header came from an address not in cluster.trustedProxies: the connection was refused',
+  FG_PROXY_HEADER: 'a connection from a trusted proxy did not start with a valid PROXY protocol header: the connection was refused',
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NAME_INVISIBLE: 'the file name contains an invisible or control character',
@@ -100,6 +102,7 @@ export const ERROR_CODES = {
   FG_FORBIDDEN: 'the operator role does not allow this',
   FG_RATE_LIMITED: 'too many failed logins from this address or for this name: retry later',
   FG_BAD_REQUEST: 'the request is invalid',
+  FG_CSRF: 'a change made with the console session has no valid CSRF token',
   FG_NOT_FOUND: 'no such route',
   FG_OPERATOR_NAME: 'operator and token names are 1-64 characters: letters, digits, ".", "_", "@" and "-"',
   FG_OPERATOR_EXISTS: 'an operator with this name already exists',

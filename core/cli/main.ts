@@ -1,6 +1,5 @@
 // First: holds the young generation's growth while the rest loads (see startup-heap.ts).
 import { restoreYoungGenerationGrowth } from './startup-heap';
-import 'reflect-metadata';
 import { Command } from 'commander';
 import { CliContext } from './context';
 import { commandGroupsFor } from './commands';

@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/load';
 import type { FluxgateConfig } from '../config/schema';
-import { Intake } from '../intake/intake';
+import { Intake, type RouteFile } from '../intake/intake';
 import { IntakeService } from '../intake/intake-service';
 import type { Logger } from '../logging/logger';
 import type { ServerKeyStore } from '../pgp/server-key';
@@ -11,7 +11,6 @@ import { JournalRepository } from '../store/journal-repository';
 import { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
-import { workflowRouting } from '../workflow/file-routing';
 import { DeclaredFolders } from '../workflow/declared-folders';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
@@ -61,6 +60,15 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
       new IntakeService(intake, paths, accounts, state.uploads, { watch: config.engine.watch, scanIntervalSeconds: config.engine.scanIntervalSeconds }, logger),
     ],
   };
+}
+
+/**
+ * Intake's routing function: the flux of the one workflow whose `match` takes the path (null
+ * when no workflow or several do: the file is then rejected and quarantined). Read at each
+ * file, so a hot-reloaded workflow routes the next file. (Its attempts are FileJobs' concern.)
+ */
+export function workflowRouting(workflows: WorkflowRegistry): RouteFile {
+  return (profile, relativePath) => workflows.match(profile, relativePath)?.flux ?? null;
 }
 
 /** The engine's "process this file" (core/queue/file-jobs.ts): every file gets its workflow's attempts. */

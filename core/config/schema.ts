@@ -1,4 +1,5 @@
 import cron from 'node-cron';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -248,6 +249,29 @@ const httpSchema = z.strictObject({
   }).prefault({}),
 }).prefault({});
 
+// ── cluster (#20; docs/cluster.md). Only the PROXY protocol part is built so far. ──
+/**
+ * An IPv4 or IPv6 address or CIDR (a bare address is one host), as account allowlists take them.
+ * Not core/accounts' normalizeAllowlist: core/accounts imports core/config (a folder cycle).
+ */
+const isCidr = (entry: string): boolean => {
+  const [address = '', prefix, extra] = entry.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+};
+
+const clusterSchema = z.strictObject({
+  /** This node's name in logs (and, later, in `fluxgate nodes`). Default: the host name and the SFTP port. */
+  nodeId: z.string().min(1).optional(),
+  /**
+   * Load balancers whose connections start with a PROXY protocol header (v2 or v1) telling the
+   * real client address. Empty (the default): no connection may send one.
+   */
+  trustedProxies: z.array(z.string().refine(isCidr, 'not an IPv4 or IPv6 address or CIDR (e.g. 10.0.0.0/24)')).default([]),
+}).prefault({});
+// ── end of cluster ──
+
 export const configSchema = z.strictObject({
   /** In `production`, test files (version `tst`) are validated and reported but never applied. */
   environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
@@ -266,6 +290,7 @@ export const configSchema = z.strictObject({
   pgp: pgpSchema,
   log: logSchema,
   http: httpSchema,
+  cluster: clusterSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),

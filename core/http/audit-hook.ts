@@ -3,7 +3,7 @@ import type { AuditRepository } from '../operators/audit-repository';
 import type { Logger } from '../logging/logger';
 
 /** Body fields never written to the audit log. */
-const SECRET_FIELDS = new Set(['password', 'token']);
+const SECRET_FIELDS = new Set(['password', 'token', '_csrf']);
 const MAX_TEXT = 200;
 
 /** What the audit log keeps of a request body: no secrets, long texts (a workflow source, a key) shortened. */
@@ -21,12 +21,12 @@ function auditedBody(body: unknown): Record<string, unknown> | undefined {
 
 /**
  * onResponse hook: every request that may change something (anything but GET and HEAD) under
- * /api/v1 is recorded, refused ones included, with who, role, what, when, from where, the status
+ * /api/v1 and /console is recorded, refused ones included, with who, role, what, when, from where, the status
  * and the error code.
  */
 export function auditHook(audit: AuditRepository, log: Logger) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (request.method === 'GET' || request.method === 'HEAD' || !request.url.startsWith('/api/v1/')) return;
+    if (request.method === 'GET' || request.method === 'HEAD' || !(request.url.startsWith('/api/v1/') || request.url.startsWith('/console/'))) return;
     const params = (request.params ?? {}) as Record<string, string>;
     const target = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ') || null;
     try {

@@ -8,8 +8,15 @@ export type Access = 'public' | 'viewer' | 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig { access?: Access }
-  interface FastifyRequest { principal?: Principal }
+  interface FastifyRequest {
+    principal?: Principal;
+    /** How the credential came: a bearer header (CSRF-free) or the console's session cookie (CSRF-checked). */
+    authVia?: 'bearer' | 'cookie';
+  }
 }
+
+/** The console's session cookie: holds a session token (as POST /api/v1/login gives), HttpOnly, SameSite=Strict. */
+export const SESSION_COOKIE = 'fg_session';
 
 /**
  * Failed logins and unknown tokens, counted per address (and per operator name for logins):
@@ -54,7 +61,7 @@ export function bearerOf(request: FastifyRequest): string | undefined {
 }
 
 /**
- * onRequest hook: resolves the bearer token to a principal and enforces the route's access.
+ * onRequest hook: resolves the bearer token (or the console's session cookie) to a principal and enforces the route's access.
  * A missing or bad token is 401, a viewer asking for a change 403; a bad token also counts
  * as a failure of its address (token guessing is login guessing).
  */
@@ -63,7 +70,9 @@ export function authHook(operators: OperatorService, limiter: LoginLimiter, publ
     // Public routes ignore credentials: a probe with a stale token still answers.
     if (publicAccess(request)) return;
     const access = accessOf(request);
-    const token = bearerOf(request);
+    const bearer = bearerOf(request);
+    const cookie = bearer === undefined ? request.cookies?.[SESSION_COOKIE] || undefined : undefined;
+    const token = bearer ?? cookie;
     limiter.assertAllowed(request.ip);
     if (token === undefined) {
       throw new FluxgateError('FG_UNAUTHENTICATED', 'this route needs a token: send "Authorization: Bearer <token>" (fluxgate token create, or POST /api/v1/login)');
@@ -74,6 +83,7 @@ export function authHook(operators: OperatorService, limiter: LoginLimiter, publ
       throw new FluxgateError('FG_UNAUTHENTICATED', 'the token is unknown, expired or revoked');
     }
     request.principal = principal;
+    request.authVia = bearer === undefined ? 'cookie' : 'bearer';
     if (access === 'admin' && principal.role !== 'admin') {
       throw new FluxgateError('FG_FORBIDDEN', `${principal.actor} has the viewer role: ${request.method} ${request.routeOptions.url ?? request.url} needs an admin`);
     }

@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   FG_UNAUTHENTICATED: 401,
   FG_FORBIDDEN: 403,
+  FG_CSRF: 403,
   FG_NOT_FOUND: 404,
   FG_ACCOUNT_NOT_FOUND: 404,
   FG_KEY_NOT_FOUND: 404,
@@ -52,7 +53,7 @@ export type ErrorBodyType = z.infer<typeof ErrorBody>;
 export const ERROR_RESPONSES = {
   400: ErrorBody.describe('invalid request (FG_BAD_REQUEST, or the code of the refused input)'),
   401: ErrorBody.describe('no valid credentials (FG_UNAUTHENTICATED)'),
-  403: ErrorBody.describe('the role does not allow this (FG_FORBIDDEN)'),
+  403: ErrorBody.describe('the role does not allow this (FG_FORBIDDEN), or a change made with the console cookie has no valid CSRF token (FG_CSRF)'),
   404: ErrorBody.describe('no such thing (FG_*_NOT_FOUND)'),
   409: ErrorBody.describe('conflicts with the current state (FG_*_EXISTS, FG_REPLAY…)'),
   422: ErrorBody.describe('a workflow source is invalid (FG_WORKFLOW_INVALID)'),

@@ -26,6 +26,13 @@ export function publishPublicKey(paths: DataPaths, account: Pick<Account, 'id' |
   return 'written';
 }
 
+/** `pgp publish` and POST /api/v1/pgp/publish: the key into every account's tree but the purged ones'. */
+export function publishToAccounts(paths: DataPaths, accounts: ReadonlyArray<Pick<Account, 'id' | 'profile' | 'purgedAt'>>, armoredPublicKey: string, fileMode: number): Record<PublishResult, number> {
+  const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
+  for (const account of accounts) counts[account.purgedAt === null ? publishPublicKey(paths, account, armoredPublicKey, fileMode) : 'skipped']++;
+  return counts;
+}
+
 /**
  * For account creation (synchronous, no key loading): publishes the copy of the public key the
  * server keeps in `<data>/pgp/` once its key is loaded. Before the server's first start there

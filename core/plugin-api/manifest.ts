@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { injectable } from 'inversify';
 
 /** The plugin API version this server implements; a manifest naming another is refused at load. */

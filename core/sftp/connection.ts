@@ -14,6 +14,7 @@ import { ConnectionLimits } from './connection-limits';
 import type { ResourceLimits } from './limits';
 import { RecheckedJail, type LiveLogin, type LiveLogins, type LoginGrant } from './live-logins';
 import { policyFor } from './permissions';
+import { proxyOf } from './proxy-protocol';
 import { WriteGate } from './session/context';
 import { HandleTable } from './session/handles';
 import { runSftpSession } from './session/sftp-session';
@@ -41,10 +42,12 @@ let offerWarned = false;
 
 /** One SSH connection: ban check, authentication, then at most SFTP sessions (no shell, no forwarding). */
 export function handleConnection(client: Connection, info: ClientInfo, deps: ConnectionDeps): void {
+  // Through a trusted proxy, the real client's address (proxy-protocol.ts put it on the socket).
   const address = canonicalAddress(info.ip);
   const connectionId = randomBytes(4).toString('hex');
-  let log = deps.log.child({ conn: connectionId, address });
   const socket = (client as unknown as { _sock?: Socket })._sock;
+  const proxy = proxyOf(socket);
+  let log = deps.log.child({ conn: connectionId, address, ...(proxy === undefined ? {} : { proxy }) });
   // Now, before ssh2 sends its KEXINIT: it would offer ssh-rsa (SHA-1) for the RSA host key.
   if (!restrictHostKeyOffer(client, deps.hostKeyAlgorithms) && !offerWarned) {
     offerWarned = true;

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { hostname } from 'node:os';
 import { Server, type Connection } from 'ssh2';
 import type { LoadedConfig } from '../config/load';
 import type { DataPaths } from '../config/paths';
@@ -14,6 +15,7 @@ import { handleConnection } from './connection';
 import { descriptorBudget, openFileLimit } from './descriptor-limit';
 import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 import { LiveLogins } from './live-logins';
+import { ProxyProtocol } from './proxy-protocol';
 import { ResourceLimits } from './limits';
 import { StartupGate } from './startups';
 
@@ -26,6 +28,8 @@ export class SftpService implements Service {
   private logins?: LiveLogins;
   private readonly clients = new Set<Connection>();
   private readonly log: Logger;
+  /** `cluster.nodeId`, or this host's name and the SFTP port (known once listening). Only logged for now. */
+  nodeId?: string;
 
   constructor(
     private readonly config: FluxgateConfig,
@@ -90,9 +94,13 @@ export class SftpService implements Service {
     });
     ssh.on('error', (err: Error) => this.log.error({ err }, 'server error'));
     // Connections are counted and limited from TCP accept, before the client has sent anything
-    // (ssh2 only reports a connection once the client's identification line has arrived).
+    // (ssh2 only reports a connection once the client's identification line has arrived); those
+    // of trusted proxies once their PROXY header has told the real client address.
+    const proxies = new ProxyProtocol(this.config.cluster.trustedProxies, this.log);
     const server = createServer((socket) => {
-      if (gate.admit(socket)) ssh.injectSocket(socket);
+      proxies.accept(socket, (admitted) => {
+        if (gate.admit(admitted)) ssh.injectSocket(admitted);
+      });
     });
     server.on('error', (err: Error) => this.log.error({ err }, 'server error'));
     this.server = server;
@@ -106,10 +114,13 @@ export class SftpService implements Service {
       });
     });
     const bound = this.address()!;
+    const { cluster } = this.config;
+    this.nodeId = cluster.nodeId ?? `${hostname()}:${bound.port}`;
     this.log.info({
       host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, limits: { ...sftp.limits, handlesTotal: Number.isFinite(budget.handlesTotal) ? budget.handlesTotal : null },
       descriptorLimit: budget.descriptorLimit ?? null, descriptorHeadroom: budget.headroom,
+      nodeId: this.nodeId, trustedProxies: cluster.trustedProxies,
     }, 'listening');
   }
 

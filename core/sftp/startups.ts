@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { canonicalAddress } from '../accounts/allowlist';
 import type { Logger } from '../logging/logger';
 import { recordFailure, type BruteForceGuard } from './brute-force';
+import { RefusalLog } from './refusal-log';
 
 /** `sftp.maxStartups`, `sftp.maxStartupsPerAddress`, `sftp.loginGraceSeconds`, `sftp.bruteForce.banSeconds`. */
 export interface StartupLimits {
@@ -31,8 +32,6 @@ export class Startup {
   onGraceExpired(handler: () => void): void { this.graceHandler = handler; }
 }
 
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
-
 /**
  * Like OpenSSH's MaxStartups, PerSourceMaxStartups and LoginGraceTime, in front of ssh2: counts
  * connections that have not logged in yet, in total and per address, from the moment TCP
@@ -44,15 +43,16 @@ export class StartupGate {
   private total = 0;
   private readonly perAddress = new Map<string, number>();
   private readonly live = new Map<Socket, { startup: Startup; timer: NodeJS.Timeout }>();
-  /** Refusal log lines: at most one per address and reason every 10 s, with the count of those left out. */
-  private readonly refusalLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly limits: StartupLimits,
     private readonly guard: BruteForceGuard,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.refusals = new RefusalLog(log, now);
+  }
 
   /** Connections not logged in yet, in total. */
   get pending(): number { return this.total; }
@@ -131,17 +131,6 @@ export class StartupGate {
 
   private refuse(socket: Socket, address: string, reason: string, msg: string, fields: Record<string, unknown>): void {
     socket.destroy();
-    const key = `${reason} ${address}`;
-    const now = this.now();
-    const last = this.refusalLog.get(key);
-    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
-      last.suppressed++;
-      return;
-    }
-    if (this.refusalLog.size >= 10_000) {
-      for (const [k, v] of this.refusalLog) if (now - v.at >= REFUSAL_LOG_INTERVAL_MS) this.refusalLog.delete(k);
-    }
-    this.refusalLog.set(key, { at: now, suppressed: 0 });
-    this.log.warn({ address, ...fields, ...(last?.suppressed ? { alsoRefusedSinceLastLine: last.suppressed } : {}) }, msg);
+    this.refusals.warn(address, reason, msg, fields);
   }
 }

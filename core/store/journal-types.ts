@@ -60,19 +60,9 @@ export interface EventInput {
   detail?: Record<string, unknown>;
 }
 
-export interface NewJournalFile {
-  accountId: string;
-  profile: 'exchange' | 'dropbox';
-  flux: string | null;
-  workflow: string | null;
-  originalPath: string;
-  name: string;
-  size: number;
-  sha1: string;
-  sha256: string;
-  location: string;
-  receivedAt?: number;
-}
+/** What intake knows of a file it journals (the rest starts at its defaults). */
+export type NewJournalFile = Pick<JournalFile, 'accountId' | 'flux' | 'workflow' | 'originalPath' | 'name' | 'size' | 'sha1' | 'sha256' | 'location'>
+  & { profile: 'exchange' | 'dropbox'; receivedAt?: number };
 
 /** The columns a change may set (updated_at is always set). */
 export type FilePatch = Partial<{

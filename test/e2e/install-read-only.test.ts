@@ -63,8 +63,8 @@ test('a read-only install serves an SFTP upload to its report, loading no TypeSc
       assert.equal(file.state, 'processed', JSON.stringify(file.outcome));
       assert.ok(file.reportPath && existsSync(file.reportPath), file.reportPath ?? 'no report');
       assert.ok(!file.reportPath.startsWith(install));
-      // Nothing but serve's announcement of the operator API: no warning (a stale dist/, tsx…).
-      assert.equal(server.stderr.replace(/^fluxgate: operator API on .*\n( {2}no operator yet: .*\n)?/m, ''), '');
+      // Nothing but serve's announcement of the console and API: no warning (a stale dist/, tsx…).
+      assert.equal(server.stderr.replace(/^fluxgate: console on .*\n( {2}no operator yet: .*\n)?/m, ''), '');
     } finally {
       probe.close();
       await server.cleanup();

@@ -17,7 +17,13 @@ const TOOLS = {
   /** util-linux's `script`: runs a command on a pseudo-terminal. */
   script: { check: () => existsSync('/usr/bin/script'), pkg: 'bsdutils' },
   prlimit: { check: () => existsSync('/usr/bin/prlimit'), pkg: 'util-linux' },
+  /** A real load balancer in front of the server (PROXY protocol tests). */
+  haproxy: { check: () => existsSync('/usr/sbin/haproxy'), pkg: 'haproxy' },
+  /** The console's browser tests (playwright-core drives it: `npx playwright install` cannot download here). */
+  chromium: { check: () => existsSync(CHROMIUM), pkg: 'chromium' },
 } as const;
+
+export const CHROMIUM = '/usr/bin/chromium';
 
 /** Debian's python3 (with python3-paramiko), which need not be the first python3 on PATH. */
 export const PYTHON = '/usr/bin/python3';

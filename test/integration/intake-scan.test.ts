@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
+import { inotifyWatches } from '../helpers/proc';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -53,17 +54,6 @@ function serverWithAccounts(count: number, engine: Record<string, unknown>): { s
   return { server, key };
 }
 
-/** inotify watches the process holds (one `inotify wd:` line each in /proc/<pid>/fdinfo), and the inodes they watch. */
-function inotifyWatches(pid: number): number[] {
-  const inodes: number[] = [];
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let target = '';
-    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
-    if (!target.includes('inotify')) continue;
-    for (const m of readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.push(parseInt(m[1]!, 16));
-  }
-  return inodes;
-}
 
 const startupScanDone = (l: Record<string, unknown>) => l.msg === 'intake: start-up scan of every account tree done';
 
@@ -181,7 +171,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       for (const name of names) {
         const rows = probe.byName(name);
         assert.equal(rows.length, 1, `${name}: ${rows.length} journal entries`);
-        assert.equal(probe.events(rows[0]!.id).filter((e) => e.type === 'received').length, 1, name);
+        assert.equal(probe.events(rows[0].id).filter((e) => e.type === 'received').length, 1, name);
       }
     } finally {
       probe.close();

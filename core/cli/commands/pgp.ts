@@ -5,7 +5,7 @@ import { FluxgateError } from '../../errors';
 import { cliLogger } from '../../logging/logger';
 import { decryptFile } from '../../pgp/decrypt';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../pgp/names';
-import { publishPublicKey, type PublishResult } from '../../pgp/publish';
+import { publishToAccounts } from '../../pgp/publish';
 import { ServerKeyStore } from '../../pgp/server-key';
 import { parseOnOff } from '../parse';
 import { JSON_HELP } from '../json';
@@ -81,13 +81,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('--json', JSON_HELP)
     .action(async (opts: { json?: boolean }) => {
       const key = await keyStore(ctx).load();
-      const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
-      for (const account of ctx.accounts.list()) {
-        const result = account.purgedAt === null
-          ? publishPublicKey(ctx.paths, account, key.armoredPublicKey, ctx.config.config.sftp.fileMode)
-          : 'skipped';
-        counts[result]++;
-      }
+      const counts = publishToAccounts(ctx.paths, ctx.accounts.list(), key.armoredPublicKey, ctx.config.config.sftp.fileMode);
       if (opts.json) return ctx.printJson({ fingerprint: key.fingerprint, ...counts });
       ctx.print(`written=${counts.written} unchanged=${counts.unchanged} skipped=${counts.skipped}`);
     });

@@ -4,7 +4,28 @@ import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { Pagination, responses } from '../schemas';
 
-const KINDS = ['organizations', 'employees', 'users', 'documents'] as const;
+export const DIRECTORY_KINDS = ['organizations', 'employees', 'users', 'documents'] as const;
+export type DirectoryKind = (typeof DIRECTORY_KINDS)[number];
+const KINDS = DIRECTORY_KINDS;
+
+export interface DirectoryPage { items: Array<Record<string, unknown>>; total: number; nextCursor: string | null }
+
+/** One page of an account's organizations, employees, users or documents, `q` matched in any field: the API's and the console's. */
+export function directoryPage(repo: DirectoryRepository, accountId: string, kind: DirectoryKind, query: { q?: string; limit: number; cursor?: string }): DirectoryPage {
+  const list = {
+    organizations: (a: string) => repo.listOrganizations(a), employees: (a: string) => repo.listEmployees(a),
+    users: (a: string) => repo.listUsers(a), documents: (a: string) => repo.listDocuments(a),
+  } as const;
+  const { q, limit, cursor } = query;
+  let rows = list[kind](accountId) as unknown as Array<Record<string, unknown>>;
+  if (q) {
+    const needle = q.toLowerCase();
+    rows = rows.filter((r) => Object.values(r).some((v) => v !== null && v !== undefined && (typeof v === 'string' ? v : JSON.stringify(v)).toLowerCase().includes(needle)));
+  }
+  const offset = cursor && /^\d+$/.test(cursor) ? Number(cursor) : 0;
+  const items = rows.slice(offset, offset + limit);
+  return { items, total: rows.length, nextCursor: offset + limit < rows.length ? String(offset + limit) : null };
+}
 
 /**
  * The HR directory of an account, a page at a time, searchable. Read whole from the store then
@@ -12,10 +33,6 @@ const KINDS = ['organizations', 'employees', 'users', 'documents'] as const;
  */
 export function registerDirectoryRoutes(app: ZodApp, deps: HttpDeps): void {
   const repo = new DirectoryRepository(deps.db);
-  const list = {
-    organizations: (a: string) => repo.listOrganizations(a), employees: (a: string) => repo.listEmployees(a),
-    users: (a: string) => repo.listUsers(a), documents: (a: string) => repo.listDocuments(a),
-  } as const;
 
   app.get('/api/v1/accounts/:id/directory/:kind', {
     schema: {
@@ -27,14 +44,6 @@ export function registerDirectoryRoutes(app: ZodApp, deps: HttpDeps): void {
   }, async (request) => {
     const { id, kind } = request.params;
     deps.accounts.get(id);
-    const { q, limit, cursor } = request.query;
-    let rows = list[kind](id) as unknown as Array<Record<string, unknown>>;
-    if (q) {
-      const needle = q.toLowerCase();
-      rows = rows.filter((r) => Object.values(r).some((v) => v !== null && v !== undefined && (typeof v === 'string' ? v : JSON.stringify(v)).toLowerCase().includes(needle)));
-    }
-    const offset = cursor && /^\d+$/.test(cursor) ? Number(cursor) : 0;
-    const items = rows.slice(offset, offset + limit);
-    return { items, total: rows.length, nextCursor: offset + limit < rows.length ? String(offset + limit) : null };
+    return directoryPage(repo, id, kind, request.query);
   });
 }
