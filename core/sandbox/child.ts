@@ -25,9 +25,9 @@ import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
 import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
+import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { readFrame, writeFrame } from './frames';
-import { SandboxFiles } from './sandbox-files';
 import { installNetworkGuard } from './network-guard';
 import { encodeArgs, toWireError, type Answer, type ChildMessage, type Job, type PluginBundle, type ReportItem } from './protocol';
 
@@ -156,7 +156,7 @@ async function run(job: Job): Promise<void> {
     inputPath: job.inputPath,
     openInput: (): Readable => createReadStream(job.inputPath),
     records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => readRecords(job.inputPath, { fileName: job.fileName, ...options }, signal, {}),
-    files: new SandboxFiles(paths, job.settings.account.id, job.manifest),
+    files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest, false), // no fchmod under --permission
     report,
     directory: remoteDirectory(),
     log: logger(),

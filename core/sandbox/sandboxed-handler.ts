@@ -92,7 +92,8 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       const ending: Ending = { code: null, signal: null, stderr: '' };
       let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < OUTPUT_KEPT) stdout += d; });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => { if (ending.stderr.length < OUTPUT_KEPT) ending.stderr += d; });
+      // Its end is kept (V8's out-of-memory message comes last).
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { ending.stderr = (ending.stderr + d).slice(-OUTPUT_KEPT); });
       const worker: Worker = startModuleWorker(__filename, 'host-worker', { workerData: data });
       const kill = (why: 'timeout' | 'stopped') => { ending.killed ??= why; child.kill('SIGKILL'); };
       const timer = setTimeout(() => kill('timeout'), seconds * 1000);
