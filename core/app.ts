@@ -12,6 +12,7 @@ export interface AppParts {
 /** The running server: starts every service in order, stops them in reverse. */
 export class FluxgateApp {
   private started: Service[] = [];
+  private background: Promise<void> = Promise.resolve();
 
   constructor(private readonly parts: AppParts) {}
 
@@ -23,7 +24,13 @@ export class FluxgateApp {
       this.started.push(service);
       this.logger.debug({ component: 'app', service: service.name }, 'service started');
     }
-    for (const service of this.started) service.started?.();
+    const work = this.started.map((service) => Promise.resolve(service.started?.()));
+    this.background = Promise.all(work).then(() => undefined);
+  }
+
+  /** Settles when the background work the services began once started (Service.started) is done. */
+  get settled(): Promise<void> {
+    return this.background;
   }
 
   async stop(): Promise<void> {

@@ -7,8 +7,11 @@
 export interface Service {
   readonly name: string;
   start(): Promise<void> | void;
-  /** Called once every service has started (the server listens): background work that must not delay the start. */
-  started?(): void;
+  /**
+   * Called once every service has started (the server listens): background work that must not
+   * delay the start. Its promise, if any, settles when that work is done (it never rejects).
+   */
+  started?(): Promise<void> | void;
   stop(): Promise<void> | void;
 }
 

@@ -13,10 +13,11 @@ import { operatorSetV8Flag } from '../v8-flags';
  * for `serve` once the server runs, so the engine's own work (parsing large files) sizes it as
  * V8 normally does. `--semi-space-growth-factor` is read by V8 at each growth decision, which
  * is why setting it at run time works (unlike `--max-semi-space-size`, read once at start).
- * Left alone when the operator sets semi-space flags on node's command line or NODE_OPTIONS.
+ * Left alone when the operator sets the growth factor or a minimum semi-space size on node's
+ * command line or NODE_OPTIONS (a maximum, as `serve` itself sets, does not conflict with it).
  */
 const V8_DEFAULT_GROWTH_FACTOR = 2;
-const operatorChoice = operatorSetV8Flag(/semi[-_]space/);
+const operatorChoice = operatorSetV8Flag(/semi[-_]space[-_]growth|min[-_]semi[-_]space/);
 
 let held = false;
 if (!operatorChoice) {

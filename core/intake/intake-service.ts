@@ -47,8 +47,8 @@ export class IntakeService implements Service {
   }
 
   /** The start-up read of every tree begins once the server listens: its slices would otherwise delay every later service's start. */
-  started(): void {
-    this.scanner.start();
+  started(): Promise<void> {
+    return this.scanner.start();
   }
 
   async stop(): Promise<void> {

@@ -79,9 +79,9 @@ export class TreeScanner {
     this.log = logger.child({ component: 'intake' });
   }
 
-  /** Starts the start-up pass in the background, then the rotation. */
-  start(): void {
-    this.running = this.startPass()
+  /** Starts the start-up pass in the background, then the rotation; resolves when that pass is done. */
+  start(): Promise<void> {
+    const pass = this.startPass()
       .catch((err: unknown) => this.log.error({ err }, 'intake: the start-up scan failed (the rotation goes on)'))
       .finally(() => {
         this.running = undefined;
@@ -89,6 +89,8 @@ export class TreeScanner {
         this.timer = setInterval(() => this.tick(), TICK_MS);
         this.timer.unref();
       });
+    this.running = pass;
+    return pass;
   }
 
   async stop(): Promise<void> {

@@ -52,9 +52,9 @@ export class PgpService implements Service {
    * Publishing reads every account's copy: in the background once the server listens, so that
    * thousands of accounts hold up neither the start nor the services started after this one (#19).
    */
-  started(): void {
+  async started(): Promise<void> {
     if (!this.publishOnceStarted) return;
-    this.publishAll()
+    await this.publishAll()
       .then((counts) => { if (!this.stopping) this.log.info({ ...counts }, PUBLISHED); })
       .catch((err: unknown) => this.log.error({ err }, 'the PGP public key could not be published'));
   }

@@ -19,6 +19,22 @@ describe('serve: the V8 flags it runs with', () => {
     assert.ok(args.includes('serve'));
   });
 
+  it('the young generation stays at its initial size through the start-up (not grown to its limit by loading)', async () => {
+    const server = new TestServer({ config: { http: { metricsPublic: true } } });
+    servers.push(server);
+    await server.start();
+    // What V8 reports of the server's heap, through its own /metrics (prom-client's default metrics).
+    const newSpace = async (): Promise<number> => {
+      const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      const line = /^\S*nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(text);
+      assert.ok(line, 'no new-space figure in /metrics');
+      return Number(line[1]);
+    };
+    await server.waitForLog((l) => l.msg === 'intake: start-up scan of every account tree done');
+    // 2 × 16 MiB once grown to the limit; at most a few MiB while held.
+    assert.ok(await newSpace() <= 8 * 1024 * 1024, `new space ${await newSpace()} bytes after the start-up`);
+  });
+
   it("an operator's own semi-space size (NODE_OPTIONS or node's command line) is left as it is", async () => {
     const server = new TestServer({ env: { NODE_OPTIONS: '--max-semi-space-size=8' } });
     servers.push(server);

@@ -89,9 +89,10 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       try {
         await app.start();
         started = true;
-        restoreYoungGenerationGrowth();
         // Leftover temporaries are hidden from clients: swept in the background, not before listening (#19).
-        void sweepTemporaries(paths, logger);
+        // The young generation may grow again once the start-up work is over: it would otherwise size
+        // itself for the reads of every account tree and stay that size while the server idles.
+        void Promise.all([app.settled, sweepTemporaries(paths, logger)]).finally(restoreYoungGenerationGrowth);
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
