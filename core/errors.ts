@@ -97,6 +97,13 @@ export const ERROR_CODES = {
   // jobs
   FG_JOB_NOT_FOUND: 'no such job',
   FG_JOB_RUNNING: 'the job is already running',
+  // events and notifications (core/notify)
+  FG_DELIVERY_NOT_FOUND: 'no such delivery',
+  FG_DELIVERY_STATE: 'the delivery is not in a state that allows this',
+  FG_WEBHOOK_FAILED: 'the webhook endpoint did not answer 2xx in time',
+  FG_EMAIL_FAILED: 'the SMTP server did not accept the mail',
+  FG_EXPECTATION_NOT_FOUND: 'no such expectation',
+  FG_EXPECTATION_EXISTS: 'an expectation with this name already exists',
   // operator plane (HTTP API, operators, tokens)
   FG_UNAUTHENTICATED: 'no valid credentials: give a bearer token (Authorization: Bearer <token>)',
   FG_FORBIDDEN: 'the operator role does not allow this',

@@ -43,6 +43,7 @@ export class UploadEvents {
  */
 export type ServerSignal =
   | { type: 'login'; result: 'accepted' | 'refused' }
-  | { type: 'ban' }
+  /** An address banned after repeated authentication failures (the last user name tried; `until` in epoch ms). */
+  | { type: 'ban'; address: string; user: string; until: number }
   | { type: 'session'; open: boolean }
   | { type: 'download'; bytes: number };

@@ -10,6 +10,7 @@ import type { Database } from '../store/database';
 import type { OutputSigner, Service } from '../tokens';
 import { composeEngine, type Engine } from './engine';
 import { composeHttp } from './http';
+import { composeNotify } from './notify';
 import { buildJobs, composeCron, type Jobs } from './jobs';
 import { composeState, type State } from './state';
 
@@ -62,12 +63,14 @@ function composeOn(state: State): Composition {
   const accountService = new AccountService(accounts, paths, config);
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
+  const notify = composeNotify(state);
 
   const services: Service[] = [
     state.walCheckpointer,
     ...engine.services,
     new PgpService(keys, accounts, paths, config, logger),
     composeCron(jobs, config, logger),
+    notify.dispatcher, // delivers the outbox (events of the parts above)
     sftp, // accepts uploads once everything else runs
     ...(http ? [http] : []), // reports on all the above (/readyz: SFTP listens)
   ];

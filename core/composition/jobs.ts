@@ -7,10 +7,12 @@ import type { Jobs } from '../cron/jobs';
 import { JobRegistry } from '../cron/registry';
 import { JobRunner } from '../cron/runner';
 import { CronService } from '../cron/service';
+import { ExpectationsJob } from '../notify/expectations-job';
 import { FileDeleter } from '../retention/deleter';
 import { RetentionJob } from '../retention/retention-job';
 import type { AccountRepository } from '../store/accounts-repository';
 import { CronRepository } from '../store/cron-repository';
+import { ExpectationRepository } from '../store/expectations-repository';
 import type { Database } from '../store/database';
 import { InactivityRepository } from '../store/inactivity-repository';
 import { RetentionRepository } from '../store/retention-repository';
@@ -26,7 +28,7 @@ export interface JobsDeps {
 
 export type { Jobs };
 
-/** The three jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
+/** The jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
 export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {
   const tombstones = new TombstoneRepository(db);
   const retention = new RetentionRepository(db);
@@ -35,6 +37,7 @@ export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jo
     new RetentionJob(config, paths, accounts, retention, deleter),
     new AccountInactivityJob(config, paths, accounts, new InactivityRepository(db), retention, deleter),
     new KeyExpiryJob(config, accounts),
+    new ExpectationsJob(config, new ExpectationRepository(db)),
   ]);
   const runs = new CronRepository(db);
   return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };

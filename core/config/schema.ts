@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { eventsSchema, expectationsSchema } from './events-schema';
 
 /**
  * The configuration file format (YAML). Every key has an embedded default, so
@@ -197,6 +198,8 @@ const jobsSchema = z.strictObject({
   retention: jobSchedule('15 2 * * *'),
   accountInactivity: jobSchedule('30 2 * * *'),
   keyExpiry: jobSchedule('45 2 * * *'),
+  /** Expected files (issue #22): every 5 minutes, so late and missed are told within 5 minutes (each run is recorded). */
+  expectations: jobSchedule('*/5 * * * *'),
 }).prefault({});
 
 const pgpSchema = z.strictObject({
@@ -290,6 +293,10 @@ export const configSchema = z.strictObject({
   pgp: pgpSchema,
   log: logSchema,
   http: httpSchema,
+  /** Webhooks and e-mail for events (issue #22; core/notify, docs/events.md). */
+  events: eventsSchema,
+  /** Files expected on a schedule (late / missed / recovered; docs/events.md). */
+  expectations: expectationsSchema,
   cluster: clusterSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({

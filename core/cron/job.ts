@@ -1,14 +1,15 @@
 import type { Logger } from '../logging/logger';
 
 /** The jobs fluxgate schedules, by the name the CLI uses. */
-export const JOB_NAMES = ['retention', 'account-inactivity', 'key-expiry'] as const;
+export const JOB_NAMES = ['retention', 'account-inactivity', 'key-expiry', 'expectations'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Where each job's schedule lives in `config.jobs`. */
-export const JOB_CONFIG_KEYS: Record<JobName, 'retention' | 'accountInactivity' | 'keyExpiry'> = {
+export const JOB_CONFIG_KEYS: Record<JobName, 'retention' | 'accountInactivity' | 'keyExpiry' | 'expectations'> = {
   retention: 'retention',
   'account-inactivity': 'accountInactivity',
   'key-expiry': 'keyExpiry',
+  expectations: 'expectations',
 };
 
 /** One thing a run did (or, under --dry-run, would do). */
@@ -51,6 +52,8 @@ export interface JobContext {
 export interface Job {
   readonly name: JobName;
   readonly description: string;
+  /** Why the schedule need not run it (nothing configured for it), or undefined. */
+  idleReason?(): string | undefined;
   /** Awaited by the runner: a job with nothing to wait for is synchronous. */
   run(ctx: JobContext): Promise<void> | void;
 }

@@ -46,6 +46,12 @@ export class CronService implements Service {
         this.logger.info({ job: job.name }, 'job disabled in config: not scheduled');
         continue;
       }
+      const idle = job.idleReason?.();
+      if (idle) {
+        // Runs are recorded: a job with nothing to do would only fill the history.
+        this.logger.info({ job: job.name, reason: idle }, 'job has nothing to do: not scheduled');
+        continue;
+      }
       const task = createJobTask(job.name, settings.schedule, timezone, () => this.fire(job.name));
       await task.start();
       this.tasks.push(task);

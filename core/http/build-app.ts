@@ -14,6 +14,7 @@ import { registerFileRoutes } from './routes/files';
 import { registerDirectoryRoutes } from './routes/directory';
 import { registerWorkflowRoutes } from './routes/workflows';
 import { registerJobRoutes } from './routes/jobs';
+import { registerEventRoutes } from './routes/events';
 import { registerServerRoutes } from './routes/server';
 import { registerSessionRoutes } from './routes/session';
 import { registerProbeRoutes } from './routes/probes';
@@ -108,6 +109,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<ZodApp> {
   registerDirectoryRoutes(app, deps);
   registerWorkflowRoutes(app, deps);
   registerJobRoutes(app, deps);
+  registerEventRoutes(app, deps);
   registerServerRoutes(app, deps);
   registerAccountImportRoute(app, deps);
   registerOperationRoutes(app, deps);

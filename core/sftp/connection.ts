@@ -87,8 +87,9 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   const fail = (user = lastUser): void => {
     failed = true;
-    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user)) {
-      deps.events.signal({ type: 'ban' });
+    const bannedUntil = recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user);
+    if (bannedUntil) {
+      deps.events.signal({ type: 'ban', address, user, until: bannedUntil });
       client.end();
     }
   };

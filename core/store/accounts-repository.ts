@@ -1,6 +1,8 @@
 import { AccountDataRepository } from './account-data-repository';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
+import { SqliteEventOutbox } from './event-outbox';
+import type { NewEvent } from './event-types';
 import { statement } from './statements';
 
 export type AccountProfile = 'exchange' | 'dropbox';
@@ -139,10 +141,22 @@ export class AccountRepository {
     return this.get(a.id)!;
   }
 
+  /** Disabling an enabled account records `account.disabled` (issue #22) in the same transaction. */
   setEnabled(id: string, enabled: boolean, reason: string | null = null, at = Date.now()): boolean {
-    const r = statement(this.db, `UPDATE accounts SET enabled = ?, disabled_reason = ?, disabled_at = ? WHERE id = ?`)
-      .run(enabled ? 1 : 0, enabled ? null : reason, enabled ? null : at, id);
-    return r.changes > 0;
+    return this.transaction(() => {
+      const was = statement(this.db, 'SELECT enabled FROM accounts WHERE id = ?').pluck().get(id) as number | undefined;
+      const r = statement(this.db, `UPDATE accounts SET enabled = ?, disabled_reason = ?, disabled_at = ? WHERE id = ?`)
+        .run(enabled ? 1 : 0, enabled ? null : reason, enabled ? null : at, id);
+      if (!enabled && was === 1) {
+        this.recordEvent({ type: 'account.disabled', at, account: id, summary: `account ${id} disabled${reason ? `: ${reason}` : ''}`, data: { reason } });
+      }
+      return r.changes > 0;
+    }, 'immediate'); // it reads before it writes
+  }
+
+  /** Records an event in the outbox on this connection: inside a transaction, it commits with it. */
+  recordEvent(event: NewEvent): string {
+    return new SqliteEventOutbox(this.db).record(event);
   }
 
   update(id: string, patch: Partial<Pick<Account, 'partner' | 'allowIps' | 'passwordHash' | 'options' | 'lastLoginAt' | 'purgedAt'>>): boolean {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import { SqliteEventOutbox } from './event-outbox';
+import type { NewEvent } from './event-types';
 import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
 import {
   PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
@@ -40,8 +42,11 @@ export class JournalRepository {
   private readonly outputOwnerAt: Statement;
   private readonly updates = new Map<string, Statement>();
   private readonly lists = new Map<string, Statement>();
+  /** Events (issue #22) of received and finished files, written in the transition's transaction. */
+  private readonly outbox: SqliteEventOutbox;
 
   constructor(private readonly db: Database) {
+    this.outbox = new SqliteEventOutbox(db);
     this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
         sha1, sha256, received_at, state, location, updated_at)
       SELECT @id, @accountId, @profile, @flux, @workflow, @originalPath, @name, @size, @sha1, @sha256, @at,
@@ -69,7 +74,9 @@ export class JournalRepository {
       const row = this.insertFile.get({ ...f, id: newFileId(at), at }) as FileRow | undefined;
       if (!row) return undefined;
       this.addEvent(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
-      return toFile(row);
+      const file = toFile(row);
+      this.outbox.record(fileEvent(file, 'file.received', at));
+      return file;
     });
   }
 
@@ -157,7 +164,11 @@ export class JournalRepository {
 
   /** The file's processing ended: processed, rejected or dead, with its outcome. */
   finish(id: string, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, at = Date.now()): JournalFile {
-    return this.must(id, this.change(id, { state, outcome, processedAt: at }, { type: state, detail: { ...outcome } }, at));
+    return this.transaction(() => {
+      const file = this.must(id, this.change(id, { state, outcome, processedAt: at }, { type: state, detail: { ...outcome } }, at));
+      this.outbox.record(fileEvent(file, `file.${state}`, at));
+      return file;
+    });
   }
 
   /** The attempt stopped for a reason not the file's own (no disk space): back to `received`. */
@@ -240,6 +251,19 @@ export class JournalRepository {
     if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `file ${id} is not in the journal: it was removed (with its account?) while in use`);
     return file;
   }
+}
+
+/** The outbox event of a file's arrival or end (docs/events.md). */
+function fileEvent(f: JournalFile, type: 'file.received' | 'file.processed' | 'file.rejected' | 'file.dead', at: number): NewEvent {
+  const o = f.outcome;
+  const summary = type === 'file.received' ? `${f.name} received (${f.size} bytes)` : (o?.summary ?? `${f.name} ${type.slice(5)}`);
+  return {
+    type, at, account: f.accountId, fileId: f.id, flux: f.flux, name: f.name, code: o?.code ?? null, summary,
+    data: {
+      path: f.originalPath, size: f.size, sha256: f.sha256, state: f.state,
+      ...(o?.counts ? { counts: o.counts } : {}), ...(f.reportPath ? { report: f.reportPath } : {}),
+    },
+  };
 }
 
 /** Sortable, readable ids: `f_<yyyymmddhhmmss>_<8 hex>`. */

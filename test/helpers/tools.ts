@@ -11,6 +11,11 @@ const TOOLS = {
     pkg: 'python3-paramiko',
   },
   python3: { check: () => existsSync(PYTHON), pkg: 'python3' },
+  /** A real SMTP server for the e-mail tests (test/helpers/smtp.ts). */
+  aiosmtpd: {
+    check: () => spawnSync(PYTHON, ['-c', 'import aiosmtpd'], { stdio: 'ignore' }).status === 0,
+    pkg: 'python3-aiosmtpd',
+  },
   gpg: { check: () => existsSync('/usr/bin/gpg'), pkg: 'gnupg' },
   // Small file systems for disk-full tests (test/helpers/tmpfs.ts): mount needs root.
   tmpfs: { check: () => process.getuid?.() === 0 && existsSync('/usr/bin/mount'), pkg: 'mount (and run the tests as root)' },

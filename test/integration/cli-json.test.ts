@@ -35,6 +35,12 @@ function setup(): { dir: string; configFile: string; dataDir: string } {
     pgp: { keyType: 'curve25519' },
     engine: { pollIntervalMs: 100 },
     http: { port: 0 },
+    // A webhook nobody listens at (port 9, discard): the server's deliveries fail, for `deliveries retry`.
+    events: {
+      webhooks: [{ name: 'nowhere', url: 'http://127.0.0.1:9/hook', secret: `whsec_${Buffer.alloc(24, 7).toString('base64')}` }],
+      delivery: { pollIntervalMs: 100, baseDelayMs: 100, maxDelayMs: 200, timeoutMs: 500, leaseMs: 1000 },
+    },
+    expectations: [{ name: 'acme-daily-sir', account: 'acme', flux: 'sir', schedule: '0 7 * * *', timezone: 'Europe/Paris', grace: '2h' }],
   }));
   return { dir, configFile, dataDir };
 }
@@ -135,7 +141,7 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.deepEqual([removedKey.removed, removedKey.keys.length], [second.fingerprint, 1]);
     assert.ok(Array.isArray(await ok<unknown>('hostkeys')));
 
-    assert.equal((await ok<unknown[]>('jobs list')).length, 3);
+    assert.equal((await ok<unknown[]>('jobs list')).length, 4);
     const dry = await ok<{ job: string; dryRun: boolean }>('jobs run', ['retention', '--dry-run']);
     assert.deepEqual([dry.job, dry.dryRun], ['retention', true]);
     assert.ok(Array.isArray(await ok<unknown>('jobs history', ['retention'])));
@@ -152,6 +158,20 @@ describe('fluxgate --json', { concurrency: true }, () => {
     const decrypted = await ok<{ bytes: number }>('pgp decrypt', [encrypted, '-o', join(dir, 'secret.txt')]);
     assert.equal(decrypted.bytes, 5);
     assert.equal(readFileSync(join(dir, 'secret.txt'), 'utf8'), 'hello');
+
+    const events = await ok<Array<{ id: string; type: string }>>('events list', ['--type', 'file.*']);
+    assert.ok(events.some((e) => e.type === 'file.processed'));
+    assert.equal((await ok<{ oneOf: unknown[] }>('events schema')).oneOf.length, 12);
+    assert.match((await ok<{ secret: string }>('events secret')).secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    const failed = (await ok<Array<{ id: number; state: string }>>('deliveries list')).find((d) => d.state === 'failed' || d.state === 'dead');
+    assert.ok(failed, 'the server tried the unreachable webhook');
+    assert.equal((await ok<{ state: string }>('deliveries retry', [String(failed.id)])).state, 'pending');
+    assert.equal((await ok<Array<{ name: string }>>('expectations list'))[0].name, 'acme-daily-sir');
+    assert.equal((await ok<Array<{ state: string }>>('expectations status', ['--at', '2027-03-28T06:00:00Z']))[0].state, 'late');
+    assert.equal((await ok<{ acknowledged: { by: string } }>('expectations ack', ['acme-daily-sir', '--at', '2027-03-28T06:00:00Z', '--by', 'ci'])).acknowledged.by, 'ci');
+    assert.equal((await ok<{ added: { name: string } }>('expectations add', ['weekly', '--account', 'acme', '--flux', 'usr', '--schedule', '0 9 * * 1'])).added.name, 'weekly');
+    assert.equal((await ok<{ removed: string }>('expectations remove', ['weekly'])).removed, 'weekly');
+    assert.deepEqual((await ok<Array<{ id: string; target: string }>>('events subscriptions')).map((x) => [x.id, x.target]), [['webhook:nowhere', 'http://127.0.0.1:9/hook']]);
 
     assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
     const statuses = await ok<Array<{ flux: string; state: string }>>('workflows status');

@@ -53,6 +53,11 @@ const ROUTES: Record<string, Access> = {
   'GET /api/v1/hostkeys': 'viewer',
   'GET /api/v1/pgp/public-key': 'viewer',
   'GET /api/v1/audit': 'viewer',
+  'GET /api/v1/events': 'viewer',
+  'GET /api/v1/deliveries': 'viewer',
+  'POST /api/v1/deliveries/{id}/retry': 'admin',
+  'GET /api/v1/expectations': 'viewer',
+  'POST /api/v1/expectations/{name}/ack': 'admin',
 };
 
 const PARAMS: Record<string, string> = { id: 'nosuch', fingerprint: encodeURIComponent('SHA256:nosuch'), kind: 'employees', job: 'retention', name: 'sir' };

@@ -42,6 +42,9 @@ const ROUTES: Record<string, Access> = {
   'GET /console/jobs': 'viewer',
   'POST /console/jobs/:job/run': 'admin',
   'GET /console/audit': 'viewer',
+  'GET /console/events': 'viewer',
+  'POST /console/deliveries/:id/retry': 'admin',
+  'POST /console/expectations/:name/ack': 'admin',
 };
 const PARAMS: Record<string, string> = { name: 'console.css', id: 'nosuch', job: 'retention', kind: 'employees' };
 const fill = (path: string): string => path.replace(/:(\w+)/g, (_m, p: string) => PARAMS[p]);

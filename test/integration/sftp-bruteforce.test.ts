@@ -67,6 +67,11 @@ test('repeated failures ban the address: even the right key is then refused, and
   assert.notEqual(r.code, 0);
   await server.waitForLog((l) => l.msg === 'connection refused: address banned after repeated failures');
   assert.ok(!server.logs.some((l) => l.msg === 'login' && l.time as number > (ban.time as number)), 'no login after the ban');
+  // The ban is an event (issue #22), for webhooks and mails: recorded through the SFTP server's signal sink.
+  const banned = JSON.parse((await server.cli('events', 'list', '--type', 'login.banned', '--json')).stdout) as Array<{ account?: string; data: { address: string; user: string; until: string } }>;
+  assert.equal(banned.length, 1, 'one event per ban');
+  assert.deepEqual([banned[0].account, banned[0].data.address, banned[0].data.user], ['victim', '127.0.0.1', 'victim']);
+  assert.ok(Date.parse(banned[0].data.until) > Date.now() + 500_000, 'banned for banSeconds (600)');
 });
 
 test('16 connections guessing passwords at once: only maxFailures guesses are answered before the ban (attempts in flight count)', { skip }, async () => {

@@ -72,7 +72,13 @@ export async function purgeAccount(
     for (const key of accounts.keys(accountId)) accounts.removeKey(accountId, key.fingerprint);
     accounts.setEnabled(accountId, false, 'purged after inactivity', asOf);
     accounts.update(accountId, { purgedAt: asOf, passwordHash: null });
-    return accounts.data.deleteDirectory(accountId);
+    const deleted = accounts.data.deleteDirectory(accountId);
+    accounts.recordEvent({
+      type: 'account.purged', at: asOf, account: accountId,
+      summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
+      data: { files, bytes, directoryRows: totalRows(deleted) },
+    });
+    return deleted;
   });
   retention.forgetAccount(accountId);
   return { files, bytes, directoryRows: totalRows(directory), ...directory };

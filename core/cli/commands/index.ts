@@ -27,6 +27,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['directory'], load: () => (require('./directory') as typeof import('./directory')).registerDirectoryCommands },
   { names: ['config'], load: () => (require('./config') as typeof import('./config')).registerConfigCommands },
   { names: ['admin', 'token', 'audit'], load: () => (require('./operators') as typeof import('./operators')).registerOperatorCommands },
+  { names: ['events', 'deliveries'], load: () => (require('./events') as typeof import('./events')).registerEventCommands },
+  { names: ['expectations'], load: () => (require('./expectations') as typeof import('./expectations')).registerExpectationCommands },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -6,6 +6,7 @@ import { registerAssetRoutes } from './assets';
 import { registerAuditPage } from './audit-page';
 import { registerDashboardPage } from './dashboard-page';
 import { registerDirectoryPage } from './directory-page';
+import { registerEventPages } from './events-page';
 import { registerFilePages } from './files-pages';
 import { registerJobPages } from './jobs-pages';
 import { registerSessionPages } from './session-pages';
@@ -25,5 +26,6 @@ export function registerConsole(app: FastifyInstance, deps: HttpDeps, limiter: L
   registerDirectoryPage(app, deps);
   registerWorkflowPages(app, deps);
   registerJobPages(app, deps);
+  registerEventPages(app, deps);
   registerAuditPage(app, deps);
 }

@@ -23,7 +23,7 @@ export function pageContext(request: FastifyRequest, reply: FastifyReply): PageC
 
 const NAV: ReadonlyArray<[string, string]> = [
   ['/console/', 'Dashboard'], ['/console/files', 'Files'], ['/console/accounts', 'Accounts'],
-  ['/console/workflows', 'Workflows'], ['/console/jobs', 'Jobs'], ['/console/audit', 'Audit'],
+  ['/console/workflows', 'Workflows'], ['/console/jobs', 'Jobs'], ['/console/events', 'Events'], ['/console/audit', 'Audit'],
 ];
 
 function current(path: string, link: string): boolean {
@@ -45,6 +45,7 @@ const DONE: Record<string, string> = {
   'key-added': 'Key added.', 'key-removed': 'Key removed.', disabled: 'Account disabled: its open sessions were ended.', enabled: 'Account enabled.',
   allowlist: 'Allowlist saved.', replayed: 'File queued for processing again.', saved: 'Workflow saved and reloaded.', created: 'Account created.',
   removed: 'Account removed: its files and an export of its data were moved to <data>/removed/.',
+  retried: 'Delivery due again: the server sends it at its next poll.', acknowledged: 'Incident acknowledged.',
 };
 
 export function page(ctx: PageContext, title: string, body: Html, notice?: { ok?: string; bad?: string; done?: string }): Html {

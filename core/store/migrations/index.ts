@@ -9,6 +9,7 @@ import { leaseHolderMigration } from './008-lease-holder';
 import { lookupIndexesMigration } from './009-lookup-indexes';
 import { operatorsMigration } from './010-operators';
 import { journalScaleMigration } from './011-journal-scale';
+import { eventsMigration } from './012-events';
 import { workflowVersionsMigration } from './013-workflow-versions';
 import type { Migration } from './types';
 
@@ -17,6 +18,6 @@ export type { Migration } from './types';
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
-  operatorsMigration, journalScaleMigration,
-  // 012 and 014 are other branches' (issue #23 took 013)
+  operatorsMigration, journalScaleMigration, eventsMigration,
+  // 014 is another branch's (issue #23 took 013)
   workflowVersionsMigration];
