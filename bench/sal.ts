@@ -13,8 +13,10 @@
  * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
  * prints how long those listings took (is the server still responsive while it applies a file?).
+ * BENCH_SANDBOX=1 also runs (s) each round: (b) with the sal handler loaded as a plugin (config
+ * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s.
  */
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -190,11 +192,31 @@ interface PipelineRun {
   timeline: string[];
 }
 
+const REPO = join(__dirname, '..');
+
+/**
+ * (s)'s set-up: the sal handler as a plugin module (a subclass under the handler name `salsb`,
+ * the built-in keeping `sal`) and the repository's workflows with sal.yaml naming it.
+ */
+function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } {
+  const plugin = join(dir, 'sandboxed-sal.ts');
+  writeFileSync(plugin, [
+    "import { fluxHandler, getManifest } from 'fluxgate/plugin-api';",
+    `import { SalHandler } from ${JSON.stringify(join(REPO, 'plugins', 'sal', 'handler'))};`,
+    'export class SandboxedSal extends SalHandler {}',
+    "fluxHandler({ ...getManifest(SalHandler)!, flux: 'salsb' })(SandboxedSal);", '',
+  ].join('\n'));
+  const workflowsDir = join(dir, 'workflows');
+  cpSync(join(REPO, 'workflows'), workflowsDir, { recursive: true });
+  appendFileSync(join(workflowsDir, 'sal.yaml'), 'handler: salsb\n');
+  return { plugins: [plugin], workflowsDir };
+}
+
 /** (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the end of its upload. */
-async function runPipeline(file: string): Promise<PipelineRun> {
+async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
-    config: { log: { level: 'info' }, pgp: { signReports: false } },
+    config: { log: { level: 'info' }, pgp: { signReports: false }, ...sandbox },
     nodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   });
   await server.start();
@@ -275,7 +297,8 @@ async function main(): Promise<void> {
     console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB); ${ROUNDS} rounds of (a) then (b), each (b) on a fresh server`);
 
     // On a shared 2-core machine one round can be off by ±20%: the figures below are the median round's.
-    const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number }> = [];
+    const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number; sandboxed?: PipelineRun }> = [];
+    const sandbox = process.env.BENCH_SANDBOX === '1' ? sandboxedSal(dir) : undefined;
     for (let r = 1; r <= ROUNDS; r++) {
       settle();
       const bare = await csvParseAlone(file);
@@ -283,9 +306,15 @@ async function main(): Promise<void> {
       settle();
       const run = await runPipeline(file);
       const ratio = 100 * bare.seconds / run.seconds;
-      rounds.push({ bare, run, ratio });
+      let sandboxed: PipelineRun | undefined;
+      if (sandbox) {
+        settle();
+        sandboxed = await runPipeline(file, sandbox);
+      }
+      rounds.push({ bare, run, ratio, sandboxed });
       console.log(`round ${r}: (a) ${bare.seconds.toFixed(2)} s, (b) ${run.seconds.toFixed(2)} s, ratio ${ratio.toFixed(0)}%; ` +
-        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB`);
+        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB` +
+        (sandboxed ? `; (s) sandboxed ${sandboxed.seconds.toFixed(2)} s, ratio ${(100 * bare.seconds / sandboxed.seconds).toFixed(0)}%` : ''));
     }
     // (c) after the rounds: its 70 MB of writes right before round 1 made that round 5-10 points lower.
     const store = storeAlone(dir);
@@ -296,6 +325,13 @@ async function main(): Promise<void> {
     console.log(`(a) csv-parse alone:             ${bare.seconds.toFixed(2)} s  ${Math.round(bare.rows / bare.seconds).toLocaleString('en')} rows/s`);
     console.log(`(b) upload-complete → report:    ${seconds.toFixed(2)} s  ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s`);
     console.log(`ratio (b)/(a):                   ${ratio.toFixed(0)}%  (target ≥ 50%); all rounds: ${rounds.map((x) => `${x.ratio.toFixed(0)}%`).join(', ')}`);
+    if (sandbox) {
+      const sandboxRatios = rounds.map((x) => 100 * x.bare.seconds / x.sandboxed!.seconds);
+      const median = [...sandboxRatios].sort((x, y) => x - y)[Math.floor((sandboxRatios.length - 1) / 2)];
+      const s = rounds[sandboxRatios.indexOf(median)];
+      console.log(`(s) sal sandboxed (plugins:):    ${s.sandboxed!.seconds.toFixed(2)} s  ${Math.round(ROWS / s.sandboxed!.seconds).toLocaleString('en')} rows/s (its round's csv-parse: ${Math.round(s.bare.rows / s.bare.seconds).toLocaleString('en')} rows/s)`);
+      console.log(`ratio (s)/(a):                   ${median.toFixed(0)}%  (target ≥ 50%); all rounds: ${sandboxRatios.map((x) => `${x.toFixed(0)}%`).join(', ')}; server CPU ${s.sandboxed!.cpu.toFixed(2)} s (the sandbox process not included), peak RSS ${s.sandboxed!.rss.toFixed(0)} MB`);
+    }
     // On a shared machine wall time depends on the load; CPU time does not.
     console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${run.cpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
     console.log(`     of which the server's main thread ${run.mainRunning.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);

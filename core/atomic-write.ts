@@ -26,6 +26,11 @@ export interface AtomicWriteOptions {
   signal?: AbortSignal;
   /** Streams only: transforms the content passes through on its way to the file. */
   through?: readonly Transform[];
+  /**
+   * false: the mode is given to open() only (the umask may narrow it), no chmod: Node's
+   * permission model disables fchmod, and a sandboxed plugin writes through here (core/sandbox).
+   */
+  chmod?: boolean;
 }
 
 /** Returns false only when `exclusive` and the target already exists. */
@@ -45,7 +50,7 @@ export async function writeFileAtomicPlaced<T extends string | undefined>(path: 
   try {
     const handle = await open(temp, 'wx', options.mode);
     try {
-      await handle.chmod(options.mode); // the umask may have narrowed the mode given to open()
+      if (options.chmod !== false) await handle.chmod(options.mode); // the umask may have narrowed the mode given to open()
       if (typeof content === 'string' || content instanceof Uint8Array) {
         await handle.writeFile(content);
         if (options.durable) await handle.sync();

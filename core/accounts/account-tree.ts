@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
 
 /**
- * Directories of an exchange account (DESIGN.md): in/ and out/ are symmetrical, dev/ is scratch.
- * DESIGN.md's out/ list omits dis and pro, whose reports land there by that symmetry: they are
+ * Directories of an exchange account (the design card's default tree, docs/accounts.md): in/ and out/ are symmetrical, dev/ is scratch.
+ * The design card's out/ list omits dis and pro, whose reports land there by that symmetry: they are
  * created with the rest, so a client polling out/dis finds it before the first report.
  */
 export const EXCHANGE_TREE: readonly string[] = [

@@ -8,7 +8,10 @@ import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
 import type { Database } from '../store/database';
 import { JournalRepository } from '../store/journal-repository';
+import { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
 import type { OutputSigner, Service } from '../tokens';
+import { sandboxLoader } from '../sandbox/sandbox-loader';
+import { DeclaredFolders } from '../workflow/declared-folders';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
 import { WorkflowRunner } from '../workflow/runner';
@@ -37,16 +40,22 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
   const journal = new JournalRepository(db);
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
-  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins);
-  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers);
+  // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
+  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded));
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
+    new WorkflowVersionsRepository(db)); // last good definitions, kept across restarts (issue #23)
   const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
+  // Folders workflows declare (createFolders), in every exchange account (issue #23).
+  const folders = new DeclaredFolders(paths, accounts, workflows, logger.child({ component: 'workflows' }));
+  workflows.onReload.push(() => folders.ensure());
   return {
     journal, files, steps, handlers, workflows, runner, intake,
     services: [
       workflows,
+      folders,
       new WorkflowWorkers(files, runner, journal, config, logger),
       new IntakeService(intake, paths, accounts, state.uploads, { watch: config.engine.watch, scanIntervalSeconds: config.engine.scanIntervalSeconds }, logger),
     ],

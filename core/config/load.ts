@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { FluxgateError } from '../errors';
 import { checkConfig, type ConfigCheck } from './check';
 import { configSchema, type FluxgateConfig } from './schema';
@@ -20,15 +21,9 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The repository: two levels up from the sources, three from their compiled copy in dist/. */
-export const PACKAGE_ROOT = findPackageRoot(__dirname);
+import { PACKAGE_ROOT } from './package-root';
 
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(resolve(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return resolve(from, '..', '..');
-  }
-}
+export { PACKAGE_ROOT };
 export const DEFAULT_CONFIG_FILE = 'fluxgate.yaml';
 
 /** Finds the config file: `--config`, then FLUXGATE_CONFIG, then ./fluxgate.yaml if present. */
@@ -96,7 +91,7 @@ export function resolveConfigPaths(config: FluxgateConfig, base: string | ((key:
   const abs = (key: string, p: string): string => (p === '' ? p : resolve(baseOf(key), p));
   config.dataDir = abs('dataDir', config.dataDir);
   if (config.workflowsDir !== undefined) config.workflowsDir = abs('workflowsDir', config.workflowsDir);
-  config.plugins = config.plugins.map((p) => abs('plugins', p));
+  config.plugins = config.plugins.map((p) => pluginModule(p, baseOf('plugins')));
   if (config.log.file !== undefined) config.log.file = abs('log.file', config.log.file);
   if (config.sftp.hostKeysDir !== undefined) config.sftp.hostKeysDir = abs('sftp.hostKeysDir', config.sftp.hostKeysDir);
   if (config.http.tls) {
@@ -106,5 +101,24 @@ export function resolveConfigPaths(config: FluxgateConfig, base: string | ((key:
   if (config.pgp.privateKeyFile !== undefined) config.pgp.privateKeyFile = abs('pgp.privateKeyFile', config.pgp.privateKeyFile);
   for (const [flux, target] of Object.entries(config.forward)) {
     if (target.directory !== undefined) target.directory = abs(`forward.${flux}.directory`, target.directory);
+  }
+}
+
+const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(\/[^/].*)?$/;
+
+/**
+ * A `plugins:` entry: a path (made absolute against `base`), or an npm package name
+ * (`fluxgate-plugin-abc`, `@acme/fluxgate-abc`) when no file of that name is there, resolved
+ * from `base` as Node resolves it (its `main`/`exports`). A name that resolves nowhere is kept
+ * as it is: loading it then fails with FG_PLUGIN_INVALID naming it.
+ */
+export function pluginModule(entry: string, base: string): string {
+  if (entry === '' || isAbsolute(entry)) return entry;
+  const local = resolve(base, entry);
+  if (entry.startsWith('.') || !PACKAGE_NAME.test(entry) || existsSync(local)) return local;
+  try {
+    return createRequire(join(base, 'fluxgate-config.js')).resolve(entry);
+  } catch {
+    return entry;
   }
 }

@@ -1,8 +1,20 @@
 import 'reflect-metadata';
 import { injectable } from 'inversify';
 
-/** What a flux handler is and what it may touch. The context refuses anything not granted here. */
+/** The plugin API version this server implements; a manifest naming another is refused at load. */
+export const PLUGIN_API_VERSION = 1;
+
+/** Defaults of FluxManifest.limits (a workflow's `limits:` overrides both). */
+export const DEFAULT_PLUGIN_LIMITS = Object.freeze({ memoryMb: 256, secondsPerFile: 600 });
+
+/**
+ * What a flux handler is and what it may touch. A plugin listed under `plugins:` runs in a
+ * sandbox process started with exactly these grants (docs/plugin-api.md); the context refuses
+ * anything not granted here too.
+ */
 export interface FluxManifest {
+  /** The plugin API the handler is written against (PLUGIN_API_VERSION); 1 when absent. */
+  apiVersion?: number;
   /** The flux code: the `in/<flux>` directory it serves and the flux part of file names (`sal`, `dse`…). */
   flux: string;
   description?: string;
@@ -13,9 +25,18 @@ export interface FluxManifest {
     read: string[];
     /** Account-relative paths it may write below (`out/sal`, `vault`). */
     write: string[];
-    /** Whether `ctx.fetch` is available. */
-    network: boolean;
+    /**
+     * `false`: no network at all. A list of `host:port` (`['api.example.com:443']`): only those.
+     * `true`: any host (built-in handlers; a sandboxed plugin should name its hosts).
+     */
+    network: boolean | string[];
   };
+  /**
+   * For a sandboxed plugin: its process's JavaScript heap (MiB) and how long one file may take.
+   * Past either, the file is dead (FG_PLUGIN_MEMORY, FG_PLUGIN_TIMEOUT). Defaults:
+   * DEFAULT_PLUGIN_LIMITS.
+   */
+  limits?: { memoryMb?: number; secondsPerFile?: number };
 }
 
 const MANIFEST = Symbol.for('fluxgate.plugin.manifest');

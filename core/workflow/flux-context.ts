@@ -8,6 +8,7 @@ import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder } from '../plugin-api/report';
 import { readRecords } from '../records';
 import { bindDirectory } from './account-directory';
+import { describeNetwork, networkAllows } from './manifest-check';
 import { plainName } from './naming';
 import { ManifestScopedFiles } from './scoped-files';
 import type { StepRun } from './step';
@@ -70,9 +71,12 @@ export class EngineFluxContext implements FluxContext {
   }
 
   fetch(input: string | URL, init?: RequestInit): Promise<Response> {
-    if (!this.manifest.permissions.network) {
+    const url = new URL(String(input instanceof URL ? input.href : input));
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    if (!networkAllows(this.manifest.permissions.network, url.hostname, port)) {
       return Promise.reject(new FluxgateError('FG_PLUGIN_PERMISSION',
-        `handler for flux "${this.manifest.flux}" may not use the network: its manifest has permissions.network = false`));
+        `handler for flux "${this.manifest.flux}" may not connect to ${url.hostname}:${port}: its manifest's permissions.network grants ${describeNetwork(this.manifest.permissions.network)}`,
+        { grant: 'permissions.network', host: `${url.hostname}:${port}` }));
     }
     return fetch(input, { ...init, signal: init?.signal ?? this.signal });
   }

@@ -19,10 +19,20 @@ export interface HandlerFactory {
 
 interface Registration {
   manifest: FluxManifest;
-  cls: HandlerClass;
+  /** The class's name (an instance-registered handler has no class here). */
+  name: string;
+  cls?: HandlerClass;
+  /** A handler made elsewhere (a sandboxed plugin's stand-in). */
+  instance?: FluxHandler;
   /** Where it came from (built-in, or the plugin module path). */
   origin: string;
 }
+
+/**
+ * Registers the handlers of one plugin module some other way than loading it in this process
+ * (core/sandbox: in a sandbox process), through registerInstance.
+ */
+export type PluginModuleLoader = (registry: HandlerRegistry, modulePath: string) => FluxManifest[];
 
 /** Flux name → handler class, its manifest, and its instance (made by the HandlerFactory at first use). */
 export class HandlerRegistry {
@@ -37,13 +47,25 @@ export class HandlerRegistry {
     }
     // An empty, absolute or `..` grant, or an unknown top folder, never reaches a context.
     checkManifest(manifest, cls.name || 'a class', origin);
-    const existing = this.byFlux.get(manifest.flux);
-    if (existing) {
-      throw new FluxgateError('FG_PLUGIN_INVALID', `flux "${manifest.flux}" has two handlers: ${existing.cls.name} (${existing.origin}) and ${cls.name} (${origin})`);
-    }
+    this.refuseSecond(manifest.flux, cls.name, origin);
     this.factory.add(cls);
-    this.byFlux.set(manifest.flux, { manifest, cls, origin });
+    this.byFlux.set(manifest.flux, { manifest, name: cls.name, cls, origin });
     return manifest;
+  }
+
+  /** Registers a handler made elsewhere under its manifest (checked here like any other). */
+  registerInstance(manifest: FluxManifest, name: string, origin: string, instance: FluxHandler): FluxManifest {
+    checkManifest(manifest, name, origin);
+    this.refuseSecond(manifest.flux, name, origin);
+    this.byFlux.set(manifest.flux, { manifest, name, instance, origin });
+    return manifest;
+  }
+
+  private refuseSecond(flux: string, name: string, origin: string): void {
+    const existing = this.byFlux.get(flux);
+    if (existing) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `flux "${flux}" has two handlers: ${existing.name} (${existing.origin}) and ${name} (${origin})`);
+    }
   }
 
   /** Registers every exported handler class of a plugin module (config `plugins:`). */
@@ -70,12 +92,13 @@ export class HandlerRegistry {
    * A module that cannot be registered (FG_PLUGIN_INVALID) stops the start; given `problems`
    * (`workflows check`), it is recorded there instead and the other modules still load.
    */
-  static withPlugins(factory: HandlerFactory, builtIn: readonly HandlerClass[], pluginModules: readonly string[], problems?: Array<{ module: string; error: FluxgateError }>): HandlerRegistry {
+  static withPlugins(factory: HandlerFactory, builtIn: readonly HandlerClass[], pluginModules: readonly string[], problems?: Array<{ module: string; error: FluxgateError }>, loader?: PluginModuleLoader): HandlerRegistry {
     const registry = new HandlerRegistry(factory);
     for (const cls of builtIn) registry.register(cls);
     for (const module of pluginModules) {
       try {
-        registry.registerModule(module);
+        if (loader) loader(registry, module);
+        else registry.registerModule(module);
       } catch (err) {
         if (!problems || !(err instanceof FluxgateError)) throw err;
         problems.push({ module, error: err });
@@ -91,10 +114,10 @@ export class HandlerRegistry {
   get(flux: string): { handler: FluxHandler; manifest: FluxManifest } {
     const reg = this.byFlux.get(flux);
     if (!reg) throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `no handler is registered for flux "${flux}"`);
-    return { handler: this.factory.create(reg.cls), manifest: reg.manifest };
+    return { handler: reg.instance ?? this.factory.create(reg.cls!), manifest: reg.manifest };
   }
 
-  list(): Array<{ flux: string; name: string; origin: string; manifest: FluxManifest }> {
-    return [...this.byFlux.values()].map((r) => ({ flux: r.manifest.flux, name: r.cls.name, origin: r.origin, manifest: r.manifest }));
+  list(): Array<{ flux: string; name: string; origin: string; manifest: FluxManifest; sandboxed: boolean }> {
+    return [...this.byFlux.values()].map((r) => ({ flux: r.manifest.flux, name: r.name, origin: r.origin, manifest: r.manifest, sandboxed: Boolean(r.instance) }));
   }
 }

@@ -3,7 +3,7 @@ import { createRequire, registerHooks } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Esbuild from 'esbuild';
-import { PACKAGE_ROOT } from '../config/load';
+import { PACKAGE_ROOT } from '../config/package-root';
 
 /**
  * Loading plugin modules (config `plugins:`), through Node's documented module hooks
@@ -37,7 +37,7 @@ function isOwnSource(file: string): boolean {
  * a worker thread, left ~8 MiB in the server's RSS for good (measured: idle `serve` with the dse
  * example 115 MiB instead of 107; without plugins 106). It reads the setting when it loads.
  */
-function loadEsbuild(): typeof Esbuild {
+export function loadEsbuild(): typeof Esbuild {
   const before = process.env.ESBUILD_WORKER_THREADS;
   process.env.ESBUILD_WORKER_THREADS = '0';
   try {
@@ -76,7 +76,7 @@ export function enablePluginLoading(): void {
       if (!selfResolving && (specifier === 'fluxgate' || specifier.startsWith('fluxgate/'))) {
         selfResolving = true;
         try {
-          return { url: pathToFileURL(fromPackage.resolve(specifier)).href, shortCircuit: true };
+          return { url: pathToFileURL(resolveOwn(fromPackage, specifier)).href, shortCircuit: true };
         } finally {
           selfResolving = false;
         }
@@ -108,3 +108,18 @@ export function enablePluginLoading(): void {
   });
 }
 
+
+/**
+ * `fluxgate/…` through the package's `exports`; failing that, the plugin API's entry itself:
+ * under Node's permission model (a sandbox) the self-reference lookup is refused even where
+ * the files are readable.
+ */
+function resolveOwn(fromPackage: NodeJS.Require, specifier: string): string {
+  try {
+    return fromPackage.resolve(specifier);
+  } catch (err) {
+    if (specifier === 'fluxgate/plugin-api') return join(PACKAGE_ROOT, 'dist', 'core', 'plugin-api', 'index.js');
+    if (specifier === 'fluxgate/plugin-api/testing') return join(PACKAGE_ROOT, 'dist', 'core', 'plugin-testing', 'index.js');
+    throw err;
+  }
+}

@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logging/logger';
 import type { JournalFile } from '../store/journal-repository';
+import type { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
 import type { Service } from '../tokens';
-import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, sharedDirectoryWarning, type HandlerCatalogue, type WorkflowProblem } from './loader';
+import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, parseWorkflow, sharedDirectoryWarning, type HandlerCatalogue, type WorkflowProblem } from './loader';
 import type { Workflow } from './schema';
 import type { AnyStep } from './step';
 
@@ -22,27 +23,40 @@ export class StepRegistry {
   get all(): AnyStep[] { return [...this.byName.values()]; }
 }
 
+/** Where the server keeps each workflow file's last good definition and its state (migration 013). */
+export type WorkflowVersionStore = Pick<WorkflowVersionsRepository, 'saveGood' | 'lastGood' | 'setStatus' | 'forget'>;
+
 /**
  * The workflows of workflows/ (or config workflowsDir). Each file's last good definition stays
  * active: a broken edit is logged and ignored until fixed. Hot-reloaded while the server runs.
+ * With a version store, the last good definition outlives a restart too: a file that fails
+ * validation at start-up runs on the definition saved the last time it was valid, and each
+ * file's state (its own definition, the last good one, none) is kept there for `workflows status`.
  */
 export class WorkflowRegistry implements Service {
   readonly name = 'workflows';
   private readonly byFile = new Map<string, Workflow>();
   private watcher?: FSWatcher;
   readonly problems: WorkflowProblem[] = [];
+  /** Called with each workflow a reload made active (its declared folders: composition/engine.ts). */
+  readonly onReload: Array<(workflow: Workflow) => void> = [];
 
   /** `handlers`: the loaded flux handlers a workflow's handler step must find (the server always gives them). */
   constructor(readonly dir: string, private readonly steps: StepRegistry, private readonly log: Logger, private readonly watchForChanges = true,
-    private readonly handlers?: HandlerCatalogue) {
+    private readonly handlers?: HandlerCatalogue, private readonly versions?: WorkflowVersionStore) {
     if (!existsSync(dir)) {
       this.log.warn({ dir }, 'the workflows directory does not exist: no file will be processed');
       return;
     }
     const load = loadWorkflowDir(dir, steps.all, handlers);
-    for (const w of load.workflows) this.byFile.set(w.source, w);
+    for (const w of load.workflows) {
+      this.byFile.set(w.source, w);
+      this.remember(w);
+    }
     this.problems.push(...load.problems);
-    for (const p of load.problems) this.log.error({ file: p.file, line: p.line, key: p.key }, `invalid workflow, not loaded: ${formatProblem(p)}`);
+    const failed = new Map<string, WorkflowProblem[]>();
+    for (const p of load.problems) failed.set(p.file, [...failed.get(p.file) ?? [], p]);
+    for (const [file, problems] of failed) this.fallBack(file, problems);
     for (const w of load.warnings) this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
     this.log.info({ dir, workflows: load.workflows.map((w) => w.flux) }, 'workflows loaded');
   }
@@ -55,7 +69,9 @@ export class WorkflowRegistry implements Service {
     this.watcher.on('add', onChange).on('change', onChange).on('unlink', (file) => {
       // Editors often save by deleting and re-creating: only forget a workflow whose file stays gone.
       setTimeout(() => {
-        if (!existsSync(file) && this.byFile.delete(file)) this.log.info({ file }, 'workflow file removed: its workflow is no longer active');
+        if (existsSync(file)) return;
+        this.versions?.forget(file);
+        if (this.byFile.delete(file)) this.log.info({ file }, 'workflow file removed: its workflow is no longer active');
       }, 1000).unref();
     });
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
@@ -75,6 +91,10 @@ export class WorkflowRegistry implements Service {
     }
     if (problems.length > 0 || !load.ok) {
       const kept = this.byFile.has(file);
+      this.versions?.setStatus(file, {
+        flux: this.byFile.get(file)?.flux, state: kept ? 'last-good' : 'not-loaded',
+        problem: problems.map(formatProblem).join('; '), goodSha256: kept ? this.versions.lastGood(file)?.sha256 : undefined,
+      });
       for (const p of problems) {
         this.log.error({ file, line: p.line, key: p.key, keptPrevious: kept },
           `workflow edit rejected, ${kept ? 'the last good definition stays active' : 'not loaded'}: ${formatProblem(p)}`);
@@ -82,12 +102,46 @@ export class WorkflowRegistry implements Service {
       return false;
     }
     this.byFile.set(file, load.workflow);
+    this.remember(load.workflow);
     this.log.info({ file, flux: load.workflow.flux }, 'workflow reloaded');
+    for (const listener of this.onReload) listener(load.workflow);
     const shared = sharedDirectoryWarning(load.workflow, this.byFile.values(), (w) => relative(this.dir, w.source));
     for (const w of shared ? [...load.warnings, load.locate(shared.path, shared.message)] : load.warnings) {
       this.log.warn({ file: w.file, line: w.line, key: w.key }, `workflow warning: ${formatProblem(w)}`);
     }
     return true;
+  }
+
+  /** A valid definition: saved as the file's last good one, and what runs for it. */
+  private remember(w: Workflow): void {
+    if (!this.versions) return;
+    try {
+      this.versions.saveGood(w.source, w.flux, readFileSync(w.source, 'utf8'));
+      this.versions.setStatus(w.source, { flux: w.flux, state: 'file' });
+    } catch (err) {
+      this.log.warn({ file: w.source, err: (err as Error).message }, 'cannot save the workflow\'s definition as its last good one');
+    }
+  }
+
+  /**
+   * A file invalid at start-up: its last good definition, if the store has one that still
+   * validates (against today's steps and handlers) and takes no other workflow's files, runs
+   * instead, with an error in the log; else nothing runs for it.
+   */
+  private fallBack(file: string, problems: WorkflowProblem[]): void {
+    const why = problems.map(formatProblem).join('; ');
+    const good = this.versions?.lastGood(file);
+    const load = good ? parseWorkflow(good.content, file, this.steps.all, this.handlers) : undefined;
+    const clash = load?.ok ? findClash(load.workflow, this.byFile.values(), (w) => relative(this.dir, w.source)) : undefined;
+    if (good && load?.ok && !clash) {
+      this.byFile.set(file, load.workflow);
+      this.versions!.setStatus(file, { flux: load.workflow.flux, state: 'last-good', problem: why, goodSha256: good.sha256 });
+      this.log.error({ file, flux: load.workflow.flux, savedAt: new Date(good.savedAt).toISOString(), problems: problems.map(formatProblem) },
+        `invalid workflow at start-up: its last good definition (saved ${new Date(good.savedAt).toISOString()}) runs instead until the file is fixed: ${why}`);
+      return;
+    }
+    this.versions?.setStatus(file, { state: 'not-loaded', problem: why });
+    for (const p of problems) this.log.error({ file: p.file, line: p.line, key: p.key }, `invalid workflow, not loaded: ${formatProblem(p)}`);
   }
 
   get all(): Workflow[] { return [...this.byFile.values()]; }

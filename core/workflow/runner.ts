@@ -22,7 +22,9 @@ import { encryptionRequired } from './steps/decrypt';
 /** Whole-file problems: never retried, the file is rejected, quarantined and reported. */
 const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLOW', 'FG_WORKFLOW_AMBIGUOUS', 'FG_DECRYPT', 'FG_ENCRYPTION_REQUIRED']);
 /** Faults of the plugin or setup (configuration errors) that retrying cannot fix: dead at once. */
-const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID']);
+const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID',
+  // A sandboxed plugin that crashed, hung or ran out of memory would do it again (issue #23).
+  'FG_PLUGIN_CRASHED', 'FG_PLUGIN_TIMEOUT', 'FG_PLUGIN_MEMORY']);
 
 export interface RunnerDeps {
   /** What steps use: handlers, the directory, the PGP key, the report signer. */

@@ -30,6 +30,8 @@ export function workflowSchema(steps: readonly AnyStep[]) {
       pattern: z.string().optional().describe('Regular expression the file name must match for this workflow to apply'),
     }).prefault({}),
     handler: z.string().optional().describe('The flux handler run by the handler step (default: the flux)'),
+    createFolders: z.boolean().default(false)
+      .describe('Create match.directory and report.directory in every exchange account, existing and new (default false)'),
     naming: z.strictObject({
       flux: z.array(z.string().min(1)).min(1).optional().describe('Flux codes accepted in file names (default: the last level of flux)'),
       extensions: z.array(z.string().min(1)).min(1).optional().describe('Accepted extensions (default zip, pdf, csv, xml)'),
@@ -40,6 +42,10 @@ export function workflowSchema(steps: readonly AnyStep[]) {
     report: z.strictObject({
       directory: z.string().optional().describe('Account-relative directory of reports (default out/<flux>)'),
     }).prefault({}),
+    limits: z.strictObject({
+      memoryMb: z.number().int().min(32).max(16384).optional().describe('Heap of a sandboxed plugin\'s process, MiB (over it: FG_PLUGIN_MEMORY)'),
+      secondsPerFile: z.number().int().min(1).max(86400).optional().describe('How long a sandboxed plugin may take per file (over it: FG_PLUGIN_TIMEOUT)'),
+    }).optional().describe('Limits of the sandboxed plugin this workflow runs, over its manifest\'s (docs/plugin-api.md)'),
   });
 }
 
@@ -61,11 +67,15 @@ export interface Workflow {
   source: string;
   match: { profile: 'exchange' | 'dropbox'; directory: string; pattern?: RegExp };
   handler: string;
+  /** Its input and report folders are created in every exchange account (declared-folders.ts). */
+  createFolders: boolean;
   naming: { flux: string[]; extensions?: string[] };
   steps: StepRef[];
   onError: StepRef[];
   retry: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number; factor?: number };
   report: { directory: string };
+  /** Over the sandboxed plugin's manifest limits. */
+  limits?: { memoryMb?: number; secondsPerFile?: number };
 }
 
 export function normaliseWorkflow(p: Parsed, source: string): Workflow {
@@ -81,11 +91,13 @@ export function normaliseWorkflow(p: Parsed, source: string): Workflow {
       pattern: p.match.pattern ? new RegExp(p.match.pattern) : undefined,
     },
     handler: p.handler ?? p.flux,
+    createFolders: p.createFolders,
     naming: { flux: p.naming.flux ?? [lastLevel], extensions: p.naming.extensions },
     steps: p.steps.map(toRef),
     onError: p['on-error'].map(toRef),
     retry: p.retry,
     report: { directory: trimSlashes(p.report.directory ?? `out/${p.flux}`) },
+    limits: p.limits,
   };
 }
 

@@ -18,6 +18,8 @@ export class ManifestScopedFiles implements ScopedFiles {
     private readonly paths: DataPaths,
     private readonly accountId: string,
     private readonly manifest: FluxManifest,
+    /** false in a sandbox, where Node's permission model disables fchmod (atomic-write.ts). */
+    private readonly chmod = true,
   ) {}
 
   resolve(path: string, access: 'read' | 'write'): string {
@@ -48,7 +50,7 @@ export class ManifestScopedFiles implements ScopedFiles {
     const target = this.resolve(path, 'write');
     await mkdir(dirname(target), { recursive: true, mode: 0o750 });
     // Readers never see half a file.
-    await writeFileAtomic(target, data, { mode: 0o640 });
+    await writeFileAtomic(target, data, { mode: 0o640, chmod: this.chmod });
   }
 
   async list(path: string): Promise<string[]> {

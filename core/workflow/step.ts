@@ -3,6 +3,7 @@ import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
+import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { DirectoryStore } from '../plugin-api/directory';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { ServerKeyStore } from '../pgp/server-key';
@@ -108,3 +109,15 @@ export function defineStep<O = Record<string, never>>(def: StepDefinition<O>): S
 
 /** A step whatever its options (they are checked by its zod schema when workflows load). */
 export type AnyStep = StepDefinition<unknown>;
+
+/**
+ * A handler that runs the file itself from the step run (a sandboxed plugin: it needs the
+ * run's paths, limits and store, which the plugin API's context does not expose).
+ */
+export interface RunAwareHandler {
+  handleRun(run: StepRun, incoming: IncomingFile, ctx: FluxContext): Promise<FluxOutcome>;
+}
+
+export function isRunAware(handler: object): handler is RunAwareHandler {
+  return typeof (handler as Partial<RunAwareHandler>).handleRun === 'function';
+}

@@ -174,6 +174,12 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.deepEqual((await ok<Array<{ id: string; target: string }>>('events subscriptions')).map((x) => [x.id, x.target]), [['webhook:nowhere', 'http://127.0.0.1:9/hook']]);
 
     assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
+    const statuses = await ok<Array<{ flux: string; state: string }>>('workflows status');
+    assert.ok(statuses.some((w) => w.flux === 'sal' && w.state === 'file'), JSON.stringify(statuses));
+    const scaffold = await ok<{ files: string[] }>('plugin init', ['xyz', '--dir', join(dir, 'xyz')]);
+    assert.ok(scaffold.files.includes('handler.ts'));
+    const tried = await ok<{ result: string; counts: { created: number } }>('plugin test', [join(dir, 'xyz', 'index.ts'), join(dir, 'xyz', 'sample', 'ndmat_acme_acme_xyz_261121090000.csv')]);
+    assert.deepEqual([tried.result, tried.counts.created], ['processed', 2]);
     assert.equal(typeof (await ok<JsonSchema>('workflows schema')).properties, 'object');
 
     const operator = await ok<{ name: string; role: string }>('admin add', ['alice', '--role', 'viewer', '--password-stdin'], {}, 'a long enough pass phrase\n');

@@ -17,7 +17,8 @@ describe('workflows: hot reload and check', () => {
   before(async () => {
     cpSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), echoYaml);
     // An integrator's plugin module, outside the repository, listed in the config file.
-    const pluginFile = join(workflows, '..', `${workflows.split('/').pop()}-ext.ts`);
+    // In a folder of its own: a plugin's sandbox may read its folder, which must not hold the server's data.
+    const pluginFile = join(mkdtempSync(join(tmpdir(), 'fg-ext-plugin-')), 'ext.ts');
     writeFileSync(pluginFile, `
 import { fluxHandler, type FluxContext, type FluxHandler, type IncomingFile } from ${JSON.stringify(join(REPO_ROOT, 'core', 'plugin-api'))};
 @fluxHandler({ flux: 'ext', permissions: { read: ['in/ext'], write: ['out/ext'], network: false } })

@@ -23,6 +23,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['files'], load: () => (require('./files') as typeof import('./files')).registerFileCommands },
   { names: ['replay'], load: () => (require('./replay') as typeof import('./replay')).registerReplayCommands },
   { names: ['workflows'], load: () => (require('./workflows') as typeof import('./workflows')).registerWorkflowCommands },
+  { names: ['plugin'], load: () => (require('./plugin') as typeof import('./plugin')).registerPluginCommands },
   { names: ['directory'], load: () => (require('./directory') as typeof import('./directory')).registerDirectoryCommands },
   { names: ['config'], load: () => (require('./config') as typeof import('./config')).registerConfigCommands },
   { names: ['admin', 'token', 'audit'], load: () => (require('./operators') as typeof import('./operators')).registerOperatorCommands },

@@ -4,7 +4,9 @@ import { BUILTIN_HANDLERS } from '../../../plugins';
 import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
 import { silentLogger } from '../../logging/logger';
+import { WorkflowVersionsRepository } from '../../store/workflow-versions-repository';
 import { HandlerRegistry } from '../../workflow/handler-registry';
+import { sandboxLoader } from '../../sandbox/sandbox-loader';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
 import { workflowJsonSchema, writeWorkflowJsonSchema } from '../../workflow/json-schema';
 import { BUILTIN_STEPS } from '../../workflow/steps';
@@ -13,6 +15,27 @@ import type { CliContext, RegisterCommands } from '../context';
 
 export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
   const workflows = program.command('workflows').description('workflow definitions (workflows/*.yaml)');
+
+  workflows.command('status')
+    .description('what the server runs for each workflow file: its own definition, its last good one (the file is invalid), or nothing; as the server last recorded it in the store')
+    .option('--json', JSON_HELP)
+    .action((opts: { json?: boolean }) => {
+      const rows = new WorkflowVersionsRepository(ctx.db).statuses();
+      if (opts.json) {
+        ctx.printJson(rows.map((r) => ({ ...r, goodSavedAt: r.goodSavedAt === null ? null : new Date(r.goodSavedAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() })));
+      } else if (rows.length === 0) {
+        ctx.print('no workflow recorded: the server has not started on this data directory since workflows are recorded');
+      } else {
+        for (const r of rows) {
+          const what = r.state === 'file' ? 'ok       ' : r.state === 'last-good' ? 'LAST GOOD' : 'NOT RUN  ';
+          ctx.print(`${what}  ${(r.flux ?? '-').padEnd(10)} ${r.source}`);
+          if (r.state === 'last-good') ctx.print(`           runs the definition saved ${new Date(r.goodSavedAt ?? r.updatedAt).toISOString()}; the file: ${r.problem ?? ''}`);
+          if (r.state === 'not-loaded') ctx.print(`           nothing runs for it: ${r.problem ?? ''}`);
+        }
+      }
+      // Something to fix: a script or a monitor sees it in the exit code.
+      if (rows.some((r) => r.state !== 'file')) process.exitCode = 1;
+    });
 
   workflows.command('check')
     .description('validate workflow files without starting anything (default: the configured workflows directory)')
@@ -23,7 +46,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
       // Against the handlers the server would load: the built-in ones and the config's plugins.
       // A plugin refused at load (FG_PLUGIN_INVALID: its manifest, its module) is a problem of the check.
       const refused: Array<{ module: string; error: FluxgateError }> = [];
-      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused);
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused, sandboxLoader(undefined, ctx.config));
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);

@@ -10,6 +10,7 @@ import { lookupIndexesMigration } from './009-lookup-indexes';
 import { operatorsMigration } from './010-operators';
 import { journalScaleMigration } from './011-journal-scale';
 import { eventsMigration } from './012-events';
+import { workflowVersionsMigration } from './013-workflow-versions';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -17,4 +18,6 @@ export type { Migration } from './types';
 /** In version order. Never edit a released migration: add a new one. */
 export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigration, jobsMigration, engineMigration, employeeAttributesMigration,
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
-  operatorsMigration, journalScaleMigration, eventsMigration];
+  operatorsMigration, journalScaleMigration, eventsMigration,
+  // 014 is another branch's (issue #23 took 013)
+  workflowVersionsMigration];

@@ -2,7 +2,7 @@ import { FluxgateError, toFluxgateError } from '../../errors';
 import type { IncomingFile } from '../../plugin-api/context';
 import { FileRejection, type FluxOutcome } from '../../plugin-api/outcome';
 import { EngineFluxContext } from '../flux-context';
-import { defineStep, type StepRun } from '../step';
+import { defineStep, isRunAware, type StepRun } from '../step';
 import { encryptionRequired } from './decrypt';
 
 
@@ -26,7 +26,7 @@ export const handlerStep = defineStep({
     }
     let outcome: FluxOutcome;
     try {
-      outcome = await handler.handle(incoming, ctx);
+      outcome = isRunAware(handler) ? await handler.handleRun(run, incoming, ctx) : await handler.handle(incoming, ctx);
     } catch (err) {
       // Rejections and permission refusals keep their code; anything else is a (retryable) handler failure.
       if (err instanceof FluxgateError) throw err;

@@ -1,0 +1,197 @@
+/**
+ * The sandbox process of a plugin (config `plugins:`): started by sandboxed-handler.ts under
+ * Node's permission model with exactly the manifest's grants, it loads the plugin's bundle,
+ * runs its handler on one file and ends. The context it gives the handler is local where the
+ * grants allow it (the input's records, ctx.files inside the granted paths, both through the
+ * engine's own code) and reaches the engine for the rest: ctx.directory (synchronous calls),
+ * ctx.report (batched), ctx.log: `node child.js <requests FIFO> <answers FIFO>` (frames.ts).
+ *
+ * `node child.js describe` reads a bundle on stdin and prints the manifests of its handler classes.
+ */
+import { createReadStream, openSync, readFileSync } from 'node:fs';
+import { Module } from 'node:module';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { DataPaths } from '../config/paths';
+import type { FluxContext, IncomingFile } from '../plugin-api/context';
+import type { AccountDirectory } from '../plugin-api/directory';
+import { Container } from 'inversify';
+import type { FluxHandler } from '../plugin-api/handler';
+import { PluginTokens } from '../plugin-api/tokens';
+import { getManifest, type FluxManifest } from '../plugin-api/manifest';
+import { FileRejection } from '../plugin-api/outcome';
+import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
+import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
+import type { FluxCounts } from '../plugin-api/outcome';
+import { readRecords } from '../records';
+import { enablePluginLoading } from '../workflow/plugin-loader';
+import { ManifestScopedFiles } from '../workflow/scoped-files';
+import { findAccessDenied, permissionError } from './access-denied';
+import { readFrame, writeFrame } from './frames';
+import { installNetworkGuard } from './network-guard';
+import { encodeArgs, toWireError, type Answer, type ChildMessage, type Job, type PluginBundle, type ReportItem } from './protocol';
+
+let OUT = -1;
+let IN = -1;
+const REPORT_BATCH = 512;
+
+function loadBundle(bundle: PluginBundle): Record<string, unknown> {
+  enablePluginLoading(); // `fluxgate/plugin-api` and the server's sources by path resolve to dist/
+  const m = new Module(bundle.filename) as Module & { _compile(code: string, file: string): void; paths: string[]; filename: string };
+  m.filename = bundle.filename;
+  m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(bundle.filename));
+  m._compile(bundle.code, bundle.filename);
+  return m.exports as Record<string, unknown>;
+}
+
+function handlerClasses(mod: Record<string, unknown>): Array<{ name: string; cls: new () => FluxHandler; manifest: FluxManifest }> {
+  // This module runs from the server's dist/, where `fluxgate/plugin-api` resolves too: one
+  // plugin API instance (one manifest registry, one FileRejection class) for plugin and context.
+  return Object.entries(mod).flatMap(([name, value]) => {
+    const manifest = getManifest(value);
+    return manifest ? [{ name, cls: value as new () => FluxHandler, manifest }] : [];
+  });
+}
+
+function send(message: ChildMessage): void { writeFrame(OUT, message); }
+
+function ask(message: ChildMessage): unknown {
+  send(message);
+  const answer = readFrame<Answer>(IN);
+  if (!answer) process.exit(70); // the engine is gone
+  if ('error' in answer) throw Object.assign(new Error(answer.error.message), { name: answer.error.name, code: answer.error.code, details: answer.error.details });
+  return answer.ok;
+}
+
+/** ctx.report: kept here for the handler's reads (counts, messages), sent to the engine in batches. */
+class BatchedReport implements ReportBuilder {
+  private readonly tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  private readonly list: ReportMessage[] = [];
+  private pending: ReportItem[] = [];
+
+  add(message: ReportMessage): void {
+    this.list.push({ ...message });
+    this.queue({ add: { ...message } });
+  }
+
+  count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
+    this.tally[kind]++;
+    this.queue({ count: [kind, entityId, line] });
+  }
+
+  get counts(): Readonly<FluxCounts> { return this.tally; }
+  get messages(): readonly ReportMessage[] { return this.list; }
+
+  private queue(item: ReportItem): void {
+    this.pending.push(item);
+    if (this.pending.length >= REPORT_BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    send({ t: 'report', items: this.pending });
+    this.pending = [];
+  }
+}
+
+function remoteDirectory(): AccountDirectory {
+  const methods = ['getOrganization', 'listOrganizations', 'upsertOrganization', 'getEmployee', 'findEmployees', 'listEmployees',
+    'upsertEmployee', 'createEmployee', 'updateEmployee', 'removeEmployee', 'previousEmployee', 'forgetPrevious', 'getUser',
+    'listUsers', 'upsertUser', 'getDocument', 'listDocuments', 'upsertDocument'];
+  const dir: Record<string, unknown> = {
+    transaction<T>(fn: () => T): T {
+      ask({ t: 'begin' });
+      let result: T;
+      try {
+        result = fn();
+      } catch (err) {
+        ask({ t: 'end', commit: false });
+        throw err;
+      }
+      ask({ t: 'end', commit: true });
+      return result;
+    },
+  };
+  for (const method of methods) dir[method] = (...args: unknown[]) => ask({ t: 'call', method, args: encodeArgs(args) });
+  return Object.freeze(dir) as AccountDirectory;
+}
+
+type SandboxLogger = FluxContext['log'] & { child(bindings: object): SandboxLogger };
+
+/** ctx.log and PluginTokens.Logger: lines go to the engine's log (pino-like, `child` included). */
+function logger(bindings: object = {}): SandboxLogger {
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: object | string, msg?: string) => {
+    const [o, m] = typeof obj === 'string' ? [{}, obj] : [obj as Record<string, unknown>, msg];
+    send({ t: 'log', level, obj: JSON.parse(JSON.stringify({ ...bindings, ...o })) as Record<string, unknown>, msg: m });
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => logger({ ...bindings, ...more }) };
+}
+
+async function run(job: Job): Promise<void> {
+  const report = new BatchedReport();
+  const view = { manifest: job.manifest, accountId: job.settings.account.id, accountRoot: job.accountRoot, vaultRoot: job.vaultRoot };
+  const fail = (err: unknown): void => {
+    report.flush();
+    const wire = toWireError(err);
+    const denied = findAccessDenied(err);
+    send({ t: 'failed', error: denied ? permissionError(denied, view, wire) : { ...wire, rejection: err instanceof FileRejection } });
+  };
+  process.on('uncaughtException', (err) => { fail(err); process.exit(1); });
+  process.on('unhandledRejection', (err) => { fail(err); process.exit(1); });
+  installNetworkGuard(job.manifest.permissions.network);
+
+  const found = handlerClasses(loadBundle(job.bundle)).find((h) => h.name === job.className);
+  if (!found) throw new Error(`the plugin module ${job.bundle.filename} no longer exports ${job.className}`);
+  // Constructed as the server's plugin container would (core/composition/plugins.ts): PluginTokens only.
+  const container = new Container();
+  container.bind(PluginTokens.Logger).toConstantValue(logger());
+  container.bind(PluginTokens.Config).toConstantValue(job.config);
+  container.bind(found.cls).toSelf();
+  const handler = container.get<FluxHandler>(found.cls);
+  const paths = { accountRoot: () => job.accountRoot, vault: () => job.vaultRoot } as unknown as DataPaths;
+  const incoming: IncomingFile = { ...job.incoming, receivedAt: new Date(job.incoming.receivedAt) };
+  const signal = new AbortController().signal; // the engine stops a sandbox by ending its process
+  const ctx: FluxContext = {
+    file: incoming,
+    inputPath: job.inputPath,
+    openInput: (): Readable => createReadStream(job.inputPath),
+    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => readRecords(job.inputPath, { fileName: job.fileName, ...options }, signal, {}),
+    files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest, false), // no fchmod under --permission
+    report,
+    directory: remoteDirectory(),
+    log: logger(),
+    signal,
+    apply: job.apply,
+    attempt: job.attempt,
+    settings: job.settings,
+    fetch: (input, init) => fetch(input, init),
+  };
+  try {
+    const outcome = await handler.handle(incoming, ctx);
+    report.flush();
+    send({ t: 'done', outcome: JSON.parse(JSON.stringify(outcome ?? {})) as never });
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function describe(): void {
+  installNetworkGuard(false); // a module's top level runs here: nothing granted
+  const bundle = JSON.parse(readFileSync(0, 'utf8')) as PluginBundle;
+  const classes = handlerClasses(loadBundle(bundle)).map((h) => ({ name: h.name, manifest: h.manifest }));
+  process.stdout.write(JSON.stringify(classes));
+}
+
+if (process.argv[2] === 'describe') {
+  describe();
+} else {
+  // The engine's FIFOs, by path (granted to this process alone): requests first, as the engine opens them.
+  OUT = openSync(process.argv[2], 'w');
+  IN = openSync(process.argv[3], 'r');
+  const job = readFrame<Job>(IN);
+  if (!job) process.exit(70);
+  run(job).then(() => process.exit(0), (err: unknown) => {
+    send({ t: 'failed', error: toWireError(err) });
+    process.exit(1);
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The engine's side of one sandboxed run, on a worker thread of the server: it reads the
+ * sandbox's frames with blocking reads and answers ctx.directory calls on its own connection
+ * to the store, so a plugin's `transaction(fn)` is a real transaction (better-sqlite3 runs
+ * one synchronously, which the main thread could not hold open across the sandbox's messages)
+ * and the main thread stays free while the plugin works. Report items, logs and the outcome
+ * go to the main thread (sandboxed-handler.ts).
+ */
+import { closeSync, openSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '../store/database';
+import { DirectoryRepository } from '../store/directory-repository';
+import { bindDirectory } from '../workflow/account-directory';
+import { readFrame, writeFrame } from './frames';
+import { decodeArgs, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+
+export interface HostWorkerData {
+  /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
+  requestPath: string;
+  answerPath: string;
+  database: string;
+  job: Job;
+}
+
+const { requestPath, answerPath, database, job } = workerData as HostWorkerData;
+const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
+
+/** Ends the loop: the child finished (done/failed) or is gone. */
+class Finished extends Error {}
+/** A transaction the child ended without commit. */
+class RolledBack extends Error {}
+
+const db = openDatabase(database);
+const store = new DirectoryRepository(db);
+const directory = bindDirectory(store, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
+let pending: ReportItem[] = [];
+
+function flushReport(): void {
+  if (pending.length) post({ t: 'report', items: pending });
+  pending = [];
+}
+
+/** Serves frames until the child ends a transaction (returns whether to commit) or finishes (throws Finished). */
+function serve(inTransaction: boolean): boolean {
+  for (;;) {
+    const m = readFrame<ChildMessage>(requestFd);
+    if (!m || m.t === 'gone') throw new Finished();
+    switch (m.t) {
+      case 'report':
+        pending.push(...m.items);
+        if (pending.length >= 4096) flushReport();
+        break;
+      case 'log':
+        post(m);
+        break;
+      case 'call': {
+        const fn = directory[m.method];
+        try {
+          if (typeof fn !== 'function') throw new Error(`ctx.directory has no method ${m.method}`);
+          writeFrame(answerFd, { ok: fn(...decodeArgs(m.args)) ?? null });
+        } catch (err) {
+          writeFrame(answerFd, { error: toWireError(err) });
+        }
+        break;
+      }
+      case 'begin':
+        transaction();
+        break;
+      case 'end':
+        if (!inTransaction) { writeFrame(answerFd, { error: { name: 'Error', message: 'no transaction is open' } }); break; }
+        return m.commit;
+      case 'done':
+      case 'failed':
+        flushReport();
+        post(m);
+        throw new Finished();
+    }
+  }
+}
+
+function transaction(): void {
+  writeFrame(answerFd, { ok: true });
+  try {
+    store.transaction(() => {
+      if (!serve(true)) throw new RolledBack();
+    });
+    writeFrame(answerFd, { ok: true });
+  } catch (err) {
+    if (err instanceof Finished) throw err;
+    writeFrame(answerFd, err instanceof RolledBack ? { ok: false } : { error: toWireError(err) });
+  }
+}
+
+// Opened in the child's order (requests, then answers): each open waits for the other end.
+const requestFd = openSync(requestPath, 'r');
+const answerFd = openSync(answerPath, 'w');
+try {
+  writeFrame(answerFd, job);
+  serve(false);
+} catch (err) {
+  if (!(err instanceof Finished)) post({ t: 'failed', error: toWireError(err) });
+} finally {
+  flushReport();
+  db.close();
+  closeSync(requestFd);
+  closeSync(answerFd);
+  post({ t: 'end' });
+}

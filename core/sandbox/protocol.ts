@@ -1,0 +1,107 @@
+import type { IncomingFile, PluginSettings } from '../plugin-api/context';
+import { ABSENT_FIELDS } from '../plugin-api/directory';
+import type { FluxManifest } from '../plugin-api/manifest';
+import type { FluxOutcome } from '../plugin-api/outcome';
+import type { ReportMessage } from '../plugin-api/report';
+import type { FluxCounts } from '../plugin-api/outcome';
+
+/**
+ * Messages between a sandboxed plugin (child.ts) and the engine's side of the sandbox
+ * (host-worker.ts). The child's fd 3 carries its requests and events, fd 4 the answers.
+ */
+
+/** A plugin module compiled to one CommonJS file (its npm dependencies stay outside). */
+export interface PluginBundle {
+  /** The module's own path: relative requires and node_modules resolve from there. */
+  filename: string;
+  code: string;
+}
+
+/** The first frame the child reads: what to run, on what, with which grants. */
+export interface Job {
+  bundle: PluginBundle;
+  className: string;
+  manifest: FluxManifest;
+  incoming: Omit<IncomingFile, 'receivedAt'> & { receivedAt: string };
+  settings: PluginSettings;
+  apply: boolean;
+  attempt: number;
+  inputPath: string;
+  /** The uploaded name, which chooses the record reader's format (the input may be a work file). */
+  fileName: string;
+  accountRoot: string;
+  vaultRoot: string;
+  /**
+   * What a constructor's `@inject(PluginTokens.Config)` gets in a sandbox: the settings a handler
+   * may need, never the whole configuration (keys, tokens, passwords of the server's parts).
+   */
+  config: { environment: string; directory: { userProfiles: readonly string[] }; documents: PluginSettings['documents'] };
+}
+
+export type ReportItem = { add: ReportMessage } | { count: [keyof FluxCounts, string | undefined, number | undefined] };
+
+/** What a failure looks like on the wire (the child maps ERR_ACCESS_DENIED to FG_PLUGIN_PERMISSION first). */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  details?: Record<string, unknown>;
+  /** A FileRejection (rejectFile): the file is rejected, not failed. */
+  rejection?: boolean;
+}
+
+export type ChildMessage =
+  | { t: 'report'; items: ReportItem[] }
+  | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
+  | { t: 'call'; method: string; args: unknown[] }
+  | { t: 'begin' }
+  | { t: 'end'; commit: boolean }
+  | { t: 'done'; outcome: FluxOutcome }
+  | { t: 'failed'; error: WireError }
+  /** Written by the engine itself once the child has exited: the worker stops reading. */
+  | { t: 'gone' };
+
+export type Answer = { ok: unknown } | { error: WireError };
+
+/** What the worker posts to the engine's main thread. */
+export type WorkerEvent =
+  | { t: 'report'; items: ReportItem[] }
+  | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
+  | { t: 'done'; outcome: FluxOutcome }
+  | { t: 'failed'; error: WireError }
+  | { t: 'end' };
+
+const ABSENT_KEY = '__fluxgateAbsentFields';
+
+/** Employees marked with ABSENT_FIELDS (a symbol, which JSON drops) keep the mark on the wire. */
+export function encodeArgs(args: unknown[]): unknown[] {
+  return args.map((a) => {
+    if (a && typeof a === 'object' && ABSENT_FIELDS in a) {
+      return { ...a, [ABSENT_KEY]: (a as Record<symbol, unknown>)[ABSENT_FIELDS] };
+    }
+    return a;
+  });
+}
+
+export function decodeArgs(args: unknown[]): unknown[] {
+  return args.map((a) => {
+    if (a && typeof a === 'object' && ABSENT_KEY in a) {
+      const { [ABSENT_KEY]: absent, ...rest } = a as Record<string, unknown>;
+      return { ...rest, [ABSENT_FIELDS]: absent };
+    }
+    return a;
+  });
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; details?: unknown };
+    return {
+      name: e.name, message: e.message, stack: e.stack,
+      code: typeof e.code === 'string' ? e.code : undefined,
+      details: e.details && typeof e.details === 'object' ? e.details as Record<string, unknown> : undefined,
+    };
+  }
+  return { name: 'Error', message: String(err) };
+}
