@@ -104,6 +104,8 @@ export const ERROR_CODES = {
   FG_EMAIL_FAILED: 'the SMTP server did not accept the mail',
   FG_EXPECTATION_NOT_FOUND: 'no such expectation',
   FG_EXPECTATION_EXISTS: 'an expectation with this name already exists',
+  FG_SUBSCRIPTION_NOT_FOUND: 'no such subscription',
+  FG_SUBSCRIPTION_EXISTS: 'a subscription with this name already exists',
   // operator plane (HTTP API, operators, tokens)
   FG_UNAUTHENTICATED: 'no valid credentials: give a bearer token (Authorization: Bearer <token>)',
   FG_FORBIDDEN: 'the operator role does not allow this',

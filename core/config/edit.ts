@@ -24,20 +24,24 @@ export function editConfigFile(file: string | undefined, what: string, edit: (do
   writeFileAtomicSync(file, text, { mode: statSync(file).mode & 0o777, durable: true });
 }
 
-/** Appends an entry to the top-level list `key` (made if absent), as a block list. */
-export function appendToList(doc: Document, key: string, entry: Record<string, unknown>): void {
-  const list = doc.get(key, true);
+/** A top-level key (`expectations`) or the path to a nested one (`['events', 'webhooks']`). */
+type ListPath = string | readonly string[];
+const pathOf = (key: ListPath): string[] => (typeof key === 'string' ? [key] : [...key]);
+
+/** Appends an entry to the list at `key` (made if absent, with the maps above it), as a block list. */
+export function appendToList(doc: Document, key: ListPath, entry: Record<string, unknown>): void {
+  const list = doc.getIn(pathOf(key), true);
   if (!isSeq(list)) {
-    doc.set(key, doc.createNode([entry]));
+    doc.setIn(pathOf(key), doc.createNode([entry]));
     return;
   }
   list.flow = false;
   list.add(doc.createNode(entry));
 }
 
-/** Removes the entries of the top-level list `key` for which `match` holds; returns how many. */
-export function removeFromList(doc: Document, key: string, match: (entry: Record<string, unknown>) => boolean): number {
-  const list = doc.get(key, true);
+/** Removes the entries of the list at `key` for which `match` holds; returns how many. */
+export function removeFromList(doc: Document, key: ListPath, match: (entry: Record<string, unknown>) => boolean): number {
+  const list = doc.getIn(pathOf(key), true);
   if (!isSeq(list)) return 0;
   let removed = 0;
   for (let i = list.items.length - 1; i >= 0; i--) {

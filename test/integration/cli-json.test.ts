@@ -172,6 +172,8 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.equal((await ok<{ added: { name: string } }>('expectations add', ['weekly', '--account', 'acme', '--flux', 'usr', '--schedule', '0 9 * * 1'])).added.name, 'weekly');
     assert.equal((await ok<{ removed: string }>('expectations remove', ['weekly'])).removed, 'weekly');
     assert.deepEqual((await ok<Array<{ id: string; target: string }>>('events subscriptions')).map((x) => [x.id, x.target]), [['webhook:nowhere', 'http://127.0.0.1:9/hook']]);
+    assert.equal((await ok<{ added: string }>('events subscribe', ['--name', 'more', '--webhook', 'http://127.0.0.1:9/more'])).added, 'webhook:more');
+    assert.equal((await ok<{ removed: string }>('events unsubscribe', ['webhook:more'])).removed, 'webhook:more');
 
     assert.equal((await ok<{ valid: boolean }>('workflows check')).valid, true);
     const statuses = await ok<Array<{ flux: string; state: string }>>('workflows status');

@@ -12,6 +12,7 @@ import { EVENT_TYPES } from '../../store/event-types';
 import { EventRepository } from '../../store/events-repository';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
+import { registerSubscriptionCommands } from './event-subscriptions';
 import type { CliContext, RegisterCommands } from '../context';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
@@ -90,6 +91,8 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
       const rows = list.map((s) => [s.id, s.target, all(s.events), all(s.accounts), all(s.fluxes), s.digestMinutes === null ? '-' : `${s.digestMinutes} min`]);
       for (const line of table(['SUBSCRIPTION', 'TARGET', 'EVENTS', 'ACCOUNTS', 'FLUXES', 'DIGEST'], rows)) ctx.print(line);
     });
+
+  registerSubscriptionCommands(events, ctx);
 
   const deliveries = program.command('deliveries').description('deliveries of events to webhooks and mailboxes: one per event and subscription');
 
