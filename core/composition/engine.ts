@@ -46,7 +46,7 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
     new WorkflowVersionsRepository(db)); // last good definitions, kept across restarts (issue #23)
   const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
-  const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger });
+  const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
   // Folders workflows declare (createFolders), in every exchange account (issue #23).
   const folders = new DeclaredFolders(paths, accounts, workflows, logger.child({ component: 'workflows' }));

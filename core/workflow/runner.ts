@@ -38,6 +38,12 @@ export interface RunnerDeps {
   paths: DataPaths;
   config: FluxgateConfig;
   logger: Logger;
+  /**
+   * Queues a file again (the engine's FileJobs). Given, a file whose outputs are still being
+   * signed when its steps are done hands its account's turn to the next file and finishes in
+   * the background; a signature that then fails runs the file again through this job.
+   */
+  requeue?: (file: JournalFile) => void;
 }
 
 /**
@@ -48,6 +54,8 @@ export interface RunnerDeps {
 export class WorkflowRunner {
   private readonly log: Logger;
   private readonly disk: DiskSpaceGate;
+  /** Files whose steps are done, finishing once their outputs are signed (see RunnerDeps.requeue). */
+  private readonly finishing = new Set<Promise<void>>();
 
   constructor(private readonly deps: RunnerDeps) {
     this.log = deps.logger.child({ component: 'workflow' });
@@ -86,17 +94,21 @@ export class WorkflowRunner {
       services: this.deps.services, file: started, account, workflow, attempt,
       lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
     });
+    let handedOff = false;
     try {
       await mkdir(run.workDir, { recursive: true, mode: 0o750 });
       await this.runSteps(run, workflow.steps);
+      const { requeue } = this.deps;
+      if (requeue && run.signingOutputs) {
+        // Its data is applied: the account's next file may start while this one's outputs are
+        // signed (RSA 4096: ~4 ms each, one file at a time per account). It is processed, and
+        // leaves the tree, only once they are; a crash before that runs it again (recovery).
+        handedOff = true;
+        this.track(this.finishOnceSigned(run, requeue, log));
+        return { status: 'done' };
+      }
       await run.settleOutputs();
-      run.file = moveOut(run, 'processed');
-      const counts = { ...run.report.counts, ...definedCounts(run.outcome?.counts) };
-      this.finish(run.file, 'processed', {
-        result: 'processed', summary: run.outcome?.summary, counts,
-        messages: run.report.messages.length,
-      });
-      log.info({ flux: workflow.flux, counts }, 'file processed');
+      this.processed(run, log);
       return { status: 'done' };
     } catch (thrown) {
       if (signal.aborted) throw thrown; // shutting down: the queue leaves the job for the next start
@@ -108,8 +120,46 @@ export class WorkflowRunner {
         return await this.waitForSpace(run, err, signal);
       }
     } finally {
+      if (!handedOff) await run.cleanup().catch(() => undefined);
+    }
+  }
+
+  /** Waits for the files finishing in the background (a graceful stop). */
+  async drain(): Promise<void> {
+    while (this.finishing.size > 0) await Promise.all([...this.finishing]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.finishing.add(work);
+    void work.finally(() => this.finishing.delete(work));
+  }
+
+  private async finishOnceSigned(run: EngineStepRun, requeue: (file: JournalFile) => void, log: Logger): Promise<void> {
+    try {
+      await run.settleOutputs();
+      this.processed(run, log);
+    } catch (err) {
+      // No space for a signature, or the key failed: the file runs again from its first step
+      // (steps are idempotent), through a job of its own, as an interrupted file would.
+      log.warn({ err: (err as Error).message }, 'an output could not be signed: the file runs again');
+      try {
+        requeue(run.file);
+      } catch (queueErr) {
+        log.error({ err: (queueErr as Error).message }, 'cannot queue the file again (the next start will)');
+      }
+    } finally {
       await run.cleanup().catch(() => undefined);
     }
+  }
+
+  private processed(run: EngineStepRun, log: Logger): void {
+    run.file = moveOut(run, 'processed');
+    const counts = { ...run.report.counts, ...definedCounts(run.outcome?.counts) };
+    this.finish(run.file, 'processed', {
+      result: 'processed', summary: run.outcome?.summary, counts,
+      messages: run.report.messages.length,
+    });
+    log.info({ flux: run.workflow.flux, counts }, 'file processed');
   }
 
   /** A step failed: retried with backoff (transient), else on-error steps, then rejected or dead. */

@@ -7,7 +7,9 @@ import type { Logger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
+import { existsSync } from 'node:fs';
 import { writeFileAtomicPlaced } from '../atomic-write';
+import { signatureNameOf } from '../pgp/names';
 import { placeOutput } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
@@ -79,15 +81,27 @@ export class EngineStepRun implements StepRun {
     const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
       (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
     this.journal.recordOutput(this.file.id, this.account.id, kind, target);
-    const { signer } = this.services;
-    if (signer) {
-      // Made while the next steps run; the file is not finished before it is (settleOutputs).
-      const signed = signer.sign(target);
-      signed.catch(() => undefined); // seen by settleOutputs
-      this.signing.push(signed);
-    }
-    this.log.debug({ kind, path: target, signed: Boolean(signer) }, 'output written');
+    this.sign(target);
+    this.log.debug({ kind, path: target, signed: Boolean(this.services.signer) }, 'output written');
     return target;
+  }
+
+  signIfUnsigned(absolutePath: string): void {
+    if (this.services.signer && existsSync(absolutePath) && !existsSync(signatureNameOf(absolutePath))) this.sign(absolutePath);
+  }
+
+  /** Starts the output's signature: made while the next steps run; the file is not finished before it is (settleOutputs). */
+  private sign(absolutePath: string): void {
+    const { signer } = this.services;
+    if (!signer) return;
+    const signed = signer.sign(absolutePath);
+    signed.catch(() => undefined); // seen by settleOutputs
+    this.signing.push(signed);
+  }
+
+  /** Whether signatures of outputs are still being made. */
+  get signingOutputs(): boolean {
+    return this.signing.length > 0;
   }
 
   /** Waits for the signatures of the outputs written so far; throws the first failure. */

@@ -31,6 +31,8 @@ export class WorkflowWorkers implements Service {
 
   async stop(): Promise<void> {
     await this.stopListening?.();
+    // Files whose outputs are still being signed finish before the store closes.
+    await this.runner.drain();
   }
 
   /**

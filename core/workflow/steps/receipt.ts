@@ -14,7 +14,12 @@ export const receiptStep = defineStep({
   description: 'Write the proof of receipt (out/tra/cdmat_{client}_tra_{flux}_{timestamp}.xml), once per file',
   stage: 'arrival',
   async run(run) {
-    if (run.account.profile !== 'exchange' || run.file.receiptWrittenAt) return;
+    if (run.account.profile !== 'exchange') return;
+    if (run.file.receiptWrittenAt) {
+      // Written by an earlier attempt; its signature may not have been (it is made in the background).
+      if (run.file.receiptPath) run.signIfUnsigned(run.file.receiptPath);
+      return;
+    }
     let path = run.file.receiptPath;
     if (!path) {
       path = freeReceiptPath(run);
