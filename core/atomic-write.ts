@@ -121,6 +121,11 @@ async function place(temp: string, path: string, exclusive: boolean): Promise<bo
     await rename(temp, path);
     return true;
   }
+  return linkIfAbsent(temp, path);
+}
+
+/** Gives `temp` the name `path` only if no file has it (link(2) never replaces); false when one does. */
+export async function linkIfAbsent(temp: string, path: string): Promise<boolean> {
   try {
     await link(temp, path);
     return true;

@@ -87,25 +87,17 @@ function parseV2(data: Buffer): ProxyParse {
   if (transport > 2) return invalid(`unknown PROXY protocol v2 transport ${transport}`);
   const body = data.subarray(16, length);
   // The TLVs that may follow the addresses (unique id, TLS details, …) are not used: skipped.
-  if (family === 1) {
-    if (body.length < 12) return invalid(`PROXY protocol v2 IPv4 address block of ${body.length} bytes (12 needed)`);
+  const ip = IP_FAMILIES[family];
+  if (ip) {
+    // Source address, destination address, then their two ports.
+    const needed = 2 * ip.bytes + 4;
+    if (body.length < needed) return invalid(`PROXY protocol v2 ${ip.name} address block of ${body.length} bytes (${needed} needed)`);
     return {
       state: 'complete',
       header: {
         version: 2, command: 'proxy', length,
-        source: { address: ipv4(body.subarray(0, 4)), port: body.readUInt16BE(8), family: 'IPv4' },
-        destination: { address: ipv4(body.subarray(4, 8)), port: body.readUInt16BE(10), family: 'IPv4' },
-      },
-    };
-  }
-  if (family === 2) {
-    if (body.length < 36) return invalid(`PROXY protocol v2 IPv6 address block of ${body.length} bytes (36 needed)`);
-    return {
-      state: 'complete',
-      header: {
-        version: 2, command: 'proxy', length,
-        source: { ...ipv6(body.subarray(0, 16)), port: body.readUInt16BE(32) },
-        destination: { ...ipv6(body.subarray(16, 32)), port: body.readUInt16BE(34) },
+        source: { ...ip.decode(body.subarray(0, ip.bytes)), port: body.readUInt16BE(2 * ip.bytes) },
+        destination: { ...ip.decode(body.subarray(ip.bytes, 2 * ip.bytes)), port: body.readUInt16BE(2 * ip.bytes + 2) },
       },
     };
   }
@@ -143,6 +135,12 @@ function parseV1(data: Buffer): ProxyParse {
   if (!source || !destination) return invalid(`PROXY protocol v1 line "${shown}" has an address or port that is not a ${protocol} one`);
   return { state: 'complete', header: { version: 1, command: 'proxy', length, source, destination } };
 }
+
+/** The v2 address families that carry IP addresses: their size and how they read. */
+const IP_FAMILIES: Record<number, { name: string; bytes: number; decode(bytes: Buffer): { address: string; family: 'IPv4' | 'IPv6' } } | undefined> = {
+  1: { name: 'IPv4', bytes: 4, decode: (bytes) => ({ address: ipv4(bytes), family: 'IPv4' }) },
+  2: { name: 'IPv6', bytes: 16, decode: (bytes) => ipv6(bytes) },
+};
 
 function ipv4(bytes: Buffer): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;

@@ -1,5 +1,6 @@
-import { link, lstat, rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { linkIfAbsent } from '../atomic-write';
 import { FluxgateError } from '../errors';
 
 /** How many names (`x.csv`, `x.2.csv` … `x.999.csv`) are tried before the write fails. */
@@ -24,12 +25,7 @@ export async function placeOutput(temp: string, wanted: string, ownedByThisFile:
       await rename(temp, candidate);
       return candidate;
     }
-    try {
-      await link(temp, candidate);
-      return candidate;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    if (await linkIfAbsent(temp, candidate)) return candidate;
   }
   throw new FluxgateError('FG_FILE_EXISTS',
     `${dirname(wanted)} already holds ${MAX_NAMES} outputs named like ${basename(wanted)} (other files' reports or receipts, never replaced): delete old ones from the folder`,

@@ -36,6 +36,12 @@ export async function uploadAndWait(server: TestServer, account: string, key: Te
   return waitForFile(server, account, basename(local));
 }
 
+/** The organizations of the sir fixture, in `account`'s directory (what sal rows refer to); throws unless processed. */
+export async function uploadOrganizations(server: TestServer, account: string, key: TestKey): Promise<void> {
+  const sir = await uploadAndWait(server, account, key, join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'), 'in/sir/');
+  if (sir.state !== 'processed') throw new Error(`the organizations (sir fixture) were not applied: ${JSON.stringify(sir)}`);
+}
+
 export async function waitForFile(server: TestServer, account: string, name: string, timeoutMs = 30_000): Promise<FileView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

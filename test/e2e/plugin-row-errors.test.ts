@@ -7,7 +7,7 @@ import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import type { Employee, Organization } from '../../core/plugin-api';
-import { addAccount, directory, FIXTURES, reportLines, uploadAndWait, type ReportLine } from './fixtures-support';
+import { addAccount, directory, reportLines, uploadAndWait, type ReportLine, uploadOrganizations } from './fixtures-support';
 
 // Each row-level error code, produced by the real handlers on files uploaded over SFTP:
 // the row is rejected with line, column, field and code; the rest of the file applies.
@@ -41,8 +41,7 @@ before(async () => {
   server = new TestServer();
   await server.start();
   key = await addAccount(server, 'acme');
-  const sir = await uploadAndWait(server, 'acme', key, join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'), 'in/sir/');
-  assert.equal(sir.state, 'processed');
+  await uploadOrganizations(server, 'acme', key);
 });
 after(async () => { await server?.cleanup(); });
 

@@ -7,7 +7,7 @@ import { skipUnless } from '../helpers/tools';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import type { Employee } from '../../core/plugin-api';
-import { addAccount, directory, FIXTURES, reportLines, uploadAndWait } from './fixtures-support';
+import { addAccount, directory, reportLines, uploadAndWait, uploadOrganizations } from './fixtures-support';
 
 // A sal file whose lines end in lone CRs (old Mac style) mixed with CRLF and LF, uploaded over
 // OpenSSH's sftp: every row is in the report and in the directory, on its own line number.
@@ -24,8 +24,7 @@ before(async () => {
   server = new TestServer();
   await server.start();
   key = await addAccount(server, 'acme');
-  const sir = await uploadAndWait(server, 'acme', key, join(FIXTURES, 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'), 'in/sir/');
-  assert.equal(sir.state, 'processed');
+  await uploadOrganizations(server, 'acme', key);
 });
 after(async () => { await server?.cleanup(); });
 
