@@ -8,7 +8,7 @@
  * little CPU: compare figures with bench:scale's, not with each other's absolute values.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKey } from '../test/helpers/keys';
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   try {
     await server.start();
     await server.stop();
-    for (const f of readdirSync(profiles)) require('node:fs').rmSync(join(profiles, f));
+    for (const f of readdirSync(profiles)) rmSync(join(profiles, f));
     createAccounts(server, COUNT, makeKey());
     server.logs = [];
     await server.start();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load';
+import { rememberChecked } from '../config/checked-cache';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import { openDatabase, type Database } from '../store/database';
@@ -23,7 +24,11 @@ export class CliContext {
   }
 
   get config(): LoadedConfig {
-    this.loaded ??= loadConfig(this.sources);
+    if (!this.loaded) {
+      this.loaded = loadConfig(this.sources);
+      // Short commands may skip the check next time if nothing it read changes (fast-path.ts).
+      rememberChecked(this.sources, this.loaded.dataDir);
+    }
     return this.loaded;
   }
 
