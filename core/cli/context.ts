@@ -4,11 +4,14 @@ import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import { openDatabase, type Database } from '../store/database';
 import { AccountRepository } from '../store/accounts-repository';
+import type { Store } from '../store/ports/store';
+import { SqliteStore } from '../store/sqlite-store';
 
 /** What every command gets: the global options resolved lazily, so `--help` needs no database. */
 export class CliContext {
   private loaded?: LoadedConfig;
   private database?: Database;
+  private opened?: Store;
 
   /**
    * @param json `--json` was given: results and errors are JSON, and so are the logs a
@@ -34,6 +37,12 @@ export class CliContext {
     return this.database;
   }
 
+  /** The store's repositories (SQLite, on the data directory's database). */
+  get store(): Store {
+    this.opened ??= new SqliteStore(this.db);
+    return this.opened;
+  }
+
   get accounts(): AccountRepository { return new AccountRepository(this.db); }
 
   /** With --json, logs stay JSON wherever they go: one format on every stream a script reads. */
@@ -42,7 +51,7 @@ export class CliContext {
   print(line = ''): void { this.out.write(`${line}\n`); }
   printJson(value: unknown): void { this.out.write(`${JSON.stringify(value, null, 2)}\n`); }
 
-  close(): void { this.database?.close(); this.database = undefined; }
+  close(): void { this.database?.close(); this.database = undefined; this.opened = undefined; }
 }
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;

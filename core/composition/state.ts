@@ -6,6 +6,8 @@ import type { Logger } from '../logging/logger';
 import { AccountRepository } from '../store/accounts-repository';
 import { openDatabase, type Database } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
+import type { Store } from '../store/ports/store';
+import { SqliteStore } from '../store/sqlite-store';
 import { WalCheckpointer } from '../store/wal-checkpointer';
 
 /** Configuration and state: what every other part is built on. */
@@ -15,6 +17,8 @@ export interface State {
   logger: Logger;
   paths: DataPaths;
   db: Database;
+  /** The store's repositories, behind their interfaces (core/store/ports). */
+  store: Store;
   accounts: AccountRepository;
   /** The SFTP server announces completed uploads here; intake listens. */
   uploads: UploadEvents;
@@ -30,6 +34,7 @@ export function composeState(loaded: LoadedConfig, logger: Logger): State {
   const walCheckpointer = new WalCheckpointer(db, logger);
   return {
     loaded, config: loaded.config, logger, paths, db,
+    store: new SqliteStore(db),
     accounts: new AccountRepository(db),
     uploads: new UploadEvents(),
     walCheckpointer,

@@ -4,7 +4,7 @@ import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Jobs } from '../cron/jobs';
 import type { Logger } from '../logging/logger';
-import type { AuditRepository } from '../operators/audit-repository';
+import type { AuditRepository } from '../store/ports/audit';
 import type { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';

@@ -6,13 +6,13 @@ import type { Jobs } from '../cron/jobs';
 import { FluxgateError } from '../errors';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import { AuditRepository } from '../operators/audit-repository';
 import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
 import type { Database } from '../store/database';
 import type { JournalRepository } from '../store/journal-repository';
+import type { Store } from '../store/ports/store';
 import type { Service } from '../tokens';
 import type { HandlerRegistry } from '../workflow/handler-registry';
 import type { StepRegistry, WorkflowRegistry } from '../workflow/registry';
@@ -24,6 +24,7 @@ import { FluxgateMetrics } from './metrics';
 export interface HttpParts {
   loaded: LoadedConfig;
   db: Database;
+  store: Store;
   logger: Logger;
   paths: DataPaths;
   accounts: AccountService;
@@ -65,8 +66,8 @@ export class HttpService implements Service {
       files: this.parts.files,
       paths: this.parts.paths,
       accounts: this.parts.accounts,
-      operators: new OperatorService(db),
-      audit: new AuditRepository(db),
+      operators: new OperatorService(this.parts.store.operators),
+      audit: this.parts.store.audit,
       workflows,
       workflowSources: { dir: workflows.dir, steps: this.parts.steps.all, handlers: this.parts.handlers },
       jobs: this.parts.jobs,

@@ -1,0 +1,13 @@
+import type { AuditRepository } from './audit';
+import type { OperatorRepository } from './operators';
+
+/**
+ * The store as its callers see it: one repository per family of rows, every method async, and
+ * every atomic multi-statement operation one method (a unit of work) so that no transaction
+ * crosses an await (docs/store.md). One implementation per engine: SQLite today
+ * (core/store/sqlite-store.ts), PostgreSQL next.
+ */
+export interface Store {
+  readonly operators: OperatorRepository;
+  readonly audit: AuditRepository;
+}
