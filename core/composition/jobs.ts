@@ -12,8 +12,8 @@ import { FileDeleter } from '../retention/deleter';
 import { RetentionJob } from '../retention/retention-job';
 import type { AccountRepository } from '../store/accounts-repository';
 import { CronRepository } from '../store/cron-repository';
-import { ExpectationRepository } from '../store/expectations-repository';
 import type { Database } from '../store/database';
+import type { Store } from '../store/ports/store';
 import { InactivityRepository } from '../store/inactivity-repository';
 import { RetentionRepository } from '../store/retention-repository';
 import { TombstoneRepository } from '../store/tombstones-repository';
@@ -22,6 +22,7 @@ export interface JobsDeps {
   config: FluxgateConfig;
   paths: DataPaths;
   db: Database;
+  store: Store;
   accounts: AccountRepository;
   logger: Logger;
 }
@@ -29,7 +30,7 @@ export interface JobsDeps {
 export type { Jobs };
 
 /** The jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
-export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {
+export function buildJobs({ config, paths, db, store, accounts, logger }: JobsDeps): Jobs {
   const tombstones = new TombstoneRepository(db);
   const retention = new RetentionRepository(db);
   const deleter = new FileDeleter(tombstones, logger);
@@ -37,7 +38,7 @@ export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jo
     new RetentionJob(config, paths, accounts, retention, deleter),
     new AccountInactivityJob(config, paths, accounts, new InactivityRepository(db), retention, deleter),
     new KeyExpiryJob(config, accounts),
-    new ExpectationsJob(config, new ExpectationRepository(db)),
+    new ExpectationsJob(config, store.expectations),
   ]);
   const runs = new CronRepository(db);
   return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };

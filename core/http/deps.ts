@@ -10,6 +10,7 @@ import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { Database } from '../store/database';
 import type { JournalRepository } from '../store/journal-repository';
+import type { Store } from '../store/ports/store';
 import type { WorkflowRegistry } from '../workflow/registry';
 import type { WorkflowSources } from '../workflow/workflow-edit';
 import type { FluxgateMetrics } from './metrics';
@@ -20,6 +21,8 @@ export interface HttpDeps {
   config: FluxgateConfig;
   paths: DataPaths;
   db: Database;
+  /** The store's repositories (core/store/ports). */
+  store: Store;
   /** The journal, and the engine's "process this file" (replay). */
   journal: JournalRepository;
   files: FileJobs;

@@ -61,7 +61,7 @@ export class HttpService implements Service {
     const config = loaded.config;
     this.metrics = new FluxgateMetrics(db, this.parts.uploads);
     const deps: HttpDeps = {
-      loaded, config, db, log: this.log,
+      loaded, config, db, store: this.parts.store, log: this.log,
       journal: this.parts.journal,
       files: this.parts.files,
       paths: this.parts.paths,

@@ -1,4 +1,5 @@
 import type { AuditRepository } from './audit';
+import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
 import type { OperatorRepository } from './operators';
 
 /**
@@ -10,4 +11,7 @@ import type { OperatorRepository } from './operators';
 export interface Store {
   readonly operators: OperatorRepository;
   readonly audit: AuditRepository;
+  readonly events: EventRepository;
+  readonly deliveries: DeliveryRepository;
+  readonly expectations: ExpectationRepository;
 }
