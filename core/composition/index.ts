@@ -59,7 +59,7 @@ function composeOn(state: State): Composition {
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = composeEngine(state, pgp);
-  const jobs = buildJobs({ config, paths, db, store: state.store, accounts, logger });
+  const jobs = buildJobs({ config, paths, store: state.store, accounts, logger });
   const accountService = new AccountService(accounts, paths, config);
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });

@@ -3,7 +3,11 @@ import type { Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
+import { SqliteCronRepository } from './cron-repository';
+import { SqliteInactivityRepository } from './inactivity-repository';
 import { SqliteOperatorRepository } from './operators-repository';
+import { SqliteRetentionRepository } from './retention-repository';
+import { SqliteTombstoneRepository } from './tombstones-repository';
 import type { Store } from './ports/store';
 
 /** The SQLite implementation of every repository, on one better-sqlite3 handle (the composition root builds it). */
@@ -13,6 +17,10 @@ export class SqliteStore implements Store {
   readonly events: SqliteEventRepository;
   readonly deliveries: SqliteDeliveryRepository;
   readonly expectations: SqliteExpectationRepository;
+  readonly cronRuns: SqliteCronRepository;
+  readonly tombstones: SqliteTombstoneRepository;
+  readonly retention: SqliteRetentionRepository;
+  readonly inactivity: SqliteInactivityRepository;
 
   constructor(db: Database) {
     this.operators = new SqliteOperatorRepository(db);
@@ -20,5 +28,9 @@ export class SqliteStore implements Store {
     this.events = new SqliteEventRepository(db);
     this.deliveries = new SqliteDeliveryRepository(db);
     this.expectations = new SqliteExpectationRepository(db);
+    this.cronRuns = new SqliteCronRepository(db);
+    this.tombstones = new SqliteTombstoneRepository(db);
+    this.retention = new SqliteRetentionRepository(db);
+    this.inactivity = new SqliteInactivityRepository(db);
   }
 }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { DataPaths } from '../../config/paths';
 import { totalRows, type DirectoryCounts } from '../../store/account-data-repository';
 import type { AccountRepository } from '../../store/accounts-repository';
-import type { RetentionRepository } from '../../store/retention-repository';
+import type { RetentionRepository } from '../../store/ports/jobs';
 import type { FileDeleter } from '../../retention/deleter';
 import { walkFiles } from '../../retention/tree-scan';
 import { namedDataRoots } from '../data-roots';
@@ -47,7 +47,7 @@ export async function purgeAccount(
   const { paths, accounts, retention, deleter } = deps;
   // No session may add files while the tree is emptied.
   accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
-  const journal = retention.journalAt(accountId);
+  const journal = await retention.journalAt(accountId);
   let files = 0;
   let bytes = 0;
   // A second pass catches anything written while the first ran (a session that was already open).
@@ -64,7 +64,7 @@ export async function purgeAccount(
     }
   }
   // Journal rows whose file was elsewhere or already gone still learn that it is gone.
-  for (const row of retention.undeletedFiles(accountId)) {
+  for (const row of await retention.undeletedFiles(accountId)) {
     await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
   }
   for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
@@ -80,6 +80,6 @@ export async function purgeAccount(
     });
     return deleted;
   });
-  retention.forgetAccount(accountId);
+  await retention.forgetAccount(accountId);
   return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }

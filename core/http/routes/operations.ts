@@ -48,7 +48,7 @@ export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { account, file, name, limit } = request.query;
-    return deps.jobs.tombstones.list({ accountId: account, fileId: file, name }).slice(-limit).map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) }));
+    return (await deps.jobs.tombstones.list({ accountId: account, fileId: file, name })).slice(-limit).map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) }));
   });
 
   app.get('/api/v1/pgp', {

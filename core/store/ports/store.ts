@@ -1,5 +1,6 @@
 import type { AuditRepository } from './audit';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
+import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
 import type { OperatorRepository } from './operators';
 
 /**
@@ -14,4 +15,8 @@ export interface Store {
   readonly events: EventRepository;
   readonly deliveries: DeliveryRepository;
   readonly expectations: ExpectationRepository;
+  readonly cronRuns: CronRepository;
+  readonly tombstones: TombstoneRepository;
+  readonly retention: RetentionRepository;
+  readonly inactivity: InactivityRepository;
 }
