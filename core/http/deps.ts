@@ -36,5 +36,5 @@ export interface HttpDeps {
   pgpKeys: ServerKeyStore;
   metrics: FluxgateMetrics;
   /** /readyz: the store answers, SFTP listens, workflows are loaded. */
-  ready(): boolean;
+  ready(): Promise<boolean>;
 }

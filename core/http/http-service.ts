@@ -59,7 +59,7 @@ export class HttpService implements Service {
   async start(): Promise<void> {
     const { loaded, db, workflows, sftp } = this.parts;
     const config = loaded.config;
-    this.metrics = new FluxgateMetrics(db, this.parts.uploads);
+    this.metrics = await FluxgateMetrics.create(this.parts.store.operations, this.parts.uploads);
     const deps: HttpDeps = {
       loaded, config, db, store: this.parts.store, log: this.log,
       journal: this.parts.journal,
@@ -73,7 +73,7 @@ export class HttpService implements Service {
       jobs: this.parts.jobs,
       pgpKeys: this.parts.pgpKeys,
       metrics: this.metrics,
-      ready: () => db.prepare('SELECT 1').pluck().get() === 1 && sftp.address() !== undefined && workflows.all.length > 0,
+      ready: async () => (await this.parts.store.operations.ping()) && sftp.address() !== undefined && workflows.all.length > 0,
     };
     this.app = await buildHttpApp(deps);
     try {

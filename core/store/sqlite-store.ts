@@ -5,6 +5,7 @@ import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
+import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import { SqliteRetentionRepository } from './retention-repository';
 import { SqliteTombstoneRepository } from './tombstones-repository';
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly tombstones: SqliteTombstoneRepository;
   readonly retention: SqliteRetentionRepository;
   readonly inactivity: SqliteInactivityRepository;
+  readonly operations: SqliteOperationsRepository;
 
   constructor(db: Database) {
     this.operators = new SqliteOperatorRepository(db);
@@ -32,5 +34,6 @@ export class SqliteStore implements Store {
     this.tombstones = new SqliteTombstoneRepository(db);
     this.retention = new SqliteRetentionRepository(db);
     this.inactivity = new SqliteInactivityRepository(db);
+    this.operations = new SqliteOperationsRepository(db);
   }
 }

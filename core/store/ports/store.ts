@@ -1,5 +1,6 @@
 import type { AuditRepository } from './audit';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
+import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
 import type { OperatorRepository } from './operators';
 
@@ -19,4 +20,5 @@ export interface Store {
   readonly tombstones: TombstoneRepository;
   readonly retention: RetentionRepository;
   readonly inactivity: InactivityRepository;
+  readonly operations: OperationsRepository;
 }
