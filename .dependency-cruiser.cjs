@@ -31,7 +31,7 @@ module.exports = {
       comment: 'better-sqlite3 and its Database handle stay inside core/store: everything else uses the async repository interfaces of core/store/ports, built by the composition root (docs/store.md).',
       severity: 'error',
       from: { path: '^(core|plugins|examples|bin)/', pathNot: '^core/store/' },
-      to: { path: ['(^|/)node_modules/better-sqlite3/', '^core/store/database[.]ts$'] },
+      to: { path: ['^better-sqlite3$', '(^|/)node_modules/better-sqlite3/', '^core/store/database[.]ts$'] },
     },
     {
       name: 'no-cycles',
