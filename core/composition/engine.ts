@@ -8,6 +8,7 @@ import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
 import type { Database } from '../store/database';
 import { JournalRepository } from '../store/journal-repository';
+import { QueueRepository } from '../store/queue-repository';
 import { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
@@ -44,7 +45,7 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
   const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
     new WorkflowVersionsRepository(db)); // last good definitions, kept across restarts (issue #23)
-  const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
+  const files = fileJobs(new DurableQueue(new QueueRepository(db), config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
@@ -82,5 +83,5 @@ export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, confi
  */
 export function composeFileJobs({ loaded, db, logger }: { loaded: LoadedConfig; db: Database; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
   const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
-  return { journal: new JournalRepository(db), files: fileJobs(new DurableQueue(db, loaded.config.engine.retry, logger), workflows, loaded.config) };
+  return { journal: new JournalRepository(db), files: fileJobs(new DurableQueue(new QueueRepository(db), loaded.config.engine.retry, logger), workflows, loaded.config) };
 }

@@ -10,7 +10,8 @@ import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
-import type { Database } from '../store/database';
+import type { AccountRepository } from '../store/accounts-repository';
+import type { DirectoryRepository } from '../store/directory-repository';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
 import type { Service } from '../tokens';
@@ -23,8 +24,9 @@ import { FluxgateMetrics } from './metrics';
 /** What the operator plane reads and acts on: parts of the server, given by the composition root. */
 export interface HttpParts {
   loaded: LoadedConfig;
-  db: Database;
   store: Store;
+  accountRepository: AccountRepository;
+  directory: DirectoryRepository;
   logger: Logger;
   paths: DataPaths;
   accounts: AccountService;
@@ -57,11 +59,11 @@ export class HttpService implements Service {
   }
 
   async start(): Promise<void> {
-    const { loaded, db, workflows, sftp } = this.parts;
+    const { loaded, workflows, sftp } = this.parts;
     const config = loaded.config;
     this.metrics = await FluxgateMetrics.create(this.parts.store.operations, this.parts.uploads);
     const deps: HttpDeps = {
-      loaded, config, db, store: this.parts.store, log: this.log,
+      loaded, config, store: this.parts.store, accountRepository: this.parts.accountRepository, directory: this.parts.directory, log: this.log,
       journal: this.parts.journal,
       files: this.parts.files,
       paths: this.parts.paths,
