@@ -1,4 +1,4 @@
-import { AccountDataRepository } from './account-data-repository';
+import { AccountDataRepository, type DirectoryCounts } from './account-data-repository';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { SqliteEventOutbox } from './event-outbox';
@@ -218,6 +218,38 @@ export class AccountRepository {
 
   markKeyWarned(id: number, at: number): void {
     this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /** Unit of work: the key marked expired and its `key.expired` event, atomically. */
+  expireKey(id: number, at: number, event: NewEvent): void {
+    this.transaction(() => {
+      this.markKeyExpired(id, at);
+      this.recordEvent(event);
+    });
+  }
+
+  /** Unit of work: the key marked warned and its `key.expiring` event, atomically. */
+  warnKey(id: number, at: number, event: NewEvent): void {
+    this.transaction(() => {
+      this.markKeyWarned(id, at);
+      this.recordEvent(event);
+    });
+  }
+
+  /**
+   * Unit of work, the last step of a purge: the account's keys, password and directory rows
+   * deleted, the row kept but disabled and marked purged, and its event (made from what was
+   * deleted), atomically. Returns the directory rows deleted.
+   */
+  purgeRows(id: string, at: number, reason: string, eventOf: (deleted: DirectoryCounts) => NewEvent): DirectoryCounts {
+    return this.transaction(() => {
+      for (const key of this.keys(id)) this.removeKey(id, key.fingerprint);
+      this.setEnabled(id, false, reason, at);
+      this.update(id, { purgedAt: at, passwordHash: null });
+      const deleted = this.data.deleteDirectory(id);
+      this.recordEvent(eventOf(deleted));
+      return deleted;
+    });
   }
 
   /**

@@ -68,18 +68,11 @@ export async function purgeAccount(
     await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
   }
   for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
-  const directory = accounts.transaction(() => {
-    for (const key of accounts.keys(accountId)) accounts.removeKey(accountId, key.fingerprint);
-    accounts.setEnabled(accountId, false, 'purged after inactivity', asOf);
-    accounts.update(accountId, { purgedAt: asOf, passwordHash: null });
-    const deleted = accounts.data.deleteDirectory(accountId);
-    accounts.recordEvent({
-      type: 'account.purged', at: asOf, account: accountId,
-      summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
-      data: { files, bytes, directoryRows: totalRows(deleted) },
-    });
-    return deleted;
-  });
+  const directory = accounts.purgeRows(accountId, asOf, 'purged after inactivity', (deleted) => ({
+    type: 'account.purged', at: asOf, account: accountId,
+    summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
+    data: { files, bytes, directoryRows: totalRows(deleted) },
+  }));
   await retention.forgetAccount(accountId);
   return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }
