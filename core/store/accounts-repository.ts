@@ -76,6 +76,8 @@ export type AccountRef = Pick<Account, 'id' | 'profile'>;
 
 export type NewAccount = Pick<Account, 'id' | 'profile' | 'partner' | 'allowIps' | 'options'> & { createdAt?: number };
 export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
+/** An account to insert with its keys; with `disabledReason`, it is inserted disabled. */
+export interface NewAccountEntry { account: NewAccount; keys: NewAccountKey[]; disabledReason?: string }
 
 /**
  * Accounts and their keys. Every read goes to the database, so changes made by the CLI
@@ -218,6 +220,24 @@ export class AccountRepository {
 
   markKeyWarned(id: number, at: number): void {
     this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /**
+   * Unit of work: inserts the accounts with their keys, atomically; an id that exists by then
+   * (another process created it) is skipped: its entry in the result is undefined. Takes the
+   * write lock at once, as it reads before it writes.
+   */
+  insertAccounts(entries: NewAccountEntry[], at = Date.now()): Array<{ account: Account; keys: AccountKey[] } | undefined> {
+    return this.transaction(() => entries.map((e) => {
+      if (this.get(e.account.id)) return undefined;
+      let account = this.insert(e.account);
+      const keys = e.keys.map((k) => this.addKey(k));
+      if (e.disabledReason !== undefined) {
+        this.setEnabled(account.id, false, e.disabledReason, at);
+        account = this.get(account.id)!;
+      }
+      return { account, keys };
+    }), 'immediate');
   }
 
   /** Unit of work: the key marked expired and its `key.expired` event, atomically. */
