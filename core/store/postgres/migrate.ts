@@ -33,8 +33,11 @@ export async function migratePostgres(client: ClientBase, migrations: readonly M
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
-        throw new FluxgateError('FG_STORE', `PostgreSQL refused schema migration ${m.version} (${m.name}): ${(err as Error).message}; nothing of it was applied. The role in store.url must own the database (CREATE DATABASE … OWNER …; docs/cluster.md)`,
-          { version: m.version, migration: m.name, cause: (err as { code?: string }).code }, { cause: err });
+        const code = (err as { code?: string }).code;
+        // 42501: insufficient_privilege (PostgreSQL 15 lets only the owner create in schema public).
+        const hint = code === '42501' ? ' The role in store.url must own the database (CREATE DATABASE … OWNER …; docs/cluster.md).' : '';
+        throw new FluxgateError('FG_STORE', `PostgreSQL refused schema migration ${m.version} (${m.name}): ${(err as Error).message}; nothing of it was applied.${hint}`,
+          { version: m.version, migration: m.name, cause: code }, { cause: err });
       }
       applied.push({ version: m.version, name: m.name });
     }
