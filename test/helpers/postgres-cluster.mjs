@@ -65,6 +65,6 @@ export async function startPostgresCluster() {
   } catch (err) {
     stop();
     const output = [err.stdout, err.stderr].filter(Boolean).map(String).join('').trim();
-    throw new Error(`cannot start a private PostgreSQL cluster: ${err.message}${output ? `\n${output}` : ''}`);
+    throw new Error(`cannot start a private PostgreSQL cluster: ${err.message}${output ? `\n${output}` : ''}`, { cause: err });
   }
 }

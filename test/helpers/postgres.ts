@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-// @ts-expect-error -- plain JavaScript shared with test/run.mjs, no declarations
-import { startPostgresCluster } from './postgres-cluster.mjs';
+import { startPostgresCluster, type PostgresCluster } from './postgres-cluster.mjs';
 
 /**
  * A fresh, empty PostgreSQL database per test. The server: FLUXGATE_TEST_POSTGRES_URL when set
@@ -13,14 +12,13 @@ import { startPostgresCluster } from './postgres-cluster.mjs';
  */
 export const POSTGRES_URL_ENV = 'FLUXGATE_TEST_POSTGRES_URL';
 
-interface Cluster { url: string; stop(): void }
-let own: Promise<Cluster> | undefined;
+let own: Promise<PostgresCluster> | undefined;
 
 async function serverUrl(): Promise<string> {
   const given = process.env[POSTGRES_URL_ENV];
   if (given) return given;
   if (process.env.FLUXGATE_TEST_POSTGRES_UNAVAILABLE) throw new Error(process.env.FLUXGATE_TEST_POSTGRES_UNAVAILABLE);
-  own ??= (startPostgresCluster() as Promise<Cluster>).then((cluster) => {
+  own ??= startPostgresCluster().then((cluster) => {
     process.once('exit', () => cluster.stop());
     return cluster;
   });
