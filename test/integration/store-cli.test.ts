@@ -136,5 +136,21 @@ describe('fluxgate store', { concurrency: true }, () => {
     const badTarget = await cli(['store', 'copy', '--to', 'mysql://u:pw@host/db', '--json']);
     assert.equal(badTarget.code, 2);
     assert.equal(jsonError(badTarget).code, 'FG_USAGE');
+    const noTarget = await cli(['store', 'copy', '--json']);
+    assert.equal(noTarget.code, 2);
+    assert.match(jsonError(noTarget).message, /no target: give --to postgres:\/\/.*or set store\.url/);
+  });
+
+  test('store copy without --to copies into store.url (the password stays off the command line)', { skip }, async () => {
+    const db = await database();
+    const { cli } = install();
+    assert.equal((await cli(['store', 'migrate'])).code, 0, 'a new SQLite store');
+    const r = await cli(['store', 'copy', '--json'], { FLUXGATE_STORE_URL: db.url });
+    assert.equal(r.code, 0, r.stderr);
+    const report = parseJson<{ to: string; tables: Array<{ table: string; rows: number }>; totalRows: number }>(r.stdout);
+    assert.equal(report.to, db.url.replace(`:${new URL(db.url).password}@`, ':***@'));
+    assert.equal(report.totalRows, 0);
+    assert.ok(report.tables.some((t) => t.table === 'accounts'));
+    assert.equal((await db.query('SELECT version FROM schema_migrations')).length, 13);
   });
 });

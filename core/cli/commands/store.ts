@@ -31,12 +31,14 @@ export const registerStoreCommands: RegisterCommands = (program: Command, ctx: C
 
   store.command('copy')
     .description('copy this install\'s SQLite store (every table) into an empty PostgreSQL database, migrating it first, in one transaction; then compare the row counts. Refused while a server runs on the data directory')
-    .requiredOption('--to <url>', 'the target: postgres://user:password@host:5432/database')
+    .option('--to <url>', 'the target: postgres://user:password@host:5432/database (default: store.url or FLUXGATE_STORE_URL, which keep the password off the command line; so does PGPASSWORD)')
     .option('--json', JSON_HELP)
-    .action(async (opts: { to: string; json?: boolean }) => {
-      const problem = storeUrlProblem(opts.to);
+    .action(async (opts: { to?: string; json?: boolean }) => {
+      const to = opts.to ?? ctx.config.config.store.url;
+      if (to === undefined) throw new FluxgateError('FG_USAGE', 'no target: give --to postgres://user:password@host:5432/database, or set store.url (FLUXGATE_STORE_URL)');
+      const problem = storeUrlProblem(to);
       if (problem) throw new FluxgateError('FG_USAGE', `--to: ${problem}`);
-      const report = await storeCopy().copySqliteToPostgres(ctx.paths, opts.to);
+      const report = await storeCopy().copySqliteToPostgres(ctx.paths, to);
       if (opts.json) return ctx.printJson(report);
       for (const m of report.migrated) ctx.print(`applied  ${pad(m.version)} ${m.name}`);
       for (const line of table(['TABLE', 'ROWS'], report.tables.map((t) => [t.table, String(t.rows)]))) ctx.print(line);
