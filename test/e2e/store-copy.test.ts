@@ -7,6 +7,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/postgres';
 import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
+import { MIGRATIONS } from '../../core/store/migrations';
 import { addAccount, FIXTURES, uploadAndWait, uploadOrganizations } from './fixtures-support';
 
 // `fluxgate store copy --to postgres://…` moves a real single-node install: a server receives
@@ -83,7 +84,7 @@ test('store copy moves every table of the stopped install, with the same counts 
   const report = parseJson<CopyJson>(r.stdout);
   assert.deepEqual(Object.fromEntries(report.tables.map((t) => [t.table, t.rows])), sqliteCounts, 'every table, with SQLite\'s counts');
   assert.equal(report.totalRows, Object.values(sqliteCounts).reduce((a, b) => a + b, 0));
-  assert.deepEqual([report.migrated.length, report.version], [13, 13]);
+  assert.deepEqual([report.migrated.length, report.version], [MIGRATIONS.length, MIGRATIONS[MIGRATIONS.length - 1].version]);
   assert.ok(!r.stdout.includes(new URL(target.url).password), 'the password is not printed');
   // What PostgreSQL holds now, counted there.
   for (const [table, rows] of Object.entries(sqliteCounts)) {

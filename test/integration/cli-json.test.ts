@@ -124,6 +124,8 @@ describe('fluxgate --json', { concurrency: true }, () => {
     }
     for (const line of out.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `serve --json logged a line that is not JSON: ${line}`);
 
+    const [stoppedNode] = await ok<Array<{ state: string }>>('nodes', ['--all']);
+    assert.equal(stoppedNode.state, 'stopped');
     // The server is stopped: the data directory may be copied.
     assert.equal((await ok<{ engine: string; applied: unknown[] }>('store migrate')).applied.length, 0);
     const pg = await freshDatabase();

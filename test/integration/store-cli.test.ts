@@ -10,11 +10,15 @@ import { parseJson } from '../helpers/json';
 import { freshDatabase, type TestDatabase } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
+import { MIGRATIONS } from '../../core/store/migrations';
 
 // `fluxgate store migrate` / `store copy` and store.url, through the real CLI against a real
 // PostgreSQL (a database per test, test/helpers/postgres.ts). The end-to-end copy of a real
 // install is test/e2e/store-copy.test.ts.
 const skip = skipUnless('postgres');
+/** How many migrations there are, and the version they end at (both engines have the same). */
+const COUNT = MIGRATIONS.length;
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1].version;
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 const made: string[] = [];
 const databases: TestDatabase[] = [];
@@ -50,16 +54,16 @@ function jsonError(r: RunResult): { code: string; message: string } {
 const passwordOf = (url: string): string => decodeURIComponent(new URL(url).password);
 
 describe('fluxgate store', { concurrency: true }, () => {
-  test('store migrate on SQLite applies the 13 migrations once, then nothing', async () => {
+  test('store migrate on SQLite applies every migration once, then nothing', async () => {
     const { cli, dataDir } = install();
     const first = await cli(['store', 'migrate', '--json']);
     assert.equal(first.code, 0, first.stderr);
     const applied = parseJson<MigrateJson>(first.stdout);
-    assert.deepEqual([applied.engine, applied.target, applied.applied.length, applied.version], ['sqlite', join(dataDir, 'fluxgate.db'), 13, 13]);
+    assert.deepEqual([applied.engine, applied.target, applied.applied.length, applied.version], ['sqlite', join(dataDir, 'fluxgate.db'), COUNT, LATEST]);
     assert.deepEqual(applied.applied[0], { version: 1, name: 'core' });
     const again = await cli(['store', 'migrate']);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout, `sqlite store ${join(dataDir, 'fluxgate.db')}: schema at version 13, already up to date\n`);
+    assert.equal(again.stdout, `sqlite store ${join(dataDir, 'fluxgate.db')}: schema at version ${LATEST}, already up to date\n`);
   });
 
   test('store migrate on PostgreSQL (FLUXGATE_STORE_URL) is idempotent, and two runs at once both succeed', { skip }, async () => {
@@ -70,16 +74,16 @@ describe('fluxgate store', { concurrency: true }, () => {
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const results = [parseJson<MigrateJson>(a.stdout), parseJson<MigrateJson>(b.stdout)];
-    // The advisory lock: one run applied all 13, the other found them done (never a half each, never an error).
-    assert.deepEqual(results.map((r) => r.applied.length).sort((x, y) => x - y), [0, 13]);
-    assert.ok(results.every((r) => r.engine === 'postgres' && r.version === 13));
+    // The advisory lock: one run applied them all, the other found them done (never a half each, never an error).
+    assert.deepEqual(results.map((r) => r.applied.length).sort((x, y) => x - y), [0, COUNT]);
+    assert.ok(results.every((r) => r.engine === 'postgres' && r.version === LATEST));
     assert.equal(results[0].target, db.url.replace(`:${new URL(db.url).password}@`, ':***@'));
     assert.ok(!a.stdout.includes(passwordOf(db.url)) && !b.stdout.includes(passwordOf(db.url)), 'no password in the output');
     const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    assert.deepEqual(rows.map((r) => r.version), Array.from({ length: 13 }, (_, i) => i + 1));
+    assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
     const third = await cli(['store', 'migrate'], env);
     assert.equal(third.code, 0, third.stderr);
-    assert.match(third.stdout, /^postgres store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/fg_test_\w+: schema at version 13, already up to date\n$/);
+    assert.match(third.stdout, new RegExp(`^postgres store postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/fg_test_\\w+: schema at version ${LATEST}, already up to date\n$`));
   });
 
   test('store.url must be postgres:// or postgresql://: config check says where, without the URL', async () => {
@@ -151,6 +155,6 @@ describe('fluxgate store', { concurrency: true }, () => {
     assert.equal(report.to, db.url.replace(`:${new URL(db.url).password}@`, ':***@'));
     assert.equal(report.totalRows, 0);
     assert.ok(report.tables.some((t) => t.table === 'accounts'));
-    assert.equal((await db.query('SELECT version FROM schema_migrations')).length, 13);
+    assert.equal((await db.query('SELECT version FROM schema_migrations')).length, COUNT);
   });
 });

@@ -30,6 +30,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['events', 'deliveries'], load: () => (require('./events') as typeof import('./events')).registerEventCommands },
   { names: ['expectations'], load: () => (require('./expectations') as typeof import('./expectations')).registerExpectationCommands },
   { names: ['store'], load: () => (require('./store') as typeof import('./store')).registerStoreCommands },
+  { names: ['nodes'], load: () => (require('./nodes') as typeof import('./nodes')).registerNodesCommand },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

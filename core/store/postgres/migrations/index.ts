@@ -11,6 +11,7 @@ import { pgOperatorsMigration } from './010-operators';
 import { pgJournalScaleMigration } from './011-journal-scale';
 import { pgEventsMigration } from './012-events';
 import { pgWorkflowVersionsMigration } from './013-workflow-versions';
+import { pgNodesMigration } from './015-nodes';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -21,4 +22,5 @@ import type { Migration } from '../../migrations/types';
  */
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
-  pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration];
+  pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
+  pgNodesMigration];
