@@ -74,7 +74,7 @@ test('store copy moves every table of the stopped install, with the same counts 
   await server.stop();
   sqliteCounts = countSqlite(join(server.dataDir, 'fluxgate.db'));
   for (const table of ['accounts', 'account_keys', 'files', 'file_events', 'outputs', 'dir_organizations', 'dir_employees', 'dir_users',
-    'events', 'deliveries', 'operators', 'api_tokens', 'audit_log', 'tombstones', 'cron_runs', 'queue']) {
+    'events', 'deliveries', 'operators', 'api_tokens', 'audit_log', 'tombstones', 'cron_runs', 'queue', 'nodes']) {
     // Not the deliveries (no subscription here): the others prove the install really used them.
     if (table !== 'deliveries') assert.ok(sqliteCounts[table] > 0, `the install has ${table} rows to copy`);
   }
