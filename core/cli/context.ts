@@ -3,6 +3,7 @@ import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/loa
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
+import { refuseUnbuiltStore } from '../store/engine-support';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
 
@@ -32,6 +33,7 @@ export class CliContext {
 
   /** The SQLite store of the data directory, opened at first use: also the classes not behind an interface yet (docs/store.md). */
   get sqlite(): SqliteStore {
+    if (!this.opened) refuseUnbuiltStore(this.config.config, 'this command');
     this.opened ??= SqliteStore.open(this.paths.database);
     return this.opened;
   }

@@ -1,4 +1,5 @@
 import { AccountService } from '../accounts/account-service';
+import { NodeHeartbeat } from '../cluster/node-heartbeat';
 import type { LoadedConfig } from '../config/load';
 import type { HttpService } from '../http/http-service';
 import type { Logger } from '../logging/logger';
@@ -62,9 +63,11 @@ function composeOn(state: State): Composition {
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
+  const heartbeat = new NodeHeartbeat(state.sqlite.nodes(), () => sftp.identity(), logger);
 
   const services: Service[] = [
     state.walCheckpointer,
+    heartbeat, // records this node once all listen; stops after the others (marks it stopped)
     ...engine.services,
     new PgpService(keys, accounts, paths, config, logger),
     composeCron(jobs, config, logger),

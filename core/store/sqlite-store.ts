@@ -9,6 +9,7 @@ import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
 import { JournalRepository } from './journal-repository';
+import { NodesRepository } from './nodes-repository';
 import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import type { Store } from './ports/store';
@@ -58,6 +59,7 @@ export class SqliteStore implements Store {
   accounts(): AccountRepository { return new AccountRepository(this.db); }
   journal(): JournalRepository { return new JournalRepository(this.db); }
   queue(): QueueRepository { return new QueueRepository(this.db); }
+  nodes(): NodesRepository { return new NodesRepository(this.db); }
   workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
   /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
   directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
