@@ -10,9 +10,9 @@ import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
-import { bindDirectory } from '../workflow/account-directory';
+import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
-import { decodeArgs, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+import { decodeArgs, decodeOps, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
@@ -63,6 +63,13 @@ function serve(inTransaction: boolean): boolean {
         }
         break;
       }
+      case 'batch':
+        try {
+          writeFrame(answerFd, { ok: encodeResults(applyBatch(store, job.settings.account.id, job.manifest.flux, decodeOps(m.ops))) });
+        } catch (err) {
+          writeFrame(answerFd, { error: toWireError(err) });
+        }
+        break;
       case 'begin':
         transaction();
         break;

@@ -55,6 +55,8 @@ export type ChildMessage =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
   | { t: 'call'; method: string; args: unknown[] }
+  /** ctx.directory.batch: its operations' args encoded (encodeArgs); answered with encodeResults. */
+  | { t: 'batch'; ops: unknown[] }
   | { t: 'begin' }
   | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }
@@ -92,6 +94,37 @@ export function decodeArgs(args: unknown[]): unknown[] {
     }
     return a;
   });
+}
+
+/** A batch's operations on the wire: each one's args as encodeArgs gives them (anything else goes as it is, for the engine to refuse). */
+export function encodeOps(ops: unknown): unknown {
+  if (!Array.isArray(ops)) return ops;
+  return ops.map((op: unknown) => {
+    const args = (op as { args?: unknown } | null)?.args;
+    return Array.isArray(args) ? { ...(op as object), args: encodeArgs(args) } : op;
+  });
+}
+
+export function decodeOps(ops: unknown): unknown {
+  if (!Array.isArray(ops)) return ops;
+  return ops.map((op: unknown) => {
+    const args = (op as { args?: unknown } | null)?.args;
+    return Array.isArray(args) ? { ...(op as object), args: decodeArgs(args) } : op;
+  });
+}
+
+/** A batch's results on the wire: JSON has no undefined (updateEmployee of an absent key), so their places go apart. */
+export interface WireResults { results: unknown[]; undefinedAt: number[] }
+
+export function encodeResults(results: unknown[]): WireResults {
+  const undefinedAt: number[] = [];
+  results.forEach((r, i) => { if (r === undefined) undefinedAt.push(i); });
+  return { results, undefinedAt };
+}
+
+export function decodeResults({ results, undefinedAt }: WireResults): unknown[] {
+  for (const i of undefinedAt) results[i] = undefined;
+  return results;
 }
 
 export function toWireError(err: unknown): WireError {
