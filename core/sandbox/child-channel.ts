@@ -90,5 +90,5 @@ function unwrap(answer: Answer): unknown {
   if ('error' in answer) {
     throw Object.assign(new Error(answer.error.message), { name: answer.error.name, code: answer.error.code, details: answer.error.details });
   }
-  return answer.ok;
+  return 'absent' in answer ? undefined : answer.ok;
 }

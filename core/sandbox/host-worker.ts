@@ -12,7 +12,7 @@ import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
-import { decodeArgs, decodeOps, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+import { answerOf, decodeArgs, decodeOps, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
@@ -57,7 +57,7 @@ function serve(inTransaction: boolean): boolean {
         const fn = directory[m.method];
         try {
           if (typeof fn !== 'function') throw new Error(`ctx.directory has no method ${m.method}`);
-          writeFrame(answerFd, { ok: fn(...decodeArgs(m.args)) ?? null });
+          writeFrame(answerFd, answerOf(fn(...decodeArgs(m.args))));
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }

@@ -64,7 +64,13 @@ export type ChildMessage =
   /** Written by the engine itself once the child has exited: the worker stops reading. */
   | { t: 'gone' };
 
-export type Answer = { ok: unknown } | { error: WireError };
+/** `absent`: the method returned undefined (an absent key), which JSON cannot say (`ok` is then null). */
+export type Answer = { ok: unknown; absent?: true } | { error: WireError };
+
+/** The answer to a call that returned `value`. */
+export function answerOf(value: unknown): Answer {
+  return value === undefined ? { ok: null, absent: true } : { ok: value };
+}
 
 /** What the worker posts to the engine's main thread. */
 export type WorkerEvent =
