@@ -28,9 +28,10 @@ import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
+import { encodeBatch } from './batch-wire';
 import { ChildChannel } from './child-channel';
 import { installNetworkGuard } from './network-guard';
-import { decodeResults, encodeArgs, encodeOps, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
+import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
 let channel: ChildChannel;
 const REPORT_BATCH = 512;
@@ -108,7 +109,7 @@ function remoteDirectory(): AccountDirectory {
   };
   for (const method of methods) dir[method] = (...args: unknown[]) => ask({ t: 'call', method, args: encodeArgs(args) });
   // Checked by the engine (account-directory.ts applyBatch), as a call is.
-  dir.batch = (ops: unknown) => channel.request({ t: 'batch', ops: encodeOps(ops) as unknown[] }).then((r) => decodeResults(r as WireResults));
+  dir.batch = (ops: unknown) => channel.request({ t: 'batch', ops: encodeBatch(ops) }).then((r) => decodeResults(r as WireResults));
   return Object.freeze(dir) as AccountDirectory;
 }
 

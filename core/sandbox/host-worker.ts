@@ -12,7 +12,8 @@ import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
-import { answerOf, decodeArgs, decodeOps, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+import { decodeBatch } from './batch-wire';
+import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
@@ -65,7 +66,7 @@ function serve(inTransaction: boolean): boolean {
       }
       case 'batch':
         try {
-          writeFrame(answerFd, { ok: encodeResults(applyBatch(store, job.settings.account.id, job.manifest.flux, decodeOps(m.ops))) });
+          writeFrame(answerFd, { ok: encodeResults(applyBatch(store, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }

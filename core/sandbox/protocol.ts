@@ -55,8 +55,8 @@ export type ChildMessage =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
   | { t: 'call'; method: string; args: unknown[] }
-  /** ctx.directory.batch: its operations' args encoded (encodeArgs); answered with encodeResults. */
-  | { t: 'batch'; ops: unknown[] }
+  /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
+  | { t: 'batch'; ops: unknown }
   | { t: 'begin' }
   | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }
@@ -99,23 +99,6 @@ export function decodeArgs(args: unknown[]): unknown[] {
       return { ...rest, [ABSENT_FIELDS]: absent };
     }
     return a;
-  });
-}
-
-/** A batch's operations on the wire: each one's args as encodeArgs gives them (anything else goes as it is, for the engine to refuse). */
-export function encodeOps(ops: unknown): unknown {
-  if (!Array.isArray(ops)) return ops;
-  return ops.map((op: unknown) => {
-    const args = (op as { args?: unknown } | null)?.args;
-    return Array.isArray(args) ? { ...(op as object), args: encodeArgs(args) } : op;
-  });
-}
-
-export function decodeOps(ops: unknown): unknown {
-  if (!Array.isArray(ops)) return ops;
-  return ops.map((op: unknown) => {
-    const args = (op as { args?: unknown } | null)?.args;
-    return Array.isArray(args) ? { ...(op as object), args: decodeArgs(args) } : op;
   });
 }
 
