@@ -194,6 +194,8 @@ interface PipelineRun {
   mainRunning: number;
   mainWaiting: number;
   rss: number;
+  /** When the sampled RSS was highest, in seconds from the end of the upload (negative: during it). */
+  rssPeakAt: number;
   walPeak: number;
   listings?: number[];
   counts: Record<string, number>;
@@ -242,7 +244,13 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
     // The WAL file's size, sampled: it shows whether checkpoints keep up while the file is applied.
     const wal = join(server.dataDir, 'fluxgate.db-wal');
     let walPeak = 0;
-    const walSampler = setInterval(() => { try { walPeak = Math.max(walPeak, statSync(wal).size); } catch { /* not yet created */ } }, 100);
+    // And the server's RSS: when in (b) it peaks (the rows streaming, or the report at the end).
+    let rssTop = { mb: 0, at: 0 };
+    const walSampler = setInterval(() => {
+      try { walPeak = Math.max(walPeak, statSync(wal).size); } catch { /* not yet created */ }
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (rss && Number(rss[1]) / 1024 > rssTop.mb) rssTop = { mb: Number(rss[1]) / 1024, at: Date.now() };
+    }, 100);
     const probe = process.env.BENCH_PROBE === '1' ? await startProbe(server.port, key.privatePath) : undefined;
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
     const uploaded = Date.now();
@@ -263,6 +271,7 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
       mainRunning: sched.running - schedAtUpload.running,
       mainWaiting: sched.waiting - schedAtUpload.waiting,
       rss: peakRssMb(pid),
+      rssPeakAt: rssTop.at ? (rssTop.at - uploaded) / 1000 : NaN,
       walPeak, listings,
     };
     // The log line comes just after the report is written: wait for it rather than race it.
@@ -324,7 +333,7 @@ async function main(): Promise<void> {
       }
       rounds.push({ bare, run, ratio, sandboxed });
       console.log(`round ${r}: (a) ${bare.seconds.toFixed(2)} s, (b) ${run.seconds.toFixed(2)} s, ratio ${ratio.toFixed(0)}%; ` +
-        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB` +
+        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB (sampled highest at ${run.rssPeakAt.toFixed(1)} s)` +
         (sandboxed ? `; (s) sandboxed ${sandboxed.seconds.toFixed(2)} s, ratio ${(100 * bare.seconds / sandboxed.seconds).toFixed(0)}%, `
           + `CPU server ${sandboxed.cpu.toFixed(2)} s + sandbox ${sandboxed.childCpu.toFixed(2)} s` : ''));
     }

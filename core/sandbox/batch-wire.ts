@@ -19,7 +19,8 @@ interface PackedOp { m: string; e: unknown[]; o: number }
 const EMPLOYEE_WRITES = new Set(['createEmployee', 'updateEmployee', 'upsertEmployee']);
 const CORE = ['organizationCode', 'registrationReference', 'technicalId', 'email', 'lastname', 'firstname', 'active', 'departureDate'] as const;
 
-export function encodeBatch(ops: unknown): WireBatch | unknown {
+/** The batch as it goes on the wire (a WireBatch), or `ops` as it is when not an array. */
+export function encodeBatch(ops: unknown): unknown {
   if (!Array.isArray(ops)) return ops;
   const shapes: WireShape[] = [];
   const shared: unknown[] = [];
@@ -31,7 +32,7 @@ export function encodeBatch(ops: unknown): WireBatch | unknown {
     // The rows of a batch nearly always share the previous row's shape: compared before any lookup.
     if (last && last.absent === absent && sameKeys(last.keys, keys)) return lastId;
     let byKeys = byAbsent.get(absent);
-    if (!byKeys) byAbsent.set(absent, byKeys = new Map());
+    if (!byKeys) byAbsent.set(absent, byKeys = new Map<string, number>());
     const text = keys.join('\u0000');
     let id = byKeys.get(text);
     if (id === undefined) byKeys.set(text, id = shapes.push({ keys, absent }) - 1);

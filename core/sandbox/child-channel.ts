@@ -5,7 +5,7 @@ import type { Answer, ChildMessage } from './protocol';
 /** How often an awaited answer is looked for while the plugin works (ms). */
 const POLL_MS = 1;
 
-interface Waiting { resolve(value: unknown): void; reject(err: Error): void }
+interface Waiting { resolve: (value: unknown) => void; reject: (err: Error) => void }
 
 /**
  * The sandbox child's end of the protocol (frames.ts): its requests out, the engine's answers
@@ -49,12 +49,8 @@ export class ChildChannel {
 
   /** Sends a request now; its answer settles the Promise when it comes. */
   request(message: ChildMessage): Promise<unknown> {
-    try {
-      this.send(message);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
     return new Promise((resolve, reject) => {
+      this.send(message); // a message too big throws: the Promise rejects
       this.waiting.push({ resolve, reject });
       this.polling ??= setTimeout(this.poll, POLL_MS);
     });

@@ -44,13 +44,8 @@ export function bindDirectory(store: DirectoryStore, accountId: string, flux: st
     };
   }
   // Settled before it returns (SQLite is synchronous): a Promise all the same, for an asynchronous store.
-  bound.batch = (ops: unknown): Promise<unknown[]> => {
-    try {
-      return Promise.resolve(applyBatch(store, accountId, flux, ops));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-  };
+  // A refusal or a failed operation rejects the Promise (the executor throws), never throws from the call.
+  bound.batch = (ops: unknown): Promise<unknown[]> => new Promise((resolve) => { resolve(applyBatch(store, accountId, flux, ops)); });
   return Object.freeze(bound) as AccountDirectory;
 }
 

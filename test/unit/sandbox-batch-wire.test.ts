@@ -17,7 +17,7 @@ const employee = (ref: string, attributes: Employee['attributes'], marked = true
 test('employee writes arrive whole: fields, attribute order, ABSENT_FIELDS, options; names sent once per shape', () => {
   const options = { sourceFile: 'f_1', keepPrevious: true };
   const custom = JSON.parse('{"__proto__": "a custom column", "zip_code": "75001"}') as Employee['attributes'];
-  const ops = [
+  const ops: Array<{ method: string; args: [Employee, object?] }> = [
     { method: 'createEmployee', args: [employee('1', { zip_code: '75001', city: null, gone: false }), options] },
     { method: 'createEmployee', args: [employee('2', { zip_code: '69001', city: 'Lyon', gone: true }), options] },
     { method: 'updateEmployee', args: [employee('3', { city: 'Paris', zip_code: '75002' }, false), { dryRun: true }] },
