@@ -21,9 +21,11 @@ export interface HostWorkerData {
   answerPath: string;
   database: string;
   job: Job;
+  /** WalCheckpointer.sharedWriteCount: each committed transaction counts, as the server's own writes do. */
+  writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, database, job } = workerData as HostWorkerData;
+const { requestPath, answerPath, database, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
@@ -32,7 +34,8 @@ class Finished extends Error {}
 class RolledBack extends Error {}
 
 const db = openDatabase(database);
-const store = new DirectoryRepository(db);
+const noted = writes && new Int32Array(writes);
+const store = new DirectoryRepository(db, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }) });
 const directory = bindDirectory(store, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
 let pending: ReportItem[] = [];
 
