@@ -103,7 +103,7 @@ export class WalCheckpointer implements Service {
    * core/sandbox/host-worker.ts): `Atomics.add(new Int32Array(it), 0, 1)` after each write
    * transaction defers checkpoints as noteWrite does; the check timer does the rest.
    */
-  get sharedWriteCount(): SharedArrayBuffer { return this.noted.buffer as SharedArrayBuffer; }
+  get sharedWriteCount(): SharedArrayBuffer { return this.noted.buffer; }
 
   /**
    * Called by writers after each write transaction. While a handler streams a big file its

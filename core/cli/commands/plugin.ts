@@ -72,12 +72,12 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
         if (handler instanceof SandboxedHandler) {
           const ran = await runInSandbox(handler, t, directory, ctx.config.config);
           after = ran.after;
-          if (ran.error !== undefined) throw ran.error;
-          outcome = ran.outcome!;
+          if (ran.error !== undefined) error = toFluxgateError(ran.error, 'FG_HANDLER_FAILED');
+          outcome = ran.outcome;
         } else {
           outcome = await handler.handle(t.file, t.ctx);
         }
-        if (outcome.result === 'rejected') error = new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
+        if (outcome?.result === 'rejected') error = new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
       } catch (err) {
         error = toFluxgateError(err, 'FG_HANDLER_FAILED');
       }
