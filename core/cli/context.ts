@@ -4,6 +4,7 @@ import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import { openDatabase, type Database } from '../store/database';
 import { AccountRepository } from '../store/accounts-repository';
+import { refuseUnbuiltStore } from '../store/engine-support';
 
 /** What every command gets: the global options resolved lazily, so `--help` needs no database. */
 export class CliContext {
@@ -30,6 +31,7 @@ export class CliContext {
   get paths(): DataPaths { return new DataPaths(this.config.dataDir); }
 
   get db(): Database {
+    if (!this.database) refuseUnbuiltStore(this.config.config, 'this command');
     this.database ??= openDatabase(this.paths.database);
     return this.database;
   }

@@ -1,4 +1,5 @@
 import { AccountService } from '../accounts/account-service';
+import { NodeHeartbeat } from '../cluster/node-heartbeat';
 import type { LoadedConfig } from '../config/load';
 import type { HttpService } from '../http/http-service';
 import type { Logger } from '../logging/logger';
@@ -7,6 +8,7 @@ import { PgpService } from '../pgp/pgp-service';
 import { ServerKeyStore } from '../pgp/server-key';
 import { SftpService } from '../sftp/sftp-service';
 import type { Database } from '../store/database';
+import { NodesRepository } from '../store/nodes-repository';
 import type { OutputSigner, Service } from '../tokens';
 import { composeEngine, type Engine } from './engine';
 import { composeHttp } from './http';
@@ -64,9 +66,11 @@ function composeOn(state: State): Composition {
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
+  const heartbeat = new NodeHeartbeat(new NodesRepository(db), () => sftp.identity(), logger);
 
   const services: Service[] = [
     state.walCheckpointer,
+    heartbeat, // records this node once all listen; stops after the others (marks it stopped)
     ...engine.services,
     new PgpService(keys, accounts, paths, config, logger),
     composeCron(jobs, config, logger),

@@ -34,8 +34,10 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
       const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
+      const { refuseUnbuiltStore } = require('../../store/engine-support') as typeof import('../../store/engine-support');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const loaded = ctx.config;
+      refuseUnbuiltStore(loaded.config, 'serving'); // before the lock and the log: nothing is touched
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
       // The demo account is only for a first try on embedded defaults, never with a config file.
