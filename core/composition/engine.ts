@@ -40,7 +40,7 @@ export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
-  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded));
+  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
     sqlite.workflowVersions()); // last good definitions, kept across restarts (issue #23)
   const files = fileJobs(new DurableQueue(sqlite.queue(), config.engine.retry, logger), workflows, config);
