@@ -41,11 +41,19 @@ function fullCli() {
   // machine with this much memory, ~70 MB of the server's peak RSS on a big file (bench:sal,
   // docs/benchmarks.md). The limit is read once, when the process starts: `serve` starts itself
   // again, in place (same pid, execve(2)), with it, unless the operator chose a semi-space size.
+  // Same for glibc's malloc arenas (MALLOC_ARENA_MAX, read when the process starts): by default
+  // each thread that allocates (the main thread, the CSV parse worker, a sandbox's engine side,
+  // SQLite's and libuv's) may get its own, up to 8 per core, and freed memory stays in them: the
+  // server's peak RSS on bench:sal varied 276-354 MB from round to round with them, 264-283 MB
+  // with 2 (docs/benchmarks.md, 2026-12-07). An operator's own MALLOC_ARENA_MAX is kept.
   const { commandName } = require('../dist/core/cli/commands/index.js');
   const SERVE_V8_FLAGS = ['--max-semi-space-size=16'];
+  const SERVE_MALLOC_ARENAS = '2';
   const chosen = [...process.execArgv, process.env.NODE_OPTIONS || ''].some((a) => /semi[-_]space/.test(a));
-  if (!chosen && typeof process.execve === 'function' && commandName(process.argv.slice(2)) === 'serve') {
-    process.execve(process.execPath, [process.execPath, ...SERVE_V8_FLAGS, ...process.execArgv, process.argv[1], ...process.argv.slice(2)], process.env);
+  const arenasChosen = process.env.MALLOC_ARENA_MAX !== undefined;
+  if ((!chosen || !arenasChosen) && typeof process.execve === 'function' && commandName(process.argv.slice(2)) === 'serve') {
+    process.execve(process.execPath, [process.execPath, ...(chosen ? [] : SERVE_V8_FLAGS), ...process.execArgv, process.argv[1], ...process.argv.slice(2)],
+      { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? SERVE_MALLOC_ARENAS });
   }
 
   require('../dist/core/cli/main.js')

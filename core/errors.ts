@@ -119,6 +119,15 @@ export const ERROR_CODES = {
   FG_TOKEN_EXISTS: 'a token with this name already exists',
   FG_TOKEN_NOT_FOUND: 'no such token',
   FG_HTTP: 'the HTTP listener cannot start',
+  // the store's engine (PostgreSQL tooling: core/store/postgres, `fluxgate store`)
+  FG_STORE_UNSUPPORTED: 'this is not built for a PostgreSQL store yet (store.url): only `store migrate` and `store copy` are',
+  FG_STORE_UNREACHABLE: 'the PostgreSQL server cannot be reached',
+  FG_STORE_AUTH: 'the PostgreSQL server refused the user name or password',
+  FG_STORE_NO_DATABASE: 'the PostgreSQL database does not exist',
+  FG_STORE_NOT_EMPTY: 'the PostgreSQL database already holds fluxgate data: `store copy` only fills an empty one',
+  FG_STORE_SCHEMA: 'the two stores\' schemas do not match (a migration is missing on one engine)',
+  FG_STORE_COPY: 'the copy to PostgreSQL failed and was rolled back: nothing was written',
+  FG_STORE: 'the PostgreSQL server refused an operation of the store',
   // anything else
   FG_INTERNAL: 'internal error',
 } as const;

@@ -2,13 +2,14 @@
 // (the test files themselves through tsx), and beside them the quality gates (typecheck, lint,
 // architecture rules: test/gates.mjs). The list is built here so that `npm test -- <text>` can
 // pick files by path; such a run skips the gates.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { GATES, reportGates, startGate } from './gates.mjs';
+import { startPostgresCluster } from './helpers/postgres-cluster.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = ['test', 'examples', 'plugins'];
@@ -47,6 +48,22 @@ const concurrency = process.env.FLUXGATE_TEST_CONCURRENCY ?? '2';
 // and those of the servers and clients they start) goes under one directory, removed when the
 // run passes: a suite run leaves nothing behind in the system's temp directory.
 const scratch = mkdtempSync(join(tmpdir(), 'fluxgate-test-'));
+// One private PostgreSQL cluster for the run when a selected test uses one (test/helpers/postgres.ts
+// makes a database per test in it) and none is given (FLUXGATE_TEST_POSTGRES_URL); stopped after.
+// Started here, not by each test file's process: the files run in parallel processes.
+const postgresEnv = {};
+let postgres;
+if (!process.env.FLUXGATE_TEST_POSTGRES_URL && files.some((f) => readFileSync(join(root, f), 'utf8').includes('helpers/postgres'))) {
+  try {
+    postgres = await startPostgresCluster();
+    postgresEnv.FLUXGATE_TEST_POSTGRES_URL = postgres.url;
+    console.log('a private PostgreSQL cluster runs for the tests that use one');
+  } catch (err) {
+    // Those tests skip, or fail under CI=true (test/helpers/tools.ts): they say why.
+    postgresEnv.FLUXGATE_TEST_POSTGRES_UNAVAILABLE = err.message;
+    console.error(err.message);
+  }
+}
 // Ctrl-C reaches the test runner too (one process group): it stops its tests and servers, then
 // an interrupted run's files are removed as well (kept only on request).
 let interrupted = false;
@@ -58,9 +75,10 @@ const child = spawn(process.execPath, [
 ], { cwd: root, stdio: 'inherit', env: {
   // Servers a test starts without a config (or with its own) must not all claim the API's default port 8080.
   FLUXGATE_HTTP__PORT: '0',
-  ...process.env, TMPDIR: scratch,
+  ...process.env, ...postgresEnv, TMPDIR: scratch,
 } });
 const [status] = await once(child, 'exit');
+postgres?.stop();
 // An interrupted run's gates were interrupted too: nothing to report.
 const gatesPassed = gates && !interrupted ? reportGates(await gates) : true;
 // Retries: a server an interrupted test started may still be writing there as it stops.

@@ -3,13 +3,15 @@ import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/loa
 import { rememberChecked } from '../config/checked-cache';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
-import { openDatabase, type Database } from '../store/database';
-import { AccountRepository } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/accounts-repository';
+import { refuseUnbuiltStore } from '../store/engine-support';
+import type { Store } from '../store/ports/store';
+import { SqliteStore } from '../store/sqlite-store';
 
 /** What every command gets: the global options resolved lazily, so `--help` needs no database. */
 export class CliContext {
   private loaded?: LoadedConfig;
-  private database?: Database;
+  private opened?: SqliteStore;
 
   /**
    * @param json `--json` was given: results and errors are JSON, and so are the logs a
@@ -26,20 +28,26 @@ export class CliContext {
   get config(): LoadedConfig {
     if (!this.loaded) {
       this.loaded = loadConfig(this.sources);
-      // Short commands may skip the check next time if nothing it read changes (fast-path.ts).
-      rememberChecked(this.sources, this.loaded.dataDir);
+      // Short commands may skip the check next time if nothing it read changes (fast-path.ts);
+      // only for the embedded SQLite store, the one they read.
+      if (this.loaded.config.store.url === undefined) rememberChecked(this.sources, this.loaded.dataDir);
     }
     return this.loaded;
   }
 
   get paths(): DataPaths { return new DataPaths(this.config.dataDir); }
 
-  get db(): Database {
-    this.database ??= openDatabase(this.paths.database);
-    return this.database;
+  /** The SQLite store of the data directory, opened at first use: also the classes not behind an interface yet (docs/store.md). */
+  get sqlite(): SqliteStore {
+    if (!this.opened) refuseUnbuiltStore(this.config.config, 'this command');
+    this.opened ??= SqliteStore.open(this.paths.database);
+    return this.opened;
   }
 
-  get accounts(): AccountRepository { return new AccountRepository(this.db); }
+  /** The store's repositories, behind their interfaces (core/store/ports). */
+  get store(): Store { return this.sqlite; }
+
+  get accounts(): AccountRepository { return this.sqlite.accounts(); }
 
   /** With --json, logs stay JSON wherever they go: one format on every stream a script reads. */
   get logOverrides(): { format?: LogFormat } { return this.json ? { format: 'json' } : {}; }
@@ -47,7 +55,7 @@ export class CliContext {
   print(line = ''): void { this.out.write(`${line}\n`); }
   printJson(value: unknown): void { this.out.write(`${JSON.stringify(value, null, 2)}\n`); }
 
-  close(): void { this.database?.close(); this.database = undefined; }
+  close(): void { this.opened?.close(); this.opened = undefined; }
 }
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;

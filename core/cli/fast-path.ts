@@ -1,6 +1,7 @@
 import { checkedDataDir } from '../config/checked-cache';
 import type { ConfigSources } from '../config/config-file';
 import { DataPaths } from '../config/paths';
+import { JournalRepository } from '../store/journal-repository';
 import { openDatabaseToRead } from '../store/read-only-database';
 import { showFile } from './commands/files-show';
 
@@ -43,7 +44,7 @@ export function runFastPath(args: readonly string[], out: NodeJS.WritableStream 
     // makes or migrates it (migrations' write transactions would also wait behind a busy server).
     db = openDatabaseToRead(new DataPaths(dataDir).database);
     const lines: string[] = [];
-    showFile(db, show.id, show.json, {
+    showFile(new JournalRepository(db), show.id, show.json, {
       print: (line = '') => { lines.push(`${line}\n`); },
       printJson: (value) => { lines.push(`${JSON.stringify(value, null, 2)}\n`); },
     });

@@ -14,6 +14,9 @@ import type { YamlProblem } from './yaml-problems';
  */
 export const ENV_PREFIX = 'FLUXGATE_';
 
+/** Variables named otherwise than the rule above (issue #20 names FLUXGATE_STORE_URL); FLUXGATE_STORE__URL works as well. */
+const ENV_ALIASES: Record<string, string[]> = { FLUXGATE_STORE_URL: ['store', 'url'] };
+
 export interface EnvOverride {
   variable: string;
   /** The config key path, e.g. ['sftp', 'port']. */
@@ -90,9 +93,10 @@ export function envOverrides(env: NodeJS.ProcessEnv): { overrides: EnvOverride[]
   for (const variable of Object.keys(env).sort()) {
     if (!variable.startsWith(ENV_PREFIX)) continue;
     const rest = variable.slice(ENV_PREFIX.length);
-    if (!rest.includes('__') && !topNames.includes(rest)) continue;
+    const alias = ENV_ALIASES[variable];
+    if (!alias && !rest.includes('__') && !topNames.includes(rest)) continue;
     const where = `environment variable ${variable}`;
-    const found = resolvePath(rest.split('__'));
+    const found = alias ? { path: alias } : resolvePath(rest.split('__'));
     if ('error' in found) {
       problems.push({ file: where, message: `not a configuration key: ${found.error} (see fluxgate config schema)` });
       continue;

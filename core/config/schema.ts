@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { eventsSchema, expectationsSchema } from './events-schema';
+import { storeUrlProblem } from './store-url';
 
 /**
  * The configuration file format (YAML). Every key has an embedded default, so
@@ -275,6 +276,19 @@ const clusterSchema = z.strictObject({
 }).prefault({});
 // ── end of cluster ──
 
+// ── store (#20; docs/cluster.md "PostgreSQL"). Only `store migrate` and `store copy` use a PostgreSQL URL so far. ──
+const storeSchema = z.strictObject({
+  /**
+   * `postgres://user:password@host:5432/db` (or `postgresql://`): PostgreSQL. Absent: the
+   * embedded SQLite file under dataDir. Also FLUXGATE_STORE_URL. Never printed with its password.
+   */
+  url: z.string().superRefine((url, ctx) => {
+    const problem = storeUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
+}).prefault({});
+// ── end of store ──
+
 export const configSchema = z.strictObject({
   /** In `production`, test files (version `tst`) are validated and reported but never applied. */
   environment: z.enum(['production', 'staging', 'development', 'test']).default('development'),
@@ -298,6 +312,7 @@ export const configSchema = z.strictObject({
   /** Files expected on a schedule (late / missed / recovered; docs/events.md). */
   expectations: expectationsSchema,
   cluster: clusterSchema,
+  store: storeSchema,
   /** Per-flux forward targets for fluxes fluxgate does not interpret (rpa, sig, pro). */
   forward: z.record(z.string(), z.strictObject({
     directory: z.string().optional(),

@@ -192,12 +192,34 @@ export interface DirectoryStore {
 /** Drops the leading account id of a DirectoryStore method. */
 type Bound<F> = F extends (accountId: string, ...rest: infer A) => infer R ? (...args: A) => R : never;
 
+/** The DirectoryStore's methods bound to one account (no account id), by name. */
+export type BoundDirectoryMethods = { [K in Exclude<keyof DirectoryStore, 'transaction'>]: Bound<DirectoryStore[K]> };
+
+/**
+ * One operation of `ctx.directory.batch`: a bound method's name and its arguments, as the
+ * method takes them (`{ method: 'createEmployee', args: [employee, { sourceFile }] }`). Plain
+ * data, so that a batch crosses a process boundary (the sandbox) in one message.
+ */
+export type DirectoryOp = { [K in keyof BoundDirectoryMethods]: { method: K; args: Parameters<BoundDirectoryMethods[K]> } }[keyof BoundDirectoryMethods];
+
+/** What an operation of a batch returns: what its method returns. */
+export type DirectoryOpResult<Op extends DirectoryOp> = ReturnType<BoundDirectoryMethods[Op['method']]>;
+
+/** The results of a batch, one per operation, in order. */
+export type DirectoryBatchResults<Ops extends readonly DirectoryOp[]> = { -readonly [I in keyof Ops]: Ops[I] extends DirectoryOp ? DirectoryOpResult<Ops[I]> : never };
+
 /**
  * `ctx.directory`: the DirectoryStore bound to the account of the file being processed. The
  * same methods without their account id (`listEmployees()`, `getEmployee(org, ref)`,
  * `upsertEmployee(employee, options)`…). A call given an account id anyway (the API before it
  * was bound, or another account) is refused with FG_PLUGIN_PERMISSION.
+ *
+ * `batch(ops)` runs a list of operations in order in one transaction and resolves to their
+ * results (docs/plugin-api.md, "Batches"): one engine round trip for many rows, which a
+ * sandboxed plugin needs (each other call is a round trip to the engine), and a Promise because
+ * the directory will be asynchronous on PostgreSQL. If an operation throws, none of the batch
+ * applies and the Promise rejects with that error (its `details.operation`: the index).
  */
-export type AccountDirectory = { transaction: DirectoryStore['transaction'] } & {
-  [K in Exclude<keyof DirectoryStore, 'transaction'>]: Bound<DirectoryStore[K]>;
+export type AccountDirectory = { transaction: DirectoryStore['transaction'] } & BoundDirectoryMethods & {
+  batch<const Ops extends readonly DirectoryOp[]>(ops: Ops): Promise<DirectoryBatchResults<Ops>>;
 };

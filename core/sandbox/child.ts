@@ -3,12 +3,13 @@
  * Node's permission model with exactly the manifest's grants, it loads the plugin's bundle,
  * runs its handler on one file and ends. The context it gives the handler is local where the
  * grants allow it (the input's records, ctx.files inside the granted paths, both through the
- * engine's own code) and reaches the engine for the rest: ctx.directory (synchronous calls),
- * ctx.report (batched), ctx.log: `node child.js <requests FIFO> <answers FIFO>` (frames.ts).
+ * engine's own code) and reaches the engine for the rest: ctx.directory (synchronous calls, and
+ * batches answered while the plugin goes on), ctx.report (batched), ctx.log:
+ * `node child.js <requests FIFO> <answers FIFO>` (frames.ts, child-channel.ts).
  *
  * `node child.js describe` reads a bundle on stdin and prints the manifests of its handler classes.
  */
-import { createReadStream, openSync, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { Module } from 'node:module';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,12 +28,12 @@ import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
-import { readFrame, writeFrame } from './frames';
+import { encodeBatch } from './batch-wire';
+import { ChildChannel } from './child-channel';
 import { installNetworkGuard } from './network-guard';
-import { encodeArgs, toWireError, type Answer, type ChildMessage, type Job, type PluginBundle, type ReportItem } from './protocol';
+import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
-let OUT = -1;
-let IN = -1;
+let channel: ChildChannel;
 const REPORT_BATCH = 512;
 
 function loadBundle(bundle: PluginBundle): Record<string, unknown> {
@@ -53,15 +54,9 @@ function handlerClasses(mod: Record<string, unknown>): Array<{ name: string; cls
   });
 }
 
-function send(message: ChildMessage): void { writeFrame(OUT, message); }
+function send(message: ChildMessage): void { channel.send(message); }
 
-function ask(message: ChildMessage): unknown {
-  send(message);
-  const answer = readFrame<Answer>(IN);
-  if (!answer) process.exit(70); // the engine is gone
-  if ('error' in answer) throw Object.assign(new Error(answer.error.message), { name: answer.error.name, code: answer.error.code, details: answer.error.details });
-  return answer.ok;
-}
+function ask(message: ChildMessage): unknown { return channel.ask(message); }
 
 /** ctx.report: kept here for the handler's reads (counts, messages), sent to the engine in batches. */
 class BatchedReport implements ReportBuilder {
@@ -113,6 +108,8 @@ function remoteDirectory(): AccountDirectory {
     },
   };
   for (const method of methods) dir[method] = (...args: unknown[]) => ask({ t: 'call', method, args: encodeArgs(args) });
+  // Checked by the engine (account-directory.ts applyBatch), as a call is.
+  dir.batch = (ops: unknown) => channel.request({ t: 'batch', ops: encodeBatch(ops) }).then((r) => decodeResults(r as WireResults));
   return Object.freeze(dir) as AccountDirectory;
 }
 
@@ -185,11 +182,9 @@ function describe(): void {
 if (process.argv[2] === 'describe') {
   describe();
 } else {
-  // The engine's FIFOs, by path (granted to this process alone): requests first, as the engine opens them.
-  OUT = openSync(process.argv[2], 'w');
-  IN = openSync(process.argv[3], 'r');
-  const job = readFrame<Job>(IN);
-  if (!job) process.exit(70);
+  // The engine's FIFOs, by path (granted to this process alone).
+  channel = new ChildChannel(process.argv[2], process.argv[3], () => process.exit(70)); // 70: the engine is gone
+  const job = channel.read<Job>();
   run(job).then(() => process.exit(0), (err: unknown) => {
     send({ t: 'failed', error: toWireError(err) });
     process.exit(1);

@@ -1,15 +1,21 @@
 import { readSync, writeSync } from 'node:fs';
+import { FluxgateError } from '../errors';
 
 /**
  * The sandbox protocol's framing: a 4-byte big-endian length, then that many bytes of JSON.
  * Both ends read and write synchronously on blocking file descriptors (two FIFOs): the plugin
  * API's directory is synchronous (`ctx.directory.upsertEmployee` returns its answer, a
  * `transaction(fn)` runs fn synchronously), so a call from the sandbox waits for its answer.
+ * The answer to a batch (a Promise) is read later, as pollFrame finds it (child-channel.ts).
  */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export function writeFrame(fd: number, message: unknown): void {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
+  if (body.length > MAX_FRAME_BYTES) {
+    throw new FluxgateError('FG_PLUGIN_INVALID', `a message of ${body.length} bytes between the sandbox and the engine, over the limit of ${MAX_FRAME_BYTES}: `
+      + 'split the batch, or read the directory in smaller parts', { bytes: body.length, limit: MAX_FRAME_BYTES });
+  }
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, 4);
@@ -17,10 +23,8 @@ export function writeFrame(fd: number, message: unknown): void {
   while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written);
 }
 
-/** Reads exactly `length` bytes; undefined when the other end is gone before that. */
-function readExactly(fd: number, length: number): Buffer | undefined {
-  const buf = Buffer.allocUnsafe(length);
-  let got = 0;
+/** Reads exactly `length` bytes (`got` of them already in `buf`); undefined when the other end is gone before that. */
+function readExactly(fd: number, length: number, buf = Buffer.allocUnsafe(length), got = 0): Buffer | undefined {
   while (got < length) {
     let n: number;
     try {
@@ -38,7 +42,31 @@ function readExactly(fd: number, length: number): Buffer | undefined {
 /** The next frame's message, or undefined at the end of the stream. */
 export function readFrame<T = unknown>(fd: number): T | undefined {
   const head = readExactly(fd, 4);
-  if (!head) return undefined;
+  return head ? readBody<T>(fd, head) : undefined;
+}
+
+/** No frame has begun to arrive yet. */
+export const NOTHING_YET: unique symbol = Symbol('nothing yet');
+
+/**
+ * The next frame's message if it has begun to arrive, NOTHING_YET if not, undefined at the end
+ * of the stream. `nonBlocking` is the stream opened with O_NONBLOCK, `fd` the same stream
+ * blocking: a frame begun is read to its end (the writer writes a frame at once).
+ */
+export function pollFrame<T = unknown>(nonBlocking: number, fd: number): T | undefined | typeof NOTHING_YET {
+  const head = Buffer.allocUnsafe(4);
+  let got: number;
+  try {
+    got = readSync(nonBlocking, head, 0, 4, null);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return NOTHING_YET;
+    throw err;
+  }
+  if (got === 0) return undefined;
+  return readExactly(fd, 4, head, got) ? readBody<T>(fd, head) : undefined;
+}
+
+function readBody<T>(fd: number, head: Buffer): T | undefined {
   const length = head.readUInt32BE(0);
   if (length > MAX_FRAME_BYTES) throw new Error(`sandbox protocol: a frame of ${length} bytes (at most ${MAX_FRAME_BYTES})`);
   const body = readExactly(fd, length);

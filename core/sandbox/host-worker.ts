@@ -10,9 +10,10 @@ import { closeSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
-import { bindDirectory } from '../workflow/account-directory';
+import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
-import { decodeArgs, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+import { decodeBatch } from './batch-wire';
+import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
@@ -20,9 +21,11 @@ export interface HostWorkerData {
   answerPath: string;
   database: string;
   job: Job;
+  /** WalCheckpointer.sharedWriteCount: each committed transaction counts, as the server's own writes do. */
+  writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, database, job } = workerData as HostWorkerData;
+const { requestPath, answerPath, database, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
@@ -31,7 +34,8 @@ class Finished extends Error {}
 class RolledBack extends Error {}
 
 const db = openDatabase(database);
-const store = new DirectoryRepository(db);
+const noted = writes && new Int32Array(writes);
+const store = new DirectoryRepository(db, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }) });
 const directory = bindDirectory(store, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
 let pending: ReportItem[] = [];
 
@@ -57,12 +61,19 @@ function serve(inTransaction: boolean): boolean {
         const fn = directory[m.method];
         try {
           if (typeof fn !== 'function') throw new Error(`ctx.directory has no method ${m.method}`);
-          writeFrame(answerFd, { ok: fn(...decodeArgs(m.args)) ?? null });
+          writeFrame(answerFd, answerOf(fn(...decodeArgs(m.args))));
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
         break;
       }
+      case 'batch':
+        try {
+          writeFrame(answerFd, { ok: encodeResults(applyBatch(store, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
+        } catch (err) {
+          writeFrame(answerFd, { error: toWireError(err) });
+        }
+        break;
       case 'begin':
         transaction();
         break;

@@ -55,6 +55,8 @@ export type ChildMessage =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
   | { t: 'call'; method: string; args: unknown[] }
+  /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
+  | { t: 'batch'; ops: unknown }
   | { t: 'begin' }
   | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }
@@ -62,7 +64,13 @@ export type ChildMessage =
   /** Written by the engine itself once the child has exited: the worker stops reading. */
   | { t: 'gone' };
 
-export type Answer = { ok: unknown } | { error: WireError };
+/** `absent`: the method returned undefined (an absent key), which JSON cannot say (`ok` is then null). */
+export type Answer = { ok: unknown; absent?: true } | { error: WireError };
+
+/** The answer to a call that returned `value`. */
+export function answerOf(value: unknown): Answer {
+  return value === undefined ? { ok: null, absent: true } : { ok: value };
+}
 
 /** What the worker posts to the engine's main thread. */
 export type WorkerEvent =
@@ -92,6 +100,20 @@ export function decodeArgs(args: unknown[]): unknown[] {
     }
     return a;
   });
+}
+
+/** A batch's results on the wire: JSON has no undefined (updateEmployee of an absent key), so their places go apart. */
+export interface WireResults { results: unknown[]; undefinedAt: number[] }
+
+export function encodeResults(results: unknown[]): WireResults {
+  const undefinedAt: number[] = [];
+  results.forEach((r, i) => { if (r === undefined) undefinedAt.push(i); });
+  return { results, undefinedAt };
+}
+
+export function decodeResults({ results, undefinedAt }: WireResults): unknown[] {
+  for (const i of undefinedAt) results[i] = undefined;
+  return results;
 }
 
 export function toWireError(err: unknown): WireError {

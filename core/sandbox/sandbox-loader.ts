@@ -15,7 +15,7 @@ import { RUNTIME_HAS_NET_PERMISSION, SandboxedHandler } from './sandboxed-handle
  * SandboxedHandler. Nothing of a plugin runs in the server's process. Logs each module with
  * the manifests of its handlers.
  */
-export function sandboxLoader(logger?: Logger, loaded?: LoadedConfig): PluginModuleLoader {
+export function sandboxLoader(logger?: Logger, loaded?: LoadedConfig, writes?: SharedArrayBuffer): PluginModuleLoader {
   const protectedPaths = loaded ? serverSecrets(loaded) : [];
   return (registry: HandlerRegistry, modulePath: string): FluxManifest[] => {
     refuseFolderHoldingSecrets(modulePath, protectedPaths);
@@ -27,7 +27,7 @@ export function sandboxLoader(logger?: Logger, loaded?: LoadedConfig): PluginMod
     // All of a module's manifests are checked before any of its classes is registered.
     for (const c of classes) checkManifest(c.manifest, c.name, modulePath);
     const manifests = classes.map((c) => registry.registerInstance(c.manifest, c.name, modulePath,
-      new SandboxedHandler({ bundle, className: c.name, manifest: c.manifest })));
+      new SandboxedHandler({ bundle, className: c.name, manifest: c.manifest, writes })));
     logger?.info({
       module: modulePath,
       handlers: classes.map((c) => ({ class: c.name, manifest: c.manifest })),

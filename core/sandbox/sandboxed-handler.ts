@@ -23,6 +23,8 @@ export interface SandboxedPlugin {
   bundle: PluginBundle;
   className: string;
   manifest: FluxManifest;
+  /** The WAL checkpointer's write count (WalCheckpointer.sharedWriteCount): the sandbox's directory writes move it as the server's own do. */
+  writes?: SharedArrayBuffer;
 }
 
 /** How a sandbox run ended, before it becomes an outcome or an error. */
@@ -81,7 +83,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, database: run.paths.database, job }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(args, { requestPath, answerPath, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }

@@ -42,6 +42,13 @@ export class SftpService implements Service {
     this.log = logger.child({ component: 'sftp' });
   }
 
+  /** This node's id and the address its SFTP server listens on (`fluxgate nodes`), once listening. */
+  identity(): { id: string; address: string } {
+    const bound = this.address();
+    if (!bound || this.nodeId === undefined) throw new Error('the SFTP server is not listening');
+    return { id: this.nodeId, address: bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}` };
+  }
+
   /** The bound address once listening (port 0 becomes the real port). */
   address(): AddressInfo | undefined {
     const addr = this.server?.address();

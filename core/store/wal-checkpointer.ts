@@ -99,6 +99,13 @@ export class WalCheckpointer implements Service {
   }
 
   /**
+   * The count noteWrite keeps, for writers on other threads (a sandbox's engine side,
+   * core/sandbox/host-worker.ts): `Atomics.add(new Int32Array(it), 0, 1)` after each write
+   * transaction defers checkpoints as noteWrite does; the check timer does the rest.
+   */
+  get sharedWriteCount(): SharedArrayBuffer { return this.noted.buffer; }
+
+  /**
    * Called by writers after each write transaction. While a handler streams a big file its
    * records keep arriving before it has stored the last ones, so the event loop may not reach
    * the check timer for the whole file: the WAL size is also checked from here, every 64 writes.

@@ -1,6 +1,9 @@
 import { FluxgateError } from '../errors';
 import type { AccountDirectory, DirectoryStore } from '../plugin-api/directory';
 
+/** Keeps a refusal's quoted value short. */
+const MAX_SHOWN = 64;
+
 type Method = Exclude<keyof DirectoryStore, 'transaction'>;
 
 /**
@@ -34,24 +37,84 @@ const SHAPES: Record<Method, { args: number; entity?: true }> = {
 export function bindDirectory(store: DirectoryStore, accountId: string, flux: string): AccountDirectory {
   const bound: Record<string, unknown> = { transaction: <T>(fn: () => T): T => store.transaction(fn) };
   for (const method of Object.keys(SHAPES) as Method[]) {
-    const shape = SHAPES[method];
     bound[method] = (...args: unknown[]) => {
-      if (args.length > shape.args || (shape.entity && (typeof args[0] !== 'object' || args[0] === null))) {
-        throw refusal(method, args, accountId, flux);
-      }
+      checkShape(method, args, accountId, flux);
       // Looked up at call time: a store missing from the container fails when used, not when bound.
       return (store[method] as (...a: unknown[]) => unknown).call(store, accountId, ...args);
     };
   }
+  // Settled before it returns (SQLite is synchronous): a Promise all the same, for an asynchronous store.
+  // A refusal or a failed operation rejects the Promise (the executor throws), never throws from the call.
+  bound.batch = (ops: unknown): Promise<unknown[]> => new Promise((resolve) => { resolve(applyBatch(store, accountId, flux, ops)); });
   return Object.freeze(bound) as AccountDirectory;
 }
 
-function refusal(method: Method, args: unknown[], accountId: string, flux: string): FluxgateError {
+/**
+ * `ctx.directory.batch(ops)`, synchronously (the sandbox's engine side calls it so): every
+ * operation is checked before any runs (a malformed one: FG_PLUGIN_INVALID; one naming an
+ * account: FG_PLUGIN_PERMISSION), then all run in order in one transaction. An operation that
+ * throws rolls the whole batch back; its error is thrown again with the operation's index.
+ */
+export function applyBatch(store: DirectoryStore, accountId: string, flux: string, ops: unknown): unknown[] {
+  if (!Array.isArray(ops)) {
+    throw new FluxgateError('FG_PLUGIN_INVALID', `handler for flux "${flux}" called ctx.directory.batch with ${describe(ops)}: it takes an array of operations `
+      + `({ method: 'createEmployee', args: [employee, options] }, …; docs/plugin-api.md, "Batches")`, { flux });
+  }
+  ops.forEach((op, index) => checkOp(op, index, accountId, flux));
+  if (ops.length === 0) return [];
+  let at = 0;
+  try {
+    return store.transaction(() => {
+      const results: unknown[] = new Array<unknown>(ops.length);
+      for (; at < ops.length; at++) {
+        const { method, args = [] } = ops[at] as { method: Method; args?: unknown[] };
+        results[at] = (store[method] as (...a: unknown[]) => unknown).call(store, accountId, ...args);
+      }
+      return results;
+    });
+  } catch (err) {
+    if (!(err instanceof FluxgateError)) throw err;
+    const { method } = ops[at] as { method: Method };
+    throw new FluxgateError(err.code, `ctx.directory.batch: operation ${at} (${method}) failed, so none of the batch's ${ops.length} operations applied: ${err.message}`,
+      { ...err.details, operation: at, method }, { cause: err });
+  }
+}
+
+function checkOp(op: unknown, index: number, accountId: string, flux: string): void {
+  const invalid = (what: string) => new FluxgateError('FG_PLUGIN_INVALID',
+    `handler for flux "${flux}" called ctx.directory.batch with operation ${index} ${what}; an operation is { method, args }, `
+    + `method one of ${Object.keys(SHAPES).join(', ')} (docs/plugin-api.md, "Batches")`, { flux, operation: index });
+  if (typeof op !== 'object' || op === null || Array.isArray(op)) throw invalid(describe(op));
+  const { method, args } = op as { method?: unknown; args?: unknown };
+  if (typeof method !== 'string' || !Object.hasOwn(SHAPES, method)) {
+    throw invalid(typeof method === 'string' ? `naming method "${method.slice(0, MAX_SHOWN)}", which a batch does not run` : 'without a method name');
+  }
+  if (args !== undefined && !Array.isArray(args)) throw invalid(`whose args is ${describe(args)}, not an array`);
+  checkShape(method as Method, args ?? [], accountId, flux, index);
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
+/**
+ * A call outside its method's shape is a plugin naming an account: refused rather than misread
+ * (`createEmployee('acme', employee)` would otherwise take 'acme' for the employee).
+ */
+function checkShape(method: Method, args: unknown[], accountId: string, flux: string, operation?: number): void {
+  const shape = SHAPES[method];
+  if (args.length > shape.args || (shape.entity && (typeof args[0] !== 'object' || args[0] === null))) {
+    throw refusal(method, args, accountId, flux, operation);
+  }
+}
+
+function refusal(method: Method, args: unknown[], accountId: string, flux: string, operation?: number): FluxgateError {
   const named = typeof args[0] === 'string' ? args[0] : undefined;
-  const given = named === undefined ? `${args.length} argument(s)` : `"${named.slice(0, 64)}" first`;
+  const given = named === undefined ? `${args.length} argument(s)` : `"${named.slice(0, MAX_SHOWN)}" first`;
+  const call = operation === undefined ? `ctx.directory.${method}` : `ctx.directory.batch operation ${operation} (${method})`;
   return new FluxgateError('FG_PLUGIN_PERMISSION',
-    `handler for flux "${flux}" called ctx.directory.${method} with ${given}: ctx.directory is bound to account "${accountId}", `
+    `handler for flux "${flux}" called ${call} with ${given}: ctx.directory is bound to account "${accountId}", `
     + `the account of the file being processed, and takes no account id; a handler reaches no other account's directory. `
     + `Drop the account argument (docs/plugin-api.md, "The context")`,
-    { method, account: accountId, flux, ...(named === undefined ? {} : { given: named.slice(0, 64) }) });
+    { method, account: accountId, flux, ...(named === undefined ? {} : { given: named.slice(0, MAX_SHOWN) }), ...(operation === undefined ? {} : { operation }) });
 }

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import {
   fluxHandler, rejectRow,
-  type ChangeKind, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type WriteOptions,
+  type ChangeKind, type DirectoryOp, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
@@ -27,6 +27,9 @@ const digest = (text: string): string => hash('sha1', text, 'base64');
  * `hashes`: digests of the rows, for dry runs only.
  */
 interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
+
+/** A valid row waiting for its batch: its index in the RowLog. */
+interface PendingRow { index: number; employee: Employee }
 
 /** One file's state while it applies. `conflicts`: keys (keyOf) in conflict → their lines. */
 interface SalRun {
@@ -67,7 +70,9 @@ class FirstRows {
 
 /**
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
- * Rows apply in batches while the file streams (memory stays flat: a few numbers and the key
+ * Rows apply in batches (ctx.directory.batch: one engine round trip each, which is what makes
+ * the handler fast in a sandbox) while the file streams: the next rows are read while the
+ * engine applies a batch. Memory stays flat: a few numbers and the key
  * per row, no row kept; a repeated key is compared with its first row as the directory holds
  * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
@@ -94,7 +99,9 @@ export class SalHandler implements FluxHandler {
     if (ctx.apply && ctx.attempt === 1) ctx.directory.forgetPrevious(file.id);
     const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
     const run: SalRun = { ctx, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
-    let batch: Array<{ index: number; employee: Employee }> = [];
+    let batch: PendingRow[] = [];
+    // The batch the engine is applying while the next one is read (at most one: batches apply in file order).
+    let applying: Promise<void> = Promise.resolve();
     let rows = 0;
     // The organization code of the previous row: log.orgs shares one string per organization.
     let org = '';
@@ -117,10 +124,17 @@ export class SalHandler implements FluxHandler {
       // A dry run writes nothing, so a repeated key is compared with its first row by digest.
       if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
       batch.push({ index, employee });
-      if (batch.length >= BATCH_ROWS) batch = this.apply(run, batch);
+      if (batch.length >= BATCH_ROWS) {
+        await applying;
+        applying = this.apply(run, batch);
+        // Awaited before the next batch or at the end; marked handled meanwhile (a rejection is not "unhandled" while rows are read).
+        void applying.catch(() => undefined);
+        batch = [];
+      }
     }
-    this.apply(run, batch);
-    this.undoConflicts(run);
+    await applying;
+    await this.apply(run, batch);
+    await this.undoConflicts(run);
 
     const { conflicts } = run;
     for (let i = 0; i < log.lines.length; i++) {
@@ -142,71 +156,79 @@ export class SalHandler implements FluxHandler {
   }
 
   /**
-   * Applies a batch in one transaction, in file order. A row whose key is new is created at
-   * once; any other is first looked up among the file's earlier rows: a repeated key is
-   * compared with its first row (the same data: unchanged; different: a conflict, undone at
-   * the end) and never written.
+   * Applies a batch, in file order: first every row as a new key (one directory batch, one
+   * transaction: the common case, and all a file of new employees needs); then, if some keys
+   * existed, a second directory batch for those rows: the first row of a key updates it (keeping
+   * the row it replaces, should the key turn out in conflict later), a repeated key is compared
+   * with its first row (the same data: unchanged; different: a conflict, undone at the end) and
+   * never written. The two transactions are as two smaller batches would be: a retry after a
+   * crash between them finds the created rows as an earlier attempt's (WriteOptions.sourceFile).
    */
-  private apply(run: SalRun, batch: Array<{ index: number; employee: Employee }>): [] {
+  private async apply(run: SalRun, batch: PendingRow[]): Promise<void> {
+    if (batch.length === 0) return;
     const { ctx, log } = run;
     ctx.signal.throwIfAborted();
-    // One options object for the batch. keepPrevious: an update keeps the row it replaces, in
-    // this transaction, should the key turn out in conflict later (createEmployee ignores it).
+    // One options object for the batch (createEmployee ignores keepPrevious).
     const options: WriteOptions = { dryRun: !ctx.apply, sourceFile: run.fileId, keepPrevious: true };
-    ctx.directory.transaction(() => {
-      for (const { index, employee } of batch) {
-        if (ctx.apply && ctx.directory.createEmployee(employee, options)) {
-          log.kinds[index] = 'created';
-          continue;
-        }
-        const first = run.firstRows.firstOf(index);
-        if (first === index) {
-          log.kinds[index] = ctx.directory.updateEmployee(employee, options) ?? 'created'; // absent: a dry run
-          continue;
-        }
-        const key = keyOf(log.orgs[index], log.refs[index]);
-        const lines = run.conflicts.get(key);
-        if (lines) lines.push(log.lines[index]);
-        else if (this.sameAsFirst(ctx, employee, log.hashes[first])) log.kinds[index] = 'unchanged'; // the same row again
-        else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
+    let known = batch;
+    if (ctx.apply) {
+      const created = await ctx.directory.batch(batch.map(({ employee }) => ({ method: 'createEmployee', args: [employee, options] }) as const));
+      known = [];
+      for (let i = 0; i < batch.length; i++) {
+        if (created[i]) log.kinds[batch[i].index] = 'created';
+        else known.push(batch[i]);
       }
+      if (known.length === 0) return;
+    }
+    // Each known row with its key's first row, and the place of its answer among `ops` (-1: none asked).
+    const ops: DirectoryOp[] = [];
+    const checks = known.map(({ index, employee }) => {
+      const first = run.firstRows.firstOf(index);
+      if (first === index) return { index, employee, first, answer: ops.push({ method: 'updateEmployee', args: [employee, options] }) - 1 };
+      // Applying, the first row is what the directory now holds: the store says whether this row would change it (ABSENT_FIELDS merged as for the first).
+      if (ctx.apply) return { index, employee, first, answer: ops.push({ method: 'updateEmployee', args: [employee, { dryRun: true }] }) - 1 };
+      return { index, employee, first, answer: -1 };
     });
-    return [];
-  }
-
-  /**
-   * Whether a repeated key's row has the same data as its first row. Applying, the first row
-   * is what the directory now holds (written, or found unchanged), so no digest of every row is
-   * needed: the store says whether this row would change it, merging first what the file has
-   * no column for (ABSENT_FIELDS), as it did for the first row. A dry run writes nothing and
-   * compares digests (both rows come from the same header).
-   */
-  private sameAsFirst(ctx: FluxContext, employee: Employee, firstDigest: string | undefined): boolean {
-    if (!ctx.apply) return firstDigest === digest(JSON.stringify(employee));
-    return ctx.directory.updateEmployee(employee, { dryRun: true }) === 'unchanged';
+    const answers = await ctx.directory.batch(ops) as Array<ChangeKind | undefined>;
+    for (const { index, employee, first, answer } of checks) {
+      if (first === index) {
+        log.kinds[index] = answers[answer] ?? 'created'; // absent: a dry run
+        continue;
+      }
+      const key = keyOf(log.orgs[index], log.refs[index]);
+      const lines = run.conflicts.get(key);
+      const same = answer >= 0 ? answers[answer] === 'unchanged' : log.hashes[first] === digest(JSON.stringify(employee));
+      if (lines) lines.push(log.lines[index]);
+      else if (same) log.kinds[index] = 'unchanged'; // the same row again
+      else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
+    }
   }
 
   /**
    * Puts back what the first occurrence of each conflicting key changed (`updated` also when an
    * earlier, interrupted attempt of the file made the change: the store kept the row it
-   * replaced), and forgets the kept rows in the same transaction.
+   * replaced), and forgets the kept rows in the same batch (one transaction). The kept rows are
+   * read in a batch before: only this file's run writes them (an account's files apply one at a time).
    */
-  private undoConflicts({ ctx, fileId, conflicts, firstRows, log }: SalRun): void {
+  private async undoConflicts({ ctx, fileId, conflicts, firstRows, log }: SalRun): Promise<void> {
     if (!ctx.apply) return;
-    ctx.directory.transaction(() => {
-      for (const key of conflicts.keys()) {
-        const [org, ref] = split(key);
-        const kind = log.kinds[firstRows.get(org, ref)!];
-        if (kind === 'created') {
-          ctx.directory.removeEmployee(org, ref);
-        } else if (kind === 'updated') {
-          const previous = ctx.directory.previousEmployee(org, ref, fileId);
-          if (previous) ctx.directory.upsertEmployee(previous);
-          // Only a run whose attempt 1 predates keepPrevious (an upgrade in between) has none.
-          else ctx.log.warn({ organizationCode: org, registrationReference: ref }, 'sal: no row kept from before this file: the conflicting key keeps its first row');
-        }
-      }
-      ctx.directory.forgetPrevious(fileId);
+    const keys = [...conflicts.keys()].map((key) => {
+      const [org, ref] = split(key);
+      return { org, ref, kind: log.kinds[firstRows.get(org, ref)!] };
     });
+    const updated = keys.filter((k) => k.kind === 'updated');
+    const kept = await ctx.directory.batch(updated.map(({ org, ref }) => ({ method: 'previousEmployee', args: [org, ref, fileId] }) as const));
+    const ops: DirectoryOp[] = [];
+    for (const { org, ref, kind } of keys) {
+      if (kind === 'created') ops.push({ method: 'removeEmployee', args: [org, ref] });
+    }
+    updated.forEach(({ org, ref }, i) => {
+      const previous = kept[i];
+      if (previous) ops.push({ method: 'upsertEmployee', args: [previous] });
+      // Only a run whose attempt 1 predates keepPrevious (an upgrade in between) has none.
+      else ctx.log.warn({ organizationCode: org, registrationReference: ref }, 'sal: no row kept from before this file: the conflicting key keeps its first row');
+    });
+    ops.push({ method: 'forgetPrevious', args: [fileId] });
+    await ctx.directory.batch(ops);
   }
 }

@@ -97,6 +97,8 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
       ['worker', 'worker\n'],
       ['fetch', `fetch\nhttp://127.0.0.1:${port}/\n`],
       ['directory', 'directory\nglobex\n'],
+      ['batch', 'batch\n'],
+      ['batch-other', 'batch-other\nglobex\n'],
       ['env', 'env\n'],
       ['own-out', 'own-out\n'],
     ]);
@@ -135,6 +137,23 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
   test('ctx.directory for another account, over the sandbox\'s IPC: refused', () => {
     const report = refused('directory', 'FG_PLUGIN_PERMISSION', /ctx\.directory\.listEmployees .*"globex".*bound to account "acme"/);
     assert.ok(!report.includes(SECRET));
+  });
+
+  test('ctx.directory.batch over the sandbox\'s IPC: results (undefined kept, as by a single call), a rollback; another account named in an operation: refused, nothing applied', () => {
+    const file = files.get('batch')!;
+    assert.equal(file.state, 'processed', JSON.stringify(file.outcome));
+    const report = readFileSync(file.reportPath!, 'utf8');
+    assert.match(report, /batch: created true, stored Batch-B1, absent undefined/);
+    // undefined (not null) from a single call too: B2 was rolled back, and an absent key is undefined as in the engine.
+    assert.match(report, /batch rolled back: FG_PLUGIN_INVALID at operation 1, getEmployee B2: undefined/);
+    const other = refused('batch-other', 'FG_PLUGIN_PERMISSION', /ctx\.directory\.batch operation 1 \(listEmployees\) with "globex" first: ctx\.directory is bound to account "acme"/);
+    assert.ok(!other.includes(SECRET));
+    const db = openDatabase(paths.database);
+    try {
+      assert.deepEqual(new DirectoryRepository(db).listEmployees('acme').map((e) => e.registrationReference), ['B1'], 'B2 rolled back, B3 never ran');
+    } finally {
+      db.close();
+    }
   });
 
   test('no environment: the plugin sees no variable of the server\'s', () => {

@@ -24,6 +24,12 @@ const TOOLS = {
   prlimit: { check: () => existsSync('/usr/bin/prlimit'), pkg: 'util-linux' },
   /** A real load balancer in front of the server (PROXY protocol tests). */
   haproxy: { check: () => existsSync('/usr/sbin/haproxy'), pkg: 'haproxy' },
+  /** PostgreSQL (test/helpers/postgres.ts): a given server, or Debian's binaries for a private cluster. */
+  postgres: {
+    check: () => !process.env.FLUXGATE_TEST_POSTGRES_UNAVAILABLE
+      && (Boolean(process.env.FLUXGATE_TEST_POSTGRES_URL) || existsSync('/usr/lib/postgresql')),
+    pkg: 'postgresql, or set FLUXGATE_TEST_POSTGRES_URL',
+  },
   /** The console's browser tests (playwright-core drives it: `npx playwright install` cannot download here). */
   chromium: { check: () => existsSync(CHROMIUM), pkg: 'chromium' },
 } as const;

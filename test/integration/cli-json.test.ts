@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { run, type RunResult } from '../helpers/clients';
 import { parseJson, type JsonSchema } from '../helpers/json';
 import { makeKey } from '../helpers/keys';
+import { freshDatabase } from '../helpers/postgres';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -20,6 +21,8 @@ import { restoreYoungGenerationGrowth } from '../../core/cli/startup-heap';
 restoreYoungGenerationGrowth();
 
 const skip = skipUnless('ssh-keygen');
+/** The walk below runs `store copy`, into a PostgreSQL database of its own. */
+const skipStore = skipUnless('ssh-keygen', 'postgres');
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 const made: string[] = [];
 after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
@@ -81,7 +84,7 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.ok(leafCommands().size >= 30, 'the whole command tree was enumerated');
   });
 
-  test('every command, run with --json, prints one JSON result (the ones that change things too)', { skip, timeout: 170_000 }, async () => {
+  test('every command, run with --json, prints one JSON result (the ones that change things too)', { skip: skipStore, timeout: 170_000 }, async () => {
     const { dir, configFile, dataDir } = setup();
     const exercised = new Set<string>();
     /** Runs `fluxgate --config … <path…> <args…> --json`, expects exit 0 and a JSON result on stdout. */
@@ -120,6 +123,18 @@ describe('fluxgate --json', { concurrency: true }, () => {
       await new Promise((r) => server.once('exit', r));
     }
     for (const line of out.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `serve --json logged a line that is not JSON: ${line}`);
+
+    const [stoppedNode] = await ok<Array<{ state: string }>>('nodes', ['--all']);
+    assert.equal(stoppedNode.state, 'stopped');
+    // The server is stopped: the data directory may be copied.
+    assert.equal((await ok<{ engine: string; applied: unknown[] }>('store migrate')).applied.length, 0);
+    const pg = await freshDatabase();
+    try {
+      const copied = await ok<{ tables: Array<{ table: string; rows: number }> }>('store copy', ['--to', pg.url]);
+      assert.equal(copied.tables.find((t) => t.table === 'accounts')?.rows, 1);
+    } finally {
+      await pg.drop();
+    }
 
     const [file] = await ok<FileJson[]>('files');
     assert.equal((await ok<FileJson>('files show', [file.id])).events[0].type !== undefined, true);

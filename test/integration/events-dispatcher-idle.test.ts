@@ -7,8 +7,8 @@ import { eventsSchema } from '../../core/config/events-schema';
 import { silentLogger } from '../../core/logging/logger';
 import { EventDispatcher, UNSUBSCRIBED_POLL_MS } from '../../core/notify/dispatcher';
 import { openDatabase } from '../../core/store/database';
-import { DeliveryRepository } from '../../core/store/deliveries-repository';
-import { EventRepository } from '../../core/store/events-repository';
+import { SqliteDeliveryRepository } from '../../core/store/deliveries-repository';
+import { SqliteEventRepository } from '../../core/store/events-repository';
 
 // The dispatcher on a real database, counting its rounds (each claims due deliveries once):
 // with no subscription it does not poll (an idle server is not woken every second for
@@ -18,12 +18,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function roundsIn(ms: number, events: Record<string, unknown>): Promise<number> {
   const db = openDatabase(join(dir, `fluxgate-${Math.random().toString(16).slice(2)}.db`));
-  const deliveries = new DeliveryRepository(db);
+  const deliveries = new SqliteDeliveryRepository(db);
   let rounds = 0;
   const claim = deliveries.claim.bind(deliveries);
-  deliveries.claim = (...args: Parameters<DeliveryRepository['claim']>) => { rounds++; return claim(...args); };
-  const dispatcher = new EventDispatcher(eventsSchema.parse(events), new EventRepository(db), deliveries, silentLogger());
-  dispatcher.start();
+  deliveries.claim = (...args: Parameters<SqliteDeliveryRepository['claim']>) => { rounds++; return claim(...args); };
+  const dispatcher = new EventDispatcher(eventsSchema.parse(events), new SqliteEventRepository(db), deliveries, silentLogger());
+  await dispatcher.start();
   try {
     await new Promise((r) => setTimeout(r, ms));
   } finally {

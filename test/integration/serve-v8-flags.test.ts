@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { TestServer } from '../helpers/server';
 
 const commandLine = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const environment = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
 
 describe('serve: the V8 flags it runs with', () => {
   const servers: TestServer[] = [];
@@ -40,5 +41,17 @@ describe('serve: the V8 flags it runs with', () => {
     servers.push(server);
     await server.start();
     assert.equal(commandLine(server.pid!).some((a) => a.startsWith('--max-semi-space-size')), false);
+  });
+
+  it('`serve` runs with at most 2 glibc malloc arenas (MALLOC_ARENA_MAX), whatever its V8 flags; an operator\'s own value is kept', async () => {
+    const server = new TestServer({ env: { MALLOC_ARENA_MAX: undefined } });
+    const flagged = new TestServer({ env: { MALLOC_ARENA_MAX: undefined, NODE_OPTIONS: '--max-semi-space-size=8' } });
+    const own = new TestServer({ env: { MALLOC_ARENA_MAX: '4' } });
+    servers.push(server, flagged, own);
+    await Promise.all([server.start(), flagged.start(), own.start()]);
+    assert.ok(environment(server.pid!).includes('MALLOC_ARENA_MAX=2'), 'the default');
+    assert.ok(environment(flagged.pid!).includes('MALLOC_ARENA_MAX=2'), 'also when the operator chose the semi-space size');
+    assert.equal(commandLine(flagged.pid!).some((a) => a.startsWith('--max-semi-space-size')), false);
+    assert.deepEqual(environment(own.pid!).filter((v) => v.startsWith('MALLOC_ARENA_MAX=')), ['MALLOC_ARENA_MAX=4']);
   });
 });

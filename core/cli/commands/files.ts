@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseAsOf } from '../../cron/as-of';
-import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState } from '../../store/journal-repository';
+import { DEFAULT_PAGE, FILE_STATES, MAX_PAGE, type FileState } from '../../store/journal-repository';
 import { fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -53,7 +53,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', JSON_HELP)
     .action((opts: ListOptions) => {
-      const page = new JournalRepository(ctx.db).list({
+      const page = ctx.sqlite.journal().list({
         accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
         since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),
       });
@@ -81,6 +81,6 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .action((id: string, opts: { json?: boolean }) => {
       // `files --json` is also an option of the parent: `files show X --json` may land there.
       opts = { json: opts.json || files.opts<{ json?: boolean }>().json };
-      showFile(ctx.db, id, opts.json === true, ctx);
+      showFile(ctx.sqlite.journal(), id, opts.json === true, ctx);
     });
 };

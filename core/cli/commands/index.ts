@@ -29,6 +29,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['admin', 'token', 'audit'], load: () => (require('./operators') as typeof import('./operators')).registerOperatorCommands },
   { names: ['events', 'deliveries'], load: () => (require('./events') as typeof import('./events')).registerEventCommands },
   { names: ['expectations'], load: () => (require('./expectations') as typeof import('./expectations')).registerExpectationCommands },
+  { names: ['store'], load: () => (require('./store') as typeof import('./store')).registerStoreCommands },
+  { names: ['nodes'], load: () => (require('./nodes') as typeof import('./nodes')).registerNodesCommand },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

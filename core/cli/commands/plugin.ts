@@ -7,7 +7,9 @@ import { silentLogger } from '../../logging/logger';
 import { FileRejection, type FluxOutcome } from '../../plugin-api/outcome';
 import { createTestContext, type DirectoryRows } from '../../plugin-testing';
 import { scaffoldPlugin } from '../../plugin-testing/scaffold';
-import { DirectoryRepository } from '../../store/directory-repository';
+import { sandboxLoader } from '../../sandbox/sandbox-loader';
+import { SandboxedHandler } from '../../sandbox/sandboxed-handler';
+import { runInSandbox } from '../../sandbox/try-run';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -33,7 +35,8 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
   const plugin = program.command('plugin').description('flux plugins: try one on a file, start a new one');
 
   plugin.command('test')
-    .description('run a plugin\'s handler on a file and print its report; changes nothing (directory in memory, files in a temporary folder)')
+    .description('run a plugin\'s handler on a file and print its report; changes nothing (directory in memory, files in a temporary folder); '
+      + 'a module listed under plugins: runs in its sandbox, as the server runs it')
     .argument('<module>', 'the plugin module (a path, as under plugins:)')
     .argument('<file>', 'the file to process')
     .option('--account <id>', 'run as for this account: its profile, partner and directory (read from the store, never written)')
@@ -41,7 +44,9 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
     .option('--json', JSON_HELP)
     .action(async (module: string, file: string, opts: { account?: string; flux?: string; json?: boolean }) => {
       const registry = new HandlerRegistry(pluginContainer({ config: ctx.config.config, logger: silentLogger() }));
-      const manifests = registry.registerModule(resolve(module));
+      // Listed under plugins: (made absolute when the config loads): loaded and run as the server would, in a sandbox.
+      const sandboxed = ctx.config.config.plugins.includes(resolve(module));
+      const manifests = sandboxed ? sandboxLoader(undefined, ctx.config)(registry, resolve(module)) : registry.registerModule(resolve(module));
       const manifest = opts.flux ? manifests.find((m) => m.flux === opts.flux) : manifests[0];
       if (!manifest) throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `${module} has no handler for flux "${opts.flux}": it has ${manifests.map((m) => m.flux).join(', ')}`);
       let directory: Partial<DirectoryRows> = {};
@@ -50,7 +55,7 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
         const found = ctx.accounts.get(opts.account);
         if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.paths.database}: give one that exists, or no --account`);
         account = { profile: found.profile, partner: found.partner ?? undefined, options: { ...found.options } };
-        const repo = new DirectoryRepository(ctx.db);
+        const repo = ctx.sqlite.directory();
         directory = { organizations: repo.listOrganizations(opts.account), employees: repo.listEmployees(opts.account), users: repo.listUsers(opts.account), documents: repo.listDocuments(opts.account) };
       }
       const accountId = opts.account ?? 'acme';
@@ -61,9 +66,17 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
       const { handler } = registry.get(manifest.flux);
       let outcome: FluxOutcome | undefined;
       let error: FluxgateError | undefined;
+      let after: DirectoryRows | undefined;
       try {
-        outcome = await handler.handle(t.file, t.ctx);
-        if (outcome.result === 'rejected') error = new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
+        if (handler instanceof SandboxedHandler) {
+          const ran = await runInSandbox(handler, t, directory, ctx.config.config);
+          after = ran.after;
+          if (ran.error !== undefined) error = toFluxgateError(ran.error, 'FG_HANDLER_FAILED');
+          outcome = ran.outcome;
+        } else {
+          outcome = await handler.handle(t.file, t.ctx);
+        }
+        if (outcome?.result === 'rejected') error = new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
       } catch (err) {
         error = toFluxgateError(err, 'FG_HANDLER_FAILED');
       }
@@ -71,17 +84,17 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
       rmSync(t.root, { recursive: true, force: true });
       const result = error ? (error instanceof FileRejection ? 'rejected' : 'failed') : 'processed';
       const counts = { ...t.report.counts, ...outcome?.counts };
-      const after = t.directory.rows();
+      after ??= t.directory.rows();
       const changes = Object.fromEntries((Object.keys(after) as Array<keyof DirectoryRows>)
         .map((k) => [k, { before: directory[k]?.length ?? 0, after: after[k].length }]));
       if (opts.json) {
         ctx.printJson({
           module: resolve(module), flux: manifest.flux, file: resolve(file), account: accountId, result,
           code: error?.code ?? null, summary: error?.message ?? outcome?.summary ?? null, counts,
-          messages: t.report.messages, directory: changes, files, applied: false,
+          messages: t.report.messages, directory: changes, files, applied: false, sandboxed,
         });
       } else {
-        ctx.print(`${manifest.flux} on ${t.file.name} (account ${accountId}): ${result}${error ? ` ${error.code}: ${error.message}` : outcome?.summary ? `: ${outcome.summary}` : ''}`);
+        ctx.print(`${manifest.flux} on ${t.file.name} (account ${accountId}${sandboxed ? ', in its sandbox' : ''}): ${result}${error ? ` ${error.code}: ${error.message}` : outcome?.summary ? `: ${outcome.summary}` : ''}`);
         ctx.print(`counts: created ${counts.created ?? 0}, updated ${counts.updated ?? 0}, unchanged ${counts.unchanged ?? 0}, rejected ${counts.rejected ?? 0}`);
         for (const m of t.report.messages) {
           ctx.print(`  ${m.line !== undefined ? `line ${m.line}` : '-'}  ${m.severity}${m.code ? ` ${m.code}` : ''}${m.entityId ? ` ${m.entityId}` : ''}: ${m.message}`);

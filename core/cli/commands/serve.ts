@@ -34,8 +34,10 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
       const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
       const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
+      const { refuseUnbuiltStore } = require('../../store/engine-support') as typeof import('../../store/engine-support');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const loaded = ctx.config;
+      refuseUnbuiltStore(loaded.config, 'serving'); // before the lock and the log: nothing is touched
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
       // The demo account is only for a first try on embedded defaults, never with a config file.
@@ -109,7 +111,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       }
       if (server.http) {
         const { http } = server;
-        const noOperator = new OperatorService(server.db).list().length === 0;
+        const noOperator = (await new OperatorService(server.state.store.operators).list()).length === 0;
         log.info({ url: `${http.url}/api/v1`, openapi: `${http.url}/api/v1/openapi.json`, console: `${http.url}/console/` }, 'operator API');
         if (!opts.json) {
           process.stderr.write(`fluxgate: console on ${http.url}/console/ · API on ${http.url}/api/v1 (OpenAPI: ${http.url}/api/v1/openapi.json, metrics: ${http.url}/metrics)\n`

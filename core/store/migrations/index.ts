@@ -11,6 +11,7 @@ import { operatorsMigration } from './010-operators';
 import { journalScaleMigration } from './011-journal-scale';
 import { eventsMigration } from './012-events';
 import { workflowVersionsMigration } from './013-workflow-versions';
+import { nodesMigration } from './015-nodes';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -20,4 +21,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
-  workflowVersionsMigration];
+  workflowVersionsMigration, nodesMigration];

@@ -1,0 +1,90 @@
+import { constants, openSync } from 'node:fs';
+import { NOTHING_YET, pollFrame, readFrame, writeFrame } from './frames';
+import type { Answer, ChildMessage } from './protocol';
+
+/** How often an awaited answer is looked for while the plugin works (ms). */
+const POLL_MS = 1;
+
+interface Waiting { resolve: (value: unknown) => void; reject: (err: Error) => void }
+
+/**
+ * The sandbox child's end of the protocol (frames.ts): its requests out, the engine's answers
+ * in, in order. A synchronous call (`ask`) waits for its answer. A batch (`request`) does not:
+ * its Promise settles when its answer is read, so the plugin goes on (parsing the next rows)
+ * while the engine applies the batch: the two processes work at once. An answer is read when a
+ * poll finds it, or before anything else is sent (so the engine is never left blocked writing
+ * an answer while the child blocks writing a request: the pipes are 64 KiB).
+ */
+export class ChildChannel {
+  private readonly waiting: Waiting[] = [];
+  private polling?: NodeJS.Timeout;
+  private readonly requests: number;
+  private readonly answers: number;
+  /** The answers' FIFO again, non-blocking: for polls. */
+  private readonly answersNonBlocking: number;
+
+  /** Opened in the engine's order (requests, then answers): each open waits for the other end. */
+  constructor(requestPath: string, answerPath: string, private readonly onGone: () => never) {
+    this.requests = openSync(requestPath, 'w');
+    this.answers = openSync(answerPath, 'r');
+    this.answersNonBlocking = openSync(answerPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  }
+
+  /** The next answer, whatever it is (the job, first). */
+  read<T>(): T {
+    return readFrame<T>(this.answers) ?? this.onGone();
+  }
+
+  /** Sends a message that has no answer (report items, log lines, the end). */
+  send(message: ChildMessage): void {
+    this.settleWaiting();
+    writeFrame(this.requests, message);
+  }
+
+  /** Sends a request and waits for its answer. */
+  ask(message: ChildMessage): unknown {
+    this.send(message);
+    return unwrap(this.read<Answer>());
+  }
+
+  /** Sends a request now; its answer settles the Promise when it comes. */
+  request(message: ChildMessage): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.send(message); // a message too big throws: the Promise rejects
+      this.waiting.push({ resolve, reject });
+      this.polling ??= setTimeout(this.poll, POLL_MS);
+    });
+  }
+
+  /** Reads every awaited answer, waiting for them. */
+  private settleWaiting(): void {
+    while (this.waiting.length > 0) this.settle(this.read<Answer>());
+  }
+
+  private settle(answer: Answer): void {
+    const { resolve, reject } = this.waiting.shift()!;
+    try {
+      resolve(unwrap(answer));
+    } catch (err) {
+      reject(err as Error);
+    }
+  }
+
+  private readonly poll = (): void => {
+    this.polling = undefined;
+    for (;;) {
+      if (this.waiting.length === 0) return;
+      const answer = pollFrame<Answer>(this.answersNonBlocking, this.answers);
+      if (answer === NOTHING_YET) break;
+      this.settle(answer ?? this.onGone());
+    }
+    this.polling = setTimeout(this.poll, POLL_MS);
+  };
+}
+
+function unwrap(answer: Answer): unknown {
+  if ('error' in answer) {
+    throw Object.assign(new Error(answer.error.message), { name: answer.error.name, code: answer.error.code, details: answer.error.details });
+  }
+  return 'absent' in answer ? undefined : answer.ok;
+}

@@ -1,0 +1,54 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FluxgateConfig } from '../config/schema';
+import { DataPaths } from '../config/paths';
+import { silentLogger } from '../logging/logger';
+import type { FluxOutcome } from '../plugin-api/outcome';
+import type { DirectoryRows, TestContext } from '../plugin-testing';
+import { SqliteStore } from '../store/sqlite-store';
+import type { StepRun } from '../workflow/step';
+import type { SandboxedHandler } from './sandboxed-handler';
+
+/**
+ * `fluxgate plugin test` on a module listed under `plugins:`: its handler run in its sandbox, as
+ * the server runs it (the manifest's grants for the file's account, its limits,
+ * FG_PLUGIN_PERMISSION for anything else), but on the test context's temporary folder: the
+ * directory's rows copied into a store of its own there, files written below it. Nothing of the
+ * real data directory is read by the sandbox or written. Returns the outcome (or throws the
+ * file's error) and the directory's rows after the run.
+ */
+export async function runInSandbox(handler: SandboxedHandler, t: TestContext, rows: Partial<DirectoryRows>, config: FluxgateConfig)
+  : Promise<{ outcome?: FluxOutcome; error?: unknown; after: DirectoryRows }> {
+  const paths = new DataPaths(t.root);
+  const accountId = t.file.accountId;
+  const sqlite = SqliteStore.open(paths.database);
+  try {
+    const store = sqlite.directory();
+    store.transaction(() => {
+      for (const o of rows.organizations ?? []) store.upsertOrganization(accountId, o);
+      for (const e of rows.employees ?? []) store.upsertEmployee(accountId, e);
+      for (const u of rows.users ?? []) store.upsertUser(accountId, u);
+      for (const d of rows.documents ?? []) store.upsertDocument(accountId, d);
+    });
+    mkdirSync(paths.work(accountId), { recursive: true });
+    // What the sandbox's run reads of a step run (sandboxed-handler.ts): no journal, no workflow file.
+    const run = {
+      workflow: { limits: {} }, workDir: mkdtempSync(join(paths.work(accountId), 'plugin-test-')), paths,
+      account: { id: accountId }, config, log: silentLogger(), event: () => undefined,
+    } as unknown as StepRun;
+    let outcome: FluxOutcome | undefined;
+    let error: unknown;
+    try {
+      outcome = await handler.handleRun(run, t.file, t.ctx);
+    } catch (err) {
+      error = err;
+    }
+    const after: DirectoryRows = {
+      organizations: store.listOrganizations(accountId), employees: store.listEmployees(accountId),
+      users: store.listUsers(accountId), documents: store.listDocuments(accountId),
+    };
+    return { outcome, error, after };
+  } finally {
+    sqlite.close();
+  }
+}
