@@ -9,14 +9,14 @@ process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0);
 require('node:module').enableCompileCache?.();
 
 /**
- * `files show ID`: the short way when it can (core/cli/fast-path.ts: a configuration checked
- * before, the file found), before anything else, the staleness check of dist/ included (a stat
- * of every source, ~10 ms: a developer's warning a read-only query does without). Anything it
- * cannot do (dist/ missing too) goes the usual way below.
+ * `files [filters]` and `files show ID`: the short way when it can (core/cli/fast-path.ts: a
+ * configuration checked before, the query answered), before anything else, the staleness check
+ * of dist/ included (a stat of every source, ~10 ms: a developer's warning a read-only query
+ * does without). Anything it cannot do (dist/ missing too) goes the usual way below.
  */
 function fastPath() {
   const args = process.argv.slice(2);
-  if (!args.includes('show')) return false;
+  if (!args.includes('files')) return false;
   try {
     return require('../dist/core/cli/fast-path.js').runFastPath(args);
   } catch {

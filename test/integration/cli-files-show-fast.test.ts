@@ -28,7 +28,7 @@ function fluxgate(...args: string[]): { status: number | null; stdout: string; s
 }
 const loads = (loaded: string[], pkg: string): boolean => loaded.some((p) => p.includes(`/node_modules/${pkg}/`));
 
-describe('fluxgate files show: the short way', () => {
+describe('fluxgate files and files show: the short way', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(config, 'dataDir: ./var\nenvironment: test\n');
   const db = openDatabase(new DataPaths(join(dir, 'var')).database);
@@ -38,6 +38,11 @@ describe('fluxgate files show: the short way', () => {
     size: 3, sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), location: join(dir, 'x.csv'),
   })!;
   journal.finish(file.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
+  // A second file: a page of one has a next page.
+  journal.insert({
+    accountId: 'acme', profile: 'exchange', flux: 'sir', workflow: 'sir', originalPath: 'in/sir/y.csv', name: 'y.csv',
+    size: 3, sha1: 'c'.repeat(40), sha256: 'd'.repeat(64), location: join(dir, 'y.csv'),
+  });
   db.close();
 
   it('answers the same, text and JSON, without commander, zod or yaml once the configuration was checked', () => {
@@ -58,6 +63,38 @@ describe('fluxgate files show: the short way', () => {
     assert.ok(loads(full.loaded, 'commander'), 'another form of the arguments goes the usual way');
     assert.deepEqual(JSON.parse(json.stdout), JSON.parse(full.stdout));
     assert.equal((JSON.parse(json.stdout) as { events: unknown[] }).events.length, 2);
+  });
+
+  it('lists a page of the journal the same, text and JSON, without commander, zod or yaml', () => {
+    const first = fluxgate('files', '--account', 'acme', '--state', 'rejected');
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`${file.id}\\s+acme\\s+sal\\s+rejected`));
+    const second = fluxgate('files', '--account', 'acme', '--state', 'rejected');
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+    for (const pkg of ['commander', 'zod', 'yaml']) assert.ok(!loads(second.loaded, pkg), `the second run loaded ${pkg}`);
+    assert.equal(fluxgate('files', '--account', 'globex').stdout, 'no files\n');
+
+    // JSON, and the next page's command on stderr, as the full CLI prints them.
+    const json = fluxgate('files', '--limit', '1', '--json');
+    assert.ok(!loads(json.loaded, 'commander'));
+    const full = fluxgate('files', '--limit=1', '--json');
+    assert.ok(loads(full.loaded, 'commander'), 'another form of the arguments goes the usual way');
+    assert.deepEqual(JSON.parse(json.stdout), JSON.parse(full.stdout));
+    assert.equal((JSON.parse(json.stdout) as unknown[]).length, 1);
+    assert.match(json.stderr, /^more files: fluxgate files --limit 1 --json --cursor \S+\n$/);
+    assert.equal(json.stderr, full.stderr.replace('--limit=1', '--limit 1'));
+  });
+
+  it('leaves a bad option to the full CLI, which says what is wrong', () => {
+    fluxgate('files');
+    const state = fluxgate('files', '--state', 'lost');
+    assert.notEqual(state.status, 0);
+    assert.ok(loads(state.loaded, 'commander'));
+    assert.match(state.stderr, /--state.*must be one of/);
+    const since = fluxgate('files', '--since', 'yesterday');
+    assert.notEqual(since.status, 0);
+    assert.match(since.stderr, /--since "yesterday" is not an ISO date.*\[FG_USAGE\]/);
   });
 
   it('reports an unknown file as the full CLI does', () => {
