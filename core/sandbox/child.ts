@@ -24,12 +24,12 @@ import { FileRejection } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
-import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { encodeBatch } from './batch-wire';
 import { ChildChannel } from './child-channel';
+import { remoteRecords } from './child-records';
 import { installNetworkGuard } from './network-guard';
 import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
@@ -152,7 +152,7 @@ async function run(job: Job): Promise<void> {
     file: incoming,
     inputPath: job.inputPath,
     openInput: (): Readable => createReadStream(job.inputPath),
-    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => readRecords(job.inputPath, { fileName: job.fileName, ...options }, signal, {}),
+    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => remoteRecords(channel, options, job.fileName),
     files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest, false), // no fchmod under --permission
     report,
     directory: remoteDirectory(),

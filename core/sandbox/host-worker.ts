@@ -6,14 +6,18 @@
  * and the main thread stays free while the plugin works. Report items, logs and the outcome
  * go to the main thread (sandboxed-handler.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { join } from 'node:path';
+import { parentPort, workerData, type Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../module-worker';
 import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
 import { decodeBatch } from './batch-wire';
-import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type ReportItem, type WorkerEvent } from './protocol';
+import type { FeederData } from './records-feeder';
+import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type RecordsRequest, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
@@ -21,11 +25,13 @@ export interface HostWorkerData {
   answerPath: string;
   database: string;
   job: Job;
+  /** A folder the sandbox may read, for the FIFOs its ctx.records() calls read the input's rows from. */
+  recordsDir: string;
   /** WalCheckpointer.sharedWriteCount: each committed transaction counts, as the server's own writes do. */
   writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, database, job, writes } = workerData as HostWorkerData;
+const { requestPath, answerPath, recordsDir, database, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
@@ -74,6 +80,13 @@ function serve(inTransaction: boolean): boolean {
           writeFrame(answerFd, { error: toWireError(err) });
         }
         break;
+      case 'records':
+        try {
+          writeFrame(answerFd, { ok: startFeeder(m.options) });
+        } catch (err) {
+          writeFrame(answerFd, { error: toWireError(err) });
+        }
+        break;
       case 'begin':
         transaction();
         break;
@@ -87,6 +100,18 @@ function serve(inTransaction: boolean): boolean {
         throw new Finished();
     }
   }
+}
+
+let readers = 0;
+const feeders: Worker[] = [];
+
+/** A FIFO for one ctx.records() call, and the engine's reader writing the input's rows to it (records-feeder.ts). */
+function startFeeder(options: RecordsRequest): string {
+  const fifo = join(recordsDir, `records-${++readers}`);
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const data: FeederData = { fifo, inputPath: job.inputPath, options: { dialect: options.dialect, format: options.format, fileName: options.fileName ?? job.fileName } };
+  feeders.push(startModuleWorker(__filename, 'records-feeder', { workerData: data }));
+  return fifo;
 }
 
 function transaction(): void {
@@ -112,6 +137,8 @@ try {
   if (!(err instanceof Finished)) post({ t: 'failed', error: toWireError(err) });
 } finally {
   flushReport();
+  // A reader whose rows the plugin left unread: its writes end (EPIPE) as the sandbox exits.
+  for (const feeder of feeders) void feeder.terminate();
   db.close();
   closeSync(requestFd);
   closeSync(answerFd);

@@ -3,6 +3,7 @@ import { ABSENT_FIELDS } from '../plugin-api/directory';
 import type { FluxManifest } from '../plugin-api/manifest';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { ReportMessage } from '../plugin-api/report';
+import type { RecordReaderOptions } from '../plugin-api/records';
 import type { FluxCounts } from '../plugin-api/outcome';
 
 /**
@@ -38,6 +39,9 @@ export interface Job {
   config: { environment: string; directory: { userProfiles: readonly string[] }; documents: PluginSettings['documents'] };
 }
 
+/** The reader options that cross to the engine (normalizeHeader, a function, and `required` stay in the sandbox). */
+export type RecordsRequest = Pick<RecordReaderOptions, 'dialect' | 'format' | 'fileName'>;
+
 export type ReportItem = { add: ReportMessage } | { count: [keyof FluxCounts, string | undefined, number | undefined] };
 
 /** What a failure looks like on the wire (the child maps ERR_ACCESS_DENIED to FG_PLUGIN_PERMISSION first). */
@@ -57,6 +61,8 @@ export type ChildMessage =
   | { t: 'call'; method: string; args: unknown[] }
   /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
   | { t: 'batch'; ops: unknown }
+  /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
+  | { t: 'records'; options: RecordsRequest }
   | { t: 'begin' }
   | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }

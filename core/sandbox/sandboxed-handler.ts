@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
@@ -56,15 +56,18 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const requestPath = join(run.workDir, 'sandbox-requests');
     const answerPath = join(run.workDir, 'sandbox-answers');
     // An attempt cut short by a crash of the server may have left its FIFOs in the work folder.
-    for (const fifo of [requestPath, answerPath]) rmSync(fifo, { force: true });
+    const recordsDir = join(run.workDir, 'sandbox-records');
+    for (const fifo of [requestPath, answerPath, recordsDir]) rmSync(fifo, { force: true, recursive: true });
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
+    // The FIFOs the engine sends the input's rows through, one per ctx.records() (host-worker.ts).
+    mkdirSync(recordsDir, { mode: 0o700 });
     // A granted folder and all below it, whether or not it exists yet (Node takes a path it
     // cannot find for a file: `/*` is what grants what will be created below it).
     const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.flatMap((p) => {
       const dir = ctx.files.resolve(p, access);
       return [dir, join(dir, '*')];
     });
-    const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath,
+    const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath, recordsDir, join(recordsDir, '*'),
       ...grant('read', [...manifest.permissions.read, ...manifest.permissions.write])];
     const write = [requestPath, ...grant('write', manifest.permissions.write)];
     const network = manifest.permissions.network;
@@ -83,7 +86,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
