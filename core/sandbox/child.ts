@@ -34,6 +34,7 @@ import { installNetworkGuard } from './network-guard';
 import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
 let channel: ChildChannel;
+/** Report items (or counts) sent at once. */
 const REPORT_BATCH = 512;
 
 function loadBundle(bundle: PluginBundle): Record<string, unknown> {
@@ -71,7 +72,13 @@ class BatchedReport implements ReportBuilder {
 
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
     this.tally[kind]++;
-    this.queue({ count: [kind, entityId, line] });
+    const last = this.pending[this.pending.length - 1];
+    if (last && 'counts' in last && last.counts.length < REPORT_BATCH * 3) {
+      last.counts.push(kind, entityId ?? null, line ?? null);
+      if (last.counts.length >= REPORT_BATCH * 3) this.flush();
+    } else {
+      this.queue({ counts: [kind, entityId ?? null, line ?? null] });
+    }
   }
 
   get counts(): Readonly<FluxCounts> { return this.tally; }

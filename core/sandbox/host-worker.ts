@@ -58,7 +58,8 @@ function serve(inTransaction: boolean): boolean {
     switch (m.t) {
       case 'report':
         pending.push(...m.items);
-        if (pending.length >= 4096) flushReport();
+        // A frame holds up to 512 items or 512 counts (child.ts): passed on as it comes.
+        flushReport();
         break;
       case 'log':
         post(m);
@@ -82,7 +83,7 @@ function serve(inTransaction: boolean): boolean {
         break;
       case 'records':
         try {
-          writeFrame(answerFd, { ok: startFeeder(m.options) });
+          writeFrame(answerFd, { ok: recordsFifo(m.options) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
@@ -105,13 +106,33 @@ function serve(inTransaction: boolean): boolean {
 let readers = 0;
 const feeders: Worker[] = [];
 
-/** A FIFO for one ctx.records() call, and the engine's reader writing the input's rows to it (records-feeder.ts). */
-function startFeeder(options: RecordsRequest): string {
+/** A FIFO and the engine's reader writing the input's rows to it (records-feeder.ts), for one ctx.records(). */
+function startFeeder(options: RecordsRequest): { fifo: string; options: RecordsRequest } {
   const fifo = join(recordsDir, `records-${++readers}`);
   execFileSync('mkfifo', ['-m', '600', fifo]);
-  const data: FeederData = { fifo, inputPath: job.inputPath, options: { dialect: options.dialect, format: options.format, fileName: options.fileName ?? job.fileName } };
-  feeders.push(startModuleWorker(__filename, 'records-feeder', { workerData: data }));
-  return fifo;
+  const data: FeederData = { fifo, inputPath: job.inputPath, options };
+  const feeder = startModuleWorker(__filename, 'records-feeder', { workerData: data });
+  feeder.on('error', (err: Error) => post({ t: 'log', level: 'warn', obj: { err: { message: err.message, stack: err.stack } }, msg: 'sandbox records reader failed' }));
+  feeders.push(feeder);
+  return { fifo, options };
+}
+
+const readerOptions = (o: RecordsRequest): RecordsRequest => ({ dialect: o.dialect, format: o.format, fileName: o.fileName ?? job.fileName });
+const sameOptions = (a: RecordsRequest, b: RecordsRequest): boolean => a.dialect === b.dialect && a.format === b.format && a.fileName === b.fileName;
+
+/**
+ * Started with the sandbox, before its plugin asks: a reader for the account's dialect, the
+ * options most handlers pass, so the parse overlaps the sandbox's start. Taken by the first
+ * ctx.records() with those options; otherwise it stops with the run.
+ */
+let early: { fifo: string; options: RecordsRequest } | undefined = startFeeder(readerOptions({ dialect: job.settings.account.profile }));
+
+/** The FIFO a ctx.records() call reads from. */
+function recordsFifo(asked: RecordsRequest): string {
+  const options = readerOptions(asked);
+  const taken = early && sameOptions(early.options, options) ? early : startFeeder(options);
+  early = undefined;
+  return taken.fifo;
 }
 
 function transaction(): void {

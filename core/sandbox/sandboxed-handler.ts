@@ -7,7 +7,7 @@ import { startModuleWorker } from '../module-worker';
 import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { FluxHandler } from '../plugin-api/handler';
 import { DEFAULT_PLUGIN_LIMITS, type FluxManifest } from '../plugin-api/manifest';
-import { FileRejection, type FluxOutcome } from '../plugin-api/outcome';
+import { FileRejection, type FluxCounts, type FluxOutcome } from '../plugin-api/outcome';
 import { plainName } from '../workflow/naming';
 import type { RunAwareHandler, StepRun } from '../workflow/step';
 import { writeFrame } from './frames';
@@ -120,7 +120,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
           case 'report':
             for (const item of event.items) {
               if ('add' in item) ctx.report.add(item.add);
-              else ctx.report.count(...item.count);
+              else countAll(ctx, item.counts);
             }
             break;
           case 'log':
@@ -151,6 +151,13 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
         finish();
       });
     });
+  }
+}
+
+/** The report counts of a ReportItem (protocol.ts): flat triples. */
+function countAll(ctx: FluxContext, counts: Array<string | number | null>): void {
+  for (let i = 0; i < counts.length; i += 3) {
+    ctx.report.count(counts[i] as keyof FluxCounts, (counts[i + 1] ?? undefined) as string | undefined, (counts[i + 2] ?? undefined) as number | undefined);
   }
 }
 
