@@ -27,6 +27,13 @@ module.exports = {
       to: { path: '^(core/(records|workflow|pgp)|plugins)/' },
     },
     {
+      name: 'sqlite-stays-in-store',
+      comment: 'better-sqlite3 and its Database handle stay inside core/store: everything else uses the async repository interfaces of core/store/ports, built by the composition root (docs/store.md).',
+      severity: 'error',
+      from: { path: '^(core|plugins|examples|bin)/', pathNot: '^core/store/' },
+      to: { path: ['^better-sqlite3$', '(^|/)node_modules/better-sqlite3/', '^core/store/database[.]ts$'] },
+    },
+    {
       name: 'no-cycles',
       comment: 'No import cycle between modules (one made of type-only imports is allowed here; between folders, see no-folder-cycles).',
       severity: 'error',

@@ -96,22 +96,20 @@ export class AccountImportService {
   }
 
   /**
-   * One write transaction per batch (taken at once, so a server writing meanwhile waits rather
-   * than fails it), then the batch's account files. An id another process created since the
+   * One unit of work per batch (AccountRepository.insertAccounts: one write transaction, taken at
+   * once, so a server writing meanwhile waits rather than fails it), then the batch's account files. An id another process created since the
    * check becomes a conflict.
    */
   private async write(pending: PendingAccount[], now: number, batchSize: number): Promise<void> {
     for (let start = 0; start < pending.length; start += batchSize) {
       const batch = pending.slice(start, start + batchSize);
-      const created = this.repo.transaction(() => batch.filter((p) => {
-        if (this.repo.get(p.checked.id)) {
-          Object.assign(p.result, { status: 'conflict', code: 'FG_ACCOUNT_CONFLICT', message: `account "${p.checked.id}" was created by another process during the import: run the import again to compare it with the row` });
-          return false;
-        }
-        this.accounts.insertChecked(p.checked, now);
-        if (p.enabled === false) this.repo.setEnabled(p.checked.id, false, 'disabled in the imported file', now);
-        return true;
-      }), 'immediate');
+      const inserted = this.repo.insertAccounts(
+        batch.map((p) => this.accounts.newAccountEntry(p.checked, now, p.enabled === false ? 'disabled in the imported file' : undefined)), now);
+      const created = batch.filter((p, i) => {
+        if (inserted[i]) return true;
+        Object.assign(p.result, { status: 'conflict', code: 'FG_ACCOUNT_CONFLICT', message: `account "${p.checked.id}" was created by another process during the import: run the import again to compare it with the row` });
+        return false;
+      });
       // After the commit: a tree without its row would read as a removed account's leftovers.
       await this.accounts.createAccountsFiles(created.map((p) => p.checked));
     }

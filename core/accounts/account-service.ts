@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository, NewAccountEntry } from '../store/accounts-repository';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
@@ -76,7 +76,9 @@ export class AccountService {
   create(input: CreateAccountInput): { account: Account; key?: AccountKey } {
     const checked = this.checkSettings({ ...input, publicKeys: input.publicKey === undefined ? [] : [input.publicKey] });
     this.assertIdAvailable(checked.id);
-    const result = this.repo.transaction(() => this.insertChecked(checked, input.now ?? Date.now()));
+    const now = input.now ?? Date.now();
+    const [result] = this.repo.insertAccounts([this.newAccountEntry(checked, now)], now);
+    if (!result) throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${checked.id}" was created by another process meanwhile`, { accountId: checked.id });
     this.createAccountFiles(result.account);
     return { account: result.account, key: result.keys[0] };
   }
@@ -124,11 +126,13 @@ export class AccountService {
     }
   }
 
-  /** Writes the rows of a checked account and its keys; the caller holds the transaction (one per account, or one per batch). */
-  insertChecked(checked: CheckedAccount, now: number): { account: Account; keys: AccountKey[] } {
-    const account = this.repo.insert({ id: checked.id, profile: checked.profile, partner: checked.partner, allowIps: checked.allowIps, options: {}, createdAt: now });
-    const keys = checked.keys.map((key) => this.repo.addKey({ accountId: checked.id, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) }));
-    return { account, keys };
+  /** The rows of a checked account and its keys (each key's expiry from the config), for AccountRepository.insertAccounts. */
+  newAccountEntry(checked: CheckedAccount, now: number, disabledReason?: string): NewAccountEntry {
+    return {
+      account: { id: checked.id, profile: checked.profile, partner: checked.partner, allowIps: checked.allowIps, options: {}, createdAt: now },
+      keys: checked.keys.map((key) => ({ accountId: checked.id, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) })),
+      disabledReason,
+    };
   }
 
   /**

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
-import { openDatabase, type Database } from '../store/database';
-import { AccountRepository } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/accounts-repository';
 import { refuseUnbuiltStore } from '../store/engine-support';
+import type { Store } from '../store/ports/store';
+import { SqliteStore } from '../store/sqlite-store';
 
 /** What every command gets: the global options resolved lazily, so `--help` needs no database. */
 export class CliContext {
   private loaded?: LoadedConfig;
-  private database?: Database;
+  private opened?: SqliteStore;
 
   /**
    * @param json `--json` was given: results and errors are JSON, and so are the logs a
@@ -30,13 +31,17 @@ export class CliContext {
 
   get paths(): DataPaths { return new DataPaths(this.config.dataDir); }
 
-  get db(): Database {
-    if (!this.database) refuseUnbuiltStore(this.config.config, 'this command');
-    this.database ??= openDatabase(this.paths.database);
-    return this.database;
+  /** The SQLite store of the data directory, opened at first use: also the classes not behind an interface yet (docs/store.md). */
+  get sqlite(): SqliteStore {
+    if (!this.opened) refuseUnbuiltStore(this.config.config, 'this command');
+    this.opened ??= SqliteStore.open(this.paths.database);
+    return this.opened;
   }
 
-  get accounts(): AccountRepository { return new AccountRepository(this.db); }
+  /** The store's repositories, behind their interfaces (core/store/ports). */
+  get store(): Store { return this.sqlite; }
+
+  get accounts(): AccountRepository { return this.sqlite.accounts(); }
 
   /** With --json, logs stay JSON wherever they go: one format on every stream a script reads. */
   get logOverrides(): { format?: LogFormat } { return this.json ? { format: 'json' } : {}; }
@@ -44,7 +49,7 @@ export class CliContext {
   print(line = ''): void { this.out.write(`${line}\n`); }
   printJson(value: unknown): void { this.out.write(`${JSON.stringify(value, null, 2)}\n`); }
 
-  close(): void { this.database?.close(); this.database = undefined; }
+  close(): void { this.opened?.close(); this.opened = undefined; }
 }
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;

@@ -6,9 +6,8 @@ import type { Logger } from '../logging/logger';
 import type { ServerKeyStore } from '../pgp/server-key';
 import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
-import type { Database } from '../store/database';
-import { JournalRepository } from '../store/journal-repository';
-import { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
+import type { JournalRepository } from '../store/journal-repository';
+import type { SqliteStore } from '../store/sqlite-store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
 import { DeclaredFolders } from '../workflow/declared-folders';
@@ -36,15 +35,15 @@ export interface Engine {
 }
 
 export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
-  const { loaded, config, paths, db, accounts, logger } = state;
-  const journal = new JournalRepository(db);
+  const { loaded, config, paths, sqlite, accounts, logger } = state;
+  const journal = sqlite.journal();
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
   const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
-    new WorkflowVersionsRepository(db)); // last good definitions, kept across restarts (issue #23)
-  const files = fileJobs(new DurableQueue(db, config.engine.retry, logger), workflows, config);
+    sqlite.workflowVersions()); // last good definitions, kept across restarts (issue #23)
+  const files = fileJobs(new DurableQueue(sqlite.queue(), config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
@@ -80,7 +79,7 @@ export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, confi
  * What `fluxgate replay` needs beside a running server: the journal and the same "process this
  * file", with the workflows read once from disk (their attempts; no plugin is loaded for that).
  */
-export function composeFileJobs({ loaded, db, logger }: { loaded: LoadedConfig; db: Database; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
+export function composeFileJobs({ loaded, sqlite, logger }: { loaded: LoadedConfig; sqlite: SqliteStore; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
   const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
-  return { journal: new JournalRepository(db), files: fileJobs(new DurableQueue(db, loaded.config.engine.retry, logger), workflows, loaded.config) };
+  return { journal: sqlite.journal(), files: fileJobs(new DurableQueue(sqlite.queue(), loaded.config.engine.retry, logger), workflows, loaded.config) };
 }

@@ -7,8 +7,6 @@ import { PgpOutputSigner } from '../pgp/output-signer';
 import { PgpService } from '../pgp/pgp-service';
 import { ServerKeyStore } from '../pgp/server-key';
 import { SftpService } from '../sftp/sftp-service';
-import type { Database } from '../store/database';
-import { NodesRepository } from '../store/nodes-repository';
 import type { OutputSigner, Service } from '../tokens';
 import { composeEngine, type Engine } from './engine';
 import { composeHttp } from './http';
@@ -24,7 +22,6 @@ export interface ComposeOptions {
 /** The assembled server: its parts, typed, and its services in start order. */
 export interface Composition {
   readonly logger: Logger;
-  readonly db: Database;
   readonly state: State;
   readonly engine: Engine;
   readonly pgp: { keys: ServerKeyStore; signer?: OutputSigner };
@@ -51,22 +48,22 @@ export function compose({ loaded, logger }: ComposeOptions): Composition {
   try {
     return composeOn(state);
   } catch (err) {
-    state.db.close(); // e.g. a plugin module that does not load: nothing was started
+    state.sqlite.close(); // e.g. a plugin module that does not load: nothing was started
     throw err;
   }
 }
 
 function composeOn(state: State): Composition {
-  const { loaded, config, paths, db, accounts, logger } = state;
+  const { loaded, config, paths, accounts, logger } = state;
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = composeEngine(state, pgp);
-  const jobs = buildJobs({ config, paths, db, accounts, logger });
+  const jobs = buildJobs({ config, paths, store: state.store, accounts, logger });
   const accountService = new AccountService(accounts, paths, config);
   const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
-  const heartbeat = new NodeHeartbeat(new NodesRepository(db), () => sftp.identity(), logger);
+  const heartbeat = new NodeHeartbeat(state.sqlite.nodes(), () => sftp.identity(), logger);
 
   const services: Service[] = [
     state.walCheckpointer,
@@ -78,5 +75,5 @@ function composeOn(state: State): Composition {
     sftp, // accepts uploads once everything else runs
     ...(http ? [http] : []), // reports on all the above (/readyz: SFTP listens)
   ];
-  return { logger, db, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => db.close() };
+  return { logger, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => state.sqlite.close() };
 }

@@ -11,17 +11,12 @@ import { ExpectationsJob } from '../notify/expectations-job';
 import { FileDeleter } from '../retention/deleter';
 import { RetentionJob } from '../retention/retention-job';
 import type { AccountRepository } from '../store/accounts-repository';
-import { CronRepository } from '../store/cron-repository';
-import { ExpectationRepository } from '../store/expectations-repository';
-import type { Database } from '../store/database';
-import { InactivityRepository } from '../store/inactivity-repository';
-import { RetentionRepository } from '../store/retention-repository';
-import { TombstoneRepository } from '../store/tombstones-repository';
+import type { Store } from '../store/ports/store';
 
 export interface JobsDeps {
   config: FluxgateConfig;
   paths: DataPaths;
-  db: Database;
+  store: Store;
   accounts: AccountRepository;
   logger: Logger;
 }
@@ -29,17 +24,16 @@ export interface JobsDeps {
 export type { Jobs };
 
 /** The jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
-export function buildJobs({ config, paths, db, accounts, logger }: JobsDeps): Jobs {
-  const tombstones = new TombstoneRepository(db);
-  const retention = new RetentionRepository(db);
+export function buildJobs({ config, paths, store, accounts, logger }: JobsDeps): Jobs {
+  const { tombstones, retention } = store;
   const deleter = new FileDeleter(tombstones, logger);
   const registry = new JobRegistry([
     new RetentionJob(config, paths, accounts, retention, deleter),
-    new AccountInactivityJob(config, paths, accounts, new InactivityRepository(db), retention, deleter),
+    new AccountInactivityJob(config, paths, accounts, store.inactivity, retention, deleter),
     new KeyExpiryJob(config, accounts),
-    new ExpectationsJob(config, new ExpectationRepository(db)),
+    new ExpectationsJob(config, store.expectations),
   ]);
-  const runs = new CronRepository(db);
+  const runs = store.cronRuns;
   return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };
 }
 

@@ -1,6 +1,5 @@
 import { EventDispatcher } from '../notify/dispatcher';
-import { DeliveryRepository } from '../store/deliveries-repository';
-import { EventRepository } from '../store/events-repository';
+import type { DeliveryRepository, EventRepository } from '../store/ports/events';
 import type { State } from './state';
 
 /**
@@ -8,15 +7,14 @@ import type { State } from './state';
  * SFTP server's bans turned into `login.banned` events (core/sftp only says them on its sink).
  */
 export function composeNotify(state: State): { events: EventRepository; deliveries: DeliveryRepository; dispatcher: EventDispatcher } {
-  const events = new EventRepository(state.db);
-  const deliveries = new DeliveryRepository(state.db);
+  const { events, deliveries } = state.store;
   state.uploads.onSignal((s) => {
     if (s.type !== 'ban') return;
     events.record({
       type: 'login.banned', account: s.user || null,
       summary: `address ${s.address} banned until ${new Date(s.until).toISOString()} after repeated failed logins${s.user ? ` (last as ${s.user})` : ''}`,
       data: { address: s.address, user: s.user, until: new Date(s.until).toISOString() },
-    });
+    }).catch((err: unknown) => { state.logger.error({ err, address: s.address }, 'cannot record the login.banned event'); });
   });
   return { events, deliveries, dispatcher: new EventDispatcher(state.config.events, events, deliveries, state.logger) };
 }

@@ -3,10 +3,11 @@ import { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import { AccountRepository } from '../store/accounts-repository';
-import { openDatabase, type Database } from '../store/database';
-import { DirectoryRepository } from '../store/directory-repository';
-import { WalCheckpointer } from '../store/wal-checkpointer';
+import type { AccountRepository } from '../store/accounts-repository';
+import type { DirectoryRepository } from '../store/directory-repository';
+import type { Store } from '../store/ports/store';
+import { SqliteStore } from '../store/sqlite-store';
+import type { WalCheckpointer } from '../store/wal-checkpointer';
 
 /** Configuration and state: what every other part is built on. */
 export interface State {
@@ -14,7 +15,10 @@ export interface State {
   config: FluxgateConfig;
   logger: Logger;
   paths: DataPaths;
-  db: Database;
+  /** The SQLite implementation: for the classes not behind an interface yet, and to close it (docs/store.md). */
+  sqlite: SqliteStore;
+  /** The store's repositories, behind their interfaces (core/store/ports). */
+  store: Store;
   accounts: AccountRepository;
   /** The SFTP server announces completed uploads here; intake listens. */
   uploads: UploadEvents;
@@ -26,14 +30,15 @@ export interface State {
 
 export function composeState(loaded: LoadedConfig, logger: Logger): State {
   const paths = new DataPaths(loaded.dataDir);
-  const db = openDatabase(paths.database);
-  const walCheckpointer = new WalCheckpointer(db, logger);
+  const sqlite = SqliteStore.open(paths.database);
+  const walCheckpointer = sqlite.walCheckpointer(logger);
   return {
-    loaded, config: loaded.config, logger, paths, db,
-    accounts: new AccountRepository(db),
+    loaded, config: loaded.config, logger, paths, sqlite,
+    store: sqlite,
+    accounts: sqlite.accounts(),
     uploads: new UploadEvents(),
     walCheckpointer,
     // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.
-    directory: new DirectoryRepository(db, { afterWrite: () => walCheckpointer.noteWrite() }),
+    directory: sqlite.directory({ afterWrite: () => walCheckpointer.noteWrite() }),
   };
 }

@@ -1,5 +1,4 @@
-import type { CronRepository } from '../store/cron-repository';
-import type { TombstoneRepository } from '../store/tombstones-repository';
+import type { CronRepository, TombstoneRepository } from '../store/ports/jobs';
 import type { JobRegistry } from './registry';
 import type { JobRunner } from './runner';
 

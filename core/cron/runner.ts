@@ -1,6 +1,6 @@
 import { FluxgateError, toFluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
-import type { CronRepository, RunOutcome } from '../store/cron-repository';
+import type { CronRepository, RunOutcome } from '../store/ports/jobs';
 import { JobCounts, type JobAction, type JobContext } from './job';
 import type { JobRegistry } from './registry';
 
@@ -52,7 +52,7 @@ export class JobRunner {
       throw new FluxgateError('FG_JOB_RUNNING', `job ${job.name} is already running in this process`, { job: job.name });
     }
     const startedAt = Date.now();
-    const run = dryRun ? undefined : this.runs.begin(job.name, asOf, startedAt);
+    const run = dryRun ? undefined : await this.runs.begin(job.name, asOf, startedAt);
     const log = this.logger.child({ job: job.name, runId: run?.id ?? null, dryRun, asOf: new Date(asOf).toISOString() });
     const counts = new JobCounts();
     const actions: JobAction[] = [];
@@ -94,7 +94,7 @@ export class JobRunner {
       this.running.delete(job.name);
     }
     const endedAt = Date.now();
-    if (run) this.runs.finish(run.id, outcome, counts.values, error, endedAt);
+    if (run) await this.runs.finish(run.id, outcome, counts.values, error, endedAt);
     log.info({ outcome, counts: counts.values, ms: endedAt - startedAt }, 'job finished');
     return { job: job.name, runId: run?.id ?? null, asOf, dryRun, outcome, counts: counts.values, actions, errors, startedAt, endedAt };
   }

@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
-import type { CronRepository } from '../store/cron-repository';
+import type { CronRepository } from '../store/ports/jobs';
 import type { Service } from '../tokens';
 import { JOB_CONFIG_KEYS, type JobName } from './job';
 import type { JobRegistry } from './registry';
@@ -37,7 +37,7 @@ export class CronService implements Service {
       error: (m, err) => this.logger.error({ source: 'node-cron', err: err ?? m }, String(m)),
       debug: (m) => this.logger.debug({ source: 'node-cron' }, String(m)),
     });
-    const reaped = this.runs.reapInterrupted();
+    const reaped = await this.runs.reapInterrupted();
     if (reaped > 0) this.logger.warn({ reaped }, 'runs interrupted by a previous crash were marked interrupted; their jobs resume at the next run');
     const { timezone } = this.config.jobs;
     for (const job of this.registry.list()) {

@@ -7,11 +7,11 @@ import { nextRun } from './schedule';
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
 
 /** Each job with its schedule, next run and last run: `jobs list --json` and GET /api/v1/jobs. */
-export function jobList(jobs: Pick<Jobs, 'registry' | 'runs'>, config: FluxgateConfig) {
+export async function jobList(jobs: Pick<Jobs, 'registry' | 'runs'>, config: FluxgateConfig) {
   const cfg = config.jobs;
-  return jobs.registry.list().map((job) => {
+  return Promise.all(jobs.registry.list().map(async (job) => {
     const settings = cfg[JOB_CONFIG_KEYS[job.name]];
-    const last = jobs.runs.lastRun(job.name);
+    const last = await jobs.runs.lastRun(job.name);
     return {
       job: job.name, description: job.description, schedule: settings.schedule, timezone: cfg.timezone,
       enabled: settings.enabled, nextRun: settings.enabled ? iso(nextRun(job.name, settings.schedule, cfg.timezone)?.getTime()) : null,
@@ -20,13 +20,13 @@ export function jobList(jobs: Pick<Jobs, 'registry' | 'runs'>, config: FluxgateC
         outcome: last.outcome, counts: last.counts, error: last.error,
       } : null,
     };
-  });
+  }));
 }
 
 /** Recorded runs of a job, most recent first: `jobs history --json` and GET /api/v1/jobs/{job}/runs. */
-export function jobHistory(jobs: Pick<Jobs, 'registry' | 'runs'>, name: string, limit: number) {
+export async function jobHistory(jobs: Pick<Jobs, 'registry' | 'runs'>, name: string, limit: number) {
   const job = jobs.registry.get(name);
-  return jobs.runs.runs(job.name, limit).map((r) => ({
+  return (await jobs.runs.runs(job.name, limit)).map((r) => ({
     id: r.id, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), asOf: iso(r.asOf), outcome: r.outcome, counts: r.counts, error: r.error,
   }));
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditRepository } from '../operators/audit-repository';
+import type { AuditRepository } from '../store/ports/audit';
 import type { Logger } from '../logging/logger';
 
 /** Body fields never written to the audit log. */
@@ -30,7 +30,7 @@ export function auditHook(audit: AuditRepository, log: Logger) {
     const params = (request.params ?? {}) as Record<string, string>;
     const target = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ') || null;
     try {
-      audit.record({
+      await audit.record({
         actor: request.principal?.actor ?? (request.auditActor ?? 'anonymous'),
         role: request.principal?.role ?? 'none',
         action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,

@@ -77,7 +77,7 @@ export function authHook(operators: OperatorService, limiter: LoginLimiter, publ
     if (token === undefined) {
       throw new FluxgateError('FG_UNAUTHENTICATED', 'this route needs a token: send "Authorization: Bearer <token>" (fluxgate token create, or POST /api/v1/login)');
     }
-    const principal = operators.authenticate(token);
+    const principal = await operators.authenticate(token);
     if (!principal) {
       limiter.fail(request.ip);
       throw new FluxgateError('FG_UNAUTHENTICATED', 'the token is unknown, expired or revoked');

@@ -6,13 +6,14 @@ import type { Jobs } from '../cron/jobs';
 import { FluxgateError } from '../errors';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import { AuditRepository } from '../operators/audit-repository';
 import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
-import type { Database } from '../store/database';
+import type { AccountRepository } from '../store/accounts-repository';
+import type { DirectoryRepository } from '../store/directory-repository';
 import type { JournalRepository } from '../store/journal-repository';
+import type { Store } from '../store/ports/store';
 import type { Service } from '../tokens';
 import type { HandlerRegistry } from '../workflow/handler-registry';
 import type { StepRegistry, WorkflowRegistry } from '../workflow/registry';
@@ -23,7 +24,9 @@ import { FluxgateMetrics } from './metrics';
 /** What the operator plane reads and acts on: parts of the server, given by the composition root. */
 export interface HttpParts {
   loaded: LoadedConfig;
-  db: Database;
+  store: Store;
+  accountRepository: AccountRepository;
+  directory: DirectoryRepository;
   logger: Logger;
   paths: DataPaths;
   accounts: AccountService;
@@ -56,23 +59,23 @@ export class HttpService implements Service {
   }
 
   async start(): Promise<void> {
-    const { loaded, db, workflows, sftp } = this.parts;
+    const { loaded, workflows, sftp } = this.parts;
     const config = loaded.config;
-    this.metrics = new FluxgateMetrics(db, this.parts.uploads);
+    this.metrics = await FluxgateMetrics.create(this.parts.store.operations, this.parts.uploads);
     const deps: HttpDeps = {
-      loaded, config, db, log: this.log,
+      loaded, config, store: this.parts.store, accountRepository: this.parts.accountRepository, directory: this.parts.directory, log: this.log,
       journal: this.parts.journal,
       files: this.parts.files,
       paths: this.parts.paths,
       accounts: this.parts.accounts,
-      operators: new OperatorService(db),
-      audit: new AuditRepository(db),
+      operators: new OperatorService(this.parts.store.operators),
+      audit: this.parts.store.audit,
       workflows,
       workflowSources: { dir: workflows.dir, steps: this.parts.steps.all, handlers: this.parts.handlers },
       jobs: this.parts.jobs,
       pgpKeys: this.parts.pgpKeys,
       metrics: this.metrics,
-      ready: () => db.prepare('SELECT 1').pluck().get() === 1 && sftp.address() !== undefined && workflows.all.length > 0,
+      ready: async () => (await this.parts.store.operations.ping()) && sftp.address() !== undefined && workflows.all.length > 0,
     };
     this.app = await buildHttpApp(deps);
     try {

@@ -1,26 +1,24 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { UploadEvents } from '../events';
-import type { Database } from '../store/database';
-
-interface FinishedRow { id: number; at: number; type: 'processed' | 'rejected' | 'dead'; flux: string | null; began: number | null }
+import type { MetricsSnapshot, OperationsRepository } from '../store/ports/operations';
 
 /**
  * The server's Prometheus metrics. Two sources:
  * - signals of the SFTP server on the injected UploadEvents sink (logins, bans, sessions,
  *   bytes): counted from this process's start, as Prometheus counters are;
- * - the database, read at each scrape: files by flux and state, dead files, queue depth and
+ * - the store, read at each scrape: files by flux and state, dead files, queue depth and
  *   the oldest waiting job, job runs. Files that finished since the last scrape are found in the
  *   journal's timeline (their `attempt` and final events), which gives the processing duration
  *   histogram and outcome counter whichever process ran them.
  */
 export class FluxgateMetrics {
   readonly registry = new Registry();
-  private lastEventId: number;
+  private readonly setFromStore: (s: MetricsSnapshot, now: number) => void;
   private readonly filesFinished: Counter<'flux' | 'outcome'>;
   private readonly duration: Histogram<'flux'>;
   private readonly unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly db: Database, events: UploadEvents) {
+  private constructor(private readonly store: OperationsRepository, events: UploadEvents, private lastEventId: number) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'fluxgate_process_' });
     const logins = new Counter({ name: 'fluxgate_sftp_logins_total', help: 'SFTP login attempts by result (refused: failures that count toward a ban)', labelNames: ['result'], registers });
@@ -42,66 +40,47 @@ export class FluxgateMetrics {
       name: 'fluxgate_file_processing_seconds', help: 'time of the last attempt of each finished file (from its start to its outcome), by flux',
       labelNames: ['flux'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers,
     });
-    this.lastEventId = (db.prepare('SELECT COALESCE(MAX(id), 0) FROM file_events').pluck().get() as number);
-
-    const sql = {
-      files: db.prepare(`SELECT COALESCE(flux, '') AS flux, state, COUNT(*) AS n FROM files GROUP BY flux, state`),
-      queue: db.prepare(`SELECT COUNT(*) AS n, MIN(run_at) AS oldest FROM queue WHERE state = 'ready' AND run_at <= ?`),
-      leased: db.prepare(`SELECT COUNT(*) FROM queue WHERE state = 'leased'`).pluck(),
-      dead: db.prepare(`SELECT COUNT(*) FROM files WHERE state = 'dead'`).pluck(),
-      jobs: db.prepare(`SELECT job, outcome, COUNT(*) AS n FROM cron_runs WHERE outcome <> 'running' GROUP BY job, outcome`),
+    const files = new Gauge({ name: 'fluxgate_files', help: 'files in the journal by flux and state', labelNames: ['flux', 'state'], registers });
+    const dead = new Gauge({ name: 'fluxgate_files_dead', help: 'files dead after their last attempt (they need an operator: replay)', registers });
+    const depth = new Gauge({ name: 'fluxgate_queue_depth', help: 'queue jobs due and waiting for a worker (state ready), and being worked on (leased)', labelNames: ['state'], registers });
+    const oldest = new Gauge({ name: 'fluxgate_queue_oldest_waiting_seconds', help: 'how long the oldest due job has waited for a worker (0 when none waits)', registers });
+    const jobRuns = new Gauge({ name: 'fluxgate_job_runs', help: 'recorded runs of the scheduled jobs by job and result (ok, failed, interrupted)', labelNames: ['job', 'result'], registers });
+    // Read once per scrape (async: the store may be remote), then set.
+    this.setFromStore = (s, now) => {
+      files.reset();
+      for (const r of s.files) files.set({ flux: r.flux, state: r.state }, r.n);
+      dead.set(s.dead);
+      depth.set({ state: 'ready' }, s.queue.ready);
+      depth.set({ state: 'leased' }, s.queue.leased);
+      oldest.set(s.queue.oldestReadyAt === null ? 0 : Math.max(0, (now - s.queue.oldestReadyAt) / 1000));
+      jobRuns.reset();
+      for (const r of s.jobRuns) jobRuns.set({ job: r.job, result: r.outcome }, r.n);
     };
-    new Gauge({
-      name: 'fluxgate_files', help: 'files in the journal by flux and state', labelNames: ['flux', 'state'], registers,
-      collect() {
-        this.reset();
-        for (const r of sql.files.all() as Array<{ flux: string; state: string; n: number }>) this.set({ flux: r.flux, state: r.state }, r.n);
-      },
-    });
-    new Gauge({ name: 'fluxgate_files_dead', help: 'files dead after their last attempt (they need an operator: replay)', registers, collect() { this.set(sql.dead.get() as number); } });
-    new Gauge({
-      name: 'fluxgate_queue_depth', help: 'queue jobs due and waiting for a worker (state ready), and being worked on (leased)', labelNames: ['state'], registers,
-      collect() {
-        const q = sql.queue.get(Date.now()) as { n: number };
-        this.set({ state: 'ready' }, q.n);
-        this.set({ state: 'leased' }, sql.leased.get() as number);
-      },
-    });
-    new Gauge({
-      name: 'fluxgate_queue_oldest_waiting_seconds', help: 'how long the oldest due job has waited for a worker (0 when none waits)', registers,
-      collect() {
-        const q = sql.queue.get(Date.now()) as { oldest: number | null };
-        this.set(q.oldest === null ? 0 : Math.max(0, (Date.now() - q.oldest) / 1000));
-      },
-    });
-    new Gauge({
-      name: 'fluxgate_job_runs', help: 'recorded runs of the scheduled jobs by job and result (ok, failed, interrupted)', labelNames: ['job', 'result'], registers,
-      collect() {
-        this.reset();
-        for (const r of sql.jobs.all() as Array<{ job: string; outcome: string; n: number }>) this.set({ job: r.job, result: r.outcome }, r.n);
-      },
-    });
+  }
+
+  /** Built once the journal's last event is known: files finished before the server started are not counted. */
+  static async create(store: OperationsRepository, events: UploadEvents): Promise<FluxgateMetrics> {
+    return new FluxgateMetrics(store, events, await store.lastFileEventId());
   }
 
   /** The text Prometheus scrapes; first takes in the files finished since the last scrape. */
   async text(): Promise<string> {
-    this.takeFinishedFiles();
+    await this.takeFinishedFiles();
+    const now = Date.now();
+    this.setFromStore(await this.store.metrics(now), now);
     return this.registry.metrics();
   }
 
   get contentType(): string { return this.registry.contentType; }
 
-  private takeFinishedFiles(): void {
-    const rows = this.db.prepare(`SELECT e.id, e.at, e.type, f.flux,
-        (SELECT a.at FROM file_events a WHERE a.file_id = e.file_id AND a.type = 'attempt' AND a.id < e.id ORDER BY a.id DESC LIMIT 1) AS began
-      FROM file_events e JOIN files f ON f.id = e.file_id
-      WHERE e.id > ? AND e.type IN ('processed', 'rejected', 'dead') ORDER BY e.id`).all(this.lastEventId) as FinishedRow[];
+  private async takeFinishedFiles(): Promise<void> {
+    const rows = await this.store.finishedFilesSince(this.lastEventId);
     for (const r of rows) {
       const flux = r.flux ?? '';
-      this.filesFinished.inc({ flux, outcome: r.type });
+      this.filesFinished.inc({ flux, outcome: r.outcome });
       if (r.began !== null) this.duration.observe({ flux }, Math.max(0, r.at - r.began) / 1000);
     }
-    if (rows.length > 0) this.lastEventId = rows[rows.length - 1].id;
+    if (rows.length > 0) this.lastEventId = rows[rows.length - 1].eventId;
   }
 
   close(): void {

@@ -66,21 +66,15 @@ export class Intake {
       // Still being written by something that does not use temporary names: the next event will bring it back.
       if (!after || after.size !== digest.size || after.mtimeMs !== before.mtimeMs) return undefined;
       const flux = this.deps.route(account.profile, rel);
-      let refusal: OutcomeSummary | undefined;
-      const entry = this.deps.journal.transaction(() => {
-        const inserted = this.deps.journal.insert({
-          accountId: account.id, profile: account.profile, flux, workflow: flux,
-          originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
-        });
-        if (!inserted) return undefined;
-        // Read again now, as late as possible: a file arriving once `account disable` has returned is refused.
-        refusal = disabledRefusal(this.deps.accounts.get(account.id), inserted.id);
-        if (refusal) this.deps.journal.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() });
-        else this.deps.files.add(inserted);
-        return inserted;
-      });
-      if (!entry) return undefined;
-      if (refusal) return this.quarantine(entry, refusal, via);
+      // The row and its job commit together; the account is read again inside, as late as
+      // possible: a file arriving once `account disable` has returned is refused.
+      const recorded = this.deps.journal.recordUpload({
+        accountId: account.id, profile: account.profile, flux, workflow: flux,
+        originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
+      }, (file) => this.deps.files.jobFor(file), (now, file) => disabledRefusal(now, file.id));
+      if (!recorded) return undefined;
+      const entry = recorded.file;
+      if (recorded.refusal) return this.quarantine(entry, recorded.refusal, via);
       this.deps.files.wake();
       this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
       return entry;

@@ -2,8 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseDuration, type EventsConfig } from '../config/events-schema';
 import type { Logger } from '../logging/logger';
-import type { ClaimedDelivery, DeliveryRepository } from '../store/deliveries-repository';
-import type { EventRepository } from '../store/events-repository';
+import type { ClaimedDelivery, DeliveryRepository, EventRepository } from '../store/ports/events';
 import type { Service } from '../tokens';
 import { EmailChannel } from './email';
 import { nextAttemptAt, type DeliveryRetryPolicy } from './retry-policy';
@@ -42,9 +41,9 @@ export class EventDispatcher implements Service {
     this.leaseMs = d.leaseMs;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.config.email) this.email = new EmailChannel(this.config.email, this.config.delivery.timeoutMs);
-    const released = this.deliveries.releaseAllLeases();
+    const released = await this.deliveries.releaseAllLeases();
     if (released > 0) this.logger.info({ released }, 'deliveries interrupted by a stop or crash are sent again (receivers drop a duplicate by its webhook-id)');
     this.logger.info({ subscriptions: [...this.subscriptions.keys()] }, 'event dispatcher started');
     this.schedule(0);
@@ -68,8 +67,8 @@ export class EventDispatcher implements Service {
 
   /** One round: route what is new, send what is due. Exposed for tests of the store's side. */
   async tick(now = Date.now()): Promise<void> {
-    this.route(now);
-    const claimed = this.deliveries.claim(this.holder, now, this.leaseMs);
+    await this.route(now);
+    const claimed = await this.deliveries.claim(this.holder, now, this.leaseMs);
     if (claimed.length === 0) return;
     const batches = new Map<string, ClaimedDelivery[]>();
     for (const c of claimed) {
@@ -81,11 +80,11 @@ export class EventDispatcher implements Service {
     await Promise.all([...batches.values()].map((batch) => this.send(batch)));
   }
 
-  private route(now: number): void {
+  private async route(now: number): Promise<void> {
     for (;;) {
-      const events = this.events.unrouted();
+      const events = await this.events.unrouted();
       if (events.length === 0) return;
-      this.events.route(events.map((e) => ({
+      await this.events.route(events.map((e) => ({
         event: e,
         deliveries: [...this.subscriptions.values()].filter((s) => matches(s.filter, e.event))
           .map((s) => ({ subscription: s.id, channel: s.channel, dueAt: firstDueAt(s, e.at, now) })),
@@ -110,11 +109,11 @@ export class EventDispatcher implements Service {
     for (const { delivery, event } of batch) {
       const log = { delivery: delivery.id, event: event.event.id, type: event.event.type, subscription: delivery.subscription, status: result.status };
       if (result.ok) {
-        if (this.deliveries.delivered(delivery.id, this.holder, at, result.status)) this.logger.info(log, 'event delivered');
+        if (await this.deliveries.delivered(delivery.id, this.holder, at, result.status)) this.logger.info(log, 'event delivered');
         continue;
       }
       const nextAt = s ? nextAttemptAt(this.policy, delivery.attempts + 1, at, delivery.retryFrom) : null;
-      this.deliveries.failed(delivery.id, this.holder, at, { status: result.status, error: result.error ?? 'failed', nextAt });
+      await this.deliveries.failed(delivery.id, this.holder, at, { status: result.status, error: result.error ?? 'failed', nextAt });
       if (nextAt === null) {
         this.logger.error({ ...log, error: result.error }, s
           ? 'event delivery dead: past its retry horizon (fluxgate deliveries retry re-sends it)'

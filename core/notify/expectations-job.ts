@@ -1,6 +1,6 @@
 import type { FluxgateConfig } from '../config/schema';
 import type { Job, JobContext } from '../cron/job';
-import type { ExpectationRepository } from '../store/expectations-repository';
+import type { ExpectationRepository } from '../store/ports/events';
 import { evaluateExpectations } from './expectations';
 
 /**
@@ -19,9 +19,9 @@ export class ExpectationsJob implements Job {
     return this.config.expectations.length === 0 ? 'no expectations in the config (expectations:)' : undefined;
   }
 
-  run(ctx: JobContext): void {
+  async run(ctx: JobContext): Promise<void> {
     ctx.counts.add('checked', this.config.expectations.length);
-    for (const r of evaluateExpectations(this.repo, this.config.expectations, ctx.asOf, ctx.dryRun)) {
+    for (const r of await evaluateExpectations(this.repo, this.config.expectations, ctx.asOf, ctx.dryRun)) {
       ctx.record({ action: r.incident, target: r.expectation, detail: { deadline: new Date(r.deadline).toISOString() } });
     }
   }

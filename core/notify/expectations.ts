@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { parseDuration, type ExpectationConfig } from '../config/events-schema';
 import { FluxgateError } from '../errors';
 import type { NewEvent } from '../store/event-types';
-import type { ArrivedFile, ExpectationRepository, IncidentKind, PeriodRecord } from '../store/expectations-repository';
+import type { ArrivedFile, ExpectationRepository, IncidentKind, PeriodRecord } from '../store/ports/events';
 
 export type ExpectationState = 'pending' | 'met' | 'late' | 'missed' | 'recovered';
 
@@ -58,12 +58,12 @@ function globMatcher(pattern: string | undefined): (name: string) => boolean {
  * file received in [start, deadline) meets it; none by the deadline is late; none by the end
  * of the grace, missed; the first file after the deadline (up to `at`) recovers it.
  */
-export function assess(repo: ExpectationRepository, spec: ExpectationConfig, period: Period, at: number): Assessment {
+export async function assess(repo: ExpectationRepository, spec: ExpectationConfig, period: Period, at: number): Promise<Assessment> {
   const accept = globMatcher(spec.namePattern);
-  const inTime = repo.firstFile(spec.account, period.start, Math.min(period.deadline - 1, at), spec.flux, accept);
+  const inTime = await repo.firstFile(spec.account, period.start, Math.min(period.deadline - 1, at), spec.flux, accept);
   if (inTime) return { period, state: 'met', file: inTime, incidents: [] };
   if (at < period.deadline) return { period, state: 'pending', incidents: [] };
-  const after = repo.firstFile(spec.account, period.deadline, at, spec.flux, accept);
+  const after = await repo.firstFile(spec.account, period.deadline, at, spec.flux, accept);
   if (after && after.receivedAt < period.graceEnd) return { period, state: 'recovered', file: after, incidents: ['late', 'recovered'] };
   if (at < period.graceEnd) return { period, state: 'late', incidents: ['late'] };
   if (after) return { period, state: 'recovered', file: after, incidents: ['late', 'missed', 'recovered'] };
@@ -79,12 +79,12 @@ export interface ExpectationStatus extends Assessment {
  * What `expectations status` shows: the last closed period while it is an incident (late or
  * missed), otherwise the period running now (pending or met).
  */
-export function statusOf(repo: ExpectationRepository, spec: ExpectationConfig, at: number): ExpectationStatus {
+export async function statusOf(repo: ExpectationRepository, spec: ExpectationConfig, at: number): Promise<ExpectationStatus> {
   const clock = new ExpectationClock(spec);
   const closed = clock.lastClosed(at);
-  const last = closed && assess(repo, spec, closed, at);
-  const shown = last && (last.state === 'late' || last.state === 'missed') ? last : assess(repo, spec, clock.open(at) ?? closed!, at);
-  return { ...shown, spec, record: repo.period(spec.name, shown.period.deadline) };
+  const last = closed && await assess(repo, spec, closed, at);
+  const shown = last && (last.state === 'late' || last.state === 'missed') ? last : await assess(repo, spec, clock.open(at) ?? closed!, at);
+  return { ...shown, spec, record: await repo.period(spec.name, shown.period.deadline) };
 }
 
 const iso = (t: number): string => new Date(t).toISOString();
@@ -112,19 +112,19 @@ function incidentEvent(spec: ExpectationConfig, a: Assessment, kind: IncidentKin
  * were not raised yet (each once: the store decides, so nodes may run this concurrently).
  * Returns what it raised.
  */
-export function evaluateExpectations(repo: ExpectationRepository, specs: ExpectationConfig[], at: number, dryRun = false): Array<{ expectation: string; deadline: number; incident: IncidentKind }> {
+export async function evaluateExpectations(repo: ExpectationRepository, specs: ExpectationConfig[], at: number, dryRun = false): Promise<Array<{ expectation: string; deadline: number; incident: IncidentKind }>> {
   const raised: Array<{ expectation: string; deadline: number; incident: IncidentKind }> = [];
   for (const spec of specs) {
     const period = new ExpectationClock(spec).lastClosed(at);
     if (!period) continue;
-    const a = assess(repo, spec, period, at);
-    const known = repo.period(spec.name, period.deadline);
+    const a = await assess(repo, spec, period, at);
+    const known = await repo.period(spec.name, period.deadline);
     for (const kind of a.incidents) {
       if (dryRun) {
         if (!known || known[`${kind}At`] === null) raised.push({ expectation: spec.name, deadline: period.deadline, incident: kind });
         continue;
       }
-      if (repo.raise(spec.name, period.deadline, kind, at, incidentEvent(spec, a, kind, at))) raised.push({ expectation: spec.name, deadline: period.deadline, incident: kind });
+      if (await repo.raise(spec.name, period.deadline, kind, at, incidentEvent(spec, a, kind, at))) raised.push({ expectation: spec.name, deadline: period.deadline, incident: kind });
     }
   }
   return raised;
@@ -139,8 +139,8 @@ export function findExpectation(specs: ExpectationConfig[], name: string): Expec
 }
 
 /** Acknowledges the period `statusOf` shows at `at` (who and when are kept); returns the status after. */
-export function acknowledgeExpectation(repo: ExpectationRepository, specs: ExpectationConfig[], name: string, by: string, at: number, now = Date.now()): ExpectationStatus {
+export async function acknowledgeExpectation(repo: ExpectationRepository, specs: ExpectationConfig[], name: string, by: string, at: number, now = Date.now()): Promise<ExpectationStatus> {
   const spec = findExpectation(specs, name);
-  repo.acknowledge(spec.name, statusOf(repo, spec, at).period.deadline, by, now);
+  await repo.acknowledge(spec.name, (await statusOf(repo, spec, at)).period.deadline, by, now);
   return statusOf(repo, spec, at);
 }

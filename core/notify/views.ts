@@ -1,4 +1,4 @@
-import type { Delivery } from '../store/deliveries-repository';
+import type { Delivery } from '../store/ports/events';
 import type { ExpectationStatus } from './expectations';
 
 /** The JSON shapes of deliveries and expectation statuses, the same for the CLI (--json) and the HTTP API. */

@@ -1,8 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../accounts/password';
 import { FluxgateError } from '../errors';
-import type { Database } from '../store/database';
-import { OPERATOR_ROLES, OperatorRepository, type ApiToken, type Operator, type OperatorRole } from './operators-repository';
+import { OPERATOR_ROLES, type ApiToken, type Operator, type OperatorRepository, type OperatorRole } from '../store/ports/operators';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** Printed tokens start with this, so a leaked one is recognisable (secret scanners, logs). */
@@ -53,14 +52,12 @@ export function operatorView(o: Operator): Record<string, unknown> {
  * entropy: a slow hash would add nothing but latency to every request).
  */
 export class OperatorService {
-  readonly repo: OperatorRepository;
+  constructor(readonly repo: OperatorRepository) {}
 
-  constructor(db: Database) { this.repo = new OperatorRepository(db); }
+  list(): Promise<Operator[]> { return this.repo.listOperators(); }
 
-  list(): Operator[] { return this.repo.listOperators(); }
-
-  get(name: string): Operator {
-    const found = this.repo.getOperator(name);
+  async get(name: string): Promise<Operator> {
+    const found = await this.repo.getOperator(name);
     if (!found) throw new FluxgateError('FG_OPERATOR_NOT_FOUND', `no operator "${name}" (see: fluxgate admin list)`, { name });
     return found;
   }
@@ -69,74 +66,74 @@ export class OperatorService {
     assertOperatorName(name);
     assertRole(role);
     assertPassword(password);
-    if (this.repo.getOperator(name)) throw new FluxgateError('FG_OPERATOR_EXISTS', `operator "${name}" already exists (change its password with: fluxgate admin password ${name})`, { name });
+    if (await this.repo.getOperator(name)) throw new FluxgateError('FG_OPERATOR_EXISTS', `operator "${name}" already exists (change its password with: fluxgate admin password ${name})`, { name });
     return this.repo.insertOperator({ name, role, passwordHash: await hashPassword(password) });
   }
 
   async setPassword(name: string, password: string): Promise<Operator> {
-    this.get(name);
+    await this.get(name);
     assertPassword(password);
-    this.repo.setPassword(name, await hashPassword(password));
+    await this.repo.setPassword(name, await hashPassword(password));
     return this.get(name);
   }
 
-  remove(name: string): Operator {
-    const found = this.get(name);
-    this.repo.removeOperator(name);
+  async remove(name: string): Promise<Operator> {
+    const found = await this.get(name);
+    await this.repo.removeOperator(name);
     return found;
   }
 
   /** Creates a token; the returned `token` is the only time its text exists outside the caller. */
-  createToken(name: string, role: string, expiresDays?: number, now = Date.now()): { token: string; record: ApiToken } {
+  async createToken(name: string, role: string, expiresDays?: number, now = Date.now()): Promise<{ token: string; record: ApiToken }> {
     assertOperatorName(name, 'token');
     assertRole(role);
     if (expiresDays !== undefined && (!Number.isInteger(expiresDays) || expiresDays < 1)) {
       throw new FluxgateError('FG_USAGE', `--expires-days must be a whole number of days, 1 or more (got ${expiresDays})`);
     }
-    if (this.repo.findToken(name)) throw new FluxgateError('FG_TOKEN_EXISTS', `a token named "${name}" already exists (revoke it first: fluxgate token revoke ${name})`, { name });
+    if (await this.repo.findToken(name)) throw new FluxgateError('FG_TOKEN_EXISTS', `a token named "${name}" already exists (revoke it first: fluxgate token revoke ${name})`, { name });
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-    const record = this.repo.insertToken({
+    const record = await this.repo.insertToken({
       id: `tok_${randomUUID().replace(/-/g, '').slice(0, 12)}`, kind: 'token', name, role, operator: null, hash: sha256(token),
       createdAt: now, expiresAt: expiresDays === undefined ? null : now + expiresDays * DAY_MS,
     });
     return { token, record };
   }
 
-  tokens(): ApiToken[] { return this.repo.listTokens(); }
+  tokens(): Promise<ApiToken[]> { return this.repo.listTokens(); }
 
-  revokeToken(idOrName: string, now = Date.now()): ApiToken {
-    const found = this.repo.findToken(idOrName);
+  async revokeToken(idOrName: string, now = Date.now()): Promise<ApiToken> {
+    const found = await this.repo.findToken(idOrName);
     if (!found) throw new FluxgateError('FG_TOKEN_NOT_FOUND', `no token with id or name "${idOrName}" (see: fluxgate token list)`, { token: idOrName });
-    this.repo.revokeToken(found.id, now);
-    return this.repo.getToken(found.id)!;
+    await this.repo.revokeToken(found.id, now);
+    return (await this.repo.getToken(found.id))!;
   }
 
   /** The principal a bearer token stands for, or undefined when it is unknown, revoked or expired. */
-  authenticate(token: string, now = Date.now()): Principal | undefined {
+  async authenticate(token: string, now = Date.now()): Promise<Principal | undefined> {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    const found = this.repo.byHash(sha256(token));
+    const found = await this.repo.byHash(sha256(token));
     if (!found || found.revokedAt !== null || (found.expiresAt !== null && found.expiresAt <= now)) return undefined;
     let role = found.role;
     if (found.kind === 'session') {
-      const operator = found.operator === null ? undefined : this.repo.getOperator(found.operator);
+      const operator = found.operator === null ? undefined : await this.repo.getOperator(found.operator);
       if (!operator) return undefined;
       role = operator.role;
     }
     // At most once a minute: a busy script must not write on every request.
-    if (found.lastUsedAt === null || now - found.lastUsedAt > 60_000) this.repo.touchToken(found.id, now);
+    if (found.lastUsedAt === null || now - found.lastUsedAt > 60_000) await this.repo.touchToken(found.id, now);
     return { actor: found.kind === 'session' ? `operator:${found.operator}` : `token:${found.name}`, role, tokenId: found.id };
   }
 
   /** Checks an operator's password and opens a session; undefined when the name or password is wrong. */
   async login(name: string, password: string, minutes: number, now = Date.now()): Promise<{ token: string; operator: Operator; expiresAt: number } | undefined> {
-    const operator = this.repo.getOperator(name);
+    const operator = await this.repo.getOperator(name);
     // Same work whether the name exists or not: the answer time does not tell names apart.
     const ok = await verifyPassword(password, operator?.passwordHash ?? DUMMY_HASH);
     if (!operator || !ok) return undefined;
-    this.repo.dropEndedSessions(now);
+    await this.repo.dropEndedSessions(now);
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const expiresAt = now + minutes * 60_000;
-    this.repo.insertToken({
+    await this.repo.insertToken({
       id: `ses_${randomUUID().replace(/-/g, '').slice(0, 12)}`, kind: 'session', name: `session of ${name}`, role: operator.role,
       operator: name, hash: sha256(token), createdAt: now, expiresAt,
     });
@@ -144,8 +141,8 @@ export class OperatorService {
   }
 
   /** Ends the session (or revokes the token) the request was made with. */
-  logout(principal: Principal, now = Date.now()): void {
-    this.repo.revokeToken(principal.tokenId, now);
+  async logout(principal: Principal, now = Date.now()): Promise<void> {
+    await this.repo.revokeToken(principal.tokenId, now);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { JournalFile } from '../store/journal-repository';
+import type { NewJob } from '../store/queue-repository';
 import type { DurableQueue, JobHandler, ListenOptions } from './queue';
 
 /** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
@@ -22,14 +23,19 @@ export class FileJobs {
   constructor(private readonly queue: DurableQueue, private readonly attempts: AttemptLimit) {}
 
   /**
-   * Inserts the file's job, or nothing when it has one pending; true when inserted. For use in
-   * the caller's transaction (the journal row and its job commit together): call wake() after.
+   * The file's job, for a unit of work that inserts it with the journal's change (intake's
+   * JournalRepository.recordUpload, replay's replayWithJob): call wake() after.
    */
-  add(file: QueuedFile): boolean {
-    return this.queue.repo.insert({
+  jobFor(file: QueuedFile): NewJob {
+    return {
       topic: PROCESS_TOPIC, payload: { fileId: file.id } satisfies FileJobPayload, dedupKey: file.id,
       accountId: file.accountId, maxAttempts: this.attempts(file),
-    }).created;
+    };
+  }
+
+  /** Inserts the file's job, or nothing when it has one pending; true when inserted. */
+  private add(file: QueuedFile): boolean {
+    return this.queue.repo.insert(this.jobFor(file)).created;
   }
 
   /** Tells this process's workers that a job is due (another process's workers find it by polling). */

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging/logger';
-import type { Database } from '../store/database';
-import { QueueRepository, extendLease, type Job } from '../store/queue-repository';
+import type { QueueRepository, Job } from '../store/queue-repository';
 import { backoffDelay, type RetryPolicy } from './backoff';
 
 export type { Job } from '../store/queue-repository';
@@ -43,12 +42,10 @@ export interface ListenOptions {
  * retried with exponential backoff, dead after the last attempt. Listeners must be idempotent.
  */
 export class DurableQueue {
-  readonly repo: QueueRepository;
   private readonly wake = new EventEmitter();
 
-  constructor(private readonly db: Database, readonly retry: RetryPolicy, private readonly logger: Logger) {
-    this.repo = new QueueRepository(db);
-  }
+  /** `repo`: the queue's rows (the SQLite class: leasing is synchronous, see pump; its async interface comes with the journal's, docs/store.md). */
+  constructor(readonly repo: QueueRepository, readonly retry: RetryPolicy, private readonly logger: Logger) {}
 
   enqueue(topic: string, payload: unknown, options: EnqueueOptions = {}): { job: Job; created: boolean } {
     const now = Date.now();
@@ -67,7 +64,7 @@ export class DurableQueue {
 
   /** Starts delivering jobs of `topic` to `handler`; returns a function that stops and waits for running jobs. */
   listen<P>(topic: string, handler: JobHandler<P>, options: ListenOptions): () => Promise<void> {
-    const worker = new QueueWorker<P>(this, this.db, topic, handler, options, this.logger.child({ component: 'queue', topic }));
+    const worker = new QueueWorker<P>(this, topic, handler, options, this.logger.child({ component: 'queue', topic }));
     const onWake = (): void => worker.pump();
     this.wake.on(topic, onWake);
     worker.start();
@@ -87,7 +84,6 @@ class QueueWorker<P> {
 
   constructor(
     private readonly queue: DurableQueue,
-    private readonly db: Database,
     private readonly topic: string,
     private readonly handler: JobHandler<P>,
     private readonly options: ListenOptions,
@@ -125,7 +121,7 @@ class QueueWorker<P> {
   private run(job: Job<P>): void {
     const account = job.accountId;
     if (account) this.perAccount.set(account, (this.perAccount.get(account) ?? 0) + 1);
-    const heartbeat = setInterval(() => extendLease(this.db, job.id, this.options.leaseMs), Math.max(500, this.options.leaseMs / 2));
+    const heartbeat = setInterval(() => this.queue.repo.extendLease(job.id, this.options.leaseMs), Math.max(500, this.options.leaseMs / 2));
     heartbeat.unref();
     const done = this.execute(job).finally(() => {
       clearInterval(heartbeat);

@@ -2,7 +2,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { JobContext } from '../cron/job';
 import type { Logger } from '../logging/logger';
-import type { Tombstone, TombstoneRepository } from '../store/tombstones-repository';
+import type { Tombstone, TombstoneRepository } from '../store/ports/jobs';
 import { inodeOf, sha256File } from './file-hash';
 
 export interface DeletionTarget {
@@ -42,19 +42,19 @@ export class FileDeleter {
     if (!st) {
       // Already gone (deleted by hand, or by a client): the journal still learns it is gone.
       if (target.fileId) {
-        const t = this.tombstones.intend({
+        const t = await this.tombstones.intend({
           fileId: target.fileId, accountId: target.accountId, path: target.path, name: basename(target.path),
           size: target.known?.size ?? null, sha256: target.known?.sha256 ?? null, rule: target.rule,
           deletedAt: Date.now(), asOf, inode: null, detail: { ...target.detail, alreadyMissing: true },
         });
-        this.tombstones.confirm(t.id);
+        await this.tombstones.confirm(t.id);
       }
       return 'missing';
     }
     const sha256 = st.isFile()
       ? (target.known && target.known.size === st.size ? target.known.sha256 : await sha256File(target.path))
       : null;
-    const t = this.tombstones.intend({
+    const t = await this.tombstones.intend({
       fileId: target.fileId ?? null, accountId: target.accountId, path: target.path, name: basename(target.path),
       size: st.isFile() ? st.size : null, sha256, rule: target.rule, deletedAt: Date.now(), asOf,
       inode: inodeOf(st), detail: target.detail ?? {},
@@ -64,23 +64,23 @@ export class FileDeleter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         // Known not deleted: withdraw the intent, the next run decides again.
-        this.tombstones.discard(t.id);
+        await this.tombstones.discard(t.id);
         throw err;
       }
     }
-    this.tombstones.confirm(t.id);
+    await this.tombstones.confirm(t.id);
     return 'deleted';
   }
 
   /** Deletions a crash left pending (what `reconcile` would complete). */
-  pending(): Tombstone[] {
+  pending(): Promise<Tombstone[]> {
     return this.tombstones.pending();
   }
 
   /** Completes deletions a crash left pending; returns how many were completed. */
   async reconcile(onError: (path: string, err: unknown) => void): Promise<number> {
     let done = 0;
-    for (const t of this.tombstones.pending()) {
+    for (const t of await this.tombstones.pending()) {
       try {
         await this.reconcileOne(t);
         done++;
@@ -97,10 +97,10 @@ export class FileDeleter {
       await unlink(t.path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
-      this.tombstones.confirm(t.id, { reconciled: true });
+      await this.tombstones.confirm(t.id, { reconciled: true });
     } else {
       // Gone already (the crash came after the unlink), or replaced by a newer file we must keep.
-      this.tombstones.confirm(t.id, { reconciled: true, ...(st ? { replacedByNewerFile: true } : {}) });
+      await this.tombstones.confirm(t.id, { reconciled: true, ...(st ? { replacedByNewerFile: true } : {}) });
     }
     this.logger.warn({ path: t.path, rule: t.rule, tombstone: t.id }, 'completed a deletion interrupted by a crash');
   }
@@ -109,7 +109,7 @@ export class FileDeleter {
 /** First step of every deleting job: finish what a crash interrupted (under dry-run, list it). */
 export async function reconcilePending(deleter: FileDeleter, ctx: JobContext): Promise<void> {
   if (ctx.dryRun) {
-    for (const t of deleter.pending()) {
+    for (const t of await deleter.pending()) {
       ctx.record({ action: 'complete-deletion', target: t.path, account: t.accountId, rule: t.rule, since: t.deletedAt });
     }
     return;

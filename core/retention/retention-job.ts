@@ -2,7 +2,7 @@ import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Job, JobContext } from '../cron/job';
 import type { Account, AccountRepository } from '../store/accounts-repository';
-import type { RetentionRepository, SeenFile } from '../store/retention-repository';
+import type { RetentionRepository, SeenFile } from '../store/ports/jobs';
 import { reconcilePending, type DeletionTarget, type FileDeleter } from './deleter';
 import { inodeOf } from './file-hash';
 import { isExpired, retentionPeriods, type RetentionPeriods, type RetentionRule } from './rules';
@@ -50,7 +50,7 @@ export class RetentionJob implements Job {
       receivedBefore: ctx.asOf - Math.min(p.quarantine, p.unmatched),
     });
     // Page by page (a first run on a long journal may find most of it expired).
-    for (const row of rows) {
+    for await (const row of rows) {
       if (ctx.signal.aborted) return;
       let rule: RetentionRule;
       let since: number;
@@ -76,13 +76,13 @@ export class RetentionJob implements Job {
     // Looked up per file found (indexed): the tree holds few files, the account's history many.
     const journalAt = (location: string) => this.repo.journalRowAt(location);
     const outputAt = (path: string) => this.repo.latestOutput(account.id, path);
-    const seen = this.repo.seen(account.id);
+    const seen = await this.repo.seen(account.id);
     const seenNow: SeenFile[] = [];
     const now = Date.now();
     let complete = true;
     for await (const file of walkFiles(root)) {
       if (ctx.signal.aborted) { complete = false; break; }
-      const c = classify({ file, profile: account.profile, journalAt, outputAt });
+      const c = await classify({ file, profile: account.profile, journalAt, outputAt });
       if (c.kind === 'skip') continue;
       ctx.counts.add('checked');
       let since = c.since;
@@ -101,7 +101,7 @@ export class RetentionJob implements Job {
       if (!removed && registryEntry) seenNow.push(registryEntry);
     }
     // An interrupted scan must not forget files it did not reach.
-    if (!ctx.dryRun && complete) this.repo.replaceSeen(account.id, seenNow, now);
+    if (!ctx.dryRun && complete) await this.repo.replaceSeen(account.id, seenNow, now);
   }
 
   /** Deletes one file (or says it would); false when it is still there afterwards. */

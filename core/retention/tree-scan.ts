@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import type { AccountProfile } from '../store/accounts-repository';
-import type { RecordedOutput } from '../store/retention-repository';
+import type { RecordedOutput } from '../store/ports/jobs';
 import { isPartialUpload } from '../upload-names';
 import { PUBLIC_KEY_DIR, SIGNATURE_SUFFIXES, SUBSCRIPTION_DIR, type RetentionRule } from './rules';
 
@@ -38,9 +38,9 @@ export interface ClassifyInput {
   file: TreeFile;
   profile: AccountProfile;
   /** The journal row (not deleted) at an absolute location. */
-  journalAt: (location: string) => { state: string } | undefined;
+  journalAt: (location: string) => Promise<{ state: string } | undefined>;
   /** The last recorded write of a report or receipt at a path (absolute, or account-relative in old records). */
-  outputAt: (path: string) => RecordedOutput | undefined;
+  outputAt: (path: string) => Promise<RecordedOutput | undefined>;
 }
 
 const ENGINE_STATES = new Set(['received', 'processing', 'failed']);
@@ -49,13 +49,13 @@ const ENGINE_STATES = new Set(['received', 'processing', 'failed']);
  * Which rule applies to a file found in an account tree. `since` is set when the journal
  * knows when the file's clock started; otherwise the caller uses the first-seen registry.
  */
-export function classify({ file, profile, journalAt, outputAt }: ClassifyInput): Classification {
+export async function classify({ file, profile, journalAt, outputAt }: ClassifyInput): Promise<Classification> {
   const name = basename(file.rel);
-  const row = journalAt(file.abs);
+  const row = await journalAt(file.abs);
   if (row) return { kind: 'skip', reason: ENGINE_STATES.has(row.state) ? 'engine' : 'journal' };
   if (isPartialUpload(name)) return { kind: 'rule', rule: 'partial-upload' };
   if (file.rel.startsWith('out/')) {
-    const output = findOutput(file, outputAt);
+    const output = await findOutput(file, outputAt);
     const subscription = file.rel.startsWith(SUBSCRIPTION_DIR);
     if (output) return { kind: 'rule', rule: subscription ? 'subscription-report' : 'report', since: output.createdAt, fileId: output.fileId };
     if (subscription) return { kind: 'rule', rule: 'subscription-report' };
@@ -66,10 +66,10 @@ export function classify({ file, profile, journalAt, outputAt }: ClassifyInput):
   return { kind: 'skip', reason: 'not-retained' };
 }
 
-function findOutput(file: TreeFile, outputAt: (path: string) => RecordedOutput | undefined): RecordedOutput | undefined {
-  const direct = outputAt(file.abs) ?? outputAt(file.rel);
+async function findOutput(file: TreeFile, outputAt: (path: string) => Promise<RecordedOutput | undefined>): Promise<RecordedOutput | undefined> {
+  const direct = await outputAt(file.abs) ?? await outputAt(file.rel);
   if (direct) return direct;
   const suffix = SIGNATURE_SUFFIXES.find((s) => file.rel.endsWith(s));
   if (!suffix) return undefined;
-  return outputAt(file.abs.slice(0, -suffix.length)) ?? outputAt(file.rel.slice(0, -suffix.length));
+  return await outputAt(file.abs.slice(0, -suffix.length)) ?? await outputAt(file.rel.slice(0, -suffix.length));
 }

@@ -5,8 +5,7 @@ import { DataPaths } from '../config/paths';
 import { silentLogger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { DirectoryRows, TestContext } from '../plugin-testing';
-import { openDatabase } from '../store/database';
-import { DirectoryRepository } from '../store/directory-repository';
+import { SqliteStore } from '../store/sqlite-store';
 import type { StepRun } from '../workflow/step';
 import type { SandboxedHandler } from './sandboxed-handler';
 
@@ -22,9 +21,9 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
   : Promise<{ outcome?: FluxOutcome; error?: unknown; after: DirectoryRows }> {
   const paths = new DataPaths(t.root);
   const accountId = t.file.accountId;
-  const db = openDatabase(paths.database);
+  const sqlite = SqliteStore.open(paths.database);
   try {
-    const store = new DirectoryRepository(db);
+    const store = sqlite.directory();
     store.transaction(() => {
       for (const o of rows.organizations ?? []) store.upsertOrganization(accountId, o);
       for (const e of rows.employees ?? []) store.upsertEmployee(accountId, e);
@@ -50,6 +49,6 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
     };
     return { outcome, error, after };
   } finally {
-    db.close();
+    sqlite.close();
   }
 }

@@ -1,4 +1,4 @@
-import { AccountDataRepository } from './account-data-repository';
+import { AccountDataRepository, type DirectoryCounts } from './account-data-repository';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { SqliteEventOutbox } from './event-outbox';
@@ -76,6 +76,8 @@ export type AccountRef = Pick<Account, 'id' | 'profile'>;
 
 export type NewAccount = Pick<Account, 'id' | 'profile' | 'partner' | 'allowIps' | 'options'> & { createdAt?: number };
 export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
+/** An account to insert with its keys; with `disabledReason`, it is inserted disabled. */
+export interface NewAccountEntry { account: NewAccount; keys: NewAccountKey[]; disabledReason?: string }
 
 /**
  * Accounts and their keys. Every read goes to the database, so changes made by the CLI
@@ -218,6 +220,56 @@ export class AccountRepository {
 
   markKeyWarned(id: number, at: number): void {
     this.db.prepare('UPDATE account_keys SET warned_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /**
+   * Unit of work: inserts the accounts with their keys, atomically; an id that exists by then
+   * (another process created it) is skipped: its entry in the result is undefined. Takes the
+   * write lock at once, as it reads before it writes.
+   */
+  insertAccounts(entries: NewAccountEntry[], at = Date.now()): Array<{ account: Account; keys: AccountKey[] } | undefined> {
+    return this.transaction(() => entries.map((e) => {
+      if (this.get(e.account.id)) return undefined;
+      let account = this.insert(e.account);
+      const keys = e.keys.map((k) => this.addKey(k));
+      if (e.disabledReason !== undefined) {
+        this.setEnabled(account.id, false, e.disabledReason, at);
+        account = this.get(account.id)!;
+      }
+      return { account, keys };
+    }), 'immediate');
+  }
+
+  /** Unit of work: the key marked expired and its `key.expired` event, atomically. */
+  expireKey(id: number, at: number, event: NewEvent): void {
+    this.transaction(() => {
+      this.markKeyExpired(id, at);
+      this.recordEvent(event);
+    });
+  }
+
+  /** Unit of work: the key marked warned and its `key.expiring` event, atomically. */
+  warnKey(id: number, at: number, event: NewEvent): void {
+    this.transaction(() => {
+      this.markKeyWarned(id, at);
+      this.recordEvent(event);
+    });
+  }
+
+  /**
+   * Unit of work, the last step of a purge: the account's keys, password and directory rows
+   * deleted, the row kept but disabled and marked purged, and its event (made from what was
+   * deleted), atomically. Returns the directory rows deleted.
+   */
+  purgeRows(id: string, at: number, reason: string, eventOf: (deleted: DirectoryCounts) => NewEvent): DirectoryCounts {
+    return this.transaction(() => {
+      for (const key of this.keys(id)) this.removeKey(id, key.fingerprint);
+      this.setEnabled(id, false, reason, at);
+      this.update(id, { purgedAt: at, passwordHash: null });
+      const deleted = this.data.deleteDirectory(id);
+      this.recordEvent(eventOf(deleted));
+      return deleted;
+    });
   }
 
   /**

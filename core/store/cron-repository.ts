@@ -1,22 +1,8 @@
 import { hostname } from 'node:os';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import type { CronRepository, CronRun, RunCounts, RunOutcome } from './ports/jobs';
 import { processIsAlive } from './process-alive';
-
-export type RunOutcome = 'running' | 'ok' | 'failed' | 'interrupted';
-export type RunCounts = Record<string, number>;
-
-export interface CronRun {
-  id: number;
-  job: string;
-  startedAt: number;
-  endedAt: number | null;
-  outcome: RunOutcome;
-  dryRun: boolean;
-  asOf: number;
-  counts: RunCounts;
-  error: string | null;
-}
 
 interface RunRow {
   id: number; job: string; started_at: number; ended_at: number | null; outcome: RunOutcome;
@@ -37,11 +23,11 @@ const FOREIGN_LOCK_TTL_MS = 24 * 3600_000;
  * overlapping across processes (the server's schedule and `fluxgate jobs run` by hand).
  * A lock whose process is gone is taken over, and its run is recorded as interrupted.
  */
-export class CronRepository {
+export class SqliteCronRepository implements CronRepository {
   constructor(private readonly db: Database) {}
 
   /** Records a run as started and takes the job's lock; FG_JOB_RUNNING if a live process holds it. */
-  begin(job: string, asOf: number, now = Date.now()): CronRun {
+  async begin(job: string, asOf: number, now = Date.now()): Promise<CronRun> {
     const tx = this.db.transaction(() => {
       const lock = this.db.prepare('SELECT * FROM cron_locks WHERE job = ?').get(job) as LockRow | undefined;
       if (lock) {
@@ -58,11 +44,11 @@ export class CronRepository {
         .run(job, id, process.pid, hostname(), now);
       return id;
     });
-    return this.get(tx.immediate())!;
+    return this.getNow(tx.immediate())!;
   }
 
   /** Records the end of a run and releases the lock it holds. */
-  finish(runId: number, outcome: Exclude<RunOutcome, 'running'>, counts: RunCounts, error: string | null = null, now = Date.now()): void {
+  async finish(runId: number, outcome: Exclude<RunOutcome, 'running'>, counts: RunCounts, error: string | null = null, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare('UPDATE cron_runs SET outcome = ?, ended_at = ?, counts = ?, error = ? WHERE id = ?')
         .run(outcome, now, JSON.stringify(counts), error, runId);
@@ -71,7 +57,7 @@ export class CronRepository {
   }
 
   /** Marks runs whose process died (lock no longer held) as interrupted; returns how many. */
-  reapInterrupted(now = Date.now()): number {
+  async reapInterrupted(now = Date.now()): Promise<number> {
     let reaped = 0;
     this.db.transaction(() => {
       for (const lock of this.db.prepare('SELECT * FROM cron_locks').all() as LockRow[]) {
@@ -84,17 +70,21 @@ export class CronRepository {
     return reaped;
   }
 
-  get(id: number): CronRun | undefined {
+  async get(id: number): Promise<CronRun | undefined> {
+    return this.getNow(id);
+  }
+
+  private getNow(id: number): CronRun | undefined {
     const row = this.db.prepare('SELECT * FROM cron_runs WHERE id = ?').get(id) as RunRow | undefined;
     return row && toRun(row);
   }
 
-  lastRun(job: string): CronRun | undefined {
+  async lastRun(job: string): Promise<CronRun | undefined> {
     const row = this.db.prepare('SELECT * FROM cron_runs WHERE job = ? ORDER BY id DESC LIMIT 1').get(job) as RunRow | undefined;
     return row && toRun(row);
   }
 
-  runs(job: string, limit = 20): CronRun[] {
+  async runs(job: string, limit = 20): Promise<CronRun[]> {
     return (this.db.prepare('SELECT * FROM cron_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as RunRow[]).map(toRun);
   }
 }

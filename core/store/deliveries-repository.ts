@@ -1,28 +1,8 @@
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
-import { toStoredEvent, type EventRow, type StoredEvent } from './event-types';
+import { toStoredEvent, type EventRow } from './event-types';
+import type { ClaimedDelivery, Delivery, DeliveryRepository, DeliveryState } from './ports/events';
 import { statement } from './statements';
-
-export type DeliveryState = 'pending' | 'failed' | 'delivered' | 'dead';
-export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'failed', 'delivered', 'dead'];
-
-export interface Delivery {
-  id: number;
-  eventId: string;
-  subscription: string;
-  channel: 'webhook' | 'email';
-  state: DeliveryState;
-  attempts: number;
-  dueAt: number;
-  /** The retry horizon counts from here (creation, or the last `deliveries retry`). */
-  retryFrom: number;
-  leaseUntil: number | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  createdAt: number;
-  updatedAt: number;
-  deliveredAt: number | null;
-}
 
 interface DeliveryRow {
   id: number; event_id: string; subscription: string; channel: 'webhook' | 'email'; state: DeliveryState; attempts: number;
@@ -36,19 +16,16 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   createdAt: r.created_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,
 });
 
-/** A claimed delivery and its event. */
-export interface ClaimedDelivery { delivery: Delivery; event: StoredEvent }
-
 /**
  * Deliveries (one per event × subscription). The dispatcher claims due ones under a lease:
  * a process killed while sending leaves the lease to lapse, and the delivery is sent again.
  * Results are recorded only by the lease's holder, so a delivery is recorded `delivered` once.
  */
-export class DeliveryRepository {
+export class SqliteDeliveryRepository implements DeliveryRepository {
   constructor(private readonly db: Database) {}
 
   /** Due deliveries not leased by anyone, leased to `holder` until now + leaseMs, with their events. */
-  claim(holder: string, now: number, leaseMs: number, limit = 50): ClaimedDelivery[] {
+  async claim(holder: string, now: number, leaseMs: number, limit = 50): Promise<ClaimedDelivery[]> {
     // A read first: an idle poll takes no write lock.
     const due = statement(this.db, `SELECT 1 FROM deliveries WHERE state IN ('pending', 'failed') AND due_at <= ?
       AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1`).get(now, now);
@@ -66,14 +43,14 @@ export class DeliveryRepository {
   }
 
   /** A 2xx (or an accepted mail): final. False when the lease was lost meanwhile. */
-  delivered(id: number, holder: string, at: number, status: number | null): boolean {
+  async delivered(id: number, holder: string, at: number, status: number | null): Promise<boolean> {
     return statement(this.db, `UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = @at, updated_at = @at,
         last_status = @status, last_error = NULL, lease_until = NULL, lease_holder = NULL
       WHERE id = @id AND lease_holder = @holder`).run({ id, holder, at, status }).changes > 0;
   }
 
   /** The attempt failed: `failed` and due again at `nextAt`, or `dead` (nextAt null). */
-  failed(id: number, holder: string, at: number, failure: { status: number | null; error: string; nextAt: number | null }): boolean {
+  async failed(id: number, holder: string, at: number, failure: { status: number | null; error: string; nextAt: number | null }): Promise<boolean> {
     return statement(this.db, `UPDATE deliveries SET state = @state, attempts = attempts + 1, due_at = COALESCE(@nextAt, due_at),
         updated_at = @at, last_status = @status, last_error = @error, lease_until = NULL, lease_holder = NULL
       WHERE id = @id AND lease_holder = @holder`).run({
@@ -86,17 +63,21 @@ export class DeliveryRepository {
    * sender, so deliveries a crash left leased are sent again at once rather than when their
    * lease lapses. In a cluster (issue #20) the lapse alone does it.
    */
-  releaseAllLeases(): number {
+  async releaseAllLeases(): Promise<number> {
     return statement(this.db, 'UPDATE deliveries SET lease_until = NULL, lease_holder = NULL WHERE lease_until IS NOT NULL').run().changes;
   }
 
-  get(id: number): Delivery | undefined {
+  async get(id: number): Promise<Delivery | undefined> {
+    return this.getNow(id);
+  }
+
+  private getNow(id: number): Delivery | undefined {
     const row = statement(this.db, 'SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
     return row && toDelivery(row);
   }
 
   /** Newest first. */
-  list(q: { state?: DeliveryState; eventId?: string; limit?: number } = {}): Delivery[] {
+  async list(q: { state?: DeliveryState; eventId?: string; limit?: number } = {}): Promise<Delivery[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: q.limit ?? 100 };
     if (q.state) { where.push('state = @state'); params.state = q.state; }
@@ -106,14 +87,14 @@ export class DeliveryRepository {
   }
 
   /** A failed or dead delivery is due again now, with a new horizon (`fluxgate deliveries retry`). */
-  retry(id: number, at = Date.now()): Delivery {
-    const d = this.get(id);
+  async retry(id: number, at = Date.now()): Promise<Delivery> {
+    const d = this.getNow(id);
     if (!d) throw new FluxgateError('FG_DELIVERY_NOT_FOUND', `no delivery ${id}: see \`fluxgate deliveries list\``, { delivery: id });
     if (d.state !== 'failed' && d.state !== 'dead') {
       throw new FluxgateError('FG_DELIVERY_STATE', `delivery ${id} is ${d.state}: only a failed or dead delivery is retried`, { delivery: id, state: d.state });
     }
     statement(this.db, `UPDATE deliveries SET state = 'pending', due_at = @at, retry_from = @at, updated_at = @at, lease_until = NULL, lease_holder = NULL
       WHERE id = @id`).run({ id, at });
-    return this.get(id)!;
+    return this.getNow(id)!;
   }
 }

@@ -4,15 +4,12 @@ import type { NewEvent } from './event-types';
 import { statement } from './statements';
 
 /**
- * The write side of the outbox: one INSERT on the caller's connection, so an event recorded
- * inside a repository's transaction commits or rolls back with the change that caused it (a
- * crash never loses one nor invents one). The PostgreSQL port takes the transaction's client.
+ * The write side of the outbox in SQLite: one INSERT on the caller's connection, synchronous,
+ * so an event recorded inside a repository's transaction commits or rolls back with the change
+ * that caused it (a crash never loses one nor invents one). Internal to core/store: callers see
+ * the units of work of the repositories (core/store/ports).
  */
-export interface EventOutbox {
-  record(event: NewEvent): string;
-}
-
-export class SqliteEventOutbox implements EventOutbox {
+export class SqliteEventOutbox {
   constructor(private readonly db: Database) {}
 
   /** Returns the event's id. */

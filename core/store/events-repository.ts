@@ -1,44 +1,29 @@
 import type { Database } from './database';
-import { SqliteEventOutbox, type EventOutbox } from './event-outbox';
+import { SqliteEventOutbox } from './event-outbox';
 import { toStoredEvent, type EventRow, type NewEvent, type StoredEvent } from './event-types';
+import type { EventQuery, EventRepository, PlannedDelivery } from './ports/events';
 import { statement } from './statements';
-
-export interface EventQuery {
-  /** Epoch ms: events at or after. */
-  since?: number;
-  type?: string;
-  account?: string;
-  /** The most recent this many (default 100). */
-  limit?: number;
-}
-
-/** A delivery to make: one subscription of an event. */
-export interface PlannedDelivery {
-  subscription: string;
-  channel: 'webhook' | 'email';
-  dueAt: number;
-}
 
 /**
  * The outbox's read side: listing events, and routing them (the dispatcher turns each new event
  * into its deliveries, once: `routed` is set in the same transaction).
  */
-export class EventRepository implements EventOutbox {
+export class SqliteEventRepository implements EventRepository {
   private readonly outbox: SqliteEventOutbox;
 
   constructor(private readonly db: Database) {
     this.outbox = new SqliteEventOutbox(db);
   }
 
-  record(event: NewEvent): string { return this.outbox.record(event); }
+  async record(event: NewEvent): Promise<string> { return this.outbox.record(event); }
 
-  get(id: string): StoredEvent | undefined {
+  async get(id: string): Promise<StoredEvent | undefined> {
     const row = statement(this.db, 'SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
     return row && toStoredEvent(row);
   }
 
   /** Matching events, oldest first (the most recent `limit` of them). */
-  list(q: EventQuery = {}): StoredEvent[] {
+  async list(q: EventQuery = {}): Promise<StoredEvent[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: q.limit ?? 100 };
     if (q.since !== undefined) { where.push('at >= @since'); params.since = q.since; }
@@ -52,7 +37,7 @@ export class EventRepository implements EventOutbox {
   }
 
   /** Events not routed yet, in order. */
-  unrouted(limit = 100): StoredEvent[] {
+  async unrouted(limit = 100): Promise<StoredEvent[]> {
     return (statement(this.db, 'SELECT * FROM events WHERE routed = 0 ORDER BY seq LIMIT ?').all(limit) as EventRow[]).map(toStoredEvent);
   }
 
@@ -60,7 +45,7 @@ export class EventRepository implements EventOutbox {
    * Makes the events' deliveries and marks them routed, in one transaction. Idempotent (one row
    * per event × subscription): two nodes routing the same event make each delivery once.
    */
-  route(routes: Array<{ event: StoredEvent; deliveries: PlannedDelivery[] }>, at = Date.now()): void {
+  async route(routes: Array<{ event: StoredEvent; deliveries: PlannedDelivery[] }>, at = Date.now()): Promise<void> {
     this.db.transaction(() => {
       for (const { event, deliveries } of routes) {
         for (const d of deliveries) {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import { AccountRepository, type Account } from './accounts-repository';
 import { SqliteEventOutbox } from './event-outbox';
+import { QueueRepository, type NewJob } from './queue-repository';
 import type { NewEvent } from './event-types';
 import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
 import {
@@ -188,6 +190,36 @@ export class JournalRepository {
   }
 
   /**
+   * Unit of work of intake: the upload's row and, atomically, either its queue job (`jobOf`) or
+   * its refusal (`refusalOf`, given the account as it is now: a file arriving once `account
+   * disable` has returned is refused). Undefined when the row exists already. The callbacks
+   * compute, they do no I/O.
+   */
+  recordUpload(
+    upload: NewJournalFile,
+    jobOf: (file: JournalFile) => NewJob,
+    refusalOf: (account: Account | undefined, file: JournalFile) => OutcomeSummary | undefined,
+  ): { file: JournalFile; refusal?: OutcomeSummary } | undefined {
+    return this.transaction(() => {
+      const inserted = this.insert(upload);
+      if (!inserted) return undefined;
+      const refusal = refusalOf(new AccountRepository(this.db).get(inserted.accountId), inserted);
+      if (refusal) return { file: this.must(inserted.id, this.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() })), refusal };
+      new QueueRepository(this.db).insert(jobOf(inserted));
+      return { file: inserted };
+    });
+  }
+
+  /** Unit of work of `fluxgate replay`: the row back to `received` with its `replay` event, and its queue job, atomically. */
+  replayWithJob(id: string, from: FileState, location: string, job: NewJob): JournalFile {
+    return this.transaction(() => {
+      const file = this.replay(id, from, location);
+      new QueueRepository(this.db).insert(job);
+      return file;
+    });
+  }
+
+  /**
    * Retention deleted a file of this row (its input, or one of its outputs): an event on its
    * timeline, and the state `deleted` when the input itself went.
    */
@@ -243,7 +275,7 @@ export class JournalRepository {
   }
 
   /** Runs fn in a transaction (a savepoint inside the caller's, when one is open). */
-  transaction<T>(fn: () => T): T {
+  private transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 

@@ -127,6 +127,11 @@ export class QueueRepository {
     return row.at ?? undefined;
   }
 
+  /** Keeps a long-running job's lease from expiring while its worker is alive. */
+  extendLease(id: number, leaseMs: number, now = Date.now()): void {
+    this.db.prepare(`UPDATE queue SET lease_until = ? WHERE id = ? AND state = 'leased'`).run(now + leaseMs, id);
+  }
+
   list(filter: { topic?: string; state?: JobState } = {}): Job[] {
     const where: string[] = [];
     if (filter.topic) where.push('topic = @topic');
@@ -135,7 +140,3 @@ export class QueueRepository {
   }
 }
 
-/** Keeps a long-running job's lease from expiring while its worker is alive. */
-export function extendLease(db: Database, id: number, leaseMs: number, now = Date.now()): void {
-  db.prepare(`UPDATE queue SET lease_until = ? WHERE id = ? AND state = 'leased'`).run(now + leaseMs, id);
-}

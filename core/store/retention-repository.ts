@@ -1,38 +1,10 @@
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
+import type { JournalRowAt, RecordedOutput, RetainedInput, RetentionRepository, SeenFile } from './ports/jobs';
 
 interface InputRow {
   id: string; account_id: string; name: string; state: RetainedInput['state']; location: string; size: number;
   sha256: string; received_at: number; processed_at: number | null;
-}
-
-/** A journal row retention may act on: its input file, where it is now, and the times that count. */
-export interface RetainedInput {
-  fileId: string;
-  accountId: string;
-  name: string;
-  state: 'processed' | 'rejected' | 'dead';
-  location: string;
-  size: number;
-  sha256: string;
-  receivedAt: number;
-  processedAt: number | null;
-}
-
-/** A report or receipt the engine wrote into out/ (engine's `outputs` table). */
-export interface RecordedOutput {
-  fileId: string | null;
-  accountId: string;
-  kind: 'receipt' | 'report';
-  path: string;
-  createdAt: number;
-}
-
-export interface SeenFile {
-  path: string;
-  accountId: string;
-  inode: string;
-  firstSeenAt: number;
 }
 
 /**
@@ -40,7 +12,7 @@ export interface SeenFile {
  * does not know (unmatched inputs, partial uploads, other files in out/): their age is counted
  * from when fluxgate first saw them (or their ctime, if earlier), never from a client-settable mtime.
  */
-export class RetentionRepository {
+export class SqliteRetentionRepository implements RetentionRepository {
   private readonly finishedPages: ReadonlyArray<{ sql: Statement; key: (r: InputRow) => [number, string] }>;
   private readonly rowAtLocation: Statement;
   private readonly latestOutputAt: Statement;
@@ -80,7 +52,7 @@ export class RetentionRepository {
    * retries them). A page at a time, each read when the previous one is done with, so the
    * caller may delete (and write to the journal) between pages.
    */
-  *finishedInputs(cutoffs: { processedBefore: number; receivedBefore: number }, pageSize = 500): Generator<RetainedInput> {
+  async *finishedInputs(cutoffs: { processedBefore: number; receivedBefore: number }, pageSize = 500): AsyncGenerator<RetainedInput> {
     for (const { sql, key } of this.finishedPages) {
       let after: [number, string] = [-1, ''];
       for (;;) {
@@ -98,13 +70,13 @@ export class RetentionRepository {
   }
 
   /** The journal row (not deleted) whose file is at this location, a live one first. */
-  journalRowAt(location: string): { fileId: string; state: string; size: number; sha256: string; receivedAt: number } | undefined {
+  async journalRowAt(location: string): Promise<JournalRowAt | undefined> {
     const r = this.rowAtLocation.get(location) as { id: string; state: string; size: number; sha256: string; received_at: number } | undefined;
     return r && { fileId: r.id, state: r.state, size: r.size, sha256: r.sha256, receivedAt: r.received_at };
   }
 
   /** Journal rows (any state but deleted) of an account, by location (purges: every row of one account). */
-  journalAt(accountId: string): Map<string, { fileId: string; state: string; size: number; sha256: string; receivedAt: number }> {
+  async journalAt(accountId: string): Promise<Map<string, JournalRowAt>> {
     const rows = this.db.prepare(`SELECT id, location, state, size, sha256, received_at FROM files
       WHERE account_id = ? AND state <> 'deleted'`).all(accountId) as Array<{
       id: string; location: string; state: string; size: number; sha256: string; received_at: number;
@@ -118,19 +90,19 @@ export class RetentionRepository {
    * same name (its report has the same name): what is there now is the last write, and its
    * retention clock starts then (and the tombstone names the file that wrote it).
    */
-  latestOutput(accountId: string, path: string): RecordedOutput | undefined {
+  async latestOutput(accountId: string, path: string): Promise<RecordedOutput | undefined> {
     const r = this.latestOutputAt.get(path, accountId) as { file_id: string | null; account_id: string; kind: 'receipt' | 'report'; path: string; created_at: number } | undefined;
     return r && { fileId: r.file_id, accountId: r.account_id, kind: r.kind, path: r.path, createdAt: r.created_at };
   }
 
   /** Journal rows of an account not yet deleted (for purges). */
-  undeletedFiles(accountId: string): Array<{ fileId: string; location: string; name: string; size: number; sha256: string }> {
+  async undeletedFiles(accountId: string): Promise<Array<{ fileId: string; location: string; name: string; size: number; sha256: string }>> {
     return (this.db.prepare(`SELECT id, location, name, size, sha256 FROM files WHERE account_id = ? AND state <> 'deleted'`)
       .all(accountId) as Array<{ id: string; location: string; name: string; size: number; sha256: string }>)
       .map((r) => ({ fileId: r.id, location: r.location, name: r.name, size: r.size, sha256: r.sha256 }));
   }
 
-  seen(accountId: string): Map<string, SeenFile> {
+  async seen(accountId: string): Promise<Map<string, SeenFile>> {
     const rows = this.seenOf.all(accountId) as Array<{ path: string; account_id: string; inode: string; first_seen_at: number }>;
     return new Map(rows.map((r) => [r.path, { path: r.path, accountId: r.account_id, inode: r.inode, firstSeenAt: r.first_seen_at }]));
   }
@@ -139,14 +111,14 @@ export class RetentionRepository {
    * Replaces the account's registry with what a scan saw, in one transaction: new files are
    * added, files that are gone (retrieved, deleted) are forgotten.
    */
-  replaceSeen(accountId: string, files: SeenFile[], now = Date.now()): void {
+  async replaceSeen(accountId: string, files: SeenFile[], now = Date.now()): Promise<void> {
     this.db.transaction(() => {
       this.forgetSeen.run(accountId);
       for (const f of files) this.insertSeen.run(f.path, accountId, f.inode, f.firstSeenAt, now);
     }).immediate();
   }
 
-  forgetAccount(accountId: string): void {
+  async forgetAccount(accountId: string): Promise<void> {
     this.forgetSeen.run(accountId);
   }
 }

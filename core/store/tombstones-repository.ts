@@ -1,29 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { JournalRepository } from './journal-repository';
-
-/** What was deleted, when, and by which rule: the answer to "what happened to my file". */
-export interface Tombstone {
-  id: number;
-  fileId: string | null;
-  accountId: string;
-  /** Absolute path of the deleted file. */
-  path: string;
-  name: string;
-  size: number | null;
-  sha256: string | null;
-  rule: string;
-  /** Real time of the deletion (intent time while pending). */
-  deletedAt: number;
-  /** The date the rules were evaluated as of (differs from deletedAt under `jobs run --at`). */
-  asOf: number | null;
-  state: 'pending' | 'done';
-  /** `dev:ino:birth` of the file when the deletion was decided: a rerun never deletes a newer file at the same path. */
-  inode: string | null;
-  detail: Record<string, unknown>;
-}
-
-export type NewTombstone = Omit<Tombstone, 'id' | 'state'>;
+import type { NewTombstone, Tombstone, TombstoneFilter, TombstoneRepository } from './ports/jobs';
 
 interface TombstoneRow {
   id: number; file_id: string | null; account_id: string; path: string; name: string; size: number | null;
@@ -37,20 +15,12 @@ const toTombstone = (r: TombstoneRow): Tombstone => ({
   detail: JSON.parse(r.detail) as Record<string, unknown>,
 });
 
-export interface TombstoneFilter {
-  accountId?: string;
-  fileId?: string;
-  /** Substring of the file name. */
-  name?: string;
-  limit?: number;
-}
-
 /**
  * Tombstones are written in two steps around the unlink: `intend` (pending) before the file
  * is removed, `confirm` after. A crash in between leaves a pending tombstone that the next run
  * reconciles, so no deletion goes unrecorded and none is recorded twice.
  */
-export class TombstoneRepository {
+export class SqliteTombstoneRepository implements TombstoneRepository {
   private readonly insert: Statement;
   private readonly byId: Statement;
   private readonly markDone: Statement;
@@ -62,7 +32,7 @@ export class TombstoneRepository {
     this.markDone = db.prepare(`UPDATE tombstones SET state = 'done', deleted_at = ?, detail = ? WHERE id = ?`);
   }
 
-  intend(t: NewTombstone): Tombstone {
+  async intend(t: NewTombstone): Promise<Tombstone> {
     return toTombstone(this.insert.get({ ...t, detail: JSON.stringify(t.detail) }) as TombstoneRow);
   }
 
@@ -70,9 +40,9 @@ export class TombstoneRepository {
    * Marks the deletion done and, when the file is in the journal, its row `deleted`
    * with an event on its timeline, in one transaction.
    */
-  confirm(id: number, extraDetail: Record<string, unknown> = {}, now = Date.now()): void {
+  async confirm(id: number, extraDetail: Record<string, unknown> = {}, now = Date.now()): Promise<void> {
     this.db.transaction(() => {
-      const t = this.get(id);
+      const t = this.getNow(id);
       if (!t || t.state === 'done') return;
       const detail = { ...t.detail, ...extraDetail };
       this.markDone.run(now, JSON.stringify(detail), id);
@@ -82,20 +52,24 @@ export class TombstoneRepository {
   }
 
   /** Withdraws an intent whose deletion is known not to have happened (the unlink failed). */
-  discard(id: number): void {
+  async discard(id: number): Promise<void> {
     this.db.prepare(`DELETE FROM tombstones WHERE id = ? AND state = 'pending'`).run(id);
   }
 
-  get(id: number): Tombstone | undefined {
+  async get(id: number): Promise<Tombstone | undefined> {
+    return this.getNow(id);
+  }
+
+  private getNow(id: number): Tombstone | undefined {
     const row = this.byId.get(id) as TombstoneRow | undefined;
     return row && toTombstone(row);
   }
 
-  pending(): Tombstone[] {
+  async pending(): Promise<Tombstone[]> {
     return (this.db.prepare(`SELECT * FROM tombstones WHERE state = 'pending' ORDER BY id`).all() as TombstoneRow[]).map(toTombstone);
   }
 
-  list(filter: TombstoneFilter = {}): Tombstone[] {
+  async list(filter: TombstoneFilter = {}): Promise<Tombstone[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit ?? -1 };
     if (filter.accountId) { where.push('account_id = @accountId'); params.accountId = filter.accountId; }

@@ -21,11 +21,8 @@ export function replayFile(id: string, journal: JournalRepository, files: FileJo
   if (!existsSync(file.location)) {
     throw new FluxgateError('FG_REPLAY', `file ${id} is no longer at ${file.location} (removed by retention?): nothing to replay`, { fileId: id });
   }
-  journal.transaction(() => {
-    // The proof of receipt was made once and stays; a new report replaces the old one.
-    journal.replay(id, file.state, file.location);
-    files.add(file);
-  });
+  // The proof of receipt was made once and stays; a new report replaces the old one.
+  journal.replayWithJob(id, file.state, file.location, files.jobFor(file));
   files.wake();
   return { id, from: file.state, state: 'received', queued: true, location: file.location };
 }

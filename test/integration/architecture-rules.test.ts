@@ -63,6 +63,19 @@ describe('npm run deps', { concurrency: true }, () => {
     assert.match(out, /error store-reads-no-file-format: core\/store\/rows\.ts → core\/records\/csv-reader\.ts/);
   });
 
+  test('refuses better-sqlite3 or the Database handle outside core/store, and allows them inside', async () => {
+    const r = await deps(tree({
+      'core/http/metrics.ts': "import { Database } from '../store/database';\nexport const metrics = Database;\n",
+      'core/queue/queue.ts': "import Sqlite from 'better-sqlite3';\nexport const queue = Sqlite;\n",
+      'core/store/queue-repository.ts': "import Sqlite from 'better-sqlite3';\nimport { Database } from './database';\nexport const repo = [Sqlite, Database];\n",
+    }));
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.code, 0, out);
+    assert.match(out, /error sqlite-stays-in-store: core\/http\/metrics\.ts → core\/store\/database\.ts/);
+    assert.match(out, /error sqlite-stays-in-store: core\/queue\/queue\.ts → better-sqlite3/);
+    assert.doesNotMatch(out, /sqlite-stays-in-store: core\/store\//);
+  });
+
   test('refuses a cycle between two folders even when no module is in a cycle', async () => {
     const r = await deps(tree({
       'core/alpha/start.ts': "import { middle } from '../beta/middle';\nexport const start = middle;\n",

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
 import { inodeOf } from '../../core/retention/file-hash';
 import { JournalRepository } from '../../core/store/journal-repository';
-import { TombstoneRepository } from '../../core/store/tombstones-repository';
+import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
 const inode = (p: string): string => inodeOf(lstatSync(p));
@@ -16,13 +16,13 @@ const inode = (p: string): string => inodeOf(lstatSync(p));
 describe('job runs: crash recovery, locks, failures', () => {
   let fx: JobsFixture;
   let journal: JournalRepository;
-  let tombstones: TombstoneRepository;
+  let tombstones: SqliteTombstoneRepository;
   const T = Date.now();
 
   before(() => {
     fx = new JobsFixture();
     journal = new JournalRepository(fx.db);
-    tombstones = new TombstoneRepository(fx.db);
+    tombstones = new SqliteTombstoneRepository(fx.db);
     new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme', now: T });
   });
   after(async () => { await fx.cleanup(); });
@@ -33,20 +33,20 @@ describe('job runs: crash recovery, locks, failures', () => {
     const row = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/a.csv',
       name: 'a.csv', size: 3, sha1: 'x', sha256: createHash('sha256').update('aaa').digest('hex'), location: notYetDeleted, receivedAt: T })!;
     journal.update(row.id, { state: 'processed', processedAt: T });
-    tombstones.intend({ fileId: row.id, accountId: 'acme', path: notYetDeleted, name: 'a.csv', size: 3, sha256: row.sha256,
+    await tombstones.intend({ fileId: row.id, accountId: 'acme', path: notYetDeleted, name: 'a.csv', size: 3, sha256: row.sha256,
       rule: 'archive', deletedAt: T, asOf: T + 46 * DAY, inode: inode(notYetDeleted), detail: {} });
 
     const alreadyUnlinked = fx.write(join(fx.paths.quarantine('acme', 'sal'), 'b.csv'), 'bbb');
     const ino = inode(alreadyUnlinked);
     rmSync(alreadyUnlinked);
-    tombstones.intend({ fileId: null, accountId: 'acme', path: alreadyUnlinked, name: 'b.csv', size: 3, sha256: null,
+    await tombstones.intend({ fileId: null, accountId: 'acme', path: alreadyUnlinked, name: 'b.csv', size: 3, sha256: null,
       rule: 'quarantine', deletedAt: T, asOf: T + 91 * DAY, inode: ino, detail: {} });
 
     // A newer file has since been written where a pending deletion pointed: it must survive.
     const replaced = fx.inTree('acme', 'in/sal/c.csv.filepart', 'old');
     const oldIno = inode(replaced);
     rmSync(replaced);
-    tombstones.intend({ fileId: null, accountId: 'acme', path: replaced, name: 'c.csv.filepart', size: 3, sha256: null,
+    await tombstones.intend({ fileId: null, accountId: 'acme', path: replaced, name: 'c.csv.filepart', size: 3, sha256: null,
       rule: 'partial-upload', deletedAt: T, asOf: T + 8 * DAY, inode: oldIno, detail: {} });
     fx.write(replaced, 'a brand new upload');
 

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
-import { DeliveryRepository } from '../../core/store/deliveries-repository';
-import { EventRepository } from '../../core/store/events-repository';
+import { SqliteDeliveryRepository } from '../../core/store/deliveries-repository';
+import { SqliteEventRepository } from '../../core/store/events-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
@@ -98,31 +98,31 @@ test('the published JSON Schema is the one the CLI prints, one schema per event 
   assert.deepEqual(published, schema, 'docs/events.schema.json is current: run `fluxgate events schema --write docs`');
 });
 
-test('deliveries: routed once per subscription, claimed under a lease, recorded only by the lease\'s holder', () => {
-  const outbox = new EventRepository(fx.db);
-  const deliveries = new DeliveryRepository(fx.db);
-  const id = outbox.record({ type: 'key.expired', account: 'acme', at: 1_000 });
-  const event = outbox.unrouted().find((e) => e.event.id === id)!;
+test('deliveries: routed once per subscription, claimed under a lease, recorded only by the lease\'s holder', async () => {
+  const outbox = new SqliteEventRepository(fx.db);
+  const deliveries = new SqliteDeliveryRepository(fx.db);
+  const id = await outbox.record({ type: 'key.expired', account: 'acme', at: 1_000 });
+  const event = (await outbox.unrouted()).find((e) => e.event.id === id)!;
   const planned = [{ subscription: 'webhook:a', channel: 'webhook' as const, dueAt: 2_000 }, { subscription: 'email:b', channel: 'email' as const, dueAt: 2_000 }];
-  outbox.route([{ event, deliveries: planned }], 2_000);
-  outbox.route([{ event, deliveries: planned }], 2_000); // a second router (another node) adds nothing
-  assert.equal(deliveries.list({ eventId: id }).length, 2);
-  assert.ok(!outbox.unrouted().some((e) => e.event.id === id), 'routed');
+  await outbox.route([{ event, deliveries: planned }], 2_000);
+  await outbox.route([{ event, deliveries: planned }], 2_000); // a second router (another node) adds nothing
+  assert.equal((await deliveries.list({ eventId: id })).length, 2);
+  assert.ok(!(await outbox.unrouted()).some((e) => e.event.id === id), 'routed');
 
-  assert.deepEqual(deliveries.claim('node-a', 1_999, 10_000).filter((c) => c.delivery.eventId === id), [], 'not due yet');
-  const mine = deliveries.claim('node-a', 2_000, 10_000).filter((c) => c.delivery.eventId === id);
+  assert.deepEqual((await deliveries.claim('node-a', 1_999, 10_000)).filter((c) => c.delivery.eventId === id), [], 'not due yet');
+  const mine = (await deliveries.claim('node-a', 2_000, 10_000)).filter((c) => c.delivery.eventId === id);
   assert.equal(mine.length, 2);
   assert.equal(mine[0].event.event.id, id);
-  assert.deepEqual(deliveries.claim('node-b', 5_000, 10_000).filter((c) => c.delivery.eventId === id), [], 'leased: nobody else takes them');
+  assert.deepEqual((await deliveries.claim('node-b', 5_000, 10_000)).filter((c) => c.delivery.eventId === id), [], 'leased: nobody else takes them');
   // node-a is presumed dead once its lease lapsed: node-b takes over, and node-a's late answer is not recorded.
-  const taken = deliveries.claim('node-b', 12_001, 10_000).filter((c) => c.delivery.eventId === id);
+  const taken = (await deliveries.claim('node-b', 12_001, 10_000)).filter((c) => c.delivery.eventId === id);
   assert.equal(taken.length, 2);
-  assert.equal(deliveries.delivered(mine[0].delivery.id, 'node-a', 12_500, 204), false);
-  assert.equal(deliveries.delivered(taken[0].delivery.id, 'node-b', 12_600, 204), true);
-  assert.equal(deliveries.failed(taken[1].delivery.id, 'node-b', 12_700, { status: 500, error: 'answered 500', nextAt: 20_000 }), true);
-  const [a, b] = [deliveries.get(taken[0].delivery.id)!, deliveries.get(taken[1].delivery.id)!];
+  assert.equal(await deliveries.delivered(mine[0].delivery.id, 'node-a', 12_500, 204), false);
+  assert.equal(await deliveries.delivered(taken[0].delivery.id, 'node-b', 12_600, 204), true);
+  assert.equal(await deliveries.failed(taken[1].delivery.id, 'node-b', 12_700, { status: 500, error: 'answered 500', nextAt: 20_000 }), true);
+  const [a, b] = [(await deliveries.get(taken[0].delivery.id))!, (await deliveries.get(taken[1].delivery.id))!];
   assert.deepEqual([a.state, a.attempts, a.deliveredAt], ['delivered', 1, 12_600]);
   assert.deepEqual([b.state, b.attempts, b.dueAt, b.lastStatus], ['failed', 1, 20_000, 500]);
-  assert.deepEqual(deliveries.claim('node-b', 19_999, 10_000).filter((c) => c.delivery.eventId === id), [], 'the retry waits for its time');
-  assert.throws(() => deliveries.retry(a.id), /FG_DELIVERY_STATE|only a failed or dead/);
+  assert.deepEqual((await deliveries.claim('node-b', 19_999, 10_000)).filter((c) => c.delivery.eventId === id), [], 'the retry waits for its time');
+  await assert.rejects(deliveries.retry(a.id), /FG_DELIVERY_STATE|only a failed or dead/);
 });

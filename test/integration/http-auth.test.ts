@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { DataPaths } from '../../core/config/paths';
 import { OperatorService } from '../../core/operators/operator-service';
+import { SqliteOperatorRepository } from '../../core/store/operators-repository';
 import { openDatabase } from '../../core/store/database';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 
@@ -86,7 +87,7 @@ describe('HTTP API: authentication and roles on every route', () => {
     // An admin token that expired yesterday: made as `token create --expires-days 1` would, two days ago.
     const db = openDatabase(new DataPaths(server.dataDir).database);
     try {
-      tokens.expired = new OperatorService(db).createToken('expired-bot', 'admin', 1, Date.now() - 2 * 86_400_000).token;
+      tokens.expired = (await new OperatorService(new SqliteOperatorRepository(db)).createToken('expired-bot', 'admin', 1, Date.now() - 2 * 86_400_000)).token;
     } finally {
       db.close();
     }

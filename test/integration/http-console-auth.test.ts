@@ -4,6 +4,7 @@ import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
 import { OperatorService } from '../../core/operators/operator-service';
+import { SqliteOperatorRepository } from '../../core/store/operators-repository';
 import { openDatabase } from '../../core/store/database';
 import { ConsoleClient, shownCode } from '../helpers/console';
 import { REPO_ROOT, TestServer } from '../helpers/server';
@@ -82,12 +83,12 @@ describe('console: sessions, roles and CSRF on every route', () => {
     }
     const db = openDatabase(new DataPaths(server.dataDir).database);
     try {
-      const operators = new OperatorService(db);
+      const operators = new OperatorService(new SqliteOperatorRepository(db));
       // A session that ended yesterday, and one ended by logging out.
       stale.expired = (await operators.login('admin-person', PASSWORD, 60, Date.now() - 2 * 86_400_000))!.token;
       const revoked = (await operators.login('admin-person', PASSWORD, 60))!;
       stale.revoked = revoked.token;
-      operators.logout(operators.authenticate(revoked.token)!);
+      await operators.logout((await operators.authenticate(revoked.token))!);
     } finally {
       db.close();
     }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
 import { JournalRepository, type JournalQuery } from '../../core/store/journal-repository';
 import { QueueRepository } from '../../core/store/queue-repository';
-import { RetentionRepository } from '../../core/store/retention-repository';
-import { TombstoneRepository } from '../../core/store/tombstones-repository';
+import { SqliteRetentionRepository } from '../../core/store/retention-repository';
+import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
 
 /**
  * With a million files in the journal, what runs per upload (intake, the workflow's transitions,
@@ -17,7 +17,7 @@ import { TombstoneRepository } from '../../core/store/tombstones-repository';
  * for every statement those paths prepare (EXPLAIN QUERY PLAN), not on timings:
  * `npm run bench:journal` measures those.
  */
-test('every statement of intake, the workflow, the queue, `files` and retention reads through an index, and pages need no sort', () => {
+test('every statement of intake, the workflow, the queue, `files` and retention reads through an index, and pages need no sort', async () => {
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'fg-plans-')), 'fluxgate.db'));
   const statements = new Set<string>();
   const prepare = db.prepare.bind(db);
@@ -25,8 +25,8 @@ test('every statement of intake, the workflow, the queue, `files` and retention 
 
   const journal = new JournalRepository(db);
   const queue = new QueueRepository(db);
-  const retention = new RetentionRepository(db);
-  const tombstones = new TombstoneRepository(db, journal);
+  const retention = new SqliteRetentionRepository(db);
+  const tombstones = new SqliteTombstoneRepository(db, journal);
   const lists: string[] = [];
   const at = Date.UTC(2026, 10, 1);
   const f = journal.insert({
@@ -60,17 +60,17 @@ test('every statement of intake, the workflow, the queue, `files` and retention 
     journal.list(query);
     for (const sql of statements) if (!before.has(sql)) lists.push(sql);
   }
-  for (const row of retention.finishedInputs({ processedBefore: at + 1, receivedBefore: at + 1 })) assert.ok(row.fileId);
-  retention.journalRowAt('/d/sftp/acme/in/sal/y.csv');
-  retention.latestOutput('acme', '/d/sftp/acme/out/tra/r.xml');
-  retention.replaceSeen('acme', [{ path: '/d/sftp/acme/out/z', accountId: 'acme', inode: '1:2:3', firstSeenAt: at }]);
-  retention.seen('acme');
-  const t = tombstones.intend({
+  for await (const row of retention.finishedInputs({ processedBefore: at + 1, receivedBefore: at + 1 })) assert.ok(row.fileId);
+  await retention.journalRowAt('/d/sftp/acme/in/sal/y.csv');
+  await retention.latestOutput('acme', '/d/sftp/acme/out/tra/r.xml');
+  await retention.replaceSeen('acme', [{ path: '/d/sftp/acme/out/z', accountId: 'acme', inode: '1:2:3', firstSeenAt: at }]);
+  await retention.seen('acme');
+  const t = await tombstones.intend({
     fileId: f.id, accountId: 'acme', path: '/d/archive/acme/sal/x.csv', name: 'x.csv', size: 1, sha256: 'b', rule: 'archive',
     deletedAt: at, asOf: at, inode: null, detail: {},
   });
-  tombstones.confirm(t.id);
-  tombstones.pending();
+  await tombstones.confirm(t.id);
+  await tombstones.pending();
 
   const problems: string[] = [];
   for (const sql of statements) {

@@ -16,6 +16,7 @@ import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
+import { QueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
 import { WorkflowRunner } from '../../core/workflow/runner';
@@ -52,7 +53,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     for (const flux of ['gone', 'wrong']) mkdirSync(join(paths.accountRoot('acme'), 'in', flux));
     journal = new JournalRepository(db);
     const logger = silentLogger();
-    const queue = new DurableQueue(db, loaded.config.engine.retry, logger);
+    const queue = new DurableQueue(new QueueRepository(db), loaded.config.engine.retry, logger);
     const workflows = new WorkflowRegistry(workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
     assert.deepEqual(workflows.all.map((w) => w.flux).sort(), ['gone', 'wrong']);
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));

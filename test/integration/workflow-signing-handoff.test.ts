@@ -18,6 +18,7 @@ import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository, type JournalFile } from '../../core/store/journal-repository';
+import { QueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
 import { WorkflowRunner } from '../../core/workflow/runner';
@@ -66,7 +67,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     journal = new JournalRepository(db);
     const logger = silentLogger();
-    queue = new DurableQueue(db, loaded.config.engine.retry, logger);
+    queue = new DurableQueue(new QueueRepository(db), loaded.config.engine.retry, logger);
     const workflows = new WorkflowRegistry(workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);

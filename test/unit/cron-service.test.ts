@@ -12,6 +12,9 @@ import { parseAsOf } from '../../core/cron/as-of';
 import { silentLogger } from '../../core/logging/logger';
 import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
+import { SqliteStore } from '../../core/store/sqlite-store';
+import type { CronRun } from '../../core/store/ports/jobs';
+import { until } from '../helpers/wait';
 
 /** The scheduler itself, in-process on a real database: node-cron fires, runs are recorded. */
 describe('cron service (node-cron 4)', () => {
@@ -32,23 +35,18 @@ describe('cron service (node-cron 4)', () => {
         accountInactivity: { schedule: '0 0 1 1 *' },
       },
     });
-    const jobs = buildJobs({ config, paths: new DataPaths(dir), db, accounts: new AccountRepository(db), logger: silentLogger() });
+    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), accounts: new AccountRepository(db), logger: silentLogger() });
     const service = new CronService(config, jobs.registry, jobs.runner, jobs.runs, silentLogger());
     await service.start();
     try {
       // Wait for the scheduler's own tick (at most a second), not for a fixed time.
-      const run = await new Promise<NonNullable<ReturnType<typeof jobs.runs.lastRun>>>((resolve, reject) => {
-        const deadline = Date.now() + 10_000;
-        const poll = setInterval(() => {
-          const last = jobs.runs.lastRun('key-expiry');
-          if (last && last.outcome !== 'running') { clearInterval(poll); resolve(last); }
-          else if (Date.now() > deadline) { clearInterval(poll); reject(new Error('key-expiry never ran')); }
-        }, 20);
-      });
+      let run: CronRun | undefined;
+      await until('key-expiry ran', async () => (run = await jobs.runs.lastRun('key-expiry')) !== undefined && run.outcome !== 'running');
+      assert.ok(run);
       assert.equal(run.outcome, 'ok');
       assert.equal(run.dryRun, false);
       assert.notEqual(run.endedAt, null);
-      assert.equal(jobs.runs.lastRun('retention'), undefined);
+      assert.equal(await jobs.runs.lastRun('retention'), undefined);
     } finally {
       await service.stop();
     }
@@ -59,11 +57,11 @@ describe('cron service (node-cron 4)', () => {
     const id = Number(db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('retention', 1, 'running', 1)`).run().lastInsertRowid);
     db.prepare(`INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES ('retention', ?, 2147483646, ?, 1)`).run(id, (await import('node:os')).hostname());
     const config = parseConfig({ jobs: { retention: { enabled: false }, keyExpiry: { enabled: false }, accountInactivity: { enabled: false } } });
-    const jobs = buildJobs({ config, paths: new DataPaths(dir), db, accounts: new AccountRepository(db), logger: silentLogger() });
+    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), accounts: new AccountRepository(db), logger: silentLogger() });
     const service = new CronService(config, jobs.registry, jobs.runner, jobs.runs, silentLogger());
     await service.start();
     await service.stop();
-    assert.equal(jobs.runs.get(id)!.outcome, 'interrupted');
+    assert.equal((await jobs.runs.get(id))!.outcome, 'interrupted');
   });
 
   test('schedules and timezones are validated; next run honours the timezone', () => {

@@ -7,12 +7,13 @@ import { silentLogger } from '../../core/logging/logger';
 import { backoffDelay } from '../../core/queue/backoff';
 import { DurableQueue, type Job } from '../../core/queue/queue';
 import { openDatabase } from '../../core/store/database';
+import { QueueRepository } from '../../core/store/queue-repository';
 
 const dir = mkdtempSync(join(tmpdir(), 'fg-queue-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const retry = { attempts: 3, baseDelayMs: 10, maxDelayMs: 40, factor: 2 };
-const fresh = () => new DurableQueue(openDatabase(join(dir, `q${n++}.db`)), retry, silentLogger());
+const fresh = () => new DurableQueue(new QueueRepository(openDatabase(join(dir, `q${n++}.db`))), retry, silentLogger());
 const listenOpts = (global = 4, perAccount = 1) => ({ concurrency: { global, perAccount }, leaseMs: 60_000, pollIntervalMs: 20 });
 const until = async (cond: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
@@ -53,7 +54,7 @@ describe('durable queue', () => {
 
   test('a poll that finds nothing due does not wait for the write lock another connection holds', () => {
     const file = join(dir, `q${n++}.db`);
-    const q = new DurableQueue(openDatabase(file), retry, silentLogger());
+    const q = new DurableQueue(new QueueRepository(openDatabase(file)), retry, silentLogger());
     q.enqueue('t', {}, { delay: 60_000 });
     const writer = openDatabase(file);
     writer.exec('BEGIN IMMEDIATE');

@@ -3,8 +3,7 @@ import type { FluxgateConfig } from '../../config/schema';
 import { DAY_MS, type Job, type JobContext } from '../../cron/job';
 import { reconcilePending, type FileDeleter } from '../../retention/deleter';
 import type { Account, AccountRepository } from '../../store/accounts-repository';
-import type { InactivityRepository } from '../../store/inactivity-repository';
-import type { RetentionRepository } from '../../store/retention-repository';
+import type { InactivityRepository, RetentionRepository } from '../../store/ports/jobs';
 import { countPurge, purgeAccount } from './purge';
 
 export const INACTIVITY_REASON = 'no successful login for too long (account-inactivity job)';
@@ -47,8 +46,8 @@ export class AccountInactivityJob implements Job {
     const { inactivityDisableDays, purgeAfterDisabledDays, purge } = this.config.accounts;
     const basis = account.lastLoginAt ?? account.createdAt;
     const idle = ctx.asOf - basis;
-    const mark = this.marks.get(account.id);
-    if (mark && mark.basisAt !== basis && !ctx.dryRun) this.marks.clear(account.id); // logged in since
+    const mark = await this.marks.get(account.id);
+    if (mark && mark.basisAt !== basis && !ctx.dryRun) await this.marks.clear(account.id); // logged in since
     const sameMark = mark?.basisAt === basis;
     const base = { target: account.id, account: account.id, since: basis };
 
@@ -59,7 +58,7 @@ export class AccountInactivityJob implements Job {
           return;
         }
         const done = await purgeAccount({ paths: this.paths, accounts: this.accounts, retention: this.retention, deleter: this.deleter }, account.id, ctx.asOf);
-        this.marks.clear(account.id);
+        await this.marks.clear(account.id);
         ctx.counts.add('filesDeleted', done.files);
         ctx.counts.add('bytes', done.bytes);
         ctx.counts.add('directoryRowsDeleted', done.directoryRows);
@@ -67,7 +66,7 @@ export class AccountInactivityJob implements Job {
         return;
       }
       // Purging is off: the account simply stays disabled.
-      if (account.enabled && !sameMark) this.disable(account, basis, ctx, { purgeDisabled: true });
+      if (account.enabled && !sameMark) await this.disable(account, basis, ctx, { purgeDisabled: true });
       return;
     }
     if (idle >= inactivityDisableDays * DAY_MS) {
@@ -77,20 +76,17 @@ export class AccountInactivityJob implements Job {
         ctx.counts.add('reenabledKept');
         return;
       }
-      this.disable(account, basis, ctx, {});
+      await this.disable(account, basis, ctx, {});
     }
   }
 
-  private disable(account: Account, basis: number, ctx: JobContext, detail: Record<string, unknown>): void {
+  private async disable(account: Account, basis: number, ctx: JobContext, detail: Record<string, unknown>): Promise<void> {
     const purgeDueAt = basis + (this.config.accounts.inactivityDisableDays + this.config.accounts.purgeAfterDisabledDays) * DAY_MS;
     ctx.record({
       action: 'disable', target: account.id, account: account.id, since: basis,
       detail: { ...detail, purgeDueAt: new Date(purgeDueAt).toISOString() },
     });
     if (ctx.dryRun) return;
-    this.accounts.transaction(() => {
-      this.accounts.setEnabled(account.id, false, INACTIVITY_REASON, ctx.asOf);
-      this.marks.set({ accountId: account.id, basisAt: basis, disabledAt: ctx.asOf });
-    });
+    await this.marks.disableAccount({ accountId: account.id, basisAt: basis, disabledAt: ctx.asOf }, INACTIVITY_REASON);
   }
 }

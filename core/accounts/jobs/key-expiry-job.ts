@@ -37,13 +37,10 @@ export class KeyExpiryJob implements Job {
           // A dry run says what a run would do (ctx.record logs `would expire`), never that it was done.
           ctx.record({ ...base, action: 'expire' });
           if (ctx.dryRun) continue;
-          this.accounts.transaction(() => {
-            this.accounts.markKeyExpired(key.id, ctx.asOf);
-            this.accounts.recordEvent({
-              type: 'key.expired', at: ctx.asOf, account: key.accountId,
-              summary: `SSH key ${key.fingerprint} of account ${key.accountId} expired: it is refused at login`,
-              data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt },
-            });
+          this.accounts.expireKey(key.id, ctx.asOf, {
+            type: 'key.expired', at: ctx.asOf, account: key.accountId,
+            summary: `SSH key ${key.fingerprint} of account ${key.accountId} expired: it is refused at login`,
+            data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt },
           });
           ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt }, 'SSH key expired: marked expired, it is refused at login');
         } else if (key.expiresAt - warnMs <= ctx.asOf) {
@@ -54,13 +51,10 @@ export class KeyExpiryJob implements Job {
           if (ctx.dryRun) continue;
           ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
             `SSH key expires in ${daysLeft} day(s): the client must register a new key (fluxgate key add)`);
-          this.accounts.transaction(() => {
-            this.accounts.markKeyWarned(key.id, ctx.asOf);
-            this.accounts.recordEvent({
-              type: 'key.expiring', at: ctx.asOf, account: key.accountId,
-              summary: `SSH key ${key.fingerprint} of account ${key.accountId} expires in ${daysLeft} day(s)`,
-              data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
-            });
+          this.accounts.warnKey(key.id, ctx.asOf, {
+            type: 'key.expiring', at: ctx.asOf, account: key.accountId,
+            summary: `SSH key ${key.fingerprint} of account ${key.accountId} expires in ${daysLeft} day(s)`,
+            data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
           });
         }
       } catch (err) {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { DataPaths } from '../../config/paths';
 import { totalRows, type DirectoryCounts } from '../../store/account-data-repository';
 import type { AccountRepository } from '../../store/accounts-repository';
-import type { RetentionRepository } from '../../store/retention-repository';
+import type { RetentionRepository } from '../../store/ports/jobs';
 import type { FileDeleter } from '../../retention/deleter';
 import { walkFiles } from '../../retention/tree-scan';
 import { namedDataRoots } from '../data-roots';
@@ -47,7 +47,7 @@ export async function purgeAccount(
   const { paths, accounts, retention, deleter } = deps;
   // No session may add files while the tree is emptied.
   accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
-  const journal = retention.journalAt(accountId);
+  const journal = await retention.journalAt(accountId);
   let files = 0;
   let bytes = 0;
   // A second pass catches anything written while the first ran (a session that was already open).
@@ -64,22 +64,15 @@ export async function purgeAccount(
     }
   }
   // Journal rows whose file was elsewhere or already gone still learn that it is gone.
-  for (const row of retention.undeletedFiles(accountId)) {
+  for (const row of await retention.undeletedFiles(accountId)) {
     await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
   }
   for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
-  const directory = accounts.transaction(() => {
-    for (const key of accounts.keys(accountId)) accounts.removeKey(accountId, key.fingerprint);
-    accounts.setEnabled(accountId, false, 'purged after inactivity', asOf);
-    accounts.update(accountId, { purgedAt: asOf, passwordHash: null });
-    const deleted = accounts.data.deleteDirectory(accountId);
-    accounts.recordEvent({
-      type: 'account.purged', at: asOf, account: accountId,
-      summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
-      data: { files, bytes, directoryRows: totalRows(deleted) },
-    });
-    return deleted;
-  });
-  retention.forgetAccount(accountId);
+  const directory = accounts.purgeRows(accountId, asOf, 'purged after inactivity', (deleted) => ({
+    type: 'account.purged', at: asOf, account: accountId,
+    summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
+    data: { files, bytes, directoryRows: totalRows(deleted) },
+  }));
+  await retention.forgetAccount(accountId);
   return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FluxgateError } from '../../errors';
-import { DirectoryRepository } from '../../store/directory-repository';
+import type { DirectoryRepository } from '../../store/directory-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { printable, table as textTable } from '../../text-table';
@@ -48,7 +48,7 @@ export const registerDirectoryCommands: RegisterCommands = (program: Command, ct
       .option('--json', `${JSON_HELP} (every field)`)
       .action((opts: { account: string; json?: boolean }) => {
         if (!ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
-        const repo = new DirectoryRepository(ctx.db);
+        const repo = ctx.sqlite.directory();
         if (opts.json) {
           const raw = { organizations: () => repo.listOrganizations(opts.account), employees: () => repo.listEmployees(opts.account),
             users: () => repo.listUsers(opts.account), documents: () => repo.listDocuments(opts.account) }[name]!();

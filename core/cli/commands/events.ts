@@ -7,9 +7,8 @@ import { FluxgateError } from '../../errors';
 import { eventsJsonSchema } from '../../notify/event-schemas';
 import { subscriptionsOf } from '../../notify/subscriptions';
 import { deliveryView } from '../../notify/views';
-import { DELIVERY_STATES, DeliveryRepository, type DeliveryState } from '../../store/deliveries-repository';
+import { DELIVERY_STATES, type DeliveryState } from '../../store/ports/events';
 import { EVENT_TYPES } from '../../store/event-types';
-import { EventRepository } from '../../store/events-repository';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
 import { registerSubscriptionCommands } from './event-subscriptions';
@@ -46,9 +45,9 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
     .option('--account <id>', 'only this account')
     .option('--limit <n>', 'at most this many (the most recent)', parseLimit)
     .option('--json', JSON_HELP)
-    .action((opts: { since?: string; type?: string; account?: string; limit?: number; json?: boolean }) => {
+    .action(async (opts: { since?: string; type?: string; account?: string; limit?: number; json?: boolean }) => {
       const since = opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since');
-      const list = new EventRepository(ctx.db).list({ since, type: opts.type, account: opts.account, limit: opts.limit });
+      const list = await ctx.store.events.list({ since, type: opts.type, account: opts.account, limit: opts.limit });
       if (opts.json) return ctx.printJson(list.map((e) => e.event));
       if (list.length === 0) return ctx.print('no events');
       const rows = list.map(({ event: e }) => [e.time, e.type, e.account ?? '-', e.name ?? '-', e.code ?? '-', e.summary ?? '', e.id]);
@@ -102,8 +101,8 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
     .option('--event <id>', 'only the deliveries of this event')
     .option('--limit <n>', 'at most this many', parseLimit)
     .option('--json', JSON_HELP)
-    .action((opts: { state?: DeliveryState; event?: string; limit?: number; json?: boolean }) => {
-      const list = new DeliveryRepository(ctx.db).list({ state: opts.state, eventId: opts.event, limit: opts.limit });
+    .action(async (opts: { state?: DeliveryState; event?: string; limit?: number; json?: boolean }) => {
+      const list = await ctx.store.deliveries.list({ state: opts.state, eventId: opts.event, limit: opts.limit });
       if (opts.json) return ctx.printJson(list.map(deliveryView));
       if (list.length === 0) return ctx.print('no deliveries');
       const rows = list.map((d) => [String(d.id), d.state, String(d.attempts), d.subscription, d.eventId,
@@ -115,10 +114,10 @@ export const registerEventCommands: RegisterCommands = (program: Command, ctx: C
     .description('send a failed or dead delivery again now, with a new retry horizon (the running server sends it)')
     .argument('<id>', 'the delivery id (deliveries list)')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       const n = Number(id);
       if (!Number.isInteger(n) || n < 1) throw new FluxgateError('FG_USAGE', `"${id}" is not a delivery id: a whole number (see fluxgate deliveries list)`);
-      const d = new DeliveryRepository(ctx.db).retry(n);
+      const d = await ctx.store.deliveries.retry(n);
       if (opts.json) ctx.printJson(deliveryView(d));
       else ctx.print(`delivery ${d.id} (${d.subscription}, event ${d.eventId}) is due again now: the server sends it at its next poll`);
     });

@@ -4,7 +4,6 @@ import { parseAsOf } from '../../cron/as-of';
 import { FluxgateError } from '../../errors';
 import { acknowledgeExpectation, ExpectationClock, findExpectation, statusOf } from '../../notify/expectations';
 import { expectationStatusView } from '../../notify/views';
-import { ExpectationRepository } from '../../store/expectations-repository';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -15,10 +14,10 @@ export const registerExpectationCommands: RegisterCommands = (program: Command, 
   const expectations = program.command('expectations')
     .description('expected files (expectations: in the config): late, missed, recovered (docs/events.md)');
 
-  const statusAction = (opts: { at?: string; json?: boolean }): void => {
+  const statusAction = async (opts: { at?: string; json?: boolean }): Promise<void> => {
     const at = opts.at === undefined ? Date.now() : parseAsOf(opts.at);
-    const repo = new ExpectationRepository(ctx.db);
-    const list = ctx.config.config.expectations.map((spec) => statusOf(repo, spec, at));
+    const repo = ctx.store.expectations;
+    const list = await Promise.all(ctx.config.config.expectations.map((spec) => statusOf(repo, spec, at)));
     if (opts.json) return ctx.printJson(list.map(expectationStatusView));
     if (list.length === 0) return ctx.print('no expectations configured (expectations: in the config file)');
     const rows = list.map((s) => [s.spec.name, s.spec.account, s.spec.flux ?? s.spec.namePattern ?? '', s.state,
@@ -49,10 +48,10 @@ export const registerExpectationCommands: RegisterCommands = (program: Command, 
     .option('--by <who>', 'who acknowledges (default: $USER)')
     .option('--at <date>', 'the period current at this date (default: now)')
     .option('--json', JSON_HELP)
-    .action((name: string, opts: { by?: string; at?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { by?: string; at?: string; json?: boolean }) => {
       const at = opts.at === undefined ? Date.now() : parseAsOf(opts.at);
       const by = opts.by ?? process.env.USER ?? 'operator';
-      const status = acknowledgeExpectation(new ExpectationRepository(ctx.db), ctx.config.config.expectations, name, by, at);
+      const status = await acknowledgeExpectation(ctx.store.expectations, ctx.config.config.expectations, name, by, at);
       if (opts.json) return ctx.printJson(expectationStatusView(status));
       ctx.print(`${status.spec.name}: period ending ${iso(status.period.deadline)} (${status.state}) acknowledged by ${by}`);
     });

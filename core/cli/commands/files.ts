@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { FluxgateError } from '../../errors';
 import { parseAsOf } from '../../cron/as-of';
-import { DEFAULT_PAGE, FILE_STATES, JournalRepository, MAX_PAGE, type FileState } from '../../store/journal-repository';
+import { DEFAULT_PAGE, FILE_STATES, MAX_PAGE, type FileState } from '../../store/journal-repository';
 import { eventView, fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -53,7 +53,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', JSON_HELP)
     .action((opts: ListOptions) => {
-      const page = new JournalRepository(ctx.db).list({
+      const page = ctx.sqlite.journal().list({
         accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
         since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),
       });
@@ -81,7 +81,7 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .action((id: string, opts: { json?: boolean }) => {
       // `files --json` is also an option of the parent: `files show X --json` may land there.
       opts = { json: opts.json || files.opts<{ json?: boolean }>().json };
-      const journal = new JournalRepository(ctx.db);
+      const journal = ctx.sqlite.journal();
       const file = journal.get(id);
       if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
       const timeline = journal.events(id);

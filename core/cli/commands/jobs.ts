@@ -10,7 +10,7 @@ import type { CliContext, RegisterCommands } from '../context';
 import { table as textTable } from '../../text-table';
 
 function jobsOf(ctx: CliContext): Jobs {
-  return buildJobs({ config: ctx.config.config, paths: ctx.paths, db: ctx.db, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
+  return buildJobs({ config: ctx.config.config, paths: ctx.paths, store: ctx.store, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -26,8 +26,8 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
   jobs.command('list')
     .description('each job with its schedule, next run, last run and outcome')
     .option('--json', JSON_HELP)
-    .action((opts: { json?: boolean }) => {
-      const rows = jobList(jobsOf(ctx), ctx.config.config);
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await jobList(jobsOf(ctx), ctx.config.config);
       if (opts.json) return ctx.printJson(rows);
       const table = [['JOB', 'SCHEDULE', 'TIMEZONE', 'ENABLED', 'NEXT RUN', 'LAST RUN', 'OUTCOME', 'COUNTS']];
       for (const r of rows) {
@@ -57,8 +57,8 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .addArgument(jobArgument())
     .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
     .option('--json', JSON_HELP)
-    .action((name: string, opts: { limit?: number; json?: boolean }) => {
-      const list = jobHistory(jobsOf(ctx), name, opts.limit && opts.limit > 0 ? opts.limit : 20);
+    .action(async (name: string, opts: { limit?: number; json?: boolean }) => {
+      const list = await jobHistory(jobsOf(ctx), name, opts.limit && opts.limit > 0 ? opts.limit : 20);
       if (opts.json) return ctx.printJson(list);
       if (list.length === 0) return ctx.print(`${name} has never run`);
       for (const r of list) {
@@ -73,9 +73,9 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('--name <text>', 'file names containing this text')
     .option('--limit <n>', 'at most this many (most recent)', (v) => Number.parseInt(v, 10))
     .option('--json', JSON_HELP)
-    .action((opts: { account?: string; file?: string; name?: string; limit?: number; json?: boolean }) => {
+    .action(async (opts: { account?: string; file?: string; name?: string; limit?: number; json?: boolean }) => {
       const { tombstones } = jobsOf(ctx);
-      let list = tombstones.list({ accountId: opts.account, fileId: opts.file, name: opts.name });
+      let list = await tombstones.list({ accountId: opts.account, fileId: opts.file, name: opts.name });
       if (opts.limit && opts.limit > 0) list = list.slice(-opts.limit);
       if (opts.json) {
         return ctx.printJson(list.map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) })));

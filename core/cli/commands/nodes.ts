@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HEARTBEAT_MS } from '../../cluster/node-heartbeat';
-import { NodesRepository, type NodeRow } from '../../store/nodes-repository';
+import type { NodeRow } from '../../store/nodes-repository';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -24,7 +24,7 @@ export const registerNodesCommand: RegisterCommands = (program: Command, ctx: Cl
     .option('--json', JSON_HELP)
     .action((opts: { all?: boolean; json?: boolean }) => {
       const now = Date.now();
-      const nodes = new NodesRepository(ctx.db).list()
+      const nodes = ctx.sqlite.nodes().list()
         .map((n) => ({ id: n.id, address: n.address, host: n.host, pid: n.pid, state: stateOf(n, now), startedAt: iso(n.startedAt), lastHeartbeat: iso(n.heartbeatAt), filesInProgress: n.filesInProgress }))
         .filter((n) => opts.all || n.state === 'alive');
       if (opts.json) return ctx.printJson(nodes);

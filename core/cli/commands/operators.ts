@@ -1,8 +1,7 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
-import { AuditRepository } from '../../operators/audit-repository';
 import { OperatorService, operatorView, tokenView } from '../../operators/operator-service';
-import { OPERATOR_ROLES } from '../../operators/operators-repository';
+import { OPERATOR_ROLES } from '../../store/ports/operators';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { askPassword, readStdinLine } from '../secret';
@@ -17,10 +16,10 @@ function positiveInt(value: string): number {
 }
 
 /** Changes made by operator commands are audited as well: who ran them is the system user. */
-function auditCli(ctx: CliContext, action: string, target: string, detail: Record<string, unknown> = {}): void {
+async function auditCli(ctx: CliContext, action: string, target: string, detail: Record<string, unknown> = {}): Promise<void> {
   let user = 'unknown';
   try { user = userInfo().username; } catch { /* no passwd entry (containers) */ }
-  new AuditRepository(ctx.db).record({ actor: `cli:${user}`, role: 'admin', action, target, address: null, status: null, code: null, detail });
+  await ctx.store.audit.record({ actor: `cli:${user}`, role: 'admin', action, target, address: null, status: null, code: null, detail });
 }
 
 async function password(opts: { passwordStdin?: boolean }, what: string): Promise<string> {
@@ -28,7 +27,7 @@ async function password(opts: { passwordStdin?: boolean }, what: string): Promis
 }
 
 export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
-  const service = (): OperatorService => new OperatorService(ctx.db);
+  const service = (): OperatorService => new OperatorService(ctx.store.operators);
 
   const admin = program.command('admin').description('operators of the HTTP API and console: add, list, remove, password');
   admin.command('add <name>')
@@ -38,23 +37,23 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     .option('--json', JSON_HELP)
     .action(async (name: string, opts: { role: string; passwordStdin?: boolean; json?: boolean }) => {
       const created = await service().add(name, opts.role, await password(opts, `password for ${name}`));
-      auditCli(ctx, 'admin add', name, { role: created.role });
+      await auditCli(ctx, 'admin add', name, { role: created.role });
       if (opts.json) return ctx.printJson(operatorView(created));
       ctx.print(`operator ${created.name} added (${created.role})`);
     });
 
   admin.command('list').description('operators and their roles').option('--json', JSON_HELP)
-    .action((opts: { json?: boolean }) => {
-      const list = service().list();
+    .action(async (opts: { json?: boolean }) => {
+      const list = await service().list();
       if (opts.json) return ctx.printJson(list.map(operatorView));
       if (list.length === 0) return ctx.print('no operators (add one with: fluxgate admin add <name> --role admin)');
       for (const line of table(['NAME', 'ROLE', 'CREATED'], list.map((o) => [o.name, o.role, new Date(o.createdAt).toISOString()]))) ctx.print(line);
     });
 
   admin.command('remove <name>').description('remove an operator; its login sessions end at once').option('--json', JSON_HELP)
-    .action((name: string, opts: { json?: boolean }) => {
-      const removed = service().remove(name);
-      auditCli(ctx, 'admin remove', name);
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const removed = await service().remove(name);
+      await auditCli(ctx, 'admin remove', name);
       if (opts.json) return ctx.printJson({ removed: operatorView(removed) });
       ctx.print(`operator ${name} removed`);
     });
@@ -64,9 +63,9 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     .option('--json', JSON_HELP)
     .action(async (name: string, opts: { passwordStdin?: boolean; json?: boolean }) => {
       const svc = service();
-      svc.get(name);
+      await svc.get(name);
       const changed = await svc.setPassword(name, await password(opts, `new password for ${name}`));
-      auditCli(ctx, 'admin password', name);
+      await auditCli(ctx, 'admin password', name);
       if (opts.json) return ctx.printJson(operatorView(changed));
       ctx.print(`password of ${name} changed`);
     });
@@ -78,9 +77,9 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     .addOption(roleOption())
     .option('--expires-days <days>', 'valid for this many days (default: until revoked)', positiveInt)
     .option('--json', `${JSON_HELP}: {"id","name","role","token"}`)
-    .action((opts: { name: string; role: string; expiresDays?: number; json?: boolean }) => {
-      const { token: text, record } = service().createToken(opts.name, opts.role, opts.expiresDays);
-      auditCli(ctx, 'token create', record.name, { id: record.id, role: record.role, expiresAt: record.expiresAt && new Date(record.expiresAt).toISOString() });
+    .action(async (opts: { name: string; role: string; expiresDays?: number; json?: boolean }) => {
+      const { token: text, record } = await service().createToken(opts.name, opts.role, opts.expiresDays);
+      await auditCli(ctx, 'token create', record.name, { id: record.id, role: record.role, expiresAt: record.expiresAt && new Date(record.expiresAt).toISOString() });
       if (opts.json) return ctx.printJson({ id: record.id, name: record.name, role: record.role, token: text, expiresAt: record.expiresAt && new Date(record.expiresAt).toISOString() });
       ctx.print(text);
       process.stderr.write(`token ${record.id} (${record.name}, ${record.role}${record.expiresAt ? `, expires ${new Date(record.expiresAt).toISOString()}` : ''}): `
@@ -88,8 +87,8 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     });
 
   token.command('list').description('tokens: id, name, role, status, expiry, last use (never the token itself)').option('--json', JSON_HELP)
-    .action((opts: { json?: boolean }) => {
-      const list = service().tokens().map((t) => tokenView(t));
+    .action(async (opts: { json?: boolean }) => {
+      const list = (await service().tokens()).map((t) => tokenView(t));
       if (opts.json) return ctx.printJson(list);
       if (list.length === 0) return ctx.print('no tokens (create one with: fluxgate token create --name N --role viewer)');
       for (const line of table(['ID', 'NAME', 'ROLE', 'STATUS', 'EXPIRES', 'LAST USED'], list.map((t) => [
@@ -97,9 +96,9 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     });
 
   token.command('revoke <id-or-name>').description('revoke a token at once').option('--json', JSON_HELP)
-    .action((idOrName: string, opts: { json?: boolean }) => {
-      const revoked = service().revokeToken(idOrName);
-      auditCli(ctx, 'token revoke', revoked.name, { id: revoked.id });
+    .action(async (idOrName: string, opts: { json?: boolean }) => {
+      const revoked = await service().revokeToken(idOrName);
+      await auditCli(ctx, 'token revoke', revoked.name, { id: revoked.id });
       if (opts.json) return ctx.printJson(tokenView(revoked));
       ctx.print(`token ${revoked.id} (${revoked.name}) revoked`);
     });
@@ -109,8 +108,8 @@ export const registerOperatorCommands: RegisterCommands = (program, ctx) => {
     .option('--limit <n>', 'at most this many entries (default 100)', positiveInt)
     .option('--actor <actor>', 'only this actor (token:<name>, operator:<name>, cli:<user>)')
     .option('--json', JSON_HELP)
-    .action((opts: { limit?: number; actor?: string; json?: boolean }) => {
-      const entries = new AuditRepository(ctx.db).list({ limit: opts.limit ?? 100, actor: opts.actor });
+    .action(async (opts: { limit?: number; actor?: string; json?: boolean }) => {
+      const entries = await ctx.store.audit.list({ limit: opts.limit ?? 100, actor: opts.actor });
       if (opts.json) return ctx.printJson(entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })));
       if (entries.length === 0) return ctx.print('no audited changes');
       for (const line of table(['AT', 'ACTOR', 'ROLE', 'ACTION', 'TARGET', 'ADDRESS', 'RESULT'], entries.map((e) => [

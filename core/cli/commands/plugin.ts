@@ -10,7 +10,6 @@ import { scaffoldPlugin } from '../../plugin-testing/scaffold';
 import { sandboxLoader } from '../../sandbox/sandbox-loader';
 import { SandboxedHandler } from '../../sandbox/sandboxed-handler';
 import { runInSandbox } from '../../sandbox/try-run';
-import { DirectoryRepository } from '../../store/directory-repository';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -56,7 +55,7 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
         const found = ctx.accounts.get(opts.account);
         if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.paths.database}: give one that exists, or no --account`);
         account = { profile: found.profile, partner: found.partner ?? undefined, options: { ...found.options } };
-        const repo = new DirectoryRepository(ctx.db);
+        const repo = ctx.sqlite.directory();
         directory = { organizations: repo.listOrganizations(opts.account), employees: repo.listEmployees(opts.account), users: repo.listUsers(opts.account), documents: repo.listDocuments(opts.account) };
       }
       const accountId = opts.account ?? 'acme';

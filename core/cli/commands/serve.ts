@@ -111,7 +111,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       }
       if (server.http) {
         const { http } = server;
-        const noOperator = new OperatorService(server.db).list().length === 0;
+        const noOperator = (await new OperatorService(server.state.store.operators).list()).length === 0;
         log.info({ url: `${http.url}/api/v1`, openapi: `${http.url}/api/v1/openapi.json`, console: `${http.url}/console/` }, 'operator API');
         if (!opts.json) {
           process.stderr.write(`fluxgate: console on ${http.url}/console/ · API on ${http.url}/api/v1 (OpenAPI: ${http.url}/api/v1/openapi.json, metrics: ${http.url}/metrics)\n`

@@ -4,7 +4,6 @@ import { BUILTIN_HANDLERS } from '../../../plugins';
 import { pluginContainer } from '../../composition/plugins';
 import { FluxgateError } from '../../errors';
 import { silentLogger } from '../../logging/logger';
-import { WorkflowVersionsRepository } from '../../store/workflow-versions-repository';
 import { HandlerRegistry } from '../../workflow/handler-registry';
 import { sandboxLoader } from '../../sandbox/sandbox-loader';
 import { formatProblem, loadWorkflowDir } from '../../workflow/loader';
@@ -20,7 +19,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
     .description('what the server runs for each workflow file: its own definition, its last good one (the file is invalid), or nothing; as the server last recorded it in the store')
     .option('--json', JSON_HELP)
     .action((opts: { json?: boolean }) => {
-      const rows = new WorkflowVersionsRepository(ctx.db).statuses();
+      const rows = ctx.sqlite.workflowVersions().statuses();
       if (opts.json) {
         ctx.printJson(rows.map((r) => ({ ...r, goodSavedAt: r.goodSavedAt === null ? null : new Date(r.goodSavedAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() })));
       } else if (rows.length === 0) {

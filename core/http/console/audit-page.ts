@@ -11,7 +11,7 @@ export function registerAuditPage(app: FastifyInstance, deps: HttpDeps): void {
     const q = request.query as Record<string, string | undefined>;
     const actor = q.actor || undefined;
     const before = q.cursor && /^\d+$/.test(q.cursor) ? Number(q.cursor) : undefined;
-    const entries = deps.audit.list({ limit: PAGE + 1, actor, before });
+    const entries = await deps.audit.list({ limit: PAGE + 1, actor, before });
     const shown = entries.slice(0, PAGE);
     const next = entries.length > PAGE ? String(shown[shown.length - 1].id) : null;
     const body = html`<form class="filters card" method="get" action="/console/audit" role="search">

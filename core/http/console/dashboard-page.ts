@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../deps';
-import { readDashboard } from './dashboard-data';
 import { href, html, when, type Html } from './html';
 import { page, pageContext, sendPage, stateBadge } from './layout';
 
 /** The dashboard: today's files by flux and state, what failed, the queue, logins, what needs attention. */
 export function registerDashboardPage(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/console/', { schema: { hide: true } }, async (request, reply) => {
-    const d = readDashboard(deps.db);
+    const d = await deps.store.operations.dashboard();
     const ctx = pageContext(request, reply);
     const states = [...new Set(d.today.map((r) => r.state))].sort();
     const fluxes = [...new Set(d.today.map((r) => r.flux))].sort();

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { FluxgateError } from '../../errors';
-import { DirectoryRepository } from '../../store/directory-repository';
 import type { HttpDeps } from '../deps';
 import { DIRECTORY_KINDS, directoryPage, type DirectoryKind } from '../routes/directory';
 import { href, html } from './html';
@@ -10,7 +9,7 @@ const PAGE = 50;
 
 /** An account's organizations, employees, users or documents: searched, a page at a time (as the API's directory route). */
 export function registerDirectoryPage(app: FastifyInstance, deps: HttpDeps): void {
-  const repo = new DirectoryRepository(deps.db);
+  const repo = deps.directory;
   app.get('/console/accounts/:id/directory/:kind', { schema: { hide: true } }, async (request, reply) => {
     const { id, kind } = request.params as { id: string; kind: string };
     if (!(DIRECTORY_KINDS as readonly string[]).includes(kind)) {

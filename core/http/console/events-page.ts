@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FluxgateError } from '../../errors';
 import { acknowledgeExpectation, statusOf } from '../../notify/expectations';
-import { DeliveryRepository } from '../../store/deliveries-repository';
 import { EVENT_TYPES } from '../../store/event-types';
-import { EventRepository } from '../../store/events-repository';
-import { ExpectationRepository } from '../../store/expectations-repository';
 import type { HttpDeps } from '../deps';
 import { href, html, when } from './html';
 import { actionButton, page, pageContext, sendPage, stateBadge } from './layout';
@@ -18,9 +15,7 @@ const families = [...new Set(EVENT_TYPES.map((t) => `${t.split('.')[0]}.*`))];
  */
 export function registerEventPages(app: FastifyInstance, deps: HttpDeps): void {
   const hidden = { schema: { hide: true } };
-  const events = new EventRepository(deps.db);
-  const deliveries = new DeliveryRepository(deps.db);
-  const expectations = new ExpectationRepository(deps.db);
+  const { events, deliveries, expectations } = deps.store;
 
   app.get('/console/events', hidden, async (request, reply) => {
     const ctx = pageContext(request, reply);
@@ -28,9 +23,9 @@ export function registerEventPages(app: FastifyInstance, deps: HttpDeps): void {
     const type = q.type && ([...EVENT_TYPES, ...families] as string[]).includes(q.type) ? q.type : undefined;
     const account = q.account || undefined;
     const now = Date.now();
-    const statuses = deps.config.expectations.map((spec) => statusOf(expectations, spec, now));
-    const troubled = [...deliveries.list({ state: 'dead', limit: 50 }), ...deliveries.list({ state: 'failed', limit: 50 })];
-    const recent = events.list({ type, account, limit: 100 }).reverse();
+    const statuses = await Promise.all(deps.config.expectations.map((spec) => statusOf(expectations, spec, now)));
+    const troubled = [...await deliveries.list({ state: 'dead', limit: 50 }), ...await deliveries.list({ state: 'failed', limit: 50 })];
+    const recent = (await events.list({ type, account, limit: 100 })).reverse();
     const body = html`<h2>Expected files</h2>
 ${statuses.length === 0 ? html`<p class="muted">No expectation configured (<code>expectations:</code> in the config file).</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">expectation</th><th scope="col">account</th><th scope="col">files</th><th scope="col">state</th><th scope="col">period</th><th scope="col">file</th><th scope="col">acknowledged</th></tr></thead><tbody>
 ${statuses.map((s) => html`<tr><td>${s.spec.name}</td><td>${s.spec.account}</td><td>${s.spec.flux ?? ''} ${s.spec.namePattern ?? ''}</td><td>${stateBadge(s.state)}</td><td>${when(s.period.start)} → ${when(s.period.deadline)}</td><td>${s.file ? html`<a href="/console/files/${s.file.id}">${s.file.name}</a>` : '–'}</td><td>${s.record?.acknowledgedAt
@@ -56,12 +51,12 @@ ${recent.map(({ event: e }) => html`<tr><td>${when(e.time)}</td><td>${e.type}</t
   app.post('/console/deliveries/:id/retry', hidden, async (request, reply) => {
     const id = Number((request.params as { id: string }).id);
     if (!Number.isInteger(id) || id < 1) throw new FluxgateError('FG_DELIVERY_NOT_FOUND', `no delivery ${(request.params as { id: string }).id}`);
-    deliveries.retry(id);
+    await deliveries.retry(id);
     return reply.redirect('/console/events?done=retried', 303);
   });
 
   app.post('/console/expectations/:name/ack', hidden, async (request, reply) => {
-    acknowledgeExpectation(expectations, deps.config.expectations, (request.params as { name: string }).name, request.principal?.actor ?? 'operator', Date.now());
+    await acknowledgeExpectation(expectations, deps.config.expectations, (request.params as { name: string }).name, request.principal?.actor ?? 'operator', Date.now());
     return reply.redirect('/console/events?done=acknowledged', 303);
   });
 }

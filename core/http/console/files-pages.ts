@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { FluxgateError } from '../../errors';
 import { eventView } from '../../intake/file-view';
-import { FILE_STATES, JournalRepository, type FileState, type JournalFile } from '../../store/journal-repository';
+import { FILE_STATES, type FileState, type JournalFile } from '../../store/journal-repository';
 import { replayFile } from '../../workflow/replay';
 import type { HttpDeps } from '../deps';
 import { bytes, href, html, when, type Html } from './html';
@@ -14,7 +14,7 @@ const PAGE = 50;
 
 /** Files: the journal filtered, searched and paged; a file's page (timeline, receipt, report as a table, downloads, replay). */
 export function registerFilePages(app: FastifyInstance, deps: HttpDeps): void {
-  const journal = new JournalRepository(deps.db);
+  const { journal } = deps;
 
   app.get('/console/files', { schema: { hide: true } }, async (request, reply) => {
     const q = request.query as Query;

@@ -14,11 +14,11 @@ type Form = Record<string, string | undefined>;
 export function registerJobPages(app: FastifyInstance, deps: HttpDeps): void {
   const hidden = { schema: { hide: true } };
 
-  const jobsPage = (request: FastifyRequest, reply: FastifyReply, selected: string, extra?: { report?: Record<string, unknown>; problem?: FluxgateError }) => {
+  const jobsPage = async (request: FastifyRequest, reply: FastifyReply, selected: string, extra?: { report?: Record<string, unknown>; problem?: FluxgateError }) => {
     const ctx = pageContext(request, reply);
-    const jobs = jobList(deps.jobs, deps.config);
+    const jobs = await jobList(deps.jobs, deps.config);
     const job = (JOB_NAMES as readonly string[]).includes(selected) ? selected : jobs[0]?.job;
-    const runs = job ? jobHistory(deps.jobs, job, 20) : [];
+    const runs = job ? await jobHistory(deps.jobs, job, 20) : [];
     const report = extra?.report;
     const body = html`
 <div class="table-wrap"><table><thead><tr><th scope="col">job</th><th scope="col" class="hide-narrow">what</th><th scope="col">schedule</th><th scope="col">next run</th><th scope="col">last run</th></tr></thead><tbody>

@@ -57,7 +57,7 @@ ${problem ? html`<p class="notice bad" role="alert">${problem}</p>` : ''}
   });
 
   app.post('/console/logout', { schema: { hide: true }, config: { access: 'viewer' } }, async (request, reply) => {
-    deps.operators.logout(request.principal!);
+    await deps.operators.logout(request.principal!);
     clearSessionCookie(reply, tls);
     return reply.redirect('/console/login', 303);
   });

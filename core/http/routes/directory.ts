@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DirectoryRepository } from '../../store/directory-repository';
+import type { DirectoryRepository } from '../../store/directory-repository';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { Pagination, responses } from '../schemas';
@@ -32,7 +32,7 @@ export function directoryPage(repo: DirectoryRepository, accountId: string, kind
  * filtered (as `fluxgate directory`): fine for tens of thousands of rows, not a paged query yet.
  */
 export function registerDirectoryRoutes(app: ZodApp, deps: HttpDeps): void {
-  const repo = new DirectoryRepository(deps.db);
+  const repo = deps.directory;
 
   app.get('/api/v1/accounts/:id/directory/:kind', {
     schema: {

@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { parseAsOf } from '../../cron/as-of';
 import { acknowledgeExpectation, statusOf } from '../../notify/expectations';
 import { deliveryView, expectationStatusView } from '../../notify/views';
-import { DELIVERY_STATES, DeliveryRepository, type DeliveryState } from '../../store/deliveries-repository';
+import { DELIVERY_STATES, type DeliveryState } from '../../store/ports/events';
 import { EVENT_TYPES } from '../../store/event-types';
-import { EventRepository } from '../../store/events-repository';
-import { ExpectationRepository } from '../../store/expectations-repository';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { asReply, responses } from '../schemas';
@@ -34,9 +32,7 @@ const families = [...new Set(EVENT_TYPES.map((t) => `${t.split('.')[0]}.*`))];
 const At = z.string().optional().describe('ISO 8601 date, or +Nd / -Nd from now (default: now)');
 
 export function registerEventRoutes(app: ZodApp, deps: HttpDeps): void {
-  const events = new EventRepository(deps.db);
-  const deliveries = new DeliveryRepository(deps.db);
-  const expectations = new ExpectationRepository(deps.db);
+  const { events, deliveries, expectations } = deps.store;
   const atOf = (value: string | undefined): number => (value === undefined ? Date.now() : parseAsOf(value, Date.now(), 'at'));
 
   app.get('/api/v1/events', {
@@ -50,7 +46,7 @@ export function registerEventRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { since, type, account, limit } = request.query;
-    return asReply(events.list({ since: since ? Date.parse(since) : undefined, type, account, limit }).map((e) => e.event));
+    return asReply((await events.list({ since: since ? Date.parse(since) : undefined, type, account, limit })).map((e) => e.event));
   });
 
   app.get('/api/v1/deliveries', {
@@ -62,14 +58,14 @@ export function registerEventRoutes(app: ZodApp, deps: HttpDeps): void {
       }),
       response: responses({ 200: z.array(Delivery) }),
     },
-  }, async (request) => deliveries.list({ state: request.query.state, eventId: request.query.event, limit: request.query.limit }).map(deliveryView));
+  }, async (request) => (await deliveries.list({ state: request.query.state, eventId: request.query.event, limit: request.query.limit })).map(deliveryView));
 
   app.post('/api/v1/deliveries/:id/retry', {
     schema: {
       summary: 'send a failed or dead delivery again now, with a new retry horizon', tags: ['events'],
       params: z.object({ id: z.coerce.number().int().min(1) }), response: responses({ 200: Delivery }),
     },
-  }, async (request) => deliveryView(deliveries.retry(request.params.id)));
+  }, async (request) => deliveryView(await deliveries.retry(request.params.id)));
 
   app.get('/api/v1/expectations', {
     schema: {
@@ -78,7 +74,7 @@ export function registerEventRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const at = atOf(request.query.at);
-    return deps.config.expectations.map((spec) => expectationStatusView(statusOf(expectations, spec, at)));
+    return (await Promise.all(deps.config.expectations.map((spec) => statusOf(expectations, spec, at)))).map(expectationStatusView);
   });
 
   app.post('/api/v1/expectations/:name/ack', {
@@ -88,6 +84,6 @@ export function registerEventRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const by = request.principal?.actor ?? 'operator';
-    return expectationStatusView(acknowledgeExpectation(expectations, deps.config.expectations, request.params.name, by, atOf(request.body.at)));
+    return expectationStatusView(await acknowledgeExpectation(expectations, deps.config.expectations, request.params.name, by, atOf(request.body.at)));
   });
 }

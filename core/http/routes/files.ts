@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FluxgateError } from '../../errors';
 import { eventView, fileView } from '../../intake/file-view';
 import { replayFile } from '../../workflow/replay';
-import { FILE_STATES, JournalRepository, type FileState } from '../../store/journal-repository';
+import { FILE_STATES, type FileState } from '../../store/journal-repository';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { asReply, FileEvent, JournalFile, Page, Pagination, responses } from '../schemas';
@@ -15,7 +15,7 @@ const KINDS = ['input', 'receipt', 'report'] as const;
 /** The file journal: search, a file's timeline, its input / receipt / report, replay. */
 export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
   const tags = ['files'];
-  const journal = new JournalRepository(deps.db);
+  const { journal } = deps;
   const found = (id: string) => {
     const file = journal.get(id);
     if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal`, { fileId: id });

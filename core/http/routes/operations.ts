@@ -4,7 +4,6 @@ import { exportAccounts } from '../../accounts/account-export';
 import { FluxgateError } from '../../errors';
 import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../pgp/names';
 import { publishToAccounts } from '../../pgp/publish';
-import { AccountRepository } from '../../store/accounts-repository';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { responses } from '../schemas';
@@ -16,7 +15,7 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
  * `pgp publish`, `pgp require-encryption`. Same services, same answers as their `--json`.
  */
 export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
-  const repo = new AccountRepository(deps.db);
+  const repo = deps.accountRepository;
 
   app.get('/api/v1/accounts/export', {
     schema: {
@@ -48,7 +47,7 @@ export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { account, file, name, limit } = request.query;
-    return deps.jobs.tombstones.list({ accountId: account, fileId: file, name }).slice(-limit).map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) }));
+    return (await deps.jobs.tombstones.list({ accountId: account, fileId: file, name })).slice(-limit).map((t) => ({ ...t, deletedAt: iso(t.deletedAt), asOf: iso(t.asOf) }));
   });
 
   app.get('/api/v1/pgp', {

@@ -16,7 +16,7 @@ export function registerProbeRoutes(app: ZodApp, deps: HttpDeps): void {
     config: { access: 'public' },
   }, async (_request, reply) => {
     let ready = false;
-    try { ready = deps.ready(); } catch (err) { deps.log.warn({ err }, 'readiness check failed'); }
+    try { ready = await deps.ready(); } catch (err) { deps.log.warn({ err }, 'readiness check failed'); }
     return ready ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' });
   });
 

@@ -34,7 +34,7 @@ export function registerServerRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { limit, actor, cursor } = request.query;
-    const entries = deps.audit.list({ limit: limit + 1, actor, before: cursor === undefined ? undefined : Number(cursor) });
+    const entries = await deps.audit.list({ limit: limit + 1, actor, before: cursor === undefined ? undefined : Number(cursor) });
     const items = entries.slice(0, limit).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     return { items, nextCursor: entries.length > limit ? String(items[items.length - 1].id) : null };
   });

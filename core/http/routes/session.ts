@@ -31,7 +31,7 @@ export function registerSessionRoutes(app: ZodApp, deps: HttpDeps, limiter: Logi
     schema: { summary: 'end the session (or revoke the token) this request is made with', tags: ['session'], response: responses({ 200: z.object({ loggedOut: z.boolean() }) }) },
     config: { access: 'viewer' },
   }, async (request) => {
-    deps.operators.logout(request.principal!);
+    await deps.operators.logout(request.principal!);
     return { loggedOut: true };
   });
 

@@ -1,29 +1,5 @@
-import type { Database } from '../store/database';
-
-export type OperatorRole = 'admin' | 'viewer';
-export const OPERATOR_ROLES: readonly OperatorRole[] = ['admin', 'viewer'];
-
-export interface Operator {
-  name: string;
-  role: OperatorRole;
-  passwordHash: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** A bearer credential: an automation token, or the session a login opened. Only its SHA-256 is stored. */
-export interface ApiToken {
-  id: string;
-  kind: 'token' | 'session';
-  name: string;
-  role: OperatorRole;
-  /** Sessions: the operator who logged in (its current role applies). */
-  operator: string | null;
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-}
+import type { Database } from './database';
+import type { ApiToken, NewApiToken, Operator, OperatorRepository, OperatorRole } from './ports/operators';
 
 interface TokenRow {
   id: string; kind: 'token' | 'session'; name: string; role: OperatorRole; operator: string | null; hash: string;
@@ -40,70 +16,70 @@ const toOperator = (r: OperatorRow): Operator => ({
   name: r.name, role: r.role, passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
-/** Operators and their bearer credentials (migration 010). */
-export class OperatorRepository {
+/** Operators and their bearer credentials (migration 010), in SQLite. */
+export class SqliteOperatorRepository implements OperatorRepository {
   constructor(private readonly db: Database) {}
 
-  listOperators(): Operator[] {
+  async listOperators(): Promise<Operator[]> {
     return (this.db.prepare('SELECT * FROM operators ORDER BY name').all() as OperatorRow[]).map(toOperator);
   }
 
-  getOperator(name: string): Operator | undefined {
+  async getOperator(name: string): Promise<Operator | undefined> {
     const row = this.db.prepare('SELECT * FROM operators WHERE name = ?').get(name) as OperatorRow | undefined;
     return row && toOperator(row);
   }
 
-  insertOperator(o: { name: string; role: OperatorRole; passwordHash: string }, now = Date.now()): Operator {
+  async insertOperator(o: { name: string; role: OperatorRole; passwordHash: string }, now = Date.now()): Promise<Operator> {
     this.db.prepare('INSERT INTO operators (name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)')
       .run(o.name, o.role, o.passwordHash, now, now);
-    return this.getOperator(o.name)!;
+    return (await this.getOperator(o.name))!;
   }
 
-  setPassword(name: string, passwordHash: string, now = Date.now()): void {
+  async setPassword(name: string, passwordHash: string, now = Date.now()): Promise<void> {
     this.db.prepare('UPDATE operators SET password_hash = ?, updated_at = ? WHERE name = ?').run(passwordHash, now, name);
   }
 
   /** Removes the operator; its sessions go with it (ON DELETE CASCADE). */
-  removeOperator(name: string): boolean {
+  async removeOperator(name: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM operators WHERE name = ?').run(name).changes > 0;
   }
 
-  insertToken(t: Omit<ApiToken, 'revokedAt' | 'lastUsedAt'> & { hash: string }): ApiToken {
+  async insertToken(t: NewApiToken): Promise<ApiToken> {
     this.db.prepare(`INSERT INTO api_tokens (id, kind, name, role, operator, hash, created_at, expires_at)
       VALUES (@id, @kind, @name, @role, @operator, @hash, @createdAt, @expiresAt)`).run(t);
-    return this.getToken(t.id)!;
+    return (await this.getToken(t.id))!;
   }
 
-  getToken(id: string): ApiToken | undefined {
+  async getToken(id: string): Promise<ApiToken | undefined> {
     const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
     return row && toToken(row);
   }
 
   /** An automation token by id or name (not sessions). */
-  findToken(idOrName: string): ApiToken | undefined {
+  async findToken(idOrName: string): Promise<ApiToken | undefined> {
     const row = this.db.prepare(`SELECT * FROM api_tokens WHERE kind = 'token' AND (id = ? OR name = ?)`).get(idOrName, idOrName) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  byHash(hash: string): ApiToken | undefined {
+  async byHash(hash: string): Promise<ApiToken | undefined> {
     const row = this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
     return row && toToken(row);
   }
 
-  listTokens(): ApiToken[] {
+  async listTokens(): Promise<ApiToken[]> {
     return (this.db.prepare(`SELECT * FROM api_tokens WHERE kind = 'token' ORDER BY created_at, id`).all() as TokenRow[]).map(toToken);
   }
 
-  revokeToken(id: string, now = Date.now()): void {
+  async revokeToken(id: string, now = Date.now()): Promise<void> {
     this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
   }
 
-  touchToken(id: string, now = Date.now()): void {
+  async touchToken(id: string, now = Date.now()): Promise<void> {
     this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, id);
   }
 
   /** Sessions that ended (expired or logged out) serve no purpose: dropped so the table stays small. */
-  dropEndedSessions(now = Date.now()): void {
+  async dropEndedSessions(now = Date.now()): Promise<void> {
     this.db.prepare(`DELETE FROM api_tokens WHERE kind = 'session' AND (revoked_at IS NOT NULL OR expires_at < ?)`).run(now);
   }
 }

@@ -1,0 +1,24 @@
+import type { AuditRepository } from './audit';
+import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
+import type { OperationsRepository } from './operations';
+import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
+import type { OperatorRepository } from './operators';
+
+/**
+ * The store as its callers see it: one repository per family of rows, every method async, and
+ * every atomic multi-statement operation one method (a unit of work) so that no transaction
+ * crosses an await (docs/store.md). One implementation per engine: SQLite today
+ * (core/store/sqlite-store.ts), PostgreSQL next.
+ */
+export interface Store {
+  readonly operators: OperatorRepository;
+  readonly audit: AuditRepository;
+  readonly events: EventRepository;
+  readonly deliveries: DeliveryRepository;
+  readonly expectations: ExpectationRepository;
+  readonly cronRuns: CronRepository;
+  readonly tombstones: TombstoneRepository;
+  readonly retention: RetentionRepository;
+  readonly inactivity: InactivityRepository;
+  readonly operations: OperationsRepository;
+}

@@ -1,0 +1,71 @@
+import type { Logger } from '../logging/logger';
+import { AccountRepository } from './accounts-repository';
+import { SqliteAuditRepository } from './audit-repository';
+import { SqliteCronRepository } from './cron-repository';
+import { openDatabase, type Database } from './database';
+import { SqliteDeliveryRepository } from './deliveries-repository';
+import { DirectoryRepository } from './directory-repository';
+import { SqliteEventRepository } from './events-repository';
+import { SqliteExpectationRepository } from './expectations-repository';
+import { SqliteInactivityRepository } from './inactivity-repository';
+import { JournalRepository } from './journal-repository';
+import { NodesRepository } from './nodes-repository';
+import { SqliteOperationsRepository } from './operations-repository';
+import { SqliteOperatorRepository } from './operators-repository';
+import type { Store } from './ports/store';
+import { QueueRepository } from './queue-repository';
+import { SqliteRetentionRepository } from './retention-repository';
+import { SqliteTombstoneRepository } from './tombstones-repository';
+import { WalCheckpointer } from './wal-checkpointer';
+import { WorkflowVersionsRepository } from './workflow-versions-repository';
+
+/**
+ * The SQLite implementation of every repository, on one better-sqlite3 connection: what the
+ * composition roots (core/composition, the CLI's context) build, and the only holder of the
+ * `Database` outside core/store's classes. Its other members are the SQLite classes whose
+ * callers do not go through an interface yet (docs/store.md, "Not converted yet").
+ */
+export class SqliteStore implements Store {
+  readonly operators: SqliteOperatorRepository;
+  readonly audit: SqliteAuditRepository;
+  readonly events: SqliteEventRepository;
+  readonly deliveries: SqliteDeliveryRepository;
+  readonly expectations: SqliteExpectationRepository;
+  readonly cronRuns: SqliteCronRepository;
+  readonly tombstones: SqliteTombstoneRepository;
+  readonly retention: SqliteRetentionRepository;
+  readonly inactivity: SqliteInactivityRepository;
+  readonly operations: SqliteOperationsRepository;
+
+  /** Opens (and migrates) the database file. */
+  static open(file: string): SqliteStore {
+    return new SqliteStore(openDatabase(file));
+  }
+
+  constructor(private readonly db: Database) {
+    this.operators = new SqliteOperatorRepository(db);
+    this.audit = new SqliteAuditRepository(db);
+    this.events = new SqliteEventRepository(db);
+    this.deliveries = new SqliteDeliveryRepository(db);
+    this.expectations = new SqliteExpectationRepository(db);
+    this.cronRuns = new SqliteCronRepository(db);
+    this.tombstones = new SqliteTombstoneRepository(db);
+    this.retention = new SqliteRetentionRepository(db);
+    this.inactivity = new SqliteInactivityRepository(db);
+    this.operations = new SqliteOperationsRepository(db);
+  }
+
+  // Not behind an interface yet: each call makes the class on this connection.
+  accounts(): AccountRepository { return new AccountRepository(this.db); }
+  journal(): JournalRepository { return new JournalRepository(this.db); }
+  queue(): QueueRepository { return new QueueRepository(this.db); }
+  nodes(): NodesRepository { return new NodesRepository(this.db); }
+  workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
+  /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
+  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
+
+  /** The service that keeps this connection's WAL file small (a Service of the server). */
+  walCheckpointer(logger: Logger): WalCheckpointer { return new WalCheckpointer(this.db, logger); }
+
+  close(): void { this.db.close(); }
+}
