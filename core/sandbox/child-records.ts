@@ -30,12 +30,8 @@ export function remoteRecords(channel: ChildChannel, options: RecordReaderOption
   return {
     [Symbol.asyncIterator]() { return this; },
     next() {
-      try {
-        inner ??= open();
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-      return inner.next();
+      // Opened on the first next(); an error there (the file rejected) rejects it.
+      return Promise.resolve().then(() => (inner ??= open()).next());
     },
     async return(value?: unknown) {
       if (inner?.return) await inner.return();
@@ -45,6 +41,7 @@ export function remoteRecords(channel: ChildChannel, options: RecordReaderOption
 }
 
 /** The batches of rows from the FIFO, read as the records are taken (the engine waits on a full FIFO). */
+// eslint-disable-next-line @typescript-eslint/require-await -- blocking reads, as the sandbox's other frames; the record reader takes an async source
 async function* rowsFrom(fd: number): AsyncGenerator<RowBatch> {
   try {
     for (;;) {

@@ -39,10 +39,10 @@ describe('a sandboxed plugin reads the records the engine parsed, as in the serv
     const { sandboxed } = await both('dialect.csv');
     assert.equal(sandboxed.result, 'processed', JSON.stringify(sandboxed));
     const records = sandboxed.messages.slice(1).map((m) => JSON.parse(m.message) as { line: number; values: Record<string, string> });
-    assert.equal(sandboxed.messages[0]!.message, 'first: 2');
+    assert.equal(sandboxed.messages[0].message, 'first: 2');
     assert.deepEqual(records.map((r) => r.line), [2, 3, 7, 8], 'blank lines skipped, a quoted line break counted');
-    assert.equal(records[1]!.values.firstname, 'Jean\nPierre');
-    assert.equal(records[2]!.values.lastname, 'Müller', 'NFC'); // the file writes u + a combining diaeresis
+    assert.equal(records[1].values.firstname, 'Jean\nPierre');
+    assert.equal(records[2].values.lastname, 'Müller', 'NFC'); // the file writes u + a combining diaeresis
     const counted = await both('field-count.csv');
     assert.match(counted.sandboxed.messages.map((m) => m.message).join('\n'), /FG_FIELD_COUNT/);
   });
