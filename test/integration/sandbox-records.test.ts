@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -22,7 +22,7 @@ describe('a sandboxed plugin reads the records the engine parsed, as in the serv
   const files = mkdtempSync(join(tmpdir(), 'fg-sandbox-records-'));
   const tryIt = async (server: TestServer, fixture: string, name: string): Promise<Tried> => {
     const path = join(mkdtempSync(join(files, 'f-')), name);
-    copyFileSync(join(RECORDS, fixture), path);
+    copyFileSync(fixture.startsWith('/') ? fixture : join(RECORDS, fixture), path);
     const r = await server.cli('plugin', 'test', PLUGIN, path, '--json');
     return JSON.parse(r.stdout) as Tried;
   };
@@ -38,7 +38,7 @@ describe('a sandboxed plugin reads the records the engine parsed, as in the serv
   test('CSV records: quoted separators and line breaks, a BOM, field-count problems; a reader left early, then read again', async () => {
     const { sandboxed } = await both('dialect.csv');
     assert.equal(sandboxed.result, 'processed', JSON.stringify(sandboxed));
-    const records = sandboxed.messages.slice(1).map((m) => JSON.parse(m.message) as { line: number; values: Record<string, string> });
+    const records = sandboxed.messages.slice(1, -1).map((m) => JSON.parse(m.message) as { line: number; values: Record<string, string> });
     assert.equal(sandboxed.messages[0].message, 'first: 2');
     assert.deepEqual(records.map((r) => r.line), [2, 3, 7, 8], 'blank lines skipped, a quoted line break counted');
     assert.equal(records[1].values.firstname, 'Jean\nPierre');
@@ -57,6 +57,16 @@ describe('a sandboxed plugin reads the records the engine parsed, as in the serv
       assert.equal(sandboxed.code, code, `${fixture}: ${JSON.stringify(sandboxed)}`);
       assert.notEqual(sandboxed.result, 'processed', fixture);
     }
+  });
+
+  test('an input of 1 MiB and more (its reader starts with the sandbox): every record, in order', async () => {
+    const rows = Array.from({ length: 12_000 }, (_, i) => `ACME;${String(i + 1).padStart(7, '0')};Lastname-${i};Firstname;p${i}@acme.example;${'x'.repeat(60)}`);
+    const path = join(mkdtempSync(join(files, 'big-')), 'big.csv');
+    writeFileSync(path, ['organization_code;registration_reference;lastname;firstname;professional_email;note', ...rows, ''].join('\n'));
+    assert.ok(statSync(path).size >= 1024 * 1024);
+    const { sandboxed } = await both(path);
+    assert.equal(sandboxed.result, 'processed', JSON.stringify(sandboxed).slice(0, 500));
+    assert.match(sandboxed.messages.at(-1)!.message, new RegExp(`^records ${rows.length}, last line ${rows.length + 1}, sha256 [0-9a-f]{64}$`));
   });
 
   test('an XLSX workbook, its headers through the plugin\'s own normalizeHeader', async () => {
