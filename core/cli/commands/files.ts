@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { FluxgateError } from '../../errors';
 import { parseAsOf } from '../../cron/as-of';
 import { DEFAULT_PAGE, FILE_STATES, MAX_PAGE, type FileState } from '../../store/journal-repository';
-import { eventView, fileView } from '../../intake/file-view';
+import { fileView } from '../../intake/file-view';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { printable, table } from '../../text-table';
+import { table } from '../../text-table';
+import { showFile } from './files-show';
 
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
 
@@ -81,29 +81,6 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .action((id: string, opts: { json?: boolean }) => {
       // `files --json` is also an option of the parent: `files show X --json` may land there.
       opts = { json: opts.json || files.opts<{ json?: boolean }>().json };
-      const journal = ctx.sqlite.journal();
-      const file = journal.get(id);
-      if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
-      const timeline = journal.events(id);
-      if (opts.json) return ctx.printJson({ ...fileView(file), events: timeline.map(eventView) });
-      for (const [k, v] of Object.entries(fileView(file))) {
-        if (v === null || v === undefined) continue;
-        ctx.print(`${k.padEnd(12)} ${printable(v)}`);
-      }
-      ctx.print('');
-      ctx.print('timeline:');
-      for (const e of timeline) {
-        const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
-          .map(([k, v]) => `${k}=${printable(v)}`).join(' ');
-        ctx.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
-        const messages = e.detail.messages;
-        if (Array.isArray(messages)) {
-          for (const m of messages as Array<Record<string, unknown>>) {
-            // Where first (line, column, field as the file names it), as the report's columns.
-            const where = [m.line ? `line ${printable(m.line)}` : '', m.column ? `column ${printable(m.column)}` : '', m.field ? `field ${printable(m.field)}` : ''];
-            ctx.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
-          }
-        }
-      }
+      showFile(ctx.sqlite.journal(), id, opts.json === true, ctx);
     });
 };
