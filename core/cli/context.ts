@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load';
-import { rememberChecked } from '../config/checked-cache';
+import { rememberChecked } from '../config/remember-checked';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import type { AccountRepository } from '../store/accounts-repository';
