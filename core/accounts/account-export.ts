@@ -1,4 +1,4 @@
-import type { AccountKey, AccountRepository } from '../store/accounts-repository';
+import type { AccountKey, SqliteAccountRows } from '../store/accounts-repository';
 import type { AccountRecord } from './account-csv';
 
 export interface AccountExport {
@@ -13,7 +13,7 @@ export interface AccountExport {
  * empty data directory recreates the same accounts (profile, partner, allowlist, enabled) and
  * keys; what the format does not hold (key dates, options, passwords) is in docs/accounts.md.
  */
-export function exportAccounts(repo: AccountRepository): AccountExport {
+export function exportAccounts(repo: SqliteAccountRows): AccountExport {
   const keysOf = new Map<string, AccountKey[]>();
   for (const key of repo.allKeys()) keysOf.set(key.accountId, [...(keysOf.get(key.accountId) ?? []), key]);
   const out: AccountExport = { accounts: [], purged: [] };

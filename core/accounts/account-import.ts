@@ -1,5 +1,5 @@
 import { isFluxgateError, type ErrorCode } from '../errors';
-import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountProfile, SqliteAccountRows } from '../store/accounts-repository';
 import { readAccountCsv, type AccountCsvRow, type AccountRecord } from './account-csv';
 import type { AccountService, CheckedAccount } from './account-service';
 
@@ -44,7 +44,7 @@ const DEFAULT_BATCH = 1000;
 export class AccountImportService {
   constructor(
     private readonly accounts: AccountService,
-    private readonly repo: AccountRepository,
+    private readonly repo: SqliteAccountRows,
   ) {}
 
   async importFile(path: string, options: ImportOptions = {}): Promise<ImportReport> {
@@ -96,7 +96,7 @@ export class AccountImportService {
   }
 
   /**
-   * One unit of work per batch (AccountRepository.insertAccounts: one write transaction, taken at
+   * One unit of work per batch (SqliteAccountRows.insertAccounts: one write transaction, taken at
    * once, so a server writing meanwhile waits rather than fails it), then the batch's account files. An id another process created since the
    * check becomes a conflict.
    */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import { DIRECTORY_SECTIONS, totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, SqliteAccountRows } from '../store/accounts-repository';
 import { sweepTemporariesIn } from '../temporary-sweep';
 import { accountJson, isoDate, keyJson } from './cli-format';
 import { namedDataRoots, type DataRoot } from './data-roots';
@@ -21,7 +21,7 @@ const ATTEMPTS = 3;
 const REMOVING_REASON = 'being removed (fluxgate account remove)';
 
 export interface RemovalDeps {
-  accounts: AccountRepository;
+  accounts: SqliteAccountRows;
   paths: DataPaths;
   /** `<data>/removed` */
   removedDir: string;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository, NewAccountEntry } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountOptions, AccountProfile, SqliteAccountRows, NewAccountEntry } from '../store/accounts-repository';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
@@ -52,12 +52,12 @@ export interface CheckedAccount {
 
 /**
  * Account administration used by the CLI and at first start (the demo account). Data access
- * goes through AccountRepository; the server reads accounts and keys from the database at
+ * goes through SqliteAccountRows; the server reads accounts and keys from the database at
  * every login, so changes apply without a restart.
  */
 export class AccountService {
   constructor(
-    private readonly repo: AccountRepository,
+    private readonly repo: SqliteAccountRows,
     private readonly paths: DataPaths,
     private readonly config: FluxgateConfig,
   ) {}
@@ -126,7 +126,7 @@ export class AccountService {
     }
   }
 
-  /** The rows of a checked account and its keys (each key's expiry from the config), for AccountRepository.insertAccounts. */
+  /** The rows of a checked account and its keys (each key's expiry from the config), for SqliteAccountRows.insertAccounts. */
   newAccountEntry(checked: CheckedAccount, now: number, disabledReason?: string): NewAccountEntry {
     return {
       account: { id: checked.id, profile: checked.profile, partner: checked.partner, allowIps: checked.allowIps, options: {}, createdAt: now },

@@ -10,7 +10,7 @@ import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { SqliteAccountRows } from '../store/accounts-repository';
 import type { DirectoryRepository } from '../store/directory-repository';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
@@ -25,7 +25,7 @@ import { FluxgateMetrics } from './metrics';
 export interface HttpParts {
   loaded: LoadedConfig;
   store: Store;
-  accountRepository: AccountRepository;
+  accountRepository: SqliteAccountRows;
   directory: DirectoryRepository;
   logger: Logger;
   paths: DataPaths;

@@ -1,7 +1,7 @@
 import { isAddressAllowed } from '../accounts/allowlist';
 import { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { SqliteAccountRows } from '../store/accounts-repository';
 import { PathJail, type JailedPath } from './path-jail';
 
 /** What a login was accepted on; re-checked against the database for as long as its connection lives. */
@@ -24,7 +24,7 @@ export interface LoginGrant {
  * allowlist; the key it logged in with was removed; the password it used was changed or
  * cleared. A key's expiry is not a revocation: it refuses the next login only.
  */
-export function revocation(accounts: AccountRepository, grant: LoginGrant): string | undefined {
+export function revocation(accounts: SqliteAccountRows, grant: LoginGrant): string | undefined {
   const account = accounts.get(grant.accountId);
   if (!account) return 'account removed';
   if (account.createdAt !== grant.accountCreatedAt) return 'account removed (a new account now has this id)';
@@ -59,7 +59,7 @@ export class LiveLogins {
   private readonly verified = new WeakMap<LiveLogin, string>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly accounts: AccountRepository, private readonly log: Logger) {}
+  constructor(private readonly accounts: SqliteAccountRows, private readonly log: Logger) {}
 
   get size(): number { return this.logins.size; }
 

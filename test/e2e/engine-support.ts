@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
 import { JournalRepository, MAX_PAGE, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
@@ -48,7 +48,7 @@ export function createAccount(server: TestServer, id: string, profile: 'exchange
   const paths = new DataPaths(server.dataDir);
   const db = openDatabase(paths.database);
   try {
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+    new AccountService(new SqliteAccountRows(db), paths, loadConfig({ configFile: server.configFile }).config)
       .create({ id, profile, partner: profile === 'exchange' ? id : undefined, publicKey: key.publicKey });
   } finally {
     db.close();

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
@@ -21,7 +21,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
   const server = new TestServer({ config: { pgp: { keyType: 'curve25519' } } });
   const paths = new DataPaths(server.dataDir);
   let db: Database;
-  let accounts: AccountRepository;
+  let accounts: SqliteAccountRows;
   let rsa: TestKey;
   let ed: TestKey;
   let idleKey: TestKey;
@@ -32,7 +32,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
     ed = makeKey('ed25519');
     idleKey = makeKey('ed25519');
     db = openDatabase(paths.database);
-    accounts = new AccountRepository(db);
+    accounts = new SqliteAccountRows(db);
     const service = new AccountService(accounts, paths, loadConfig({ configFile: server.configFile }).config);
     service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
     service.addKey('acme', ed.publicKey, T);

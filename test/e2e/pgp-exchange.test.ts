@@ -7,7 +7,7 @@ import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { Gpg } from '../helpers/pgp-gpg';
@@ -38,7 +38,7 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     // Created before the server ever ran: the key reaches out/sig/ when the server starts.
     const loaded = loadConfig({ configFile: server.configFile });
     const db = openDatabase(paths.database);
-    const accounts = new AccountService(new AccountRepository(db), paths, loaded.config);
+    const accounts = new AccountService(new SqliteAccountRows(db), paths, loaded.config);
     accounts.create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
     accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
     db.close();
@@ -192,7 +192,7 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
   test('an account created while the server runs gets the public key at once', () => {
     const db = openDatabase(paths.database);
     try {
-      new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+      new AccountService(new SqliteAccountRows(db), paths, loadConfig({ configFile: server.configFile }).config)
         .create({ id: 'globex', partner: 'globex', publicKey: key.publicKey });
     } finally {
       db.close();

@@ -6,7 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
@@ -38,7 +38,7 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
     mkdirSync(local);
     key = makeKey('ed25519');
     const db = openDatabase(paths.database);
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+    new AccountService(new SqliteAccountRows(db), paths, loadConfig({ configFile: server.configFile }).config)
       .create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
     db.close();
     await server.start();

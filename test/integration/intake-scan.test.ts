@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
@@ -43,7 +43,7 @@ function serverWithAccounts(count: number, engine: Record<string, unknown>): { s
   mkdirSync(paths.root, { recursive: true });
   const db = openDatabase(paths.database);
   try {
-    const service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
+    const service = new AccountService(new SqliteAccountRows(db), paths, loadConfig({ configFile: server.configFile }).config);
     for (let i = 0; i < count; i++) {
       service.create({ id: `a${i}`, partner: `a${i}`, publicKey: key.publicKey });
       mkdirSync(join(paths.accountRoot(`a${i}`), 'in', 'echo'));

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
 
@@ -37,14 +37,14 @@ export class JobsFixture {
   readonly srv: TestServer;
   readonly paths: DataPaths;
   readonly db: Database;
-  readonly accounts: AccountRepository;
+  readonly accounts: SqliteAccountRows;
   readonly config;
 
   constructor(config: Record<string, unknown> = {}) {
     this.srv = new TestServer({ config: { log: { level: 'warn' }, ...config } });
     this.paths = new DataPaths(this.srv.dataDir);
     this.db = openDatabase(this.paths.database);
-    this.accounts = new AccountRepository(this.db);
+    this.accounts = new SqliteAccountRows(this.db);
     this.config = parseConfig({});
   }
 

@@ -13,7 +13,7 @@ import { loadConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
 import { isFluxgateError } from '../../core/errors';
 import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 // Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
@@ -26,11 +26,11 @@ const keys: Record<string, TestKey> = {};
  * process (each CLI call is a process start); the CLI itself is used where the point is a
  * change made from another process while the server runs.
  */
-function withAccounts<T>(fn: (svc: AccountService, repo: AccountRepository) => T): T {
+function withAccounts<T>(fn: (svc: AccountService, repo: SqliteAccountRows) => T): T {
   const loaded = loadConfig({ configFile: server.configFile });
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
-    const repo = new AccountRepository(db);
+    const repo = new SqliteAccountRows(db);
     return fn(new AccountService(repo, new DataPaths(loaded.dataDir), loaded.config), repo);
   } finally {
     db.close();
@@ -42,7 +42,7 @@ const pub = (k: TestKey): string => readFileSync(k.publicPath, 'utf8');
 function insertKey(accountId: string, key: TestKey, patch: { expiresAt?: number; expiredAt?: number } = {}): void {
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
-    const repo = new AccountRepository(db);
+    const repo = new SqliteAccountRows(db);
     const info = parsePublicKey(readFileSync(key.publicPath, 'utf8'));
     const added = repo.addKey({
       accountId, type: info.type, bits: info.bits, fingerprint: info.fingerprint, publicKey: info.publicKey,
@@ -268,7 +268,7 @@ for user in sys.argv[2:]:
     const loaded = loadConfig({ configFile: server.configFile });
     const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
     try {
-      await new AccountService(new AccountRepository(db), new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
+      await new AccountService(new SqliteAccountRows(db), new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
     } finally {
       db.close();
     }

@@ -12,7 +12,7 @@ import { Intake } from '../../core/intake/intake';
 import { silentLogger } from '../../core/logging/logger';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import { DurableQueue } from '../../core/queue/queue';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
@@ -48,7 +48,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     writeFileSync(join(workflowsDir, 'wrong.yaml'), `flux: wrong\nhandler: dropbox\nnaming: { extensions: [csv] }\nsteps: ${steps}\n`);
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new AccountRepository(db);
+    const accounts = new SqliteAccountRows(db);
     new AccountService(accounts, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     for (const flux of ['gone', 'wrong']) mkdirSync(join(paths.accountRoot('acme'), 'in', flux));
     journal = new JournalRepository(db);

@@ -14,7 +14,7 @@ import { signatureNameOf } from '../../core/pgp/names';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import type { FileJobs } from '../../core/queue/file-jobs';
 import { DurableQueue } from '../../core/queue/queue';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository, type JournalFile } from '../../core/store/journal-repository';
@@ -62,7 +62,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     copyFileSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflowsDir, 'echo.yaml'));
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new AccountRepository(db);
+    const accounts = new SqliteAccountRows(db);
     new AccountService(accounts, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     journal = new JournalRepository(db);
