@@ -286,9 +286,9 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: Liv
     sftp,
     accountId: account.id,
     recheck: () => deps.logins.check(live),
-    // Every path a request names re-checks the login first: a removed account's session must
-    // never reach a later account with the same id, whose tree is at the same place.
-    jail: new RecheckedJail(deps.paths.accountRoot(account.id), () => deps.logins.check(live)),
+    // Every path a request names is refused once the login was found revoked: a removed account's
+    // session must never reach a later account with the same id, whose tree is at the same place.
+    jail: new RecheckedJail(deps.paths.accountRoot(account.id), () => deps.logins.assertNotRevoked(live)),
     policy: policyFor(account.profile),
     handles,
     // Pausing also flushes every upload's gathered writes: they are what will resume the socket.

@@ -6,7 +6,6 @@ import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { SqliteAccountRows } from '../store/accounts-repository';
 import type { AccountRepository } from '../store/ports/accounts';
 import type { Service } from '../tokens';
 import { serverAlgorithms } from './algorithms';
@@ -36,8 +35,7 @@ export class SftpService implements Service {
     private readonly config: FluxgateConfig,
     logger: Logger,
     private readonly paths: DataPaths,
-    /** `rows`: the synchronous reads of the per-request re-check (live-logins.ts, docs/store.md). */
-    private readonly accounts: { accounts: AccountRepository; rows: SqliteAccountRows },
+    private readonly accounts: AccountRepository,
     private readonly events: UploadEvents,
     private readonly loaded: LoadedConfig,
   ) {
@@ -79,15 +77,15 @@ export class SftpService implements Service {
         'sftp.limits.handlesTotal is more than the open-file limit leaves after the headroom: lowered (raise `ulimit -n` for more)');
     }
     const limits = new ResourceLimits({ ...sftp.limits, handlesTotal: budget.handlesTotal });
-    const logins = new LiveLogins(this.accounts.rows, this.log);
+    const logins = new LiveLogins(this.accounts, this.log);
     logins.start(sftp.sessionRecheckSeconds);
     this.gate = gate;
     this.logins = logins;
     const deps = {
       config: this.config,
       paths: this.paths,
-      accounts: this.accounts.accounts,
-      authenticator: new Authenticator(this.accounts.accounts, this.config),
+      accounts: this.accounts,
+      authenticator: new Authenticator(this.accounts, this.config),
       guard,
       gate,
       logins,
