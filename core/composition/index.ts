@@ -54,12 +54,12 @@ export function compose({ loaded, logger }: ComposeOptions): Composition {
 }
 
 function composeOn(state: State): Composition {
-  const { loaded, config, paths, accounts, logger } = state;
+  const { loaded, config, paths, logger } = state;
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = composeEngine(state, pgp);
   const jobs = buildJobs({ config, paths, store: state.store, logger });
-  const accountService = new AccountService(accounts, paths, config);
+  const accountService = new AccountService(state.store.accounts, state.sqlite.accountData(), paths, config);
   const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);

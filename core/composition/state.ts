@@ -19,7 +19,8 @@ export interface State {
   sqlite: SqliteStore;
   /** The store's repositories, behind their interfaces (core/store/ports). */
   store: Store;
-  accounts: SqliteAccountRows;
+  /** Accounts synchronously, for intake and the workflow runner (not converted yet, docs/store.md); the others take store.accounts. */
+  accountRows: SqliteAccountRows;
   /** The SFTP server announces completed uploads here; intake listens. */
   uploads: UploadEvents;
   /** A Service: started before and stopped after everything that writes. */
@@ -35,7 +36,7 @@ export function composeState(loaded: LoadedConfig, logger: Logger): State {
   return {
     loaded, config: loaded.config, logger, paths, sqlite,
     store: sqlite,
-    accounts: sqlite.accountRows(),
+    accountRows: sqlite.accountRows(),
     uploads: new UploadEvents(),
     walCheckpointer,
     // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.

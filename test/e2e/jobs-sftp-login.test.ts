@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
 import { SqliteAccountRows } from '../../core/store/accounts-repository';
@@ -11,6 +10,7 @@ import { makeKey, type TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, runJob } from '../integration/jobs-support';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * Key expiry and account inactivity as the client lives them: `jobs run … --at`, then a real
@@ -33,10 +33,10 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
     idleKey = makeKey('ed25519');
     db = openDatabase(paths.database);
     accounts = new SqliteAccountRows(db);
-    const service = new AccountService(accounts, paths, loadConfig({ configFile: server.configFile }).config);
-    service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
-    service.addKey('acme', ed.publicKey, T);
-    service.create({ id: 'idle', publicKey: idleKey.publicKey, now: T });
+    const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
+    await service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
+    await service.addKey('acme', ed.publicKey, T);
+    await service.create({ id: 'idle', publicKey: idleKey.publicKey, now: T });
     await server.start();
   });
   after(async () => {

@@ -5,6 +5,8 @@ import { DataPaths } from '../../core/config/paths';
 import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
+import { accountServiceOn } from '../helpers/accounts';
+import type { AccountService } from '../../core/accounts/account-service';
 
 export const DAY = 24 * 3600_000;
 
@@ -46,6 +48,11 @@ export class JobsFixture {
     this.db = openDatabase(this.paths.database);
     this.accounts = new SqliteAccountRows(this.db);
     this.config = parseConfig({});
+  }
+
+  /** The AccountService of the CLI and the server, on this fixture's database. */
+  accountService(): AccountService {
+    return accountServiceOn(this.db, this.paths, this.config);
   }
 
   write(path: string, content: string | Buffer = 'x'): string {

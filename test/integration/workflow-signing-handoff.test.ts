@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BUILTIN_HANDLERS } from '../../plugins';
-import { AccountService } from '../../core/accounts/account-service';
 import { fileJobs, workflowRouting } from '../../core/composition/engine';
 import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
@@ -27,6 +26,7 @@ import { REPO_ROOT } from '../helpers/server';
 import { makeKey } from '../helpers/keys';
 import { loadedConfigFor } from '../helpers/pgp-gpg';
 import { skipUnless } from '../helpers/tools';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * Files of one account run one at a time; a file whose outputs are still being signed hands the
@@ -56,14 +56,14 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
   let runner: WorkflowRunner;
   let n = 0;
 
-  before(() => {
+  before(async () => {
     const workflowsDir = join(dir, 'workflows');
     mkdirSync(workflowsDir);
     copyFileSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflowsDir, 'echo.yaml'));
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
     const accounts = new SqliteAccountRows(db);
-    new AccountService(accounts, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
+    await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     journal = new JournalRepository(db);
     const logger = silentLogger();
