@@ -15,10 +15,12 @@
  *
  * Targets (issue #19): files < 200 ms, files show < 50 ms, retention < 2 min, intake p50 within
  * 1.5× of the empty store's. Env: BENCH_JOURNAL_FILES, BENCH_JOURNAL_ACCOUNTS, BENCH_CLI_RUNS
- * (default 7), BENCH_FILES / BENCH_BURST (intake, default 200 / 100), BENCH_JOURNAL_KEEP=1 keeps
+ * (default 11), BENCH_FILES / BENCH_BURST (intake, default 200 / 100), BENCH_JOURNAL_KEEP=1 keeps
  * the data directory (its path is printed).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAccountTree } from '../core/accounts/account-tree';
@@ -30,7 +32,7 @@ import { INTAKE_SERVER_CONFIG, measureIntake, type IntakeFigures } from './intak
 
 const FILES = Number(process.env.BENCH_JOURNAL_FILES ?? 1_000_000);
 const ACCOUNTS = Number(process.env.BENCH_JOURNAL_ACCOUNTS ?? 1_000);
-const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 7);
+const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 11);
 const INTAKE_FILES = Number(process.env.BENCH_FILES ?? 200);
 const INTAKE_BURST = Number(process.env.BENCH_BURST ?? 100);
 const DAY = 86_400_000;
@@ -167,6 +169,20 @@ async function cliMs(full: TestServer, fullArgs: string[], empty: TestServer, em
   return { full: median(times.full), empty: median(times.empty) };
 }
 
+/**
+ * Wall time of a bare `node -e 0` on this machine now, median of CLI_RUNS: the floor of any CLI
+ * command, printed beside the figures so that they mean something on a loaded machine.
+ */
+function bareNodeMs(): number {
+  const times: number[] = [];
+  for (let i = 0; i <= CLI_RUNS; i++) {
+    const started = performance.now();
+    execFileSync(process.execPath, ['-e', '0']);
+    if (i > 0) times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
 /** The same query in this process, on the open store: what the command spends in the journal. */
 function queryMs(dataDir: string, account: string, fileId: string): { list: number; show: number; listed: number } {
   const db = openDatabase(new DataPaths(dataDir).database);
@@ -221,10 +237,12 @@ async function main(): Promise<void> {
     const q = queryMs(full.dataDir, account, fileId);
     const listed = await cliMs(full, list, empty, list);
     const shown = await cliMs(full, show, empty, ['files', 'show', only.id]);
+    const bare = bareNodeMs();
     out('');
     out(`CLI processes (median of ${CLI_RUNS}), ${FILES.toLocaleString('en')}-file journal vs an empty one:`);
     out(`  fluxgate ${list.join(' ')}   ${listed.full.toFixed(0)} ms (empty store ${listed.empty.toFixed(0)} ms: the journal's share ${(listed.full - listed.empty).toFixed(0)} ms)   target < 200 ms`);
     out(`  fluxgate ${show.join(' ')}   ${shown.full.toFixed(0)} ms (empty store ${shown.empty.toFixed(0)} ms: the journal's share ${(shown.full - shown.empty).toFixed(0)} ms)   target < 50 ms`);
+    out(`  node -e 0 (the floor of any command, this machine now)   ${bare.toFixed(0)} ms   load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     out(`  the same queries in-process on the open store: list ${q.list.toFixed(2)} ms (${q.listed} rows), show ${q.show.toFixed(2)} ms`);
 
     const retentionStarted = performance.now();

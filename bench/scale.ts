@@ -150,7 +150,9 @@ async function dropDelay(server: TestServer, user: string, index: number): Promi
 const random = (count: number): string => accountId(Math.floor(Math.random() * count));
 
 async function phase(count: number, key: TestKey): Promise<Record<string, string>> {
-  const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: false, keyType: 'curve25519' } } });
+  // The queue's production poll (engine.pollIntervalMs, 1 s): the test helper's 100 ms, a test
+  // speed-up, would wake the idle server ten times a second by itself (docs/scale.md).
+  const server = new TestServer({ config: { log: { level: 'info' }, pgp: { signReports: false, keyType: 'curve25519' }, engine: { pollIntervalMs: 1000 } } });
   try {
     await server.start();
     await server.stop();

@@ -63,9 +63,11 @@ function staleReason() {
     return 'dist/ has not been built';
   }
   const print = fingerprint(sources());
-  const added = print.files.find((f) => !built.files.includes(f));
+  const builtFiles = new Set(built.files);
+  const printFiles = new Set(print.files);
+  const added = print.files.find((f) => !builtFiles.has(f));
   if (added) return `${added} is not in dist/`;
-  const removed = built.files.find((f) => !print.files.includes(f));
+  const removed = built.files.find((f) => !printFiles.has(f));
   if (removed) return `${removed} was removed since dist/ was built`;
   if (print.newest > built.newest) return 'a source changed since dist/ was built';
   return undefined;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load';
+import { rememberChecked } from '../config/checked-cache';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
 import type { AccountRepository } from '../store/ports/accounts';
@@ -25,7 +26,12 @@ export class CliContext {
   }
 
   get config(): LoadedConfig {
-    this.loaded ??= loadConfig(this.sources);
+    if (!this.loaded) {
+      this.loaded = loadConfig(this.sources);
+      // Short commands may skip the check next time if nothing it read changes (fast-path.ts);
+      // only for the embedded SQLite store, the one they read.
+      if (this.loaded.config.store.url === undefined) rememberChecked(this.sources, this.loaded.dataDir);
+    }
     return this.loaded;
   }
 

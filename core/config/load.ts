@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { FluxgateError } from '../errors';
 import { checkConfig, type ConfigCheck } from './check';
+import { findConfigFile, type ConfigSources } from './config-file';
 import { configSchema, type FluxgateConfig } from './schema';
 import { formatProblem } from './yaml-problems';
 
@@ -14,31 +15,12 @@ export interface LoadedConfig {
   workflowsDir: string;
 }
 
-export interface ConfigSources {
-  configFile?: string;
-  dataDir?: string;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-}
+export type { ConfigSources } from './config-file';
 
 import { PACKAGE_ROOT } from './package-root';
 
 export { PACKAGE_ROOT };
-export const DEFAULT_CONFIG_FILE = 'fluxgate.yaml';
-
-/** Finds the config file: `--config`, then FLUXGATE_CONFIG, then ./fluxgate.yaml if present. */
-export function findConfigFile(sources: ConfigSources): string | undefined {
-  const env = sources.env ?? process.env;
-  const cwd = sources.cwd ?? process.cwd();
-  const explicit = sources.configFile ?? env.FLUXGATE_CONFIG;
-  if (explicit) {
-    const file = resolve(cwd, explicit);
-    if (!existsSync(file)) throw new FluxgateError('FG_CONFIG', `config file ${file} does not exist`);
-    return file;
-  }
-  const local = resolve(cwd, DEFAULT_CONFIG_FILE);
-  return existsSync(local) ? local : undefined;
-}
+export { DEFAULT_CONFIG_FILE, findConfigFile } from './config-file';
 
 export function parseConfig(raw: unknown, where = 'config'): FluxgateConfig {
   const result = configSchema.safeParse(raw ?? {});

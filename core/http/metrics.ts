@@ -20,7 +20,7 @@ export class FluxgateMetrics {
 
   private constructor(private readonly store: OperationsRepository, events: UploadEvents, private lastEventId: number) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'fluxgate_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'fluxgate_process_', eventLoopMonitoringPrecision: 1000 });
     const logins = new Counter({ name: 'fluxgate_sftp_logins_total', help: 'SFTP login attempts by result (refused: failures that count toward a ban)', labelNames: ['result'], registers });
     const bans = new Counter({ name: 'fluxgate_sftp_bans_total', help: 'addresses banned after repeated authentication failures', registers });
     const sessions = new Gauge({ name: 'fluxgate_sftp_sessions_open', help: 'logged-in SFTP connections open now', registers });

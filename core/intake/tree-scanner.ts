@@ -10,8 +10,15 @@ import type { Intake } from './intake';
 /** The directories of a default exchange tree that intake takes files from. */
 const DEFAULT_INTAKE_DIRS: readonly string[] = EXCHANGE_TREE.filter((d) => d === 'in' || d.startsWith('in/')).sort();
 
-/** A slice of the accounts is looked at this often. */
-const TICK_MS = 250;
+/**
+ * A slice of the accounts is looked at every `period / accounts`, but no more often than
+ * MIN_TICK_MS (many accounts: bigger slices) and no less often than MAX_TICK_MS (few accounts,
+ * or none yet: one account per tick). Few accounts therefore do not wake the process four times
+ * a second for one look each (bench:scale, CPU at rest), and a file dropped into one of ten
+ * accounts is still found within ~10 s, not only within the period.
+ */
+const MIN_TICK_MS = 250;
+const MAX_TICK_MS = 1000;
 /** A file modified less than this long ago may still be being written (`cp` writes in place): it is looked at again this much later. */
 const SETTLED_MS = 1000;
 /**
@@ -65,6 +72,7 @@ export class TreeScanner {
   private cursor = '';
   private passes = 0;
   private accountCount = 0;
+  private passStartedAt = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private stopped = false;
@@ -86,8 +94,7 @@ export class TreeScanner {
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
-        this.timer = setInterval(() => this.tick(), TICK_MS);
-        this.timer.unref();
+        this.scheduleTick();
       });
     this.running = pass;
     return pass;
@@ -95,7 +102,7 @@ export class TreeScanner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     for (const t of this.lookSoon.values()) clearTimeout(t);
     await this.running;
   }
@@ -128,16 +135,32 @@ export class TreeScanner {
     this.log.info({ accounts, found, ms: Date.now() - started, periodSeconds: this.periodMs / 1000 }, 'intake: start-up scan of every account tree done');
   }
 
+  /** Time between two slices for the current account count. */
+  private get tickMs(): number {
+    return Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, this.periodMs / Math.max(1, this.accountCount)));
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
   private tick(): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped) return;
+    if (this.running) return this.scheduleTick();
     this.running = this.lookAtSlice()
       .catch((err: unknown) => this.log.error({ err }, 'intake: the tree scan failed (tried again at the next tick)'))
-      .finally(() => { this.running = undefined; });
+      .finally(() => { this.running = undefined; this.scheduleTick(); });
   }
 
   /** The next accounts in id order, as many as make one pass per period; wraps around at the end. */
   private async lookAtSlice(): Promise<void> {
-    const slice = Math.max(1, Math.ceil((this.accountCount * TICK_MS) / this.periodMs));
+    if (this.cursor === '') this.passStartedAt = Date.now();
+    // A pass longer than the period: accounts were added since they were counted (an import of
+    // thousands into a server that had a few); counted again, the slices grow to match.
+    else if (Date.now() - this.passStartedAt > this.periodMs) this.accountCount = this.accounts.countLive();
+    const slice = Math.max(1, Math.ceil((this.accountCount * this.tickMs) / this.periodMs));
     const page = this.accounts.pageAfter(this.cursor, slice);
     const readAll = this.passes % READ_ALL_EVERY === READ_ALL_EVERY - 1;
     for (const account of page) {

@@ -10,6 +10,13 @@ import { firstDueAt, matches, subscriptionsOf, type Subscription } from './subsc
 import { postWebhook, type SendResult } from './webhook';
 
 /**
+ * With no subscription nothing can be delivered: the dispatcher only marks new events routed
+ * (and ends deliveries left by a removed subscription) this often, instead of every poll, so an
+ * idle server is not woken every second for nothing (bench:scale, CPU at rest).
+ */
+export const UNSUBSCRIBED_POLL_MS = 60_000;
+
+/**
  * Delivers the outbox: routes each new event to the subscriptions that want it (one delivery
  * row each), then claims due deliveries under a lease and sends them. A 2xx (an accepted mail)
  * records the delivery `delivered`, once; a failure schedules a retry with backoff and jitter
@@ -61,8 +68,12 @@ export class EventDispatcher implements Service {
     this.timer = setTimeout(() => {
       this.running = this.tick()
         .catch((err: unknown) => { this.logger.error({ err }, 'event dispatch failed; retrying at the next poll'); })
-        .finally(() => { this.running = undefined; this.schedule(this.config.delivery.pollIntervalMs); });
+        .finally(() => { this.running = undefined; this.schedule(this.pollMs); });
     }, delay);
+  }
+
+  private get pollMs(): number {
+    return this.subscriptions.size > 0 ? this.config.delivery.pollIntervalMs : Math.max(this.config.delivery.pollIntervalMs, UNSUBSCRIBED_POLL_MS);
   }
 
   /** One round: route what is new, send what is due. Exposed for tests of the store's side. */

@@ -17,7 +17,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Streams a CSV file in the exchange (`;`, `'`) or drop-box (`,`, `"`) dialect.
  * Memory stays flat: bytes go file → UTF-8 guard → csv-parse → one record at a time.
  */
-export async function* readCsv(path: string, options: RecordReaderOptions, signal?: AbortSignal, rows: RowSource = parseRows): AsyncGenerator<SourceRecord> {
+export async function* readCsv(path: string, options: RecordReaderOptions, signal?: AbortSignal, rows: RowSource = parseRows,
+  headerLine: (path: string) => Promise<string> = headerText): AsyncGenerator<SourceRecord> {
   let header: Header | undefined;
   let turned = performance.now();
   try {
@@ -32,7 +33,7 @@ export async function* readCsv(path: string, options: RecordReaderOptions, signa
         const fields = batch.fields[i];
         if (isBlank(fields)) continue;
         if (!header) {
-          header = checkHeader(fields, options, await headerText(path));
+          header = checkHeader(fields, options, await headerLine(path));
           continue;
         }
         yield toRecord(fields, header, batch.lines[i], clean);
@@ -94,8 +95,11 @@ function valuesBuilder(header: Header): ValuesBuilder {
   return build;
 }
 
-/** The raw first line, to name the separator actually used. Read only once, for the header. */
-async function headerText(path: string): Promise<string> {
+/**
+ * The raw first line, to name the separator actually used. Read only once, for the header
+ * (a sandbox gets it from the engine with the rows: core/sandbox/records-feeder.ts).
+ */
+export async function headerText(path: string): Promise<string> {
   const stream = createReadStream(path, { start: 0, end: 64 * 1024 - 1 });
   let text = '';
   for await (const chunk of stream) text += (chunk as Buffer).toString('utf8');

@@ -24,16 +24,17 @@ import { FileRejection } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
-import { readRecords } from '../records';
 import { enablePluginLoading } from '../workflow/plugin-loader';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { encodeBatch } from './batch-wire';
 import { ChildChannel } from './child-channel';
+import { remoteRecords } from './child-records';
 import { installNetworkGuard } from './network-guard';
 import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
 let channel: ChildChannel;
+/** Report items (or counts) sent at once. */
 const REPORT_BATCH = 512;
 
 function loadBundle(bundle: PluginBundle): Record<string, unknown> {
@@ -71,7 +72,13 @@ class BatchedReport implements ReportBuilder {
 
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
     this.tally[kind]++;
-    this.queue({ count: [kind, entityId, line] });
+    const last = this.pending[this.pending.length - 1];
+    if (last && 'counts' in last && last.counts.length < REPORT_BATCH * 3) {
+      last.counts.push(kind, entityId ?? null, line ?? null);
+      if (last.counts.length >= REPORT_BATCH * 3) this.flush();
+    } else {
+      this.queue({ counts: [kind, entityId ?? null, line ?? null] });
+    }
   }
 
   get counts(): Readonly<FluxCounts> { return this.tally; }
@@ -152,7 +159,7 @@ async function run(job: Job): Promise<void> {
     file: incoming,
     inputPath: job.inputPath,
     openInput: (): Readable => createReadStream(job.inputPath),
-    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => readRecords(job.inputPath, { fileName: job.fileName, ...options }, signal, {}),
+    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => remoteRecords(channel, options, job.fileName),
     files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest, false), // no fchmod under --permission
     report,
     directory: remoteDirectory(),

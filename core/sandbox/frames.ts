@@ -11,6 +11,13 @@ import { FluxgateError } from '../errors';
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export function writeFrame(fd: number, message: unknown): void {
+  const frame = encodeFrame(message);
+  let written = 0;
+  while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written);
+}
+
+/** A message as a frame's bytes (length, then JSON). */
+export function encodeFrame(message: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
   if (body.length > MAX_FRAME_BYTES) {
     throw new FluxgateError('FG_PLUGIN_INVALID', `a message of ${body.length} bytes between the sandbox and the engine, over the limit of ${MAX_FRAME_BYTES}: `
@@ -19,8 +26,7 @@ export function writeFrame(fd: number, message: unknown): void {
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, 4);
-  let written = 0;
-  while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written);
+  return frame;
 }
 
 /** Reads exactly `length` bytes (`got` of them already in `buf`); undefined when the other end is gone before that. */

@@ -3,7 +3,7 @@ import { ABSENT_FIELDS } from '../plugin-api/directory';
 import type { FluxManifest } from '../plugin-api/manifest';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { ReportMessage } from '../plugin-api/report';
-import type { FluxCounts } from '../plugin-api/outcome';
+import type { RecordReaderOptions } from '../plugin-api/records';
 
 /**
  * Messages between a sandboxed plugin (child.ts) and the engine's side of the sandbox
@@ -38,7 +38,15 @@ export interface Job {
   config: { environment: string; directory: { userProfiles: readonly string[] }; documents: PluginSettings['documents'] };
 }
 
-export type ReportItem = { add: ReportMessage } | { count: [keyof FluxCounts, string | undefined, number | undefined] };
+/** The reader options that cross to the engine (normalizeHeader, a function, and `required` stay in the sandbox). */
+export type RecordsRequest = Pick<RecordReaderOptions, 'dialect' | 'format' | 'fileName'>;
+
+/**
+ * `counts`: consecutive report.count calls, flat (kind, entity id or null, line or null, …):
+ * a sal file counts every row, and 200,000 small arrays cost the sandbox, the engine's worker
+ * and the main thread (structured clone) several times what one flat array does.
+ */
+export type ReportItem = { add: ReportMessage } | { counts: Array<string | number | null> };
 
 /** What a failure looks like on the wire (the child maps ERR_ACCESS_DENIED to FG_PLUGIN_PERMISSION first). */
 export interface WireError {
@@ -57,6 +65,8 @@ export type ChildMessage =
   | { t: 'call'; method: string; args: unknown[] }
   /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
   | { t: 'batch'; ops: unknown }
+  /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
+  | { t: 'records'; options: RecordsRequest }
   | { t: 'begin' }
   | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }

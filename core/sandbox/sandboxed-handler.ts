@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
@@ -7,7 +7,7 @@ import { startModuleWorker } from '../module-worker';
 import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { FluxHandler } from '../plugin-api/handler';
 import { DEFAULT_PLUGIN_LIMITS, type FluxManifest } from '../plugin-api/manifest';
-import { FileRejection, type FluxOutcome } from '../plugin-api/outcome';
+import { FileRejection, type FluxCounts, type FluxOutcome } from '../plugin-api/outcome';
 import { plainName } from '../workflow/naming';
 import type { RunAwareHandler, StepRun } from '../workflow/step';
 import { writeFrame } from './frames';
@@ -56,15 +56,18 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const requestPath = join(run.workDir, 'sandbox-requests');
     const answerPath = join(run.workDir, 'sandbox-answers');
     // An attempt cut short by a crash of the server may have left its FIFOs in the work folder.
-    for (const fifo of [requestPath, answerPath]) rmSync(fifo, { force: true });
+    const recordsDir = join(run.workDir, 'sandbox-records');
+    for (const fifo of [requestPath, answerPath, recordsDir]) rmSync(fifo, { force: true, recursive: true });
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
+    // The FIFOs the engine sends the input's rows through, one per ctx.records() (host-worker.ts).
+    mkdirSync(recordsDir, { mode: 0o700 });
     // A granted folder and all below it, whether or not it exists yet (Node takes a path it
     // cannot find for a file: `/*` is what grants what will be created below it).
     const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.flatMap((p) => {
       const dir = ctx.files.resolve(p, access);
       return [dir, join(dir, '*')];
     });
-    const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath,
+    const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath, recordsDir, join(recordsDir, '*'),
       ...grant('read', [...manifest.permissions.read, ...manifest.permissions.write])];
     const write = [requestPath, ...grant('write', manifest.permissions.write)];
     const network = manifest.permissions.network;
@@ -83,7 +86,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
@@ -117,7 +120,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
           case 'report':
             for (const item of event.items) {
               if ('add' in item) ctx.report.add(item.add);
-              else ctx.report.count(...item.count);
+              else countAll(ctx, item.counts);
             }
             break;
           case 'log':
@@ -148,6 +151,13 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
         finish();
       });
     });
+  }
+}
+
+/** The report counts of a ReportItem (protocol.ts): flat triples. */
+function countAll(ctx: FluxContext, counts: Array<string | number | null>): void {
+  for (let i = 0; i < counts.length; i += 3) {
+    ctx.report.count(counts[i] as keyof FluxCounts, (counts[i + 1] ?? undefined) as string | undefined, (counts[i + 2] ?? undefined) as number | undefined);
   }
 }
 

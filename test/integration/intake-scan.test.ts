@@ -111,6 +111,38 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
     }
   });
 
+  test('accounts added by the thousand while the server runs are scanned within the interval, not at the pace set for the few it had', async () => {
+    const { server, key } = serverWithAccounts(1, { scanIntervalSeconds: 2 });
+    await server.start();
+    const probe = new JournalProbe(server);
+    try {
+      await server.waitForLog(startupScanDone, 30_000);
+      // Counted at start: one account, so one account a slice every 2 s. Then 60 more arrive.
+      const paths = new DataPaths(server.dataDir);
+      const db = openDatabase(paths.database);
+      try {
+        const service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
+        for (let i = 1; i <= 60; i++) {
+          service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
+          mkdirSync(join(paths.accountRoot(`b${i}`), 'in', 'echo'));
+        }
+      } finally {
+        db.close();
+      }
+      const source = join(server.dir, 'ndmat_b9_b9_echo_261120120000.csv');
+      writeFileSync(source, 'one\n');
+      const copied = Date.now();
+      execFileSync('cp', [source, join(paths.accountRoot('b9'), 'in', 'echo')]);
+      const f = await probe.finished('ndmat_b9_b9_echo_261120120000.csv', 60_000);
+      // At the pace of one account every 2 s, b9 (the last in id order: a0, b1, b10…b19, b2…)
+      // would wait ~2 min; counted again once the pass outlasts the interval, a few seconds.
+      const receivedAfter = probe.events(f.id).find((e) => e.type === 'received')!.at - copied;
+      assert.ok(receivedAfter < 2000 * 2 + 1000 + 5000, `found ${receivedAfter} ms after the copy`);
+    } finally {
+      probe.close();
+    }
+  });
+
   test('an SFTP upload is processed without any watcher, announced by the SFTP server', async () => {
     // A scan period of an hour: only the start-up pass and the announcement remain.
     const { server, key } = await serverWithAccounts(2, { scanIntervalSeconds: 3600 });

@@ -1,0 +1,37 @@
+import { FluxgateError } from '../../errors';
+import { eventView, fileView } from '../../intake/file-view';
+import type { JournalRepository } from '../../store/journal-repository';
+import { printable } from '../../text-table';
+
+const iso = (t: number): string => new Date(t).toISOString();
+
+/**
+ * `fluxgate files show ID`: one file's details and timeline, as text or JSON. Its own module,
+ * without commander or the configuration's schemas: the fast path (core/cli/fast-path.ts) runs
+ * it too.
+ */
+export function showFile(journal: Pick<JournalRepository, 'get' | 'events'>, id: string, json: boolean, out: { print(line?: string): void; printJson(value: unknown): void }): void {
+  const file = journal.get(id);
+  if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
+  const timeline = journal.events(id);
+  if (json) return out.printJson({ ...fileView(file), events: timeline.map(eventView) });
+  for (const [k, v] of Object.entries(fileView(file))) {
+    if (v === null || v === undefined) continue;
+    out.print(`${k.padEnd(12)} ${printable(v)}`);
+  }
+  out.print('');
+  out.print('timeline:');
+  for (const e of timeline) {
+    const detail = Object.entries(e.detail).filter(([k]) => k !== 'messages')
+      .map(([k, v]) => `${k}=${printable(v)}`).join(' ');
+    out.print(`  ${iso(e.at)}  ${e.type.padEnd(14)} ${detail}`.trimEnd());
+    const messages = e.detail.messages;
+    if (Array.isArray(messages)) {
+      for (const m of messages as Array<Record<string, unknown>>) {
+        // Where first (line, column, field as the file names it), as the report's columns.
+        const where = [m.line ? `line ${printable(m.line)}` : '', m.column ? `column ${printable(m.column)}` : '', m.field ? `field ${printable(m.field)}` : ''];
+        out.print(`      ${[...where, m.severity, m.code, m.entityId, m.message].filter(Boolean).join('  ')}`);
+      }
+    }
+  }
+}
