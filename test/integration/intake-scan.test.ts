@@ -112,7 +112,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
   });
 
   test('accounts added by the thousand while the server runs are scanned within the interval, not at the pace set for the few it had', async () => {
-    const { server, key } = serverWithAccounts(1, { scanIntervalSeconds: 2 });
+    const { server, key } = await serverWithAccounts(1, { scanIntervalSeconds: 2 });
     await server.start();
     const probe = new JournalProbe(server);
     try {
@@ -121,9 +121,9 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       const paths = new DataPaths(server.dataDir);
       const db = openDatabase(paths.database);
       try {
-        const service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
+        const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
         for (let i = 1; i <= 60; i++) {
-          service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
+          await service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
           mkdirSync(join(paths.accountRoot(`b${i}`), 'in', 'echo'));
         }
       } finally {
