@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
-import { AccountRepository, type Account } from './accounts-repository';
+import { SqliteAccountRows, type Account } from './accounts-repository';
 import { SqliteEventOutbox } from './event-outbox';
 import { QueueRepository, type NewJob } from './queue-repository';
 import type { NewEvent } from './event-types';
@@ -171,7 +171,7 @@ export class JournalRepository extends JournalReader {
     return this.transaction(() => {
       const inserted = this.insert(upload);
       if (!inserted) return undefined;
-      const refusal = refusalOf(new AccountRepository(this.db).get(inserted.accountId), inserted);
+      const refusal = refusalOf(new SqliteAccountRows(this.db).get(inserted.accountId), inserted);
       if (refusal) return { file: this.must(inserted.id, this.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() })), refusal };
       new QueueRepository(this.db).insert(jobOf(inserted));
       return { file: inserted };
