@@ -54,7 +54,7 @@ async function main(): Promise<void> {
 
   const server = new TestServer({ config: { log: { level: 'info' }, plugins: [plugin], workflowsDir: workflows, pgp: { signReports: false } } });
   try {
-    const key = createAccount(server, 'acme');
+    const key = await createAccount(server, 'acme');
     const paths = new DataPaths(server.dataDir);
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'nop'));
     await server.start();

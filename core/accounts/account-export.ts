@@ -1,4 +1,4 @@
-import type { AccountKey, AccountRepository } from '../store/accounts-repository';
+import type { AccountKey, AccountRepository } from '../store/ports/accounts';
 import type { AccountRecord } from './account-csv';
 
 export interface AccountExport {
@@ -13,11 +13,11 @@ export interface AccountExport {
  * empty data directory recreates the same accounts (profile, partner, allowlist, enabled) and
  * keys; what the format does not hold (key dates, options, passwords) is in docs/accounts.md.
  */
-export function exportAccounts(repo: AccountRepository): AccountExport {
+export async function exportAccounts(repo: AccountRepository): Promise<AccountExport> {
   const keysOf = new Map<string, AccountKey[]>();
-  for (const key of repo.allKeys()) keysOf.set(key.accountId, [...(keysOf.get(key.accountId) ?? []), key]);
+  for (const key of await repo.allKeys()) keysOf.set(key.accountId, [...(keysOf.get(key.accountId) ?? []), key]);
   const out: AccountExport = { accounts: [], purged: [] };
-  for (const a of repo.list()) {
+  for (const a of await repo.list()) {
     if (a.purgedAt !== null) {
       out.purged.push(a.id);
       continue;

@@ -1,5 +1,5 @@
 import { isFluxgateError, type ErrorCode } from '../errors';
-import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountProfile, AccountRepository } from '../store/ports/accounts';
 import { readAccountCsv, type AccountCsvRow, type AccountRecord } from './account-csv';
 import type { AccountService, CheckedAccount } from './account-service';
 
@@ -49,7 +49,7 @@ export class AccountImportService {
 
   async importFile(path: string, options: ImportOptions = {}): Promise<ImportReport> {
     const rows = await readAccountCsv(path);
-    const { results, pending } = this.check(rows);
+    const { results, pending } = await this.check(rows);
     if (!options.dryRun) await this.write(pending, options.now ?? Date.now(), options.batchSize ?? DEFAULT_BATCH);
     const counts: Record<ImportStatus, number> = { created: 0, unchanged: 0, conflict: 0, refused: 0 };
     for (const r of results) counts[r.status]++;
@@ -57,7 +57,7 @@ export class AccountImportService {
   }
 
   /** Every row checked against the rules, the rest of the file and the store; nothing written. */
-  private check(rows: AccountCsvRow[]): { results: ImportRowResult[]; pending: PendingAccount[] } {
+  private async check(rows: AccountCsvRow[]): Promise<{ results: ImportRowResult[]; pending: PendingAccount[] }> {
     const linesOf = new Map<string, number[]>();
     for (const row of rows) if (row.id !== '') linesOf.set(row.id, [...(linesOf.get(row.id) ?? []), row.line]);
     const results: ImportRowResult[] = [];
@@ -77,14 +77,14 @@ export class AccountImportService {
       }
       try {
         const checked = this.accounts.checkSettings({ ...row.record, profile: row.record.profile as AccountProfile | undefined, publicKeys: row.record.keys });
-        const existing = this.repo.get(checked.id);
+        const existing = await this.repo.get(checked.id);
         if (existing) {
-          const diff = differences(existing, this.repo.keys(existing.id), checked, row.record);
+          const diff = differences(existing, await this.repo.keys(existing.id), checked, row.record);
           if (diff.length === 0) result.status = 'unchanged';
           else Object.assign(result, { status: 'conflict', code: 'FG_ACCOUNT_CONFLICT', message: conflictMessage(checked.id, diff) });
           continue;
         }
-        this.accounts.assertIdAvailable(checked.id);
+        await this.accounts.assertIdAvailable(checked.id);
         result.status = 'created';
         pending.push({ result, checked, enabled: row.record.enabled });
       } catch (err) {
@@ -103,7 +103,7 @@ export class AccountImportService {
   private async write(pending: PendingAccount[], now: number, batchSize: number): Promise<void> {
     for (let start = 0; start < pending.length; start += batchSize) {
       const batch = pending.slice(start, start + batchSize);
-      const inserted = this.repo.insertAccounts(
+      const inserted = await this.repo.insertAccounts(
         batch.map((p) => this.accounts.newAccountEntry(p.checked, now, p.enabled === false ? 'disabled in the imported file' : undefined)), now);
       const created = batch.filter((p, i) => {
         if (inserted[i]) return true;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
 import { DIRECTORY_SECTIONS, totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountRepository } from '../store/ports/accounts';
 import { sweepTemporariesIn } from '../temporary-sweep';
 import { accountJson, isoDate, keyJson } from './cli-format';
 import { namedDataRoots, type DataRoot } from './data-roots';
@@ -22,6 +22,8 @@ const REMOVING_REASON = 'being removed (fluxgate account remove)';
 
 export interface RemovalDeps {
   accounts: AccountRepository;
+  /** The rows the account owns, exported then deleted in one transaction (synchronous still: docs/store.md). */
+  data: AccountDataRepository;
   paths: DataPaths;
   /** `<data>/removed` */
   removedDir: string;
@@ -49,7 +51,7 @@ export interface Leftovers {
 }
 
 export function findLeftovers(deps: RemovalDeps, accountId: string): Leftovers | undefined {
-  const rows = deps.accounts.data.counts(accountId);
+  const rows = deps.data.counts(accountId);
   const roots = namedDataRoots(deps.paths, accountId).filter((r) => existsSync(r.path));
   const unfinished = findUnfinished(deps.removedDir, accountId)?.folder;
   return totalRows(rows) > 0 || roots.length > 0 || unfinished ? { rows, roots, unfinished } : undefined;
@@ -92,17 +94,16 @@ export function unfinishedRemoval(deps: RemovalDeps, accountId: string, account:
  * files in their root or in the folder; running it again resumes in the same folder. It accepts
  * an id whose account row is gone as long as something of it remains.
  */
-export function removeAccount(deps: RemovalDeps, accountId: string, now = new Date()): AccountRemoval {
-  const { accounts } = deps;
-  const data = accounts.data;
-  const account = accounts.get(accountId);
+export async function removeAccount(deps: RemovalDeps, accountId: string, now = new Date()): Promise<AccountRemoval> {
+  const { accounts, data } = deps;
+  const account = await accounts.get(accountId);
   const unfinished = unfinishedRemoval(deps, accountId, account);
   if (!account && !findLeftovers(deps, accountId)) {
     throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}", and nothing of one remains`, { accountId });
   }
   const snapshot = account ? {
     ...accountJson(account), purgedAt: isoDate(account.purgedAt),
-    keys: accounts.keys(accountId).map((k) => ({ ...keyJson(k), publicKey: k.publicKey })),
+    keys: (await accounts.keys(accountId)).map((k) => ({ ...keyJson(k), publicKey: k.publicKey })),
   } : null;
   // Refused before anything changes; a file taken after this check is caught at the delete.
   if (!unfinished) refuseIfBusy(accountId, data.liveLeases(accountId));
@@ -114,7 +115,7 @@ export function removeAccount(deps: RemovalDeps, accountId: string, now = new Da
   };
   writeManifest(folder, manifest);
   // Disabled only once the account as it was is on record: a run after a crash finds it there.
-  if (account?.enabled) accounts.setEnabled(accountId, false, REMOVING_REASON);
+  if (account?.enabled) await accounts.setEnabled(accountId, false, REMOVING_REASON);
 
   let deleted: AccountRowCounts | undefined;
   for (let attempt = 1; !deleted; attempt++) {

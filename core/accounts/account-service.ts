@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository, NewAccountEntry } from '../store/accounts-repository';
+import type { AccountDataRepository } from '../store/account-data-repository';
+import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository, NewAccountEntry } from '../store/ports/accounts';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, createAccountTrees } from './account-tree';
 import { describeLeftovers, findLeftovers, removeAccount, unfinishedRemoval, type AccountRemoval, type RemovalDeps } from './account-removal';
@@ -52,12 +53,14 @@ export interface CheckedAccount {
 
 /**
  * Account administration used by the CLI and at first start (the demo account). Data access
- * goes through AccountRepository; the server reads accounts and keys from the database at
+ * goes through SqliteAccountRows; the server reads accounts and keys from the database at
  * every login, so changes apply without a restart.
  */
 export class AccountService {
   constructor(
     private readonly repo: AccountRepository,
+    /** What accounts own beyond their rows (leftovers, removal): synchronous still (docs/store.md). */
+    private readonly data: AccountDataRepository,
     private readonly paths: DataPaths,
     private readonly config: FluxgateConfig,
   ) {}
@@ -65,19 +68,19 @@ export class AccountService {
   /** Where removed accounts' files and rows are kept. */
   get removedDir(): string { return join(this.paths.root, 'removed'); }
 
-  list(): Account[] { return this.repo.list(); }
+  list(): Promise<Account[]> { return this.repo.list(); }
 
-  get(id: string): Account {
-    const account = this.repo.get(id);
+  async get(id: string): Promise<Account> {
+    const account = await this.repo.get(id);
     if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${id}"`, { accountId: id });
     return account;
   }
 
-  create(input: CreateAccountInput): { account: Account; key?: AccountKey } {
+  async create(input: CreateAccountInput): Promise<{ account: Account; key?: AccountKey }> {
     const checked = this.checkSettings({ ...input, publicKeys: input.publicKey === undefined ? [] : [input.publicKey] });
-    this.assertIdAvailable(checked.id);
+    await this.assertIdAvailable(checked.id);
     const now = input.now ?? Date.now();
-    const [result] = this.repo.insertAccounts([this.newAccountEntry(checked, now)], now);
+    const [result] = await this.repo.insertAccounts([this.newAccountEntry(checked, now)], now);
     if (!result) throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${checked.id}" was created by another process meanwhile`, { accountId: checked.id });
     this.createAccountFiles(result.account);
     return { account: result.account, key: result.keys[0] };
@@ -111,8 +114,8 @@ export class AccountService {
   }
 
   /** Refuses an id that is taken (FG_ACCOUNT_EXISTS) or whose removed account left data (FG_ACCOUNT_LEFTOVERS). */
-  assertIdAvailable(id: string): void {
-    const existing = this.repo.get(id);
+  async assertIdAvailable(id: string): Promise<void> {
+    const existing = await this.repo.get(id);
     if (existing) {
       const unfinished = unfinishedRemoval(this.removal, id, existing) ? `; its removal is unfinished: run "fluxgate account remove ${id}" again` : '';
       throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${id}" already exists${unfinished}`, { accountId: id });
@@ -126,7 +129,7 @@ export class AccountService {
     }
   }
 
-  /** The rows of a checked account and its keys (each key's expiry from the config), for AccountRepository.insertAccounts. */
+  /** The rows of a checked account and its keys (each key's expiry from the config), for SqliteAccountRows.insertAccounts. */
   newAccountEntry(checked: CheckedAccount, now: number, disabledReason?: string): NewAccountEntry {
     return {
       account: { id: checked.id, profile: checked.profile, partner: checked.partner, allowIps: checked.allowIps, options: {}, createdAt: now },
@@ -150,35 +153,35 @@ export class AccountService {
     for (const account of accounts) publishStoredPublicKey(this.paths, account, this.config.sftp.fileMode);
   }
 
-  addKey(accountId: string, publicKeyText: string, now = Date.now()): AccountKey {
-    this.notPurged(accountId, 'get a key');
+  async addKey(accountId: string, publicKeyText: string, now = Date.now()): Promise<AccountKey> {
+    await this.notPurged(accountId, 'get a key');
     const key = this.checkedKey(publicKeyText);
-    if (this.repo.findKey(accountId, key.fingerprint)) {
+    if (await this.repo.findKey(accountId, key.fingerprint)) {
       throw new FluxgateError('FG_KEY_EXISTS', `key ${key.fingerprint} is already registered for "${accountId}"`, { accountId, fingerprint: key.fingerprint });
     }
     return this.repo.addKey({ accountId, ...key, addedAt: now, expiresAt: keyExpiry(now, key.type, key.bits, this.config.keys) });
   }
 
-  keys(accountId: string): AccountKey[] {
-    this.get(accountId);
+  async keys(accountId: string): Promise<AccountKey[]> {
+    await this.get(accountId);
     return this.repo.keys(accountId);
   }
 
-  removeKey(accountId: string, fingerprint: string): void {
-    this.get(accountId);
-    if (!this.repo.removeKey(accountId, fingerprint)) {
+  async removeKey(accountId: string, fingerprint: string): Promise<void> {
+    await this.get(accountId);
+    if (!await this.repo.removeKey(accountId, fingerprint)) {
       throw new FluxgateError('FG_KEY_NOT_FOUND', `account "${accountId}" has no key ${fingerprint} (see: fluxgate key list ${accountId})`, { accountId, fingerprint });
     }
   }
 
   /** Changes the partner id and/or replaces the allowlist (an empty list allows any address). */
-  update(accountId: string, patch: { partner?: string | null; allowIps?: string[]; options?: Partial<AccountOptions> }): Account {
-    const current = this.get(accountId);
+  async update(accountId: string, patch: { partner?: string | null; allowIps?: string[]; options?: Partial<AccountOptions> }): Promise<Account> {
+    const current = await this.get(accountId);
     if (patch.partner != null && !PARTNER_PATTERN.test(patch.partner)) {
       throw new FluxgateError('FG_PARTNER_ID', `"${patch.partner}" is not a valid partner id: use 1-32 letters, digits and "-", starting with a letter or digit`);
     }
     const allowIps = patch.allowIps === undefined ? undefined : normalizeAllowlist(patch.allowIps, this.config.sftp.maxAllowIps);
-    this.repo.update(accountId, {
+    await this.repo.update(accountId, {
       ...(patch.partner !== undefined ? { partner: patch.partner } : {}),
       ...(allowIps !== undefined ? { allowIps } : {}),
       ...(patch.options !== undefined ? { options: { ...current.options, ...patch.options } } : {}),
@@ -186,20 +189,20 @@ export class AccountService {
     return this.get(accountId);
   }
 
-  disable(accountId: string, reason = 'disabled by an operator'): Account {
-    this.get(accountId);
-    this.repo.setEnabled(accountId, false, reason);
+  async disable(accountId: string, reason = 'disabled by an operator'): Promise<Account> {
+    await this.get(accountId);
+    await this.repo.setEnabled(accountId, false, reason);
     return this.get(accountId);
   }
 
-  enable(accountId: string): Account {
-    this.notPurged(accountId, 'be enabled');
-    const unfinished = unfinishedRemoval(this.removal, accountId, this.repo.get(accountId));
+  async enable(accountId: string): Promise<Account> {
+    const account = await this.notPurged(accountId, 'be enabled');
+    const unfinished = unfinishedRemoval(this.removal, accountId, account);
     if (unfinished) {
       throw new FluxgateError('FG_ACCOUNT_DISABLED', `account "${accountId}" is being removed and its files were moved to ${unfinished.folder}: `
         + `finish the removal with "fluxgate account remove ${accountId}" (then add it again to use the id)`, { accountId });
     }
-    this.repo.setEnabled(accountId, true);
+    await this.repo.setEnabled(accountId, true);
     return this.get(accountId);
   }
 
@@ -207,8 +210,8 @@ export class AccountService {
    * A purged account keeps its row (its id, its purge date) but has no files nor keys: enabling
    * it or giving it a key would make it look usable again. The way back is remove, then add.
    */
-  private notPurged(accountId: string, what: string): Account {
-    const account = this.get(accountId);
+  private async notPurged(accountId: string, what: string): Promise<Account> {
+    const account = await this.get(accountId);
     if (account.purgedAt !== null) {
       throw new FluxgateError('FG_ACCOUNT_PURGED',
         `account "${accountId}" was purged on ${new Date(account.purgedAt).toISOString().slice(0, 10)} (its files are deleted) and cannot ${what}: ` +
@@ -222,23 +225,23 @@ export class AccountService {
    * `<data>/removed/`, then deletes its rows (account-removal.ts). Also finishes an interrupted
    * removal, and removes what an older fluxgate left of an account it removed.
    */
-  remove(accountId: string, now = new Date()): AccountRemoval {
+  remove(accountId: string, now = new Date()): Promise<AccountRemoval> {
     // The id becomes part of paths: "../sftp" would move every account's tree.
     assertAccountId(accountId);
     return removeAccount(this.removal, accountId, now);
   }
 
   private get removal(): RemovalDeps {
-    return { accounts: this.repo, paths: this.paths, removedDir: this.removedDir };
+    return { accounts: this.repo, data: this.data, paths: this.paths, removedDir: this.removedDir };
   }
 
   /** DEPRECATED fallback: sets (or with null clears) the account's password, stored as an scrypt hash. */
   async setPassword(accountId: string, password: string | null): Promise<void> {
-    this.get(accountId);
+    await this.get(accountId);
     if (password !== null && password.length < 12) {
       throw new FluxgateError('FG_PASSWORD_WEAK', 'passwords must be at least 12 characters (and keys are preferred)');
     }
-    this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
+    await this.repo.update(accountId, { passwordHash: password === null ? null : await hashPassword(password) });
   }
 
   private checkedKey(text: string): CheckedKey {

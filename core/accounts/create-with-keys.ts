@@ -1,6 +1,6 @@
 import type { FluxgateConfig } from '../config/schema';
 import { FluxgateError } from '../errors';
-import type { Account, AccountKey, AccountProfile } from '../store/accounts-repository';
+import type { Account, AccountKey, AccountProfile } from '../store/ports/accounts';
 import type { AccountService } from './account-service';
 import { assertKeyAcceptable, parsePublicKey } from './key-policy';
 
@@ -17,7 +17,7 @@ export interface NewAccountWithKeys {
  * first, with the policy `account add` applies, and two copies of one key are refused: a bad
  * key creates nothing. Then the account is created with the first key and the others added.
  */
-export function createAccountWithKeys(svc: AccountService, config: FluxgateConfig, input: NewAccountWithKeys): { account: Account; keys: AccountKey[] } {
+export async function createAccountWithKeys(svc: AccountService, config: FluxgateConfig, input: NewAccountWithKeys): Promise<{ account: Account; keys: AccountKey[] }> {
   const seen = new Map<string, number>();
   input.keys.forEach((text, i) => {
     let key;
@@ -33,7 +33,7 @@ export function createAccountWithKeys(svc: AccountService, config: FluxgateConfi
     seen.set(key.fingerprint, i);
   });
   const [firstKey, ...rest] = input.keys;
-  const { account } = svc.create({ id: input.id, profile: input.profile, partner: input.partner ?? null, allowIps: input.allowIps, publicKey: firstKey });
-  for (const text of rest) svc.addKey(account.id, text);
-  return { account, keys: svc.keys(account.id) };
+  const { account } = await svc.create({ id: input.id, profile: input.profile, partner: input.partner ?? null, allowIps: input.allowIps, publicKey: firstKey });
+  for (const text of rest) await svc.addKey(account.id, text);
+  return { account, keys: await svc.keys(account.id) };
 }

@@ -11,13 +11,13 @@ export const DEMO_ACCOUNT = 'demo';
  * the private key in `<data>/demo/id_ed25519` (0600), so `npm start` can be tried at once.
  * Returns the private key path.
  */
-export function createDemoAccount(accounts: AccountService, paths: DataPaths): string {
+export async function createDemoAccount(accounts: AccountService, paths: DataPaths): Promise<string> {
   const keys = generateSshKeyPairSync({ type: 'ed25519', comment: 'demo@fluxgate' });
   mkdirSync(paths.demoDir, { recursive: true, mode: 0o700 });
   const privatePath = join(paths.demoDir, 'id_ed25519');
   writeFileSync(privatePath, keys.private, { mode: 0o600 });
   writeFileSync(`${privatePath}.pub`, `${keys.public}\n`, { mode: 0o644 });
-  accounts.create({ id: DEMO_ACCOUNT, profile: 'exchange', publicKey: keys.public });
+  await accounts.create({ id: DEMO_ACCOUNT, profile: 'exchange', publicKey: keys.public });
   return privatePath;
 }
 

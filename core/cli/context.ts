@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigSources, type LoadedConfig } from '../config/load';
-import { rememberChecked } from '../config/checked-cache';
+import { rememberChecked } from '../config/remember-checked';
 import { DataPaths } from '../config/paths';
 import type { LogFormat } from '../logging/logger';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/ports/accounts';
 import { refuseUnbuiltStore } from '../store/engine-support';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
@@ -47,7 +47,7 @@ export class CliContext {
   /** The store's repositories, behind their interfaces (core/store/ports). */
   get store(): Store { return this.sqlite; }
 
-  get accounts(): AccountRepository { return this.sqlite.accounts(); }
+  get accounts(): AccountRepository { return this.store.accounts; }
 
   /** With --json, logs stay JSON wherever they go: one format on every stream a script reads. */
   get logOverrides(): { format?: LogFormat } { return this.json ? { format: 'json' } : {}; }

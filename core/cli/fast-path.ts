@@ -1,7 +1,9 @@
 import { checkedDataDir } from '../config/checked-cache';
 import type { ConfigSources } from '../config/config-file';
 import { DataPaths } from '../config/paths';
-import { FILE_STATES, JournalRepository, MAX_PAGE, type FileState } from '../store/journal-repository';
+import { MAX_PAGE } from '../store/journal-query';
+import { JournalReader } from '../store/journal-reader';
+import { FILE_STATES, type FileState } from '../store/journal-types';
 import { openDatabaseToRead } from '../store/read-only-database';
 import { listFiles, type ListOptions } from './commands/files-list';
 import { showFile } from './commands/files-show';
@@ -81,7 +83,7 @@ export function runFastPath(args: readonly string[], out: NodeJS.WritableStream 
       printJson: (value: unknown) => { lines.push(`${JSON.stringify(value, null, 2)}\n`); },
       printNote: (line: string) => { notes.push(`${line}\n`); },
     };
-    const journal = new JournalRepository(db);
+    const journal = new JournalReader(db);
     if (query.command === 'show') showFile(journal, query.id, query.json, output);
     else listFiles(journal, query.options, output);
     out.write(lines.join(''));

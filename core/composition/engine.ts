@@ -35,7 +35,7 @@ export interface Engine {
 }
 
 export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
-  const { loaded, config, paths, sqlite, accounts, logger } = state;
+  const { loaded, config, paths, sqlite, accountRows: accounts, logger } = state;
   const journal = sqlite.journal();
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.

@@ -10,7 +10,7 @@ import type { State } from './state';
 export function composeHttp(state: State, engine: Engine, parts: { accounts: AccountService; jobs: Jobs; pgpKeys: ServerKeyStore; sftp: SftpService }): HttpService | undefined {
   if (!state.config.http.enabled) return undefined;
   return new HttpService({
-    loaded: state.loaded, store: state.store, accountRepository: state.accounts, directory: state.directory, logger: state.logger, paths: state.paths, uploads: state.uploads,
+    loaded: state.loaded, store: state.store, directory: state.directory, logger: state.logger, paths: state.paths, uploads: state.uploads,
     journal: engine.journal, files: engine.files, workflows: engine.workflows, steps: engine.steps, handlers: engine.handlers,
     ...parts,
   });

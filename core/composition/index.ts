@@ -54,13 +54,13 @@ export function compose({ loaded, logger }: ComposeOptions): Composition {
 }
 
 function composeOn(state: State): Composition {
-  const { loaded, config, paths, accounts, logger } = state;
+  const { loaded, config, paths, logger } = state;
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = composeEngine(state, pgp);
-  const jobs = buildJobs({ config, paths, store: state.store, accounts, logger });
-  const accountService = new AccountService(accounts, paths, config);
-  const sftp = new SftpService(config, logger, paths, accounts, state.uploads, loaded);
+  const jobs = buildJobs({ config, paths, store: state.store, logger });
+  const accountService = new AccountService(state.store.accounts, state.sqlite.accountData(), paths, config);
+  const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
   const heartbeat = new NodeHeartbeat(state.sqlite.nodes(), () => sftp.identity(), logger);
@@ -69,7 +69,7 @@ function composeOn(state: State): Composition {
     state.walCheckpointer,
     heartbeat, // records this node once all listen; stops after the others (marks it stopped)
     ...engine.services,
-    new PgpService(keys, accounts, paths, config, logger),
+    new PgpService(keys, state.store.accounts, paths, config, logger),
     composeCron(jobs, config, logger),
     notify.dispatcher, // delivers the outbox (events of the parts above)
     sftp, // accepts uploads once everything else runs

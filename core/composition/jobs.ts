@@ -10,21 +10,20 @@ import { CronService } from '../cron/service';
 import { ExpectationsJob } from '../notify/expectations-job';
 import { FileDeleter } from '../retention/deleter';
 import { RetentionJob } from '../retention/retention-job';
-import type { AccountRepository } from '../store/accounts-repository';
 import type { Store } from '../store/ports/store';
 
 export interface JobsDeps {
   config: FluxgateConfig;
   paths: DataPaths;
   store: Store;
-  accounts: AccountRepository;
   logger: Logger;
 }
 
 export type { Jobs };
 
 /** The jobs and their runner: for the server's schedule and for `fluxgate jobs`. */
-export function buildJobs({ config, paths, store, accounts, logger }: JobsDeps): Jobs {
+export function buildJobs({ config, paths, store, logger }: JobsDeps): Jobs {
+  const { accounts } = store;
   const { tombstones, retention } = store;
   const deleter = new FileDeleter(tombstones, logger);
   const registry = new JobRegistry([

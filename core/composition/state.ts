@@ -3,7 +3,7 @@ import { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { SqliteAccountRows } from '../store/accounts-repository';
 import type { DirectoryRepository } from '../store/directory-repository';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
@@ -19,7 +19,8 @@ export interface State {
   sqlite: SqliteStore;
   /** The store's repositories, behind their interfaces (core/store/ports). */
   store: Store;
-  accounts: AccountRepository;
+  /** Accounts synchronously, for intake and the workflow runner (not converted yet, docs/store.md); the others take store.accounts. */
+  accountRows: SqliteAccountRows;
   /** The SFTP server announces completed uploads here; intake listens. */
   uploads: UploadEvents;
   /** A Service: started before and stopped after everything that writes. */
@@ -35,7 +36,7 @@ export function composeState(loaded: LoadedConfig, logger: Logger): State {
   return {
     loaded, config: loaded.config, logger, paths, sqlite,
     store: sqlite,
-    accounts: sqlite.accounts(),
+    accountRows: sqlite.accountRows(),
     uploads: new UploadEvents(),
     walCheckpointer,
     // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findConfigFile, type ConfigSources } from './config-file';
@@ -11,19 +11,20 @@ import { findConfigFile, type ConfigSources } from './config-file';
  * start (docs/benchmarks.md): a configuration changed in any way is checked again in full.
  *
  * Kept per user under the temporary directory (never in the install, which may be read-only),
- * in a directory only that user can write; anything unexpected there is ignored.
+ * in a directory only that user can write; anything unexpected there is ignored. Recorded by
+ * remember-checked.ts (the full CLI), read here (the short way, which loads nothing more).
  */
 const CACHE_DIR = join(tmpdir(), `fluxgate-${process.getuid?.() ?? 'user'}`, 'checked-config');
 
 /** FNV-1a, 32 bits: names the record; the record holds the whole key, compared in full (node:crypto costs more to load than this saves). */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** What was read to check a configuration; undefined when the config file cannot be read. */
-function keyOf(sources: ConfigSources): string | undefined {
+export function keyOf(sources: ConfigSources): string | undefined {
   const env = sources.env ?? process.env;
   const cwd = sources.cwd ?? process.cwd();
   try {
@@ -39,7 +40,7 @@ function keyOf(sources: ConfigSources): string | undefined {
 }
 
 /** The user's own cache directory, or undefined when it is not (someone else's, or writable by others). */
-function ownDirectory(create: boolean): string | undefined {
+export function ownDirectory(create: boolean): string | undefined {
   try {
     if (create) mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
     const stat = statSync(CACHE_DIR);
@@ -61,20 +62,5 @@ export function checkedDataDir(sources: ConfigSources): string | undefined {
     return typeof entry.dataDir === 'string' && entry.dataDir !== '' ? resolve(entry.dataDir) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Records that the configuration `sources` name was checked and gave `dataDir` (best effort: a failure only costs the next command a full check). */
-export function rememberChecked(sources: ConfigSources, dataDir: string): void {
-  const key = keyOf(sources);
-  const dir = key && ownDirectory(true);
-  if (!key || !dir) return;
-  try {
-    const name = fnv1a(key);
-    const temporary = join(dir, `.${name}.${process.pid}`);
-    writeFileSync(temporary, JSON.stringify({ key, dataDir }), { mode: 0o600 });
-    renameSync(temporary, join(dir, `${name}.json`));
-  } catch {
-    // A read-only or full temporary directory: no record, the next command checks in full.
   }
 }

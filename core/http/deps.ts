@@ -8,7 +8,6 @@ import type { AuditRepository } from '../store/ports/audit';
 import type { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
-import type { AccountRepository } from '../store/accounts-repository';
 import type { DirectoryRepository } from '../store/directory-repository';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
@@ -23,8 +22,7 @@ export interface HttpDeps {
   paths: DataPaths;
   /** The store's repositories (core/store/ports). */
   store: Store;
-  /** Not behind an interface yet (docs/store.md): accounts' rows, and the plugin API's directory. */
-  accountRepository: AccountRepository;
+  /** Not behind an interface yet (docs/store.md): the plugin API's directory. */
   directory: DirectoryRepository;
   /** The journal, and the engine's "process this file" (replay). */
   journal: JournalRepository;

@@ -10,7 +10,6 @@ import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
-import type { AccountRepository } from '../store/accounts-repository';
 import type { DirectoryRepository } from '../store/directory-repository';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
@@ -25,7 +24,6 @@ import { FluxgateMetrics } from './metrics';
 export interface HttpParts {
   loaded: LoadedConfig;
   store: Store;
-  accountRepository: AccountRepository;
   directory: DirectoryRepository;
   logger: Logger;
   paths: DataPaths;
@@ -63,7 +61,7 @@ export class HttpService implements Service {
     const config = loaded.config;
     this.metrics = await FluxgateMetrics.create(this.parts.store.operations, this.parts.uploads);
     const deps: HttpDeps = {
-      loaded, config, store: this.parts.store, accountRepository: this.parts.accountRepository, directory: this.parts.directory, log: this.log,
+      loaded, config, store: this.parts.store, directory: this.parts.directory, log: this.log,
       journal: this.parts.journal,
       files: this.parts.files,
       paths: this.parts.paths,

@@ -4,7 +4,7 @@ import type { DataPaths } from '../config/paths';
 import type { UploadClient } from '../events';
 import type { Logger } from '../logging/logger';
 import type { FileJobs } from '../queue/file-jobs';
-import type { Account, AccountProfile, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountProfile, SqliteAccountRows } from '../store/accounts-repository';
 import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
 import { isHiddenName, isPartialUpload } from '../upload-names';
 import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
@@ -15,7 +15,7 @@ export type RouteFile = (profile: AccountProfile, relativePath: string) => strin
 
 export interface IntakeDeps {
   paths: DataPaths;
-  accounts: AccountRepository;
+  accounts: SqliteAccountRows;
   journal: JournalRepository;
   /** The engine's "process this file": the job, with the attempts of the file's workflow. */
   files: FileJobs;

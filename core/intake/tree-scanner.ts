@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EXCHANGE_TREE } from '../accounts/account-tree';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { AccountRef, AccountRepository } from '../store/accounts-repository';
+import type { AccountRef, SqliteAccountRows } from '../store/accounts-repository';
 import { isNeverTaken } from '../upload-names';
 import type { Intake } from './intake';
 
@@ -80,7 +80,7 @@ export class TreeScanner {
   constructor(
     private readonly intake: Intake,
     private readonly paths: DataPaths,
-    private readonly accounts: AccountRepository,
+    private readonly accounts: SqliteAccountRows,
     private readonly periodMs: number,
     logger: Logger,
   ) {

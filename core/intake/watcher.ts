@@ -3,7 +3,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { AccountRef, AccountRepository } from '../store/accounts-repository';
+import type { AccountRef, SqliteAccountRows } from '../store/accounts-repository';
 import { isNeverTaken } from '../upload-names';
 import type { Intake } from './intake';
 import type { TreeScanner } from './tree-scanner';
@@ -32,7 +32,7 @@ export class AccountWatcher {
     private readonly intake: Intake,
     private readonly scanner: TreeScanner,
     private readonly paths: DataPaths,
-    private readonly accounts: AccountRepository,
+    private readonly accounts: SqliteAccountRows,
     /** `true`: every account; else these account ids. */
     private readonly selection: true | readonly string[],
     logger: Logger,

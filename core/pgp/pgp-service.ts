@@ -1,7 +1,7 @@
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/ports/accounts';
 import type { Service } from '../tokens';
 import { publishPublicKey, type PublishResult } from './publish';
 import type { ServerKeyStore } from './server-key';
@@ -71,7 +71,7 @@ export class PgpService implements Service {
     const counts: Record<PublishResult, number> = { written: 0, unchanged: 0, skipped: 0 };
     if (this.stopping) return counts;
     // A page of accounts at a time, the event loop running between pages (purged accounts are left out).
-    for (let page = this.accounts.pageAfter('', PAGE); page.length > 0; page = this.accounts.pageAfter(page[page.length - 1].id, PAGE)) {
+    for (let page = await this.accounts.pageAfter('', PAGE); page.length > 0; page = await this.accounts.pageAfter(page[page.length - 1].id, PAGE)) {
       for (const account of page) {
         try {
           counts[publishPublicKey(this.paths, account, key.armoredPublicKey, this.config.sftp.fileMode)]++;

@@ -1,7 +1,7 @@
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { Job, JobContext } from '../cron/job';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountRepository } from '../store/ports/accounts';
 import type { RetentionRepository, SeenFile } from '../store/ports/jobs';
 import { reconcilePending, type DeletionTarget, type FileDeleter } from './deleter';
 import { inodeOf } from './file-hash';
@@ -31,7 +31,7 @@ export class RetentionJob implements Job {
   async run(ctx: JobContext): Promise<void> {
     await reconcilePending(this.deleter, ctx);
     await this.journalPass(ctx);
-    for (const account of this.accounts.list()) {
+    for (const account of await this.accounts.list()) {
       if (ctx.signal.aborted) return;
       if (account.purgedAt !== null) continue;
       try {

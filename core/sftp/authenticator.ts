@@ -3,7 +3,7 @@ import { isAddressAllowed } from '../accounts/allowlist';
 import { describeParsedKey, isKeyExpired, keyRefusal, sha256Fingerprint } from '../accounts/key-policy';
 import { hashPassword, verifyPassword } from '../accounts/password';
 import type { FluxgateConfig } from '../config/schema';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountRepository } from '../store/ports/accounts';
 
 export type AuthMethod = 'publickey' | 'password';
 
@@ -32,14 +32,15 @@ export class Authenticator {
   ) {}
 
   /** The methods offered to every user name. */
-  methods(): AuthMethod[] {
-    return this.accounts.anyPassword() ? ['publickey', 'password'] : ['publickey'];
+  async methods(): Promise<AuthMethod[]> {
+    return await this.accounts.anyPassword() ? ['publickey', 'password'] : ['publickey'];
   }
 
   async decide(ctx: AuthContext, address: string): Promise<AuthDecision> {
-    const account = this.accounts.get(ctx.username);
+    const account = await this.accounts.get(ctx.username);
+    const methods = await this.methods();
     const refuse = (reason: string, countsAsFailure: boolean, fingerprint?: string): AuthDecision =>
-      ({ accept: false, reason, methods: this.methods(), countsAsFailure, fingerprint, accountId: account?.id });
+      ({ accept: false, reason, methods, countsAsFailure, fingerprint, accountId: account?.id });
 
     // 'none' is how clients ask which methods exist, and a public key offered without a
     // signature is a question ("would this key do?"): neither is a failed attempt by itself.
@@ -51,7 +52,7 @@ export class Authenticator {
     const signed = ctx.signature !== undefined;
     const unusable = this.unusable(account, address);
     if (unusable) return refuse(unusable, signed);
-    return this.publicKey(ctx, account!, refuse);
+    return await this.publicKey(ctx, account!, refuse);
   }
 
   /** Why the account cannot log in from this address at all, or undefined. */
@@ -79,15 +80,15 @@ export class Authenticator {
     return { accept: true, account: account!, method: 'password' };
   }
 
-  private publicKey(
+  private async publicKey(
     ctx: Extract<AuthContext, { method: 'publickey' }>,
     account: Account,
     refuse: (reason: string, countsAsFailure: boolean, fingerprint?: string) => AuthDecision,
-  ): AuthDecision {
+  ): Promise<AuthDecision> {
     const fingerprint = sha256Fingerprint(ctx.key.data);
     // A client offering keys one by one is not attacking: only signed attempts count as failures.
     const signed = ctx.signature !== undefined;
-    const stored = this.accounts.findKey(account.id, fingerprint);
+    const stored = await this.accounts.findKey(account.id, fingerprint);
     if (!stored) return refuse('key not registered for this account', signed, fingerprint);
     if (isKeyExpired(stored)) return refuse(`key expired on ${new Date(stored.expiresAt).toISOString().slice(0, 10)}`, signed, fingerprint);
 

@@ -6,7 +6,7 @@ import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, AccountRepository } from '../store/ports/accounts';
 import { restrictHostKeyOffer } from './algorithms';
 import type { Authenticator } from './authenticator';
 import { recordFailure, type BruteForceGuard } from './brute-force';
@@ -152,7 +152,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
         clearTimeout(grace);
         // Clears what this login disproves (this user's failures from this address), nothing more.
         deps.guard.succeed(address, ctx.username);
-        deps.accounts.recordLogin(account.id);
+        // Not awaited: the login is accepted now; a failure to note it is logged, never fatal.
+        deps.accounts.recordLogin(account.id).catch((err: unknown) => log.error({ err, accountId: decision.account.id }, 'could not record the login time'));
         deps.events.signal({ type: 'login', result: 'accepted' });
         log = log.child({ accountId: account.id });
         log.info({
@@ -175,7 +176,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
           fail(ctx.username);
         }
       }
-      ctx.reject(decision.accept === false ? decision.methods : deps.authenticator.methods());
+      ctx.reject(decision.methods);
     }
   });
 
@@ -286,9 +287,9 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: Liv
     accountId: account.id,
     client: { address: live.grant.address, fingerprint: live.grant.fingerprint ?? null },
     recheck: () => deps.logins.check(live),
-    // Every path a request names re-checks the login first: a removed account's session must
-    // never reach a later account with the same id, whose tree is at the same place.
-    jail: new RecheckedJail(deps.paths.accountRoot(account.id), () => deps.logins.check(live)),
+    // Every path a request names is refused once the login was found revoked: a removed account's
+    // session must never reach a later account with the same id, whose tree is at the same place.
+    jail: new RecheckedJail(deps.paths.accountRoot(account.id), () => deps.logins.assertNotRevoked(live)),
     policy: policyFor(account.profile),
     handles,
     // Pausing also flushes every upload's gathered writes: they are what will resume the socket.

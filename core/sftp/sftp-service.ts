@@ -6,7 +6,7 @@ import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { AccountRepository } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/ports/accounts';
 import type { Service } from '../tokens';
 import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';

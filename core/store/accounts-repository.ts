@@ -3,48 +3,10 @@ import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { SqliteEventOutbox } from './event-outbox';
 import type { NewEvent } from './event-types';
+import type { Account, AccountKey, AccountOptions, AccountPatch, AccountProfile, AccountRef, NewAccount, NewAccountEntry, NewAccountKey } from './ports/accounts';
 import { statement } from './statements';
 
-export type AccountProfile = 'exchange' | 'dropbox';
-
-export interface AccountOptions {
-  /** Drop-box: an upload is a full sync, employees missing from it are deactivated. */
-  deactivateMissing?: boolean;
-  /** Only PGP-encrypted uploads are accepted. */
-  requireEncryption?: boolean;
-}
-
-export interface Account {
-  id: string;
-  profile: AccountProfile;
-  /** Partner id used in exchange file names; the account id itself for direct clients. */
-  partner: string | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  disabledAt: number | null;
-  allowIps: string[];
-  passwordHash: string | null;
-  options: AccountOptions;
-  createdAt: number;
-  lastLoginAt: number | null;
-  purgedAt: number | null;
-}
-
-export interface AccountKey {
-  id: number;
-  accountId: string;
-  type: string;
-  bits: number;
-  /** `SHA256:…` as OpenSSH prints it. */
-  fingerprint: string;
-  /** One OpenSSH public key line. */
-  publicKey: string;
-  comment: string;
-  addedAt: number;
-  expiresAt: number;
-  expiredAt: number | null;
-  warnedAt: number | null;
-}
+export type { Account, AccountKey, AccountOptions, AccountPatch, AccountProfile, AccountRef, NewAccount, NewAccountEntry, NewAccountKey } from './ports/accounts';
 
 interface AccountRow {
   id: string; profile: AccountProfile; partner: string | null; enabled: number;
@@ -71,19 +33,13 @@ const toKey = (r: KeyRow): AccountKey => ({
   expiredAt: r.expired_at, warnedAt: r.warned_at,
 });
 
-/** An account's id and profile: what walking its tree needs. */
-export type AccountRef = Pick<Account, 'id' | 'profile'>;
-
-export type NewAccount = Pick<Account, 'id' | 'profile' | 'partner' | 'allowIps' | 'options'> & { createdAt?: number };
-export type NewAccountKey = Omit<AccountKey, 'id' | 'expiredAt' | 'warnedAt'>;
-/** An account to insert with its keys; with `disabledReason`, it is inserted disabled. */
-export interface NewAccountEntry { account: NewAccount; keys: NewAccountKey[]; disabledReason?: string }
-
 /**
- * Accounts and their keys. Every read goes to the database, so changes made by the CLI
- * in another process take effect at the server's next login without a restart.
+ * Accounts and their keys in SQLite, synchronously: what SqliteAccountRepository (the
+ * AccountRepository of core/store/ports) runs, and what the callers not converted yet take
+ * (intake, the workflow runner: docs/store.md). Every read goes to the database, so changes made
+ * by the CLI in another process take effect at the server's next login without a restart.
  */
-export class AccountRepository {
+export class SqliteAccountRows {
   private dataRepository?: AccountDataRepository;
   private stampStatement?: Statement<[], { v: number; t: number }>;
   private pageStatement?: Statement<[string, number], AccountRef>;
@@ -161,7 +117,7 @@ export class AccountRepository {
     return new SqliteEventOutbox(this.db).record(event);
   }
 
-  update(id: string, patch: Partial<Pick<Account, 'partner' | 'allowIps' | 'passwordHash' | 'options' | 'lastLoginAt' | 'purgedAt'>>): boolean {
+  update(id: string, patch: AccountPatch): boolean {
     const cols: string[] = [];
     const values: Record<string, unknown> = { id };
     const map: Record<string, [string, (v: never) => unknown]> = {
@@ -276,7 +232,7 @@ export class AccountRepository {
    * `immediate` takes the write lock at BEGIN: a transaction that reads before it writes would
    * otherwise fail (SQLITE_BUSY, not waited for) when another process wrote in between.
    */
-  transaction<T>(fn: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
+  private transaction<T>(fn: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
     const tx = this.db.transaction(fn);
     return mode === 'immediate' ? tx.immediate() : tx();
   }

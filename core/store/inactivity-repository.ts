@@ -1,4 +1,4 @@
-import { AccountRepository } from './accounts-repository';
+import { SqliteAccountRows } from './accounts-repository';
 import type { Database } from './database';
 import type { InactivityMark, InactivityRepository } from './ports/jobs';
 
@@ -23,11 +23,11 @@ export class SqliteInactivityRepository implements InactivityRepository {
   }
 
   async disableAccount(mark: InactivityMark, reason: string): Promise<void> {
-    const accounts = new AccountRepository(this.db);
-    accounts.transaction(() => {
+    const accounts = new SqliteAccountRows(this.db);
+    this.db.transaction(() => {
       accounts.setEnabled(mark.accountId, false, reason, mark.disabledAt);
       this.setNow(mark);
-    });
+    })();
   }
 
   async set(mark: InactivityMark): Promise<void> {

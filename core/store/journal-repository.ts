@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
-import { AccountRepository, type Account } from './accounts-repository';
+import { SqliteAccountRows, type Account } from './accounts-repository';
 import { SqliteEventOutbox } from './event-outbox';
 import { QueueRepository, type NewJob } from './queue-repository';
 import type { NewEvent } from './event-types';
-import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
+import { JournalReader } from './journal-reader';
 import {
-  PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
+  PATCH_COLUMNS, toFile, type EventInput, type FilePatch, type FileRow, type FileState,
   type JournalFile, type NewJournalFile, type OutcomeSummary,
 } from './journal-types';
 
@@ -16,11 +16,7 @@ export * from './journal-types';
 export type { JournalQuery } from './journal-query';
 export { DEFAULT_PAGE, MAX_PAGE } from './journal-query';
 
-export interface JournalPage {
-  files: JournalFile[];
-  /** Pass it as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null;
-}
+export type { JournalPage } from './journal-reader';
 
 const LIVE = `('received', 'processing', 'failed')`;
 
@@ -30,24 +26,22 @@ const LIVE = `('received', 'processing', 'failed')`;
  * the row as it now is (UPDATE … RETURNING), so callers never read the row back. Statements are
  * prepared once, when the repository is made (an UPDATE per set of columns, on first use).
  */
-export class JournalRepository {
+export class JournalRepository extends JournalReader {
   private readonly insertFile: Statement;
-  private readonly byId: Statement;
   private readonly liveAtLocation: Statement;
   private readonly liveFiles: Statement;
   private readonly processingFiles: Statement;
   private readonly lastAttemptAt: Statement;
-  private readonly eventsOf: Statement;
   private readonly insertEvent: Statement;
   private readonly receiptTaken: Statement;
   private readonly insertOutput: Statement;
   private readonly outputOwnerAt: Statement;
   private readonly updates = new Map<string, Statement>();
-  private readonly lists = new Map<string, Statement>();
   /** Events (issue #22) of received and finished files, written in the transition's transaction. */
   private readonly outbox: SqliteEventOutbox;
 
-  constructor(private readonly db: Database) {
+  constructor(db: Database) {
+    super(db);
     this.outbox = new SqliteEventOutbox(db);
     this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
         sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint)
@@ -55,12 +49,10 @@ export class JournalRepository {
         'received', @location, @at, @clientAddress, @clientFingerprint
       WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = @location AND state IN ${LIVE})
       RETURNING *`);
-    this.byId = db.prepare('SELECT * FROM files WHERE id = ?');
     this.liveAtLocation = db.prepare(`SELECT * FROM files WHERE location = ? AND state IN ${LIVE}`);
     this.liveFiles = db.prepare(`SELECT * FROM files WHERE state IN ${LIVE} ORDER BY received_at, id`);
     this.processingFiles = db.prepare(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id`);
     this.lastAttemptAt = db.prepare(`SELECT at FROM file_events WHERE file_id = ? AND type = 'attempt' ORDER BY id DESC LIMIT 1`).pluck();
-    this.eventsOf = db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id');
     this.insertEvent = db.prepare('INSERT INTO file_events (file_id, at, type, detail) VALUES (?, ?, ?, ?)');
     this.receiptTaken = db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?');
     this.insertOutput = db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)');
@@ -83,39 +75,15 @@ export class JournalRepository {
     });
   }
 
-  get(id: string): JournalFile | undefined {
-    const row = this.byId.get(id) as FileRow | undefined;
-    return row && toFile(row);
-  }
-
   /** The live entry (engine still owns it) at this absolute location, if any. */
   liveAt(location: string): JournalFile | undefined {
     const row = this.liveAtLocation.get(location) as FileRow | undefined;
     return row && toFile(row);
   }
 
-  /** One page of the journal, newest first (see JournalQuery). */
-  list(query: JournalQuery = {}): JournalPage {
-    const shape = shapeOf(query);
-    const key = shapeKey(shape);
-    let statement = this.lists.get(key);
-    if (!statement) this.lists.set(key, statement = this.db.prepare(listSql(shape)));
-    const params = listParams(query);
-    const rows = statement.all(params) as FileRow[];
-    const more = rows.length === (params.limit as number);
-    const files = (more ? rows.slice(0, -1) : rows).map(toFile);
-    const last = files[files.length - 1];
-    return { files, nextCursor: more && last ? encodeCursor(last.receivedAt, last.id) : null };
-  }
-
   /** Files whose location is still inside an account tree and the engine still owns (for start-up recovery). */
   live(): JournalFile[] {
     return (this.liveFiles.all() as FileRow[]).map(toFile);
-  }
-
-  events(fileId: string): FileEvent[] {
-    return (this.eventsOf.all(fileId) as Array<{ id: number; file_id: string; at: number; type: string; detail: string }>)
-      .map((e) => ({ id: e.id, fileId: e.file_id, at: e.at, type: e.type, detail: JSON.parse(e.detail) as Record<string, unknown> }));
   }
 
   /** An entry of the file's timeline that changes nothing else (a step's duration, a forward…). */
@@ -204,7 +172,7 @@ export class JournalRepository {
     return this.transaction(() => {
       const inserted = this.insert(upload);
       if (!inserted) return undefined;
-      const refusal = refusalOf(new AccountRepository(this.db).get(inserted.accountId), inserted);
+      const refusal = refusalOf(new SqliteAccountRows(this.db).get(inserted.accountId), inserted);
       if (refusal) return { file: this.must(inserted.id, this.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() })), refusal };
       new QueueRepository(this.db).insert(jobOf(inserted));
       return { file: inserted };

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger';
-import { AccountRepository } from './accounts-repository';
+import { AccountDataRepository } from './account-data-repository';
+import { SqliteAccountRows } from './accounts-repository';
 import { SqliteAuditRepository } from './audit-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
@@ -14,6 +15,7 @@ import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import type { Store } from './ports/store';
 import { QueueRepository } from './queue-repository';
+import { SqliteAccountRepository } from './sqlite-account-repository';
 import { SqliteRetentionRepository } from './retention-repository';
 import { SqliteTombstoneRepository } from './tombstones-repository';
 import { WalCheckpointer } from './wal-checkpointer';
@@ -36,6 +38,7 @@ export class SqliteStore implements Store {
   readonly retention: SqliteRetentionRepository;
   readonly inactivity: SqliteInactivityRepository;
   readonly operations: SqliteOperationsRepository;
+  readonly accounts: SqliteAccountRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -53,10 +56,14 @@ export class SqliteStore implements Store {
     this.retention = new SqliteRetentionRepository(db);
     this.inactivity = new SqliteInactivityRepository(db);
     this.operations = new SqliteOperationsRepository(db);
+    this.accounts = new SqliteAccountRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
-  accounts(): AccountRepository { return new AccountRepository(this.db); }
+  /** Accounts synchronously, for intake and the workflow runner (their conversion comes with the journal's). */
+  accountRows(): SqliteAccountRows { return new SqliteAccountRows(this.db); }
+  /** What accounts own beyond their rows, for `account remove` (synchronous: its export/delete cycle is not a unit of work yet). */
+  accountData(): AccountDataRepository { return new AccountDataRepository(this.db); }
   journal(): JournalRepository { return new JournalRepository(this.db); }
   queue(): QueueRepository { return new QueueRepository(this.db); }
   nodes(): NodesRepository { return new NodesRepository(this.db); }

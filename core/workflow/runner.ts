@@ -9,7 +9,7 @@ import { isPgpMessageFile } from '../pgp/detect';
 import { isEncryptedName } from '../pgp/names';
 import type { JobOutcome } from '../queue/queue';
 import { backoffDelay } from '../queue/backoff';
-import type { Account, AccountRepository } from '../store/accounts-repository';
+import type { Account, SqliteAccountRows } from '../store/accounts-repository';
 import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSummary } from '../store/journal-repository';
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
@@ -32,7 +32,7 @@ export interface RunnerDeps {
   /** Pauses processing while the disk is full (default: one over the data directory). */
   disk?: DiskSpaceGate;
   journal: JournalRepository;
-  accounts: AccountRepository;
+  accounts: SqliteAccountRows;
   workflows: WorkflowRegistry;
   steps: StepRegistry;
   paths: DataPaths;

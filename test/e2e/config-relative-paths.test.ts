@@ -5,15 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * The server started from another directory than its config file's: the relative log file and
@@ -46,7 +45,7 @@ describe('relative paths of the config file, with the server running elsewhere',
     mkdirSync(paths.root, { recursive: true });
     const db = openDatabase(paths.database);
     key = makeKey();
-    new AccountService(new AccountRepository(db), paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
+    await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
     db.close();
     // A relative --config from another working directory.
     const spawned = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'fluxgate.js'), '--config', '../etc/fluxgate.yaml', 'serve', '--port', '0'],

@@ -21,7 +21,7 @@ let key: TestKey;
 before(async () => {
   if (skip) return;
   server = new TestServer({ config: { pgp: { signReports: false } } });
-  key = createAccount(server, 'acme');
+  key = await createAccount(server, 'acme');
   await server.start();
   probe = new JournalProbe(server);
 });

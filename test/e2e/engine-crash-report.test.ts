@@ -32,7 +32,7 @@ describe('crash safety: the retry of a file killed part way reports what the fil
 
   test('40,000 e-mails changed and 2,000 employees added, killed after the first commits: 2,000 created, 40,000 updated, 2 unchanged', async () => {
     first = new TestServer({ config: CONFIG });
-    const key = createAccount(first, 'acme');
+    const key = await createAccount(first, 'acme');
     await first.start();
     const probe = new JournalProbe(first);
     const db = new BetterSqlite3(join(first.dataDir, 'fluxgate.db'), { readonly: true });

@@ -38,7 +38,7 @@ describe('crash safety: a conflicting key applied before a crash is undone by th
 
   test('E updated by its first row, killed before its second: the retry rejects both rows and E is as before the file', async () => {
     first = new TestServer({ config: CONFIG });
-    const key = createAccount(first, 'acme');
+    const key = await createAccount(first, 'acme');
     await first.start();
     const probe = new JournalProbe(first);
     const db = openDatabase(join(first.dataDir, 'fluxgate.db'));

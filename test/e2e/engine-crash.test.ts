@@ -20,7 +20,7 @@ describe('crash safety: kill -9 during processing', { skip: skipUnless('sftp', '
   test('after a restart each file is processed to completion exactly once, including files that arrived while down', async () => {
     first = new TestServer({ config: CONFIG });
     await first.start();
-    const key = createAccount(first, 'acme');
+    const key = await createAccount(first, 'acme');
     const root = join(first.dataDir, 'sftp', 'acme');
     mkdirSync(join(root, 'in', 'echo'));
     const probe = new JournalProbe(first);

@@ -26,7 +26,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
   before(async () => {
     mkdirSync(local);
     await server.start();
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     mkdirSync(join(acmeRoot(), 'in', 'echo'));
     probe = new JournalProbe(server);
   });

@@ -22,7 +22,7 @@ describe('retry after a failure past the handler (drop-box full sync)', { skip: 
 
   test('1 created, 2 deactivated (updated), 2 unchanged, reported by the attempt that completes', async () => {
     server = new TestServer({ config: { engine: { retry: { baseDelayMs: 1500, maxDelayMs: 1500 } } } });
-    const key = createAccount(server, 'hris', 'dropbox');
+    const key = await createAccount(server, 'hris', 'dropbox');
     await server.start();
     const update = await server.cli('account', 'update', 'hris', '--deactivate-missing', 'on');
     assert.equal(update.code, 0, update.stderr);

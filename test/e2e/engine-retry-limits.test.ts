@@ -35,7 +35,7 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     mkdirSync(local);
     mkdirSync(join(server.dir, 'workflows'));
     writeFileSync(join(server.dir, 'workflows', 'echo.yaml'), ECHO_WORKFLOW);
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     mkdirSync(join(server.dataDir, 'sftp', 'acme', 'in', 'echo'));
     await server.start();
     probe = new JournalProbe(server);

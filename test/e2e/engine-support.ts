@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
 import { JournalRepository, MAX_PAGE, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
 import { TestServer } from '../helpers/server';
+import { accountServiceOn } from '../helpers/accounts';
 
 const FINAL = ['processed', 'rejected', 'dead'];
 
@@ -43,12 +42,12 @@ export class JournalProbe {
 }
 
 /** Creates an exchange account with a fresh key straight in the server's database (what `account add` does, minus a CLI start-up). */
-export function createAccount(server: TestServer, id: string, profile: 'exchange' | 'dropbox' = 'exchange'): TestKey {
+export async function createAccount(server: TestServer, id: string, profile: 'exchange' | 'dropbox' = 'exchange'): Promise<TestKey> {
   const key = makeKey();
   const paths = new DataPaths(server.dataDir);
   const db = openDatabase(paths.database);
   try {
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+    await accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config)
       .create({ id, profile, partner: profile === 'exchange' ? id : undefined, publicKey: key.publicKey });
   } finally {
     db.close();
@@ -63,7 +62,7 @@ export function createAccount(server: TestServer, id: string, profile: 'exchange
 export async function startEchoServer(config: Record<string, unknown>): Promise<{ server: TestServer; paths: DataPaths; probe: JournalProbe }> {
   const server = new TestServer({ config });
   const paths = new DataPaths(server.dataDir);
-  createAccount(server, 'acme');
+  await createAccount(server, 'acme');
   mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
   await server.start();
   return { server, paths, probe: new JournalProbe(server) };

@@ -50,7 +50,7 @@ test('a read-only install serves an SFTP upload to its report, loading no TypeSc
       env: { FG_RECORD_LOADS: loads },
     });
     assert.ok(!server.dataDir.startsWith(REPO_ROOT));
-    const key = createAccount(server, 'acme');
+    const key = await createAccount(server, 'acme');
     const probe = new JournalProbe(server);
     try {
       await server.start();

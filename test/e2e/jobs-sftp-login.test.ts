@@ -1,16 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, runJob } from '../integration/jobs-support';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * Key expiry and account inactivity as the client lives them: `jobs run … --at`, then a real
@@ -21,7 +21,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
   const server = new TestServer({ config: { pgp: { keyType: 'curve25519' } } });
   const paths = new DataPaths(server.dataDir);
   let db: Database;
-  let accounts: AccountRepository;
+  let accounts: SqliteAccountRows;
   let rsa: TestKey;
   let ed: TestKey;
   let idleKey: TestKey;
@@ -32,11 +32,11 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
     ed = makeKey('ed25519');
     idleKey = makeKey('ed25519');
     db = openDatabase(paths.database);
-    accounts = new AccountRepository(db);
-    const service = new AccountService(accounts, paths, loadConfig({ configFile: server.configFile }).config);
-    service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
-    service.addKey('acme', ed.publicKey, T);
-    service.create({ id: 'idle', publicKey: idleKey.publicKey, now: T });
+    accounts = new SqliteAccountRows(db);
+    const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
+    await service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
+    await service.addKey('acme', ed.publicKey, T);
+    await service.create({ id: 'idle', publicKey: idleKey.publicKey, now: T });
     await server.start();
   });
   after(async () => {

@@ -38,7 +38,7 @@ describe('AEAD (SEIPDv2) uploads through the engine', { skip: skipUnless('sftp',
     });
     fingerprint = privateKey.getFingerprint().toUpperCase();
     writeFileSync(join(server.dir, 'aead-server-key.asc'), privateKey.armor(), { mode: 0o600 });
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     mkdirSync(local);
     await server.start();

@@ -42,7 +42,7 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     writeFileSync(join(workflows, 'sir.yaml'), sir.replace('\n  - decrypt\n', '\n  - decrypt: { required: true }\n'));
     server = new TestServer({ config: { workflowsDir: workflows, pgp: { keyType: 'curve25519', maxPlaintextBytes: MAX_PLAINTEXT } } });
     paths = new DataPaths(server.dataDir);
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     await server.start();
     await server.waitForLog((l) => l.msg === 'PGP public key published to exchange accounts');

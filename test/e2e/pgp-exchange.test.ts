@@ -3,16 +3,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { Gpg } from '../helpers/pgp-gpg';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
+import { accountServiceOn } from '../helpers/accounts';
 
 const SIR_NAME = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 const SIR = join(REPO_ROOT, 'test/fixtures/exchange', SIR_NAME);
@@ -38,9 +37,9 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     // Created before the server ever ran: the key reaches out/sig/ when the server starts.
     const loaded = loadConfig({ configFile: server.configFile });
     const db = openDatabase(paths.database);
-    const accounts = new AccountService(new AccountRepository(db), paths, loaded.config);
-    accounts.create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
-    accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
+    const accounts = accountServiceOn(db, paths, loaded.config);
+    await accounts.create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
+    await accounts.create({ id: 'nectar', profile: 'dropbox', publicKey: key.publicKey });
     db.close();
     await server.start();
     // A first start generates the key in the background, then publishes it.
@@ -189,10 +188,10 @@ describe('pgp end to end: encrypted uploads and signed reports', { skip: skipUnl
     assert.equal((await finished(`${encName}.pgp`)).state, 'processed');
   });
 
-  test('an account created while the server runs gets the public key at once', () => {
+  test('an account created while the server runs gets the public key at once', async () => {
     const db = openDatabase(paths.database);
     try {
-      new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+      await accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config)
         .create({ id: 'globex', partner: 'globex', publicKey: key.publicKey });
     } finally {
       db.close();

@@ -38,8 +38,8 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
     writeFileSync(join(workflows, 'sir.yaml'), sir.replace('\n  - decrypt\n', '\n'));
     server = new TestServer({ config: { workflowsDir: workflows, pgp: { keyType: 'curve25519' } } });
     paths = new DataPaths(server.dataDir);
-    keys.acme = createAccount(server, 'acme');
-    keys.globex = createAccount(server, 'globex');
+    keys.acme = await createAccount(server, 'acme');
+    keys.globex = await createAccount(server, 'globex');
     for (const id of ['acme', 'globex']) mkdirSync(join(paths.accountRoot(id), 'in', 'echo'));
     await server.start();
     await server.waitForLog((l) => l.msg === 'PGP public key published to exchange accounts');

@@ -34,8 +34,8 @@ describe('a handler cannot reach another account through ctx.directory', { skip:
   let probe: JournalProbe;
 
   before(async () => {
-    key = createAccount(server, 'acme');
-    createAccount(server, 'globex');
+    key = await createAccount(server, 'acme');
+    await createAccount(server, 'globex');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'peek'));
     const db = openDatabase(paths.database);
     try {

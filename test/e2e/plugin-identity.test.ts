@@ -22,7 +22,7 @@ async function assertRejectsWithItsOwnCode(plugin: string): Promise<void> {
   ].join('\n'));
   const server = new TestServer({ config: { plugins: [plugin], workflowsDir: workflows, pgp: { signReports: false } } });
   const paths = new DataPaths(server.dataDir);
-  createAccount(server, 'acme');
+  await createAccount(server, 'acme');
   mkdirSync(join(paths.accountRoot('acme'), 'in', 'rej'));
   await server.start();
   const probe = new JournalProbe(server);

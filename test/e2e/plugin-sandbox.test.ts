@@ -69,8 +69,8 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
   before(async () => {
     listener = createServer((_req, res) => { requests++; res.end('reached'); });
     await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    key = createAccount(server, 'acme');
-    createAccount(server, 'globex');
+    key = await createAccount(server, 'acme');
+    await createAccount(server, 'globex');
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'probe'));
     mkdirSync(paths.archive('globex', 'sal'), { recursive: true });
     writeFileSync(join(paths.archive('globex', 'sal'), 'ndmat_globex_globex_sal_261120090000.csv'), `${SECRET}\n`);
@@ -263,7 +263,7 @@ describe('permissions.network: a list of host:port reaches those, and only those
     const workflows = mkdtempSync(join(tmpdir(), 'fg-wf-net-'));
     writeFileSync(join(workflows, 'net.yaml'), 'flux: net\nnaming: {extensions: [txt]}\ncreateFolders: true\nsteps: [handler, report, archive]\n');
     server = new TestServer({ config: { plugins: [plugin], workflowsDir: workflows, pgp: { signReports: false } } });
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     await server.start();
     probe = new JournalProbe(server);
     const local = mkdtempSync(join(tmpdir(), 'fg-net-up-'));

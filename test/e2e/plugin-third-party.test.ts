@@ -68,7 +68,7 @@ describe('a third-party plugin, from plugin init to serving', { skip: skipUnless
     // Installed beside the config file as npm would (node_modules/<name>, its package.json's main).
     mkdirSync(join(server.dir, 'node_modules'));
     symlinkSync(dir, join(server.dir, 'node_modules', 'fluxgate-plugin-thirdp'));
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     const paths = new DataPaths(server.dataDir);
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'thirdp'));
     await server.start();

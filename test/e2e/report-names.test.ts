@@ -28,7 +28,7 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
   let genuineText = '';
 
   before(async () => {
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     await server.start();
     probe = new JournalProbe(server);
   });

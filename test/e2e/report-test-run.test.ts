@@ -24,7 +24,7 @@ describe('the report of a test file in production says nothing was applied', { s
   let probe: JournalProbe;
 
   before(async () => {
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     await server.start();
     probe = new JournalProbe(server);
   });

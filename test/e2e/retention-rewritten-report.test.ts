@@ -30,7 +30,7 @@ describe('retention of a report written again under the same path', { skip: skip
   let reportPath = '';
 
   before(async () => {
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     await server.start();
   });
   after(async () => {

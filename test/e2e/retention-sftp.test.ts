@@ -3,16 +3,15 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, runJob } from '../integration/jobs-support';
+import { accountServiceOn } from '../helpers/accounts';
 
 const SIR_NAME = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 const SIR = join(REPO_ROOT, 'test/fixtures/exchange', SIR_NAME);
@@ -38,7 +37,7 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
     mkdirSync(local);
     key = makeKey('ed25519');
     const db = openDatabase(paths.database);
-    new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config)
+    await accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config)
       .create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
     db.close();
     await server.start();

@@ -18,7 +18,7 @@ test('a second serve on a data directory in use refuses with FG_DATA_DIR_LOCKED 
     const first = new TestServer({ config: CONFIG });
     servers.push(first);
     await first.start();
-    const key = createAccount(first, 'acme');
+    const key = await createAccount(first, 'acme');
     mkdirSync(join(first.dataDir, 'sftp', 'acme', 'in', 'echo'));
     const probe = new JournalProbe(first);
     try {

@@ -21,7 +21,7 @@ function deadPid(): number {
 test('temporaries of a killed process are removed at start, never listed, and clients cannot make them',
   { skip: skipUnless('sftp', 'ssh-keygen', 'paramiko') }, async () => {
     server = new TestServer();
-    const key = createAccount(server, 'acme');
+    const key = await createAccount(server, 'acme');
     const root = join(server.dataDir, 'sftp', 'acme');
     const dead = deadPid();
     const leftovers = [

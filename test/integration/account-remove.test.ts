@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { QueueRepository } from '../../core/store/queue-repository';
@@ -32,9 +31,9 @@ const count = (fx: JobsFixture, table: string, id: string): number =>
 describe('account remove while a file is being processed', () => {
   let fx: JobsFixture;
   let fileId = '';
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme' });
+    await fx.accountService().create({ id: 'acme' });
     const input = fx.inTree('acme', 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv', 'a;b\n');
     const journal = new JournalRepository(fx.db);
     const file = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
@@ -98,9 +97,9 @@ describe('account remove while a file is being processed', () => {
 describe('account remove killed mid-run (SIGKILL), then run again', { skip: skipUnless('ssh-keygen') }, () => {
   const EMPLOYEES = 60_000;
   let fx: JobsFixture;
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'big' });
+    await fx.accountService().create({ id: 'big' });
     fx.inTree('big', 'out/sal/report.csv', 'report');
     fx.write(join(fx.paths.archive('big', 'sal'), 'input.csv'), 'input');
     const directory = new DirectoryRepository(fx.db);
@@ -163,9 +162,9 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
 
 describe('account add over what an older fluxgate left of a removed account', { skip: skipUnless('ssh-keygen') }, () => {
   let fx: JobsFixture;
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme' });
+    await fx.accountService().create({ id: 'acme' });
     const directory = new DirectoryRepository(fx.db);
     directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
     directory.createEmployee('acme', employee(1));
@@ -202,11 +201,11 @@ describe('account add over what an older fluxgate left of a removed account', { 
 
 describe('account remove: ids', { skip: skipUnless('ssh-keygen') }, () => {
   let fx: JobsFixture;
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    const svc = new AccountService(fx.accounts, fx.paths, fx.config);
-    svc.create({ id: 'x1', publicKey: makeKey().publicKey });
-    svc.create({ id: 'y1', publicKey: makeKey().publicKey });
+    const svc = fx.accountService();
+    await svc.create({ id: 'x1', publicKey: makeKey().publicKey });
+    await svc.create({ id: 'y1', publicKey: makeKey().publicKey });
   });
   after(async () => { await fx.cleanup(); });
 

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JobsFixture } from './jobs-support';
 
@@ -8,9 +7,9 @@ import { JobsFixture } from './jobs-support';
 const EMPLOYEES = 150_000;
 let fx: JobsFixture;
 
-before(() => {
+before(async () => {
   fx = new JobsFixture();
-  new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'big' });
+  await fx.accountService().create({ id: 'big' });
   const directory = new DirectoryRepository(fx.db);
   directory.transaction(() => {
     directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });

@@ -5,7 +5,6 @@ import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { inodeOf } from '../../core/retention/file-hash';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
@@ -19,11 +18,11 @@ describe('job runs: crash recovery, locks, failures', () => {
   let tombstones: SqliteTombstoneRepository;
   const T = Date.now();
 
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
     journal = new JournalRepository(fx.db);
     tombstones = new SqliteTombstoneRepository(fx.db);
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme', now: T });
+    await fx.accountService().create({ id: 'acme', now: T });
   });
   after(async () => { await fx.cleanup(); });
 

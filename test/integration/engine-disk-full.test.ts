@@ -32,7 +32,7 @@ before(async () => {
   server = new TestServer({ config: { engine: { watch: true } } });
   mkdirSync(server.dataDir);
   unmount = mountSmallDisk(server.dataDir, DISK);
-  createAccount(server, 'acme');
+  await createAccount(server, 'acme');
   await server.start();
   probe = new JournalProbe(server);
 });

@@ -4,10 +4,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
@@ -16,6 +14,7 @@ import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { JournalProbe } from '../e2e/engine-support';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * Intake whose cost does not grow with idle accounts (#19 item 1): no watcher by default, a
@@ -35,7 +34,7 @@ function echoWorkflows(): string {
 }
 
 /** `count` exchange accounts (a0, a1…) with one shared key and their default tree, made before the server starts. */
-function serverWithAccounts(count: number, engine: Record<string, unknown>): { server: TestServer; key: TestKey } {
+async function serverWithAccounts(count: number, engine: Record<string, unknown>): Promise<{ server: TestServer; key: TestKey }> {
   const server = new TestServer({ config: { workflowsDir: echoWorkflows(), pgp: { signReports: false }, engine } });
   servers.push(server);
   const key = makeKey();
@@ -43,9 +42,9 @@ function serverWithAccounts(count: number, engine: Record<string, unknown>): { s
   mkdirSync(paths.root, { recursive: true });
   const db = openDatabase(paths.database);
   try {
-    const service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
+    const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
     for (let i = 0; i < count; i++) {
-      service.create({ id: `a${i}`, partner: `a${i}`, publicKey: key.publicKey });
+      await service.create({ id: `a${i}`, partner: `a${i}`, publicKey: key.publicKey });
       mkdirSync(join(paths.accountRoot(`a${i}`), 'in', 'echo'));
     }
   } finally {
@@ -61,7 +60,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
   test('inotify watches do not grow with the number of accounts (200 accounts hold as many as 2)', { skip: LINUX }, async () => {
     const counts: number[] = [];
     for (const accounts of [2, 200]) {
-      const { server } = serverWithAccounts(accounts, {});
+      const { server } = await serverWithAccounts(accounts, {});
       await server.start();
       await server.waitForLog(startupScanDone, 30_000);
       counts.push(inotifyWatches(server.pid!).length);
@@ -71,7 +70,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
   });
 
   test('engine.watch lists the accounts chokidar watches: only their trees hold watches', { skip: LINUX }, async () => {
-    const { server } = serverWithAccounts(3, { watch: ['a1'] });
+    const { server } = await serverWithAccounts(3, { watch: ['a1'] });
     await server.start();
     const watched = () => new Set(inotifyWatches(server.pid!));
     const inode = (account: string) => statSync(join(server.dataDir, 'sftp', account, 'in')).ino;
@@ -82,7 +81,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
   });
 
   test('a file copied by cp into an idle account\'s in/ (no SFTP, no watcher) is found within the scan interval and processed', async () => {
-    const { server } = serverWithAccounts(20, { scanIntervalSeconds: 2 });
+    const { server } = await serverWithAccounts(20, { scanIntervalSeconds: 2 });
     await server.start();
     const probe = new JournalProbe(server);
     try {
@@ -113,7 +112,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
   });
 
   test('accounts added by the thousand while the server runs are scanned within the interval, not at the pace set for the few it had', async () => {
-    const { server, key } = serverWithAccounts(1, { scanIntervalSeconds: 2 });
+    const { server, key } = await serverWithAccounts(1, { scanIntervalSeconds: 2 });
     await server.start();
     const probe = new JournalProbe(server);
     try {
@@ -122,9 +121,9 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       const paths = new DataPaths(server.dataDir);
       const db = openDatabase(paths.database);
       try {
-        const service = new AccountService(new AccountRepository(db), paths, loadConfig({ configFile: server.configFile }).config);
+        const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
         for (let i = 1; i <= 60; i++) {
-          service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
+          await service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
           mkdirSync(join(paths.accountRoot(`b${i}`), 'in', 'echo'));
         }
       } finally {
@@ -146,7 +145,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
 
   test('an SFTP upload is processed without any watcher, announced by the SFTP server', async () => {
     // A scan period of an hour: only the start-up pass and the announcement remain.
-    const { server, key } = serverWithAccounts(2, { scanIntervalSeconds: 3600 });
+    const { server, key } = await serverWithAccounts(2, { scanIntervalSeconds: 3600 });
     await server.start();
     const probe = new JournalProbe(server);
     try {
@@ -172,7 +171,7 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
 
   test('files seen by the SFTP announcement, the watcher and the scan at once are journaled once each', async () => {
     // The scan reads busy trees at every look (every account each second here), the watcher watches a0.
-    const { server, key } = serverWithAccounts(2, { scanIntervalSeconds: 1, watch: ['a0'] });
+    const { server, key } = await serverWithAccounts(2, { scanIntervalSeconds: 1, watch: ['a0'] });
     await server.start();
     const probe = new JournalProbe(server);
     try {

@@ -100,7 +100,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
   });
 
   test('an account created while the server runs is watched without a restart', async () => {
-    createAccount(server, 'late');
+    await createAccount(server, 'late');
     mkdirSync(join(paths.accountRoot('late'), 'in', 'echo'));
     await new Promise((r) => setTimeout(r, 700));
     drop('late', 'in/echo/ndmat_late_late_echo_261120110400.csv', 'x\n');
@@ -110,7 +110,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
   });
 
   test('drop-box: a file at the root is processed, the result is in the journal, nothing is written for the client', async () => {
-    createAccount(server, 'nectar', 'dropbox');
+    await createAccount(server, 'nectar', 'dropbox');
     await new Promise((r) => setTimeout(r, 700));
     drop('nectar', 'employees.csv', 'e1\ne2\ne3\n');
     const f = await probe.finished('employees.csv', 15_000, 'nectar');

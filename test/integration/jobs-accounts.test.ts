@@ -16,11 +16,11 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
   const files: string[] = [];
   let fileId = '';
 
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    service = new AccountService(fx.accounts, fx.paths, fx.config);
-    service.create({ id: 'acme', publicKey: readFileSync(makeKey('ed25519').publicPath, 'utf8'), now: T });
-    service.create({ id: 'busy', now: T });
+    service = fx.accountService();
+    await service.create({ id: 'acme', publicKey: readFileSync(makeKey('ed25519').publicPath, 'utf8'), now: T });
+    await service.create({ id: 'busy', now: T });
     fx.accounts.recordLogin('busy', T + 200 * DAY);
     files.push(
       fx.inTree('acme', 'out/sal/cdmat_acme_sal_report.xml', '<r/>'),
@@ -64,7 +64,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
   });
 
   test('re-enabled by an operator, it stays enabled until the purge deadline', async () => {
-    service.enable('acme');
+    await service.enable('acme');
     const run = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 400 * DAY));
     assert.equal(run.counts.disable ?? 0, 0);
     assert.equal(run.counts.reenabledKept, 1);
@@ -134,9 +134,9 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
 describe('account-inactivity with accounts.purge: false', () => {
   let fx: JobsFixture;
   const T = Date.now();
-  before(() => {
+  before(async () => {
     fx = new JobsFixture({ accounts: { purge: false } });
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'keepme', now: T });
+    await fx.accountService().create({ id: 'keepme', now: T });
   });
   after(async () => { await fx.cleanup(); });
 
@@ -157,13 +157,13 @@ describe('key-expiry job (CLI, --at)', { skip: skipUnless('ssh-keygen') }, () =>
   const T = Date.now();
   let rsa3072 = '';
   let ed25519 = '';
-  before(() => {
+  before(async () => {
     fx = new JobsFixture({ log: { level: 'info' } }) // the dry run's `would …` lines are info;
-    const service = new AccountService(fx.accounts, fx.paths, fx.config);
+    const service = fx.accountService();
     const k1 = makeKey('rsa', 3072);
     const k2 = makeKey('ed25519');
-    service.create({ id: 'acme', publicKey: readFileSync(k1.publicPath, 'utf8'), now: T });
-    service.addKey('acme', readFileSync(k2.publicPath, 'utf8'), T);
+    await service.create({ id: 'acme', publicKey: readFileSync(k1.publicPath, 'utf8'), now: T });
+    await service.addKey('acme', readFileSync(k2.publicPath, 'utf8'), T);
     rsa3072 = k1.fingerprint;
     ed25519 = k2.fingerprint;
   });

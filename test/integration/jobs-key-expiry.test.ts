@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
@@ -16,10 +15,10 @@ describe('key-expiry job: a run dated before an earlier run (CLI, --at)', { skip
   const T = Date.now();
   let rsa3072 = '';
 
-  before(() => {
+  before(async () => {
     fx = new JobsFixture({ log: { level: 'info' } });
     const key = makeKey('rsa', 3072); // valid keys.rsaShortValidityDays (730 days)
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme', publicKey: readFileSync(key.publicPath, 'utf8'), now: T });
+    await fx.accountService().create({ id: 'acme', publicKey: readFileSync(key.publicPath, 'utf8'), now: T });
     rsa3072 = key.fingerprint;
   });
   after(async () => { await fx.cleanup(); });

@@ -2,9 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
+import { accountServiceOn } from '../helpers/accounts';
+import type { AccountService } from '../../core/accounts/account-service';
 
 export const DAY = 24 * 3600_000;
 
@@ -37,15 +39,20 @@ export class JobsFixture {
   readonly srv: TestServer;
   readonly paths: DataPaths;
   readonly db: Database;
-  readonly accounts: AccountRepository;
+  readonly accounts: SqliteAccountRows;
   readonly config;
 
   constructor(config: Record<string, unknown> = {}) {
     this.srv = new TestServer({ config: { log: { level: 'warn' }, ...config } });
     this.paths = new DataPaths(this.srv.dataDir);
     this.db = openDatabase(this.paths.database);
-    this.accounts = new AccountRepository(this.db);
+    this.accounts = new SqliteAccountRows(this.db);
     this.config = parseConfig({});
+  }
+
+  /** The AccountService of the CLI and the server, on this fixture's database. */
+  accountService(): AccountService {
+    return accountServiceOn(this.db, this.paths, this.config);
   }
 
   write(path: string, content: string | Buffer = 'x'): string {

@@ -10,7 +10,7 @@ import { PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME } from '../../core/pgp/names';
 import { publishStoredPublicKey } from '../../core/pgp/publish';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { Gpg } from '../helpers/pgp-gpg';
 import { skipUnless } from '../helpers/tools';
@@ -27,7 +27,7 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
   before(() => {
     mkdirSync(gpg.home, { mode: 0o700 });
     const db = openDatabase(paths.database);
-    const repo = new AccountRepository(db);
+    const repo = new SqliteAccountRows(db);
     repo.insert({ id: 'acme', profile: 'exchange', partner: 'acme', allowIps: [], options: {} });
     repo.insert({ id: 'nectar', profile: 'dropbox', partner: null, allowIps: [], options: {} });
     db.close();
@@ -70,9 +70,9 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.equal(on.code, 0, on.stderr);
     const db = openDatabase(paths.database);
     try {
-      assert.equal(new AccountRepository(db).get('acme')!.options.requireEncryption, true);
+      assert.equal(new SqliteAccountRows(db).get('acme')!.options.requireEncryption, true);
       assert.equal((await server.cli('pgp', 'require-encryption', 'acme', 'off')).code, 0);
-      assert.equal(new AccountRepository(db).get('acme')!.options.requireEncryption, false);
+      assert.equal(new SqliteAccountRows(db).get('acme')!.options.requireEncryption, false);
     } finally {
       db.close();
     }

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { REPO_ROOT } from '../helpers/server';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
@@ -19,9 +18,9 @@ describe('retention killed mid-run (SIGKILL) and rerun', () => {
   const T = Date.now();
   const paths: string[] = [];
 
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme', now: T });
+    await fx.accountService().create({ id: 'acme', now: T });
     const dir = join(fx.paths.accountRoot('acme'), 'out/bil');
     mkdirSync(dir, { recursive: true });
     for (let i = 0; i < FILES; i++) {

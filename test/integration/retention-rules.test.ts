@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AccountService } from '../../core/accounts/account-service';
 import { JournalRepository } from '../../core/store/journal-repository';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
@@ -21,10 +20,10 @@ describe('retention job (CLI, --at)', () => {
   let processedId = '';
   let rejectedId = '';
 
-  before(() => {
+  before(async () => {
     fx = new JobsFixture();
     journal = new JournalRepository(fx.db);
-    new AccountService(fx.accounts, fx.paths, fx.config).create({ id: 'acme', now: T });
+    await fx.accountService().create({ id: 'acme', now: T });
 
     // A processed input, archived.
     const archived = fx.write(join(fx.paths.archive('acme', 'sal'), 'ndmat_acme_acme_sal_v6_261120090500.csv'), 'processed-content');

@@ -8,12 +8,13 @@ import { PARAMIKO_CONNECT, python, run, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { parsePublicKey } from '../../core/accounts/key-policy';
-import { AccountService } from '../../core/accounts/account-service';
+import type { AccountService } from '../../core/accounts/account-service';
+import { accountServiceOn } from '../helpers/accounts';
 import { loadConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
 import { isFluxgateError } from '../../core/errors';
 import { openDatabase } from '../../core/store/database';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 // Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
@@ -26,12 +27,11 @@ const keys: Record<string, TestKey> = {};
  * process (each CLI call is a process start); the CLI itself is used where the point is a
  * change made from another process while the server runs.
  */
-function withAccounts<T>(fn: (svc: AccountService, repo: AccountRepository) => T): T {
+async function withAccounts<T>(fn: (svc: AccountService) => Promise<T>): Promise<T> {
   const loaded = loadConfig({ configFile: server.configFile });
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
-    const repo = new AccountRepository(db);
-    return fn(new AccountService(repo, new DataPaths(loaded.dataDir), loaded.config), repo);
+    return await fn(accountServiceOn(db, new DataPaths(loaded.dataDir), loaded.config));
   } finally {
     db.close();
   }
@@ -42,7 +42,7 @@ const pub = (k: TestKey): string => readFileSync(k.publicPath, 'utf8');
 function insertKey(accountId: string, key: TestKey, patch: { expiresAt?: number; expiredAt?: number } = {}): void {
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
-    const repo = new AccountRepository(db);
+    const repo = new SqliteAccountRows(db);
     const info = parsePublicKey(readFileSync(key.publicPath, 'utf8'));
     const added = repo.addKey({
       accountId, type: info.type, bits: info.bits, fingerprint: info.fingerprint, publicKey: info.publicKey,
@@ -69,11 +69,11 @@ before(async () => {
   keys.marked = makeKey('ed25519');
   // Failures in this file must not ban the test's own address.
   server = await new TestServer({ config: { sftp: { bruteForce: { maxFailures: 1000 }, hostKeysDir: SHARED_HOST_KEYS } } }).start();
-  withAccounts((svc) => {
-    svc.create({ id: 'keys', publicKey: pub(keys.ed) });
-    svc.create({ id: 'fenced', publicKey: pub(keys.ed), allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
-    svc.addKey('keys', pub(keys.rsa3072));
-    svc.addKey('keys', pub(keys.rsa4096));
+  await withAccounts(async (svc) => {
+    await svc.create({ id: 'keys', publicKey: pub(keys.ed) });
+    await svc.create({ id: 'fenced', publicKey: pub(keys.ed), allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
+    await svc.addKey('keys', pub(keys.rsa3072));
+    await svc.addKey('keys', pub(keys.rsa4096));
   });
 });
 
@@ -93,7 +93,7 @@ ssh.close()
 `, [String(server.port), 'keys', keys.rsa4096.privatePath]);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /\['dev', 'in', 'out'\]/);
-  const lastLogin = withAccounts((svc) => svc.get('keys').lastLoginAt);
+  const lastLogin = await withAccounts(async (svc) => (await svc.get('keys')).lastLoginAt);
   assert.ok(lastLogin && lastLogin > Date.now() - 120_000);
 });
 
@@ -106,7 +106,7 @@ test('RSA signatures with SHA-1 (ssh-rsa) are refused', { skip }, async () => {
 
 test('RSA 2048 and ECDSA: refused when added, and refused at login even if stored', { skip }, async () => {
   for (const k of ['rsa2048', 'ecdsa']) {
-    assert.throws(() => withAccounts((svc) => svc.addKey('keys', pub(keys[k]))), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
+    await assert.rejects(withAccounts((svc) => svc.addKey('keys', pub(keys[k]))), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
     insertKey('keys', keys[k]);
     const r = await login('keys', keys[k]);
     assert.notEqual(r.code, 0, `${k} must not log in`);
@@ -268,12 +268,12 @@ for user in sys.argv[2:]:
     const loaded = loadConfig({ configFile: server.configFile });
     const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
     try {
-      await new AccountService(new AccountRepository(db), new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
+      await accountServiceOn(db, new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
     } finally {
       db.close();
     }
   };
-  withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed) }));
+  await withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed) }));
   const users = ['keys', 'pw', 'nobody'];
   assert.deepEqual(await methodsFor(users), users.map((u) => `${u} publickey`), 'no account has a password');
   await setPassword('a long enough passphrase');

@@ -35,7 +35,7 @@ describe('a file that several workflows match', { skip }, () => {
     cpSync(join(REPO_ROOT, 'workflows', 'workflow.schema.json'), join(workflows, 'workflow.schema.json'));
     writeFileSync(other, otherWorkflow('_2611201201'));
     server = new TestServer({ config: { workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' } } });
-    key = createAccount(server, 'acme');
+    key = await createAccount(server, 'acme');
     mkdirSync(join(new DataPaths(server.dataDir).accountRoot('acme'), 'in', 'echo'));
     await server.start();
     probe = new JournalProbe(server);

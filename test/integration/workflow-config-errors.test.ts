@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BUILTIN_HANDLERS } from '../../plugins';
-import { AccountService } from '../../core/accounts/account-service';
 import { fileJobs, workflowRouting } from '../../core/composition/engine';
 import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
@@ -12,7 +11,7 @@ import { Intake } from '../../core/intake/intake';
 import { silentLogger } from '../../core/logging/logger';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import { DurableQueue } from '../../core/queue/queue';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository } from '../../core/store/journal-repository';
@@ -24,6 +23,7 @@ import { BUILTIN_STEPS } from '../../core/workflow/steps';
 import { makeKey } from '../helpers/keys';
 import { loadedConfigFor } from '../helpers/pgp-gpg';
 import { skipUnless } from '../helpers/tools';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * A handler missing at run time is a configuration error: dead at once, never retried
@@ -40,7 +40,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
   let intake: Intake;
   let runner: WorkflowRunner;
 
-  before(() => {
+  before(async () => {
     const workflowsDir = join(dir, 'workflows');
     mkdirSync(workflowsDir);
     const steps = '[receipt, check-name, decrypt, handler, report, archive]';
@@ -48,8 +48,8 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     writeFileSync(join(workflowsDir, 'wrong.yaml'), `flux: wrong\nhandler: dropbox\nnaming: { extensions: [csv] }\nsteps: ${steps}\n`);
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new AccountRepository(db);
-    new AccountService(accounts, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
+    const accounts = new SqliteAccountRows(db);
+    await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     for (const flux of ['gone', 'wrong']) mkdirSync(join(paths.accountRoot('acme'), 'in', flux));
     journal = new JournalRepository(db);
     const logger = silentLogger();

@@ -37,7 +37,7 @@ describe('workflows: declared folders, last good definition across a restart, wo
 
   before(async () => {
     writeFileSync(echo, good);
-    createAccount(server, 'acme'); // before the start, without in/echo
+    await createAccount(server, 'acme'); // before the start, without in/echo
     await server.start();
     probe = new JournalProbe(server);
   });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BUILTIN_HANDLERS } from '../../plugins';
-import { AccountService } from '../../core/accounts/account-service';
 import { fileJobs, workflowRouting } from '../../core/composition/engine';
 import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
@@ -14,7 +13,7 @@ import { signatureNameOf } from '../../core/pgp/names';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import type { FileJobs } from '../../core/queue/file-jobs';
 import { DurableQueue } from '../../core/queue/queue';
-import { AccountRepository } from '../../core/store/accounts-repository';
+import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
 import { JournalRepository, type JournalFile } from '../../core/store/journal-repository';
@@ -27,6 +26,7 @@ import { REPO_ROOT } from '../helpers/server';
 import { makeKey } from '../helpers/keys';
 import { loadedConfigFor } from '../helpers/pgp-gpg';
 import { skipUnless } from '../helpers/tools';
+import { accountServiceOn } from '../helpers/accounts';
 
 /**
  * Files of one account run one at a time; a file whose outputs are still being signed hands the
@@ -56,14 +56,14 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
   let runner: WorkflowRunner;
   let n = 0;
 
-  before(() => {
+  before(async () => {
     const workflowsDir = join(dir, 'workflows');
     mkdirSync(workflowsDir);
     copyFileSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflowsDir, 'echo.yaml'));
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new AccountRepository(db);
-    new AccountService(accounts, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
+    const accounts = new SqliteAccountRows(db);
+    await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
     journal = new JournalRepository(db);
     const logger = silentLogger();

@@ -10,7 +10,6 @@ import { CronService } from '../../core/cron/service';
 import { nextRun } from '../../core/cron/schedule';
 import { parseAsOf } from '../../core/cron/as-of';
 import { silentLogger } from '../../core/logging/logger';
-import { AccountRepository } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { SqliteStore } from '../../core/store/sqlite-store';
 import type { CronRun } from '../../core/store/ports/jobs';
@@ -35,7 +34,7 @@ describe('cron service (node-cron 4)', () => {
         accountInactivity: { schedule: '0 0 1 1 *' },
       },
     });
-    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), accounts: new AccountRepository(db), logger: silentLogger() });
+    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), logger: silentLogger() });
     const service = new CronService(config, jobs.registry, jobs.runner, jobs.runs, silentLogger());
     await service.start();
     try {
@@ -57,7 +56,7 @@ describe('cron service (node-cron 4)', () => {
     const id = Number(db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('retention', 1, 'running', 1)`).run().lastInsertRowid);
     db.prepare(`INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES ('retention', ?, 2147483646, ?, 1)`).run(id, (await import('node:os')).hostname());
     const config = parseConfig({ jobs: { retention: { enabled: false }, keyExpiry: { enabled: false }, accountInactivity: { enabled: false } } });
-    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), accounts: new AccountRepository(db), logger: silentLogger() });
+    const jobs = buildJobs({ config, paths: new DataPaths(dir), store: new SqliteStore(db), logger: silentLogger() });
     const service = new CronService(config, jobs.registry, jobs.runner, jobs.runs, silentLogger());
     await service.start();
     await service.stop();

@@ -2,7 +2,7 @@ import type { DataPaths } from '../../config/paths';
 import type { FluxgateConfig } from '../../config/schema';
 import { DAY_MS, type Job, type JobContext } from '../../cron/job';
 import { reconcilePending, type FileDeleter } from '../../retention/deleter';
-import type { Account, AccountRepository } from '../../store/accounts-repository';
+import type { Account, AccountRepository } from '../../store/ports/accounts';
 import type { InactivityRepository, RetentionRepository } from '../../store/ports/jobs';
 import { countPurge, purgeAccount } from './purge';
 
@@ -30,7 +30,7 @@ export class AccountInactivityJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     await reconcilePending(this.deleter, ctx);
-    for (const account of this.accounts.list()) {
+    for (const account of await this.accounts.list()) {
       if (ctx.signal.aborted) return;
       if (account.purgedAt !== null) continue;
       ctx.counts.add('checked');

@@ -1,6 +1,6 @@
 import type { FluxgateConfig } from '../../config/schema';
 import { DAY_MS, type Job, type JobContext } from '../../cron/job';
-import type { AccountRepository } from '../../store/accounts-repository';
+import type { AccountRepository } from '../../store/ports/accounts';
 
 /**
  * Keys past their validity (set at `key add` from the key policy, in days: RSA 3072–4095 bits
@@ -18,10 +18,10 @@ export class KeyExpiryJob implements Job {
     private readonly accounts: AccountRepository,
   ) {}
 
-  run(ctx: JobContext): void {
+  async run(ctx: JobContext): Promise<void> {
     const warnMs = this.config.keys.warnDays * DAY_MS;
-    const purged = new Set(this.accounts.list().filter((a) => a.purgedAt !== null).map((a) => a.id));
-    for (const key of this.accounts.allKeys()) {
+    const purged = new Set((await this.accounts.list()).filter((a) => a.purgedAt !== null).map((a) => a.id));
+    for (const key of await this.accounts.allKeys()) {
       if (ctx.signal.aborted) return;
       if (purged.has(key.accountId)) continue;
       ctx.counts.add('checked');
@@ -37,7 +37,7 @@ export class KeyExpiryJob implements Job {
           // A dry run says what a run would do (ctx.record logs `would expire`), never that it was done.
           ctx.record({ ...base, action: 'expire' });
           if (ctx.dryRun) continue;
-          this.accounts.expireKey(key.id, ctx.asOf, {
+          await this.accounts.expireKey(key.id, ctx.asOf, {
             type: 'key.expired', at: ctx.asOf, account: key.accountId,
             summary: `SSH key ${key.fingerprint} of account ${key.accountId} expired: it is refused at login`,
             data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt },
@@ -51,7 +51,7 @@ export class KeyExpiryJob implements Job {
           if (ctx.dryRun) continue;
           ctx.logger.warn({ account: key.accountId, fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },
             `SSH key expires in ${daysLeft} day(s): the client must register a new key (fluxgate key add)`);
-          this.accounts.warnKey(key.id, ctx.asOf, {
+          await this.accounts.warnKey(key.id, ctx.asOf, {
             type: 'key.expiring', at: ctx.asOf, account: key.accountId,
             summary: `SSH key ${key.fingerprint} of account ${key.accountId} expires in ${daysLeft} day(s)`,
             data: { fingerprint: key.fingerprint, expiresAt: base.detail.expiresAt, daysLeft },

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { DataPaths } from '../../config/paths';
 import { totalRows, type DirectoryCounts } from '../../store/account-data-repository';
-import type { AccountRepository } from '../../store/accounts-repository';
+import type { AccountRepository } from '../../store/ports/accounts';
 import type { RetentionRepository } from '../../store/ports/jobs';
 import type { FileDeleter } from '../../retention/deleter';
 import { walkFiles } from '../../retention/tree-scan';
@@ -29,7 +29,7 @@ export async function countPurge(paths: DataPaths, accounts: AccountRepository, 
   for (const root of accountDataRoots(paths, accountId)) {
     for await (const f of walkFiles(root)) { files++; bytes += f.st.size; }
   }
-  const directory = accounts.data.directoryCounts(accountId);
+  const directory = await accounts.directoryCounts(accountId);
   return { files, bytes, directoryRows: totalRows(directory), ...directory };
 }
 
@@ -46,7 +46,7 @@ export async function purgeAccount(
 ): Promise<PurgeCounts> {
   const { paths, accounts, retention, deleter } = deps;
   // No session may add files while the tree is emptied.
-  accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
+  await accounts.setEnabled(accountId, false, 'being purged after inactivity', asOf);
   const journal = await retention.journalAt(accountId);
   let files = 0;
   let bytes = 0;
@@ -68,7 +68,7 @@ export async function purgeAccount(
     await deleter.delete({ accountId, path: row.location, rule: PURGE_RULE, fileId: row.fileId, known: { size: row.size, sha256: row.sha256 } }, asOf);
   }
   for (const root of accountDataRoots(paths, accountId)) await rm(root, { recursive: true, force: true });
-  const directory = accounts.purgeRows(accountId, asOf, 'purged after inactivity', (deleted) => ({
+  const directory = await accounts.purgeRows(accountId, asOf, 'purged after inactivity', (deleted) => ({
     type: 'account.purged', at: asOf, account: accountId,
     summary: `account ${accountId} purged after inactivity: ${files} file(s), ${totalRows(deleted)} directory row(s) deleted`,
     data: { files, bytes, directoryRows: totalRows(deleted) },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { AccountService } from '../../accounts/account-service';
 import { FluxgateError } from '../../errors';
-import type { AccountProfile } from '../../store/accounts-repository';
+import type { AccountKey, AccountProfile } from '../../store/ports/accounts';
 import type { CliContext, RegisterCommands } from '../context';
 import { parseOnOff } from '../parse';
 import { accountJson, accountRows, importLines, keyRows, removalJson, removalLines } from '../../accounts/cli-format';
@@ -12,7 +12,7 @@ import { toAccountCsv } from '../../accounts/account-csv';
 import { JSON_HELP } from '../json';
 
 export function accountService(ctx: CliContext): AccountService {
-  return new AccountService(ctx.accounts, ctx.paths, ctx.config.config);
+  return new AccountService(ctx.accounts, ctx.sqlite.accountData(), ctx.paths, ctx.config.config);
 }
 
 export function readKeyFile(file: string): string {
@@ -24,6 +24,13 @@ export function readKeyFile(file: string): string {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Every account's keys, read at once (`account list` would otherwise read them account by account). */
+async function keysByAccount(ctx: CliContext): Promise<(id: string) => AccountKey[]> {
+  const keysOf = new Map<string, AccountKey[]>();
+  for (const key of await ctx.accounts.allKeys()) keysOf.set(key.accountId, [...(keysOf.get(key.accountId) ?? []), key]);
+  return (id) => keysOf.get(id) ?? [];
+}
 
 async function readSecret(): Promise<string> {
   if (process.env.FLUXGATE_PASSWORD) return process.env.FLUXGATE_PASSWORD;
@@ -42,12 +49,12 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .option('--partner <id>', 'partner id used in exchange file names (default: the account id)')
     .option('--allow-ip <cidr>', 'allow only this IPv4/IPv6 address or CIDR (repeatable, up to 254)', collect, [])
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { key: string; profile: AccountProfile; partner?: string; allowIp: string[]; json?: boolean }) => {
+    .action(async (id: string, opts: { key: string; profile: AccountProfile; partner?: string; allowIp: string[]; json?: boolean }) => {
       const svc = accountService(ctx);
-      const { account: created, key } = svc.create({
+      const { account: created, key } = await svc.create({
         id, profile: opts.profile, partner: opts.partner ?? null, allowIps: opts.allowIp, publicKey: readKeyFile(opts.key),
       });
-      if (opts.json) return ctx.printJson({ ...accountJson(created, svc.keys(created.id)), root: ctx.paths.accountRoot(created.id) });
+      if (opts.json) return ctx.printJson({ ...accountJson(created, await svc.keys(created.id)), root: ctx.paths.accountRoot(created.id) });
       ctx.print(`account ${created.id} created (${created.profile}), files in ${ctx.paths.accountRoot(created.id)}`);
       if (key) ctx.print(`key ${key.fingerprint} (${key.type} ${key.bits}) valid until ${new Date(key.expiresAt).toISOString().slice(0, 10)}`);
     });
@@ -69,9 +76,9 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .description('print every account and its keys in the format account import reads (CSV by default)')
     .option('--csv', 'CSV, as account import reads it (the default)')
     .option('--json', JSON_HELP)
-    .action((opts: { csv?: boolean; json?: boolean }) => {
+    .action(async (opts: { csv?: boolean; json?: boolean }) => {
       if (opts.csv && opts.json) throw new FluxgateError('FG_USAGE', '--csv and --json cannot be combined: choose one format');
-      const exported = exportAccounts(ctx.accounts);
+      const exported = await exportAccounts(ctx.accounts);
       if (opts.json) return ctx.printJson(exported);
       ctx.out.write(toAccountCsv(exported.accounts));
       if (exported.purged.length > 0) {
@@ -82,21 +89,21 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
   account.command('list')
     .description('list accounts')
     .option('--json', JSON_HELP)
-    .action((opts: { json?: boolean }) => {
-      const svc = accountService(ctx);
-      const accounts = svc.list();
-      if (opts.json) return ctx.printJson(accounts.map((a) => accountJson(a, svc.keys(a.id))));
+    .action(async (opts: { json?: boolean }) => {
+      const accounts = await ctx.accounts.list();
+      const keysOf = await keysByAccount(ctx);
+      if (opts.json) return ctx.printJson(accounts.map((a) => accountJson(a, keysOf(a.id))));
       if (accounts.length === 0) return ctx.print('no accounts (add one with: fluxgate account add <id> --key FILE)');
-      for (const line of accountRows(accounts, (id) => svc.keys(id).length)) ctx.print(line);
+      for (const line of accountRows(accounts, (id) => keysOf(id).length)) ctx.print(line);
     });
 
   account.command('show <id>')
     .description('show one account and its keys')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       const svc = accountService(ctx);
-      const a = svc.get(id);
-      const keys = svc.keys(id);
+      const a = await svc.get(id);
+      const keys = await svc.keys(id);
       if (opts.json) return ctx.printJson(accountJson(a, keys));
       const json = accountJson(a);
       ctx.print(`account      ${a.id}`);
@@ -122,7 +129,7 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .option('--any-ip', 'remove the allowlist: any address may connect')
     .option('--deactivate-missing <on|off>', 'drop-box: an upload is a full sync, employees missing from it are deactivated', parseOnOff)
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean; deactivateMissing?: boolean; json?: boolean }) => {
+    .action(async (id: string, opts: { partner?: string; allowIp: string[]; anyIp?: boolean; deactivateMissing?: boolean; json?: boolean }) => {
       if (opts.anyIp && opts.allowIp.length > 0) throw new FluxgateError('FG_USAGE', '--any-ip and --allow-ip cannot be combined');
       const allowIps = opts.anyIp ? [] : opts.allowIp.length > 0 ? opts.allowIp : undefined;
       const options = opts.deactivateMissing === undefined ? undefined : { deactivateMissing: opts.deactivateMissing };
@@ -130,32 +137,32 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
         throw new FluxgateError('FG_USAGE', 'nothing to change: give --partner, --allow-ip, --any-ip or --deactivate-missing');
       }
       const svc = accountService(ctx);
-      const a = svc.update(id, { partner: opts.partner, allowIps, options });
-      if (opts.json) return ctx.printJson(accountJson(a, svc.keys(id)));
+      const a = await svc.update(id, { partner: opts.partner, allowIps, options });
+      if (opts.json) return ctx.printJson(accountJson(a, await svc.keys(id)));
       ctx.print(`account ${id} updated: partner ${a.partner ?? '(account id)'}, allow-ip ${a.allowIps.length ? a.allowIps.join(', ') : 'any address'}, deactivate-missing ${a.options.deactivateMissing ? 'on' : 'off'}`);
     });
 
   account.command('disable <id>').description('refuse logins (takes effect at the next login)').option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       const svc = accountService(ctx);
-      svc.disable(id);
-      if (opts.json) return ctx.printJson(accountJson(svc.get(id), svc.keys(id)));
+      const a = await svc.disable(id);
+      if (opts.json) return ctx.printJson(accountJson(a, await svc.keys(id)));
       ctx.print(`account ${id} disabled`);
     });
 
   account.command('enable <id>').description('allow logins again').option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       const svc = accountService(ctx);
-      svc.enable(id);
-      if (opts.json) return ctx.printJson(accountJson(svc.get(id), svc.keys(id)));
+      const a = await svc.enable(id);
+      if (opts.json) return ctx.printJson(accountJson(a, await svc.keys(id)));
       ctx.print(`account ${id} enabled`);
     });
 
   account.command('remove <id>')
     .description('disable the account, move its files and an export of its data to <data>/removed/, delete its rows; run again to finish an interrupted removal')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
-      const removal = accountService(ctx).remove(id);
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const removal = await accountService(ctx).remove(id);
       if (opts.json) return ctx.printJson(removalJson(removal));
       for (const line of removalLines(removal)) ctx.print(line);
     });
@@ -166,9 +173,9 @@ export const registerAccount: RegisterCommands = (program, ctx) => {
     .option('--json', JSON_HELP)
     .action(async (id: string, opts: { clear?: boolean; json?: boolean }) => {
       const svc = accountService(ctx);
-      svc.get(id);
+      await svc.get(id);
       await svc.setPassword(id, opts.clear ? null : await readSecret());
-      if (opts.json) return ctx.printJson(accountJson(svc.get(id)));
+      if (opts.json) return ctx.printJson(accountJson(await svc.get(id)));
       ctx.print(opts.clear ? `password authentication off for ${id}` : `password set for ${id} (deprecated: prefer keys)`);
     });
 };

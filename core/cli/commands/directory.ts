@@ -46,8 +46,8 @@ export const registerDirectoryCommands: RegisterCommands = (program: Command, ct
       .description(`list ${view.description}`)
       .requiredOption('--account <id>', 'account id')
       .option('--json', `${JSON_HELP} (every field)`)
-      .action((opts: { account: string; json?: boolean }) => {
-        if (!ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
+      .action(async (opts: { account: string; json?: boolean }) => {
+        if (!await ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
         const repo = ctx.sqlite.directory();
         if (opts.json) {
           const raw = { organizations: () => repo.listOrganizations(opts.account), employees: () => repo.listEmployees(opts.account),

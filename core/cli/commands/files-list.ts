@@ -1,6 +1,7 @@
 import { parseAsOf } from '../../cron/as-of';
 import { fileView } from '../../intake/file-view';
-import type { FileState, JournalRepository } from '../../store/journal-repository';
+import type { JournalReader } from '../../store/journal-reader';
+import type { FileState } from '../../store/journal-types';
 import { table } from '../../text-table';
 
 /** The filters and page of `fluxgate files`, as parsed options. */
@@ -35,7 +36,7 @@ function nextPageCommand(opts: ListOptions, cursor: string): string {
  * without commander or the configuration's schemas: the fast path (core/cli/fast-path.ts) runs
  * it too.
  */
-export function listFiles(journal: Pick<JournalRepository, 'list'>, opts: ListOptions, out: ListOutput): void {
+export function listFiles(journal: Pick<JournalReader, 'list'>, opts: ListOptions, out: ListOutput): void {
   const page = journal.list({
     accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
     since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),

@@ -1,6 +1,6 @@
 import { FluxgateError } from '../../errors';
 import { clientText, eventView, fileView } from '../../intake/file-view';
-import type { JournalRepository } from '../../store/journal-repository';
+import type { JournalReader } from '../../store/journal-reader';
 import { printable } from '../../text-table';
 
 const iso = (t: number): string => new Date(t).toISOString();
@@ -10,7 +10,7 @@ const iso = (t: number): string => new Date(t).toISOString();
  * without commander or the configuration's schemas: the fast path (core/cli/fast-path.ts) runs
  * it too.
  */
-export function showFile(journal: Pick<JournalRepository, 'get' | 'events'>, id: string, json: boolean, out: { print(line?: string): void; printJson(value: unknown): void }): void {
+export function showFile(journal: Pick<JournalReader, 'get' | 'events'>, id: string, json: boolean, out: { print(line?: string): void; printJson(value: unknown): void }): void {
   const file = journal.get(id);
   if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
   const timeline = journal.events(id);

@@ -10,7 +10,7 @@ import type { CliContext, RegisterCommands } from '../context';
 import { table as textTable } from '../../text-table';
 
 function jobsOf(ctx: CliContext): Jobs {
-  return buildJobs({ config: ctx.config.config, paths: ctx.paths, store: ctx.store, accounts: ctx.accounts, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
+  return buildJobs({ config: ctx.config.config, paths: ctx.paths, store: ctx.store, logger: cliLogger(ctx.config.config.log, ctx.logOverrides) });
 }
 
 const iso = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(t).toISOString());

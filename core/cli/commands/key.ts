@@ -9,8 +9,8 @@ export const registerKey: RegisterCommands = (program, ctx) => {
   key.command('add <id> <file>')
     .description('add a public key (OpenSSH or RFC 4716 file) to an account')
     .option('--json', JSON_HELP)
-    .action((id: string, file: string, opts: { json?: boolean }) => {
-      const k = accountService(ctx).addKey(id, readKeyFile(file));
+    .action(async (id: string, file: string, opts: { json?: boolean }) => {
+      const k = await accountService(ctx).addKey(id, readKeyFile(file));
       if (opts.json) return ctx.printJson({ account: id, ...keyJson(k) });
       ctx.print(`key ${k.fingerprint} (${k.type} ${k.bits}) added to ${id}, valid until ${new Date(k.expiresAt).toISOString().slice(0, 10)}`);
     });
@@ -18,8 +18,8 @@ export const registerKey: RegisterCommands = (program, ctx) => {
   key.command('list <id>')
     .description('type, bits, fingerprint, added and expiry dates, and comment of each key')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
-      const keys = accountService(ctx).keys(id);
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const keys = await accountService(ctx).keys(id);
       if (opts.json) return ctx.printJson(keys.map((k) => keyJson(k)));
       if (keys.length === 0) return ctx.print(`account ${id} has no keys`);
       for (const line of keyRows(keys)) ctx.print(line);
@@ -28,10 +28,10 @@ export const registerKey: RegisterCommands = (program, ctx) => {
   key.command('remove <id> <fingerprint>')
     .description('remove a key by its SHA256:… fingerprint (see key list)')
     .option('--json', JSON_HELP)
-    .action((id: string, fingerprint: string, opts: { json?: boolean }) => {
+    .action(async (id: string, fingerprint: string, opts: { json?: boolean }) => {
       const svc = accountService(ctx);
-      svc.removeKey(id, fingerprint);
-      if (opts.json) return ctx.printJson({ account: id, removed: fingerprint, keys: svc.keys(id).map((k) => keyJson(k)) });
+      await svc.removeKey(id, fingerprint);
+      if (opts.json) return ctx.printJson({ account: id, removed: fingerprint, keys: (await svc.keys(id)).map((k) => keyJson(k)) });
       ctx.print(`key ${fingerprint} removed from ${id}`);
     });
 };

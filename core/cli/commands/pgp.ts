@@ -81,7 +81,7 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .option('--json', JSON_HELP)
     .action(async (opts: { json?: boolean }) => {
       const key = await keyStore(ctx).load();
-      const counts = publishToAccounts(ctx.paths, ctx.accounts.list(), key.armoredPublicKey, ctx.config.config.sftp.fileMode);
+      const counts = publishToAccounts(ctx.paths, await ctx.accounts.list(), key.armoredPublicKey, ctx.config.config.sftp.fileMode);
       if (opts.json) return ctx.printJson({ fingerprint: key.fingerprint, ...counts });
       ctx.print(`written=${counts.written} unchanged=${counts.unchanged} skipped=${counts.skipped}`);
     });
@@ -91,10 +91,10 @@ export const registerPgpCommands: RegisterCommands = (program: Command, ctx: Cli
     .argument('<account>', 'account id')
     .argument('<on|off>', 'on or off', parseOnOff)
     .option('--json', JSON_HELP)
-    .action((accountId: string, required: boolean, opts: { json?: boolean }) => {
-      const account = ctx.accounts.get(accountId);
+    .action(async (accountId: string, required: boolean, opts: { json?: boolean }) => {
+      const account = await ctx.accounts.get(accountId);
       if (!account) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}" (see: fluxgate account list)`, { accountId });
-      ctx.accounts.update(accountId, { options: { ...account.options, requireEncryption: required } });
+      await ctx.accounts.update(accountId, { options: { ...account.options, requireEncryption: required } });
       if (opts.json) return ctx.printJson({ account: accountId, requireEncryption: required });
       ctx.print(`${accountId}: encrypted uploads ${required ? 'required (plain uploads are rejected with FG_ENCRYPTION_REQUIRED)' : 'optional'}`);
     });

@@ -52,7 +52,7 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
       let directory: Partial<DirectoryRows> = {};
       let account: { profile?: 'exchange' | 'dropbox'; partner?: string; options?: Record<string, unknown> } = {};
       if (opts.account) {
-        const found = ctx.accounts.get(opts.account);
+        const found = await ctx.accounts.get(opts.account);
         if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.paths.database}: give one that exists, or no --account`);
         account = { profile: found.profile, partner: found.partner ?? undefined, options: { ...found.options } };
         const repo = ctx.sqlite.directory();

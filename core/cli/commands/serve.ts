@@ -69,7 +69,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
 
       let demoKey: string | undefined;
       if (firstStart) {
-        demoKey = createDemoAccount(server.accountService, paths);
+        demoKey = await createDemoAccount(server.accountService, paths);
         log.info({ accountId: 'demo', privateKey: demoKey }, 'demo account created');
       }
 

@@ -17,12 +17,14 @@ export function registerAccountPages(app: FastifyInstance, deps: HttpDeps): void
   const svc = deps.accounts;
   const hidden = { schema: { hide: true } };
 
-  const listPage = (request: FastifyRequest, reply: FastifyReply, problem?: FluxgateError, form: Form = {}, done?: string) => {
+  const listPage = async (request: FastifyRequest, reply: FastifyReply, problem?: FluxgateError, form: Form = {}, done?: string) => {
     const ctx = pageContext(request, reply);
-    const accounts = svc.list();
+    const accounts = await svc.list();
+    const keys = await deps.store.accounts.allKeys();
+    const keyCount = (id: string): number => keys.filter((k) => k.accountId === id).length;
     const body = html`
 ${accounts.length === 0 ? html`<p class="muted">No account yet.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">id</th><th scope="col">profile</th><th scope="col">partner</th><th scope="col">status</th><th scope="col" class="num">keys</th><th scope="col" class="hide-narrow">allowed addresses</th><th scope="col" class="hide-narrow">last login</th></tr></thead><tbody>
-${accounts.map((a) => html`<tr><td><a href="/console/accounts/${encodeURIComponent(a.id)}">${a.id}</a></td><td>${a.profile}</td><td>${a.partner ?? '–'}</td><td>${stateBadge(a.enabled ? 'enabled' : 'disabled')}</td><td class="num">${svc.keys(a.id).length}</td><td class="hide-narrow">${a.allowIps.length ? a.allowIps.join(', ') : 'any'}</td><td class="hide-narrow">${when(a.lastLoginAt)}</td></tr>`)}
+${accounts.map((a) => html`<tr><td><a href="/console/accounts/${encodeURIComponent(a.id)}">${a.id}</a></td><td>${a.profile}</td><td>${a.partner ?? '–'}</td><td>${stateBadge(a.enabled ? 'enabled' : 'disabled')}</td><td class="num">${keyCount(a.id)}</td><td class="hide-narrow">${a.allowIps.length ? a.allowIps.join(', ') : 'any'}</td><td class="hide-narrow">${when(a.lastLoginAt)}</td></tr>`)}
 </tbody></table></div>`}
 ${ctx.canChange ? html`<h2>Add an account</h2>
 <form class="stack card" method="post" action="/console/accounts">${csrfField(ctx)}
@@ -35,10 +37,10 @@ ${ctx.canChange ? html`<h2>Add an account</h2>
     return sendPage(reply, page(ctx, 'Accounts', body, { bad: problem ? `${problem.message} [${problem.code}]` : undefined, done }), problem ? statusOf(problem.code) : 200);
   };
 
-  const accountPage = (request: FastifyRequest, reply: FastifyReply, id: string, problem?: FluxgateError, form: Form = {}) => {
+  const accountPage = async (request: FastifyRequest, reply: FastifyReply, id: string, problem?: FluxgateError, form: Form = {}) => {
     const ctx = pageContext(request, reply);
-    const a = svc.get(id);
-    const keys = svc.keys(id);
+    const a = await svc.get(id);
+    const keys = await svc.keys(id);
     const usage = treeUsage(deps.paths.accountRoot(id));
     const base = `/console/accounts/${encodeURIComponent(id)}`;
     const body = html`
@@ -73,11 +75,11 @@ ${usage.top.map((t) => html`<tr><td><code>${t.dir}</code></td><td class="num">${
   };
 
   /** Runs an admin action; a refused input is shown on the page it came from, with the form as typed. */
-  const act = (render: (request: FastifyRequest, reply: FastifyReply, problem: FluxgateError, form: Form) => FastifyReply,
-    run: (request: FastifyRequest, form: Form) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const act = (render: (request: FastifyRequest, reply: FastifyReply, problem: FluxgateError, form: Form) => Promise<FastifyReply>,
+    run: (request: FastifyRequest, form: Form) => Promise<string>) => async (request: FastifyRequest, reply: FastifyReply) => {
     const form = (request.body ?? {}) as Form;
     try {
-      return reply.redirect(run(request, form), 303);
+      return reply.redirect(await run(request, form), 303);
     } catch (err) {
       if (!(err instanceof FluxgateError) || statusOf(err.code) >= 500) throw err;
       request.errorCode = err.code;
@@ -91,28 +93,28 @@ ${usage.top.map((t) => html`<tr><td><code>${t.dir}</code></td><td class="num">${
   app.get('/console/accounts', hidden, async (request, reply) => listPage(request, reply, undefined, {}, (request.query as Form).done));
   app.get('/console/accounts/:id', hidden, async (request, reply) => accountPage(request, reply, idOf(request)));
 
-  app.post('/console/accounts', hidden, act(listPage, (_request, form) => {
-    const { account } = createAccountWithKeys(svc, deps.config, {
+  app.post('/console/accounts', hidden, act(listPage, async (_request, form) => {
+    const { account } = await createAccountWithKeys(svc, deps.config, {
       id: (form.id ?? '').trim(), profile: form.profile === 'dropbox' ? 'dropbox' : 'exchange', partner: form.partner?.trim() || null,
       keys: splitPastedKeys(form.keys ?? ''), allowIps: splitList((form.allowIps ?? '').replace(/\s+/g, '|')),
     });
     return `/console/accounts/${encodeURIComponent(account.id)}?done=created`;
   }));
-  app.post('/console/accounts/:id/keys', hidden, act(onAccount, (request, form) => {
-    svc.addKey(idOf(request), form.key ?? '');
+  app.post('/console/accounts/:id/keys', hidden, act(onAccount, async (request, form) => {
+    await svc.addKey(idOf(request), form.key ?? '');
     return back(request, 'key-added');
   }));
-  app.post('/console/accounts/:id/keys/remove', hidden, act(onAccount, (request, form) => {
-    svc.removeKey(idOf(request), form.fingerprint ?? '');
+  app.post('/console/accounts/:id/keys/remove', hidden, act(onAccount, async (request, form) => {
+    await svc.removeKey(idOf(request), form.fingerprint ?? '');
     return back(request, 'key-removed');
   }));
-  app.post('/console/accounts/:id/allowlist', hidden, act(onAccount, (request, form) => {
-    svc.update(idOf(request), { allowIps: splitList((form.allowIps ?? '').replace(/\s+/g, '|')) });
+  app.post('/console/accounts/:id/allowlist', hidden, act(onAccount, async (request, form) => {
+    await svc.update(idOf(request), { allowIps: splitList((form.allowIps ?? '').replace(/\s+/g, '|')) });
     return back(request, 'allowlist');
   }));
-  app.post('/console/accounts/:id/remove', hidden, act(onAccount, (request) => { svc.remove(idOf(request)); return '/console/accounts?done=removed'; }));
-  app.post('/console/accounts/:id/disable', hidden, act(onAccount, (request) => { svc.disable(idOf(request)); return back(request, 'disabled'); }));
-  app.post('/console/accounts/:id/enable', hidden, act(onAccount, (request) => { svc.enable(idOf(request)); return back(request, 'enabled'); }));
+  app.post('/console/accounts/:id/remove', hidden, act(onAccount, async (request) => { await svc.remove(idOf(request)); return '/console/accounts?done=removed'; }));
+  app.post('/console/accounts/:id/disable', hidden, act(onAccount, async (request) => { await svc.disable(idOf(request)); return back(request, 'disabled'); }));
+  app.post('/console/accounts/:id/enable', hidden, act(onAccount, async (request) => { await svc.enable(idOf(request)); return back(request, 'enabled'); }));
 }
 
 /** Pasted keys: one OpenSSH line each, or RFC 4716 blocks (which span lines). */

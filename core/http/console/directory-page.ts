@@ -15,7 +15,7 @@ export function registerDirectoryPage(app: FastifyInstance, deps: HttpDeps): voi
     if (!(DIRECTORY_KINDS as readonly string[]).includes(kind)) {
       throw new FluxgateError('FG_NOT_FOUND', `no directory "${kind}": the kinds are ${DIRECTORY_KINDS.join(', ')}`);
     }
-    deps.accounts.get(id);
+    await deps.accounts.get(id);
     const q = request.query as Record<string, string | undefined>;
     const result = directoryPage(repo, id, kind as DirectoryKind, { q: q.q || undefined, limit: PAGE, cursor: q.cursor });
     const columns = [...new Set(result.items.flatMap((r) => Object.keys(r)))].slice(0, 12);

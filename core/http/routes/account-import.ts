@@ -11,7 +11,7 @@ const Row = z.object({ line: z.number(), id: z.string(), status: z.enum(['create
 
 /** `fluxgate account import` over HTTP: the same CSV, the same service, the same per-row report. */
 export function registerAccountImportRoute(app: ZodApp, deps: HttpDeps): void {
-  const importer = new AccountImportService(deps.accounts, deps.accountRepository);
+  const importer = new AccountImportService(deps.accounts, deps.store.accounts);
   app.post('/api/v1/accounts/import', {
     schema: {
       summary: 'create many accounts from the CSV of `fluxgate account import` (id,profile,partner,keys,allow_ips,enabled); a bad row is refused, the others created; dryRun checks only', tags: ['accounts'],

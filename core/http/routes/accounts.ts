@@ -10,11 +10,15 @@ const Id = z.object({ id: z.string() });
 /** Accounts and their keys: what `fluxgate account …` and `fluxgate key …` do, through AccountService. */
 export function registerAccountRoutes(app: ZodApp, deps: HttpDeps): void {
   const svc = deps.accounts;
-  const view = (id: string) => asReply(accountJson(svc.get(id), svc.keys(id)));
+  const view = async (id: string) => asReply(accountJson(await svc.get(id), await svc.keys(id)));
   const tags = ['accounts'];
 
   app.get('/api/v1/accounts', { schema: { summary: 'list accounts with their keys', tags, response: responses({ 200: z.array(Account) }) } },
-    async () => asReply(svc.list().map((a) => accountJson(a, svc.keys(a.id)))));
+    async () => {
+      const accounts = await svc.list();
+      const keys = await deps.store.accounts.allKeys();
+      return asReply(accounts.map((a) => accountJson(a, keys.filter((k) => k.accountId === a.id))));
+    });
 
   app.get('/api/v1/accounts/:id', { schema: { summary: 'one account and its keys', tags, params: Id, response: responses({ 200: Account }) } },
     async (request) => view(request.params.id));
@@ -22,38 +26,38 @@ export function registerAccountRoutes(app: ZodApp, deps: HttpDeps): void {
   app.post('/api/v1/accounts', {
     schema: { summary: 'create an account, its tree and its keys (a bad key creates nothing)', tags, body: NewAccount, response: responses({ 201: Account }) },
   }, async (request, reply) => {
-    const { account } = createAccountWithKeys(svc, deps.config, request.body);
-    return reply.code(201).send(view(account.id));
+    const { account } = await createAccountWithKeys(svc, deps.config, request.body);
+    return reply.code(201).send(await view(account.id));
   });
 
   app.patch('/api/v1/accounts/:id', {
     schema: { summary: 'change the partner id, replace the allowlist, set options', tags, params: Id, body: AccountPatch, response: responses({ 200: Account }) },
   }, async (request) => {
     const { partner, allowIps, deactivateMissing } = request.body;
-    svc.update(request.params.id, { partner, allowIps, options: deactivateMissing === undefined ? undefined : { deactivateMissing } });
+    await svc.update(request.params.id, { partner, allowIps, options: deactivateMissing === undefined ? undefined : { deactivateMissing } });
     return view(request.params.id);
   });
 
   app.post('/api/v1/accounts/:id/disable', { schema: { summary: 'refuse logins; open sessions end', tags, params: Id, response: responses({ 200: Account }) } },
-    async (request) => { svc.disable(request.params.id); return view(request.params.id); });
+    async (request) => { await svc.disable(request.params.id); return view(request.params.id); });
 
   app.post('/api/v1/accounts/:id/enable', { schema: { summary: 'allow logins again', tags, params: Id, response: responses({ 200: Account }) } },
-    async (request) => { svc.enable(request.params.id); return view(request.params.id); });
+    async (request) => { await svc.enable(request.params.id); return view(request.params.id); });
 
   app.delete('/api/v1/accounts/:id', {
     schema: { summary: 'remove: files and an export of its data moved to <data>/removed/, rows deleted', tags, params: Id, response: responses({ 200: Removal }) },
-  }, async (request) => asReply(removalJson(svc.remove(request.params.id))));
+  }, async (request) => asReply(removalJson(await svc.remove(request.params.id))));
 
   const keyTags = ['keys'];
   app.get('/api/v1/accounts/:id/keys', { schema: { summary: "an account's keys", tags: keyTags, params: Id, response: responses({ 200: z.array(Key) }) } },
-    async (request) => asReply(svc.keys(request.params.id).map((k) => keyJson(k))));
+    async (request) => asReply((await svc.keys(request.params.id)).map((k) => keyJson(k))));
 
   app.post('/api/v1/accounts/:id/keys', {
     schema: {
       summary: 'add a public key (OpenSSH or RFC 4716 text)', tags: keyTags, params: Id,
       body: z.strictObject({ key: z.string().min(1).max(16384) }), response: responses({ 201: Key }),
     },
-  }, async (request, reply) => reply.code(201).send(asReply(keyJson(svc.addKey(request.params.id, request.body.key)))));
+  }, async (request, reply) => reply.code(201).send(asReply(keyJson(await svc.addKey(request.params.id, request.body.key)))));
 
   app.delete('/api/v1/accounts/:id/keys/:fingerprint', {
     schema: {
@@ -62,7 +66,7 @@ export function registerAccountRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { id, fingerprint } = request.params;
-    svc.removeKey(id, fingerprint);
-    return { account: id, removed: fingerprint, keys: asReply(svc.keys(id).map((k) => keyJson(k))) };
+    await svc.removeKey(id, fingerprint);
+    return { account: id, removed: fingerprint, keys: asReply((await svc.keys(id)).map((k) => keyJson(k))) };
   });
 }

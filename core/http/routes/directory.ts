@@ -43,7 +43,7 @@ export function registerDirectoryRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { id, kind } = request.params;
-    deps.accounts.get(id);
+    await deps.accounts.get(id);
     return directoryPage(repo, id, kind, request.query);
   });
 }

@@ -15,7 +15,7 @@ const iso = (t: number | null): string | null => (t === null ? null : new Date(t
  * `pgp publish`, `pgp require-encryption`. Same services, same answers as their `--json`.
  */
 export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
-  const repo = deps.accountRepository;
+  const repo = deps.store.accounts;
 
   app.get('/api/v1/accounts/export', {
     schema: {
@@ -27,7 +27,7 @@ export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
       }), z.string().describe('text/csv')]) }),
     },
   }, async (request, reply) => {
-    const exported = exportAccounts(repo);
+    const exported = await exportAccounts(repo);
     if (request.query.format === 'json') return exported;
     return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="accounts.csv"')
       .serializer((p) => p as string).send(toAccountCsv(exported.accounts));
@@ -70,7 +70,7 @@ export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async () => {
     const key = await deps.pgpKeys.load();
-    return { fingerprint: key.fingerprint, ...publishToAccounts(deps.paths, repo.list(), key.armoredPublicKey, deps.config.sftp.fileMode) };
+    return { fingerprint: key.fingerprint, ...publishToAccounts(deps.paths, await repo.list(), key.armoredPublicKey, deps.config.sftp.fileMode) };
   });
 
   app.put('/api/v1/accounts/:id/pgp', {
@@ -81,8 +81,8 @@ export function registerOperationRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { id } = request.params;
-    if (!repo.get(id)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${id}"`, { accountId: id });
-    deps.accounts.update(id, { options: { requireEncryption: request.body.requireEncryption } });
+    if (!await repo.get(id)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${id}"`, { accountId: id });
+    await deps.accounts.update(id, { options: { requireEncryption: request.body.requireEncryption } });
     return { account: id, requireEncryption: request.body.requireEncryption };
   });
 }

@@ -40,11 +40,11 @@ export interface SessionContext {
   /** The logged-in client (real address behind a trusted proxy), announced with each upload. */
   client: UploadClient;
   /**
-   * Throws FG_PERMISSION_DENIED (and ends the connection) once the login no longer holds: the
-   * account disabled or removed, the key removed… Called before every request and right before
-   * an upload is published (see LiveLogins.check).
+   * Rejects with FG_PERMISSION_DENIED (and ends the connection) once the login no longer holds:
+   * the account disabled or removed, the key removed… Awaited before every request and right
+   * before an upload is published (see LiveLogins.check).
    */
-  recheck: () => void;
+  recheck: () => Promise<void>;
   jail: PathJail;
   policy: AccessPolicy;
   handles: HandleTable;

@@ -94,7 +94,7 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
       const st = await lstatOrUndefined(from.real);
       if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
       // Last, right before publishing: nothing is published once the login was revoked.
-      ctx.recheck();
+      await ctx.recheck();
       await publish(from.real, to, false);
       size = st.size;
     } finally {

@@ -46,7 +46,7 @@ export async function completeUpload(ctx: SessionContext, h: FileHandle): Promis
     return;
   }
   try {
-    ctx.recheck();
+    await ctx.recheck();
     await publish(upload.tempReal, upload.final, upload.mayReplace);
   } catch (err) {
     await discard(upload.tempReal);

@@ -1,3 +1,4 @@
+import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
 import type { OperationsRepository } from './operations';
@@ -21,4 +22,5 @@ export interface Store {
   readonly retention: RetentionRepository;
   readonly inactivity: InactivityRepository;
   readonly operations: OperationsRepository;
+  readonly accounts: AccountRepository;
 }
