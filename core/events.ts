@@ -4,6 +4,18 @@ export interface CompletedUpload {
   path: string;
   absolutePath: string;
   size: number;
+  /** Who sent it: the session's client (the journal keeps it, see UploadClient). */
+  client: UploadClient;
+}
+
+/**
+ * The SFTP client of an upload: its address as the audit log sees it (the real client's behind a
+ * trusted PROXY protocol proxy, canonical form) and the fingerprint of the key it logged in
+ * with (null for a password login). The SSH user name is the account id, already on the file.
+ */
+export interface UploadClient {
+  address: string;
+  fingerprint: string | null;
 }
 
 type Listener = (upload: CompletedUpload) => void;

@@ -47,6 +47,8 @@ export const JournalFile = z.object({
   size: z.number(), sha1: z.string(), sha256: z.string(), state: z.enum(FILE_STATES as [string, ...string[]]), attempts: z.number(),
   receivedAt: iso, processedAt: iso, location: z.string(), receipt: z.string().nullable(), report: z.string().nullable(),
   outcome: loose.nullable(), naming: loose.nullable(),
+  client: z.object({ address: z.string(), fingerprint: z.string().nullable() }).nullable()
+    .describe('The SFTP client that uploaded it (the real address behind a trusted proxy); null for a file found in the tree'),
 });
 
 export const FileEvent = z.looseObject({ at: iso, type: z.string() });

@@ -41,7 +41,7 @@ export class IntakeService implements Service {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = this.uploads.onCompleted((u) => { void this.intake.consider(u.accountId, u.absolutePath, 'sftp'); });
+    this.unsubscribe = this.uploads.onCompleted((u) => { void this.intake.consider(u.accountId, u.absolutePath, 'sftp', u.client); });
     // Watch first, then scan: a file is either there for the scan's first read or reported by the watcher.
     await this.watcher?.start();
   }

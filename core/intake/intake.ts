@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import type { DataPaths } from '../config/paths';
+import type { UploadClient } from '../events';
 import type { Logger } from '../logging/logger';
 import type { FileJobs } from '../queue/file-jobs';
 import type { Account, AccountProfile, SqliteAccountRows } from '../store/accounts-repository';
@@ -29,6 +30,8 @@ export interface IntakeDeps {
  */
 export class Intake {
   private readonly inFlight = new Set<string>();
+  /** The SFTP client of a file another source is taking in right now: its row gets it all the same. */
+  private readonly lateClients = new Map<string, UploadClient>();
   private readonly log: Logger;
 
   constructor(private readonly deps: IntakeDeps) {
@@ -51,11 +54,19 @@ export class Intake {
     return this.inFlight.has(absolutePath) || this.deps.journal.liveAt(absolutePath) !== undefined;
   }
 
-  async consider(accountId: string, absolutePath: string, via: string): Promise<JournalFile | undefined> {
+  /**
+   * `client`: who uploaded it, when the SFTP server announces it; files found in the tree (the
+   * scan, the watcher: dropped by other means) have none and are journaled without.
+   */
+  async consider(accountId: string, absolutePath: string, via: string, client?: UploadClient): Promise<JournalFile | undefined> {
     const account = this.deps.accounts.get(accountId);
     if (!account || account.purgedAt) return undefined;
     const rel = this.acceptedPath(account, absolutePath);
-    if (!rel || this.inFlight.has(absolutePath)) return undefined;
+    if (!rel) return undefined;
+    if (this.inFlight.has(absolutePath)) {
+      if (client) this.lateClients.set(absolutePath, client);
+      return undefined;
+    }
     if (this.deps.journal.liveAt(absolutePath)) return undefined;
     this.inFlight.add(absolutePath);
     try {
@@ -71,18 +82,20 @@ export class Intake {
       const recorded = this.deps.journal.recordUpload({
         accountId: account.id, profile: account.profile, flux, workflow: flux,
         originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
+        client: client ?? this.lateClients.get(absolutePath) ?? null,
       }, (file) => this.deps.files.jobFor(file), (now, file) => disabledRefusal(now, file.id));
       if (!recorded) return undefined;
       const entry = recorded.file;
       if (recorded.refusal) return this.quarantine(entry, recorded.refusal, via);
       this.deps.files.wake();
-      this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via }, 'file received');
+      this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via, client: entry.client?.address }, 'file received');
       return entry;
     } catch (err) {
       this.log.error({ account: accountId, path: absolutePath, err: (err as Error).message }, 'cannot take in the file');
       return undefined;
     } finally {
       this.inFlight.delete(absolutePath);
+      this.lateClients.delete(absolutePath);
     }
   }
 

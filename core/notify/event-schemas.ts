@@ -13,6 +13,7 @@ const fileData = z.object({
   size: z.number().int(), sha256: z.string(), state: z.string().describe('the journal state after this event'),
   counts: z.object({ created: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), rejected: z.number().int() }).optional(),
   report: z.string().optional().describe('the report written for the client, when there is one'),
+  clientAddress: z.string().optional().describe('the SFTP client that uploaded it (the real address behind a trusted proxy); absent for a file found in the account tree'),
 });
 const expectationData = z.object({
   expectation: z.string(), schedule: z.string(), timezone: z.string(),

@@ -285,6 +285,7 @@ function startSftp(sftp: import('ssh2').SFTPWrapper, account: Account, live: Liv
   const ctx = {
     sftp,
     accountId: account.id,
+    client: { address: live.grant.address, fingerprint: live.grant.fingerprint ?? null },
     recheck: () => deps.logins.check(live),
     // Every path a request names is refused once the login was found revoked: a removed account's
     // session must never reach a later account with the same id, whose tree is at the same place.

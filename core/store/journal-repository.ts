@@ -44,9 +44,9 @@ export class JournalRepository extends JournalReader {
     super(db);
     this.outbox = new SqliteEventOutbox(db);
     this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
-        sha1, sha256, received_at, state, location, updated_at)
+        sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint)
       SELECT @id, @accountId, @profile, @flux, @workflow, @originalPath, @name, @size, @sha1, @sha256, @at,
-        'received', @location, @at
+        'received', @location, @at, @clientAddress, @clientFingerprint
       WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = @location AND state IN ${LIVE})
       RETURNING *`);
     this.liveAtLocation = db.prepare(`SELECT * FROM files WHERE location = ? AND state IN ${LIVE}`);
@@ -65,7 +65,8 @@ export class JournalRepository extends JournalReader {
    */
   insert(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
     return this.transaction(() => {
-      const row = this.insertFile.get({ ...f, id: newFileId(at), at }) as FileRow | undefined;
+      const { client, ...columns } = f;
+      const row = this.insertFile.get({ ...columns, id: newFileId(at), at, clientAddress: client?.address ?? null, clientFingerprint: client?.fingerprint ?? null }) as FileRow | undefined;
       if (!row) return undefined;
       this.addEvent(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
       const file = toFile(row);
@@ -261,6 +262,8 @@ function fileEvent(f: JournalFile, type: 'file.received' | 'file.processed' | 'f
     type, at, account: f.accountId, fileId: f.id, flux: f.flux, name: f.name, code: o?.code ?? null, summary,
     data: {
       path: f.originalPath, size: f.size, sha256: f.sha256, state: f.state,
+      // Like report: absent when there is none (a file found in the tree has no SFTP client).
+      ...(f.client ? { clientAddress: f.client.address } : {}),
       ...(o?.counts ? { counts: o.counts } : {}), ...(f.reportPath ? { report: f.reportPath } : {}),
     },
   };

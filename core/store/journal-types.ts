@@ -1,4 +1,5 @@
 /** The journal's records as the rest of the engine sees them, and their mapping from SQL rows. */
+import type { UploadClient } from '../events';
 
 export type FileState = 'received' | 'processing' | 'processed' | 'rejected' | 'failed' | 'dead' | 'deleted';
 export const FILE_STATES: readonly FileState[] = ['received', 'processing', 'processed', 'rejected', 'failed', 'dead', 'deleted'];
@@ -44,6 +45,11 @@ export interface JournalFile {
   naming: NamingParts | null;
   processedAt: number | null;
   updatedAt: number;
+  /**
+   * The SFTP client that uploaded it (real address behind a trusted proxy, key fingerprint);
+   * null for a file found in the tree (dropped by other means) or journaled before 016.
+   */
+  client: UploadClient | null;
 }
 
 export interface FileEvent {
@@ -62,7 +68,7 @@ export interface EventInput {
 
 /** What intake knows of a file it journals (the rest starts at its defaults). */
 export type NewJournalFile = Pick<JournalFile, 'accountId' | 'flux' | 'workflow' | 'originalPath' | 'name' | 'size' | 'sha1' | 'sha256' | 'location'>
-  & { profile: 'exchange' | 'dropbox'; receivedAt?: number };
+  & { profile: 'exchange' | 'dropbox'; receivedAt?: number; client?: UploadClient | null };
 
 /** The columns a change may set (updated_at is always set). */
 export type FilePatch = Partial<{
@@ -86,6 +92,7 @@ export interface FileRow {
   state: FileState; attempts: number; outcome: string | null; location: string; report_path: string | null;
   receipt_path: string | null; receipt_written_at: number | null; report_written_at: number | null;
   naming: string | null; processed_at: number | null; updated_at: number;
+  client_address: string | null; client_fingerprint: string | null;
 }
 
 export const toFile = (r: FileRow): JournalFile => ({
@@ -97,4 +104,5 @@ export const toFile = (r: FileRow): JournalFile => ({
   receiptWrittenAt: r.receipt_written_at, reportWrittenAt: r.report_written_at,
   naming: r.naming ? (JSON.parse(r.naming) as NamingParts) : null,
   processedAt: r.processed_at, updatedAt: r.updated_at,
+  client: r.client_address === null ? null : { address: r.client_address, fingerprint: r.client_fingerprint },
 });

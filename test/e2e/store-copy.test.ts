@@ -100,8 +100,10 @@ test('store copy moves every table of the stopped install, with the same counts 
   const copied = await target.query<{ registration_reference: string; data: string; active: boolean }>('SELECT registration_reference, data, active FROM dir_employees ORDER BY registration_reference');
   assert.deepEqual(copied, employees.map((e) => ({ ...e, active: e.active === 1 })));
   assert.deepEqual((await target.query<{ active: boolean }>('SELECT active FROM dir_employees WHERE NOT active')).length, 2, 'the two leavers of the sal fixture');
-  const files = sqliteRows<{ id: string; state: string; receipt_path: string | null }>('SELECT id, state, receipt_path FROM files ORDER BY id');
-  assert.deepEqual(await target.query('SELECT id, state, receipt_path FROM files ORDER BY id'), files);
+  const files = sqliteRows<{ id: string; state: string; receipt_path: string | null; client_address: string | null; client_fingerprint: string | null }>(
+    'SELECT id, state, receipt_path, client_address, client_fingerprint FROM files ORDER BY id');
+  assert.ok(files.some((f) => f.client_address === '127.0.0.1' && f.client_fingerprint?.startsWith('SHA256:')), 'the OpenSSH uploads have their client');
+  assert.deepEqual(await target.query('SELECT id, state, receipt_path, client_address, client_fingerprint FROM files ORDER BY id'), files);
 
   // Sequences past the copied ids: the next row PostgreSQL numbers does not collide.
   const [{ max }] = sqliteRows<{ max: number }>('SELECT MAX(id) AS max FROM file_events');

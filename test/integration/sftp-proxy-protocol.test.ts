@@ -69,7 +69,7 @@ test('through haproxy: an account allowlisted for 127.0.0.1 logs in and uploads;
   assert.equal(upload.proxy, PROXY);
 });
 
-test('through haproxy from 127.0.0.2: the account allowlisted for 127.0.0.2 logs in, the one for 127.0.0.1 is refused', { skip }, async () => {
+test('through haproxy from 127.0.0.2: the account allowlisted for 127.0.0.2 logs in and its upload is journaled from 127.0.0.2, the one for 127.0.0.1 is refused', { skip }, async () => {
   const two = await through('two', '127.0.0.2', keys.two);
   assert.equal(two.code, 0, two.stderr);
   const one = await through('one', '127.0.0.2', keys.one);
@@ -82,6 +82,21 @@ test('through haproxy from 127.0.0.2: the account allowlisted for 127.0.0.2 logs
   assert.equal(refused.reason, 'address not in the account allowlist');
   assert.equal(refused.proxy, PROXY);
   assert.equal(logins('one').filter((l) => l.address === '127.0.0.2').length, 0);
+
+  // The journal keeps the client's address too, not haproxy's (#20).
+  const name = 'ndmat_two_two_sal_261207040200.csv';
+  const local = join(server.dir, name);
+  writeFileSync(local, 'matricule,nom\n3,Petit\n');
+  const put = await through('two', '127.0.0.2', keys.two, [`put ${local} in/sal/${name}`]);
+  assert.equal(put.code, 0, put.stderr);
+  let file: { id: string; client: unknown } | undefined;
+  await until('the upload through haproxy is journaled', async () => {
+    const r = await server.cli('files', '--account', 'two', '--json');
+    file = (JSON.parse(r.stdout) as Array<{ id: string; name: string; client: unknown }>).find((f) => f.name === name);
+    return file !== undefined;
+  }, 15_000, 200);
+  const shown = await server.cli('files', 'show', file!.id, '--json');
+  assert.deepEqual((JSON.parse(shown.stdout) as { client: unknown }).client, { address: '127.0.0.2', fingerprint: keys.two.fingerprint });
 
   // paramiko too, through a socket bound to 127.0.0.2.
   const p = await python(PARAMIKO_CONNECT.replace(

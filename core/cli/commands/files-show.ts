@@ -1,5 +1,5 @@
 import { FluxgateError } from '../../errors';
-import { eventView, fileView } from '../../intake/file-view';
+import { clientText, eventView, fileView } from '../../intake/file-view';
 import type { JournalReader } from '../../store/journal-reader';
 import { printable } from '../../text-table';
 
@@ -16,8 +16,9 @@ export function showFile(journal: Pick<JournalReader, 'get' | 'events'>, id: str
   const timeline = journal.events(id);
   if (json) return out.printJson({ ...fileView(file), events: timeline.map(eventView) });
   for (const [k, v] of Object.entries(fileView(file))) {
-    if (v === null || v === undefined) continue;
-    out.print(`${k.padEnd(12)} ${printable(v)}`);
+    // A missing client is said, not left out: it tells a file dropped by other means.
+    if (k === 'client') out.print(`${k.padEnd(12)} ${clientText(file.client)}`);
+    else if (v !== null && v !== undefined) out.print(`${k.padEnd(12)} ${printable(v)}`);
   }
   out.print('');
   out.print('timeline:');

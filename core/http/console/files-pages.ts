@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { FluxgateError } from '../../errors';
-import { eventView } from '../../intake/file-view';
+import { clientText, eventView } from '../../intake/file-view';
 import { FILE_STATES, type FileState, type JournalFile } from '../../store/journal-repository';
 import { replayFile } from '../../workflow/replay';
 import type { HttpDeps } from '../deps';
@@ -58,6 +58,7 @@ ${result.files.map((f) => html`<tr><td>${when(f.receivedAt)}</td><td>${f.account
 <div class="card"><dl class="facts">
   <dt>File</dt><dd><code>${file.name}</code></dd><dt>Id</dt><dd><code>${file.id}</code></dd>
   <dt>Account</dt><dd><a href="/console/accounts/${encodeURIComponent(file.accountId)}">${file.accountId}</a></dd>
+  <dt>Sent from</dt><dd>${file.client ? html`<code>${clientText(file.client)}</code>` : html`<span class="muted">${clientText(null)}</span>`}</dd>
   <dt>Flux</dt><dd>${file.flux ?? '–'}</dd><dt>State</dt><dd>${stateBadge(file.state)} (${file.attempts} attempt${file.attempts === 1 ? '' : 's'})</dd>
   <dt>Outcome</dt><dd>${outcomeText(file)}</dd>
   <dt>Received</dt><dd>${when(file.receivedAt)}</dd><dt>Processed</dt><dd>${when(file.processedAt)}</dd>

@@ -1,6 +1,6 @@
 import type { Attributes, SFTPWrapper } from 'ssh2';
 import type { FluxgateConfig } from '../../config/schema';
-import type { UploadEvents } from '../../events';
+import type { UploadClient, UploadEvents } from '../../events';
 import type { Logger } from '../../logging/logger';
 import type { PathJail } from '../path-jail';
 import type { AccessPolicy } from '../permissions';
@@ -37,6 +37,8 @@ export class WriteGate {
 export interface SessionContext {
   sftp: SFTPWrapper;
   accountId: string;
+  /** The logged-in client (real address behind a trusted proxy), announced with each upload. */
+  client: UploadClient;
   /**
    * Rejects with FG_PERMISSION_DENIED (and ends the connection) once the login no longer holds:
    * the account disabled or removed, the key removed… Awaited before every request and right

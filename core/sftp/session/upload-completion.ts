@@ -64,7 +64,7 @@ export function announceUpload(ctx: SessionContext, path: JailedPath, size: numb
   ctx.audit.info({ op: 'upload', path: path.virtual, size, announced }, 'upload complete');
   if (!announced) return;
   try {
-    ctx.events.completed({ accountId: ctx.accountId, path: path.segments.join('/'), absolutePath: path.real, size });
+    ctx.events.completed({ accountId: ctx.accountId, path: path.segments.join('/'), absolutePath: path.real, size, client: ctx.client });
   } catch (err) {
     // A listener's failure must not fail the client's upload: the watcher will still find the file.
     ctx.audit.error({ op: 'upload', path: path.virtual, err }, 'upload listener failed');

@@ -12,6 +12,7 @@ import { journalScaleMigration } from './011-journal-scale';
 import { eventsMigration } from './012-events';
 import { workflowVersionsMigration } from './013-workflow-versions';
 import { nodesMigration } from './015-nodes';
+import { fileClientMigration } from './016-file-client';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -21,4 +22,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
-  workflowVersionsMigration, nodesMigration];
+  workflowVersionsMigration, nodesMigration, fileClientMigration];

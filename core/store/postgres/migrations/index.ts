@@ -12,6 +12,7 @@ import { pgJournalScaleMigration } from './011-journal-scale';
 import { pgEventsMigration } from './012-events';
 import { pgWorkflowVersionsMigration } from './013-workflow-versions';
 import { pgNodesMigration } from './015-nodes';
+import { pgFileClientMigration } from './016-file-client';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -23,4 +24,4 @@ import type { Migration } from '../../migrations/types';
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
-  pgNodesMigration];
+  pgNodesMigration, pgFileClientMigration];
