@@ -27,7 +27,7 @@ import { createAccountTree } from '../core/accounts/account-tree';
 import { DataPaths } from '../core/config/paths';
 import { openDatabase } from '../core/store/database';
 import { JournalRepository } from '../core/store/journal-repository';
-import { TestServer } from '../test/helpers/server';
+import { BIN, TestServer } from '../test/helpers/server';
 import { INTAKE_SERVER_CONFIG, measureIntake, type IntakeFigures } from './intake';
 
 const FILES = Number(process.env.BENCH_JOURNAL_FILES ?? 1_000_000);
@@ -149,38 +149,42 @@ function fill(dataDir: string, now: number): Filled {
 }
 
 /**
- * Wall time of a CLI process against the full store and against the empty one, run in turns (so
- * that the load of a shared machine weighs on both alike): medians of CLI_RUNS, after a warm-up.
+ * Times commands from a lean Node process: the bench's own (tsx loaded, a million rows written
+ * through it) takes ~20 ms longer to start any child (`node -e 0`: 51 ms from it, 33 ms from a
+ * lean parent at the same moment, 2026-12-07), which is the parent's cost, not the command's.
+ * The commands run in turns (so that the load of a shared machine weighs on all alike), each
+ * CLI_RUNS times after a warm-up; prints the medians (ms). A command that fails fails the bench.
  */
-async function cliMs(full: TestServer, fullArgs: string[], empty: TestServer, emptyArgs: string[]): Promise<{ full: number; empty: number }> {
-  const times = { full: [] as number[], empty: [] as number[] };
-  const once = async (server: TestServer, args: string[]): Promise<number> => {
-    const started = performance.now();
-    const r = await server.cli(...args);
-    if (r.code !== 0) throw new Error(`fluxgate ${args.join(' ')} failed: ${r.stderr}`);
-    return performance.now() - started;
-  };
-  for (let i = 0; i <= CLI_RUNS; i++) {
-    const f = await once(full, fullArgs);
-    const e = await once(empty, emptyArgs);
-    if (i > 0) { times.full.push(f); times.empty.push(e); }
-  }
-  const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  return { full: median(times.full), empty: median(times.empty) };
+const TIMER = `
+const { execFileSync } = require('node:child_process');
+const { runs, commands } = JSON.parse(process.argv[1]);
+const times = commands.map(() => []);
+for (let i = 0; i <= runs; i++) commands.forEach((c, k) => {
+  const started = performance.now();
+  execFileSync(c.file, c.args, { cwd: c.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (i > 0) times[k].push(performance.now() - started);
+});
+console.log(JSON.stringify(times.map((v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)])));
+`;
+
+function leanMedians(commands: Array<{ file: string; args: string[]; cwd?: string }>): number[] {
+  return JSON.parse(execFileSync(process.execPath, ['-e', TIMER, JSON.stringify({ runs: CLI_RUNS, commands })], { encoding: 'utf8' })) as number[];
+}
+
+const cliCommand = (server: TestServer, args: string[]) => ({ file: process.execPath, args: [BIN, '--config', server.configFile, ...args], cwd: server.dir });
+
+/** Wall time of a CLI process against the full store and against the empty one. */
+function cliMs(full: TestServer, fullArgs: string[], empty: TestServer, emptyArgs: string[]): { full: number; empty: number } {
+  const [f, e] = leanMedians([cliCommand(full, fullArgs), cliCommand(empty, emptyArgs)]);
+  return { full: f, empty: e };
 }
 
 /**
- * Wall time of a bare `node -e 0` on this machine now, median of CLI_RUNS: the floor of any CLI
- * command, printed beside the figures so that they mean something on a loaded machine.
+ * Wall time of a bare `node -e 0` on this machine now, from the same lean parent: the floor of
+ * any CLI command, printed beside the figures so that they mean something on a loaded machine.
  */
 function bareNodeMs(): number {
-  const times: number[] = [];
-  for (let i = 0; i <= CLI_RUNS; i++) {
-    const started = performance.now();
-    execFileSync(process.execPath, ['-e', '0']);
-    if (i > 0) times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return leanMedians([{ file: process.execPath, args: ['-e', '0'] }])[0];
 }
 
 /** The same query in this process, on the open store: what the command spends in the journal. */
@@ -235,8 +239,8 @@ async function main(): Promise<void> {
     const list = ['files', '--account', account, '--state', 'rejected'];
     const show = ['files', 'show', fileId];
     const q = queryMs(full.dataDir, account, fileId);
-    const listed = await cliMs(full, list, empty, list);
-    const shown = await cliMs(full, show, empty, ['files', 'show', only.id]);
+    const listed = cliMs(full, list, empty, list);
+    const shown = cliMs(full, show, empty, ['files', 'show', only.id]);
     const bare = bareNodeMs();
     out('');
     out(`CLI processes (median of ${CLI_RUNS}), ${FILES.toLocaleString('en')}-file journal vs an empty one:`);

@@ -14,7 +14,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
+export const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 
 export interface TestServerOptions {
   /** Merged over the test defaults and written to the server's config file. */
