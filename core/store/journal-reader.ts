@@ -1,7 +1,7 @@
-import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
 import { toFile, type FileEvent, type FileRow, type JournalFile } from './journal-types';
+import type { ReadConnection } from './read-only-database';
 
 export interface JournalPage {
   files: JournalFile[];
@@ -15,12 +15,15 @@ export interface JournalPage {
  * (core/cli/fast-path.ts) prepares three statements and loads none of the writes' modules
  * (the accounts', the queue's, the event outbox's).
  */
-export class JournalReader {
+type Statement = ReturnType<ReadConnection['prepare']>;
+
+/** On the engine's better-sqlite3 connection (JournalRepository), or a read-only one of node:sqlite (the CLI's short way). */
+export class JournalReader<D extends Database | ReadConnection = Database> {
   private readonly byId: Statement;
   private readonly eventsOf: Statement;
   private readonly lists = new Map<string, Statement>();
 
-  constructor(protected readonly db: Database) {
+  constructor(protected readonly db: D) {
     this.byId = db.prepare('SELECT * FROM files WHERE id = ?');
     this.eventsOf = db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id');
   }

@@ -56,6 +56,8 @@ describe('fluxgate files and files show: the short way', () => {
     assert.equal(second.status, 0, second.stderr);
     assert.equal(second.stdout, first.stdout);
     for (const pkg of ['commander', 'zod', 'yaml']) assert.ok(!loads(second.loaded, pkg), `the second run loaded ${pkg}`);
+    // It reads through Node's own SQLite: no native addon to load.
+    assert.ok(!loads(second.loaded, 'better-sqlite3'), 'the second run loaded better-sqlite3');
 
     const json = fluxgate('files', 'show', file.id, '--json');
     assert.ok(!loads(json.loaded, 'commander'));
