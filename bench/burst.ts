@@ -27,6 +27,7 @@ import { Client, type SFTPWrapper } from 'ssh2';
 import { openDatabase } from '../core/store/database';
 import { makeKey, type TestKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
+import { cpuSeconds } from './proc-stat';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const PER_CLIENT = Number(process.env.BENCH_FILES_PER_CLIENT ?? 20);
@@ -44,11 +45,6 @@ const FINAL = new Set(['processed', 'rejected', 'dead']);
 const SIR = readFileSync(join(__dirname, '..', 'test', 'fixtures', 'exchange', 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv'));
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-/** CPU seconds (user + system) of a process, all threads: steadier than wall time on a shared machine. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
+import { cpuSeconds, threadCpu } from './proc-stat';
 import { createAccounts } from './scale';
 
 const COUNT = Number(process.argv[2] ?? 10);
@@ -21,24 +22,6 @@ const REST_MS = Number(process.env.BENCH_REST_SECONDS ?? 60) * 1000;
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** CPU seconds of each thread, by thread name and id. */
-function threadSeconds(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = /\((.*)\)/.exec(stat)![1];
-      const fields = stat.replace(/^.*\) /, '').split(' ');
-      out.set(`${name}#${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch { /* ended */ }
-  }
-  return out;
-}
 
 /** Self samples per function between two monotonic times (µs). */
 function topFunctions(profile: Profile, fromUs: number, toUs: number): Array<[string, number]> {
@@ -78,7 +61,7 @@ async function main(): Promise<void> {
     const pid = server.pid!;
     const from = Number(process.hrtime.bigint() / 1000n);
     const cpu0 = cpuSeconds(pid);
-    const threads0 = threadSeconds(pid);
+    const threads0 = threadCpu(pid);
     // PERF=FILE: the whole process, native code and kernel included, sampled by perf(1) too.
     const perf = process.env.PERF
       ? spawn('perf', ['record', '-F', '499', '-g', '-p', String(pid), '-o', process.env.PERF, '--', 'sleep', String(REST_MS / 1000)], { stdio: 'ignore' })
@@ -88,7 +71,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, REST_MS));
     if (perf) await new Promise((r) => perf.once('exit', r));
     const cpu = cpuSeconds(pid) - cpu0;
-    const threads = [...threadSeconds(pid)].map(([t, s]) => [t, s - (threads0.get(t) ?? 0)] as const).filter(([, s]) => s > 0);
+    const threads = [...threadCpu(pid)].map(([t, s]) => [t, s - (threads0.get(t) ?? 0)] as const).filter(([, s]) => s > 0);
     const to = Number(process.hrtime.bigint() / 1000n);
     await server.stop();
     const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile')) ?? '';

@@ -16,7 +16,7 @@
  * BENCH_SANDBOX=1 also runs (s) each round: (b) with the sal handler loaded as a plugin (config
  * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s.
  */
-import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -24,6 +24,7 @@ import { parse } from 'csv-parse';
 import { execFileSync, spawn } from 'node:child_process';
 import { PARAMIKO_CONNECT, sftpBatch } from '../test/helpers/clients';
 import { PYTHON } from '../test/helpers/tools';
+import { childrenCpuSeconds, cpuSeconds, threadCpu } from './proc-stat';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
@@ -127,36 +128,6 @@ function storeAlone(dir: string): { cpuSeconds: number } {
   return { cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-/** CPU seconds (user + system) in a /proc stat line (ticks of 1/100 s): the fields after the name, which ends with ") ". */
-function statCpu(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** CPU seconds a process has used so far. */
-function cpuSeconds(pid: number): number {
-  return statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-}
-
-/** CPU seconds used so far by a process's ended children (cutime + cstime): a sandbox process once the server has reaped it. */
-function childrenCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
-/** CPU seconds used so far by each thread of a process, by thread: `name#tid` → seconds. */
-function threadCpu(pid: number): Map<string, number> {
-  const byThread = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      byThread.set(`${name}#${tid}`, statCpu(stat));
-    } catch { /* the thread ended */ }
-  }
-  return byThread;
-}
 
 /** The CPU each thread used between two threadCpu snapshots (0.01 s or more), biggest first. */
 function threadCpuSpent(before: Map<string, number>, after: Map<string, number>): string {

@@ -28,6 +28,7 @@ import { makeKey, type TestKey } from '../test/helpers/keys';
 import { openDatabase } from '../core/store/database';
 import { inotifyWatches } from '../test/helpers/proc';
 import { REPO_ROOT, TestServer } from '../test/helpers/server';
+import { cpuSeconds } from './proc-stat';
 
 const COUNTS = (process.env.BENCH_ACCOUNTS ?? '10,10000').split(',').map(Number);
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 50);
@@ -41,11 +42,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number): string => `${v.toFixed(0)} ms`;
 const secs = (v: number): string => `${(v / 1000).toFixed(1)} s`;
 
-/** CPU seconds (user + system) of a process, all threads. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function rssMb(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
