@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger';
 import type { ServerKeyStore } from '../pgp/server-key';
 import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
-import type { JournalRepository } from '../store/journal-repository';
+import type { JournalRepository } from '../store/ports/journal';
 import type { SqliteStore } from '../store/sqlite-store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
@@ -35,21 +35,23 @@ export interface Engine {
 }
 
 export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
-  const { loaded, config, paths, sqlite, accountRows: accounts, logger } = state;
-  const journal = sqlite.journal();
+  const { loaded, config, paths, sqlite, store, logger } = state;
+  const { journal, accounts } = store;
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
   const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
     sqlite.workflowVersions()); // last good definitions, kept across restarts (issue #23)
-  const files = fileJobs(new DurableQueue(sqlite.queue(), config.engine.retry, logger), workflows, config);
+  const files = fileJobs(new DurableQueue(store.queue, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
   // Folders workflows declare (createFolders), in every exchange account (issue #23).
   const folders = new DeclaredFolders(paths, accounts, workflows, logger.child({ component: 'workflows' }));
-  workflows.onReload.push(() => folders.ensure());
+  workflows.onReload.push(() => {
+    folders.ensure().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'cannot create the folders workflows declare'));
+  });
   return {
     journal, files, steps, handlers, workflows, runner, intake,
     services: [
@@ -81,5 +83,5 @@ export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, confi
  */
 export function composeFileJobs({ loaded, sqlite, logger }: { loaded: LoadedConfig; sqlite: SqliteStore; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
   const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
-  return { journal: sqlite.journal(), files: fileJobs(new DurableQueue(sqlite.queue(), loaded.config.engine.retry, logger), workflows, loaded.config) };
+  return { journal: sqlite.journal, files: fileJobs(new DurableQueue(sqlite.queue, loaded.config.engine.retry, logger), workflows, loaded.config) };
 }

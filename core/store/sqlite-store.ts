@@ -1,6 +1,5 @@
 import type { Logger } from '../logging/logger';
 import { AccountDataRepository } from './account-data-repository';
-import { SqliteAccountRows } from './accounts-repository';
 import { SqliteAuditRepository } from './audit-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
@@ -9,12 +8,12 @@ import { DirectoryRepository } from './directory-repository';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
-import { JournalRepository } from './journal-repository';
+import { SqliteJournalRepository } from './journal-repository';
 import { NodesRepository } from './nodes-repository';
 import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import type { Store } from './ports/store';
-import { QueueRepository } from './queue-repository';
+import { SqliteQueueRepository } from './queue-repository';
 import { SqliteAccountRepository } from './sqlite-account-repository';
 import { SqliteRetentionRepository } from './retention-repository';
 import { SqliteTombstoneRepository } from './tombstones-repository';
@@ -39,6 +38,8 @@ export class SqliteStore implements Store {
   readonly inactivity: SqliteInactivityRepository;
   readonly operations: SqliteOperationsRepository;
   readonly accounts: SqliteAccountRepository;
+  readonly journal: SqliteJournalRepository;
+  readonly queue: SqliteQueueRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -57,15 +58,13 @@ export class SqliteStore implements Store {
     this.inactivity = new SqliteInactivityRepository(db);
     this.operations = new SqliteOperationsRepository(db);
     this.accounts = new SqliteAccountRepository(db);
+    this.journal = new SqliteJournalRepository(db);
+    this.queue = new SqliteQueueRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
-  /** Accounts synchronously, for intake and the workflow runner (their conversion comes with the journal's). */
-  accountRows(): SqliteAccountRows { return new SqliteAccountRows(this.db); }
   /** What accounts own beyond their rows, for `account remove` (synchronous: its export/delete cycle is not a unit of work yet). */
   accountData(): AccountDataRepository { return new AccountDataRepository(this.db); }
-  journal(): JournalRepository { return new JournalRepository(this.db); }
-  queue(): QueueRepository { return new QueueRepository(this.db); }
   nodes(): NodesRepository { return new NodesRepository(this.db); }
   workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
   /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */

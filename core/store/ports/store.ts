@@ -4,6 +4,8 @@ import type { DeliveryRepository, EventRepository, ExpectationRepository } from 
 import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
 import type { OperatorRepository } from './operators';
+import type { JournalRepository } from './journal';
+import type { QueueRepository } from './queue';
 
 /**
  * The store as its callers see it: one repository per family of rows, every method async, and
@@ -23,4 +25,6 @@ export interface Store {
   readonly inactivity: InactivityRepository;
   readonly operations: OperationsRepository;
   readonly accounts: AccountRepository;
+  readonly journal: JournalRepository;
+  readonly queue: QueueRepository;
 }
