@@ -17,6 +17,7 @@ import { WorkflowRunner } from '../workflow/runner';
 import type { StepServices } from '../workflow/step';
 import { BUILTIN_STEPS } from '../workflow/steps';
 import { WorkflowWorkers } from '../workflow/worker-service';
+import { WorkflowVersionStore } from '../workflow/workflow-versions';
 import { BUILTIN_HANDLERS } from '../../plugins';
 import { pluginContainer } from './plugins';
 import type { State } from './state';
@@ -34,15 +35,16 @@ export interface Engine {
   services: Service[];
 }
 
-export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
-  const { loaded, config, paths, sqlite, store, logger } = state;
+export async function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Promise<Engine> {
+  const { loaded, config, paths, store, logger } = state;
+  // Last good definitions, kept across restarts (issue #23): read before the registry is built.
+  const versions = await WorkflowVersionStore.load(store.workflowVersions, logger.child({ component: 'workflows' }));
   const { journal, accounts } = store;
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
   const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
-  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
-    sqlite.workflowVersions()); // last good definitions, kept across restarts (issue #23)
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers, versions);
   const files = fileJobs(new DurableQueue(store.queue, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });

@@ -9,7 +9,7 @@ import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
 import { SqliteJournalRepository } from './journal-repository';
-import { NodesRepository } from './nodes-repository';
+import { SqliteNodeRepository } from './nodes-repository';
 import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import type { Store } from './ports/store';
@@ -18,7 +18,7 @@ import { SqliteAccountRepository } from './sqlite-account-repository';
 import { SqliteRetentionRepository } from './retention-repository';
 import { SqliteTombstoneRepository } from './tombstones-repository';
 import { WalCheckpointer } from './wal-checkpointer';
-import { WorkflowVersionsRepository } from './workflow-versions-repository';
+import { SqliteWorkflowVersionRepository } from './workflow-versions-repository';
 
 /**
  * The SQLite implementation of every repository, on one better-sqlite3 connection: what the
@@ -40,6 +40,8 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountRepository;
   readonly journal: SqliteJournalRepository;
   readonly queue: SqliteQueueRepository;
+  readonly nodes: SqliteNodeRepository;
+  readonly workflowVersions: SqliteWorkflowVersionRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -60,13 +62,13 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccountRepository(db);
     this.journal = new SqliteJournalRepository(db);
     this.queue = new SqliteQueueRepository(db);
+    this.nodes = new SqliteNodeRepository(db);
+    this.workflowVersions = new SqliteWorkflowVersionRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
   /** What accounts own beyond their rows, for `account remove` (synchronous: its export/delete cycle is not a unit of work yet). */
   accountData(): AccountDataRepository { return new AccountDataRepository(this.db); }
-  nodes(): NodesRepository { return new NodesRepository(this.db); }
-  workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
   /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
   directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
 

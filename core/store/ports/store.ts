@@ -6,6 +6,8 @@ import type { CronRepository, InactivityRepository, RetentionRepository, Tombsto
 import type { OperatorRepository } from './operators';
 import type { JournalRepository } from './journal';
 import type { QueueRepository } from './queue';
+import type { NodeRepository } from './nodes';
+import type { WorkflowVersionRepository } from './workflow-versions';
 
 /**
  * The store as its callers see it: one repository per family of rows, every method async, and
@@ -27,4 +29,6 @@ export interface Store {
   readonly accounts: AccountRepository;
   readonly journal: JournalRepository;
   readonly queue: QueueRepository;
+  readonly nodes: NodeRepository;
+  readonly workflowVersions: WorkflowVersionRepository;
 }
