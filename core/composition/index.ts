@@ -59,7 +59,7 @@ async function composeOn(state: State): Promise<Composition> {
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
   const engine = await composeEngine(state, pgp);
   const jobs = buildJobs({ config, paths, store: state.store, logger });
-  const accountService = new AccountService(state.store.accounts, state.sqlite.accountData(), paths, config);
+  const accountService = new AccountService(state.store.accounts, state.store.accountData, paths, config);
   const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger';
-import { AccountDataRepository } from './account-data-repository';
+import { SqliteAccountDataRepository } from './sqlite-account-data-repository';
 import { SqliteAuditRepository } from './audit-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
@@ -42,6 +42,7 @@ export class SqliteStore implements Store {
   readonly queue: SqliteQueueRepository;
   readonly nodes: SqliteNodeRepository;
   readonly workflowVersions: SqliteWorkflowVersionRepository;
+  readonly accountData: SqliteAccountDataRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -64,11 +65,10 @@ export class SqliteStore implements Store {
     this.queue = new SqliteQueueRepository(db);
     this.nodes = new SqliteNodeRepository(db);
     this.workflowVersions = new SqliteWorkflowVersionRepository(db);
+    this.accountData = new SqliteAccountDataRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
-  /** What accounts own beyond their rows, for `account remove` (synchronous: its export/delete cycle is not a unit of work yet). */
-  accountData(): AccountDataRepository { return new AccountDataRepository(this.db); }
   /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
   directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
 

@@ -1,3 +1,4 @@
+import type { AccountDataRepository } from './account-data';
 import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
@@ -31,4 +32,5 @@ export interface Store {
   readonly queue: QueueRepository;
   readonly nodes: NodeRepository;
   readonly workflowVersions: WorkflowVersionRepository;
+  readonly accountData: AccountDataRepository;
 }
