@@ -7,7 +7,7 @@ import type { ServerKeyStore } from '../pgp/server-key';
 import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
 import type { JournalRepository } from '../store/ports/journal';
-import type { SqliteStore } from '../store/sqlite-store';
+import type { Store } from '../store/ports/store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
 import { DeclaredFolders } from '../workflow/declared-folders';
@@ -83,7 +83,7 @@ export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, confi
  * What `fluxgate replay` needs beside a running server: the journal and the same "process this
  * file", with the workflows read once from disk (their attempts; no plugin is loaded for that).
  */
-export function composeFileJobs({ loaded, sqlite, logger }: { loaded: LoadedConfig; sqlite: SqliteStore; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
+export function composeFileJobs({ loaded, store, logger }: { loaded: LoadedConfig; store: Store; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
   const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
-  return { journal: sqlite.journal, files: fileJobs(new DurableQueue(sqlite.queue, loaded.config.engine.retry, logger), workflows, loaded.config) };
+  return { journal: store.journal, files: fileJobs(new DurableQueue(store.queue, loaded.config.engine.retry, logger), workflows, loaded.config) };
 }

@@ -23,8 +23,8 @@ import { SqliteWorkflowVersionRepository } from './workflow-versions-repository'
 /**
  * The SQLite implementation of every repository, on one better-sqlite3 connection: what the
  * composition roots (core/composition, the CLI's context) build, and the only holder of the
- * `Database` outside core/store's classes. Its other members are the SQLite classes whose
- * callers do not go through an interface yet (docs/store.md, "Not converted yet").
+ * `Database` outside core/store's classes. Its `directory()` is the one SQLite class whose callers
+ * do not go through an interface yet (docs/store.md, "Not converted yet").
  */
 export class SqliteStore implements Store {
   readonly operators: SqliteOperatorRepository;
