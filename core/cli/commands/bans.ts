@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { canonicalAddress } from '../../accounts/allowlist';
 import { FluxgateError } from '../../errors';
 import { BAN_REFRESH_MS } from '../../sftp/shared-bans';
 import type { Ban } from '../../store/ports/bans';
@@ -13,11 +12,17 @@ const banView = (b: Ban) => ({
   address: b.address, until: new Date(b.until).toISOString(), bannedAt: new Date(b.bannedAt).toISOString(), user: b.user, node: b.nodeId,
 });
 
-/** The form the SFTP server records: IPv4-mapped IPv6 as IPv4, IPv6 in lower case and compressed. */
+/** The form the SFTP server records (canonicalAddress): IPv4-mapped IPv6 as IPv4, IPv6 in lower case and compressed. */
 function bannedAddress(raw: string): string {
   const family = isIP(raw);
   if (family === 0) throw new FluxgateError('FG_USAGE', `"${raw}" is not an IPv4 or IPv6 address (e.g. 203.0.113.7): give the address \`fluxgate bans\` lists`);
-  return canonicalAddress(family === 6 ? new URL(`http://[${raw}]`).hostname.slice(1, -1) : raw);
+  if (family === 4) return raw;
+  // The URL parser writes IPv6 as Node's sockets do (RFC 5952), and an IPv4-mapped one in hex.
+  const ipv6 = new URL(`http://[${raw}]`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ipv6);
+  if (!mapped) return ipv6;
+  const [high, low] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
 export const registerBansCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
