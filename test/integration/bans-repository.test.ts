@@ -18,7 +18,7 @@ import { skipUnless } from '../helpers/tools';
  * The ban port's contract, on both engines. Each engine gets two repositories on two connections
  * to one store: two nodes. What one bans, the other sees; what one lifts, the other no longer sees.
  */
-interface Engine { name: string; skip: string | false; open(): Promise<{ nodes: [BanRepository, BanRepository]; close(): Promise<void> }> }
+interface Engine { name: string; skip: string | false; open: () => Promise<{ nodes: [BanRepository, BanRepository]; close: () => Promise<void> }> }
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -27,12 +27,13 @@ const ENGINES: Engine[] = [
   {
     name: 'SQLite (one file, two connections)',
     skip: false,
-    open: async () => {
+    open: () => {
       const dir = mkdtempSync(join(tmpdir(), 'fg-bans-'));
       dirs.push(dir);
       const file = join(dir, 'fluxgate.db');
       const dbs: Database[] = [openDatabase(file), openDatabase(file)];
-      return { nodes: [new SqliteBanRepository(dbs[0]), new SqliteBanRepository(dbs[1])], close: async () => { for (const db of dbs) db.close(); } };
+      const close = (): Promise<void> => { for (const db of dbs) db.close(); return Promise.resolve(); };
+      return Promise.resolve({ nodes: [new SqliteBanRepository(dbs[0]), new SqliteBanRepository(dbs[1])], close });
     },
   },
   {
