@@ -137,3 +137,21 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+test('SharedBans on a store that stops answering: the bans known hold, and a new one holds on this node', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-bans-'));
+  dirs.push(dir);
+  const db = openDatabase(join(dir, 'fluxgate.db'));
+  const node = new SharedBans(new SqliteBanRepository(db), () => 'node-a', silentLogger(), 3_600_000);
+  await node.start();
+  const until = Date.now() + 600_000;
+  node.add('192.0.2.10', until, 'acme');
+  await node.refresh();
+  db.close(); // every read and write now throws
+  await node.refresh();
+  assert.equal(node.until('192.0.2.10'), until, 'a failed read keeps the copy');
+  node.add('192.0.2.11', until, 'acme');
+  await node.refresh();
+  assert.equal(node.until('192.0.2.11'), until, 'a ban whose write failed holds on this node');
+  await node.stop();
+});
