@@ -42,6 +42,12 @@ const ENGINES: Engine[] = [
     open: async () => {
       const pg: TestDatabase = await freshDatabase();
       const pools = [new Pool({ connectionString: pg.url }), new Pool({ connectionString: pg.url })];
+      // pool.end() resolves before its connections have closed: the DROP … WITH (FORCE) after it may
+      // terminate one still closing, whose error would otherwise surface in the next test.
+      for (const pool of pools) {
+        pool.on('error', () => {});
+        pool.on('connect', (client) => client.on('error', () => {}));
+      }
       const client = await pools[0].connect();
       try { await migratePostgres(client); } finally { client.release(); }
       return {
