@@ -31,7 +31,7 @@ export class SftpService implements Service {
   private bans?: SharedBans;
   private readonly clients = new Set<Connection>();
   private readonly log: Logger;
-  /** `cluster.nodeId`, or this host's name and the SFTP port (known once listening). Only logged for now. */
+  /** `cluster.nodeId`, or this host's name and the SFTP port (known once listening): in the logs, `fluxgate nodes` and the bans it makes. */
   nodeId?: string;
 
   constructor(

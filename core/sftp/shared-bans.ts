@@ -6,6 +6,8 @@ import type { BanBook } from './brute-force';
 export const BAN_REFRESH_MS = 1000;
 /** How often ended bans are deleted from the store (any node may; deleting twice is harmless). */
 const PURGE_EVERY_MS = 10 * 60_000;
+/** How long a stop waits for bans not yet written to the store. */
+const STOP_WAIT_MS = 5000;
 
 /** A ban this node made, until a read of the store that began after it was written has seen it. */
 interface LocalBan {
@@ -32,6 +34,8 @@ export class SharedBans implements BanBook {
   private timer?: NodeJS.Timeout;
   private lastPurge = 0;
   private failing = false;
+  /** Writes to the store under way (a stop waits for them). */
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(
     private readonly repository: BanRepository,
@@ -52,9 +56,14 @@ export class SharedBans implements BanBook {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.refreshing;
-    // Writes still pending are tried once more: a ban made just before a stop must survive it.
-    await Promise.all([...this.local.values()].filter((l) => l.writtenAfter === undefined && !l.writing).map((l) => this.write(l)));
+    // A ban made just before a stop must survive it: writes under way are waited for, failed ones
+    // tried once more. A store that hangs must not hold the stop, though.
+    const flushed = (async () => {
+      await this.refreshing;
+      for (const local of this.local.values()) if (local.writtenAfter === undefined && !local.writing) void this.write(local);
+      await Promise.all(this.writes);
+    })();
+    await Promise.race([flushed, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
   }
 
   until(address: string): number | undefined {
@@ -107,7 +116,13 @@ export class SharedBans implements BanBook {
     }
   }
 
-  private async write(local: LocalBan): Promise<void> {
+  private write(local: LocalBan): Promise<void> {
+    const writing = this.writeOnce(local).finally(() => this.writes.delete(writing));
+    this.writes.add(writing);
+    return writing;
+  }
+
+  private async writeOnce(local: LocalBan): Promise<void> {
     local.writing = true;
     try {
       await this.repository.ban(local.ban);
