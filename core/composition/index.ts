@@ -60,7 +60,7 @@ async function composeOn(state: State): Promise<Composition> {
   const engine = await composeEngine(state, pgp);
   const jobs = buildJobs({ config, paths, store: state.store, logger });
   const accountService = new AccountService(state.store.accounts, state.store.accountData, paths, config);
-  const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded);
+  const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded, state.store.bans);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
   const heartbeat = new NodeHeartbeat(state.store.nodes, () => sftp.identity(), logger);

@@ -1,6 +1,7 @@
 import type { Logger } from '../logging/logger';
 import { SqliteAccountDataRepository } from './sqlite-account-data-repository';
 import { SqliteAuditRepository } from './audit-repository';
+import { SqliteBanRepository } from './bans-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
   readonly nodes: SqliteNodeRepository;
   readonly workflowVersions: SqliteWorkflowVersionRepository;
   readonly accountData: SqliteAccountDataRepository;
+  readonly bans: SqliteBanRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -66,6 +68,7 @@ export class SqliteStore implements Store {
     this.nodes = new SqliteNodeRepository(db);
     this.workflowVersions = new SqliteWorkflowVersionRepository(db);
     this.accountData = new SqliteAccountDataRepository(db);
+    this.bans = new SqliteBanRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.

@@ -1,6 +1,7 @@
 import type { AccountDataRepository } from './account-data';
 import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
+import type { BanRepository } from './bans';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
 import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
@@ -33,4 +34,6 @@ export interface Store {
   readonly nodes: NodeRepository;
   readonly workflowVersions: WorkflowVersionRepository;
   readonly accountData: AccountDataRepository;
+  /** Brute-force bans, shared by the nodes (PostgreSQL: core/store/postgres/bans-repository.ts). */
+  readonly bans: BanRepository;
 }
