@@ -39,7 +39,7 @@ export interface LiveLease {
 
 export type ExportRow = Record<string, unknown>;
 
-const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
+export const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
   ['organizations', 'dir_organizations', 'code'],
   ['employees', 'dir_employees', 'organization_code, registration_reference'],
   ['users', 'dir_users', 'login'],
