@@ -63,9 +63,14 @@ export class PostgresStore implements Store {
     this.accounts = new PostgresAccountRepository(pool);
   }
 
-  /** Ends the pool, and the connections of jobs still running (their locks are released as if the node died). */
-  async close(): Promise<void> {
-    await this.cronRuns.close();
-    await this.pool.end();
+  private closing?: Promise<void>;
+
+  /** Ends the pool, and the connections of jobs still running (their locks are released as if the node died). Once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.cronRuns.close();
+      await this.pool.end();
+    })();
+    return this.closing;
   }
 }
