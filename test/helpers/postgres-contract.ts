@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Client } from 'pg';
 import { silentLogger } from '../../core/logging/logger';
 import { openDatabase, type Database } from '../../core/store/database';
 import type { Store } from '../../core/store/ports/store';
@@ -74,15 +75,18 @@ async function freshPostgres(): Promise<EngineUnderTest & { close(): Promise<voi
   const db = await freshDatabase();
   const store = await PostgresStore.open(db.url, silentLogger());
   const others: PostgresStore[] = [];
+  const raw = new Client({ connectionString: db.url });
+  await raw.connect();
   return {
     engine: 'postgres', store,
     another: async () => { const s = await PostgresStore.open(db.url, silentLogger()); others.push(s); return s; },
     sql: async <T>(text: string, params: unknown[] = []) => {
       let n = 0;
-      return await db.query(text.replace(/\?/g, () => `$${++n}`), params) as T[];
+      return (await raw.query(text.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
     },
     close: async () => {
       for (const s of [store, ...others]) await s.close();
+      await raw.end();
       await db.drop();
     },
   };
