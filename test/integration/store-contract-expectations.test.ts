@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe } from 'node:test';
-import type { NewEvent } from '../../core/store/ports/events';
+import type { NewEvent } from '../../core/store/event-types';
 import { bothEngines } from '../helpers/postgres-contract';
 import { insertFile } from './store-contract-support';
 
