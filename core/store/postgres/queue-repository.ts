@@ -19,6 +19,9 @@ const toJob = <P>(r: JobRow): Job<P> => ({
   lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
+/** A job that can be leased now ($1 topic, $2 now): ready and due, or leased by a holder whose lease ran out. */
+const DUE = `topic = $1 AND ((state = 'ready' AND run_at <= $2) OR (state = 'leased' AND lease_until < $2))`;
+
 /** The lease still held: the job is leased and its attempt is the lease's token (a fencing token). */
 const HELD = `id = $1 AND state = 'leased' AND attempts = $2`;
 
@@ -49,35 +52,37 @@ export class PostgresQueueRepository implements QueueRepository {
     return row && toJob(row);
   }
 
+  /**
+   * Picks the due jobs within the holder's room from a plain read (no lock: rows it passes over
+   * stay free for other nodes), then leases those of them still due and not being claimed by
+   * another node at this instant, in one statement (FOR UPDATE SKIP LOCKED re-checks each row
+   * as it is now). A pick another node took meanwhile is left out: this claim returns fewer, the
+   * next poll takes more.
+   */
   async claim<P>(request: ClaimRequest): Promise<Array<Job<P>>> {
     const now = request.now ?? Date.now();
     if (request.max <= 0) return [];
-    const due = `topic = $1 AND ((state = 'ready' AND run_at <= $2) OR (state = 'leased' AND lease_until < $2))`;
-    // Most polls find nothing: a read answers them without a transaction or a lock.
-    if (!await this.db.row(`SELECT 1 FROM queue WHERE ${due} LIMIT 1`, [request.topic, now])) return [];
-    return this.db.transaction(async (tx) => {
-      const held: Record<string, number> = { ...request.held };
-      const chosen: number[] = [];
-      let after: [number, number] = [-1, -1];
-      while (chosen.length < request.max) {
-        const page = await tx.rows<{ id: number; account_id: string | null; run_at: number }>(`SELECT id, account_id, run_at FROM queue
-          WHERE ${due} AND (run_at, id) > ($3, $4) ORDER BY run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED`,
-        [request.topic, now, after[0], after[1], CLAIM_PAGE]);
-        for (const r of page) {
-          if (chosen.length >= request.max) break;
-          if (r.account_id !== null && (held[r.account_id] ?? 0) >= request.perAccount) continue;
-          chosen.push(r.id);
-          if (r.account_id !== null) held[r.account_id] = (held[r.account_id] ?? 0) + 1;
-        }
-        if (page.length < CLAIM_PAGE) break;
-        after = [page[page.length - 1].run_at, page[page.length - 1].id];
+    const held: Record<string, number> = { ...request.held };
+    const chosen: number[] = [];
+    let after: [number, number] = [-1, -1];
+    while (chosen.length < request.max) {
+      const page = await this.db.rows<{ id: number; account_id: string | null; run_at: number }>(`SELECT id, account_id, run_at FROM queue
+        WHERE ${DUE} AND (run_at, id) > ($3, $4) ORDER BY run_at, id LIMIT $5`, [request.topic, now, after[0], after[1], CLAIM_PAGE]);
+      for (const r of page) {
+        if (chosen.length >= request.max) break;
+        if (r.account_id !== null && (held[r.account_id] ?? 0) >= request.perAccount) continue;
+        chosen.push(r.id);
+        if (r.account_id !== null) held[r.account_id] = (held[r.account_id] ?? 0) + 1;
       }
-      if (chosen.length === 0) return [];
-      const rows = await tx.rows<JobRow>(`UPDATE queue SET state = 'leased', lease_until = $2, attempts = attempts + 1, updated_at = $3,
-          leased_pid = $4, leased_host = $5
-        WHERE id = ANY($1::bigint[]) RETURNING *`, [chosen, now + request.leaseMs, now, process.pid, HOST]);
-      return rows.sort((a, b) => a.run_at - b.run_at || a.id - b.id).map((r) => toJob<P>(r));
-    });
+      if (page.length < CLAIM_PAGE) break;
+      after = [page[page.length - 1].run_at, page[page.length - 1].id];
+    }
+    if (chosen.length === 0) return [];
+    const rows = await this.db.rows<JobRow>(`UPDATE queue SET state = 'leased', lease_until = $4, attempts = attempts + 1, updated_at = $2,
+        leased_pid = $5, leased_host = $6
+      WHERE id IN (SELECT id FROM queue WHERE id = ANY($3::bigint[]) AND ${DUE} FOR UPDATE SKIP LOCKED)
+      RETURNING *`, [request.topic, now, chosen, now + request.leaseMs, process.pid, HOST]);
+    return rows.sort((a, b) => a.run_at - b.run_at || a.id - b.id).map((r) => toJob<P>(r));
   }
 
   async renew(lease: LeaseRef, leaseMs: number, now = Date.now()): Promise<boolean> {
