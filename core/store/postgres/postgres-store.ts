@@ -8,6 +8,7 @@ import { PostgresDeliveryRepository } from './deliveries-repository';
 import { PostgresEventRepository } from './events-repository';
 import { PostgresExpectationRepository } from './expectations-repository';
 import { PostgresInactivityRepository } from './inactivity-repository';
+import { PostgresJournalRepository } from './journal-repository';
 import { migratePostgres } from './migrate';
 import { PostgresOperationsRepository } from './operations-repository';
 import { PostgresNodeRepository } from './nodes-repository';
@@ -36,6 +37,7 @@ export class PostgresStore implements Store {
   readonly operations: PostgresOperationsRepository;
   readonly accounts: PostgresAccountRepository;
   // Ports the Store does not gather yet (their SQLite side is being converted: docs/store.md).
+  readonly journal: PostgresJournalRepository;
   readonly queue: PostgresQueueRepository;
   readonly nodes: PostgresNodeRepository;
   readonly workflowVersions: PostgresWorkflowVersionRepository;
@@ -68,6 +70,7 @@ export class PostgresStore implements Store {
     this.inactivity = new PostgresInactivityRepository(pool);
     this.operations = new PostgresOperationsRepository(pool);
     this.accounts = new PostgresAccountRepository(pool);
+    this.journal = new PostgresJournalRepository(pool);
     this.queue = new PostgresQueueRepository(pool);
     this.nodes = new PostgresNodeRepository(pool);
     this.workflowVersions = new PostgresWorkflowVersionRepository(pool);

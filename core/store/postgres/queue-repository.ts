@@ -34,18 +34,7 @@ const HELD = `id = $1 AND state = 'leased' AND attempts = $2`;
 export class PostgresQueueRepository implements QueueRepository {
   constructor(private readonly db: PgPool) {}
 
-  async insert(job: NewJob, now = Date.now()): Promise<{ job: Job; created: boolean }> {
-    // The live job holding the key may settle between the INSERT and the read: then insert again.
-    for (;;) {
-      const row = await this.db.row<JobRow>(`INSERT INTO queue (topic, dedup_key, account_id, payload, state, run_at, max_attempts, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, 'ready', $5, $6, $7, $7)
-        ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND state IN ('ready', 'leased') DO NOTHING RETURNING *`,
-      [job.topic, job.dedupKey ?? null, job.accountId ?? null, JSON.stringify(job.payload), job.runAt ?? now, job.maxAttempts, now]);
-      if (row) return { job: toJob(row), created: true };
-      const existing = await this.db.row<JobRow>(`SELECT * FROM queue WHERE dedup_key = $1 AND state IN ('ready', 'leased')`, [job.dedupKey]);
-      if (existing) return { job: toJob(existing), created: false };
-    }
-  }
+  async insert(job: NewJob, now = Date.now()): Promise<{ job: Job; created: boolean }> { return insertJob(this.db, job, now); }
 
   async get(id: number): Promise<Job | undefined> {
     const row = await this.db.row<JobRow>('SELECT * FROM queue WHERE id = $1', [id]);
@@ -119,6 +108,25 @@ export class PostgresQueueRepository implements QueueRepository {
     return (await this.db.rows<JobRow>(`SELECT * FROM queue WHERE ($1::text IS NULL OR topic = $1) AND ($2::text IS NULL OR state = $2) ORDER BY id`,
       [filter.topic || null, filter.state || null])).map((r) => toJob(r));
   }
+}
+
+/** Inserts a job on this connection (inside a caller's unit of work, or not): the new job, or the live one holding its dedup key. */
+export async function insertJob(q: Queryable, job: NewJob, now = Date.now()): Promise<{ job: Job; created: boolean }> {
+  // The live job holding the key may settle between the INSERT and the read: then insert again.
+  for (;;) {
+    const row = await q.row<JobRow>(`INSERT INTO queue (topic, dedup_key, account_id, payload, state, run_at, max_attempts, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, 'ready', $5, $6, $7, $7)
+      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND state IN ('ready', 'leased') DO NOTHING RETURNING *`,
+    [job.topic, job.dedupKey ?? null, job.accountId ?? null, JSON.stringify(job.payload), job.runAt ?? now, job.maxAttempts, now]);
+    if (row) return { job: toJob(row), created: true };
+    const existing = await q.row<JobRow>(`SELECT * FROM queue WHERE dedup_key = $1 AND state IN ('ready', 'leased')`, [job.dedupKey]);
+    if (existing) return { job: toJob(existing), created: false };
+  }
+}
+
+/** Locks the job's row while a unit of work depends on its lease (FOR SHARE: a takeover waits for it); FG_LEASE_LOST unless still held. */
+export async function requireLease(q: Queryable, lease: LeaseRef): Promise<void> {
+  if (!await q.row(`SELECT 1 FROM queue WHERE ${HELD} FOR SHARE`, [lease.jobId, lease.token])) throw leaseLost(lease);
 }
 
 /** Settles a leased job if its lease is still held; FG_LEASE_LOST (nothing changed) if not. */
