@@ -131,7 +131,8 @@ export class AccountDataRepository {
   }
 }
 
-function parsed(row: ExportRow): ExportRow {
+/** An exported row: its JSON columns parsed. */
+export function parsed(row: ExportRow): ExportRow {
   const out: ExportRow = {};
   for (const [key, value] of Object.entries(row)) {
     out[key] = JSON_COLUMNS.has(key) && typeof value === 'string' ? JSON.parse(value) as unknown : value;

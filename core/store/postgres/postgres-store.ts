@@ -1,5 +1,6 @@
 import type { Logger } from '../../logging/logger';
 import type { Store } from '../ports/store';
+import { PostgresAccountDataRepository } from './account-data-repository';
 import { PostgresAccountRepository } from './account-repository';
 import { PostgresAuditRepository } from './audit-repository';
 import { connectPostgres } from './connect';
@@ -37,6 +38,7 @@ export class PostgresStore implements Store {
   readonly operations: PostgresOperationsRepository;
   readonly accounts: PostgresAccountRepository;
   // Ports the Store does not gather yet (their SQLite side is being converted: docs/store.md).
+  readonly accountData: PostgresAccountDataRepository;
   readonly journal: PostgresJournalRepository;
   readonly queue: PostgresQueueRepository;
   readonly nodes: PostgresNodeRepository;
@@ -70,6 +72,7 @@ export class PostgresStore implements Store {
     this.inactivity = new PostgresInactivityRepository(pool);
     this.operations = new PostgresOperationsRepository(pool);
     this.accounts = new PostgresAccountRepository(pool);
+    this.accountData = new PostgresAccountDataRepository(pool);
     this.journal = new PostgresJournalRepository(pool);
     this.queue = new PostgresQueueRepository(pool);
     this.nodes = new PostgresNodeRepository(pool);
