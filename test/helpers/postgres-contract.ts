@@ -58,15 +58,16 @@ function freshSqlite(): EngineUnderTest & { close(): Promise<void> } {
   const others: SqliteStore[] = [];
   return {
     engine: 'sqlite', store,
-    another: async () => { const s = SqliteStore.open(file); others.push(s); return s; },
-    sql: async <T>(text: string, params: unknown[] = []) => {
+    another: () => { const s = SqliteStore.open(file); others.push(s); return Promise.resolve(s); },
+    sql: <T>(text: string, params: unknown[] = []) => {
       const stmt = raw.prepare(text);
-      return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];
+      return Promise.resolve((stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[]);
     },
-    close: async () => {
+    close: () => {
       for (const s of [store, ...others]) s.close();
       raw.close();
       rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   };
 }

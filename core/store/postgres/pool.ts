@@ -18,9 +18,10 @@ export interface PoolOptions {
 
 /** OID of int8 (BIGINT): node-postgres gives text by default; the schema's are ids and epoch ms, exact as numbers. */
 const INT8_OID = 20;
+const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (value: string) => unknown;
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : defaultParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /**
