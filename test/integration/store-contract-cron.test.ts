@@ -69,4 +69,17 @@ describe('store contract: job runs', () => {
     await e.store.cronRuns.finish(mine.id, 'ok', {});
     await alive.cronRuns.finish(theirs.id, 'ok', {});
   }, ['postgres']);
+
+  bothEngines('a node cut off from PostgreSQL (its lock connection ended by the server) no longer holds its job', async (e) => {
+    const cutOff = await e.another();
+    const run = await cutOff.cronRuns.begin('retention', 1_000, 1_000);
+    await assert.rejects(e.store.cronRuns.begin('retention', 2_000, 2_000), isJobRunning);
+    // Waits (up to 5 s) for that backend to have exited, and so released its locks.
+    const [{ n }] = await e.sql<{ n: number }>(`SELECT count(pg_terminate_backend(pid, 5000)) AS n FROM pg_stat_activity
+      WHERE application_name = 'fluxgate job lock' AND datname = current_database()`);
+    assert.equal(Number(n), 1, 'one connection holds a job lock');
+    const next = await e.store.cronRuns.begin('retention', 3_000, 3_000);
+    assert.equal((await e.store.cronRuns.get(run.id))!.outcome, 'interrupted');
+    await e.store.cronRuns.finish(next.id, 'ok', {});
+  }, ['postgres']);
 });

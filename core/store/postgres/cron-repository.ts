@@ -46,6 +46,10 @@ export class PostgresCronRepository implements CronRepository {
         return toRun(row);
       });
       this.held.set(run.id, lock);
+      // Losing this connection frees the lock while the job runs on: say so (another node may start the job).
+      lock.on('error', (err) => {
+        if (this.held.get(run.id) === lock) this.db.logger?.error({ err, job, runId: run.id, code: 'FG_STORE_UNREACHABLE' }, 'the connection holding the job\'s lock was lost: another node may run it too');
+      });
       return run;
     } catch (err) {
       await lock.end().catch(() => {}); // closing it releases the lock if it was taken

@@ -1,5 +1,6 @@
 import pg, { type PoolClient, type QueryResultRow } from 'pg';
 import { FluxgateError } from '../../errors';
+import type { Logger } from '../../logging/logger';
 import { connectionError } from './connect';
 
 /** Connections per node: the SFTP re-checks, the engine and the HTTP plane share them. */
@@ -31,7 +32,7 @@ const types = {
 export class PgPool {
   readonly pool: pg.Pool;
 
-  constructor(readonly url: string, options: PoolOptions = {}) {
+  constructor(readonly url: string, options: PoolOptions = {}, readonly logger?: Logger) {
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.size ?? DEFAULT_POOL_SIZE,
@@ -41,7 +42,7 @@ export class PgPool {
       types,
     });
     // An idle client whose server goes away emits 'error' on the pool: without a listener it would crash the process.
-    this.pool.on('error', () => {});
+    this.pool.on('error', (err) => { logger?.warn({ err, code: 'FG_STORE_UNREACHABLE' }, 'an idle PostgreSQL connection of the store failed; the pool opens another when needed'); });
   }
 
   /** One statement on any connection of the pool; the rows it returns. */

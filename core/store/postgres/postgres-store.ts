@@ -57,7 +57,7 @@ export class PostgresStore implements Store {
     } finally {
       await client.end().catch(() => {});
     }
-    return new PostgresStore(new PgPool(url, options));
+    return new PostgresStore(new PgPool(url, options, logger));
   }
 
   constructor(readonly pool: PgPool) {
