@@ -9,6 +9,8 @@ import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract'
 // The queue, nodes and workflow versions through their ports (core/store/ports/queue.ts,
 // nodes.ts, workflow-versions.ts) on PostgreSQL. Their SQLite implementations are being written
 // on another branch: until they are on this one, these run on PostgreSQL alone.
+// With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
+// against y-journal at eac8724 (a trial merge, 2026-12-07 06:36 UTC).
 const PG_ONLY = ['postgres'] as const;
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const leaseLost = (err: unknown): boolean => (err as FluxgateError).code === 'FG_LEASE_LOST';
