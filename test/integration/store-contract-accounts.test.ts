@@ -159,4 +159,14 @@ describe('store contract: accounts and keys', () => {
     assert.equal(made.length, 1);
     assert.deepEqual((await e.store.accounts.keys('same')).map((k) => k.fingerprint), made[0].keys.map((k) => k.fingerprint), 'only the winner\'s keys');
   });
+
+  bothEngines('PostgreSQL: a login (last_login_at alone) leaves the stamp: it revokes nothing, and logins are frequent', async (e) => {
+    await e.store.accounts.insertAccounts([entry('acme', 1)]);
+    const before = await e.store.accounts.changeStamp();
+    await e.store.accounts.recordLogin('acme', 5_000);
+    await e.store.accounts.update('acme', { lastLoginAt: 6_000 });
+    assert.equal(await e.store.accounts.changeStamp(), before);
+    await e.store.accounts.update('acme', { lastLoginAt: 7_000, partner: 'p' });
+    assert.notEqual(await e.store.accounts.changeStamp(), before, 'with another column it moves');
+  }, ['postgres']);
 });
