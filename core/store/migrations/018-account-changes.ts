@@ -5,8 +5,7 @@ import type { Migration } from './types';
  * `AccountRepository.changeStamp()` reads (its twin adds the triggers that bump it): open SFTP
  * sessions on every node re-check their login when it moved. SQLite needs no such count (its
  * stamp is `data_version` and `total_changes()`), so here the table only keeps both schemas
- * alike; it stays empty and `store copy` skips it (each engine keeps its own). 017 is another
- * branch's (brute-force bans).
+ * alike; it stays empty and `store copy` skips it (each engine keeps its own).
  */
 export const accountChangesMigration: Migration = {
   version: 18,

@@ -3,6 +3,7 @@ import type { Store } from '../ports/store';
 import { PostgresAccountDataRepository } from './account-data-repository';
 import { PostgresAccountRepository } from './account-repository';
 import { PostgresAuditRepository } from './audit-repository';
+import { PostgresBanRepository } from './bans-repository';
 import { connectPostgres } from './connect';
 import { PostgresCronRepository } from './cron-repository';
 import { PostgresDeliveryRepository } from './deliveries-repository';
@@ -37,6 +38,7 @@ export class PostgresStore implements Store {
   readonly inactivity: PostgresInactivityRepository;
   readonly operations: PostgresOperationsRepository;
   readonly accounts: PostgresAccountRepository;
+  readonly bans: PostgresBanRepository;
   // Ports the Store does not gather yet (their SQLite side is being converted: docs/store.md).
   readonly accountData: PostgresAccountDataRepository;
   readonly journal: PostgresJournalRepository;
@@ -72,6 +74,7 @@ export class PostgresStore implements Store {
     this.inactivity = new PostgresInactivityRepository(pool);
     this.operations = new PostgresOperationsRepository(pool);
     this.accounts = new PostgresAccountRepository(pool);
+    this.bans = new PostgresBanRepository(pool.pool);
     this.accountData = new PostgresAccountDataRepository(pool);
     this.journal = new PostgresJournalRepository(pool);
     this.queue = new PostgresQueueRepository(pool);
