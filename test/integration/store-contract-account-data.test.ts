@@ -9,6 +9,8 @@ import { insertFile, insertFileEvent, newAccount } from './store-contract-suppor
 // What an account owns beyond its row, through its port (core/store/ports/account-data.ts) on
 // PostgreSQL: counts, live leases, the export's sections, the removal's unit of work. Its
 // asynchronous SQLite implementation is on another branch: PostgreSQL alone until it is here.
+// With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
+// against y-journal at 946d4b4 (a trial merge, 2026-12-07 07:03 UTC).
 const PG_ONLY = ['postgres'] as const;
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const text = (s: AccountSections): string => JSON.stringify([...s.directory, ...s.journal].map((x) => [x.name, [...x.rows()]]));
@@ -19,7 +21,7 @@ async function fill(e: EngineUnderTest, id: string): Promise<string> {
   await e.sql('INSERT INTO dir_organizations (account_id, code, name, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', [id, 'ORG', 'Org', '{"city":"Lyon"}', 1, 1]);
   await e.sql('INSERT INTO dir_attribute_shapes (id, keys) VALUES (?, ?) ON CONFLICT DO NOTHING', ['shape1', '["grade","site"]']);
   await e.sql(`INSERT INTO dir_employees (account_id, organization_code, registration_reference, lastname, firstname, active, data, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, 'ORG', 'E1', 'Doe', 'Jo', true, '["shape1","B2","Lyon"]', 1, 1]);
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, 'ORG', 'E1', 'Doe', 'Jo', e.engine === 'sqlite' ? 1 : true, '["shape1","B2","Lyon"]', 1, 1]);
   const file = await insertFile(e, { accountId: id, receivedAt: 10, state: 'processed', outcome: '{"result":"processed"}' });
   await insertFileEvent(e, file, 'received', 10);
   await e.sql('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)', [file, id, 'report', `/o/${id}/r.csv`, 11]);
@@ -40,7 +42,7 @@ describe('store contract: account data', () => {
 
     const sections = await data.sections('acme');
     const employees = [...sections.directory.find((s) => s.name === 'employees')!.rows()];
-    assert.deepEqual(employees.map((r) => [r.registration_reference, r.data, r.active]), [['E1', { grade: 'B2', site: 'Lyon' }, true]]);
+    assert.deepEqual(employees.map((r) => [r.registration_reference, r.data, Boolean(r.active)]), [['E1', { grade: 'B2', site: 'Lyon' }, true]]); // SQLite 1, PostgreSQL true
     assert.deepEqual([...sections.directory.find((s) => s.name === 'organizations')!.rows()].map((r) => r.data), [{ city: 'Lyon' }]);
     const [f] = [...sections.journal.find((s) => s.name === 'files')!.rows()];
     assert.deepEqual([f.id, f.outcome, (f.events as Array<{ type: string }>).map((x) => x.type)], [file, { result: 'processed' }, ['received']]);

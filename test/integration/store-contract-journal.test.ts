@@ -11,7 +11,7 @@ import { newAccount } from './store-contract-support';
 // SQLite implementation is being written on another branch: until it is on this one, these run
 // on PostgreSQL alone.
 // With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
-// against y-journal at eac8724 (a trial merge, 2026-12-07 06:36 UTC).
+// against y-journal at eac8724 and 946d4b4 (trial merges, 2026-12-07 06:36 and 07:03 UTC).
 const PG_ONLY = ['postgres'] as const;
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const code = (c: string) => (err: unknown): boolean => (err as FluxgateError).code === c;

@@ -10,7 +10,7 @@ import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract'
 // nodes.ts, workflow-versions.ts) on PostgreSQL. Their SQLite implementations are being written
 // on another branch: until they are on this one, these run on PostgreSQL alone.
 // With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
-// against y-journal at eac8724 (a trial merge, 2026-12-07 06:36 UTC).
+// against y-journal at eac8724 and 946d4b4 (trial merges, 2026-12-07 06:36 and 07:03 UTC).
 const PG_ONLY = ['postgres'] as const;
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const leaseLost = (err: unknown): boolean => (err as FluxgateError).code === 'FG_LEASE_LOST';
