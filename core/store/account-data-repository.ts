@@ -7,7 +7,7 @@ import type { AccountRowCounts, DirectoryCounts, ExportRow, LiveLease } from './
 
 export type { AccountRowCounts, DirectoryCounts, ExportRow, LiveLease } from './ports/account-data';
 
-const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
+export const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
   ['organizations', 'dir_organizations', 'code'],
   ['employees', 'dir_employees', 'organization_code, registration_reference'],
   ['users', 'dir_users', 'login'],
@@ -132,7 +132,8 @@ export class AccountDataRows {
   }
 }
 
-function parsed(row: ExportRow): ExportRow {
+/** An exported row: its JSON columns parsed. */
+export function parsed(row: ExportRow): ExportRow {
   const out: ExportRow = {};
   for (const [key, value] of Object.entries(row)) {
     out[key] = JSON_COLUMNS.has(key) && typeof value === 'string' ? JSON.parse(value) as unknown : value;
