@@ -137,3 +137,14 @@ test('a file QuickCsv cannot finish goes on with csv-parse after the rows alread
   for await (const batch of parseStream(() => Readable.from([Buffer.from("a;b\r\n'e'f;g\r\nh;i\r\n")]), 'exchange')) rows.push(...batch.fields);
   assert.deepEqual(rows, [['a', 'b'], ["'e'f", 'g'], ['h', 'i']]);
 });
+
+test('a record longer than QuickCsv keeps between chunks (a 3 MiB quoted value) is parsed by csv-parse, the rows before it kept once', async () => {
+  const long = 'x'.repeat(3 * 1024 * 1024);
+  const text = `a;b\r\nc;'${long}'\r\nd;e\r\n`;
+  const bytes = Buffer.from(text);
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
+  const parser = new QuickCsv(';', "'");
+  assert.throws(() => { for (const c of chunks) parser.push(c.toString('latin1'), false, { fields: [], multiline: [] }); }, QuickCsvUnsupported);
+  const got = await rowsOf(bytes, 'exchange', chunks, false);
+  assert.deepEqual(got, { fields: [['a', 'b'], ['c', long], ['d', 'e']], lines: [1, 2, 3] });
+});
