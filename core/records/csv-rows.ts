@@ -42,10 +42,14 @@ export function parseRows(path: string, dialect: Dialect, options: RowOptions = 
  * `limit` (counting records for an error's line) is csv-parse's alone.
  */
 export async function* parseStream(open: () => Readable, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
-  if (options.limit !== undefined) return yield* csvParseRows(open(), dialect, options, 0);
+  if (options.limit !== undefined) {
+    yield* csvParseRows(open(), dialect, options, 0);
+    return;
+  }
   const given = { records: 0 };
   try {
-    return yield* quickRows(open(), dialect, options, given);
+    yield* quickRows(open(), dialect, options, given);
+    return;
   } catch (err) {
     if (!(err instanceof QuickCsvUnsupported)) throw err;
   }

@@ -52,9 +52,8 @@ export class QuickCsv {
     const n = s.length;
     const { sep, quote, quoteChar } = this;
     let p = 0;
-    let start = 0;
     records: while (p < n) {
-      start = p;
+      const start = p;
       const fields: string[] = [];
       let multiline = false;
       for (;;) {

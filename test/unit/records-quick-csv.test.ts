@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import { parseStream, type RowBatch } from '../../core/records/csv-rows';
+import { parseStream } from '../../core/records/csv-rows';
 import { QuickCsv, QuickCsvUnsupported, type QuickRecords } from '../../core/records/quick-csv';
 import type { Dialect } from '../../core/plugin-api/records';
 
@@ -83,7 +83,7 @@ test('QuickCsv gives csv-parse\'s records, or leaves the file to csv-parse', () 
     const text = randomCsv(rnd, dialect);
     let expected: string[][] | Error;
     try {
-      expected = parse(Buffer.from(text), csvParseOptions(dialect)) as string[][];
+      expected = parse(Buffer.from(text), csvParseOptions(dialect));
     } catch (err) {
       expected = err as Error;
     }
@@ -102,7 +102,7 @@ async function rowsOf(bytes: Buffer, dialect: Dialect, chunks: Buffer[], viaCsvP
   const lines: number[] = [];
   try {
     // A limit makes parseStream use csv-parse alone (its path before QuickCsv).
-    for await (const batch of parseStream(() => Readable.from(chunks), dialect, viaCsvParse ? { limit: Number.MAX_SAFE_INTEGER } : {}) as AsyncGenerator<RowBatch>) {
+    for await (const batch of parseStream(() => Readable.from(chunks), dialect, viaCsvParse ? { limit: Number.MAX_SAFE_INTEGER } : {})) {
       fields.push(...batch.fields);
       lines.push(...batch.lines);
     }
