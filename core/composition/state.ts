@@ -4,7 +4,7 @@ import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { SqliteAccountRows } from '../store/accounts-repository';
-import type { DirectoryRepository } from '../store/directory-repository';
+import type { DirectoryRepository } from '../store/ports/directory';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
 import type { WalCheckpointer } from '../store/wal-checkpointer';

@@ -5,7 +5,8 @@ import { SqliteAuditRepository } from './audit-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
-import { DirectoryRepository } from './directory-repository';
+import { SqliteDirectoryRepository } from './directory-repository';
+import type { DirectoryRepository } from './ports/directory';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
@@ -68,8 +69,8 @@ export class SqliteStore implements Store {
   queue(): QueueRepository { return new QueueRepository(this.db); }
   nodes(): NodesRepository { return new NodesRepository(this.db); }
   workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
-  /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
-  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
+  /** The plugin API's directory (the port, async); `afterWrite` is called after each batch. */
+  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new SqliteDirectoryRepository(this.db, hooks); }
 
   /** The service that keeps this connection's WAL file small (a Service of the server). */
   walCheckpointer(logger: Logger): WalCheckpointer { return new WalCheckpointer(this.db, logger); }

@@ -1,6 +1,6 @@
 import {
   canonicalJson, fluxHandler, looseHeader, rejectRow,
-  type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
+  type ChangeKind, type DirectoryOp, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
 } from '../../core/plugin-api';
 import { columnOf, DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
 
@@ -36,6 +36,7 @@ function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
  * `deactivateMissing`, the upload is a full sync: known employees absent from it are deactivated.
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'dropbox',
   description: 'Employees of drop-box accounts (CSV or XLSX at the account root)',
   profiles: ['dropbox'],
@@ -56,9 +57,13 @@ export class DropboxHandler implements FluxHandler {
       if (dup) rejectRow(ctx.report, r.line, dup, r.email!);
       return !dup;
     });
+    // The account's employees, read once: each row is matched in memory, and all the writes go
+    // in one batch (one transaction, the file applies whole or not at all) at the end.
+    const stored = await ctx.directory.listEmployees();
+    const index = new EmployeeIndex(stored);
     // A manager must be an employee of this file (one that is itself accepted) or already known.
     // Rejecting a row can orphan the rows it manages, hence the loop.
-    const known = (email: string) => ctx.directory.findEmployees({ email }).length > 0;
+    const known = (email: string) => index.byEmail(email) !== undefined;
     for (let changed = true; changed;) {
       const fileEmails = new Set(accepted.map((r) => r.email!));
       const next = accepted.filter((r) => !r.managerEmail || fileEmails.has(r.managerEmail) || known(r.managerEmail));
@@ -75,31 +80,38 @@ export class DropboxHandler implements FluxHandler {
     const seen = new Set<string>();
     let deactivated = 0;
     const options = { dryRun: !ctx.apply, sourceFile: file.id };
-    ctx.directory.transaction(() => {
-      for (const r of accepted) {
-        // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
-        const known = (r.employeeId ? ctx.directory.findEmployees({ technicalId: r.employeeId })[0] : undefined)
-          ?? ctx.directory.findEmployees({ email: r.email! })[0];
-        const employee: Employee = { ...r.employee, registrationReference: known?.registrationReference ?? r.employeeId ?? r.email! };
-        seen.add(employee.registrationReference);
-        ctx.report.count(ctx.directory.upsertEmployee(employee, options), r.email!, r.line);
+    const ops: DirectoryOp[] = [];
+    const rowOf: Array<{ entityId: string; line?: number; leaver?: Employee }> = [];
+    for (const r of accepted) {
+      // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
+      const found = (r.employeeId ? index.byTechnicalId(r.employeeId) : undefined) ?? index.byEmail(r.email!);
+      const employee: Employee = { ...r.employee, registrationReference: found?.registrationReference ?? r.employeeId ?? r.email! };
+      seen.add(employee.registrationReference);
+      // A later identical row of the file finds it, as it would in the store.
+      if (!found) index.add(employee);
+      ops.push({ method: 'upsertEmployee', args: [employee, options] });
+      rowOf.push({ entityId: r.email!, line: r.line });
+    }
+    const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
+    // A file with no valid row is more likely a broken export than "everyone left".
+    if (deactivateMissing && accepted.length > 0) {
+      const departureDate = file.receivedAt.toISOString().slice(0, 10);
+      for (const e of stored) {
+        if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
+        // An inactive employee is left as it is, unless an interrupted attempt of this file
+        // deactivated it: the store then answers `updated` (and writes nothing), as it did.
+        if (!e.active && e.departureDate !== departureDate) continue;
+        ops.push({ method: 'upsertEmployee', args: [{ ...e, active: false, departureDate }, options] });
+        rowOf.push({ entityId: e.email ?? e.registrationReference, leaver: e });
       }
-      const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
-      // A file with no valid row is more likely a broken export than "everyone left".
-      if (deactivateMissing && accepted.length > 0) {
-        const departureDate = file.receivedAt.toISOString().slice(0, 10);
-        for (const e of ctx.directory.listEmployees()) {
-          if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
-          // An inactive employee is left as it is, unless an interrupted attempt of this file
-          // deactivated it: the store then answers `updated` (and writes nothing), as it did.
-          if (!e.active && e.departureDate !== departureDate) continue;
-          const kind = ctx.directory.upsertEmployee({ ...e, active: false, departureDate }, options);
-          if (!e.active && kind === 'unchanged') continue;
-          ctx.report.add({ severity: 'info', entityId: e.email ?? e.registrationReference, message: 'not in this full-sync file: deactivated' });
-          ctx.report.count(kind, e.email ?? e.registrationReference);
-          deactivated++;
-        }
-      }
+    }
+    const kinds = await ctx.directory.batch(ops) as ChangeKind[];
+    rowOf.forEach(({ entityId, line, leaver }, i) => {
+      if (!leaver) { ctx.report.count(kinds[i], entityId, line); return; }
+      if (!leaver.active && kinds[i] === 'unchanged') return;
+      ctx.report.add({ severity: 'info', entityId, message: 'not in this full-sync file: deactivated' });
+      ctx.report.count(kinds[i], entityId);
+      deactivated++;
     });
     const k = ctx.report.counts;
     return {
@@ -108,3 +120,26 @@ export class DropboxHandler implements FluxHandler {
     };
   }
 }
+
+/**
+ * The account's employees by technical id and by e-mail, as the store's findEmployees answers:
+ * the first in key order (listEmployees' order), e-mails compared case-insensitively in ASCII
+ * (SQLite's NOCASE).
+ */
+class EmployeeIndex {
+  private readonly technicalIds = new Map<string, Employee>();
+  private readonly emails = new Map<string, Employee>();
+
+  constructor(employees: Employee[]) { for (const e of employees) this.add(e); }
+
+  add(e: Employee): void {
+    if (e.technicalId !== null && !this.technicalIds.has(e.technicalId)) this.technicalIds.set(e.technicalId, e);
+    const email = e.email === null ? undefined : asciiLower(e.email);
+    if (email !== undefined && !this.emails.has(email)) this.emails.set(email, e);
+  }
+
+  byTechnicalId(id: string): Employee | undefined { return this.technicalIds.get(id); }
+  byEmail(email: string): Employee | undefined { return this.emails.get(asciiLower(email)); }
+}
+
+const asciiLower = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());

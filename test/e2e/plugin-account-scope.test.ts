@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
@@ -39,7 +39,7 @@ describe('a handler cannot reach another account through ctx.directory', { skip:
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'peek'));
     const db = openDatabase(paths.database);
     try {
-      new DirectoryRepository(db).upsertEmployee('globex', {
+      new SqliteDirectoryRows(db).upsertEmployee('globex', {
         organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: 'ceo@globex.example',
         lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
       });
