@@ -85,3 +85,15 @@ describe('a manifest granting another account\'s tree is refused at load', () =>
     await assert.rejects(server.start(), /grant "\.\.\/globex\/out\/sal" contains "\.\.".*\[FG_PLUGIN_INVALID\]/);
   });
 });
+
+describe('a plugin written for plugin API 1 (the synchronous directory) is refused at load, saying what to change', () => {
+  const server = new TestServer({ config: { plugins: [join(PLUGINS, 'api-v1.ts')], workflowsDir: workflowsFor('old') } });
+  after(async () => { await server.cleanup(); });
+
+  test('workflows check reports FG_PLUGIN_INVALID with the migration, and serve refuses to start', async () => {
+    const check = await server.cli('workflows', 'check');
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stdout, /error .*api-v1\.ts plugins: FG_PLUGIN_INVALID: handler ApiOneHandler .*apiVersion 1 is plugin API 1, whose ctx\.directory was synchronous; .*Await each ctx\.directory call, put the writes that must apply together in one ctx\.directory\.batch\(ops\), and write apiVersion: 2/);
+    await assert.rejects(server.start(), /ApiOneHandler .*apiVersion 1 is plugin API 1.*\[FG_PLUGIN_INVALID\]/s);
+  });
+});

@@ -73,9 +73,9 @@ describe('createTestContext', () => {
     assert.equal(again.report.counts.unchanged, employees.length);
   });
 
-  test('ctx.directory is bound to the account as on the server: another account is refused', () => {
+  test('ctx.directory is bound to the account as on the server: another account is refused (the Promise rejects)', async () => {
     const t = createTestContext({ input: SAL, handler: SalHandler });
-    assert.throws(() => (t.ctx.directory as unknown as { listEmployees(a: string): unknown }).listEmployees('globex'),
+    await assert.rejects((t.ctx.directory as unknown as { listEmployees(a: string): Promise<unknown> }).listEmployees('globex'),
       (e: unknown) => isFluxgateError(e) && e.code === 'FG_PLUGIN_PERMISSION');
   });
 });
