@@ -14,7 +14,7 @@ import { findConfigFile, type ConfigSources } from './config-file';
  * in a directory only that user can write; anything unexpected there is ignored. Recorded by
  * remember-checked.ts (the full CLI), read here (the short way, which loads nothing more).
  */
-const CACHE_DIR = join(tmpdir(), `fluxgate-${process.getuid?.() ?? 'user'}`, 'checked-config');
+const cacheDir = (): string => join(tmpdir(), `fluxgate-${process.getuid?.() ?? 'user'}`, 'checked-config');
 
 /** FNV-1a, 32 bits: names the record; the record holds the whole key, compared in full (node:crypto costs more to load than this saves). */
 export function fnv1a(text: string): string {
@@ -41,11 +41,12 @@ export function keyOf(sources: ConfigSources): string | undefined {
 
 /** The user's own cache directory, or undefined when it is not (someone else's, or writable by others). */
 export function ownDirectory(create: boolean): string | undefined {
+  const dir = cacheDir();
   try {
-    if (create) mkdirSync(CACHE_DIR, { recursive: true, mode: 0o700 });
-    const stat = statSync(CACHE_DIR);
+    if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
     const mine = process.getuid === undefined || stat.uid === process.getuid();
-    return stat.isDirectory() && mine && (stat.mode & 0o022) === 0 ? CACHE_DIR : undefined;
+    return stat.isDirectory() && mine && (stat.mode & 0o022) === 0 ? dir : undefined;
   } catch {
     return undefined;
   }
