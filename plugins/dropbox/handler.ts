@@ -3,6 +3,7 @@ import {
   type ChangeKind, type DirectoryOp, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
 } from '../../core/plugin-api';
 import { columnOf, DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
+import { EmployeeIndex } from './employee-index';
 
 /**
  * Rows that say different things about the same e-mail or Employee ID: all of them are
@@ -57,10 +58,10 @@ export class DropboxHandler implements FluxHandler {
       if (dup) rejectRow(ctx.report, r.line, dup, r.email!);
       return !dup;
     });
-    // The account's employees, read once: each row is matched in memory, and all the writes go
-    // in one batch (one transaction, the file applies whole or not at all) at the end.
-    const stored = await ctx.directory.listEmployees();
-    const index = new EmployeeIndex(stored);
+    // The employees the rows name, looked up first (in batches); then all the writes go in one
+    // batch (one transaction: the file applies whole or not at all).
+    const index = await EmployeeIndex.lookUp(ctx, rows.flatMap((r) => (r.employeeId ? [r.employeeId] : [])),
+      rows.flatMap((r) => [r.email!, ...(r.managerEmail ? [r.managerEmail] : [])]));
     // A manager must be an employee of this file (one that is itself accepted) or already known.
     // Rejecting a row can orphan the rows it manages, hence the loop.
     const known = (email: string) => index.byEmail(email) !== undefined;
@@ -87,8 +88,8 @@ export class DropboxHandler implements FluxHandler {
       const found = (r.employeeId ? index.byTechnicalId(r.employeeId) : undefined) ?? index.byEmail(r.email!);
       const employee: Employee = { ...r.employee, registrationReference: found?.registrationReference ?? r.employeeId ?? r.email! };
       seen.add(employee.registrationReference);
-      // A later identical row of the file finds it, as it would in the store.
-      if (!found) index.add(employee);
+      // Later rows find it as it is now, as they would in the store.
+      index.wrote(employee, found);
       ops.push({ method: 'upsertEmployee', args: [employee, options] });
       rowOf.push({ entityId: r.email!, line: r.line });
     }
@@ -96,7 +97,7 @@ export class DropboxHandler implements FluxHandler {
     // A file with no valid row is more likely a broken export than "everyone left".
     if (deactivateMissing && accepted.length > 0) {
       const departureDate = file.receivedAt.toISOString().slice(0, 10);
-      for (const e of stored) {
+      for (const e of await ctx.directory.listEmployees()) {
         if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
         // An inactive employee is left as it is, unless an interrupted attempt of this file
         // deactivated it: the store then answers `updated` (and writes nothing), as it did.
@@ -120,26 +121,3 @@ export class DropboxHandler implements FluxHandler {
     };
   }
 }
-
-/**
- * The account's employees by technical id and by e-mail, as the store's findEmployees answers:
- * the first in key order (listEmployees' order), e-mails compared case-insensitively in ASCII
- * (SQLite's NOCASE).
- */
-class EmployeeIndex {
-  private readonly technicalIds = new Map<string, Employee>();
-  private readonly emails = new Map<string, Employee>();
-
-  constructor(employees: Employee[]) { for (const e of employees) this.add(e); }
-
-  add(e: Employee): void {
-    if (e.technicalId !== null && !this.technicalIds.has(e.technicalId)) this.technicalIds.set(e.technicalId, e);
-    const email = e.email === null ? undefined : asciiLower(e.email);
-    if (email !== undefined && !this.emails.has(email)) this.emails.set(email, e);
-  }
-
-  byTechnicalId(id: string): Employee | undefined { return this.technicalIds.get(id); }
-  byEmail(email: string): Employee | undefined { return this.emails.get(asciiLower(email)); }
-}
-
-const asciiLower = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
