@@ -119,6 +119,7 @@ export const ERROR_CODES = {
   FG_TOKEN_EXISTS: 'a token with this name already exists',
   FG_TOKEN_NOT_FOUND: 'no such token',
   FG_HTTP: 'the HTTP listener cannot start',
+  FG_BAN_NOT_FOUND: 'this address is not banned',
   // the store's engine (PostgreSQL tooling: core/store/postgres, `fluxgate store`)
   FG_STORE_UNSUPPORTED: 'this is not built for a PostgreSQL store yet (store.url): only `store migrate` and `store copy` are',
   FG_STORE_UNREACHABLE: 'the PostgreSQL server cannot be reached',

@@ -60,7 +60,7 @@ function composeOn(state: State): Composition {
   const engine = composeEngine(state, pgp);
   const jobs = buildJobs({ config, paths, store: state.store, logger });
   const accountService = new AccountService(state.store.accounts, state.sqlite.accountData(), paths, config);
-  const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded);
+  const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded, state.store.bans);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
   const heartbeat = new NodeHeartbeat(state.sqlite.nodes(), () => sftp.identity(), logger);

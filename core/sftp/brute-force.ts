@@ -1,4 +1,5 @@
 import { canonicalAddress } from '../accounts/allowlist';
+import type { UploadEvents } from '../events';
 
 export interface BruteForceConfig {
   maxFailures: number;
@@ -13,33 +14,63 @@ interface Failure {
 }
 
 /**
+ * Where a guard keeps its bans: "address X banned until T" (canonical addresses, epoch ms).
+ * In memory by default (the HTTP plane's guards); the SFTP server's are in the store, shared
+ * by every node (shared-bans.ts).
+ */
+export interface BanBook {
+  /** When the address's ban ends, if it is banned now. Synchronous: asked on every connection. */
+  until(address: string): number | undefined;
+  /** Bans the address until `until`; `user` is the last user name tried. */
+  add(address: string, until: number, user: string): void;
+}
+
+/** Bans in this process's memory: a restart lifts them. */
+export class MemoryBans implements BanBook {
+  private readonly bans = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  until(address: string): number | undefined {
+    const until = this.bans.get(address);
+    if (until === undefined) return undefined;
+    if (until <= this.now()) {
+      this.bans.delete(address);
+      return undefined;
+    }
+    return until;
+  }
+
+  add(address: string, until: number): void {
+    this.bans.set(address, Math.max(until, this.bans.get(address) ?? 0));
+  }
+}
+
+/**
  * Bans an address for `banSeconds` after `maxFailures` failed authentications from it within
  * `windowSeconds`, whatever user names they were for. A successful login clears only what it
  * disproves: the failures of that same user name from that same address (a client that mistyped
  * then got it right). It never clears failures against other accounts, so logging in to one
  * account between guesses at another does not reset the count.
- * In memory: a restart lifts bans, which is acceptable for a rate limiter.
+ * Failures are counted in this process's memory; the bans go to a BanBook (the SFTP server's is
+ * the store's, shared by the nodes and kept across restarts: docs/sftp.md, "Brute-force bans").
  */
 export class BruteForceGuard {
   private readonly failures = new Map<string, Failure[]>();
-  private readonly bans = new Map<string, number>();
   /** Attempts being decided (a password's scrypt takes a while), per address. */
   private readonly inFlight = new Map<string, number>();
   /** Attempts waiting for room under maxFailures, per address. */
   private readonly waiting = new Map<string, Array<() => void>>();
 
-  constructor(private readonly config: BruteForceConfig, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly config: BruteForceConfig,
+    private readonly now: () => number = Date.now,
+    private readonly bans: BanBook = new MemoryBans(now),
+  ) {}
 
   /** Epoch ms until which the address is banned, or undefined. */
   bannedUntil(address: string): number | undefined {
-    const ip = canonicalAddress(address);
-    const until = this.bans.get(ip);
-    if (until === undefined) return undefined;
-    if (until <= this.now()) {
-      this.bans.delete(ip);
-      return undefined;
-    }
-    return until;
+    return this.bans.until(canonicalAddress(address));
   }
 
   /**
@@ -89,7 +120,7 @@ export class BruteForceGuard {
     if (recent.length >= this.config.maxFailures) {
       this.failures.delete(ip);
       const until = now + this.config.banSeconds * 1000;
-      this.bans.set(ip, until);
+      this.bans.add(ip, until, user);
       return until;
     }
     this.failures.set(ip, recent);
@@ -120,11 +151,18 @@ export class BruteForceGuard {
   }
 }
 
-/** Records a failure and logs the ban it may trigger; returns the ban end when it did. */
+/**
+ * Records a failure; a ban it triggers is logged and signalled (the `login.banned` event, and
+ * metrics), whichever path counted it: a refused login, or a connection that never logged in.
+ * Returns the ban end when it banned.
+ */
 export function recordFailure(
-  guard: BruteForceGuard, banSeconds: number, log: { warn(obj: object, msg: string): void }, address: string, user: string,
+  guard: BruteForceGuard, banSeconds: number, log: { warn(obj: object, msg: string): void }, events: UploadEvents, address: string, user: string,
 ): number | undefined {
   const until = guard.fail(address, user);
-  if (until) log.warn({ until: new Date(until).toISOString(), banSeconds }, 'address banned after repeated authentication failures');
+  if (until) {
+    log.warn({ until: new Date(until).toISOString(), banSeconds }, 'address banned after repeated authentication failures');
+    events.signal({ type: 'ban', address: canonicalAddress(address), user, until });
+  }
   return until;
 }

@@ -87,11 +87,7 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   const fail = (user = lastUser): void => {
     failed = true;
-    const bannedUntil = recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, address, user);
-    if (bannedUntil) {
-      deps.events.signal({ type: 'ban', address, user, until: bannedUntil });
-      client.end();
-    }
+    if (recordFailure(deps.guard, deps.config.sftp.bruteForce.banSeconds, log, deps.events, address, user)) client.end();
   };
 
   // Like OpenSSH's LoginGraceTime: a connection that has not logged in by then is closed, and

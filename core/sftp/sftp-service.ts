@@ -7,6 +7,7 @@ import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import type { AccountRepository } from '../store/ports/accounts';
+import type { BanRepository } from '../store/ports/bans';
 import type { Service } from '../tokens';
 import { serverAlgorithms } from './algorithms';
 import { Authenticator } from './authenticator';
@@ -17,6 +18,7 @@ import { ensureHostKeys, hostKeysDir, loadHostKeys } from './host-keys';
 import { LiveLogins } from './live-logins';
 import { ProxyProtocol } from './proxy-protocol';
 import { ResourceLimits } from './limits';
+import { SharedBans } from './shared-bans';
 import { StartupGate } from './startups';
 
 /** The SSH/SFTP server (ssh2). Started last (core/composition): it accepts uploads once the engine runs. */
@@ -26,9 +28,10 @@ export class SftpService implements Service {
   private server?: NetServer;
   private gate?: StartupGate;
   private logins?: LiveLogins;
+  private bans?: SharedBans;
   private readonly clients = new Set<Connection>();
   private readonly log: Logger;
-  /** `cluster.nodeId`, or this host's name and the SFTP port (known once listening). Only logged for now. */
+  /** `cluster.nodeId`, or this host's name and the SFTP port (known once listening): in the logs, `fluxgate nodes` and the bans it makes. */
   nodeId?: string;
 
   constructor(
@@ -38,6 +41,8 @@ export class SftpService implements Service {
     private readonly accounts: AccountRepository,
     private readonly events: UploadEvents,
     private readonly loaded: LoadedConfig,
+    /** Brute-force bans, in the store: shared by the nodes, kept across restarts. */
+    private readonly banRepository: BanRepository,
   ) {
     this.log = logger.child({ component: 'sftp' });
   }
@@ -66,11 +71,15 @@ export class SftpService implements Service {
     if (dropped.length > 0) this.log.warn({ dropped }, 'configured algorithms ssh2 cannot serve were left out');
 
     const sftp = this.config.sftp;
-    const guard = new BruteForceGuard(sftp.bruteForce);
+    // The store's bans are read before the first connection: a ban outlives a restart.
+    const bans = new SharedBans(this.banRepository, () => this.nodeId, this.log);
+    await bans.start();
+    this.bans = bans;
+    const guard = new BruteForceGuard(sftp.bruteForce, Date.now, bans);
     const gate = new StartupGate({
       maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, banSeconds: sftp.bruteForce.banSeconds,
-    }, guard, this.log);
+    }, guard, this.log, this.events);
     const budget = descriptorBudget(openFileLimit(), sftp.limits);
     if (budget.clampedFrom !== undefined) {
       this.log.warn({ configured: budget.clampedFrom, handlesTotal: budget.handlesTotal, descriptorLimit: budget.descriptorLimit, headroom: budget.headroom },
@@ -141,6 +150,7 @@ export class SftpService implements Service {
     for (const client of this.clients) client.end();
     // Clients that do not answer the disconnect must not hold the shutdown.
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.bans?.stop();
     this.log.info('stopped');
   }
 }

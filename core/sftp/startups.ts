@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { canonicalAddress } from '../accounts/allowlist';
+import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import { recordFailure, type BruteForceGuard } from './brute-force';
 import { RefusalLog } from './refusal-log';
@@ -49,6 +50,8 @@ export class StartupGate {
     private readonly limits: StartupLimits,
     private readonly guard: BruteForceGuard,
     private readonly log: Logger,
+    /** Where a ban this gate causes is said (the `login.banned` event). */
+    private readonly events: UploadEvents,
     now: () => number = Date.now,
   ) {
     this.refusals = new RefusalLog(log, now);
@@ -121,7 +124,7 @@ export class StartupGate {
     } else {
       // The client never even completed its SSH identification.
       this.log.info({ address: startup.address, graceSeconds: this.limits.loginGraceSeconds }, 'no login in time, disconnecting');
-      recordFailure(this.guard, this.limits.banSeconds, this.log.child({ address: startup.address }), startup.address, startup.username ?? '');
+      recordFailure(this.guard, this.limits.banSeconds, this.log.child({ address: startup.address }), this.events, startup.address, startup.username ?? '');
       socket.destroy();
     }
     this.release(startup);

@@ -2,6 +2,7 @@ import type { Logger } from '../logging/logger';
 import { AccountDataRepository } from './account-data-repository';
 import { SqliteAccountRows } from './accounts-repository';
 import { SqliteAuditRepository } from './audit-repository';
+import { SqliteBanRepository } from './bans-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
@@ -40,6 +41,7 @@ export class SqliteStore implements Store {
   readonly inactivity: SqliteInactivityRepository;
   readonly operations: SqliteOperationsRepository;
   readonly accounts: SqliteAccountRepository;
+  readonly bans: SqliteBanRepository;
 
   /** Opens (and migrates) the database file. */
   static open(file: string): SqliteStore {
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.inactivity = new SqliteInactivityRepository(db);
     this.operations = new SqliteOperationsRepository(db);
     this.accounts = new SqliteAccountRepository(db);
+    this.bans = new SqliteBanRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.

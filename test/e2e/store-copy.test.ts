@@ -8,6 +8,8 @@ import { TestServer } from '../helpers/server';
 import type { TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { MIGRATIONS } from '../../core/store/migrations';
+import { SqliteBanRepository } from '../../core/store/bans-repository';
+import { openDatabase } from '../../core/store/database';
 import { addAccount, FIXTURES, uploadAndWait, uploadOrganizations } from './fixtures-support';
 
 // `fluxgate store copy --to postgres://…` moves a real single-node install: a server receives
@@ -72,9 +74,16 @@ test('store copy is refused while the server runs on the data directory, and tou
 
 test('store copy moves every table of the stopped install, with the same counts and values', { skip }, async () => {
   await server.stop();
+  // A brute-force ban, as the SFTP server writes one after failed logins: the bans table has a row to copy.
+  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
+  try {
+    await new SqliteBanRepository(db).ban({ address: '203.0.113.7', bannedAt: Date.now(), until: Date.now() + 600_000, user: 'intruder', nodeId: 'node-a' });
+  } finally {
+    db.close();
+  }
   sqliteCounts = countSqlite(join(server.dataDir, 'fluxgate.db'));
   for (const table of ['accounts', 'account_keys', 'files', 'file_events', 'outputs', 'dir_organizations', 'dir_employees', 'dir_users',
-    'events', 'deliveries', 'operators', 'api_tokens', 'audit_log', 'tombstones', 'cron_runs', 'queue', 'nodes']) {
+    'events', 'deliveries', 'operators', 'api_tokens', 'audit_log', 'tombstones', 'cron_runs', 'queue', 'nodes', 'bans']) {
     // Not the deliveries (no subscription here): the others prove the install really used them.
     if (table !== 'deliveries') assert.ok(sqliteCounts[table] > 0, `the install has ${table} rows to copy`);
   }

@@ -16,6 +16,8 @@ import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { buildProgram } from '../../core/cli/main';
 import { restoreYoungGenerationGrowth } from '../../core/cli/startup-heap';
+import { SqliteBanRepository } from '../../core/store/bans-repository';
+import { openDatabase } from '../../core/store/database';
 
 // Importing the CLI holds V8's young generation for the program's start-up: not wanted in a test process.
 restoreYoungGenerationGrowth();
@@ -126,6 +128,15 @@ describe('fluxgate --json', { concurrency: true }, () => {
 
     const [stoppedNode] = await ok<Array<{ state: string }>>('nodes', ['--all']);
     assert.equal(stoppedNode.state, 'stopped');
+    // A ban as the SFTP server writes one after failed logins (test/integration/sftp-bans-store.test.ts makes real ones).
+    const db = openDatabase(join(dataDir, 'fluxgate.db'));
+    try {
+      await new SqliteBanRepository(db).ban({ address: '203.0.113.7', bannedAt: Date.now(), until: Date.now() + 600_000, user: 'intruder', nodeId: 'node-a' });
+    } finally {
+      db.close();
+    }
+    assert.deepEqual((await ok<Array<{ address: string; user: string }>>('bans')).map((b) => [b.address, b.user]), [['203.0.113.7', 'intruder']]);
+    assert.equal((await ok<{ removed: { address: string } }>('bans remove', ['203.0.113.7'])).removed.address, '203.0.113.7');
     // The server is stopped: the data directory may be copied.
     assert.equal((await ok<{ engine: string; applied: unknown[] }>('store migrate')).applied.length, 0);
     const pg = await freshDatabase();

@@ -20,7 +20,7 @@ describe('records of checked configurations', () => {
     process.env.TMPDIR = join(root, 'tmp');
     mkdirSync(process.env.TMPDIR);
     const dir = ownDirectory(true);
-    assert.ok(dir?.startsWith(join(root, 'tmp')), `cache directory under the test's TMPDIR: ${String(dir)}`);
+    assert.ok(dir !== undefined && dir.startsWith(join(root, 'tmp')), `cache directory under the test's TMPDIR: ${String(dir)}`);
 
     const stale = KEPT_RECORDS + 10;
     for (let i = 0; i < stale; i++) {

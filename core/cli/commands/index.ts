@@ -31,6 +31,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['expectations'], load: () => (require('./expectations') as typeof import('./expectations')).registerExpectationCommands },
   { names: ['store'], load: () => (require('./store') as typeof import('./store')).registerStoreCommands },
   { names: ['nodes'], load: () => (require('./nodes') as typeof import('./nodes')).registerNodesCommand },
+  { names: ['bans'], load: () => (require('./bans') as typeof import('./bans')).registerBansCommands },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -1,9 +1,9 @@
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { OperatorService, operatorView, tokenView } from '../../operators/operator-service';
 import { OPERATOR_ROLES } from '../../store/ports/operators';
+import { auditCli } from '../audit';
 import { JSON_HELP } from '../json';
-import type { CliContext, RegisterCommands } from '../context';
+import type { RegisterCommands } from '../context';
 import { askPassword, readStdinLine } from '../secret';
 import { printable, table } from '../../text-table';
 
@@ -13,13 +13,6 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('must be a whole number, 1 or more');
   return n;
-}
-
-/** Changes made by operator commands are audited as well: who ran them is the system user. */
-async function auditCli(ctx: CliContext, action: string, target: string, detail: Record<string, unknown> = {}): Promise<void> {
-  let user = 'unknown';
-  try { user = userInfo().username; } catch { /* no passwd entry (containers) */ }
-  await ctx.store.audit.record({ actor: `cli:${user}`, role: 'admin', action, target, address: null, status: null, code: null, detail });
 }
 
 async function password(opts: { passwordStdin?: boolean }, what: string): Promise<string> {

@@ -1,5 +1,6 @@
 import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
+import type { BanRepository } from './bans';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
 import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
@@ -23,4 +24,6 @@ export interface Store {
   readonly inactivity: InactivityRepository;
   readonly operations: OperationsRepository;
   readonly accounts: AccountRepository;
+  /** Brute-force bans, shared by the nodes (PostgreSQL: core/store/postgres/bans-repository.ts). */
+  readonly bans: BanRepository;
 }

@@ -13,6 +13,7 @@ import { pgEventsMigration } from './012-events';
 import { pgWorkflowVersionsMigration } from './013-workflow-versions';
 import { pgNodesMigration } from './015-nodes';
 import { pgFileClientMigration } from './016-file-client';
+import { pgBansMigration } from './017-bans';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -24,4 +25,4 @@ import type { Migration } from '../../migrations/types';
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
-  pgNodesMigration, pgFileClientMigration];
+  pgNodesMigration, pgFileClientMigration, pgBansMigration];
