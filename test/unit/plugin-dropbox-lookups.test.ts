@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FluxContext, IncomingFile } from '../../core/plugin-api';
+import type { FluxContext, IncomingFile, RecordReaderOptions } from '../../core/plugin-api';
 import { readRecords } from '../../core/records';
 import { openDatabase } from '../../core/store/database';
 import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
@@ -23,8 +23,8 @@ async function handle(directory: SqliteDirectoryRepository, file: string) {
     report, directory: bindDirectory(directory, 'drop', 'dropbox'), signal, apply: true, attempt: 1,
     settings: { account: { id: 'drop', profile: 'dropbox', partner: null, options: {} } },
     log: { debug() {}, info() {}, warn() {}, error() {} },
-    records: (options) => readRecords(file, { fileName: 'employees.csv', ...options }, signal),
-  } as Partial<FluxContext> as FluxContext;
+    records: (options: RecordReaderOptions) => readRecords(file, { fileName: 'employees.csv', ...options }, signal),
+  } as unknown as FluxContext;
   await new DropboxHandler().handle({ id: `file-${file}`, accountId: 'drop', receivedAt: new Date() } as IncomingFile, ctx);
   return report;
 }
