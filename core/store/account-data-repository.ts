@@ -3,43 +3,11 @@ import type { Database } from './database';
 import { holderMayBeAlive } from './process-alive';
 import { statement } from './statements';
 
-/** The account's directory rows, by table (migrations 002 and 007). */
-export interface DirectoryCounts {
-  organizations: number;
-  employees: number;
-  users: number;
-  documents: number;
-  /**
-   * Employees as they were before a file replaced them (dir_employee_versions), kept while the
-   * file is processed: left only by files that never finished (dead, or interrupted). Personal
-   * data like the rows they copy.
-   */
-  employeeVersions: number;
-}
+import type { AccountRowCounts, DirectoryCounts, ExportRow, LiveLease } from './ports/account-data';
 
-/** Every row an account owns, by table. Tombstones are not counted: they are the audit of deletions and outlive the account. */
-export interface AccountRowCounts extends DirectoryCounts {
-  accounts: number;
-  keys: number;
-  files: number;
-  fileEvents: number;
-  outputs: number;
-  queue: number;
-  inactivityMarks: number;
-  retentionSeen: number;
-}
+export type { AccountRowCounts, DirectoryCounts, ExportRow, LiveLease } from './ports/account-data';
 
-/** A queue job of the account a worker holds right now. */
-export interface LiveLease {
-  jobId: number;
-  fileId: string | null;
-  fileName: string | null;
-  leaseUntil: number;
-}
-
-export type ExportRow = Record<string, unknown>;
-
-const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
+export const DIRECTORY_TABLES: ReadonlyArray<[keyof DirectoryCounts, string, string]> = [
   ['organizations', 'dir_organizations', 'code'],
   ['employees', 'dir_employees', 'organization_code, registration_reference'],
   ['users', 'dir_users', 'login'],
@@ -163,7 +131,8 @@ export class AccountDataRepository {
   }
 }
 
-function parsed(row: ExportRow): ExportRow {
+/** An exported row: its JSON columns parsed. */
+export function parsed(row: ExportRow): ExportRow {
   const out: ExportRow = {};
   for (const [key, value] of Object.entries(row)) {
     out[key] = JSON_COLUMNS.has(key) && typeof value === 'string' ? JSON.parse(value) as unknown : value;

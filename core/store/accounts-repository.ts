@@ -8,26 +8,27 @@ import { statement } from './statements';
 
 export type { Account, AccountKey, AccountOptions, AccountPatch, AccountProfile, AccountRef, NewAccount, NewAccountEntry, NewAccountKey } from './ports/accounts';
 
-interface AccountRow {
-  id: string; profile: AccountProfile; partner: string | null; enabled: number;
+/** `enabled`: SQLite 0/1, PostgreSQL boolean. */
+export interface AccountRow {
+  id: string; profile: AccountProfile; partner: string | null; enabled: number | boolean;
   disabled_reason: string | null; disabled_at: number | null; allow_ips: string;
   password_hash: string | null; options: string; created_at: number;
   last_login_at: number | null; purged_at: number | null;
 }
-interface KeyRow {
+export interface KeyRow {
   id: number; account_id: string; type: string; bits: number; fingerprint: string;
   public_key: string; comment: string; added_at: number; expires_at: number;
   expired_at: number | null; warned_at: number | null;
 }
 
-const toAccount = (r: AccountRow): Account => ({
-  id: r.id, profile: r.profile, partner: r.partner, enabled: r.enabled === 1,
+export const toAccount = (r: AccountRow): Account => ({
+  id: r.id, profile: r.profile, partner: r.partner, enabled: r.enabled === 1 || r.enabled === true,
   disabledReason: r.disabled_reason, disabledAt: r.disabled_at,
   allowIps: JSON.parse(r.allow_ips) as string[], passwordHash: r.password_hash,
   options: JSON.parse(r.options) as AccountOptions, createdAt: r.created_at,
   lastLoginAt: r.last_login_at, purgedAt: r.purged_at,
 });
-const toKey = (r: KeyRow): AccountKey => ({
+export const toKey = (r: KeyRow): AccountKey => ({
   id: r.id, accountId: r.account_id, type: r.type, bits: r.bits, fingerprint: r.fingerprint,
   publicKey: r.public_key, comment: r.comment, addedAt: r.added_at, expiresAt: r.expires_at,
   expiredAt: r.expired_at, warnedAt: r.warned_at,

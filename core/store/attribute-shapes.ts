@@ -18,6 +18,21 @@ interface Shape {
 /** Stored data in the shaped form starts with `[` (a JSON array); anything else is a plain JSON object. */
 const SHAPED = 0x5b;
 
+/** Attributes back from their stored text, shaped or plain, given the key list of a shape id (any engine's). */
+export function decodeAttributes(data: string, keysOf: (shapeId: string) => readonly string[]): Attributes {
+  if (data.charCodeAt(0) !== SHAPED) return JSON.parse(data) as Attributes;
+  const values = JSON.parse(data) as unknown[];
+  const keys = keysOf(values[0] as string);
+  const attributes: Attributes = {};
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const value = values[i + 1] as Attributes[string];
+    if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+    else attributes[key] = value;
+  }
+  return attributes;
+}
+
 /**
  * Employee attributes in a compact form (migration 006): `["<shape id>", v1, …, vn]`, where the
  * shape, stored once in dir_attribute_shapes, names the keys in order. Repeating every key in
@@ -76,17 +91,7 @@ export class AttributeShapes {
 
   /** Attributes back from their stored text, shaped or plain. */
   decode(data: string): Attributes {
-    if (data.charCodeAt(0) !== SHAPED) return JSON.parse(data) as Attributes;
-    const values = JSON.parse(data) as unknown[];
-    const keys = this.keysOf(values[0] as string);
-    const attributes: Attributes = {};
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const value = values[i + 1] as Attributes[string];
-      if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
-      else attributes[key] = value;
-    }
-    return attributes;
+    return decodeAttributes(data, (id) => this.keysOf(id));
   }
 
   /**

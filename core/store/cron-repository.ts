@@ -4,15 +4,15 @@ import type { Database } from './database';
 import type { CronRepository, CronRun, RunCounts, RunOutcome } from './ports/jobs';
 import { processIsAlive } from './process-alive';
 
-interface RunRow {
+export interface RunRow {
   id: number; job: string; started_at: number; ended_at: number | null; outcome: RunOutcome;
-  dry_run: number; as_of: number; counts: string; error: string | null;
+  dry_run: number | boolean; as_of: number; counts: string; error: string | null; // dry_run: SQLite 0/1, PostgreSQL boolean
 }
 interface LockRow { job: string; run_id: number; pid: number; host: string; acquired_at: number }
 
-const toRun = (r: RunRow): CronRun => ({
+export const toRun = (r: RunRow): CronRun => ({
   id: r.id, job: r.job, startedAt: r.started_at, endedAt: r.ended_at, outcome: r.outcome,
-  dryRun: r.dry_run === 1, asOf: r.as_of, counts: JSON.parse(r.counts) as RunCounts, error: r.error,
+  dryRun: r.dry_run === 1 || r.dry_run === true, asOf: r.as_of, counts: JSON.parse(r.counts) as RunCounts, error: r.error,
 });
 
 /** A lock held by a process on another machine is only presumed dead after this long. */

@@ -4,13 +4,13 @@ import { toStoredEvent, type EventRow } from './event-types';
 import type { ClaimedDelivery, Delivery, DeliveryRepository, DeliveryState } from './ports/events';
 import { statement } from './statements';
 
-interface DeliveryRow {
+export interface DeliveryRow {
   id: number; event_id: string; subscription: string; channel: 'webhook' | 'email'; state: DeliveryState; attempts: number;
   due_at: number; retry_from: number; lease_until: number | null; lease_holder: string | null; last_status: number | null;
   last_error: string | null; created_at: number; updated_at: number; delivered_at: number | null;
 }
 
-const toDelivery = (r: DeliveryRow): Delivery => ({
+export const toDelivery = (r: DeliveryRow): Delivery => ({
   id: r.id, eventId: r.event_id, subscription: r.subscription, channel: r.channel, state: r.state, attempts: r.attempts,
   dueAt: r.due_at, retryFrom: r.retry_from, leaseUntil: r.lease_until, lastStatus: r.last_status, lastError: r.last_error,
   createdAt: r.created_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,

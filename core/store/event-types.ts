@@ -48,7 +48,7 @@ export interface StoredEvent {
 
 export interface EventRow {
   seq: number; id: string; type: EventType; at: number; account_id: string | null; file_id: string | null;
-  flux: string | null; name: string | null; code: string | null; summary: string | null; data: string; routed: number;
+  flux: string | null; name: string | null; code: string | null; summary: string | null; data: string; routed: number | boolean; // SQLite 0/1, PostgreSQL boolean
 }
 
 export function toStoredEvent(r: EventRow): StoredEvent {

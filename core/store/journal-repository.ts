@@ -255,7 +255,7 @@ export class JournalRepository extends JournalReader {
 }
 
 /** The outbox event of a file's arrival or end (docs/events.md). */
-function fileEvent(f: JournalFile, type: 'file.received' | 'file.processed' | 'file.rejected' | 'file.dead', at: number): NewEvent {
+export function fileEvent(f: JournalFile, type: 'file.received' | 'file.processed' | 'file.rejected' | 'file.dead', at: number): NewEvent {
   const o = f.outcome;
   const summary = type === 'file.received' ? `${f.name} received (${f.size} bytes)` : (o?.summary ?? `${f.name} ${type.slice(5)}`);
   return {

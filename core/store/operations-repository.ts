@@ -69,7 +69,8 @@ export class SqliteOperationsRepository implements OperationsRepository {
   }
 }
 
-function summaryOf(outcome: string | null): string | null {
+/** The one line a rejected file's outcome (JSON text) shows: its summary, else its code. */
+export function summaryOf(outcome: string | null): string | null {
   if (!outcome) return null;
   try {
     const parsed = JSON.parse(outcome) as { summary?: unknown; code?: unknown };

@@ -1,18 +1,18 @@
 import type { Database } from './database';
 import type { ApiToken, NewApiToken, Operator, OperatorRepository, OperatorRole } from './ports/operators';
 
-interface TokenRow {
+export interface TokenRow {
   id: string; kind: 'token' | 'session'; name: string; role: OperatorRole; operator: string | null; hash: string;
   created_at: number; expires_at: number | null; revoked_at: number | null; last_used_at: number | null;
 }
 
-const toToken = (r: TokenRow): ApiToken => ({
+export const toToken = (r: TokenRow): ApiToken => ({
   id: r.id, kind: r.kind, name: r.name, role: r.role, operator: r.operator, createdAt: r.created_at,
   expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at,
 });
 
-interface OperatorRow { name: string; role: OperatorRole; password_hash: string; created_at: number; updated_at: number }
-const toOperator = (r: OperatorRow): Operator => ({
+export interface OperatorRow { name: string; role: OperatorRole; password_hash: string; created_at: number; updated_at: number }
+export const toOperator = (r: OperatorRow): Operator => ({
   name: r.name, role: r.role, passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 

@@ -3,13 +3,13 @@ import type { Database } from './database';
 import { JournalRepository } from './journal-repository';
 import type { NewTombstone, Tombstone, TombstoneFilter, TombstoneRepository } from './ports/jobs';
 
-interface TombstoneRow {
+export interface TombstoneRow {
   id: number; file_id: string | null; account_id: string; path: string; name: string; size: number | null;
   sha256: string | null; rule: string; deleted_at: number; as_of: number | null; state: 'pending' | 'done';
   inode: string | null; detail: string;
 }
 
-const toTombstone = (r: TombstoneRow): Tombstone => ({
+export const toTombstone = (r: TombstoneRow): Tombstone => ({
   id: r.id, fileId: r.file_id, accountId: r.account_id, path: r.path, name: r.name, size: r.size,
   sha256: r.sha256, rule: r.rule, deletedAt: r.deleted_at, asOf: r.as_of, state: r.state, inode: r.inode,
   detail: JSON.parse(r.detail) as Record<string, unknown>,

@@ -14,6 +14,7 @@ import { workflowVersionsMigration } from './013-workflow-versions';
 import { nodesMigration } from './015-nodes';
 import { fileClientMigration } from './016-file-client';
 import { bansMigration } from './017-bans';
+import { accountChangesMigration } from './018-account-changes';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -23,4 +24,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
-  workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration];
+  workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration];

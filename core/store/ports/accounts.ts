@@ -1,4 +1,4 @@
-import type { DirectoryCounts } from '../account-data-repository';
+import type { DirectoryCounts } from './account-data';
 import type { NewEvent } from '../event-types';
 
 export type AccountProfile = 'exchange' | 'dropbox';

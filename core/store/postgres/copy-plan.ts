@@ -10,8 +10,11 @@ export interface TableCopy {
   booleans: boolean[];
 }
 
-/** Tables of SQLite's own, and the migrations' bookkeeping (each engine has its own). */
-const NOT_COPIED = (name: string): boolean => name.startsWith('sqlite_') || name === 'schema_migrations';
+/**
+ * Tables of SQLite's own, and each engine's bookkeeping: the migrations', and the count of account
+ * changes (migration 018: PostgreSQL's triggers keep it, SQLite leaves it empty).
+ */
+const NOT_COPIED = (name: string): boolean => name.startsWith('sqlite_') || name === 'schema_migrations' || name === 'account_changes';
 
 /**
  * Every table of the SQLite database, listed from sqlite_master (so a table a later migration

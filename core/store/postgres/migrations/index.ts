@@ -14,6 +14,7 @@ import { pgWorkflowVersionsMigration } from './013-workflow-versions';
 import { pgNodesMigration } from './015-nodes';
 import { pgFileClientMigration } from './016-file-client';
 import { pgBansMigration } from './017-bans';
+import { pgAccountChangesMigration } from './018-account-changes';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -25,4 +26,4 @@ import type { Migration } from '../../migrations/types';
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
-  pgNodesMigration, pgFileClientMigration, pgBansMigration];
+  pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration];

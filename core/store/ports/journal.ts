@@ -1,0 +1,85 @@
+/** The file journal (migrations 004, 011, 016), engine-neutral: rows, timelines and outputs. */
+import type { JournalQuery } from '../journal-query';
+import type {
+  EventInput, FileEvent, FilePatch, FileState, JournalFile, NewJournalFile, OutcomeSummary,
+} from '../journal-types';
+import type { Account } from './accounts';
+import type { LeaseRef, NewJob } from './queue';
+
+export interface JournalPage {
+  files: JournalFile[];
+  /** Pass it as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The journal's reads: a file, its timeline, a page (`fluxgate files`, `files show`, the HTTP API and console). */
+export interface JournalReader {
+  get(id: string): Promise<JournalFile | undefined>;
+  /** One page of the journal, newest first (see JournalQuery); FG_CURSOR, FG_USAGE for a bad cursor or page size. */
+  list(query?: JournalQuery): Promise<JournalPage>;
+  events(fileId: string): Promise<FileEvent[]>;
+}
+
+/** What a final transition of the runner checks: the queue lease it works under (see LeaseRef). */
+export interface HeldLease {
+  lease?: LeaseRef;
+}
+
+/**
+ * The file journal: one row per received file, and its timeline. Each transition writes the new
+ * state and its timeline event in one transaction and returns the row as it now is, so callers
+ * never read the row back. Transitions of a file that is not there fail with FG_FILE_NOT_FOUND.
+ */
+export interface JournalRepository extends JournalReader {
+  /** Journals a received file (`received`, its event and `file.received`); undefined when a live row holds that location. */
+  insert(file: NewJournalFile, at?: number): Promise<JournalFile | undefined>;
+  /** The live entry (engine still owns it) at this absolute location, if any. */
+  liveAt(location: string): Promise<JournalFile | undefined>;
+  /** Files the engine still owns (received, processing, failed), oldest first: start-up recovery. */
+  live(): Promise<JournalFile[]>;
+  /** An entry of the file's timeline that changes nothing else (a step's duration, a forward…). */
+  addEvent(fileId: string, type: string, detail?: Record<string, unknown>, at?: number): Promise<void>;
+  /** Sets columns and, when given, adds the event that records why, atomically; undefined: no such file. */
+  change(id: string, patch: FilePatch, event?: EventInput, at?: number): Promise<JournalFile | undefined>;
+  /** Sets columns; undefined: no such file. */
+  update(id: string, patch: FilePatch, at?: number): Promise<JournalFile | undefined>;
+
+  // -- the lifecycle: each is one unit of work (state + event) returning the fresh row --
+
+  /** An attempt begins: `processing`, under this workflow. With a lease: FG_LEASE_LOST unless it is still held. */
+  startAttempt(id: string, attempt: number, of: number, workflow: string, held?: HeldLease): Promise<JournalFile>;
+  /** The attempt failed and another follows after `retryInMs`: `failed`. */
+  attemptFailed(id: string, attempt: number, failure: { code: string; error: string; retryInMs: number }): Promise<JournalFile>;
+  /**
+   * The file's processing ended: processed, rejected or dead, with its outcome and its
+   * `file.<state>` event. With a lease, refused (FG_LEASE_LOST, nothing written) unless the
+   * lease is still held: a holder whose lease was taken over never finishes the file twice.
+   */
+  finish(id: string, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, options?: HeldLease & { at?: number }): Promise<JournalFile>;
+  /** The attempt stopped for a reason not the file's own (no disk space): back to `received`. */
+  pause(id: string, detail: Record<string, unknown>): Promise<JournalFile>;
+  /** The input now lives at `location` (`archived`, `quarantined`, `location-repaired`…). */
+  moved(id: string, location: string, eventType: string, detail: Record<string, unknown>): Promise<JournalFile>;
+  /**
+   * Unit of work of intake: the upload's row and either its queue job (`jobOf`) or its refusal
+   * (`refusalOf`, given the account as it is now). Undefined when a live row holds the location.
+   * The callbacks compute, they do no I/O.
+   */
+  recordUpload(
+    upload: NewJournalFile,
+    jobOf: (file: JournalFile) => NewJob,
+    refusalOf: (account: Account | undefined, file: JournalFile) => OutcomeSummary | undefined,
+  ): Promise<{ file: JournalFile; refusal?: OutcomeSummary } | undefined>;
+  /** Unit of work of `fluxgate replay`: the row back to `received` with its `replay` event, and its queue job. */
+  replayWithJob(id: string, from: FileState, location: string, job: NewJob): Promise<JournalFile>;
+  /**
+   * Unit of work at a one-node start: files still `processing` get an `interrupted` event and the
+   * state `failed`. Returns them as they were.
+   */
+  markInterrupted(at?: number): Promise<JournalFile[]>;
+  /** True when another file's receipt already uses this path (receipt names must be unique). */
+  receiptPathTaken(path: string, exceptFileId: string): Promise<boolean>;
+  /** The file whose output was last written at this path; null: an output of no file; undefined: none. */
+  outputOwner(path: string): Promise<string | null | undefined>;
+  recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at?: number): Promise<void>;
+}
