@@ -4,6 +4,7 @@ import { parse, CsvError } from 'csv-parse';
 import { FileRejection, rejectFile } from '../plugin-api/outcome';
 import type { Dialect } from '../plugin-api/records';
 import { cleanValue, SEPARATORS } from './header';
+import { QuickCsv, QuickCsvUnsupported, type QuickRecords } from './quick-csv';
 import { Utf8Guard } from './utf8';
 
 const QUOTES = { exchange: "'", dropbox: '"' } as const;
@@ -28,13 +29,74 @@ export type RowSource = (path: string, dialect: Dialect, options?: RowOptions) =
  * rather than per row, which on a 200,000-row file is most of the cost of the async plumbing.
  */
 export function parseRows(path: string, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
-  // 64 KiB reads: csv-parse hands out rows once per chunk, and a reader waits for the first ones
+  // 64 KiB reads: rows are handed out once per chunk, and a reader waits for the first ones
   // (a 256 KiB first chunk is ~1,700 rows, 20-30 ms of parsing before the first row).
-  return parseStream(createReadStream(path, { highWaterMark: 64 * 1024 }), dialect, options);
+  return parseStream(() => createReadStream(path, { highWaterMark: 64 * 1024 }), dialect, options);
 }
 
-/** parseRows over any byte stream (the parse worker's warm-up parses text from memory). */
-export async function* parseStream(source: Readable, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
+/**
+ * parseRows over any byte stream (the parse worker's warm-up parses text from memory); `open`
+ * gives the bytes from the start, again if asked. QuickCsv parses the file; where the file
+ * leaves the shape it handles, csv-parse parses it again from the start, and its rows follow
+ * on from the last QuickCsv gave (the same rows: csv-parse is what QuickCsv reproduces).
+ * `limit` (counting records for an error's line) is csv-parse's alone.
+ */
+export async function* parseStream(open: () => Readable, dialect: Dialect, options: RowOptions = {}): AsyncGenerator<RowBatch> {
+  if (options.limit !== undefined) {
+    yield* csvParseRows(open(), dialect, options, 0);
+    return;
+  }
+  const given = { records: 0 };
+  try {
+    yield* quickRows(open(), dialect, options, given);
+    return;
+  } catch (err) {
+    if (!(err instanceof QuickCsvUnsupported)) throw err;
+  }
+  yield* csvParseRows(open(), dialect, options, given.records);
+}
+
+/** The rows by QuickCsv; `given.records` counts those yielded, for csv-parse to go on from there. */
+async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = false }: RowOptions, given: { records: number }): AsyncGenerator<RowBatch> {
+  const guard = new Utf8Guard();
+  // Errors (the guard's, the source's, an abort) reach the loop below through the guard's iterator.
+  pipeline(source, guard, () => undefined);
+  const onAbort = () => source.destroy(signal?.reason as Error);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const parser = new QuickCsv(SEPARATORS[dialect], QUOTES[dialect]);
+  let endLine = 0;
+  const emit = (records: QuickRecords): RowBatch => {
+    const batch: RowBatch = { fields: records.fields, lines: [], clean };
+    for (let r = 0; r < records.fields.length; r++) {
+      const fields = records.fields[r];
+      const line = endLine + 1;
+      // Only a quoted value holds a line end; counted as csv-parse's record ends are (RECORD_ENDS).
+      endLine = records.multiline[r] ? line + embeddedNewlines(fields) : line;
+      if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
+      batch.lines.push(line);
+    }
+    given.records += records.fields.length;
+    return batch;
+  };
+  try {
+    for await (const chunk of guard) {
+      signal?.throwIfAborted();
+      const records: QuickRecords = { fields: [], multiline: [] };
+      parser.push((chunk as Buffer).toString('utf8'), false, records);
+      if (records.fields.length > 0) yield emit(records);
+    }
+    signal?.throwIfAborted();
+    const records: QuickRecords = { fields: [], multiline: [] };
+    parser.push('', true, records);
+    if (records.fields.length > 0) yield emit(records);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    source.destroy();
+  }
+}
+
+/** The rows by csv-parse, the first `skip` records left out (QuickCsv gave them). */
+async function* csvParseRows(source: Readable, dialect: Dialect, options: RowOptions, skip: number): AsyncGenerator<RowBatch> {
   const { signal, limit, clean = false } = options;
   const quote = QUOTES[dialect];
   const parser = parse({
@@ -62,6 +124,7 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   let endLine = 0;
+  let toSkip = skip;
   try {
     for (;;) {
       signal?.throwIfAborted();
@@ -77,6 +140,10 @@ export async function* parseStream(source: Readable, dialect: Dialect, options: 
         const line = endLine + 1;
         // Every byte of a parsed record went through the guard first: no lone CR seen, none in it.
         endLine = line + (guard.loneCR ? embeddedNewlines(fields) : embeddedLinefeeds(fields));
+        if (toSkip > 0) {
+          toSkip--;
+          continue;
+        }
         if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
         batch.fields.push(fields);
         batch.lines.push(line);

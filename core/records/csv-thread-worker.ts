@@ -125,7 +125,7 @@ async function warmUp(): Promise<void> {
     const text = Buffer.from(lines.join(dialect === 'exchange' ? '\r\n' : '\n'));
     const chunks = Array.from({ length: Math.ceil(text.length / 65_536) }, (_, i) => text.subarray(i * 65_536, (i + 1) * 65_536));
     try {
-      for await (const _ of parseStream(Readable.from(chunks), dialect, { clean: true })) {
+      for await (const _ of parseStream(() => Readable.from(chunks), dialect, { clean: true })) {
         if (jobs.size > 0) return;
       }
     } catch { /* only a warm-up: a real file reports its own errors */ }

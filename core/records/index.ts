@@ -1,20 +1,15 @@
-import { extname } from 'node:path';
 import { rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { headerText, readCsv } from './csv-reader';
 import { parseRows, translateCsvError, type RowBatch } from './csv-rows';
 import { parseRowsOnThread, startParseThread } from './csv-thread';
+import { chooseFormat } from './format';
 import { sniffFile } from './sniff';
 import { readXlsx, recordsOfSheet, xlsxRowBatches } from './xlsx-reader';
 
 export { firstInvalidUtf8 } from './utf8';
+export { chooseFormat } from './format';
 export type { RowBatch } from './csv-rows';
-
-function chooseFormat(path: string, options: RecordReaderOptions): 'csv' | 'xlsx' {
-  if (options.format) return options.format;
-  const ext = extname(options.fileName ?? path).toLowerCase();
-  return options.dialect === 'dropbox' && ext === '.xlsx' ? 'xlsx' : 'csv';
-}
 
 /**
  * Streams the records of an HR file. The whole file is rejected (FileRejection, thrown on

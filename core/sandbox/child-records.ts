@@ -1,10 +1,23 @@
 import { closeSync, openSync } from 'node:fs';
 import { rejectFile } from '../plugin-api/outcome';
 import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
-import { recordsFromRows, type RowBatch, type RowsOpening } from '../records';
+import { chooseFormat, readRecords, recordsFromRows, type RowBatch, type RowsOpening } from '../records';
 import type { ChildChannel } from './child-channel';
 import { readFrame } from './frames';
 import type { WireError } from './protocol';
+
+/**
+ * ctx.records() in the sandbox. A CSV input is read and parsed here, on the sandbox's thread,
+ * with the engine's reader (core/records readRecords: the same sniffing, UTF-8 check, QuickCsv
+ * or csv-parse, records and errors as in the server's process): QuickCsv takes less CPU than
+ * sending parsed rows over a FIFO took (JSON both ways, docs/benchmarks.md 2026-12-07
+ * perf-sal), and on two cores the sandboxed path is bound by its total CPU. An XLSX input comes
+ * from the engine (remoteRecords): its reader needs what the permission model refuses.
+ */
+export function sandboxRecords(channel: ChildChannel, options: RecordReaderOptions, inputPath: string, fileName: string): AsyncIterableIterator<SourceRecord> {
+  const named = { ...options, fileName: options.fileName ?? fileName };
+  return chooseFormat(inputPath, named) === 'csv' ? readRecords(inputPath, named) : remoteRecords(channel, options, fileName);
+}
 
 type RowsFrame = { fields: string[][]; lines: number[] } | { end: true } | { error: WireError };
 

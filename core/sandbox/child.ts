@@ -29,7 +29,7 @@ import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { encodeBatch } from './batch-wire';
 import { ChildChannel } from './child-channel';
-import { remoteRecords } from './child-records';
+import { sandboxRecords } from './child-records';
 import { installNetworkGuard } from './network-guard';
 import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
@@ -159,7 +159,7 @@ async function run(job: Job): Promise<void> {
     file: incoming,
     inputPath: job.inputPath,
     openInput: (): Readable => createReadStream(job.inputPath),
-    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => remoteRecords(channel, options, job.fileName),
+    records: (options: RecordReaderOptions): AsyncIterable<SourceRecord> => sandboxRecords(channel, options, job.inputPath, job.fileName),
     files: new ManifestScopedFiles(paths, job.settings.account.id, job.manifest, false), // no fchmod under --permission
     report,
     directory: remoteDirectory(),

@@ -11,6 +11,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../module-worker';
+import { chooseFormat } from '../records/format';
 import { openDatabase } from '../store/database';
 import { DirectoryRepository } from '../store/directory-repository';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
@@ -129,7 +130,9 @@ const EARLY_MIN_BYTES = 1024 * 1024;
  * Taken by the first ctx.records() with those options; otherwise it stops with the run. Not for
  * small inputs: a plugin doing nothing took ~50 ms longer per file (bench:sandbox).
  */
-let early = inputSize() >= EARLY_MIN_BYTES ? startFeeder(readerOptions({ dialect: job.settings.account.profile })) : undefined;
+const earlyOptions = readerOptions({ dialect: job.settings.account.profile });
+// A CSV input is parsed by the sandbox itself (child-records.ts, sandboxRecords): only an XLSX one gets a reader here.
+let early = chooseFormat(job.inputPath, earlyOptions) === 'xlsx' && inputSize() >= EARLY_MIN_BYTES ? startFeeder(earlyOptions) : undefined;
 
 function inputSize(): number {
   try {

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TestServer } from '../helpers/server';
 
-// A sandboxed plugin's ctx.records(): the engine reads and parses the input and sends the rows
-// to the sandbox, which builds the records (core/sandbox/records-feeder.ts, child-records.ts).
+// A sandboxed plugin's ctx.records(): a CSV input is read with the engine's reader in the sandbox
+// (child-records.ts, sandboxRecords); an XLSX one is read by the engine, which sends the rows to
+// the sandbox (records-feeder.ts), where the records are built.
 // What the plugin gets must be what it gets in the server's process: the same records (lines
 // across quoted line breaks, values, columns, headers, row problems), the same file rejections
 // (header problems, CSV errors, encodings) with the same codes and messages, XLSX too.
@@ -59,7 +60,7 @@ describe('a sandboxed plugin reads the records the engine parsed, as in the serv
     }
   });
 
-  test('an input of 1 MiB and more (its reader starts with the sandbox): every record, in order', async () => {
+  test('a CSV input of 1 MiB and more (QuickCsv, in the sandbox): every record, in order', async () => {
     const rows = Array.from({ length: 12_000 }, (_, i) => `ACME;${String(i + 1).padStart(7, '0')};Lastname-${i};Firstname;p${i}@acme.example;${'x'.repeat(60)}`);
     const path = join(mkdtempSync(join(files, 'big-')), 'big.csv');
     writeFileSync(path, ['organization_code;registration_reference;lastname;firstname;professional_email;note', ...rows, ''].join('\n'));
