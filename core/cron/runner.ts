@@ -9,6 +9,11 @@ export interface RunOptions {
   asOf?: number;
   dryRun?: boolean;
   trigger?: 'schedule' | 'manual';
+  /**
+   * The scheduled instant this run is for (epoch ms), set by the scheduler: a job runs once per
+   * job and slot across the cluster (FG_JOB_SLOT_TAKEN for the late one). Manual runs have none.
+   */
+  slot?: number;
   /** Keep every action in the report (the CLI prints them); scheduled runs only log them. */
   collectActions?: boolean;
   signal?: AbortSignal;
@@ -52,7 +57,7 @@ export class JobRunner {
       throw new FluxgateError('FG_JOB_RUNNING', `job ${job.name} is already running in this process`, { job: job.name });
     }
     const startedAt = Date.now();
-    const run = dryRun ? undefined : await this.runs.begin(job.name, asOf, startedAt);
+    const run = dryRun ? undefined : await this.runs.begin(job.name, asOf, startedAt, options.slot);
     const log = this.logger.child({ job: job.name, runId: run?.id ?? null, dryRun, asOf: new Date(asOf).toISOString() });
     const counts = new JobCounts();
     const actions: JobAction[] = [];

@@ -29,3 +29,12 @@ export function nextRun(job: string, expression: string, timezone: string): Date
     void task.destroy();
   }
 }
+
+/**
+ * The slot a scheduled run is for: the instant node-cron matched (its fire date, not the moment
+ * the callback ran), truncated to the second, so every node firing the same schedule names the
+ * same slot. For five-field expressions that is the minute.
+ */
+export function scheduledSlot(fireDate: Date): number {
+  return Math.floor(fireDate.getTime() / 1000) * 1000;
+}

@@ -1,12 +1,13 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { FluxgateConfig } from '../config/schema';
+import { toFluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { CronRepository } from '../store/ports/jobs';
 import type { Service } from '../tokens';
 import { JOB_CONFIG_KEYS, type JobName } from './job';
 import type { JobRegistry } from './registry';
 import type { JobRunner } from './runner';
-import { createJobTask } from './schedule';
+import { createJobTask, scheduledSlot } from './schedule';
 
 /**
  * Schedules every enabled job with node-cron (timezone from `config.jobs.timezone`, no
@@ -52,7 +53,7 @@ export class CronService implements Service {
         this.logger.info({ job: job.name, reason: idle }, 'job has nothing to do: not scheduled');
         continue;
       }
-      const task = createJobTask(job.name, settings.schedule, timezone, () => this.fire(job.name));
+      const task = createJobTask(job.name, settings.schedule, timezone, (ctx) => this.fire(job.name, scheduledSlot(ctx.date)));
       await task.start();
       this.tasks.push(task);
       this.logger.info({ job: job.name, schedule: settings.schedule, timezone, next: task.getNextRun()?.toISOString() ?? null }, 'job scheduled');
@@ -67,9 +68,12 @@ export class CronService implements Service {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async fire(name: JobName): Promise<void> {
-    const p = this.runner.run(name, { trigger: 'schedule', signal: this.stopping.signal }).catch((err: unknown) => {
-      this.logger.error({ job: name, err }, 'scheduled run did not start');
+  private async fire(name: JobName, slot: number): Promise<void> {
+    const p = this.runner.run(name, { trigger: 'schedule', slot, signal: this.stopping.signal }).catch((err: unknown) => {
+      const e = toFluxgateError(err);
+      // Another node (or this one, restarted) ran this schedule: the cluster's run, not a failure.
+      if (e.code === 'FG_JOB_SLOT_TAKEN') this.logger.info({ ...e.details, code: e.code, slot: new Date(slot).toISOString() }, e.message);
+      else this.logger.error({ job: name, slot: new Date(slot).toISOString(), err: e }, 'scheduled run did not start');
     });
     this.inFlight.add(p);
     try { await p; } finally { this.inFlight.delete(p); }

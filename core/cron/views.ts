@@ -17,7 +17,7 @@ export async function jobList(jobs: Pick<Jobs, 'registry' | 'runs'>, config: Flu
       enabled: settings.enabled, nextRun: settings.enabled ? iso(nextRun(job.name, settings.schedule, cfg.timezone)?.getTime()) : null,
       lastRun: last ? {
         id: last.id, startedAt: iso(last.startedAt), endedAt: iso(last.endedAt), asOf: iso(last.asOf),
-        outcome: last.outcome, counts: last.counts, error: last.error,
+        outcome: last.outcome, counts: last.counts, error: last.error, slot: iso(last.slot), host: last.host,
       } : null,
     };
   }));
@@ -28,6 +28,8 @@ export async function jobHistory(jobs: Pick<Jobs, 'registry' | 'runs'>, name: st
   const job = jobs.registry.get(name);
   return (await jobs.runs.runs(job.name, limit)).map((r) => ({
     id: r.id, startedAt: iso(r.startedAt), endedAt: iso(r.endedAt), asOf: iso(r.asOf), outcome: r.outcome, counts: r.counts, error: r.error,
+    // The schedule it ran for (null: run by hand) and the host that ran it: which node took a slot.
+    slot: iso(r.slot), host: r.host,
   }));
 }
 

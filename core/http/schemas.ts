@@ -66,7 +66,10 @@ export const WorkflowCheck = z.object({
   text: z.array(z.string()).describe('the problems and warnings as `workflows check` prints them'),
 });
 
-export const JobRun = z.object({ id: z.number(), startedAt: iso, endedAt: iso, asOf: iso, outcome: z.string(), counts: loose, error: z.string().nullable() });
+export const JobRun = z.object({
+  id: z.number(), startedAt: iso, endedAt: iso, asOf: iso, outcome: z.string(), counts: loose, error: z.string().nullable(),
+  slot: iso.describe('the scheduled instant it ran for; null for a run by hand'), host: z.string().nullable().describe('the host that ran it'),
+});
 export const Job = z.object({
   job: z.string(), description: z.string(), schedule: z.string(), timezone: z.string(), enabled: z.boolean(), nextRun: iso,
   lastRun: JobRun.nullable(),

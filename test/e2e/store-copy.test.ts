@@ -9,6 +9,7 @@ import type { TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { MIGRATIONS } from '../../core/store/migrations';
 import { SqliteBanRepository } from '../../core/store/bans-repository';
+import { SqliteCronRepository } from '../../core/store/cron-repository';
 import { openDatabase } from '../../core/store/database';
 import { addAccount, FIXTURES, uploadAndWait, uploadOrganizations } from './fixtures-support';
 
@@ -40,6 +41,9 @@ function sqliteRows<T>(sql: string): T[] {
   const db = new BetterSqlite3(join(server.dataDir, 'fluxgate.db'), { readonly: true });
   try { return db.prepare(sql).all() as T[]; } finally { db.close(); }
 }
+
+/** 02:00 UTC: the instant a scheduled run was fired for. */
+const SCHEDULED_SLOT = Date.UTC(2026, 11, 7, 2, 0);
 
 before(async () => {
   if (skip) return;
@@ -79,6 +83,9 @@ test('store copy moves every table of the stopped install, with the same counts 
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
     await new SqliteBanRepository(db).ban({ address: '203.0.113.7', bannedAt: Date.now(), until: Date.now() + 600_000, user: 'intruder', nodeId: 'node-a' });
+    // A scheduled run, as the server's scheduler records one: its slot (migration 019) is copied too.
+    const scheduled = await new SqliteCronRepository(db).begin('key-expiry', SCHEDULED_SLOT, SCHEDULED_SLOT + 40, SCHEDULED_SLOT);
+    await new SqliteCronRepository(db).finish(scheduled.id, 'ok', {}, null, SCHEDULED_SLOT + 50);
   } finally {
     db.close();
   }
@@ -116,6 +123,9 @@ test('store copy moves every table of the stopped install, with the same counts 
   assert.deepEqual(await target.query('SELECT id, state, receipt_path, client_address, client_fingerprint FROM files ORDER BY id'), files);
 
   // Sequences past the copied ids: the next row PostgreSQL numbers does not collide.
+  assert.deepEqual(await target.query("SELECT slot::text AS slot, host, pid FROM cron_runs WHERE job = 'key-expiry'"),
+    sqliteRows<{ slot: number; host: string; pid: number }>("SELECT slot, host, pid FROM cron_runs WHERE job = 'key-expiry'").map((r) => ({ ...r, slot: String(r.slot) })));
+  assert.deepEqual((await target.query<{ slot: string }>("SELECT slot::text AS slot FROM cron_runs WHERE job = 'key-expiry'")).map((r) => Number(r.slot)), [SCHEDULED_SLOT]);
   const [{ max }] = sqliteRows<{ max: number }>('SELECT MAX(id) AS max FROM file_events');
   const [next] = await target.query<{ id: string }>("INSERT INTO file_events (file_id, at, type) VALUES ($1, 0, 'test') RETURNING id", [files[0].id]);
   assert.ok(Number(next.id) > max, `new id ${next.id} > ${max}`);

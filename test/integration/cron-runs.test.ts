@@ -128,8 +128,11 @@ describe('job runs: crash recovery, locks, failures', () => {
     const retry = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(retry.outcome, 'ok');
     assert.equal((await journal.get(s.id))!.state, 'deleted');
-    const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'retention', '--limit', '2', '--json')).stdout) as Array<{ id: number; outcome: string }>;
-    assert.deepEqual(history.map((r) => [r.id, r.outcome]), [[retry.runId, 'ok'], [run.runId, 'failed']]);
+    const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'retention', '--limit', '2', '--json')).stdout) as Array<{ id: number; outcome: string; slot: string | null; host: string }>;
+    assert.deepEqual(history.map((r) => [r.id, r.outcome, r.slot, r.host]), [[retry.runId, 'ok', null, hostname()], [run.runId, 'failed', null, hostname()]],
+      'runs by hand: no scheduled slot, the host that ran them');
+    const text = (await fx.srv.cli('jobs', 'history', 'retention', '--limit', '1')).stdout;
+    assert.match(text, new RegExp(`^run ${retry.runId} .* by hand on ${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  ok`, 'm'));
   });
 
   test('bad arguments: unknown job, unreadable --at', async () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe } from 'node:test';
+import { hostname } from 'node:os';
 import type { FluxgateError } from '../../core/errors';
 import { bothEngines } from '../helpers/postgres-contract';
 
@@ -7,12 +8,16 @@ import { bothEngines } from '../helpers/postgres-contract';
 // cluster needs: two nodes beginning the same job at once get one run; the run of a node that
 // died is taken over, and recorded as interrupted.
 const isJobRunning = (err: unknown): boolean => (err as FluxgateError).code === 'FG_JOB_RUNNING';
+const isSlotTaken = (err: unknown): boolean => (err as FluxgateError).code === 'FG_JOB_SLOT_TAKEN';
+/** 02:00 UTC on a day: the instant a schedule fired for. */
+const SLOT = Date.UTC(2026, 11, 7, 2, 0);
 
 describe('store contract: job runs', () => {
   bothEngines('begin, finish, history; a job runs once at a time', async ({ store }) => {
     const runs = store.cronRuns;
     const first = await runs.begin('retention', 500, 1_000);
-    assert.deepEqual({ ...first, id: 0 }, { id: 0, job: 'retention', startedAt: 1_000, endedAt: null, outcome: 'running', dryRun: false, asOf: 500, counts: {}, error: null });
+    assert.deepEqual({ ...first, id: 0 }, { id: 0, job: 'retention', startedAt: 1_000, endedAt: null, outcome: 'running', dryRun: false, asOf: 500, counts: {}, error: null,
+      slot: null, host: hostname(), pid: process.pid });
     await assert.rejects(runs.begin('retention', 600, 1_100), (err: Error) => isJobRunning(err) && /job retention is already running \(run \d+/.test(err.message));
     const other = await runs.begin('key-expiry', 600, 1_200);
     await runs.finish(first.id, 'failed', { deleted: 3, errors: 1 }, 'one item failed', 2_000);
@@ -82,4 +87,51 @@ describe('store contract: job runs', () => {
     assert.equal((await e.store.cronRuns.get(run.id))!.outcome, 'interrupted');
     await e.store.cronRuns.finish(next.id, 'ok', {});
   }, ['postgres']);
+
+  // Issue #20: each scheduled job runs once per cluster per schedule. Two stores on one database
+  // are two nodes (SQLite: two processes on one file).
+  bothEngines('two nodes beginning the same job and slot at once: exactly one run, the other told it was taken', async (e) => {
+    const node2 = await e.another();
+    const node3 = await e.another();
+    const results = await Promise.allSettled([e.store, node2, node3].flatMap((s) => [s.cronRuns.begin('retention', SLOT, SLOT + 5, SLOT), s.cronRuns.begin('retention', SLOT, SLOT + 5, SLOT)]));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    assert.equal(won.length, 1, 'one begin wins');
+    for (const r of lost) assert.ok(isSlotTaken(r.reason), `the slot is taken, not merely locked: ${String(r.reason)}`);
+    const runs = await e.store.cronRuns.runs('retention');
+    assert.deepEqual(runs.map((r) => [r.id, r.slot]), [[won[0].value.id, SLOT]], 'one run recorded, for that slot');
+    await e.store.cronRuns.finish(won[0].value.id, 'ok', {});
+  });
+
+  bothEngines('a late node beginning a slot already run (whatever its outcome) is refused; the next slot and manual runs run', async (e) => {
+    const late = await e.another();
+    const first = await e.store.cronRuns.begin('retention', SLOT, SLOT + 5, SLOT);
+    await assert.rejects(late.cronRuns.begin('retention', SLOT, SLOT + 60_000, SLOT), (err: Error) => isSlotTaken(err)
+      && err.message.includes(`job retention was already run by ${hostname()} (pid ${process.pid}) for 2026-12-07T02:00:00.000Z (run ${first.id}, still running)`), 'while it runs');
+    await e.store.cronRuns.finish(first.id, 'failed', { errors: 1 }, 'one item failed', SLOT + 10);
+    await assert.rejects(late.cronRuns.begin('retention', SLOT, SLOT + 120_000, SLOT), (err: Error) => isSlotTaken(err) && /\(run \d+, failed\)/.test(err.message),
+      'after it ended, even failed: the next slot retries');
+    await assert.rejects(e.store.cronRuns.begin('retention', SLOT, SLOT + 120_000, SLOT), isSlotTaken, 'the node that ran it too (restarted)');
+    const otherJob = await late.cronRuns.begin('key-expiry', SLOT, SLOT + 20, SLOT);
+    await late.cronRuns.finish(otherJob.id, 'ok', {});
+    const next = await late.cronRuns.begin('retention', SLOT + 86_400_000, SLOT + 86_400_000, SLOT + 86_400_000);
+    assert.equal(next.slot, SLOT + 86_400_000);
+    await late.cronRuns.finish(next.id, 'ok', {});
+    const manual1 = await late.cronRuns.begin('retention', SLOT, SLOT + 90_000_000);
+    await late.cronRuns.finish(manual1.id, 'ok', {});
+    const manual2 = await e.store.cronRuns.begin('retention', SLOT, SLOT + 90_000_100);
+    await e.store.cronRuns.finish(manual2.id, 'ok', {});
+    assert.deepEqual((await e.store.cronRuns.runs('retention')).map((r) => [r.slot, r.outcome]),
+      [[null, 'ok'], [null, 'ok'], [SLOT + 86_400_000, 'ok'], [SLOT, 'failed']], 'one run per slot; manual runs have none');
+  });
+
+  bothEngines('a slot whose begin found the job locked (a long run of the previous slot) is not consumed', async (e) => {
+    const other = await e.another();
+    const long = await e.store.cronRuns.begin('retention', SLOT, SLOT, SLOT);
+    await assert.rejects(other.cronRuns.begin('retention', SLOT + 60_000, SLOT + 60_000, SLOT + 60_000), isJobRunning);
+    assert.deepEqual((await e.store.cronRuns.runs('retention')).map((r) => r.slot), [SLOT], 'the refused begin recorded nothing');
+    await e.store.cronRuns.finish(long.id, 'ok', {});
+    const later = await other.cronRuns.begin('retention', SLOT + 60_000, SLOT + 61_000, SLOT + 60_000);
+    await other.cronRuns.finish(later.id, 'ok', {});
+  });
 });

@@ -53,7 +53,7 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
     });
 
   jobs.command('history')
-    .description('recorded runs of a job, most recent first: start, end, as-of date, outcome, counts')
+    .description('recorded runs of a job, most recent first: start, end, as-of date, the schedule it ran for (or by hand) and the host, outcome, counts')
     .addArgument(jobArgument())
     .option('--limit <n>', 'at most this many runs (default 20)', (v) => Number.parseInt(v, 10))
     .option('--json', JSON_HELP)
@@ -62,7 +62,8 @@ export const registerJobCommands: RegisterCommands = (program: Command, ctx: Cli
       if (opts.json) return ctx.printJson(list);
       if (list.length === 0) return ctx.print(`${name} has never run`);
       for (const r of list) {
-        ctx.print(`run ${r.id}  ${r.startedAt} → ${r.endedAt ?? '…'}  as of ${r.asOf}  ${r.outcome}  ${countsText(r.counts)}${r.error ? `  (${r.error})` : ''}`);
+        const how = r.slot ? `scheduled ${r.slot}` : 'by hand';
+        ctx.print(`run ${r.id}  ${r.startedAt} → ${r.endedAt ?? '…'}  as of ${r.asOf}  ${how}${r.host ? ` on ${r.host}` : ''}  ${r.outcome}  ${countsText(r.counts)}${r.error ? `  (${r.error})` : ''}`);
       }
     });
 

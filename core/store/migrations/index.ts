@@ -15,6 +15,7 @@ import { nodesMigration } from './015-nodes';
 import { fileClientMigration } from './016-file-client';
 import { bansMigration } from './017-bans';
 import { accountChangesMigration } from './018-account-changes';
+import { cronSlotsMigration } from './019-cron-slots';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   attributeShapesMigration, employeeVersionsMigration, leaseHolderMigration, lookupIndexesMigration,
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
-  workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration];
+  workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration,
+  cronSlotsMigration];

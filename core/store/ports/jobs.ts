@@ -13,6 +13,11 @@ export interface CronRun {
   asOf: number;
   counts: RunCounts;
   error: string | null;
+  /** The scheduled instant (epoch ms) the run was fired for; null for a manual run. One run per job and slot. */
+  slot: number | null;
+  /** Host name and process id of who ran it (null for runs recorded before schema 019). */
+  host: string | null;
+  pid: number | null;
 }
 
 /**
@@ -21,8 +26,12 @@ export interface CronRun {
  * over, and its run is recorded as interrupted.
  */
 export interface CronRepository {
-  /** Unit of work: records a run as started and takes the job's lock; FG_JOB_RUNNING if a live process holds it. */
-  begin(job: string, asOf: number, now?: number): Promise<CronRun>;
+  /**
+   * Unit of work: records a run as started and takes the job's lock; FG_JOB_RUNNING if a live
+   * process holds it. With a `slot` (the scheduled instant, epoch ms), FG_JOB_SLOT_TAKEN when a
+   * run of that job and slot was already begun, by any node, whatever its outcome.
+   */
+  begin(job: string, asOf: number, now?: number, slot?: number): Promise<CronRun>;
   /** Unit of work: records the end of a run and releases the lock it holds. */
   finish(runId: number, outcome: Exclude<RunOutcome, 'running'>, counts: RunCounts, error?: string | null, now?: number): Promise<void>;
   /** Unit of work: marks runs whose process died (lock no longer held) as interrupted; returns how many. */

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Client } from 'pg';
 import { FluxgateError } from '../../errors';
-import { toRun, type RunRow } from '../cron-repository';
+import { slotTaken, toRun, type RunRow } from '../cron-repository';
 import type { CronRepository, CronRun, RunCounts, RunOutcome } from '../ports/jobs';
 import { connectPostgres } from './connect';
 import type { PgPool } from './pool';
@@ -26,22 +26,34 @@ export class PostgresCronRepository implements CronRepository {
 
   constructor(private readonly db: PgPool) {}
 
-  async begin(job: string, asOf: number, now = Date.now()): Promise<CronRun> {
+  /**
+   * A scheduled run claims its slot first, by the unique index on (job, slot): a node beginning
+   * the same slot at the same moment waits for this unit of work and then finds it taken
+   * (FG_JOB_SLOT_TAKEN), as does a late one after the run ended. Then the job's lock: if it is
+   * held (FG_JOB_RUNNING) the unit of work rolls back and the slot is free again.
+   */
+  async begin(job: string, asOf: number, now = Date.now(), slot?: number): Promise<CronRun> {
     const lock = await this.lockConnection();
     try {
-      if (!await tryLock(lock, job)) {
-        const holder = await this.db.row<LockRow>('SELECT * FROM cron_locks WHERE job = $1', [job]);
-        throw new FluxgateError('FG_JOB_RUNNING', holder
-          ? `job ${job} is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host})`
-          : `job ${job} is already running (another node is starting it)`, { job, runId: holder?.run_id ?? null });
-      }
-      // The lock is ours, so whoever left a lock row is gone: its run was interrupted.
       const run = await this.db.transaction(async (tx) => {
+        const row = await tx.row<RunRow>(`INSERT INTO cron_runs (job, started_at, outcome, dry_run, as_of, slot, host, pid)
+          VALUES ($1, $2, 'running', FALSE, $3, $4, $5, $6) ON CONFLICT (job, slot) WHERE slot IS NOT NULL DO NOTHING RETURNING *`,
+        [job, now, asOf, slot ?? null, hostname(), process.pid]);
+        if (!row) {
+          // READ COMMITTED: this statement sees the run that won, committed while the insert waited.
+          const earlier = await tx.row<RunRow>('SELECT * FROM cron_runs WHERE job = $1 AND slot = $2', [job, slot]);
+          throw slotTaken(job, slot!, earlier && toRun(earlier));
+        }
+        if (!await tryLock(lock, job)) {
+          const holder = await tx.row<LockRow>('SELECT * FROM cron_locks WHERE job = $1', [job]);
+          throw new FluxgateError('FG_JOB_RUNNING', holder
+            ? `job ${job} is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host})`
+            : `job ${job} is already running (another node is starting it)`, { job, runId: holder?.run_id ?? null });
+        }
+        // The lock is ours, so whoever left a lock row is gone: its run was interrupted.
         await tx.run(`UPDATE cron_runs SET outcome = 'interrupted', ended_at = $1, error = $2
           WHERE id = (SELECT run_id FROM cron_locks WHERE job = $3) AND outcome = 'running'`, [now, INTERRUPTED, job]);
         await tx.run('DELETE FROM cron_locks WHERE job = $1', [job]);
-        const row = (await tx.row<RunRow>(`INSERT INTO cron_runs (job, started_at, outcome, dry_run, as_of) VALUES ($1, $2, 'running', FALSE, $3) RETURNING *`,
-          [job, now, asOf]))!;
         await tx.run('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES ($1, $2, $3, $4, $5)', [job, row.id, process.pid, hostname(), now]);
         return toRun(row);
       });

@@ -15,6 +15,7 @@ import { pgNodesMigration } from './015-nodes';
 import { pgFileClientMigration } from './016-file-client';
 import { pgBansMigration } from './017-bans';
 import { pgAccountChangesMigration } from './018-account-changes';
+import { pgCronSlotsMigration } from './019-cron-slots';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -26,4 +27,4 @@ import type { Migration } from '../../migrations/types';
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
-  pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration];
+  pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration, pgCronSlotsMigration];
