@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import { DIRECTORY_SECTIONS, totalRows, type AccountDataRepository, type AccountRowCounts, type LiveLease } from '../store/account-data-repository';
+import { DIRECTORY_SECTIONS, totalRows } from '../store/account-data-repository';
+import type { AccountDataRepository, AccountRowCounts, AccountSections, LiveLease } from '../store/ports/account-data';
 import type { Account, AccountRepository } from '../store/ports/accounts';
 import { sweepTemporariesIn } from '../temporary-sweep';
 import { accountJson, isoDate, keyJson } from './cli-format';
 import { namedDataRoots, type DataRoot } from './data-roots';
-import { hashExport, writeExport, type ExportSection } from './removal-export';
+import { hashExport, writeExport } from './removal-export';
 import {
   createFolder, findUnfinished, MANIFEST_FORMAT, moveRoot, writeManifest, type RemovalManifest,
 } from './removal-folder';
@@ -22,7 +23,7 @@ const REMOVING_REASON = 'being removed (fluxgate account remove)';
 
 export interface RemovalDeps {
   accounts: AccountRepository;
-  /** The rows the account owns, exported then deleted in one transaction (synchronous still: docs/store.md). */
+  /** The rows the account owns: exported, then re-checked and deleted in one unit of work. */
   data: AccountDataRepository;
   paths: DataPaths;
   /** `<data>/removed` */
@@ -50,8 +51,8 @@ export interface Leftovers {
   unfinished?: string;
 }
 
-export function findLeftovers(deps: RemovalDeps, accountId: string): Leftovers | undefined {
-  const rows = deps.data.counts(accountId);
+export async function findLeftovers(deps: RemovalDeps, accountId: string): Promise<Leftovers | undefined> {
+  const rows = await deps.data.counts(accountId);
   const roots = namedDataRoots(deps.paths, accountId).filter((r) => existsSync(r.path));
   const unfinished = findUnfinished(deps.removedDir, accountId)?.folder;
   return totalRows(rows) > 0 || roots.length > 0 || unfinished ? { rows, roots, unfinished } : undefined;
@@ -98,7 +99,7 @@ export async function removeAccount(deps: RemovalDeps, accountId: string, now = 
   const { accounts, data } = deps;
   const account = await accounts.get(accountId);
   const unfinished = unfinishedRemoval(deps, accountId, account);
-  if (!account && !findLeftovers(deps, accountId)) {
+  if (!account && !await findLeftovers(deps, accountId)) {
     throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${accountId}", and nothing of one remains`, { accountId });
   }
   const snapshot = account ? {
@@ -106,7 +107,7 @@ export async function removeAccount(deps: RemovalDeps, accountId: string, now = 
     keys: (await accounts.keys(accountId)).map((k) => ({ ...keyJson(k), publicKey: k.publicKey })),
   } : null;
   // Refused before anything changes; a file taken after this check is caught at the delete.
-  if (!unfinished) refuseIfBusy(accountId, data.liveLeases(accountId));
+  if (!unfinished) refuseIfBusy(accountId, await data.liveLeases(accountId));
 
   const folder = unfinished?.folder ?? createFolder(deps.removedDir, accountId, now);
   const manifest: RemovalManifest = unfinished?.manifest ?? {
@@ -125,14 +126,12 @@ export async function removeAccount(deps: RemovalDeps, accountId: string, now = 
         `nothing is lost: what was moved is in ${folder}; run "fluxgate account remove ${accountId}" again in a moment`, { accountId, folder });
     }
     moveRoots(deps, accountId, folder, manifest);
-    const expected = exportRows(data, accountId, folder, manifest, now);
+    const expected = await exportRows(data, accountId, folder, manifest, now);
     writeManifest(folder, manifest);
-    deleted = data.exclusive(() => {
-      refuseIfBusy(accountId, data.liveLeases(accountId), folder);
-      const current = sections(data, accountId);
-      if (hashExport(current.directory).sha256 !== expected.directory || hashExport(current.journal).sha256 !== expected.journal) return undefined;
-      return data.deleteAll(accountId);
-    });
+    const removal = await data.removeAccountRows(accountId,
+      (current) => hashExport(current.directory).sha256 === expected.directory && hashExport(current.journal).sha256 === expected.journal);
+    if ('busy' in removal) refuseIfBusy(accountId, removal.busy, folder);
+    if ('removed' in removal) deleted = removal.removed;
   }
   // Whatever a worker that was finishing as the account was disabled wrote after the moves.
   moveRoots(deps, accountId, folder, manifest);
@@ -168,27 +167,17 @@ function moveRoots(deps: RemovalDeps, accountId: string, folder: string, manifes
   }
 }
 
-function sections(data: AccountDataRepository, accountId: string): { directory: ExportSection[]; journal: ExportSection[] } {
-  return {
-    directory: DIRECTORY_SECTIONS.map((t) => ({ name: t, rows: () => data.directoryRows(accountId, t) })),
-    journal: [
-      { name: 'files', rows: () => data.journalFiles(accountId) },
-      { name: 'outputs', rows: () => data.outputs(accountId) },
-    ],
-  };
-}
-
 /**
  * Writes both exports while the account still has rows (overwriting those of an interrupted
  * run: the rows they hold are all still in the database). Once the rows are deleted, the exports
  * written before are the only copy: kept as they are. Returns the hash of the rows each export
  * holds, which the delete transaction must find again.
  */
-function exportRows(data: AccountDataRepository, accountId: string, folder: string, manifest: RemovalManifest, now: Date): { directory: string; journal: string } {
+async function exportRows(data: AccountDataRepository, accountId: string, folder: string, manifest: RemovalManifest, now: Date): Promise<{ directory: string; journal: string }> {
   // A killed run's half-written export (under its temporary name) is of no use: removed.
   sweepTemporariesIn(folder);
-  const current = sections(data, accountId);
-  const c = data.counts(accountId);
+  const current: AccountSections = await data.sections(accountId);
+  const c = await data.counts(accountId);
   const has = { directory: directoryRows(c) > 0, journal: c.files + c.outputs > 0 };
   const hashes = { directory: '', journal: '' };
   for (const [key, file] of [['directory', DIRECTORY_EXPORT], ['journal', JOURNAL_EXPORT]] as const) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FluxgateConfig } from '../config/schema';
 import type { DataPaths } from '../config/paths';
 import { FluxgateError } from '../errors';
-import type { AccountDataRepository } from '../store/account-data-repository';
+import type { AccountDataRepository } from '../store/ports/account-data';
 import type { Account, AccountKey, AccountOptions, AccountProfile, AccountRepository, NewAccountEntry } from '../store/ports/accounts';
 import { normalizeAllowlist } from './allowlist';
 import { createAccountTree, createAccountTrees } from './account-tree';
@@ -121,7 +121,7 @@ export class AccountService {
       throw new FluxgateError('FG_ACCOUNT_EXISTS', `account "${id}" already exists${unfinished}`, { accountId: id });
     }
     // A new account must start empty: it would otherwise find (and a sal upload "update") the data of the one removed.
-    const leftovers = findLeftovers(this.removal, id);
+    const leftovers = await findLeftovers(this.removal, id);
     if (leftovers) {
       throw new FluxgateError('FG_ACCOUNT_LEFTOVERS',
         `there is no account "${id}", but data of one removed earlier remains (${describeLeftovers(leftovers)}): ` +

@@ -2,10 +2,10 @@ import { checkedDataDir } from '../config/checked-cache';
 import type { ConfigSources } from '../config/config-file';
 import { DataPaths } from '../config/paths';
 import { MAX_PAGE } from '../store/journal-query';
-import { JournalReader } from '../store/journal-reader';
+import { JournalReads } from '../store/journal-reader';
 import { FILE_STATES, type FileState } from '../store/journal-types';
 import { openDatabaseToRead } from '../store/read-only-database';
-import { listFiles, type ListOptions } from './commands/files-list';
+import { listQuery, printPage, type ListOptions } from './commands/files-list';
 import { showFile } from './commands/files-show';
 
 /**
@@ -83,9 +83,13 @@ export function runFastPath(args: readonly string[], out: NodeJS.WritableStream 
       printJson: (value: unknown) => { lines.push(`${JSON.stringify(value, null, 2)}\n`); },
       printNote: (line: string) => { notes.push(`${line}\n`); },
     };
-    const journal = new JournalReader(db);
-    if (query.command === 'show') showFile(journal, query.id, query.json, output);
-    else listFiles(journal, query.options, output);
+    const journal = new JournalReads(db);
+    if (query.command === 'show') {
+      const file = journal.get(query.id);
+      showFile(query.id, file, file ? journal.events(query.id) : [], query.json, output);
+    } else {
+      printPage(journal.list(listQuery(query.options)), query.options, output);
+    }
     out.write(lines.join(''));
     if (notes.length > 0) err.write(notes.join(''));
     return true;

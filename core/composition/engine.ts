@@ -6,8 +6,8 @@ import type { Logger } from '../logging/logger';
 import type { ServerKeyStore } from '../pgp/server-key';
 import { FileJobs } from '../queue/file-jobs';
 import { DurableQueue } from '../queue/queue';
-import type { JournalRepository } from '../store/journal-repository';
-import type { SqliteStore } from '../store/sqlite-store';
+import type { JournalRepository } from '../store/ports/journal';
+import type { Store } from '../store/ports/store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
 import { DeclaredFolders } from '../workflow/declared-folders';
@@ -17,6 +17,7 @@ import { WorkflowRunner } from '../workflow/runner';
 import type { StepServices } from '../workflow/step';
 import { BUILTIN_STEPS } from '../workflow/steps';
 import { WorkflowWorkers } from '../workflow/worker-service';
+import { WorkflowVersionStore } from '../workflow/workflow-versions';
 import { BUILTIN_HANDLERS } from '../../plugins';
 import { pluginContainer } from './plugins';
 import type { State } from './state';
@@ -34,22 +35,25 @@ export interface Engine {
   services: Service[];
 }
 
-export function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Engine {
-  const { loaded, config, paths, sqlite, accountRows: accounts, logger } = state;
-  const journal = sqlite.journal();
+export async function composeEngine(state: State, pgp: { keys: ServerKeyStore; signer?: OutputSigner }): Promise<Engine> {
+  const { loaded, config, paths, store, logger } = state;
+  // Last good definitions, kept across restarts (issue #23): read before the registry is built.
+  const versions = await WorkflowVersionStore.load(store.workflowVersions, logger.child({ component: 'workflows' }));
+  const { journal, accounts } = store;
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
   const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
-  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers,
-    sqlite.workflowVersions()); // last good definitions, kept across restarts (issue #23)
-  const files = fileJobs(new DurableQueue(sqlite.queue(), config.engine.retry, logger), workflows, config);
+  const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers, versions);
+  const files = fileJobs(new DurableQueue(store.queue, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
   const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
   // Folders workflows declare (createFolders), in every exchange account (issue #23).
   const folders = new DeclaredFolders(paths, accounts, workflows, logger.child({ component: 'workflows' }));
-  workflows.onReload.push(() => folders.ensure());
+  workflows.onReload.push(() => {
+    folders.ensure().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'cannot create the folders workflows declare'));
+  });
   return {
     journal, files, steps, handlers, workflows, runner, intake,
     services: [
@@ -79,7 +83,7 @@ export function fileJobs(queue: DurableQueue, workflows: WorkflowRegistry, confi
  * What `fluxgate replay` needs beside a running server: the journal and the same "process this
  * file", with the workflows read once from disk (their attempts; no plugin is loaded for that).
  */
-export function composeFileJobs({ loaded, sqlite, logger }: { loaded: LoadedConfig; sqlite: SqliteStore; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
+export function composeFileJobs({ loaded, store, logger }: { loaded: LoadedConfig; store: Store; logger: Logger }): { journal: JournalRepository; files: FileJobs } {
   const workflows = new WorkflowRegistry(loaded.workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
-  return { journal: sqlite.journal(), files: fileJobs(new DurableQueue(sqlite.queue(), loaded.config.engine.retry, logger), workflows, loaded.config) };
+  return { journal: store.journal, files: fileJobs(new DurableQueue(store.queue, loaded.config.engine.retry, logger), workflows, loaded.config) };
 }

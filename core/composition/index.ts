@@ -43,27 +43,27 @@ export interface Composition {
  * order, and stop in reverse: the WAL checkpointer before anything writes, the engine before
  * the SFTP server accepts uploads.
  */
-export function compose({ loaded, logger }: ComposeOptions): Composition {
+export async function compose({ loaded, logger }: ComposeOptions): Promise<Composition> {
   const state = composeState(loaded, logger);
   try {
-    return composeOn(state);
+    return await composeOn(state);
   } catch (err) {
     state.sqlite.close(); // e.g. a plugin module that does not load: nothing was started
     throw err;
   }
 }
 
-function composeOn(state: State): Composition {
+async function composeOn(state: State): Promise<Composition> {
   const { loaded, config, paths, logger } = state;
   const keys = new ServerKeyStore(paths, loaded, logger);
   const pgp = { keys, signer: config.pgp.signReports ? new PgpOutputSigner(keys, config, logger) : undefined };
-  const engine = composeEngine(state, pgp);
+  const engine = await composeEngine(state, pgp);
   const jobs = buildJobs({ config, paths, store: state.store, logger });
-  const accountService = new AccountService(state.store.accounts, state.sqlite.accountData(), paths, config);
+  const accountService = new AccountService(state.store.accounts, state.store.accountData, paths, config);
   const sftp = new SftpService(config, logger, paths, state.store.accounts, state.uploads, loaded, state.store.bans);
   const http = composeHttp(state, engine, { accounts: accountService, jobs, pgpKeys: keys, sftp });
   const notify = composeNotify(state);
-  const heartbeat = new NodeHeartbeat(state.sqlite.nodes(), () => sftp.identity(), logger);
+  const heartbeat = new NodeHeartbeat(state.store.nodes, () => sftp.identity(), logger);
 
   const services: Service[] = [
     state.walCheckpointer,

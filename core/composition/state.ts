@@ -3,7 +3,6 @@ import { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { SqliteAccountRows } from '../store/accounts-repository';
 import type { DirectoryRepository } from '../store/directory-repository';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
@@ -19,8 +18,6 @@ export interface State {
   sqlite: SqliteStore;
   /** The store's repositories, behind their interfaces (core/store/ports). */
   store: Store;
-  /** Accounts synchronously, for intake and the workflow runner (not converted yet, docs/store.md); the others take store.accounts. */
-  accountRows: SqliteAccountRows;
   /** The SFTP server announces completed uploads here; intake listens. */
   uploads: UploadEvents;
   /** A Service: started before and stopped after everything that writes. */
@@ -36,7 +33,6 @@ export function composeState(loaded: LoadedConfig, logger: Logger): State {
   return {
     loaded, config: loaded.config, logger, paths, sqlite,
     store: sqlite,
-    accountRows: sqlite.accountRows(),
     uploads: new UploadEvents(),
     walCheckpointer,
     // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.

@@ -124,7 +124,12 @@ const engineSchema = z.strictObject({
     maxDelayMs: z.number().int().min(0).default(10 * 60_000),
     factor: z.number().min(1).default(2),
   }).prefault({}),
-  leaseMs: z.number().int().min(1000).default(5 * 60_000),
+  /**
+   * How long a worker's lease on a file's job runs unless renewed (it is renewed every
+   * leaseMs / 2 while the file is processed): a job whose holder died is taken over by another
+   * worker (another node) once it runs out.
+   */
+  leaseMs: z.number().int().min(1000).default(30_000),
   pollIntervalMs: z.number().int().min(10).default(1000),
   /**
    * chokidar watchers on account trees, for files written there by other means than this

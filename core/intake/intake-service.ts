@@ -1,7 +1,7 @@
 import type { DataPaths } from '../config/paths';
 import type { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { SqliteAccountRows } from '../store/accounts-repository';
+import type { AccountRepository } from '../store/ports/accounts';
 import type { Service } from '../tokens';
 import type { Intake } from './intake';
 import { TreeScanner } from './tree-scanner';
@@ -30,7 +30,7 @@ export class IntakeService implements Service {
   constructor(
     private readonly intake: Intake,
     paths: DataPaths,
-    accounts: SqliteAccountRows,
+    accounts: AccountRepository,
     private readonly uploads: UploadEvents,
     options: IntakeSourceOptions,
     logger: Logger,

@@ -4,8 +4,9 @@ import type { DataPaths } from '../config/paths';
 import type { UploadClient } from '../events';
 import type { Logger } from '../logging/logger';
 import type { FileJobs } from '../queue/file-jobs';
-import type { Account, AccountProfile, SqliteAccountRows } from '../store/accounts-repository';
-import type { JournalFile, JournalRepository, OutcomeSummary } from '../store/journal-repository';
+import type { JournalFile, OutcomeSummary } from '../store/journal-types';
+import type { Account, AccountProfile, AccountRepository } from '../store/ports/accounts';
+import type { JournalRepository } from '../store/ports/journal';
 import { isHiddenName, isPartialUpload } from '../upload-names';
 import { moveInput, quarantineDestination, UNMATCHED_FLUX } from '../workflow/input-moves';
 import { digestFile } from './hash';
@@ -15,7 +16,7 @@ export type RouteFile = (profile: AccountProfile, relativePath: string) => strin
 
 export interface IntakeDeps {
   paths: DataPaths;
-  accounts: SqliteAccountRows;
+  accounts: Pick<AccountRepository, 'get'>;
   journal: JournalRepository;
   /** The engine's "process this file": the job, with the attempts of the file's workflow. */
   files: FileJobs;
@@ -50,8 +51,8 @@ export class Intake {
   }
 
   /** Whether the file is being taken in right now or already has a live journal entry. */
-  isTaken(absolutePath: string): boolean {
-    return this.inFlight.has(absolutePath) || this.deps.journal.liveAt(absolutePath) !== undefined;
+  async isTaken(absolutePath: string): Promise<boolean> {
+    return this.inFlight.has(absolutePath) || await this.deps.journal.liveAt(absolutePath) !== undefined;
   }
 
   /**
@@ -59,7 +60,7 @@ export class Intake {
    * scan, the watcher: dropped by other means) have none and are journaled without.
    */
   async consider(accountId: string, absolutePath: string, via: string, client?: UploadClient): Promise<JournalFile | undefined> {
-    const account = this.deps.accounts.get(accountId);
+    const account = await this.deps.accounts.get(accountId);
     if (!account || account.purgedAt) return undefined;
     const rel = this.acceptedPath(account, absolutePath);
     if (!rel) return undefined;
@@ -67,9 +68,10 @@ export class Intake {
       if (client) this.lateClients.set(absolutePath, client);
       return undefined;
     }
-    if (this.deps.journal.liveAt(absolutePath)) return undefined;
+    // Taken before the first await: a second report of the same path meanwhile stops above.
     this.inFlight.add(absolutePath);
     try {
+      if (await this.deps.journal.liveAt(absolutePath)) return undefined;
       const before = await stat(absolutePath).catch(() => undefined);
       if (!before?.isFile()) return undefined;
       const digest = await digestFile(absolutePath);
@@ -79,14 +81,14 @@ export class Intake {
       const flux = this.deps.route(account.profile, rel);
       // The row and its job commit together; the account is read again inside, as late as
       // possible: a file arriving once `account disable` has returned is refused.
-      const recorded = this.deps.journal.recordUpload({
+      const recorded = await this.deps.journal.recordUpload({
         accountId: account.id, profile: account.profile, flux, workflow: flux,
         originalPath: rel, name: basename(rel), size: digest.size, sha1: digest.sha1, sha256: digest.sha256, location: absolutePath,
         client: client ?? this.lateClients.get(absolutePath) ?? null,
       }, (file) => this.deps.files.jobFor(file), (now, file) => disabledRefusal(now, file.id));
       if (!recorded) return undefined;
       const entry = recorded.file;
-      if (recorded.refusal) return this.quarantine(entry, recorded.refusal, via);
+      if (recorded.refusal) return await this.quarantine(entry, recorded.refusal, via);
       this.deps.files.wake();
       this.log.info({ fileId: entry.id, account: account.id, path: rel, size: entry.size, sha256: entry.sha256, flux: entry.flux, via, client: entry.client?.address }, 'file received');
       return entry;
@@ -103,10 +105,10 @@ export class Intake {
    * A refused file leaves the account tree for its quarantine, with its journal row as the report.
    * (A crash between the row and the move leaves it in the tree: the next scan refuses it again.)
    */
-  private quarantine(entry: JournalFile, refusal: OutcomeSummary, via: string): JournalFile {
+  private async quarantine(entry: JournalFile, refusal: OutcomeSummary, via: string): Promise<JournalFile> {
     const file = { ...entry, flux: entry.flux ?? UNMATCHED_FLUX };
-    const moved = moveInput(this.deps.journal, entry, quarantineDestination(this.deps.paths, file), 'quarantined');
-    this.deps.journal.addEvent(entry.id, 'rejected', { ...refusal });
+    const moved = await moveInput(this.deps.journal, entry, quarantineDestination(this.deps.paths, file), 'quarantined');
+    await this.deps.journal.addEvent(entry.id, 'rejected', { ...refusal });
     this.log.warn({ fileId: entry.id, account: entry.accountId, path: entry.originalPath, size: entry.size, sha256: entry.sha256, code: refusal.code, via },
       `file refused: ${refusal.summary}`);
     return moved;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EXCHANGE_TREE } from '../accounts/account-tree';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { AccountRef, SqliteAccountRows } from '../store/accounts-repository';
+import type { AccountRef, AccountRepository } from '../store/ports/accounts';
 import { isNeverTaken } from '../upload-names';
 import type { Intake } from './intake';
 
@@ -80,7 +80,7 @@ export class TreeScanner {
   constructor(
     private readonly intake: Intake,
     private readonly paths: DataPaths,
-    private readonly accounts: SqliteAccountRows,
+    private readonly accounts: Pick<AccountRepository, 'pageAfter' | 'countLive'>,
     private readonly periodMs: number,
     logger: Logger,
   ) {
@@ -121,7 +121,7 @@ export class TreeScanner {
     let found = 0;
     let accounts = 0;
     for (;;) {
-      const page = this.accounts.pageAfter(cursor, START_SLICE);
+      const page = await this.accounts.pageAfter(cursor, START_SLICE);
       for (const account of page) {
         if (this.stopped) return;
         found += await this.look(account, true);
@@ -159,9 +159,9 @@ export class TreeScanner {
     if (this.cursor === '') this.passStartedAt = Date.now();
     // A pass longer than the period: accounts were added since they were counted (an import of
     // thousands into a server that had a few); counted again, the slices grow to match.
-    else if (Date.now() - this.passStartedAt > this.periodMs) this.accountCount = this.accounts.countLive();
+    else if (Date.now() - this.passStartedAt > this.periodMs) this.accountCount = await this.accounts.countLive();
     const slice = Math.max(1, Math.ceil((this.accountCount * this.tickMs) / this.periodMs));
-    const page = this.accounts.pageAfter(this.cursor, slice);
+    const page = await this.accounts.pageAfter(this.cursor, slice);
     const readAll = this.passes % READ_ALL_EVERY === READ_ALL_EVERY - 1;
     for (const account of page) {
       if (this.stopped) return;
@@ -177,7 +177,7 @@ export class TreeScanner {
     this.seenThisPass.clear();
     this.cursor = '';
     this.passes++;
-    this.accountCount = this.accounts.countLive();
+    this.accountCount = await this.accounts.countLive();
   }
 
   /** Looks at one account's tree, reading it when needed; resolves with the number of files taken. */
@@ -194,7 +194,7 @@ export class TreeScanner {
     this.trees.set(account.id, { signature: tree.signature, dirs, holdsFiles: tree.files.length > 0, readAt });
     let taken = 0;
     for (const file of tree.files) {
-      if (this.intake.isTaken(file)) continue;
+      if (await this.intake.isTaken(file)) continue;
       const mtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
       if (mtime === undefined) continue;
       if (Date.now() - mtime < SETTLED_MS) {

@@ -3,7 +3,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { AccountRef, SqliteAccountRows } from '../store/accounts-repository';
+import type { AccountRef, AccountRepository } from '../store/ports/accounts';
 import { isNeverTaken } from '../upload-names';
 import type { Intake } from './intake';
 import type { TreeScanner } from './tree-scanner';
@@ -32,7 +32,7 @@ export class AccountWatcher {
     private readonly intake: Intake,
     private readonly scanner: TreeScanner,
     private readonly paths: DataPaths,
-    private readonly accounts: SqliteAccountRows,
+    private readonly accounts: Pick<AccountRepository, 'list' | 'get'>,
     /** `true`: every account; else these account ids. */
     private readonly selection: true | readonly string[],
     logger: Logger,
@@ -42,7 +42,7 @@ export class AccountWatcher {
 
   /** Resolves once the existing trees are watched: a file written after that is reported. */
   async start(): Promise<void> {
-    const accounts = this.selected();
+    const accounts = await this.selected();
     for (const a of accounts) this.watched.add(a.id);
     this.treeWatcher = watch(accounts.map((a) => this.watchTarget(a)), {
       ignoreInitial: true,
@@ -74,15 +74,20 @@ export class AccountWatcher {
     await Promise.all([this.treeWatcher?.close(), this.rootWatcher?.close()]);
   }
 
-  private selected(): AccountRef[] {
-    if (this.selection === true) return this.accounts.list().filter((a) => !a.purgedAt);
-    return this.selection.map((id) => this.accounts.get(id)).filter((a) => a !== undefined && !a.purgedAt) as AccountRef[];
+  private async selected(): Promise<AccountRef[]> {
+    if (this.selection === true) return (await this.accounts.list()).filter((a) => !a.purgedAt);
+    const found = await Promise.all(this.selection.map((id) => this.accounts.get(id)));
+    return found.filter((a) => a !== undefined && !a.purgedAt) as AccountRef[];
   }
 
   /** Watches selected accounts not watched yet (added while running); their trees are read once. */
   private refreshAccounts(): void {
     if (this.selection !== true && this.watched.size === this.selection.length) return;
-    for (const account of this.selected()) {
+    this.selected().then((accounts) => this.watchNew(accounts), (err: unknown) => this.log.error({ err }, 'intake: cannot read the accounts to watch (tried again later)'));
+  }
+
+  private watchNew(accounts: AccountRef[]): void {
+    for (const account of accounts) {
       if (this.watched.has(account.id)) continue;
       this.watched.add(account.id);
       // Drop-box: only the root's own files count; the watcher's depth is global, so Intake filters.
@@ -109,9 +114,9 @@ export class AccountWatcher {
    * tree is read a second after the directory appears instead of at the scan's next pass.
    */
   private onAddDir(path: string): void {
-    const account = this.accounts.get(this.accountOf(path) ?? '');
-    if (!account || account.purgedAt) return;
-    this.readSoon(account, NEW_DIRECTORY_READ_MS);
+    this.accounts.get(this.accountOf(path) ?? '').then((account) => {
+      if (account && !account.purgedAt) this.readSoon(account, NEW_DIRECTORY_READ_MS);
+    }, (err: unknown) => this.log.error({ err, path }, 'intake: cannot read the account of a new directory'));
   }
 
   private readSoon(account: AccountRef, delayMs: number): void {

@@ -1,5 +1,5 @@
 import type { JournalFile } from '../store/journal-repository';
-import type { NewJob } from '../store/queue-repository';
+import type { NewJob } from '../store/ports/queue';
 import type { DurableQueue, JobHandler, ListenOptions } from './queue';
 
 /** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
@@ -34,8 +34,8 @@ export class FileJobs {
   }
 
   /** Inserts the file's job, or nothing when it has one pending; true when inserted. */
-  private add(file: QueuedFile): boolean {
-    return this.queue.repo.insert(this.jobFor(file)).created;
+  private async add(file: QueuedFile): Promise<boolean> {
+    return (await this.queue.repo.insert(this.jobFor(file))).created;
   }
 
   /** Tells this process's workers that a job is due (another process's workers find it by polling). */
@@ -44,8 +44,8 @@ export class FileJobs {
   }
 
   /** add() then wake(), outside any transaction. */
-  enqueue(file: QueuedFile): boolean {
-    const created = this.add(file);
+  async enqueue(file: QueuedFile): Promise<boolean> {
+    const created = await this.add(file);
     if (created) this.wake();
     return created;
   }
@@ -56,7 +56,7 @@ export class FileJobs {
   }
 
   /** Releases every lease of the queue: at a one-node start none can belong to a live worker (WorkflowWorkers). */
-  releaseAllLeases(): number {
+  releaseAllLeases(): Promise<number> {
     return this.queue.repo.releaseAllLeases();
   }
 }

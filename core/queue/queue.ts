@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging/logger';
-import type { QueueRepository, Job } from '../store/queue-repository';
+import { toFluxgateError } from '../errors';
+import { leaseOf, type Job, type LeaseRef, type QueueRepository } from '../store/ports/queue';
 import { backoffDelay, type RetryPolicy } from './backoff';
 
-export type { Job } from '../store/queue-repository';
+export type { Job } from '../store/ports/queue';
 
 export interface EnqueueOptions {
   /** Run no earlier than this many milliseconds from now. */
@@ -27,7 +28,11 @@ export type JobOutcome =
   | { status: 'postpone'; error: string; delayMs?: number }
   | { status: 'dead'; error: string };
 
-export type JobHandler<P> = (job: Job<P>, signal: AbortSignal) => Promise<JobOutcome>;
+/**
+ * `lease`: the job's lease, which a final transition the handler makes in the store checks
+ * (JournalRepository.finish); `signal` aborts on stop, and when the lease is lost.
+ */
+export type JobHandler<P> = (job: Job<P>, signal: AbortSignal, lease: LeaseRef) => Promise<JobOutcome>;
 
 export interface ListenOptions {
   concurrency: { global: number; perAccount: number };
@@ -44,12 +49,12 @@ export interface ListenOptions {
 export class DurableQueue {
   private readonly wake = new EventEmitter();
 
-  /** `repo`: the queue's rows (the SQLite class: leasing is synchronous, see pump; its async interface comes with the journal's, docs/store.md). */
+  /** `repo`: the queue's rows; leasing is its `claim` unit of work (see QueueWorker.pump). */
   constructor(readonly repo: QueueRepository, readonly retry: RetryPolicy, private readonly logger: Logger) {}
 
-  enqueue(topic: string, payload: unknown, options: EnqueueOptions = {}): { job: Job; created: boolean } {
+  async enqueue(topic: string, payload: unknown, options: EnqueueOptions = {}): Promise<{ job: Job; created: boolean }> {
     const now = Date.now();
-    const result = this.repo.insert({
+    const result = await this.repo.insert({
       topic, payload, dedupKey: options.key, accountId: options.accountId,
       maxAttempts: options.maxAttempts ?? this.retry.attempts, runAt: now + (options.delay ?? 0),
     }, now);
@@ -81,6 +86,10 @@ class QueueWorker<P> {
   private readonly abort = new AbortController();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** A claim is in flight: the next one waits for it (the counts it reads must include its jobs). */
+  private claiming = false;
+  /** Asked to pump while a claim was in flight: pump again once it is in. */
+  private again = false;
 
   constructor(
     private readonly queue: DurableQueue,
@@ -100,6 +109,7 @@ class QueueWorker<P> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    while (this.claiming) await new Promise((r) => setImmediate(r));
     const running = Promise.allSettled([...this.active.values()]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([running, new Promise((r) => { timer = setTimeout(r, this.options.graceMs ?? 0); })]);
@@ -108,22 +118,50 @@ class QueueWorker<P> {
     await running;
   }
 
-  /** Leases as many due jobs as the limits allow. Synchronous leasing keeps the counts exact. */
+  /**
+   * Leases as many due jobs as the limits allow. One claim at a time, each a unit of work of the
+   * store given the jobs this worker holds by account, and its jobs counted as soon as it
+   * returns: the per-account counts stay exact across the await.
+   */
   pump(): void {
-    while (!this.stopped && this.active.size < this.options.concurrency.global) {
-      const saturated = [...this.perAccount].filter(([, n]) => n >= this.options.concurrency.perAccount).map(([a]) => a);
-      const job = this.queue.repo.lease<P>(this.topic, this.options.leaseMs, saturated);
-      if (!job) return;
-      this.run(job);
+    if (this.stopped) return;
+    if (this.claiming) { this.again = true; return; }
+    this.claiming = true;
+    void this.claimAll()
+      .catch((err: unknown) => this.log.error({ err }, 'cannot lease jobs from the queue (tried again at the next poll)'))
+      .finally(() => {
+        this.claiming = false;
+        if (this.again) { this.again = false; this.pump(); }
+      });
+  }
+
+  private async claimAll(): Promise<void> {
+    const { concurrency, leaseMs } = this.options;
+    while (!this.stopped && this.active.size < concurrency.global) {
+      const jobs = await this.queue.repo.claim<P>({
+        topic: this.topic, leaseMs, max: concurrency.global - this.active.size,
+        perAccount: concurrency.perAccount, held: Object.fromEntries(this.perAccount),
+      });
+      // Leased even when stopping meanwhile: they run, and stop() waits for them as for the others.
+      for (const job of jobs) this.run(job);
+      if (jobs.length === 0) return;
     }
   }
 
   private run(job: Job<P>): void {
     const account = job.accountId;
     if (account) this.perAccount.set(account, (this.perAccount.get(account) ?? 0) + 1);
-    const heartbeat = setInterval(() => this.queue.repo.extendLease(job.id, this.options.leaseMs), Math.max(500, this.options.leaseMs / 2));
+    const lease = leaseOf(job);
+    const lost = new AbortController();
+    const heartbeat = setInterval(() => {
+      this.queue.repo.renew(lease, this.options.leaseMs).then((held) => {
+        if (held || lost.signal.aborted) return;
+        this.log.warn({ jobId: job.id }, 'lease lost: another worker took the job over; this attempt is abandoned and its result not recorded');
+        lost.abort();
+      }, (err: unknown) => this.log.warn({ err, jobId: job.id }, 'cannot renew the job\'s lease (tried again at the next beat)'));
+    }, Math.max(500, this.options.leaseMs / 2));
     heartbeat.unref();
-    const done = this.execute(job).finally(() => {
+    const done = this.execute(job, lease, AbortSignal.any([this.abort.signal, lost.signal])).finally(() => {
       clearInterval(heartbeat);
       this.active.delete(job.id);
       if (account) {
@@ -136,10 +174,10 @@ class QueueWorker<P> {
     this.active.set(job.id, done);
   }
 
-  private async execute(job: Job<P>): Promise<void> {
+  private async execute(job: Job<P>, lease: LeaseRef, signal: AbortSignal): Promise<void> {
     let outcome: JobOutcome;
     try {
-      outcome = await this.handler(job, this.abort.signal);
+      outcome = await this.handler(job, signal, lease);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       outcome = job.attempts >= job.maxAttempts ? { status: 'dead', error } : { status: 'retry', error };
@@ -150,26 +188,28 @@ class QueueWorker<P> {
       return;
     }
     try {
-      this.settle(job, outcome);
+      await this.settle(job, lease, outcome);
     } catch (err) {
-      this.log.error({ err, jobId: job.id }, 'cannot record the job outcome');
+      const e = toFluxgateError(err);
+      if (e.code === 'FG_LEASE_LOST') this.log.warn({ jobId: job.id, outcome: outcome.status }, e.message);
+      else this.log.error({ err, jobId: job.id }, 'cannot record the job outcome');
     }
   }
 
-  private settle(job: Job<P>, outcome: JobOutcome): void {
+  private async settle(job: Job<P>, lease: LeaseRef, outcome: JobOutcome): Promise<void> {
     const repo = this.queue.repo;
     if (outcome.status === 'done') {
-      repo.complete(job.id);
+      await repo.complete(lease);
     } else if (outcome.status === 'postpone') {
       const delay = outcome.delayMs ?? 0;
-      repo.postpone(job.id, Date.now() + delay, outcome.error);
+      await repo.postpone(lease, Date.now() + delay, outcome.error);
       this.log.info({ jobId: job.id, attempts: job.attempts, delayMs: delay, error: outcome.error }, 'job postponed, its attempt given back');
     } else if (outcome.status === 'dead' || job.attempts >= job.maxAttempts) {
-      repo.kill(job.id, outcome.error);
+      await repo.kill(lease, outcome.error);
       this.log.warn({ jobId: job.id, attempts: job.attempts, error: outcome.error }, 'job is dead after its last attempt');
     } else {
       const delay = outcome.delayMs ?? backoffDelay(this.queue.retry, job.attempts);
-      repo.reschedule(job.id, Date.now() + delay, outcome.error);
+      await repo.reschedule(lease, Date.now() + delay, outcome.error);
       this.log.info({ jobId: job.id, attempts: job.attempts, delayMs: delay, error: outcome.error }, 'job will be retried');
     }
   }

@@ -87,7 +87,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     };
     const started = performance.now();
     const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
-    run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
+    await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
 

@@ -26,11 +26,12 @@ export const DIRECTORY_SECTIONS: ReadonlyArray<keyof DirectoryCounts> = DIRECTOR
 /**
  * Everything an account owns in the database beyond its row and keys: directory rows, the file
  * journal and its events, outputs, queue jobs, inactivity marks, retention's first-seen
- * registry. Used by `account remove` (count, export, delete all) and by the inactivity purge
- * (delete the directory rows). Reads are ordered by key so that two exports of the same rows
- * are the same text: the removal compares them to know nothing changed in between.
+ * registry, synchronously: the steps of SqliteAccountDataRepository's units of work (`account
+ * remove`) and of the purge's (delete the directory rows). Reads are ordered by key so that two
+ * exports of the same rows are the same text: the removal compares them to know nothing changed
+ * in between.
  */
-export class AccountDataRepository {
+export class AccountDataRows {
   private readonly shapes: AttributeShapes;
 
   constructor(private readonly db: Database) {

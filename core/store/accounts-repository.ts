@@ -1,4 +1,4 @@
-import { AccountDataRepository, type DirectoryCounts } from './account-data-repository';
+import { AccountDataRows, type DirectoryCounts } from './account-data-repository';
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import { SqliteEventOutbox } from './event-outbox';
@@ -41,7 +41,7 @@ export const toKey = (r: KeyRow): AccountKey => ({
  * by the CLI in another process take effect at the server's next login without a restart.
  */
 export class SqliteAccountRows {
-  private dataRepository?: AccountDataRepository;
+  private dataRepository?: AccountDataRows;
   private stampStatement?: Statement<[], { v: number; t: number }>;
   private pageStatement?: Statement<[string, number], AccountRef>;
 
@@ -51,8 +51,8 @@ export class SqliteAccountRows {
    * The rest of what accounts own on the same database (directory, journal, queue…), for
    * removal and purge: reached from here so that whoever holds the accounts holds it too.
    */
-  get data(): AccountDataRepository {
-    this.dataRepository ??= new AccountDataRepository(this.db);
+  get data(): AccountDataRows {
+    this.dataRepository ??= new AccountDataRows(this.db);
     return this.dataRepository;
   }
 

@@ -1,29 +1,27 @@
 import type { Database } from './database';
 import { encodeCursor, listParams, listSql, shapeKey, shapeOf, type JournalQuery } from './journal-query';
 import { toFile, type FileEvent, type FileRow, type JournalFile } from './journal-types';
+import type { JournalPage } from './ports/journal';
 import type { ReadConnection } from './read-only-database';
 
-export interface JournalPage {
-  files: JournalFile[];
-  /** Pass it as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null;
-}
+export type { JournalPage } from './ports/journal';
 
 /**
- * The journal's reads that `fluxgate files` and `files show` make: a file, its timeline, a page.
- * Apart from JournalRepository (which extends it with the writes), so that the CLI's short way
+ * The journal's reads that `fluxgate files` and `files show` make, synchronously: a file, its
+ * timeline, a page. Apart from SqliteJournalRepository (which serves them async, the port's
+ * JournalReader), so that the CLI's short way
  * (core/cli/fast-path.ts) prepares three statements and loads none of the writes' modules
  * (the accounts', the queue's, the event outbox's).
  */
 type Statement = ReturnType<ReadConnection['prepare']>;
 
-/** On the engine's better-sqlite3 connection (JournalRepository), or a read-only one of node:sqlite (the CLI's short way). */
-export class JournalReader<D extends Database | ReadConnection = Database> {
+/** On the engine's better-sqlite3 connection (SqliteJournalRepository), or a read-only one of node:sqlite (the CLI's short way). */
+export class JournalReads<D extends Database | ReadConnection = Database> {
   private readonly byId: Statement;
   private readonly eventsOf: Statement;
   private readonly lists = new Map<string, Statement>();
 
-  constructor(protected readonly db: D) {
+  constructor(readonly db: D) {
     this.byId = db.prepare('SELECT * FROM files WHERE id = ?');
     this.eventsOf = db.prepare('SELECT * FROM file_events WHERE file_id = ? ORDER BY id');
   }

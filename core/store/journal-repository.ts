@@ -4,29 +4,34 @@ import { FluxgateError } from '../errors';
 import type { Database } from './database';
 import { SqliteAccountRows, type Account } from './accounts-repository';
 import { SqliteEventOutbox } from './event-outbox';
-import { QueueRepository, type NewJob } from './queue-repository';
+import type { JournalQuery } from './journal-query';
+import { JournalReads } from './journal-reader';
 import type { NewEvent } from './event-types';
-import { JournalReader } from './journal-reader';
+import type { HeldLease, JournalPage, JournalRepository } from './ports/journal';
+import type { LeaseRef, NewJob } from './ports/queue';
+import { SqliteQueueRepository } from './queue-repository';
 import {
-  PATCH_COLUMNS, toFile, type EventInput, type FilePatch, type FileRow, type FileState,
+  PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
   type JournalFile, type NewJournalFile, type OutcomeSummary,
 } from './journal-types';
 
 export * from './journal-types';
 export type { JournalQuery } from './journal-query';
 export { DEFAULT_PAGE, MAX_PAGE } from './journal-query';
-
-export type { JournalPage } from './journal-reader';
+export type { HeldLease, JournalPage, JournalReader, JournalRepository } from './ports/journal';
 
 const LIVE = `('received', 'processing', 'failed')`;
 
 /**
- * The file journal: one row per received file, and its timeline. It owns a file's lifecycle:
- * each transition writes the new state and its timeline event in one transaction and returns
- * the row as it now is (UPDATE … RETURNING), so callers never read the row back. Statements are
- * prepared once, when the repository is made (an UPDATE per set of columns, on first use).
+ * The file journal on SQLite: one row per received file, and its timeline. Each transition
+ * writes the new state and its timeline event in one transaction and returns the row as it now
+ * is (UPDATE … RETURNING), so callers never read the row back. Statements are prepared once,
+ * when the repository is made (an UPDATE per set of columns, on first use). The async methods
+ * are the port; the synchronous ones (`…Now`, recordDeletion) serve the units of work of
+ * core/store that write the journal inside their own transaction.
  */
-export class JournalRepository extends JournalReader {
+export class SqliteJournalRepository implements JournalRepository {
+  private readonly reads: JournalReads;
   private readonly insertFile: Statement;
   private readonly liveAtLocation: Statement;
   private readonly liveFiles: Statement;
@@ -39,10 +44,14 @@ export class JournalRepository extends JournalReader {
   private readonly updates = new Map<string, Statement>();
   /** Events (issue #22) of received and finished files, written in the transition's transaction. */
   private readonly outbox: SqliteEventOutbox;
+  private readonly queue: SqliteQueueRepository;
+  private readonly accounts: SqliteAccountRows;
 
-  constructor(db: Database) {
-    super(db);
+  constructor(private readonly db: Database) {
+    this.reads = new JournalReads(db);
     this.outbox = new SqliteEventOutbox(db);
+    this.queue = new SqliteQueueRepository(db);
+    this.accounts = new SqliteAccountRows(db);
     this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
         sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint)
       SELECT @id, @accountId, @profile, @flux, @workflow, @originalPath, @name, @size, @sha1, @sha256, @at,
@@ -59,53 +68,184 @@ export class JournalRepository extends JournalReader {
     this.outputOwnerAt = db.prepare('SELECT file_id FROM outputs WHERE path = ? ORDER BY id DESC LIMIT 1');
   }
 
+  // -- reads --
+
+  async get(id: string): Promise<JournalFile | undefined> {
+    return this.reads.get(id);
+  }
+
+  async list(query: JournalQuery = {}): Promise<JournalPage> {
+    return this.reads.list(query);
+  }
+
+  async events(fileId: string): Promise<FileEvent[]> {
+    return this.reads.events(fileId);
+  }
+
+  async liveAt(location: string): Promise<JournalFile | undefined> {
+    const row = this.liveAtLocation.get(location) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  async live(): Promise<JournalFile[]> {
+    return (this.liveFiles.all() as FileRow[]).map(toFile);
+  }
+
+  async receiptPathTaken(path: string, exceptFileId: string): Promise<boolean> {
+    return this.receiptTaken.get(path, exceptFileId) !== undefined;
+  }
+
+  /** Scans from the newest row: the retry or replay that asks usually wrote it recently. */
+  async outputOwner(path: string): Promise<string | null | undefined> {
+    const row = this.outputOwnerAt.get(path) as { file_id: string | null } | undefined;
+    return row ? row.file_id : undefined;
+  }
+
+  // -- writes --
+
+  async insert(f: NewJournalFile, at = f.receivedAt ?? Date.now()): Promise<JournalFile | undefined> {
+    return this.insertNow(f, at);
+  }
+
+  async addEvent(fileId: string, type: string, detail: Record<string, unknown> = {}, at = Date.now()): Promise<void> {
+    this.addEventNow(fileId, type, detail, at);
+  }
+
+  async change(id: string, patch: FilePatch, event?: EventInput, at = Date.now()): Promise<JournalFile | undefined> {
+    return this.changeNow(id, patch, event, at);
+  }
+
+  async update(id: string, patch: FilePatch, at = Date.now()): Promise<JournalFile | undefined> {
+    return this.updateNow(id, patch, at);
+  }
+
+  async recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): Promise<void> {
+    this.insertOutput.run(fileId, accountId, kind, path, at);
+  }
+
+  // -- the lifecycle: each transition is one transaction (state + event) and returns the fresh row --
+
+  async startAttempt(id: string, attempt: number, of: number, workflow: string, held: HeldLease = {}): Promise<JournalFile> {
+    return this.transaction(() => {
+      this.mustHold(held.lease);
+      return this.must(id, this.changeNow(id, { state: 'processing', attempts: attempt, workflow, flux: workflow },
+        { type: 'attempt', detail: { attempt, of, workflow } }));
+    });
+  }
+
+  async attemptFailed(id: string, attempt: number, failure: { code: string; error: string; retryInMs: number }): Promise<JournalFile> {
+    return this.must(id, this.changeNow(id, { state: 'failed', outcome: { result: 'failed', code: failure.code, summary: failure.error } },
+      { type: 'attempt-failed', detail: { attempt, ...failure } }));
+  }
+
+  async finish(id: string, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, options: HeldLease & { at?: number } = {}): Promise<JournalFile> {
+    const at = options.at ?? Date.now();
+    return this.transaction(() => {
+      this.mustHold(options.lease);
+      const file = this.must(id, this.changeNow(id, { state, outcome, processedAt: at }, { type: state, detail: { ...outcome } }, at));
+      this.outbox.record(fileEvent(file, `file.${state}`, at));
+      return file;
+    });
+  }
+
+  async pause(id: string, detail: Record<string, unknown>): Promise<JournalFile> {
+    return this.must(id, this.changeNow(id, { state: 'received' }, { type: 'paused', detail }));
+  }
+
+  async moved(id: string, location: string, eventType: string, detail: Record<string, unknown>): Promise<JournalFile> {
+    return this.must(id, this.changeNow(id, { location }, { type: eventType, detail }));
+  }
+
+  async recordUpload(
+    upload: NewJournalFile,
+    jobOf: (file: JournalFile) => NewJob,
+    refusalOf: (account: Account | undefined, file: JournalFile) => OutcomeSummary | undefined,
+  ): Promise<{ file: JournalFile; refusal?: OutcomeSummary } | undefined> {
+    return this.transaction(() => {
+      const inserted = this.insertNow(upload);
+      if (!inserted) return undefined;
+      const refusal = refusalOf(this.accounts.get(inserted.accountId), inserted);
+      if (refusal) return { file: this.must(inserted.id, this.updateNow(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() })), refusal };
+      this.queue.insertNow(jobOf(inserted));
+      return { file: inserted };
+    });
+  }
+
+  async replayWithJob(id: string, from: FileState, location: string, job: NewJob): Promise<JournalFile> {
+    return this.transaction(() => {
+      const file = this.must(id, this.changeNow(id, { state: 'received', attempts: 0, outcome: null, processedAt: null },
+        { type: 'replay', detail: { from, location } }));
+      this.queue.insertNow(job);
+      return file;
+    });
+  }
+
   /**
-   * Journals a received file (state `received`, event `received`), in one transaction; returns
-   * the row, or undefined when a live entry already holds that location.
+   * At start-up (single node: no attempt can be running yet), files still `processing` had their
+   * attempt cut short by a stop or a crash of the server. Each gets an `interrupted` event (the
+   * attempt, when it began) and the state `failed` (an attempt failed, the file runs again: its
+   * queue job is released with the leases), so a second start before it runs again records
+   * nothing twice. Returns those files as they were.
    */
-  insert(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
+  async markInterrupted(at = Date.now()): Promise<JournalFile[]> {
+    return this.transaction(() => {
+      const files = (this.processingFiles.all() as FileRow[]).map(toFile);
+      for (const f of files) {
+        const startedAt = this.lastAttemptAt.get(f.id) as number | undefined;
+        this.changeNow(f.id, { state: 'failed' }, {
+          type: 'interrupted',
+          detail: {
+            attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
+            reason: 'the server stopped or crashed during this attempt; the file runs again',
+          },
+        }, at);
+      }
+      return files;
+    });
+  }
+
+  /**
+   * Retention deleted a file of this row (its input, or one of its outputs): an event on its
+   * timeline, and the state `deleted` when the input itself went. Synchronous: part of
+   * TombstoneRepository.confirm's unit of work.
+   */
+  recordDeletion(id: string, path: string, detail: Record<string, unknown>, at = Date.now()): void {
+    this.transaction(() => {
+      const file = this.reads.get(id);
+      if (!file) return;
+      if (file.location === path && file.state !== 'deleted') this.updateNow(id, { state: 'deleted' }, at);
+      this.addEventNow(id, 'deleted', { path, ...detail }, at);
+    });
+  }
+
+  // -- synchronous steps of the units of work --
+
+  private insertNow(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
     return this.transaction(() => {
       const { client, ...columns } = f;
       const row = this.insertFile.get({ ...columns, id: newFileId(at), at, clientAddress: client?.address ?? null, clientFingerprint: client?.fingerprint ?? null }) as FileRow | undefined;
       if (!row) return undefined;
-      this.addEvent(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
+      this.addEventNow(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
       const file = toFile(row);
       this.outbox.record(fileEvent(file, 'file.received', at));
       return file;
     });
   }
 
-  /** The live entry (engine still owns it) at this absolute location, if any. */
-  liveAt(location: string): JournalFile | undefined {
-    const row = this.liveAtLocation.get(location) as FileRow | undefined;
-    return row && toFile(row);
-  }
-
-  /** Files whose location is still inside an account tree and the engine still owns (for start-up recovery). */
-  live(): JournalFile[] {
-    return (this.liveFiles.all() as FileRow[]).map(toFile);
-  }
-
-  /** An entry of the file's timeline that changes nothing else (a step's duration, a forward…). */
-  addEvent(fileId: string, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
+  private addEventNow(fileId: string, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
     this.insertEvent.run(fileId, at, type, JSON.stringify(detail));
   }
 
-  /**
-   * Sets columns of the row and, when given, adds the event that records why, in one
-   * transaction; returns the row as it now is (undefined: no such file).
-   */
-  change(id: string, patch: FilePatch, event?: EventInput, at = Date.now()): JournalFile | undefined {
-    if (!event) return this.update(id, patch, at);
+  private changeNow(id: string, patch: FilePatch, event?: EventInput, at = Date.now()): JournalFile | undefined {
+    if (!event) return this.updateNow(id, patch, at);
     return this.transaction(() => {
-      const file = this.update(id, patch, at);
-      if (file) this.addEvent(id, event.type, event.detail ?? {}, at);
+      const file = this.updateNow(id, patch, at);
+      if (file) this.addEventNow(id, event.type, event.detail ?? {}, at);
       return file;
     });
   }
 
-  /** Sets columns of the row; returns it as it now is (undefined: no such file). */
-  update(id: string, patch: FilePatch, at = Date.now()): JournalFile | undefined {
+  private updateNow(id: string, patch: FilePatch, at = Date.now()): JournalFile | undefined {
     const keys = (Object.keys(patch) as Array<keyof FilePatch>).filter((k) => patch[k] !== undefined).sort();
     const cacheKey = keys.join(',');
     let statement = this.updates.get(cacheKey);
@@ -119,128 +259,9 @@ export class JournalRepository extends JournalReader {
     return row && toFile(row);
   }
 
-  // -- the lifecycle: each transition is one transaction (state + event) and returns the fresh row --
-
-  /** An attempt begins: `processing`, under this workflow. */
-  startAttempt(id: string, attempt: number, of: number, workflow: string): JournalFile {
-    return this.must(id, this.change(id, { state: 'processing', attempts: attempt, workflow, flux: workflow },
-      { type: 'attempt', detail: { attempt, of, workflow } }));
-  }
-
-  /** The attempt failed and another follows after `retryInMs`: `failed`. */
-  attemptFailed(id: string, attempt: number, failure: { code: string; error: string; retryInMs: number }): JournalFile {
-    return this.must(id, this.change(id, { state: 'failed', outcome: { result: 'failed', code: failure.code, summary: failure.error } },
-      { type: 'attempt-failed', detail: { attempt, ...failure } }));
-  }
-
-  /** The file's processing ended: processed, rejected or dead, with its outcome. */
-  finish(id: string, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, at = Date.now()): JournalFile {
-    return this.transaction(() => {
-      const file = this.must(id, this.change(id, { state, outcome, processedAt: at }, { type: state, detail: { ...outcome } }, at));
-      this.outbox.record(fileEvent(file, `file.${state}`, at));
-      return file;
-    });
-  }
-
-  /** The attempt stopped for a reason not the file's own (no disk space): back to `received`. */
-  pause(id: string, detail: Record<string, unknown>): JournalFile {
-    return this.must(id, this.change(id, { state: 'received' }, { type: 'paused', detail }));
-  }
-
-  /** The input now lives at `location` (`archived`, `quarantined`, `location-repaired`…). */
-  moved(id: string, location: string, eventType: string, detail: Record<string, unknown>): JournalFile {
-    return this.must(id, this.change(id, { location }, { type: eventType, detail }));
-  }
-
-  /** A finished file is to run again from the start (`fluxgate replay`). */
-  replay(id: string, from: FileState, location: string): JournalFile {
-    return this.must(id, this.change(id, { state: 'received', attempts: 0, outcome: null, processedAt: null },
-      { type: 'replay', detail: { from, location } }));
-  }
-
-  /**
-   * Unit of work of intake: the upload's row and, atomically, either its queue job (`jobOf`) or
-   * its refusal (`refusalOf`, given the account as it is now: a file arriving once `account
-   * disable` has returned is refused). Undefined when the row exists already. The callbacks
-   * compute, they do no I/O.
-   */
-  recordUpload(
-    upload: NewJournalFile,
-    jobOf: (file: JournalFile) => NewJob,
-    refusalOf: (account: Account | undefined, file: JournalFile) => OutcomeSummary | undefined,
-  ): { file: JournalFile; refusal?: OutcomeSummary } | undefined {
-    return this.transaction(() => {
-      const inserted = this.insert(upload);
-      if (!inserted) return undefined;
-      const refusal = refusalOf(new SqliteAccountRows(this.db).get(inserted.accountId), inserted);
-      if (refusal) return { file: this.must(inserted.id, this.update(inserted.id, { state: 'rejected', outcome: refusal, processedAt: Date.now() })), refusal };
-      new QueueRepository(this.db).insert(jobOf(inserted));
-      return { file: inserted };
-    });
-  }
-
-  /** Unit of work of `fluxgate replay`: the row back to `received` with its `replay` event, and its queue job, atomically. */
-  replayWithJob(id: string, from: FileState, location: string, job: NewJob): JournalFile {
-    return this.transaction(() => {
-      const file = this.replay(id, from, location);
-      new QueueRepository(this.db).insert(job);
-      return file;
-    });
-  }
-
-  /**
-   * Retention deleted a file of this row (its input, or one of its outputs): an event on its
-   * timeline, and the state `deleted` when the input itself went.
-   */
-  recordDeletion(id: string, path: string, detail: Record<string, unknown>, at = Date.now()): void {
-    this.transaction(() => {
-      const file = this.get(id);
-      if (!file) return;
-      if (file.location === path && file.state !== 'deleted') this.update(id, { state: 'deleted' }, at);
-      this.addEvent(id, 'deleted', { path, ...detail }, at);
-    });
-  }
-
-  /**
-   * At start-up (single node: no attempt can be running yet), files still `processing` had their
-   * attempt cut short by a stop or a crash of the server. Each gets an `interrupted` event (the
-   * attempt, when it began) and the state `failed` (an attempt failed, the file runs again: its
-   * queue job is released with the leases), so a second start before it runs again records
-   * nothing twice. Returns those files as they were.
-   */
-  markInterrupted(at = Date.now()): JournalFile[] {
-    return this.transaction(() => {
-      const files = (this.processingFiles.all() as FileRow[]).map(toFile);
-      for (const f of files) {
-        const startedAt = this.lastAttemptAt.get(f.id) as number | undefined;
-        this.change(f.id, { state: 'failed' }, {
-          type: 'interrupted',
-          detail: {
-            attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
-            reason: 'the server stopped or crashed during this attempt; the file runs again',
-          },
-        }, at);
-      }
-      return files;
-    });
-  }
-
-  /** True when another file's receipt already uses this path (receipt names must be unique). */
-  receiptPathTaken(path: string, exceptFileId: string): boolean {
-    return this.receiptTaken.get(path, exceptFileId) !== undefined;
-  }
-
-  /**
-   * The file whose output was last written at this path (outputs table), or undefined. Scans
-   * from the newest row: the retry or replay that asks usually wrote it recently.
-   */
-  outputOwner(path: string): string | null | undefined {
-    const row = this.outputOwnerAt.get(path) as { file_id: string | null } | undefined;
-    return row ? row.file_id : undefined;
-  }
-
-  recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): void {
-    this.insertOutput.run(fileId, accountId, kind, path, at);
+  /** A final transition under a lease is refused once the lease was taken over (exactly-once). */
+  private mustHold(lease: LeaseRef | undefined): void {
+    if (lease) this.queue.mustHold(lease);
   }
 
   /** Runs fn in a transaction (a savepoint inside the caller's, when one is open). */

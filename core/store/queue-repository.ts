@@ -1,25 +1,12 @@
 import { hostname } from 'node:os';
+import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import type { ClaimRequest, Job, JobState, LeaseRef, NewJob, QueueRepository } from './ports/queue';
+
+export type { ClaimRequest, Job, JobState, LeaseRef, NewJob, QueueRepository } from './ports/queue';
+export { leaseOf } from './ports/queue';
 
 const HOST = hostname();
-
-export type JobState = 'ready' | 'leased' | 'done' | 'dead';
-
-export interface Job<P = unknown> {
-  id: number;
-  topic: string;
-  dedupKey: string | null;
-  accountId: string | null;
-  payload: P;
-  state: JobState;
-  runAt: number;
-  attempts: number;
-  maxAttempts: number;
-  leaseUntil: number | null;
-  lastError: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
 interface JobRow {
   id: number; topic: string; dedup_key: string | null; account_id: string | null; payload: string;
@@ -33,23 +20,24 @@ const toJob = <P>(r: JobRow): Job<P> => ({
   lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
-export interface NewJob {
-  topic: string;
-  payload: unknown;
-  maxAttempts: number;
-  /** While a job with this key is ready or leased, enqueueing the same key again does nothing. */
-  dedupKey?: string;
-  accountId?: string;
-  runAt?: number;
-}
-
 /** A job that can be leased now: ready and due, or leased by a worker whose lease ran out. */
 const DUE = `((state = 'ready' AND run_at <= @now) OR (state = 'leased' AND lease_until < @now))`;
+/** The job is still leased under this lease (a takeover added an attempt: see LeaseRef). */
+const HELD = `id = @jobId AND state = 'leased' AND attempts = @token`;
 
-/** SQL over the `queue` table. Leasing is one UPDATE … RETURNING, so two workers never get the same job. */
-export class QueueRepository {
+/**
+ * The `queue` table on SQLite. Leasing is one UPDATE … RETURNING per job inside one write
+ * transaction (claim), so two holders never get the same job; every change to a leased job
+ * names its lease (HELD) and is refused when it was taken over.
+ */
+export class SqliteQueueRepository implements QueueRepository {
   private readonly leaseNext;
   private readonly anyDue;
+  private readonly insertJob;
+  private readonly byId;
+  private readonly liveByKey;
+  private readonly holds;
+  private readonly settle = new Map<string, ReturnType<Database['prepare']>>();
 
   constructor(private readonly db: Database) {
     this.leaseNext = db.prepare(`UPDATE queue SET state = 'leased', lease_until = @leaseUntil, attempts = attempts + 1, updated_at = @now,
@@ -62,81 +50,111 @@ export class QueueRepository {
         ORDER BY run_at, id LIMIT 1)
       RETURNING *`);
     this.anyDue = db.prepare(`SELECT 1 FROM queue WHERE topic = @topic AND ${DUE} LIMIT 1`).pluck();
+    this.insertJob = db.prepare(`INSERT INTO queue (topic, dedup_key, account_id, payload, state, run_at, max_attempts, created_at, updated_at)
+      VALUES (@topic, @dedupKey, @accountId, @payload, 'ready', @runAt, @maxAttempts, @now, @now)
+      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND state IN ('ready', 'leased') DO NOTHING`);
+    this.byId = db.prepare('SELECT * FROM queue WHERE id = ?');
+    this.liveByKey = db.prepare(`SELECT * FROM queue WHERE dedup_key = ? AND state IN ('ready', 'leased')`);
+    this.holds = db.prepare(`SELECT 1 FROM queue WHERE ${HELD}`).pluck();
   }
 
-  /** Returns the new job, or the live job already holding the dedup key. */
-  insert(job: NewJob, now = Date.now()): { job: Job; created: boolean } {
-    const r = this.db.prepare(`INSERT INTO queue (topic, dedup_key, account_id, payload, state, run_at, max_attempts, created_at, updated_at)
-      VALUES (@topic, @dedupKey, @accountId, @payload, 'ready', @runAt, @maxAttempts, @now, @now)
-      ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND state IN ('ready', 'leased') DO NOTHING`).run({
+  /** insert, synchronously: for the units of work of core/store that add a job in their transaction. */
+  insertNow(job: NewJob, now = Date.now()): { job: Job; created: boolean } {
+    const r = this.insertJob.run({
       topic: job.topic, dedupKey: job.dedupKey ?? null, accountId: job.accountId ?? null,
       payload: JSON.stringify(job.payload), runAt: job.runAt ?? now, maxAttempts: job.maxAttempts, now,
     });
-    if (r.changes > 0) return { job: this.get(Number(r.lastInsertRowid))!, created: true };
-    const existing = this.db.prepare(`SELECT * FROM queue WHERE dedup_key = ? AND state IN ('ready', 'leased')`).get(job.dedupKey) as JobRow;
-    return { job: toJob(existing), created: false };
+    if (r.changes > 0) return { job: toJob(this.byId.get(Number(r.lastInsertRowid)) as JobRow), created: true };
+    return { job: toJob(this.liveByKey.get(job.dedupKey) as JobRow), created: false };
   }
 
-  get(id: number): Job | undefined {
-    const row = this.db.prepare('SELECT * FROM queue WHERE id = ?').get(id) as JobRow | undefined;
+  /** FG_LEASE_LOST unless the lease is still held, synchronously: for a unit of work's transaction (the journal's final transitions). */
+  mustHold(lease: LeaseRef): void {
+    if (this.holds.get(lease) === undefined) throw leaseLost(lease);
+  }
+
+  async insert(job: NewJob, now = Date.now()): Promise<{ job: Job; created: boolean }> {
+    return this.insertNow(job, now);
+  }
+
+  async get(id: number): Promise<Job | undefined> {
+    const row = this.byId.get(id) as JobRow | undefined;
     return row && toJob(row);
   }
 
-  /**
-   * Leases the next due job of the topic (ready and due, or leased with an expired lease),
-   * skipping the given accounts (those at their concurrency limit).
-   */
-  lease<P>(topic: string, leaseMs: number, skipAccounts: readonly string[], now = Date.now()): Job<P> | undefined {
+  async claim<P>(request: ClaimRequest): Promise<Array<Job<P>>> {
+    const { topic, leaseMs, max, perAccount, now = Date.now() } = request;
+    if (max <= 0) return [];
     // Most polls find nothing: a read answers them without taking the write lock, which a
     // RESTART checkpoint or another process (a CLI command) may hold.
-    if (this.anyDue.get({ topic, now }) === undefined) return undefined;
-    const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skipAccounts), pid: process.pid, host: HOST }) as JobRow | undefined;
-    return row && toJob<P>(row);
+    if (this.anyDue.get({ topic, now }) === undefined) return [];
+    return this.db.transaction(() => {
+      const held = new Map(Object.entries(request.held));
+      const jobs: Array<Job<P>> = [];
+      while (jobs.length < max) {
+        const skip = [...held].filter(([, n]) => n >= perAccount).map(([account]) => account);
+        const row = this.leaseNext.get({ topic, now, leaseUntil: now + leaseMs, skip: JSON.stringify(skip), pid: process.pid, host: HOST }) as JobRow | undefined;
+        if (!row) break;
+        const job = toJob<P>(row);
+        if (job.accountId) held.set(job.accountId, (held.get(job.accountId) ?? 0) + 1);
+        jobs.push(job);
+      }
+      return jobs;
+    })();
   }
 
-  complete(id: number, now = Date.now()): void {
-    this.db.prepare(`UPDATE queue SET state = 'done', lease_until = NULL, updated_at = ? WHERE id = ?`).run(now, id);
+  async renew(lease: LeaseRef, leaseMs: number, now = Date.now()): Promise<boolean> {
+    return this.change('lease_until = @leaseUntil', { ...lease, leaseUntil: now + leaseMs });
   }
 
-  /** Back to ready at runAt (the attempt failed). */
-  reschedule(id: number, runAt: number, error: string, now = Date.now()): void {
-    this.db.prepare(`UPDATE queue SET state = 'ready', run_at = ?, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?`)
-      .run(runAt, error, now, id);
+  async complete(lease: LeaseRef, now = Date.now()): Promise<void> {
+    this.mustChange(lease, `state = 'done', lease_until = NULL, updated_at = @now`, { now });
   }
 
-  /** Back to ready at runAt, the attempt it just used given back (one more allowed): not the job's fault. */
-  postpone(id: number, runAt: number, error: string, now = Date.now()): void {
-    this.db.prepare(`UPDATE queue SET state = 'ready', run_at = ?, lease_until = NULL, last_error = ?, max_attempts = max_attempts + 1, updated_at = ? WHERE id = ?`)
-      .run(runAt, error, now, id);
+  async reschedule(lease: LeaseRef, runAt: number, error: string, now = Date.now()): Promise<void> {
+    this.mustChange(lease, `state = 'ready', run_at = @runAt, lease_until = NULL, last_error = @error, updated_at = @now`, { runAt, error, now });
   }
 
-  kill(id: number, error: string, now = Date.now()): void {
-    this.db.prepare(`UPDATE queue SET state = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?`)
-      .run(error, now, id);
+  async postpone(lease: LeaseRef, runAt: number, error: string, now = Date.now()): Promise<void> {
+    this.mustChange(lease, `state = 'ready', run_at = @runAt, lease_until = NULL, last_error = @error, max_attempts = max_attempts + 1, updated_at = @now`,
+      { runAt, error, now });
   }
 
-  /** Single node: at start-up no lease can be held by a live worker, so give them all back. */
-  releaseAllLeases(now = Date.now()): number {
+  async kill(lease: LeaseRef, error: string, now = Date.now()): Promise<void> {
+    this.mustChange(lease, `state = 'dead', lease_until = NULL, last_error = @error, updated_at = @now`, { error, now });
+  }
+
+  async releaseAllLeases(now = Date.now()): Promise<number> {
     return this.db.prepare(`UPDATE queue SET state = 'ready', lease_until = NULL, run_at = MIN(run_at, ?), updated_at = ? WHERE state = 'leased'`)
       .run(now, now).changes;
   }
 
-  /** Earliest run_at of a ready job of the topic, to sleep until then. */
-  nextDue(topic: string): number | undefined {
+  async nextDue(topic: string): Promise<number | undefined> {
     const row = this.db.prepare(`SELECT MIN(run_at) AS at FROM queue WHERE topic = ? AND state = 'ready'`).get(topic) as { at: number | null };
     return row.at ?? undefined;
   }
 
-  /** Keeps a long-running job's lease from expiring while its worker is alive. */
-  extendLease(id: number, leaseMs: number, now = Date.now()): void {
-    this.db.prepare(`UPDATE queue SET lease_until = ? WHERE id = ? AND state = 'leased'`).run(now + leaseMs, id);
-  }
-
-  list(filter: { topic?: string; state?: JobState } = {}): Job[] {
+  async list(filter: { topic?: string; state?: JobState } = {}): Promise<Job[]> {
     const where: string[] = [];
     if (filter.topic) where.push('topic = @topic');
     if (filter.state) where.push('state = @state');
     return (this.db.prepare(`SELECT * FROM queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`).all(filter) as JobRow[]).map((r) => toJob(r));
   }
+
+  /** One UPDATE of a job still held under `lease`; true when it was. */
+  private change(sets: string, values: LeaseRef & Record<string, unknown>): boolean {
+    let statement = this.settle.get(sets);
+    if (!statement) this.settle.set(sets, statement = this.db.prepare(`UPDATE queue SET ${sets} WHERE ${HELD}`));
+    return statement.run(values).changes > 0;
+  }
+
+  private mustChange(lease: LeaseRef, sets: string, values: Record<string, unknown>): void {
+    if (!this.change(sets, { ...values, jobId: lease.jobId, token: lease.token })) throw leaseLost(lease);
+  }
 }
 
+function leaseLost(lease: LeaseRef): FluxgateError {
+  return new FluxgateError('FG_LEASE_LOST',
+    `job ${lease.jobId} is no longer leased to this worker (its lease ran out and another worker took it over, or it was settled): ` +
+    'this worker\'s result is not recorded; the job is finished by its current holder', { jobId: lease.jobId, token: lease.token });
+}

@@ -1,6 +1,5 @@
 import type { Logger } from '../logging/logger';
-import { AccountDataRepository } from './account-data-repository';
-import { SqliteAccountRows } from './accounts-repository';
+import { SqliteAccountDataRepository } from './sqlite-account-data-repository';
 import { SqliteAuditRepository } from './audit-repository';
 import { SqliteBanRepository } from './bans-repository';
 import { SqliteCronRepository } from './cron-repository';
@@ -10,23 +9,23 @@ import { DirectoryRepository } from './directory-repository';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
-import { JournalRepository } from './journal-repository';
-import { NodesRepository } from './nodes-repository';
+import { SqliteJournalRepository } from './journal-repository';
+import { SqliteNodeRepository } from './nodes-repository';
 import { SqliteOperationsRepository } from './operations-repository';
 import { SqliteOperatorRepository } from './operators-repository';
 import type { Store } from './ports/store';
-import { QueueRepository } from './queue-repository';
+import { SqliteQueueRepository } from './queue-repository';
 import { SqliteAccountRepository } from './sqlite-account-repository';
 import { SqliteRetentionRepository } from './retention-repository';
 import { SqliteTombstoneRepository } from './tombstones-repository';
 import { WalCheckpointer } from './wal-checkpointer';
-import { WorkflowVersionsRepository } from './workflow-versions-repository';
+import { SqliteWorkflowVersionRepository } from './workflow-versions-repository';
 
 /**
  * The SQLite implementation of every repository, on one better-sqlite3 connection: what the
  * composition roots (core/composition, the CLI's context) build, and the only holder of the
- * `Database` outside core/store's classes. Its other members are the SQLite classes whose
- * callers do not go through an interface yet (docs/store.md, "Not converted yet").
+ * `Database` outside core/store's classes. Its `directory()` is the one SQLite class whose callers
+ * do not go through an interface yet (docs/store.md, "Not converted yet").
  */
 export class SqliteStore implements Store {
   readonly operators: SqliteOperatorRepository;
@@ -40,6 +39,11 @@ export class SqliteStore implements Store {
   readonly inactivity: SqliteInactivityRepository;
   readonly operations: SqliteOperationsRepository;
   readonly accounts: SqliteAccountRepository;
+  readonly journal: SqliteJournalRepository;
+  readonly queue: SqliteQueueRepository;
+  readonly nodes: SqliteNodeRepository;
+  readonly workflowVersions: SqliteWorkflowVersionRepository;
+  readonly accountData: SqliteAccountDataRepository;
   readonly bans: SqliteBanRepository;
 
   /** Opens (and migrates) the database file. */
@@ -59,18 +63,15 @@ export class SqliteStore implements Store {
     this.inactivity = new SqliteInactivityRepository(db);
     this.operations = new SqliteOperationsRepository(db);
     this.accounts = new SqliteAccountRepository(db);
+    this.journal = new SqliteJournalRepository(db);
+    this.queue = new SqliteQueueRepository(db);
+    this.nodes = new SqliteNodeRepository(db);
+    this.workflowVersions = new SqliteWorkflowVersionRepository(db);
+    this.accountData = new SqliteAccountDataRepository(db);
     this.bans = new SqliteBanRepository(db);
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
-  /** Accounts synchronously, for intake and the workflow runner (their conversion comes with the journal's). */
-  accountRows(): SqliteAccountRows { return new SqliteAccountRows(this.db); }
-  /** What accounts own beyond their rows, for `account remove` (synchronous: its export/delete cycle is not a unit of work yet). */
-  accountData(): AccountDataRepository { return new AccountDataRepository(this.db); }
-  journal(): JournalRepository { return new JournalRepository(this.db); }
-  queue(): QueueRepository { return new QueueRepository(this.db); }
-  nodes(): NodesRepository { return new NodesRepository(this.db); }
-  workflowVersions(): WorkflowVersionsRepository { return new WorkflowVersionsRepository(this.db); }
   /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
   directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
 

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
-import { JournalRepository } from './journal-repository';
+import { SqliteJournalRepository } from './journal-repository';
 import type { NewTombstone, Tombstone, TombstoneFilter, TombstoneRepository } from './ports/jobs';
 
 export interface TombstoneRow {
@@ -25,7 +25,7 @@ export class SqliteTombstoneRepository implements TombstoneRepository {
   private readonly byId: Statement;
   private readonly markDone: Statement;
 
-  constructor(private readonly db: Database, private readonly journal = new JournalRepository(db)) {
+  constructor(private readonly db: Database, private readonly journal = new SqliteJournalRepository(db)) {
     this.insert = db.prepare(`INSERT INTO tombstones (file_id, account_id, path, name, size, sha256, rule, deleted_at, as_of, state, inode, detail)
       VALUES (@fileId, @accountId, @path, @name, @size, @sha256, @rule, @deletedAt, @asOf, 'pending', @inode, @detail) RETURNING *`);
     this.byId = db.prepare('SELECT * FROM tombstones WHERE id = ?');

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from '../config/paths';
 import type { Logger } from '../logging/logger';
-import type { Account } from '../store/accounts-repository';
+import type { Account } from '../store/ports/accounts';
 import type { Service } from '../tokens';
 import type { Workflow } from './schema';
 
@@ -20,17 +20,17 @@ export class DeclaredFolders implements Service {
 
   constructor(
     private readonly paths: DataPaths,
-    private readonly accounts: { list(): Array<Pick<Account, 'id' | 'profile' | 'purgedAt'>> },
+    private readonly accounts: { list(): Promise<Array<Pick<Account, 'id' | 'profile' | 'purgedAt'>>> },
     private readonly workflows: { readonly all: Workflow[] },
     private readonly log: Logger,
   ) {}
 
   /** Creates what is missing; returns how many folders it made. */
-  ensure(): number {
+  async ensure(): Promise<number> {
     const declaring = this.workflows.all.filter((w) => w.createFolders && w.match.profile === 'exchange' && w.match.directory !== '');
     if (declaring.length === 0) return 0;
     let made = 0;
-    for (const account of this.accounts.list()) {
+    for (const account of await this.accounts.list()) {
       if (account.purgedAt || account.profile !== 'exchange') continue;
       const root = this.paths.accountRoot(account.id);
       if (!existsSync(root)) continue; // being created or removed: its own code makes or deletes its tree
@@ -47,13 +47,12 @@ export class DeclaredFolders implements Service {
     return made;
   }
 
-  start(): Promise<void> {
-    this.ensure();
+  async start(): Promise<void> {
+    await this.ensure();
     this.timer = setInterval(() => {
-      try { this.ensure(); } catch (err) { this.log.error({ err: (err as Error).message }, 'cannot create the folders workflows declare'); }
+      this.ensure().catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'cannot create the folders workflows declare'));
     }, PERIOD_MS);
     this.timer.unref();
-    return Promise.resolve();
   }
 
   stop(): Promise<void> {

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { copyFileAtomicSync } from '../atomic-write';
 import type { DataPaths } from '../config/paths';
-import type { JournalFile, JournalRepository } from '../store/journal-repository';
+import type { JournalFile } from '../store/journal-types';
+import type { JournalRepository } from '../store/ports/journal';
 
 export const UNMATCHED_FLUX = 'unmatched';
 
@@ -19,7 +20,7 @@ export function quarantineDestination(paths: DataPaths, file: JournalFile): stri
 }
 
 /** Moves the input and records its new location; returns the refreshed journal entry. */
-export function moveInput(journal: JournalRepository, file: JournalFile, destination: string, eventType: string): JournalFile {
+export async function moveInput(journal: JournalRepository, file: JournalFile, destination: string, eventType: string): Promise<JournalFile> {
   if (file.location === destination) return file;
   if (existsSync(file.location)) {
     mkdirSync(dirname(destination), { recursive: true, mode: 0o750 });
@@ -37,7 +38,7 @@ export function moveInput(journal: JournalRepository, file: JournalFile, destina
 }
 
 /** After a crash between a rename and its journal update, the input is at one of its derived destinations. */
-export function findInput(paths: DataPaths, journal: JournalRepository, file: JournalFile): JournalFile | undefined {
+export async function findInput(paths: DataPaths, journal: JournalRepository, file: JournalFile): Promise<JournalFile | undefined> {
   if (existsSync(file.location)) return file;
   for (const candidate of [archiveDestination(paths, file), quarantineDestination(paths, file)]) {
     if (existsSync(candidate)) return journal.moved(file.id, candidate, 'location-repaired', { to: candidate });

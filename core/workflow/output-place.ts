@@ -17,11 +17,11 @@ const SIGNATURES = ['.sig', '.asc'];
  * makes the claim atomic: two files placing the same name at once get two names. Returns the
  * path used; the temporary file stays (the caller removes it).
  */
-export async function placeOutput(temp: string, wanted: string, ownedByThisFile: (path: string) => boolean): Promise<string> {
+export async function placeOutput(temp: string, wanted: string, ownedByThisFile: (path: string) => boolean | Promise<boolean>): Promise<string> {
   for (let n = 1; n <= MAX_NAMES; n++) {
     const candidate = n === 1 ? wanted : numbered(wanted, n);
     if (await taken(candidate)) {
-      if (!ownedByThisFile(candidate)) continue;
+      if (!await ownedByThisFile(candidate)) continue;
       await rename(temp, candidate);
       return candidate;
     }

@@ -3,11 +3,11 @@ import { basename, dirname, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logging/logger';
 import type { JournalFile } from '../store/journal-repository';
-import type { WorkflowVersionsRepository } from '../store/workflow-versions-repository';
 import type { Service } from '../tokens';
 import { findClash, formatProblem, loadWorkflowDir, loadWorkflowFile, parseWorkflow, sharedDirectoryWarning, type HandlerCatalogue, type WorkflowProblem } from './loader';
 import type { Workflow } from './schema';
 import type { AnyStep } from './step';
+import type { WorkflowVersionStore } from './workflow-versions';
 
 export class StepRegistry {
   private readonly byName = new Map<string, AnyStep>();
@@ -22,9 +22,6 @@ export class StepRegistry {
   get(name: string): AnyStep | undefined { return this.byName.get(name); }
   get all(): AnyStep[] { return [...this.byName.values()]; }
 }
-
-/** Where the server keeps each workflow file's last good definition and its state (migration 013). */
-export type WorkflowVersionStore = Pick<WorkflowVersionsRepository, 'saveGood' | 'lastGood' | 'setStatus' | 'forget'>;
 
 /**
  * The workflows of workflows/ (or config workflowsDir). Each file's last good definition stays
@@ -79,6 +76,7 @@ export class WorkflowRegistry implements Service {
 
   async stop(): Promise<void> {
     await this.watcher?.close();
+    await this.versions?.settled();
   }
 
   /** Re-reads one file; keeps the previous definition when the new one is invalid. */

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { FluxgateError } from '../errors';
 import type { FileJobs } from '../queue/file-jobs';
-import type { FileState, JournalRepository } from '../store/journal-repository';
+import type { FileState } from '../store/journal-types';
+import type { JournalRepository } from '../store/ports/journal';
 
 const REPLAYABLE: readonly FileState[] = ['processed', 'rejected', 'dead'];
 
@@ -12,8 +13,8 @@ export interface Replayed { id: string; from: FileState; state: 'received'; queu
  * its queue job (the attempts of its workflow), in one transaction; the running server's
  * workers pick it up.
  */
-export function replayFile(id: string, journal: JournalRepository, files: FileJobs): Replayed {
-  const file = journal.get(id);
+export async function replayFile(id: string, journal: JournalRepository, files: FileJobs): Promise<Replayed> {
+  const file = await journal.get(id);
   if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`, { fileId: id });
   if (!REPLAYABLE.includes(file.state)) {
     throw new FluxgateError('FG_REPLAY', `file ${id} is ${file.state}: only processed, rejected or dead files can be replayed`, { fileId: id });
@@ -22,7 +23,7 @@ export function replayFile(id: string, journal: JournalRepository, files: FileJo
     throw new FluxgateError('FG_REPLAY', `file ${id} is no longer at ${file.location} (removed by retention?): nothing to replay`, { fileId: id });
   }
   // The proof of receipt was made once and stays; a new report replaces the old one.
-  journal.replayWithJob(id, file.state, file.location, files.jobFor(file));
+  await journal.replayWithJob(id, file.state, file.location, files.jobFor(file));
   files.wake();
   return { id, from: file.state, state: 'received', queued: true, location: file.location };
 }

@@ -9,8 +9,10 @@ import { isPgpMessageFile } from '../pgp/detect';
 import { isEncryptedName } from '../pgp/names';
 import type { JobOutcome } from '../queue/queue';
 import { backoffDelay } from '../queue/backoff';
-import type { Account, SqliteAccountRows } from '../store/accounts-repository';
-import { LIVE_STATES, type JournalFile, type JournalRepository, type OutcomeSummary } from '../store/journal-repository';
+import { LIVE_STATES, type JournalFile, type OutcomeSummary } from '../store/journal-types';
+import type { Account, AccountRepository } from '../store/ports/accounts';
+import type { JournalRepository } from '../store/ports/journal';
+import type { LeaseRef } from '../store/ports/queue';
 import { findInput, moveInput, archiveDestination, quarantineDestination, UNMATCHED_FLUX } from './input-moves';
 import type { StepRegistry, WorkflowRegistry } from './registry';
 import type { StepRef } from './schema';
@@ -32,7 +34,7 @@ export interface RunnerDeps {
   /** Pauses processing while the disk is full (default: one over the data directory). */
   disk?: DiskSpaceGate;
   journal: JournalRepository;
-  accounts: SqliteAccountRows;
+  accounts: Pick<AccountRepository, 'get'>;
   workflows: WorkflowRegistry;
   steps: StepRegistry;
   paths: DataPaths;
@@ -43,7 +45,7 @@ export interface RunnerDeps {
    * signed when its steps are done hands its account's turn to the next file and finishes in
    * the background; a signature that then fails runs the file again through this job.
    */
-  requeue?: (file: JournalFile) => void;
+  requeue?: (file: JournalFile) => Promise<unknown>;
 }
 
 /**
@@ -62,7 +64,12 @@ export class WorkflowRunner {
     this.disk = deps.disk ?? new DiskSpaceGate(deps.paths.root, this.log);
   }
 
-  async process(fileId: string, attempt: number, maxAttempts: number, signal: AbortSignal): Promise<JobOutcome> {
+  /**
+   * `lease`: the queue lease this delivery runs under. The attempt starts and the file finishes
+   * only while it is held (FG_LEASE_LOST otherwise: another worker took the file over, and this
+   * one records nothing more).
+   */
+  async process(fileId: string, attempt: number, maxAttempts: number, signal: AbortSignal, lease?: LeaseRef): Promise<JobOutcome> {
     const { journal, paths } = this.deps;
     // While the disk is full no file starts: it would only fail for a reason that is not its own.
     try {
@@ -71,25 +78,25 @@ export class WorkflowRunner {
       return { status: 'postpone', error: 'stopped while processing was paused for lack of disk space' };
     }
     const log = this.log.child({ fileId });
-    const found = journal.get(fileId);
+    const found = await journal.get(fileId);
     if (!found || !LIVE_STATES.includes(found.state)) return { status: 'done' };
-    const file = findInput(paths, journal, found);
+    const file = await findInput(paths, journal, found);
     if (!file) {
-      this.finish(found, 'dead', { result: 'dead', code: 'FG_INTERNAL', summary: `the input ${found.location} has vanished` });
+      await this.finish(found, 'dead', { result: 'dead', code: 'FG_INTERNAL', summary: `the input ${found.location} has vanished` }, lease);
       log.error({ location: found.location }, 'input vanished before processing');
       return { status: 'dead', error: 'input vanished' };
     }
-    const account = this.deps.accounts.get(file.accountId);
+    const account = await this.deps.accounts.get(file.accountId);
     const workflow = account ? this.deps.workflows.forFile({ ...file, profile: account.profile }) : undefined;
     if (!account || !workflow) {
       const { code, why } = this.unmatched(file, account);
-      const moved = moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
-      this.finish(moved, 'rejected', { result: 'rejected', code, summary: why });
+      const moved = await moveInput(journal, file, quarantineDestination(paths, { ...file, flux: file.flux ?? UNMATCHED_FLUX }), 'quarantined');
+      await this.finish(moved, 'rejected', { result: 'rejected', code, summary: why }, lease);
       log.warn({ path: file.originalPath }, `file rejected: ${why}`);
       return { status: 'done' };
     }
 
-    const started = journal.startAttempt(file.id, attempt, maxAttempts, workflow.flux);
+    const started = await journal.startAttempt(file.id, attempt, maxAttempts, workflow.flux, { lease });
     const run = new EngineStepRun({
       services: this.deps.services, file: started, account, workflow, attempt,
       lastAttempt: attempt >= maxAttempts, paths, config: this.deps.config, journal, log, signal,
@@ -108,13 +115,15 @@ export class WorkflowRunner {
         return { status: 'done' };
       }
       await run.settleOutputs();
-      this.processed(run, log);
+      await this.processed(run, log, lease);
       return { status: 'done' };
     } catch (thrown) {
-      if (signal.aborted) throw thrown; // shutting down: the queue leaves the job for the next start
+      // Shutting down: the queue leaves the job for the next start. Lease lost: its new holder
+      // processes the file, this worker records nothing more.
+      if (signal.aborted || isLeaseLost(thrown)) throw thrown;
       try {
         if (isOutOfSpace(thrown)) throw thrown;
-        return await this.failed(run, thrown, maxAttempts, log);
+        return await this.failed(run, thrown, maxAttempts, log, lease);
       } catch (err) {
         if (signal.aborted || !isOutOfSpace(err)) throw err;
         return await this.waitForSpace(run, err, signal);
@@ -134,16 +143,18 @@ export class WorkflowRunner {
     void work.finally(() => this.finishing.delete(work));
   }
 
-  private async finishOnceSigned(run: EngineStepRun, requeue: (file: JournalFile) => void, log: Logger): Promise<void> {
+  private async finishOnceSigned(run: EngineStepRun, requeue: (file: JournalFile) => Promise<unknown>, log: Logger): Promise<void> {
     try {
       await run.settleOutputs();
-      this.processed(run, log);
+      // Its job is done already (handed off): no lease to check; the file is still `processing`,
+      // so a crash before this runs it again at the next start.
+      await this.processed(run, log);
     } catch (err) {
       // No space for a signature, or the key failed: the file runs again from its first step
       // (steps are idempotent), through a job of its own, as an interrupted file would.
       log.warn({ err: (err as Error).message }, 'an output could not be signed: the file runs again');
       try {
-        requeue(run.file);
+        await requeue(run.file);
       } catch (queueErr) {
         log.error({ err: (queueErr as Error).message }, 'cannot queue the file again (the next start will)');
       }
@@ -152,25 +163,25 @@ export class WorkflowRunner {
     }
   }
 
-  private processed(run: EngineStepRun, log: Logger): void {
-    run.file = moveOut(run, 'processed');
+  private async processed(run: EngineStepRun, log: Logger, lease?: LeaseRef): Promise<void> {
+    run.file = await moveOut(run, 'processed');
     const counts = { ...run.report.counts, ...definedCounts(run.outcome?.counts) };
-    this.finish(run.file, 'processed', {
+    await this.finish(run.file, 'processed', {
       result: 'processed', summary: run.outcome?.summary, counts,
       messages: run.report.messages.length,
-    });
+    }, lease);
     log.info({ flux: run.workflow.flux, counts }, 'file processed');
   }
 
   /** A step failed: retried with backoff (transient), else on-error steps, then rejected or dead. */
-  private async failed(run: EngineStepRun, thrown: unknown, maxAttempts: number, log: Logger): Promise<JobOutcome> {
+  private async failed(run: EngineStepRun, thrown: unknown, maxAttempts: number, log: Logger, lease?: LeaseRef): Promise<JobOutcome> {
     const { journal } = this.deps;
     const { file, workflow, attempt } = run;
     const err = toFluxgateError(thrown, 'FG_HANDLER_FAILED');
     const kind = classify(err);
     if (kind === 'transient' && attempt < maxAttempts) {
       const delayMs = backoffDelay({ ...this.deps.config.engine.retry, ...workflow.retry }, attempt);
-      run.file = journal.attemptFailed(file.id, attempt, { code: err.code, error: err.message, retryInMs: delayMs });
+      run.file = await journal.attemptFailed(file.id, attempt, { code: err.code, error: err.message, retryInMs: delayMs });
       log.warn({ attempt, maxAttempts, code: err.code, err: err.message, retryInMs: delayMs }, 'attempt failed, will retry');
       return { status: 'retry', error: err.message, delayMs };
     }
@@ -183,15 +194,15 @@ export class WorkflowRunner {
     } catch (signErr) {
       // No space for a signature: the file waits for space and runs again, so its report is signed.
       if (isOutOfSpace(signErr)) throw signErr;
-      run.event('step-failed', { onError: true, error: (signErr as Error).message });
+      await run.event('step-failed', { onError: true, error: (signErr as Error).message });
       run.log.error({ err: (signErr as Error).message }, 'an output of the on-error steps could not be signed');
     }
-    run.file = moveOut(run, run.result);
+    run.file = await moveOut(run, run.result);
     const state = kind === 'rejected' ? 'rejected' : 'dead';
-    this.finish(run.file, state, {
+    await this.finish(run.file, state, {
       result: state, code: err.code, summary: err.message,
       counts: { ...run.report.counts }, messages: run.report.messages.length,
-    });
+    }, lease);
     log.warn({ code: err.code, err: err.message, attempt }, state === 'rejected' ? 'file rejected' : 'file is dead after its last attempt');
     return state === 'dead' ? { status: 'dead', error: err.message } : { status: 'done' };
   }
@@ -204,7 +215,7 @@ export class WorkflowRunner {
   private async waitForSpace(run: EngineStepRun, err: unknown, signal: AbortSignal): Promise<JobOutcome> {
     const message = (err as Error).message;
     try {
-      run.file = this.deps.journal.pause(run.file.id, { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
+      run.file = await this.deps.journal.pause(run.file.id, { attempt: run.attempt, code: 'FG_DISK_FULL', error: message });
     } catch (journalErr) {
       run.log.error({ err: (journalErr as Error).message }, 'cannot record the pause in the journal');
     }
@@ -220,7 +231,7 @@ export class WorkflowRunner {
       const started = performance.now();
       await step.run(run, stepOptions(step, ref));
       // How long each step took, in the file's timeline: where a slow file's time went.
-      run.event('step', { step: ref.name, ms: Math.round(performance.now() - started) });
+      await run.event('step', { step: ref.name, ms: Math.round(performance.now() - started) });
     }
     if (!run.encryption) await applyEncryptionRequirement(run);
   }
@@ -231,11 +242,11 @@ export class WorkflowRunner {
       try {
         const step = this.step(ref);
         await step.run(run, stepOptions(step, ref));
-        run.event('step', { step: ref.name, onError: true });
+        await run.event('step', { step: ref.name, onError: true });
       } catch (err) {
         // No space to write the report: the file waits for space and runs again, so it is reported.
         if (isOutOfSpace(err)) throw err;
-        run.event('step-failed', { step: ref.name, onError: true, error: (err as Error).message });
+        await run.event('step-failed', { step: ref.name, onError: true, error: (err as Error).message }).catch(() => undefined);
         run.log.error({ step: ref.name, err: (err as Error).message }, 'on-error step failed');
       }
     }
@@ -259,8 +270,8 @@ export class WorkflowRunner {
     };
   }
 
-  private finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary): void {
-    this.deps.journal.finish(file.id, state, outcome);
+  private async finish(file: JournalFile, state: 'processed' | 'rejected' | 'dead', outcome: OutcomeSummary, lease?: LeaseRef): Promise<void> {
+    await this.deps.journal.finish(file.id, state, outcome, { lease });
   }
 }
 
@@ -299,6 +310,10 @@ function definedCounts(counts: Record<string, number | undefined> = {}): Record<
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
 }
 
+function isLeaseLost(err: unknown): boolean {
+  return err instanceof FluxgateError && err.code === 'FG_LEASE_LOST';
+}
+
 function classify(err: FluxgateError): 'rejected' | 'fatal' | 'transient' {
   if (err instanceof FileRejection || REJECTION_CODES.has(err.code)) return 'rejected';
   if (FATAL_CODES.has(err.code)) return 'fatal';
@@ -306,7 +321,7 @@ function classify(err: FluxgateError): 'rejected' | 'fatal' | 'transient' {
 }
 
 /** Whatever the workflow did, a finished input leaves the account tree (and the watcher). */
-function moveOut(run: EngineStepRun, result: 'processed' | 'rejected' | 'failed'): JournalFile {
+async function moveOut(run: EngineStepRun, result: 'processed' | 'rejected' | 'failed'): Promise<JournalFile> {
   const root = run.paths.accountRoot(run.account.id) + '/';
   if (!run.file.location.startsWith(root)) return run.file;
   const dest = result === 'processed' ? archiveDestination(run.paths, run.file) : quarantineDestination(run.paths, run.file);

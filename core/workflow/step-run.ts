@@ -6,7 +6,8 @@ import type { FluxgateError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { Account } from '../store/accounts-repository';
-import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
+import type { JournalFile, NamingParts } from '../store/journal-types';
+import type { JournalRepository } from '../store/ports/journal';
 import { existsSync } from 'node:fs';
 import { writeFileAtomicPlaced } from '../atomic-write';
 import { signatureNameOf } from '../pgp/names';
@@ -69,8 +70,8 @@ export class EngineStepRun implements StepRun {
     this.naming = init.file.naming ?? undefined;
   }
 
-  event(type: string, detail: Record<string, unknown> = {}): void {
-    this.journal.addEvent(this.file.id, type, detail);
+  event(type: string, detail: Record<string, unknown> = {}): Promise<void> {
+    return this.journal.addEvent(this.file.id, type, detail);
   }
 
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
@@ -79,8 +80,8 @@ export class EngineStepRun implements StepRun {
     // A client never downloads half a report; its name is never another file's output
     // (output-place.ts): the target may be `name.N.ext`.
     const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
-      (temp) => placeOutput(temp, wanted, (path) => this.journal.outputOwner(path) === this.file.id));
-    this.journal.recordOutput(this.file.id, this.account.id, kind, target);
+      (temp) => placeOutput(temp, wanted, async (path) => await this.journal.outputOwner(path) === this.file.id));
+    await this.journal.recordOutput(this.file.id, this.account.id, kind, target);
     this.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(this.services.signer) }, 'output written');
     return target;

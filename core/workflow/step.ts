@@ -8,7 +8,8 @@ import type { DirectoryStore } from '../plugin-api/directory';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { Account } from '../store/accounts-repository';
-import type { JournalFile, JournalRepository, NamingParts } from '../store/journal-repository';
+import type { JournalFile, NamingParts } from '../store/journal-types';
+import type { JournalRepository } from '../store/ports/journal';
 import type { OutputSigner } from '../tokens';
 import type { HandlerRegistry } from './handler-registry';
 import type { CollectingReportBuilder } from './report-builder';
@@ -72,7 +73,7 @@ export interface StepRun {
   readonly journal: JournalRepository;
   readonly services: StepServices;
   /** Adds an entry to the file's timeline. */
-  event(type: string, detail?: Record<string, unknown>): void;
+  event(type: string, detail?: Record<string, unknown>): Promise<void>;
   /**
    * Writes an output into the account tree (account-relative path, e.g. `out/sal/cdmat_….csv`)
    * under a temporary name, gives it its name, records it in `outputs`, then signs it if reports

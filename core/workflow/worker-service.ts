@@ -1,7 +1,7 @@
 import type { FluxgateConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import type { FileJobs } from '../queue/file-jobs';
-import type { JournalRepository } from '../store/journal-repository';
+import type { JournalRepository } from '../store/ports/journal';
 import type { Service } from '../tokens';
 import type { WorkflowRunner } from './runner';
 
@@ -21,11 +21,11 @@ export class WorkflowWorkers implements Service {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
-    this.resumeInterrupted();
+  async start(): Promise<void> {
+    await this.resumeInterrupted();
     const engine = this.config.engine;
     this.stopListening = this.files.listen(
-      (job, signal) => this.runner.process(job.payload.fileId, job.attempts, job.maxAttempts, signal),
+      (job, signal, lease) => this.runner.process(job.payload.fileId, job.attempts, job.maxAttempts, signal, lease),
       { concurrency: engine.concurrency, leaseMs: engine.leaseMs, pollIntervalMs: engine.pollIntervalMs, graceMs: STOP_GRACE_MS });
   }
 
@@ -41,11 +41,11 @@ export class WorkflowWorkers implements Service {
    * always has a pending job: one is queued again (the file id is its key) in case it was lost,
    * with its workflow's attempts, as intake gives them.
    */
-  private resumeInterrupted(): void {
-    const released = this.files.releaseAllLeases();
-    const interrupted = this.journal.markInterrupted().length;
+  private async resumeInterrupted(): Promise<void> {
+    const released = await this.files.releaseAllLeases();
+    const interrupted = (await this.journal.markInterrupted()).length;
     let requeued = 0;
-    for (const file of this.journal.live()) if (this.files.enqueue(file)) requeued++;
+    for (const file of await this.journal.live()) if (await this.files.enqueue(file)) requeued++;
     if (released || requeued || interrupted) {
       this.logger.child({ component: 'workflow' }).info({ released, requeued, interrupted }, 'resuming files interrupted by a stop or crash');
     }

@@ -4,7 +4,8 @@ import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { openDatabase, type Database } from '../../core/store/database';
-import { JournalRepository, MAX_PAGE, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
+import { JournalReads } from '../../core/store/journal-reader';
+import { MAX_PAGE, type FileEvent, type JournalFile } from '../../core/store/journal-repository';
 import { TestServer } from '../helpers/server';
 import { accountServiceOn } from '../helpers/accounts';
 
@@ -13,11 +14,12 @@ const FINAL = ['processed', 'rejected', 'dead'];
 /** Reads the server's journal straight from its SQLite file (WAL: safe beside the running server). */
 export class JournalProbe {
   private readonly db: Database;
-  readonly journal: JournalRepository;
+  /** Synchronous reads, as a test polls them. */
+  readonly journal: JournalReads;
 
   constructor(server: TestServer) {
     this.db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-    this.journal = new JournalRepository(this.db);
+    this.journal = new JournalReads(this.db);
   }
 
   byName(name: string, account?: string): JournalFile[] {

@@ -7,5 +7,5 @@ import { SqliteStore } from '../../core/store/sqlite-store';
 /** The AccountService the server and the CLI build, on a database a test opened itself. */
 export function accountServiceOn(db: Database, paths: DataPaths, config: FluxgateConfig): AccountService {
   const store = new SqliteStore(db);
-  return new AccountService(store.accounts, store.accountData(), paths, config);
+  return new AccountService(store.accounts, store.accountData, paths, config);
 }

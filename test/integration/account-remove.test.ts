@@ -4,8 +4,8 @@ import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import { JournalRepository } from '../../core/store/journal-repository';
-import { QueueRepository } from '../../core/store/queue-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
+import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { isServerTemporary } from '../../core/upload-names';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
@@ -35,15 +35,15 @@ describe('account remove while a file is being processed', () => {
     fx = new JobsFixture();
     await fx.accountService().create({ id: 'acme' });
     const input = fx.inTree('acme', 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv', 'a;b\n');
-    const journal = new JournalRepository(fx.db);
-    const file = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
-      name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 4, sha1: 'x', sha256: 'y', location: input })!;
+    const journal = new SqliteJournalRepository(fx.db);
+    const file = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
+      name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 4, sha1: 'x', sha256: 'y', location: input }))!;
     fileId = file.id;
     // What a worker holds while it processes the file: a lease it keeps extending, the file `processing`.
-    const queue = new QueueRepository(fx.db);
-    queue.insert({ topic: 'file.process', payload: { fileId }, dedupKey: fileId, accountId: 'acme', maxAttempts: 5 });
-    assert.ok(queue.lease('file.process', 60_000, []));
-    journal.update(fileId, { state: 'processing' });
+    const queue = new SqliteQueueRepository(fx.db);
+    await queue.insert({ topic: 'file.process', payload: { fileId }, dedupKey: fileId, accountId: 'acme', maxAttempts: 5 });
+    assert.equal((await queue.claim({ topic: 'file.process', leaseMs: 60_000, max: 1, perAccount: 1, held: {} })).length, 1);
+    await journal.update(fileId, { state: 'processing' });
     // What the sal file's attempt kept so far: the employee as it was before the file changed it.
     const directory = new DirectoryRepository(fx.db);
     directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
@@ -64,8 +64,8 @@ describe('account remove while a file is being processed', () => {
   });
 
   test('a lease whose holder died (a crashed server) does not block, long before it runs out', async () => {
-    const queue = new QueueRepository(fx.db);
-    const job = queue.list({ state: 'leased' }).find((j) => j.accountId === 'acme')!;
+    const queue = new SqliteQueueRepository(fx.db);
+    const job = (await queue.list({ state: 'leased' })).find((j) => j.accountId === 'acme')!;
     // A pid that exists no more: a short-lived child's, after it exited.
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.once('exit', r));

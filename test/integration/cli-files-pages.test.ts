@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { TestServer } from '../helpers/server';
 
 // `fluxgate files` on a journal longer than a page: newest first, a page at a time, and the line
@@ -10,17 +10,17 @@ import { TestServer } from '../helpers/server';
 let server: TestServer;
 const ids: string[] = [];
 
-before(() => {
+before(async () => {
   server = new TestServer();
   const db = openDatabase(new DataPaths(server.dataDir).database);
-  const journal = new JournalRepository(db);
+  const journal = new SqliteJournalRepository(db);
   for (let i = 0; i < 5; i++) {
     const name = `ndmat_acme_acme_sal_hrmanager_v6_26112009000${i}.csv`;
-    const f = journal.insert({
+    const f = (await journal.insert({
       accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: `in/sal/${name}`, name, size: 1,
       sha1: 'a', sha256: 'b', location: `${server.dataDir}/sftp/acme/in/sal/${name}`,
-    }, Date.UTC(2026, 10, 20, 9, 0, i))!;
-    if (i !== 2) journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_NAME_CONVENTION' });
+    }, Date.UTC(2026, 10, 20, 9, 0, i)))!;
+    if (i !== 2) await journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_NAME_CONVENTION' });
     ids.push(f.id);
   }
   db.close();

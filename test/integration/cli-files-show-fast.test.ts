@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository, type JournalFile } from '../../core/store/journal-repository';
 import { REPO_ROOT } from '../helpers/server';
 
 // `fluxgate files show ID` takes a short way once its configuration was checked (#19: < 50 ms
@@ -31,19 +31,22 @@ const loads = (loaded: string[], pkg: string): boolean => loaded.some((p) => p.i
 describe('fluxgate files and files show: the short way', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(config, 'dataDir: ./var\nenvironment: test\n');
+  let file: JournalFile;
+  before(async () => {
   const db = openDatabase(new DataPaths(join(dir, 'var')).database);
-  const journal = new JournalRepository(db);
-  const file = journal.insert({
+  const journal = new SqliteJournalRepository(db);
+  file = (await journal.insert({
     accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/x.csv', name: 'x.csv',
     size: 3, sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), location: join(dir, 'x.csv'),
-  })!;
-  journal.finish(file.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
+  }))!;
+  await journal.finish(file.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
   // A second file: a page of one has a next page.
-  journal.insert({
+  await journal.insert({
     accountId: 'acme', profile: 'exchange', flux: 'sir', workflow: 'sir', originalPath: 'in/sir/y.csv', name: 'y.csv',
     size: 3, sha1: 'c'.repeat(40), sha256: 'd'.repeat(64), location: join(dir, 'y.csv'),
   });
   db.close();
+  });
 
   it('answers the same, text and JSON, without commander, zod or yaml once the configuration was checked', () => {
     const first = fluxgate('files', 'show', file.id);

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inodeOf } from '../../core/retention/file-hash';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
@@ -14,13 +14,13 @@ const inode = (p: string): string => inodeOf(lstatSync(p));
 
 describe('job runs: crash recovery, locks, failures', () => {
   let fx: JobsFixture;
-  let journal: JournalRepository;
+  let journal: SqliteJournalRepository;
   let tombstones: SqliteTombstoneRepository;
   const T = Date.now();
 
   before(async () => {
     fx = new JobsFixture();
-    journal = new JournalRepository(fx.db);
+    journal = new SqliteJournalRepository(fx.db);
     tombstones = new SqliteTombstoneRepository(fx.db);
     await fx.accountService().create({ id: 'acme', now: T });
   });
@@ -29,9 +29,9 @@ describe('job runs: crash recovery, locks, failures', () => {
   test('a run interrupted between tombstone and unlink is completed by the next run, with no second tombstone', async () => {
     // State a crash leaves: intent written (pending), then the process died before or after the unlink.
     const notYetDeleted = fx.write(join(fx.paths.archive('acme', 'sal'), 'a.csv'), 'aaa');
-    const row = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/a.csv',
-      name: 'a.csv', size: 3, sha1: 'x', sha256: createHash('sha256').update('aaa').digest('hex'), location: notYetDeleted, receivedAt: T })!;
-    journal.update(row.id, { state: 'processed', processedAt: T });
+    const row = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/a.csv',
+      name: 'a.csv', size: 3, sha1: 'x', sha256: createHash('sha256').update('aaa').digest('hex'), location: notYetDeleted, receivedAt: T }))!;
+    await journal.update(row.id, { state: 'processed', processedAt: T });
     await tombstones.intend({ fileId: row.id, accountId: 'acme', path: notYetDeleted, name: 'a.csv', size: 3, sha256: row.sha256,
       rule: 'archive', deletedAt: T, asOf: T + 46 * DAY, inode: inode(notYetDeleted), detail: {} });
 
@@ -62,7 +62,7 @@ describe('job runs: crash recovery, locks, failures', () => {
     const all = fx.tombstones();
     assert.equal(all.length, 3);
     assert.ok(all.every((t) => t.state === 'done'));
-    assert.equal(journal.get(row.id)!.state, 'deleted');
+    assert.equal((await journal.get(row.id))!.state, 'deleted');
     // Running again (even much later) finds nothing left to do for those files.
     const again = await runJob(fx.srv, 'retention', '--at', isoAt(T + 50 * DAY));
     assert.equal(again.counts.reconciled ?? 0, 0);
@@ -97,13 +97,13 @@ describe('job runs: crash recovery, locks, failures', () => {
     // A journal location that is a directory: unlink fails (even as root).
     const stuck = join(fx.paths.archive('acme', 'usr'), 'stuck.csv');
     mkdirSync(join(stuck, 'inner'), { recursive: true });
-    const s = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'usr', workflow: 'usr', originalPath: 'in/usr/stuck.csv',
-      name: 'stuck.csv', size: 1, sha1: 'x', sha256: 'y', location: stuck, receivedAt: T })!;
-    journal.update(s.id, { state: 'processed', processedAt: T });
+    const s = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'usr', workflow: 'usr', originalPath: 'in/usr/stuck.csv',
+      name: 'stuck.csv', size: 1, sha1: 'x', sha256: 'y', location: stuck, receivedAt: T }))!;
+    await journal.update(s.id, { state: 'processed', processedAt: T });
     const fine = fx.write(join(fx.paths.archive('acme', 'usr'), 'fine.csv'), 'f');
-    const f = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'usr', workflow: 'usr', originalPath: 'in/usr/fine.csv',
-      name: 'fine.csv', size: 1, sha1: 'x', sha256: 'z', location: fine, receivedAt: T })!;
-    journal.update(f.id, { state: 'processed', processedAt: T });
+    const f = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'usr', workflow: 'usr', originalPath: 'in/usr/fine.csv',
+      name: 'fine.csv', size: 1, sha1: 'x', sha256: 'z', location: fine, receivedAt: T }))!;
+    await journal.update(f.id, { state: 'processed', processedAt: T });
     const before = fx.tombstones().length;
 
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
@@ -112,8 +112,8 @@ describe('job runs: crash recovery, locks, failures', () => {
     assert.equal(run.errors.length, 1);
     assert.equal(run.errors[0].target, stuck);
     assert.equal(existsSync(fine), false);
-    assert.equal(journal.get(f.id)!.state, 'deleted');
-    assert.equal(journal.get(s.id)!.state, 'processed');
+    assert.equal((await journal.get(f.id))!.state, 'deleted');
+    assert.equal((await journal.get(s.id))!.state, 'processed');
     const tombs = fx.tombstones();
     assert.equal(tombs.length, before + 1, 'only the real deletion has a tombstone');
     assert.ok(tombs.every((t) => t.state === 'done'));
@@ -127,7 +127,7 @@ describe('job runs: crash recovery, locks, failures', () => {
     writeFileSync(stuck, 's');
     const retry = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(retry.outcome, 'ok');
-    assert.equal(journal.get(s.id)!.state, 'deleted');
+    assert.equal((await journal.get(s.id))!.state, 'deleted');
     const history = JSON.parse((await fx.srv.cli('jobs', 'history', 'retention', '--limit', '2', '--json')).stdout) as Array<{ id: number; outcome: string }>;
     assert.deepEqual(history.map((r) => [r.id, r.outcome]), [[retry.runId, 'ok'], [run.runId, 'failed']]);
   });

@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, r
 import { join } from 'node:path';
 import { PROCESS_TOPIC } from '../../core/queue/file-jobs';
 import { openDatabase } from '../../core/store/database';
-import { QueueRepository, type Job } from '../../core/store/queue-repository';
+import { SqliteQueueRepository, type Job } from '../../core/store/queue-repository';
 import { createAccount, JournalProbe } from '../e2e/engine-support';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { mountSmallDisk } from '../helpers/tmpfs';
@@ -94,16 +94,16 @@ test('a disk full for longer than all its attempts: the file waits, then is proc
   assert.ok(paused.length >= 1);
   assert.equal(paused[0].detail.code, 'FG_DISK_FULL');
   // Each attempt the full disk cut short was given back (one more allowed): one attempt counted.
-  const job = queueJob(file.id);
+  const job = await queueJob(file.id);
   assert.equal(job.maxAttempts, 5 + paused.length, 'one attempt given back per pause');
   assert.equal(done.attempts, paused.length + 1);
   await server.waitForLog((l) => l.msg === 'disk space is back: processing resumes');
 });
 
-function queueJob(fileId: string): Job {
+async function queueJob(fileId: string): Promise<Job> {
   const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
   try {
-    const job = new QueueRepository(db).list({ topic: PROCESS_TOPIC }).find((j) => j.dedupKey === fileId);
+    const job = (await new SqliteQueueRepository(db).list({ topic: PROCESS_TOPIC })).find((j) => j.dedupKey === fileId);
     assert.ok(job, `no queue job for ${fileId}`);
     return job;
   } finally {

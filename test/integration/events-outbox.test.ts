@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SqliteDeliveryRepository } from '../../core/store/deliveries-repository';
 import { SqliteEventRepository } from '../../core/store/events-repository';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -14,7 +14,7 @@ import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 // causes them (a change that fails leaves no event; an event that cannot be written undoes the
 // change), and the CLI lists them and publishes their JSON Schema.
 let fx: JobsFixture;
-let journal: JournalRepository;
+let journal: SqliteJournalRepository;
 
 interface EventJson { id: string; type: string; time: string; account?: string; fileId?: string; code?: string; summary?: string; data: Record<string, unknown> }
 async function events(...args: string[]): Promise<EventJson[]> {
@@ -25,7 +25,7 @@ async function events(...args: string[]): Promise<EventJson[]> {
 
 before(() => {
   fx = new JobsFixture();
-  journal = new JournalRepository(fx.db);
+  journal = new SqliteJournalRepository(fx.db);
 });
 after(async () => { await fx.cleanup(); });
 
@@ -35,29 +35,29 @@ const upload = (name: string) => ({
 });
 
 test('a file\'s arrival and end are events of the same transaction as the journal\'s transition', async () => {
-  const f = journal.insert(upload('a.csv'))!;
-  journal.startAttempt(f.id, 1, 5, 'sal');
-  journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
+  const f = (await journal.insert(upload('a.csv')))!;
+  await journal.startAttempt(f.id, 1, 5, 'sal');
+  await journal.finish(f.id, 'rejected', { result: 'rejected', code: 'FG_MISSING_COLUMN', summary: 'the column lastname is missing' });
   const mine = (await events()).filter((e) => e.fileId === f.id);
   assert.deepEqual(mine.map((e) => [e.type, e.account, e.code ?? null]), [['file.received', 'acme', null], ['file.rejected', 'acme', 'FG_MISSING_COLUMN']]);
   assert.equal(mine[1].summary, 'the column lastname is missing');
   assert.match(mine[0].id, /^evt_\d{14}_[0-9a-f]{12}$/);
 
   // The event cannot be written: the transition is undone with it (nothing half-recorded).
-  const g = journal.insert(upload('b.csv'))!;
-  journal.startAttempt(g.id, 1, 5, 'sal');
+  const g = (await journal.insert(upload('b.csv')))!;
+  await journal.startAttempt(g.id, 1, 5, 'sal');
   fx.db.exec(`CREATE TEMP TRIGGER refuse_event BEFORE INSERT ON events WHEN NEW.type = 'file.dead' BEGIN SELECT RAISE(ABORT, 'outbox refused'); END`);
   try {
-    assert.throws(() => journal.finish(g.id, 'dead', { result: 'dead', code: 'FG_INTERNAL', summary: 'x' }), /outbox refused/);
+    await assert.rejects(async () => await journal.finish(g.id, 'dead', { result: 'dead', code: 'FG_INTERNAL', summary: 'x' }), /outbox refused/);
   } finally {
     fx.db.exec('DROP TRIGGER refuse_event');
   }
-  assert.equal(journal.get(g.id)!.state, 'processing', 'the state change was rolled back with the event');
-  assert.deepEqual(journal.events(g.id).map((e) => e.type), ['received', 'attempt']);
+  assert.equal((await journal.get(g.id))!.state, 'processing', 'the state change was rolled back with the event');
+  assert.deepEqual((await journal.events(g.id)).map((e) => e.type), ['received', 'attempt']);
 
   // A transition that fails (no such file) records no event.
   const before = (await events()).length;
-  assert.throws(() => journal.finish('f_missing', 'processed', { result: 'processed' }), /FG_FILE_NOT_FOUND|not in the journal/);
+  await assert.rejects(async () => await journal.finish('f_missing', 'processed', { result: 'processed' }), /FG_FILE_NOT_FOUND|not in the journal/);
   assert.equal((await events()).length, before);
 
   assert.deepEqual((await events('--type', 'file.rejected')).map((e) => e.fileId), [f.id]);

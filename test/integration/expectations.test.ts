@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { JobsFixture, runJob } from './jobs-support';
 
 // Expected files driven with --at across the change to summer time in Europe/Paris (Sunday
@@ -9,24 +9,24 @@ import { JobsFixture, runJob } from './jobs-support';
 // nothing by 09:00". 07:00 is 06:00 UTC on the Saturday and 05:00 UTC on the Sunday. Files are
 // journaled at chosen times through the journal repository, as intake does, on the real database.
 let fx: JobsFixture;
-let journal: JournalRepository;
+let journal: SqliteJournalRepository;
 const at = (iso: string): number => Date.parse(iso);
 
 before(() => {
   fx = new JobsFixture({
     expectations: [{ name: 'acme-daily-sal', account: 'acme', flux: 'sal', schedule: '0 7 * * *', timezone: 'Europe/Paris', grace: '2h' }],
   });
-  journal = new JournalRepository(fx.db);
+  journal = new SqliteJournalRepository(fx.db);
 });
 after(async () => { await fx.cleanup(); });
 
 let n = 0;
-function receive(receivedAt: number, flux = 'sal'): string {
+async function receive(receivedAt: number, flux = 'sal'): Promise<string> {
   const name = `ndmat_acme_acme_${flux}_hrmanager_v6_${String(++n).padStart(12, '0')}.csv`;
-  return journal.insert({
+  return (await journal.insert({
     accountId: 'acme', profile: 'exchange', flux, workflow: flux, originalPath: `in/${flux}/${name}`, name, size: 10,
     sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), location: `${fx.paths.accountRoot('acme')}/in/${flux}/${name}`, receivedAt,
-  }, receivedAt)!.id;
+  }, receivedAt))!.id;
 }
 
 interface Status { name: string; state: string; period: { start: string; deadline: string; graceEnd: string }; file: { id: string } | null; acknowledged: { by: string } | null }
@@ -43,11 +43,11 @@ async function expectationEvents(): Promise<Array<{ type: string; fileId?: strin
 
 test('late, missed, then recovered across the DST change, each event raised once', async () => {
   // Friday's file meets the period ending Saturday 07:00 CET (06:00 UTC).
-  const friday = receive(at('2027-03-26T10:00:00Z'));
+  const friday = await receive(at('2027-03-26T10:00:00Z'));
   let s = await status('2027-03-27T05:59:00Z');
   assert.deepEqual([s.state, s.period.deadline, s.file?.id], ['met', '2027-03-27T06:00:00.000Z', friday]);
   // A file of another flux does not count.
-  receive(at('2027-03-27T12:00:00Z'), 'sir');
+  await receive(at('2027-03-27T12:00:00Z'), 'sir');
 
   // Saturday → Sunday is 23 hours: the deadline is 07:00 CEST, 05:00 UTC.
   s = await status('2027-03-28T04:59:00Z');
@@ -65,7 +65,7 @@ test('late, missed, then recovered across the DST change, each event raised once
   assert.equal((await status('2027-03-28T07:30:00Z')).state, 'missed');
   assert.equal((await runJob(fx.srv, 'expectations', '--at', '2027-03-28T07:30:00Z')).actions.length, 0, 'missed is raised once');
 
-  const arrived = receive(at('2027-03-28T08:00:00Z'));
+  const arrived = await receive(at('2027-03-28T08:00:00Z'));
   assert.equal((await status('2027-03-28T07:59:00Z')).state, 'missed', 'as of before it arrived, still missed');
   const recovered = await runJob(fx.srv, 'expectations', '--at', '2027-03-28T08:05:00Z');
   assert.deepEqual(recovered.actions.map((a) => a.action), ['recovered']);
@@ -87,7 +87,7 @@ test('a file arriving within the grace recovers a late period without it being m
   const ack = await fx.srv.cli('expectations', 'ack', 'acme-daily-sal', '--at', '2027-03-30T05:10:00Z', '--by', 'alice', '--json');
   assert.equal(ack.code, 0, ack.stderr);
   assert.deepEqual([(JSON.parse(ack.stdout) as Status).state, (JSON.parse(ack.stdout) as Status).acknowledged?.by], ['late', 'alice']);
-  receive(at('2027-03-30T06:00:00Z'));
+  await receive(at('2027-03-30T06:00:00Z'));
   assert.deepEqual((await runJob(fx.srv, 'expectations', '--at', '2027-03-30T08:00:00Z')).actions.map((a) => a.action), ['recovered'], 'never missed');
   const unknown = await fx.srv.cli('expectations', 'ack', 'nope');
   assert.equal(unknown.code, 1);

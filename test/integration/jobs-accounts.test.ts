@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
@@ -29,10 +29,10 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
       fx.write(join(fx.paths.quarantine('acme', 'usr'), 'bad.csv'), 'bad'),
       fx.write(join(fx.paths.vault('acme'), 'doc.pdf'), 'pdf'),
     );
-    const journal = new JournalRepository(fx.db);
-    const row = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/in.csv',
-      name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2], receivedAt: T })!;
-    journal.update(row.id, { state: 'processed', processedAt: T });
+    const journal = new SqliteJournalRepository(fx.db);
+    const row = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/in.csv',
+      name: 'in.csv', size: 8, sha1: 'x', sha256: 'y', location: files[2], receivedAt: T }))!;
+    await journal.update(row.id, { state: 'processed', processedAt: T });
     fileId = row.id;
     // What its files applied: personal data the purge must delete with the files.
     const directory = new DirectoryRepository(fx.db);
@@ -108,7 +108,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     const tombs = fx.tombstones().filter((t) => t.rule === 'account-purge');
     assert.equal(tombs.length, 5);
     assert.ok(tombs.every((t) => t.state === 'done' && t.sha256 !== null));
-    assert.equal(new JournalRepository(fx.db).get(fileId)!.state, 'deleted');
+    assert.equal((await new SqliteJournalRepository(fx.db).get(fileId))!.state, 'deleted');
     // busy (last login day 200) is untouched; a purged account is left alone by later runs.
     assert.equal(fx.accounts.get('busy')!.purgedAt, null);
     const later = await runJob(fx.srv, 'account-inactivity', '--at', isoAt(T + 600 * DAY));

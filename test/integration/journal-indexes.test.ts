@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
-import { JournalRepository, type JournalQuery } from '../../core/store/journal-repository';
-import { QueueRepository } from '../../core/store/queue-repository';
+import { SqliteJournalRepository, type JournalQuery } from '../../core/store/journal-repository';
+import { leaseOf, SqliteQueueRepository } from '../../core/store/queue-repository';
 import { SqliteRetentionRepository } from '../../core/store/retention-repository';
 import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
 
@@ -23,41 +23,42 @@ test('every statement of intake, the workflow, the queue, `files` and retention 
   const prepare = db.prepare.bind(db);
   (db as { prepare: typeof db.prepare }).prepare = ((sql: string) => { statements.add(sql); return prepare(sql); });
 
-  const journal = new JournalRepository(db);
-  const queue = new QueueRepository(db);
+  const journal = new SqliteJournalRepository(db);
+  const queue = new SqliteQueueRepository(db);
   const retention = new SqliteRetentionRepository(db);
   const tombstones = new SqliteTombstoneRepository(db, journal);
   const lists: string[] = [];
   const at = Date.UTC(2026, 10, 1);
-  const f = journal.insert({
+  const f = (await journal.insert({
     accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/x.csv', name: 'x.csv', size: 1,
     sha1: 'a', sha256: 'b', location: '/d/sftp/acme/in/sal/x.csv',
-  }, at)!;
-  journal.liveAt(f.location);
-  queue.insert({ topic: 'file.process', payload: { fileId: f.id }, dedupKey: f.id, accountId: 'acme', maxAttempts: 5 });
-  const job = queue.lease('file.process', 60_000, ['other'])!;
-  journal.startAttempt(f.id, 1, 5, 'sal');
-  journal.receiptPathTaken('/d/sftp/acme/out/tra/r.xml', f.id);
-  journal.update(f.id, { receiptPath: '/d/sftp/acme/out/tra/r.xml' });
-  journal.recordOutput(f.id, 'acme', 'receipt', '/d/sftp/acme/out/tra/r.xml');
-  journal.moved(f.id, '/d/archive/acme/sal/x.csv', 'archived', {});
-  journal.finish(f.id, 'processed', { result: 'processed' });
-  queue.complete(job.id);
-  queue.nextDue('file.process');
-  queue.releaseAllLeases();
-  journal.markInterrupted();
-  journal.live();
-  journal.get(f.id);
-  journal.events(f.id);
+  }, at))!;
+  await journal.liveAt(f.location);
+  await queue.insert({ topic: 'file.process', payload: { fileId: f.id }, dedupKey: f.id, accountId: 'acme', maxAttempts: 5 });
+  const [job] = await queue.claim({ topic: 'file.process', leaseMs: 60_000, max: 2, perAccount: 1, held: { other: 1 } });
+  await queue.renew(leaseOf(job), 60_000);
+  await journal.startAttempt(f.id, 1, 5, 'sal');
+  await journal.receiptPathTaken('/d/sftp/acme/out/tra/r.xml', f.id);
+  await journal.update(f.id, { receiptPath: '/d/sftp/acme/out/tra/r.xml' });
+  await journal.recordOutput(f.id, 'acme', 'receipt', '/d/sftp/acme/out/tra/r.xml');
+  await journal.moved(f.id, '/d/archive/acme/sal/x.csv', 'archived', {});
+  await journal.finish(f.id, 'processed', { result: 'processed' }, { lease: leaseOf(job) });
+  await queue.complete(leaseOf(job));
+  await queue.nextDue('file.process');
+  await queue.releaseAllLeases();
+  await journal.markInterrupted();
+  await journal.live();
+  await journal.get(f.id);
+  await journal.events(f.id);
   // Every combination of the page filters, first pages and next pages.
   const filters: Array<keyof JournalQuery> = ['accountId', 'state', 'flux', 'since', 'q', 'cursor'];
-  const cursor = journal.list({ limit: 1 }).nextCursor ?? Buffer.from(`${at}:${f.id}`).toString('base64url');
+  const cursor = (await journal.list({ limit: 1 })).nextCursor ?? Buffer.from(`${at}:${f.id}`).toString('base64url');
   const values: JournalQuery = { accountId: 'acme', state: 'rejected', flux: 'sal', since: at, q: 'x', cursor };
   for (let mask = 0; mask < 1 << filters.length; mask++) {
     const query: JournalQuery = {};
     filters.forEach((k, i) => { if (mask & (1 << i)) Object.assign(query, { [k]: values[k] }); });
     const before = new Set(statements);
-    journal.list(query);
+    await journal.list(query);
     for (const sql of statements) if (!before.has(sql)) lists.push(sql);
   }
   for await (const row of retention.finishedInputs({ processedBefore: at + 1, receivedBefore: at + 1 })) assert.ok(row.fileId);

@@ -114,7 +114,7 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
   test('the composed server publishes at start and signs outputs that gpg verifies', async () => {
     const published = join(paths.accountRoot('acme'), PUBLIC_KEY_DIR, PUBLIC_KEY_FILE_NAME);
     writeFileSync(published, 'stale');
-    const composed = compose({ loaded: loadConfig({ configFile: server.configFile }), logger: silentLogger() });
+    const composed = await compose({ loaded: loadConfig({ configFile: server.configFile }), logger: silentLogger() });
     try {
       const pgpService = composed.services.find((s) => s.name === 'pgp');
       assert.ok(pgpService, 'the pgp service is one of the services');
@@ -144,10 +144,10 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     assert.equal(publishStoredPublicKey(paths, { id: 'drop', profile: 'dropbox' }, 0o640), 'skipped');
   });
 
-  test('signing can be switched off: the engine gets no OutputSigner', () => {
+  test('signing can be switched off: the engine gets no OutputSigner', async () => {
     const loaded = loadConfig({ configFile: server.configFile });
     loaded.config.pgp.signReports = false;
-    const composed = compose({ loaded, logger: silentLogger() });
+    const composed = await compose({ loaded, logger: silentLogger() });
     try {
       assert.equal(composed.pgp.signer, undefined);
     } finally {

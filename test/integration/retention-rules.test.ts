@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { JournalRepository } from '../../core/store/journal-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -14,7 +14,7 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
  */
 describe('retention job (CLI, --at)', () => {
   let fx: JobsFixture;
-  let journal: JournalRepository;
+  let journal: SqliteJournalRepository;
   const T = Date.now();
   const files: Record<string, string> = {};
   let processedId = '';
@@ -22,31 +22,31 @@ describe('retention job (CLI, --at)', () => {
 
   before(async () => {
     fx = new JobsFixture();
-    journal = new JournalRepository(fx.db);
+    journal = new SqliteJournalRepository(fx.db);
     await fx.accountService().create({ id: 'acme', now: T });
 
     // A processed input, archived.
     const archived = fx.write(join(fx.paths.archive('acme', 'sal'), 'ndmat_acme_acme_sal_v6_261120090500.csv'), 'processed-content');
-    const p = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
-      name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 17, sha1: 'x', sha256: sha256('processed-content'), location: archived, receivedAt: T })!;
-    journal.update(p.id, { state: 'processed', processedAt: T });
+    const p = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
+      name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 17, sha1: 'x', sha256: sha256('processed-content'), location: archived, receivedAt: T }))!;
+    await journal.update(p.id, { state: 'processed', processedAt: T });
     processedId = p.id;
     files.archived = archived;
 
     // A rejected input, quarantined.
     const quarantined = fx.write(join(fx.paths.quarantine('acme', 'sal'), 'wrongname_sal.csv'), 'bad');
-    const r = journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: null, originalPath: 'in/sal/wrongname_sal.csv',
-      name: 'wrongname_sal.csv', size: 3, sha1: 'x', sha256: sha256('bad'), location: quarantined, receivedAt: T })!;
-    journal.update(r.id, { state: 'rejected' });
+    const r = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: null, originalPath: 'in/sal/wrongname_sal.csv',
+      name: 'wrongname_sal.csv', size: 3, sha1: 'x', sha256: sha256('bad'), location: quarantined, receivedAt: T }))!;
+    await journal.update(r.id, { state: 'rejected' });
     rejectedId = r.id;
     files.quarantined = quarantined;
 
     // Its report in out/sal and receipt in out/tra, recorded by the engine.
     files.report = fx.inTree('acme', 'out/sal/cdmat_acme_sal_report_261120090500.xml', '<report/>');
     files.reportSig = fx.inTree('acme', 'out/sal/cdmat_acme_sal_report_261120090500.xml.asc', 'sig');
-    journal.recordOutput(p.id, 'acme', 'report', files.report, T);
+    await journal.recordOutput(p.id, 'acme', 'report', files.report, T);
     files.receipt = fx.inTree('acme', 'out/tra/cdmat_acme_tra_sal_261120090500.xml', '<receipt/>');
-    journal.recordOutput(p.id, 'acme', 'receipt', files.receipt, T);
+    await journal.recordOutput(p.id, 'acme', 'receipt', files.receipt, T);
 
     // Files the journal does not know: their clock is first sight (ctime), never the mtime.
     files.subscription = fx.inTree('acme', 'out/ins/subscriptions_2026.csv', 'subs');
@@ -110,20 +110,20 @@ describe('retention job (CLI, --at)', () => {
     const at44 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 44 * DAY));
     assert.equal(at44.counts.delete ?? 0, 0);
     assert.ok(existsSync(files.archived));
-    assert.equal(journal.get(processedId)!.state, 'processed');
+    assert.equal((await journal.get(processedId))!.state, 'processed');
 
     const at46 = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(at46.outcome, 'ok');
     assert.equal(at46.counts['delete:archive'], 1);
     assert.equal(existsSync(files.archived), false);
-    assert.equal(journal.get(processedId)!.state, 'deleted');
+    assert.equal((await journal.get(processedId))!.state, 'deleted');
     const t = fx.tombstones().find((x) => x.rule === 'archive')!;
     assert.equal(t.file_id, processedId);
     assert.equal(t.name, 'ndmat_acme_acme_sal_v6_261120090500.csv');
     assert.equal(t.size, 17);
     assert.equal(t.sha256, sha256('processed-content'));
     assert.equal(t.state, 'done');
-    assert.ok(journal.events(processedId).some((e) => e.type === 'deleted' && e.detail.rule === 'archive'));
+    assert.ok((await journal.events(processedId)).some((e) => e.type === 'deleted' && e.detail.rule === 'archive'));
     // The report of that file lives on its own clock.
     assert.ok(existsSync(files.report));
   });
@@ -140,7 +140,7 @@ describe('retention job (CLI, --at)', () => {
       { 'delete:quarantine': 1, 'delete:report': 3, 'delete:out-other': 1, 'delete:unmatched': 1 },
     );
     for (const k of ['quarantined', 'report', 'reportSig', 'receipt', 'otherOut', 'unmatched']) assert.equal(existsSync(files[k]), false, `${k} gone at day 91`);
-    assert.equal(journal.get(rejectedId)!.state, 'deleted');
+    assert.equal((await journal.get(rejectedId))!.state, 'deleted');
     // The public key clients verify signatures with is never retention's to delete.
     assert.ok(existsSync(files.publicKey));
     assert.equal(readFileSync(files.publicKey, 'utf8').startsWith('-----BEGIN'), true);

@@ -6,12 +6,8 @@ import type { PostgresStore } from '../../core/store/postgres/postgres-store';
 import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract';
 import { insertFile, insertFileEvent, newAccount } from './store-contract-support';
 
-// What an account owns beyond its row, through its port (core/store/ports/account-data.ts) on
-// PostgreSQL: counts, live leases, the export's sections, the removal's unit of work. Its
-// asynchronous SQLite implementation is on another branch: PostgreSQL alone until it is here.
-// With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
-// against y-journal at 946d4b4 (a trial merge, 2026-12-07 07:03 UTC).
-const PG_ONLY = ['postgres'] as const;
+// What an account owns beyond its row, through its port (core/store/ports/account-data.ts):
+// counts, live leases, the export's sections, the removal's unit of work, on both engines.
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const text = (s: AccountSections): string => JSON.stringify([...s.directory, ...s.journal].map((x) => [x.name, [...x.rows()]]));
 
@@ -55,7 +51,7 @@ describe('store contract: account data', () => {
     assert.deepEqual(Object.values(await data.counts('acme')).every((n) => n === 0), true);
     assert.deepEqual(await data.counts('other'), one, 'another account untouched');
     assert.equal((await e.store.tombstones.list({ accountId: 'acme' })).length, 1, 'tombstones outlive the account');
-  }, PG_ONLY);
+  });
 
   bothEngines('a live lease on a file of the account: listed, and the removal refused (busy)', async (e) => {
     const data = pg(e).accountData;
@@ -69,5 +65,5 @@ describe('store contract: account data', () => {
     assert.equal((await data.counts('acme')).accounts, 1);
     await pg(e).queue.complete(leaseOf(job));
     assert.ok('removed' in await data.removeAccountRows('acme', () => true, 2_000));
-  }, PG_ONLY);
+  });
 });

@@ -7,12 +7,7 @@ import type { PostgresStore } from '../../core/store/postgres/postgres-store';
 import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract';
 import { newAccount } from './store-contract-support';
 
-// The journal through its port (core/store/ports/journal.ts) on PostgreSQL. Its asynchronous
-// SQLite implementation is being written on another branch: until it is on this one, these run
-// on PostgreSQL alone.
-// With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
-// against y-journal at eac8724 and 946d4b4 (trial merges, 2026-12-07 06:36 and 07:03 UTC).
-const PG_ONLY = ['postgres'] as const;
+// The journal through its port (core/store/ports/journal.ts), on both engines.
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const code = (c: string) => (err: unknown): boolean => (err as FluxgateError).code === c;
 const upload = (name: string, over: Partial<NewJournalFile> = {}): NewJournalFile => ({
@@ -38,14 +33,14 @@ describe('store contract: journal', () => {
     assert.equal(await j.liveAt(f.location), undefined);
     assert.ok(await j.insert(upload('a.csv'), 4_000), 'once processed, the same name is a new upload');
     assert.deepEqual((await j.live()).map((x) => x.receivedAt), [4_000]);
-  }, PG_ONLY);
+  });
 
   bothEngines('two nodes journaling the same upload at once: one row', async (e) => {
     const node2 = (await e.another()) as PostgresStore;
     const results = await Promise.all([pg(e), node2, pg(e), node2].map((s) => s.journal.insert(upload('same.csv'), 1_000)));
     assert.equal(results.filter((r) => r !== undefined).length, 1);
     assert.equal((await e.store.events.list({ type: 'file.received' })).length, 1);
-  }, PG_ONLY);
+  });
 
   bothEngines('the lifecycle: each transition with its timeline event, the end with its outbox event', async (e) => {
     const j = pg(e).journal;
@@ -67,7 +62,7 @@ describe('store contract: journal', () => {
     assert.equal(await j.change('f_none', { state: 'failed' }, { type: 'x' }), undefined);
     await assert.rejects(j.finish('f_none', 'dead', { result: 'dead' }), code('FG_FILE_NOT_FOUND'));
     assert.equal((await e.store.events.list({ type: 'file.dead' })).length, 0, 'a transition that fails records no event');
-  }, PG_ONLY);
+  });
 
   bothEngines('a transition under a lease taken over is refused (FG_LEASE_LOST) and writes nothing', async (e) => {
     const { journal: j, queue: q } = pg(e);
@@ -82,7 +77,7 @@ describe('store contract: journal', () => {
     assert.equal((await e.store.events.list({ type: 'file.processed' })).length, 0);
     await j.startAttempt(f.id, 2, 5, 'sal', { lease: leaseOf(second) });
     assert.equal((await j.finish(f.id, 'processed', { result: 'processed' }, { lease: leaseOf(second) })).state, 'processed', 'the current holder finishes it, once');
-  }, PG_ONLY);
+  });
 
   bothEngines('recordUpload: the row and its job, or its refusal when the account is disabled; replayWithJob', async (e) => {
     const { journal: j, queue: q } = pg(e);
@@ -104,7 +99,7 @@ describe('store contract: journal', () => {
     assert.deepEqual([replayed.state, replayed.attempts, replayed.outcome, replayed.processedAt], ['received', 0, null, null]);
     assert.equal((await j.events(refused.file.id)).at(-1)?.type, 'replay');
     assert.equal((await q.list()).length, 2);
-  }, PG_ONLY);
+  });
 
   bothEngines('markInterrupted, receipts, outputs', async (e) => {
     const j = pg(e).journal;
@@ -126,7 +121,7 @@ describe('store contract: journal', () => {
     await j.recordOutput(a.id, 'acme', 'report', '/out/sal/r.csv', 4_000);
     await j.recordOutput(b.id, 'acme', 'report', '/out/sal/r.csv', 5_000);
     assert.equal(await j.outputOwner('/out/sal/r.csv'), b.id, 'the last writer');
-  }, PG_ONLY);
+  });
 
   bothEngines('list: newest first, filtered, paged by cursor; bad cursors and sizes refused', async (e) => {
     const j = pg(e).journal;
@@ -152,5 +147,5 @@ describe('store contract: journal', () => {
     assert.equal((await j.list({ limit: 7 })).nextCursor, null);
     await assert.rejects(j.list({ cursor: 'bogus' }), code('FG_CURSOR'));
     await assert.rejects(j.list({ limit: 0 }), code('FG_USAGE'));
-  }, PG_ONLY);
+  });
 });

@@ -7,11 +7,7 @@ import type { PostgresStore } from '../../core/store/postgres/postgres-store';
 import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract';
 
 // The queue, nodes and workflow versions through their ports (core/store/ports/queue.ts,
-// nodes.ts, workflow-versions.ts) on PostgreSQL. Their SQLite implementations are being written
-// on another branch: until they are on this one, these run on PostgreSQL alone.
-// With y-journal's SQLite side merged, make this ENGINES: these tests passed on both engines
-// against y-journal at eac8724 and 946d4b4 (trial merges, 2026-12-07 06:36 and 07:03 UTC).
-const PG_ONLY = ['postgres'] as const;
+// nodes.ts, workflow-versions.ts), on both engines.
 const pg = (e: EngineUnderTest): PostgresStore => e.store as PostgresStore;
 const leaseLost = (err: unknown): boolean => (err as FluxgateError).code === 'FG_LEASE_LOST';
 const job = (over: Partial<NewJob> = {}): NewJob => ({ topic: 'file', payload: { fileId: 'f1' }, maxAttempts: 5, ...over });
@@ -31,7 +27,7 @@ describe('store contract: queue, nodes, workflow versions', () => {
     assert.equal((await q.insert(job({ dedupKey: 'file:f1' }), 900)).created, true, 'a done job does not');
     assert.equal((await q.insert(job(), 900)).created, true, 'no key: always a new job');
     assert.equal(await q.get(99_999), undefined);
-  }, PG_ONLY);
+  });
 
   bothEngines('claim: due jobs, oldest first, up to max, within the per-account room counting what is held', async (e) => {
     const q = pg(e).queue;
@@ -54,7 +50,7 @@ describe('store contract: queue, nodes, workflow versions', () => {
     assert.equal(await q.nextDue('nothing'), undefined);
     assert.deepEqual((await q.list({ state: 'leased' })).map((j) => j.id), [a1.id, a2.id, b1.id, none.id]);
     assert.deepEqual((await q.list({ topic: 'other' })).length, 1);
-  }, PG_ONLY);
+  });
 
   bothEngines('leases: renewed and settled by their holder only; a stale holder gets FG_LEASE_LOST and changes nothing', async (e) => {
     const q = pg(e).queue;
@@ -90,7 +86,7 @@ describe('store contract: queue, nodes, workflow versions', () => {
     assert.equal(await q.releaseAllLeases(6_000), 1);
     assert.deepEqual([(await q.get(k.id))!.state, (await q.get(k.id))!.runAt], ['ready', 0]);
     await q.complete(leaseOf(leased)).then(() => assert.fail('released: not held'), (err: unknown) => assert.ok(leaseLost(err)));
-  }, PG_ONLY);
+  });
 
   bothEngines('two nodes claiming at once never lease the same job, and keep the per-account room', async (e) => {
     const node2 = (await e.another()) as PostgresStore;
@@ -107,7 +103,7 @@ describe('store contract: queue, nodes, workflow versions', () => {
     }
     assert.equal(ids.length, 60, 'and every job claimed by someone');
     assert.ok(claims.slice(0, 4).every((c) => c.every((j) => j.attempts === 1)), 'one lease each');
-  }, PG_ONLY);
+  });
 
   bothEngines('nodes: started, beats, stopped; the jobs leased by this process', async (e) => {
     const nodes = pg(e).nodes;
@@ -128,7 +124,7 @@ describe('store contract: queue, nodes, workflow versions', () => {
     await e.sql("UPDATE queue SET leased_host = 'elsewhere' WHERE id = (SELECT MIN(id) FROM queue)"); // another node's
     assert.equal(await nodes.leasedHere('file', 500), 1);
     assert.equal(await nodes.leasedHere('file', 2_000), 0, 'a lapsed lease is nobody\'s work');
-  }, PG_ONLY);
+  });
 
   bothEngines('workflow versions: the last good definition (saved once per content), statuses', async (e) => {
     const wv = pg(e).workflowVersions;
@@ -148,5 +144,5 @@ describe('store contract: queue, nodes, workflow versions', () => {
     assert.deepEqual([sal.state, sal.problem, sal.goodSha256, sal.goodSavedAt], ['last-good', 'line 3: bad key', first.sha256, first.savedAt]);
     await wv.forget('workflows/new.yaml');
     assert.deepEqual((await wv.statuses()).map((s) => s.source), ['workflows/sal.yaml']);
-  }, PG_ONLY);
+  });
 });

@@ -11,11 +11,11 @@ import { Intake } from '../../core/intake/intake';
 import { silentLogger } from '../../core/logging/logger';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import { DurableQueue } from '../../core/queue/queue';
-import { SqliteAccountRows } from '../../core/store/accounts-repository';
+import { SqliteAccountRepository } from '../../core/store/sqlite-account-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import { JournalRepository } from '../../core/store/journal-repository';
-import { QueueRepository } from '../../core/store/queue-repository';
+import { SqliteJournalRepository } from '../../core/store/journal-repository';
+import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
 import { WorkflowRunner } from '../../core/workflow/runner';
@@ -36,7 +36,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
   const paths = new DataPaths(join(dir, 'var'));
   const loaded = loadedConfigFor(paths.root);
   let db: Database;
-  let journal: JournalRepository;
+  let journal: SqliteJournalRepository;
   let intake: Intake;
   let runner: WorkflowRunner;
 
@@ -48,12 +48,12 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     writeFileSync(join(workflowsDir, 'wrong.yaml'), `flux: wrong\nhandler: dropbox\nnaming: { extensions: [csv] }\nsteps: ${steps}\n`);
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new SqliteAccountRows(db);
+    const accounts = new SqliteAccountRepository(db);
     await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     for (const flux of ['gone', 'wrong']) mkdirSync(join(paths.accountRoot('acme'), 'in', flux));
-    journal = new JournalRepository(db);
+    journal = new SqliteJournalRepository(db);
     const logger = silentLogger();
-    const queue = new DurableQueue(new QueueRepository(db), loaded.config.engine.retry, logger);
+    const queue = new DurableQueue(new SqliteQueueRepository(db), loaded.config.engine.retry, logger);
     const workflows = new WorkflowRegistry(workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
     assert.deepEqual(workflows.all.map((w) => w.flux).sort(), ['gone', 'wrong']);
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
@@ -85,7 +85,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
       const entry = await receive(flux, name);
       const outcome = await runner.process(entry.id, 1, 5, new AbortController().signal);
       assert.equal(outcome.status, 'dead', JSON.stringify(outcome));
-      const file = journal.get(entry.id)!;
+      const file = (await journal.get(entry.id))!;
       assert.equal(file.state, 'dead');
       assert.equal(file.outcome?.code, 'FG_PLUGIN_NOT_FOUND');
       assert.match(file.outcome?.summary ?? '', expected);

@@ -13,11 +13,11 @@ import { signatureNameOf } from '../../core/pgp/names';
 import { ServerKeyStore } from '../../core/pgp/server-key';
 import type { FileJobs } from '../../core/queue/file-jobs';
 import { DurableQueue } from '../../core/queue/queue';
-import { SqliteAccountRows } from '../../core/store/accounts-repository';
+import { SqliteAccountRepository } from '../../core/store/sqlite-account-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { DirectoryRepository } from '../../core/store/directory-repository';
-import { JournalRepository, type JournalFile } from '../../core/store/journal-repository';
-import { QueueRepository } from '../../core/store/queue-repository';
+import { SqliteJournalRepository, type JournalFile } from '../../core/store/journal-repository';
+import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
 import { WorkflowRunner } from '../../core/workflow/runner';
@@ -40,7 +40,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
   const paths = new DataPaths(join(dir, 'var'));
   const loaded = loadedConfigFor(paths.root);
   let db: Database;
-  let journal: JournalRepository;
+  let journal: SqliteJournalRepository;
   let intake: Intake;
   let files: FileJobs;
   let queue: DurableQueue;
@@ -62,12 +62,12 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     copyFileSync(join(REPO_ROOT, 'workflows', 'echo.yaml'), join(workflowsDir, 'echo.yaml'));
     mkdirSync(paths.root, { recursive: true });
     db = openDatabase(paths.database);
-    const accounts = new SqliteAccountRows(db);
+    const accounts = new SqliteAccountRepository(db);
     await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'echo'));
-    journal = new JournalRepository(db);
+    journal = new SqliteJournalRepository(db);
     const logger = silentLogger();
-    queue = new DurableQueue(new QueueRepository(db), loaded.config.engine.retry, logger);
+    queue = new DurableQueue(new SqliteQueueRepository(db), loaded.config.engine.retry, logger);
     const workflows = new WorkflowRegistry(workflowsDir, new StepRegistry(BUILTIN_STEPS), logger, false);
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
@@ -76,7 +76,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
     runner = new WorkflowRunner({
       services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger,
-      requeue: (file) => { requeued.push(file); files.enqueue(file); },
+      requeue: (file) => { requeued.push(file); return files.enqueue(file); },
     });
   });
   after(() => {
@@ -105,13 +105,13 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     assert.deepEqual(outcome, { status: 'done' });
     // The account's next file may start now; this one waits for its two signatures.
     assert.equal(signer.next.length, 2, 'receipt and report signatures asked for');
-    assert.equal(journal.get(entry.id)!.state, 'processing', 'not processed before its outputs are signed');
+    assert.equal((await journal.get(entry.id))!.state, 'processing', 'not processed before its outputs are signed');
     signer.next.shift()!.settle();
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(journal.get(entry.id)!.state, 'processing', 'one signature is not enough');
+    assert.equal((await journal.get(entry.id))!.state, 'processing', 'one signature is not enough');
     signer.next.shift()!.settle();
     await runner.drain();
-    const done = journal.get(entry.id)!;
+    const done = (await journal.get(entry.id))!;
     assert.equal(done.state, 'processed');
     assert.ok(done.location.startsWith(paths.archive('acme', 'echo')), done.location);
     assert.equal(existsSync(entry.location), false);
@@ -128,9 +128,9 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     report.settle();
     await runner.drain();
     assert.deepEqual(requeued.map((f) => f.id), [entry.id]);
-    assert.equal(journal.get(entry.id)!.state, 'processing', 'not processed with an unsigned receipt');
-    assert.ok(existsSync(journal.get(entry.id)!.location), 'the input is kept (archived by its step), for the run again');
-    const job = queue.repo.list({ topic: 'file.process' }).find((j) => j.dedupKey === entry.id && j.state === 'ready');
+    assert.equal((await journal.get(entry.id))!.state, 'processing', 'not processed with an unsigned receipt');
+    assert.ok(existsSync((await journal.get(entry.id))!.location), 'the input is kept (archived by its step), for the run again');
+    const job = (await queue.repo.list({ topic: 'file.process' })).find((j) => j.dedupKey === entry.id && j.state === 'ready');
     assert.ok(job, 'a job runs it again');
 
     // The run again: the receipt (written before) is signed now, the report written and signed again.
@@ -140,8 +140,8 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     for (const s of signer.next.splice(0)) s.settle();
     assert.deepEqual(await again, { status: 'done' });
     await runner.drain();
-    assert.equal(journal.get(entry.id)!.state, 'processed');
+    assert.equal((await journal.get(entry.id))!.state, 'processed');
     assert.ok(existsSync(signatureNameOf(receipt.path)), 'the receipt is signed');
-    assert.equal(journal.events(entry.id).filter((e) => e.type === 'processed').length, 1);
+    assert.equal((await journal.events(entry.id)).filter((e) => e.type === 'processed').length, 1);
   });
 });

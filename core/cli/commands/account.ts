@@ -12,7 +12,7 @@ import { toAccountCsv } from '../../accounts/account-csv';
 import { JSON_HELP } from '../json';
 
 export function accountService(ctx: CliContext): AccountService {
-  return new AccountService(ctx.accounts, ctx.sqlite.accountData(), ctx.paths, ctx.config.config);
+  return new AccountService(ctx.accounts, ctx.store.accountData, ctx.paths, ctx.config.config);
 }
 
 export function readKeyFile(file: string): string {

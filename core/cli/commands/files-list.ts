@@ -1,6 +1,7 @@
 import { parseAsOf } from '../../cron/as-of';
 import { fileView } from '../../intake/file-view';
-import type { JournalReader } from '../../store/journal-reader';
+import type { JournalQuery } from '../../store/journal-query';
+import type { JournalPage } from '../../store/ports/journal';
 import type { FileState } from '../../store/journal-types';
 import { table } from '../../text-table';
 
@@ -31,16 +32,20 @@ function nextPageCommand(opts: ListOptions, cursor: string): string {
   return [...args, `--cursor ${cursor}`].join(' ');
 }
 
+/** The journal query of `fluxgate files`' options (FG_USAGE for a bad --since). */
+export function listQuery(opts: ListOptions): JournalQuery {
+  return {
+    accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
+    since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),
+  };
+}
+
 /**
- * `fluxgate files`: a page of the journal, newest first, as a table or JSON. Its own module,
+ * `fluxgate files`: a page of the journal (read with listQuery), newest first, as a table or JSON. Its own module,
  * without commander or the configuration's schemas: the fast path (core/cli/fast-path.ts) runs
  * it too.
  */
-export function listFiles(journal: Pick<JournalReader, 'list'>, opts: ListOptions, out: ListOutput): void {
-  const page = journal.list({
-    accountId: opts.account, state: opts.state, flux: opts.flux, q: opts.search, limit: opts.limit, cursor: opts.cursor,
-    since: opts.since === undefined ? undefined : parseAsOf(opts.since, Date.now(), '--since'),
-  });
+export function printPage(page: JournalPage, opts: ListOptions, out: ListOutput): void {
   const more = page.nextCursor ? `more files: ${nextPageCommand(opts, page.nextCursor)}` : undefined;
   if (opts.json) {
     out.printJson(page.files.map(fileView));

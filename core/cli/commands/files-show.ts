@@ -1,19 +1,20 @@
 import { FluxgateError } from '../../errors';
 import { clientText, eventView, fileView } from '../../intake/file-view';
-import type { JournalReader } from '../../store/journal-reader';
+import type { FileEvent, JournalFile } from '../../store/journal-types';
 import { printable } from '../../text-table';
 
 const iso = (t: number): string => new Date(t).toISOString();
 
 /**
- * `fluxgate files show ID`: one file's details and timeline, as text or JSON. Its own module,
+ * `fluxgate files show ID`: one file's details and timeline (read by the caller), as text or JSON. Its own module,
  * without commander or the configuration's schemas: the fast path (core/cli/fast-path.ts) runs
  * it too.
  */
-export function showFile(journal: Pick<JournalReader, 'get' | 'events'>, id: string, json: boolean, out: { print(line?: string): void; printJson(value: unknown): void }): void {
-  const file = journal.get(id);
+export function showFile(
+  id: string, file: JournalFile | undefined, timeline: readonly FileEvent[], json: boolean,
+  out: { print(line?: string): void; printJson(value: unknown): void },
+): void {
   if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal (see fluxgate files)`);
-  const timeline = journal.events(id);
   if (json) return out.printJson({ ...fileView(file), events: timeline.map(eventView) });
   for (const [k, v] of Object.entries(fileView(file))) {
     // A missing client is said, not left out: it tells a file dropped by other means.

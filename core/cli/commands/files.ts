@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_PAGE, FILE_STATES, MAX_PAGE, type FileState } from '../../store/journal-repository';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
-import { listFiles, type ListOptions } from './files-list';
+import { printPage, listQuery, type ListOptions } from './files-list';
 import { showFile } from './files-show';
 
 function parseState(value: string): FileState {
@@ -27,8 +27,8 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .option('--limit <n>', `files per page (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})`, parseLimit)
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .option('--json', JSON_HELP)
-    .action((opts: ListOptions) => {
-      listFiles(ctx.sqlite.journal(), opts, {
+    .action(async (opts: ListOptions) => {
+      printPage(await ctx.store.journal.list(listQuery(opts)), opts, {
         print: (line) => ctx.print(line), printJson: (value) => ctx.printJson(value), printNote: (line) => process.stderr.write(`${line}\n`),
       });
     });
@@ -37,9 +37,11 @@ export const registerFileCommands: RegisterCommands = (program: Command, ctx: Cl
     .description("one file's details and timeline")
     .argument('<file-id>')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       // `files --json` is also an option of the parent: `files show X --json` may land there.
       opts = { json: opts.json || files.opts<{ json?: boolean }>().json };
-      showFile(ctx.sqlite.journal(), id, opts.json === true, ctx);
+      const { journal } = ctx.store;
+      const file = await journal.get(id);
+      showFile(id, file, file ? await journal.events(id) : [], opts.json === true, ctx);
     });
 };

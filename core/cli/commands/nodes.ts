@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HEARTBEAT_MS } from '../../cluster/node-heartbeat';
-import type { NodeRow } from '../../store/nodes-repository';
+import type { NodeRow } from '../../store/ports/nodes';
 import { table } from '../../text-table';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
@@ -22,9 +22,9 @@ export const registerNodesCommand: RegisterCommands = (program: Command, ctx: Cl
     .description(`the nodes running on this store: id (cluster.nodeId), SFTP address, start, last heartbeat (every ${HEARTBEAT_MS / 1000} s), files in progress`)
     .option('--all', `also the nodes that stopped, and those silent for more than ${SILENT_AFTER_MS / 1000} s (died or hung)`)
     .option('--json', JSON_HELP)
-    .action((opts: { all?: boolean; json?: boolean }) => {
+    .action(async (opts: { all?: boolean; json?: boolean }) => {
       const now = Date.now();
-      const nodes = ctx.sqlite.nodes().list()
+      const nodes = (await ctx.store.nodes.list())
         .map((n) => ({ id: n.id, address: n.address, host: n.host, pid: n.pid, state: stateOf(n, now), startedAt: iso(n.startedAt), lastHeartbeat: iso(n.heartbeatAt), filesInProgress: n.filesInProgress }))
         .filter((n) => opts.all || n.state === 'alive');
       if (opts.json) return ctx.printJson(nodes);

@@ -10,11 +10,11 @@ export const registerReplayCommands: RegisterCommands = (program: Command, ctx: 
     .description('process an archived or quarantined file again (the running server picks it up)')
     .argument('<file-id>')
     .option('--json', JSON_HELP)
-    .action((id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean }) => {
       // Warnings only: a workflow that does not load is said, the rest is the server's log.
       const logger = cliLogger(ctx.config.config.log, { ...ctx.logOverrides, level: 'warn' });
-      const { journal, files } = composeFileJobs({ loaded: ctx.config, sqlite: ctx.sqlite, logger });
-      const replayed = replayFile(id, journal, files);
+      const { journal, files } = composeFileJobs({ loaded: ctx.config, store: ctx.store, logger });
+      const replayed = await replayFile(id, journal, files);
       if (opts.json) return ctx.printJson(replayed);
       ctx.print(`file ${id} queued for processing again (was ${replayed.from}); follow it with: fluxgate files show ${id}`);
     });

@@ -64,7 +64,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
           log.info({ file }, 'log file reopened (SIGHUP)');
         });
       }
-      const server = compose({ loaded, logger });
+      const server = await compose({ loaded, logger });
       const app = new FluxgateApp(server);
 
       let demoKey: string | undefined;

@@ -18,8 +18,8 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
   workflows.command('status')
     .description('what the server runs for each workflow file: its own definition, its last good one (the file is invalid), or nothing; as the server last recorded it in the store')
     .option('--json', JSON_HELP)
-    .action((opts: { json?: boolean }) => {
-      const rows = ctx.sqlite.workflowVersions().statuses();
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await ctx.store.workflowVersions.statuses();
       if (opts.json) {
         ctx.printJson(rows.map((r) => ({ ...r, goodSavedAt: r.goodSavedAt === null ? null : new Date(r.goodSavedAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() })));
       } else if (rows.length === 0) {

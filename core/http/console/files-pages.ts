@@ -24,7 +24,7 @@ export function registerFilePages(app: FastifyInstance, deps: HttpDeps): void {
     let problem: string | undefined;
     let result = { files: [] as JournalFile[], nextCursor: null as string | null };
     try {
-      result = journal.list({ accountId: filters.account, flux: filters.flux, state, since: filters.since ? sinceMs : undefined, q: filters.q, limit: PAGE, cursor: q.cursor || undefined });
+      result = await journal.list({ accountId: filters.account, flux: filters.flux, state, since: filters.since ? sinceMs : undefined, q: filters.q, limit: PAGE, cursor: q.cursor || undefined });
     } catch (err) {
       if (!(err instanceof FluxgateError)) throw err;
       problem = `${err.message} [${err.code}]`;
@@ -47,8 +47,9 @@ ${result.files.map((f) => html`<tr><td>${when(f.receivedAt)}</td><td>${f.account
 
   app.get('/console/files/:id', { schema: { hide: true } }, async (request, reply) => {
     const id = (request.params as { id: string }).id;
-    const file = journal.get(id);
+    const file = await journal.get(id);
     if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal`, { fileId: id });
+    const timeline = await journal.events(file.id);
     const ctx = pageContext(request, reply);
     const download = (kind: string, path: string | null): Html => (path && statSync(path, { throwIfNoEntry: false })?.isFile()
       ? html`<a class="button secondary" href="/api/v1/files/${encodeURIComponent(file.id)}/${kind}" download>Download ${kind}</a>` : html`<span class="muted">no ${kind}</span>`);
@@ -70,14 +71,14 @@ ${canReplay ? actionButton(ctx, `/console/files/${encodeURIComponent(file.id)}/r
 ${report ? reportTable(report) : html`<p class="muted">${file.reportPath ? 'The report cannot be shown here: download it.' : 'No report (yet).'}</p>`}
 <h2>Timeline</h2>
 <div class="table-wrap"><table><thead><tr><th scope="col">when</th><th scope="col">event</th><th scope="col">details</th></tr></thead><tbody>
-${journal.events(file.id).map(eventView).map(({ at, type, ...detail }) => html`<tr><td>${when(at as string)}</td><td>${String(type)}</td><td><code>${Object.keys(detail).length ? JSON.stringify(detail) : ''}</code></td></tr>`)}
+${timeline.map(eventView).map(({ at, type, ...detail }) => html`<tr><td>${when(at as string)}</td><td>${String(type)}</td><td><code>${Object.keys(detail).length ? JSON.stringify(detail) : ''}</code></td></tr>`)}
 </tbody></table></div>`;
     return sendPage(reply, page(ctx, `File ${file.name}`, body, { done: (request.query as Query).done }));
   });
 
   app.post('/console/files/:id/replay', { schema: { hide: true } }, async (request, reply) => {
     const id = (request.params as { id: string }).id;
-    replayFile(id, deps.journal, deps.files);
+    await replayFile(id, deps.journal, deps.files);
     return reply.redirect(`/console/files/${encodeURIComponent(id)}?done=replayed`, 303);
   });
 }

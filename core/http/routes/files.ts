@@ -16,8 +16,8 @@ const KINDS = ['input', 'receipt', 'report'] as const;
 export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
   const tags = ['files'];
   const { journal } = deps;
-  const found = (id: string) => {
-    const file = journal.get(id);
+  const found = async (id: string) => {
+    const file = await journal.get(id);
     if (!file) throw new FluxgateError('FG_FILE_NOT_FOUND', `no file ${id} in the journal`, { fileId: id });
     return file;
   };
@@ -36,15 +36,15 @@ export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
     },
   }, async (request) => {
     const { account, flux, state, since, q, limit, cursor } = request.query;
-    const page = journal.list({ accountId: account, flux, state, since: since ? Date.parse(since) : undefined, q, limit, cursor });
+    const page = await journal.list({ accountId: account, flux, state, since: since ? Date.parse(since) : undefined, q, limit, cursor });
     return { items: asReply(page.files.map(fileView)), nextCursor: page.nextCursor };
   });
 
   app.get('/api/v1/files/:id', {
     schema: { summary: 'one file and its timeline', tags, params: Id, response: responses({ 200: JournalFile.extend({ events: z.array(FileEvent) }) }) },
   }, async (request) => {
-    const file = found(request.params.id);
-    return asReply({ ...fileView(file), events: journal.events(file.id).map(eventView) });
+    const file = await found(request.params.id);
+    return asReply({ ...fileView(file), events: (await journal.events(file.id)).map(eventView) });
   });
 
   app.get('/api/v1/files/:id/:kind', {
@@ -54,7 +54,7 @@ export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
       response: responses({ 200: z.any().describe('the file') }),
     },
   }, async (request, reply) => {
-    const file = found(request.params.id);
+    const file = await found(request.params.id);
     const kind = request.params.kind;
     const path = kind === 'input' ? file.location : kind === 'receipt' ? (file.receiptWrittenAt ? file.receiptPath : null) : file.reportPath;
     const stat = path ? statSync(path, { throwIfNoEntry: false }) : undefined;
@@ -72,5 +72,5 @@ export function registerFileRoutes(app: ZodApp, deps: HttpDeps): void {
       summary: 'process an archived or quarantined file again', tags, params: Id,
       response: responses({ 202: z.object({ id: z.string(), from: z.string(), state: z.string(), queued: z.boolean(), location: z.string() }) }),
     },
-  }, async (request, reply) => reply.code(202).send(replayFile(request.params.id, deps.journal, deps.files)));
+  }, async (request, reply) => reply.code(202).send(await replayFile(request.params.id, deps.journal, deps.files)));
 }

@@ -1,3 +1,4 @@
+import type { AccountDataRepository } from './account-data';
 import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
 import type { BanRepository } from './bans';
@@ -5,6 +6,10 @@ import type { DeliveryRepository, EventRepository, ExpectationRepository } from 
 import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
 import type { OperatorRepository } from './operators';
+import type { JournalRepository } from './journal';
+import type { QueueRepository } from './queue';
+import type { NodeRepository } from './nodes';
+import type { WorkflowVersionRepository } from './workflow-versions';
 
 /**
  * The store as its callers see it: one repository per family of rows, every method async, and
@@ -24,6 +29,11 @@ export interface Store {
   readonly inactivity: InactivityRepository;
   readonly operations: OperationsRepository;
   readonly accounts: AccountRepository;
+  readonly journal: JournalRepository;
+  readonly queue: QueueRepository;
+  readonly nodes: NodeRepository;
+  readonly workflowVersions: WorkflowVersionRepository;
+  readonly accountData: AccountDataRepository;
   /** Brute-force bans, shared by the nodes (PostgreSQL: core/store/postgres/bans-repository.ts). */
   readonly bans: BanRepository;
 }

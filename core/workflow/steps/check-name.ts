@@ -9,7 +9,7 @@ export const checkNameStep = defineStep<{ extensions?: string[] }>({
   description: 'Reject the file (FG_NAME_CONVENTION) unless its name follows the exchange naming convention',
   options: z.strictObject({ extensions: z.array(z.string()).min(1).optional() }),
   stage: 'arrival',
-  run(run, options) {
+  async run(run, options) {
     if (run.account.profile !== 'exchange') return;
     // Said apart from the other naming faults: the client cannot see what is wrong in its listing.
     const invisible = invisibleCharacter(run.file.name);
@@ -28,6 +28,6 @@ export const checkNameStep = defineStep<{ extensions?: string[] }>({
       throw new FileRejection('FG_NAME_CONVENTION', `${run.file.name}: ${check.message}`, { part: check.part });
     }
     run.naming = check.parts;
-    run.file = run.journal.update(run.file.id, { naming: check.parts }) ?? run.file;
+    run.file = await run.journal.update(run.file.id, { naming: check.parts }) ?? run.file;
   },
 });

@@ -45,7 +45,7 @@ export const decryptStep = defineStep<{ required?: boolean }>({
       });
       run.inputPath = output;
       run.encryption = 'decrypted';
-      run.event('decrypted', { bytes: result.bytes, armored: result.armored, innerFileName: result.innerFileName, key: key.fingerprint });
+      await run.event('decrypted', { bytes: result.bytes, armored: result.armored, innerFileName: result.innerFileName, key: key.fingerprint });
       run.log.info({ fileId: run.file.id, bytes: result.bytes, armored: result.armored }, 'upload decrypted');
     } catch (err) {
       if (isFluxgateError(err, 'FG_DECRYPT')) throw new FileRejection('FG_DECRYPT', `${name}: ${err.message}`, err.details);

@@ -37,7 +37,7 @@ export const forwardStep = defineStep<z.output<typeof forwardOptions>>({
       const target = join(dir, name);
       await mkdir(dirname(target), { recursive: true });
       await writeFileAtomic(target, createReadStream(run.inputPath), { mode: 0o640, signal: run.signal });
-      run.event('forwarded', { directory: dir, name });
+      await run.event('forwarded', { directory: dir, name });
     }
     if (url) {
       const body = await readFile(run.inputPath);
@@ -58,7 +58,7 @@ export const forwardStep = defineStep<z.output<typeof forwardOptions>>({
         throw new FluxgateError('FG_FORWARD_FAILED', `POST ${url} failed: ${(err as Error).message}`);
       }
       if (!response.ok) throw new FluxgateError('FG_FORWARD_FAILED', `POST ${url} answered ${response.status} ${response.statusText}`);
-      run.event('forwarded', { url, status: response.status });
+      await run.event('forwarded', { url, status: response.status });
     }
   },
 });

@@ -36,7 +36,7 @@ export const handlerStep = defineStep({
       throw new FileRejection(outcome.code ?? 'FG_HANDLER_FAILED', outcome.summary ?? 'the handler rejected the file');
     }
     run.outcome = outcome;
-    run.event('handled', { result: outcome.result, summary: outcome.summary, counts: { ...run.report.counts, ...outcome.counts } });
+    await run.event('handled', { result: outcome.result, summary: outcome.summary, counts: { ...run.report.counts, ...outcome.counts } });
   },
 });
 

@@ -1,9 +1,9 @@
 import { archiveDestination, moveInput, quarantineDestination } from '../input-moves';
 import { defineStep, type StepRun } from '../step';
 
-function move(run: StepRun, destination: string, event: string): void {
+async function move(run: StepRun, destination: string, event: string): Promise<void> {
   const wasInput = run.inputPath === run.file.location;
-  run.file = moveInput(run.journal, run.file, destination, event);
+  run.file = await moveInput(run.journal, run.file, destination, event);
   if (wasInput) run.inputPath = run.file.location;
 }
 
@@ -11,15 +11,15 @@ function move(run: StepRun, destination: string, event: string): void {
 export const archiveStep = defineStep({
   name: 'archive',
   description: 'Move the input to <data>/archive/<account>/<flux>/ (kept for retention.archiveDays)',
-  run(run) {
-    move(run, archiveDestination(run.paths, run.file), 'archived');
+  async run(run) {
+    await move(run, archiveDestination(run.paths, run.file), 'archived');
   },
 });
 
 export const quarantineStep = defineStep({
   name: 'quarantine',
   description: 'Move the input to <data>/quarantine/<account>/<flux>/ (kept for retention.quarantineDays)',
-  run(run) {
-    move(run, quarantineDestination(run.paths, run.file), 'quarantined');
+  async run(run) {
+    await move(run, quarantineDestination(run.paths, run.file), 'quarantined');
   },
 });

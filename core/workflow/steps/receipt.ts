@@ -22,29 +22,46 @@ export const receiptStep = defineStep({
     }
     let path = run.file.receiptPath;
     if (!path) {
-      path = freeReceiptPath(run);
-      run.file = run.journal.update(run.file.id, { receiptPath: path }) ?? run.file;
+      const reserved = await reserveReceiptPath(run);
+      run.file = reserved.file;
+      path = reserved.path;
     }
     const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
     // Another file's receipt is never replaced: the receipt may land under `name.N.xml` (output-place.ts).
     const placed = await run.writeOutput('receipt', relative, renderReceipt({
       fileName: run.file.name, madeAt: new Date(), sha1: run.file.sha1, sha256: run.file.sha256, size: run.file.size,
     }));
-    run.file = run.journal.change(run.file.id, { receiptWrittenAt: Date.now(), ...(placed === path ? {} : { receiptPath: placed }) },
+    run.file = await run.journal.change(run.file.id, { receiptWrittenAt: Date.now(), ...(placed === path ? {} : { receiptPath: placed }) },
       { type: 'receipt', detail: { path: placed } }) ?? run.file;
   },
 });
 
+/** The reservation under way in this process: the next one waits for it (see reserveReceiptPath). */
+let reserving: Promise<unknown> = Promise.resolve();
+
+/**
+ * Chooses a free receipt name and reserves it in the journal, one file at a time in this process:
+ * the check and the reservation are two awaits apart, and two files of an account must never
+ * pick the same name.
+ */
+function reserveReceiptPath(run: StepRun): Promise<{ path: string; file: StepRun['file'] }> {
+  const turn = reserving.then(async () => {
+    const path = await freeReceiptPath(run);
+    return { path, file: await run.journal.update(run.file.id, { receiptPath: path }) ?? run.file };
+  });
+  reserving = turn.catch(() => undefined);
+  return turn;
+}
+
 /**
  * A receipt name no file has had (in out/tra or in the journal, whose copy outlives a receipt
  * the client deleted): the current second, else with milliseconds (receiptNameCandidates).
- * Chosen and reserved without awaiting, so two files never pick the same one.
  */
-function freeReceiptPath(run: StepRun): string {
+async function freeReceiptPath(run: StepRun): Promise<string> {
   const dir = join(run.paths.accountRoot(run.account.id), RECEIPT_DIR);
   for (const name of receiptNameCandidates(run.account.id, run.workflow.naming.flux[0], new Date())) {
     const candidate = join(dir, name);
-    if (!existsSync(candidate) && !run.journal.receiptPathTaken(candidate, run.file.id)) return candidate;
+    if (!existsSync(candidate) && !await run.journal.receiptPathTaken(candidate, run.file.id)) return candidate;
   }
   throw new Error('unreachable: receipt name candidates never end');
 }

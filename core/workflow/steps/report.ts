@@ -30,7 +30,7 @@ export const reportStep = defineStep({
       // The journal's outcome (`fluxgate files`), recorded from run.outcome after the steps, says it too.
       if (!run.error && run.outcome) run.outcome = { ...run.outcome, summary };
     }
-    run.event('report', { result, ...(applied ? {} : { applied }), counts, summary, messages: journalCopy(messages), messageCount: messages.length });
+    await run.event('report', { result, ...(applied ? {} : { applied }), counts, summary, messages: journalCopy(messages), messageCount: messages.length });
     if (run.account.profile !== 'exchange') return;
     const relative = `${run.workflow.report.directory}/${reportName(run.file.name)}`;
     // A replay or retry rewrites the report it wrote before (which may be `name.N.csv`, its name
@@ -41,7 +41,7 @@ export const reportStep = defineStep({
       fileName: run.file.name, receivedAt: new Date(run.file.receivedAt), counts, result, summary, messages, dropped: run.report.dropped,
       ...(applied ? {} : { applied }),
     }));
-    run.file = run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() }) ?? run.file;
+    run.file = await run.journal.update(run.file.id, { reportPath: path, reportWrittenAt: Date.now() }) ?? run.file;
   },
 });
 
