@@ -30,7 +30,7 @@ import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
 import { openDatabase } from '../core/store/database';
-import { DirectoryRepository } from '../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../core/store/directory-rows';
 import { BATCH_ROWS } from '../plugins/sal/handler';
 import { parseRows } from '../core/records/csv-rows';
 
@@ -105,13 +105,13 @@ async function engineParseAlone(path: string): Promise<{ rows: number; cpuSecond
 }
 
 /**
- * (c) The directory store alone: the same 200,000 employees written through DirectoryRepository
+ * (c) The directory store alone: the same 200,000 employees written through SqliteDirectoryRows (the SQLite directory's synchronous core)
  * (transactions of BATCH_ROWS, as the sal handler does) into a fresh database, no file, no validation.
  * This is a floor for the pipeline: csv-parse time + this time bounds the achievable ratio.
  */
 function storeAlone(dir: string): { cpuSeconds: number } {
   const db = openDatabase(join(dir, 'store-alone.sqlite'));
-  const store = new DirectoryRepository(db);
+  const store = new SqliteDirectoryRows(db);
   const cpu = process.cpuUsage();
   let batch: Employee[] = [];
   const flush = () => {

@@ -4,7 +4,7 @@
  *   (2) per file: the handler step of a plugin that does nothing, as the journal's `sandbox` event
  *       times it (process start under the permission model, the engine's worker thread and its
  *       store connection, loading the plugin API and the plugin, the FIFOs), median of BENCH_FILES;
- *   (3) ctx.directory calls over the sandbox's IPC (each a synchronous round trip), per second;
+ *   (3) ctx.directory calls over the sandbox's IPC (each a round trip, awaited), per second;
  *   (4) report items (batched), per second.
  * Env: BENCH_FILES (default 20), BENCH_CALLS (default 50000).
  */
@@ -22,12 +22,12 @@ const CALLS = Number(process.env.BENCH_CALLS ?? 50_000);
 
 const PLUGIN = `
 import { fluxHandler, type FluxContext, type FluxHandler, type IncomingFile } from 'fluxgate/plugin-api';
-@fluxHandler({ apiVersion: 1, flux: 'nop', profiles: ['exchange'], permissions: { read: ['in/nop'], write: ['out/nop'], network: false } })
+@fluxHandler({ apiVersion: 2, flux: 'nop', profiles: ['exchange'], permissions: { read: ['in/nop'], write: ['out/nop'], network: false } })
 export class NopHandler implements FluxHandler {
   async handle(_file: IncomingFile, ctx: FluxContext) {
     const [what, n] = require('node:fs').readFileSync(ctx.inputPath, 'utf8').trim().split(' ');
     const started = performance.now();
-    if (what === 'calls') for (let i = 0; i < Number(n); i++) ctx.directory.getEmployee('ACME', String(i));
+    if (what === 'calls') for (let i = 0; i < Number(n); i++) await ctx.directory.getEmployee('ACME', String(i));
     if (what === 'report') for (let i = 0; i < Number(n); i++) ctx.report.count('unchanged');
     const ms = performance.now() - started;
     return { result: 'processed' as const, summary: String(ms) };

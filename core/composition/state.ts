@@ -3,7 +3,7 @@ import { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
-import type { DirectoryRepository } from '../store/directory-repository';
+import type { DirectoryRepository } from '../store/ports/directory';
 import type { Store } from '../store/ports/store';
 import { SqliteStore } from '../store/sqlite-store';
 import type { WalCheckpointer } from '../store/wal-checkpointer';

@@ -8,7 +8,7 @@ import type { AuditRepository } from '../store/ports/audit';
 import type { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
-import type { DirectoryRepository } from '../store/directory-repository';
+import type { DirectoryRepository } from '../store/ports/directory';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
 import type { WorkflowRegistry } from '../workflow/registry';
@@ -22,7 +22,7 @@ export interface HttpDeps {
   paths: DataPaths;
   /** The store's repositories (core/store/ports). */
   store: Store;
-  /** Not behind an interface yet (docs/store.md): the plugin API's directory. */
+  /** The plugin API's directory (core/store/ports/directory.ts). */
   directory: DirectoryRepository;
   /** The journal, and the engine's "process this file" (replay). */
   journal: JournalRepository;

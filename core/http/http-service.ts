@@ -10,7 +10,7 @@ import { OperatorService } from '../operators/operator-service';
 import type { ServerKeyStore } from '../pgp/server-key';
 import type { FileJobs } from '../queue/file-jobs';
 import type { SftpService } from '../sftp/sftp-service';
-import type { DirectoryRepository } from '../store/directory-repository';
+import type { DirectoryRepository } from '../store/ports/directory';
 import type { JournalRepository } from '../store/journal-repository';
 import type { Store } from '../store/ports/store';
 import type { Service } from '../tokens';

@@ -135,23 +135,27 @@ export interface WriteOptions {
   json?: string;
 }
 
+/**
+ * The engine's directory: every method takes the account id and returns a Promise (plugin API
+ * 2: on PostgreSQL each is a round trip to the database). Implemented once per engine
+ * (core/store/directory-repository.ts for SQLite, through the port core/store/ports/directory.ts)
+ * and in memory by the SDK (MemoryDirectory). There is no `transaction(fn)`: a transaction may
+ * not stay open across awaits, so several writes that must apply together are one `batch`.
+ */
 export interface DirectoryStore {
-  /** Runs fn in one transaction: all of it applies, or none. fn must be synchronous. */
-  transaction<T>(fn: () => T): T;
+  getOrganization(accountId: string, code: string): Promise<Organization | undefined>;
+  listOrganizations(accountId: string): Promise<Organization[]>;
+  upsertOrganization(accountId: string, organization: Organization, options?: WriteOptions): Promise<ChangeKind>;
 
-  getOrganization(accountId: string, code: string): Organization | undefined;
-  listOrganizations(accountId: string): Organization[];
-  upsertOrganization(accountId: string, organization: Organization, options?: WriteOptions): ChangeKind;
-
-  getEmployee(accountId: string, organizationCode: string, registrationReference: string): Employee | undefined;
+  getEmployee(accountId: string, organizationCode: string, registrationReference: string): Promise<Employee | undefined>;
   /** Employees with this technical id or e-mail (case-insensitive), in key order. */
-  findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[];
-  listEmployees(accountId: string): Employee[];
+  findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Promise<Employee[]>;
+  listEmployees(accountId: string): Promise<Employee[]>;
   /**
    * Adds the employee, or updates the stored one with its key (merged first when the employee
    * carries ABSENT_FIELDS: absent fields keep their stored values).
    */
-  upsertEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind;
+  upsertEmployee(accountId: string, employee: Employee, options?: WriteOptions): Promise<ChangeKind>;
   /**
    * upsertEmployee in two halves, for handlers that treat new keys apart (one statement per
    * new row, nothing looked up first): createEmployee adds the employee if its key is new and
@@ -161,16 +165,16 @@ export interface DirectoryStore {
    * employee an earlier, interrupted attempt of the same file (`sourceFile`) created: see
    * WriteOptions.sourceFile.
    */
-  createEmployee(accountId: string, employee: Employee, options?: WriteOptions): boolean;
-  updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): ChangeKind | undefined;
+  createEmployee(accountId: string, employee: Employee, options?: WriteOptions): Promise<boolean>;
+  updateEmployee(accountId: string, employee: Employee, options?: WriteOptions): Promise<ChangeKind | undefined>;
   /** Deletes one employee (to undo a creation); true when it existed. Leavers are deactivated, not removed. */
-  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean;
+  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): Promise<boolean>;
   /**
    * The employee as it was before file `sourceFile` replaced it (a write with `keepPrevious`),
    * or undefined when that file kept none for the key. It carries no ABSENT_FIELDS: upserting
    * it puts the row back whole.
    */
-  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Employee | undefined;
+  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Promise<Employee | undefined>;
   /**
    * Deletes what writes of file `sourceFile` kept (keepPrevious); returns how many. A handler
    * forgets them once its undo has committed (in the same transaction), and when a fresh run of
@@ -178,22 +182,30 @@ export interface DirectoryStore {
    * run that never finished kept (the file went dead, was replayed later, after other files
    * changed the employees) is never taken for this run's.
    */
-  forgetPrevious(accountId: string, sourceFile: string): number;
+  forgetPrevious(accountId: string, sourceFile: string): Promise<number>;
 
-  getUser(accountId: string, login: string): DirectoryUser | undefined;
-  listUsers(accountId: string): DirectoryUser[];
-  upsertUser(accountId: string, user: DirectoryUser, options?: WriteOptions): ChangeKind;
+  getUser(accountId: string, login: string): Promise<DirectoryUser | undefined>;
+  listUsers(accountId: string): Promise<DirectoryUser[]>;
+  upsertUser(accountId: string, user: DirectoryUser, options?: WriteOptions): Promise<ChangeKind>;
 
-  getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined;
-  listDocuments(accountId: string): DirectoryDocument[];
-  upsertDocument(accountId: string, document: DirectoryDocument, options?: WriteOptions): ChangeKind;
+  getDocument(accountId: string, externalReference: string): Promise<DirectoryDocument | undefined>;
+  listDocuments(accountId: string): Promise<DirectoryDocument[]>;
+  upsertDocument(accountId: string, document: DirectoryDocument, options?: WriteOptions): Promise<ChangeKind>;
+
+  /**
+   * A unit of work: runs the operations in order in one transaction and resolves to their
+   * results (what each method resolves to); if one throws, none applies and the Promise rejects
+   * with that error, prefixed with the operation's index (`details.operation`, `details.method`).
+   * `ops` are checked by the caller (ctx.directory.batch, core/workflow/account-directory.ts).
+   */
+  batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]>;
 }
 
 /** Drops the leading account id of a DirectoryStore method. */
 type Bound<F> = F extends (accountId: string, ...rest: infer A) => infer R ? (...args: A) => R : never;
 
 /** The DirectoryStore's methods bound to one account (no account id), by name. */
-export type BoundDirectoryMethods = { [K in Exclude<keyof DirectoryStore, 'transaction'>]: Bound<DirectoryStore[K]> };
+export type BoundDirectoryMethods = { [K in Exclude<keyof DirectoryStore, 'batch'>]: Bound<DirectoryStore[K]> };
 
 /**
  * One operation of `ctx.directory.batch`: a bound method's name and its arguments, as the
@@ -202,24 +214,26 @@ export type BoundDirectoryMethods = { [K in Exclude<keyof DirectoryStore, 'trans
  */
 export type DirectoryOp = { [K in keyof BoundDirectoryMethods]: { method: K; args: Parameters<BoundDirectoryMethods[K]> } }[keyof BoundDirectoryMethods];
 
-/** What an operation of a batch returns: what its method returns. */
-export type DirectoryOpResult<Op extends DirectoryOp> = ReturnType<BoundDirectoryMethods[Op['method']]>;
+/** What an operation of a batch resolves to: what its method resolves to. */
+export type DirectoryOpResult<Op extends DirectoryOp> = Awaited<ReturnType<BoundDirectoryMethods[Op['method']]>>;
 
 /** The results of a batch, one per operation, in order. */
 export type DirectoryBatchResults<Ops extends readonly DirectoryOp[]> = { -readonly [I in keyof Ops]: Ops[I] extends DirectoryOp ? DirectoryOpResult<Ops[I]> : never };
 
 /**
  * `ctx.directory`: the DirectoryStore bound to the account of the file being processed. The
- * same methods without their account id (`listEmployees()`, `getEmployee(org, ref)`,
- * `upsertEmployee(employee, options)`…). A call given an account id anyway (the API before it
- * was bound, or another account) is refused with FG_PLUGIN_PERMISSION.
+ * same methods without their account id (`await listEmployees()`, `await getEmployee(org, ref)`,
+ * `await upsertEmployee(employee, options)`…), each returning a Promise. A call given an account
+ * id anyway (the API before it was bound, or another account) is refused with
+ * FG_PLUGIN_PERMISSION (the Promise rejects).
  *
  * `batch(ops)` runs a list of operations in order in one transaction and resolves to their
- * results (docs/plugin-api.md, "Batches"): one engine round trip for many rows, which a
- * sandboxed plugin needs (each other call is a round trip to the engine), and a Promise because
- * the directory will be asynchronous on PostgreSQL. If an operation throws, none of the batch
- * applies and the Promise rejects with that error (its `details.operation`: the index).
+ * results (docs/plugin-api.md, "Batches"): the way to apply several writes atomically (there is
+ * no `transaction(fn)` since plugin API 2), and one engine round trip for many rows, which a
+ * sandboxed plugin needs (each other call is a round trip to the engine). If an operation
+ * throws, none of the batch applies and the Promise rejects with that error (its
+ * `details.operation`: the index).
  */
-export type AccountDirectory = { transaction: DirectoryStore['transaction'] } & BoundDirectoryMethods & {
+export type AccountDirectory = BoundDirectoryMethods & {
   batch<const Ops extends readonly DirectoryOp[]>(ops: Ops): Promise<DirectoryBatchResults<Ops>>;
 };

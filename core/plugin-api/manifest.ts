@@ -1,8 +1,11 @@
 import 'reflect-metadata';
 import { injectable } from 'inversify';
 
-/** The plugin API version this server implements; a manifest naming another is refused at load. */
-export const PLUGIN_API_VERSION = 1;
+/**
+ * The plugin API version this server implements; a manifest naming another, or none, is refused
+ * at load. 2: the directory is asynchronous, batches replace transaction(fn) (docs/plugin-api.md, "Changes").
+ */
+export const PLUGIN_API_VERSION = 2;
 
 /** Defaults of FluxManifest.limits (a workflow's `limits:` overrides both). */
 export const DEFAULT_PLUGIN_LIMITS = Object.freeze({ memoryMb: 256, secondsPerFile: 600 });
@@ -13,7 +16,10 @@ export const DEFAULT_PLUGIN_LIMITS = Object.freeze({ memoryMb: 256, secondsPerFi
  * anything not granted here too.
  */
 export interface FluxManifest {
-  /** The plugin API the handler is written against (PLUGIN_API_VERSION); 1 when absent. */
+  /**
+   * The plugin API the handler is written against: PLUGIN_API_VERSION (2). Absent means 1, which
+   * this server refuses at load (its directory was synchronous).
+   */
   apiVersion?: number;
   /** The flux code: the `in/<flux>` directory it serves and the flux part of file names (`sal`, `dse`…). */
   flux: string;

@@ -1,9 +1,10 @@
 import { canonicalJson } from '../canonical-json';
 import { FluxgateError } from '../errors';
 import {
-  ABSENT_FIELDS, type ChangeKind, type DirectoryDocument, type DirectoryStore, type DirectoryUser, type Employee,
+  ABSENT_FIELDS, type ChangeKind, type DirectoryDocument, type DirectoryOp, type DirectoryStore, type DirectoryUser, type Employee,
   type Organization, type WriteOptions,
 } from '../plugin-api/directory';
+import { batchFailure } from '../store/directory-batch';
 
 /** The directory's rows, as createTestContext() is given them and shows them after a run. */
 export interface DirectoryRows {
@@ -18,12 +19,11 @@ const employeeKey = (org: string, ref: string): string => `${org}\u0000${ref}`;
 const plain = <T>(row: T): T => JSON.parse(JSON.stringify(row)) as T;
 
 /**
- * An in-memory DirectoryStore for unit tests of handlers (createTestContext): the same
- * created / updated / unchanged answers as the engine's store for the same rows, dry runs,
- * ABSENT_FIELDS merges, keepPrevious, and transactions that roll back when fn throws. One
- * account only: the context binds it like the engine's (account-directory.ts).
+ * The rows of a MemoryDirectory, synchronously: the same created / updated / unchanged
+ * answers as the engine's store for the same rows, dry runs, ABSENT_FIELDS merges,
+ * keepPrevious, and transactions that roll back when fn throws.
  */
-export class MemoryDirectory implements DirectoryStore {
+class MemoryRows {
   private organizations: Table<Organization> = new Map();
   private employees: Table<Employee> = new Map();
   private users: Table<DirectoryUser> = new Map();
@@ -120,6 +120,56 @@ export class MemoryDirectory implements DirectoryStore {
   private refuseKeep(options: WriteOptions | undefined, what: string): void {
     if (options?.keepPrevious) throw new FluxgateError('FG_PLUGIN_INVALID', `keepPrevious applies to employees only, not ${what}`);
   }
+}
+
+type RowsMethod = (accountId: string, ...args: unknown[]) => unknown;
+
+/**
+ * An in-memory DirectoryStore for unit tests of handlers (createTestContext), async as the
+ * engine's: each method resolves to what MemoryRows answers, and `batch` runs its operations
+ * in one transaction (rolled back whole when one throws, with the engine's error). One account
+ * only: the context binds it like the engine's (account-directory.ts).
+ */
+export class MemoryDirectory implements DirectoryStore {
+  private readonly memory: MemoryRows;
+
+  constructor(rows: Partial<DirectoryRows> = {}) { this.memory = new MemoryRows(rows); }
+
+  /** What the directory holds now, sorted by key. */
+  rows(): DirectoryRows { return this.memory.rows(); }
+
+  async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
+    const memory = this.memory as unknown as Record<string, RowsMethod>;
+    let at = 0;
+    try {
+      return this.memory.transaction(() => {
+        const results = new Array<unknown>(ops.length);
+        for (; at < ops.length; at++) results[at] = memory[ops[at].method].call(this.memory, accountId, ...(ops[at].args ?? []) as unknown[]);
+        return results;
+      });
+    } catch (err) {
+      throw batchFailure(err, at, ops[at].method, ops.length);
+    }
+  }
+
+  async getOrganization(a: string, code: string) { return this.memory.getOrganization(a, code); }
+  async listOrganizations(_a: string) { return this.memory.listOrganizations(); }
+  async upsertOrganization(a: string, o: Organization, options?: WriteOptions) { return this.memory.upsertOrganization(a, o, options); }
+  async getEmployee(a: string, org: string, ref: string) { return this.memory.getEmployee(a, org, ref); }
+  async findEmployees(a: string, by: { technicalId?: string; email?: string }) { return this.memory.findEmployees(a, by); }
+  async listEmployees(_a: string) { return this.memory.listEmployees(); }
+  async upsertEmployee(a: string, e: Employee, options?: WriteOptions) { return this.memory.upsertEmployee(a, e, options); }
+  async createEmployee(a: string, e: Employee, options?: WriteOptions) { return this.memory.createEmployee(a, e, options); }
+  async updateEmployee(a: string, e: Employee, options?: WriteOptions) { return this.memory.updateEmployee(a, e, options); }
+  async removeEmployee(a: string, org: string, ref: string) { return this.memory.removeEmployee(a, org, ref); }
+  async previousEmployee(a: string, org: string, ref: string, sourceFile: string) { return this.memory.previousEmployee(a, org, ref, sourceFile); }
+  async forgetPrevious(a: string, sourceFile: string) { return this.memory.forgetPrevious(a, sourceFile); }
+  async getUser(a: string, login: string) { return this.memory.getUser(a, login); }
+  async listUsers(_a: string) { return this.memory.listUsers(); }
+  async upsertUser(a: string, u: DirectoryUser, options?: WriteOptions) { return this.memory.upsertUser(a, u, options); }
+  async getDocument(a: string, ref: string) { return this.memory.getDocument(a, ref); }
+  async listDocuments(_a: string) { return this.memory.listDocuments(); }
+  async upsertDocument(a: string, d: DirectoryDocument, options?: WriteOptions) { return this.memory.upsertDocument(a, d, options); }
 }
 
 /** An employee read from a file with ABSENT_FIELDS keeps the stored values of what the file said nothing about. */

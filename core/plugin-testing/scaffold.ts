@@ -40,7 +40,7 @@ export function scaffoldPlugin(flux: string, dir: string): string[] {
  * Runs in a sandbox with exactly the grants below (docs/plugin-api.md).
  */
 @fluxHandler({
-  apiVersion: 1,
+  apiVersion: 2,
   flux: '${flux}',
   description: '${flux} files: code;label',
   profiles: ['exchange'],
@@ -56,7 +56,8 @@ export class ${cls} implements FluxHandler {
         ctx.report.count('rejected');
         continue;
       }
-      // Apply the row here when ctx.apply is true (ctx.directory, ctx.files.writeFile('out/${flux}/…')).
+      // Apply the row here when ctx.apply is true (await ctx.directory…, or collect the rows and
+      // await ctx.directory.batch(ops) to apply them together; ctx.files.writeFile('out/${flux}/…')).
       ctx.report.count('created', code, rec.line);
     }
     return { result: 'processed', summary: \`\${ctx.report.counts.created} value(s)\` };

@@ -3,8 +3,8 @@
  * Node's permission model with exactly the manifest's grants, it loads the plugin's bundle,
  * runs its handler on one file and ends. The context it gives the handler is local where the
  * grants allow it (the input's records, ctx.files inside the granted paths, both through the
- * engine's own code) and reaches the engine for the rest: ctx.directory (synchronous calls, and
- * batches answered while the plugin goes on), ctx.report (batched), ctx.log:
+ * engine's own code) and reaches the engine for the rest: ctx.directory (a call waits for its
+ * answer, a batch is answered while the plugin goes on), ctx.report (batched), ctx.log:
  * `node child.js <requests FIFO> <answers FIFO>` (frames.ts, child-channel.ts).
  *
  * `node child.js describe` reads a bundle on stdin and prints the manifests of its handler classes.
@@ -96,25 +96,19 @@ class BatchedReport implements ReportBuilder {
   }
 }
 
+/**
+ * ctx.directory in the sandbox: a call is one frame to the engine and its answer (read at once:
+ * see frames.ts), a batch one frame whose answer is read later; both return Promises, errors
+ * included (never thrown by the call).
+ */
 function remoteDirectory(): AccountDirectory {
   const methods = ['getOrganization', 'listOrganizations', 'upsertOrganization', 'getEmployee', 'findEmployees', 'listEmployees',
     'upsertEmployee', 'createEmployee', 'updateEmployee', 'removeEmployee', 'previousEmployee', 'forgetPrevious', 'getUser',
     'listUsers', 'upsertUser', 'getDocument', 'listDocuments', 'upsertDocument'];
-  const dir: Record<string, unknown> = {
-    transaction<T>(fn: () => T): T {
-      ask({ t: 'begin' });
-      let result: T;
-      try {
-        result = fn();
-      } catch (err) {
-        ask({ t: 'end', commit: false });
-        throw err;
-      }
-      ask({ t: 'end', commit: true });
-      return result;
-    },
-  };
-  for (const method of methods) dir[method] = (...args: unknown[]) => ask({ t: 'call', method, args: encodeArgs(args) });
+  const dir: Record<string, unknown> = {};
+  for (const method of methods) {
+    dir[method] = (...args: unknown[]) => new Promise((resolve) => { resolve(ask({ t: 'call', method, args: encodeArgs(args) })); });
+  }
   // Checked by the engine (account-directory.ts applyBatch), as a call is.
   dir.batch = (ops: unknown) => channel.request({ t: 'batch', ops: encodeBatch(ops) }).then((r) => decodeResults(r as WireResults));
   return Object.freeze(dir) as AccountDirectory;

@@ -3,10 +3,10 @@ import { FluxgateError } from '../errors';
 
 /**
  * The sandbox protocol's framing: a 4-byte big-endian length, then that many bytes of JSON.
- * Both ends read and write synchronously on blocking file descriptors (two FIFOs): the plugin
- * API's directory is synchronous (`ctx.directory.upsertEmployee` returns its answer, a
- * `transaction(fn)` runs fn synchronously), so a call from the sandbox waits for its answer.
- * The answer to a batch (a Promise) is read later, as pollFrame finds it (child-channel.ts).
+ * Both ends read and write synchronously on blocking file descriptors (two FIFOs): a single
+ * ctx.directory call from the sandbox blocks until its answer (microseconds away: a poll would
+ * add a millisecond to each) and resolves its Promise with it. The answer to a batch is read
+ * later, as pollFrame finds it (child-channel.ts), while the plugin goes on.
  */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 

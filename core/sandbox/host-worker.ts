@@ -1,10 +1,10 @@
 /**
  * The engine's side of one sandboxed run, on a worker thread of the server: it reads the
- * sandbox's frames with blocking reads and answers ctx.directory calls on its own connection
- * to the store, so a plugin's `transaction(fn)` is a real transaction (better-sqlite3 runs
- * one synchronously, which the main thread could not hold open across the sandbox's messages)
- * and the main thread stays free while the plugin works. Report items, logs and the outcome
- * go to the main thread (sandboxed-handler.ts).
+ * sandbox's frames with blocking reads and answers ctx.directory calls and batches on a
+ * directory of its own (core/store's openDirectory: its own connection to the configured
+ * store), one request at a time, so the main thread stays free while the plugin works. A batch
+ * is the store's unit of work (one transaction); no transaction stays open between frames.
+ * Report items, logs and the outcome go to the main thread (sandboxed-handler.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, statSync } from 'node:fs';
@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../module-worker';
 import { chooseFormat } from '../records/format';
-import { openDatabase } from '../store/database';
-import { DirectoryRepository } from '../store/directory-repository';
+import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
 import { decodeBatch } from './batch-wire';
@@ -24,7 +23,8 @@ export interface HostWorkerData {
   /** The FIFOs the child opens too (sandboxed-handler.ts): its end closing is how the worker sees it gone. */
   requestPath: string;
   answerPath: string;
-  database: string;
+  /** The store whose directory the run reads and writes (a plain description: it crosses to this thread). */
+  store: DirectoryTarget;
   job: Job;
   /** A folder the sandbox may read, for the FIFOs its ctx.records() calls read the input's rows from. */
   recordsDir: string;
@@ -32,18 +32,14 @@ export interface HostWorkerData {
   writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, recordsDir, database, job, writes } = workerData as HostWorkerData;
+const { requestPath, answerPath, recordsDir, store, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
 class Finished extends Error {}
-/** A transaction the child ended without commit. */
-class RolledBack extends Error {}
-
-const db = openDatabase(database);
 const noted = writes && new Int32Array(writes);
-const store = new DirectoryRepository(db, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }) });
-const directory = bindDirectory(store, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => unknown>;
+const opened = openDirectory(store, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }) });
+const directory = bindDirectory(opened.directory, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 let pending: ReportItem[] = [];
 
 function flushReport(): void {
@@ -51,8 +47,8 @@ function flushReport(): void {
   pending = [];
 }
 
-/** Serves frames until the child ends a transaction (returns whether to commit) or finishes (throws Finished). */
-function serve(inTransaction: boolean): boolean {
+/** Serves frames until the child finishes (throws Finished); each answer is written before the next frame is read. */
+async function serve(): Promise<never> {
   for (;;) {
     const m = readFrame<ChildMessage>(requestFd);
     if (!m || m.t === 'gone') throw new Finished();
@@ -69,7 +65,7 @@ function serve(inTransaction: boolean): boolean {
         const fn = directory[m.method];
         try {
           if (typeof fn !== 'function') throw new Error(`ctx.directory has no method ${m.method}`);
-          writeFrame(answerFd, answerOf(fn(...decodeArgs(m.args))));
+          writeFrame(answerFd, answerOf(await fn(...decodeArgs(m.args))));
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
@@ -77,7 +73,7 @@ function serve(inTransaction: boolean): boolean {
       }
       case 'batch':
         try {
-          writeFrame(answerFd, { ok: encodeResults(applyBatch(store, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
+          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
@@ -89,12 +85,6 @@ function serve(inTransaction: boolean): boolean {
           writeFrame(answerFd, { error: toWireError(err) });
         }
         break;
-      case 'begin':
-        transaction();
-        break;
-      case 'end':
-        if (!inTransaction) { writeFrame(answerFd, { error: { name: 'Error', message: 'no transaction is open' } }); break; }
-        return m.commit;
       case 'done':
       case 'failed':
         flushReport();
@@ -150,33 +140,24 @@ function recordsFifo(asked: RecordsRequest): string {
   return taken.fifo;
 }
 
-function transaction(): void {
-  writeFrame(answerFd, { ok: true });
-  try {
-    store.transaction(() => {
-      if (!serve(true)) throw new RolledBack();
-    });
-    writeFrame(answerFd, { ok: true });
-  } catch (err) {
-    if (err instanceof Finished) throw err;
-    writeFrame(answerFd, err instanceof RolledBack ? { ok: false } : { error: toWireError(err) });
-  }
-}
-
 // Opened in the child's order (requests, then answers): each open waits for the other end.
 const requestFd = openSync(requestPath, 'r');
 const answerFd = openSync(answerPath, 'w');
-try {
-  writeFrame(answerFd, job);
-  serve(false);
-} catch (err) {
-  if (!(err instanceof Finished)) post({ t: 'failed', error: toWireError(err) });
-} finally {
-  flushReport();
-  // A reader whose rows the plugin left unread: its writes end (EPIPE) as the sandbox exits.
-  for (const feeder of feeders) void feeder.terminate();
-  db.close();
-  closeSync(requestFd);
-  closeSync(answerFd);
-  post({ t: 'end' });
+async function main(): Promise<void> {
+  try {
+    writeFrame(answerFd, job);
+    await serve();
+  } catch (err) {
+    if (!(err instanceof Finished)) post({ t: 'failed', error: toWireError(err) });
+  } finally {
+    flushReport();
+    // A reader whose rows the plugin left unread: its writes end (EPIPE) as the sandbox exits.
+    for (const feeder of feeders) void feeder.terminate();
+    await opened.close();
+    closeSync(requestFd);
+    closeSync(answerFd);
+    post({ t: 'end' });
+  }
 }
+
+void main();

@@ -67,8 +67,6 @@ export type ChildMessage =
   | { t: 'batch'; ops: unknown }
   /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
   | { t: 'records'; options: RecordsRequest }
-  | { t: 'begin' }
-  | { t: 'end'; commit: boolean }
   | { t: 'done'; outcome: FluxOutcome }
   | { t: 'failed'; error: WireError }
   /** Written by the engine itself once the child has exited: the worker stops reading. */

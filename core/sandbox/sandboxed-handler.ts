@@ -11,6 +11,7 @@ import { FileRejection, type FluxCounts, type FluxOutcome } from '../plugin-api/
 import { plainName } from '../workflow/naming';
 import type { RunAwareHandler, StepRun } from '../workflow/step';
 import { writeFrame } from './frames';
+import { directoryTarget } from '../store/directory-factory';
 import type { HostWorkerData } from './host-worker';
 import { CHILD_ENTRY, runtimeReadPaths } from './plugin-bundle';
 import type { Job, PluginBundle, WireError, WorkerEvent } from './protocol';
@@ -86,7 +87,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, database: run.paths.database, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }

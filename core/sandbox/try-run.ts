@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { FluxgateConfig } from '../config/schema';
 import { DataPaths } from '../config/paths';
 import { silentLogger } from '../logging/logger';
+import type { DirectoryOp } from '../plugin-api/directory';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { DirectoryRows, TestContext } from '../plugin-testing';
-import { SqliteStore } from '../store/sqlite-store';
+import { directoryTarget, openDirectory } from '../store/directory-factory';
 import type { StepRun } from '../workflow/step';
 import type { SandboxedHandler } from './sandboxed-handler';
 
@@ -21,15 +22,17 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
   : Promise<{ outcome?: FluxOutcome; error?: unknown; after: DirectoryRows }> {
   const paths = new DataPaths(t.root);
   const accountId = t.file.accountId;
-  const sqlite = SqliteStore.open(paths.database);
+  const opened = openDirectory(directoryTarget(paths));
   try {
-    const store = sqlite.directory();
-    store.transaction(() => {
-      for (const o of rows.organizations ?? []) store.upsertOrganization(accountId, o);
-      for (const e of rows.employees ?? []) store.upsertEmployee(accountId, e);
-      for (const u of rows.users ?? []) store.upsertUser(accountId, u);
-      for (const d of rows.documents ?? []) store.upsertDocument(accountId, d);
-    });
+    const store = opened.directory;
+    // The rows before the run, in one unit of work.
+    const before: DirectoryOp[] = [
+      ...(rows.organizations ?? []).map((o): DirectoryOp => ({ method: 'upsertOrganization', args: [o] })),
+      ...(rows.employees ?? []).map((e): DirectoryOp => ({ method: 'upsertEmployee', args: [e] })),
+      ...(rows.users ?? []).map((u): DirectoryOp => ({ method: 'upsertUser', args: [u] })),
+      ...(rows.documents ?? []).map((d): DirectoryOp => ({ method: 'upsertDocument', args: [d] })),
+    ];
+    await store.batch(accountId, before);
     mkdirSync(paths.work(accountId), { recursive: true });
     // What the sandbox's run reads of a step run (sandboxed-handler.ts): no journal, no workflow file.
     const run = {
@@ -44,11 +47,11 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
       error = err;
     }
     const after: DirectoryRows = {
-      organizations: store.listOrganizations(accountId), employees: store.listEmployees(accountId),
-      users: store.listUsers(accountId), documents: store.listDocuments(accountId),
+      organizations: await store.listOrganizations(accountId), employees: await store.listEmployees(accountId),
+      users: await store.listUsers(accountId), documents: await store.listDocuments(accountId),
     };
     return { outcome, error, after };
   } finally {
-    sqlite.close();
+    await opened.close();
   }
 }

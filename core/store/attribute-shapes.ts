@@ -49,7 +49,7 @@ export class AttributeShapes {
   private readonly byText = new Map<string, Shape>();
   /** Key lists as the table holds them. */
   private readonly keysById = new Map<string, readonly string[]>();
-  /** Shapes inserted or checked in the current transaction (DirectoryRepository.transaction). */
+  /** Shapes inserted or checked in the current transaction (SqliteDirectoryRows.transaction). */
   private readonly ensured = new Set<string>();
   private depth = 0;
   /** The previous write's shape: big files write one shape thousands of times. */
@@ -95,7 +95,7 @@ export class AttributeShapes {
   }
 
   /**
-   * Runs `fn` (a DirectoryRepository transaction): shapes checked inside it count as present
+   * Runs `fn` (a SqliteDirectoryRows transaction): shapes checked inside it count as present
    * until it ends. If it throws, what it inserted may be rolled back, so all are checked again.
    */
   within<T>(fn: () => T): T {

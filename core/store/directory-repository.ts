@@ -1,346 +1,72 @@
-import {
-  ABSENT_FIELDS,
-  type AbsentCoreField, type AbsentFields, type Attributes, type ChangeKind, type DirectoryDocument, type DirectoryStore, type DirectoryUser, type Employee,
-  type Organization, type WriteOptions,
+import type {
+  ChangeKind, DirectoryDocument, DirectoryOp, DirectoryUser, Employee, Organization, WriteOptions,
 } from '../plugin-api/directory';
-import { FluxgateError } from '../errors';
-import { canonicalJson } from '../canonical-json';
-import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
-import { EmployeeVersions } from './employee-versions';
+import { batchFailure } from './directory-batch';
+import { SqliteDirectoryRows } from './directory-rows';
+import type { DirectoryRepository } from './ports/directory';
 
-type Row = Record<string, unknown>;
-
-/**
- * Whether a row that file `fileId` wrote at `writtenAt` was written by an earlier attempt of the
- * file's current processing (one a crash, a stop or a failure cut short), not by this attempt.
- */
-type ByEarlierAttempt = (fileId: string, writtenAt: number) => boolean;
-
-/** How one entity maps to its table: key columns, searchable columns; `data` holds the rest. */
-interface TableSpec<T> {
-  table: string;
-  keyColumns: readonly string[];
-  key(entity: T): unknown[];
-  /** The searchable columns, in the order `values` gives them. */
-  columns: readonly string[];
-  values(entity: T): unknown[];
-  /**
-   * Split storage (employees, migrations 005 and 006): `data` holds what the columns do not
-   * (`persist`: false in dry runs, which write nothing), `read` puts the entity back together,
-   * and `same` tells whether stored data holds what the entity's would. Otherwise `data` is the
-   * whole entity as JSON.
-   */
-  split?: { data: (entity: T, persist: boolean) => string; read: (row: Row) => T; same: (stored: string, entity: T) => boolean };
-  /**
-   * For an update: the entity to write over the stored row, when the incoming one says
-   * nothing about some fields (employees: ABSENT_FIELDS); the entity itself otherwise.
-   */
-  merge?(stored: Row, entity: T): T;
-}
-
-const ORGANIZATIONS: TableSpec<Organization> = {
-  table: 'dir_organizations',
-  keyColumns: ['code'],
-  key: (o) => [o.code],
-  columns: ['name', 'parent_code'],
-  values: (o) => [o.name, o.parentCode],
-};
-/** Employees: key and searchable fields in columns, attributes in `data` in the shaped form (attribute-shapes.ts). */
-const employees = (shapes: AttributeShapes): TableSpec<Employee> => ({
-  table: 'dir_employees',
-  keyColumns: ['organization_code', 'registration_reference'],
-  key: (e) => [e.organizationCode, e.registrationReference],
-  columns: ['technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'],
-  values: (e) => [e.technicalId, e.email, e.lastname, e.firstname, e.active ? 1 : 0, e.departureDate],
-  split: {
-    data: (e, persist) => shapes.encode(e.attributes, persist),
-    read: (r) => ({
-      organizationCode: r.organization_code as string, registrationReference: r.registration_reference as string,
-      technicalId: r.technical_id as string | null, email: r.email as string | null,
-      lastname: r.lastname as string, firstname: r.firstname as string,
-      active: r.active === 1, departureDate: r.departure_date as string | null,
-      attributes: shapes.decode(r.data as string),
-    }),
-    same: (stored, e) => canonicalJson(shapes.decode(stored)) === canonicalJson(e.attributes),
-  },
-  merge(row, e) {
-    const absent = e[ABSENT_FIELDS];
-    return absent === undefined ? e : mergeEmployee(row, shapes.decode(row.data as string), e, absent);
-  },
-});
-
-/** Sets a property, `__proto__` included (a custom column may be called so). */
-function put(attributes: Attributes, key: string, value: Attributes[string]): void {
-  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
-  else attributes[key] = value;
-}
+type RowsMethod = (accountId: string, ...args: unknown[]) => unknown;
 
 /**
- * The stored employee (`row`, its attributes decoded) updated with what a file said about it:
- * the fields `absent` names, and the stored attributes the incoming employee does not hold,
- * keep their stored values (plugin-api/directory.ts, AbsentFields). Stored attributes keep their
- * order, new ones follow: an unchanged employee encodes to the text it is stored as.
+ * The directory port (ports/directory.ts) on SQLite. Each method runs its statements at once
+ * (SqliteDirectoryRows) and resolves: one microtask, a throw becomes a rejection, as on
+ * PostgreSQL. `batch` is the unit of work: its operations run synchronously in one
+ * better-sqlite3 transaction, so nothing else runs in between and no transaction waits on an
+ * await; a 2,000-row sal batch costs one Promise, not one per row.
  */
-function mergeEmployee(row: Row, stored: Attributes, e: Employee, absent: AbsentFields): Employee {
-  const attributes: Attributes = {};
-  for (const key of Object.keys(stored)) put(attributes, key, stored[key]);
-  const skip = absent.attributes;
-  for (const key of Object.keys(e.attributes)) if (!skip.includes(key)) put(attributes, key, e.attributes[key]);
-  const kept = (field: AbsentCoreField) => absent.core.includes(field);
-  return {
-    organizationCode: e.organizationCode, registrationReference: e.registrationReference,
-    technicalId: kept('technicalId') ? row.technical_id as string | null : e.technicalId,
-    email: kept('email') ? row.email as string | null : e.email,
-    lastname: kept('lastname') ? row.lastname as string : e.lastname,
-    firstname: kept('firstname') ? row.firstname as string : e.firstname,
-    active: kept('active') ? row.active === 1 : e.active,
-    departureDate: kept('departureDate') ? row.departure_date as string | null : e.departureDate,
-    attributes,
-  };
-}
-const USERS: TableSpec<DirectoryUser> = {
-  table: 'dir_users',
-  keyColumns: ['login'],
-  key: (u) => [u.login],
-  columns: ['email', 'lastname', 'firstname', 'profile_code', 'organization_codes'],
-  values: (u) => [u.email, u.lastname, u.firstname, u.profileCode, JSON.stringify(u.organizationCodes)],
-};
-const DOCUMENTS: TableSpec<DirectoryDocument> = {
-  table: 'dir_documents',
-  keyColumns: ['external_reference'],
-  key: (d) => [d.externalReference],
-  columns: ['title', 'document_date', 'organization_code', 'registration_reference', 'vault_path', 'sha256', 'size'],
-  values: (d) => [d.title, d.documentDate, d.organizationCode, d.registrationReference, d.vaultPath, d.sha256, d.size],
-};
+export class SqliteDirectoryRepository implements DirectoryRepository {
+  private readonly rows: SqliteDirectoryRows;
 
-/** Prepared statements of one table, and the created/updated/unchanged decision. */
-class EntityTable<T> {
-  private readonly select;
-  /** `select` and who last wrote the row, when (update only: the insert of a new key reads nothing). */
-  private readonly selectForUpdate;
-  private readonly list;
-  private readonly insertIfNew;
-  private readonly updateRow;
-  private readonly delete;
-  private readonly data: (entity: T, persist: boolean, json?: string) => string;
-  readonly read: (row: Row) => T;
-  /** The SELECT list `read` needs, for queries of this table written elsewhere. */
-  readonly selected: string;
-
-  /** `versions`: where writes with `keepPrevious` keep the row they replace (employees only). */
-  constructor(private readonly db: Database, private readonly spec: TableSpec<T>, private readonly byEarlierAttempt: ByEarlierAttempt,
-    private readonly versions?: EmployeeVersions) {
-    const where = ['account_id', ...spec.keyColumns].map((c) => `${c} = ?`).join(' AND ');
-    const cols = spec.columns;
-    const all = ['account_id', ...spec.keyColumns, ...cols, 'data', 'source_file', 'created_at', 'updated_at'];
-    const selected = this.selected = ['data', ...(spec.split ? [...spec.keyColumns, ...cols] : [])].join(', ');
-    this.select = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE ${where}`);
-    this.selectForUpdate = db.prepare(`SELECT ${selected}, source_file, created_at, updated_at FROM ${spec.table} WHERE ${where}`);
-    this.list = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`);
-    // OR IGNORE on the primary key only: every other column is always provided.
-    this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
-    this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
-    this.updateRow = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
-    this.data = spec.split ? spec.split.data : (entity, _persist, json) => json ?? JSON.stringify(entity);
-    this.read = spec.split ? spec.split.read : (row) => JSON.parse(row.data as string) as T;
+  /** `afterWrite`: called after each batch (the WAL checkpointer watches big writers through it). */
+  constructor(db: Database, hooks: { afterWrite?: () => void } = {}) {
+    this.rows = new SqliteDirectoryRows(db, hooks);
   }
 
-  get(accountId: string, key: unknown[]): T | undefined {
-    const row = this.select.get(accountId, ...key) as Row | undefined;
-    return row === undefined ? undefined : this.read(row);
-  }
-
-  all(accountId: string): T[] {
-    return (this.list.all(accountId) as Row[]).map(this.read);
-  }
-
-  upsert(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind {
-    // Checked here too, so that a misuse fails whether or not the key is new (create does not look).
-    if (options.keepPrevious && !options.dryRun) this.checkKeepPrevious(options);
-    if (!options.dryRun && this.create(accountId, entity, options)) return 'created';
-    return this.update(accountId, entity, options) ?? 'created'; // absent: a dry run
-  }
-
-  /** Inserts the entity if its key is new; false, with nothing written, if the key exists. A dry run writes nothing and says whether it would insert. */
-  create(accountId: string, entity: T, options: WriteOptions = {}): boolean {
-    const key = this.spec.key(entity);
-    if (options.dryRun) return this.select.get(accountId, ...key) === undefined;
-    const data = this.data(entity, true, options.json);
-    const now = Date.now();
-    // One statement, no lookup first: new rows are the common case of big files. The parameters
-    // are spread, not passed as one array: better-sqlite3 reads an array element by element
-    // through V8's generic lookup, 7-14% of the INSERT's CPU in a store micro-benchmark.
-    const params: unknown[] = [accountId];
-    for (const k of key) params.push(k);
-    for (const v of this.spec.values(entity)) params.push(v);
-    params.push(data, options.sourceFile ?? null, now, now);
-    return this.insertIfNew.run(...params).changes > 0;
-  }
-
-  /**
-   * Replaces the stored entity with this key if it differs; undefined when no entity has the key.
-   * A stored entity already as this write would leave it is `unchanged`, unless an earlier,
-   * interrupted attempt of the same file (`options.sourceFile`) wrote it: then it is what that
-   * attempt did to it (`created` or `updated`), so that the attempt that completes the file
-   * reports what the file changed (see `earlierAttemptChange`).
-   */
-  update(accountId: string, entity: T, options: WriteOptions = {}): ChangeKind | undefined {
-    if (options.keepPrevious && !options.dryRun) {
-      this.checkKeepPrevious(options);
-      // The kept row and the update commit together or not at all, also for a caller outside a transaction.
-      if (!this.db.inTransaction) return this.db.transaction(() => this.update(accountId, entity, options))();
-    }
-    const key = this.spec.key(entity);
-    const existing = this.selectForUpdate.get(accountId, ...key) as Row | undefined;
-    if (existing === undefined) return undefined;
-    if (this.spec.merge) entity = this.spec.merge(existing, entity);
-    const data = this.data(entity, !options.dryRun, options.json);
-    const values = this.spec.values(entity);
-    if (this.unchanged(existing, entity, data, values)) return this.earlierAttemptChange(existing, options.sourceFile) ?? 'unchanged';
-    if (options.dryRun) return 'updated';
-    if (options.keepPrevious) {
-      this.versions!.keep(accountId, options.sourceFile!, key, JSON.stringify(this.read(existing)), existing.source_file !== options.sourceFile);
-    }
-    this.updateRow.run(...values, data, options.sourceFile ?? null, Date.now(), accountId, ...key);
-    return 'updated';
-  }
-
-  private checkKeepPrevious(options: WriteOptions): void {
-    if (!this.versions) {
-      throw new FluxgateError('FG_PLUGIN_INVALID', `WriteOptions.keepPrevious is for employees only, not for ${this.spec.table} writes`);
-    }
-    if (options.sourceFile === undefined) {
-      throw new FluxgateError('FG_PLUGIN_INVALID', 'WriteOptions.keepPrevious needs sourceFile (the journal id of the file being applied)');
-    }
-  }
-
-  /**
-   * What an earlier attempt of file `sourceFile` did to this row, when that attempt is the
-   * row's last writer: `created` if it inserted the row (created_at = updated_at: an insert
-   * sets both, an update only updated_at), else `updated`. Undefined when another file (or no
-   * file) wrote it last, or this attempt did: a row repeated in the same file stays
-   * `unchanged`, and so does a row of a file processed again after it finished (a replay
-   * reports what the replay changes). Only reached for rows found unchanged, never on insert.
-   */
-  private earlierAttemptChange(existing: Row, sourceFile: string | undefined): 'created' | 'updated' | undefined {
-    if (sourceFile === undefined || existing.source_file !== sourceFile) return undefined;
-    const writtenAt = existing.updated_at as number;
-    if (!this.byEarlierAttempt(sourceFile, writtenAt)) return undefined;
-    return existing.created_at === writtenAt ? 'created' : 'updated';
-  }
-
-  /**
-   * Handlers build entities in a fixed key order, so the stored JSON usually matches as is;
-   * the order-insensitive comparison only runs when the texts differ.
-   */
-  private unchanged(existing: Row, entity: T, data: string, values: unknown[]): boolean {
-    const { split } = this.spec;
-    if (split && this.spec.columns.some((c, i) => existing[c] !== values[i])) return false;
-    const stored = existing.data as string;
-    if (stored === data) return true;
-    return split ? split.same(stored, entity) : canonicalJson(JSON.parse(stored)) === canonicalJson(JSON.parse(data));
-  }
-
-  remove(accountId: string, key: unknown[]): boolean {
-    return this.delete.run(accountId, ...key).changes > 0;
-  }
-}
-
-/** The directory store on SQLite (see migrations/002-directory.ts). */
-export class DirectoryRepository implements DirectoryStore {
-  private readonly organizations: EntityTable<Organization>;
-  private readonly employees: EntityTable<Employee>;
-  private readonly users: EntityTable<DirectoryUser>;
-  private readonly documents: EntityTable<DirectoryDocument>;
-  private readonly byTechnicalId;
-  private readonly byEmail;
-
-  private readonly shapes: AttributeShapes;
-  private readonly versions: EmployeeVersions;
-  /** When a file's current processing and its current attempt began (the journal's timeline). */
-  private readonly attemptTimes;
-  /** Those times by file id, kept for one (outermost) transaction: no attempt starts during one. */
-  private attemptCache?: Map<string, { since: number; attempt: number } | null>;
-  private depth = 0;
-
-  /** `afterWrite`: called after each transaction (the WAL checkpointer watches big writers through it). */
-  constructor(private readonly db: Database, private readonly hooks: { afterWrite?: () => void } = {}) {
-    this.shapes = new AttributeShapes(db);
-    const byEarlierAttempt: ByEarlierAttempt = (fileId, writtenAt) => this.byEarlierAttempt(fileId, writtenAt);
-    this.organizations = new EntityTable(db, ORGANIZATIONS, byEarlierAttempt);
-    this.versions = new EmployeeVersions(db);
-    this.employees = new EntityTable(db, employees(this.shapes), byEarlierAttempt, this.versions);
-    this.users = new EntityTable(db, USERS, byEarlierAttempt);
-    this.documents = new EntityTable(db, DOCUMENTS, byEarlierAttempt);
-    // The engine records an `attempt` event before each attempt, and `processed`/`rejected`/`dead`
-    // when the file is finished (a `replay` when an operator sends it round again).
-    this.attemptTimes = db.prepare(`SELECT
-        (SELECT at FROM file_events WHERE file_id = @file AND type = 'attempt' ORDER BY id DESC LIMIT 1) AS attempt,
-        (SELECT at FROM file_events WHERE file_id = @file AND type IN ('processed', 'rejected', 'dead', 'replay') ORDER BY id DESC LIMIT 1) AS since`);
-    const selected = this.employees.selected;
-    this.byTechnicalId = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference`);
-    this.byEmail = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference`);
-  }
-
-  transaction<T>(fn: () => T): T {
-    if (this.depth++ === 0) this.attemptCache = new Map();
+  async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
+    if (ops.length === 0) return [];
+    const rows = this.rows as unknown as Record<string, RowsMethod>;
+    let at = 0;
     try {
-      const result = this.shapes.within(() => this.db.transaction(fn)());
-      this.hooks.afterWrite?.();
-      return result;
-    } finally {
-      if (--this.depth === 0) this.attemptCache = undefined;
+      return this.rows.transaction(() => {
+        const results = new Array<unknown>(ops.length);
+        for (; at < ops.length; at++) {
+          const { method, args } = ops[at];
+          results[at] = rows[method].call(this.rows, accountId, ...(args ?? []) as unknown[]);
+        }
+        return results;
+      });
+    } catch (err) {
+      // `at` past the end: the commit itself failed, not an operation.
+      throw at < ops.length ? batchFailure(err, at, ops[at].method, ops.length) : err;
     }
   }
 
-  /**
-   * Whether file `fileId` wrote at `writtenAt` during an earlier attempt of its current
-   * processing: after the file was last finished (or replayed), before its current attempt
-   * began (strictly: a row written in the millisecond its attempt began or its last run ended
-   * belongs to that attempt or run). A file without an attempt in the journal (a store used outside the engine) has none.
-   * Times are this host's clock, as the rows' own.
-   */
-  private byEarlierAttempt(fileId: string, writtenAt: number): boolean {
-    let times = this.attemptCache?.get(fileId);
-    if (times === undefined) {
-      const row = this.attemptTimes.get({ file: fileId }) as { attempt: number | null; since: number | null };
-      times = row.attempt === null ? null : { attempt: row.attempt, since: row.since ?? 0 };
-      this.attemptCache?.set(fileId, times);
-    }
-    return times !== null && writtenAt < times.attempt && writtenAt > times.since;
-  }
+  async getOrganization(accountId: string, code: string): Promise<Organization | undefined> { return this.rows.getOrganization(accountId, code); }
+  async listOrganizations(accountId: string): Promise<Organization[]> { return this.rows.listOrganizations(accountId); }
+  async upsertOrganization(accountId: string, o: Organization, options?: WriteOptions): Promise<ChangeKind> { return this.rows.upsertOrganization(accountId, o, options); }
 
-  getOrganization(accountId: string, code: string): Organization | undefined { return this.organizations.get(accountId, [code]); }
-  listOrganizations(accountId: string): Organization[] { return this.organizations.all(accountId); }
-  upsertOrganization(accountId: string, o: Organization, options?: WriteOptions): ChangeKind { return this.organizations.upsert(accountId, o, options); }
+  async getEmployee(accountId: string, organizationCode: string, registrationReference: string): Promise<Employee | undefined> {
+    return this.rows.getEmployee(accountId, organizationCode, registrationReference);
+  }
+  async findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Promise<Employee[]> { return this.rows.findEmployees(accountId, by); }
+  async listEmployees(accountId: string): Promise<Employee[]> { return this.rows.listEmployees(accountId); }
+  async upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): Promise<ChangeKind> { return this.rows.upsertEmployee(accountId, e, options); }
+  async createEmployee(accountId: string, e: Employee, options?: WriteOptions): Promise<boolean> { return this.rows.createEmployee(accountId, e, options); }
+  async updateEmployee(accountId: string, e: Employee, options?: WriteOptions): Promise<ChangeKind | undefined> { return this.rows.updateEmployee(accountId, e, options); }
+  async removeEmployee(accountId: string, organizationCode: string, registrationReference: string): Promise<boolean> {
+    return this.rows.removeEmployee(accountId, organizationCode, registrationReference);
+  }
+  async previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Promise<Employee | undefined> {
+    return this.rows.previousEmployee(accountId, organizationCode, registrationReference, sourceFile);
+  }
+  async forgetPrevious(accountId: string, sourceFile: string): Promise<number> { return this.rows.forgetPrevious(accountId, sourceFile); }
 
-  getEmployee(accountId: string, organizationCode: string, registrationReference: string): Employee | undefined {
-    return this.employees.get(accountId, [organizationCode, registrationReference]);
-  }
-  findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[] {
-    const rows = by.technicalId !== undefined ? this.byTechnicalId.all(accountId, by.technicalId)
-      : by.email !== undefined ? this.byEmail.all(accountId, by.email) : [];
-    return (rows as Row[]).map(this.employees.read);
-  }
-  listEmployees(accountId: string): Employee[] { return this.employees.all(accountId); }
-  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean {
-    return this.employees.remove(accountId, [organizationCode, registrationReference]);
-  }
-  upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
-  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Employee | undefined {
-    const json = this.versions.get(accountId, sourceFile, organizationCode, registrationReference);
-    return json === undefined ? undefined : JSON.parse(json) as Employee;
-  }
-  forgetPrevious(accountId: string, sourceFile: string): number { return this.versions.forget(accountId, sourceFile); }
-  createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
-  updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
+  async getUser(accountId: string, login: string): Promise<DirectoryUser | undefined> { return this.rows.getUser(accountId, login); }
+  async listUsers(accountId: string): Promise<DirectoryUser[]> { return this.rows.listUsers(accountId); }
+  async upsertUser(accountId: string, u: DirectoryUser, options?: WriteOptions): Promise<ChangeKind> { return this.rows.upsertUser(accountId, u, options); }
 
-  getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
-  listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }
-  upsertUser(accountId: string, u: DirectoryUser, options?: WriteOptions): ChangeKind { return this.users.upsert(accountId, u, options); }
-
-  getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined { return this.documents.get(accountId, [externalReference]); }
-  listDocuments(accountId: string): DirectoryDocument[] { return this.documents.all(accountId); }
-  upsertDocument(accountId: string, d: DirectoryDocument, options?: WriteOptions): ChangeKind { return this.documents.upsert(accountId, d, options); }
+  async getDocument(accountId: string, externalReference: string): Promise<DirectoryDocument | undefined> { return this.rows.getDocument(accountId, externalReference); }
+  async listDocuments(accountId: string): Promise<DirectoryDocument[]> { return this.rows.listDocuments(accountId); }
+  async upsertDocument(accountId: string, d: DirectoryDocument, options?: WriteOptions): Promise<ChangeKind> { return this.rows.upsertDocument(accountId, d, options); }
 }

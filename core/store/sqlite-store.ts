@@ -5,7 +5,8 @@ import { SqliteBanRepository } from './bans-repository';
 import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
-import { DirectoryRepository } from './directory-repository';
+import { SqliteDirectoryRepository } from './directory-repository';
+import type { DirectoryRepository } from './ports/directory';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
@@ -25,7 +26,7 @@ import { SqliteWorkflowVersionRepository } from './workflow-versions-repository'
  * The SQLite implementation of every repository, on one better-sqlite3 connection: what the
  * composition roots (core/composition, the CLI's context) build, and the only holder of the
  * `Database` outside core/store's classes. Its `directory()` is the one SQLite class whose callers
- * do not go through an interface yet (docs/store.md, "Not converted yet").
+ * do not go through an interface yet (docs/store.md, "What stays synchronous").
  */
 export class SqliteStore implements Store {
   readonly operators: SqliteOperatorRepository;
@@ -72,8 +73,8 @@ export class SqliteStore implements Store {
   }
 
   // Not behind an interface yet: each call makes the class on this connection.
-  /** The plugin API's directory (synchronous in this step); `afterWrite` is called after each write. */
-  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new DirectoryRepository(this.db, hooks); }
+  /** The plugin API's directory (the port, async); `afterWrite` is called after each batch. */
+  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new SqliteDirectoryRepository(this.db, hooks); }
 
   /** The service that keeps this connection's WAL file small (a Service of the server). */
   walCheckpointer(logger: Logger): WalCheckpointer { return new WalCheckpointer(this.db, logger); }

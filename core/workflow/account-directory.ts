@@ -1,10 +1,10 @@
 import { FluxgateError } from '../errors';
-import type { AccountDirectory, DirectoryStore } from '../plugin-api/directory';
+import type { AccountDirectory, DirectoryOp, DirectoryStore } from '../plugin-api/directory';
 
 /** Keeps a refusal's quoted value short. */
 const MAX_SHOWN = 64;
 
-type Method = Exclude<keyof DirectoryStore, 'transaction'>;
+type Method = Exclude<keyof DirectoryStore, 'batch'>;
 
 /**
  * What each bound method takes, without the account id: how many arguments at most, and
@@ -33,51 +33,38 @@ const SHAPES: Record<Method, { args: number; entity?: true }> = {
   upsertDocument: { args: 2, entity: true },
 };
 
-/** `ctx.directory`: the store bound to one account (the file's); no method can name another. */
+/**
+ * `ctx.directory`: the store bound to one account (the file's); no method can name another.
+ * Every method returns a Promise; a refusal rejects it, never throws from the call.
+ */
 export function bindDirectory(store: DirectoryStore, accountId: string, flux: string): AccountDirectory {
-  const bound: Record<string, unknown> = { transaction: <T>(fn: () => T): T => store.transaction(fn) };
+  const bound: Record<string, unknown> = {};
   for (const method of Object.keys(SHAPES) as Method[]) {
-    bound[method] = (...args: unknown[]) => {
+    bound[method] = async (...args: unknown[]) => {
       checkShape(method, args, accountId, flux);
       // Looked up at call time: a store missing from the container fails when used, not when bound.
-      return (store[method] as (...a: unknown[]) => unknown).call(store, accountId, ...args);
+      return (store[method] as (...a: unknown[]) => Promise<unknown>).call(store, accountId, ...args);
     };
   }
-  // Settled before it returns (SQLite is synchronous): a Promise all the same, for an asynchronous store.
-  // A refusal or a failed operation rejects the Promise (the executor throws), never throws from the call.
-  bound.batch = (ops: unknown): Promise<unknown[]> => new Promise((resolve) => { resolve(applyBatch(store, accountId, flux, ops)); });
+  bound.batch = (ops: unknown): Promise<unknown[]> => applyBatch(store, accountId, flux, ops);
   return Object.freeze(bound) as AccountDirectory;
 }
 
 /**
- * `ctx.directory.batch(ops)`, synchronously (the sandbox's engine side calls it so): every
- * operation is checked before any runs (a malformed one: FG_PLUGIN_INVALID; one naming an
- * account: FG_PLUGIN_PERMISSION), then all run in order in one transaction. An operation that
- * throws rolls the whole batch back; its error is thrown again with the operation's index.
+ * `ctx.directory.batch(ops)` (the sandbox's engine side calls it too): every operation is
+ * checked before any runs (a malformed one: FG_PLUGIN_INVALID; one naming an account:
+ * FG_PLUGIN_PERMISSION), then the store runs them all in order in one transaction, its unit of
+ * work (DirectoryStore.batch): an operation that throws rolls the whole batch back, and the
+ * Promise rejects with its error and the operation's index.
  */
-export function applyBatch(store: DirectoryStore, accountId: string, flux: string, ops: unknown): unknown[] {
+export async function applyBatch(store: DirectoryStore, accountId: string, flux: string, ops: unknown): Promise<unknown[]> {
   if (!Array.isArray(ops)) {
     throw new FluxgateError('FG_PLUGIN_INVALID', `handler for flux "${flux}" called ctx.directory.batch with ${describe(ops)}: it takes an array of operations `
       + `({ method: 'createEmployee', args: [employee, options] }, …; docs/plugin-api.md, "Batches")`, { flux });
   }
   ops.forEach((op, index) => checkOp(op, index, accountId, flux));
   if (ops.length === 0) return [];
-  let at = 0;
-  try {
-    return store.transaction(() => {
-      const results: unknown[] = new Array<unknown>(ops.length);
-      for (; at < ops.length; at++) {
-        const { method, args = [] } = ops[at] as { method: Method; args?: unknown[] };
-        results[at] = (store[method] as (...a: unknown[]) => unknown).call(store, accountId, ...args);
-      }
-      return results;
-    });
-  } catch (err) {
-    if (!(err instanceof FluxgateError)) throw err;
-    const { method } = ops[at] as { method: Method };
-    throw new FluxgateError(err.code, `ctx.directory.batch: operation ${at} (${method}) failed, so none of the batch's ${ops.length} operations applied: ${err.message}`,
-      { ...err.details, operation: at, method }, { cause: err });
-  }
+  return store.batch(accountId, ops as DirectoryOp[]);
 }
 
 function checkOp(op: unknown, index: number, accountId: string, flux: string): void {

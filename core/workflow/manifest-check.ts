@@ -24,9 +24,16 @@ export function checkManifest(manifest: unknown, handler: string, origin: string
   if (typeof m.flux !== 'string' || !FLUX.test(m.flux)) {
     fail(`flux ${JSON.stringify(m.flux)} is not a flux code: 1-32 lower-case letters, digits, "_" and "-"`);
   }
-  if (m.apiVersion !== undefined && m.apiVersion !== PLUGIN_API_VERSION) {
+  if (m.apiVersion === undefined || m.apiVersion === 1) {
+    // Plugin API 1's directory was synchronous: run on API 2, its handler would take Promises for rows.
+    fail(`${m.apiVersion === undefined ? 'declares no apiVersion, which means' : 'apiVersion 1 is'} plugin API 1, whose ctx.directory was synchronous; `
+      + `this server implements plugin API ${PLUGIN_API_VERSION}, where every ctx.directory method returns a Promise and transaction(fn) is gone. `
+      + 'Await each ctx.directory call, put the writes that must apply together in one ctx.directory.batch(ops), and write '
+      + `apiVersion: ${PLUGIN_API_VERSION} (docs/plugin-api.md, "Changes")`);
+  }
+  if (m.apiVersion !== PLUGIN_API_VERSION) {
     fail(`apiVersion ${JSON.stringify(m.apiVersion)} is not one this server implements: it implements plugin API ${PLUGIN_API_VERSION} `
-      + '(write apiVersion: 1, or run the plugin on a fluxgate that implements its version)');
+      + `(write apiVersion: ${PLUGIN_API_VERSION}, or run the plugin on a fluxgate that implements its version)`);
   }
   if (m.profiles !== undefined && (!Array.isArray(m.profiles) || m.profiles.some((p) => !PROFILES.includes(p)))) {
     fail(`profiles ${JSON.stringify(m.profiles)}: expected a list of ${PROFILES.map((p) => `"${p}"`).join(' and ')}`);

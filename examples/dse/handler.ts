@@ -21,6 +21,7 @@ const CODE = /^[A-Za-z0-9_.-]+$/;
 type Store = Record<string, Record<string, { label: string; description: string | null }>>;
 
 @fluxHandler({
+  apiVersion: 2,
   flux: 'dse',
   description: 'Data sets (reference values): dataset_code;value_code;label;description',
   profiles: ['exchange'],

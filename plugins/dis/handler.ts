@@ -16,6 +16,7 @@ interface Candidate { pair: DocumentPair; meta: DocumentMetadata; sha256: string
  * (`vault/documents/<sha256>.pdf`), so re-sending the same archive stores nothing new.
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'dis',
   description: 'Document distribution (ZIP of PDF + XML metadata)',
   profiles: ['exchange'],
@@ -38,7 +39,7 @@ export class DisHandler implements FluxHandler {
       }
 
       this.flagDuplicates(candidates);
-      for (const c of candidates) if (c.problems.length === 0) this.match(ctx, c);
+      for (const c of candidates) if (c.problems.length === 0) await this.match(ctx, c);
 
       const stored = new Set(await ctx.files.list(VAULT_DIR));
       for (const c of candidates) {
@@ -58,7 +59,8 @@ export class DisHandler implements FluxHandler {
           vaultPath: `${VAULT_DIR}/${vaultName}`, sha256: c.sha256, size: c.size,
           attributes: { entry: c.pair.pdf.fileName },
         };
-        ctx.report.count(ctx.directory.upsertDocument(document, { dryRun: !ctx.apply, sourceFile: file.id }), entityId);
+        // One document at a time, after its PDF is in the vault: a document never names a PDF not stored.
+        ctx.report.count(await ctx.directory.upsertDocument(document, { dryRun: !ctx.apply, sourceFile: file.id }), entityId);
       }
       const k = ctx.report.counts;
       return { result: 'processed', summary: `${pairs.length} documents: ${k.created} stored, ${k.updated} updated, ${k.unchanged} unchanged, ${k.rejected} rejected` };
@@ -80,14 +82,14 @@ export class DisHandler implements FluxHandler {
   }
 
   /** organization_code + registration_key first, else technical_id (which must designate one employee). */
-  private match(ctx: FluxContext, c: Candidate): void {
+  private async match(ctx: FluxContext, c: Candidate): Promise<void> {
     const { organizationCode, registrationKey, technicalId } = c.meta;
     if (organizationCode && registrationKey) {
-      c.employee = ctx.directory.getEmployee(organizationCode, registrationKey);
+      c.employee = await ctx.directory.getEmployee(organizationCode, registrationKey);
       if (c.employee) return;
     }
     if (technicalId) {
-      const found = ctx.directory.findEmployees({ technicalId });
+      const found = await ctx.directory.findEmployees({ technicalId });
       if (found.length === 1) { c.employee = found[0]; return; }
       if (found.length > 1) {
         c.problems.push({ field: 'technical_id', code: 'FG_UNKNOWN_REF', message: `technical_id ${technicalId} designates ${found.length} employees` });

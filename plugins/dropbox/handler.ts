@@ -1,8 +1,9 @@
 import {
   canonicalJson, fluxHandler, looseHeader, rejectRow,
-  type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
+  type ChangeKind, type DirectoryOp, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type RowProblem,
 } from '../../core/plugin-api';
 import { columnOf, DROPBOX_REQUIRED, readDropboxRow, type DropboxRow } from './employee-row';
+import { EmployeeIndex } from './employee-index';
 
 /**
  * Rows that say different things about the same e-mail or Employee ID: all of them are
@@ -36,6 +37,7 @@ function conflicts(rows: DropboxRow[]): Map<DropboxRow, RowProblem[]> {
  * `deactivateMissing`, the upload is a full sync: known employees absent from it are deactivated.
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'dropbox',
   description: 'Employees of drop-box accounts (CSV or XLSX at the account root)',
   profiles: ['dropbox'],
@@ -56,9 +58,13 @@ export class DropboxHandler implements FluxHandler {
       if (dup) rejectRow(ctx.report, r.line, dup, r.email!);
       return !dup;
     });
+    // The employees the rows name, looked up first (in batches); then all the writes go in one
+    // batch (one transaction: the file applies whole or not at all).
+    const index = await EmployeeIndex.lookUp(ctx, rows.flatMap((r) => (r.employeeId ? [r.employeeId] : [])),
+      rows.flatMap((r) => [r.email!, ...(r.managerEmail ? [r.managerEmail] : [])]));
     // A manager must be an employee of this file (one that is itself accepted) or already known.
     // Rejecting a row can orphan the rows it manages, hence the loop.
-    const known = (email: string) => ctx.directory.findEmployees({ email }).length > 0;
+    const known = (email: string) => index.byEmail(email) !== undefined;
     for (let changed = true; changed;) {
       const fileEmails = new Set(accepted.map((r) => r.email!));
       const next = accepted.filter((r) => !r.managerEmail || fileEmails.has(r.managerEmail) || known(r.managerEmail));
@@ -75,31 +81,38 @@ export class DropboxHandler implements FluxHandler {
     const seen = new Set<string>();
     let deactivated = 0;
     const options = { dryRun: !ctx.apply, sourceFile: file.id };
-    ctx.directory.transaction(() => {
-      for (const r of accepted) {
-        // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
-        const known = (r.employeeId ? ctx.directory.findEmployees({ technicalId: r.employeeId })[0] : undefined)
-          ?? ctx.directory.findEmployees({ email: r.email! })[0];
-        const employee: Employee = { ...r.employee, registrationReference: known?.registrationReference ?? r.employeeId ?? r.email! };
-        seen.add(employee.registrationReference);
-        ctx.report.count(ctx.directory.upsertEmployee(employee, options), r.email!, r.line);
+    const ops: DirectoryOp[] = [];
+    const rowOf: Array<{ entityId: string; line?: number; leaver?: Employee }> = [];
+    for (const r of accepted) {
+      // Employee ID first (it survives an e-mail change), then e-mail; a new employee is keyed by what it has.
+      const found = (r.employeeId ? index.byTechnicalId(r.employeeId) : undefined) ?? index.byEmail(r.email!);
+      const employee: Employee = { ...r.employee, registrationReference: found?.registrationReference ?? r.employeeId ?? r.email! };
+      seen.add(employee.registrationReference);
+      // Later rows find it as it is now, as they would in the store.
+      index.wrote(employee, found);
+      ops.push({ method: 'upsertEmployee', args: [employee, options] });
+      rowOf.push({ entityId: r.email!, line: r.line });
+    }
+    const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
+    // A file with no valid row is more likely a broken export than "everyone left".
+    if (deactivateMissing && accepted.length > 0) {
+      const departureDate = file.receivedAt.toISOString().slice(0, 10);
+      for (const e of await ctx.directory.listEmployees()) {
+        if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
+        // An inactive employee is left as it is, unless an interrupted attempt of this file
+        // deactivated it: the store then answers `updated` (and writes nothing), as it did.
+        if (!e.active && e.departureDate !== departureDate) continue;
+        ops.push({ method: 'upsertEmployee', args: [{ ...e, active: false, departureDate }, options] });
+        rowOf.push({ entityId: e.email ?? e.registrationReference, leaver: e });
       }
-      const deactivateMissing = ctx.settings.account.options.deactivateMissing === true;
-      // A file with no valid row is more likely a broken export than "everyone left".
-      if (deactivateMissing && accepted.length > 0) {
-        const departureDate = file.receivedAt.toISOString().slice(0, 10);
-        for (const e of ctx.directory.listEmployees()) {
-          if (e.organizationCode !== '' || seen.has(e.registrationReference)) continue;
-          // An inactive employee is left as it is, unless an interrupted attempt of this file
-          // deactivated it: the store then answers `updated` (and writes nothing), as it did.
-          if (!e.active && e.departureDate !== departureDate) continue;
-          const kind = ctx.directory.upsertEmployee({ ...e, active: false, departureDate }, options);
-          if (!e.active && kind === 'unchanged') continue;
-          ctx.report.add({ severity: 'info', entityId: e.email ?? e.registrationReference, message: 'not in this full-sync file: deactivated' });
-          ctx.report.count(kind, e.email ?? e.registrationReference);
-          deactivated++;
-        }
-      }
+    }
+    const kinds = await ctx.directory.batch(ops) as ChangeKind[];
+    rowOf.forEach(({ entityId, line, leaver }, i) => {
+      if (!leaver) { ctx.report.count(kinds[i], entityId, line); return; }
+      if (!leaver.active && kinds[i] === 'unchanged') return;
+      ctx.report.add({ severity: 'info', entityId, message: 'not in this full-sync file: deactivated' });
+      ctx.report.count(kinds[i], entityId);
+      deactivated++;
     });
     const k = ctx.report.counts;
     return {

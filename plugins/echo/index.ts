@@ -21,6 +21,7 @@ interface LoggerLike { child(bindings: object): { debug(obj: object, msg?: strin
  * leaves one record), skipped when ctx.apply is false (test files in production).
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'echo',
   description: 'Test handler: counts lines, follows #instructions, records each file in vault/echo',
   permissions: { read: ['in/echo'], write: ['out/echo', 'vault/echo'], network: false },

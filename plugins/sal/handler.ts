@@ -88,6 +88,7 @@ class FirstRows {
  * since, and must never be restored by a replay; attempts 2 and later need what attempt 1 kept.
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'sal',
   description: 'Employees (exchange sal files)',
   profiles: ['exchange'],
@@ -95,8 +96,8 @@ class FirstRows {
 })
 export class SalHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const organizations = new Set(ctx.directory.listOrganizations().map((o) => o.code));
-    if (ctx.apply && ctx.attempt === 1) ctx.directory.forgetPrevious(file.id);
+    const organizations = new Set((await ctx.directory.listOrganizations()).map((o) => o.code));
+    if (ctx.apply && ctx.attempt === 1) await ctx.directory.forgetPrevious(file.id);
     const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
     const run: SalRun = { ctx, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
     let batch: PendingRow[] = [];

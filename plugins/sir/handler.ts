@@ -11,6 +11,7 @@ interface Row { line: number; organization: Organization; json: string }
  * whole file is read first: a child may come before its parent, and cycles span rows.
  */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'sir',
   description: 'Organizations (exchange sir files)',
   profiles: ['exchange'],
@@ -63,7 +64,7 @@ export class SirHandler implements FluxHandler {
       }
     }
 
-    const existing = new Map(ctx.directory.listOrganizations().map((o) => [o.code, o.parentCode] as const));
+    const existing = new Map((await ctx.directory.listOrganizations()).map((o) => [o.code, o.parentCode] as const));
     const problems = checkParents(new Map([...incoming].map(([code, r]) => [code, r.organization.parentCode])), existing);
     const accepted = [...incoming.values()].filter((r) => {
       const problem = problems.get(r.organization.code);
@@ -72,12 +73,11 @@ export class SirHandler implements FluxHandler {
       return false;
     });
 
-    ctx.directory.transaction(() => {
-      for (const r of accepted.sort((a, b) => a.line - b.line)) {
-        const kind = ctx.directory.upsertOrganization(r.organization, { dryRun: !ctx.apply, sourceFile: file.id });
-        ctx.report.count(kind, r.organization.code, r.line);
-      }
-    });
+    // One batch: the file's organizations apply together or not at all.
+    accepted.sort((a, b) => a.line - b.line);
+    const options = { dryRun: !ctx.apply, sourceFile: file.id };
+    const kinds = await ctx.directory.batch(accepted.map((r) => ({ method: 'upsertOrganization', args: [r.organization, options] }) as const));
+    accepted.forEach((r, i) => ctx.report.count(kinds[i], r.organization.code, r.line));
     const k = ctx.report.counts;
     return { result: 'processed', summary: `${rows} rows: ${k.created} created, ${k.updated} updated, ${k.unchanged} unchanged, ${k.rejected} rejected` };
   }

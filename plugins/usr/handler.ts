@@ -47,6 +47,7 @@ function readUser(record: SourceRecord, profiles: readonly string[], organizatio
 
 /** usr: document-management users of an exchange account, keyed by login. */
 @fluxHandler({
+  apiVersion: 2,
   flux: 'usr',
   description: 'Document-management users (exchange usr files)',
   profiles: ['exchange'],
@@ -54,7 +55,7 @@ function readUser(record: SourceRecord, profiles: readonly string[], organizatio
 })
 export class UsrHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
-    const organizations = new Set(ctx.directory.listOrganizations().map((o) => o.code));
+    const organizations = new Set((await ctx.directory.listOrganizations()).map((o) => o.code));
     const byLogin = new Map<string, Array<{ line: number; user: DirectoryUser; json: string }>>();
     let rows = 0;
     const required = ['login', 'email', 'firstname', 'lastname', 'profile_code', 'organization_code'];
@@ -80,11 +81,10 @@ export class UsrHandler implements FluxHandler {
       }
     }
     accepted.sort((a, b) => a.line - b.line);
-    ctx.directory.transaction(() => {
-      for (const { line, user } of accepted) {
-        ctx.report.count(ctx.directory.upsertUser(user, { dryRun: !ctx.apply, sourceFile: file.id }), user.login, line);
-      }
-    });
+    // One batch: the file's users apply together or not at all.
+    const options = { dryRun: !ctx.apply, sourceFile: file.id };
+    const kinds = await ctx.directory.batch(accepted.map(({ user }) => ({ method: 'upsertUser', args: [user, options] }) as const));
+    accepted.forEach(({ line, user }, i) => ctx.report.count(kinds[i], user.login, line));
     const k = ctx.report.counts;
     return { result: 'processed', summary: `${rows} rows: ${k.created} created, ${k.updated} updated, ${k.unchanged} unchanged, ${k.rejected} rejected` };
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { sftpBatch } from '../helpers/clients';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
@@ -42,7 +42,7 @@ describe('crash safety: a conflicting key applied before a crash is undone by th
     await first.start();
     const probe = new JournalProbe(first);
     const db = openDatabase(join(first.dataDir, 'fluxgate.db'));
-    const store = new DirectoryRepository(db);
+    const store = new SqliteDirectoryRows(db);
     const raw = new BetterSqlite3(join(first.dataDir, 'fluxgate.db'), { readonly: true });
     const emailOf = raw.prepare(`SELECT email FROM dir_employees WHERE account_id = 'acme' AND organization_code = ? AND registration_reference = ?`).pluck();
     const put = async (port: number, local: string, remote: string) => {

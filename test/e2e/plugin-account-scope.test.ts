@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
@@ -39,7 +39,7 @@ describe('a handler cannot reach another account through ctx.directory', { skip:
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'peek'));
     const db = openDatabase(paths.database);
     try {
-      new DirectoryRepository(db).upsertEmployee('globex', {
+      new SqliteDirectoryRows(db).upsertEmployee('globex', {
         organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: 'ceo@globex.example',
         lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
       });
@@ -83,5 +83,17 @@ describe('a manifest granting another account\'s tree is refused at load', () =>
     assert.equal(json.valid, false);
     assert.ok(json.problems.some((p) => p.message.startsWith('FG_PLUGIN_INVALID')), JSON.stringify(json.problems));
     await assert.rejects(server.start(), /grant "\.\.\/globex\/out\/sal" contains "\.\.".*\[FG_PLUGIN_INVALID\]/);
+  });
+});
+
+describe('a plugin written for plugin API 1 (the synchronous directory) is refused at load, saying what to change', () => {
+  const server = new TestServer({ config: { plugins: [join(PLUGINS, 'api-v1.ts')], workflowsDir: workflowsFor('old') } });
+  after(async () => { await server.cleanup(); });
+
+  test('workflows check reports FG_PLUGIN_INVALID with the migration, and serve refuses to start', async () => {
+    const check = await server.cli('workflows', 'check');
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stdout, /error .*api-v1\.ts plugins: FG_PLUGIN_INVALID: handler ApiOneHandler .*apiVersion 1 is plugin API 1, whose ctx\.directory was synchronous; .*Await each ctx\.directory call, put the writes that must apply together in one ctx\.directory\.batch\(ops\), and write apiVersion: 2/);
+    await assert.rejects(server.start(), /ApiOneHandler .*apiVersion 1 is plugin API 1.*\[FG_PLUGIN_INVALID\]/s);
   });
 });

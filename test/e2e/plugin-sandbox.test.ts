@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
 import { PRIVATE_KEY_FILE } from '../../core/pgp/server-key';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import type { JournalFile } from '../../core/store/journal-repository';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
@@ -76,7 +76,7 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     writeFileSync(join(paths.archive('globex', 'sal'), 'ndmat_globex_globex_sal_261120090000.csv'), `${SECRET}\n`);
     const db = openDatabase(paths.database);
     try {
-      new DirectoryRepository(db).upsertEmployee('globex', {
+      new SqliteDirectoryRows(db).upsertEmployee('globex', {
         organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: null,
         lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
       });
@@ -150,7 +150,7 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     assert.ok(!other.includes(SECRET));
     const db = openDatabase(paths.database);
     try {
-      assert.deepEqual(new DirectoryRepository(db).listEmployees('acme').map((e) => e.registrationReference), ['B1'], 'B2 rolled back, B3 never ran');
+      assert.deepEqual(new SqliteDirectoryRows(db).listEmployees('acme').map((e) => e.registrationReference), ['B1'], 'B2 rolled back, B3 never ran');
     } finally {
       db.close();
     }
@@ -201,7 +201,7 @@ describe('manifests granting what no plugin may have are refused at load', () =>
       const plugin = join(dir, 'bad.ts');
       writeFileSync(plugin, [
         "import { fluxHandler } from 'fluxgate/plugin-api';",
-        `@fluxHandler({ flux: 'bad', permissions: { read: [], write: [${JSON.stringify(grant)}], network: false } })`,
+        `@fluxHandler({ apiVersion: 2, flux: 'bad', permissions: { read: [], write: [${JSON.stringify(grant)}], network: false } })`,
         "export class BadHandler { async handle() { return { result: 'processed' as const }; } }", '',
       ].join('\n'));
       const server = new TestServer({ config: { plugins: [plugin], workflowsDir: dir } });
@@ -251,7 +251,7 @@ describe('permissions.network: a list of host:port reaches those, and only those
     const plugin = join(dir, 'net.ts');
     writeFileSync(plugin, [
       "import { fluxHandler, type FluxContext, type IncomingFile } from 'fluxgate/plugin-api';",
-      `@fluxHandler({ flux: 'net', permissions: { read: [], write: [], network: ['127.0.0.1:${port(granted)}'] } })`,
+      `@fluxHandler({ apiVersion: 2, flux: 'net', permissions: { read: [], write: [], network: ['127.0.0.1:${port(granted)}'] } })`,
       'export class NetHandler {',
       '  async handle(_f: IncomingFile, ctx: FluxContext) {',
       "    const url = require('node:fs').readFileSync(ctx.inputPath, 'utf8').trim();",

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { isServerTemporary } from '../../core/upload-names';
@@ -45,7 +45,7 @@ describe('account remove while a file is being processed', () => {
     assert.equal((await queue.claim({ topic: 'file.process', leaseMs: 60_000, max: 1, perAccount: 1, held: {} })).length, 1);
     await journal.update(fileId, { state: 'processing' });
     // What the sal file's attempt kept so far: the employee as it was before the file changed it.
-    const directory = new DirectoryRepository(fx.db);
+    const directory = new SqliteDirectoryRows(fx.db);
     directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
     directory.createEmployee('acme', employee(1));
     directory.updateEmployee('acme', { ...employee(1), lastname: 'Changed' }, { sourceFile: fileId, keepPrevious: true });
@@ -102,7 +102,7 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     await fx.accountService().create({ id: 'big' });
     fx.inTree('big', 'out/sal/report.csv', 'report');
     fx.write(join(fx.paths.archive('big', 'sal'), 'input.csv'), 'input');
-    const directory = new DirectoryRepository(fx.db);
+    const directory = new SqliteDirectoryRows(fx.db);
     directory.transaction(() => {
       directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
       for (let n = 0; n < EMPLOYEES; n++) directory.createEmployee('big', employee(n));
@@ -165,7 +165,7 @@ describe('account add over what an older fluxgate left of a removed account', { 
   before(async () => {
     fx = new JobsFixture();
     await fx.accountService().create({ id: 'acme' });
-    const directory = new DirectoryRepository(fx.db);
+    const directory = new SqliteDirectoryRows(fx.db);
     directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
     directory.createEmployee('acme', employee(1));
     fx.write(join(fx.paths.vault('acme'), 'payslip.pdf'), 'pdf');

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import type { Employee } from '../../core/plugin-api';
 
 // Employee attributes in the shaped form (core/store/attribute-shapes.ts), on a real SQLite file.
@@ -13,7 +13,7 @@ import type { Employee } from '../../core/plugin-api';
 function openRepo() {
   const file = join(mkdtempSync(join(tmpdir(), 'fg-shapes-')), 'fluxgate.db');
   const db = openDatabase(file);
-  return { db, file, repo: new DirectoryRepository(db) };
+  return { db, file, repo: new SqliteDirectoryRows(db) };
 }
 
 const employee = (ref: string, attributes: Employee['attributes']): Employee => ({
@@ -35,7 +35,7 @@ test('attributes are stored as values under a shape that names the keys once, an
   assert.equal(storedData(db, '1'), JSON.stringify([id, null, '1980-02-29', "12 rue d'Alésia", 'Paris', 'FR', false, '0042']));
   assert.deepEqual(db.prepare('SELECT id, keys FROM dir_attribute_shapes').all(), [{ id, keys: JSON.stringify(Object.keys(SAL)) }]);
   // Key order survives; another connection (a CLI command) reads the same.
-  const other = new DirectoryRepository(openDatabase(file));
+  const other = new SqliteDirectoryRows(openDatabase(file));
   assert.deepEqual(Object.entries(other.getEmployee('acme', 'ACME-FR', '2')!.attributes), Object.entries({ ...SAL, custom_badge: '0043' }));
   assert.deepEqual(other.listEmployees('acme').map((e) => e.attributes.custom_badge), ['0042', '0043']);
   // The same attributes in another key order are the same employee; other values are an update.
@@ -88,7 +88,7 @@ test('a shape added by a transaction that rolled back is added again by the next
     }), /inner/);
     repo.upsertEmployee('acme', employee('3', other));
   });
-  const reader = new DirectoryRepository(openDatabase(file));
+  const reader = new SqliteDirectoryRows(openDatabase(file));
   assert.deepEqual(reader.getEmployee('acme', 'ACME-FR', '1')!.attributes, SAL);
   assert.equal(reader.getEmployee('acme', 'ACME-FR', '2'), undefined);
   assert.deepEqual(reader.getEmployee('acme', 'ACME-FR', '3')!.attributes, other);
@@ -101,7 +101,7 @@ test('a shape id already holding other keys (a hash collision) leaves those attr
   assert.equal(repo.upsertEmployee('acme', employee('1', SAL), { dryRun: true }), 'created');
   repo.transaction(() => repo.upsertEmployee('acme', employee('1', SAL)));
   assert.equal(storedData(db, '1'), JSON.stringify(SAL));
-  assert.deepEqual(new DirectoryRepository(openDatabase(file)).getEmployee('acme', 'ACME-FR', '1')!.attributes, SAL);
+  assert.deepEqual(new SqliteDirectoryRows(openDatabase(file)).getEmployee('acme', 'ACME-FR', '1')!.attributes, SAL);
   assert.equal(repo.upsertEmployee('acme', employee('1', SAL)), 'unchanged');
   db.close();
 });
@@ -121,7 +121,7 @@ test('a missing shape is a clear internal error, not wrong attributes', () => {
   const { db, file, repo } = openRepo();
   repo.upsertEmployee('acme', employee('1', SAL));
   db.prepare('DELETE FROM dir_attribute_shapes').run();
-  assert.throws(() => new DirectoryRepository(openDatabase(file)).getEmployee('acme', 'ACME-FR', '1'),
+  assert.throws(() => new SqliteDirectoryRows(openDatabase(file)).getEmployee('acme', 'ACME-FR', '1'),
     (err: Error & { code?: string }) => err.code === 'FG_INTERNAL' && /attribute shape \S+, which dir_attribute_shapes does not hold/.test(err.message));
   db.close();
 });

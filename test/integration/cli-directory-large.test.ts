@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { JobsFixture } from './jobs-support';
 
 // The CLI's tables used Math.max(...cells), which overflows the stack past ~100,000 rows.
@@ -10,7 +10,7 @@ let fx: JobsFixture;
 before(async () => {
   fx = new JobsFixture();
   await fx.accountService().create({ id: 'big' });
-  const directory = new DirectoryRepository(fx.db);
+  const directory = new SqliteDirectoryRows(fx.db);
   directory.transaction(() => {
     directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
     for (let n = 0; n < EMPLOYEES; n++) {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AccountService } from '../../core/accounts/account-service';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
@@ -35,7 +35,7 @@ describe('account-inactivity job (CLI, --at)', { skip: skipUnless('ssh-keygen') 
     await journal.update(row.id, { state: 'processed', processedAt: T });
     fileId = row.id;
     // What its files applied: personal data the purge must delete with the files.
-    const directory = new DirectoryRepository(fx.db);
+    const directory = new SqliteDirectoryRows(fx.db);
     for (const id of ['acme', 'busy']) {
       directory.upsertOrganization(id, { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
       directory.upsertEmployee(id, { organizationCode: 'ACME', registrationReference: '000001', technicalId: null, email: 'ann@example.com',

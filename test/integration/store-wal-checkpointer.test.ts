@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logging/logger';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { WalCheckpointer, walBytesInUse } from '../../core/store/wal-checkpointer';
 import { backgroundNice } from '../../core/thread-priority';
 import { python } from '../helpers/clients';
@@ -18,7 +18,7 @@ import { until } from '../helpers/wait';
 const newDatabaseFile = () => join(mkdtempSync(join(tmpdir(), 'fg-wal-')), 'fluxgate.db');
 
 /** Writes 100 organizations of ~1 KB each (about 100 KB of WAL) per transaction; `rows`: how many so far. */
-function organizationBatches(repo: DirectoryRepository): { write(): void; readonly rows: number } {
+function organizationBatches(repo: SqliteDirectoryRows): { write(): void; readonly rows: number } {
   const name = 'x'.repeat(1000);
   let batch = 0;
   return {
@@ -34,7 +34,7 @@ function organizationBatches(repo: DirectoryRepository): { write(): void; readon
 test('WAL checkpoints run on the worker thread, never in the writer’s commits, and SQLite’s own come back at stop', async () => {
   const file = newDatabaseFile();
   const db = openDatabase(file);
-  const repo = new DirectoryRepository(db);
+  const repo = new SqliteDirectoryRows(db);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, checkIntervalMs: 20, checkpointIntervalMs: 20 });
   checkpointer.start();
   try {
@@ -77,7 +77,7 @@ test('compiled (dist/, what the server runs), the checkpointer starts its worker
   checkpointer.start();
   try {
     const empty = statSync(file).size;
-    const batches = organizationBatches(new DirectoryRepository(db));
+    const batches = organizationBatches(new SqliteDirectoryRows(db));
     for (let t = 0; t < 40; t++) {
       batches.write();
       await new Promise((r) => setImmediate(r));
@@ -99,7 +99,7 @@ test('a writer that never lets the event loop reach the timers still gets the wo
   const checkpointer = new WalCheckpointer(db, silentLogger(), {
     startBytes: 1024 * 1024, restartBytes: 2 * 1024 * 1024, deferBytes: 8 * 1024 * 1024, checkIntervalMs: 3_600_000, checkpointIntervalMs: 20,
   });
-  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  const repo = new SqliteDirectoryRows(db, { afterWrite: () => checkpointer.noteWrite() });
   const batches = organizationBatches(repo);
   const writeBatch = () => batches.write();
   checkpointer.start();
@@ -133,7 +133,7 @@ test('while a writer commits, the worker leaves the WAL alone, and copies it onc
   // A long quiet period: a writer stalled by a loaded machine must not look paused. (The test
   // above bounds the WAL with deferBytes while a writer commits.)
   const checkpointer = new WalCheckpointer(db, silentLogger(), { startBytes: 1024 * 1024, quietMs: 3_000, checkIntervalMs: 20, checkpointIntervalMs: 20 });
-  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  const repo = new SqliteDirectoryRows(db, { afterWrite: () => checkpointer.noteWrite() });
   const batches = organizationBatches(repo);
   const writeBatch = async () => {
     batches.write();
@@ -161,7 +161,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
   const wal = `${file}-wal`;
   const db = openDatabase(file);
   db.pragma('wal_autocheckpoint = 0');
-  const repo = new DirectoryRepository(db);
+  const repo = new SqliteDirectoryRows(db);
   const write = (from: number, to: number) => repo.transaction(() => {
     for (let i = from; i < to; i++) repo.upsertOrganization('acme', { code: `O${i}`, name: `Organization ${i}`, parentCode: null, attributes: {} });
   });
@@ -191,7 +191,7 @@ test('at start the WAL file is pre-sized with zeros after its frames, and SQLite
       copyFileSync(wal, join(copy, 'fluxgate.db-wal'));
       const reopened = openDatabase(join(copy, 'fluxgate.db'));
       try {
-        return { organizations: new DirectoryRepository(reopened).listOrganizations('acme').length, integrity: reopened.pragma('integrity_check', { simple: true }) };
+        return { organizations: new SqliteDirectoryRows(reopened).listOrganizations('acme').length, integrity: reopened.pragma('integrity_check', { simple: true }) };
       } finally {
         reopened.close();
       }
@@ -221,7 +221,7 @@ test('the worker starts on the frames the WAL holds, not on the length of its pr
   const file = newDatabaseFile();
   const db = openDatabase(file);
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 4 * 1024 * 1024, startBytes: 1024 * 1024, checkIntervalMs: 20 });
-  const repo = new DirectoryRepository(db, { afterWrite: () => checkpointer.noteWrite() });
+  const repo = new SqliteDirectoryRows(db, { afterWrite: () => checkpointer.noteWrite() });
   checkpointer.start();
   try {
     assert.equal(statSync(`${file}-wal`).size, 4 * 1024 * 1024);
@@ -254,7 +254,7 @@ test('pre-sizing the WAL and reading its frames leave SQLite’s locks on the da
   const file = newDatabaseFile();
   const db = openDatabase(file);
   db.pragma('wal_autocheckpoint = 0');
-  const repo = new DirectoryRepository(db);
+  const repo = new SqliteDirectoryRows(db);
   repo.upsertOrganization('acme', { code: 'O1', name: 'Organization 1', parentCode: null, attributes: {} });
   const lock = async () => (await python(SHM_LOCK_HELD, [`${file}-shm`])).stdout.trim();
   const checkpointer = new WalCheckpointer(db, silentLogger(), { presizeBytes: 1024 * 1024, startBytes: 1024 ** 3 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { WalCheckpointer, WAL_KEPT_BYTES } from '../../core/store/wal-checkpointer';
 import { freeBytes, withTmpfs } from '../helpers/tmpfs';
 import { skipUnless } from '../helpers/tools';
@@ -33,7 +33,7 @@ test('on a 20 MiB file system the WAL is not pre-sized: the free space stays for
       assert.ok(freeBytes(dir) > free - MiB, `free space went from ${free} to ${freeBytes(dir)}`);
       assert.ok(lines.some((l) => l.level === 40 && /little free space/.test(String(l.msg))), 'no warning about the free space');
       // The database still works.
-      new DirectoryRepository(db).upsertOrganization('acme', { code: 'O1', name: 'One', parentCode: null, attributes: {} });
+      new SqliteDirectoryRows(db).upsertOrganization('acme', { code: 'O1', name: 'One', parentCode: null, attributes: {} });
     } finally {
       await checkpointer.stop();
       db.close();
@@ -57,7 +57,7 @@ test('a disk that fills while the WAL is pre-sized: the zeros written are undone
       assert.equal((warning.err as { code?: string }).code, 'ENOSPC');
       assert.equal(statSync(`${file}-wal`).size, walBefore, 'the zeros were not cut back');
       assert.ok(freeBytes(dir) > free - MiB, `free space went from ${free} to ${freeBytes(dir)}`);
-      new DirectoryRepository(db).upsertOrganization('acme', { code: 'O1', name: 'One', parentCode: null, attributes: {} });
+      new SqliteDirectoryRows(db).upsertOrganization('acme', { code: 'O1', name: 'One', parentCode: null, attributes: {} });
     } finally {
       await checkpointer.stop();
       db.close();

@@ -13,7 +13,7 @@ import { ServerKeyStore } from '../../core/pgp/server-key';
 import { DurableQueue } from '../../core/queue/queue';
 import { SqliteAccountRepository } from '../../core/store/sqlite-account-repository';
 import { openDatabase, type Database } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
 import { SqliteJournalRepository } from '../../core/store/journal-repository';
 import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
@@ -58,7 +58,7 @@ describe('workflow runner: configuration errors', { skip: skipUnless('ssh-keygen
     assert.deepEqual(workflows.all.map((w) => w.flux).sort(), ['gone', 'wrong']);
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
-    const services = { handlers, directory: new DirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger) };
+    const services = { handlers, directory: new SqliteDirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger) };
     intake = new Intake({ paths, accounts, journal, files: fileJobs(queue, workflows, loaded.config), route: workflowRouting(workflows), logger });
     runner = new WorkflowRunner({ services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger });
   });

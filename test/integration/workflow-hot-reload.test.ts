@@ -21,7 +21,7 @@ describe('workflows: hot reload and check', () => {
     const pluginFile = join(mkdtempSync(join(tmpdir(), 'fg-ext-plugin-')), 'ext.ts');
     writeFileSync(pluginFile, `
 import { fluxHandler, type FluxContext, type FluxHandler, type IncomingFile } from ${JSON.stringify(join(REPO_ROOT, 'core', 'plugin-api'))};
-@fluxHandler({ flux: 'ext', permissions: { read: ['in/ext'], write: ['out/ext'], network: false } })
+@fluxHandler({ apiVersion: 2, flux: 'ext', permissions: { read: ['in/ext'], write: ['out/ext'], network: false } })
 export class ExtHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext) {
     await ctx.files.writeFile('out/ext/seen-' + file.id + '.txt', file.sha256);

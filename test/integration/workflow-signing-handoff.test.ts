@@ -15,7 +15,7 @@ import type { FileJobs } from '../../core/queue/file-jobs';
 import { DurableQueue } from '../../core/queue/queue';
 import { SqliteAccountRepository } from '../../core/store/sqlite-account-repository';
 import { openDatabase, type Database } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
 import { SqliteJournalRepository, type JournalFile } from '../../core/store/journal-repository';
 import { SqliteQueueRepository } from '../../core/store/queue-repository';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
@@ -72,7 +72,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     const handlers = new HandlerRegistry(pluginContainer({ config: loaded.config, logger }));
     for (const cls of BUILTIN_HANDLERS) handlers.register(cls);
     files = fileJobs(queue, workflows, loaded.config);
-    const services = { handlers, directory: new DirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger), signer };
+    const services = { handlers, directory: new SqliteDirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger), signer };
     intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
     runner = new WorkflowRunner({
       services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger,

@@ -9,14 +9,14 @@ import { HandlerRegistry } from '../../core/workflow/handler-registry';
 
 const permissions = { read: ['in/abc'], write: ['out/abc'], network: false };
 
-@fluxHandler({ flux: 'abc', description: 'injects what the plugin API offers', permissions })
+@fluxHandler({ apiVersion: 2, flux: 'abc', description: 'injects what the plugin API offers', permissions })
 class PluginApiHandler implements FluxHandler {
   constructor(@inject(PluginTokens.Logger) readonly logger: unknown, @inject(PluginTokens.Config) readonly config: unknown) {}
   handle(): Promise<FluxOutcome> { return Promise.resolve({ result: 'processed' }); }
 }
 
 // The core's database was injectable under this token while the core shared the plugins' container.
-@fluxHandler({ flux: 'def', description: 'asks for the engine\'s database', permissions: { ...permissions, read: ['in/def'], write: ['out/def'] } })
+@fluxHandler({ apiVersion: 2, flux: 'def', description: 'asks for the engine\'s database', permissions: { ...permissions, read: ['in/def'], write: ['out/def'] } })
 class CoreTokenHandler implements FluxHandler {
   constructor(@inject(Symbol.for('fluxgate.Database')) readonly db: unknown) {}
   handle(): Promise<FluxOutcome> { return Promise.resolve({ result: 'processed' }); }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
 import { configSchema } from '../../core/config/schema';
@@ -10,7 +10,7 @@ import { isFluxgateError } from '../../core/errors';
 import { silentLogger } from '../../core/logging/logger';
 import { fluxHandler, type Employee, type FluxManifest } from '../../core/plugin-api';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
 import { bindDirectory } from '../../core/workflow/account-directory';
 import { HandlerRegistry } from '../../core/workflow/handler-registry';
 import { ManifestScopedFiles } from '../../core/workflow/scoped-files';
@@ -20,7 +20,7 @@ import { ManifestScopedFiles } from '../../core/workflow/scoped-files';
 // folder is refused when the handler is registered (server start, `workflows check`).
 
 function handlerWith(permissions: FluxManifest['permissions'], flux = 'abc') {
-  @fluxHandler({ flux, permissions })
+  @fluxHandler({ apiVersion: 2, flux, permissions })
   class Probe { handle() { return Promise.resolve({ result: 'processed' as const }); } }
   return Probe;
 }
@@ -64,23 +64,23 @@ describe('manifest grants are checked at registration', () => {
 describe('ctx.directory is bound to the file\'s account', () => {
   const root = mkdtempSync(join(tmpdir(), 'fg-bound-'));
   after(() => rmSync(root, { recursive: true, force: true }));
-  const store = new DirectoryRepository(openDatabase(join(root, 'd.sqlite')));
+  const store = new SqliteDirectoryRepository(openDatabase(join(root, 'd.sqlite')));
   const employee = (ref: string, lastname: string): Employee => ({
     organizationCode: 'ORG', registrationReference: ref, technicalId: null, email: null, lastname, firstname: 'A',
     active: true, departureDate: null, attributes: {},
   });
-  store.upsertEmployee('globex', employee('G1', 'Globex-Secret'));
   const acme = bindDirectory(store, 'acme', 'peek');
+  before(async () => { await store.upsertEmployee('globex', employee('G1', 'Globex-Secret')); });
 
-  test('its methods take no account id and see the bound account only', () => {
-    assert.equal(acme.upsertEmployee(employee('A1', 'Acme')), 'created');
-    assert.deepEqual(acme.listEmployees().map((e) => e.lastname), ['Acme']);
-    assert.equal(acme.getEmployee('ORG', 'G1'), undefined, 'another account\'s key is not found');
-    assert.deepEqual(store.listEmployees('globex').map((e) => e.lastname), ['Globex-Secret'], 'globex untouched');
+  test('its methods take no account id and see the bound account only', async () => {
+    assert.equal(await acme.upsertEmployee(employee('A1', 'Acme')), 'created');
+    assert.deepEqual((await acme.listEmployees()).map((e) => e.lastname), ['Acme']);
+    assert.equal(await acme.getEmployee('ORG', 'G1'), undefined, 'another account\'s key is not found');
+    assert.deepEqual((await store.listEmployees('globex')).map((e) => e.lastname), ['Globex-Secret'], 'globex untouched');
   });
 
-  test('another account named, or the bound one the old way, is FG_PLUGIN_PERMISSION and nothing is read or written', () => {
-    const unbound = acme as unknown as Record<string, (...args: unknown[]) => unknown>;
+  test('another account named, or the bound one the old way, is FG_PLUGIN_PERMISSION (the Promise rejects) and nothing is read or written', async () => {
+    const unbound = acme as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     const calls: Array<[string, unknown[]]> = [
       ['listEmployees', ['globex']],
       ['listOrganizations', ['globex']],
@@ -91,10 +91,10 @@ describe('ctx.directory is bound to the file\'s account', () => {
       ['forgetPrevious', ['globex', 'f_1']],
     ];
     for (const [method, args] of calls) {
-      assert.throws(() => unbound[method](...args), (err) => isFluxgateError(err, 'FG_PLUGIN_PERMISSION')
+      await assert.rejects(unbound[method](...args), (err) => isFluxgateError(err, 'FG_PLUGIN_PERMISSION')
         && err.message.includes(`ctx.directory.${method}`) && /bound to account "acme"/.test(err.message), method);
     }
-    assert.deepEqual(store.listEmployees('globex').map((e) => e.lastname), ['Globex-Secret']);
-    assert.deepEqual(acme.listEmployees().map((e) => e.lastname), ['Acme']);
+    assert.deepEqual((await store.listEmployees('globex')).map((e) => e.lastname), ['Globex-Secret']);
+    assert.deepEqual((await acme.listEmployees()).map((e) => e.lastname), ['Acme']);
   });
 });

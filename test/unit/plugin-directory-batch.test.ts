@@ -7,7 +7,7 @@ import { isFluxgateError } from '../../core/errors';
 import type { AccountDirectory, DirectoryOp, DirectoryStore, Employee } from '../../core/plugin-api';
 import { MemoryDirectory } from '../../core/plugin-testing';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
 import { bindDirectory } from '../../core/workflow/account-directory';
 
 // ctx.directory.batch(ops): operations run in order in one transaction and resolve to their
@@ -26,21 +26,21 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let databases = 0;
 // MemoryDirectory holds one account (it ignores the account id): no other account's rows there.
 const stores: Array<[string, () => DirectoryStore, boolean]> = [
-  ['the engine\'s store', () => new DirectoryRepository(openDatabase(join(root, `d${++databases}.sqlite`))), true],
+  ['the engine\'s store', () => new SqliteDirectoryRepository(openDatabase(join(root, `d${++databases}.sqlite`))), true],
   ['the SDK\'s MemoryDirectory', () => new MemoryDirectory(), false],
 ];
 
 for (const [name, makeStore, multiAccount] of stores) {
   describe(`ctx.directory.batch on ${name}`, () => {
-    const setUp = (): { store: DirectoryStore; acme: AccountDirectory } => {
+    const setUp = async (): Promise<{ store: DirectoryStore; acme: AccountDirectory }> => {
       const store = makeStore();
-      if (multiAccount) store.upsertEmployee('globex', employee('G1', 'Globex-Secret'));
+      if (multiAccount) await store.upsertEmployee('globex', employee('G1', 'Globex-Secret'));
       return { store, acme: bindDirectory(store, 'acme', 'batchy') };
     };
-    const lastnames = (acme: AccountDirectory) => acme.listEmployees().map((e) => e.lastname);
+    const lastnames = async (acme: AccountDirectory) => (await acme.listEmployees()).map((e) => e.lastname);
 
     test('runs its operations in order and resolves to their results', async () => {
-      const { acme } = setUp();
+      const { acme } = await setUp();
       const pending = acme.batch([
         { method: 'createEmployee', args: [employee('A1')] },
         { method: 'createEmployee', args: [employee('A1', 'Again')] },
@@ -63,7 +63,7 @@ for (const [name, makeStore, multiAccount] of stores) {
     });
 
     test('an operation that throws: none of the batch applies, the Promise rejects with its code and index', async () => {
-      const { acme } = setUp();
+      const { acme } = await setUp();
       await assert.rejects(acme.batch([
         { method: 'upsertEmployee', args: [employee('A1')] },
         { method: 'upsertEmployee', args: [employee('A2')] },
@@ -71,12 +71,12 @@ for (const [name, makeStore, multiAccount] of stores) {
         { method: 'upsertUser', args: [user, { sourceFile: 'f1', keepPrevious: true }] },
       ]), (err) => isFluxgateError(err, 'FG_PLUGIN_INVALID') && err.details.operation === 2 && err.details.method === 'upsertUser'
         && /operation 2 \(upsertUser\) failed, so none of the batch's 3 operations applied: .*keepPrevious/.test(err.message));
-      assert.deepEqual(lastnames(acme), [], 'the first two operations were rolled back');
-      assert.equal(acme.getUser('u1'), undefined);
+      assert.deepEqual(await lastnames(acme), [], 'the first two operations were rolled back');
+      assert.equal(await acme.getUser('u1'), undefined);
     });
 
     test('a malformed batch is FG_PLUGIN_INVALID, naming what is wrong, and nothing runs', async () => {
-      const { acme } = setUp();
+      const { acme } = await setUp();
       const first: DirectoryOp = { method: 'createEmployee', args: [employee('A1')] };
       const cases: Array<[unknown, RegExp]> = [
         [undefined, /called ctx\.directory\.batch with a value of type undefined: it takes an array of operations/],
@@ -96,11 +96,11 @@ for (const [name, makeStore, multiAccount] of stores) {
         await assert.rejects(pending, (err) => isFluxgateError(err, 'FG_PLUGIN_INVALID') && message.test(err.message)
           && /handler for flux "batchy"/.test(err.message), String(message));
       }
-      assert.deepEqual(lastnames(acme), [], 'not even the valid first operation ran');
+      assert.deepEqual(await lastnames(acme), [], 'not even the valid first operation ran');
     });
 
     test('an operation naming an account (another, or its own the old way) is FG_PLUGIN_PERMISSION, and nothing runs', async () => {
-      const { store, acme } = setUp();
+      const { store, acme } = await setUp();
       const cases: unknown[][] = [
         [{ method: 'createEmployee', args: [employee('A1')] }, { method: 'listEmployees', args: ['globex'] }],
         [{ method: 'createEmployee', args: [employee('A1')] }, { method: 'upsertEmployee', args: ['globex', employee('G2', 'Planted')] }],
@@ -110,8 +110,8 @@ for (const [name, makeStore, multiAccount] of stores) {
         await assert.rejects((acme.batch as (ops: unknown) => Promise<unknown[]>)(ops), (err) => isFluxgateError(err, 'FG_PLUGIN_PERMISSION')
           && err.details.operation === 1 && /ctx\.directory\.batch operation 1 \(\w+\) with "(globex|acme)" first: ctx\.directory is bound to account "acme"/.test(err.message));
       }
-      assert.deepEqual(lastnames(acme), []);
-      if (multiAccount) assert.deepEqual(store.listEmployees('globex').map((e) => e.lastname), ['Globex-Secret'], 'globex untouched');
+      assert.deepEqual(await lastnames(acme), []);
+      if (multiAccount) assert.deepEqual((await store.listEmployees('globex')).map((e) => e.lastname), ['Globex-Secret'], 'globex untouched');
     });
   });
 }

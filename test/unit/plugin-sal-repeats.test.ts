@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FluxContext, IncomingFile } from '../../core/plugin-api';
 import { readRecords } from '../../core/records';
 import { openDatabase } from '../../core/store/database';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRepository } from '../../core/store/directory-repository';
 import { bindDirectory } from '../../core/workflow/account-directory';
 import { CollectingReportBuilder } from '../../core/workflow/report-builder';
 import { BATCH_ROWS, SalHandler } from '../../plugins/sal/handler';
@@ -20,8 +20,8 @@ const row = (i: number, lastname = 'Martin') => `ACME;${String(i).padStart(5, '0
 
 async function runSal(dir: string, file: string, apply: boolean, before: string[] = []) {
   const db = openDatabase(join(dir, `directory-${apply}-${before.length}.sqlite`));
-  const directory = new DirectoryRepository(db);
-  directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+  const directory = new SqliteDirectoryRepository(db);
+  await directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
   if (before.length > 0) {
     const earlier = join(dir, 'earlier.csv');
     writeFileSync(earlier, [HEADER, ...before].join('\n') + '\n');
@@ -32,7 +32,7 @@ async function runSal(dir: string, file: string, apply: boolean, before: string[
   return { counts: { ...report.counts }, duplicates, directory, db };
 }
 
-async function handle(directory: DirectoryRepository, file: string, apply: boolean) {
+async function handle(directory: SqliteDirectoryRepository, file: string, apply: boolean) {
   const report = new CollectingReportBuilder();
   const signal = new AbortController().signal;
   const ctx = {
@@ -61,16 +61,16 @@ test('sal: repeated keys far apart (first row in an earlier batch) and close tog
     const applied = await runSal(dir, file, true);
     assert.deepEqual(applied.counts, { created: n - 2, updated: 0, unchanged: 2, rejected: 4 });
     assert.deepEqual(applied.duplicates, [5, n + 1, n + 3, n + 5]);
-    assert.equal(applied.directory.getEmployee('acme', 'ACME', '00004'), undefined, 'a conflicting key is undone');
-    assert.equal(applied.directory.getEmployee('acme', 'ACME', '00003')?.lastname, 'Martin');
-    assert.equal(applied.directory.listEmployees('acme').length, n - 2);
+    assert.equal(await applied.directory.getEmployee('acme', 'ACME', '00004'), undefined, 'a conflicting key is undone');
+    assert.equal((await applied.directory.getEmployee('acme', 'ACME', '00003'))?.lastname, 'Martin');
+    assert.equal((await applied.directory.listEmployees('acme')).length, n - 2);
 
     applied.db.close();
 
     const dry = await runSal(dir, file, false);
     assert.deepEqual(dry.counts, applied.counts, 'a dry run decides the same');
     assert.deepEqual(dry.duplicates, applied.duplicates);
-    assert.equal(dry.directory.listEmployees('acme').length, 0, 'a dry run writes nothing');
+    assert.equal((await dry.directory.listEmployees('acme')).length, 0, 'a dry run writes nothing');
     dry.db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -93,14 +93,14 @@ test('sal: repeated keys that were already in the directory (first row unchanged
     const applied = await runSal(dir, file, true, before);
     assert.deepEqual(applied.counts, { created: 1, updated: 1, unchanged: 4, rejected: 4 });
     assert.deepEqual(applied.duplicates, [4, 5, 8, 9]);
-    const lastname = (ref: number) => applied.directory.getEmployee('acme', 'ACME', String(ref).padStart(5, '0'))?.lastname;
-    assert.deepEqual([1, 2, 3, 4, 5].map(lastname), ['Martin', 'Martin', 'New', 'Martin', 'Martin'], 'conflicting keys keep what they held before the file');
+    const lastname = async (ref: number) => (await applied.directory.getEmployee('acme', 'ACME', String(ref).padStart(5, '0')))?.lastname;
+    assert.deepEqual(await Promise.all([1, 2, 3, 4, 5].map(lastname)), ['Martin', 'Martin', 'New', 'Martin', 'Martin'], 'conflicting keys keep what they held before the file');
     applied.db.close();
 
     const dry = await runSal(dir, file, false, before);
     assert.deepEqual(dry.counts, applied.counts, 'a dry run decides the same');
     assert.deepEqual(dry.duplicates, applied.duplicates);
-    assert.equal(dry.directory.getEmployee('acme', 'ACME', '00003')?.lastname, 'Martin', 'a dry run writes nothing');
+    assert.equal((await dry.directory.getEmployee('acme', 'ACME', '00003'))?.lastname, 'Martin', 'a dry run writes nothing');
     dry.db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,16 +10,19 @@ import { checkManifest, networkAllows } from '../../core/workflow/manifest-check
 import { SalHandler } from '../../plugins/sal/handler';
 
 const SAL = join(__dirname, '..', 'fixtures', 'exchange', 'ndmat_acme_acme_sal_hrmanager_v6_261120090500.csv');
-const base = { flux: 'abc', permissions: { read: ['in/abc'], write: ['out/abc'], network: false } };
+const base = { apiVersion: 2, flux: 'abc', permissions: { read: ['in/abc'], write: ['out/abc'], network: false } };
 const refused = (manifest: unknown, message: RegExp) => assert.throws(() => checkManifest(manifest, 'Abc', 'test'),
   (e: unknown) => isFluxgateError(e) && e.code === 'FG_PLUGIN_INVALID' && message.test(e.message));
 
 describe('manifest: apiVersion, network hosts and limits are checked at load', () => {
-  test('apiVersion: 1 or absent is accepted; another is refused, saying which the server implements', () => {
-    checkManifest({ ...base, apiVersion: 1 }, 'Abc', 'test');
+  test('apiVersion: 2 is accepted; 1 or absent (the synchronous directory) is refused saying what to change; another, saying which the server implements', () => {
     checkManifest(base, 'Abc', 'test');
-    refused({ ...base, apiVersion: 2 }, /apiVersion 2 is not one this server implements: it implements plugin API 1/);
-    refused({ ...base, apiVersion: '1' }, /apiVersion "1"/);
+    const { apiVersion: _, ...unversioned } = base;
+    const migrate = /plugin API 1, whose ctx\.directory was synchronous; this server implements plugin API 2, where every ctx\.directory method returns a Promise and transaction\(fn\) is gone\. Await each ctx\.directory call, put the writes that must apply together in one ctx\.directory\.batch\(ops\), and write apiVersion: 2/;
+    refused({ ...base, apiVersion: 1 }, new RegExp(`^handler Abc \\(test\\): apiVersion 1 is ${migrate.source}`));
+    refused(unversioned, new RegExp(`^handler Abc \\(test\\): declares no apiVersion, which means ${migrate.source}`));
+    refused({ ...base, apiVersion: 3 }, /apiVersion 3 is not one this server implements: it implements plugin API 2 \(write apiVersion: 2/);
+    refused({ ...base, apiVersion: '2' }, /apiVersion "2"/);
   });
 
   test('network: false, true or a list of host:port; anything else is refused', () => {
@@ -70,9 +73,9 @@ describe('createTestContext', () => {
     assert.equal(again.report.counts.unchanged, employees.length);
   });
 
-  test('ctx.directory is bound to the account as on the server: another account is refused', () => {
+  test('ctx.directory is bound to the account as on the server: another account is refused (the Promise rejects)', async () => {
     const t = createTestContext({ input: SAL, handler: SalHandler });
-    assert.throws(() => (t.ctx.directory as unknown as { listEmployees(a: string): unknown }).listEmployees('globex'),
+    await assert.rejects((t.ctx.directory as unknown as { listEmployees(a: string): Promise<unknown> }).listEmployees('globex'),
       (e: unknown) => isFluxgateError(e) && e.code === 'FG_PLUGIN_PERMISSION');
   });
 });

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { FluxgateError } from '../../errors';
-import type { DirectoryRepository } from '../../store/directory-repository';
+import type { DirectoryRepository } from '../../store/ports/directory';
 import { JSON_HELP } from '../json';
 import type { CliContext, RegisterCommands } from '../context';
 import { printable, table as textTable } from '../../text-table';
 
 type Row = Record<string, unknown>;
-interface View { description: string; list(repo: DirectoryRepository, account: string): Row[]; columns: string[] }
+interface View { description: string; list(repo: DirectoryRepository, account: string): Promise<Row[]>; columns: string[] }
 
 const yesNo = (v: boolean) => (v ? 'yes' : 'no');
 
@@ -14,22 +14,22 @@ const yesNo = (v: boolean) => (v ? 'yes' : 'no');
 const VIEWS: Record<string, View> = {
   organizations: {
     description: 'the organization tree (sir files)',
-    list: (r, a) => r.listOrganizations(a) as unknown as Row[],
+    list: async (r, a) => await r.listOrganizations(a) as unknown as Row[],
     columns: ['code', 'parentCode', 'name'],
   },
   employees: {
     description: 'employees (sal files, drop-box uploads)',
-    list: (r, a) => r.listEmployees(a).map((e) => ({ ...e, active: yesNo(e.active) })),
+    list: async (r, a) => (await r.listEmployees(a)).map((e) => ({ ...e, active: yesNo(e.active) })),
     columns: ['organizationCode', 'registrationReference', 'lastname', 'firstname', 'email', 'active', 'departureDate'],
   },
   users: {
     description: 'document-management users (usr files)',
-    list: (r, a) => r.listUsers(a).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') })),
+    list: async (r, a) => (await r.listUsers(a)).map((u) => ({ ...u, organizationCodes: u.organizationCodes.join('|') })),
     columns: ['login', 'email', 'profileCode', 'organizationCodes'],
   },
   documents: {
     description: 'documents filed in the vault (dis archives)',
-    list: (r, a) => r.listDocuments(a) as unknown as Row[],
+    list: async (r, a) => await r.listDocuments(a) as unknown as Row[],
     columns: ['externalReference', 'organizationCode', 'registrationReference', 'documentDate', 'title', 'vaultPath'],
   },
 };
@@ -52,10 +52,10 @@ export const registerDirectoryCommands: RegisterCommands = (program: Command, ct
         if (opts.json) {
           const raw = { organizations: () => repo.listOrganizations(opts.account), employees: () => repo.listEmployees(opts.account),
             users: () => repo.listUsers(opts.account), documents: () => repo.listDocuments(opts.account) }[name]!();
-          ctx.printJson(raw);
+          ctx.printJson(await raw);
           return;
         }
-        const rows = view.list(repo, opts.account);
+        const rows = await view.list(repo, opts.account);
         if (rows.length === 0) { ctx.print(`no ${name} for account ${opts.account}`); return; }
         for (const l of table(rows, view.columns)) ctx.print(l);
         ctx.print(`${rows.length} ${name}`);

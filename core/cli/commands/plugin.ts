@@ -56,7 +56,8 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
         if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.paths.database}: give one that exists, or no --account`);
         account = { profile: found.profile, partner: found.partner ?? undefined, options: { ...found.options } };
         const repo = ctx.sqlite.directory();
-        directory = { organizations: repo.listOrganizations(opts.account), employees: repo.listEmployees(opts.account), users: repo.listUsers(opts.account), documents: repo.listDocuments(opts.account) };
+        directory = { organizations: await repo.listOrganizations(opts.account), employees: await repo.listEmployees(opts.account),
+          users: await repo.listUsers(opts.account), documents: await repo.listDocuments(opts.account) };
       }
       const accountId = opts.account ?? 'acme';
       const t = createTestContext({

@@ -17,7 +17,7 @@ export function registerDirectoryPage(app: FastifyInstance, deps: HttpDeps): voi
     }
     await deps.accounts.get(id);
     const q = request.query as Record<string, string | undefined>;
-    const result = directoryPage(repo, id, kind as DirectoryKind, { q: q.q || undefined, limit: PAGE, cursor: q.cursor });
+    const result = await directoryPage(repo, id, kind as DirectoryKind, { q: q.q || undefined, limit: PAGE, cursor: q.cursor });
     const columns = [...new Set(result.items.flatMap((r) => Object.keys(r)))].slice(0, 12);
     const base = `/console/accounts/${encodeURIComponent(id)}/directory/${kind}`;
     const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));

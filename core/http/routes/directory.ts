@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DirectoryRepository } from '../../store/directory-repository';
+import type { DirectoryRepository } from '../../store/ports/directory';
 import type { ZodApp } from '../build-app';
 import type { HttpDeps } from '../deps';
 import { Pagination, responses } from '../schemas';
@@ -11,13 +11,13 @@ const KINDS = DIRECTORY_KINDS;
 export interface DirectoryPage { items: Array<Record<string, unknown>>; total: number; nextCursor: string | null }
 
 /** One page of an account's organizations, employees, users or documents, `q` matched in any field: the API's and the console's. */
-export function directoryPage(repo: DirectoryRepository, accountId: string, kind: DirectoryKind, query: { q?: string; limit: number; cursor?: string }): DirectoryPage {
+export async function directoryPage(repo: DirectoryRepository, accountId: string, kind: DirectoryKind, query: { q?: string; limit: number; cursor?: string }): Promise<DirectoryPage> {
   const list = {
     organizations: (a: string) => repo.listOrganizations(a), employees: (a: string) => repo.listEmployees(a),
     users: (a: string) => repo.listUsers(a), documents: (a: string) => repo.listDocuments(a),
   } as const;
   const { q, limit, cursor } = query;
-  let rows = list[kind](accountId) as unknown as Array<Record<string, unknown>>;
+  let rows = await list[kind](accountId) as unknown as Array<Record<string, unknown>>;
   if (q) {
     const needle = q.toLowerCase();
     rows = rows.filter((r) => Object.values(r).some((v) => v !== null && v !== undefined && (typeof v === 'string' ? v : JSON.stringify(v)).toLowerCase().includes(needle)));

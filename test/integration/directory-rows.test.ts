@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../core/store/database';
 import { MIGRATIONS } from '../../core/store/migrations';
-import { DirectoryRepository } from '../../core/store/directory-repository';
+import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { ABSENT_FIELDS, type AbsentFields, type Employee, type Organization } from '../../core/plugin-api';
 
 function openRepo() {
   const file = join(mkdtempSync(join(tmpdir(), 'fg-dir-')), 'fluxgate.db');
   const db = openDatabase(file);
-  return { db, file, repo: new DirectoryRepository(db) };
+  return { db, file, repo: new SqliteDirectoryRows(db) };
 }
 
 const employee = (over: Partial<Employee> = {}): Employee => ({
@@ -135,7 +135,7 @@ test('users and documents round-trip; a second connection sees committed rows', 
   const { repo, db, file } = openRepo();
   repo.upsertUser('acme', { login: 'hr.admin1', email: 'a@acme.example', firstname: 'A', lastname: 'B', profileCode: 'HR_ADMIN', organizationCodes: ['ACME-FR', 'ACME-DE'], attributes: { language: 'fr-fr' } });
   repo.upsertDocument('acme', { externalReference: 'PAY-1', title: 'Payslip', documentDate: '2026-10-31', organizationCode: 'ACME-FR', registrationReference: '000042', vaultPath: 'vault/documents/ab.pdf', sha256: 'ab', size: 10, attributes: {} });
-  const other = new DirectoryRepository(openDatabase(file));
+  const other = new SqliteDirectoryRows(openDatabase(file));
   assert.deepEqual(other.getUser('acme', 'hr.admin1')!.organizationCodes, ['ACME-FR', 'ACME-DE']);
   assert.equal(other.listDocuments('acme')[0].vaultPath, 'vault/documents/ab.pdf');
   assert.equal(db.prepare('SELECT organization_codes FROM dir_users').pluck().get(), '["ACME-FR","ACME-DE"]');
@@ -165,7 +165,7 @@ test('keepPrevious: the employee before the file, per file and key, kept in the 
   assert.equal(repo.previousEmployee('globex', 'ACME-FR', '000042', 'f1'), undefined);
 
   // Durable: another connection (a restarted server) reads it.
-  const other = new DirectoryRepository(openDatabase(file));
+  const other = new SqliteDirectoryRows(openDatabase(file));
   assert.deepEqual(other.previousEmployee('acme', 'ACME-FR', '000042', 'f1'), employee({ lastname: 'Other' }));
 
   // A rolled back update keeps nothing either: both are in one transaction.
@@ -198,7 +198,7 @@ test('migration 005 keeps existing employees: whole-entity rows become columns +
   before.close();
 
   const db = openDatabase(file);
-  const repo = new DirectoryRepository(db);
+  const repo = new SqliteDirectoryRows(db);
   assert.deepEqual(repo.getEmployee('acme', 'ACME-FR', '000042'), old);
   assert.deepEqual(JSON.parse(db.prepare('SELECT data FROM dir_employees').pluck().get() as string), old.attributes);
   assert.deepEqual(repo.findEmployees('acme', { technicalId: 'T42' }), [old]);

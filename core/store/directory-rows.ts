@@ -1,0 +1,110 @@
+import type {
+  ChangeKind, DirectoryDocument, DirectoryUser, Employee, Organization, WriteOptions,
+} from '../plugin-api/directory';
+import { AttributeShapes } from './attribute-shapes';
+import type { Database } from './database';
+import { DOCUMENTS, EntityTable, ORGANIZATIONS, USERS, employees, type ByEarlierAttempt, type Row } from './directory-tables';
+import { EmployeeVersions } from './employee-versions';
+
+/**
+ * The directory on SQLite (see migrations/002-directory.ts), synchronous: better-sqlite3 runs
+ * each statement at once, and `transaction(fn)` runs fn synchronously. The directory's callers
+ * use SqliteDirectoryRepository (directory-repository.ts: the port, async, units of work); this
+ * class is what it runs on, and what tests use to set rows up.
+ */
+export class SqliteDirectoryRows {
+  private readonly organizations: EntityTable<Organization>;
+  private readonly employees: EntityTable<Employee>;
+  private readonly users: EntityTable<DirectoryUser>;
+  private readonly documents: EntityTable<DirectoryDocument>;
+  private readonly byTechnicalId;
+  private readonly byEmail;
+
+  private readonly shapes: AttributeShapes;
+  private readonly versions: EmployeeVersions;
+  /** When a file's current processing and its current attempt began (the journal's timeline). */
+  private readonly attemptTimes;
+  /** Those times by file id, kept for one (outermost) transaction: no attempt starts during one. */
+  private attemptCache?: Map<string, { since: number; attempt: number } | null>;
+  private depth = 0;
+
+  /** `afterWrite`: called after each transaction (the WAL checkpointer watches big writers through it). */
+  constructor(private readonly db: Database, private readonly hooks: { afterWrite?: () => void } = {}) {
+    this.shapes = new AttributeShapes(db);
+    const byEarlierAttempt: ByEarlierAttempt = (fileId, writtenAt) => this.byEarlierAttempt(fileId, writtenAt);
+    this.organizations = new EntityTable(db, ORGANIZATIONS, byEarlierAttempt);
+    this.versions = new EmployeeVersions(db);
+    this.employees = new EntityTable(db, employees(this.shapes), byEarlierAttempt, this.versions);
+    this.users = new EntityTable(db, USERS, byEarlierAttempt);
+    this.documents = new EntityTable(db, DOCUMENTS, byEarlierAttempt);
+    // The engine records an `attempt` event before each attempt, and `processed`/`rejected`/`dead`
+    // when the file is finished (a `replay` when an operator sends it round again).
+    this.attemptTimes = db.prepare(`SELECT
+        (SELECT at FROM file_events WHERE file_id = @file AND type = 'attempt' ORDER BY id DESC LIMIT 1) AS attempt,
+        (SELECT at FROM file_events WHERE file_id = @file AND type IN ('processed', 'rejected', 'dead', 'replay') ORDER BY id DESC LIMIT 1) AS since`);
+    const selected = this.employees.selected;
+    this.byTechnicalId = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND technical_id = ? ORDER BY organization_code, registration_reference`);
+    this.byEmail = db.prepare(`SELECT ${selected} FROM dir_employees WHERE account_id = ? AND email = ? COLLATE NOCASE ORDER BY organization_code, registration_reference`);
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.depth++ === 0) this.attemptCache = new Map();
+    try {
+      const result = this.shapes.within(() => this.db.transaction(fn)());
+      this.hooks.afterWrite?.();
+      return result;
+    } finally {
+      if (--this.depth === 0) this.attemptCache = undefined;
+    }
+  }
+
+  /**
+   * Whether file `fileId` wrote at `writtenAt` during an earlier attempt of its current
+   * processing: after the file was last finished (or replayed), before its current attempt
+   * began (strictly: a row written in the millisecond its attempt began or its last run ended
+   * belongs to that attempt or run). A file without an attempt in the journal (a store used outside the engine) has none.
+   * Times are this host's clock, as the rows' own.
+   */
+  private byEarlierAttempt(fileId: string, writtenAt: number): boolean {
+    let times = this.attemptCache?.get(fileId);
+    if (times === undefined) {
+      const row = this.attemptTimes.get({ file: fileId }) as { attempt: number | null; since: number | null };
+      times = row.attempt === null ? null : { attempt: row.attempt, since: row.since ?? 0 };
+      this.attemptCache?.set(fileId, times);
+    }
+    return times !== null && writtenAt < times.attempt && writtenAt > times.since;
+  }
+
+  getOrganization(accountId: string, code: string): Organization | undefined { return this.organizations.get(accountId, [code]); }
+  listOrganizations(accountId: string): Organization[] { return this.organizations.all(accountId); }
+  upsertOrganization(accountId: string, o: Organization, options?: WriteOptions): ChangeKind { return this.organizations.upsert(accountId, o, options); }
+
+  getEmployee(accountId: string, organizationCode: string, registrationReference: string): Employee | undefined {
+    return this.employees.get(accountId, [organizationCode, registrationReference]);
+  }
+  findEmployees(accountId: string, by: { technicalId?: string; email?: string }): Employee[] {
+    const rows = by.technicalId !== undefined ? this.byTechnicalId.all(accountId, by.technicalId)
+      : by.email !== undefined ? this.byEmail.all(accountId, by.email) : [];
+    return (rows as Row[]).map(this.employees.read);
+  }
+  listEmployees(accountId: string): Employee[] { return this.employees.all(accountId); }
+  removeEmployee(accountId: string, organizationCode: string, registrationReference: string): boolean {
+    return this.employees.remove(accountId, [organizationCode, registrationReference]);
+  }
+  upsertEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind { return this.employees.upsert(accountId, e, options); }
+  previousEmployee(accountId: string, organizationCode: string, registrationReference: string, sourceFile: string): Employee | undefined {
+    const json = this.versions.get(accountId, sourceFile, organizationCode, registrationReference);
+    return json === undefined ? undefined : JSON.parse(json) as Employee;
+  }
+  forgetPrevious(accountId: string, sourceFile: string): number { return this.versions.forget(accountId, sourceFile); }
+  createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
+  updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
+
+  getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
+  listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }
+  upsertUser(accountId: string, u: DirectoryUser, options?: WriteOptions): ChangeKind { return this.users.upsert(accountId, u, options); }
+
+  getDocument(accountId: string, externalReference: string): DirectoryDocument | undefined { return this.documents.get(accountId, [externalReference]); }
+  listDocuments(accountId: string): DirectoryDocument[] { return this.documents.all(accountId); }
+  upsertDocument(accountId: string, d: DirectoryDocument, options?: WriteOptions): ChangeKind { return this.documents.upsert(accountId, d, options); }
+}
