@@ -1,4 +1,6 @@
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { operatorSetV8Flag } from '../../v8-flags';
 
 /**
@@ -17,8 +19,12 @@ import { operatorSetV8Flag } from '../../v8-flags';
  * computation, hence settable at run time) makes the limit after a mark-compact sit
  * HEADROOM_BYTES above the live heap, with at most V8's own largest growing factor (4, which
  * it uses itself when the old generation allocates fast). When the last upload closes, V8's
- * own choice applies again (0: its dynamic factor) from the next mark-compact on. Left alone
- * when the operator sets the flag on node's command line or NODE_OPTIONS.
+ * own choice applies again (0: its dynamic factor) from the next mark-compact on. That limit
+ * holds until a mark-compact reaches it: if one ran during the uploads, the held limit would
+ * outlast them (the file they brought is processed under it and its garbage piles up to the
+ * end: bench:sal's peak, docs/benchmarks.md), so one mark-compact runs as the last upload
+ * closes, to set V8's own limit at once. Left alone when the operator sets the flag on node's
+ * command line or NODE_OPTIONS.
  *
  * The flag is process-wide: worker threads (the CSV parse thread) see it too while uploads run.
  */
@@ -32,6 +38,41 @@ const operatorChoice = operatorSetV8Flag(/heap[-_]growing[-_]percent/);
 
 let open = 0;
 let current = 0;
+/** Mark-compacts seen while uploads were open: each set a limit with the held headroom. */
+let heldMarkCompacts = 0;
+let observer: PerformanceObserver | undefined;
+let fullGc: (() => void) | undefined;
+
+function countMarkCompacts(entries: PerformanceEntry[]): void {
+  for (const entry of entries) {
+    if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) heldMarkCompacts++;
+  }
+}
+
+function watchMarkCompacts(): void {
+  heldMarkCompacts = 0;
+  observer = new PerformanceObserver((list) => countMarkCompacts(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+}
+
+/** Ends the watch; whether a mark-compact ran while it lasted. */
+function unwatchMarkCompacts(): boolean {
+  if (observer) {
+    countMarkCompacts(observer.takeRecords());
+    observer.disconnect();
+    observer = undefined;
+  }
+  return heldMarkCompacts > 0;
+}
+
+/** One full, synchronous GC; V8's gc function, exposed at run time (not on the global object). */
+function collectFully(): void {
+  if (!fullGc) {
+    setFlagsFromString('--expose-gc');
+    fullGc = runInNewContext('gc') as () => void;
+  }
+  fullGc();
+}
 
 /** The percent that puts the limit HEADROOM_BYTES above a heap of `used` bytes, within bounds. */
 export function growingPercentFor(used: number): number {
@@ -53,7 +94,7 @@ export function heapGrowingPercent(): number {
 /** Holds the headroom for one upload; the returned function releases it (idempotent). */
 export function holdUploadHeadroom(): () => void {
   if (operatorChoice) return () => undefined;
-  open++;
+  if (open++ === 0) watchMarkCompacts();
   // Sized on the heap as it is now: it changes slowly, and each new upload sizes it again.
   apply(growingPercentFor(getHeapStatistics().used_heap_size));
   let held = true;
@@ -61,6 +102,8 @@ export function holdUploadHeadroom(): () => void {
     if (!held) return;
     held = false;
     open--;
-    if (open === 0) apply(0);
+    if (open > 0) return;
+    apply(0);
+    if (unwatchMarkCompacts()) collectFully();
   };
 }
