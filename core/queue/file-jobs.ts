@@ -1,9 +1,9 @@
 import type { JournalFile } from '../store/journal-repository';
-import type { NewJob } from '../store/ports/queue';
+import { FILE_PROCESS_TOPIC, type NewJob } from '../store/ports/queue';
 import type { DurableQueue, JobHandler, ListenOptions } from './queue';
 
 /** Queue topic of "run this journal file through its workflow" (payload `{ fileId }`). */
-export const PROCESS_TOPIC = 'file.process';
+export const PROCESS_TOPIC = FILE_PROCESS_TOPIC;
 
 export interface FileJobPayload { fileId: string }
 

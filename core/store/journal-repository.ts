@@ -8,7 +8,7 @@ import type { JournalQuery } from './journal-query';
 import { JournalReads } from './journal-reader';
 import type { NewEvent } from './event-types';
 import type { HeldLease, JournalPage, JournalRepository } from './ports/journal';
-import type { LeaseRef, NewJob } from './ports/queue';
+import { FILE_PROCESS_TOPIC, type LeaseRef, type NewJob } from './ports/queue';
 import { SqliteQueueRepository } from './queue-repository';
 import {
   PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
@@ -128,6 +128,8 @@ export class SqliteJournalRepository implements JournalRepository {
   async startAttempt(id: string, attempt: number, of: number, workflow: string, held: HeldLease = {}): Promise<JournalFile> {
     return this.transaction(() => {
       this.mustHold(held.lease);
+      const before = this.reads.get(id);
+      if (before?.state === 'processing' && before.attempts < attempt) this.addEventNow(id, 'interrupted', takenOver(before.attempts));
       return this.must(id, this.changeNow(id, { state: 'processing', attempts: attempt, workflow, flux: workflow },
         { type: 'attempt', detail: { attempt, of, workflow } }));
     });
@@ -190,18 +192,36 @@ export class SqliteJournalRepository implements JournalRepository {
   async markInterrupted(at = Date.now()): Promise<JournalFile[]> {
     return this.transaction(() => {
       const files = (this.processingFiles.all() as FileRow[]).map(toFile);
-      for (const f of files) {
-        const startedAt = this.lastAttemptAt.get(f.id) as number | undefined;
-        this.changeNow(f.id, { state: 'failed' }, {
-          type: 'interrupted',
-          detail: {
-            attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
-            reason: 'the server stopped or crashed during this attempt; the file runs again',
-          },
-        }, at);
-      }
+      for (const f of files) this.interruptNow(f, at);
       return files;
     });
+  }
+
+  async releaseDeadHolders(at = Date.now()): Promise<{ released: number; interrupted: JournalFile[] }> {
+    return this.transaction(() => {
+      const released = this.queue.releaseDeadHoldersNow(at);
+      const interrupted: JournalFile[] = [];
+      for (const job of released) {
+        if (job.topic !== FILE_PROCESS_TOPIC || job.fileId === null) continue;
+        const file = this.reads.get(job.fileId);
+        if (file?.state !== 'processing') continue;
+        this.interruptNow(file, at);
+        interrupted.push(file);
+      }
+      return { released: released.length, interrupted };
+    });
+  }
+
+  /** The file's attempt was cut short by a stop or crash: its `interrupted` event, and `failed` (it runs again). */
+  private interruptNow(f: JournalFile, at: number): void {
+    const startedAt = this.lastAttemptAt.get(f.id) as number | undefined;
+    this.changeNow(f.id, { state: 'failed' }, {
+      type: 'interrupted',
+      detail: {
+        attempt: f.attempts, ...(startedAt === undefined ? {} : { attemptStartedAt: new Date(startedAt).toISOString() }),
+        reason: 'the server stopped or crashed during this attempt; the file runs again',
+      },
+    }, at);
   }
 
   /**
@@ -291,6 +311,14 @@ export function fileEvent(f: JournalFile, type: 'file.received' | 'file.processe
 }
 
 /** Sortable, readable ids: `f_<yyyymmddhhmmss>_<8 hex>`. */
+/**
+ * A new attempt finds the file still `processing` under an older one: that attempt's holder
+ * died or stalled and its lease ran out (a node of a cluster). Its timeline says so.
+ */
+export function takenOver(attempt: number): Record<string, unknown> {
+  return { attempt, reason: 'the lease of this attempt ran out (its node died or stalled); another attempt took the file over' };
+}
+
 export function newFileId(at = Date.now()): string {
   const stamp = new Date(at).toISOString().replace(/[-:T]/g, '').slice(0, 14);
   return `f_${stamp}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;

@@ -15,3 +15,13 @@ export function holderMayBeAlive(pid: number | null, host: string | null): boole
   if (pid === null || host === null || host !== hostname()) return true;
   return processIsAlive(pid);
 }
+
+/**
+ * Whether a lease holder recorded as (pid, host) is provably gone: a process of this host that
+ * no longer exists. Not this process (at start-up it holds nothing yet, and a pid it shares with
+ * a dead predecessor, pid 1 in a container, cannot tell them apart), nor another host's, nor an
+ * unrecorded holder: those leases are left to run out (engine.leaseMs) and are claimed then.
+ */
+export function holderIsDeadHere(pid: number | null, host: string | null): boolean {
+  return pid !== null && host === hostname() && pid !== process.pid && !processIsAlive(pid);
+}

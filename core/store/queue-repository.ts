@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { FluxgateError } from '../errors';
 import type { Database } from './database';
+import { holderIsDeadHere } from './process-alive';
 import type { ClaimRequest, Job, JobState, LeaseRef, NewJob, QueueRepository } from './ports/queue';
 
 export type { ClaimRequest, Job, JobState, LeaseRef, NewJob, QueueRepository } from './ports/queue';
@@ -127,6 +128,18 @@ export class SqliteQueueRepository implements QueueRepository {
   async releaseAllLeases(now = Date.now()): Promise<number> {
     return this.db.prepare(`UPDATE queue SET state = 'ready', lease_until = NULL, run_at = MIN(run_at, ?), updated_at = ? WHERE state = 'leased'`)
       .run(now, now).changes;
+  }
+
+  /**
+   * Gives back, synchronously, the leases held by processes of this host that no longer exist
+   * (holderIsDeadHere): for JournalRepository.releaseDeadHolders's transaction. Returns them.
+   */
+  releaseDeadHoldersNow(now = Date.now()): Array<Job & { fileId: string | null }> {
+    const held = this.db.prepare(`SELECT *, json_extract(payload, '$.fileId') AS file_id FROM queue WHERE state = 'leased' AND leased_host = ? ORDER BY id`)
+      .all(HOST) as Array<JobRow & { leased_pid: number | null; leased_host: string | null; file_id: unknown }>;
+    const release = this.db.prepare(`UPDATE queue SET state = 'ready', lease_until = NULL, run_at = MIN(run_at, @now), updated_at = @now WHERE ${HELD}`);
+    return held.filter((r) => holderIsDeadHere(r.leased_pid, r.leased_host) && release.run({ jobId: r.id, token: r.attempts, now }).changes > 0)
+      .map((r) => ({ ...toJob(r), fileId: typeof r.file_id === 'string' ? r.file_id : null }));
   }
 
   async nextDue(topic: string): Promise<number | undefined> {

@@ -36,18 +36,29 @@ export class WorkflowWorkers implements Service {
   }
 
   /**
-   * Start-up recovery. One node: no lease can belong to a live worker now, so jobs a stop or
-   * crash interrupted run again at once; the attempts they were in are recorded. A live file
-   * always has a pending job: one is queued again (the file id is its key) in case it was lost,
-   * with its workflow's attempts, as intake gives them.
+   * Start-up recovery. One node (SQLite: the data-dir lock guarantees it): no lease can belong
+   * to a live worker now, so jobs a stop or crash interrupted run again at once. Several nodes
+   * on one store (store.url): only what this host's dead processes held is taken back; other
+   * nodes' work is left alone, and a dead node of another host's leases run out (engine.leaseMs)
+   * and are claimed as usual. The attempts cut short are recorded. A live file always has a
+   * pending job: one is queued again (the file id is its key) in case it was lost, with its
+   * workflow's attempts, as intake gives them.
    */
   private async resumeInterrupted(): Promise<void> {
-    const released = await this.files.releaseAllLeases();
-    const interrupted = (await this.journal.markInterrupted()).length;
+    const { released, interrupted } = await this.takeBackDeadWork();
     let requeued = 0;
     for (const file of await this.journal.live()) if (await this.files.enqueue(file)) requeued++;
     if (released || requeued || interrupted) {
       this.logger.child({ component: 'workflow' }).info({ released, requeued, interrupted }, 'resuming files interrupted by a stop or crash');
     }
+  }
+
+  private async takeBackDeadWork(): Promise<{ released: number; interrupted: number }> {
+    if (this.config.store.url !== undefined) {
+      const dead = await this.journal.releaseDeadHolders();
+      return { released: dead.released, interrupted: dead.interrupted.length };
+    }
+    const released = await this.files.releaseAllLeases();
+    return { released, interrupted: (await this.journal.markInterrupted()).length };
   }
 }

@@ -73,10 +73,19 @@ export interface JournalRepository extends JournalReader {
   /** Unit of work of `fluxgate replay`: the row back to `received` with its `replay` event, and its queue job. */
   replayWithJob(id: string, from: FileState, location: string, job: NewJob): Promise<JournalFile>;
   /**
-   * Unit of work at a one-node start: files still `processing` get an `interrupted` event and the
+   * Unit of work at a one-node start (SQLite: the data-dir lock guarantees one): files still `processing` get an `interrupted` event and the
    * state `failed`. Returns them as they were.
    */
   markInterrupted(at?: number): Promise<JournalFile[]>;
+  /**
+   * Unit of work at a node's start when several nodes share the store: only what is provably
+   * dead is taken back. Leases held by processes of this host that no longer exist (pid and host
+   * recorded at the claim; see holderIsDeadHere) go back to ready, and the files their
+   * `file.process` jobs were running (`processing`) get an `interrupted` event and the state
+   * `failed`. Live holders and other hosts' are left alone: their leases run out
+   * (engine.leaseMs) and are claimed as usual. Returns the jobs released and the files as they were.
+   */
+  releaseDeadHolders(at?: number): Promise<{ released: number; interrupted: JournalFile[] }>;
   /** True when another file's receipt already uses this path (receipt names must be unique). */
   receiptPathTaken(path: string, exceptFileId: string): Promise<boolean>;
   /** The file whose output was last written at this path; null: an output of no file; undefined: none. */

@@ -1,5 +1,8 @@
 /** The durable queue's rows (migration 003, 008), engine-neutral: what DurableQueue leases and settles. */
 
+/** Topic of "run this journal file through its workflow" (payload `{ fileId }`): the journal's start-up recovery finds a file's job by it. */
+export const FILE_PROCESS_TOPIC = 'file.process';
+
 export type JobState = 'ready' | 'leased' | 'done' | 'dead';
 
 export interface Job<P = unknown> {
@@ -82,7 +85,7 @@ export interface QueueRepository {
   postpone(lease: LeaseRef, runAt: number, error: string, now?: number): Promise<void>;
   /** Dead after its last attempt. FG_LEASE_LOST when the lease is no longer held. */
   kill(lease: LeaseRef, error: string, now?: number): Promise<void>;
-  /** Single node: at start-up no lease can be held by a live worker, so give them all back. */
+  /** Single node: at start-up no lease can be held by a live worker, so give them all back (several nodes: JournalRepository.releaseDeadHolders). */
   releaseAllLeases(now?: number): Promise<number>;
   /** Earliest run_at of a ready job of the topic, to sleep until then. */
   nextDue(topic: string): Promise<number | undefined>;

@@ -1,6 +1,7 @@
+import { hostname } from 'node:os';
 import { FluxgateError } from '../../errors';
 import { toAccount, type AccountRow } from '../accounts-repository';
-import { fileEvent, newFileId } from '../journal-repository';
+import { fileEvent, newFileId, takenOver } from '../journal-repository';
 import type { JournalQuery } from '../journal-query';
 import {
   PATCH_COLUMNS, toFile, type EventInput, type FileEvent, type FilePatch, type FileRow, type FileState,
@@ -8,7 +9,8 @@ import {
 } from '../journal-types';
 import type { Account } from '../ports/accounts';
 import type { HeldLease, JournalPage, JournalRepository } from '../ports/journal';
-import type { NewJob } from '../ports/queue';
+import { FILE_PROCESS_TOPIC, type NewJob } from '../ports/queue';
+import { holderIsDeadHere } from '../process-alive';
 import { recordEvent } from './event-outbox';
 import { listJournal } from './journal-list';
 import type { PgPool, Queryable } from './pool';
@@ -65,6 +67,8 @@ export class PostgresJournalRepository implements JournalRepository {
   async startAttempt(id: string, attempt: number, of: number, workflow: string, held: HeldLease = {}): Promise<JournalFile> {
     return this.db.transaction(async (tx) => {
       if (held.lease) await requireLease(tx, held.lease);
+      const before = await tx.row<{ state: string; attempts: number }>('SELECT state, attempts FROM files WHERE id = $1 FOR UPDATE', [id]);
+      if (before?.state === 'processing' && before.attempts < attempt) await addEvent(tx, id, 'interrupted', takenOver(before.attempts), Date.now());
       return must(id, await change(tx, id, { state: 'processing', attempts: attempt, workflow, flux: workflow }, { type: 'attempt', detail: { attempt, of, workflow } }));
     });
   }
@@ -116,21 +120,33 @@ export class PostgresJournalRepository implements JournalRepository {
     });
   }
 
-  /** Single node only (at its start no attempt can be running): in a cluster another node's files are `processing` too. */
+  /** Single node only (at its start no attempt can be running): in a cluster another node's files are `processing` too (releaseDeadHolders). */
   async markInterrupted(at = Date.now()): Promise<JournalFile[]> {
     return this.db.transaction(async (tx) => {
       const files = (await tx.rows<FileRow>(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id FOR UPDATE`)).map(toFile);
-      for (const f of files) {
-        const started = await tx.row<{ at: number }>(`SELECT at FROM file_events WHERE file_id = $1 AND type = 'attempt' ORDER BY id DESC LIMIT 1`, [f.id]);
-        await change(tx, f.id, { state: 'failed' }, {
-          type: 'interrupted',
-          detail: {
-            attempt: f.attempts, ...(started === undefined ? {} : { attemptStartedAt: new Date(started.at).toISOString() }),
-            reason: 'the server stopped or crashed during this attempt; the file runs again',
-          },
-        }, at);
-      }
+      for (const f of files) await interrupt(tx, f, at);
       return files;
+    });
+  }
+
+  async releaseDeadHolders(at = Date.now()): Promise<{ released: number; interrupted: JournalFile[] }> {
+    return this.db.transaction(async (tx) => {
+      // This host's leases, locked (SKIP LOCKED: one another node is settling is live, not dead).
+      const held = await tx.rows<{ id: number; topic: string; attempts: number; leased_pid: number | null; leased_host: string | null; file_id: string | null }>(
+        `SELECT id, topic, attempts, leased_pid, leased_host, payload::jsonb ->> 'fileId' AS file_id FROM queue
+         WHERE state = 'leased' AND leased_host = $1 ORDER BY id FOR UPDATE SKIP LOCKED`, [hostname()]);
+      let released = 0;
+      const interrupted: JournalFile[] = [];
+      for (const job of held.filter((r) => holderIsDeadHere(r.leased_pid, r.leased_host))) {
+        released += await tx.run(`UPDATE queue SET state = 'ready', lease_until = NULL, run_at = LEAST(run_at, $3), updated_at = $3
+          WHERE id = $1 AND state = 'leased' AND attempts = $2`, [job.id, job.attempts, at]);
+        if (job.topic !== FILE_PROCESS_TOPIC || job.file_id === null) continue;
+        const row = await tx.row<FileRow>(`SELECT * FROM files WHERE id = $1 AND state = 'processing' FOR UPDATE`, [job.file_id]);
+        if (!row) continue;
+        await interrupt(tx, toFile(row), at);
+        interrupted.push(toFile(row));
+      }
+      return { released, interrupted };
     });
   }
 
@@ -150,6 +166,18 @@ export class PostgresJournalRepository implements JournalRepository {
   private async transition(id: string, patch: FilePatch, event: EventInput): Promise<JournalFile> {
     return this.db.transaction(async (tx) => must(id, await change(tx, id, patch, event)));
   }
+}
+
+/** The file's attempt was cut short by a stop or crash: its `interrupted` event, and `failed` (it runs again). */
+async function interrupt(q: Queryable, f: JournalFile, at: number): Promise<void> {
+  const started = await q.row<{ at: number }>(`SELECT at FROM file_events WHERE file_id = $1 AND type = 'attempt' ORDER BY id DESC LIMIT 1`, [f.id]);
+  await change(q, f.id, { state: 'failed' }, {
+    type: 'interrupted',
+    detail: {
+      attempt: f.attempts, ...(started === undefined ? {} : { attemptStartedAt: new Date(started.at).toISOString() }),
+      reason: 'the server stopped or crashed during this attempt; the file runs again',
+    },
+  }, at);
 }
 
 /** The row and its `received` events, unless a live row holds the location (undefined then). */
