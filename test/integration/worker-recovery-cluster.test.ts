@@ -45,7 +45,7 @@ describe('workflow workers: start-up recovery on a shared store', () => {
   bothEngines('a node starting takes the work of this host\'s dead processes and leaves a live node\'s and another host\'s', async (e) => {
     const live = await processing(e, 'live.csv', { pid: process.ppid, host: hostname() });
     const remote = await processing(e, 'remote.csv', { pid: 12345, host: 'node-a.invalid' });
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const dead = await processing(e, 'dead.csv', { pid: deadPid, host: hostname() });
 
     await startAndStopWorkers(await e.another(), 'postgres://fluxgate@127.0.0.1:5432/fluxgate');
