@@ -47,13 +47,7 @@ export async function composeEngine(state: State, pgp: { keys: ServerKeyStore; s
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers, versions);
   const files = fileJobs(new DurableQueue(store.queue, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };
-  // Handing a file off to finish signing in the background completes its job first: on one node
-  // a crash then is caught at the next start (markInterrupted). Several nodes (store.url) keep
-  // the lease until the file is processed, so a node dying while signing is taken over when it runs out.
-  const runner = new WorkflowRunner({
-    services, journal, accounts, workflows, steps, paths, config, logger,
-    requeue: config.store.url === undefined ? (file) => files.enqueue(file) : undefined,
-  });
+  const runner = new WorkflowRunner({ services, journal, accounts, workflows, steps, paths, config, logger, requeue: (file) => files.enqueue(file) });
   const intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
   // Folders workflows declare (createFolders), in every exchange account (issue #23).
   const folders = new DeclaredFolders(paths, accounts, workflows, logger.child({ component: 'workflows' }));

@@ -43,7 +43,8 @@ export interface RunnerDeps {
   /**
    * Queues a file again (the engine's FileJobs). Given, a file whose outputs are still being
    * signed when its steps are done hands its account's turn to the next file and finishes in
-   * the background; a signature that then fails runs the file again through this job.
+   * the background; a signature that then fails runs the file again through this job. Not on
+   * several nodes (store.url): there the file keeps its lease until it is processed.
    */
   requeue?: (file: JournalFile) => Promise<unknown>;
 }
@@ -106,7 +107,9 @@ export class WorkflowRunner {
       await mkdir(run.workDir, { recursive: true, mode: 0o750 });
       await this.runSteps(run, workflow.steps);
       const { requeue } = this.deps;
-      if (requeue && run.signingOutputs) {
+      // Several nodes (store.url): no hand-off, the lease is held until the file is processed,
+      // so a node dying while it signs is taken over when its lease runs out (docs/engine.md).
+      if (requeue && run.signingOutputs && this.deps.config.store.url === undefined) {
         // Its data is applied: the account's next file may start while this one's outputs are
         // signed (RSA 4096: ~4 ms each, one file at a time per account). It is processed, and
         // leaves the tree, only once they are; a crash before that runs it again (recovery).

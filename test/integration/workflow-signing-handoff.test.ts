@@ -7,6 +7,7 @@ import { BUILTIN_HANDLERS } from '../../plugins';
 import { fileJobs, workflowRouting } from '../../core/composition/engine';
 import { pluginContainer } from '../../core/composition/plugins';
 import { DataPaths } from '../../core/config/paths';
+import type { FluxgateConfig } from '../../core/config/schema';
 import { Intake } from '../../core/intake/intake';
 import { silentLogger } from '../../core/logging/logger';
 import { signatureNameOf } from '../../core/pgp/names';
@@ -54,6 +55,7 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
   } };
   const requeued: JournalFile[] = [];
   let runner: WorkflowRunner;
+  let runnerOn: (config: FluxgateConfig) => WorkflowRunner;
   let n = 0;
 
   before(async () => {
@@ -74,10 +76,11 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     files = fileJobs(queue, workflows, loaded.config);
     const services = { handlers, directory: new SqliteDirectoryRepository(db), pgpKeys: new ServerKeyStore(paths, loaded, logger), signer };
     intake = new Intake({ paths, accounts, journal, files, route: workflowRouting(workflows), logger });
-    runner = new WorkflowRunner({
-      services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config: loaded.config, logger,
+    runnerOn = (config) => new WorkflowRunner({
+      services, journal, accounts, workflows, steps: new StepRegistry(BUILTIN_STEPS), paths, config, logger,
       requeue: (file) => { requeued.push(file); return files.enqueue(file); },
     });
+    runner = runnerOn(loaded.config);
   });
   after(() => {
     db?.close();
@@ -143,5 +146,19 @@ describe('workflow runner: signatures finish in the background', { skip: skipUnl
     assert.equal((await journal.get(entry.id))!.state, 'processed');
     assert.ok(existsSync(signatureNameOf(receipt.path)), 'the receipt is signed');
     assert.equal((await journal.events(entry.id)).filter((e) => e.type === 'processed').length, 1);
+  });
+
+  test('several nodes (store.url): no hand-off, the delivery (and its lease) ends only once the file is processed', async () => {
+    const clustered = runnerOn({ ...loaded.config, store: { ...loaded.config.store, url: 'postgres://fluxgate@127.0.0.1:5432/fluxgate' } });
+    const entry = await receive();
+    let ended = false;
+    const outcome = clustered.process(entry.id, 1, 3, new AbortController().signal).finally(() => { ended = true; });
+    await until('two signatures asked for', () => signer.next.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ended, false, 'the job is not done while its outputs are unsigned: a node dying now leaves its lease to run out');
+    for (const s of signer.next.splice(0)) s.settle();
+    assert.deepEqual(await outcome, { status: 'done' });
+    assert.equal((await journal.get(entry.id))!.state, 'processed', 'processed when its delivery ends, under its lease');
+    assert.deepEqual(requeued.filter((f) => f.id === entry.id), []);
   });
 });
