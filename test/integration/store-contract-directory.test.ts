@@ -178,7 +178,8 @@ describe('store contract: directory', () => {
     assert.deepEqual(await d.listEmployees('acme'), []);
     // The shape the rolled-back batch named is written again by the next one (it is not taken as there).
     assert.deepEqual(await d.batch('acme', ops.slice(1, 3)), [true, true]);
-    assert.equal((await d.listEmployees('acme'))[0].attributes.city, 'Paris');
+    const node2 = (await e.another()) as SqliteStore | PostgresStore;
+    assert.equal((await node2.directory().listEmployees('acme'))[0].attributes.city, 'Paris', 'read by another node, shape from the table');
   });
 
   bothEngines('openDirectory: a directory of its own from the store\'s target, closed with its connection', async (e) => {
