@@ -158,6 +158,28 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 2_503);
   });
 
+  bothEngines('batch: a run of updates answers per row as one update after another would, and keeps the rows it replaces', async (e) => {
+    const d = dir(e);
+    const other = { sourceFile: 'g' };
+    for (const ref of ['1', '2', '3']) await d.createEmployee('acme', employee({ registrationReference: ref }), other);
+    const keep = { sourceFile: 'f1', keepPrevious: true };
+    const update = (ref: string, over: Partial<Employee> = {}): DirectoryOp => ({ method: 'updateEmployee', args: [employee({ registrationReference: ref, ...over }), keep] });
+    const answers = await d.batch('acme', [update('1', { lastname: 'A', active: false }), update('2'), update('9'), update('3', { attributes: { city: 'Lyon' } }),
+      update('1', { lastname: 'B' }), update('1', { lastname: 'B' })]);
+    assert.deepEqual(answers, ['updated', 'unchanged', undefined, 'updated', 'updated', 'unchanged']);
+    assert.deepEqual(await d.getEmployee('acme', 'ACME-FR', '1'), employee({ registrationReference: '1', lastname: 'B' }), 'the later update of the key applied after the earlier');
+    assert.deepEqual(await d.getEmployee('acme', 'ACME-FR', '3'), employee({ registrationReference: '3', attributes: { city: 'Lyon' } }));
+    assert.deepEqual(await d.previousEmployee('acme', 'ACME-FR', '1', 'f1'), employee({ registrationReference: '1' }), 'the row before the file, not its own first write');
+    assert.deepEqual(await d.previousEmployee('acme', 'ACME-FR', '3', 'f1'), employee({ registrationReference: '3' }));
+    assert.equal(await d.previousEmployee('acme', 'ACME-FR', '2', 'f1'), undefined, 'unchanged keeps nothing');
+    const dry = { dryRun: true };
+    assert.deepEqual(await d.batch('acme', ['1', '2'].map((ref) => ({ method: 'updateEmployee', args: [employee({ registrationReference: ref, lastname: 'B' }), dry] }) as DirectoryOp)),
+      ['unchanged', 'updated']);
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', '2'))!.lastname, 'Müller', 'a dry run writes nothing');
+    const [row] = await e.sql<{ source_file: string }>('SELECT source_file FROM dir_employees WHERE registration_reference = ?', ['3']);
+    assert.equal(row.source_file, 'f1');
+  });
+
   bothEngines('batch: all or none: a failing operation rolls back the earlier ones, coded, named', async (e) => {
     const d = dir(e);
     await d.upsertOrganization('acme', org('KEEP'));

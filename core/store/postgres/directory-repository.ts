@@ -34,8 +34,8 @@ type Method = (work: Work, accountId: string, ...args: unknown[]) => Promise<unk
  * (core/store/directory-repository.ts): the same specs and decisions (PgEntityTable), every
  * statement filtered by the account id. Each write is a transaction of its own (a write may be
  * several statements: shapes, the kept version, the row); reads run on the pool. `batch` is one
- * transaction (withTransaction), all or none; its runs of consecutive createEmployee calls (a
- * sal file's new rows) become multi-row INSERTs rather than a round trip per row.
+ * transaction (withTransaction), all or none; its runs of consecutive createEmployee or
+ * updateEmployee calls (a sal file's rows) become multi-row statements rather than round trips per row.
  */
 export class PostgresDirectoryRepository implements DirectoryRepository {
   private readonly shapes = new PgAttributeShapes();
@@ -59,11 +59,14 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
     const results = await this.write(async (work) => {
       const answers = new Array<unknown>(ops.length);
       for (let at = 0; at < ops.length;) {
-        const run = this.createRun(ops, at);
+        const run = this.runOf(ops, at);
         try {
           if (run > 1) {
-            const created = await this.employees.createMany(work, accountId, ops.slice(at, at + run).map((op) => op.args[0] as Employee), ops[at].args[1] as WriteOptions);
-            created.forEach((c, i) => { answers[at + i] = c; });
+            const employees = ops.slice(at, at + run).map((op) => op.args[0] as Employee);
+            const options = ops[at].args[1] as WriteOptions | undefined;
+            const answered = ops[at].method === 'createEmployee' ? await this.employees.createMany(work, accountId, employees, options)
+              : await this.employees.updateMany(work, accountId, employees, options);
+            answered.forEach((a, i) => { answers[at + i] = a; });
             at += run;
             continue;
           }
@@ -81,13 +84,26 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
     return results;
   }
 
-  /** How many ops from `at` are createEmployee writes with one options object (a multi-row INSERT's worth). */
-  private createRun(ops: readonly DirectoryOp[], at: number): number {
-    const first = ops[at];
-    if (first.method !== 'createEmployee' || (first.args[1] as WriteOptions | undefined)?.dryRun) return 1;
-    let n = 1;
-    while (at + n < ops.length && ops[at + n].method === 'createEmployee' && ops[at + n].args[1] === first.args[1]) n++;
-    return n;
+  /**
+   * How many ops from `at` one multi-row statement can answer: consecutive createEmployee
+   * writes sharing one options object (not a dry run), or consecutive updateEmployee calls
+   * sharing one options object whose keys all differ (a key updated twice must see its first update).
+   */
+  private runOf(ops: readonly DirectoryOp[], at: number): number {
+    const { method, args } = ops[at];
+    if (method !== 'createEmployee' && method !== 'updateEmployee') return 1;
+    const options = args[1] as WriteOptions | undefined;
+    if (method === 'createEmployee' && options?.dryRun) return 1;
+    const keys = new Set<string>();
+    let n = 0;
+    for (; at + n < ops.length && ops[at + n].method === method && ops[at + n].args[1] === options; n++) {
+      if (method !== 'updateEmployee') continue;
+      const e = ops[at + n].args[0] as Employee;
+      const key = `${e.organizationCode}\u0000${e.registrationReference}`;
+      if (keys.has(key)) break;
+      keys.add(key);
+    }
+    return Math.max(n, 1);
   }
 
   /** The port's methods on a unit of work, by name (what `batch` dispatches to). */

@@ -16,6 +16,11 @@ export interface DirectoryWork extends ShapeWork {
 /** Most rows in one multi-row INSERT: PostgreSQL takes at most 65,535 parameters (employees use 13 a row). */
 const ROWS_PER_INSERT = 1000;
 
+/** Columns that are not TEXT, cast from the text arrays of a multi-row UPDATE. */
+const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
+/** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
+const asText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
 /** Keys compared as SQLite compares them (bytes), whatever the database's collation. */
 const binary = (columns: readonly string[]): string => columns.map((c) => `${c} COLLATE "C"`).join(', ');
 
@@ -109,32 +114,74 @@ export class PgEntityTable<T> {
 
   /** SQLite's EntityTable.update: replaces the stored entity if it differs; undefined when no entity has the key. */
   async update(work: DirectoryWork, accountId: string, entity: T, options: WriteOptions = {}): Promise<ChangeKind | undefined> {
+    return (await this.updateMany(work, accountId, [entity], options))[0];
+  }
+
+  /**
+   * `update` of each entity (their keys all different), in a few statements whatever their
+   * number: one SELECT of the stored rows, the shapes, then at most two multi-row INSERTs of
+   * kept versions and one multi-row UPDATE. Each answers as `update` would, one after another.
+   */
+  async updateMany(work: DirectoryWork, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<Array<ChangeKind | undefined>> {
     if (options.keepPrevious && !options.dryRun) this.checkKeepPrevious(options);
     const spec = this.spec(work);
-    const key = spec.key(entity);
-    const existing = await work.q.row<Row>(`SELECT ${this.selected}, source_file, created_at, updated_at FROM ${this.table.table} WHERE ${this.where}`,
-      [accountId, ...key]);
-    if (existing === undefined) return undefined;
-    await this.load(work, [existing]);
-    if (spec.merge) entity = spec.merge(existing, entity);
-    let data = this.data(spec, entity, options.json);
-    if (this.shapes && !await this.shapes.settle(work, !options.dryRun)) data = this.data(spec, entity, options.json);
-    const values = spec.values(entity);
-    if (this.unchanged(spec, existing, entity, data, values)) return (await this.earlierAttemptChange(work, existing, options.sourceFile)) ?? 'unchanged';
-    if (options.dryRun) return 'updated';
-    if (options.keepPrevious) {
-      const previous = JSON.stringify((await this.read(work, [existing]))[0]);
-      // As EmployeeVersions.keep: a row another writer changed last is kept over the file's own; else the first kept stays.
-      await work.q.run(`INSERT INTO dir_employee_versions (account_id, file_id, organization_code, registration_reference, data, kept_at)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, file_id, organization_code, registration_reference) DO ${existing.source_file !== options.sourceFile
-    ? 'UPDATE SET data = excluded.data, kept_at = excluded.kept_at' : 'NOTHING'}`,
-      [accountId, options.sourceFile, key[0], key[1], previous, Date.now()]);
+    const keyColumns = this.table.keyColumns;
+    const keys = entities.map((e) => spec.key(e));
+    const stored = await work.q.rows<Row>(`SELECT ${this.selected}, ${keyColumns.map((c) => `${c} AS "key:${c}"`).join(', ')}, source_file, created_at, updated_at
+      FROM ${this.table.table} WHERE account_id = $1 AND (${keyColumns.join(', ')}) IN (SELECT * FROM unnest(${keyColumns.map((_, i) => `$${i + 2}::text[]`).join(', ')}))`,
+    [accountId, ...keyColumns.map((_, c) => keys.map((k) => k[c]))]);
+    await this.load(work, stored);
+    const byKey = new Map(stored.map((r) => [JSON.stringify(keyColumns.map((c) => r[`key:${c}`])), r]));
+    const existing = keys.map((k) => byKey.get(JSON.stringify(k)));
+    const merged = entities.map((e, i) => (existing[i] !== undefined && spec.merge ? spec.merge(existing[i]!, e) : e));
+    const encode = (): string[] => merged.map((e, i) => (existing[i] === undefined ? '' : this.data(spec, e, options.json)));
+    let data = encode();
+    if (this.shapes && !await this.shapes.settle(work, !options.dryRun)) data = encode();
+
+    const answers: Array<ChangeKind | undefined> = [];
+    const changed: number[] = [];
+    for (let i = 0; i < entities.length; i++) {
+      const row = existing[i];
+      if (row === undefined) { answers.push(undefined); continue; }
+      if (this.unchanged(spec, row, merged[i], data[i], spec.values(merged[i]))) {
+        answers.push((await this.earlierAttemptChange(work, row, options.sourceFile)) ?? 'unchanged');
+        continue;
+      }
+      answers.push('updated');
+      if (!options.dryRun) changed.push(i);
     }
-    const columns = [...spec.columns, 'data', 'source_file', 'updated_at'];
-    const n = key.length + 1;
-    await work.q.run(`UPDATE ${this.table.table} SET ${columns.map((c, i) => `${c} = $${n + i + 1}`).join(', ')} WHERE ${this.where}`,
-      [accountId, ...key, ...values, data, options.sourceFile ?? null, Date.now()]);
-    return 'updated';
+    if (changed.length === 0) return answers;
+    const now = Date.now();
+    if (options.keepPrevious) await this.keepVersions(work, accountId, options.sourceFile!, changed.map((i) => ({ key: keys[i], row: existing[i]! })), now);
+    const columns = [...this.table.columns, 'data'];
+    const set = [...columns.map((c) => `${c} = v.${c}${CASTS[c] ?? ''}`), `source_file = $${columns.length + keyColumns.length + 2}`, `updated_at = $${columns.length + keyColumns.length + 3}`];
+    const arrays = [
+      ...keyColumns.map((_, c) => changed.map((i) => keys[i][c])),
+      ...this.table.columns.map((_, c) => changed.map((i) => asText(spec.values(merged[i])[c]))),
+      changed.map((i) => data[i]),
+    ];
+    const names = [...keyColumns.map((c) => `k_${c}`), ...columns];
+    await work.q.run(`UPDATE ${this.table.table} AS t SET ${set.join(', ')}
+      FROM unnest(${names.map((_, i) => `$${i + 2}::text[]`).join(', ')}) AS v(${names.join(', ')})
+      WHERE t.account_id = $1 AND ${keyColumns.map((c) => `t.${c} = v.k_${c}`).join(' AND ')}`,
+    [accountId, ...arrays, options.sourceFile ?? null, now]);
+    return answers;
+  }
+
+  /**
+   * As EmployeeVersions.keep, for several rows: a row another writer changed last is kept over
+   * what the file kept; a row the file wrote itself leaves the version kept first.
+   */
+  private async keepVersions(work: DirectoryWork, accountId: string, fileId: string, rows: Array<{ key: unknown[]; row: Row }>, now: number): Promise<void> {
+    const entities = await this.read(work, rows.map((r) => r.row));
+    for (const over of [true, false]) {
+      const picked = rows.map((r, i) => ({ ...r, json: JSON.stringify(entities[i]) })).filter((r) => (r.row.source_file !== fileId) === over);
+      if (picked.length === 0) continue;
+      await work.q.run(`INSERT INTO dir_employee_versions (account_id, file_id, organization_code, registration_reference, data, kept_at)
+        SELECT $1, $2, o, r, d, $6 FROM unnest($3::text[], $4::text[], $5::text[]) AS v(o, r, d)
+        ON CONFLICT (account_id, file_id, organization_code, registration_reference) DO ${over ? 'UPDATE SET data = excluded.data, kept_at = excluded.kept_at' : 'NOTHING'}`,
+      [accountId, fileId, picked.map((p) => p.key[0]), picked.map((p) => p.key[1]), picked.map((p) => p.json), now]);
+    }
   }
 
   async remove(work: DirectoryWork, accountId: string, key: unknown[]): Promise<boolean> {
