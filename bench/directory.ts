@@ -9,13 +9,13 @@
  *   - create, one op at a time: the same rows with an options object each (PostgreSQL: one
  *     INSERT per row, what the batch would cost without the multi-row path);
  *   - update: one batch of as many updateEmployee ops with keepPrevious (a file changing every
- *     employee: one row each, statement by statement on PostgreSQL).
+ *     employee; PostgreSQL: a few multi-row statements).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../core/logging/logger';
-import type { DirectoryOp, Employee, WriteOptions } from '../core/plugin-api/directory';
+import type { Employee, WriteOptions } from '../core/plugin-api/directory';
 import type { DirectoryRepository } from '../core/store/ports/directory';
 import { PostgresStore } from '../core/store/postgres/postgres-store';
 import { SqliteStore } from '../core/store/sqlite-store';
@@ -44,11 +44,11 @@ async function measure(directory: DirectoryRepository): Promise<Record<string, n
     const account = `bench-${round}`;
     const rows = Array.from({ length: ROWS }, (_, i) => employee(i));
     const options: WriteOptions = { sourceFile: `f${round}` };
-    figures.create.push(await time(() => directory.batch(account, rows.map((e) => ({ method: 'createEmployee', args: [e, options] }) as DirectoryOp))));
+    figures.create.push(await time(() => directory.batch(account, rows.map((e) => ({ method: 'createEmployee', args: [e, options] })))));
     const apart = Array.from({ length: ROWS }, (_, i) => employee(i + ROWS));
-    figures['create, one op at a time'].push(await time(() => directory.batch(account, apart.map((e) => ({ method: 'createEmployee', args: [e, { sourceFile: `f${round}` }] }) as DirectoryOp))));
+    figures['create, one op at a time'].push(await time(() => directory.batch(account, apart.map((e) => ({ method: 'createEmployee', args: [e, { sourceFile: `f${round}` }] })))));
     const keep: WriteOptions = { sourceFile: `g${round}`, keepPrevious: true };
-    figures.update.push(await time(() => directory.batch(account, rows.map((_, i) => ({ method: 'updateEmployee', args: [employee(i, 'Muller'), keep] }) as DirectoryOp))));
+    figures.update.push(await time(() => directory.batch(account, rows.map((_, i) => ({ method: 'updateEmployee', args: [employee(i, 'Muller'), keep] })))));
   }
   return Object.fromEntries(Object.entries(figures).map(([name, xs]) => [name, median(xs)]));
 }

@@ -173,7 +173,7 @@ describe('store contract: directory', () => {
     assert.deepEqual(await d.previousEmployee('acme', 'ACME-FR', '3', 'f1'), employee({ registrationReference: '3' }));
     assert.equal(await d.previousEmployee('acme', 'ACME-FR', '2', 'f1'), undefined, 'unchanged keeps nothing');
     const dry = { dryRun: true };
-    assert.deepEqual(await d.batch('acme', ['1', '2'].map((ref) => ({ method: 'updateEmployee', args: [employee({ registrationReference: ref, lastname: 'B' }), dry] }) as DirectoryOp)),
+    assert.deepEqual(await d.batch('acme', ['1', '2'].map((ref) => ({ method: 'updateEmployee', args: [employee({ registrationReference: ref, lastname: 'B' }), dry] }))),
       ['unchanged', 'updated']);
     assert.equal((await d.getEmployee('acme', 'ACME-FR', '2'))!.lastname, 'Müller', 'a dry run writes nothing');
     const [row] = await e.sql<{ source_file: string }>('SELECT source_file FROM dir_employees WHERE registration_reference = ?', ['3']);

@@ -71,7 +71,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
             continue;
           }
           const { method, args } = ops[at];
-          answers[at] = await (this.methods[method] as Method)(work, accountId, ...(args ?? []) as unknown[]);
+          answers[at] = await (this.methods[method])(work, accountId, ...(args ?? []) as unknown[]);
           at++;
         } catch (err) {
           // In a multi-row insert nothing tells which row failed: the run's first names it.
@@ -92,7 +92,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
   private runOf(ops: readonly DirectoryOp[], at: number): number {
     const { method, args } = ops[at];
     if (method !== 'createEmployee' && method !== 'updateEmployee') return 1;
-    const options = args[1] as WriteOptions | undefined;
+    const options = args[1];
     if (method === 'createEmployee' && options?.dryRun) return 1;
     const keys = new Set<string>();
     let n = 0;
@@ -152,7 +152,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
   private read<T>(fn: (work: Work) => Promise<T>): Promise<T> { return fn(new Work(this.pool)); }
 
   private call(write: boolean, method: DirectoryOp['method'], accountId: string, args: unknown[]): Promise<unknown> {
-    const run = (work: Work): Promise<unknown> => (this.methods[method] as Method)(work, accountId, ...args);
+    const run = (work: Work): Promise<unknown> => (this.methods[method])(work, accountId, ...args);
     return write ? this.write(run) : this.read(run);
   }
 

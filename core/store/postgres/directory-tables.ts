@@ -19,7 +19,11 @@ const ROWS_PER_INSERT = 1000;
 /** Columns that are not TEXT, cast from the text arrays of a multi-row UPDATE. */
 const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
 /** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
-const asText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const asText = (v: unknown): string | null => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null || v === undefined ? null : JSON.stringify(v);
+};
 
 /** Keys compared as SQLite compares them (bytes), whatever the database's collation. */
 const binary = (columns: readonly string[]): string => columns.map((c) => `${c} COLLATE "C"`).join(', ');
@@ -133,7 +137,7 @@ export class PgEntityTable<T> {
     await this.load(work, stored);
     const byKey = new Map(stored.map((r) => [JSON.stringify(keyColumns.map((c) => r[`key:${c}`])), r]));
     const existing = keys.map((k) => byKey.get(JSON.stringify(k)));
-    const merged = entities.map((e, i) => (existing[i] !== undefined && spec.merge ? spec.merge(existing[i]!, e) : e));
+    const merged = entities.map((e, i) => (existing[i] !== undefined && spec.merge ? spec.merge(existing[i], e) : e));
     const encode = (): string[] => merged.map((e, i) => (existing[i] === undefined ? '' : this.data(spec, e, options.json)));
     let data = encode();
     if (this.shapes && !await this.shapes.settle(work, !options.dryRun)) data = encode();
