@@ -55,7 +55,8 @@ export class PgAttributeShapes {
    */
   async settle(work: ShapeWork, persist: boolean): Promise<boolean> {
     if (work.pending.size === 0) return true;
-    const shapes = [...work.pending.values()];
+    // In id order: two nodes inserting the same new shapes lock them in one order, never a deadlock.
+    const shapes = [...work.pending.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     work.pending.clear();
     const ids = shapes.map((s) => s.id);
     if (persist) {
