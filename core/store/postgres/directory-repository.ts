@@ -71,7 +71,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
             continue;
           }
           const { method, args } = ops[at];
-          answers[at] = await (this.methods[method])(work, accountId, ...(args ?? []) as unknown[]);
+          answers[at] = await this.methods[method](work, accountId, ...(args ?? []) as unknown[]);
           at++;
         } catch (err) {
           // In a multi-row insert nothing tells which row failed: the run's first names it.
