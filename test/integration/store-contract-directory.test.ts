@@ -180,6 +180,24 @@ describe('store contract: directory', () => {
     assert.equal(row.source_file, 'f1');
   });
 
+  bothEngines('two nodes writing the same new attribute shapes at once: both batches apply, both read', async (e) => {
+    const node2 = (await e.another()) as SqliteStore | PostgresStore;
+    const rows = (keys: string[]): DirectoryOp[] => Array.from({ length: 50 }, (_, i) => ({
+      method: 'createEmployee', args: [employee({ registrationReference: String(i), attributes: Object.fromEntries(keys.map((k) => [k, `${k}${i}`])) }), {}] }));
+    const shapes = [['a', 'b'], ['c', 'd'], ['e', 'f']];
+    await Promise.all([
+      dir(e).batch('acme', shapes.flatMap((keys, n) => rows(keys).map((op, i) => ({ ...op, args: [{ ...op.args[0] as Employee, registrationReference: `${n}-${i}` }, {}] }) as DirectoryOp))),
+      node2.directory().batch('globex', [...shapes].reverse().flatMap((keys, n) => rows(keys).map((op, i) => ({ ...op, args: [{ ...op.args[0] as Employee, registrationReference: `${n}-${i}` }, {}] }) as DirectoryOp))),
+    ]);
+    for (const [store, account] of [[e.store, 'globex'], [node2, 'acme']] as const) {
+      const listed = await (store as SqliteStore | PostgresStore).directory().listEmployees(account);
+      assert.equal(listed.length, 150);
+      assert.deepEqual(new Set(listed.map((x) => Object.keys(x.attributes).join())), new Set(['a,b', 'c,d', 'e,f']));
+    }
+    const [{ n }] = await e.sql<{ n: number | string }>('SELECT count(*) AS n FROM dir_attribute_shapes');
+    assert.equal(Number(n), 3, 'each shape stored once');
+  });
+
   bothEngines('batch: all or none: a failing operation rolls back the earlier ones, coded, named', async (e) => {
     const d = dir(e);
     await d.upsertOrganization('acme', org('KEEP'));
@@ -216,6 +234,7 @@ describe('store contract: directory', () => {
     } finally {
       await opened.close();
     }
+    await assert.rejects(opened.directory.listOrganizations('acme'), 'closed: its connection is gone');
     assert.deepEqual(await dir(e).getOrganization('acme', 'W'), org('W'));
   });
 });
