@@ -23,7 +23,7 @@ export type Row = Record<string, unknown>;
 export type ByEarlierAttempt = (fileId: string, writtenAt: number) => boolean;
 
 /** How one entity maps to its table: key columns, searchable columns; `data` holds the rest. */
-interface TableSpec<T> {
+export interface TableSpec<T> {
   table: string;
   keyColumns: readonly string[];
   key(entity: T): unknown[];
@@ -52,7 +52,7 @@ export const ORGANIZATIONS: TableSpec<Organization> = {
   values: (o) => [o.name, o.parentCode],
 };
 /** Employees: key and searchable fields in columns, attributes in `data` in the shaped form (attribute-shapes.ts). */
-export const employees = (shapes: AttributeShapes): TableSpec<Employee> => ({
+export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): TableSpec<Employee> => ({
   table: 'dir_employees',
   keyColumns: ['organization_code', 'registration_reference'],
   key: (e) => [e.organizationCode, e.registrationReference],

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logging/logger';
+import type { DirectoryRepository } from '../ports/directory';
 import type { Store } from '../ports/store';
 import { PostgresAccountDataRepository } from './account-data-repository';
 import { PostgresAccountRepository } from './account-repository';
@@ -7,6 +8,7 @@ import { PostgresBanRepository } from './bans-repository';
 import { connectPostgres } from './connect';
 import { PostgresCronRepository } from './cron-repository';
 import { PostgresDeliveryRepository } from './deliveries-repository';
+import { PostgresDirectoryRepository } from './directory-repository';
 import { PostgresEventRepository } from './events-repository';
 import { PostgresExpectationRepository } from './expectations-repository';
 import { PostgresInactivityRepository } from './inactivity-repository';
@@ -81,6 +83,9 @@ export class PostgresStore implements Store {
     this.nodes = new PostgresNodeRepository(pool);
     this.workflowVersions = new PostgresWorkflowVersionRepository(pool);
   }
+
+  /** The plugin API's directory (the port), on this store's pool, as SqliteStore.directory(); `afterWrite` is called after each batch. */
+  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new PostgresDirectoryRepository(this.pool, hooks); }
 
   private closing?: Promise<void>;
 

@@ -1,0 +1,229 @@
+import type { ChangeKind, WriteOptions } from '../../plugin-api/directory';
+import { FluxgateError } from '../../errors';
+import { canonicalJson } from '../../canonical-json';
+import type { Row, TableSpec } from '../directory-tables';
+import type { PgAttributeShapes, ShapeWork } from './directory-shapes';
+
+/**
+ * What one directory unit of work (a transaction) runs on: its connection and shapes, the
+ * table specs bound to them, and the attempt times it read (no attempt starts during one).
+ */
+export interface DirectoryWork extends ShapeWork {
+  /** Whether file `fileId` wrote at `writtenAt` during an earlier attempt (see SqliteDirectoryRows.byEarlierAttempt). */
+  byEarlierAttempt(fileId: string, writtenAt: number): Promise<boolean>;
+}
+
+/** Most rows in one multi-row INSERT: PostgreSQL takes at most 65,535 parameters (employees use 13 a row). */
+const ROWS_PER_INSERT = 1000;
+
+/** Columns that are not TEXT, cast from the text arrays of a multi-row UPDATE. */
+const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
+/** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
+const asText = (v: unknown): string | null => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null || v === undefined ? null : JSON.stringify(v);
+};
+
+/** Keys compared as SQLite compares them (bytes), whatever the database's collation. */
+const binary = (columns: readonly string[]): string => columns.map((c) => `${c} COLLATE "C"`).join(', ');
+
+/**
+ * One directory table on PostgreSQL, with SQLite's EntityTable semantics (core/store/
+ * directory-tables.ts: the same specs, the same created / updated / unchanged decision), each
+ * statement on the unit of work's connection. Rows read are made to look like SQLite's
+ * (`active` 1 or 0) so that the specs' read, merge and comparison apply as they are.
+ */
+export class PgEntityTable<T> {
+  private readonly where: string;
+  private readonly selected: string;
+  private readonly all: readonly string[];
+
+  /**
+   * `spec(work)`: the table's spec for a unit of work (employees encode their attributes into
+   * its shapes). `shapes`: set for employees. `versions`: whether writes may keep the replaced row.
+   */
+  constructor(private readonly spec: (work: DirectoryWork) => TableSpec<T>, private readonly table: TableSpec<T>,
+    private readonly shapes?: PgAttributeShapes, private readonly versions = false) {
+    const keys = ['account_id', ...table.keyColumns];
+    this.where = keys.map((c, i) => `${c} = $${i + 1}`).join(' AND ');
+    this.selected = ['data', ...(table.split ? [...table.keyColumns, ...table.columns] : [])].join(', ');
+    this.all = [...keys, ...table.columns, 'data', 'source_file', 'created_at', 'updated_at'];
+  }
+
+  /** The SELECT list a read needs, for queries of this table written elsewhere (findEmployees). */
+  get selectList(): string { return this.selected; }
+
+  async get(work: DirectoryWork, accountId: string, key: unknown[]): Promise<T | undefined> {
+    const row = await work.q.row<Row>(`SELECT ${this.selected} FROM ${this.table.table} WHERE ${this.where}`, [accountId, ...key]);
+    return row === undefined ? undefined : (await this.read(work, [row]))[0];
+  }
+
+  async list(work: DirectoryWork, accountId: string): Promise<T[]> {
+    return this.read(work, await work.q.rows<Row>(`SELECT ${this.selected} FROM ${this.table.table} WHERE account_id = $1 ORDER BY ${binary(this.table.keyColumns)}`, [accountId]));
+  }
+
+  /** Rows as entities: shapes loaded, `active` as SQLite holds it. */
+  async read(work: DirectoryWork, rows: Row[]): Promise<T[]> {
+    await this.load(work, rows);
+    const spec = this.spec(work);
+    return rows.map((row) => (spec.split ? spec.split.read(row) : JSON.parse(row.data as string) as T));
+  }
+
+  async upsert(work: DirectoryWork, accountId: string, entity: T, options: WriteOptions = {}): Promise<ChangeKind> {
+    if (options.keepPrevious && !options.dryRun) this.checkKeepPrevious(options);
+    if (!options.dryRun && await this.create(work, accountId, entity, options)) return 'created';
+    return (await this.update(work, accountId, entity, options)) ?? 'created'; // absent: a dry run
+  }
+
+  async create(work: DirectoryWork, accountId: string, entity: T, options: WriteOptions = {}): Promise<boolean> {
+    if (options.dryRun) {
+      return await work.q.row(`SELECT 1 FROM ${this.table.table} WHERE ${this.where}`, [accountId, ...this.table.key(entity)]) === undefined;
+    }
+    return (await this.createMany(work, accountId, [entity], options))[0];
+  }
+
+  /**
+   * Inserts the entities whose key is new, in multi-row statements (a 2,000-row file is two
+   * statements, not 2,000); for each, whether it was inserted. A key repeated among them is
+   * inserted by its first occurrence, as one statement after another would.
+   */
+  async createMany(work: DirectoryWork, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<boolean[]> {
+    const spec = this.spec(work);
+    const encode = (): string[] => entities.map((e) => this.data(spec, e, options.json));
+    let data = encode();
+    if (this.shapes && !await this.shapes.settle(work, true)) data = encode();
+    const now = Date.now();
+    const results: boolean[] = [];
+    const width = this.all.length;
+    const keyWidth = this.table.keyColumns.length;
+    for (let start = 0; start < entities.length; start += ROWS_PER_INSERT) {
+      const chunk = entities.slice(start, start + ROWS_PER_INSERT);
+      const params: unknown[] = [];
+      const tuples = chunk.map((entity, i) => {
+        params.push(accountId, ...this.table.key(entity), ...this.table.values(entity), data[start + i], options.sourceFile ?? null, now, now);
+        return `(${Array.from({ length: width }, (_, c) => `$${i * width + c + 1}`).join(', ')})`;
+      });
+      const inserted = await work.q.rows<Row>(`INSERT INTO ${this.table.table} (${this.all.join(', ')}) VALUES ${tuples.join(', ')}
+        ON CONFLICT DO NOTHING RETURNING ${this.table.keyColumns.join(', ')}`, params);
+      const fresh = new Set(inserted.map((r) => JSON.stringify(this.table.keyColumns.map((c) => r[c]))));
+      for (const entity of chunk) {
+        const key = JSON.stringify(this.table.key(entity).slice(0, keyWidth));
+        // The first occurrence of a key takes the insert; the set forgets it so a repeat answers false.
+        results.push(fresh.delete(key));
+      }
+    }
+    return results;
+  }
+
+  /** SQLite's EntityTable.update: replaces the stored entity if it differs; undefined when no entity has the key. */
+  async update(work: DirectoryWork, accountId: string, entity: T, options: WriteOptions = {}): Promise<ChangeKind | undefined> {
+    return (await this.updateMany(work, accountId, [entity], options))[0];
+  }
+
+  /**
+   * `update` of each entity (their keys all different), in a few statements whatever their
+   * number: one SELECT of the stored rows, the shapes, then at most two multi-row INSERTs of
+   * kept versions and one multi-row UPDATE. Each answers as `update` would, one after another.
+   */
+  async updateMany(work: DirectoryWork, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<Array<ChangeKind | undefined>> {
+    if (options.keepPrevious && !options.dryRun) this.checkKeepPrevious(options);
+    const spec = this.spec(work);
+    const keyColumns = this.table.keyColumns;
+    const keys = entities.map((e) => spec.key(e));
+    const stored = await work.q.rows<Row>(`SELECT ${this.selected}, ${keyColumns.map((c) => `${c} AS "key:${c}"`).join(', ')}, source_file, created_at, updated_at
+      FROM ${this.table.table} WHERE account_id = $1 AND (${keyColumns.join(', ')}) IN (SELECT * FROM unnest(${keyColumns.map((_, i) => `$${i + 2}::text[]`).join(', ')}))`,
+    [accountId, ...keyColumns.map((_, c) => keys.map((k) => k[c]))]);
+    await this.load(work, stored);
+    const byKey = new Map(stored.map((r) => [JSON.stringify(keyColumns.map((c) => r[`key:${c}`])), r]));
+    const existing = keys.map((k) => byKey.get(JSON.stringify(k)));
+    const merged = entities.map((e, i) => (existing[i] !== undefined && spec.merge ? spec.merge(existing[i], e) : e));
+    const encode = (): string[] => merged.map((e, i) => (existing[i] === undefined ? '' : this.data(spec, e, options.json)));
+    let data = encode();
+    if (this.shapes && !await this.shapes.settle(work, !options.dryRun)) data = encode();
+
+    const answers: Array<ChangeKind | undefined> = [];
+    const changed: number[] = [];
+    for (let i = 0; i < entities.length; i++) {
+      const row = existing[i];
+      if (row === undefined) { answers.push(undefined); continue; }
+      if (this.unchanged(spec, row, merged[i], data[i], spec.values(merged[i]))) {
+        answers.push((await this.earlierAttemptChange(work, row, options.sourceFile)) ?? 'unchanged');
+        continue;
+      }
+      answers.push('updated');
+      if (!options.dryRun) changed.push(i);
+    }
+    if (changed.length === 0) return answers;
+    const now = Date.now();
+    if (options.keepPrevious) await this.keepVersions(work, accountId, options.sourceFile!, changed.map((i) => ({ key: keys[i], row: existing[i]! })), now);
+    const columns = [...this.table.columns, 'data'];
+    const set = [...columns.map((c) => `${c} = v.${c}${CASTS[c] ?? ''}`), `source_file = $${columns.length + keyColumns.length + 2}`, `updated_at = $${columns.length + keyColumns.length + 3}`];
+    const arrays = [
+      ...keyColumns.map((_, c) => changed.map((i) => keys[i][c])),
+      ...this.table.columns.map((_, c) => changed.map((i) => asText(spec.values(merged[i])[c]))),
+      changed.map((i) => data[i]),
+    ];
+    const names = [...keyColumns.map((c) => `k_${c}`), ...columns];
+    await work.q.run(`UPDATE ${this.table.table} AS t SET ${set.join(', ')}
+      FROM unnest(${names.map((_, i) => `$${i + 2}::text[]`).join(', ')}) AS v(${names.join(', ')})
+      WHERE t.account_id = $1 AND ${keyColumns.map((c) => `t.${c} = v.k_${c}`).join(' AND ')}`,
+    [accountId, ...arrays, options.sourceFile ?? null, now]);
+    return answers;
+  }
+
+  /**
+   * As EmployeeVersions.keep, for several rows: a row another writer changed last is kept over
+   * what the file kept; a row the file wrote itself leaves the version kept first.
+   */
+  private async keepVersions(work: DirectoryWork, accountId: string, fileId: string, rows: Array<{ key: unknown[]; row: Row }>, now: number): Promise<void> {
+    const entities = await this.read(work, rows.map((r) => r.row));
+    for (const over of [true, false]) {
+      const picked = rows.map((r, i) => ({ ...r, json: JSON.stringify(entities[i]) })).filter((r) => (r.row.source_file !== fileId) === over);
+      if (picked.length === 0) continue;
+      await work.q.run(`INSERT INTO dir_employee_versions (account_id, file_id, organization_code, registration_reference, data, kept_at)
+        SELECT $1, $2, o, r, d, $6 FROM unnest($3::text[], $4::text[], $5::text[]) AS v(o, r, d)
+        ON CONFLICT (account_id, file_id, organization_code, registration_reference) DO ${over ? 'UPDATE SET data = excluded.data, kept_at = excluded.kept_at' : 'NOTHING'}`,
+      [accountId, fileId, picked.map((p) => p.key[0]), picked.map((p) => p.key[1]), picked.map((p) => p.json), now]);
+    }
+  }
+
+  async remove(work: DirectoryWork, accountId: string, key: unknown[]): Promise<boolean> {
+    return await work.q.run(`DELETE FROM ${this.table.table} WHERE ${this.where}`, [accountId, ...key]) > 0;
+  }
+
+  private data(spec: TableSpec<T>, entity: T, json?: string): string {
+    return spec.split ? spec.split.data(entity, true) : json ?? JSON.stringify(entity);
+  }
+
+  private async load(work: DirectoryWork, rows: Row[]): Promise<void> {
+    for (const row of rows) if (typeof row.active === 'boolean') row.active = row.active ? 1 : 0;
+    if (this.shapes) await this.shapes.load(work.q, rows);
+  }
+
+  private checkKeepPrevious(options: WriteOptions): void {
+    if (!this.versions) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', `WriteOptions.keepPrevious is for employees only, not for ${this.table.table} writes`);
+    }
+    if (options.sourceFile === undefined) {
+      throw new FluxgateError('FG_PLUGIN_INVALID', 'WriteOptions.keepPrevious needs sourceFile (the journal id of the file being applied)');
+    }
+  }
+
+  /** SQLite's EntityTable.earlierAttemptChange. */
+  private async earlierAttemptChange(work: DirectoryWork, existing: Row, sourceFile: string | undefined): Promise<'created' | 'updated' | undefined> {
+    if (sourceFile === undefined || existing.source_file !== sourceFile) return undefined;
+    const writtenAt = existing.updated_at as number;
+    if (!await work.byEarlierAttempt(sourceFile, writtenAt)) return undefined;
+    return existing.created_at === writtenAt ? 'created' : 'updated';
+  }
+
+  /** SQLite's EntityTable.unchanged. */
+  private unchanged(spec: TableSpec<T>, existing: Row, entity: T, data: string, values: unknown[]): boolean {
+    const { split } = spec;
+    if (split && spec.columns.some((c, i) => existing[c] !== values[i])) return false;
+    const stored = existing.data as string;
+    if (stored === data) return true;
+    return split ? split.same(stored, entity) : canonicalJson(JSON.parse(stored)) === canonicalJson(JSON.parse(data));
+  }
+}
