@@ -46,3 +46,10 @@ test('a gate that cannot start fails with the reason, instead of hanging or pass
   assert.equal(r.ok, false);
   assert.match(r.output, /cannot run \/nonexistent\/fluxgate-gate: .*ENOENT/);
 });
+
+test('lint leaves out the build in progress (.dist-next-*), which a build beside it renames away mid-lint', async () => {
+  const { ESLint } = await import('eslint');
+  const eslint = new ESLint({ cwd: REPO_ROOT });
+  assert.equal(await eslint.isPathIgnored(join(REPO_ROOT, '.dist-next-12345', 'core', 'app.js')), true);
+  assert.equal(await eslint.isPathIgnored(join(REPO_ROOT, 'core', 'app.ts')), false, 'the sources are linted');
+});
