@@ -26,7 +26,8 @@ before(async () => {
       events: {
         webhooks: [{ name: 'ops', url: receiver.url, secret: SECRET, events: ['account.*'] }],
         // Seconds, not the production minutes and hours, so the test runs in seconds.
-        delivery: { pollIntervalMs: 100, baseDelayMs: 200, maxDelayMs: 400, horizon: '3s', timeoutMs: 1000, leaseMs: 2000 },
+        // timeoutMs: the SIGKILL test's hanging receiver must still hold its attempt when the kill comes, however slow the machine.
+        delivery: { pollIntervalMs: 100, baseDelayMs: 200, maxDelayMs: 400, horizon: '3s', timeoutMs: 10_000, leaseMs: 11_000 },
       },
       expectations: [{ name: 'acme-daily-sal', account: 'acme', flux: 'sal', schedule: '0 7 * * *', timezone: 'Europe/Paris', grace: '2h' }],
     },
