@@ -9,13 +9,14 @@ export { leaseOf } from './ports/queue';
 
 const HOST = hostname();
 
-interface JobRow {
+/** A `queue` row as both engines store it (PostgreSQL's repository maps it with toJob too). */
+export interface JobRow {
   id: number; topic: string; dedup_key: string | null; account_id: string | null; payload: string;
   state: JobState; run_at: number; attempts: number; max_attempts: number; lease_until: number | null;
   last_error: string | null; created_at: number; updated_at: number;
 }
 
-const toJob = <P>(r: JobRow): Job<P> => ({
+export const toJob = <P>(r: JobRow): Job<P> => ({
   id: r.id, topic: r.topic, dedupKey: r.dedup_key, accountId: r.account_id, payload: JSON.parse(r.payload) as P,
   state: r.state, runAt: r.run_at, attempts: r.attempts, maxAttempts: r.max_attempts, leaseUntil: r.lease_until,
   lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at,

@@ -1,23 +1,12 @@
 import { hostname } from 'node:os';
 import { FluxgateError } from '../../errors';
 import type { ClaimRequest, Job, JobState, LeaseRef, NewJob, QueueRepository } from '../ports/queue';
+import { toJob, type JobRow } from '../queue-repository';
 import type { PgPool, Queryable } from './pool';
 
 const HOST = hostname();
 /** Due jobs locked and read per round trip while a claim looks for jobs within the per-account room. */
 const CLAIM_PAGE = 100;
-
-interface JobRow {
-  id: number; topic: string; dedup_key: string | null; account_id: string | null; payload: string;
-  state: JobState; run_at: number; attempts: number; max_attempts: number; lease_until: number | null;
-  last_error: string | null; created_at: number; updated_at: number;
-}
-
-const toJob = <P>(r: JobRow): Job<P> => ({
-  id: r.id, topic: r.topic, dedupKey: r.dedup_key, accountId: r.account_id, payload: JSON.parse(r.payload) as P,
-  state: r.state, runAt: r.run_at, attempts: r.attempts, maxAttempts: r.max_attempts, leaseUntil: r.lease_until,
-  lastError: r.last_error, createdAt: r.created_at, updatedAt: r.updated_at,
-});
 
 /** A job that can be leased now ($1 topic, $2 now): ready and due, or leased by a holder whose lease ran out. */
 const DUE = `topic = $1 AND ((state = 'ready' AND run_at <= $2) OR (state = 'leased' AND lease_until < $2))`;
