@@ -18,6 +18,9 @@ export class ShapeWork {
   constructor(readonly q: Queryable) {}
 }
 
+/** Key of the transaction advisory lock taken to insert new shapes ("flux", 4; migrate.ts and copy.ts hold 1 and 2). */
+const NEW_SHAPES_LOCK_KEY = 0x666c7578_04;
+
 /** Stored data in the shaped form starts with `["<id>"`. */
 const SHAPED_ID = /^\["([^"]+)"/;
 
@@ -55,13 +58,20 @@ export class PgAttributeShapes {
    */
   async settle(work: ShapeWork, persist: boolean): Promise<boolean> {
     if (work.pending.size === 0) return true;
-    // In id order: two nodes inserting the same new shapes lock them in one order, never a deadlock.
     const shapes = [...work.pending.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     work.pending.clear();
     const ids = shapes.map((s) => s.id);
     if (persist) {
-      await work.q.run(`INSERT INTO dir_attribute_shapes (id, keys) SELECT * FROM unnest($1::text[], $2::text[])
-        ON CONFLICT DO NOTHING`, [ids, shapes.map((s) => s.text)]);
+      const present = new Set((await work.q.rows<{ id: string }>('SELECT id FROM dir_attribute_shapes WHERE id = ANY($1)', [ids])).map((r) => r.id));
+      const missing = shapes.filter((s) => !present.has(s.id));
+      if (missing.length > 0) {
+        // One lock, held to commit, for every transaction inserting new shapes: a batch settles its
+        // shapes run by run, so two batches naming the same new shapes in other orders locked them
+        // crosswise, and deadlocked again on each retry while the other still ran.
+        await work.q.run('SELECT pg_advisory_xact_lock($1)', [NEW_SHAPES_LOCK_KEY]);
+        await work.q.run(`INSERT INTO dir_attribute_shapes (id, keys) SELECT * FROM unnest($1::text[], $2::text[])
+          ON CONFLICT DO NOTHING`, [missing.map((s) => s.id), missing.map((s) => s.text)]);
+      }
     }
     const stored = new Map((await work.q.rows<{ id: string; keys: string }>('SELECT id, keys FROM dir_attribute_shapes WHERE id = ANY($1)', [ids]))
       .map((r) => [r.id, r.keys]));
