@@ -2,10 +2,16 @@ import type { Statement } from 'better-sqlite3';
 import type { Database } from './database';
 import type { JournalRowAt, RecordedOutput, RetainedInput, RetentionRepository, SeenFile } from './ports/jobs';
 
-interface InputRow {
+/** A journal row as retention reads it, on either engine. */
+export interface InputRow {
   id: string; account_id: string; name: string; state: RetainedInput['state']; location: string; size: number;
   sha256: string; received_at: number; processed_at: number | null;
 }
+
+export const toRetainedInput = (r: InputRow): RetainedInput => ({
+  fileId: r.id, accountId: r.account_id, name: r.name, state: r.state, location: r.location, size: r.size,
+  sha256: r.sha256, receivedAt: r.received_at, processedAt: r.processed_at,
+});
 
 /**
  * What retention reads from the journal, and the first-seen registry of files the journal
@@ -57,12 +63,7 @@ export class SqliteRetentionRepository implements RetentionRepository {
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = sql.all({ ...cutoffs, afterAt: after[0], afterId: after[1], limit: pageSize }) as InputRow[];
-        for (const r of rows) {
-          yield {
-            fileId: r.id, accountId: r.account_id, name: r.name, state: r.state, location: r.location, size: r.size,
-            sha256: r.sha256, receivedAt: r.received_at, processedAt: r.processed_at,
-          };
-        }
+        for (const r of rows) yield toRetainedInput(r);
         if (rows.length < pageSize) break;
         after = key(rows[rows.length - 1]);
       }

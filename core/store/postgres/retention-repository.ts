@@ -1,10 +1,7 @@
 import type { JournalRowAt, RecordedOutput, RetainedInput, RetentionRepository, SeenFile } from '../ports/jobs';
+import { toRetainedInput, type InputRow } from '../retention-repository';
 import type { PgPool } from './pool';
 
-interface InputRow {
-  id: string; account_id: string; name: string; state: RetainedInput['state']; location: string; size: number;
-  sha256: string; received_at: number; processed_at: number | null;
-}
 interface RowAt { id: string; location: string; state: string; size: number; sha256: string; received_at: number }
 
 const COLUMNS = 'id, account_id, name, state, location, size, sha256, received_at, processed_at';
@@ -36,12 +33,7 @@ export class PostgresRetentionRepository implements RetentionRepository {
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await this.db.rows<InputRow>(sql, params(cutoffs, after, pageSize));
-        for (const r of rows) {
-          yield {
-            fileId: r.id, accountId: r.account_id, name: r.name, state: r.state, location: r.location, size: r.size,
-            sha256: r.sha256, receivedAt: r.received_at, processedAt: r.processed_at,
-          };
-        }
+        for (const r of rows) yield toRetainedInput(r);
         if (rows.length < pageSize) break;
         after = key(rows[rows.length - 1]);
       }
