@@ -36,6 +36,34 @@ describe('serve: the V8 flags it runs with', () => {
     assert.ok(await newSpace() <= 8 * 1024 * 1024, `new space ${await newSpace()} bytes after the start-up`);
   });
 
+  it('once the engine is loaded, V8 sets the old generation\'s limits with a factor of 2 (upload-heap.ts), not its own', async () => {
+    // V8's own is 4.0 for a young process that allocates fast, and a big file's promoted garbage
+    // then piles up to 4x the live heap (bench:sal's peak RSS, docs/benchmarks.md).
+    const server = new TestServer({ nodeArgs: ['--trace-gc-verbose'] });
+    servers.push(server);
+    await server.start();
+    await server.waitForLog((l) => l.msg === 'intake: start-up scan of every account tree done');
+    // --trace-gc-verbose: "[pid:isolate] N ms: Mark-Compact 36.1 (38.2) -> 30.3 (37.7) MB, …", then
+    // "[pid:isolate:0] N ms: [HeapController] factor 2.0 based on mu=…" for each limit it sets.
+    // The engine's modules make the heap ~30 MB live; before them (the CLI, the config) ~12 MB.
+    const loadedFactors = (): string[] => {
+      const factors: string[] = [];
+      let loaded = false;
+      for (const { line } of server.otherOutput) {
+        const compacted = / ms: Mark-Compact \S+ \(\S+\) -> ([\d.]+) /.exec(line);
+        if (compacted) loaded = Number(compacted[1]) >= 20;
+        const factor = /\[HeapController\] factor ([\d.]+) based on/.exec(line);
+        if (factor && loaded) factors.push(factor[1]);
+      }
+      return factors;
+    };
+    const deadline = Date.now() + 15_000;
+    while (loadedFactors().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const factors = loadedFactors();
+    assert.ok(factors.length > 0, `no mark-compact of the loaded engine in 15 s:\n${server.otherOutput.map((o) => o.line).join('\n')}`);
+    assert.deepEqual([...new Set(factors)], ['2.0'], server.otherOutput.map((o) => o.line).filter((l) => /Mark-Compact|HeapController\] factor/.test(l)).join('\n'));
+  });
+
   it("an operator's own semi-space size (NODE_OPTIONS or node's command line) is left as it is", async () => {
     const server = new TestServer({ env: { NODE_OPTIONS: '--max-semi-space-size=8' } });
     servers.push(server);
