@@ -56,7 +56,7 @@ export class PostgresNodeLock {
 /** The session holding a node id's lock, read from pg_locks and pg_stat_activity (undefined if it is gone meanwhile). */
 async function holderOf(client: Client, nodeId: string): Promise<Holder | undefined> {
   const rows = await client.query<Holder>(`
-    SELECT a.client_addr::text AS client_addr, a.backend_start, a.application_name
+    SELECT host(a.client_addr) AS client_addr, a.backend_start, a.application_name
       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
        AND l.classid::bigint = $1 AND l.objid::bigint = (hashtext($2)::bigint & 4294967295)`, [NODE_LOCK_CLASS, nodeId]);
