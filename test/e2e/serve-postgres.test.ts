@@ -143,7 +143,7 @@ print('put OK')
     assert.equal(listening?.nodeId, 'pg-a');
   });
 
-  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both', async () => {
+  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither', async () => {
     const a = servers[servers.length - 1]; // pg-a, restarted above
     const b = node('pg-b');
     await b.start();
@@ -160,5 +160,13 @@ print('put OK')
     const nodes = parseJson<NodeJson[]>((await b.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => n.id).sort(), ['pg-a', 'pg-b']);
     assert.equal(existsSync(paths.serveLock), false, 'the shared data directory is not locked by either node');
+    // Disabled on one node's CLI: refused at once on both.
+    const disabled = await a.cli('account', 'disable', 'globex');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    for (const server of [a, b]) {
+      const r = await sftpBatch(server.port, 'globex', globex.privatePath, ['ls in']);
+      assert.notEqual(r.code, 0, `refused on port ${server.port}`);
+      assert.match(r.stderr, /Permission denied/, r.stderr);
+    }
   });
 });
