@@ -49,7 +49,7 @@ describe('serving from PostgreSQL', { skip }, () => {
   function node(nodeId: string): TestServer {
     const server = new TestServer({ config: {
       dataDir, store: { url: db.url, poolSize: 5 }, cluster: { nodeId }, engine: { watch: false },
-      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false },
+      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false }, http: { metricsPublic: true },
     } });
     servers.push(server);
     return server;
@@ -104,6 +104,11 @@ print('put OK')
     await until('pg-a is recorded', async () => (await db.query('SELECT id FROM nodes')).length === 1, 15_000);
     const nodes = parseJson<NodeJson[]>((await a.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => [n.id, n.state, n.address]), [['pg-a', 'alive', `127.0.0.1:${a.port}`]]);
+    // The operator plane on the same store: ready, and the metrics read from PostgreSQL.
+    const ready = await fetch(`${a.httpUrl}/readyz`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    for (const flux of ['sir', 'sal']) assert.match(metrics, new RegExp(`^fluxgate_files\\{flux="${flux}",state="processed"\\} 1$`, 'm'), metrics.slice(0, 3000));
     assert.equal(existsSync(paths.database), false, 'no SQLite store on a PostgreSQL node');
   });
 
