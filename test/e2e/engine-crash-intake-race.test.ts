@@ -38,7 +38,7 @@ describe('one journal entry per upload across nodes: a slow scan of another node
     await server?.cleanup();
   });
 
-  test('node B digests each file before node A records it, and records after A archived it: one entry, receipt and report per file; a re-upload of the same bytes is a new entry', async () => {
+  test('node B digests each file before node A records it, and records after A archived it: one entry, receipt and report per file; a re-upload of the same bytes is a new entry; a file moved back is not taken twice', async () => {
     server = new TestServer({ config: CONFIG });
     const key = await createAccount(server, 'acme');
     const paths = new DataPaths(server.dataDir);
@@ -110,6 +110,19 @@ describe('one journal entry per upload across nodes: a slow scan of another node
       assert.equal(second.sha256, first.sha256, 'the same bytes');
       assert.notEqual(second.id, first.id);
       assert.notEqual(second.client, null, 'announced by the SFTP server');
+
+      // A processed file moved back into in/ (mv keeps its inode and mtime) is the same upload:
+      // not taken in twice, left where it is, said once (not at every look of the scan).
+      const back = names[1];
+      const [archived] = probe.byName(back);
+      renameSync(archived.location, join(echo, back));
+      const warned = (l: Record<string, unknown>) => l.code === 'FG_ALREADY_JOURNALED' && l.fileId === archived.id;
+      await server.waitForLog(warned, 10_000);
+      await new Promise((r) => setTimeout(r, 2500)); // two more looks of the scan
+      assert.equal(server.logs.filter(warned).length, 1, 'warned once');
+      assert.match(String(server.logs.find(warned)!.msg), new RegExp(`fluxgate replay ${archived.id}`));
+      assert.equal(probe.byName(back).length, 1, 'still one entry');
+      assert.ok(existsSync(join(echo, back)), 'left where it is');
     } finally {
       probe.close();
     }
