@@ -146,8 +146,8 @@ export class Intake {
     this.warnedAlreadyJournaled.add(key);
     this.log.warn({ ...context, code: 'FG_ALREADY_JOURNALED', location: earlier.location },
       `${earlier.originalPath} is the upload journaled as ${earlier.id} (${earlier.state}, now at ${earlier.location}), moved back into the account tree: `
-      + `it is not taken in twice and stays where it is. To process it again run \`fluxgate replay ${earlier.id}\` and remove this copy; `
-      + 'a copy made with cp (a new file) is taken in as a new upload');
+      + `it is not taken in twice and stays where it is. To process it again, move it back to ${earlier.location} and run `
+      + `\`fluxgate replay ${earlier.id}\`; or copy it (cp makes a new file, taken in as a new upload) and remove this one`);
     return undefined;
   }
 
