@@ -122,7 +122,8 @@ export class Intake {
    * node is on it. Finished but still here: a crash came between its final transition and its
    * move (intake's refusal of a disabled account's file): the move is finished now. Finished and
    * elsewhere: the file was moved back (`mv` keeps the inode and mtime) and is left where it is,
-   * with a warning once per process; processing it again is `fluxgate replay`'s job.
+   * with a warning once per process; processing it again is `fluxgate replay`'s job. (Unless the
+   * file is still where its entry says, under both names: a stale cached view, nothing to say.)
    */
   private async alreadyJournaled(earlier: JournalFile, absolutePath: string, identity: string, via: string): Promise<undefined> {
     if (LIVE_STATES.includes(earlier.state)) return undefined;
@@ -140,6 +141,10 @@ export class Intake {
       this.log.warn({ ...context, to: moved.location }, 'a finished file was still in the account tree (a crash came before its move): moved now');
       return undefined;
     }
+    // The same file, with one link, where the entry says it is: this path is a stale view of it (another
+    // node moved it and this node's NFS caches do not show it yet), not a file moved back (nor a hard link).
+    const there = await stat(earlier.location, { bigint: true }).catch(() => undefined);
+    if (there && there.nlink === 1n && uploadIdentity(there) === identity) return undefined;
     const key = `${absolutePath}\0${identity}`;
     if (this.warnedAlreadyJournaled.has(key)) return undefined;
     if (this.warnedAlreadyJournaled.size >= MAX_REMEMBERED) this.warnedAlreadyJournaled.clear();

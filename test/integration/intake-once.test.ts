@@ -1,17 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
 import { fileJobs, workflowRouting } from '../../core/composition/engine';
 import { DataPaths } from '../../core/config/paths';
 import { Intake } from '../../core/intake/intake';
 import { uploadIdentity } from '../../core/intake/upload-identity';
-import { silentLogger } from '../../core/logging/logger';
 import { DurableQueue } from '../../core/queue/queue';
 import { openDatabase, type Database } from '../../core/store/database';
 import { SqliteStore } from '../../core/store/sqlite-store';
 import { StepRegistry, WorkflowRegistry } from '../../core/workflow/registry';
+import { archiveDestination, moveInput } from '../../core/workflow/input-moves';
 import { BUILTIN_STEPS } from '../../core/workflow/steps';
 import { accountServiceOn } from '../helpers/accounts';
 import { makeKey } from '../helpers/keys';
@@ -31,6 +32,7 @@ describe('intake: one entry per upload', { skip: skipUnless('ssh-keygen') }, () 
   let db: Database;
   let store: SqliteStore;
   let intake: Intake;
+  const logs: Array<Record<string, unknown>> = [];
 
   before(async () => {
     mkdirSync(paths.root, { recursive: true });
@@ -38,7 +40,7 @@ describe('intake: one entry per upload', { skip: skipUnless('ssh-keygen') }, () 
     store = new SqliteStore(db);
     await accountServiceOn(db, paths, loaded.config).create({ id: 'acme', partner: 'acme', publicKey: makeKey().publicKey });
     mkdirSync(echo);
-    const logger = silentLogger();
+    const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
     const workflows = new WorkflowRegistry(join(REPO_ROOT, 'workflows'), new StepRegistry(BUILTIN_STEPS), logger, false);
     const files = fileJobs(new DurableQueue(store.queue, loaded.config.engine.retry, logger), workflows, loaded.config);
     intake = new Intake({ paths, accounts: store.accounts, journal: store.journal, files, route: workflowRouting(workflows), logger });
@@ -61,6 +63,27 @@ describe('intake: one entry per upload', { skip: skipUnless('ssh-keygen') }, () 
     renameSync(`${path}.filepart`, path);
     assert.notEqual(uploadIdentity(statSync(path, { bigint: true })), partial, 'a new upload of the same bytes is another file');
     assert.match(partial, /^\d+:\d{10,}:5$/, 'inode, mtime in ns, size');
+    rmSync(path);
+  });
+
+  test('a processed file hard-linked back into in/ is not taken in twice: one FG_ALREADY_JOURNALED warning, however many looks', async () => {
+    const name = 'ndmat_acme_acme_echo_261207110100.csv';
+    const path = join(echo, name);
+    writeFileSync(`${path}.filepart`, 'linked\n');
+    renameSync(`${path}.filepart`, path);
+    const entry = (await intake.consider('acme', path, 'scan'))!;
+    assert.equal(entry.state, 'received');
+    // What the engine does with it: archived, then processed.
+    const archived = await moveInput(store.journal, entry, archiveDestination(paths, entry), 'archived');
+    await store.journal.finish(entry.id, 'processed', { result: 'processed' });
+    linkSync(archived.location, path); // the same file under both names (nlink 2): not a stale view of a move
+    for (let look = 0; look < 3; look++) assert.equal(await intake.consider('acme', path, 'scan'), undefined);
+    const warnings = logs.filter((l) => l.code === 'FG_ALREADY_JOURNALED');
+    assert.equal(warnings.length, 1, 'warned once');
+    assert.equal(warnings[0].fileId, entry.id);
+    assert.match(String(warnings[0].msg), new RegExp(`move it back to ${archived.location.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} and run \`fluxgate replay ${entry.id}\``));
+    assert.equal((await store.journal.list({ q: name })).files.length, 1, 'one entry');
+    assert.ok(existsSync(path), 'left where it is');
     rmSync(path);
   });
 
