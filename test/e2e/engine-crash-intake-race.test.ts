@@ -74,6 +74,7 @@ describe('one journal entry per upload across nodes: a slow scan of another node
 
       // Each file completes by a rename, as an upload does, and is announced to no one; B's scan is there first.
       const names = Array.from({ length: FILES }, (_, i) => `ndmat_acme_acme_echo_2612071000${String(i).padStart(2, '0')}.csv`);
+      const dropped = Date.now();
       const considered = names.map((name, i) => {
         writeFileSync(join(echo, `${name}.filepart`), `row-${i}\n`);
         renameSync(join(echo, `${name}.filepart`), join(echo, name));
@@ -91,6 +92,8 @@ describe('one journal entry per upload across nodes: a slow scan of another node
         assert.equal(entries[0].state, 'processed', JSON.stringify(entries[0].outcome));
         assert.equal(probe.events(entries[0].id).filter((e) => e.type === 'received').length, 1);
         await server.waitForLog((l) => l.msg === 'file received' && l.fileId === entries[0].id && l.via === 'scan', 5000);
+        // Found by A's scan within its interval (1 s) plus the second a file must stay unchanged, plus slack for a loaded machine.
+        assert.ok(entries[0].receivedAt - dropped < 1000 + 1000 + 3000, `${name} found ${entries[0].receivedAt - dropped} ms after it was dropped`);
       }
       assert.deepEqual(readdirSync(echo), [], 'nothing left in in/');
       assert.equal(readdirSync(join(paths.archive('acme', 'echo'))).length, FILES, 'one archived copy each');
