@@ -29,6 +29,12 @@ export interface IntakeDeps {
 
 /** Files already journaled that intake has said so about (warned once per process, not at every look). */
 const MAX_REMEMBERED = 10_000;
+/**
+ * A finished file still at its intake path is moved by whoever finished it, within milliseconds;
+ * only after this long is it taken for one a crash left there (another node's scan would
+ * otherwise race the live node's own move).
+ */
+const LEFT_BY_A_CRASH_MS = 60_000;
 
 /**
  * Turns a completed file in an account tree into exactly one journal entry and one queue job,
@@ -129,6 +135,7 @@ export class Intake {
     if (LIVE_STATES.includes(earlier.state)) return undefined;
     const context = { fileId: earlier.id, account: earlier.accountId, path: earlier.originalPath, state: earlier.state, via };
     if (earlier.location === absolutePath) {
+      if (Date.now() - earlier.updatedAt < LEFT_BY_A_CRASH_MS) return undefined;
       // Its `rejected` event is written after the move: the crash came before both.
       if (earlier.state === 'rejected' && earlier.outcome) {
         await this.quarantine(earlier, earlier.outcome, via);

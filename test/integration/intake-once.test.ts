@@ -99,6 +99,10 @@ describe('intake: one entry per upload', { skip: skipUnless('ssh-keygen') }, () 
       sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), location: path, identity,
     }, (file) => ({ topic: 'file.process', payload: { fileId: file.id }, dedupKey: file.id, accountId: 'acme', maxAttempts: 3 }), () => refusal))!;
     assert.equal(recorded.file.state, 'rejected');
+    // Just finished: the node that refused it may be moving it right now; it is left to that node.
+    assert.equal(await intake.consider('acme', path, 'scan'), undefined, 'not a new entry');
+    assert.ok(existsSync(path), 'left to the node finishing it');
+    await store.journal.update(recorded.file.id, {}, Date.now() - 61_000); // the crash was a minute ago
 
     assert.equal(await intake.consider('acme', path, 'scan'), undefined, 'not a new entry');
     const row = (await store.journal.get(recorded.file.id))!;
