@@ -39,8 +39,8 @@ export const HEADROOM_BYTES = 64 * 1024 * 1024;
 const MAX_PERCENT = 300;
 const MIN_PERCENT = 10;
 /**
- * A server's factor outside uploads: 2, where V8 would pick up to 4 (docs/benchmarks.md,
- * 2026-12-07 perf-heap: peaks 256-276 MB against 281-380 MB, no more CPU).
+ * A server's factor outside uploads: 2, where V8 would pick up to 4 (bench:sal's peak RSS
+ * 256-287 MB in 31 rounds, against up to 344-380 MB; the same CPU: docs/benchmarks.md, perf-heap).
  */
 export const SERVER_GROWING_PERCENT = 100;
 
