@@ -1,5 +1,5 @@
-import { constants, openSync } from 'node:fs';
-import { NOTHING_YET, pollFrame, readFrame, writeFrame } from './frames';
+import { constants, openSync, writeSync } from 'node:fs';
+import { encodeFrame, NOTHING_YET, pollFrame, readFrame, writeFrame } from './frames';
 import type { Answer, ChildMessage } from './protocol';
 
 /** How often an awaited answer is looked for while the plugin works (ms). */
@@ -10,10 +10,11 @@ interface Waiting { resolve: (value: unknown) => void; reject: (err: Error) => v
 /**
  * The sandbox child's end of the protocol (frames.ts): its requests out, the engine's answers
  * in, in order. A synchronous call (`ask`) waits for its answer. A batch (`request`) does not:
- * its Promise settles when its answer is read, so the plugin goes on (parsing the next rows)
- * while the engine applies the batch: the two processes work at once. An answer is read when a
- * poll finds it, or before anything else is sent (so the engine is never left blocked writing
- * an answer while the child blocks writing a request: the pipes are 64 KiB).
+ * its Promise settles when its answer is read, so the plugin goes on (parsing the next rows,
+ * sending the next batch) while the engine applies the batch: the two processes work at once.
+ * An answer is read when a poll finds it, before a call's own answer, or while a request waits
+ * on a full pipe (the pipes are 64 KiB: the engine may be blocked writing an answer the child
+ * has not read, and would never read the child's request).
  */
 export class ChildChannel {
   private readonly waiting: Waiting[] = [];
@@ -22,12 +23,15 @@ export class ChildChannel {
   private readonly answers: number;
   /** The answers' FIFO again, non-blocking: for polls. */
   private readonly answersNonBlocking: number;
+  /** The requests' FIFO again, non-blocking: for writes while answers are owed. */
+  private readonly requestsNonBlocking: number;
 
   /** Opened in the engine's order (requests, then answers): each open waits for the other end. */
   constructor(requestPath: string, answerPath: string, private readonly onGone: () => never) {
     this.requests = openSync(requestPath, 'w');
     this.answers = openSync(answerPath, 'r');
     this.answersNonBlocking = openSync(answerPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    this.requestsNonBlocking = openSync(requestPath, constants.O_WRONLY | constants.O_NONBLOCK);
   }
 
   /** The next answer, whatever it is (the job, first). */
@@ -37,13 +41,14 @@ export class ChildChannel {
 
   /** Sends a message that has no answer (report items, log lines, the end). */
   send(message: ChildMessage): void {
-    this.settleWaiting();
-    writeFrame(this.requests, message);
+    if (this.waiting.length === 0) writeFrame(this.requests, message); // nothing owed: the engine is reading
+    else this.writeWhileAnswered(encodeFrame(message));
   }
 
-  /** Sends a request and waits for its answer. */
+  /** Sends a request and waits for its answer (the batches' before it come first). */
   ask(message: ChildMessage): unknown {
     this.send(message);
+    this.settleWaiting();
     return unwrap(this.read<Answer>());
   }
 
@@ -54,6 +59,28 @@ export class ChildChannel {
       this.waiting.push({ resolve, reject });
       this.polling ??= setTimeout(this.poll, POLL_MS);
     });
+  }
+
+  /**
+   * Writes a frame while answers are owed. When the pipe is full the engine is busy (applying an
+   * earlier batch) or blocked writing an answer: the oldest answer owed is read, waiting for it,
+   * then the write goes on; once none is owed the engine can only be reading, and the rest is
+   * written blocking. (Never a timed wait: a writer woken by the kernel keeps the pipe's pace.)
+   */
+  private writeWhileAnswered(frame: Buffer): void {
+    let written = 0;
+    while (written < frame.length) {
+      if (this.waiting.length === 0) {
+        while (written < frame.length) written += writeSync(this.requests, frame, written, frame.length - written);
+        return;
+      }
+      try {
+        written += writeSync(this.requestsNonBlocking, frame, written, frame.length - written);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        this.settle(this.read<Answer>());
+      }
+    }
   }
 
   /** Reads every awaited answer, waiting for them. */
@@ -72,13 +99,12 @@ export class ChildChannel {
 
   private readonly poll = (): void => {
     this.polling = undefined;
-    for (;;) {
-      if (this.waiting.length === 0) return;
+    while (this.waiting.length > 0) {
       const answer = pollFrame<Answer>(this.answersNonBlocking, this.answers);
       if (answer === NOTHING_YET) break;
       this.settle(answer ?? this.onGone());
     }
-    this.polling = setTimeout(this.poll, POLL_MS);
+    if (this.waiting.length > 0) this.polling = setTimeout(this.poll, POLL_MS);
   };
 }
 

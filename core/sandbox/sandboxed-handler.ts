@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
 import { startModuleWorker } from '../module-worker';
@@ -76,6 +76,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       '--permission', ...read.map((p) => `--allow-fs-read=${p}`), ...write.map((p) => `--allow-fs-write=${p}`),
       ...(RUNTIME_HAS_NET_PERMISSION && network !== false && !(Array.isArray(network) && network.length === 0) ? ['--allow-net'] : []),
       `--max-old-space-size=${limits.memoryMb}`,
+      ...profilingArgs(),
       CHILD_ENTRY, requestPath, answerPath,
     ];
     const job: Job = {
@@ -153,6 +154,18 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       });
     });
   }
+}
+
+/**
+ * FLUXGATE_SANDBOX_CPU_PROF=DIR (an absolute folder; for benchmarks, never in production): each
+ * sandbox writes V8's CPU profile there (`--cpu-prof`). Under the permission model that needs
+ * the inspector (`--allow-inspector`, which the model otherwise refuses: it can step around the
+ * grants) and a write grant to DIR: every sandbox then has both, so this is a measuring tool, not a setting.
+ */
+function profilingArgs(): string[] {
+  const dir = process.env.FLUXGATE_SANDBOX_CPU_PROF;
+  if (!dir || !isAbsolute(dir)) return [];
+  return ['--allow-inspector', '--cpu-prof', `--cpu-prof-dir=${dir}`, `--allow-fs-write=${dir}`, `--allow-fs-write=${join(dir, '*')}`];
 }
 
 /** The report counts of a ReportItem (protocol.ts): flat triples. */
