@@ -1,5 +1,5 @@
 import { constants, openSync, writeSync } from 'node:fs';
-import { encodeFrame, NOTHING_YET, pollFrame, readFrame, writeFrame } from './frames';
+import { encodeFrame, encodeV8Frame, NOTHING_YET, pollFrame, readFrame, writeBytes } from './frames';
 import type { Answer, ChildMessage } from './protocol';
 
 /** How often an awaited answer is looked for while the plugin works (ms). */
@@ -39,10 +39,11 @@ export class ChildChannel {
     return readFrame<T>(this.answers) ?? this.onGone();
   }
 
-  /** Sends a message that has no answer (report items, log lines, the end). */
+  /** Sends a message that has no answer (report items, log lines, the end). A batch goes in V8's serialization (frames.ts). */
   send(message: ChildMessage): void {
-    if (this.waiting.length === 0) writeFrame(this.requests, message); // nothing owed: the engine is reading
-    else this.writeWhileAnswered(encodeFrame(message));
+    const frame = message.t === 'batch' ? encodeV8Frame(message) : encodeFrame(message);
+    if (this.waiting.length === 0) writeBytes(this.requests, frame); // nothing owed: the engine is reading
+    else this.writeWhileAnswered(frame);
   }
 
   /** Sends a request and waits for its answer (the batches' before it come first). */
@@ -71,7 +72,7 @@ export class ChildChannel {
     let written = 0;
     while (written < frame.length) {
       if (this.waiting.length === 0) {
-        while (written < frame.length) written += writeSync(this.requests, frame, written, frame.length - written);
+        writeBytes(this.requests, written === 0 ? frame : frame.subarray(written));
         return;
       }
       try {

@@ -25,6 +25,7 @@ import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
 import { enablePluginLoading } from '../workflow/plugin-loader';
+import { CollectingReportBuilder } from '../workflow/report-builder';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { encodeBatch } from './batch-wire';
@@ -59,19 +60,33 @@ function send(message: ChildMessage): void { channel.send(message); }
 
 function ask(message: ChildMessage): unknown { return channel.ask(message); }
 
-/** ctx.report: kept here for the handler's reads (counts, messages), sent to the engine in batches. */
+/**
+ * ctx.report: kept here for the handler's reads (counts, messages) by the engine's own
+ * collector, whose caps are the engine's: a message it drops is not sent, only tallied (sent
+ * with the next batch of items). The rest goes to the engine in batches.
+ */
 class BatchedReport implements ReportBuilder {
-  private readonly tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
-  private readonly list: ReportMessage[] = [];
+  private readonly kept = new CollectingReportBuilder();
   private pending: ReportItem[] = [];
+  private tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  private dropped = 0;
+  private tallied = false;
 
   add(message: ReportMessage): void {
-    this.list.push({ ...message });
-    this.queue({ add: { ...message } });
+    const dropped = this.kept.dropped;
+    this.kept.add(message);
+    if (this.kept.dropped === dropped) this.queue({ add: { ...message } });
+    else this.tallyOnly(undefined, 1);
   }
 
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
-    this.tally[kind]++;
+    const listed = this.kept.messages.length;
+    const dropped = this.kept.dropped;
+    this.kept.count(kind, entityId, line);
+    if (this.kept.messages.length === listed) {
+      this.tallyOnly(kind, this.kept.dropped - dropped);
+      return;
+    }
     const last = this.pending[this.pending.length - 1];
     if (last && 'counts' in last && last.counts.length < REPORT_BATCH * 3) {
       last.counts.push(kind, entityId ?? null, line ?? null);
@@ -81,8 +96,14 @@ class BatchedReport implements ReportBuilder {
     }
   }
 
-  get counts(): Readonly<FluxCounts> { return this.tally; }
-  get messages(): readonly ReportMessage[] { return this.list; }
+  get counts(): Readonly<FluxCounts> { return this.kept.counts; }
+  get messages(): readonly ReportMessage[] { return this.kept.messages; }
+
+  private tallyOnly(kind: keyof FluxCounts | undefined, dropped: number): void {
+    if (kind) this.tally[kind]++;
+    this.dropped += dropped;
+    this.tallied = true;
+  }
 
   private queue(item: ReportItem): void {
     this.pending.push(item);
@@ -90,6 +111,13 @@ class BatchedReport implements ReportBuilder {
   }
 
   flush(): void {
+    if (this.tallied) {
+      // After the items before it, which the engine's report keeps in order.
+      this.pending.push({ tally: this.tally, dropped: this.dropped });
+      this.tally = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+      this.dropped = 0;
+      this.tallied = false;
+    }
     if (this.pending.length === 0) return;
     send({ t: 'report', items: this.pending });
     this.pending = [];

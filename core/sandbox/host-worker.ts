@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
+import { FluxgateError } from '../errors';
 import { startModuleWorker } from '../module-worker';
 import { chooseFormat } from '../records/format';
 import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
@@ -50,7 +51,7 @@ function flushReport(): void {
 /** Serves frames until the child finishes (throws Finished); each answer is written before the next frame is read. */
 async function serve(): Promise<never> {
   for (;;) {
-    const m = readFrame<ChildMessage>(requestFd);
+    const m = readFrame<ChildMessage>(requestFd, batchMessage);
     if (!m || m.t === 'gone') throw new Finished();
     switch (m.t) {
       case 'report':
@@ -92,6 +93,13 @@ async function serve(): Promise<never> {
         throw new Finished();
     }
   }
+}
+
+/** A frame of V8's serialization from the sandbox: a batch only (its operations are checked as decodeBatch reads them). */
+function batchMessage(message: unknown): ChildMessage {
+  const { t, ops } = (message ?? {}) as { t?: unknown; ops?: unknown };
+  if (t !== 'batch') throw new FluxgateError('FG_PLUGIN_INVALID', 'a frame of V8\'s serialization from the sandbox that is not a batch (sandbox protocol)', {});
+  return { t, ops };
 }
 
 let readers = 0;

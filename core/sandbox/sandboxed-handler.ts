@@ -88,12 +88,12 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(run, args, { requestPath, answerPath, recordsDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
 
-  private runSandbox(args: string[], data: HostWorkerData, ctx: FluxContext, seconds: number): Promise<Ending> {
+  private runSandbox(run: StepRun, args: string[], data: HostWorkerData, ctx: FluxContext, seconds: number): Promise<Ending> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, args, { env: {}, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
       const ending: Ending = { code: null, signal: null, stderr: '' };
@@ -122,7 +122,8 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
           case 'report':
             for (const item of event.items) {
               if ('add' in item) ctx.report.add(item.add);
-              else countAll(ctx, item.counts);
+              else if ('counts' in item) countAll(ctx, item.counts);
+              else run.report.addTally(item.tally ?? {}, item.dropped);
             }
             break;
           case 'log':
