@@ -16,8 +16,8 @@ import type { Readable } from 'node:stream';
 import type { DataPaths } from '../config/paths';
 import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { AccountDirectory } from '../plugin-api/directory';
-import { Container } from 'inversify';
 import type { FluxHandler } from '../plugin-api/handler';
+import { injectionUsed } from '../plugin-api/injection';
 import { PluginTokens } from '../plugin-api/tokens';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { FileRejection } from '../plugin-api/outcome';
@@ -168,12 +168,7 @@ async function run(job: Job): Promise<void> {
 
   const found = handlerClasses(loadBundle(job.bundle)).find((h) => h.name === job.className);
   if (!found) throw new Error(`the plugin module ${job.bundle.filename} no longer exports ${job.className}`);
-  // Constructed as the server's plugin container would (core/composition/plugins.ts): PluginTokens only.
-  const container = new Container();
-  container.bind(PluginTokens.Logger).toConstantValue(logger());
-  container.bind(PluginTokens.Config).toConstantValue(job.config);
-  container.bind(found.cls).toSelf();
-  const handler = container.get<FluxHandler>(found.cls);
+  const handler = construct(found.cls, job);
   const paths = { accountRoot: () => job.accountRoot, vault: () => job.vaultRoot } as unknown as DataPaths;
   const incoming: IncomingFile = { ...job.incoming, receivedAt: new Date(job.incoming.receivedAt) };
   const signal = new AbortController().signal; // the engine stops a sandbox by ending its process
@@ -199,6 +194,24 @@ async function run(job: Job): Promise<void> {
   } catch (err) {
     fail(err);
   }
+}
+
+/**
+ * The handler, constructed as the server's plugin container would (core/composition/plugins.ts):
+ * PluginTokens only. One that takes nothing, whose plugin used no `inject`/`injectable` and that
+ * carries no decorator metadata (inversify's, from a direct import) is made with `new`, without
+ * loading inversify (core/plugin-api/injection.ts).
+ */
+function construct(cls: new () => FluxHandler, job: Job): FluxHandler {
+  const metadata = (Reflect as { getMetadataKeys?: (target: object) => unknown[] }).getMetadataKeys?.(cls) ?? [];
+  if (cls.length === 0 && !injectionUsed() && metadata.length === 0) return new cls();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for a handler that injects (above)
+  const { Container } = require('inversify') as typeof import('inversify');
+  const container = new Container();
+  container.bind(PluginTokens.Logger).toConstantValue(logger());
+  container.bind(PluginTokens.Config).toConstantValue(job.config);
+  container.bind(cls).toSelf();
+  return container.get<FluxHandler>(cls);
 }
 
 function describe(): void {
