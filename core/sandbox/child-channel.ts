@@ -1,5 +1,6 @@
 import { constants, openSync, writeSync } from 'node:fs';
-import { encodeFrame, encodeV8Frame, NOTHING_YET, pollFrame, readFrame, writeBytes } from './frames';
+import { spoolBatch } from './batch-spool';
+import { encodeFrame, NOTHING_YET, pollFrame, readFrame, writeBytes } from './frames';
 import type { Answer, ChildMessage } from './protocol';
 
 /** How often an awaited answer is looked for while the plugin works (ms). */
@@ -26,8 +27,11 @@ export class ChildChannel {
   /** The requests' FIFO again, non-blocking: for writes while answers are owed. */
   private readonly requestsNonBlocking: number;
 
-  /** Opened in the engine's order (requests, then answers): each open waits for the other end. */
-  constructor(requestPath: string, answerPath: string, private readonly onGone: () => never) {
+  /** Batches spooled so far: each one's file is named by its number. */
+  private spooled = 0;
+
+  /** Opened in the engine's order (requests, then answers): each open waits for the other end. `spool`: the batches' folder. */
+  constructor(requestPath: string, answerPath: string, private readonly spool: string, private readonly onGone: () => never) {
     this.requests = openSync(requestPath, 'w');
     this.answers = openSync(answerPath, 'r');
     this.answersNonBlocking = openSync(answerPath, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -39,9 +43,9 @@ export class ChildChannel {
     return readFrame<T>(this.answers) ?? this.onGone();
   }
 
-  /** Sends a message that has no answer (report items, log lines, the end). A batch goes in V8's serialization (frames.ts). */
+  /** Sends a message that has no answer (report items, log lines, the end). A batch's operations go through the spool (batch-spool.ts). */
   send(message: ChildMessage): void {
-    const frame = message.t === 'batch' ? encodeV8Frame(message) : encodeFrame(message);
+    const frame = encodeFrame(message.t === 'batch' && 'ops' in message ? spoolBatch(this.spool, ++this.spooled, message.ops) : message);
     if (this.waiting.length === 0) writeBytes(this.requests, frame); // nothing owed: the engine is reading
     else this.writeWhileAnswered(frame);
   }

@@ -5,7 +5,7 @@
  * grants allow it (the input's records, ctx.files inside the granted paths, both through the
  * engine's own code) and reaches the engine for the rest: ctx.directory (a call waits for its
  * answer, a batch is answered while the plugin goes on), ctx.report (batched), ctx.log:
- * `node child.js <requests FIFO> <answers FIFO>` (frames.ts, child-channel.ts).
+ * `node child.js <requests FIFO> <answers FIFO> <batches folder>` (frames.ts, child-channel.ts, batch-spool.ts).
  *
  * `node child.js describe` reads a bundle on stdin and prints the manifests of its handler classes.
  */
@@ -225,7 +225,7 @@ if (process.argv[2] === 'describe') {
   describe();
 } else {
   // The engine's FIFOs, by path (granted to this process alone).
-  channel = new ChildChannel(process.argv[2], process.argv[3], () => process.exit(70)); // 70: the engine is gone
+  channel = new ChildChannel(process.argv[2], process.argv[3], process.argv[4], () => process.exit(70)); // 70: the engine is gone
   const job = channel.read<Job>();
   run(job).then(() => process.exit(0), (err: unknown) => {
     send({ t: 'failed', error: toWireError(err) });

@@ -10,13 +10,13 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
-import { FluxgateError } from '../errors';
 import { startModuleWorker } from '../module-worker';
 import { chooseFormat } from '../records/format';
 import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
 import { decodeBatch } from './batch-wire';
+import { readSpooled } from './batch-spool';
 import type { FeederData } from './records-feeder';
 import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type RecordsRequest, type ReportItem, type WorkerEvent } from './protocol';
 
@@ -29,11 +29,13 @@ export interface HostWorkerData {
   job: Job;
   /** A folder the sandbox may read, for the FIFOs its ctx.records() calls read the input's rows from. */
   recordsDir: string;
+  /** The folder the sandbox writes its batches to (batch-spool.ts). */
+  batchesDir: string;
   /** WalCheckpointer.sharedWriteCount: each committed transaction counts, as the server's own writes do. */
   writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, recordsDir, store, job, writes } = workerData as HostWorkerData;
+const { requestPath, answerPath, recordsDir, batchesDir, store, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
@@ -51,7 +53,7 @@ function flushReport(): void {
 /** Serves frames until the child finishes (throws Finished); each answer is written before the next frame is read. */
 async function serve(): Promise<never> {
   for (;;) {
-    const m = readFrame<ChildMessage>(requestFd, batchMessage);
+    const m = readFrame<ChildMessage>(requestFd);
     if (!m || m.t === 'gone') throw new Finished();
     switch (m.t) {
       case 'report':
@@ -74,7 +76,8 @@ async function serve(): Promise<never> {
       }
       case 'batch':
         try {
-          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
+          const ops = 'spooled' in m ? readSpooled(batchesDir, m.spooled) : m.ops;
+          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(ops))) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
@@ -93,13 +96,6 @@ async function serve(): Promise<never> {
         throw new Finished();
     }
   }
-}
-
-/** A frame of V8's serialization from the sandbox: a batch only (its operations are checked as decodeBatch reads them). */
-function batchMessage(message: unknown): ChildMessage {
-  const { t, ops } = (message ?? {}) as { t?: unknown; ops?: unknown };
-  if (t !== 'batch') throw new FluxgateError('FG_PLUGIN_INVALID', 'a frame of V8\'s serialization from the sandbox that is not a batch (sandbox protocol)', {});
-  return { t, ops };
 }
 
 let readers = 0;

@@ -66,8 +66,12 @@ export type ChildMessage =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
   | { t: 'call'; method: string; args: unknown[] }
-  /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
+  /**
+   * ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts), answered with
+   * encodeResults; on the wire only their number in the spool (batch-spool.ts).
+   */
   | { t: 'batch'; ops: unknown }
+  | { t: 'batch'; spooled: number }
   /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
   | { t: 'records'; options: RecordsRequest }
   | { t: 'done'; outcome: FluxOutcome }

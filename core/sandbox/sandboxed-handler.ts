@@ -58,10 +58,13 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const answerPath = join(run.workDir, 'sandbox-answers');
     // An attempt cut short by a crash of the server may have left its FIFOs in the work folder.
     const recordsDir = join(run.workDir, 'sandbox-records');
-    for (const fifo of [requestPath, answerPath, recordsDir]) rmSync(fifo, { force: true, recursive: true });
+    const batchesDir = join(run.workDir, 'sandbox-batches');
+    for (const fifo of [requestPath, answerPath, recordsDir, batchesDir]) rmSync(fifo, { force: true, recursive: true });
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
     // The FIFOs the engine sends the input's rows through, one per ctx.records() (host-worker.ts).
     mkdirSync(recordsDir, { mode: 0o700 });
+    // The files the sandbox writes its batches to (batch-spool.ts).
+    mkdirSync(batchesDir, { mode: 0o700 });
     // A granted folder and all below it, whether or not it exists yet (Node takes a path it
     // cannot find for a file: `/*` is what grants what will be created below it).
     const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.flatMap((p) => {
@@ -70,14 +73,14 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     });
     const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath, recordsDir, join(recordsDir, '*'),
       ...grant('read', [...manifest.permissions.read, ...manifest.permissions.write])];
-    const write = [requestPath, ...grant('write', manifest.permissions.write)];
+    const write = [requestPath, batchesDir, join(batchesDir, '*'), ...grant('write', manifest.permissions.write)];
     const network = manifest.permissions.network;
     const args = [
       '--permission', ...read.map((p) => `--allow-fs-read=${p}`), ...write.map((p) => `--allow-fs-write=${p}`),
       ...(RUNTIME_HAS_NET_PERMISSION && network !== false && !(Array.isArray(network) && network.length === 0) ? ['--allow-net'] : []),
       `--max-old-space-size=${limits.memoryMb}`,
       ...profilingArgs(),
-      CHILD_ENTRY, requestPath, answerPath,
+      CHILD_ENTRY, requestPath, answerPath, batchesDir,
     ];
     const job: Job = {
       bundle: this.plugin.bundle, className: this.plugin.className, manifest,
@@ -88,7 +91,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(run, args, { requestPath, answerPath, recordsDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(run, args, { requestPath, answerPath, recordsDir, batchesDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
