@@ -158,7 +158,7 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     }
   });
 
-  test('batches in flight at once, answers and requests bigger than the pipes: all applied in order, no deadlock; counts past the listed messages tallied', () => {
+  test('batches in flight at once, an answer and a request bigger than the pipes: all applied in order, no deadlock; counts past the listed messages tallied', () => {
     const file = files.get('pipeline')!;
     assert.equal(file.state, 'processed', JSON.stringify(file.outcome));
     const report = readFileSync(file.reportPath!, 'utf8');
