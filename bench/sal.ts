@@ -15,7 +15,10 @@
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
  * prints how long those listings took (is the server still responsive while it applies a file?).
  * BENCH_SANDBOX=1 also runs (s) each round: (b) with the sal handler loaded as a plugin (config
- * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s.
+ * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s,
+ * its CPU (server, sandbox), the server's threads and its timeline; FLUXGATE_SANDBOX_CPU_PROF=DIR
+ * (absolute) has each sandbox write its CPU profile there (docs/plugin-api.md, bench-only).
+ * A thread that ends during (b) (the sandbox's host worker) is counted as last sampled (100 ms).
  */
 import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

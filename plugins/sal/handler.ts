@@ -77,7 +77,7 @@ class FirstRows {
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
  * Rows apply in batches (ctx.directory.batch: one engine round trip each, which is what makes
  * the handler fast in a sandbox) while the file streams: the next rows are read while the
- * engine applies a batch. Memory stays flat: a few numbers and the key
+ * engine applies a batch, with up to BATCHES_AHEAD batches sent. Memory stays flat: a few numbers and the key
  * per row, no row kept; a repeated key is compared with its first row as the directory holds
  * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
