@@ -258,7 +258,7 @@ const httpSchema = z.strictObject({
   }).prefault({}),
 }).prefault({});
 
-// ── cluster (#20; docs/cluster.md). Only the PROXY protocol part is built so far. ──
+// ── cluster (#20; docs/cluster.md): several nodes on one PostgreSQL store and one data directory. ──
 /**
  * An IPv4 or IPv6 address or CIDR (a bare address is one host), as account allowlists take them.
  * Not core/accounts' normalizeAllowlist: core/accounts imports core/config (a folder cycle).
@@ -271,7 +271,10 @@ const isCidr = (entry: string): boolean => {
 };
 
 const clusterSchema = z.strictObject({
-  /** This node's name in logs (and, later, in `fluxgate nodes`). Default: the host name and the SFTP port. */
+  /**
+   * This node's name in logs, `fluxgate nodes` and the bans it makes; on a PostgreSQL store one
+   * `serve` per node id (FG_NODE_ID_TAKEN). Default: the host name and the SFTP port.
+   */
   nodeId: z.string().min(1).optional(),
   /**
    * Load balancers whose connections start with a PROXY protocol header (v2 or v1) telling the
@@ -281,7 +284,7 @@ const clusterSchema = z.strictObject({
 }).prefault({});
 // ── end of cluster ──
 
-// ── store (#20; docs/cluster.md "PostgreSQL"). Only `store migrate` and `store copy` use a PostgreSQL URL so far. ──
+// ── store (#20; docs/cluster.md "PostgreSQL"): serve and every command run on the store it selects. ──
 const storeSchema = z.strictObject({
   /**
    * `postgres://user:password@host:5432/db` (or `postgresql://`): PostgreSQL. Absent: the
@@ -291,6 +294,12 @@ const storeSchema = z.strictObject({
     const problem = storeUrlProblem(url);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
+  /**
+   * PostgreSQL only: most connections a node (or a CLI command) opens to the store at once;
+   * the SFTP logins and re-checks, the engine and the HTTP plane share them. Also
+   * FLUXGATE_STORE_POOL_SIZE. Job locks and this node's lock hold connections of their own.
+   */
+  poolSize: z.number().int().min(1).max(1000).default(10),
 }).prefault({});
 // ── end of store ──
 
