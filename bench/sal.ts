@@ -18,7 +18,10 @@
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
  * prints how long those listings took (is the server still responsive while it applies a file?).
  * BENCH_SANDBOX=1 also runs (s) each round: (b) with the sal handler loaded as a plugin (config
- * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s.
+ * `plugins:`), so run in its sandbox process (core/sandbox), and prints its ratio beside (b)'s,
+ * its CPU (server, sandbox), the server's threads and its timeline; FLUXGATE_SANDBOX_CPU_PROF=DIR
+ * (absolute) has each sandbox write its CPU profile there (docs/plugin-api.md, bench-only).
+ * A thread that ends during (b) (the sandbox's host worker) is counted as last sampled (100 ms).
  */
 import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -242,7 +245,10 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
     let walPeak = 0;
     // And the server's RSS: when in (b) it peaks (the rows streaming, or the report at the end).
     let rssTop = { mb: 0, at: 0 };
+    // Each thread's CPU as last sampled: a thread that ends during (b) (the sandbox's host worker) is gone from /proc by its end.
+    const threadsSeen = new Map<string, number>();
     const walSampler = setInterval(() => {
+      for (const [thread, seconds] of threadCpu(pid)) threadsSeen.set(thread, seconds);
       try { walPeak = Math.max(walPeak, statSync(wal).size); } catch { /* not yet created */ }
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (rss && Number(rss[1]) / 1024 > rssTop.mb) rssTop = { mb: Number(rss[1]) / 1024, at: Date.now() };
@@ -264,7 +270,7 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
       seconds: (reported - uploaded) / 1000,
       cpu: cpuSeconds(pid) - cpuAtUpload,
       childCpu: childrenCpuSeconds(pid) - childCpuAtUpload,
-      threads: threadCpuSpent(threadsAtUpload, threadCpu(pid)),
+      threads: threadCpuSpent(threadsAtUpload, new Map([...threadsSeen, ...threadCpu(pid)])),
       mainRunning: sched.running - schedAtUpload.running,
       mainWaiting: sched.waiting - schedAtUpload.waiting,
       rss: peakRssMb(pid),
@@ -355,6 +361,9 @@ async function main(): Promise<void> {
       console.log(`(s) sal sandboxed (plugins:):    ${s.sandboxed!.seconds.toFixed(2)} s  ${Math.round(ROWS / s.sandboxed!.seconds).toLocaleString('en')} rows/s (its round's csv-parse: ${Math.round(s.bare.rows / s.bare.seconds).toLocaleString('en')} rows/s)`);
       console.log(`ratio (s)/(a):                   ${median.toFixed(0)}%  (target ≥ 50%); all rounds: ${sandboxRatios.map((x) => `${x.toFixed(0)}%`).join(', ')}; server CPU ${s.sandboxed!.cpu.toFixed(2)} s and the sandbox process's ${s.sandboxed!.childCpu.toFixed(2)} s `
         + `(CPU ratio ${(100 * s.bare.cpuSeconds / (s.sandboxed!.cpu + s.sandboxed!.childCpu)).toFixed(0)}%), peak RSS ${s.sandboxed!.rss.toFixed(0)} MB`);
+      console.log(`     (s) server by thread: ${s.sandboxed!.threads}`);
+      console.log(`     (s) timeline:`);
+      for (const line of s.sandboxed!.timeline) console.log(`  ${line}`);
     }
     // On a shared machine wall time depends on the load; CPU time does not.
     console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${run.cpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);

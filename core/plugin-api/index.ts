@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 
-export { inject, injectable } from 'inversify';
+export { inject, injectable } from './injection';
 export { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
 export * from './manifest';
 export * from './handler';

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { injectable } from 'inversify';
 
 /**
  * The plugin API version this server implements; a manifest naming another, or none, is refused
@@ -47,10 +46,13 @@ export interface FluxManifest {
 
 const MANIFEST = Symbol.for('fluxgate.plugin.manifest');
 
-/** Marks a class as a flux handler: makes it injectable and attaches its manifest. */
+/**
+ * Marks a class as a flux handler: attaches its manifest. (inversify 8 constructs a class
+ * without `@injectable()`; its `@inject`s say what it needs. Not loading inversify here keeps
+ * it out of a sandbox whose handler injects nothing: core/plugin-api/injection.ts.)
+ */
 export function fluxHandler(manifest: FluxManifest) {
   return <T extends abstract new (...args: never[]) => unknown>(target: T): T => {
-    injectable()(target);
     Object.defineProperty(target, MANIFEST, { value: Object.freeze({ ...manifest }), enumerable: false });
     return target;
   };

@@ -1,92 +1,183 @@
+import { FluxgateError } from '../errors';
 import { ABSENT_FIELDS, type AbsentFields, type Attributes, type Employee } from '../plugin-api/directory';
 import { decodeArgs, encodeArgs } from './protocol';
 
 /**
- * A ctx.directory.batch on the wire between the sandbox and the engine. An employee written
- * (createEmployee, updateEmployee, upsertEmployee: most of a big batch) goes as an array of its
- * values, `[shape, …core fields, …attribute values]`, its attribute names and ABSENT_FIELDS
- * once per batch in `shapes` (the rows of one header share them): JSON of whole employee
- * objects, names repeated on every row, was most of the sandbox's cost of a batch (0.8 s to
- * encode and 0.7 s to decode 200,000 sal rows). Its options go once per batch too when the ops
- * share one object (`options`: indexes in `shared`). Any other operation, or an employee with
- * other fields than an Employee's, goes as it is (encodeArgs), for the engine to run or refuse.
+ * A ctx.directory.batch on the wire between the sandbox and the engine, as one flat list of
+ * values (`values`): JSON of whole employee objects, names repeated on every row, was most of
+ * the sandbox's cost of a batch (0.8 s to encode and 0.7 s to decode 200,000 sal rows), and an
+ * array per employee still cost both ends one more object per row. Each operation is
+ *
+ * - an employee written (createEmployee, updateEmployee, upsertEmployee: most of a big batch):
+ *   `code (0, 1, 2), shape, options, …core fields, …attribute values`, its attribute names and
+ *   ABSENT_FIELDS once per batch in `shapes` (the rows of one header share them), its options
+ *   (an index in `json`, -1: none) once per batch when the rows share one options object;
+ * - any other operation, or an employee with other fields than an Employee's or a value that is
+ *   not a string, number, boolean or null: `3, index`, the operation's JSON in `json`
+ *   (encodeArgs), for the engine to run or refuse as it always did.
+ *
+ * It crosses in V8's serialization (frames.ts), which can carry more than JSON (dates, maps,
+ * cycles…): the engine (decodeBatch) checks the layout and every value as it reads them, since
+ * the sandbox is not trusted; anything out of place is refused (FG_PLUGIN_INVALID), never read
+ * as another field.
  */
-export interface WireBatch { ops: unknown[]; shapes: WireShape[]; shared: unknown[] }
-interface WireShape { keys: string[]; absent: AbsentFields | null }
-/** An employee write: `e` the packed employee, `o` its options' index in `shared` (-1: none). */
-interface PackedOp { m: string; e: unknown[]; o: number }
+export interface WireBatch { values: unknown[]; shapes: WireShape[]; json: string[] }
+type WireShape = [keys: string[], absent: AbsentFields | null];
 
-const EMPLOYEE_WRITES = new Set(['createEmployee', 'updateEmployee', 'upsertEmployee']);
+const EMPLOYEE_WRITES = ['createEmployee', 'updateEmployee', 'upsertEmployee'] as const;
+const OTHER = 3;
 const CORE = ['organizationCode', 'registrationReference', 'technicalId', 'email', 'lastname', 'firstname', 'active', 'departureDate'] as const;
+/** Values before an employee's attributes: code, shape, options, the core fields. */
+const HEAD = 3 + CORE.length;
 
 /** The batch as it goes on the wire (a WireBatch), or `ops` as it is when not an array. */
 export function encodeBatch(ops: unknown): unknown {
   if (!Array.isArray(ops)) return ops;
+  const values: unknown[] = [];
   const shapes: WireShape[] = [];
-  const shared: unknown[] = [];
-  const sharedIndex = new Map<unknown, number>();
-  const byAbsent = new Map<AbsentFields | null, Map<string, number>>();
-  let last: WireShape | undefined;
-  let lastId = -1;
+  const json: string[] = [];
+  const shapeIds = new Map<AbsentFields | null, Map<string, number>>();
+  // The rows of a batch nearly always share the previous row's shape and options: compared before any lookup.
+  let lastKeys: string[] = [];
+  let lastAbsent: AbsentFields | null | undefined;
+  let lastShape = -1;
+  const optionIds = new Map<unknown, number>();
   const shapeOf = (keys: string[], absent: AbsentFields | null): number => {
-    // The rows of a batch nearly always share the previous row's shape: compared before any lookup.
-    if (last && last.absent === absent && sameKeys(last.keys, keys)) return lastId;
-    let byKeys = byAbsent.get(absent);
-    if (!byKeys) byAbsent.set(absent, byKeys = new Map<string, number>());
+    let byKeys = shapeIds.get(absent);
+    if (!byKeys) shapeIds.set(absent, byKeys = new Map<string, number>());
     const text = keys.join('\u0000');
     let id = byKeys.get(text);
-    if (id === undefined) byKeys.set(text, id = shapes.push({ keys, absent }) - 1);
-    last = shapes[id];
-    lastId = id;
+    if (id === undefined) byKeys.set(text, id = shapes.push([keys, absent]) - 1);
     return id;
   };
-  const encoded = ops.map((op: unknown) => {
+  const other = (op: unknown, args: unknown): void => {
+    values.push(OTHER, json.push(JSON.stringify(Array.isArray(args) ? { ...(op as object), args: encodeArgs(args) } : op ?? null)) - 1);
+  };
+  for (const op of ops as unknown[]) {
     const { method, args } = (op ?? {}) as { method?: unknown; args?: unknown };
-    if (!Array.isArray(args)) return op;
-    const employee = args[0] as Employee | undefined;
-    const options: unknown = args[1];
-    if (typeof method !== 'string' || !EMPLOYEE_WRITES.has(method) || !isPlainEmployee(employee) || args.length > 2
-      || (options !== undefined && (typeof options !== 'object' || options === null))) {
-      return { ...(op as object), args: encodeArgs(args) };
+    const code = typeof method === 'string' ? EMPLOYEE_WRITES.indexOf(method as typeof EMPLOYEE_WRITES[number]) : -1;
+    const employee = Array.isArray(args) ? args[0] as Employee : undefined;
+    const options: unknown = Array.isArray(args) ? args[1] : undefined;
+    if (code < 0 || !isPlainEmployee(employee) || (args as unknown[]).length > 2 || (options !== undefined && (typeof options !== 'object' || options === null))) {
+      other(op, args);
+      continue;
     }
-    const keys = Object.keys(employee.attributes);
-    const packed: unknown[] = [shapeOf(keys, employee[ABSENT_FIELDS] ?? null)];
-    for (const field of CORE) packed.push(employee[field]);
-    for (const key of keys) packed.push(employee.attributes[key]);
-    let o = -1;
+    const absent = employee[ABSENT_FIELDS] ?? null;
+    const { attributes } = employee;
+    const at = values.length;
+    values.push(code, lastShape, -1, employee.organizationCode, employee.registrationReference, employee.technicalId, employee.email,
+      employee.lastname, employee.firstname, employee.active, employee.departureDate);
+    let scalars = true;
+    for (let v = at + 3; v < at + HEAD; v++) scalars &&= isScalar(values[v]);
+    // The previous row's attribute names, in order, as own keys: its shape (for...in also sees inherited keys: a mismatch then).
+    let n = 0;
+    let same = absent === lastAbsent;
+    for (const key in attributes) {
+      if (same && lastKeys[n] !== key) same = false;
+      const value = attributes[key];
+      scalars &&= isScalar(value);
+      values.push(value);
+      n++;
+    }
+    if (!scalars) {
+      values.length = at;
+      other(op, args);
+      continue;
+    }
+    if (!same || n !== lastKeys.length) {
+      const keys = Object.keys(attributes);
+      values.length = at + HEAD;
+      for (const key of keys) values.push(attributes[key]);
+      lastShape = shapeOf(keys, absent);
+      lastKeys = keys;
+      lastAbsent = absent;
+      values[at + 1] = lastShape;
+    }
     if (options !== undefined) {
-      o = sharedIndex.get(options) ?? -1;
-      if (o < 0) sharedIndex.set(options, o = shared.push(options) - 1);
+      let o = optionIds.get(options);
+      if (o === undefined) optionIds.set(options, o = json.push(JSON.stringify(options)) - 1);
+      values[at + 2] = o;
     }
-    return { m: method, e: packed, o } satisfies PackedOp;
-  });
-  return { ops: encoded, shapes, shared };
+  }
+  return { values, shapes, json } satisfies WireBatch;
 }
 
+/** The operations of a WireBatch, checked as they are read; anything that is not a WireBatch as it is (the engine refuses it). */
 export function decodeBatch(batch: unknown): unknown {
-  if (!batch || typeof batch !== 'object' || !Array.isArray((batch as WireBatch).ops)) return batch;
-  const { ops, shapes, shared } = batch as WireBatch;
-  return ops.map((op: unknown) => {
-    if (op && typeof op === 'object' && Array.isArray((op as PackedOp).e)) {
-      const { m, e: packed, o } = op as PackedOp;
-      const { keys, absent } = shapes[packed[0] as number];
-      const employee: Record<string | symbol, unknown> = {};
-      CORE.forEach((field, i) => { employee[field] = packed[1 + i]; });
-      const attributes: Attributes = {};
-      keys.forEach((key, i) => put(attributes, key, packed[1 + CORE.length + i] as Attributes[string]));
-      employee.attributes = attributes;
-      if (absent) employee[ABSENT_FIELDS] = absent;
-      return { method: m, args: o < 0 ? [employee] : [employee, shared[o]] };
+  if (!batch || typeof batch !== 'object' || !Array.isArray((batch as WireBatch).values)) return batch;
+  const { values, shapes, json } = batch as WireBatch;
+  if (!Array.isArray(shapes) || !Array.isArray(json)) throw invalid('its shapes or JSON texts are not lists');
+  const shapeList = shapes.map(checkShape);
+  const parsed = new Map<number, unknown>();
+  const jsonAt = (i: unknown): unknown => {
+    if (typeof i !== 'number' || typeof json[i] !== 'string') throw invalid(`a JSON text index ${String(i)} out of range`);
+    if (!parsed.has(i)) parsed.set(i, JSON.parse(json[i]));
+    return parsed.get(i);
+  };
+  const ops: unknown[] = [];
+  let i = 0;
+  while (i < values.length) {
+    const code = values[i];
+    if (code === OTHER) {
+      const op = JSON.parse(json[checkIndex(values[i + 1], json.length, 'JSON text')]) as unknown; // a fresh object per operation
+      const { args } = (op ?? {}) as { args?: unknown };
+      ops.push(Array.isArray(args) ? { ...(op as object), args: decodeArgs(args) } : op);
+      i += 2;
+      continue;
     }
-    const { args } = (op ?? {}) as { args?: unknown };
-    return Array.isArray(args) ? { ...(op as object), args: decodeArgs(args) } : op;
-  });
+    if (code !== 0 && code !== 1 && code !== 2) throw invalid(`operation code ${String(code)} at value ${i}`);
+    const shape = shapeList[checkIndex(values[i + 1], shapeList.length, 'shape')];
+    const o = values[i + 2];
+    const end = i + HEAD + shape.keys.length;
+    if (end > values.length) throw invalid(`an employee cut short at value ${i}`);
+    for (let v = i + 3; v < end; v++) if (!isScalar(values[v])) throw invalid(`value ${v} is ${describe(values[v])}, not a string, number, boolean or null`);
+    const attributes: Attributes = {};
+    for (let k = 0, v = i + HEAD; v < end; k++, v++) {
+      if (shape.hasProto && shape.keys[k] === '__proto__') Object.defineProperty(attributes, '__proto__', { value: values[v], enumerable: true, writable: true, configurable: true });
+      else attributes[shape.keys[k]] = values[v] as Attributes[string];
+    }
+    const employee: Employee = {
+      organizationCode: values[i + 3] as string, registrationReference: values[i + 4] as string, technicalId: values[i + 5] as string | null,
+      email: values[i + 6] as string | null, lastname: values[i + 7] as string, firstname: values[i + 8] as string,
+      active: values[i + 9] as boolean, departureDate: values[i + 10] as string | null, attributes,
+    };
+    if (shape.absent) employee[ABSENT_FIELDS] = shape.absent;
+    ops.push({ method: EMPLOYEE_WRITES[code], args: o === -1 ? [employee] : [employee, jsonAt(o)] });
+    i = end;
+  }
+  return ops;
 }
 
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A shape as the engine uses it: its names, a fresh AbsentFields of strings (or null), whether a name is `__proto__`. */
+function checkShape(shape: unknown, index: number): { keys: string[]; absent: AbsentFields | null; hasProto: boolean } {
+  const [keys, absent] = Array.isArray(shape) ? shape as unknown[] : [];
+  const { core, attributes } = (absent ?? {}) as { core?: unknown; attributes?: unknown };
+  if (!isStrings(keys) || (absent !== null && (typeof absent !== 'object' || !isStrings(core) || !isStrings(attributes)))) {
+    throw invalid(`shape ${index} is not [attribute names, { core, attributes } or null]`);
+  }
+  const fields = absent === null ? null : Object.freeze({ core: [...core as AbsentFields['core']], attributes: [...attributes as string[]] });
+  return { keys, absent: fields, hasProto: keys.includes('__proto__') };
+}
+
+function isStrings(list: unknown): list is string[] {
+  return Array.isArray(list) && list.every((k) => typeof k === 'string');
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number';
+}
+
+function describe(v: unknown): string {
+  return v === undefined ? 'missing' : Array.isArray(v) ? 'a list' : `of type ${typeof v}`;
+}
+
+function checkIndex(i: unknown, length: number, what: string): number {
+  if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= length) throw invalid(`a ${what} index ${String(i)} out of range`);
+  return i;
+}
+
+function invalid(what: string): FluxgateError {
+  return new FluxgateError('FG_PLUGIN_INVALID', `a ctx.directory.batch from the sandbox that the engine cannot read: ${what} (sandbox protocol)`, {});
 }
 
 /** An employee with exactly an Employee's fields (nothing the packed form would drop). */
@@ -96,10 +187,4 @@ function isPlainEmployee(e: unknown): e is Employee {
   if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) return false;
   const own = Object.keys(e);
   return own.length === CORE.length + 1 && CORE.every((field) => Object.hasOwn(e, field));
-}
-
-/** Sets a property, `__proto__` included (a custom column may be called so). */
-function put(attributes: Attributes, key: string, value: Attributes[string]): void {
-  if (key === '__proto__') Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
-  else attributes[key] = value;
 }

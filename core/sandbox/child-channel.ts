@@ -1,5 +1,6 @@
-import { constants, openSync } from 'node:fs';
-import { NOTHING_YET, pollFrame, readFrame, writeFrame } from './frames';
+import { constants, openSync, writeSync } from 'node:fs';
+import { spoolBatch } from './batch-spool';
+import { encodeFrame, NOTHING_YET, pollFrame, readFrame, writeBytes } from './frames';
 import type { Answer, ChildMessage } from './protocol';
 
 /** How often an awaited answer is looked for while the plugin works (ms). */
@@ -10,10 +11,11 @@ interface Waiting { resolve: (value: unknown) => void; reject: (err: Error) => v
 /**
  * The sandbox child's end of the protocol (frames.ts): its requests out, the engine's answers
  * in, in order. A synchronous call (`ask`) waits for its answer. A batch (`request`) does not:
- * its Promise settles when its answer is read, so the plugin goes on (parsing the next rows)
- * while the engine applies the batch: the two processes work at once. An answer is read when a
- * poll finds it, or before anything else is sent (so the engine is never left blocked writing
- * an answer while the child blocks writing a request: the pipes are 64 KiB).
+ * its Promise settles when its answer is read, so the plugin goes on (parsing the next rows,
+ * sending the next batch) while the engine applies the batch: the two processes work at once.
+ * An answer is read when a poll finds it, before a call's own answer, or while a request waits
+ * on a full pipe (the pipes are 64 KiB: the engine may be blocked writing an answer the child
+ * has not read, and would never read the child's request).
  */
 export class ChildChannel {
   private readonly waiting: Waiting[] = [];
@@ -22,12 +24,18 @@ export class ChildChannel {
   private readonly answers: number;
   /** The answers' FIFO again, non-blocking: for polls. */
   private readonly answersNonBlocking: number;
+  /** The requests' FIFO again, non-blocking: for writes while answers are owed. */
+  private readonly requestsNonBlocking: number;
 
-  /** Opened in the engine's order (requests, then answers): each open waits for the other end. */
-  constructor(requestPath: string, answerPath: string, private readonly onGone: () => never) {
+  /** Batches spooled so far: each one's file is named by its number. */
+  private spooled = 0;
+
+  /** Opened in the engine's order (requests, then answers): each open waits for the other end. `spool`: the batches' folder. */
+  constructor(requestPath: string, answerPath: string, private readonly spool: string, private readonly onGone: () => never) {
     this.requests = openSync(requestPath, 'w');
     this.answers = openSync(answerPath, 'r');
     this.answersNonBlocking = openSync(answerPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    this.requestsNonBlocking = openSync(requestPath, constants.O_WRONLY | constants.O_NONBLOCK);
   }
 
   /** The next answer, whatever it is (the job, first). */
@@ -35,15 +43,17 @@ export class ChildChannel {
     return readFrame<T>(this.answers) ?? this.onGone();
   }
 
-  /** Sends a message that has no answer (report items, log lines, the end). */
+  /** Sends a message that has no answer (report items, log lines, the end). A batch's operations go through the spool (batch-spool.ts). */
   send(message: ChildMessage): void {
-    this.settleWaiting();
-    writeFrame(this.requests, message);
+    const frame = encodeFrame(message.t === 'batch' && 'ops' in message ? spoolBatch(this.spool, ++this.spooled, message.ops) : message);
+    if (this.waiting.length === 0) writeBytes(this.requests, frame); // nothing owed: the engine is reading
+    else this.writeWhileAnswered(frame);
   }
 
-  /** Sends a request and waits for its answer. */
+  /** Sends a request and waits for its answer (the batches' before it come first). */
   ask(message: ChildMessage): unknown {
     this.send(message);
+    this.settleWaiting();
     return unwrap(this.read<Answer>());
   }
 
@@ -54,6 +64,28 @@ export class ChildChannel {
       this.waiting.push({ resolve, reject });
       this.polling ??= setTimeout(this.poll, POLL_MS);
     });
+  }
+
+  /**
+   * Writes a frame while answers are owed. When the pipe is full the engine is busy (applying an
+   * earlier batch) or blocked writing an answer: the oldest answer owed is read, waiting for it,
+   * then the write goes on; once none is owed the engine can only be reading, and the rest is
+   * written blocking. (Never a timed wait: a writer woken by the kernel keeps the pipe's pace.)
+   */
+  private writeWhileAnswered(frame: Buffer): void {
+    let written = 0;
+    while (written < frame.length) {
+      if (this.waiting.length === 0) {
+        writeBytes(this.requests, written === 0 ? frame : frame.subarray(written));
+        return;
+      }
+      try {
+        written += writeSync(this.requestsNonBlocking, frame, written, frame.length - written);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        this.settle(this.read<Answer>());
+      }
+    }
   }
 
   /** Reads every awaited answer, waiting for them. */
@@ -72,13 +104,12 @@ export class ChildChannel {
 
   private readonly poll = (): void => {
     this.polling = undefined;
-    for (;;) {
-      if (this.waiting.length === 0) return;
+    while (this.waiting.length > 0) {
       const answer = pollFrame<Answer>(this.answersNonBlocking, this.answers);
       if (answer === NOTHING_YET) break;
       this.settle(answer ?? this.onGone());
     }
-    this.polling = setTimeout(this.poll, POLL_MS);
+    if (this.waiting.length > 0) this.polling = setTimeout(this.poll, POLL_MS);
   };
 }
 

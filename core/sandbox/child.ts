@@ -5,7 +5,7 @@
  * grants allow it (the input's records, ctx.files inside the granted paths, both through the
  * engine's own code) and reaches the engine for the rest: ctx.directory (a call waits for its
  * answer, a batch is answered while the plugin goes on), ctx.report (batched), ctx.log:
- * `node child.js <requests FIFO> <answers FIFO>` (frames.ts, child-channel.ts).
+ * `node child.js <requests FIFO> <answers FIFO> <batches folder>` (frames.ts, child-channel.ts, batch-spool.ts).
  *
  * `node child.js describe` reads a bundle on stdin and prints the manifests of its handler classes.
  */
@@ -16,8 +16,8 @@ import type { Readable } from 'node:stream';
 import type { DataPaths } from '../config/paths';
 import type { FluxContext, IncomingFile } from '../plugin-api/context';
 import type { AccountDirectory } from '../plugin-api/directory';
-import { Container } from 'inversify';
 import type { FluxHandler } from '../plugin-api/handler';
+import { injectionUsed } from '../plugin-api/injection';
 import { PluginTokens } from '../plugin-api/tokens';
 import { getManifest, type FluxManifest } from '../plugin-api/manifest';
 import { FileRejection } from '../plugin-api/outcome';
@@ -25,6 +25,7 @@ import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import type { ReportBuilder, ReportMessage } from '../plugin-api/report';
 import type { FluxCounts } from '../plugin-api/outcome';
 import { enablePluginLoading } from '../workflow/plugin-loader';
+import { CollectingReportBuilder } from '../workflow/report-builder';
 import { ManifestScopedFiles } from '../workflow/scoped-files';
 import { findAccessDenied, permissionError } from './access-denied';
 import { encodeBatch } from './batch-wire';
@@ -59,19 +60,33 @@ function send(message: ChildMessage): void { channel.send(message); }
 
 function ask(message: ChildMessage): unknown { return channel.ask(message); }
 
-/** ctx.report: kept here for the handler's reads (counts, messages), sent to the engine in batches. */
+/**
+ * ctx.report: kept here for the handler's reads (counts, messages) by the engine's own
+ * collector, whose caps are the engine's: a message it drops is not sent, only tallied (sent
+ * with the next batch of items). The rest goes to the engine in batches.
+ */
 class BatchedReport implements ReportBuilder {
-  private readonly tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
-  private readonly list: ReportMessage[] = [];
+  private readonly kept = new CollectingReportBuilder();
   private pending: ReportItem[] = [];
+  private tally: FluxCounts = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+  private dropped = 0;
+  private tallied = false;
 
   add(message: ReportMessage): void {
-    this.list.push({ ...message });
-    this.queue({ add: { ...message } });
+    const dropped = this.kept.dropped;
+    this.kept.add(message);
+    if (this.kept.dropped === dropped) this.queue({ add: { ...message } });
+    else this.tallyOnly(undefined, 1);
   }
 
   count(kind: keyof FluxCounts, entityId?: string, line?: number): void {
-    this.tally[kind]++;
+    const listed = this.kept.messages.length;
+    const dropped = this.kept.dropped;
+    this.kept.count(kind, entityId, line);
+    if (this.kept.messages.length === listed) {
+      this.tallyOnly(kind, this.kept.dropped - dropped);
+      return;
+    }
     const last = this.pending[this.pending.length - 1];
     if (last && 'counts' in last && last.counts.length < REPORT_BATCH * 3) {
       last.counts.push(kind, entityId ?? null, line ?? null);
@@ -81,8 +96,14 @@ class BatchedReport implements ReportBuilder {
     }
   }
 
-  get counts(): Readonly<FluxCounts> { return this.tally; }
-  get messages(): readonly ReportMessage[] { return this.list; }
+  get counts(): Readonly<FluxCounts> { return this.kept.counts; }
+  get messages(): readonly ReportMessage[] { return this.kept.messages; }
+
+  private tallyOnly(kind: keyof FluxCounts | undefined, dropped: number): void {
+    if (kind) this.tally[kind]++;
+    this.dropped += dropped;
+    this.tallied = true;
+  }
 
   private queue(item: ReportItem): void {
     this.pending.push(item);
@@ -90,6 +111,13 @@ class BatchedReport implements ReportBuilder {
   }
 
   flush(): void {
+    if (this.tallied) {
+      // After the items before it, which the engine's report keeps in order.
+      this.pending.push({ tally: this.tally, dropped: this.dropped });
+      this.tally = { created: 0, updated: 0, unchanged: 0, rejected: 0 };
+      this.dropped = 0;
+      this.tallied = false;
+    }
     if (this.pending.length === 0) return;
     send({ t: 'report', items: this.pending });
     this.pending = [];
@@ -140,12 +168,7 @@ async function run(job: Job): Promise<void> {
 
   const found = handlerClasses(loadBundle(job.bundle)).find((h) => h.name === job.className);
   if (!found) throw new Error(`the plugin module ${job.bundle.filename} no longer exports ${job.className}`);
-  // Constructed as the server's plugin container would (core/composition/plugins.ts): PluginTokens only.
-  const container = new Container();
-  container.bind(PluginTokens.Logger).toConstantValue(logger());
-  container.bind(PluginTokens.Config).toConstantValue(job.config);
-  container.bind(found.cls).toSelf();
-  const handler = container.get<FluxHandler>(found.cls);
+  const handler = construct(found.cls, job);
   const paths = { accountRoot: () => job.accountRoot, vault: () => job.vaultRoot } as unknown as DataPaths;
   const incoming: IncomingFile = { ...job.incoming, receivedAt: new Date(job.incoming.receivedAt) };
   const signal = new AbortController().signal; // the engine stops a sandbox by ending its process
@@ -173,6 +196,24 @@ async function run(job: Job): Promise<void> {
   }
 }
 
+/**
+ * The handler, constructed as the server's plugin container would (core/composition/plugins.ts):
+ * PluginTokens only. One that takes nothing, whose plugin used no `inject`/`injectable` and that
+ * carries no decorator metadata (inversify's, from a direct import) is made with `new`, without
+ * loading inversify (core/plugin-api/injection.ts).
+ */
+function construct(cls: new () => FluxHandler, job: Job): FluxHandler {
+  const metadata = (Reflect as { getMetadataKeys?: (target: object) => unknown[] }).getMetadataKeys?.(cls) ?? [];
+  if (cls.length === 0 && !injectionUsed() && metadata.length === 0) return new cls();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for a handler that injects (above)
+  const { Container } = require('inversify') as typeof import('inversify');
+  const container = new Container();
+  container.bind(PluginTokens.Logger).toConstantValue(logger());
+  container.bind(PluginTokens.Config).toConstantValue(job.config);
+  container.bind(cls).toSelf();
+  return container.get<FluxHandler>(cls);
+}
+
 function describe(): void {
   installNetworkGuard(false); // a module's top level runs here: nothing granted
   const bundle = JSON.parse(readFileSync(0, 'utf8')) as PluginBundle;
@@ -184,7 +225,7 @@ if (process.argv[2] === 'describe') {
   describe();
 } else {
   // The engine's FIFOs, by path (granted to this process alone).
-  channel = new ChildChannel(process.argv[2], process.argv[3], () => process.exit(70)); // 70: the engine is gone
+  channel = new ChildChannel(process.argv[2], process.argv[3], process.argv[4], () => process.exit(70)); // 70: the engine is gone
   const job = channel.read<Job>();
   run(job).then(() => process.exit(0), (err: unknown) => {
     send({ t: 'failed', error: toWireError(err) });

@@ -6,12 +6,17 @@ import { FluxgateError } from '../errors';
  * Both ends read and write synchronously on blocking file descriptors (two FIFOs): a single
  * ctx.directory call from the sandbox blocks until its answer (microseconds away: a poll would
  * add a millisecond to each) and resolves its Promise with it. The answer to a batch is read
- * later, as pollFrame finds it (child-channel.ts), while the plugin goes on.
+ * later, as pollFrame finds it (child-channel.ts), while the plugin goes on. A batch's body does
+ * not cross here but through a file (batch-spool.ts).
  */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export function writeFrame(fd: number, message: unknown): void {
-  const frame = encodeFrame(message);
+  writeBytes(fd, encodeFrame(message));
+}
+
+/** Writes a whole frame (blocking). */
+export function writeBytes(fd: number, frame: Buffer): void {
   let written = 0;
   while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written);
 }

@@ -16,6 +16,7 @@ import { openDirectory, type DirectoryTarget } from '../store/directory-factory'
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
 import { decodeBatch } from './batch-wire';
+import { readSpooled } from './batch-spool';
 import type { FeederData } from './records-feeder';
 import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type RecordsRequest, type ReportItem, type WorkerEvent } from './protocol';
 
@@ -28,11 +29,13 @@ export interface HostWorkerData {
   job: Job;
   /** A folder the sandbox may read, for the FIFOs its ctx.records() calls read the input's rows from. */
   recordsDir: string;
+  /** The folder the sandbox writes its batches to (batch-spool.ts). */
+  batchesDir: string;
   /** WalCheckpointer.sharedWriteCount: each committed transaction counts, as the server's own writes do. */
   writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, recordsDir, store, job, writes } = workerData as HostWorkerData;
+const { requestPath, answerPath, recordsDir, batchesDir, store, job, writes } = workerData as HostWorkerData;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
@@ -73,7 +76,8 @@ async function serve(): Promise<never> {
       }
       case 'batch':
         try {
-          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(m.ops))) });
+          const ops = 'spooled' in m ? readSpooled(batchesDir, m.spooled) : m.ops;
+          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(ops))) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }

@@ -1,7 +1,7 @@
 import type { IncomingFile, PluginSettings } from '../plugin-api/context';
 import { ABSENT_FIELDS } from '../plugin-api/directory';
 import type { FluxManifest } from '../plugin-api/manifest';
-import type { FluxOutcome } from '../plugin-api/outcome';
+import type { FluxCounts, FluxOutcome } from '../plugin-api/outcome';
 import type { ReportMessage } from '../plugin-api/report';
 import type { RecordReaderOptions } from '../plugin-api/records';
 
@@ -45,8 +45,11 @@ export type RecordsRequest = Pick<RecordReaderOptions, 'dialect' | 'format' | 'f
  * `counts`: consecutive report.count calls, flat (kind, entity id or null, line or null, …):
  * a sal file counts every row, and 200,000 small arrays cost the sandbox, the engine's worker
  * and the main thread (structured clone) several times what one flat array does.
+ * `tally`: counts whose messages the report would not keep (past its caps), and how many
+ * messages it dropped so (CollectingReportBuilder.addTally): a sal file's 200,000 counts
+ * cross as 5,000 triples and one tally.
  */
-export type ReportItem = { add: ReportMessage } | { counts: Array<string | number | null> };
+export type ReportItem = { add: ReportMessage } | { counts: Array<string | number | null> } | { tally: FluxCounts; dropped: number };
 
 /** What a failure looks like on the wire (the child maps ERR_ACCESS_DENIED to FG_PLUGIN_PERMISSION first). */
 export interface WireError {
@@ -63,8 +66,12 @@ export type ChildMessage =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
   | { t: 'call'; method: string; args: unknown[] }
-  /** ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts); answered with encodeResults. */
+  /**
+   * ctx.directory.batch: its operations as encodeBatch gives them (batch-wire.ts), answered with
+   * encodeResults; on the wire only their number in the spool (batch-spool.ts).
+   */
   | { t: 'batch'; ops: unknown }
+  | { t: 'batch'; spooled: number }
   /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
   | { t: 'records'; options: RecordsRequest }
   | { t: 'done'; outcome: FluxOutcome }

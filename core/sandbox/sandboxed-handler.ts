@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FluxgateError, type ErrorCode } from '../errors';
 import { startModuleWorker } from '../module-worker';
@@ -67,10 +67,13 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     const answerPath = join(run.workDir, 'sandbox-answers');
     // An attempt cut short by a crash of the server may have left its FIFOs in the work folder.
     const recordsDir = join(run.workDir, 'sandbox-records');
-    for (const fifo of [requestPath, answerPath, recordsDir]) rmSync(fifo, { force: true, recursive: true });
+    const batchesDir = join(run.workDir, 'sandbox-batches');
+    for (const fifo of [requestPath, answerPath, recordsDir, batchesDir]) rmSync(fifo, { force: true, recursive: true });
     execFileSync('mkfifo', ['-m', '600', requestPath, answerPath]);
     // The FIFOs the engine sends the input's rows through, one per ctx.records() (host-worker.ts).
     mkdirSync(recordsDir, { mode: 0o700 });
+    // The files the sandbox writes its batches to (batch-spool.ts).
+    mkdirSync(batchesDir, { mode: 0o700 });
     // A granted folder and all below it, whether or not it exists yet (Node takes a path it
     // cannot find for a file: `/*` is what grants what will be created below it).
     const grant = (access: 'read' | 'write', paths: readonly string[]) => paths.flatMap((p) => {
@@ -79,13 +82,14 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     });
     const read = [...runtimeReadPaths(this.plugin.bundle.filename), ctx.inputPath, answerPath, recordsDir, join(recordsDir, '*'),
       ...grant('read', [...manifest.permissions.read, ...manifest.permissions.write])];
-    const write = [requestPath, ...grant('write', manifest.permissions.write)];
+    const write = [requestPath, batchesDir, join(batchesDir, '*'), ...grant('write', manifest.permissions.write)];
     const network = manifest.permissions.network;
     const args = [
       '--permission', ...read.map((p) => `--allow-fs-read=${p}`), ...write.map((p) => `--allow-fs-write=${p}`),
       ...(RUNTIME_HAS_NET_PERMISSION && network !== false && !(Array.isArray(network) && network.length === 0) ? ['--allow-net'] : []),
       `--max-old-space-size=${limits.memoryMb}`,
-      CHILD_ENTRY, requestPath, answerPath,
+      ...profilingArgs(),
+      CHILD_ENTRY, requestPath, answerPath, batchesDir,
     ];
     const job: Job = {
       bundle: this.plugin.bundle, className: this.plugin.className, manifest,
@@ -96,12 +100,12 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, store: this.plugin.directory, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(run, args, { requestPath, answerPath, recordsDir, batchesDir, store: this.plugin.directory, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }
 
-  private runSandbox(args: string[], data: HostWorkerData, ctx: FluxContext, seconds: number): Promise<Ending> {
+  private runSandbox(run: StepRun, args: string[], data: HostWorkerData, ctx: FluxContext, seconds: number): Promise<Ending> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, args, { env: {}, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
       const ending: Ending = { code: null, signal: null, stderr: '' };
@@ -130,7 +134,8 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
           case 'report':
             for (const item of event.items) {
               if ('add' in item) ctx.report.add(item.add);
-              else countAll(ctx, item.counts);
+              else if ('counts' in item) countAll(ctx, item.counts);
+              else run.report.addTally(item.tally ?? {}, item.dropped);
             }
             break;
           case 'log':
@@ -162,6 +167,18 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       });
     });
   }
+}
+
+/**
+ * FLUXGATE_SANDBOX_CPU_PROF=DIR (an absolute folder; for benchmarks, never in production): each
+ * sandbox writes V8's CPU profile there (`--cpu-prof`). Under the permission model that needs
+ * the inspector (`--allow-inspector`, which the model otherwise refuses: it can step around the
+ * grants) and a write grant to DIR: every sandbox then has both, so this is a measuring tool, not a setting.
+ */
+function profilingArgs(): string[] {
+  const dir = process.env.FLUXGATE_SANDBOX_CPU_PROF;
+  if (!dir || !isAbsolute(dir)) return [];
+  return ['--allow-inspector', '--cpu-prof', `--cpu-prof-dir=${dir}`, `--allow-fs-write=${dir}`, `--allow-fs-write=${join(dir, '*')}`];
 }
 
 /** The report counts of a ReportItem (protocol.ts): flat triples. */

@@ -36,6 +36,16 @@ export class CollectingReportBuilder implements ReportBuilder {
     }
   }
 
+  /**
+   * Counts and dropped messages tallied elsewhere, with no message (a sandbox's report: what
+   * these caps would drop is tallied there, not sent; core/sandbox/child.ts). Anything but a
+   * whole number from 0 up is taken as 0: the sandbox is not trusted.
+   */
+  addTally(counts: Readonly<Partial<Record<keyof FluxCounts, unknown>>>, dropped: unknown): void {
+    for (const kind of ['created', 'updated', 'unchanged', 'rejected'] as const) this.tally[kind] += wholeNumber(counts[kind]);
+    this.dropped += wholeNumber(dropped);
+  }
+
   get counts(): Readonly<FluxCounts> { return this.tally; }
   get messages(): readonly ReportMessage[] { return this.list; }
 
@@ -47,4 +57,8 @@ export class CollectingReportBuilder implements ReportBuilder {
     this.dropped = 0;
     this.testRun = false;
   }
+}
+
+function wholeNumber(n: unknown): number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

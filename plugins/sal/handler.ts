@@ -13,6 +13,11 @@ import { readEmployee, SAL_REQUIRED } from './employee-row';
  * longer (a 2,000-row commit: 10-20 ms) and outgrow SQLite's page cache (2 MiB).
  */
 export const BATCH_ROWS = 2000;
+/**
+ * Batches sent before the previous one has settled: the engine has the next batch to apply
+ * when it finishes one (in a sandbox, the two processes then never wait for each other).
+ */
+const BATCHES_AHEAD = 2;
 // Internal key: NUL cannot occur in a value; reports show organization/registration_reference.
 const keyOf = (org: string, ref: string) => `${org}\u0000${ref}`;
 const shown = (org: string, ref: string) => `${org}/${ref}`;
@@ -72,7 +77,7 @@ class FirstRows {
  * sal: employees of an exchange account, keyed by (organization_code, registration_reference).
  * Rows apply in batches (ctx.directory.batch: one engine round trip each, which is what makes
  * the handler fast in a sandbox) while the file streams: the next rows are read while the
- * engine applies a batch. Memory stays flat: a few numbers and the key
+ * engine applies a batch, with up to BATCHES_AHEAD batches sent. Memory stays flat: a few numbers and the key
  * per row, no row kept; a repeated key is compared with its first row as the directory holds
  * it). The same key with different data rejects every such row: that is rare, so the first
  * occurrence is applied optimistically and undone at the end (deleted if it was created,
@@ -101,8 +106,9 @@ export class SalHandler implements FluxHandler {
     const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
     const run: SalRun = { ctx, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
     let batch: PendingRow[] = [];
-    // The batch the engine is applying while the next one is read (at most one: batches apply in file order).
-    let applying: Promise<void> = Promise.resolve();
+    // Batches being applied while the next rows are read (at most BATCHES_AHEAD), each settling after the one before.
+    const applying: Array<Promise<void>> = [];
+    let settled: Promise<void> = Promise.resolve();
     let rows = 0;
     // The organization code of the previous row: log.orgs shares one string per organization.
     let org = '';
@@ -126,15 +132,15 @@ export class SalHandler implements FluxHandler {
       if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
       batch.push({ index, employee });
       if (batch.length >= BATCH_ROWS) {
-        await applying;
-        applying = this.apply(run, batch);
-        // Awaited before the next batch or at the end; marked handled meanwhile (a rejection is not "unhandled" while rows are read).
-        void applying.catch(() => undefined);
+        if (applying.length >= BATCHES_AHEAD) await applying.shift();
+        settled = this.apply(run, batch, settled);
+        // Awaited later or at the end; marked handled meanwhile (a rejection is not "unhandled" while rows are read).
+        void settled.catch(() => undefined);
+        applying.push(settled);
         batch = [];
       }
     }
-    await applying;
-    await this.apply(run, batch);
+    await this.apply(run, batch, settled);
     await this.undoConflicts(run);
 
     const { conflicts } = run;
@@ -164,16 +170,23 @@ export class SalHandler implements FluxHandler {
    * with its first row (the same data: unchanged; different: a conflict, undone at the end) and
    * never written. The two transactions are as two smaller batches would be: a retry after a
    * crash between them finds the created rows as an earlier attempt's (WriteOptions.sourceFile).
+   *
+   * The creates go at once, before the `previous` batch has settled (its second directory batch
+   * may come after them): a create only adds a key that is not there, which the previous batch's
+   * updates of existing keys cannot change; all that follows waits for `previous`.
    */
-  private async apply(run: SalRun, batch: PendingRow[]): Promise<void> {
-    if (batch.length === 0) return;
+  private async apply(run: SalRun, batch: PendingRow[], previous: Promise<void>): Promise<void> {
+    if (batch.length === 0) return previous;
     const { ctx, log } = run;
     ctx.signal.throwIfAborted();
     // One options object for the batch (createEmployee ignores keepPrevious).
     const options: WriteOptions = { dryRun: !ctx.apply, sourceFile: run.fileId, keepPrevious: true };
+    const creating = ctx.apply ? ctx.directory.batch(batch.map(({ employee }) => ({ method: 'createEmployee', args: [employee, options] }) as const)) : undefined;
+    void creating?.catch(() => undefined); // awaited below, once `previous` has settled
+    await previous;
     let known = batch;
-    if (ctx.apply) {
-      const created = await ctx.directory.batch(batch.map(({ employee }) => ({ method: 'createEmployee', args: [employee, options] }) as const));
+    if (creating) {
+      const created = await creating;
       known = [];
       for (let i = 0; i < batch.length; i++) {
         if (created[i]) log.kinds[batch[i].index] = 'created';

@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { deserialize, serialize } from 'node:v8';
 import { ABSENT_FIELDS, type AbsentFields, type Employee } from '../../core/plugin-api';
-import { decodeBatch, encodeBatch } from '../../core/sandbox/batch-wire';
+import { decodeBatch, encodeBatch, type WireBatch } from '../../core/sandbox/batch-wire';
 
-// A ctx.directory.batch crosses the sandbox as JSON (batch-wire.ts): employees written go packed,
-// their attribute names and ABSENT_FIELDS once per batch. What the engine gets must be what the
-// plugin gave: same fields, same attribute order, the marker, the options; anything else as it was.
-const wire = (ops: unknown): unknown => decodeBatch(JSON.parse(JSON.stringify(encodeBatch(ops))));
+// A ctx.directory.batch crosses the sandbox in V8's serialization (frames.ts, batch-wire.ts):
+// employees written go as one flat list of values, their attribute names and ABSENT_FIELDS once
+// per batch. What the engine gets must be what the plugin gave: same fields, same attribute
+// order, the marker, the options; anything else as it was.
+const wire = (ops: unknown): unknown => decodeBatch(deserialize(serialize(encodeBatch(ops))));
 
 const absent: AbsentFields = { core: ['email'], attributes: ['city'] };
 const employee = (ref: string, attributes: Employee['attributes'], marked = true): Employee => ({
@@ -23,7 +25,7 @@ test('employee writes arrive whole: fields, attribute order, ABSENT_FIELDS, opti
     { method: 'updateEmployee', args: [employee('3', { city: 'Paris', zip_code: '75002' }, false), { dryRun: true }] },
     { method: 'upsertEmployee', args: [employee('4', custom, false)] },
   ];
-  const packed = JSON.stringify(encodeBatch(ops));
+  const packed = JSON.stringify(encodeBatch(ops)); // what it carries, as text
   assert.equal(packed.match(/zip_code/g)?.length, 3, 'one shape for the first two rows, one each for the others');
   assert.equal(packed.match(/keepPrevious/g)?.length, 1, 'the shared options object once');
   const got = wire(ops) as Array<{ method: string; args: [Employee, unknown?] }>;
@@ -58,5 +60,35 @@ test('other operations, odd employees and malformed batches go as they are, for 
   assert.deepEqual((got[3] as { args: Employee[] }).args[0][ABSENT_FIELDS], absent, 'the marker also on the unpacked path');
   assert.deepEqual(got.slice(4), ops.slice(4));
   assert.equal(wire('not a list'), 'not a list');
-  assert.equal(decodeBatch(encodeBatch(undefined)), undefined, 'JSON drops it from the message: the engine sees no ops');
+  assert.equal(decodeBatch(encodeBatch(undefined)), undefined, 'the engine sees no ops (and refuses them)');
+});
+
+test('an employee holding something else than strings, numbers, booleans or null goes whole as JSON, as before', () => {
+  const odd = employee('7', { city: { name: 'Paris' } as never });
+  const when = new Date('2026-01-01T00:00:00Z');
+  const dated = { ...employee('8', {}), departureDate: when as never };
+  const got = wire([{ method: 'createEmployee', args: [odd] }, { method: 'createEmployee', args: [dated] }]) as Array<{ args: [Employee] }>;
+  assert.deepEqual(got[0].args[0].attributes, { city: { name: 'Paris' } });
+  assert.deepEqual(got[0].args[0][ABSENT_FIELDS], absent);
+  assert.equal(got[1].args[0].departureDate, when.toISOString(), 'as JSON gives it');
+});
+
+test('a batch the engine cannot read is refused with FG_PLUGIN_INVALID, never read as other fields (the sandbox is untrusted)', () => {
+  const good = encodeBatch([{ method: 'createEmployee', args: [employee('1', { city: 'Lyon', zip_code: '69001' })] }]) as WireBatch;
+  const head = good.values.slice(0, 11);
+  const refused = (what: string, batch: unknown) => assert.throws(() => decodeBatch(deserialize(serialize(batch))),
+    (err: Error & { code?: string }) => err.code === 'FG_PLUGIN_INVALID', what);
+  refused('an unknown operation code', { ...good, values: [7, ...good.values.slice(1)] });
+  refused('a shape out of range', { ...good, values: [0, 5, ...good.values.slice(2)] });
+  refused('an employee cut short', { ...good, values: good.values.slice(0, -1) });
+  refused('a map as a value', { ...good, values: [...head, new Map([['a', 1]]), 'x'] });
+  refused('a date as a value', { ...good, values: [...head.slice(0, 4), new Date(), ...good.values.slice(5)] });
+  refused('an object as a value', { ...good, values: [...head, { toString: 'x' }, 'x'] });
+  refused('attribute names that are not strings', { ...good, shapes: [[[1, 2], null]] });
+  refused('absent fields that are not lists of names', { ...good, shapes: [[['city', 'zip_code'], { core: 'email', attributes: [] }]] });
+  refused('options out of range', { ...good, values: [0, 0, 3, ...good.values.slice(3)] });
+  refused('JSON texts that are not a list', { ...good, json: 'x' });
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic);
+  refused('a cycle as a value', { ...good, values: [...head, cyclic, 'x'] });
 });
