@@ -1,0 +1,203 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sftpBatch } from '../helpers/clients';
+import { CLUSTER_PROXY, startCluster, TestCluster } from '../helpers/cluster';
+import { parseJson } from '../helpers/json';
+import { makeKey, type TestKey } from '../helpers/keys';
+import { uploadResilient } from '../helpers/resilient-upload';
+import { skipUnless } from '../helpers/tools';
+import { until } from '../helpers/wait';
+
+// Issue #20's end-to-end test: three `fluxgate serve` nodes on one PostgreSQL database and one
+// shared data directory, behind one haproxy (roundrobin, send-proxy-v2 from 127.0.0.9, the
+// nodes' only trusted proxy). 300 small sir files (3 organizations each, distinct codes, so a
+// file applied twice or a row written twice is countable) are uploaded through the balancer by
+// four paramiko sessions of two accounts; node-b is killed (SIGKILL) while it holds leased work
+// and files are being processed, then, once its work was taken over, node-c is stopped
+// (SIGTERM) and started again under the same node id. Then every file must have one journal
+// entry, processed, one receipt and one report, and every organization must be in the
+// directory once, written by its file. engine.leaseMs is 5 s here (default 30 s) and the tree
+// scan runs every 2 s (default 45 s), so that a dead node's work is taken over within the
+// test's time on a loaded 2-core machine.
+const skip = skipUnless('postgres', 'haproxy', 'paramiko', 'sftp', 'ssh-keygen');
+
+const ACCOUNTS = ['acme', 'beta'] as const;
+const FILES_PER_ACCOUNT = 150;
+const SESSIONS_PER_ACCOUNT = 2;
+const ROWS_PER_FILE = 3;
+const TOTAL = ACCOUNTS.length * FILES_PER_ACCOUNT;
+const LEASE_MS = 5000;
+const VICTIM = 1; // node-b: SIGKILL
+const RESTARTED = 2; // node-c: SIGTERM, then started again
+const FINAL = ['processed', 'rejected', 'dead'];
+
+let cluster: TestCluster | undefined;
+after(async () => { await cluster?.cleanup(); });
+
+/** File i of an account: a valid exchange name, its timestamp unique within the account (receipts are named by flux and time). */
+function fileName(account: string, i: number): string {
+  const hh = String(Math.floor(i / 60)).padStart(2, '0');
+  const mm = String(i % 60).padStart(2, '0');
+  return `ndmat_${account}_${account}_sir_261201${hh}${mm}00.csv`;
+}
+const orgCode = (i: number, row: number): string => `O${String(i).padStart(4, '0')}-${row}`;
+
+function writeFiles(dir: string, account: string): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < FILES_PER_ACCOUNT; i++) {
+    const name = fileName(account, i);
+    const rows = Array.from({ length: ROWS_PER_FILE }, (_, r) => `${orgCode(i, r + 1)};${account} site ${i}.${r + 1};;Paris;FR`);
+    writeFileSync(join(dir, name), ['organization_code;name;parent_organization_code;city;country', ...rows, ''].join('\r\n'));
+    names.push(name);
+  }
+  return names;
+}
+
+interface NodeJson { id: string; address: string; state: string; pid: number; startedAt: string; lastHeartbeat: string; filesInProgress: number }
+
+async function nodes(c: TestCluster, ...args: string[]): Promise<NodeJson[]> {
+  const r = await c.cli('nodes', '--json', ...args);
+  assert.equal(r.code, 0, r.stderr);
+  return parseJson<NodeJson[]>(r.stdout);
+}
+
+/** Logs in as `gate` through haproxy from 127.0.0.2 until every listed node has served one such login (roundrobin moves on each time). */
+async function loginOnEveryNode(c: TestCluster, key: TestKey, nodeIndexes: number[]): Promise<void> {
+  const served = (i: number) => c.nodes[i].logs.some((l) => l.event === 'login' && l.accountId === 'gate');
+  for (let attempt = 0; attempt < 4 * nodeIndexes.length && !nodeIndexes.every(served); attempt++) {
+    const r = await sftpBatch(c.haproxy.port, 'gate', key.privatePath, ['ls /'], ['-o', 'BindAddress=127.0.0.2']);
+    assert.equal(r.code, 0, `gate, allowlisted for 127.0.0.2, logs in through haproxy: ${r.stderr}`);
+  }
+  for (const i of nodeIndexes) {
+    const login = await c.nodes[i].waitForLog((l) => l.event === 'login' && l.accountId === 'gate', 5000)
+      .catch(() => assert.fail(`${TestCluster.nodeId(i)} served no login of gate`));
+    assert.equal(login.address, '127.0.0.2', 'the client address from the PROXY v2 header');
+    assert.equal(login.proxy, CLUSTER_PROXY);
+  }
+  // From 127.0.0.1, not in gate's allowlist: refused, whichever node the balancer picks.
+  const refusals = () => c.nodes.reduce((n, node) => n + node.logs.filter((l) => l.event === 'login refused' && l.username === 'gate'
+    && l.address === '127.0.0.1' && l.proxy === CLUSTER_PROXY && l.reason === 'address not in the account allowlist').length, 0);
+  const before = refusals();
+  const refused = await sftpBatch(c.haproxy.port, 'gate', key.privatePath, ['ls /'], ['-o', 'BindAddress=127.0.0.1']);
+  assert.notEqual(refused.code, 0, 'gate from 127.0.0.1 is refused');
+  await until('a node logs the refusal of gate from 127.0.0.1', () => refusals() > before, 10_000);
+}
+
+type FileRow = { id: string; account_id: string; name: string; state: string; attempts: number; outcome: string | null };
+
+test('three nodes behind haproxy on one PostgreSQL: 300 files through the balancer, one node killed, another restarted: each file once, each row once', { skip, timeout: 300_000 }, async () => {
+  cluster = await startCluster({
+    config: {
+      log: { level: 'info' },
+      pgp: { signReports: false },
+      engine: { leaseMs: LEASE_MS, scanIntervalSeconds: 2, watch: false },
+    },
+  });
+  const c = cluster;
+  const keys: Record<string, TestKey> = {};
+  for (const account of [...ACCOUNTS, 'gate']) {
+    keys[account] = makeKey('ed25519');
+    const r = await c.cli('account', 'add', account, '--key', keys[account].publicPath, ...(account === 'gate' ? ['--allow-ip', '127.0.0.2'] : []));
+    assert.equal(r.code, 0, r.stderr);
+  }
+
+  // An account added through one node's CLI logs in on every node, seen from its real address.
+  await loginOnEveryNode(c, keys.gate, [0, 1, 2]);
+  assert.deepEqual((await nodes(c)).map((n) => [n.id, n.state]).sort(), [['node-a', 'alive'], ['node-b', 'alive'], ['node-c', 'alive']]);
+
+  const source = join(c.dir, 'upload');
+  mkdirSync(source);
+  const uploads = Promise.all(ACCOUNTS.flatMap((account) => {
+    const names = writeFiles(source, account);
+    return Array.from({ length: SESSIONS_PER_ACCOUNT }, (_, s) => uploadResilient(c.haproxy.port, account, keys[account].privatePath, source, 'in/sir',
+      names.filter((_, i) => i % SESSIONS_PER_ACCOUNT === s)));
+  }));
+  uploads.catch(() => {}); // awaited below: a failed client fails the test there, not as an unhandled rejection
+
+  const db = c.database;
+  const finalCount = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM files WHERE state = ANY($1)`, [FINAL]))[0].n);
+  const leasedFilesOf = async (pid: number) => (await db.query<{ payload: string }>(
+    `SELECT payload FROM queue WHERE topic = 'file.process' AND state = 'leased' AND leased_pid = $1`, [pid])).map((r) => (JSON.parse(r.payload) as { fileId: string }).fileId);
+
+  // node-b dies while it holds files and others are done.
+  const victimPid = c.nodes[VICTIM].pid!;
+  let doneAtKill = 0;
+  await until('node-b holds leased files while others are done', async () => {
+    doneAtKill = await finalCount();
+    return doneAtKill >= 20 && (await leasedFilesOf(victimPid)).length > 0;
+  }, 120_000, 50);
+  await c.kill(VICTIM);
+  const orphaned = await leasedFilesOf(victimPid);
+  assert.ok(orphaned.length > 0 && doneAtKill < TOTAL, `killed in the middle of processing: ${doneAtKill} of ${TOTAL} done, ${orphaned.length} leased by node-b`);
+
+  // Its files are finished by the others once its leases lapse.
+  await until(`node-b's ${orphaned.length} leased files are finished by another node`, async () => {
+    const rows = await db.query<{ n: string }>(`SELECT count(*) AS n FROM files WHERE id = ANY($1) AND state = ANY($2)`, [orphaned, FINAL]);
+    return Number(rows[0].n) === orphaned.length;
+  }, 90_000, 200);
+
+  // node-c stops cleanly and starts again under its id, while uploads and processing may go on.
+  const restartedAt = Date.now();
+  await c.restart(RESTARTED);
+
+  const results = await uploads;
+  assert.equal(results.reduce((n, r) => n + r.uploaded, 0), TOTAL);
+  await until(`all ${TOTAL} files are finished`, async () => (await finalCount()) === TOTAL, 120_000, 250);
+
+  // One journal entry per uploaded file, processed, with one receipt and one report.
+  const files = await db.query<FileRow>(`SELECT id, account_id, name, state, attempts, outcome FROM files ORDER BY account_id, name`);
+  const expected = ACCOUNTS.flatMap((a) => Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `${a}/${fileName(a, i)}`)).sort();
+  assert.deepEqual(files.map((f) => `${f.account_id}/${f.name}`), expected, 'exactly one journal entry per file');
+  for (const f of files) {
+    assert.equal(f.state, 'processed', `${f.name}: ${f.outcome}`);
+    const counts = (JSON.parse(f.outcome!) as { counts: Record<string, number> }).counts;
+    assert.equal(counts.rejected + counts.updated, 0, `${f.name}: ${f.outcome}`);
+    // A retried file may find its organizations already applied by an attempt cut short after its commit.
+    assert.equal(counts.created + counts.unchanged, ROWS_PER_FILE, `${f.name}: ${f.outcome}`);
+    if (f.attempts === 1) assert.equal(counts.created, ROWS_PER_FILE, `${f.name}: ${f.outcome}`);
+  }
+  const outputs = await db.query<{ file_id: string; kind: string; path: string }>(`SELECT file_id, kind, path FROM outputs`);
+  for (const kind of ['receipt', 'report']) {
+    const of = outputs.filter((o) => o.kind === kind);
+    assert.deepEqual(of.map((o) => o.file_id).sort(), files.map((f) => f.id).sort(), `one ${kind} per file`);
+  }
+  for (const account of ACCOUNTS) {
+    const out = join(c.dataDir, 'sftp', account, 'out');
+    assert.equal(readdirSync(join(out, 'tra')).filter((n) => n.endsWith('.xml')).length, FILES_PER_ACCOUNT, `${account}: one receipt file per upload`);
+    assert.deepEqual(readdirSync(join(out, 'sir')).sort(), Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `cdmat_${fileName(account, i).slice('ndmat_'.length)}`).sort(),
+      `${account}: one report per upload, none twice (no .2.csv)`);
+    assert.deepEqual(readdirSync(join(c.dataDir, 'sftp', account, 'in', 'sir')), [], `${account}: nothing left in in/sir`);
+  }
+  // The kill cut attempts short: those files were recorded interrupted, and ran again.
+  const interrupted = await db.query<{ file_id: string }>(`SELECT DISTINCT file_id FROM file_events WHERE type = 'interrupted'`);
+  assert.ok(orphaned.every((id) => interrupted.some((r) => r.file_id === id)), 'each file node-b held has its interrupted attempt recorded');
+
+  // The directory holds each organization once, written by the file that carries it.
+  const orgs = await db.query<{ account_id: string; code: string; source_file: string }>(`SELECT account_id, code, source_file FROM dir_organizations`);
+  assert.equal(orgs.length, TOTAL * ROWS_PER_FILE);
+  const idOf = new Map(files.map((f) => [`${f.account_id}/${f.name}`, f.id]));
+  for (const account of ACCOUNTS) {
+    for (let i = 0; i < FILES_PER_ACCOUNT; i++) {
+      for (let r = 1; r <= ROWS_PER_FILE; r++) {
+        const rows = orgs.filter((o) => o.account_id === account && o.code === orgCode(i, r));
+        assert.deepEqual(rows.map((o) => o.source_file), [idOf.get(`${account}/${fileName(account, i)}`)], `${account} ${orgCode(i, r)}`);
+      }
+    }
+  }
+
+  // `fluxgate nodes`: node-a and the restarted node-c alive with nothing in progress; node-b silent.
+  const alive = await nodes(c);
+  assert.deepEqual(alive.map((n) => n.id).sort(), ['node-a', 'node-c']);
+  assert.ok(alive.every((n) => n.filesInProgress === 0), JSON.stringify(alive));
+  const restarted = alive.find((n) => n.id === 'node-c')!;
+  assert.equal(restarted.pid, c.nodes[RESTARTED].pid);
+  assert.ok(Date.parse(restarted.startedAt) >= restartedAt - 1000, `node-c started again: ${restarted.startedAt}`);
+  let all: NodeJson[] = [];
+  await until('node-b is listed silent', async () => (all = await nodes(c, '--all')).some((n) => n.id === 'node-b' && n.state === 'silent'), 30_000, 500);
+  assert.equal(all.find((n) => n.id === 'node-b')!.pid, victimPid);
+
+  // After all that, the allowlist still holds on the nodes alive.
+  await loginOnEveryNode(c, keys.gate, [0, RESTARTED]);
+});
