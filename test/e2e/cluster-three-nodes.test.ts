@@ -1,12 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sftpBatch } from '../helpers/clients';
 import { CLUSTER_PROXY, startCluster, TestCluster } from '../helpers/cluster';
 import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { uploadResilient } from '../helpers/resilient-upload';
+import { sirFileName, sirOrgCode, writeSirFiles } from '../helpers/sir-files';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 
@@ -31,29 +32,9 @@ const TOTAL = ACCOUNTS.length * FILES_PER_ACCOUNT;
 const LEASE_MS = 5000;
 const VICTIM = 1; // node-b: SIGKILL
 const RESTARTED = 2; // node-c: SIGTERM, then started again
-const FINAL = ['processed', 'rejected', 'dead'];
 
 let cluster: TestCluster | undefined;
 after(async () => { await cluster?.cleanup(); });
-
-/** File i of an account: a valid exchange name, its timestamp unique within the account (receipts are named by flux and time). */
-function fileName(account: string, i: number): string {
-  const hh = String(Math.floor(i / 60)).padStart(2, '0');
-  const mm = String(i % 60).padStart(2, '0');
-  return `ndmat_${account}_${account}_sir_261201${hh}${mm}00.csv`;
-}
-const orgCode = (i: number, row: number): string => `O${String(i).padStart(4, '0')}-${row}`;
-
-function writeFiles(dir: string, account: string): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < FILES_PER_ACCOUNT; i++) {
-    const name = fileName(account, i);
-    const rows = Array.from({ length: ROWS_PER_FILE }, (_, r) => `${orgCode(i, r + 1)};${account} site ${i}.${r + 1};;Paris;FR`);
-    writeFileSync(join(dir, name), ['organization_code;name;parent_organization_code;city;country', ...rows, ''].join('\r\n'));
-    names.push(name);
-  }
-  return names;
-}
 
 interface NodeJson { id: string; address: string; state: string; pid: number; startedAt: string; lastHeartbeat: string; filesInProgress: number }
 
@@ -110,32 +91,26 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
   const source = join(c.dir, 'upload');
   mkdirSync(source);
   const uploads = Promise.all(ACCOUNTS.flatMap((account) => {
-    const names = writeFiles(source, account);
+    const names = writeSirFiles(source, account, FILES_PER_ACCOUNT, ROWS_PER_FILE);
     return Array.from({ length: SESSIONS_PER_ACCOUNT }, (_, s) => uploadResilient(c.haproxy.port, account, keys[account].privatePath, source, 'in/sir',
       names.filter((_, i) => i % SESSIONS_PER_ACCOUNT === s)));
   }));
   uploads.catch(() => {}); // awaited below: a failed client fails the test there, not as an unhandled rejection
 
   const db = c.database;
-  const finalCount = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM files WHERE state = ANY($1)`, [FINAL]))[0].n);
-  const leasedFilesOf = async (pid: number) => (await db.query<{ payload: string }>(
-    `SELECT payload FROM queue WHERE topic = 'file.process' AND state = 'leased' AND leased_pid = $1`, [pid])).map((r) => (JSON.parse(r.payload) as { fileId: string }).fileId);
 
   // node-b dies while it holds files and others are done.
-  const victimPid = c.nodes[VICTIM].pid!;
-  let doneAtKill = 0;
-  await until('node-b holds leased files while others are done', async () => {
-    doneAtKill = await finalCount();
-    return doneAtKill >= 20 && (await leasedFilesOf(victimPid)).length > 0;
-  }, 120_000, 50);
-  await c.kill(VICTIM);
-  const orphaned = await leasedFilesOf(victimPid);
-  assert.ok(orphaned.length > 0 && doneAtKill < TOTAL, `killed in the middle of processing: ${doneAtKill} of ${TOTAL} done, ${orphaned.length} leased by node-b`);
+  const killed = await c.killWhileHolding(VICTIM, 20);
+  const { orphaned, pid: victimPid } = killed;
+  assert.ok(orphaned.length > 0 && killed.finishedBefore < TOTAL,
+    `killed in the middle of processing: ${killed.finishedBefore} of ${TOTAL} done, ${orphaned.length} leased by node-b`);
+  // Those node-b had begun (journal state processing; a job leased a moment before its attempt began is not yet).
+  const cutShort = (await db.query<{ id: string }>(`SELECT id FROM files WHERE id = ANY($1) AND state = 'processing'`, [orphaned])).map((r) => r.id);
+  assert.ok(cutShort.length > 0, 'node-b was killed in the middle of an attempt');
 
   // Its files are finished by the others once its leases lapse.
   await until(`node-b's ${orphaned.length} leased files are finished by another node`, async () => {
-    const rows = await db.query<{ n: string }>(`SELECT count(*) AS n FROM files WHERE id = ANY($1) AND state = ANY($2)`, [orphaned, FINAL]);
-    return Number(rows[0].n) === orphaned.length;
+    return (await c.finishedFiles(orphaned)) === orphaned.length;
   }, 90_000, 200);
 
   // node-c stops cleanly and starts again under its id, while uploads and processing may go on.
@@ -144,11 +119,11 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
 
   const results = await uploads;
   assert.equal(results.reduce((n, r) => n + r.uploaded, 0), TOTAL);
-  await until(`all ${TOTAL} files are finished`, async () => (await finalCount()) === TOTAL, 120_000, 250);
+  await until(`all ${TOTAL} files are finished`, async () => (await c.finishedFiles()) === TOTAL, 120_000, 250);
 
   // One journal entry per uploaded file, processed, with one receipt and one report.
   const files = await db.query<FileRow>(`SELECT id, account_id, name, state, attempts, outcome FROM files ORDER BY account_id, name`);
-  const expected = ACCOUNTS.flatMap((a) => Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `${a}/${fileName(a, i)}`)).sort();
+  const expected = ACCOUNTS.flatMap((a) => Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `${a}/${sirFileName(a, i)}`)).sort();
   assert.deepEqual(files.map((f) => `${f.account_id}/${f.name}`), expected, 'exactly one journal entry per file');
   for (const f of files) {
     assert.equal(f.state, 'processed', `${f.name}: ${f.outcome}`);
@@ -166,13 +141,13 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
   for (const account of ACCOUNTS) {
     const out = join(c.dataDir, 'sftp', account, 'out');
     assert.equal(readdirSync(join(out, 'tra')).filter((n) => n.endsWith('.xml')).length, FILES_PER_ACCOUNT, `${account}: one receipt file per upload`);
-    assert.deepEqual(readdirSync(join(out, 'sir')).sort(), Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `cdmat_${fileName(account, i).slice('ndmat_'.length)}`).sort(),
+    assert.deepEqual(readdirSync(join(out, 'sir')).sort(), Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `cdmat_${sirFileName(account, i).slice('ndmat_'.length)}`).sort(),
       `${account}: one report per upload, none twice (no .2.csv)`);
     assert.deepEqual(readdirSync(join(c.dataDir, 'sftp', account, 'in', 'sir')), [], `${account}: nothing left in in/sir`);
   }
   // The kill cut attempts short: those files were recorded interrupted, and ran again.
   const interrupted = await db.query<{ file_id: string }>(`SELECT DISTINCT file_id FROM file_events WHERE type = 'interrupted'`);
-  assert.ok(orphaned.every((id) => interrupted.some((r) => r.file_id === id)), 'each file node-b held has its interrupted attempt recorded');
+  assert.deepEqual(cutShort.filter((id) => !interrupted.some((r) => r.file_id === id)), [], 'each attempt node-b was killed in is recorded interrupted');
 
   // The directory holds each organization once, written by the file that carries it.
   const orgs = await db.query<{ account_id: string; code: string; source_file: string }>(`SELECT account_id, code, source_file FROM dir_organizations`);
@@ -181,8 +156,8 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
   for (const account of ACCOUNTS) {
     for (let i = 0; i < FILES_PER_ACCOUNT; i++) {
       for (let r = 1; r <= ROWS_PER_FILE; r++) {
-        const rows = orgs.filter((o) => o.account_id === account && o.code === orgCode(i, r));
-        assert.deepEqual(rows.map((o) => o.source_file), [idOf.get(`${account}/${fileName(account, i)}`)], `${account} ${orgCode(i, r)}`);
+        const rows = orgs.filter((o) => o.account_id === account && o.code === sirOrgCode(i, r));
+        assert.deepEqual(rows.map((o) => o.source_file), [idOf.get(`${account}/${sirFileName(account, i)}`)], `${account} ${sirOrgCode(i, r)}`);
       }
     }
   }

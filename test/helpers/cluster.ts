@@ -5,6 +5,7 @@ import type { RunResult } from './clients';
 import { freePort, Haproxy } from './haproxy';
 import { freshDatabase, type TestDatabase } from './postgres';
 import { deepMerge, TestServer } from './server';
+import { until } from './wait';
 
 /** What haproxy connects to the nodes from (`source` on its server lines), the nodes' only trusted proxy. */
 export const CLUSTER_PROXY = '127.0.0.9';
@@ -16,6 +17,18 @@ export const CLUSTER_HAPROXY = {
   backendLines: ['option tcp-check', 'tcp-check expect rstring ^SSH-2\\.0-', 'option redispatch', 'retries 3'],
   serverOptions: 'send-proxy-v2 check inter 1s fall 2 rise 1 check-send-proxy',
 };
+
+/** What killWhileHolding left behind. */
+export interface KilledNode {
+  pid: number;
+  killedAt: number;
+  /** Files finished (all nodes) when it was killed. */
+  finishedBefore: number;
+  /** The files whose jobs it held leased when it died. */
+  orphaned: string[];
+  /** When the last of its leases ends (epoch ms). */
+  leaseEndsAt: number;
+}
 
 export interface ClusterOptions {
   /** How many nodes (default 3), named node-a, node-b, … */
@@ -79,11 +92,44 @@ export class TestCluster {
   /** SIGKILL: the node dies with its sessions, leases and files in progress. */
   async kill(index: number): Promise<void> { await this.nodes[index].kill(); }
 
+  /**
+   * Waits until node `index` holds leased files while at least `minFinished` files are finished,
+   * then kills it (SIGKILL): what it held is orphaned, to be taken over once its leases lapse.
+   */
+  async killWhileHolding(index: number, minFinished: number, timeoutMs = 120_000): Promise<KilledNode> {
+    const pid = this.nodes[index].pid!;
+    let finished = 0;
+    await until(`${TestCluster.nodeId(index)} holds leased files while ${minFinished} are finished`, async () => {
+      finished = await this.finishedFiles();
+      return finished >= minFinished && (await this.filesLeasedBy(pid)).length > 0;
+    }, timeoutMs, 50);
+    await this.kill(index);
+    const killedAt = Date.now();
+    const orphaned = await this.filesLeasedBy(pid);
+    const leases = await this.database.query<{ until: string }>(
+      `SELECT max(lease_until) AS until FROM queue WHERE topic = 'file.process' AND state = 'leased' AND leased_pid = $1`, [pid]);
+    return { pid, killedAt, finishedBefore: finished, orphaned, leaseEndsAt: Number(leases[0]?.until ?? killedAt) };
+  }
+
   /** SIGTERM, then the same node (id, port, config) started again; resolves once it listens. */
   async restart(index: number): Promise<TestServer> {
     await this.nodes[index].stop();
     this.nodes[index] = await this.newNode(index).start();
     return this.nodes[index];
+  }
+
+  /** How many journal files are finished (processed, rejected or dead): of `ids` when given, else of all. */
+  async finishedFiles(ids?: string[]): Promise<number> {
+    const rows = await this.database.query<{ n: string }>(
+      `SELECT count(*) AS n FROM files WHERE state IN ('processed', 'rejected', 'dead') AND ($1::text[] IS NULL OR id = ANY($1))`, [ids ?? null]);
+    return Number(rows[0].n);
+  }
+
+  /** The ids of the files whose processing job the process `pid` holds leased right now (from the queue's leased_pid). */
+  async filesLeasedBy(pid: number): Promise<string[]> {
+    const rows = await this.database.query<{ payload: string }>(
+      `SELECT payload FROM queue WHERE topic = 'file.process' AND state = 'leased' AND leased_pid = $1`, [pid]);
+    return rows.map((r) => (JSON.parse(r.payload) as { fileId: string }).fileId);
   }
 
   /** A CLI command with a node's config (the store is shared: any node's answers for all). */
