@@ -79,9 +79,13 @@ export class EngineStepRun implements StepRun {
     await mkdir(dirname(wanted), { recursive: true, mode: 0o750 });
     // A client never downloads half a report; its name is never another file's output
     // (output-place.ts): the target may be `name.N.ext`.
-    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
-      (temp) => placeOutput(temp, wanted, async (path) => await this.journal.outputOwner(path) === this.file.id));
-    await this.journal.recordOutput(this.file.id, this.account.id, kind, target);
+    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 }, (temp) => placeOutput(temp, wanted, {
+      owned: async (path) => await this.journal.outputOwner(path) === this.file.id,
+      claim: async (path) => {
+        const id = await this.journal.recordOutput(this.file.id, this.account.id, kind, path);
+        return () => this.journal.forgetOutput(id);
+      },
+    }));
     this.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(this.services.signer) }, 'output written');
     return target;
