@@ -146,7 +146,10 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
   }
   for (const account of ACCOUNTS) {
     const out = join(c.dataDir, 'sftp', account, 'out');
-    assert.equal(readdirSync(join(out, 'tra')).filter((n) => n.endsWith('.xml')).length, FILES_PER_ACCOUNT, `${account}: one receipt file per upload`);
+    const receipts = readdirSync(join(out, 'tra'));
+    assert.equal(receipts.length, FILES_PER_ACCOUNT, `${account}: one receipt file per upload`);
+    // In the protocol's form (14 or 17 digits): two nodes naming receipts in the same second took distinct names, none a .2.xml.
+    assert.deepEqual(receipts.filter((n) => !new RegExp(`^cdmat_${account}_tra_sir_\\d{14}(\\d{3})?\\.xml$`).test(n)), [], `${account}: receipt names`);
     assert.deepEqual(readdirSync(join(out, 'sir')).sort(), Array.from({ length: FILES_PER_ACCOUNT }, (_, i) => `cdmat_${sirFileName(account, i).slice('ndmat_'.length)}`).sort(),
       `${account}: one report per upload, none twice (no .2.csv)`);
     assert.deepEqual(readdirSync(join(c.dataDir, 'sftp', account, 'in', 'sir')), [], `${account}: nothing left in in/sir`);
