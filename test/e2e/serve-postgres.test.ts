@@ -49,7 +49,7 @@ describe('serving from PostgreSQL', { skip }, () => {
   function node(nodeId: string): TestServer {
     const server = new TestServer({ config: {
       dataDir, store: { url: db.url, poolSize: 5 }, cluster: { nodeId }, engine: { watch: false },
-      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false },
+      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false }, http: { metricsPublic: true },
     } });
     servers.push(server);
     return server;
@@ -104,6 +104,11 @@ print('put OK')
     await until('pg-a is recorded', async () => (await db.query('SELECT id FROM nodes')).length === 1, 15_000);
     const nodes = parseJson<NodeJson[]>((await a.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => [n.id, n.state, n.address]), [['pg-a', 'alive', `127.0.0.1:${a.port}`]]);
+    // The operator plane on the same store: ready, and the metrics read from PostgreSQL.
+    const ready = await fetch(`${a.httpUrl}/readyz`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    for (const flux of ['sir', 'sal']) assert.match(metrics, new RegExp(`^fluxgate_files\\{flux="${flux}",state="processed"\\} 1$`, 'm'), metrics.slice(0, 3000));
     assert.equal(existsSync(paths.database), false, 'no SQLite store on a PostgreSQL node');
   });
 
@@ -143,7 +148,7 @@ print('put OK')
     assert.equal(listening?.nodeId, 'pg-a');
   });
 
-  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both', async () => {
+  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither', async () => {
     const a = servers[servers.length - 1]; // pg-a, restarted above
     const b = node('pg-b');
     await b.start();
@@ -160,5 +165,13 @@ print('put OK')
     const nodes = parseJson<NodeJson[]>((await b.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => n.id).sort(), ['pg-a', 'pg-b']);
     assert.equal(existsSync(paths.serveLock), false, 'the shared data directory is not locked by either node');
+    // Disabled on one node's CLI: refused at once on both.
+    const disabled = await a.cli('account', 'disable', 'globex');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    for (const server of [a, b]) {
+      const r = await sftpBatch(server.port, 'globex', globex.privatePath, ['ls in']);
+      assert.notEqual(r.code, 0, `refused on port ${server.port}`);
+      assert.match(r.stderr, /Permission denied/, r.stderr);
+    }
   });
 });
