@@ -28,7 +28,8 @@ import { startPostgresCluster } from '../test/helpers/postgres-cluster.mjs';
 import { uploadResilient } from '../test/helpers/resilient-upload';
 import { writeSirFiles } from '../test/helpers/sir-files';
 import { until } from '../test/helpers/wait';
-import { csvParseAlone, generate, ROWS, runPipeline, SAL, settle } from './sal';
+import { treeCpuSeconds } from './proc-stat';
+import { csvParseAlone, generate, ROWS, runPipeline, SAL, settle, type PipelineRun } from './sal';
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const SESSIONS = Math.max(2, Number(process.env.BENCH_SESSIONS ?? 4));
@@ -95,34 +96,47 @@ async function takeover(leaseMs?: number): Promise<{ seconds: number; files: num
   }
 }
 
+/** The private PostgreSQL cluster's postmaster, when this run started one: its CPU is PostgreSQL's. */
+let postmasterPid: number | undefined;
+
 /** (3) bench:sal's (a) and (b) in rounds, (b) on PostgreSQL and on SQLite. */
 async function salOnPostgres(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fg-bench-cluster-sal-'));
   try {
     const file = join(dir, SAL);
     await generate(file);
-    const ratios: Array<{ pg: number; sqlite: number }> = [];
+    const ratios: Array<{ pg: number; sqlite: number; run: PipelineRun; pgCpu?: number }> = [];
     for (let round = 1; round <= SAL_ROUNDS; round++) {
       settle();
       const bare = await csvParseAlone(file);
       settle();
       const database = await freshDatabase();
-      let pg;
+      let pg: PipelineRun;
+      const pgCpuBefore = postmasterPid ? treeCpuSeconds(postmasterPid) : NaN;
+      let pgCpu: number | undefined;
       try {
         pg = await runPipeline(file, undefined, { store: { url: database.url } });
+        // The server has stopped: its connections' backends have ended and been counted.
+        if (postmasterPid) pgCpu = treeCpuSeconds(postmasterPid) - pgCpuBefore;
       } finally {
         await database.drop();
       }
       settle();
       const sqlite = await runPipeline(file);
-      const ratio = { pg: 100 * bare.seconds / pg.seconds, sqlite: 100 * bare.seconds / sqlite.seconds };
+      const ratio = { pg: 100 * bare.seconds / pg.seconds, sqlite: 100 * bare.seconds / sqlite.seconds, run: pg, pgCpu };
       ratios.push(ratio);
       console.log(`  round ${round}: (a) csv-parse ${bare.seconds.toFixed(2)} s; (b) PostgreSQL ${pg.seconds.toFixed(2)} s, ratio ${ratio.pg.toFixed(0)}% `
-        + `(CPU ${pg.cpu.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB); (b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}%; load ${load()}`);
+        + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pgCpu.toFixed(2)} s`}, peak RSS ${pg.rss.toFixed(0)} MB); `
+        + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB); load ${load()}`);
     }
+    const byPg = [...ratios].sort((x, y) => x.pg - y.pg);
+    const mid = byPg[Math.floor((byPg.length - 1) / 2)];
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
-    console.log(`bench:sal (${ROWS.toLocaleString('en')} rows) on PostgreSQL: median ratio ${median(ratios.map((r) => r.pg)).toFixed(0)}% of bare csv-parse (target ≥ 50%); `
+    console.log(`bench:sal (${ROWS.toLocaleString('en')} rows) on PostgreSQL: median ratio ${mid.pg.toFixed(0)}% of bare csv-parse (target ≥ 50%); `
       + `SQLite in the same rounds: ${median(ratios.map((r) => r.sqlite)).toFixed(0)}%`);
+    console.log(`  the median PostgreSQL round: main thread on a core ${mid.run.mainRunning.toFixed(2)} s, waiting for one ${mid.run.mainWaiting.toFixed(2)} s, `
+      + `asleep (rows, PostgreSQL's answers, I/O) ${(mid.run.seconds - mid.run.mainRunning - mid.run.mainWaiting).toFixed(2)} s; by thread: ${mid.run.threads}`);
+    for (const line of mid.run.timeline) console.log(`  ${line}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -132,6 +146,7 @@ async function main(): Promise<void> {
   if (!process.env[POSTGRES_URL_ENV]) {
     const own = await startPostgresCluster({ durable: true });
     process.once('exit', () => own.stop());
+    postmasterPid = Number(readFileSync(join(own.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     process.env[POSTGRES_URL_ENV] = own.url;
     console.log('PostgreSQL: a private cluster for this run (fsync and synchronous commits on)');
   } else {
@@ -144,7 +159,8 @@ async function main(): Promise<void> {
     console.log(`  1 node:  ${one.filesPerSecond.toFixed(1)} files/s (${one.total} files in ${one.seconds.toFixed(2)} s, uploads done after ${one.uploadSeconds.toFixed(2)} s); load ${load()}`);
     const three = await throughput(3);
     console.log(`  3 nodes: ${three.filesPerSecond.toFixed(1)} files/s (${three.total} files in ${three.seconds.toFixed(2)} s, uploads done after ${three.uploadSeconds.toFixed(2)} s); load ${load()}`);
-    console.log(`  3 nodes / 1 node: ${(three.filesPerSecond / one.filesPerSecond).toFixed(2)}× (all processes on this one 2-core machine)`);
+    console.log(`  3 nodes / 1 node: ${(three.filesPerSecond / one.filesPerSecond).toFixed(2)}× (all processes on this one 2-core machine; `
+      + `engine.concurrency.perAccount is 1 per node: with ${ACCOUNTS.length} accounts a node processes at most ${ACCOUNTS.length} files at once)`);
   }
   if (!SKIP.has('takeover')) {
     console.log('(2) SIGKILL of a node holding leased files → the last of them finished on another node:');
