@@ -126,7 +126,7 @@ print('put OK')
     assert.equal(existsSync(paths.database), false, 'the sandbox did not open a SQLite store either');
   });
 
-  test('a second serve with the same node id is refused (FG_NODE_ID_TAKEN) before it serves; a killed node\'s id is free at once', async () => {
+  test('a second serve with the same node id is refused (FG_NODE_ID_TAKEN) before it serves; a killed node\'s id is free at once; a lost lock is taken again', async () => {
     const [a] = servers;
     const twin = node('pg-a');
     // The configured port (0) and a --json failure on stderr, as an operator would start it.
@@ -146,6 +146,16 @@ print('put OK')
     await twin.start();
     const listening = twin.logs.find((l) => l.msg === 'listening');
     assert.equal(listening?.nodeId, 'pg-a');
+
+    // The lock's connection cut (as by a database restart): said at error, and the lock taken again.
+    const holding = 'SELECT pid FROM pg_stat_activity WHERE application_name = \'fluxgate node pg-a\'';
+    const [session] = await db.query<{ pid: number }>(holding);
+    await db.query('SELECT pg_terminate_backend($1)', [session.pid]);
+    await twin.waitForLog((l) => l.component === 'node-lock' && /lock was lost/.test(String(l.msg)), 10_000);
+    await twin.waitForLog((l) => l.component === 'node-lock' && /held again/.test(String(l.msg)), 15_000);
+    const [again] = await db.query<{ pid: number }>(`SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+      WHERE a.application_name = 'fluxgate node pg-a' AND l.locktype = 'advisory' AND l.granted`);
+    assert.ok(again && again.pid !== session.pid, 'a new session holds the node id\'s lock');
   });
 
   test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither', async () => {
