@@ -34,15 +34,7 @@ const SIGNATURES = ['.sig', '.asc'];
 export async function placeOutput(temp: string, wanted: string, claims: OutputClaims): Promise<string> {
   for (let n = 1; n <= MAX_NAMES; n++) {
     const candidate = n === 1 ? wanted : numbered(wanted, n);
-    if (await taken(candidate)) {
-      if (!await claims.owned(candidate)) continue;
-      await claims.claim(candidate);
-      await rename(temp, candidate);
-      return candidate;
-    }
-    const withdraw = await claims.claim(candidate);
-    if (await linkIfAbsent(temp, candidate)) return candidate;
-    await withdraw();
+    if (await placeAt(temp, candidate, claims)) return candidate;
   }
   throw new FluxgateError('FG_FILE_EXISTS',
     `${dirname(wanted)} already holds ${MAX_NAMES} outputs named like ${basename(wanted)} (other files' reports or receipts, never replaced): delete old ones from the folder`,
@@ -65,5 +57,27 @@ async function taken(path: string): Promise<boolean> {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+  return false;
+}
+
+/**
+ * placeOutput's one name: `path` when it is free or this file's own output, undefined when
+ * another file's output holds it (nothing written). A receipt's name chosen at the same instant
+ * by another node's file is chosen again rather than numbered (receipt names have a form).
+ */
+export async function placeOutputAt(temp: string, path: string, claims: OutputClaims): Promise<string | undefined> {
+  return await placeAt(temp, path, claims) ? path : undefined;
+}
+
+async function placeAt(temp: string, candidate: string, claims: OutputClaims): Promise<boolean> {
+  if (await taken(candidate)) {
+    if (!await claims.owned(candidate)) return false;
+    await claims.claim(candidate);
+    await rename(temp, candidate);
+    return true;
+  }
+  const withdraw = await claims.claim(candidate);
+  if (await linkIfAbsent(temp, candidate)) return true;
+  await withdraw();
   return false;
 }

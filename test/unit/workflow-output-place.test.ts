@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { numbered, placeOutput, type OutputClaims } from '../../core/workflow/output-place';
+import { numbered, placeOutput, placeOutputAt, type OutputClaims } from '../../core/workflow/output-place';
 
 // Outputs (reports, receipts) get their name without ever replacing another file's:
 // the wanted name if free or this file's own, else the first free name.N.ext.
@@ -90,6 +90,23 @@ describe('placing an output', () => {
     assert.equal(owners.get(name), 'f10', 'f11\'s claim of the lost name was withdrawn');
     assert.equal(readFileSync(name, 'utf8'), 'f10');
     assert.equal(owners.get(numbered(name, 2)), 'f11');
+  });
+
+  test('placeOutputAt: this name only: free or its own, written; another file\'s, nothing written (a receipt reserved by two nodes at once)', async () => {
+    const receipt = join(dir, 'cdmat_acme_tra_sir_20261207094028.xml');
+    const first = temp('f20');
+    assert.equal(await placeOutputAt(first, receipt, claimsOf('f20')), receipt);
+    rmSync(first, { force: true });
+    const second = temp('f21');
+    assert.equal(await placeOutputAt(second, receipt, claimsOf('f21')), undefined, 'another file\'s: not taken, not numbered');
+    rmSync(second, { force: true });
+    assert.equal(readFileSync(receipt, 'utf8'), 'f20');
+    assert.ok(!existsSync(numbered(receipt, 2)));
+    assert.equal(owners.get(receipt), 'f20');
+    const again = temp('f20 again');
+    assert.equal(await placeOutputAt(again, receipt, claimsOf('f20')), receipt, 'its own: rewritten');
+    rmSync(again, { force: true });
+    assert.equal(readFileSync(receipt, 'utf8'), 'f20 again');
   });
 
   async function placeOutputAs(file: string, path: string, text: string): Promise<string> {
