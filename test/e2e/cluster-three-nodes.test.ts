@@ -68,7 +68,7 @@ async function loginOnEveryNode(c: TestCluster, key: TestKey, nodeIndexes: numbe
 
 type FileRow = { id: string; account_id: string; name: string; state: string; attempts: number; outcome: string | null };
 
-test('three nodes behind haproxy on one PostgreSQL: 300 files through the balancer, one node killed, another restarted: each file once, each row once', { skip, timeout: 300_000 }, async () => {
+test('three nodes behind haproxy on one PostgreSQL: 300 files through the balancer, one node killed, another restarted: each file once, each row once', { skip, timeout: 300_000 }, async (t) => {
   cluster = await startCluster({
     config: {
       log: { level: 'info' },
@@ -96,11 +96,14 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
       names.filter((_, i) => i % SESSIONS_PER_ACCOUNT === s)));
   }));
   uploads.catch(() => {}); // awaited below: a failed client fails the test there, not as an unhandled rejection
+  let uploading = true;
+  void uploads.finally(() => { uploading = false; }).catch(() => {});
 
   const db = c.database;
 
   // node-b dies while it holds files and others are done.
   const killed = await c.killWhileHolding(VICTIM, 20);
+  const uploadingAtKill = uploading;
   const { orphaned, pid: victimPid } = killed;
   assert.ok(orphaned.length > 0 && killed.finishedBefore < TOTAL,
     `killed in the middle of processing: ${killed.finishedBefore} of ${TOTAL} done, ${orphaned.length} leased by node-b`);
@@ -119,6 +122,10 @@ test('three nodes behind haproxy on one PostgreSQL: 300 files through the balanc
 
   const results = await uploads;
   assert.equal(results.reduce((n, r) => n + r.uploaded, 0), TOTAL);
+  // Four sessions spread over three nodes by roundrobin: one at least was on node-b, and lost.
+  t.diagnostic(`node-b killed with ${killed.finishedBefore} of ${TOTAL} files finished, ${orphaned.length} leased by it (${cutShort.length} mid-attempt), `
+    + `uploads ${uploadingAtKill ? 'still running' : 'done'}; client reconnects: ${results.map((r) => r.reconnects).join(', ')}`);
+  if (uploadingAtKill) assert.ok(results.some((r) => r.reconnects > 0), `a client reconnected after node-b died: ${JSON.stringify(results)}`);
   await until(`all ${TOTAL} files are finished`, async () => (await c.finishedFiles()) === TOTAL, 120_000, 250);
 
   // One journal entry per uploaded file, processed, with one receipt and one report.
