@@ -93,15 +93,16 @@ export class TestCluster {
   async kill(index: number): Promise<void> { await this.nodes[index].kill(); }
 
   /**
-   * Waits until node `index` holds leased files while at least `minFinished` files are finished,
-   * then kills it (SIGKILL): what it held is orphaned, to be taken over once its leases lapse.
+   * Waits until node `index` is in the middle of a file's attempt (leased, begun) while at least
+   * `minFinished` files are finished, then kills it (SIGKILL): what it held is orphaned, to be
+   * taken over once its leases lapse.
    */
   async killWhileHolding(index: number, minFinished: number, timeoutMs = 120_000): Promise<KilledNode> {
     const pid = this.nodes[index].pid!;
     let finished = 0;
-    await until(`${TestCluster.nodeId(index)} holds leased files while ${minFinished} are finished`, async () => {
+    await until(`${TestCluster.nodeId(index)} is in the middle of a file while ${minFinished} are finished`, async () => {
       finished = await this.finishedFiles();
-      return finished >= minFinished && (await this.filesLeasedBy(pid)).length > 0;
+      return finished >= minFinished && (await this.filesInAttemptBy(pid)).length > 0;
     }, timeoutMs, 50);
     await this.kill(index);
     const killedAt = Date.now();
@@ -130,6 +131,13 @@ export class TestCluster {
     const rows = await this.database.query<{ payload: string }>(
       `SELECT payload FROM queue WHERE topic = 'file.process' AND state = 'leased' AND leased_pid = $1`, [pid]);
     return rows.map((r) => (JSON.parse(r.payload) as { fileId: string }).fileId);
+  }
+
+  /** The ids of the files the process `pid` holds leased and has begun (journal state processing): it is in the middle of their attempts. */
+  async filesInAttemptBy(pid: number): Promise<string[]> {
+    const rows = await this.database.query<{ id: string }>(`SELECT f.id FROM queue q JOIN files f ON f.id = (q.payload::json ->> 'fileId')
+      WHERE q.topic = 'file.process' AND q.state = 'leased' AND q.leased_pid = $1 AND f.state = 'processing'`, [pid]);
+    return rows.map((r) => r.id);
   }
 
   /** A CLI command with a node's config (the store is shared: any node's answers for all). */
