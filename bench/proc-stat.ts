@@ -38,3 +38,20 @@ export function threadCpu(pid: number): Map<string, number> {
   }
   return byThread;
 }
+
+/**
+ * CPU seconds a process and its children have used so far: its own, its reaped children's, and
+ * its live children's (theirs and their reaped children's). PostgreSQL's: the postmaster and its
+ * backends, which live as long as their connections.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid) + childrenCpuSeconds(pid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(fieldsOf(stat)[1]) === pid) total += statCpu(stat) + childrenCpuSeconds(Number(entry));
+    } catch { /* it ended meanwhile */ }
+  }
+  return total;
+}

@@ -41,7 +41,7 @@ import { BATCH_ROWS } from '../plugins/sal/handler';
 import { parseRows } from '../core/records/csv-rows';
 import { markCompactSummary, type TraceLine } from './gc-trace';
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const TRACE_GC = process.env.BENCH_TRACE_GC === '1';
 
 /** Lists /out every 50 ms over its own session until its stdin closes, then prints the times (ms) as JSON. */
@@ -72,12 +72,12 @@ function startProbe(port: number, privateKey: string): Promise<{ stop(): Promise
 }
 const FIXTURES = join(__dirname, '..', 'test', 'fixtures', 'exchange');
 const SIR = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
-const SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
+export const SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
 const ORGS = ['ACME', 'ACME-FR', 'ACME-DE', 'ACME-FR-PAR', 'ACME-FR-LYO', 'ACME-DE-BER', 'ACME-US'];
 const LAST = ['Martin', 'Müller', "'O''Brien'", 'Nguyen', 'Kowalski', 'Ångström', 'Da Silva', 'Rossi'];
 const FIRST = ['Anna', 'Élodie', 'Oğuz', 'Paul', 'Mónica', 'Farid', 'Priya', 'Lars'];
 
-async function generate(path: string): Promise<void> {
+export async function generate(path: string): Promise<void> {
   const out = createWriteStream(path);
   out.write('organization_code;registration_reference;technical_id;lastname;firstname;maiden_name;birth_date;professional_email;address1;address2;address3;zip_code;city;country;phone_number;mobile_phone_number;starting_date;active;departure_date;gone;disable_vault;disable_elec_distribution;disable_paper_distribution;saml_token\r\n');
   for (let i = 1; i <= ROWS; i++) {
@@ -90,7 +90,7 @@ async function generate(path: string): Promise<void> {
   await once(out, 'finish');
 }
 
-async function csvParseAlone(path: string): Promise<{ rows: number; seconds: number; cpuSeconds: number }> {
+export async function csvParseAlone(path: string): Promise<{ rows: number; seconds: number; cpuSeconds: number }> {
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const parser = createReadStream(path, { highWaterMark: 256 * 1024 }).pipe(parse({
@@ -174,7 +174,7 @@ async function waitFor(path: string, timeoutMs: number): Promise<number> {
   return Date.now();
 }
 
-interface PipelineRun {
+export interface PipelineRun {
   seconds: number;
   cpu: number;
   /** CPU of the server's child processes that ended during (b): the sandbox of (s). */
@@ -222,11 +222,14 @@ function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } 
   return { plugins: [plugin], workflowsDir };
 }
 
-/** (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the end of its upload. */
-async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }): Promise<PipelineRun> {
+/**
+ * (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the
+ * end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`).
+ */
+export async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }, config: Record<string, unknown> = {}): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
-    config: { log: { level: 'info' }, pgp: { signReports: false }, ...sandbox },
+    config: { log: { level: 'info' }, pgp: { signReports: false }, ...sandbox, ...config },
     nodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(TRACE_GC ? ['--trace-gc'] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   });
   await server.start();
@@ -305,7 +308,7 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
  * the server: round 1 was at 35-45% where later rounds were at 48-53%), and what came before
  * (the generated file, the last round's server) is flushed, so that write-back does not run then.
  */
-function settle(): void {
+export function settle(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run bench:sal does)');
   execFileSync('sync');
@@ -386,4 +389,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+if (require.main === module) main().catch((err) => { console.error(err); process.exit(1); });

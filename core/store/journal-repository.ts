@@ -42,6 +42,7 @@ export class SqliteJournalRepository implements JournalRepository {
   private readonly receiptTaken: Statement;
   private readonly insertOutput: Statement;
   private readonly outputOwnerAt: Statement;
+  private readonly deleteOutput: Statement;
   private readonly updates = new Map<string, Statement>();
   /** Events (issue #22) of received and finished files, written in the transition's transaction. */
   private readonly outbox: SqliteEventOutbox;
@@ -70,6 +71,7 @@ export class SqliteJournalRepository implements JournalRepository {
     this.receiptTaken = db.prepare('SELECT 1 FROM files WHERE receipt_path = ? AND id <> ?');
     this.insertOutput = db.prepare('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES (?, ?, ?, ?, ?)');
     this.outputOwnerAt = db.prepare('SELECT file_id FROM outputs WHERE path = ? ORDER BY id DESC LIMIT 1');
+    this.deleteOutput = db.prepare('DELETE FROM outputs WHERE id = ?');
   }
 
   // -- reads --
@@ -128,8 +130,12 @@ export class SqliteJournalRepository implements JournalRepository {
     return this.updateNow(id, patch, at);
   }
 
-  async recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): Promise<void> {
-    this.insertOutput.run(fileId, accountId, kind, path, at);
+  async recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): Promise<number> {
+    return Number(this.insertOutput.run(fileId, accountId, kind, path, at).lastInsertRowid);
+  }
+
+  async forgetOutput(id: number): Promise<void> {
+    this.deleteOutput.run(id);
   }
 
   // -- the lifecycle: each transition is one transaction (state + event) and returns the fresh row --

@@ -11,7 +11,7 @@ import type { JournalRepository } from '../store/ports/journal';
 import { existsSync } from 'node:fs';
 import { writeFileAtomicPlaced } from '../atomic-write';
 import { signatureNameOf } from '../pgp/names';
-import { placeOutput } from './output-place';
+import { placeOutput, placeOutputAt, type OutputClaims } from './output-place';
 import { CollectingReportBuilder } from './report-builder';
 import type { Workflow } from './schema';
 import type { StepRun, StepServices } from './step';
@@ -75,13 +75,27 @@ export class EngineStepRun implements StepRun {
   }
 
   async writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string> {
+    // Its name is never another file's output (output-place.ts): the target may be `name.N.ext`.
+    return this.placeOutput(kind, relativePath, content, (temp, wanted, claims) => placeOutput(temp, wanted, claims));
+  }
+
+  writeOutputAt(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string | undefined> {
+    return this.placeOutput(kind, relativePath, content, placeOutputAt);
+  }
+
+  private async placeOutput<T extends string | undefined>(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer,
+    place: (temp: string, wanted: string, claims: OutputClaims) => Promise<T>): Promise<T> {
     const wanted = join(this.paths.accountRoot(this.account.id), relativePath);
     await mkdir(dirname(wanted), { recursive: true, mode: 0o750 });
-    // A client never downloads half a report; its name is never another file's output
-    // (output-place.ts): the target may be `name.N.ext`.
-    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 },
-      (temp) => placeOutput(temp, wanted, async (path) => await this.journal.outputOwner(path) === this.file.id));
-    await this.journal.recordOutput(this.file.id, this.account.id, kind, target);
+    // A client never downloads half a report: written under a temporary name, then placed.
+    const target = await writeFileAtomicPlaced(wanted, content, { mode: 0o640 }, (temp) => place(temp, wanted, {
+      owned: async (path) => await this.journal.outputOwner(path) === this.file.id,
+      claim: async (path) => {
+        const id = await this.journal.recordOutput(this.file.id, this.account.id, kind, path);
+        return () => this.journal.forgetOutput(id);
+      },
+    }));
+    if (target === undefined) return target;
     this.sign(target);
     this.log.debug({ kind, path: target, signed: Boolean(this.services.signer) }, 'output written');
     return target;

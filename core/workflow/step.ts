@@ -81,6 +81,8 @@ export interface StepRun {
    * first free `name.N.ext` (output-place.ts). Returns the absolute path used.
    */
   writeOutput(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string>;
+  /** writeOutput under this name only: undefined (nothing written) when another file's output holds it. */
+  writeOutputAt(kind: 'report' | 'receipt', relativePath: string, content: string | Buffer): Promise<string | undefined>;
   /** Signs an output written by an earlier attempt again when its signature is missing (the attempt ended before it was made). */
   signIfUnsigned(absolutePath: string): void;
 }

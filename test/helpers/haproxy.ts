@@ -19,8 +19,12 @@ export function freePort(): Promise<number> {
 }
 
 export interface HaproxyOptions {
-  /** The server's SFTP port (on 127.0.0.1). */
-  backendPort: number;
+  /** The server's SFTP port (on 127.0.0.1), for one server (named node1). */
+  backendPort?: number;
+  /** Several servers (on 127.0.0.1), each with its name: a cluster's nodes. */
+  backends?: Array<{ name: string; port: number }>;
+  /** The backend's `balance` algorithm (default: haproxy's, roundrobin). */
+  balance?: string;
   /** What haproxy connects to the server from (`source` on its server line): what cluster.trustedProxies names. */
   source: string;
   /** Words added to the server line, e.g. `send-proxy-v2 check inter 1s check-send-proxy`. */
@@ -42,10 +46,14 @@ export class Haproxy {
 
   constructor(private readonly options: HaproxyOptions) {}
 
+  /** The configuration file's text, as started (docs/cluster.md shows the cluster's). */
+  config = '';
+
   async start(): Promise<this> {
     this.port = await freePort();
     const cfg = join(this.dir, 'haproxy.cfg');
-    writeFileSync(cfg, [
+    const backends = this.options.backends ?? [{ name: 'node1', port: this.options.backendPort! }];
+    this.config = [
       'global',
       '  maxconn 200',
       'defaults',
@@ -57,10 +65,12 @@ export class Haproxy {
       `  bind 127.0.0.1:${this.port}`,
       '  default_backend fluxgate',
       'backend fluxgate',
+      ...(this.options.balance ? [`  balance ${this.options.balance}`] : []),
       ...(this.options.backendLines ?? []).map((line) => `  ${line}`),
-      `  server node1 127.0.0.1:${this.options.backendPort} source ${this.options.source} ${this.options.serverOptions}`,
+      ...backends.map((b) => `  server ${b.name} 127.0.0.1:${b.port} source ${this.options.source} ${this.options.serverOptions}`),
       '',
-    ].join('\n'));
+    ].join('\n');
+    writeFileSync(cfg, this.config);
     const child = spawn('/usr/sbin/haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     live.add(child);

@@ -7,4 +7,5 @@ export interface PostgresCluster {
   stop(): void;
 }
 export function postgresBin(): string | undefined;
-export function startPostgresCluster(): Promise<PostgresCluster>;
+/** `durable`: keep fsync and synchronous commits (benchmarks); tests run without. */
+export function startPostgresCluster(options?: { durable?: boolean }): Promise<PostgresCluster>;

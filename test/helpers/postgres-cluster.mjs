@@ -35,8 +35,10 @@ function asOwner(bin, args, owner) {
  * Starts a cluster; resolves to `{ url, dir, stop() }` where `url` is its superuser's
  * `postgres://postgres:<password>@127.0.0.1:<port>/postgres`. The directory is under /tmp, not
  * under the run's private (0700) temp directory, which the postgres user could not enter.
+ * `durable: true` keeps PostgreSQL's fsync and synchronous commits (benchmarks: what a
+ * production server pays); tests run without them.
  */
-export async function startPostgresCluster() {
+export async function startPostgresCluster({ durable = false } = {}) {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
   const owner = process.getuid?.() === 0 ? 'postgres' : undefined;
@@ -59,8 +61,9 @@ export async function startPostgresCluster() {
     asOwner(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync'], owner);
     const port = await freePort();
     // fsync off: a test cluster, thrown away after the run.
+    const unsafe = durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
     asOwner(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
-      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start'], owner);
+      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${unsafe} -c max_connections=200`, 'start'], owner);
     return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, dir, stop };
   } catch (err) {
     stop();

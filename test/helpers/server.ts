@@ -29,6 +29,8 @@ export interface TestServerOptions {
   bin?: string;
   /** Environment variables added to the server's. */
   env?: NodeJS.ProcessEnv;
+  /** The SFTP port to listen on (default: a free one, `--port 0`): a node behind a balancer keeps its port across restarts. */
+  port?: number;
 }
 
 /**
@@ -53,7 +55,8 @@ export class TestServer {
 
   constructor(private readonly options: TestServerOptions = {}) {
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fg-srv-'));
-    this.dataDir = join(this.dir, 'var');
+    // A given dataDir (several nodes sharing one) is the server's; else one in its directory.
+    this.dataDir = typeof options.config?.dataDir === 'string' ? resolve(this.dir, options.config.dataDir) : join(this.dir, 'var');
     this.configFile = join(this.dir, 'fluxgate.yaml');
     const config = deepMerge({
       dataDir: this.dataDir,
@@ -84,7 +87,7 @@ export class TestServer {
 
   async start(): Promise<this> {
     const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
-    const child = spawn(command, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', '0'], {
+    const child = spawn(command, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', String(this.options.port ?? 0)], {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env },
     });
     this.child = child;
@@ -151,7 +154,8 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   return new TestServer(options).start();
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+/** `b` over `a`, objects merged key by key (arrays replaced). */
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const cur = out[k];

@@ -156,8 +156,11 @@ describe('store contract: journal', () => {
     assert.equal(await j.receiptPathTaken('/out/tra/r1.xml', a.id), false);
     assert.equal(await j.outputOwner('/out/sal/r.csv'), undefined);
     await j.recordOutput(a.id, 'acme', 'report', '/out/sal/r.csv', 4_000);
-    await j.recordOutput(b.id, 'acme', 'report', '/out/sal/r.csv', 5_000);
+    const claimed = await j.recordOutput(b.id, 'acme', 'report', '/out/sal/r.csv', 5_000);
     assert.equal(await j.outputOwner('/out/sal/r.csv'), b.id, 'the last writer');
+    // A claim withdrawn (its link lost the name): the writer before it owns the path again.
+    await j.forgetOutput(claimed);
+    assert.equal(await j.outputOwner('/out/sal/r.csv'), a.id);
   });
 
   bothEngines('list: newest first, filtered, paged by cursor; bad cursors and sizes refused', async (e) => {

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { numbered, placeOutput } from '../../core/workflow/output-place';
+import { numbered, placeOutput, placeOutputAt, type OutputClaims } from '../../core/workflow/output-place';
 
 // Outputs (reports, receipts) get their name without ever replacing another file's:
 // the wanted name if free or this file's own, else the first free name.N.ext.
@@ -16,11 +16,24 @@ describe('placing an output', () => {
     return path;
   };
   const wanted = join(dir, 'cdmat_x.csv');
+  // The journal's outputs: the last file that claimed each path.
   const owners = new Map<string, string>();
+  /** Claims for `file` in `owners`; `first` runs at the start of each claim (another file acting meanwhile). */
+  const claimsOf = (file: string, first?: (path: string) => void): OutputClaims => ({
+    owned: (p) => owners.get(p) === file,
+    claim: (p) => {
+      first?.(p);
+      const before = owners.get(p);
+      owners.set(p, file);
+      return Promise.resolve(() => {
+        if (before === undefined) owners.delete(p); else owners.set(p, before);
+        return Promise.resolve();
+      });
+    },
+  });
   const place = async (file: string, text: string) => {
     const t = temp(text);
-    const path = await placeOutput(t, wanted, (p) => owners.get(p) === file);
-    owners.set(path, file);
+    const path = await placeOutput(t, wanted, claimsOf(file));
     rmSync(t, { force: true });
     return path;
   };
@@ -46,4 +59,62 @@ describe('placing an output', () => {
     assert.deepEqual([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')], ['five', 'six']);
     assert.ok(!readdirSync(dir).some((n) => n.startsWith('.fg-tmp-')));
   });
+
+  test('the name is claimed before the output appears: a process killed right after the link leaves it to its retry, which rewrites it (no .2)', async () => {
+    const own = join(dir, 'cdmat_killed.csv');
+    const seen: boolean[] = [];
+    const t = temp('first attempt');
+    // The first attempt: claimed while the name was still free, then linked; nothing runs after (the node is killed).
+    await placeOutput(t, own, claimsOf('f9', (p) => seen.push(existsSync(p))));
+    rmSync(t, { force: true });
+    assert.deepEqual(seen, [false], 'claimed before the link');
+    assert.equal(await placeOutputAs('f9', own, 'the retry'), own, 'the retry finds its own output and rewrites it');
+    assert.equal(readFileSync(own, 'utf8'), 'the retry');
+    assert.ok(!existsSync(numbered(own, 2)));
+  });
+
+  test('a claim whose link loses the name is withdrawn: the other file keeps it, this one takes the next', async () => {
+    const name = join(dir, 'cdmat_race.csv');
+    const t = temp('f11');
+    try {
+      const path = await placeOutput(t, name, claimsOf('f11', (p) => {
+        if (p !== name) return;
+        // f10 claims and links the name between f11's look (free) and f11's claim.
+        owners.set(name, 'f10');
+        writeFileSync(name, 'f10');
+      }));
+      assert.equal(path, numbered(name, 2));
+    } finally {
+      rmSync(t, { force: true });
+    }
+    assert.equal(owners.get(name), 'f10', 'f11\'s claim of the lost name was withdrawn');
+    assert.equal(readFileSync(name, 'utf8'), 'f10');
+    assert.equal(owners.get(numbered(name, 2)), 'f11');
+  });
+
+  test('placeOutputAt: this name only: free or its own, written; another file\'s, nothing written (a receipt reserved by two nodes at once)', async () => {
+    const receipt = join(dir, 'cdmat_acme_tra_sir_20261207094028.xml');
+    const first = temp('f20');
+    assert.equal(await placeOutputAt(first, receipt, claimsOf('f20')), receipt);
+    rmSync(first, { force: true });
+    const second = temp('f21');
+    assert.equal(await placeOutputAt(second, receipt, claimsOf('f21')), undefined, 'another file\'s: not taken, not numbered');
+    rmSync(second, { force: true });
+    assert.equal(readFileSync(receipt, 'utf8'), 'f20');
+    assert.ok(!existsSync(numbered(receipt, 2)));
+    assert.equal(owners.get(receipt), 'f20');
+    const again = temp('f20 again');
+    assert.equal(await placeOutputAt(again, receipt, claimsOf('f20')), receipt, 'its own: rewritten');
+    rmSync(again, { force: true });
+    assert.equal(readFileSync(receipt, 'utf8'), 'f20 again');
+  });
+
+  async function placeOutputAs(file: string, path: string, text: string): Promise<string> {
+    const t = temp(text);
+    try {
+      return await placeOutput(t, path, claimsOf(file));
+    } finally {
+      rmSync(t, { force: true });
+    }
+  }
 });

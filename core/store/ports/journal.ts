@@ -101,5 +101,8 @@ export interface JournalRepository extends JournalReader {
   receiptPathTaken(path: string, exceptFileId: string): Promise<boolean>;
   /** The file whose output was last written at this path; null: an output of no file; undefined: none. */
   outputOwner(path: string): Promise<string | null | undefined>;
-  recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at?: number): Promise<void>;
+  /** Records `path` as the file's output (before its link: output-place.ts); resolves to the row's id. */
+  recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at?: number): Promise<number>;
+  /** Removes an output row recordOutput made (its link lost the name to another file's output). */
+  forgetOutput(id: number): Promise<void>;
 }

@@ -164,8 +164,14 @@ export class PostgresJournalRepository implements JournalRepository {
     return row ? row.file_id : undefined;
   }
 
-  async recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): Promise<void> {
-    await this.db.run('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES ($1, $2, $3, $4, $5)', [fileId, accountId, kind, path, at]);
+  async recordOutput(fileId: string, accountId: string, kind: 'receipt' | 'report', path: string, at = Date.now()): Promise<number> {
+    const row = await this.db.row<{ id: string }>('INSERT INTO outputs (file_id, account_id, kind, path, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [fileId, accountId, kind, path, at]);
+    return Number(row!.id);
+  }
+
+  async forgetOutput(id: number): Promise<void> {
+    await this.db.run('DELETE FROM outputs WHERE id = $1', [id]);
   }
 
   private async transition(id: string, patch: FilePatch, event: EventInput): Promise<JournalFile> {

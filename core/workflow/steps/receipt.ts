@@ -4,6 +4,8 @@ import { receiptNameCandidates, renderReceipt } from '../receipt';
 import { defineStep, type StepRun } from '../step';
 
 const RECEIPT_DIR = 'out/tra';
+/** Names reserved for one receipt, each taken by another node's file meanwhile, before it settles for `name.N.xml`. */
+const MAX_RESERVATIONS = 5;
 
 /**
  * Exchange accounts: proof of receipt in out/tra. Written once per file: the name is reserved in
@@ -20,17 +22,26 @@ export const receiptStep = defineStep({
       if (run.file.receiptPath) run.signIfUnsigned(run.file.receiptPath);
       return;
     }
-    let path = run.file.receiptPath;
-    if (!path) {
-      const reserved = await reserveReceiptPath(run);
-      run.file = reserved.file;
-      path = reserved.path;
-    }
-    const relative = path.slice(run.paths.accountRoot(run.account.id).length + 1);
-    // Another file's receipt is never replaced: the receipt may land under `name.N.xml` (output-place.ts).
-    const placed = await run.writeOutput('receipt', relative, renderReceipt({
+    const content = () => renderReceipt({
       fileName: run.file.name, madeAt: new Date(), sha1: run.file.sha1, sha256: run.file.sha256, size: run.file.size,
-    }));
+    });
+    const relativeOf = (path: string) => path.slice(run.paths.accountRoot(run.account.id).length + 1);
+    let path = run.file.receiptPath;
+    let placed: string | undefined;
+    // Another file's receipt is never replaced. Reservations are one at a time per process only:
+    // another node's file may reserve the same name at the same instant, and write it first; then
+    // a new name is reserved (a receipt keeps the protocol's form), and after a few, `name.N.xml`.
+    for (let reservations = 0; placed === undefined; reservations++) {
+      if (!path) {
+        const reserved = await reserveReceiptPath(run);
+        run.file = reserved.file;
+        path = reserved.path;
+      }
+      placed = reservations < MAX_RESERVATIONS
+        ? await run.writeOutputAt('receipt', relativeOf(path), content())
+        : await run.writeOutput('receipt', relativeOf(path), content());
+      if (placed === undefined) path = null;
+    }
     run.file = await run.journal.change(run.file.id, { receiptWrittenAt: Date.now(), ...(placed === path ? {} : { receiptPath: placed }) },
       { type: 'receipt', detail: { path: placed } }) ?? run.file;
   },
