@@ -77,7 +77,7 @@ describe('crash safety: the retry of a file killed part way reports what the fil
         await new Promise((r) => setTimeout(r, 5));
       }
       await first.kill();
-      const [cut] = probe.byName(changing);
+      const [cut] = (await probe.byName(changing));
       assert.equal(cut?.state, 'processing', 'killed while the file was being applied');
       assert.equal(email(EMPLOYEES), `e${EMPLOYEES}@old.example`, 'killed before the last rows');
       const appliedBefore = (db.prepare(`SELECT count(*) AS n FROM dir_employees WHERE account_id = 'acme' AND source_file = ?`).get(cut.id) as { n: number }).n;
@@ -105,12 +105,12 @@ describe('crash safety: the retry of a file killed part way reports what the fil
       assert.equal((db.prepare(`SELECT count(*) AS n FROM dir_employees WHERE account_id = 'acme' AND email LIKE '%@new.example'`).get() as { n: number }).n, EMPLOYEES + added);
 
       // The timeline: attempt 1, interrupted, attempt 2; and `files show` says so.
-      const types = probe.events(done.id).map((e) => e.type);
+      const types = (await probe.events(done.id)).map((e) => e.type);
       const at = (type: string, from = 0) => types.indexOf(type, from);
       assert.ok(at('attempt') >= 0 && at('interrupted') > at('attempt') && at('attempt', at('interrupted')) > at('interrupted'), types.join(', '));
-      const interrupted = probe.events(done.id).find((e) => e.type === 'interrupted')!;
+      const interrupted = (await probe.events(done.id)).find((e) => e.type === 'interrupted')!;
       assert.equal(interrupted.detail.attempt, 1);
-      assert.equal(probe.events(done.id).filter((e) => e.type === 'interrupted').length, 1);
+      assert.equal((await probe.events(done.id)).filter((e) => e.type === 'interrupted').length, 1);
       const shown = await second.cli('files', 'show', done.id);
       assert.equal(shown.code, 0, shown.stderr);
       assert.match(shown.stdout, /\binterrupted\s+attempt=1 .*stopped or crashed/);
@@ -122,7 +122,6 @@ describe('crash safety: the retry of a file killed part way reports what the fil
       assert.deepEqual(again.outcome?.counts, { created: 0, updated: 0, unchanged: EMPLOYEES + added + 2, rejected: 0 });
     } finally {
       db.close();
-      probe.close();
     }
   });
 });

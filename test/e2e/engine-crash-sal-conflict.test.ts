@@ -79,7 +79,7 @@ describe('crash safety: a conflicting key applied before a crash is undone by th
         await new Promise((r) => setTimeout(r, 5));
       }
       await first.kill();
-      const [cut] = probe.byName(BIG_NAME);
+      const [cut] = (await probe.byName(BIG_NAME));
       assert.equal(cut?.state, 'processing', 'killed while the file was being applied');
       assert.equal(emailOf.get('ACME-FR', 'Z00001'), undefined, 'killed before the last rows');
       assert.equal(emailOf.get('ACME-FR', 'C00001'), 'carla.early@acme.example', 'the killed attempt created C');
@@ -116,7 +116,6 @@ describe('crash safety: a conflicting key applied before a crash is undone by th
     } finally {
       raw.close();
       db.close();
-      probe.close();
     }
   });
 });

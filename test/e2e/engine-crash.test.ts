@@ -31,7 +31,7 @@ describe('crash safety: kill -9 during processing', { skip: skipUnless('sftp', '
       const put = await sftpBatch(first.port, 'acme', key.privatePath, [`put ${join(first.dir, slow)} in/echo/`]);
       assert.equal(put.code, 0, put.stderr);
       const deadline = Date.now() + 10_000;
-      while (!probe.byName(slow).some((f) => f.state === 'processing' && f.receiptWrittenAt)) {
+      while (!(await probe.byName(slow)).some((f) => f.state === 'processing' && f.receiptWrittenAt)) {
         assert.ok(Date.now() < deadline, 'the file never reached its handler');
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -49,7 +49,7 @@ describe('crash safety: kill -9 during processing', { skip: skipUnless('sftp', '
 
       for (const [f, name] of [[a, slow], [b, offline]] as const) {
         assert.equal(f.state, 'processed', `${name}: ${JSON.stringify(f.outcome)}`);
-        assert.equal(probe.byName(name).length, 1, `${name}: exactly one journal entry`);
+        assert.equal((await probe.byName(name)).length, 1, `${name}: exactly one journal entry`);
         assert.ok(f.location.startsWith(join(first.dataDir, 'archive', 'acme', 'echo')), f.location);
         assert.ok(existsSync(join(first.dataDir, 'vault', 'acme', 'echo', `${f.id}.json`)), 'applied');
       }
@@ -66,9 +66,8 @@ describe('crash safety: kill -9 during processing', { skip: skipUnless('sftp', '
       assert.match(readFileSync(join(root, 'out', 'echo', slow.replace('ndmat_', 'cdmat_')), 'utf8'), /\r\ncreated;1\r\n/);
       // the watcher/scan did not take the offline file twice, and the restart was logged as a resume
       assert.ok(second.logs.some((l) => l.msg === 'resuming files interrupted by a stop or crash'));
-      assert.equal(probe.events(b.id).filter((e) => e.type === 'received').length, 1);
+      assert.equal((await probe.events(b.id)).filter((e) => e.type === 'received').length, 1);
     } finally {
-      probe.close();
     }
   });
 });

@@ -47,13 +47,13 @@ describe('retry after a failure past the handler (drop-box full sync)', { skip: 
       let failedAttempt: string | undefined;
       while (!failedAttempt) {
         assert.ok(Date.now() < deadline, 'the first attempt did not fail');
-        const [f] = probe.byName('sync.csv');
-        if (f && probe.events(f.id).some((e) => e.type === 'attempt-failed')) failedAttempt = f.id;
+        const [f] = (await probe.byName('sync.csv'));
+        if (f && (await probe.events(f.id)).some((e) => e.type === 'attempt-failed')) failedAttempt = f.id;
         else await new Promise((r) => setTimeout(r, 10));
       }
       rmSync(archive);
       renameSync(`${archive}.aside`, archive);
-      const first = probe.events(failedAttempt).find((e) => e.type === 'handled')!;
+      const first = (await probe.events(failedAttempt)).find((e) => e.type === 'handled')!;
       assert.deepEqual(first.detail.counts, { created: 1, updated: 2, unchanged: 2, rejected: 0 }, 'the first attempt applied the file');
 
       const done = await probe.finished('sync.csv');
@@ -68,7 +68,6 @@ describe('retry after a failure past the handler (drop-box full sync)', { skip: 
       assert.deepEqual(deactivated, ['bob@hris.example', 'cyd@hris.example']);
       assert.deepEqual(last.filter((m) => m.message === 'created').map((m) => m.entityId), ['dan@hris.example']);
     } finally {
-      probe.close();
     }
   });
 });

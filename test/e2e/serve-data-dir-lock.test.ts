@@ -27,7 +27,7 @@ test('a second serve on a data directory in use refuses with FG_DATA_DIR_LOCKED 
       const put = await sftpBatch(first.port, 'acme', key.privatePath, [`put ${join(first.dir, slow)} in/echo/`]);
       assert.equal(put.code, 0, put.stderr);
       const deadline = Date.now() + 10_000;
-      while (!probe.byName(slow).some((f) => f.state === 'processing')) {
+      while (!(await probe.byName(slow)).some((f) => f.state === 'processing')) {
         assert.ok(Date.now() < deadline, 'the file never reached its handler');
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -47,11 +47,10 @@ test('a second serve on a data directory in use refuses with FG_DATA_DIR_LOCKED 
       const done = await probe.finished(slow, 20_000);
       assert.equal(done.state, 'processed', JSON.stringify(done.outcome));
       assert.equal(done.attempts, 1, 'the live server\'s attempt was the only one');
-      const events = probe.events(done.id).map((e) => e.type);
+      const events = (await probe.events(done.id)).map((e) => e.type);
       assert.ok(!events.includes('interrupted'), events.join(', '));
       assert.equal(events.filter((t) => t === 'attempt').length, 1, events.join(', '));
     } finally {
-      probe.close();
     }
 
     // A crash leaves no lock behind: the OS released it with the process.

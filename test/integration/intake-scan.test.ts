@@ -101,13 +101,12 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
       assert.equal(f.outcome?.counts?.created, 2);
       // The interval (2 s), plus the second a file must stay unchanged, plus slack for a loaded machine.
-      const receivedAfter = probe.events(f.id).find((e) => e.type === 'received')!.at - copied;
+      const receivedAfter = (await probe.events(f.id)).find((e) => e.type === 'received')!.at - copied;
       assert.ok(receivedAfter < 2000 + 1000 + 4000, `found ${receivedAfter} ms after the copy`);
       await server.waitForLog((l) => l.msg === 'file received' && l.fileId === f.id && l.via === 'scan', 5000);
       const stray = await probe.finished('stray.csv', 30_000, 'a13');
       assert.equal(stray.outcome?.code, 'FG_NO_WORKFLOW');
     } finally {
-      probe.close();
     }
   });
 
@@ -136,10 +135,9 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       const f = await probe.finished('ndmat_b9_b9_echo_261120120000.csv', 60_000);
       // At the pace of one account every 2 s, b9 (the last in id order: a0, b1, b10…b19, b2…)
       // would wait ~2 min; counted again once the pass outlasts the interval, a few seconds.
-      const receivedAfter = probe.events(f.id).find((e) => e.type === 'received')!.at - copied;
+      const receivedAfter = (await probe.events(f.id)).find((e) => e.type === 'received')!.at - copied;
       assert.ok(receivedAfter < 2000 * 2 + 1000 + 5000, `found ${receivedAfter} ms after the copy`);
     } finally {
-      probe.close();
     }
   });
 
@@ -165,7 +163,6 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       collect(join(server.dataDir, 'sftp'));
       assert.deepEqual(inotifyWatches(server.pid!).filter((ino) => treeInodes.has(ino)), [], 'directories of the SFTP tree are watched');
     } finally {
-      probe.close();
     }
   });
 
@@ -200,12 +197,11 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
       // Files sat in in/echo while queued behind each other: the scan saw them there, and passed.
       await new Promise((r) => setTimeout(r, 2500));
       for (const name of names) {
-        const rows = probe.byName(name);
+        const rows = (await probe.byName(name));
         assert.equal(rows.length, 1, `${name}: ${rows.length} journal entries`);
-        assert.equal(probe.events(rows[0].id).filter((e) => e.type === 'received').length, 1, name);
+        assert.equal((await probe.events(rows[0].id)).filter((e) => e.type === 'received').length, 1, name);
       }
     } finally {
-      probe.close();
     }
   });
 });
