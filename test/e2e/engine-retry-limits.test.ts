@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
@@ -108,12 +107,7 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
       else await new Promise((r) => setTimeout(r, 20));
     }
     await server.kill();
-    const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-    try {
-      assert.equal(db.prepare('DELETE FROM queue WHERE dedup_key = ?').run(id).changes, 1, 'the file had its job');
-    } finally {
-      db.close();
-    }
+    assert.equal(await (await server.store()).run('DELETE FROM queue WHERE dedup_key = ?', [id]), 1, 'the file had its job');
     restarted = await new TestServer({ dir: server.dir, config }).start();
     const file = await dead(id, 30_000);
     assert.equal(file.attempts, 2, 'a requeued file gets its workflow\'s attempts, not the engine default');

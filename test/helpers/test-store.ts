@@ -107,6 +107,8 @@ export interface TestStore {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** The first column of the first row (a count, one field), or undefined. */
   value<T = unknown>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  /** A statement that changes rows (`?` placeholders): how many it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ function openSqlite(dataDir: string): TestStore {
     directory: () => store.directory(),
     query,
     value: async <T>(sql: string, params?: unknown[]) => firstValue<T>(await query<Record<string, unknown>>(sql, params)),
+    run: (sql: string, params: unknown[] = []) => Promise.resolve(raw.prepare(sql).run(...params).changes),
     close: () => { store.close(); raw.close(); return Promise.resolve(); },
   };
 }
@@ -138,9 +141,9 @@ function openSqlite(dataDir: string): TestStore {
 async function openPostgres(dataDir: string): Promise<TestStore> {
   await ensureStoreFor(dataDir);
   const store = await PostgresStore.open(storeUrlFor(dataDir)!, silentLogger(), { size: 2 });
+  const numbered = (sql: string): string => { let n = 0; return sql.replace(/\?/g, () => `$${++n}`); };
   const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    let n = 0;
-    const rows = await store.pool.rows(sql.replace(/\?/g, () => `$${++n}`), params);
+    const rows = await store.pool.rows(numbered(sql), params);
     return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]))) as T[];
   };
   return {
@@ -148,6 +151,7 @@ async function openPostgres(dataDir: string): Promise<TestStore> {
     directory: () => store.directory(),
     query,
     value: async <T>(sql: string, params?: unknown[]) => firstValue<T>(await query<Record<string, unknown>>(sql, params)),
+    run: (sql: string, params: unknown[] = []) => store.pool.run(numbered(sql), params),
     close: () => store.close(),
   };
 }
