@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { run, type RunResult } from './clients';
-import { dropStoreFor, ensureStoreFor, openTestStore, storeUrlFor, type TestStore } from './test-store';
+import { dropStoreFor, ensureStoreFor, openTestStore, storeEnvFor, storeUrlFor, type TestStore } from './test-store';
 
 /** Servers still running; killed if the test process ends first, so none outlives its test file. */
 const live = new Set<ChildProcess>();
@@ -170,6 +170,16 @@ export class TestServer {
       await dropStoreFor(this.dataDir);
     }
   }
+}
+
+/**
+ * `fluxgate --data-dir <dataDir> <args>` with no config file, as an operator runs it, on the
+ * store of the engine under test (FLUXGATE_STORE_URL for PostgreSQL: the data directory's own
+ * database, test/helpers/test-store.ts).
+ */
+export async function cliOn(dataDir: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
+  const env = { ...await storeEnvFor(dataDir), ...opts.env };
+  return run(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: opts.cwd ?? REPO_ROOT, input: opts.input, env });
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
