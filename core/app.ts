@@ -5,8 +5,8 @@ import type { Service } from './tokens';
 export interface AppParts {
   readonly services: readonly Service[];
   readonly logger: Logger;
-  /** Releases what the services shared (the database), once they have stopped. */
-  close(): void;
+  /** Releases what the services shared (the store: PostgreSQL's pool ends), once they have stopped. */
+  close(): Promise<void> | void;
 }
 
 /** The running server: starts every service in order, stops them in reverse. */
@@ -42,6 +42,6 @@ export class FluxgateApp {
       }
     }
     this.started = [];
-    this.parts.close();
+    await this.parts.close();
   }
 }

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   FG_USAGE: 'bad command-line arguments',
   FG_DATA_DIR: 'the data directory cannot be used',
   FG_DATA_DIR_LOCKED: 'another fluxgate server runs on this data directory',
+  FG_NODE_ID_TAKEN: 'another fluxgate server runs with this node id (cluster.nodeId) on the PostgreSQL store',
   FG_NOT_BUILT: 'the server is not built (dist/ is missing): run `npm run build` in its directory',
   // accounts and keys
   FG_ACCOUNT_EXISTS: 'an account with this id already exists',
@@ -123,7 +124,7 @@ export const ERROR_CODES = {
   FG_HTTP: 'the HTTP listener cannot start',
   FG_BAN_NOT_FOUND: 'this address is not banned',
   // the store's engine (PostgreSQL tooling: core/store/postgres, `fluxgate store`)
-  FG_STORE_UNSUPPORTED: 'this is not built for a PostgreSQL store yet (store.url): only `store migrate` and `store copy` are',
+  FG_STORE_NOT_MIGRATED: 'the PostgreSQL store\'s schema is missing or older than this fluxgate: run `fluxgate store migrate`',
   FG_STORE_UNREACHABLE: 'the PostgreSQL server cannot be reached',
   FG_STORE_AUTH: 'the PostgreSQL server refused the user name or password',
   FG_STORE_NO_DATABASE: 'the PostgreSQL database does not exist',

@@ -53,6 +53,6 @@ export async function main(argv: string[]): Promise<number> {
     if (failure.exitCode !== 0) writeFailure(failure, json);
     return failure.exitCode;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

@@ -43,7 +43,7 @@ export async function composeEngine(state: State, pgp: { keys: ServerKeyStore; s
   const steps = new StepRegistry(BUILTIN_STEPS);
   // Handlers first: a workflow naming a handler that is not loaded is refused when it loads.
   // Plugins (config `plugins:`) run in sandbox processes with their manifests' grants (core/sandbox).
-  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, state.walCheckpointer.sharedWriteCount));
+  const handlers = HandlerRegistry.withPlugins(pluginContainer({ config, logger }), BUILTIN_HANDLERS, config.plugins, undefined, sandboxLoader(logger, loaded, { directory: state.directoryTarget, writes: state.sandboxWrites }));
   const workflows = new WorkflowRegistry(loaded.workflowsDir, steps, logger.child({ component: 'workflows' }), true, handlers, versions);
   const files = fileJobs(new DurableQueue(store.queue, config.engine.retry, logger), workflows, config);
   const services: StepServices = { handlers, directory: state.directory, pgpKeys: pgp.keys, signer: pgp.signer };

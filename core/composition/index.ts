@@ -32,23 +32,23 @@ export interface Composition {
   readonly http?: HttpService;
   /** Long-running parts, in start order (stopped in reverse): core/app.ts. */
   readonly services: readonly Service[];
-  /** Closes the database, once the services have stopped. */
-  close(): void;
+  /** Closes the store (PostgreSQL: ends its pool), once the services have stopped. */
+  close(): Promise<void>;
 }
 
 /**
  * The composition root: the one place where the server's parts are built and given to each
  * other. Every part receives what it uses, typed, through its constructor; nothing below this
  * folder sees a container or looks a service up (docs/architecture.md). Services start in this
- * order, and stop in reverse: the WAL checkpointer before anything writes, the engine before
- * the SFTP server accepts uploads.
+ * order, and stop in reverse: the WAL checkpointer (SQLite) before anything writes, the engine
+ * before the SFTP server accepts uploads. The store is closed last (core/app.ts).
  */
 export async function compose({ loaded, logger }: ComposeOptions): Promise<Composition> {
-  const state = composeState(loaded, logger);
+  const state = await composeState(loaded, logger);
   try {
     return await composeOn(state);
   } catch (err) {
-    state.sqlite.close(); // e.g. a plugin module that does not load: nothing was started
+    await state.close(); // e.g. a plugin module that does not load: nothing was started
     throw err;
   }
 }
@@ -66,7 +66,7 @@ async function composeOn(state: State): Promise<Composition> {
   const heartbeat = new NodeHeartbeat(state.store.nodes, () => sftp.identity(), logger);
 
   const services: Service[] = [
-    state.walCheckpointer,
+    ...state.storeServices, // SQLite's WAL checkpointer, before anything writes
     heartbeat, // records this node once all listen; stops after the others (marks it stopped)
     ...engine.services,
     new PgpService(keys, state.store.accounts, paths, config, logger),
@@ -75,5 +75,5 @@ async function composeOn(state: State): Promise<Composition> {
     sftp, // accepts uploads once everything else runs
     ...(http ? [http] : []), // reports on all the above (/readyz: SFTP listens)
   ];
-  return { logger, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => state.sqlite.close() };
+  return { logger, state, engine, pgp, jobs, accountService, sftp, http, services, close: () => state.close() };
 }

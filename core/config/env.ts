@@ -14,8 +14,11 @@ import type { YamlProblem } from './yaml-problems';
  */
 export const ENV_PREFIX = 'FLUXGATE_';
 
-/** Variables named otherwise than the rule above (issue #20 names FLUXGATE_STORE_URL); FLUXGATE_STORE__URL works as well. */
-const ENV_ALIASES: Record<string, string[]> = { FLUXGATE_STORE_URL: ['store', 'url'] };
+/**
+ * Variables named otherwise than the rule above (issue #20 names FLUXGATE_STORE_URL, and the
+ * pool size goes with it); FLUXGATE_STORE__URL and FLUXGATE_STORE__POOL_SIZE work as well.
+ */
+const ENV_ALIASES: Record<string, string[]> = { FLUXGATE_STORE_URL: ['store', 'url'], FLUXGATE_STORE_POOL_SIZE: ['store', 'poolSize'] };
 
 export interface EnvOverride {
   variable: string;

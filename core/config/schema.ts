@@ -281,7 +281,7 @@ const clusterSchema = z.strictObject({
 }).prefault({});
 // ── end of cluster ──
 
-// ── store (#20; docs/cluster.md "PostgreSQL"). Only `store migrate` and `store copy` use a PostgreSQL URL so far. ──
+// ── store (#20; docs/cluster.md "PostgreSQL"): serve and every command run on the store it selects. ──
 const storeSchema = z.strictObject({
   /**
    * `postgres://user:password@host:5432/db` (or `postgresql://`): PostgreSQL. Absent: the
@@ -291,6 +291,12 @@ const storeSchema = z.strictObject({
     const problem = storeUrlProblem(url);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }).optional(),
+  /**
+   * PostgreSQL only: most connections a node (or a CLI command) opens to the store at once;
+   * the SFTP logins and re-checks, the engine and the HTTP plane share them. Also
+   * FLUXGATE_STORE_POOL_SIZE. Job locks and this node's lock hold connections of their own.
+   */
+  poolSize: z.number().int().min(1).max(1000).default(10),
 }).prefault({});
 // ── end of store ──
 

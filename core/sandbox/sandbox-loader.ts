@@ -7,15 +7,16 @@ import { isAbsolute, sep } from 'node:path';
 import type { LoadedConfig } from '../config/load';
 import { realpathSync } from 'node:fs';
 import { bundlePlugin, describePlugin, pluginRoot } from './plugin-bundle';
-import { RUNTIME_HAS_NET_PERMISSION, SandboxedHandler } from './sandboxed-handler';
+import { RUNTIME_HAS_NET_PERMISSION, SandboxedHandler, type SandboxStore } from './sandboxed-handler';
 
 /**
  * Loads `plugins:` modules into sandboxes: compiled by the server (plugin-bundle.ts), their
  * manifests read by running them in a sandbox, each handler class registered as a
  * SandboxedHandler. Nothing of a plugin runs in the server's process. Logs each module with
- * the manifests of its handlers.
+ * the manifests of its handlers. `store` says where their runs' `ctx.directory` is (the
+ * configured store: core/composition/state.ts).
  */
-export function sandboxLoader(logger?: Logger, loaded?: LoadedConfig, writes?: SharedArrayBuffer): PluginModuleLoader {
+export function sandboxLoader(logger: Logger | undefined, loaded: LoadedConfig | undefined, store: SandboxStore): PluginModuleLoader {
   const protectedPaths = loaded ? serverSecrets(loaded) : [];
   return (registry: HandlerRegistry, modulePath: string): FluxManifest[] => {
     refuseFolderHoldingSecrets(modulePath, protectedPaths);
@@ -27,7 +28,7 @@ export function sandboxLoader(logger?: Logger, loaded?: LoadedConfig, writes?: S
     // All of a module's manifests are checked before any of its classes is registered.
     for (const c of classes) checkManifest(c.manifest, c.name, modulePath);
     const manifests = classes.map((c) => registry.registerInstance(c.manifest, c.name, modulePath,
-      new SandboxedHandler({ bundle, className: c.name, manifest: c.manifest, writes })));
+      new SandboxedHandler({ bundle, className: c.name, manifest: c.manifest, ...store })));
     logger?.info({
       module: modulePath,
       handlers: classes.map((c) => ({ class: c.name, manifest: c.manifest })),

@@ -11,7 +11,7 @@ import { FileRejection, type FluxCounts, type FluxOutcome } from '../plugin-api/
 import { plainName } from '../workflow/naming';
 import type { RunAwareHandler, StepRun } from '../workflow/step';
 import { writeFrame } from './frames';
-import { directoryTarget } from '../store/directory-factory';
+import type { DirectoryTarget } from '../store/directory-factory';
 import type { HostWorkerData } from './host-worker';
 import { CHILD_ENTRY, runtimeReadPaths } from './plugin-bundle';
 import type { Job, PluginBundle, WireError, WorkerEvent } from './protocol';
@@ -20,12 +20,18 @@ import type { Job, PluginBundle, WireError, WorkerEvent } from './protocol';
 export const RUNTIME_HAS_NET_PERMISSION = process.allowedNodeEnvironmentFlags.has('--allow-net');
 const OUTPUT_KEPT = 16 * 1024;
 
-export interface SandboxedPlugin {
+/** The store a sandbox's `ctx.directory` reads and writes, as data (it crosses to the host worker's thread). */
+export interface SandboxStore {
+  /** The configured store's directory: PostgreSQL on a node with store.url, else the data directory's SQLite file. */
+  directory: DirectoryTarget;
+  /** SQLite: the WAL checkpointer's write count (WalCheckpointer.sharedWriteCount): the sandbox's directory writes move it as the server's own do. */
+  writes?: SharedArrayBuffer;
+}
+
+export interface SandboxedPlugin extends SandboxStore {
   bundle: PluginBundle;
   className: string;
   manifest: FluxManifest;
-  /** The WAL checkpointer's write count (WalCheckpointer.sharedWriteCount): the sandbox's directory writes move it as the server's own do. */
-  writes?: SharedArrayBuffer;
 }
 
 /** How a sandbox run ended, before it becomes an outcome or an error. */
@@ -46,6 +52,9 @@ interface Ending {
  */
 export class SandboxedHandler implements FluxHandler, RunAwareHandler {
   constructor(private readonly plugin: SandboxedPlugin) {}
+
+  /** The same handler, its runs' directory in another store (`plugin test`: a temporary one). */
+  on(store: SandboxStore): SandboxedHandler { return new SandboxedHandler({ ...this.plugin, ...store }); }
 
   handle(): Promise<FluxOutcome> {
     return Promise.reject(new FluxgateError('FG_INTERNAL', 'a sandboxed plugin runs through its step run (handleRun)'));
@@ -87,7 +96,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
       config: { environment: run.config.environment, directory: { userProfiles: run.config.directory.userProfiles }, documents: ctx.settings.documents },
     };
     const started = performance.now();
-    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, store: directoryTarget(run.paths), job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
+    const ending = await this.runSandbox(args, { requestPath, answerPath, recordsDir, store: this.plugin.directory, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
     await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
     return settle(ending, manifest, limits, run);
   }

@@ -6,7 +6,7 @@ import { silentLogger } from '../logging/logger';
 import type { DirectoryOp } from '../plugin-api/directory';
 import type { FluxOutcome } from '../plugin-api/outcome';
 import type { DirectoryRows, TestContext } from '../plugin-testing';
-import { directoryTarget, openDirectory } from '../store/directory-factory';
+import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
 import type { StepRun } from '../workflow/step';
 import type { SandboxedHandler } from './sandboxed-handler';
 
@@ -22,7 +22,9 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
   : Promise<{ outcome?: FluxOutcome; error?: unknown; after: DirectoryRows }> {
   const paths = new DataPaths(t.root);
   const accountId = t.file.accountId;
-  const opened = openDirectory(directoryTarget(paths));
+  // A SQLite file of its own in the temporary folder, whatever the configured store.
+  const target: DirectoryTarget = { engine: 'sqlite', database: paths.database };
+  const opened = openDirectory(target);
   try {
     const store = opened.directory;
     // The rows before the run, in one unit of work.
@@ -42,7 +44,7 @@ export async function runInSandbox(handler: SandboxedHandler, t: TestContext, ro
     let outcome: FluxOutcome | undefined;
     let error: unknown;
     try {
-      outcome = await handler.handleRun(run, t.file, t.ctx);
+      outcome = await handler.on({ directory: target }).handleRun(run, t.file, t.ctx);
     } catch (err) {
       error = err;
     }

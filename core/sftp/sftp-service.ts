@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { hostname } from 'node:os';
 import { Server, type Connection } from 'ssh2';
 import type { LoadedConfig } from '../config/load';
+import { nodeId } from '../config/node-id';
 import type { DataPaths } from '../config/paths';
 import type { FluxgateConfig } from '../config/schema';
 import type { UploadEvents } from '../events';
@@ -131,7 +131,7 @@ export class SftpService implements Service {
     });
     const bound = this.address()!;
     const { cluster } = this.config;
-    this.nodeId = cluster.nodeId ?? `${hostname()}:${bound.port}`;
+    this.nodeId = nodeId(this.config, bound.port);
     this.log.info({
       host: bound.address, port: bound.port, maxStartups: sftp.maxStartups, maxStartupsPerAddress: sftp.maxStartupsPerAddress,
       loginGraceSeconds: sftp.loginGraceSeconds, limits: { ...sftp.limits, handlesTotal: Number.isFinite(budget.handlesTotal) ? budget.handlesTotal : null },

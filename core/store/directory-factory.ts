@@ -31,10 +31,10 @@ export function openDirectory(target: DirectoryTarget, hooks: { afterWrite?: () 
 }
 
 /**
- * The directory target of a store: a data directory's SQLite file, or a PostgreSQL store's URL
- * (anything with a `pool.url`: PostgresStore). `serve` and `plugin test` still refuse a
- * configured `store.url` (core/store/engine-support.ts) until serving from PostgreSQL is wired.
+ * Where the configured store keeps the directory: the PostgreSQL store's URL when `store.url`
+ * is set, else the data directory's SQLite file. What a sandboxed plugin's host worker is given
+ * (core/composition/state.ts), so that on a PostgreSQL node its `ctx.directory` writes there.
  */
-export function directoryTarget(store: { database: string } | { pool: { url: string } }): DirectoryTarget {
-  return 'pool' in store ? { engine: 'postgres', url: store.pool.url } : { engine: 'sqlite', database: store.database };
+export function directoryTarget(storeUrl: string | undefined, paths: { database: string }): DirectoryTarget {
+  return storeUrl !== undefined ? { engine: 'postgres', url: storeUrl } : { engine: 'sqlite', database: paths.database };
 }

@@ -131,7 +131,7 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
       assert.equal(verified.code, 0, verified.stderr);
       assert.match(verified.stderr, /Good signature/);
     } finally {
-      composed.close();
+      await composed.close();
     }
   });
 
@@ -151,7 +151,7 @@ describe('pgp CLI, publishing and output signing', { skip: skipUnless('gpg') }, 
     try {
       assert.equal(composed.pgp.signer, undefined);
     } finally {
-      composed.close();
+      await composed.close();
     }
   });
 });

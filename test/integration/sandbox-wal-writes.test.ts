@@ -31,7 +31,7 @@ test('a sandboxed plugin\'s directory transactions move the WAL checkpointer\'s 
   const writes = new Int32Array(checkpointer.sharedWriteCount);
   const bundle = bundlePlugin(PLUGIN);
   const [described] = describePlugin(bundle);
-  const handler = new SandboxedHandler({ bundle, className: described.name, manifest: described.manifest, writes: checkpointer.sharedWriteCount });
+  const handler = new SandboxedHandler({ bundle, className: described.name, manifest: described.manifest, directory: { engine: 'sqlite', database: paths.database }, writes: checkpointer.sharedWriteCount });
 
   const workDir = join(root, 'work');
   mkdirSync(workDir, { recursive: true });

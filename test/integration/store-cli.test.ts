@@ -8,7 +8,9 @@ import { run, type RunResult } from '../helpers/clients';
 import { freePort } from '../helpers/haproxy';
 import { parseJson } from '../helpers/json';
 import { freshDatabase, type TestDatabase } from '../helpers/postgres';
-import { REPO_ROOT } from '../helpers/server';
+import { makeKey } from '../helpers/keys';
+import { REPO_ROOT, TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 import { skipUnless } from '../helpers/tools';
 import { MIGRATIONS } from '../../core/store/migrations';
 
@@ -22,7 +24,9 @@ const LATEST = MIGRATIONS[MIGRATIONS.length - 1].version;
 const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 const made: string[] = [];
 const databases: TestDatabase[] = [];
+const servers: TestServer[] = [];
 after(async () => {
+  for (const server of servers) await server.cleanup();
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
   for (const db of databases) await db.drop();
 });
@@ -103,21 +107,44 @@ describe('fluxgate store', { concurrency: true }, () => {
     assert.equal(overrides.find((o) => o.variable === 'FLUXGATE_STORE_URL')?.key, 'store.url');
   });
 
-  test('serve and the store\'s commands refuse a PostgreSQL store.url (FG_STORE_UNSUPPORTED), naming it without its password', async () => {
-    const url = 'postgres://fluxgate:s3cret-pw@127.0.0.1:5432/fluxgate';
-    const { cli, dataDir } = install({ url });
-    const serve = await cli(['serve', '--port', '0', '--json']);
-    assert.equal(serve.code, 1);
-    const error = jsonError(serve);
-    assert.equal(error.code, 'FG_STORE_UNSUPPORTED');
-    assert.match(error.message, /serving on PostgreSQL is not built yet: `fluxgate store migrate` and `fluxgate store copy` are/);
-    assert.match(error.message, /postgres:\/\/fluxgate:\*\*\*@127\.0\.0\.1:5432\/fluxgate/);
-    const list = await cli(['account', 'list']);
-    assert.equal(list.code, 1);
-    assert.match(list.stderr, /this command on PostgreSQL is not built yet.*\[FG_STORE_UNSUPPORTED\]/);
-    for (const out of [serve.stdout, serve.stderr, list.stdout, list.stderr]) assert.ok(!out.includes('s3cret-pw'));
-    // Refused before it touched anything: no SQLite file, no lock, beside the configured PostgreSQL.
-    assert.equal(existsSync(dataDir), false);
+  test('a command on a PostgreSQL database nobody migrated says to run `fluxgate store migrate` (FG_STORE_NOT_MIGRATED), without the password', { skip }, async () => {
+    const db = await database();
+    const { cli, dataDir } = install({ url: db.url });
+    const list = await cli(['account', 'list', '--json']);
+    assert.equal(list.code, 1, list.stderr);
+    const error = jsonError(list);
+    assert.equal(error.code, 'FG_STORE_NOT_MIGRATED');
+    assert.match(error.message, /does not have this fluxgate's schema .*: run `fluxgate store migrate` \(serve migrates at start\)/);
+    assert.ok(!list.stderr.includes(passwordOf(db.url)), 'no password in the message');
+    // Nothing migrated behind the operator's back, and no SQLite store made beside the configured PostgreSQL.
+    assert.deepEqual(await db.query('SELECT tablename FROM pg_tables WHERE schemaname = \'public\''), []);
+    assert.equal(existsSync(join(dataDir, 'fluxgate.db')), false);
+  });
+
+  test('serve runs on PostgreSQL (migrated at start) and the commands read and change the same store: account add and list, nodes, files', { skip }, async () => {
+    const db = await database();
+    const server = new TestServer({ config: { store: { url: db.url, poolSize: 4 }, cluster: { nodeId: 'pg-a' } } });
+    servers.push(server);
+    await server.start();
+    const key = makeKey();
+    const added = await server.cli('account', 'add', 'acme', '--key', key.publicPath, '--json');
+    assert.equal(added.code, 0, added.stderr);
+    assert.deepEqual((await db.query<{ id: string }>('SELECT id FROM accounts')).map((r) => r.id), ['acme'], 'the account is a row of PostgreSQL');
+    const list = await server.cli('account', 'list', '--json');
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(parseJson<Array<{ id: string }>>(list.stdout).map((a) => a.id), ['acme']);
+    await until('the node is recorded', async () => (await db.query('SELECT id FROM nodes')).length === 1);
+    const nodes = await server.cli('nodes', '--json');
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.deepEqual(parseJson<Array<{ id: string; state: string }>>(nodes.stdout).map((n) => [n.id, n.state]), [['pg-a', 'alive']]);
+    const files = await server.cli('files', '--json');
+    assert.equal(files.code, 0, files.stderr);
+    assert.deepEqual(parseJson<unknown[]>(files.stdout), []);
+    assert.equal(existsSync(join(server.dataDir, 'fluxgate.db')), false, 'no SQLite store beside the configured PostgreSQL');
+    assert.equal(existsSync(join(server.dataDir, 'serve.lock')), false, 'the data directory is not locked: the nodes share it');
+    await server.stop();
+    const [node] = await db.query<{ stopped_at: number | null }>('SELECT stopped_at FROM nodes');
+    assert.ok(node.stopped_at !== null, 'marked stopped: the stop path wrote before the pool ended');
   });
 
   test('clear codes: wrong password, no such database, nothing listening, not a postgres:// URL', { skip }, async () => {

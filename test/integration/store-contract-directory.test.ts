@@ -223,8 +223,8 @@ describe('store contract: directory', () => {
   });
 
   bothEngines('openDirectory: a directory of its own from the store\'s target, closed with its connection', async (e) => {
-    const target = e.engine === 'postgres' ? directoryTarget(e.store as PostgresStore)
-      : directoryTarget({ database: (await e.sql<{ file: string }>('SELECT file FROM pragma_database_list WHERE name = \'main\''))[0].file });
+    const target = e.engine === 'postgres' ? directoryTarget((e.store as PostgresStore).pool.url, { database: 'unused' })
+      : directoryTarget(undefined, { database: (await e.sql<{ file: string }>('SELECT file FROM pragma_database_list WHERE name = \'main\''))[0].file });
     assert.equal(target.engine, e.engine);
     let writes = 0;
     const opened = openDirectory(target, { afterWrite: () => { writes++; } });

@@ -48,7 +48,7 @@ export const registerDirectoryCommands: RegisterCommands = (program: Command, ct
       .option('--json', `${JSON_HELP} (every field)`)
       .action(async (opts: { account: string; json?: boolean }) => {
         if (!await ctx.accounts.get(opts.account)) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}"`);
-        const repo = ctx.sqlite.directory();
+        const repo = ctx.directory();
         if (opts.json) {
           const raw = { organizations: () => repo.listOrganizations(opts.account), employees: () => repo.listEmployees(opts.account),
             users: () => repo.listUsers(opts.account), documents: () => repo.listDocuments(opts.account) }[name]!();

@@ -46,16 +46,16 @@ export const registerPluginCommands: RegisterCommands = (program: Command, ctx: 
       const registry = new HandlerRegistry(pluginContainer({ config: ctx.config.config, logger: silentLogger() }));
       // Listed under plugins: (made absolute when the config loads): loaded and run as the server would, in a sandbox.
       const sandboxed = ctx.config.config.plugins.includes(resolve(module));
-      const manifests = sandboxed ? sandboxLoader(undefined, ctx.config)(registry, resolve(module)) : registry.registerModule(resolve(module));
+      const manifests = sandboxed ? sandboxLoader(undefined, ctx.config, { directory: ctx.directoryTarget })(registry, resolve(module)) : registry.registerModule(resolve(module));
       const manifest = opts.flux ? manifests.find((m) => m.flux === opts.flux) : manifests[0];
       if (!manifest) throw new FluxgateError('FG_PLUGIN_NOT_FOUND', `${module} has no handler for flux "${opts.flux}": it has ${manifests.map((m) => m.flux).join(', ')}`);
       let directory: Partial<DirectoryRows> = {};
       let account: { profile?: 'exchange' | 'dropbox'; partner?: string; options?: Record<string, unknown> } = {};
       if (opts.account) {
         const found = await ctx.accounts.get(opts.account);
-        if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.paths.database}: give one that exists, or no --account`);
+        if (!found) throw new FluxgateError('FG_ACCOUNT_NOT_FOUND', `no account "${opts.account}" in ${ctx.storeName}: give one that exists, or no --account`);
         account = { profile: found.profile, partner: found.partner ?? undefined, options: { ...found.options } };
-        const repo = ctx.sqlite.directory();
+        const repo = ctx.directory();
         directory = { organizations: await repo.listOrganizations(opts.account), employees: await repo.listEmployees(opts.account),
           users: await repo.listUsers(opts.account), documents: await repo.listDocuments(opts.account) };
       }

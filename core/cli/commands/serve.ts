@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { DataPaths } from '../../config/paths';
 import { toFluxgateError } from '../../errors';
 import { OperatorService } from '../../operators/operator-service';
-import type { DataDirLock as DataDirLockType } from '../../store/data-dir-lock';
+import type { ServeLock } from '../serve-lock';
 import type { RegisterCommands } from '../context';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
 
@@ -32,26 +32,25 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const { FluxgateApp } = require('../../app') as typeof import('../../app');
       const { openLogOutput } = require('../../logging/logger') as typeof import('../../logging/logger');
       const { createDemoAccount, demoCommand } = require('../../accounts/demo') as typeof import('../../accounts/demo');
-      const { DataDirLock } = require('../../store/data-dir-lock') as typeof import('../../store/data-dir-lock');
+      const { acquireServeLock } = require('../serve-lock') as typeof import('../serve-lock');
       const { sweepTemporaries } = require('../../temporary-sweep') as typeof import('../../temporary-sweep');
-      const { refuseUnbuiltStore } = require('../../store/engine-support') as typeof import('../../store/engine-support');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const loaded = ctx.config;
-      refuseUnbuiltStore(loaded.config, 'serving'); // before the lock and the log: nothing is touched
       if (opts.host !== undefined) loaded.config.sftp.host = opts.host;
       if (opts.port !== undefined) loaded.config.sftp.port = opts.port;
-      // The demo account is only for a first try on embedded defaults, never with a config file.
-      // Looked at before the lock, whose file makes the directory non-empty.
-      const firstStart = loaded.file === undefined && isEmptyDir(loaded.dataDir);
+      // The demo account is only for a first try on embedded defaults, never with a config file
+      // or a PostgreSQL store. Looked at before the lock, whose file makes the directory non-empty.
+      const firstStart = loaded.file === undefined && loaded.config.store.url === undefined && isEmptyDir(loaded.dataDir);
       const { level, file, format } = loaded.config.log;
       const output = openLogOutput({ level, file, format: opts.json ? 'json' : format });
       const { logger } = output;
       const log = logger.child({ component: 'serve' });
       const paths = new DataPaths(loaded.dataDir);
-      // Before anything opens the database: a second server on this data directory must touch nothing.
-      let lock: DataDirLockType;
+      // Before anything opens the store: a second server on this data directory (SQLite), or
+      // with this node id (PostgreSQL), must touch nothing.
+      let lock: ServeLock;
       try {
-        lock = DataDirLock.acquire(paths);
+        lock = await acquireServeLock(loaded.config, paths, logger);
       } catch (err) {
         log.fatal({ err }, 'start-up refused');
         logger.flush();
@@ -64,7 +63,15 @@ export const registerServe: RegisterCommands = (program, ctx) => {
           log.info({ file }, 'log file reopened (SIGHUP)');
         });
       }
-      const server = await compose({ loaded, logger });
+      let server: Awaited<ReturnType<typeof compose>>;
+      try {
+        server = await compose({ loaded, logger });
+      } catch (err) {
+        log.fatal({ err }, 'start-up failed');
+        await lock.release();
+        logger.flush();
+        throw err;
+      }
       const app = new FluxgateApp(server);
 
       let demoKey: string | undefined;
@@ -98,7 +105,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       } catch (err) {
         log.fatal({ err }, 'start-up failed');
         await app.stop();
-        lock.release();
+        await lock.release();
         logger.flush();
         // Said on stderr as well (as JSON with --json): whoever started it may not read the log.
         throw toFluxgateError(err);
@@ -121,7 +128,7 @@ export const registerServe: RegisterCommands = (program, ctx) => {
       const signal = await stopped;
       log.info({ signal }, 'stopping');
       await app.stop();
-      lock.release();
+      await lock.release();
       log.info('stopped');
       logger.flush();
       // Anything a service forgot to release must not keep a stopped server alive.

@@ -45,7 +45,7 @@ export const registerWorkflowCommands: RegisterCommands = (program: Command, ctx
       // Against the handlers the server would load: the built-in ones and the config's plugins.
       // A plugin refused at load (FG_PLUGIN_INVALID: its manifest, its module) is a problem of the check.
       const refused: Array<{ module: string; error: FluxgateError }> = [];
-      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused, sandboxLoader(undefined, ctx.config));
+      const handlers = HandlerRegistry.withPlugins(pluginContainer({ config: ctx.config.config, logger: silentLogger() }), BUILTIN_HANDLERS, ctx.config.config.plugins, refused, sandboxLoader(undefined, ctx.config, { directory: ctx.directoryTarget }));
       let load;
       try {
         load = loadWorkflowDir(target, BUILTIN_STEPS, handlers);

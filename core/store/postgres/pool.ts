@@ -1,4 +1,5 @@
 import pg, { type PoolClient, type QueryResultRow } from 'pg';
+import { redactStoreUrl } from '../../config/store-url';
 import { FluxgateError } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import { connectionError } from './connect';
@@ -93,6 +94,11 @@ export class PgPool {
     if (code === '57014') {
       return new FluxgateError('FG_STORE', `a PostgreSQL statement ran longer than the store's statement timeout and was cancelled: ${(err as Error).message}`,
         { cause: code }, { cause: err });
+    }
+    // 42P01 undefined_table, 42703 undefined_column: a database nobody migrated, or migrated by an older fluxgate.
+    if (code === '42P01' || code === '42703') {
+      return new FluxgateError('FG_STORE_NOT_MIGRATED', `the PostgreSQL store at ${redactStoreUrl(this.url)} does not have this fluxgate's schema (${(err as Error).message}): run \`fluxgate store migrate\` (serve migrates at start)`,
+        { url: redactStoreUrl(this.url), cause: code }, { cause: err });
     }
     // 08xxx: connection exceptions; 57P0x: the server is shutting down or restarting.
     if (/^(08|57P0)/.test(code) || LOST.has(code) || /Connection terminated/i.test((err as Error).message ?? '')) return connectionError(err, this.url);
