@@ -14,4 +14,18 @@ export const POSTGRES_SUITES = [
   { file: 'test/e2e/engine-retry-limits.test.ts', why: 'retries, attempts and replay limits recorded in the journal and queue' },
   { file: 'test/e2e/engine-retry-dropbox.test.ts', why: 'a drop-box file retried: the queue\'s backoff and the journal\'s timeline' },
   { file: 'test/e2e/engine-burst.test.ts', why: 'many files at once: the queue\'s claims and per-account room' },
+  // accounts: the CLI, the API and the SFTP server on the accounts repository (change stamp, keys, removal)
+  { file: 'test/integration/cli-accounts.test.ts', why: 'account / key commands: created, shown, updated, disabled, keys added and expired' },
+  { file: 'test/integration/cli-account-import.test.ts', why: 'account import / export: insertAccounts\' skip-if-exists, refused rows write nothing' },
+  { file: 'test/integration/account-remove.test.ts', why: 'account remove: live leases (pid and host), the rows deleted in one unit of work, a SIGKILL mid-run' },
+  { file: 'test/e2e/account-remove.test.ts', why: 'account remove of an account with processed files, its directory and journal exported' },
+  { file: 'test/integration/sftp-revocation.test.ts', why: 'a disable or key removal ends open sessions: the change stamp (account_changes on PostgreSQL)' },
+  { file: 'test/integration/sftp-revocation-requests.test.ts', why: 'no request of a revoked session succeeds once the command returned' },
+  { file: 'test/integration/http-account-operations.test.ts', why: 'the API\'s account import / export and tombstones' },
+  // jobs: retention, account inactivity, key expiry and the cron runs that record them
+  { file: 'test/integration/jobs-accounts.test.ts', why: 'inactivity disables then purges (purgeRows), key expiry warns and expires (warnKey / expireKey)' },
+  { file: 'test/integration/jobs-key-expiry.test.ts', why: 'a run dated before an earlier one changes nothing of an expired key' },
+  { file: 'test/integration/cron-runs.test.ts', why: 'run records, a job held by another process (advisory lock on PostgreSQL), a failed run, history' },
+  { file: 'test/integration/retention-rules.test.ts', why: 'retention rules, tombstones and the first-seen registry (replaceSeen)' },
+  { file: 'test/integration/retention-crash.test.ts', why: 'a retention run killed mid-way: no file deleted twice, each deletion with its tombstone' },
 ];

@@ -6,6 +6,8 @@ import { silentLogger } from '../../core/logging/logger';
 import { openDatabase, type Database } from '../../core/store/database';
 import type { DirectoryRepository } from '../../core/store/ports/directory';
 import type { Store } from '../../core/store/ports/store';
+import { connectPostgres } from '../../core/store/postgres/connect';
+import { migratePostgres } from '../../core/store/postgres/migrate';
 import { PostgresStore } from '../../core/store/postgres/postgres-store';
 import { SqliteStore } from '../../core/store/sqlite-store';
 import { POSTGRES_URL_ENV } from './postgres';
@@ -60,7 +62,11 @@ async function onServer<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 
 const created = new Map<string, Promise<void>>();
 
-/** Creates the data directory's database if it does not exist yet (PostgreSQL; nothing on SQLite). Schemas are migrated by whoever opens it. */
+/**
+ * Creates the data directory's database if it does not exist yet, with the schema (what an
+ * operator's `fluxgate store migrate` does before the first CLI command: the CLI refuses a
+ * database without it, FG_STORE_NOT_MIGRATED, where SQLite makes its file). Nothing on SQLite.
+ */
 export function ensureStoreFor(dataDir: string): Promise<void> {
   if (TEST_STORE === 'sqlite') return Promise.resolve();
   const name = databaseName(dataDir);
@@ -69,6 +75,14 @@ export function ensureStoreFor(dataDir: string): Promise<void> {
     made = onServer(async (c) => {
       // 42P04: it exists (another TestServer on the same directory made it).
       await c.query(`CREATE DATABASE ${name}`).catch((err: { code?: string }) => { if (err.code !== '42P04') throw err; });
+    });
+    made = made.then(async () => {
+      const client = await connectPostgres(storeUrlFor(dataDir)!, { application_name: 'fluxgate test migrate' });
+      try {
+        await migratePostgres(client);
+      } finally {
+        await client.end();
+      }
     });
     created.set(name, made);
   }
