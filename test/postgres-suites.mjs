@@ -28,4 +28,7 @@ export const POSTGRES_SUITES = [
   { file: 'test/integration/cron-runs.test.ts', why: 'run records, a job held by another process (advisory lock on PostgreSQL), a failed run, history' },
   { file: 'test/integration/retention-rules.test.ts', why: 'retention rules, tombstones and the first-seen registry (replaceSeen)' },
   { file: 'test/integration/retention-crash.test.ts', why: 'a retention run killed mid-way: no file deleted twice, each deletion with its tombstone' },
+  { file: 'test/e2e/retention-sftp.test.ts', why: 'retention over files uploaded and processed by the server: the journal\'s dates and states' },
+  { file: 'test/e2e/retention-rewritten-report.test.ts', why: 'a report rewritten by a replay: outputs and tombstones per writer' },
+  { file: 'test/e2e/jobs-sftp-login.test.ts', why: 'serve schedules the jobs; an expired key and a purged account no longer log in' },
 ];
