@@ -14,6 +14,16 @@ export const POSTGRES_SUITES = [
   { file: 'test/e2e/engine-retry-limits.test.ts', why: 'retries, attempts and replay limits recorded in the journal and queue' },
   { file: 'test/e2e/engine-retry-dropbox.test.ts', why: 'a drop-box file retried: the queue\'s backoff and the journal\'s timeline' },
   { file: 'test/e2e/engine-burst.test.ts', why: 'many files at once: the queue\'s claims and per-account room' },
+  { file: 'test/integration/engine-options.test.ts', why: 'the engine\'s options (concurrency, per-account room, leases) over the queue' },
+  { file: 'test/integration/intake-watcher.test.ts', why: 'intake records each upload once (recordUpload, the live-location unique index)' },
+  { file: 'test/integration/intake-watch-scope.test.ts', why: 'intake watches the accounts the store lists' },
+  { file: 'test/integration/intake-scan.test.ts', why: 'the periodic scan journals what the watcher missed, once, for accounts added while it runs' },
+  { file: 'test/integration/workflow-last-good.test.ts', why: 'a workflow\'s last good definition kept in the store (workflow versions)' },
+  { file: 'test/integration/workflow-hot-reload.test.ts', why: 'a workflow edited while the server runs: versions recorded and files processed by the new one' },
+  { file: 'test/integration/workflow-ambiguous-match.test.ts', why: 'a file two workflows match: paused, then resumed after the fix' },
+  { file: 'test/integration/journal-client-address.test.ts', why: 'the journal keeps the client address of each upload' },
+  { file: 'test/e2e/fixtures-exchange.test.ts', why: 'the real sal / sir / usr / dis fixtures applied to the directory (PostgreSQL directory repository)' },
+  { file: 'test/e2e/fixtures-dropbox.test.ts', why: 'drop-box CSV and XLSX employee files applied to the directory' },
   // accounts: the CLI, the API and the SFTP server on the accounts repository (change stamp, keys, removal)
   { file: 'test/integration/cli-accounts.test.ts', why: 'account / key commands: created, shown, updated, disabled, keys added and expired' },
   { file: 'test/integration/cli-account-import.test.ts', why: 'account import / export: insertAccounts\' skip-if-exists, refused rows write nothing' },
@@ -21,6 +31,9 @@ export const POSTGRES_SUITES = [
   { file: 'test/e2e/account-remove.test.ts', why: 'account remove of an account with processed files, its directory and journal exported' },
   { file: 'test/integration/sftp-revocation.test.ts', why: 'a disable or key removal ends open sessions: the change stamp (account_changes on PostgreSQL)' },
   { file: 'test/integration/sftp-revocation-requests.test.ts', why: 'no request of a revoked session succeeds once the command returned' },
+  { file: 'test/integration/sftp-auth.test.ts', why: 'logins: keys (expired, weak, marked), passwords, allowlists, disabled accounts, read from the store' },
+  { file: 'test/integration/sftp-bans-store.test.ts', why: 'brute-force bans kept in the store and shared (the bans repository)' },
+  { file: 'test/integration/sftp-bruteforce-scope.test.ts', why: 'what counts towards a ban, per address and account' },
   { file: 'test/integration/http-account-operations.test.ts', why: 'the API\'s account import / export and tombstones' },
   // jobs: retention, account inactivity, key expiry and the cron runs that record them
   { file: 'test/integration/jobs-accounts.test.ts', why: 'inactivity disables then purges (purgeRows), key expiry warns and expires (warnKey / expireKey)' },
@@ -30,5 +43,6 @@ export const POSTGRES_SUITES = [
   { file: 'test/integration/retention-crash.test.ts', why: 'a retention run killed mid-way: no file deleted twice, each deletion with its tombstone' },
   { file: 'test/e2e/retention-sftp.test.ts', why: 'retention over files uploaded and processed by the server: the journal\'s dates and states' },
   { file: 'test/e2e/retention-rewritten-report.test.ts', why: 'a report rewritten by a replay: outputs and tombstones per writer' },
+  { file: 'test/integration/expectations.test.ts', why: 'the expectations job: late / missed / recovered raised once (ExpectationRepository.raise)' },
   { file: 'test/e2e/jobs-sftp-login.test.ts', why: 'serve schedules the jobs; an expired key and a purged account no longer log in' },
 ];

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { inotifyWatches } from '../helpers/proc';
@@ -14,7 +13,7 @@ import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { JournalProbe } from '../e2e/engine-support';
-import { accountServiceOn } from '../helpers/accounts';
+import { accountServiceFor } from '../helpers/accounts';
 
 /**
  * Intake whose cost does not grow with idle accounts (#19 item 1): no watcher by default, a
@@ -40,15 +39,10 @@ async function serverWithAccounts(count: number, engine: Record<string, unknown>
   const key = makeKey();
   const paths = new DataPaths(server.dataDir);
   mkdirSync(paths.root, { recursive: true });
-  const db = openDatabase(paths.database);
-  try {
-    const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
-    for (let i = 0; i < count; i++) {
-      await service.create({ id: `a${i}`, partner: `a${i}`, publicKey: key.publicKey });
-      mkdirSync(join(paths.accountRoot(`a${i}`), 'in', 'echo'));
-    }
-  } finally {
-    db.close();
+  const service = accountServiceFor((await server.store()).store, paths, loadConfig({ configFile: server.configFile }).config);
+  for (let i = 0; i < count; i++) {
+    await service.create({ id: `a${i}`, partner: `a${i}`, publicKey: key.publicKey });
+    mkdirSync(join(paths.accountRoot(`a${i}`), 'in', 'echo'));
   }
   return { server, key };
 }
@@ -114,15 +108,10 @@ describe('intake without watchers: the tree scan', { skip: skipUnless('sftp', 's
     await server.waitForLog(startupScanDone, 30_000);
     // Counted at start: one account, so one account a slice every 2 s. Then 60 more arrive.
     const paths = new DataPaths(server.dataDir);
-    const db = openDatabase(paths.database);
-    try {
-      const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
-      for (let i = 1; i <= 60; i++) {
-        await service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
-        mkdirSync(join(paths.accountRoot(`b${i}`), 'in', 'echo'));
-      }
-    } finally {
-      db.close();
+    const service = accountServiceFor((await server.store()).store, paths, loadConfig({ configFile: server.configFile }).config);
+    for (let i = 1; i <= 60; i++) {
+      await service.create({ id: `b${i}`, partner: `b${i}`, publicKey: key.publicKey });
+      mkdirSync(join(paths.accountRoot(`b${i}`), 'in', 'echo'));
     }
     const source = join(server.dir, 'ndmat_b9_b9_echo_261120120000.csv');
     writeFileSync(source, 'one\n');
