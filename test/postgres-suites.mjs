@@ -32,6 +32,7 @@ export const POSTGRES_SUITES = [
   { file: 'test/integration/sftp-revocation.test.ts', why: 'a disable or key removal ends open sessions: the change stamp (account_changes on PostgreSQL)' },
   { file: 'test/integration/sftp-revocation-requests.test.ts', why: 'no request of a revoked session succeeds once the command returned' },
   { file: 'test/integration/sftp-auth.test.ts', why: 'logins: keys (expired, weak, marked), passwords, allowlists, disabled accounts, read from the store' },
+  { file: 'test/integration/sftp-bruteforce.test.ts', why: 'failures ban the address; a password login\'s hash read from the store' },
   { file: 'test/integration/sftp-bans-store.test.ts', why: 'brute-force bans kept in the store and shared (the bans repository)' },
   { file: 'test/integration/sftp-bruteforce-scope.test.ts', why: 'what counts towards a ban, per address and account' },
   { file: 'test/integration/http-account-operations.test.ts', why: 'the API\'s account import / export and tombstones' },
