@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   // intake, workflows, plugins
   FG_NAME_CONVENTION: 'the file name does not follow the naming convention',
   FG_NAME_INVISIBLE: 'the file name contains an invisible or control character',
+  FG_ALREADY_JOURNALED: 'this file (same account, path, inode, modification time and size) already has a journal entry: it is not taken in twice',
   FG_NO_WORKFLOW: 'no workflow matches this file',
   FG_WORKFLOW_AMBIGUOUS: 'several workflows match this file (their patterns overlap)',
   FG_WORKFLOW_INVALID: 'the workflow definition is invalid',

@@ -34,6 +34,7 @@ export class SqliteJournalRepository implements JournalRepository {
   private readonly reads: JournalReads;
   private readonly insertFile: Statement;
   private readonly liveAtLocation: Statement;
+  private readonly uploadAt: Statement;
   private readonly liveFiles: Statement;
   private readonly processingFiles: Statement;
   private readonly lastAttemptAt: Statement;
@@ -52,13 +53,16 @@ export class SqliteJournalRepository implements JournalRepository {
     this.outbox = new SqliteEventOutbox(db);
     this.queue = new SqliteQueueRepository(db);
     this.accounts = new SqliteAccountRows(db);
+    // ON CONFLICT DO NOTHING: the upload's identity already has a row (migration 020), whatever its state.
     this.insertFile = db.prepare(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
-        sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint)
+        sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint, upload_identity)
       SELECT @id, @accountId, @profile, @flux, @workflow, @originalPath, @name, @size, @sha1, @sha256, @at,
-        'received', @location, @at, @clientAddress, @clientFingerprint
+        'received', @location, @at, @clientAddress, @clientFingerprint, @identity
       WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = @location AND state IN ${LIVE})
+      ON CONFLICT DO NOTHING
       RETURNING *`);
     this.liveAtLocation = db.prepare(`SELECT * FROM files WHERE location = ? AND state IN ${LIVE}`);
+    this.uploadAt = db.prepare('SELECT * FROM files WHERE account_id = ? AND original_path = ? AND upload_identity = ?');
     this.liveFiles = db.prepare(`SELECT * FROM files WHERE state IN ${LIVE} ORDER BY received_at, id`);
     this.processingFiles = db.prepare(`SELECT * FROM files WHERE state = 'processing' ORDER BY received_at, id`);
     this.lastAttemptAt = db.prepare(`SELECT at FROM file_events WHERE file_id = ? AND type = 'attempt' ORDER BY id DESC LIMIT 1`).pluck();
@@ -84,6 +88,11 @@ export class SqliteJournalRepository implements JournalRepository {
 
   async liveAt(location: string): Promise<JournalFile | undefined> {
     const row = this.liveAtLocation.get(location) as FileRow | undefined;
+    return row && toFile(row);
+  }
+
+  async uploadEntry(accountId: string, originalPath: string, identity: string): Promise<JournalFile | undefined> {
+    const row = this.uploadAt.get(accountId, originalPath, identity) as FileRow | undefined;
     return row && toFile(row);
   }
 
@@ -242,8 +251,10 @@ export class SqliteJournalRepository implements JournalRepository {
 
   private insertNow(f: NewJournalFile, at = f.receivedAt ?? Date.now()): JournalFile | undefined {
     return this.transaction(() => {
-      const { client, ...columns } = f;
-      const row = this.insertFile.get({ ...columns, id: newFileId(at), at, clientAddress: client?.address ?? null, clientFingerprint: client?.fingerprint ?? null }) as FileRow | undefined;
+      const { client, identity, ...columns } = f;
+      const row = this.insertFile.get({
+        ...columns, id: newFileId(at), at, clientAddress: client?.address ?? null, clientFingerprint: client?.fingerprint ?? null, identity: identity ?? null,
+      }) as FileRow | undefined;
       if (!row) return undefined;
       this.addEventNow(row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
       const file = toFile(row);

@@ -68,7 +68,14 @@ export interface EventInput {
 
 /** What intake knows of a file it journals (the rest starts at its defaults). */
 export type NewJournalFile = Pick<JournalFile, 'accountId' | 'flux' | 'workflow' | 'originalPath' | 'name' | 'size' | 'sha1' | 'sha256' | 'location'>
-  & { profile: 'exchange' | 'dropbox'; receivedAt?: number; client?: UploadClient | null };
+  & {
+    profile: 'exchange' | 'dropbox'; receivedAt?: number; client?: UploadClient | null;
+    /**
+     * The file's identity when intake took it in (uploadIdentity, core/intake/upload-identity.ts):
+     * one entry per account, path and identity, whatever its state (migration 020). Absent: no such check.
+     */
+    identity?: string | null;
+  };
 
 /** The columns a change may set (updated_at is always set). */
 export type FilePatch = Partial<{
@@ -93,6 +100,8 @@ export interface FileRow {
   receipt_path: string | null; receipt_written_at: number | null; report_written_at: number | null;
   naming: string | null; processed_at: number | null; updated_at: number;
   client_address: string | null; client_fingerprint: string | null;
+  /** Migration 020; not part of JournalFile (only intake's duplicate check reads it). */
+  upload_identity?: string | null;
 }
 
 export const toFile = (r: FileRow): JournalFile => ({

@@ -42,6 +42,43 @@ describe('store contract: journal', () => {
     assert.equal((await e.store.events.list({ type: 'file.received' })).length, 1);
   });
 
+  bothEngines('one entry per upload: the same file (account, path, identity) is recorded once whatever its entry became; a new file at the path is a new entry', async (e) => {
+    const { journal: a } = pg(e);
+    const { journal: b } = (await e.another()) as PostgresStore; // another node
+    await newAccount(e, 'acme');
+    const record = (j: typeof a, identity: string | undefined) => j.recordUpload(upload('u.csv', { identity }), (file) => jobOf(file.id), () => undefined);
+    // The SFTP server's announcement on one node and another node's scan, at once, both live: one row.
+    const raced = await Promise.all([record(a, '7:1700000000123456789:3'), record(b, '7:1700000000123456789:3')]);
+    assert.equal(raced.filter((r) => r !== undefined).length, 1, 'one of the two is recorded');
+    const first = raced.find((r) => r !== undefined)!.file;
+    assert.equal((await b.uploadEntry('acme', 'in/sal/u.csv', '7:1700000000123456789:3'))?.id, first.id);
+    // Node A processes it and moves it out of in/: its row is no longer live at the location.
+    await a.startAttempt(first.id, 1, 5, 'sal');
+    await a.moved(first.id, `/data/archive/acme/sal/${first.id}_u.csv`, 'archived', { from: first.location });
+    await a.finish(first.id, 'processed', { result: 'processed' });
+    assert.equal(await a.liveAt(first.location), undefined);
+    // Node B's scan had digested the file before: its record is refused, on either node.
+    assert.equal(await record(b, '7:1700000000123456789:3'), undefined, 'the same upload, once processed and archived, is not recorded again');
+    assert.equal(await record(a, '7:1700000000123456789:3'), undefined);
+    assert.equal(await b.insert(upload('u.csv', { identity: '7:1700000000123456789:3' })), undefined, 'insert refuses it too');
+    const entry = await b.uploadEntry('acme', 'in/sal/u.csv', '7:1700000000123456789:3');
+    assert.deepEqual([entry?.id, entry?.state, entry?.location], [first.id, 'processed', `/data/archive/acme/sal/${first.id}_u.csv`], 'found wherever the file is now');
+    assert.equal((await e.sql('SELECT id FROM files')).length, 1);
+    assert.equal((await e.store.queue.list()).length, 1, 'one job');
+    assert.equal((await e.store.events.list({ type: 'file.received' })).length, 1, 'one file.received event');
+    // The same name uploaded again, even with the same bytes, is a new file (a new inode): a new entry.
+    const again = (await record(b, '8:1700000009000000000:3'))!;
+    assert.ok(again, 'a new identity at the same path is a new upload');
+    assert.notEqual(again.file.id, first.id);
+    assert.equal(await b.uploadEntry('acme', 'in/sal/u.csv', '9:1:3'), undefined);
+    assert.equal(await b.uploadEntry('other', 'in/sal/u.csv', '7:1700000000123456789:3'), undefined, 'per account');
+    // Rows without an identity (journaled before migration 020) never conflict with one another.
+    await a.finish(again.file.id, 'processed', { result: 'processed' });
+    const old1 = (await a.insert(upload('v.csv')))!;
+    await a.finish(old1.id, 'processed', { result: 'processed' });
+    assert.ok(await a.insert(upload('v.csv')), 'no identity: the live-location rule alone');
+  });
+
   bothEngines('the lifecycle: each transition with its timeline event, the end with its outbox event', async (e) => {
     const j = pg(e).journal;
     const f = (await j.insert(upload('b.csv'), 1_000))!;

@@ -16,6 +16,7 @@ import { fileClientMigration } from './016-file-client';
 import { bansMigration } from './017-bans';
 import { accountChangesMigration } from './018-account-changes';
 import { cronSlotsMigration } from './019-cron-slots';
+import { uploadIdentityMigration } from './020-upload-identity';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -26,4 +27,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
   workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration,
-  cronSlotsMigration];
+  cronSlotsMigration, uploadIdentityMigration];

@@ -1,4 +1,4 @@
-/** The file journal (migrations 004, 011, 016), engine-neutral: rows, timelines and outputs. */
+/** The file journal (migrations 004, 011, 016, 020), engine-neutral: rows, timelines and outputs. */
 import type { JournalQuery } from '../journal-query';
 import type {
   EventInput, FileEvent, FilePatch, FileState, JournalFile, NewJournalFile, OutcomeSummary,
@@ -31,10 +31,19 @@ export interface HeldLease {
  * never read the row back. Transitions of a file that is not there fail with FG_FILE_NOT_FOUND.
  */
 export interface JournalRepository extends JournalReader {
-  /** Journals a received file (`received`, its event and `file.received`); undefined when a live row holds that location. */
+  /**
+   * Journals a received file (`received`, its event and `file.received`); undefined when a live
+   * row holds that location, or when a row of any state holds the same upload (account, path and
+   * `identity`: migration 020).
+   */
   insert(file: NewJournalFile, at?: number): Promise<JournalFile | undefined>;
   /** The live entry (engine still owns it) at this absolute location, if any. */
   liveAt(location: string): Promise<JournalFile | undefined>;
+  /**
+   * The entry of this upload, whatever its state and wherever the file is now: the row intake
+   * made for the file of this identity at this account-relative path (migration 020), if any.
+   */
+  uploadEntry(accountId: string, originalPath: string, identity: string): Promise<JournalFile | undefined>;
   /** Files the engine still owns (received, processing, failed), oldest first: start-up recovery. */
   live(): Promise<JournalFile[]>;
   /** An entry of the file's timeline that changes nothing else (a step's duration, a forward…). */
@@ -62,7 +71,9 @@ export interface JournalRepository extends JournalReader {
   moved(id: string, location: string, eventType: string, detail: Record<string, unknown>): Promise<JournalFile>;
   /**
    * Unit of work of intake: the upload's row and either its queue job (`jobOf`) or its refusal
-   * (`refusalOf`, given the account as it is now). Undefined when a live row holds the location.
+   * (`refusalOf`, given the account as it is now). Undefined when a live row holds the location
+   * or a row of any state holds the same upload (`identity`): recorded once per upload, whichever
+   * node records it first.
    * The callbacks compute, they do no I/O.
    */
   recordUpload(

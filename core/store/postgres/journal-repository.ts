@@ -49,6 +49,11 @@ export class PostgresJournalRepository implements JournalRepository {
     return row && toFile(row);
   }
 
+  async uploadEntry(accountId: string, originalPath: string, identity: string): Promise<JournalFile | undefined> {
+    const row = await this.db.row<FileRow>('SELECT * FROM files WHERE account_id = $1 AND original_path = $2 AND upload_identity = $3', [accountId, originalPath, identity]);
+    return row && toFile(row);
+  }
+
   async live(): Promise<JournalFile[]> {
     return (await this.db.rows<FileRow>(`SELECT * FROM files WHERE state IN ${LIVE} ORDER BY received_at, id`)).map(toFile);
   }
@@ -180,17 +185,20 @@ async function interrupt(q: Queryable, f: JournalFile, at: number): Promise<void
   }, at);
 }
 
-/** The row and its `received` events, unless a live row holds the location (undefined then). */
+/** The row and its `received` events, unless a live row holds the location or a row the same upload (undefined then). */
 async function insertFile(q: Queryable, f: NewJournalFile, at: number): Promise<JournalFile | undefined> {
   // A live row (received, processing, failed) at the location: nothing. Two nodes journaling one upload at once
-  // both pass NOT EXISTS; the unique index of received/processing locations lets one row in.
+  // both pass NOT EXISTS; the unique index of received/processing locations lets one row in. A row of the same
+  // upload (account, path, identity: 020), whatever its state, lets none in: a node whose scan digested the file
+  // while another recorded, processed and archived it does not record it again. ON CONFLICT without a target
+  // covers both indexes (a target names one, and the other's conflict would be an error).
   const row = await q.row<FileRow>(`INSERT INTO files (id, account_id, profile, flux, workflow, original_path, name, size,
-      sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11::bigint, 'received', $12::text, $11::bigint, $13, $14
+      sha1, sha256, received_at, state, location, updated_at, client_address, client_fingerprint, upload_identity)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11::bigint, 'received', $12::text, $11::bigint, $13, $14, $15
     WHERE NOT EXISTS (SELECT 1 FROM files WHERE location = $12::text AND state IN ${LIVE})
-    ON CONFLICT (location) WHERE state IN ('received', 'processing') DO NOTHING RETURNING *`,
+    ON CONFLICT DO NOTHING RETURNING *`,
   [newFileId(at), f.accountId, f.profile, f.flux, f.workflow, f.originalPath, f.name, f.size, f.sha1, f.sha256, at, f.location,
-    f.client?.address ?? null, f.client?.fingerprint ?? null]);
+    f.client?.address ?? null, f.client?.fingerprint ?? null, f.identity ?? null]);
   if (!row) return undefined;
   await addEvent(q, row.id, 'received', { path: f.originalPath, size: f.size, sha256: f.sha256 }, at);
   const file = toFile(row);

@@ -16,6 +16,7 @@ import { pgFileClientMigration } from './016-file-client';
 import { pgBansMigration } from './017-bans';
 import { pgAccountChangesMigration } from './018-account-changes';
 import { pgCronSlotsMigration } from './019-cron-slots';
+import { pgUploadIdentityMigration } from './020-upload-identity';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -27,4 +28,5 @@ import type { Migration } from '../../migrations/types';
 export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectoryMigration, pgJobsMigration, pgEngineMigration,
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
-  pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration, pgCronSlotsMigration];
+  pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration, pgCronSlotsMigration,
+  pgUploadIdentityMigration];
