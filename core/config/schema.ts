@@ -258,7 +258,7 @@ const httpSchema = z.strictObject({
   }).prefault({}),
 }).prefault({});
 
-// ── cluster (#20; docs/cluster.md). Only the PROXY protocol part is built so far. ──
+// ── cluster (#20; docs/cluster.md): several nodes on one PostgreSQL store and one data directory. ──
 /**
  * An IPv4 or IPv6 address or CIDR (a bare address is one host), as account allowlists take them.
  * Not core/accounts' normalizeAllowlist: core/accounts imports core/config (a folder cycle).
@@ -271,7 +271,10 @@ const isCidr = (entry: string): boolean => {
 };
 
 const clusterSchema = z.strictObject({
-  /** This node's name in logs (and, later, in `fluxgate nodes`). Default: the host name and the SFTP port. */
+  /**
+   * This node's name in logs, `fluxgate nodes` and the bans it makes; on a PostgreSQL store one
+   * `serve` per node id (FG_NODE_ID_TAKEN). Default: the host name and the SFTP port.
+   */
   nodeId: z.string().min(1).optional(),
   /**
    * Load balancers whose connections start with a PROXY protocol header (v2 or v1) telling the

@@ -49,7 +49,7 @@ describe('serving from PostgreSQL', { skip }, () => {
   function node(nodeId: string): TestServer {
     const server = new TestServer({ config: {
       dataDir, store: { url: db.url, poolSize: 5 }, cluster: { nodeId }, engine: { watch: false },
-      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false },
+      plugins: [PLUGIN], workflowsDir, pgp: { signReports: false }, http: { metricsPublic: true },
     } });
     servers.push(server);
     return server;
@@ -104,6 +104,11 @@ print('put OK')
     await until('pg-a is recorded', async () => (await db.query('SELECT id FROM nodes')).length === 1, 15_000);
     const nodes = parseJson<NodeJson[]>((await a.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => [n.id, n.state, n.address]), [['pg-a', 'alive', `127.0.0.1:${a.port}`]]);
+    // The operator plane on the same store: ready, and the metrics read from PostgreSQL.
+    const ready = await fetch(`${a.httpUrl}/readyz`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    for (const flux of ['sir', 'sal']) assert.match(metrics, new RegExp(`^fluxgate_files\\{flux="${flux}",state="processed"\\} 1$`, 'm'), metrics.slice(0, 3000));
     assert.equal(existsSync(paths.database), false, 'no SQLite store on a PostgreSQL node');
   });
 
@@ -121,7 +126,7 @@ print('put OK')
     assert.equal(existsSync(paths.database), false, 'the sandbox did not open a SQLite store either');
   });
 
-  test('a second serve with the same node id is refused (FG_NODE_ID_TAKEN) before it serves; a killed node\'s id is free at once', async () => {
+  test('a second serve with the same node id is refused (FG_NODE_ID_TAKEN) before it serves; a killed node\'s id is free at once; a lost lock is taken again', async () => {
     const [a] = servers;
     const twin = node('pg-a');
     // The configured port (0) and a --json failure on stderr, as an operator would start it.
@@ -141,9 +146,19 @@ print('put OK')
     await twin.start();
     const listening = twin.logs.find((l) => l.msg === 'listening');
     assert.equal(listening?.nodeId, 'pg-a');
+
+    // The lock's connection cut (as by a database restart): said at error, and the lock taken again.
+    const holding = 'SELECT pid FROM pg_stat_activity WHERE application_name = \'fluxgate node pg-a\'';
+    const [session] = await db.query<{ pid: number }>(holding);
+    await db.query('SELECT pg_terminate_backend($1)', [session.pid]);
+    await twin.waitForLog((l) => l.component === 'node-lock' && /lock was lost/.test(String(l.msg)), 10_000);
+    await twin.waitForLog((l) => l.component === 'node-lock' && /held again/.test(String(l.msg)), 15_000);
+    const [again] = await db.query<{ pid: number }>(`SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+      WHERE a.application_name = 'fluxgate node pg-a' AND l.locktype = 'advisory' AND l.granted`);
+    assert.ok(again && again.pid !== session.pid, 'a new session holds the node id\'s lock');
   });
 
-  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both', async () => {
+  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither', async () => {
     const a = servers[servers.length - 1]; // pg-a, restarted above
     const b = node('pg-b');
     await b.start();
@@ -160,5 +175,13 @@ print('put OK')
     const nodes = parseJson<NodeJson[]>((await b.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => n.id).sort(), ['pg-a', 'pg-b']);
     assert.equal(existsSync(paths.serveLock), false, 'the shared data directory is not locked by either node');
+    // Disabled on one node's CLI: refused at once on both.
+    const disabled = await a.cli('account', 'disable', 'globex');
+    assert.equal(disabled.code, 0, disabled.stderr);
+    for (const server of [a, b]) {
+      const r = await sftpBatch(server.port, 'globex', globex.privatePath, ['ls in']);
+      assert.notEqual(r.code, 0, `refused on port ${server.port}`);
+      assert.match(r.stderr, /Permission denied/, r.stderr);
+    }
   });
 });

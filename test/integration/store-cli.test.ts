@@ -105,6 +105,11 @@ describe('fluxgate store', { concurrency: true }, () => {
     const viaEnv = await install().cli(['config', 'check', '--json'], { FLUXGATE_STORE_URL: 'postgresql://u:pw@host/db' });
     const overrides = parseJson<{ valid: boolean; environment: Array<{ variable: string; key: string }> }>(viaEnv.stdout).environment;
     assert.equal(overrides.find((o) => o.variable === 'FLUXGATE_STORE_URL')?.key, 'store.url');
+    // The pool size goes with it, under the same short name.
+    const pool = await install().cli(['config', 'check', '--json'], { FLUXGATE_STORE_POOL_SIZE: '3' });
+    assert.equal(parseJson<{ environment: Array<{ variable: string; key: string }> }>(pool.stdout).environment.find((o) => o.variable === 'FLUXGATE_STORE_POOL_SIZE')?.key, 'store.poolSize');
+    const badPool = await install({ poolSize: 0 }).cli(['config', 'check', '--json']);
+    assert.equal(parseJson<{ problems: Array<{ key?: string }> }>(badPool.stdout).problems[0].key, 'store.poolSize');
   });
 
   test('a command on a PostgreSQL database nobody migrated says to run `fluxgate store migrate` (FG_STORE_NOT_MIGRATED), without the password', { skip }, async () => {
@@ -164,6 +169,11 @@ describe('fluxgate store', { concurrency: true }, () => {
     const unreachable = await cli(['store', 'migrate', '--json'], { FLUXGATE_STORE_URL: closed.toString() });
     assert.equal(jsonError(unreachable).code, 'FG_STORE_UNREACHABLE');
     assert.ok(!unreachable.stderr.includes(passwordOf(db.url)));
+    // serve too, before it listens (its node id's lock is the first thing it asks PostgreSQL for).
+    const serve = await cli(['serve', '--json'], { FLUXGATE_STORE_URL: closed.toString() });
+    assert.equal(serve.code, 1, serve.stderr);
+    assert.equal(jsonError(serve).code, 'FG_STORE_UNREACHABLE');
+    assert.ok(!serve.stdout.includes('"msg":"listening"') && !serve.stderr.includes(passwordOf(db.url)));
     const badTarget = await cli(['store', 'copy', '--to', 'mysql://u:pw@host/db', '--json']);
     assert.equal(badTarget.code, 2);
     assert.equal(jsonError(badTarget).code, 'FG_USAGE');

@@ -22,34 +22,80 @@ interface Holder { client_addr: string | null; backend_start: Date | null; appli
  */
 export class PostgresNodeLock {
   private released = false;
+  private retry?: NodeJS.Timeout;
 
-  private constructor(private readonly client: Client, readonly nodeId: string) {}
+  private constructor(
+    private client: Client,
+    private readonly url: string,
+    readonly nodeId: string,
+    private readonly logger: Logger,
+    private readonly retryMs: number,
+  ) {
+    this.watch(client);
+  }
 
-  /** Takes the node id's lock, or throws FG_NODE_ID_TAKEN naming the session that holds it. */
-  static async acquire(url: string, nodeId: string, logger: Logger): Promise<PostgresNodeLock> {
-    // application_name names the holder for a refused node (and in pg_stat_activity); PostgreSQL keeps 63 bytes.
-    const client = await connectPostgres(url, { application_name: `fluxgate node ${nodeId}`.slice(0, 63) });
-    try {
-      await client.query('SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3');
-      const held = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_LOCK_CLASS, nodeId])).rows[0].ok;
-      if (!held) throw takenError(nodeId, url, await holderOf(client, nodeId));
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw err;
-    }
-    const lock = new PostgresNodeLock(client, nodeId);
-    // The connection lost (the database restarted, the network cut): so is the lock. Said loudly; the node keeps serving.
-    client.on('error', (err) => {
-      if (!lock.released) logger.error({ component: 'node-lock', nodeId, err, code: 'FG_STORE_UNREACHABLE' }, 'the connection holding this node id\'s lock was lost: another serve with the same cluster.nodeId would no longer be refused');
-    });
-    return lock;
+  /**
+   * Takes the node id's lock, or throws FG_NODE_ID_TAKEN naming the session that holds it. If
+   * the lock's connection is lost later (the database restarted, the network cut), so is the
+   * lock: it is said at error and taken again every `retryMs` until it is held again.
+   */
+  static async acquire(url: string, nodeId: string, logger: Logger, retryMs = RETAKE_MS): Promise<PostgresNodeLock> {
+    return new PostgresNodeLock(await take(url, nodeId), url, nodeId, logger, retryMs);
   }
 
   /** Gives the node id back (the end of the process would too). */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    clearTimeout(this.retry);
     await this.client.end().catch(() => {});
+  }
+
+  private watch(client: Client): void {
+    client.on('error', () => {}); // the 'end' that follows says it
+    client.once('end', () => {
+      if (this.released) return;
+      this.logger.error({ component: 'node-lock', nodeId: this.nodeId, code: 'FG_STORE_UNREACHABLE' },
+        'the connection holding this node id\'s lock was lost: another serve with the same cluster.nodeId is not refused until it is taken again');
+      this.retakeLater();
+    });
+  }
+
+  private retakeLater(): void {
+    this.retry = setTimeout(() => { void this.retake(); }, this.retryMs);
+    this.retry.unref();
+  }
+
+  private async retake(): Promise<void> {
+    if (this.released) return;
+    try {
+      const client = await take(this.url, this.nodeId);
+      if (this.released) { await client.end().catch(() => {}); return; }
+      this.client = client;
+      this.watch(client);
+      this.logger.info({ component: 'node-lock', nodeId: this.nodeId }, 'this node id\'s lock is held again');
+    } catch (err) {
+      this.logger.error({ component: 'node-lock', nodeId: this.nodeId, err }, 'this node id\'s lock cannot be taken again yet (tried again later)');
+      this.retakeLater();
+    }
+  }
+}
+
+/** How long a node that lost its lock's connection waits before it takes the lock again. */
+const RETAKE_MS = 5_000;
+
+/** A connection of its own holding the node id's session lock, or FG_NODE_ID_TAKEN. */
+async function take(url: string, nodeId: string): Promise<Client> {
+  // application_name names the holder for a refused node (and in pg_stat_activity); PostgreSQL keeps 63 bytes.
+  const client = await connectPostgres(url, { application_name: `fluxgate node ${nodeId}`.slice(0, 63) });
+  try {
+    await client.query('SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3');
+    const held = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_LOCK_CLASS, nodeId])).rows[0].ok;
+    if (!held) throw takenError(nodeId, url, await holderOf(client, nodeId));
+    return client;
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw err;
   }
 }
 

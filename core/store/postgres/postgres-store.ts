@@ -26,7 +26,8 @@ import { PostgresWorkflowVersionRepository } from './workflow-versions-repositor
 /**
  * The PostgreSQL implementation of every repository of `Store`, on one connection pool: what a
  * cluster's nodes share. Units of work are transactions on one connection of the pool
- * (core/store/postgres/pool.ts). Not used by `serve` yet (docs/cluster.md).
+ * (core/store/postgres/pool.ts). `serve` and the CLI use it with store.url (core/composition/state.ts,
+ * core/cli/context.ts; docs/cluster.md).
  */
 export class PostgresStore implements Store {
   readonly operators: PostgresOperatorRepository;
@@ -41,7 +42,6 @@ export class PostgresStore implements Store {
   readonly operations: PostgresOperationsRepository;
   readonly accounts: PostgresAccountRepository;
   readonly bans: PostgresBanRepository;
-  // Ports the Store does not gather yet (their SQLite side is being converted: docs/store.md).
   readonly accountData: PostgresAccountDataRepository;
   readonly journal: PostgresJournalRepository;
   readonly queue: PostgresQueueRepository;
