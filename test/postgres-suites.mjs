@@ -11,6 +11,7 @@ export const POSTGRES_SUITES = [
   { file: 'test/e2e/engine-crash.test.ts', why: 'a SIGKILL mid-processing: the restart resumes from the store exactly once' },
   { file: 'test/e2e/engine-crash-report.test.ts', why: 'a crash while the report is written: one report, one interrupted event' },
   { file: 'test/e2e/engine-crash-sal-conflict.test.ts', why: 'a crash mid-batch of sal: the directory (PostgreSQL directory repository) applied once' },
+  { file: 'test/e2e/engine-crash-intake-race.test.ts', why: 'a second node\'s slow scan records nothing twice: one journal entry per upload (the upload identity on PostgreSQL)' },
   { file: 'test/e2e/engine-retry-limits.test.ts', why: 'retries, attempts and replay limits recorded in the journal and queue' },
   { file: 'test/e2e/engine-retry-dropbox.test.ts', why: 'a drop-box file retried: the queue\'s backoff and the journal\'s timeline' },
   { file: 'test/e2e/engine-burst.test.ts', why: 'many files at once: the queue\'s claims and per-account room' },
