@@ -101,8 +101,9 @@ if (interrupted) process.exit(130);
 process.exit(status !== 0 ? status ?? 1 : gatesPassed && secondPassed ? 0 : 1);
 
 /**
- * Runs `passFiles` with FLUXGATE_TEST_STORE=postgres in a test runner of its own (one file at a
- * time by default, FLUXGATE_TEST_POSTGRES_CONCURRENCY: the first pass holds the machine's cores),
+ * Runs `passFiles` with FLUXGATE_TEST_STORE=postgres in a test runner of its own (two files at a
+ * time by default, FLUXGATE_TEST_POSTGRES_CONCURRENCY: one at a time took 14 min on a loaded
+ * machine, longer than the first pass; most of a file's time is spent waiting on its servers),
  * its output kept in a file and printed once the first pass is done (reportPostgresPass), so the
  * two do not interleave. It passes when every test passed or was skipped with a reason, and
  * under CI=true each file ran at least one test (a suite skipped whole on PostgreSQL is a suite
@@ -116,7 +117,7 @@ async function startPostgresPass(passFiles) {
   const started = Date.now();
   const pass = spawn(process.execPath, [
     '--import', 'tsx',
-    '--test', `--test-concurrency=${process.env.FLUXGATE_TEST_POSTGRES_CONCURRENCY ?? '1'}`, '--test-timeout=180000',
+    '--test', `--test-concurrency=${process.env.FLUXGATE_TEST_POSTGRES_CONCURRENCY ?? '2'}`, '--test-timeout=180000',
     '--test-reporter=spec', `--test-reporter-destination=${log}`,
     `--test-reporter=${join(root, 'test', 'reporters', 'tally.mjs')}`, `--test-reporter-destination=${tallyFile}`,
     ...passFiles,
