@@ -82,7 +82,8 @@ describe('crash safety: the retry of a file killed part way reports what the fil
 
     second = new TestServer({ dir: first.dir, config: CONFIG });
     await second.start();
-    const done = await probe.finished(changing, 20_000);
+    // A wait, not a speed check: 42,000 rows again on a loaded machine (PostgreSQL: ~20 s under load).
+    const done = await probe.finished(changing, 90_000);
     assert.equal(done.state, 'processed', JSON.stringify(done.outcome));
     assert.equal(done.attempts, 2);
     const expected = { created: added, updated: EMPLOYEES, unchanged: 2, rejected: 0 };
@@ -115,7 +116,7 @@ describe('crash safety: the retry of a file killed part way reports what the fil
     // Replayed once finished, the file changes nothing more, and its new report says so.
     const replay = await second.cli('replay', done.id);
     assert.equal(replay.code, 0, replay.stderr);
-    const again = await probe.finished(changing, 20_000);
+    const again = await probe.finished(changing, 90_000);
     assert.deepEqual(again.outcome?.counts, { created: 0, updated: 0, unchanged: EMPLOYEES + added + 2, rejected: 0 });
   });
 });
