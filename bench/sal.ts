@@ -12,6 +12,9 @@
  * each round and the median round in detail: one round on a shared 2-core machine can be off by ±20%.
  * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there;
  * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
+ * BENCH_TRACE_GC=1 runs the server with --trace-gc and prints, each round, its main isolate's
+ * mark-compacts before, during and after the upload (which limit the file is processed under),
+ * and BENCH_GC_LOG=FILE keeps the trace lines;
  * BENCH_PROBE=1 keeps another SFTP session (paramiko) listing /out every 50 ms during (b) and
  * prints how long those listings took (is the server still responsive while it applies a file?).
  * BENCH_SANDBOX=1 also runs (s) each round: (b) with the sal handler loaded as a plugin (config
@@ -33,8 +36,10 @@ import { openDatabase } from '../core/store/database';
 import { SqliteDirectoryRows } from '../core/store/directory-rows';
 import { BATCH_ROWS } from '../plugins/sal/handler';
 import { parseRows } from '../core/records/csv-rows';
+import { markCompactSummary, type TraceLine } from './gc-trace';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+const TRACE_GC = process.env.BENCH_TRACE_GC === '1';
 
 /** Lists /out every 50 ms over its own session until its stdin closes, then prints the times (ms) as JSON. */
 const PROBE = PARAMIKO_CONNECT + `
@@ -180,12 +185,21 @@ interface PipelineRun {
   rssPeakAt: number;
   walPeak: number;
   listings?: number[];
+  /** With BENCH_TRACE_GC=1: the server's mark-compacts around the file. */
+  gc?: string;
   counts: Record<string, number>;
   /** The journal's timeline of the file, step by step. */
   timeline: string[];
 }
 
 const REPO = join(__dirname, '..');
+
+/** The round's mark-compacts; with BENCH_GC_LOG=FILE the trace lines are appended there too (times from the end of the upload, ms). */
+function gcSummary(output: TraceLine[], uploadStart: number, uploaded: number, reported: number): string {
+  const log = process.env.BENCH_GC_LOG;
+  if (log) appendFileSync(log, output.map((o) => `${o.at - uploaded} ${o.line}\n`).join('') + '--- end of round\n');
+  return markCompactSummary(output, uploadStart, uploaded, reported);
+}
 
 /**
  * (s)'s set-up: the sal handler as a plugin module (a subclass under the handler name `salsb`,
@@ -210,7 +224,7 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
     config: { log: { level: 'info' }, pgp: { signReports: false }, ...sandbox },
-    nodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    nodeArgs: [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(TRACE_GC ? ['--trace-gc'] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   });
   await server.start();
   try {
@@ -234,6 +248,7 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
       if (rss && Number(rss[1]) / 1024 > rssTop.mb) rssTop = { mb: Number(rss[1]) / 1024, at: Date.now() };
     }, 100);
     const probe = process.env.BENCH_PROBE === '1' ? await startProbe(server.port, key.privatePath) : undefined;
+    const uploadStart = Date.now();
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
     const uploaded = Date.now();
     const cpuAtUpload = cpuSeconds(pid);
@@ -255,6 +270,7 @@ async function runPipeline(file: string, sandbox?: { plugins: string[]; workflow
       rss: peakRssMb(pid),
       rssPeakAt: rssTop.at ? (rssTop.at - uploaded) / 1000 : NaN,
       walPeak, listings,
+      gc: TRACE_GC ? gcSummary(server.otherOutput, uploadStart, uploaded, reported) : undefined,
     };
     // The log line comes just after the report is written: wait for it rather than race it.
     const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.flux === 'sal', 30_000) as { counts?: Record<string, number> };
@@ -317,7 +333,8 @@ async function main(): Promise<void> {
       console.log(`round ${r}: (a) ${bare.seconds.toFixed(2)} s, (b) ${run.seconds.toFixed(2)} s, ratio ${ratio.toFixed(0)}%; ` +
         `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB (sampled highest at ${run.rssPeakAt.toFixed(1)} s)` +
         (sandboxed ? `; (s) sandboxed ${sandboxed.seconds.toFixed(2)} s, ratio ${(100 * bare.seconds / sandboxed.seconds).toFixed(0)}%, `
-          + `CPU server ${sandboxed.cpu.toFixed(2)} s + sandbox ${sandboxed.childCpu.toFixed(2)} s` : ''));
+          + `CPU server ${sandboxed.cpu.toFixed(2)} s + sandbox ${sandboxed.childCpu.toFixed(2)} s` : '')
+        + (run.gc ? `\n  ${run.gc}` : ''));
     }
     // (c) after the rounds: its 70 MB of writes right before round 1 made that round 5-10 points lower.
     const store = storeAlone(dir);

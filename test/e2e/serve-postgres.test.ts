@@ -50,6 +50,8 @@ describe('serving from PostgreSQL', { skip }, () => {
     const server = new TestServer({ config: {
       dataDir, store: { url: db.url, poolSize: 5 }, cluster: { nodeId }, engine: { watch: false },
       plugins: [PLUGIN], workflowsDir, pgp: { signReports: false }, http: { metricsPublic: true },
+      // Every 2 s: each node's scheduler fires every slot, and one run per slot is recorded (once per cluster).
+      jobs: { keyExpiry: { schedule: '*/2 * * * * *' } },
     } });
     servers.push(server);
     return server;
@@ -158,7 +160,7 @@ print('put OK')
     assert.ok(again && again.pid !== session.pid, 'a new session holds the node id\'s lock');
   });
 
-  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither', async () => {
+  test('two nodes with other node ids on one PostgreSQL and one data directory both serve: an account added by the CLI logs in on both, and once disabled on neither; each scheduled run once', async () => {
     const a = servers[servers.length - 1]; // pg-a, restarted above
     const b = node('pg-b');
     await b.start();
@@ -175,6 +177,15 @@ print('put OK')
     const nodes = parseJson<NodeJson[]>((await b.cli('nodes', '--json')).stdout);
     assert.deepEqual(nodes.map((n) => n.id).sort(), ['pg-a', 'pg-b']);
     assert.equal(existsSync(paths.serveLock), false, 'the shared data directory is not locked by either node');
+    // Each scheduled run once per cluster: both nodes fire each slot, one begins it, the other is told FG_JOB_SLOT_TAKEN.
+    const since = Date.now();
+    await until('both nodes fired a slot the other ran', () => [a, b].every((n) => n.logs.some((l) => l.code === 'FG_JOB_SLOT_TAKEN' && Date.parse(String(l.slot)) >= since)), 20_000, 100);
+    const twice = await db.query('SELECT slot, count(*)::int AS n FROM cron_runs WHERE job = $1 AND slot IS NOT NULL GROUP BY slot HAVING count(*) > 1', ['key-expiry']);
+    assert.deepEqual(twice, [], 'no slot run twice');
+    const [runs] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cron_runs WHERE job = $1 AND slot >= $2', ['key-expiry', since]);
+    assert.ok(runs.n >= 2, `runs recorded: ${runs.n}`);
+    for (const n of [a, b]) assert.deepEqual(n.logs.filter((l) => l.msg === 'scheduled run did not start'), [], 'no slot refused as an error');
+
     // Disabled on one node's CLI: refused at once on both.
     const disabled = await a.cli('account', 'disable', 'globex');
     assert.equal(disabled.code, 0, disabled.stderr);

@@ -51,6 +51,8 @@ export class TestServer {
   logs: Array<Record<string, unknown>> = [];
   /** What the server printed on stderr (warnings, crashes). */
   stderr = '';
+  /** Lines of its stdout that are not JSON log lines (e.g. V8's `--trace-gc` output), each with when it arrived (ms since the epoch). */
+  otherOutput: Array<{ at: number; line: string }> = [];
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private testStore?: Promise<TestStore>;
@@ -117,7 +119,7 @@ export class TestServer {
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        try { this.logs.push(JSON.parse(line) as Record<string, unknown>); } catch { /* not a log line */ }
+        try { this.logs.push(JSON.parse(line) as Record<string, unknown>); } catch { this.otherOutput.push({ at: Date.now(), line }); }
       }
     });
     const listening = await this.waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', 30_000)

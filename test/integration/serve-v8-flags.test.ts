@@ -6,6 +6,34 @@ import { TestServer } from '../helpers/server';
 const commandLine = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 const environment = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
 
+/**
+ * Starts `server` (run with --trace-gc-verbose) and returns the distinct growing factors V8 used
+ * for the old generation's limits once the engine was loaded. The trace prints
+ * "[pid:isolate] N ms: Mark-Compact 36.1 (38.2) -> 30.3 (37.7) MB, …", then
+ * "[pid:isolate:0] N ms: [HeapController] factor 2.0 based on mu=…" for each limit it sets; the
+ * engine's modules make the heap ~30 MB live, before them (the CLI, the config) ~12 MB.
+ */
+async function loadedEngineFactors(server: TestServer): Promise<string[]> {
+  await server.start();
+  await server.waitForLog((l) => l.msg === 'intake: start-up scan of every account tree done');
+  const factors = (): string[] => {
+    const found: string[] = [];
+    let loaded = false;
+    for (const { line } of server.otherOutput) {
+      const compacted = / ms: Mark-Compact \S+ \(\S+\) -> ([\d.]+) /.exec(line);
+      if (compacted) loaded = Number(compacted[1]) >= 20;
+      const factor = /\[HeapController\] factor ([\d.]+) based on/.exec(line);
+      if (factor && loaded) found.push(factor[1]);
+    }
+    return found;
+  };
+  const deadline = Date.now() + 15_000;
+  while (factors().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const trace = (): string => server.otherOutput.map((o) => o.line).filter((l) => /Mark-Compact|HeapController\] factor/.test(l)).join('\n');
+  assert.ok(factors().length > 0, `no mark-compact of the loaded engine in 15 s:\n${trace()}`);
+  return [...new Set(factors())];
+}
+
 describe('serve: the V8 flags it runs with', () => {
   const servers: TestServer[] = [];
   after(async () => { for (const s of servers) { await s.stop(); await s.cleanup(); } });
@@ -34,6 +62,21 @@ describe('serve: the V8 flags it runs with', () => {
     await server.waitForLog((l) => l.msg === 'intake: start-up scan of every account tree done');
     // 2 × 16 MiB once grown to the limit; at most a few MiB while held.
     assert.ok(await newSpace() <= 8 * 1024 * 1024, `new space ${await newSpace()} bytes after the start-up`);
+  });
+
+  it('once the engine is loaded, V8 sets the old generation\'s limits with a factor of 2 (upload-heap.ts), not its own', async () => {
+    // V8's own is 4.0 for a young process that allocates fast, and a big file's promoted garbage
+    // then piles up to 4x the live heap (bench:sal's peak RSS, docs/benchmarks.md).
+    const server = new TestServer({ nodeArgs: ['--trace-gc-verbose'] });
+    servers.push(server);
+    assert.deepEqual(await loadedEngineFactors(server), ['2.0']);
+  });
+
+  it("an operator's own --heap-growing-percent (node's command line) is left as it is", async () => {
+    // Node refuses it in NODE_OPTIONS.
+    const server = new TestServer({ nodeArgs: ['--trace-gc-verbose', '--heap-growing-percent=50'] });
+    servers.push(server);
+    assert.deepEqual(await loadedEngineFactors(server), ['1.5']);
   });
 
   it("an operator's own semi-space size (NODE_OPTIONS or node's command line) is left as it is", async () => {

@@ -1,13 +1,14 @@
 /**
  * core/sftp/session/upload-heap.ts: while uploads are open, V8's old-generation limit after a
  * mark-compact is set HEADROOM_BYTES above the live heap (--heap-growing-percent), so the
- * external memory an upload churns through cannot set off one mark-compact after another.
+ * external memory an upload churns through cannot set off one mark-compact after another; in a
+ * server, outside uploads, the limit is twice the live heap instead of up to four times.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { growingPercentFor, HEADROOM_BYTES, heapGrowingPercent, holdUploadHeadroom } from '../../core/sftp/session/upload-heap';
+import { growingPercentFor, HEADROOM_BYTES, heapGrowingPercent, holdUploadHeadroom, SERVER_GROWING_PERCENT } from '../../core/sftp/session/upload-heap';
 
 const MiB = 1024 * 1024;
 /** The growing factor of one old-generation limit computation in V8's --trace-gc-verbose output. */
@@ -36,17 +37,18 @@ test('held while any upload is open, released once per upload', () => {
 });
 
 /** Runs `body` in a child process with --trace-gc-verbose; the factors of V8's limit computations between two printed marks. */
-function factorsBetween(body: string, from: string, to: string): { stdout: string; factors: string[] } {
+function factorsBetween(body: string, from: string, to: string, liveObjects = 600_000): { stdout: string; factors: string[] } {
   // A child process: the flag is process-wide. --trace-gc-verbose prints the factor of each
   // limit computation: V8 11 (Node 20) at the end of "[HeapController] Limit: old size: … KB,
   // new limit: … KB (4.0)", V8 13 and later (Node 24, 26) on a line of its own,
   // "[HeapController] factor 4.0 based on mu=…". Either is read.
   const module = join(__dirname, '..', '..', 'core', 'sftp', 'session', 'upload-heap.ts');
-  // ~60 MB live, so the held factor (~2.1) is not the 4.0 V8 picks itself for a young process.
+  // ~60 MB live by default (600,000 objects), so the held factor (~2.1) is not the 4.0 V8 picks
+  // itself for a young process.
   const script = `
-    const { holdUploadHeadroom, heapGrowingPercent } = require(${JSON.stringify(module)});
+    const { holdUploadHeadroom, holdServerHeapGrowing, heapGrowingPercent } = require(${JSON.stringify(module)});
     const tick = () => new Promise((resolve) => setImmediate(resolve));
-    globalThis.live = Array.from({ length: 600000 }, (_, i) => ({ i, s: 'item ' + i, a: [i, i + 1] }));
+    globalThis.live = Array.from({ length: ${liveObjects} }, (_, i) => ({ i, s: 'item ' + i, a: [i, i + 1] }));
     gc();
     (async () => { ${body} })();
   `;
@@ -104,4 +106,36 @@ test('an upload closing with no mark-compact under the headroom costs no GC', ()
   `, 'RELEASING', 'RELEASED');
   assert.match(stdout, /RELEASED 0/);
   assert.deepEqual(factors, [], stdout);
+});
+
+test('in a server, outside uploads, V8 sets its limits with a factor of 2', () => {
+  // V8's own choice is up to 4 while a big file is processed (or at start-up), and the file's
+  // promoted garbage piles up to that limit: bench:sal's peak RSS, docs/benchmarks.md.
+  assert.equal(SERVER_GROWING_PERCENT, 100);
+  const { stdout, factors } = factorsBetween(`
+    holdServerHeapGrowing();
+    console.log('HELD ' + heapGrowingPercent());
+    gc();
+    console.log('GC DONE');
+  `, 'HELD', 'GC DONE');
+  assert.match(stdout, /HELD 100/);
+  assert.deepEqual(factors, ['2.0'], stdout);
+});
+
+test('in a server, the upload headroom is a floor, and the server\'s factor applies again when the last upload closes', () => {
+  const { stdout, factors } = factorsBetween(`
+    holdServerHeapGrowing();
+    const release = holdUploadHeadroom();
+    const held = heapGrowingPercent();
+    gc();
+    await tick();
+    console.log('RELEASING ' + held);
+    release();
+    console.log('RELEASED ' + heapGrowingPercent());
+  `, 'RELEASING', 'RELEASED', 1_100_000);
+  // ~110 MB live: 64 MiB of headroom alone would be ~60 %, less than the server's 100.
+  assert.match(stdout, /RELEASING 100\n/);
+  assert.match(stdout, /RELEASED 100/);
+  // The mark-compact at the close sets the server's limit at once.
+  assert.deepEqual(factors, ['2.0'], stdout);
 });

@@ -5,6 +5,7 @@ import { toFluxgateError } from '../../errors';
 import { OperatorService } from '../../operators/operator-service';
 import type { ServeLock } from '../serve-lock';
 import type { RegisterCommands } from '../context';
+import { holdServerHeapGrowing } from '../../sftp/session/upload-heap';
 import { restoreYoungGenerationGrowth } from '../startup-heap';
 
 export function parsePort(value: string): number {
@@ -25,6 +26,8 @@ export const registerServe: RegisterCommands = (program, ctx) => {
     .option('--port <port>', 'SFTP port (default from config: 2222; 0 = any free port)', parsePort)
     .option('--json', 'log JSON lines even on a terminal, and report a failure to start as JSON on stderr')
     .action(async (opts: { host?: string; port?: number; json?: boolean }) => {
+      // Before the engine loads: the limits V8 sets while it loads would otherwise hold for the first files (upload-heap.ts).
+      holdServerHeapGrowing();
       // Loaded here, not at the top: every other CLI command would pay for the whole engine.
       // require(), not import(): an ECMAScript import() would need `.js` paths and Node's ESM loader for CommonJS modules.
       /* eslint-disable @typescript-eslint/no-require-imports -- lazy loading, see the two lines above */
