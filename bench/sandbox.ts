@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       if (put.code !== 0) throw new Error(put.stderr);
       const file = await probe.finished(name, 120_000);
       if (file.state !== 'processed') throw new Error(JSON.stringify(file.outcome));
-      const sandbox = probe.journal.events(file.id).find((e) => e.type === 'sandbox');
+      const sandbox = (await probe.events(file.id)).find((e) => e.type === 'sandbox');
       return { sandboxMs: Number((sandbox?.detail as { ms?: number }).ms), handlerMs: Number(file.outcome?.summary) };
     };
     const perFile: number[] = [];
@@ -80,7 +80,6 @@ async function main(): Promise<void> {
     const report = await upload(`report ${CALLS * 4}`);
     console.log(`(4) ctx.report.count, batched: ${CALLS * 4} items in ${report.handlerMs.toFixed(0)} ms in the plugin, ${report.sandboxMs} ms for the whole run → ${Math.round(CALLS * 4 / report.sandboxMs * 1000).toLocaleString('en')} items/s end to end`);
     console.log(`load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}, node ${process.version}`);
-    probe.close();
   } finally {
     await server.cleanup();
     rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,6 @@ before(async () => {
 });
 after(async () => {
   if (skip) return;
-  probe?.close();
   await server.cleanup();
 });
 

@@ -31,7 +31,6 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.stop();
     await server.cleanup();
   });
@@ -46,12 +45,12 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
   }
 
   /** The journal entry and its timeline, as `files show --json` prints them (read from the database). */
-  function show(id: string): Shown {
-    const f = probe.journal.get(id)!;
+  async function show(id: string): Promise<Shown> {
+    const f = (await probe.get(id))!;
     return {
       id: f.id, name: f.name, state: f.state, location: f.location, report: f.reportPath, attempts: f.attempts,
       receipt: f.receiptWrittenAt ? f.receiptPath : null, sha1: f.sha1, outcome: f.outcome,
-      events: probe.events(id).map((e) => ({ ...e.detail, type: e.type })),
+      events: (await probe.events(id)).map((e) => ({ ...e.detail, type: e.type })),
     };
   }
 
@@ -59,7 +58,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const name = 'ndmat_acme_acme_echo_app_v1_261120093000.csv';
     const { file, bytes } = await upload(name, 'alpha\r\nbeta\r\ngamma\r\n');
     assert.equal(file.state, 'processed');
-    const shown = show(file.id);
+    const shown = (await show(file.id));
 
     // proof of receipt
     assert.ok(shown.receipt, 'receipt recorded');
@@ -90,7 +89,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const types = shown.events.map((e) => e.type);
     for (const t of ['received', 'attempt', 'receipt', 'handled', 'report', 'archived', 'processed']) assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
     assert.equal(types.filter((t) => t === 'received').length, 1, 'one journal entry per upload (event + watcher)');
-    assert.equal(probe.byName(name).length, 1);
+    assert.equal((await probe.byName(name)).length, 1);
     // the handler applied it (echo records each file in the account's vault)
     assert.ok(existsSync(join(server.dataDir, 'vault', 'acme', 'echo', `${file.id}.json`)));
   });
@@ -120,7 +119,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file } = await upload('ndmat_acme_acme_echo_261120093100.csv', 'one\n#fail\n');
     assert.equal(file.state, 'dead');
     assert.equal(file.outcome?.code, 'FG_HANDLER_FAILED');
-    const shown = show(file.id);
+    const shown = (await show(file.id));
     assert.equal(shown.attempts, 3, 'workflows/echo.yaml allows 3 attempts');
     assert.equal(shown.events.filter((e) => e.type === 'attempt-failed').length, 2);
     assert.ok(file.location.includes('/quarantine/acme/echo/'));
@@ -132,7 +131,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
   test('a transient failure is retried and the file then processed', async () => {
     const { file } = await upload('ndmat_acme_acme_echo_261120093200.csv', '#fail-once\nx\n');
     assert.equal(file.state, 'processed');
-    const shown = show(file.id);
+    const shown = (await show(file.id));
     assert.equal(shown.attempts, 2);
     assert.equal(shown.events.filter((e) => e.type === 'attempt-failed').length, 1);
   });
@@ -142,7 +141,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.equal(file.state, 'dead');
     assert.equal(file.outcome?.code, 'FG_PLUGIN_PERMISSION');
     assert.match(file.outcome.summary!, /may not write "out\/sal\/evil.csv": its manifest grants write on "out\/echo", "vault\/echo"/);
-    assert.equal(show(file.id).attempts, 1, 'a permission refusal is not retried');
+    assert.equal((await show(file.id)).attempts, 1, 'a permission refusal is not retried');
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal', 'evil.csv')));
     assert.ok(!existsSync(join(acmeRoot(), 'out', 'sal')) || !readdirSync(join(acmeRoot(), 'out', 'sal')).some((n) => n.includes('evil')));
     assert.equal(reportLines(server, 'acme', file)[0].code, 'FG_PLUGIN_PERMISSION');
@@ -155,27 +154,27 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     const { file } = await upload('ndmat_acme_acme_echo_261120093400.csv', '#reject FG_MISSING_COLUMN\n');
     assert.equal(file.state, 'rejected');
     assert.equal(file.outcome?.code, 'FG_MISSING_COLUMN');
-    assert.equal(show(file.id).attempts, 1);
+    assert.equal((await show(file.id)).attempts, 1);
   });
 
   test('replay processes an archived file again: same journal entry, no second receipt, new report', async () => {
     const name = 'ndmat_acme_acme_echo_261120093500.csv';
     const { file } = await upload(name, 'r1\n');
-    const before = show(file.id);
+    const before = (await show(file.id));
     const receipts = readdirSync(join(acmeRoot(), 'out', 'tra')).length;
     const r = await server.cli('replay', file.id);
     assert.equal(r.code, 0, r.stderr);
     const deadline = Date.now() + 15_000;
-    let again = show(file.id);
+    let again = (await show(file.id));
     while (!(again.state === 'processed' && again.events.some((e) => e.type === 'replay') && again.events.filter((e) => e.type === 'processed').length === 2)) {
       assert.ok(Date.now() < deadline, `replay not processed: ${again.state}`);
       await new Promise((res) => setTimeout(res, 100));
-      again = show(file.id);
+      again = (await show(file.id));
     }
     assert.equal(again.receipt, before.receipt);
     assert.equal(readdirSync(join(acmeRoot(), 'out', 'tra')).length, receipts);
     assert.equal(again.location, before.location);
-    assert.equal(probe.byName(name).length, 1);
+    assert.equal((await probe.byName(name)).length, 1);
     // a live or unknown file cannot be replayed
     const unknown = await server.cli('replay', 'f_nope');
     assert.equal(unknown.code, 1);
@@ -188,7 +187,7 @@ describe('engine end to end over SFTP', { skip: skipUnless('sftp', 'ssh-keygen')
     assert.match(r.stdout, /^ID\s+ACCOUNT\s+FLUX\s+STATE/);
     assert.match(r.stdout, /wrongname_echo\.csv/);
     assert.doesNotMatch(r.stdout, /ndmat_acme_acme_echo_app_v1_261120093000\.csv/);
-    const rejected = probe.journal.list({ state: 'rejected' }).files[0];
+    const rejected = (await probe.list({ state: 'rejected' })).files[0];
     const shown = await server.cli('files', 'show', rejected.id);
     assert.match(shown.stdout, /timeline:/);
     assert.match(shown.stdout, /quarantined/);

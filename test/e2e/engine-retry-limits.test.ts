@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
@@ -41,7 +40,6 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await restarted?.cleanup();
     await server.cleanup();
   });
@@ -53,8 +51,8 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
   }
 
   /** The `of` of each attempt since the file's last replay (or since it arrived). */
-  function attemptLimits(id: string): unknown[] {
-    const events = probe.events(id);
+  async function attemptLimits(id: string): Promise<unknown[]> {
+    const events = (await probe.events(id));
     const since = events.map((e) => e.type).lastIndexOf('replay');
     return events.slice(since + 1).filter((e) => e.type === 'attempt').map((e) => e.detail.of);
   }
@@ -62,7 +60,7 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
   async function dead(id: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const file = probe.journal.get(id)!;
+      const file = (await probe.get(id))!;
       if (file.state === 'dead') return file;
       assert.ok(Date.now() < deadline, `not dead in ${timeoutMs} ms: ${file.state}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -75,14 +73,14 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     const first = await probe.finished(name);
     assert.equal(first.state, 'dead', JSON.stringify(first.outcome));
     assert.equal(first.attempts, 2);
-    assert.deepEqual(attemptLimits(first.id), [2, 2]);
+    assert.deepEqual((await attemptLimits(first.id)), [2, 2]);
 
     const r = await server.cli('replay', first.id, '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { state: string }).state, 'received');
     const again = await dead(first.id);
     assert.equal(again.attempts, 2, 'a replayed file gets its workflow\'s attempts, not the engine default');
-    assert.deepEqual(attemptLimits(first.id), [2, 2]);
+    assert.deepEqual((await attemptLimits(first.id)), [2, 2]);
 
     // The operator API's replay is the same one.
     const token = await server.cli('token', 'create', '--name', 'ops', '--role', 'admin', '--json');
@@ -91,10 +89,10 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
       method: 'POST', headers: { authorization: `Bearer ${(JSON.parse(token.stdout) as { token: string }).token}` },
     });
     assert.equal(res.status, 202, await res.text());
-    assert.equal(probe.events(first.id).filter((e) => e.type === 'replay').length, 2);
+    assert.equal((await probe.events(first.id)).filter((e) => e.type === 'replay').length, 2);
     const third = await dead(first.id);
     assert.equal(third.attempts, 2);
-    assert.deepEqual(attemptLimits(first.id), [2, 2]);
+    assert.deepEqual((await attemptLimits(first.id)), [2, 2]);
   });
 
   test('a live file whose job was lost is queued again at start-up with its workflow\'s attempts', async () => {
@@ -104,20 +102,15 @@ describe('a file gets its workflow\'s attempts however it is queued', { skip: sk
     let id: string | undefined;
     while (!id) {
       assert.ok(Date.now() < deadline, 'the first attempt did not start');
-      const [f] = probe.byName(name);
+      const [f] = (await probe.byName(name));
       if (f?.state === 'processing') id = f.id;
       else await new Promise((r) => setTimeout(r, 20));
     }
     await server.kill();
-    const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-    try {
-      assert.equal(db.prepare('DELETE FROM queue WHERE dedup_key = ?').run(id).changes, 1, 'the file had its job');
-    } finally {
-      db.close();
-    }
+    assert.equal(await (await server.store()).run('DELETE FROM queue WHERE dedup_key = ?', [id]), 1, 'the file had its job');
     restarted = await new TestServer({ dir: server.dir, config }).start();
     const file = await dead(id, 30_000);
     assert.equal(file.attempts, 2, 'a requeued file gets its workflow\'s attempts, not the engine default');
-    assert.deepEqual(attemptLimits(id), [2, 2, 2], 'the interrupted attempt, then the two of its new job');
+    assert.deepEqual((await attemptLimits(id)), [2, 2, 2], 'the interrupted attempt, then the two of its new job');
   });
 });

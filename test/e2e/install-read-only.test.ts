@@ -66,7 +66,6 @@ test('a read-only install serves an SFTP upload to its report, loading no TypeSc
       // Nothing but serve's announcement of the console and API: no warning (a stale dist/, tsx…).
       assert.equal(server.stderr.replace(/^fluxgate: console on .*\n( {2}no operator yet: .*\n)?/m, ''), '');
     } finally {
-      probe.close();
       await server.cleanup();
     }
 

@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { SqliteAccountRows } from '../../core/store/accounts-repository';
-import { openDatabase, type Database } from '../../core/store/database';
+import type { AccountRepository } from '../../core/store/ports/accounts';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, runJob } from '../integration/jobs-support';
-import { accountServiceOn } from '../helpers/accounts';
+import { accountServiceFor } from '../helpers/accounts';
 
 /**
  * Key expiry and account inactivity as the client lives them: `jobs run … --at`, then a real
@@ -20,8 +19,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
   // A curve25519 server PGP key: generating the default RSA 4096 one can outlast the start-up timeout on a busy machine.
   const server = new TestServer({ config: { pgp: { keyType: 'curve25519' } } });
   const paths = new DataPaths(server.dataDir);
-  let db: Database;
-  let accounts: SqliteAccountRows;
+  let accounts: AccountRepository;
   let rsa: TestKey;
   let ed: TestKey;
   let idleKey: TestKey;
@@ -31,16 +29,15 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
     rsa = makeKey('rsa', 3072);
     ed = makeKey('ed25519');
     idleKey = makeKey('ed25519');
-    db = openDatabase(paths.database);
-    accounts = new SqliteAccountRows(db);
-    const service = accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config);
+    const { store } = await server.store();
+    accounts = store.accounts;
+    const service = accountServiceFor(store, paths, loadConfig({ configFile: server.configFile }).config);
     await service.create({ id: 'acme', partner: 'acme', publicKey: rsa.publicKey, now: T });
     await service.addKey('acme', ed.publicKey, T);
     await service.create({ id: 'idle', publicKey: idleKey.publicKey, now: T });
     await server.start();
   });
   after(async () => {
-    db.close();
     await server.stop();
     await server.cleanup();
   });
@@ -63,7 +60,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
   test('after key-expiry at 731 days, the RSA 3072 key is refused at login and the ed25519 key still accepted', async () => {
     const run = await runJob(server, 'key-expiry', '--at', isoAt(T + 731 * DAY));
     assert.equal(run.counts.expire, 1);
-    assert.equal(accounts.findKey('acme', rsa.fingerprint)!.expiredAt, T + 731 * DAY);
+    assert.equal((await accounts.findKey('acme', rsa.fingerprint))!.expiredAt, T + 731 * DAY);
     const refused = await login('acme', rsa);
     assert.notEqual(refused.code, 0, 'RSA 3072 key refused');
     const line = await server.waitForLog((l) => l.msg === 'login refused' && l.fingerprint === rsa.fingerprint);
@@ -84,7 +81,7 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
     const purged = await runJob(server, 'account-inactivity', '--at', isoAt(T + 549 * DAY));
     assert.ok(purged.actions.some((a) => a.action === 'purge' && a.target === 'idle'), JSON.stringify(purged.actions));
     assert.equal(existsSync(paths.accountRoot('idle')), false);
-    assert.notEqual(accounts.get('idle')!.purgedAt, null);
+    assert.notEqual((await accounts.get('idle'))!.purgedAt, null);
     assert.notEqual((await login('idle', idleKey)).code, 0, 'purged account refused');
   });
 });

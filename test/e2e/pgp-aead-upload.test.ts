@@ -46,7 +46,6 @@ describe('AEAD (SEIPDv2) uploads through the engine', { skip: skipUnless('sftp',
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.cleanup();
   });
 
@@ -72,7 +71,7 @@ describe('AEAD (SEIPDv2) uploads through the engine', { skip: skipUnless('sftp',
     const f = await probe.finished(name, 30_000, 'acme');
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.summary, '3 line(s) echoed');
-    const decrypted = probe.events(f.id).find((e) => e.type === 'decrypted')?.detail;
+    const decrypted = (await probe.events(f.id)).find((e) => e.type === 'decrypted')?.detail;
     assert.deepEqual(decrypted, { bytes: content.length, armored: false, innerFileName: plainName, key: fingerprint });
   });
 });

@@ -57,7 +57,6 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     serverFingerprint = await gpg.fingerprintOf('fluxgate@localhost');
   });
   after(async () => {
-    probe?.close();
     await gpg?.close();
     await server?.cleanup();
   });
@@ -80,9 +79,9 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     return probe.finished(name, 30_000, 'acme');
   }
 
-  const types = (f: JournalFile) => probe.events(f.id).map((e) => e.type);
-  const steps = (f: JournalFile) => probe.events(f.id).filter((e) => e.type === 'step').map((e) => e.detail.step);
-  const decryptedEvent = (f: JournalFile) => probe.events(f.id).find((e) => e.type === 'decrypted')?.detail;
+  const types = async (f: JournalFile) => (await probe.events(f.id)).map((e) => e.type);
+  const steps = async (f: JournalFile) => (await probe.events(f.id)).filter((e) => e.type === 'step').map((e) => e.detail.step);
+  const decryptedEvent = async (f: JournalFile) => (await probe.events(f.id)).find((e) => e.type === 'decrypted')?.detail;
 
   /** Waits until the attempt's work directory (plaintext included) is gone: the journal says finished just before. */
   async function workDirGone(f: JournalFile): Promise<boolean> {
@@ -108,7 +107,7 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     let id: string | undefined;
     let plaintextPath = '';
     for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
-      id ??= probe.byName(name, 'acme')[0]?.id;
+      id ??= (await probe.byName(name, 'acme'))[0]?.id;
       if (id && existsSync(plaintextPath = join(paths.work('acme'), id, plainName))) break;
     }
     assert.ok(id && existsSync(plaintextPath), `no plaintext at ${plaintextPath}`);
@@ -119,11 +118,11 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     const f = await probe.finished(name, 30_000, 'acme');
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.summary, '3 line(s) echoed', 'the handler read the plaintext, not the ciphertext');
-    assert.deepEqual(steps(f), ['receipt', 'check-name', 'decrypt', 'handler', 'report', 'archive']);
+    assert.deepEqual((await steps(f)), ['receipt', 'check-name', 'decrypt', 'handler', 'report', 'archive']);
     const info = JSON.parse((await server.cli('pgp', 'info', '--json')).stdout) as { fingerprint: string };
     assert.equal(info.fingerprint, serverFingerprint);
-    assert.deepEqual(decryptedEvent(f), { bytes: Buffer.byteLength(content), armored: false, innerFileName: `plain-${name}`, key: serverFingerprint });
-    assert.ok(types(f).indexOf('decrypted') < types(f).indexOf('handled'), 'decrypted before the handler ran');
+    assert.deepEqual((await decryptedEvent(f)), { bytes: Buffer.byteLength(content), armored: false, innerFileName: `plain-${name}`, key: serverFingerprint });
+    assert.ok((await types(f)).indexOf('decrypted') < (await types(f)).indexOf('handled'), 'decrypted before the handler ran');
     assert.deepEqual(readFileSync(f.location), readFileSync(file), 'archived as uploaded (encrypted)');
     assert.ok(await workDirGone(f), 'the plaintext is removed with the work dir');
     assert.ok(f.reportPath?.endsWith(`/out/echo/${plainName.replace(/^ndmat_/, 'cdmat_').replace(/\.txt$/, '.csv')}`), String(f.reportPath));
@@ -134,7 +133,7 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     const f = await upload(await encrypted(name, 'a\nb\n', ['--armor']), 'in/echo', name);
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.summary, '2 line(s) echoed');
-    assert.equal(decryptedEvent(f)?.armored, true);
+    assert.equal((await decryptedEvent(f))?.armored, true);
   });
 
   test('a plain upload passes the decrypt step untouched when neither the account nor the workflow requires encryption', async () => {
@@ -143,8 +142,8 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     const f = await upload(join(local, name), 'in/echo', name);
     assert.equal(f.state, 'processed', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.summary, '2 line(s) echoed');
-    assert.ok(steps(f).includes('decrypt'), 'the decrypt step ran');
-    assert.equal(decryptedEvent(f), undefined, 'nothing was decrypted');
+    assert.ok((await steps(f)).includes('decrypt'), 'the decrypt step ran');
+    assert.equal((await decryptedEvent(f)), undefined, 'nothing was decrypted');
   });
 
   test('`decrypt: { required: true }` rejects a plain upload with FG_ENCRYPTION_REQUIRED (the account does not require it), and takes an encrypted one', async () => {
@@ -159,7 +158,7 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
     assert.equal(f.outcome?.code, 'FG_ENCRYPTION_REQUIRED');
     assert.ok(f.outcome?.summary?.startsWith(`${name}: the workflow of this flux only accepts PGP-encrypted uploads`), f.outcome?.summary);
     assert.match(f.outcome?.summary ?? '', new RegExp(`upload it as ${name.replace(/\./g, '\\.')}\\.pgp$`));
-    assert.equal(types(f).includes('handled'), false, 'the handler never ran');
+    assert.equal((await types(f)).includes('handled'), false, 'the handler never ran');
     assert.deepEqual(await organizations(), []);
     assert.ok(f.location.startsWith(paths.quarantine('acme', 'sir')), f.location);
     assert.deepEqual(readFileSync(f.location), readFileSync(SIR), 'quarantined as uploaded');
@@ -218,8 +217,8 @@ describe('the decrypt step through the engine', { skip: skipUnless('sftp', 'ssh-
       assert.ok(f.outcome?.summary?.startsWith(`${name}: `), why);
       assert.match(f.outcome?.summary ?? '', c.reason, why);
       assert.equal(f.attempts, 1, `${c.what}: never retried`);
-      assert.equal(decryptedEvent(f), undefined, why);
-      assert.equal(types(f).includes('handled'), false, `${c.what}: the handler never ran`);
+      assert.equal((await decryptedEvent(f)), undefined, why);
+      assert.equal((await types(f)).includes('handled'), false, `${c.what}: the handler never ran`);
       assert.equal(existsSync(join(paths.vault('acme'), 'echo', `${f.id}.json`)), false, `${c.what}: nothing applied`);
       assert.ok(f.location.startsWith(paths.quarantine('acme', 'echo')), `${c.what}: ${f.location}`);
       assert.deepEqual(readFileSync(f.location), readFileSync(file), `${c.what}: kept as uploaded`);

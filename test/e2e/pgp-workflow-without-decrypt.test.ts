@@ -56,7 +56,6 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
     fingerprint = await gpg.fingerprintOf('fluxgate@localhost');
   });
   after(async () => {
-    probe?.close();
     await gpg?.close();
     await server?.cleanup();
   });
@@ -101,7 +100,7 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
     const f = await upload('acme', 'in/sir', name, 'plain');
     assert.equal(f.state, 'rejected', JSON.stringify(f.outcome));
     assert.equal(f.outcome?.code, 'FG_ENCRYPTION_REQUIRED');
-    assert.equal(probe.events(f.id).some((e) => e.type === 'handled'), false, 'the handler never ran');
+    assert.equal((await probe.events(f.id)).some((e) => e.type === 'handled'), false, 'the handler never ran');
     assert.deepEqual(await organizations('acme'), []);
     assert.ok(f.location.startsWith(paths.quarantine('acme', 'sir')), f.location);
     const report = readFileSync(join(paths.accountRoot('acme'), 'out', 'sir', name.replace(/^ndmat_/, 'cdmat_')), 'utf8');
@@ -115,7 +114,7 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
     assert.equal(f.outcome?.code, 'FG_WORKFLOW_INVALID');
     assert.match(f.outcome?.summary ?? '', /PGP-encrypted.*workflow "sir" \(sir\.yaml\).*no decrypt step \(needed before "handler"\).*"- decrypt"/);
     assert.equal(f.attempts, 1, 'a configuration error is not retried');
-    assert.equal(probe.events(f.id).some((e) => e.type === 'handled'), false);
+    assert.equal((await probe.events(f.id)).some((e) => e.type === 'handled'), false);
     assert.ok(f.location.startsWith(paths.quarantine('acme', 'sir')), f.location);
     const report = readFileSync(join(paths.accountRoot('acme'), 'out', 'sir', name.replace(/^ndmat_/, 'cdmat_').replace(/\.gpg$/, '')), 'utf8');
     assert.match(report, /FG_WORKFLOW_INVALID/);
@@ -146,7 +145,7 @@ describe('encryption requirement with a workflow that has no decrypt step', { sk
       const f = await upload(account, 'in/echo', name, 'encrypted', echo);
       assert.equal(f.state, 'processed', `${account}: ${JSON.stringify(f.outcome)}`);
       assert.equal(f.outcome?.summary, '3 line(s) echoed');
-      assert.ok(probe.events(f.id).some((e) => e.type === 'decrypted'), 'decrypted');
+      assert.ok((await probe.events(f.id)).some((e) => e.type === 'decrypted'), 'decrypted');
     }
   });
 });

@@ -50,7 +50,6 @@ describe('a handler cannot reach another account through ctx.directory', { skip:
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.cleanup();
   });
 

@@ -36,7 +36,6 @@ async function assertRejectsWithItsOwnCode(plugin: string): Promise<void> {
     assert.equal(file.outcome?.code, 'FG_ZIP_UNSAFE');
     assert.equal(file.attempts, 1); // a rejection is final, not retried
   } finally {
-    probe.close();
     await server.cleanup();
   }
 }

@@ -107,7 +107,6 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     await upload([['ok', 'ok\n']]);
   });
   after(async () => {
-    probe?.close();
     listener?.close();
     await server.cleanup();
   });
@@ -288,7 +287,6 @@ describe('permissions.network: a list of host:port reaches those, and only those
     assert.equal(put.code, 0, put.stderr);
   });
   after(async () => {
-    probe?.close();
     granted?.close();
     other?.close();
     await server?.cleanup();

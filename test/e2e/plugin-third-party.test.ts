@@ -33,7 +33,6 @@ describe('a third-party plugin, from plugin init to serving', { skip: skipUnless
     symlinkSync(join(REPO_ROOT, 'node_modules', 'tsx'), join(dir, 'node_modules', 'tsx'));
   });
   after(async () => {
-    probe?.close();
     await server?.cleanup();
   });
 

@@ -33,18 +33,17 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.cleanup();
   });
 
   async function upload(name: string) {
     const local = join(mkdtempSync(join(tmpdir(), 'fg-names-')), name);
     copyFileSync(FIXTURE, local);
-    const known = new Set(probe.byName(name).map((f) => f.id));
+    const known = new Set((await probe.byName(name)).map((f) => f.id));
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${local} in/sir/`]);
     assert.equal(put.code, 0, put.stderr);
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-      const f = probe.byName(name).find((x) => !known.has(x.id) && ['processed', 'rejected', 'dead'].includes(x.state));
+      const f = (await probe.byName(name)).find((x) => !known.has(x.id) && ['processed', 'rejected', 'dead'].includes(x.state));
       if (f) return f;
     }
     throw new Error(`${name} not finished`);
@@ -69,7 +68,7 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
     assert.match(readFileSync(f.reportPath, 'utf8'), /FG_NAME_INVISIBLE/);
     assert.ok(existsSync(`${f.reportPath}.sig`), 'its own signature');
     assert.equal(readFileSync(genuineReport, 'utf8'), genuineText, 'the genuine report is not replaced');
-    const receipts = probe.journal.list({ accountId: 'acme', limit: 1000 }).files.map((x) => x.receiptPath);
+    const receipts = (await probe.list({ accountId: 'acme', limit: 1000 })).files.map((x) => x.receiptPath);
     assert.equal(new Set(receipts).size, receipts.length, `one receipt each: ${JSON.stringify(receipts)}`);
   });
 
@@ -93,14 +92,14 @@ describe('reports and receipts never replace another file\'s', { skip: skipUnles
   });
 
   test('a replay rewrites the file\'s own report, under its own name', async () => {
-    const [first] = probe.byName(GENUINE);
+    const [first] = (await probe.byName(GENUINE));
     const replay = await server.cli('replay', first.id);
     assert.equal(replay.code, 0, replay.stderr);
     for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 50))) {
-      if (probe.events(first.id).filter((e) => e.type === 'report').length >= 2 && probe.journal.get(first.id)?.state === 'processed') break;
+      if ((await probe.events(first.id)).filter((e) => e.type === 'report').length >= 2 && (await probe.get(first.id))?.state === 'processed') break;
       if (Date.now() > deadline) throw new Error('replay not reported');
     }
-    assert.equal(probe.journal.get(first.id)?.reportPath, genuineReport);
+    assert.equal((await probe.get(first.id))?.reportPath, genuineReport);
     assert.equal(readdirSync(outSir()).filter((n) => n.endsWith('.csv')).length, 5, 'no new report name');
   });
 });

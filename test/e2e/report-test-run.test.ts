@@ -29,7 +29,6 @@ describe('the report of a test file in production says nothing was applied', { s
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.cleanup();
   });
 

@@ -2,16 +2,14 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import { loadConfig } from '../../core/config';
 import { DataPaths } from '../../core/config/paths';
-import { openDatabase } from '../../core/store/database';
 import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { DAY, isoAt, runJob } from '../integration/jobs-support';
-import { accountServiceOn } from '../helpers/accounts';
+import { accountServiceFor } from '../helpers/accounts';
 
 const SIR_NAME = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 const SIR = join(REPO_ROOT, 'test/fixtures/exchange', SIR_NAME);
@@ -36,10 +34,8 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
   before(async () => {
     mkdirSync(local);
     key = makeKey('ed25519');
-    const db = openDatabase(paths.database);
-    await accountServiceOn(db, paths, loadConfig({ configFile: server.configFile }).config)
+    await accountServiceFor((await server.store()).store, paths, loadConfig({ configFile: server.configFile }).config)
       .create({ id: 'acme', partner: 'acme', publicKey: key.publicKey });
-    db.close();
     await server.start();
   });
   after(async () => {
@@ -54,22 +50,14 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
   }
 
   async function finished(name: string): Promise<FileRow> {
-    const db = new BetterSqlite3(paths.database, { readonly: true });
-    try {
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-        const row = db.prepare('SELECT * FROM files WHERE name = ? ORDER BY received_at DESC').get(name) as FileRow | undefined;
-        if (row && ['processed', 'rejected', 'dead'].includes(row.state)) return row;
-      }
-    } finally {
-      db.close();
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+      const [row] = await server.query<FileRow>('SELECT * FROM files WHERE name = ? ORDER BY received_at DESC', name);
+      if (row && ['processed', 'rejected', 'dead'].includes(row.state)) return row;
     }
     throw new Error(`${name} was not processed in time`);
   }
 
-  const journalState = (id: string): string => {
-    const db = new BetterSqlite3(paths.database, { readonly: true });
-    try { return (db.prepare('SELECT state FROM files WHERE id = ?').get(id) as { state: string }).state; } finally { db.close(); }
-  };
+  const journalState = async (id: string): Promise<string> => (await server.query<{ state: string }>('SELECT state FROM files WHERE id = ?', id))[0].state;
 
   test('uploads are processed: one archived with a report and a receipt, one rejected and quarantined', async () => {
     writeFileSync(join(local, 'half.csv.filepart'), 'an upload that never finished');
@@ -90,7 +78,7 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
     const run = await runJob(server, 'retention', '--at', isoAt(processed.processed_at! + 44 * DAY));
     assert.equal(run.outcome, 'ok', JSON.stringify(run.errors));
     assert.ok(existsSync(processed.location));
-    assert.equal(journalState(processed.id), 'processed');
+    assert.equal(await journalState(processed.id), 'processed');
     assert.equal(existsSync(partial), false, 'the stale .filepart (7 days) is gone');
   });
 
@@ -98,15 +86,13 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
     const run = await runJob(server, 'retention', '--at', isoAt(processed.processed_at! + 46 * DAY));
     assert.equal(run.counts['delete:archive'], 1);
     assert.equal(existsSync(processed.location), false);
-    assert.equal(journalState(processed.id), 'deleted');
+    assert.equal(await journalState(processed.id), 'deleted');
     assert.ok(existsSync(processed.report_path!));
     const tombs = await server.cli('jobs', 'tombstones', '--file', processed.id, '--json');
     const list = JSON.parse(tombs.stdout) as Array<{ name: string; rule: string; size: number; sha256: string }>;
     const archived = list.find((t) => t.rule === 'archive')!;
     assert.equal(archived.name, `${processed.id}_${SIR_NAME}`);
-    const db = new BetterSqlite3(paths.database, { readonly: true });
-    const sha = (db.prepare('SELECT sha256, size FROM files WHERE id = ?').get(processed.id) as { sha256: string; size: number });
-    db.close();
+    const [sha] = await server.query<{ sha256: string; size: number }>('SELECT sha256, size FROM files WHERE id = ?', processed.id);
     assert.equal(archived.sha256, sha.sha256);
     assert.equal(archived.size, sha.size);
   });
@@ -121,7 +107,7 @@ describe('retention end to end (sftp upload, engine, jobs run --at)', { skip: sk
     assert.equal(run.counts['delete:quarantine'], 1);
     assert.ok((run.counts['delete:report'] ?? 0) >= 2, JSON.stringify(run.counts));
     assert.equal(existsSync(rejected.location), false);
-    assert.equal(journalState(rejected.id), 'deleted');
+    assert.equal(await journalState(rejected.id), 'deleted');
     assert.equal(existsSync(processed.report_path!), false);
     assert.equal(existsSync(processed.receipt_path!), false);
     // What the client sees: out/ emptied of old answers, the server's public key still there.

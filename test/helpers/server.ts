@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { run, type RunResult } from './clients';
+import { dropStoreFor, ensureStoreFor, openTestStore, storeEnvFor, storeUrlFor, type TestStore } from './test-store';
 
 /** Servers still running; killed if the test process ends first, so none outlives its test file. */
 const live = new Set<ChildProcess>();
@@ -36,6 +37,10 @@ export interface TestServerOptions {
 /**
  * The real server as a child process (`fluxgate serve`), on a free port, with its own
  * config file and data directory in a temp dir. Logs (JSON lines) are kept for assertions.
+ * Its store is the engine the run tests (test/helpers/test-store.ts): the SQLite file under the
+ * data directory, or with FLUXGATE_TEST_STORE=postgres a PostgreSQL database of the data
+ * directory's own (`store.url` in the config file, so the CLI runs on it too), dropped by
+ * cleanup() with the directory; `store()` and `query()` read it whichever it is.
  */
 export class TestServer {
   readonly dir: string;
@@ -52,6 +57,7 @@ export class TestServer {
   otherOutput: Array<{ at: number; line: string }> = [];
   private child?: ChildProcess;
   private exited?: Promise<void>;
+  private testStore?: Promise<TestStore>;
 
   constructor(private readonly options: TestServerOptions = {}) {
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fg-srv-'));
@@ -70,22 +76,37 @@ export class TestServer {
       pgp: { keyType: 'curve25519' },
       // The operator API on a free port (its default, 8080, would clash between servers).
       http: { port: 0 },
+      ...storeConfig(this.dataDir),
     }, options.config ?? {});
     writeFileSync(this.configFile, stringify(config));
     this.httpEnabled = (config.http as { enabled?: boolean }).enabled !== false;
   }
 
   /** Runs a CLI command against this server's config and data (the server may be running). */
-  cli(...args: string[]): Promise<RunResult> {
+  async cli(...args: string[]): Promise<RunResult> {
+    await ensureStoreFor(this.dataDir);
     return run(process.execPath, [this.bin, '--config', this.configFile, ...args], { cwd: this.dir });
   }
 
   /** A CLI command given `input` on its standard input (`admin add --password-stdin`). */
-  cliWithInput(input: string, ...args: string[]): Promise<RunResult> {
+  async cliWithInput(input: string, ...args: string[]): Promise<RunResult> {
+    await ensureStoreFor(this.dataDir);
     return run(process.execPath, [BIN, '--config', this.configFile, ...args], { cwd: this.dir, input });
   }
 
+  /** This test's own connection to the server's store (either engine), opened once, closed by cleanup(). */
+  store(): Promise<TestStore> {
+    this.testStore ??= openTestStore(this.dataDir);
+    return this.testStore;
+  }
+
+  /** Raw SQL on the server's store, `?` placeholders on both engines (TestStore.query). */
+  async query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return (await this.store()).query<T>(sql, params);
+  }
+
   async start(): Promise<this> {
+    await ensureStoreFor(this.dataDir);
     const [command, ...wrapperArgs] = [...(this.options.wrapper ?? []), process.execPath];
     const child = spawn(command, [...wrapperArgs, ...(this.options.nodeArgs ?? []), this.bin, '--config', this.configFile, 'serve', '--port', String(this.options.port ?? 0)], {
       cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.options.env },
@@ -146,12 +167,34 @@ export class TestServer {
 
   async cleanup(): Promise<void> {
     await this.kill();
-    if (!this.options.dir) rmSync(this.dir, { recursive: true, force: true });
+    const store = this.testStore;
+    this.testStore = undefined;
+    await (await store?.catch(() => undefined))?.close();
+    if (!this.options.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      await dropStoreFor(this.dataDir);
+    }
   }
+}
+
+/**
+ * `fluxgate --data-dir <dataDir> <args>` with no config file, as an operator runs it, on the
+ * store of the engine under test (FLUXGATE_STORE_URL for PostgreSQL: the data directory's own
+ * database, test/helpers/test-store.ts).
+ */
+export async function cliOn(dataDir: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
+  const env = { ...await storeEnvFor(dataDir), ...opts.env };
+  return run(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: opts.cwd ?? REPO_ROOT, input: opts.input, env });
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
   return new TestServer(options).start();
+}
+
+/** The config's `store` for the engine under test: none on SQLite (its file under dataDir). */
+function storeConfig(dataDir: string): Record<string, unknown> {
+  const url = storeUrlFor(dataDir);
+  return url ? { store: { url } } : {};
 }
 
 /** `b` over `a`, objects merged key by key (arrays replaced). */

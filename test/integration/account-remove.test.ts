@@ -3,9 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SqliteDirectoryRows } from '../../core/store/directory-rows';
-import { SqliteJournalRepository } from '../../core/store/journal-repository';
-import { SqliteQueueRepository } from '../../core/store/queue-repository';
+import type { Employee } from '../../core/plugin-api/directory';
 import { isServerTemporary } from '../../core/upload-names';
 import { makeKey } from '../helpers/keys';
 import { REPO_ROOT } from '../helpers/server';
@@ -25,30 +23,29 @@ function removedFolders(fx: JobsFixture, id: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(`${id}-`)).map((n) => join(dir, n)) : [];
 }
 
-const count = (fx: JobsFixture, table: string, id: string): number =>
-  fx.db.prepare(`SELECT count(*) FROM ${table} WHERE ${table === 'accounts' ? 'id' : 'account_id'} = ?`).pluck().get(id) as number;
+const count = async (fx: JobsFixture, table: string, id: string): Promise<number> =>
+  (await fx.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${table === 'accounts' ? 'id' : 'account_id'} = ?`, id))[0].n;
 
 describe('account remove while a file is being processed', () => {
   let fx: JobsFixture;
   let fileId = '';
   before(async () => {
     fx = new JobsFixture();
-    await fx.accountService().create({ id: 'acme' });
+    await (await fx.accountService()).create({ id: 'acme' });
     const input = fx.inTree('acme', 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv', 'a;b\n');
-    const journal = new SqliteJournalRepository(fx.db);
+    const { journal, queue } = (await fx.store()).store;
     const file = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'sal', workflow: 'sal', originalPath: 'in/sal/ndmat_acme_acme_sal_v6_261120090500.csv',
       name: 'ndmat_acme_acme_sal_v6_261120090500.csv', size: 4, sha1: 'x', sha256: 'y', location: input }))!;
     fileId = file.id;
     // What a worker holds while it processes the file: a lease it keeps extending, the file `processing`.
-    const queue = new SqliteQueueRepository(fx.db);
     await queue.insert({ topic: 'file.process', payload: { fileId }, dedupKey: fileId, accountId: 'acme', maxAttempts: 5 });
     assert.equal((await queue.claim({ topic: 'file.process', leaseMs: 60_000, max: 1, perAccount: 1, held: {} })).length, 1);
     await journal.update(fileId, { state: 'processing' });
     // What the sal file's attempt kept so far: the employee as it was before the file changed it.
-    const directory = new SqliteDirectoryRows(fx.db);
-    directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
-    directory.createEmployee('acme', employee(1));
-    directory.updateEmployee('acme', { ...employee(1), lastname: 'Changed' }, { sourceFile: fileId, keepPrevious: true });
+    const directory = (await fx.store()).directory();
+    await directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+    await directory.createEmployee('acme', employee(1));
+    await directory.updateEmployee('acme', { ...employee(1), lastname: 'Changed' }, { sourceFile: fileId, keepPrevious: true });
   });
   after(async () => { await fx.cleanup(); });
 
@@ -56,32 +53,32 @@ describe('account remove while a file is being processed', () => {
     const r = await fx.srv.cli('account', 'remove', 'acme');
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /^fluxgate: account "acme" has a file being processed right now \(ndmat_acme_acme_sal_v6_261120090500\.csv\); nothing was changed: run "fluxgate account remove acme" again in a moment.*\[FG_ACCOUNT_BUSY\]$/m);
-    const acme = fx.accounts.get('acme')!;
+    const acme = (await fx.account('acme'))!;
     assert.equal(acme.enabled, true, 'refused before anything changes: still enabled, as it was');
     assert.ok(existsSync(fx.paths.accountRoot('acme')));
     assert.deepEqual(removedFolders(fx, 'acme'), []);
-    assert.equal(count(fx, 'files', 'acme'), 1);
+    assert.equal(await count(fx, 'files', 'acme'), 1);
   });
 
   test('a lease whose holder died (a crashed server) does not block, long before it runs out', async () => {
-    const queue = new SqliteQueueRepository(fx.db);
+    const { queue, accountData } = (await fx.store()).store;
     const job = (await queue.list({ state: 'leased' })).find((j) => j.accountId === 'acme')!;
     // A pid that exists no more: a short-lived child's, after it exited.
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.once('exit', r));
-    fx.db.prepare('UPDATE queue SET leased_pid = ? WHERE id = ?').run(dead.pid, job.id);
-    const leases = fx.accounts.data.liveLeases('acme');
+    await fx.query('UPDATE queue SET leased_pid = ? WHERE id = ?', dead.pid, job.id);
+    const leases = await accountData.liveLeases('acme');
     assert.deepEqual(leases, [], 'the lease runs for minutes more, but its holder is gone');
-    fx.db.prepare('UPDATE queue SET leased_pid = ? WHERE id = ?').run(process.pid, job.id);
-    assert.equal(fx.accounts.data.liveLeases('acme').length, 1, 'a live holder still blocks');
+    await fx.query('UPDATE queue SET leased_pid = ? WHERE id = ?', process.pid, job.id);
+    assert.equal((await accountData.liveLeases('acme')).length, 1, 'a live holder still blocks');
   });
 
   test('goes through once the lease has run out (the worker finished, or died)', async () => {
-    fx.db.prepare(`UPDATE queue SET lease_until = ? WHERE account_id = 'acme'`).run(Date.now() - 1);
+    await fx.query(`UPDATE queue SET lease_until = ? WHERE account_id = 'acme'`, Date.now() - 1);
     const r = await fx.srv.cli('account', 'remove', 'acme');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(removedFolders(fx, 'acme').length, 1);
-    for (const table of ['accounts', 'files', 'queue', 'dir_employees', 'dir_employee_versions']) assert.equal(count(fx, table, 'acme'), 0, table);
+    for (const table of ['accounts', 'files', 'queue', 'dir_employees', 'dir_employee_versions']) assert.equal(await count(fx, table, 'acme'), 0, table);
     const journal = JSON.parse(readFileSync(join(removedFolders(fx, 'acme')[0], 'journal.json'), 'utf8')) as { files: Array<{ id: string; state: string }> };
     assert.deepEqual(journal.files.map((f) => [f.id, f.state]), [[fileId, 'processing']]);
     // The kept employee is exported with the rows (it is the account's personal data too), whole.
@@ -99,14 +96,13 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
   let fx: JobsFixture;
   before(async () => {
     fx = new JobsFixture();
-    await fx.accountService().create({ id: 'big' });
+    await (await fx.accountService()).create({ id: 'big' });
     fx.inTree('big', 'out/sal/report.csv', 'report');
     fx.write(join(fx.paths.archive('big', 'sal'), 'input.csv'), 'input');
-    const directory = new SqliteDirectoryRows(fx.db);
-    directory.transaction(() => {
-      directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
-      for (let n = 0; n < EMPLOYEES; n++) directory.createEmployee('big', employee(n));
-    });
+    await (await fx.store()).directory().batch('big', [
+      { method: 'upsertOrganization', args: [{ code: 'ACME', name: 'Acme', parentCode: null, attributes: {} }] },
+      ...Array.from({ length: EMPLOYEES }, (_, n) => ({ method: 'createEmployee' as const, args: [employee(n)] as [Employee] })),
+    ]);
   });
   after(async () => { await fx.cleanup(); });
 
@@ -132,8 +128,8 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     // Nothing lost: each tree in its place or in the folder, every row still in the database.
     assert.ok(existsSync(join(folder, 'sftp', 'out', 'sal', 'report.csv')), 'the tree was moved');
     assert.ok(existsSync(join(folder, 'archive', 'sal', 'input.csv')) || existsSync(join(fx.paths.archive('big', 'sal'), 'input.csv')));
-    assert.equal(count(fx, 'dir_employees', 'big'), EMPLOYEES);
-    assert.equal(fx.accounts.get('big')!.enabled, false);
+    assert.equal(await count(fx, 'dir_employees', 'big'), EMPLOYEES);
+    assert.equal((await fx.account('big'))!.enabled, false);
     // A new account cannot take the id meanwhile: this one still exists, and says how to finish.
     const add = await fx.srv.cli('account', 'add', 'big', '--key', makeKey('ed25519').publicPath);
     assert.equal(add.code, 1);
@@ -142,7 +138,7 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     const enable = await fx.srv.cli('account', 'enable', 'big');
     assert.equal(enable.code, 1, enable.stdout);
     assert.match(enable.stderr, /account "big" is being removed and its files were moved to .*: finish the removal with "fluxgate account remove big".*\[FG_ACCOUNT_DISABLED\]/);
-    assert.equal(fx.accounts.get('big')!.enabled, false);
+    assert.equal((await fx.account('big'))!.enabled, false);
 
     const again = await fx.srv.cli('account', 'remove', 'big');
     assert.equal(again.code, 0, again.stderr);
@@ -154,8 +150,8 @@ describe('account remove killed mid-run (SIGKILL), then run again', { skip: skip
     assert.equal(exported.organizations.length, 1);
     assert.equal(exported.employees.length, EMPLOYEES);
     assert.deepEqual(exported.employees[EMPLOYEES - 1], { ...exported.employees[EMPLOYEES - 1], registration_reference: String(EMPLOYEES - 1).padStart(6, '0'), data: { grade: 'B', city: 'Paris' } });
-    assert.equal(count(fx, 'dir_employees', 'big'), 0);
-    assert.equal(count(fx, 'accounts', 'big'), 0);
+    assert.equal(await count(fx, 'dir_employees', 'big'), 0);
+    assert.equal(await count(fx, 'accounts', 'big'), 0);
     assert.notEqual((JSON.parse(readFileSync(join(folder, 'removal.json'), 'utf8')) as { finishedAt: string | null }).finishedAt, null);
   });
 });
@@ -164,13 +160,13 @@ describe('account add over what an older fluxgate left of a removed account', { 
   let fx: JobsFixture;
   before(async () => {
     fx = new JobsFixture();
-    await fx.accountService().create({ id: 'acme' });
-    const directory = new SqliteDirectoryRows(fx.db);
-    directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
-    directory.createEmployee('acme', employee(1));
+    await (await fx.accountService()).create({ id: 'acme' });
+    const directory = (await fx.store()).directory();
+    await directory.upsertOrganization('acme', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });
+    await directory.createEmployee('acme', employee(1));
     fx.write(join(fx.paths.vault('acme'), 'payslip.pdf'), 'pdf');
     // The removal of before: the tree moved aside and the account row deleted, nothing else.
-    fx.db.prepare(`DELETE FROM accounts WHERE id = 'acme'`).run();
+    await fx.query(`DELETE FROM accounts WHERE id = 'acme'`);
     renameSync(fx.paths.accountRoot('acme'), join(fx.srv.dir, 'old-tree'));
   });
   after(async () => { await fx.cleanup(); });
@@ -203,7 +199,7 @@ describe('account remove: ids', { skip: skipUnless('ssh-keygen') }, () => {
   let fx: JobsFixture;
   before(async () => {
     fx = new JobsFixture();
-    const svc = fx.accountService();
+    const svc = await fx.accountService();
     await svc.create({ id: 'x1', publicKey: makeKey().publicKey });
     await svc.create({ id: 'y1', publicKey: makeKey().publicKey });
   });
@@ -216,7 +212,7 @@ describe('account remove: ids', { skip: skipUnless('ssh-keygen') }, () => {
       assert.match(r.stderr, /\[FG_ACCOUNT_ID\]$/m, id);
     }
     assert.ok(existsSync(fx.paths.accountRoot('x1')) && existsSync(fx.paths.accountRoot('y1')));
-    assert.equal(fx.accounts.get('x1')!.enabled, true);
+    assert.equal((await fx.account('x1'))!.enabled, true);
     assert.ok(!existsSync(join(fx.srv.dataDir, 'removed')), 'no removal folder made');
   });
 

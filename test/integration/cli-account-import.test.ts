@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, TestServer } from '../helpers/server';
-import { run, sftpBatch } from '../helpers/clients';
+import { cliOn, TestServer } from '../helpers/server';
+import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { EXCHANGE_TREE } from '../../core/accounts/account-tree';
@@ -13,7 +13,6 @@ import { EXCHANGE_TREE } from '../../core/accounts/account-tree';
 // `account import` / `account export` as an operator runs them: real CLI processes on a temp data
 // dir, real keys from ssh-keygen, and an imported account logging in with OpenSSH's sftp.
 const skip = skipUnless('ssh-keygen');
-const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 
 const made: string[] = [];
 function workDir(): { dir: string; dataDir: string } {
@@ -22,7 +21,7 @@ function workDir(): { dir: string; dataDir: string } {
   return { dir, dataDir: join(dir, 'var') };
 }
 after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
-const cli = (dataDir: string, ...args: string[]) => run(process.execPath, [BIN, '--data-dir', dataDir, ...args], { cwd: REPO_ROOT });
+const cli = (dataDir: string, ...args: string[]) => cliOn(dataDir, args);
 
 interface RowJson { line: number; id: string; status: string; code?: string; message?: string }
 interface ReportJson { file: string; dryRun: boolean; counts: Record<string, number>; rows: RowJson[] }

@@ -4,15 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../helpers/server';
-import { run } from '../helpers/clients';
+import { cliOn } from '../helpers/server';
 import { makeKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { EXCHANGE_TREE } from '../../core/accounts/account-tree';
 import { ensureHostKeys } from '../../core/sftp/host-keys';
 
 const skip = skipUnless('ssh-keygen');
-const BIN = join(REPO_ROOT, 'bin', 'fluxgate.js');
 const DAY = 86_400_000;
 
 const made: string[] = [];
@@ -22,7 +20,7 @@ function dataDir(): string {
   return join(dir, 'var');
 }
 after(() => { for (const dir of made) rmSync(dir, { recursive: true, force: true }); });
-const cli = (dir: string, ...args: string[]) => run(process.execPath, [BIN, '--data-dir', dir, ...args], { cwd: REPO_ROOT });
+const cli = (dir: string, ...args: string[]) => cliOn(dir, args);
 
 interface KeyJson { type: string; bits: number; fingerprint: string; comment: string; added: string; expires: string; expired: boolean }
 
@@ -131,7 +129,7 @@ describe('fluxgate account/key/hostkeys commands', { concurrency: true }, () => 
     const update = await cli(dir, 'account', 'update', 'acme', '--partner', '-dash');
     assert.equal(update.code, 1, update.stderr);
     assert.match(update.stderr, /\[FG_PARTNER_ID\]/);
-    const short = await run(process.execPath, [BIN, '--data-dir', dir, 'account', 'password', 'acme'], { cwd: REPO_ROOT, env: { FLUXGATE_PASSWORD: 'too short' } });
+    const short = await cliOn(dir, ['account', 'password', 'acme'], { env: { FLUXGATE_PASSWORD: 'too short' } });
     assert.equal(short.code, 1, short.stderr);
     assert.match(short.stderr, /^fluxgate: passwords must be at least 12 characters.*\[FG_PASSWORD_WEAK\]$/m);
     const shown = JSON.parse((await cli(dir, 'account', 'show', 'acme', '--json')).stdout) as { partner: string | null; passwordFallback: boolean };

@@ -9,7 +9,7 @@ let fx: JobsFixture;
 
 before(async () => {
   fx = new JobsFixture();
-  await fx.accountService().create({ id: 'big' });
+  await (await fx.accountService()).create({ id: 'big' });
   const directory = new SqliteDirectoryRows(fx.db);
   directory.transaction(() => {
     directory.upsertOrganization('big', { code: 'ACME', name: 'Acme', parentCode: null, attributes: {} });

@@ -6,23 +6,23 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { inodeOf } from '../../core/retention/file-hash';
-import { SqliteJournalRepository } from '../../core/store/journal-repository';
-import { SqliteTombstoneRepository } from '../../core/store/tombstones-repository';
+import type { JournalRepository } from '../../core/store/ports/journal';
+import type { TombstoneRepository } from '../../core/store/ports/jobs';
+import { sqliteOnly } from '../helpers/test-store';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
 const inode = (p: string): string => inodeOf(lstatSync(p));
 
 describe('job runs: crash recovery, locks, failures', () => {
   let fx: JobsFixture;
-  let journal: SqliteJournalRepository;
-  let tombstones: SqliteTombstoneRepository;
+  let journal: JournalRepository;
+  let tombstones: TombstoneRepository;
   const T = Date.now();
 
   before(async () => {
     fx = new JobsFixture();
-    journal = new SqliteJournalRepository(fx.db);
-    tombstones = new SqliteTombstoneRepository(fx.db);
-    await fx.accountService().create({ id: 'acme', now: T });
+    ({ journal, tombstones } = (await fx.store()).store);
+    await (await fx.accountService()).create({ id: 'acme', now: T });
   });
   after(async () => { await fx.cleanup(); });
 
@@ -51,7 +51,7 @@ describe('job runs: crash recovery, locks, failures', () => {
 
     const dry = await runJob(fx.srv, 'retention', '--dry-run', '--at', isoAt(T + 1 * DAY));
     assert.equal(dry.counts['complete-deletion'], 3);
-    assert.equal(fx.tombstones().filter((t) => t.state === 'pending').length, 3, 'a dry run completes nothing');
+    assert.equal((await fx.tombstones()).filter((t) => t.state === 'pending').length, 3, 'a dry run completes nothing');
     assert.ok(existsSync(notYetDeleted));
 
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 1 * DAY));
@@ -59,29 +59,33 @@ describe('job runs: crash recovery, locks, failures', () => {
     assert.equal(run.counts.reconciled, 3);
     assert.equal(existsSync(notYetDeleted), false);
     assert.equal(existsSync(replaced), true, 'the newer file at that path is kept');
-    const all = fx.tombstones();
+    const all = (await fx.tombstones());
     assert.equal(all.length, 3);
     assert.ok(all.every((t) => t.state === 'done'));
     assert.equal((await journal.get(row.id))!.state, 'deleted');
     // Running again (even much later) finds nothing left to do for those files.
     const again = await runJob(fx.srv, 'retention', '--at', isoAt(T + 50 * DAY));
     assert.equal(again.counts.reconciled ?? 0, 0);
-    assert.equal(fx.tombstones().filter((t) => t.path === notYetDeleted).length, 1);
+    assert.equal((await fx.tombstones()).filter((t) => t.path === notYetDeleted).length, 1);
   });
 
   test('a job held by a live process is refused; a dry run is still allowed', async () => {
-    const runId = Number(fx.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('key-expiry', ?, 'running', ?)`).run(T, T).lastInsertRowid);
-    fx.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)').run('key-expiry', runId, process.pid, hostname(), T);
+    // This process begins a run, as another node or CLI would: it holds the job's lock (SQLite:
+    // cron_locks with its live pid; PostgreSQL: an advisory lock on a connection of its own).
+    const { cronRuns } = (await fx.store()).store;
+    const held = await cronRuns.begin('key-expiry', T);
     const refused = await fx.srv.cli('jobs', 'run', 'key-expiry');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /already running .*\[FG_JOB_RUNNING\]/);
     const dry = await runJob(fx.srv, 'key-expiry', '--dry-run');
     assert.equal(dry.outcome, 'ok');
-    fx.db.prepare('DELETE FROM cron_locks WHERE job = ?').run('key-expiry');
-    fx.db.prepare(`UPDATE cron_runs SET outcome = 'ok' WHERE id = ?`).run(runId);
+    await cronRuns.finish(held.id, 'ok', {});
+    assert.equal((await runJob(fx.srv, 'key-expiry')).outcome, 'ok', 'the lock is released with the run');
   });
 
-  test('a lock left by a dead process is taken over and its run recorded as interrupted', async () => {
+  // On PostgreSQL the lock is the connection's (freed when the process dies): retention-crash.test.ts
+  // kills a run there, and store-contract-cron.test.ts closes a node mid-run.
+  test('a lock left by a dead process is taken over and its run recorded as interrupted', { skip: sqliteOnly('a dead pid in cron_locks is how SQLite knows a holder died') }, async () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const runId = Number(fx.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('account-inactivity', ?, 'running', ?)`).run(T, T).lastInsertRowid);
     fx.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)').run('account-inactivity', runId, dead, hostname(), T);
@@ -104,7 +108,7 @@ describe('job runs: crash recovery, locks, failures', () => {
     const f = (await journal.insert({ accountId: 'acme', profile: 'exchange', flux: 'usr', workflow: 'usr', originalPath: 'in/usr/fine.csv',
       name: 'fine.csv', size: 1, sha1: 'x', sha256: 'z', location: fine, receivedAt: T }))!;
     await journal.update(f.id, { state: 'processed', processedAt: T });
-    const before = fx.tombstones().length;
+    const before = (await fx.tombstones()).length;
 
     const run = await runJob(fx.srv, 'retention', '--at', isoAt(T + 46 * DAY));
     assert.equal(run.code, 1);
@@ -114,7 +118,7 @@ describe('job runs: crash recovery, locks, failures', () => {
     assert.equal(existsSync(fine), false);
     assert.equal((await journal.get(f.id))!.state, 'deleted');
     assert.equal((await journal.get(s.id))!.state, 'processed');
-    const tombs = fx.tombstones();
+    const tombs = (await fx.tombstones());
     assert.equal(tombs.length, before + 1, 'only the real deletion has a tombstone');
     assert.ok(tombs.every((t) => t.state === 'done'));
     const list = JSON.parse((await fx.srv.cli('jobs', 'list', '--json')).stdout) as Array<{ job: string; lastRun: { outcome: string; error: string } }>;

@@ -39,7 +39,6 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  probe?.close();
   await server.stop();
   unmount?.();
   await server.cleanup();
@@ -72,14 +71,14 @@ test('a disk full for longer than all its attempts: the file waits, then is proc
   renameSync(staged, join(root, 'in', 'sir', NAME));
 
   await server.waitForLog((l) => l.code === 'FG_DISK_FULL' && String(l.msg).startsWith('ALERT'), 15_000);
-  const [file] = probe!.byName(NAME);
+  const [file] = (await probe!.byName(NAME));
   assert.ok(file, 'the file was journaled');
-  await until('the file is paused', () => probe!.events(file.id).some((e) => e.type === 'paused'));
+  await until('the file is paused', async () => (await probe!.events(file.id)).some((e) => e.type === 'paused'));
   // Well past the 1.5 s the five attempts used to take: the file is still waiting, not dead.
   await new Promise((r) => setTimeout(r, 4000));
-  const waiting = probe!.journal.get(file.id)!;
+  const waiting = (await probe!.get(file.id))!;
   assert.equal(waiting.state, 'received', `still waiting for space, not ${waiting.state}`);
-  assert.equal(probe!.events(file.id).filter((e) => e.type === 'attempt-failed').length, 0, 'no attempt failed');
+  assert.equal((await probe!.events(file.id)).filter((e) => e.type === 'attempt-failed').length, 0, 'no attempt failed');
 
   rmSync(filler);
   const done = await probe!.finished(NAME, 30_000);
@@ -88,7 +87,7 @@ test('a disk full for longer than all its attempts: the file waits, then is proc
   assert.ok(done.receiptPath && existsSync(done.receiptPath), 'the proof of receipt is in out/tra');
   assert.ok(done.reportPath && existsSync(done.reportPath), 'the report is in out/sir');
   assert.ok(existsSync(`${done.reportPath}.sig`), 'the report is signed');
-  const events = probe!.events(file.id);
+  const events = (await probe!.events(file.id));
   assert.equal(events.filter((e) => e.type === 'attempt-failed').length, 0, 'no attempt failed');
   const paused = events.filter((e) => e.type === 'paused');
   assert.ok(paused.length >= 1);

@@ -37,7 +37,6 @@ describe('engine: production test files and the forward step', () => {
     }));
   });
   after(async () => {
-    probe?.close();
     await server?.cleanup();
     http?.close();
   });

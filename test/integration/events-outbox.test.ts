@@ -70,7 +70,7 @@ test('a file\'s arrival and end are events of the same transaction as the journa
 test('account.disabled once per disabling; key.expiring and key.expired from the key-expiry job', { skip: skipUnless('ssh-keygen') }, async () => {
   const key = makeKey('rsa', 3072); // valid keys.rsaShortValidityDays (730 days)
   const T = Date.now();
-  await fx.accountService().create({ id: 'keyed', publicKey: readFileSync(key.publicPath, 'utf8'), now: T });
+  await (await fx.accountService()).create({ id: 'keyed', publicKey: readFileSync(key.publicPath, 'utf8'), now: T });
   assert.equal((await fx.srv.cli('account', 'disable', 'keyed')).code, 0);
   assert.equal((await fx.srv.cli('account', 'disable', 'keyed')).code, 0);
   const disabled = await events('--type', 'account.disabled', '--account', 'keyed');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { SqliteJournalRepository } from '../../core/store/journal-repository';
+import type { JournalRepository } from '../../core/store/ports/journal';
 import { JobsFixture, runJob } from './jobs-support';
 
 // Expected files driven with --at across the change to summer time in Europe/Paris (Sunday
@@ -9,14 +9,14 @@ import { JobsFixture, runJob } from './jobs-support';
 // nothing by 09:00". 07:00 is 06:00 UTC on the Saturday and 05:00 UTC on the Sunday. Files are
 // journaled at chosen times through the journal repository, as intake does, on the real database.
 let fx: JobsFixture;
-let journal: SqliteJournalRepository;
+let journal: JournalRepository;
 const at = (iso: string): number => Date.parse(iso);
 
-before(() => {
+before(async () => {
   fx = new JobsFixture({
     expectations: [{ name: 'acme-daily-sal', account: 'acme', flux: 'sal', schedule: '0 7 * * *', timezone: 'Europe/Paris', grace: '2h' }],
   });
-  journal = new SqliteJournalRepository(fx.db);
+  journal = (await fx.store()).store.journal;
 });
 after(async () => { await fx.cleanup(); });
 

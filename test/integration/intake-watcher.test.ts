@@ -28,7 +28,6 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, pgp: { signReports: false, keyType: 'curve25519' }, engine: { watch: true } }));
   });
   after(async () => {
-    probe?.close();
     await server?.cleanup();
   });
 
@@ -44,7 +43,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     const f = await probe.finished('ndmat_acme_acme_echo_261120110000.csv');
     assert.equal(f.state, 'processed');
     assert.equal(f.outcome?.counts?.created, 2);
-    const via = probe.events(f.id).filter((e) => e.type === 'received');
+    const via = (await probe.events(f.id)).filter((e) => e.type === 'received');
     assert.equal(via.length, 1);
     await server.waitForLog((l) => l.msg === 'file received' && l.fileId === f.id && l.via === 'watcher', 5000);
   });
@@ -57,7 +56,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     drop('acme', 'in/echo/ndmat_acme_acme_echo_261120110102.csv', 'x\n');
     await probe.finished('ndmat_acme_acme_echo_261120110102.csv');
     await new Promise((r) => setTimeout(r, 500));
-    const names = probe.journal.list({ limit: MAX_PAGE }).files.map((f) => f.name);
+    const names = (await probe.list({ limit: MAX_PAGE })).files.map((f) => f.name);
     assert.ok(!names.some((n) => n.includes('261120110100') || n.includes('261120110101')), names.join(', '));
     assert.ok(existsSync(join(dir, 'ndmat_acme_acme_echo_261120110100.csv.filepart')), 'a partial upload is left alone');
   });
@@ -67,7 +66,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     drop('acme', 'in/echo/ndmat_acme_acme_echo_261120110201.csv', 'x\n');
     await probe.finished('ndmat_acme_acme_echo_261120110201.csv');
     await new Promise((r) => setTimeout(r, 400));
-    assert.equal(probe.byName('ndmat_acme_acme_echo_261120110200.csv').length, 0);
+    assert.equal((await probe.byName('ndmat_acme_acme_echo_261120110200.csv')).length, 0);
   });
 
   test('files written into directories made just before (make the directory, write, rename) are all taken', async () => {
@@ -118,7 +117,7 @@ describe('intake: watcher, partial names, new accounts, drop-box', () => {
     assert.equal(f.reportPath, null);
     assert.equal(f.receiptPath, null);
     assert.deepEqual(readdirSync(paths.accountRoot('nectar')), [], 'the drop-box root is empty again');
-    const report = probe.events(f.id).find((e) => e.type === 'report');
+    const report = (await probe.events(f.id)).find((e) => e.type === 'report');
     assert.deepEqual(report?.detail.counts, { created: 3, updated: 0, unchanged: 0, rejected: 0 });
     assert.ok(f.location.startsWith(join(server.dataDir, 'archive', 'nectar', 'dropbox')));
   });

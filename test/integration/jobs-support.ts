@@ -5,7 +5,9 @@ import { DataPaths } from '../../core/config/paths';
 import { SqliteAccountRows } from '../../core/store/accounts-repository';
 import { openDatabase, type Database } from '../../core/store/database';
 import { TestServer } from '../helpers/server';
-import { accountServiceOn } from '../helpers/accounts';
+import { accountServiceFor } from '../helpers/accounts';
+import { TEST_STORE, type TestStore } from '../helpers/test-store';
+import type { Account, AccountKey } from '../../core/store/ports/accounts';
 import type { AccountService } from '../../core/accounts/account-service';
 
 export const DAY = 24 * 3600_000;
@@ -34,25 +36,51 @@ export async function runJob(srv: TestServer, job: string, ...args: string[]): P
 
 export const isoAt = (t: number): string => new Date(t).toISOString();
 
-/** A data dir with no server running: the CLI and this process share the database (WAL). */
+/**
+ * A data dir with no server running: the CLI and this process share its store, whichever engine
+ * the run tests (test/helpers/test-store.ts). `store()`, `query()`, `account()` and
+ * `accountService()` work on both; `db` and `accounts` are the SQLite file's, synchronously, for
+ * the tests that run on SQLite only.
+ */
 export class JobsFixture {
   readonly srv: TestServer;
   readonly paths: DataPaths;
-  readonly db: Database;
-  readonly accounts: SqliteAccountRows;
   readonly config;
+  private sqlite?: Database;
+  private sqliteAccounts?: SqliteAccountRows;
 
   constructor(config: Record<string, unknown> = {}) {
     this.srv = new TestServer({ config: { log: { level: 'warn' }, ...config } });
     this.paths = new DataPaths(this.srv.dataDir);
-    this.db = openDatabase(this.paths.database);
-    this.accounts = new SqliteAccountRows(this.db);
     this.config = parseConfig({});
   }
 
-  /** The AccountService of the CLI and the server, on this fixture's database. */
-  accountService(): AccountService {
-    return accountServiceOn(this.db, this.paths, this.config);
+  /** The SQLite file (synchronous reads and writes), for suites that run on SQLite only: it throws on PostgreSQL. */
+  get db(): Database {
+    if (TEST_STORE !== 'sqlite') throw new Error('JobsFixture.db is the SQLite file: a test of the PostgreSQL pass reads and writes through store() or query()');
+    this.sqlite ??= openDatabase(this.paths.database);
+    return this.sqlite;
+  }
+
+  /** The SQLite file's account rows, synchronously (SQLite only, as `db`). */
+  get accounts(): SqliteAccountRows {
+    this.sqliteAccounts ??= new SqliteAccountRows(this.db);
+    return this.sqliteAccounts;
+  }
+
+  /** The fixture's store through its interfaces (either engine). */
+  store(): Promise<TestStore> { return this.srv.store(); }
+
+  /** Raw SQL on the store (either engine, `?` placeholders: TestStore.query). */
+  query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> { return this.srv.query<T>(sql, ...params); }
+
+  async account(id: string): Promise<Account | undefined> { return (await this.store()).store.accounts.get(id); }
+
+  async keys(accountId: string): Promise<AccountKey[]> { return (await this.store()).store.accounts.keys(accountId); }
+
+  /** The AccountService of the CLI and the server, on this fixture's store. */
+  async accountService(): Promise<AccountService> {
+    return accountServiceFor((await this.store()).store, this.paths, this.config);
   }
 
   write(path: string, content: string | Buffer = 'x'): string {
@@ -65,12 +93,12 @@ export class JobsFixture {
     return this.write(join(this.paths.accountRoot(accountId), rel), content);
   }
 
-  tombstones(): Array<{ file_id: string | null; path: string; name: string; size: number | null; sha256: string | null; rule: string; state: string; deleted_at: number }> {
-    return this.db.prepare('SELECT * FROM tombstones ORDER BY id').all() as never;
+  tombstones(): Promise<Array<{ file_id: string | null; path: string; name: string; size: number | null; sha256: string | null; rule: string; state: string; deleted_at: number }>> {
+    return this.query('SELECT * FROM tombstones ORDER BY id');
   }
 
   async cleanup(): Promise<void> {
-    this.db.close();
+    this.sqlite?.close();
     await this.srv.cleanup();
   }
 }

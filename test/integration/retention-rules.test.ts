@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SqliteJournalRepository } from '../../core/store/journal-repository';
+import type { JournalRepository } from '../../core/store/ports/journal';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -14,7 +14,7 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
  */
 describe('retention job (CLI, --at)', () => {
   let fx: JobsFixture;
-  let journal: SqliteJournalRepository;
+  let journal: JournalRepository;
   const T = Date.now();
   const files: Record<string, string> = {};
   let processedId = '';
@@ -22,8 +22,8 @@ describe('retention job (CLI, --at)', () => {
 
   before(async () => {
     fx = new JobsFixture();
-    journal = new SqliteJournalRepository(fx.db);
-    await fx.accountService().create({ id: 'acme', now: T });
+    journal = (await fx.store()).store.journal;
+    await (await fx.accountService()).create({ id: 'acme', now: T });
 
     // A processed input, archived.
     const archived = fx.write(join(fx.paths.archive('acme', 'sal'), 'ndmat_acme_acme_sal_v6_261120090500.csv'), 'processed-content');
@@ -69,8 +69,8 @@ describe('retention job (CLI, --at)', () => {
   });
 
   test('dry run at day 200 lists every deletion and changes nothing', async () => {
-    const before = JSON.stringify([fx.tombstones(), fx.db.prepare('SELECT id, state FROM files ORDER BY id').all(), fx.db.prepare('SELECT * FROM retention_seen ORDER BY path').all()]);
-    const runsBefore = (fx.db.prepare('SELECT count(*) AS n FROM cron_runs').get() as { n: number }).n;
+    const before = JSON.stringify([(await fx.tombstones()), await fx.query('SELECT id, state FROM files ORDER BY id'), await fx.query('SELECT * FROM retention_seen ORDER BY path')]);
+    const runsBefore = (await fx.query<{ n: number }>('SELECT count(*) AS n FROM cron_runs'))[0].n;
     const run = await runJob(fx.srv, 'retention', '--dry-run', '--at', isoAt(T + 200 * DAY));
     assert.equal(run.dryRun, true);
     assert.equal(run.runId, null);
@@ -78,9 +78,9 @@ describe('retention job (CLI, --at)', () => {
     const expected = Object.entries(files).filter(([k]) => k !== 'publicKey').map(([, f]) => f).sort();
     assert.deepEqual(targets, expected);
     for (const f of Object.values(files)) assert.ok(existsSync(f), `${f} still there after a dry run`);
-    const afterState = JSON.stringify([fx.tombstones(), fx.db.prepare('SELECT id, state FROM files ORDER BY id').all(), fx.db.prepare('SELECT * FROM retention_seen ORDER BY path').all()]);
+    const afterState = JSON.stringify([(await fx.tombstones()), await fx.query('SELECT id, state FROM files ORDER BY id'), await fx.query('SELECT * FROM retention_seen ORDER BY path')]);
     assert.equal(afterState, before);
-    assert.equal((fx.db.prepare('SELECT count(*) AS n FROM cron_runs').get() as { n: number }).n, runsBefore);
+    assert.equal((await fx.query<{ n: number }>('SELECT count(*) AS n FROM cron_runs'))[0].n, runsBefore);
     // The text form says so too.
     const text = await fx.srv.cli('jobs', 'run', 'retention', '--dry-run', '--at', isoAt(T + 200 * DAY));
     assert.match(text.stdout, /dry run: nothing changed/);
@@ -94,7 +94,7 @@ describe('retention job (CLI, --at)', () => {
     assert.equal(existsSync(files.partial), false);
     assert.equal(existsSync(files.tempUpload), false);
     assert.ok(existsSync(files.subscription));
-    const rules = fx.tombstones().map((t) => t.rule);
+    const rules = (await fx.tombstones()).map((t) => t.rule);
     assert.deepEqual(rules, ['partial-upload', 'partial-upload']);
   });
 
@@ -117,7 +117,7 @@ describe('retention job (CLI, --at)', () => {
     assert.equal(at46.counts['delete:archive'], 1);
     assert.equal(existsSync(files.archived), false);
     assert.equal((await journal.get(processedId))!.state, 'deleted');
-    const t = fx.tombstones().find((x) => x.rule === 'archive')!;
+    const t = (await fx.tombstones()).find((x) => x.rule === 'archive')!;
     assert.equal(t.file_id, processedId);
     assert.equal(t.name, 'ndmat_acme_acme_sal_v6_261120090500.csv');
     assert.equal(t.size, 17);
@@ -145,7 +145,7 @@ describe('retention job (CLI, --at)', () => {
     assert.ok(existsSync(files.publicKey));
     assert.equal(readFileSync(files.publicKey, 'utf8').startsWith('-----BEGIN'), true);
     // One tombstone per deletion, all confirmed.
-    const tombs = fx.tombstones();
+    const tombs = (await fx.tombstones());
     assert.equal(tombs.length, 10);
     assert.ok(tombs.every((t) => t.state === 'done'));
     assert.equal(new Set(tombs.map((t) => t.path)).size, 10);
@@ -154,7 +154,7 @@ describe('retention job (CLI, --at)', () => {
   test('a rerun deletes nothing twice; jobs list shows the last run and its counts', async () => {
     const again = await runJob(fx.srv, 'retention', '--at', isoAt(T + 400 * DAY));
     assert.equal(again.counts.delete ?? 0, 0);
-    assert.equal(fx.tombstones().length, 10);
+    assert.equal((await fx.tombstones()).length, 10);
     const list = await fx.srv.cli('jobs', 'list', '--json');
     assert.equal(list.code, 0, list.stderr);
     const rows = JSON.parse(list.stdout) as Array<{ job: string; schedule: string; timezone: string; lastRun: { id: number; outcome: string; counts: Record<string, number>; asOf: string } | null }>;

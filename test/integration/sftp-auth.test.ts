@@ -9,12 +9,10 @@ import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 import { parsePublicKey } from '../../core/accounts/key-policy';
 import type { AccountService } from '../../core/accounts/account-service';
-import { accountServiceOn } from '../helpers/accounts';
+import { accountServiceFor } from '../helpers/accounts';
 import { loadConfig } from '../../core/config/load';
 import { DataPaths } from '../../core/config/paths';
 import { isFluxgateError } from '../../core/errors';
-import { openDatabase } from '../../core/store/database';
-import { SqliteAccountRows } from '../../core/store/accounts-repository';
 
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 // Host keys shared by the test servers (sftp.hostKeysDir): RSA 4096 is generated once, not per server.
@@ -29,29 +27,18 @@ const keys: Record<string, TestKey> = {};
  */
 async function withAccounts<T>(fn: (svc: AccountService) => Promise<T>): Promise<T> {
   const loaded = loadConfig({ configFile: server.configFile });
-  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-  try {
-    return await fn(accountServiceOn(db, new DataPaths(loaded.dataDir), loaded.config));
-  } finally {
-    db.close();
-  }
+  return fn(accountServiceFor((await server.store()).store, new DataPaths(loaded.dataDir), loaded.config));
 }
 const pub = (k: TestKey): string => readFileSync(k.publicPath, 'utf8');
 
-/** Writes a key straight into the server's database, bypassing `key add` (which refuses weak keys). */
-function insertKey(accountId: string, key: TestKey, patch: { expiresAt?: number; expiredAt?: number } = {}): void {
-  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-  try {
-    const repo = new SqliteAccountRows(db);
-    const info = parsePublicKey(readFileSync(key.publicPath, 'utf8'));
-    const added = repo.addKey({
-      accountId, type: info.type, bits: info.bits, fingerprint: info.fingerprint, publicKey: info.publicKey,
-      comment: info.comment, addedAt: Date.now(), expiresAt: patch.expiresAt ?? Date.now() + 86_400_000,
-    });
-    if (patch.expiredAt) repo.markKeyExpired(added.id, patch.expiredAt);
-  } finally {
-    db.close();
-  }
+/** Writes a key straight into the server's store, bypassing `key add` (which refuses weak keys). */
+async function insertKey(accountId: string, key: TestKey, patch: { expiresAt?: number; expiredAt?: number } = {}): Promise<void> {
+  const info = parsePublicKey(readFileSync(key.publicPath, 'utf8'));
+  const added = await (await server.store()).store.accounts.addKey({
+    accountId, type: info.type, bits: info.bits, fingerprint: info.fingerprint, publicKey: info.publicKey,
+    comment: info.comment, addedAt: Date.now(), expiresAt: patch.expiresAt ?? Date.now() + 86_400_000,
+  });
+  if (patch.expiredAt) await server.query('UPDATE account_keys SET expired_at = ? WHERE id = ?', patch.expiredAt, added.id);
 }
 
 const login = (user: string, key: TestKey, extra: string[] = []) => sftpBatch(server.port, user, key.privatePath, ['ls /'], extra);
@@ -107,7 +94,7 @@ test('RSA signatures with SHA-1 (ssh-rsa) are refused', { skip }, async () => {
 test('RSA 2048 and ECDSA: refused when added, and refused at login even if stored', { skip }, async () => {
   for (const k of ['rsa2048', 'ecdsa']) {
     await assert.rejects(withAccounts((svc) => svc.addKey('keys', pub(keys[k]))), (e) => isFluxgateError(e, 'FG_KEY_WEAK'));
-    insertKey('keys', keys[k]);
+    await insertKey('keys', keys[k]);
     const r = await login('keys', keys[k]);
     assert.notEqual(r.code, 0, `${k} must not log in`);
     const line = await refusal('keys', keys[k].fingerprint);
@@ -116,8 +103,8 @@ test('RSA 2048 and ECDSA: refused when added, and refused at login even if store
 });
 
 test('expired keys are refused: past expiry date, or marked by the key-expiry job', { skip }, async () => {
-  insertKey('keys', keys.old, { expiresAt: Date.now() - 1000 });
-  insertKey('keys', keys.marked, { expiredAt: Date.now() - 1000 });
+  await insertKey('keys', keys.old, { expiresAt: Date.now() - 1000 });
+  await insertKey('keys', keys.marked, { expiredAt: Date.now() - 1000 });
   for (const k of ['old', 'marked']) {
     const r = await login('keys', keys[k]);
     assert.notEqual(r.code, 0);
@@ -265,13 +252,7 @@ for user in sys.argv[2:]:
     return p.stdout.trim().split('\n');
   };
   const setPassword = async (password: string | null): Promise<void> => {
-    const loaded = loadConfig({ configFile: server.configFile });
-    const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-    try {
-      await accountServiceOn(db, new DataPaths(loaded.dataDir), loaded.config).setPassword('pw', password);
-    } finally {
-      db.close();
-    }
+    await withAccounts((svc) => svc.setPassword('pw', password));
   };
   await withAccounts((svc) => svc.create({ id: 'pw', publicKey: pub(keys.ed) }));
   const users = ['keys', 'pw', 'nobody'];

@@ -6,7 +6,6 @@ import { REPO_ROOT, TestServer } from '../helpers/server';
 import { python, run, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
-import { openDatabase } from '../../core/store/database';
 
 // Its own server: this file bans 127.0.0.1 on purpose.
 const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
@@ -51,9 +50,7 @@ test('deprecated password fallback: only once set per account, stored as scrypt,
   await server.waitForLog((l) => l.msg === 'password authentication is deprecated: give this account a key');
   const show = JSON.parse((await server.cli('account', 'show', 'victim', '--json')).stdout) as { passwordFallback: boolean };
   assert.equal(show.passwordFallback, true);
-  const db = openDatabase(join(server.dataDir, 'fluxgate.db'));
-  const row = db.prepare('SELECT password_hash AS hash FROM accounts WHERE id = ?').get('victim') as { hash: string };
-  db.close();
+  const [row] = await server.query<{ hash: string }>('SELECT password_hash AS hash FROM accounts WHERE id = ?', 'victim');
   assert.match(row.hash, /^scrypt\$16384\$8\$1\$/);
   assert.ok(!row.hash.includes(PASSWORD));
 });

@@ -41,7 +41,6 @@ describe('a file that several workflows match', { skip }, () => {
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server?.cleanup();
   });
 
@@ -74,10 +73,10 @@ describe('a file that several workflows match', { skip }, () => {
     const replay = await server.cli('replay', f.id);
     assert.equal(replay.code, 0, replay.stderr);
     const deadline = Date.now() + 20_000;
-    let again = probe.journal.get(f.id)!;
+    let again = (await probe.get(f.id))!;
     while (again.state !== 'processed' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      again = probe.journal.get(f.id)!;
+      again = (await probe.get(f.id))!;
     }
     assert.equal(again.state, 'processed', JSON.stringify(again.outcome));
     assert.equal(again.workflow, 'echo');

@@ -34,7 +34,6 @@ export class ExtHandler implements FluxHandler {
     ({ server, paths, probe } = await startEchoServer({ workflowsDir: workflows, plugins: [pluginFile], pgp: { signReports: false, keyType: 'curve25519' } }));
   });
   after(async () => {
-    probe?.close();
     await server?.cleanup();
   });
 

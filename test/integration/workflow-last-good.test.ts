@@ -42,7 +42,6 @@ describe('workflows: declared folders, last good definition across a restart, wo
     probe = new JournalProbe(server);
   });
   after(async () => {
-    probe?.close();
     await server.cleanup();
   });
 
@@ -60,7 +59,6 @@ describe('workflows: declared folders, last good definition across a restart, wo
 
   test('a file invalid at the next start: its last good definition runs, with an error in the log and in workflows status', async () => {
     await server.stop();
-    probe?.close();
     writeFileSync(echo, good.replace('  - handler\n', '  - handler\n  - no-such-step\n'));
     server = new TestServer({ dir: server.dir, config: { workflowsDir: workflows, pgp: { signReports: false } } });
     await server.start();
