@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { inodeOf } from '../../core/retention/file-hash';
 import type { JournalRepository } from '../../core/store/ports/journal';
 import type { TombstoneRepository } from '../../core/store/ports/jobs';
-import { sqliteOnly } from '../helpers/test-store';
+import { openTestStore, TEST_STORE } from '../helpers/test-store';
 import { DAY, isoAt, JobsFixture, runJob } from './jobs-support';
 
 const inode = (p: string): string => inodeOf(lstatSync(p));
@@ -83,18 +83,25 @@ describe('job runs: crash recovery, locks, failures', () => {
     assert.equal((await runJob(fx.srv, 'key-expiry')).outcome, 'ok', 'the lock is released with the run');
   });
 
-  // On PostgreSQL the lock is the connection's (freed when the process dies): retention-crash.test.ts
-  // kills a run there, and store-contract-cron.test.ts closes a node mid-run.
-  test('a lock left by a dead process is taken over and its run recorded as interrupted', { skip: sqliteOnly('a dead pid in cron_locks is how SQLite knows a holder died') }, async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    const runId = Number(fx.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('account-inactivity', ?, 'running', ?)`).run(T, T).lastInsertRowid);
-    fx.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)').run('account-inactivity', runId, dead, hostname(), T);
+  // A holder that died mid-run, as each engine learns it: SQLite by its pid in cron_locks (dead
+  // here), PostgreSQL by the lock's connection ending with its process (a store of its own, closed).
+  test('a lock left by a dead process is taken over and its run recorded as interrupted', async () => {
+    let runId: number;
+    if (TEST_STORE === 'sqlite') {
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      runId = Number(fx.db.prepare(`INSERT INTO cron_runs (job, started_at, outcome, as_of) VALUES ('account-inactivity', ?, 'running', ?)`).run(T, T).lastInsertRowid);
+      fx.db.prepare('INSERT INTO cron_locks (job, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)').run('account-inactivity', runId, dead, hostname(), T);
+    } else {
+      const other = await openTestStore(fx.srv.dataDir);
+      runId = (await other.store.cronRuns.begin('account-inactivity', T)).id;
+      await other.close();
+    }
     const run = await runJob(fx.srv, 'account-inactivity');
     assert.equal(run.outcome, 'ok');
-    const old = fx.db.prepare('SELECT outcome, ended_at FROM cron_runs WHERE id = ?').get(runId) as { outcome: string; ended_at: number | null };
-    assert.equal(old.outcome, 'interrupted');
-    assert.notEqual(old.ended_at, null);
-    assert.equal((fx.db.prepare('SELECT count(*) AS n FROM cron_locks').get() as { n: number }).n, 0);
+    const was = (await (await fx.store()).store.cronRuns.get(runId))!;
+    assert.equal(was.outcome, 'interrupted');
+    assert.notEqual(was.endedAt, null);
+    if (TEST_STORE === 'sqlite') assert.equal((fx.db.prepare('SELECT count(*) AS n FROM cron_locks').get() as { n: number }).n, 0);
   });
 
   test('an item that cannot be deleted fails the run, keeps no tombstone, and the rest is done', async () => {
