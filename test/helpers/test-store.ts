@@ -21,16 +21,6 @@ import { POSTGRES_URL_ENV } from './postgres';
 export type StoreEngine = 'sqlite' | 'postgres';
 export const TEST_STORE: StoreEngine = process.env.FLUXGATE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
-/**
- * For `test(name, { skip: sqliteOnly('why') }, fn)`: a test of something only the SQLite store
- * has (its WAL, its file, node:sqlite's short path). Skipped with that reason in the PostgreSQL
- * pass, each test on its own: test/run.mjs fails a CI run whose PostgreSQL pass ran no test of a
- * suite, so a whole suite cannot be skipped this way unnoticed.
- */
-export function sqliteOnly(reason: string): false | string {
-  return TEST_STORE === 'sqlite' ? false : `SQLite only: ${reason}`;
-}
-
 function postgresServer(): string {
   const url = process.env[POSTGRES_URL_ENV];
   if (url) return url;
