@@ -11,6 +11,14 @@ import type { CheckpointLoopOptions } from './wal-checkpoint-worker';
 export const WAL_KEPT_BYTES = 64 * 1024 * 1024;
 
 /**
+ * The check's longest interval, reached by doubling while the WAL does not grow by
+ * GROWING_BYTES between checks: an idle server is not woken twice a second to read a WAL that
+ * only its heartbeat adds to (test/integration/idle-wakeups.test.ts).
+ */
+const IDLE_CHECK_MS = 4000;
+const GROWING_BYTES = 1024 * 1024;
+
+/**
  * The free space pre-sizing must leave on the database's file system: 10 % of it, at least
  * 256 MiB and at most 4 GiB. Pre-sizing is only a speed-up; the space is the PGP key's, the
  * uploads' and the reports'.
@@ -66,6 +74,8 @@ export function fileSystemSpace(dir: string): { free: number; size: number } {
 export class WalCheckpointer implements Service {
   readonly name = 'wal-checkpointer';
   private timer?: NodeJS.Timeout;
+  private checkMs = 0;
+  private walBytes = 0;
   private worker?: Worker;
   /** Write transactions noted so far, shared with the worker: it defers checkpoints while the count moves. */
   private readonly noted = new Int32Array(new SharedArrayBuffer(4));
@@ -86,13 +96,13 @@ export class WalCheckpointer implements Service {
     // A WAL that grew during a big file is cut back to this size when it next restarts.
     this.db.pragma(`journal_size_limit = ${WAL_KEPT_BYTES}`);
     this.presizeWal(Math.min(this.options.presizeBytes ?? WAL_KEPT_BYTES, WAL_KEPT_BYTES));
-    this.timer = setInterval(() => this.check(), this.options.checkIntervalMs ?? 500);
-    this.timer.unref();
+    this.scheduleCheck(this.fastCheckMs);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
+    this.checkMs = 0;
     await this.worker?.terminate();
     this.worker = undefined;
     if (this.db.open && !this.db.memory) this.db.pragma('wal_autocheckpoint = 1000');
@@ -112,7 +122,7 @@ export class WalCheckpointer implements Service {
    */
   noteWrite(): void {
     const writes = Atomics.add(this.noted, 0, 1) + 1;
-    if (this.worker || !this.timer || writes % 64 !== 0) return;
+    if (this.worker || this.checkMs === 0 || writes % 64 !== 0) return;
     this.check();
   }
 
@@ -194,9 +204,25 @@ export class WalCheckpointer implements Service {
   /** True once the checkpoint worker runs (for tests and logs). */
   get running(): boolean { return this.worker !== undefined; }
 
+  private get fastCheckMs(): number { return this.options.checkIntervalMs ?? 500; }
+
+  /** The timer's check: every fastCheckMs while the WAL grows, up to IDLE_CHECK_MS apart while it does not; none once the worker runs. */
+  private scheduleCheck(delay: number): void {
+    this.checkMs = delay;
+    this.timer = setTimeout(() => {
+      const before = this.walBytes;
+      this.check();
+      if (this.worker) return;
+      const growing = this.walBytes - before >= GROWING_BYTES;
+      this.scheduleCheck(growing ? this.fastCheckMs : Math.max(this.fastCheckMs, Math.min(this.checkMs * 2, IDLE_CHECK_MS)));
+    }, delay);
+    this.timer.unref();
+  }
+
   private check(): void {
     if (this.worker) return;
-    if (walBytesInUse(this.db.name) >= (this.options.startBytes ?? 16 * 1024 * 1024)) this.startWorker();
+    this.walBytes = walBytesInUse(this.db.name);
+    if (this.walBytes >= (this.options.startBytes ?? 16 * 1024 * 1024)) this.startWorker();
   }
 
   private startWorker(): void {
@@ -210,7 +236,8 @@ export class WalCheckpointer implements Service {
     worker.on('error', (err) => {
       this.logger.error({ component: 'store', err }, 'WAL checkpoint worker failed: SQLite checkpoints on commit again');
       if (this.worker === worker) this.worker = undefined;
-      clearInterval(this.timer);
+      clearTimeout(this.timer);
+      this.checkMs = 0;
       if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
     });
     this.worker = worker;
