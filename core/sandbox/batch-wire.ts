@@ -1,5 +1,7 @@
 import { FluxgateError } from '../errors';
-import { ABSENT_FIELDS, type AbsentFields, type Attributes, type Employee } from '../plugin-api/directory';
+import { ABSENT_FIELDS, type AbsentFields, type Attributes, type Employee, type WriteOptions } from '../plugin-api/directory';
+import { EMPLOYEE_FIELDS } from '../store/employee-rows';
+import type { EmployeeRows } from '../store/ports/directory';
 import { decodeArgs, encodeArgs } from './protocol';
 
 /**
@@ -25,8 +27,10 @@ export interface WireBatch { values: unknown[]; shapes: WireShape[]; json: strin
 type WireShape = [keys: string[], absent: AbsentFields | null];
 
 const EMPLOYEE_WRITES = ['createEmployee', 'updateEmployee', 'upsertEmployee'] as const;
+const CREATE = 0;
 const OTHER = 3;
-const CORE = ['organizationCode', 'registrationReference', 'technicalId', 'email', 'lastname', 'firstname', 'active', 'departureDate'] as const;
+/** The core fields, in the store's flat order (EmployeeRows): a batch of creates goes to it as it arrives (decodeCreates). */
+const CORE = EMPLOYEE_FIELDS;
 /** Values before an employee's attributes: code, shape, options, the core fields. */
 const HEAD = 3 + CORE.length;
 
@@ -146,6 +150,49 @@ export function decodeBatch(batch: unknown): unknown {
     i = end;
   }
   return ops;
+}
+
+/**
+ * A WireBatch of createEmployee operations only, all with the same options (a sal batch of new
+ * rows, most of a big file), as the store's flat rows (EmployeeRows, DirectoryRepository
+ * createEmployeeRows): the values list as it arrived, each row's place in it and its shape, no
+ * Employee built. Checked as decodeBatch checks it, and what applyBatch checks of an operation
+ * holds by construction (a createEmployee of an entity and at most its options). Undefined for
+ * anything else, or anything out of place: decodeBatch then reads or refuses it as always.
+ */
+export function decodeCreates(batch: unknown): { rows: EmployeeRows; options: WriteOptions | undefined } | undefined {
+  if (!batch || typeof batch !== 'object') return undefined;
+  const { values, shapes, json } = batch as WireBatch;
+  if (!Array.isArray(values) || values.length === 0 || !Array.isArray(shapes) || !Array.isArray(json)) return undefined;
+  const o = values[2];
+  const keysOf = new Array<readonly string[]>(shapes.length).fill(NOT_NAMED);
+  const rows: number[] = [];
+  try {
+    for (let i = 0; i < values.length;) {
+      const s = values[i + 1];
+      if (values[i] !== CREATE || values[i + 2] !== o) return undefined;
+      if (keysOf[checkIndex(s, shapes.length, 'shape')] === NOT_NAMED) keysOf[s as number] = distinct(checkShape(shapes[s as number], s as number).keys);
+      const end = i + HEAD + keysOf[s as number].length;
+      if (end > values.length) return undefined;
+      for (let v = i + 3; v < end; v++) if (!isScalar(values[v])) return undefined;
+      rows.push(i + 3, s as number);
+      i = end;
+    }
+    const options = o === -1 ? undefined : JSON.parse(json[checkIndex(o, json.length, 'JSON text')]) as unknown;
+    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) return undefined;
+    return { rows: { values, rows, shapes: keysOf }, options: options as WriteOptions | undefined };
+  } catch {
+    return undefined; // decodeBatch refuses it with its reason
+  }
+}
+
+/** A shape no row of a batch names (decodeCreates). */
+const NOT_NAMED: readonly string[] = Object.freeze([]);
+
+/** A shape's names, each once (encodeBatch never repeats one: the engine's flat rows rely on it). */
+function distinct(keys: string[]): string[] {
+  if (new Set(keys).size !== keys.length) throw invalid('a shape names an attribute twice');
+  return keys;
 }
 
 /** A shape as the engine uses it: its names, a fresh AbsentFields of strings (or null), whether a name is `__proto__`. */

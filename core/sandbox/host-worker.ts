@@ -15,7 +15,7 @@ import { chooseFormat } from '../records/format';
 import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
-import { decodeBatch } from './batch-wire';
+import { decodeBatch, decodeCreates } from './batch-wire';
 import { readSpooled } from './batch-spool';
 import type { FeederData } from './records-feeder';
 import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type RecordsRequest, type ReportItem, type WorkerEvent } from './protocol';
@@ -77,7 +77,11 @@ async function serve(): Promise<never> {
       case 'batch':
         try {
           const ops = 'spooled' in m ? readSpooled(batchesDir, m.spooled) : m.ops;
-          writeFrame(answerFd, { ok: encodeResults(await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(ops))) });
+          // New employees only (a sal batch of new rows): bound from the flat values as they came, on the run's account.
+          const creates = decodeCreates(ops);
+          const results = creates ? await opened.directory.createEmployeeRows(job.settings.account.id, creates.rows, creates.options)
+            : await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(ops));
+          writeFrame(answerFd, { ok: encodeResults(results) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }

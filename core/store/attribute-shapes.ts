@@ -47,6 +47,8 @@ export function decodeAttributes(data: string, keysOf: (shapeId: string) => read
  */
 export class AttributeShapes {
   private readonly byText = new Map<string, Shape>();
+  /** The same shapes by the names lists of flat rows (encodeValues). */
+  private readonly byKeys = new WeakMap<readonly string[], Shape>();
   /** Key lists as the table holds them. */
   private readonly keysById = new Map<string, readonly string[]>();
   /** Shapes inserted or checked in the current transaction (SqliteDirectoryRows.transaction). */
@@ -87,6 +89,21 @@ export class AttributeShapes {
     }
     if (!(persist ? this.ensure(shape!) : this.check(shape!))) return JSON.stringify(attributes);
     return JSON.stringify(values);
+  }
+
+  /**
+   * encode for attributes given as their names and, from `values[from]`, their values (a flat
+   * row, employee-rows.ts), not a dry run; undefined when the shape is unusable (a hash
+   * collision: the caller stores plain JSON). A batch's rows share one names list: looked up by identity.
+   */
+  encodeValues(keys: readonly string[], values: readonly unknown[], from: number): string | undefined {
+    let shape = this.byKeys.get(keys);
+    if (!shape) this.byKeys.set(keys, shape = this.shapeOf([...keys]));
+    if (!this.ensure(shape)) return undefined;
+    // One copy, the slot before the first value taking the shape id: ["<id>", v1, …, vn].
+    const list = values.slice(from - 1, from + keys.length);
+    list[0] = shape.id;
+    return JSON.stringify(list);
   }
 
   /** Attributes back from their stored text, shaped or plain. */

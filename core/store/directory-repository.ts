@@ -4,7 +4,8 @@ import type {
 import type { Database } from './database';
 import { batchFailure } from './directory-batch';
 import { SqliteDirectoryRows } from './directory-rows';
-import type { DirectoryRepository } from './ports/directory';
+import { createOps, rowCount } from './employee-rows';
+import type { DirectoryRepository, EmployeeRows } from './ports/directory';
 
 type RowsMethod = (accountId: string, ...args: unknown[]) => unknown;
 
@@ -24,21 +25,30 @@ export class SqliteDirectoryRepository implements DirectoryRepository {
   }
 
   async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
-    if (ops.length === 0) return [];
     const rows = this.rows as unknown as Record<string, RowsMethod>;
+    return this.unitOfWork(ops.length, (at) => ops[at].method, (at) => rows[ops[at].method].call(this.rows, accountId, ...(ops[at].args ?? []) as unknown[]));
+  }
+
+  /** One createEmployee per row, bound from the flat values (one INSERT each, as createEmployee); a dry run as the batch it stands for. */
+  async createEmployeeRows(accountId: string, rows: EmployeeRows, options: WriteOptions = {}): Promise<boolean[]> {
+    if (options.dryRun) return this.batch(accountId, createOps(rows, options)) as Promise<boolean[]>;
+    const now = Date.now();
+    return this.unitOfWork(rowCount(rows), () => 'createEmployee', (r) => this.rows.createEmployeeRow(accountId, rows, r, options, now));
+  }
+
+  /** `count` operations in one transaction, their results in order; an error names the operation (batchFailure). */
+  private unitOfWork<T>(count: number, method: (at: number) => string, run: (at: number) => T): T[] {
+    if (count === 0) return [];
     let at = 0;
     try {
       return this.rows.transaction(() => {
-        const results = new Array<unknown>(ops.length);
-        for (; at < ops.length; at++) {
-          const { method, args } = ops[at];
-          results[at] = rows[method].call(this.rows, accountId, ...(args ?? []) as unknown[]);
-        }
+        const results = new Array<T>(count);
+        for (; at < count; at++) results[at] = run(at);
         return results;
       });
     } catch (err) {
       // `at` past the end: the commit itself failed, not an operation.
-      throw at < ops.length ? batchFailure(err, at, ops[at].method, ops.length) : err;
+      throw at < count ? batchFailure(err, at, method(at), count) : err;
     }
   }
 

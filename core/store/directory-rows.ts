@@ -4,7 +4,9 @@ import type {
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
 import { DOCUMENTS, EntityTable, ORGANIZATIONS, USERS, employees, type ByEarlierAttempt, type Row } from './directory-tables';
+import { EMPLOYEE_FIELDS, rowAttributes } from './employee-rows';
 import { EmployeeVersions } from './employee-versions';
+import type { EmployeeRows } from './ports/directory';
 
 /**
  * The directory on SQLite (see migrations/002-directory.ts), synchronous: better-sqlite3 runs
@@ -99,6 +101,20 @@ export class SqliteDirectoryRows {
   forgetPrevious(accountId: string, sourceFile: string): number { return this.versions.forget(accountId, sourceFile); }
   createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
   updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
+
+  /**
+   * createEmployee of row `r` of flat rows (not a dry run): the same INSERT, its parameters taken
+   * from the values as they are (dir_employees' columns are in EMPLOYEE_FIELDS order), the
+   * attributes shaped from them, no Employee built. `now`: the batch's time, as created_at and updated_at.
+   */
+  createEmployeeRow(accountId: string, rows: EmployeeRows, r: number, options: WriteOptions, now: number): boolean {
+    const v = rows.values;
+    const at = rows.rows[2 * r];
+    const keys = rows.shapes[rows.rows[2 * r + 1]];
+    const data = this.shapes.encodeValues(keys, v, at + EMPLOYEE_FIELDS.length) ?? JSON.stringify(rowAttributes(rows, r));
+    return this.employees.insert([accountId, v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5], v[at + 6] ? 1 : 0, v[at + 7],
+      data, options.sourceFile ?? null, now, now]);
+  }
 
   getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }
   listUsers(accountId: string): DirectoryUser[] { return this.users.all(accountId); }

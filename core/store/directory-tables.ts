@@ -180,6 +180,11 @@ export class EntityTable<T> {
     for (const k of key) params.push(k);
     for (const v of this.spec.values(entity)) params.push(v);
     params.push(data, options.sourceFile ?? null, now, now);
+    return this.insert(params);
+  }
+
+  /** create's INSERT (if the key is new) of its parameters: account id, key, columns, data, source file, created_at, updated_at. */
+  insert(params: unknown[]): boolean {
     return this.insertIfNew.run(...params).changes > 0;
   }
 

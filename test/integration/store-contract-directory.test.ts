@@ -3,7 +3,8 @@ import { describe } from 'node:test';
 import type { FluxgateError } from '../../core/errors';
 import { ABSENT_FIELDS, type AbsentFields, type DirectoryOp, type Employee, type Organization } from '../../core/plugin-api';
 import { directoryTarget, openDirectory } from '../../core/store/directory-factory';
-import type { DirectoryRepository } from '../../core/store/ports/directory';
+import { EMPLOYEE_FIELDS } from '../../core/store/employee-rows';
+import type { DirectoryRepository, EmployeeRows } from '../../core/store/ports/directory';
 import type { PostgresStore } from '../../core/store/postgres/postgres-store';
 import type { SqliteStore } from '../../core/store/sqlite-store';
 import { bothEngines, type EngineUnderTest } from '../helpers/postgres-contract';
@@ -178,6 +179,47 @@ describe('store contract: directory', () => {
     assert.equal((await d.getEmployee('acme', 'ACME-FR', '2'))!.lastname, 'Müller', 'a dry run writes nothing');
     const [row] = await e.sql<{ source_file: string }>('SELECT source_file FROM dir_employees WHERE registration_reference = ?', ['3']);
     assert.equal(row.source_file, 'f1');
+  });
+
+  bothEngines('createEmployeeRows: flat rows answer and store as a batch of createEmployee does; all or none; a dry run writes nothing', async (e) => {
+    const d = dir(e);
+    await d.createEmployee('acme', employee({ registrationReference: '2' }));
+    const proto = JSON.parse('{"__proto__": "a column called so", "n": "x"}') as Employee['attributes'];
+    const given = [employee({ registrationReference: '1', active: false, departureDate: '2026-06-30' }),
+      employee({ registrationReference: '2', lastname: 'Not written' }),
+      employee({ registrationReference: '3', technicalId: null, email: null, attributes: proto }),
+      employee({ registrationReference: '4', attributes: {} })];
+    // As a sandbox's batch arrives (core/sandbox/batch-wire.ts): values after a head, each row's place and shape.
+    const flat = (list: Employee[]): EmployeeRows => {
+      const values: unknown[] = ['head'];
+      const rows: number[] = [];
+      const shapes: string[][] = [];
+      for (const x of list) {
+        const keys = Object.keys(x.attributes);
+        let s = shapes.findIndex((k) => k.join() === keys.join());
+        if (s < 0) s = shapes.push(keys) - 1;
+        rows.push(values.length, s);
+        values.push(...EMPLOYEE_FIELDS.map((f) => x[f]), ...keys.map((k) => x.attributes[k]));
+      }
+      return { values, rows, shapes };
+    };
+    const options = { sourceFile: 'f1' };
+    assert.deepEqual(await d.createEmployeeRows('acme', flat(given), { dryRun: true }), [true, false, true, true]);
+    assert.equal((await d.listEmployees('acme')).length, 1, 'a dry run writes nothing');
+    assert.deepEqual(await d.createEmployeeRows('acme', flat(given), options), [true, false, true, true]);
+    assert.deepEqual(await d.listEmployees('acme'), [given[0], employee({ registrationReference: '2' }), given[2], given[3]], 'stored as createEmployee stores them');
+    const stored = await d.getEmployee('acme', 'ACME-FR', '3');
+    assert.equal(Object.getOwnPropertyDescriptor(stored!.attributes, '__proto__')?.value, 'a column called so');
+    const sources = await e.sql<{ source_file: string | null }>('SELECT source_file FROM dir_employees ORDER BY registration_reference');
+    assert.deepEqual(sources.map((r) => r.source_file), ['f1', null, 'f1', 'f1']);
+    assert.deepEqual(await d.createEmployeeRows('acme', { values: [], rows: [], shapes: [] }, options), []);
+    // A row the engine refuses: better-sqlite3 binds no boolean; PostgreSQL refuses NULL in a NOT NULL column (SQLite's INSERT OR IGNORE skips such a row).
+    const refused = (e.engine === 'sqlite' ? true : null) as never;
+    const bad = flat([employee({ registrationReference: '5' }), employee({ registrationReference: '6', lastname: refused })]);
+    await assert.rejects(d.createEmployeeRows('acme', bad, options));
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', '5'), undefined, 'the rows before it rolled back');
+    const node2 = (await e.another()) as SqliteStore | PostgresStore;
+    assert.deepEqual(await node2.directory().getEmployee('acme', 'ACME-FR', '1'), given[0], 'read by another node, shape from the table');
   });
 
   bothEngines('two nodes writing the same new attribute shapes at once: both batches apply, both read', async (e) => {

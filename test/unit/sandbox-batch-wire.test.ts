@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { deserialize, serialize } from 'node:v8';
 import { ABSENT_FIELDS, type AbsentFields, type Employee } from '../../core/plugin-api';
-import { decodeBatch, encodeBatch, type WireBatch } from '../../core/sandbox/batch-wire';
+import { decodeBatch, decodeCreates, encodeBatch, type WireBatch } from '../../core/sandbox/batch-wire';
+import { rowCount, rowEmployee } from '../../core/store/employee-rows';
 
 // A ctx.directory.batch crosses the sandbox in V8's serialization (frames.ts, batch-wire.ts):
 // employees written go as one flat list of values, their attribute names and ABSENT_FIELDS once
@@ -91,4 +92,39 @@ test('a batch the engine cannot read is refused with FG_PLUGIN_INVALID, never re
   const cyclic: unknown[] = [];
   cyclic.push(cyclic);
   refused('a cycle as a value', { ...good, values: [...head, cyclic, 'x'] });
+});
+
+test('a batch of creates sharing their options reaches the store as flat rows: the same employees, every value checked', () => {
+  const options = { sourceFile: 'f_1', keepPrevious: true };
+  const custom = JSON.parse('{"__proto__": "a custom column", "zip_code": "75001"}') as Employee['attributes'];
+  const given = [employee('1', { zip_code: '75001', city: null, gone: false }), employee('2', { zip_code: '69001', city: 'Lyon', gone: true }),
+    employee('3', custom, false), employee('4', {}, false)];
+  const creates = (list: Employee[], o: object | null = options) => list.map((e) => ({ method: 'createEmployee', args: o ? [e, o] : [e] }));
+  const flat = decodeCreates(deserialize(serialize(encodeBatch(creates(given)))))!;
+  assert.deepEqual(flat.options, options);
+  assert.equal(rowCount(flat.rows), 4);
+  given.forEach((e, r) => {
+    const row = rowEmployee(flat.rows, r);
+    // ABSENT_FIELDS change nothing for a new key (plugin-api/directory.ts): a create leaves them out.
+    const { [ABSENT_FIELDS]: _absent, ...created } = e;
+    assert.deepEqual({ ...row, attributes: { ...row.attributes } }, { ...created, attributes: { ...e.attributes } });
+    assert.deepEqual(Object.keys(row.attributes), Object.keys(e.attributes), 'attribute order kept');
+  });
+  assert.equal(decodeCreates(encodeBatch(creates(given, null)))!.options, undefined);
+
+  // Anything else goes the way of decodeBatch, which runs or refuses it as it always did.
+  const good = encodeBatch(creates(given.slice(0, 1))) as WireBatch;
+  const head = good.values.slice(0, 11);
+  assert.equal(decodeCreates(encodeBatch([...creates(given.slice(0, 1)), { method: 'updateEmployee', args: [given[1], options] }])), undefined, 'not only creates');
+  assert.equal(decodeCreates(encodeBatch([...creates(given.slice(0, 1)), ...creates(given.slice(1, 2), { sourceFile: 'other' })])), undefined, 'other options');
+  assert.equal(decodeCreates(encodeBatch([])), undefined, 'no rows');
+  const fallsBack = (what: string, batch: unknown) => assert.equal(decodeCreates(deserialize(serialize(batch))), undefined, what);
+  fallsBack('a map as a value', { ...good, values: [...head, new Map([['a', 1]]), ...good.values.slice(12)] });
+  fallsBack('an object as a value', { ...good, values: [...head.slice(0, 4), { toString: 'x' }, ...good.values.slice(5)] });
+  fallsBack('an employee cut short', { ...good, values: good.values.slice(0, -1) });
+  fallsBack('a shape out of range', { ...good, values: [0, 5, ...good.values.slice(2)] });
+  fallsBack('a shape naming an attribute twice', { ...good, shapes: [[['city', 'city', 'gone'], null]] });
+  fallsBack('options that are not an object', { ...good, json: ['"text"'] });
+  fallsBack('options that are not JSON', { ...good, json: ['{'] });
+  fallsBack('absent fields that are not lists of names', { ...good, shapes: [[(good.shapes[0] as unknown[])[0], { core: 'email', attributes: [] }]] });
 });

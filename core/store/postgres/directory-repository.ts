@@ -3,7 +3,8 @@ import type {
 } from '../../plugin-api/directory';
 import { batchFailure } from '../directory-batch';
 import { DOCUMENTS, ORGANIZATIONS, USERS, employees, type Row, type TableSpec } from '../directory-tables';
-import type { DirectoryRepository } from '../ports/directory';
+import { createOps } from '../employee-rows';
+import type { DirectoryRepository, EmployeeRows } from '../ports/directory';
 import { PgAttributeShapes, ShapeWork } from './directory-shapes';
 import { PgEntityTable, type DirectoryWork } from './directory-tables';
 import type { PgPool } from './pool';
@@ -82,6 +83,11 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
     });
     this.hooks.afterWrite?.();
     return results;
+  }
+
+  /** The rows as the createEmployee operations they stand for, through `batch` (its multi-row inserts). */
+  createEmployeeRows(accountId: string, rows: EmployeeRows, options?: WriteOptions): Promise<boolean[]> {
+    return this.batch(accountId, createOps(rows, options)) as Promise<boolean[]>;
   }
 
   /**
