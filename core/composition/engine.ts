@@ -10,6 +10,7 @@ import type { JournalRepository } from '../store/ports/journal';
 import type { Store } from '../store/ports/store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
+import { SandboxHostWorkers } from '../sandbox/sandboxed-handler';
 import { DeclaredFolders } from '../workflow/declared-folders';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
@@ -31,7 +32,7 @@ export interface Engine {
   workflows: WorkflowRegistry;
   runner: WorkflowRunner;
   intake: Intake;
-  /** In start order: workflow hot reload, queue workers, then intake (whose start-up scan may enqueue at once). */
+  /** In start order: the sandboxes' spare host worker (with plugins), workflow hot reload, queue workers, then intake (whose start-up scan may enqueue at once). */
   services: Service[];
 }
 
@@ -57,6 +58,8 @@ export async function composeEngine(state: State, pgp: { keys: ServerKeyStore; s
   return {
     journal, files, steps, handlers, workflows, runner, intake,
     services: [
+      // Plugins run sandboxed: a host worker started ahead for their next run (core/sandbox/sandboxed-handler.ts).
+      ...(config.plugins.length > 0 ? [new SandboxHostWorkers()] : []),
       workflows,
       folders,
       new WorkflowWorkers(files, runner, journal, config, logger),

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parentPort, workerData, type Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../module-worker';
 import { chooseFormat } from '../records/format';
-import { openDirectory, type DirectoryTarget } from '../store/directory-factory';
+import { openDirectory, type DirectoryTarget, type OpenedDirectory } from '../store/directory-factory';
 import { applyBatch, bindDirectory } from '../workflow/account-directory';
 import { readFrame, writeFrame } from './frames';
 import { decodeBatch, decodeCreates } from './batch-wire';
@@ -35,14 +35,19 @@ export interface HostWorkerData {
   writes?: SharedArrayBuffer;
 }
 
-const { requestPath, answerPath, recordsDir, batchesDir, store, job, writes } = workerData as HostWorkerData;
+// The run's data: given at the start (workerData), or, for a worker started ahead with its
+// modules loaded (a spare: sandboxed-handler.ts), in its first message (begin, at the end).
+let requestPath: string;
+let answerPath: string;
+let recordsDir: string;
+let batchesDir: string;
+let job: Job;
+let opened: OpenedDirectory;
+let directory: Record<string, (...a: unknown[]) => Promise<unknown>>;
 const post = (event: WorkerEvent): void => parentPort!.postMessage(event);
 
 /** Ends the loop: the child finished (done/failed) or is gone. */
 class Finished extends Error {}
-const noted = writes && new Int32Array(writes);
-const opened = openDirectory(store, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }) });
-const directory = bindDirectory(opened.directory, job.settings.account.id, job.manifest.flux) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
 let pending: ReportItem[] = [];
 
 function flushReport(): void {
@@ -123,14 +128,12 @@ const sameOptions = (a: RecordsRequest, b: RecordsRequest): boolean => a.dialect
 const EARLY_MIN_BYTES = 1024 * 1024;
 
 /**
- * Started with the sandbox for a big input, before its plugin asks: a reader for the account's
- * dialect, the options most handlers pass, so the parse overlaps the sandbox's start (~0.3 s).
- * Taken by the first ctx.records() with those options; otherwise it stops with the run. Not for
- * small inputs: a plugin doing nothing took ~50 ms longer per file (bench:sandbox).
+ * Started with the sandbox for a big input, before its plugin asks (begin): a reader for the
+ * account's dialect, the options most handlers pass, so the parse overlaps the sandbox's start
+ * (~0.3 s). Taken by the first ctx.records() with those options; otherwise it stops with the
+ * run. Not for small inputs: a plugin doing nothing took ~50 ms longer per file (bench:sandbox).
  */
-const earlyOptions = readerOptions({ dialect: job.settings.account.profile });
-// A CSV input is parsed by the sandbox itself (child-records.ts, sandboxRecords): only an XLSX one gets a reader here.
-let early = chooseFormat(job.inputPath, earlyOptions) === 'xlsx' && inputSize() >= EARLY_MIN_BYTES ? startFeeder(earlyOptions) : undefined;
+let early: { fifo: string; options: RecordsRequest } | undefined;
 
 function inputSize(): number {
   try {
@@ -148,9 +151,24 @@ function recordsFifo(asked: RecordsRequest): string {
   return taken.fifo;
 }
 
-// Opened in the child's order (requests, then answers): each open waits for the other end.
-const requestFd = openSync(requestPath, 'r');
-const answerFd = openSync(answerPath, 'w');
+let requestFd: number;
+let answerFd: number;
+
+function begin(data: HostWorkerData): void {
+  ({ requestPath, answerPath, recordsDir, batchesDir, job } = data);
+  const noted = data.writes && new Int32Array(data.writes);
+  // With the server's write count comes its WAL checkpointer: it checkpoints what this run writes.
+  opened = openDirectory(data.store, { afterWrite: noted && (() => { Atomics.add(noted, 0, 1); }), checkpointed: noted !== undefined });
+  directory = bindDirectory(opened.directory, job.settings.account.id, job.manifest.flux) as unknown as typeof directory;
+  const earlyOptions = readerOptions({ dialect: job.settings.account.profile });
+  // A CSV input is parsed by the sandbox itself (child-records.ts, sandboxRecords): only an XLSX one gets a reader here.
+  early = chooseFormat(job.inputPath, earlyOptions) === 'xlsx' && inputSize() >= EARLY_MIN_BYTES ? startFeeder(earlyOptions) : undefined;
+  // Opened in the child's order (requests, then answers): each open waits for the other end.
+  requestFd = openSync(requestPath, 'r');
+  answerFd = openSync(answerPath, 'w');
+  void main();
+}
+
 async function main(): Promise<void> {
   try {
     writeFrame(answerFd, job);
@@ -168,4 +186,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+if (workerData) begin(workerData as HostWorkerData);
+else parentPort!.once('message', begin);

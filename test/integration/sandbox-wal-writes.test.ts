@@ -1,19 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DataPaths } from '../../core/config/paths';
-import { configSchema } from '../../core/config/schema';
 import { silentLogger } from '../../core/logging/logger';
-import type { FluxContext, IncomingFile } from '../../core/plugin-api';
 import { bundlePlugin, describePlugin } from '../../core/sandbox/plugin-bundle';
 import { SandboxedHandler } from '../../core/sandbox/sandboxed-handler';
 import { openDatabase } from '../../core/store/database';
 import { WalCheckpointer } from '../../core/store/wal-checkpointer';
-import { CollectingReportBuilder } from '../../core/workflow/report-builder';
-import { ManifestScopedFiles } from '../../core/workflow/scoped-files';
-import type { StepRun } from '../../core/workflow/step';
+import { runSandboxed } from '../helpers/sandbox-run';
 
 // Directory writes a sandboxed plugin makes are committed by the sandbox's engine side, on its
 // own thread and store connection: they must count for the WAL checkpointer as the server's own
@@ -33,27 +29,11 @@ test('a sandboxed plugin\'s directory transactions move the WAL checkpointer\'s 
   const [described] = describePlugin(bundle);
   const handler = new SandboxedHandler({ bundle, className: described.name, manifest: described.manifest, directory: { engine: 'sqlite', database: paths.database }, writes: checkpointer.sharedWriteCount });
 
-  const workDir = join(root, 'work');
-  mkdirSync(workDir, { recursive: true });
-  mkdirSync(join(paths.accountRoot('acme'), 'out', 'probe'), { recursive: true });
   const input = join(root, 'batch.csv');
   writeFileSync(input, 'batch\n');
-  const config = configSchema.parse({});
-  const report = new CollectingReportBuilder();
-  const events: string[] = [];
-  const run = {
-    workflow: { limits: {} }, workDir, paths, account: { id: 'acme' }, config, log: silentLogger(),
-    event: (type: string) => { events.push(type); },
-  } as unknown as StepRun;
-  const incoming = { id: 'f_wal', accountId: 'acme', name: 'ndmat_acme_acme_probe_261121100000.csv', receivedAt: new Date() } as IncomingFile;
-  const ctx = {
-    inputPath: input, apply: true, attempt: 1, report, signal: new AbortController().signal, log: silentLogger(),
-    files: new ManifestScopedFiles(paths, 'acme', described.manifest),
-    settings: { environment: 'test', account: { id: 'acme', profile: 'exchange', partner: null, options: {} }, userProfiles: [], documents: config.documents },
-  } as unknown as FluxContext;
-
   const before = Atomics.load(writes, 0);
-  const outcome = await handler.handleRun(run, incoming, ctx);
+  const { outcome, report, events } = await runSandboxed(handler, paths, input,
+    { manifest: described.manifest, flux: 'probe', fileId: 'f_wal', name: 'ndmat_acme_acme_probe_261121100000.csv' });
   db.close();
   assert.equal(outcome.result, 'processed', JSON.stringify(outcome));
   assert.match(report.messages.map((m) => m.message).join('\n'), /batch: created true/, 'the probe\'s batch ran');
