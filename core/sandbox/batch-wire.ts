@@ -232,6 +232,13 @@ function isPlainEmployee(e: unknown): e is Employee {
   if (!e || typeof e !== 'object' || Array.isArray(e)) return false;
   const { attributes } = e as { attributes?: unknown };
   if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) return false;
-  const own = Object.keys(e);
-  return own.length === CORE.length + 1 && CORE.every((field) => Object.hasOwn(e, field));
+  // Counted without listing them (Object.keys made an array per row): own keys only, as JSON.stringify would see.
+  let n = 0;
+  for (const key in e) {
+    if (!Object.hasOwn(e, key)) return false;
+    n++;
+  }
+  if (n !== CORE.length + 1) return false;
+  for (const field of CORE) if (!Object.hasOwn(e, field)) return false;
+  return true;
 }
