@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { BAN_REFRESH_MS } from '../../core/sftp/shared-bans';
 import { python, sftpBatch } from '../helpers/clients';
 import { startCluster, type TestCluster } from '../helpers/cluster';
@@ -7,7 +8,7 @@ import { parseJson } from '../helpers/json';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { ParamikoSession } from '../helpers/paramiko-session';
 import type { TestServer } from '../helpers/server';
-import { skipUnless } from '../helpers/tools';
+import { PYTHON, skipUnless } from '../helpers/tools';
 import { until } from '../helpers/wait';
 
 // Issue #20's account guarantees across nodes: two `fluxgate serve` processes (node-a, node-b)
@@ -170,16 +171,38 @@ describe('accounts, keys and bans across two nodes on one PostgreSQL', { skip },
     assert.equal((await revokedOnB('hr4')).reason, 'account disabled');
   });
 
-  test(`failed logins on node-a ban the address on node-b too, within ${BAN_REFRESH_MS} ms plus a read; lifted, both let it in again`, async () => {
+  test(`failed logins on node-a ban the address on node-b too, within ${BAN_REFRESH_MS} ms plus a read, a connection already open there included; lifted, both let it in again`, async () => {
     const key = makeKey('ed25519');
     await createOnA('hr5', [key]);
     const fromIntruder = (node: TestServer) => sftpBatch(node.port, 'hr5', key.privatePath, ['ls /'], ['-o', `BindAddress=${INTRUDER}`]);
     const before = await fromIntruder(nodeB());
     assert.equal(before.code, 0, `the address logs in on node-b before any failure: ${before.stderr}`);
+    // Connected to node-b before the ban, not logged in yet: it tries with the right key after it.
+    const waiting = spawn(PYTHON, ['-c', `
+import socket, sys, paramiko
+port, source, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t = paramiko.Transport(socket.create_connection(('127.0.0.1', port), timeout=10, source_address=(source, 0)))
+t.connect()
+print('connected', flush=True)
+sys.stdin.readline()
+try:
+    t.auth_publickey('hr5', paramiko.Ed25519Key.from_private_key_file(path))
+    print('accepted', flush=True)
+except Exception as e:
+    print('refused', type(e).__name__, flush=True)
+t.close()
+`, String(nodeB().port), INTRUDER, key.privatePath]);
+    let waited = '';
+    waiting.stdout.on('data', (d) => { waited += d; });
+    waiting.stderr.on('data', (d) => { waited += d; });
+    const waitingDone = new Promise((resolve) => waiting.once('close', resolve));
+    try {
+      await until('the waiting connection is open on node-b', () => waited.includes('connected') || waiting.exitCode !== null, 15_000);
+      assert.match(waited, /^connected$/m);
 
-    // Two signed attempts with a key hr5 does not have, on node-a: maxFailures (2) reached there.
-    const wrong = makeKey('ed25519');
-    const guesses = await python(`
+      // Two signed attempts with a key hr5 does not have, on node-a: maxFailures (2) reached there.
+      const wrong = makeKey('ed25519');
+      const guesses = await python(`
 import socket, sys, paramiko
 port, source, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 pkey = paramiko.Ed25519Key.from_private_key_file(path)
@@ -194,16 +217,26 @@ for _ in range(2):
     finally:
         t.close()
 `, [String(nodeA().port), INTRUDER, wrong.privatePath]);
-    assert.deepEqual(guesses.stdout.trim().split('\n'), ['refused', 'refused'], guesses.stderr);
-    const ban = await nodeA().waitForLog((l) => l.msg === 'address banned after repeated authentication failures' && l.address === INTRUDER);
-    const bannedAt = ban.time as number;
+      assert.deepEqual(guesses.stdout.trim().split('\n'), ['refused', 'refused'], guesses.stderr);
+      const ban = await nodeA().waitForLog((l) => l.msg === 'address banned after repeated authentication failures' && l.address === INTRUDER);
+      const bannedAt = ban.time as number;
 
-    // On node-b, which saw no failure from it: the right key is refused once its copy of the bans is refreshed.
-    const bound = BAN_REFRESH_MS + MARGIN_MS;
-    await until(`node-b refuses ${INTRUDER} within ${bound} ms of node-a's ban`, async () => (await fromIntruder(nodeB())).code !== 0, bound + 5000, 50);
-    const refusal = await nodeB().waitForLog((l) => l.msg === 'connection refused: address banned after repeated failures' && l.address === INTRUDER, 1000);
-    assert.ok((refusal.time as number) - bannedAt <= bound, `node-b refused it ${(refusal.time as number) - bannedAt} ms after node-a banned it (bound ${bound} ms)`);
-    assert.deepEqual(nodeB().logs.filter((l) => l.msg === 'address banned after repeated authentication failures'), [], 'node-b banned nothing itself: the ban is node-a\'s');
+      // On node-b, which saw no failure from it: the right key is refused once its copy of the bans is refreshed.
+      const bound = BAN_REFRESH_MS + MARGIN_MS;
+      await until(`node-b refuses ${INTRUDER} within ${bound} ms of node-a's ban`, async () => (await fromIntruder(nodeB())).code !== 0, bound + 5000, 50);
+      // At the connection (the gate), or at its login when it was accepted just before the refresh: said either way.
+      const refusal = await nodeB().waitForLog((l) => /^(connection|login) refused: address banned/.test(String(l.msg)) && l.address === INTRUDER, 1000);
+      assert.ok((refusal.time as number) - bannedAt <= bound, `node-b refused it ${(refusal.time as number) - bannedAt} ms after node-a banned it (bound ${bound} ms)`);
+      assert.deepEqual(nodeB().logs.filter((l) => l.msg === 'address banned after repeated authentication failures'), [], 'node-b banned nothing itself: the ban is node-a\'s');
+
+      // The connection opened before the ban cannot log in either, and node-b says why.
+      waiting.stdin.write('go\n');
+      await waitingDone;
+      assert.match(waited, /^refused /m, waited);
+      await nodeB().waitForLog((l) => l.msg === 'login refused: address banned' && l.address === INTRUDER && l.username === 'hr5', 5000);
+    } finally {
+      waiting.kill();
+    }
     const listed = parseJson<Array<{ address: string; node: string | null }>>((await cluster!.cli('bans', '--json')).stdout);
     assert.deepEqual(listed.map((b) => [b.address, b.node]), [[INTRUDER, 'node-a']]);
     // Other addresses are not concerned.
@@ -213,7 +246,7 @@ for _ in range(2):
     const lifted = await cluster!.cli('bans', 'remove', INTRUDER);
     assert.equal(lifted.code, 0, lifted.stderr);
     for (const node of [nodeA(), nodeB()]) {
-      await until(`${INTRUDER} logs in again on port ${node.port}`, async () => (await fromIntruder(node)).code === 0, bound + 5000, 50);
+      await until(`${INTRUDER} logs in again on port ${node.port}`, async () => (await fromIntruder(node)).code === 0, BAN_REFRESH_MS + MARGIN_MS + 5000, 50);
     }
   });
 });
