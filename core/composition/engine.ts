@@ -10,7 +10,7 @@ import type { JournalRepository } from '../store/ports/journal';
 import type { Store } from '../store/ports/store';
 import type { OutputSigner, Service } from '../tokens';
 import { sandboxLoader } from '../sandbox/sandbox-loader';
-import { SandboxHostWorkers } from '../sandbox/sandboxed-handler';
+import { SandboxHostWorkers } from '../sandbox/host-workers';
 import { DeclaredFolders } from '../workflow/declared-folders';
 import { HandlerRegistry } from '../workflow/handler-registry';
 import { StepRegistry, WorkflowRegistry } from '../workflow/registry';
