@@ -16,12 +16,12 @@ export class PostgresHousekeepingRepository implements HousekeepingRepository {
   async deleteDoneJobs(request: ChunkRequest): Promise<QueueChunk> {
     const { at, id } = start(request);
     const params = [request.upTo, at, id, request.limit];
-    const select = `SELECT id, updated_at FROM queue WHERE state = 'done' AND updated_at <= $1 AND (updated_at, id) > ($2, $3)
+    const select = (columns: string) => `SELECT ${columns} FROM queue WHERE state = 'done' AND updated_at <= $1 AND (updated_at, id) > ($2, $3)
       ORDER BY updated_at, id LIMIT $4`;
     // A done job is never changed again: its row lock only keeps two deleters (two runs by hand on two nodes) apart.
     const rows = request.dryRun
-      ? await this.db.rows<{ id: number; updated_at: number }>(select, params)
-      : await this.db.rows<{ id: number; updated_at: number }>(`DELETE FROM queue WHERE id IN (${select} FOR UPDATE SKIP LOCKED)
+      ? await this.db.rows<{ id: number; updated_at: number }>(select('id, updated_at'), params)
+      : await this.db.rows<{ id: number; updated_at: number }>(`DELETE FROM queue WHERE id IN (${select('id')} FOR UPDATE SKIP LOCKED)
           RETURNING id, updated_at`, params);
     rows.sort((a, b) => a.updated_at - b.updated_at || a.id - b.id);
     return { deleted: rows.length, next: nextCursor(rows, request.limit, (r) => ({ at: r.updated_at, id: r.id })) };
