@@ -61,7 +61,7 @@ export class HousekeepingJob implements Job {
       ctx.counts.add('eventsKept', chunk.kept);
       return chunk.next;
     });
-    if (total.events > 0 || total.kept > 0) {
+    if (total.events > 0) {
       ctx.record({
         action: 'delete-rows', target: 'events', rule: 'event-age',
         detail: { rows: total.events, deliveries: total.deliveries, keptUndelivered: total.kept, atUpTo: iso(upTo), days },
