@@ -32,6 +32,8 @@ export class HousekeepingJob implements Job {
 
   async run(ctx: JobContext): Promise<void> {
     const { queueDoneDays, eventDays } = this.config.retention;
+    // The summary's counts, in this order, zero when nothing went.
+    for (const key of ['queueDeleted', 'eventsDeleted', 'deliveriesDeleted', 'eventsKept']) ctx.counts.add(key, 0);
     await this.queue(ctx, ctx.asOf - queueDoneDays * DAY_MS, queueDoneDays);
     await this.events(ctx, ctx.asOf - eventDays * DAY_MS, eventDays);
   }
@@ -78,8 +80,9 @@ export class HousekeepingJob implements Job {
     for (let n = 1; ; n++) {
       if (ctx.signal.aborted) return;
       try {
+        const started = performance.now();
         const next = await step({ upTo, after, limit: this.chunkRows, dryRun: ctx.dryRun });
-        ctx.logger.debug({ table, chunk: n }, 'housekeeping chunk done');
+        ctx.logger.debug({ table, chunk: n, ms: Math.round(performance.now() - started) }, 'housekeeping chunk done');
         if (next === null) return;
         after = next;
       } catch (err) {
