@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FluxgateConfig } from '../config/schema';
 import { DAY_MS, type Job, type JobContext } from '../cron/job';
+import { FluxgateError } from '../errors';
 import type { ChunkCursor, ChunkRequest, HousekeepingRepository } from '../store/ports/housekeeping';
 
 /** Rows per unit of work: a few milliseconds of SQLite's single writer (or of PostgreSQL's row locks) at a time. */
@@ -86,10 +87,22 @@ export class HousekeepingJob implements Job {
         if (next === null) return;
         after = next;
       } catch (err) {
-        ctx.fail(table, err);
+        ctx.fail(table, chunkFailure(err, table, n));
         return;
       }
       await nextTurn();
     }
   }
+}
+
+/**
+ * A store error keeps its own code (FG_STORE_UNREACHABLE…); anything else the database threw
+ * (SQLite busy past its timeout, a constraint) becomes FG_HOUSEKEEPING, saying where and what now.
+ */
+function chunkFailure(err: unknown, table: string, chunk: number): unknown {
+  if (err instanceof FluxgateError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FluxgateError('FG_HOUSEKEEPING',
+    `housekeeping could not delete chunk ${chunk} of old ${table} rows (${message}): the chunks before it stay deleted, `
+    + 'the rest is left to the next run (or `fluxgate jobs run housekeeping`)', { table, chunk }, { cause: err });
 }

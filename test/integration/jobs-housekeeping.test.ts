@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import { TEST_STORE } from '../helpers/test-store';
 import { DAY, JobsFixture, runJob } from './jobs-support';
 
 /**
@@ -101,5 +102,39 @@ describe('housekeeping job (CLI)', () => {
     const run = await runJob(fx.srv, 'housekeeping', '--at', new Date(T + 2 * DAY).toISOString());
     assert.deepEqual([run.counts.queueDeleted, run.counts.eventsDeleted, run.counts.deliveriesDeleted], [5, 3, 3]);
     assert.deepEqual(await queueBy(), { dead: 3, ready: 2 });
+  });
+});
+
+describe('housekeeping job (CLI): a chunk the store refuses', () => {
+  let fx: JobsFixture;
+  const T = Date.now();
+
+  before(async () => {
+    fx = new JobsFixture();
+    await fx.query(`INSERT INTO queue (topic, payload, state, run_at, attempts, max_attempts, created_at, updated_at)
+      VALUES ('file.process', '{}', 'done', CAST(? AS BIGINT), 1, 5, CAST(? AS BIGINT), CAST(? AS BIGINT))`, T - 30 * DAY, T - 30 * DAY, T - 30 * DAY);
+    await fx.query(`INSERT INTO events (id, type, at, account_id, routed) VALUES ('evt_old', 'file.processed', CAST(? AS BIGINT), 'acme', (1 = 1))`, T - 100 * DAY);
+    await fx.query(`INSERT INTO deliveries (event_id, subscription, channel, state, attempts, due_at, retry_from, created_at, updated_at)
+      VALUES ('evt_old', 'webhook:ops', 'webhook', 'delivered', 1, 0, 0, 0, 0)`);
+    // A database that refuses to delete events (what a constraint, or a lock held past the timeout, does).
+    if (TEST_STORE === 'sqlite') {
+      await fx.query(`CREATE TRIGGER refuse_event_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are held by a test'); END`);
+    } else {
+      await fx.query(`CREATE FUNCTION refuse_event_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are held by a test'; END $$`);
+      await fx.query('CREATE TRIGGER refuse_event_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION refuse_event_delete()');
+    }
+  });
+  after(async () => { await fx.cleanup(); });
+
+  test('the run fails with FG_HOUSEKEEPING naming the table and chunk, the chunk is rolled back whole, the other table is done', async () => {
+    const run = await runJob(fx.srv, 'housekeeping');
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.outcome, 'failed');
+    assert.deepEqual(run.errors.map((e) => [e.target, e.code]), [['events', 'FG_HOUSEKEEPING']]);
+    assert.match(run.errors[0].message, /could not delete chunk 1 of old events rows \(.*events are held by a test.*\).*next run/);
+    assert.equal(run.counts.queueDeleted, 1, 'the queue was done before');
+    assert.equal(Number((await fx.query<{ n: number }>('SELECT count(*) AS n FROM queue'))[0].n), 0);
+    assert.equal(Number((await fx.query<{ n: number }>('SELECT count(*) AS n FROM events'))[0].n), 1);
+    assert.equal(Number((await fx.query<{ n: number }>('SELECT count(*) AS n FROM deliveries'))[0].n), 1, 'its deliveries were deleted in the same transaction: back too');
   });
 });
