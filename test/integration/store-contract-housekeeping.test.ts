@@ -67,7 +67,7 @@ describe('store contract: housekeeping', () => {
     assert.equal(first.deleted, 3);
     assert.deepEqual(first.next, { at: 1_800, id: done[2] }, 'a full chunk: the next starts after its last row (updated_at, id)');
     assert.deepEqual((await queueIds(e)).sort((a, b) => a - b), [done[1], ...kept].sort((a, b) => a - b), 'the oldest three went first');
-    const second = await e.store.housekeeping.deleteDoneJobs({ upTo: 2_000, limit: 3, after: first.next! });
+    const second = await e.store.housekeeping.deleteDoneJobs({ upTo: 2_000, limit: 3, after: first.next });
     assert.deepEqual(second, { deleted: 1, next: null }, 'the job at exactly upTo goes; a chunk not full is the last');
     assert.deepEqual((await queueIds(e)).sort((a, b) => a - b), [...kept].sort((a, b) => a - b));
     assert.deepEqual(await e.store.housekeeping.deleteDoneJobs({ upTo: 2_000, limit: 3 }), { deleted: 0, next: null });
