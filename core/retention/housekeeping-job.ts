@@ -4,7 +4,7 @@ import { DAY_MS, type Job, type JobContext } from '../cron/job';
 import { FluxgateError } from '../errors';
 import type { ChunkCursor, ChunkRequest, HousekeepingRepository } from '../store/ports/housekeeping';
 
-/** Rows per unit of work: how long one holds SQLite's single writer or PostgreSQL's row locks (bench:housekeeping: 2-40 ms median, 300 ms at worst under load). */
+/** Rows per unit of work, which is how long SQLite's single writer or PostgreSQL's row locks are held at a time (bench:housekeeping). */
 export const HOUSEKEEPING_CHUNK_ROWS = 1_000;
 
 const iso = (t: number): string => new Date(t).toISOString();
