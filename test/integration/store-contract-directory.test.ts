@@ -158,6 +158,34 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 2_503);
   });
 
+  // PostgreSQL inserts a big run of new keys without ON CONFLICT first, and falls back when a key is there (directory-insert.ts).
+  bothEngines('batch: big create runs answer per row whether their keys are new, already there or repeated, and roll back whole', async (e) => {
+    const d = dir(e);
+    const options = { sourceFile: 'f1' };
+    const ref = (i: number): string => `R${String(i).padStart(4, '0')}`;
+    const emp = (i: number, lastname = 'Müller'): Employee => employee({ registrationReference: ref(i), technicalId: `T${i}`, lastname, attributes: { i: String(i) } });
+    const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => from + k);
+    const create = (account: string, list: Employee[]) => d.batch(account, list.map((x) => ({ method: 'createEmployee', args: [x, options] }) as const));
+    assert.deepEqual(await create('acme', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'new keys');
+    assert.deepEqual(await create('acme', range(150, 300).map((i) => emp(i, 'Other'))), range(150, 300).map((i) => i >= 300), 'the first 150 keys were there');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(299)))!.lastname, 'Müller', 'a key already there is left as it is');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(300)))!.lastname, 'Other');
+    // A repeated key among new ones: right after keys that were there, then after a run of new keys only.
+    for (const from of [450, 1000]) {
+      const repeated = [...range(from, 200).map((i) => emp(i)), emp(from + 50, 'Second'), ...range(from + 200, 100).map((i) => emp(i))];
+      assert.deepEqual(await create('acme', repeated), repeated.map((_, k) => k !== 200), `the repeat answers false (from ${from})`);
+      assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(from + 50)))!.lastname, 'Müller', 'the first occurrence is the one stored');
+      if (from === 450) assert.deepEqual(await create('acme', range(750, 250).map((i) => emp(i))), range(750, 250).map(() => true));
+    }
+    assert.equal((await d.listEmployees('acme')).length, 1300);
+    const failing: DirectoryOp[] = [...range(2000, 200).map((i) => ({ method: 'createEmployee', args: [emp(i), options] }) as const),
+      { method: 'updateEmployee', args: [employee(), { keepPrevious: true }] }];
+    await assert.rejects(d.batch('acme', failing), (err: FluxgateError) => err.code === 'FG_PLUGIN_INVALID' && err.details?.operation === 200);
+    assert.equal((await d.listEmployees('acme')).length, 1300, 'the run of new keys rolled back with the batch');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', ref(2000)), undefined);
+    assert.deepEqual(await create('beta', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'the same keys are new in another account');
+  });
+
   bothEngines('batch: a run of updates answers per row as one update after another would, and keeps the rows it replaces', async (e) => {
     const d = dir(e);
     const other = { sourceFile: 'g' };
