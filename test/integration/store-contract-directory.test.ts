@@ -178,12 +178,20 @@ describe('store contract: directory', () => {
       if (from === 450) assert.deepEqual(await create('acme', range(750, 250).map((i) => emp(i))), range(750, 250).map(() => true));
     }
     assert.equal((await d.listEmployees('acme')).length, 1300);
-    const failing: DirectoryOp[] = [...range(2000, 200).map((i) => ({ method: 'createEmployee', args: [emp(i), options] }) as const),
+    const failing: DirectoryOp[] = [...range(2000, 200).map((i): DirectoryOp => ({ method: 'createEmployee', args: [emp(i), options] })),
       { method: 'updateEmployee', args: [employee(), { keepPrevious: true }] }];
     await assert.rejects(d.batch('acme', failing), (err: FluxgateError) => err.code === 'FG_PLUGIN_INVALID' && err.details?.operation === 200);
     assert.equal((await d.listEmployees('acme')).length, 1300, 'the run of new keys rolled back with the batch');
     assert.equal(await d.getEmployee('acme', 'ACME-FR', ref(2000)), undefined);
     assert.deepEqual(await create('beta', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'the same keys are new in another account');
+    // Values that array literals quote, escape or read as NULL come back as they went in (PostgreSQL: textArray).
+    const awkward = ['a"b', 'back\\slash', 'line\nbreak\ttab', 'NULL', 'null', '', ' padded ', '{a,b}', 'Ångström ☃ 😀', '\\"', '\u0001', 'x\\'];
+    for (const [n, value] of ['plain', ...awkward].entries()) {
+      const list = range(0, 120).map((i) => employee({ registrationReference: `A${n}-${i}`, lastname: value, email: i % 2 ? null : value, attributes: { v: value, [value]: 'k' } }));
+      assert.deepEqual(await create('gamma', list), list.map(() => true));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-1`), list[1], JSON.stringify(value));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-2`), list[2], JSON.stringify(value));
+    }
   });
 
   bothEngines('batch: a run of updates answers per row as one update after another would, and keeps the rows it replaces', async (e) => {
