@@ -1,5 +1,6 @@
 import type { Row, TableSpec } from '../directory-tables';
-import type { Queryable } from './pool';
+import { copyField, copyIn } from './copy-in';
+import { Tx, type Queryable } from './pool';
 
 /** Columns that are not TEXT, cast from the text arrays of a multi-row INSERT or UPDATE. */
 export const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
@@ -21,7 +22,7 @@ export function textArray(values: ReadonlyArray<string | null>): string | Readon
   return OTHER_ESCAPE.test(json) ? values : `{${json.slice(1, -1)}}`;
 }
 
-/** Fewer rows than this try ON CONFLICT at once: a savepoint's two round trips cost more than its check saves. */
+/** Fewer rows than this try ON CONFLICT at once: a savepoint's and a COPY's round trips cost more than they save. */
 const PLAIN_FIRST_ROWS = 100;
 /** unique_violation */
 const UNIQUE_VIOLATION = '23505';
@@ -30,58 +31,74 @@ const UNIQUE_VIOLATION = '23505';
 export interface RowArrays { keys: string[][]; values: Array<Array<string | null>>; data: string[] }
 
 /**
- * The multi-row INSERT of PgEntityTable.createMany: one statement over column arrays (unnest),
- * whatever the number of rows, so that its text and plan are the same for every batch.
+ * The multi-row INSERT of PgEntityTable.createMany, in one of two ways.
  *
  * ON CONFLICT DO NOTHING makes PostgreSQL search the primary key for each row before inserting
- * it, and log a confirmation record per row (speculative insertion): about a quarter of its CPU
- * for a sal file of new employees. A batch of new keys (a first load, new hires) does not need
- * it, so a big batch first tries a plain INSERT under a savepoint; a key already there fails it
- * (unique_violation), it rolls back to the savepoint and runs again with ON CONFLICT, and the
- * table keeps using ON CONFLICT at once until a batch inserts every row again (a file of known
- * employees pays the failed try once, not per batch).
+ * it, and log a confirmation record per row (speculative insertion); an INSERT … SELECT inserts
+ * row by row. A batch of new keys (a first load, new hires) needs neither: a big batch is first
+ * COPied (its rows written in blocks, as a plain INSERT cannot) under a savepoint, which for a
+ * sal file of new employees costs PostgreSQL about half the CPU of the ON CONFLICT statement.
+ * A key already there fails the COPY (unique_violation): it rolls back to the savepoint and runs
+ * the ON CONFLICT statement, one INSERT over column arrays (unnest) whatever the number of rows;
+ * the table then keeps using that statement at once until a batch inserts every row again (a file
+ * of known employees pays the failed COPY once, not per batch).
  */
 export class PgRowInserter {
-  private readonly plain: string;
+  private readonly copy: string;
   private readonly skipping: string;
   /** The last big batch met keys already there. Shared by accounts: only decides which statement goes first. */
   private conflicts = false;
 
   constructor(private readonly table: TableSpec<unknown>) {
     const arrays = [...table.keyColumns, ...table.columns, 'data'];
-    this.plain = `INSERT INTO ${table.table} (account_id, ${arrays.join(', ')}, source_file, created_at, updated_at)
+    const all = `account_id, ${arrays.join(', ')}, source_file, created_at, updated_at`;
+    this.copy = `COPY ${table.table} (${all}) FROM STDIN`;
+    this.skipping = `INSERT INTO ${table.table} (${all})
       SELECT $1::text, ${arrays.map((c) => `v.${c}${CASTS[c] ?? ''}`).join(', ')}, $2::text, $3::bigint, $3::bigint
-      FROM unnest(${arrays.map((_, i) => `$${i + 4}::text[]`).join(', ')}) AS v(${arrays.join(', ')})`;
-    this.skipping = `${this.plain}
+      FROM unnest(${arrays.map((_, i) => `$${i + 4}::text[]`).join(', ')}) AS v(${arrays.join(', ')})
       ON CONFLICT DO NOTHING RETURNING ${table.keyColumns.join(', ')}`;
   }
 
   /**
    * Inserts the rows whose key is new (`q`: a transaction's connection); the keys (keyText) it
-   * inserted, or 'all' (every row, their keys all different). A key repeated among the rows is inserted by its first occurrence (the arrays are
-   * read in order), as one statement after another would.
+   * inserted, or 'all' (every row, their keys all different). A key repeated among the rows is
+   * inserted by its first occurrence (the arrays are read in order), as one statement after another would.
    */
   async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string> | 'all'> {
-    const params = [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)];
     const count = rows.data.length;
-    if (count >= PLAIN_FIRST_ROWS && !this.conflicts && await this.insertAll(q, params)) return 'all';
+    if (count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx && await this.copyAll(q, this.copyText(accountId, sourceFile, now, rows))) return 'all';
+    const params = [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)];
     const inserted = await q.rows<Row>(this.skipping, params);
     this.conflicts = inserted.length < count;
     return new Set(inserted.map((r) => keyText(this.table.keyColumns.map((c) => r[c]))));
   }
 
-  /** The plain INSERT: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
-  private async insertAll(q: Queryable, params: unknown[]): Promise<boolean> {
-    await q.run('SAVEPOINT fg_insert_all');
+  /** The COPY: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
+  private async copyAll(tx: Tx, text: string): Promise<boolean> {
+    await tx.run('SAVEPOINT fg_insert_all');
     try {
-      await q.run(this.plain, params);
+      await copyIn(tx.client, this.copy, text);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      await q.run('ROLLBACK TO SAVEPOINT fg_insert_all');
+      await tx.run('ROLLBACK TO SAVEPOINT fg_insert_all');
       this.conflicts = true;
       return false;
     }
-    await q.run('RELEASE SAVEPOINT fg_insert_all');
+    await tx.run('RELEASE SAVEPOINT fg_insert_all');
     return true;
+  }
+
+  /** The rows in COPY's text format, in the COPY statement's column order. */
+  private copyText(accountId: string, sourceFile: string | null, now: number, rows: RowArrays): string {
+    const prefix = `${copyField(accountId)}\t`;
+    const suffix = `\t${copyField(sourceFile)}\t${now}\t${now}\n`;
+    const columns: Array<ReadonlyArray<string | null>> = [...rows.keys, ...rows.values, rows.data];
+    const lines = new Array<string>(rows.data.length);
+    for (let i = 0; i < lines.length; i++) {
+      let line = prefix + copyField(columns[0][i]);
+      for (let c = 1; c < columns.length; c++) line += `\t${copyField(columns[c][i])}`;
+      lines[i] = line + suffix;
+    }
+    return lines.join('');
   }
 }
