@@ -191,6 +191,11 @@ describe('store contract: directory', () => {
       assert.deepEqual(await create('gamma', list), list.map(() => true));
       assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-1`), list[1], JSON.stringify(value));
       assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-2`), list[2], JSON.stringify(value));
+      const keep = { sourceFile: `u${n}`, keepPrevious: true };
+      const changed = list.map((x) => ({ ...x, firstname: `${value}!`, attributes: { ...x.attributes, w: value } }));
+      assert.deepEqual(await d.batch('gamma', changed.map((x) => ({ method: 'updateEmployee', args: [x, keep] }) as const)), list.map(() => 'updated'));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-1`), changed[1], `updated: ${JSON.stringify(value)}`);
+      assert.deepEqual(await d.previousEmployee('gamma', 'ACME-FR', `A${n}-1`, `u${n}`), list[1], `kept: ${JSON.stringify(value)}`);
     }
   });
 

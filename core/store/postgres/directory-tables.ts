@@ -3,7 +3,7 @@ import { FluxgateError } from '../../errors';
 import { canonicalJson } from '../../canonical-json';
 import type { Row, TableSpec } from '../directory-tables';
 import type { PgAttributeShapes, ShapeWork } from './directory-shapes';
-import { CASTS, keyText, PgRowInserter } from './directory-insert';
+import { CASTS, keyText, PgRowInserter, textArray } from './directory-insert';
 
 /**
  * What one directory unit of work (a transaction) runs on: its connection and shapes, the
@@ -135,7 +135,7 @@ export class PgEntityTable<T> {
     const keys = entities.map((e) => spec.key(e));
     const stored = await work.q.rows<Row>(`SELECT ${this.selected}, ${keyColumns.map((c) => `${c} AS "key:${c}"`).join(', ')}, source_file, created_at, updated_at
       FROM ${this.table.table} WHERE account_id = $1 AND (${keyColumns.join(', ')}) IN (SELECT * FROM unnest(${keyColumns.map((_, i) => `$${i + 2}::text[]`).join(', ')}))`,
-    [accountId, ...keyColumns.map((_, c) => keys.map((k) => k[c]))]);
+    [accountId, ...keyColumns.map((_, c) => textArray(keys.map((k) => k[c] as string)))]);
     await this.load(work, stored);
     const byKey = new Map(stored.map((r) => [JSON.stringify(keyColumns.map((c) => r[`key:${c}`])), r]));
     const existing = keys.map((k) => byKey.get(JSON.stringify(k)));
@@ -162,7 +162,7 @@ export class PgEntityTable<T> {
     const columns = [...this.table.columns, 'data'];
     const set = [...columns.map((c) => `${c} = v.${c}${CASTS[c] ?? ''}`), `source_file = $${columns.length + keyColumns.length + 2}`, `updated_at = $${columns.length + keyColumns.length + 3}`];
     const arrays = [
-      ...keyColumns.map((_, c) => changed.map((i) => keys[i][c])),
+      ...keyColumns.map((_, c) => changed.map((i) => keys[i][c] as string)),
       ...this.table.columns.map((_, c) => changed.map((i) => asText(spec.values(merged[i])[c]))),
       changed.map((i) => data[i]),
     ];
@@ -170,7 +170,7 @@ export class PgEntityTable<T> {
     await work.q.run(`UPDATE ${this.table.table} AS t SET ${set.join(', ')}
       FROM unnest(${names.map((_, i) => `$${i + 2}::text[]`).join(', ')}) AS v(${names.join(', ')})
       WHERE t.account_id = $1 AND ${keyColumns.map((c) => `t.${c} = v.k_${c}`).join(' AND ')}`,
-    [accountId, ...arrays, options.sourceFile ?? null, now]);
+    [accountId, ...arrays.map(textArray), options.sourceFile ?? null, now]);
     return answers;
   }
 
@@ -186,7 +186,7 @@ export class PgEntityTable<T> {
       await work.q.run(`INSERT INTO dir_employee_versions (account_id, file_id, organization_code, registration_reference, data, kept_at)
         SELECT $1, $2, o, r, d, $6 FROM unnest($3::text[], $4::text[], $5::text[]) AS v(o, r, d)
         ON CONFLICT (account_id, file_id, organization_code, registration_reference) DO ${over ? 'UPDATE SET data = excluded.data, kept_at = excluded.kept_at' : 'NOTHING'}`,
-      [accountId, fileId, picked.map((p) => p.key[0]), picked.map((p) => p.key[1]), picked.map((p) => p.json), now]);
+      [accountId, fileId, textArray(picked.map((p) => p.key[0] as string)), textArray(picked.map((p) => p.key[1] as string)), textArray(picked.map((p) => p.json)), now]);
     }
   }
 
