@@ -22,7 +22,7 @@ export function textArray(values: ReadonlyArray<string | null>): string | Readon
   return OTHER_ESCAPE.test(json) ? values : `{${json.slice(1, -1)}}`;
 }
 
-/** Fewer rows than this try ON CONFLICT at once: a savepoint's and a COPY's round trips cost more than they save. */
+/** Fewer rows than this go as a VALUES list with ON CONFLICT at once: a savepoint's and a COPY's round trips cost more than they save. */
 const PLAIN_FIRST_ROWS = 100;
 /** unique_violation */
 const UNIQUE_VIOLATION = '23505';
@@ -31,7 +31,8 @@ const UNIQUE_VIOLATION = '23505';
 export interface RowArrays { keys: string[][]; values: Array<Array<string | null>>; data: string[] }
 
 /**
- * The multi-row INSERT of PgEntityTable.createMany, in one of two ways.
+ * The multi-row INSERT of PgEntityTable.createMany. Fewer than PLAIN_FIRST_ROWS rows: a VALUES
+ * list with ON CONFLICT DO NOTHING. More, one of two ways.
  *
  * ON CONFLICT DO NOTHING makes PostgreSQL search the primary key for each row before inserting
  * it, and log a confirmation record per row (speculative insertion); an INSERT … SELECT inserts
@@ -45,6 +46,7 @@ export interface RowArrays { keys: string[][]; values: Array<Array<string | null
  */
 export class PgRowInserter {
   private readonly copy: string;
+  private readonly insertInto: string;
   private readonly skipping: string;
   /** The last big batch met keys already there. Shared by accounts: only decides which statement goes first. */
   private conflicts = false;
@@ -53,7 +55,8 @@ export class PgRowInserter {
     const arrays = [...table.keyColumns, ...table.columns, 'data'];
     const all = `account_id, ${arrays.join(', ')}, source_file, created_at, updated_at`;
     this.copy = `COPY ${table.table} (${all}) FROM STDIN`;
-    this.skipping = `INSERT INTO ${table.table} (${all})
+    this.insertInto = `INSERT INTO ${table.table} (${all})`;
+    this.skipping = `${this.insertInto}
       SELECT $1::text, ${arrays.map((c) => `v.${c}${CASTS[c] ?? ''}`).join(', ')}, $2::text, $3::bigint, $3::bigint
       FROM unnest(${arrays.map((_, i) => `$${i + 4}::text[]`).join(', ')}) AS v(${arrays.join(', ')})
       ON CONFLICT DO NOTHING RETURNING ${table.keyColumns.join(', ')}`;
@@ -67,10 +70,25 @@ export class PgRowInserter {
   async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string> | 'all'> {
     const count = rows.data.length;
     if (count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx && await this.copyAll(q, this.copyText(accountId, sourceFile, now, rows))) return 'all';
-    const params = [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)];
-    const inserted = await q.rows<Row>(this.skipping, params);
-    this.conflicts = inserted.length < count;
+    const inserted = count < PLAIN_FIRST_ROWS ? await q.rows<Row>(...this.valuesStatement(accountId, sourceFile, now, rows))
+      : await q.rows<Row>(this.skipping, [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)]);
+    if (count >= PLAIN_FIRST_ROWS) this.conflicts = inserted.length < count;
     return new Set(inserted.map((r) => keyText(this.table.keyColumns.map((c) => r[c]))));
+  }
+
+  /**
+   * A few rows (single writes, upserts) as a VALUES list: PostgreSQL plans one row over unnest
+   * in ~0.25 ms of CPU against ~0.09 ms for a VALUES row (4,000 single inserts, alternated).
+   */
+  private valuesStatement(accountId: string, sourceFile: string | null, now: number, rows: RowArrays): [string, unknown[]] {
+    const columns: Array<ReadonlyArray<string | null>> = [...rows.keys, ...rows.values, rows.data];
+    const params: unknown[] = [];
+    const tuples = rows.data.map((_, i) => {
+      const at = params.length;
+      params.push(accountId, ...columns.map((c) => c[i]), sourceFile, now, now);
+      return `(${Array.from({ length: params.length - at }, (_, c) => `$${at + c + 1}`).join(', ')})`;
+    });
+    return [`${this.insertInto} VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING ${this.table.keyColumns.join(', ')}`, params];
   }
 
   /** The COPY: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
