@@ -86,11 +86,11 @@ export class PgEntityTable<T> {
   }
 
   /**
-   * Inserts the entities whose key is new, ROWS_PER_INSERT at a time in one statement over
-   * column arrays (PgRowInserter: a 2,000-row sal batch is one statement of 13 parameters, where
-   * a VALUES list of 26,000 parameters cost the server's main thread ~6 ms of SQL text and
-   * garbage per 1,000 rows); for each, whether it was inserted. A key repeated among them is
-   * inserted by its first occurrence, as one statement after another would.
+   * Inserts the entities whose key is new, ROWS_PER_INSERT at a time (PgRowInserter: a 2,000-row
+   * sal batch is one COPY, or one INSERT of 12 parameters over column arrays, where a VALUES list
+   * of 26,000 parameters cost the server's main thread ~6 ms of SQL text and garbage per 1,000
+   * rows); for each, whether it was inserted. A key repeated among them is inserted by its first
+   * occurrence, as one statement after another would.
    */
   async createMany(work: DirectoryWork, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<boolean[]> {
     const spec = this.spec(work);
