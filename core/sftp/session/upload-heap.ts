@@ -1,7 +1,7 @@
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { operatorSetV8Flag } from '../../v8-flags';
+import { v8Gc } from './v8-gc';
 
 /**
  * The old generation's allocation limit (`--heap-growing-percent`, read by V8 at each limit
@@ -53,7 +53,6 @@ let outside = 0;
 /** Mark-compacts seen while uploads were open: each set a limit with the held headroom. */
 let heldMarkCompacts = 0;
 let observer: PerformanceObserver | undefined;
-let fullGc: (() => void) | undefined;
 
 function countMarkCompacts(entries: PerformanceEntry[]): void {
   for (const entry of entries) {
@@ -77,13 +76,9 @@ function unwatchMarkCompacts(): boolean {
   return heldMarkCompacts > 0;
 }
 
-/** One full, synchronous GC; V8's gc function, exposed at run time (not on the global object). */
+/** One full, synchronous GC. */
 function collectFully(): void {
-  if (!fullGc) {
-    setFlagsFromString('--expose-gc');
-    fullGc = runInNewContext('gc') as () => void;
-  }
-  fullGc();
+  v8Gc()();
 }
 
 /** The percent that puts the limit HEADROOM_BYTES above a heap of `used` bytes, within bounds. */
