@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { eventsSchema, expectationsSchema } from './events-schema';
+import { DEFAULT_STORE_POOL_SIZE } from './store-pool';
 import { storeUrlProblem } from './store-url';
 
 /**
@@ -299,7 +300,7 @@ const storeSchema = z.strictObject({
    * the SFTP logins and re-checks, the engine and the HTTP plane share them. Also
    * FLUXGATE_STORE_POOL_SIZE. Job locks and this node's lock hold connections of their own.
    */
-  poolSize: z.number().int().min(1).max(1000).default(10),
+  poolSize: z.number().int().min(1).max(1000).default(DEFAULT_STORE_POOL_SIZE),
 }).prefault({});
 // ── end of store ──
 

@@ -105,6 +105,8 @@ export function handleConnection(client: Connection, info: ClientInfo, deps: Con
 
   client.on('authentication', (ctx: AuthContext) => {
     if (deps.guard.bannedUntil(address)) {
+      // Banned after this connection was accepted (here, or by another node): said, not silent.
+      log.info({ username: ctx.username, method: ctx.method }, 'login refused: address banned');
       ctx.reject();
       client.end();
       return;

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   config?: Record<string, unknown>;
   /** Environment variables added to every node's. */
   env?: NodeJS.ProcessEnv;
+  /** Starts haproxy in front of the nodes (default true); without it, clients connect to each node's own port. */
+  balancer?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export class TestCluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'fg-cluster-'));
   readonly dataDir = join(this.dir, 'shared');
   readonly nodes: TestServer[] = [];
+  /** The balancer in front of the nodes (unless started with `balancer: false`). */
   haproxy!: Haproxy;
   database!: TestDatabase;
   private readonly ports: number[] = [];
@@ -66,6 +69,7 @@ export class TestCluster {
     // The first node migrates the schema alone; the others start together on it.
     this.nodes.push(await this.newNode(0).start());
     this.nodes.push(...await Promise.all(this.ports.slice(1).map((_, i) => this.newNode(i + 1).start())));
+    if (this.options.balancer === false) return this;
     this.haproxy = await new Haproxy({
       ...CLUSTER_HAPROXY, source: CLUSTER_PROXY,
       backends: this.ports.map((port, i) => ({ name: TestCluster.nodeId(i), port })),

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'pg';
 import { silentLogger } from '../../core/logging/logger';
 import { SharedBans } from '../../core/sftp/shared-bans';
 import { SqliteBanRepository } from '../../core/store/bans-repository';
@@ -11,6 +10,7 @@ import { openDatabase, type Database } from '../../core/store/database';
 import type { Ban, BanRepository } from '../../core/store/ports/bans';
 import { PostgresBanRepository } from '../../core/store/postgres/bans-repository';
 import { migratePostgres } from '../../core/store/postgres/migrate';
+import { PgPool } from '../../core/store/postgres/pool';
 import { freshDatabase, type TestDatabase } from '../helpers/postgres';
 import { skipUnless } from '../helpers/tools';
 
@@ -41,13 +41,10 @@ const ENGINES: Engine[] = [
     skip: skipUnless('postgres'),
     open: async () => {
       const pg: TestDatabase = await freshDatabase();
-      const pools = [new Pool({ connectionString: pg.url }), new Pool({ connectionString: pg.url })];
+      const pools = [new PgPool(pg.url, { size: 2 }), new PgPool(pg.url, { size: 2 })];
       // pool.end() resolves before its connections have closed: the DROP … WITH (FORCE) after it may
       // terminate one still closing, whose error would otherwise surface in the next test.
-      for (const pool of pools) {
-        pool.on('error', () => {});
-        pool.on('connect', (client) => client.on('error', () => {}));
-      }
+      for (const pool of pools) pool.pool.on('connect', (client) => client.on('error', () => {}));
       const client = await pools[0].connect();
       try { await migratePostgres(client); } finally { client.release(); }
       return {

@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TestServer } from '../helpers/server';
-import { PARAMIKO_CONNECT, sftpBatch } from '../helpers/clients';
+import { sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
-import { PYTHON, skipUnless } from '../helpers/tools';
+import { ParamikoSession } from '../helpers/paramiko-session';
+import { skipUnless } from '../helpers/tools';
 
 // What happens to sessions already open when the CLI (another process) removes, disables or
 // re-keys their account while the server runs.
@@ -15,75 +15,6 @@ const skip = skipUnless('sftp', 'ssh-keygen', 'paramiko');
 const SHARED_HOST_KEYS = join(tmpdir(), 'fluxgate-test-hostkeys');
 const local = mkdtempSync(join(tmpdir(), 'fg-revoke-'));
 const sample = join(local, 'ndmat_tmp1_tmp1_sal_hrmanager_v6_261120090500.csv');
-
-/**
- * An open paramiko SFTP session driven one command at a time over stdin:
- * `ls PATH`, `put LOCAL REMOTE`, `wait-closed SECONDS`; each answers one line
- * (`ok …` or `error <exception> …`).
- */
-class Session {
-  private readonly lines: string[] = [];
-  private waiting?: (line: string) => void;
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    let buffer = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(line); } else this.lines.push(line);
-      }
-    });
-  }
-
-  static async open(server: TestServer, user: string, key: TestKey): Promise<Session> {
-    const child = spawn(PYTHON, ['-c', `${PARAMIKO_CONNECT}
-import time
-transport = ssh.get_transport()
-print('ready', flush=True)
-for line in sys.stdin:
-    cmd, _, arg = line.strip().partition(' ')
-    try:
-        if cmd == 'ls':
-            print('ok', sorted(sftp.listdir(arg)), flush=True)
-        elif cmd == 'put':
-            src, dst = arg.split(' ')
-            sftp.put(src, dst)
-            print('ok', flush=True)
-        elif cmd == 'wait-closed':
-            deadline = time.time() + float(arg)
-            while time.time() < deadline and transport.is_active():
-                time.sleep(0.05)
-            print('ok closed' if not transport.is_active() else 'ok open', flush=True)
-    except Exception as e:
-        print('error', type(e).__name__, str(e).replace('\\n', ' '), flush=True)
-`, String(server.port), user, key.privatePath]);
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const session = new Session(child);
-    const first = await session.next(15_000);
-    if (first !== 'ready') throw new Error(`paramiko session for ${user} did not open: ${first}\n${stderr}`);
-    return session;
-  }
-
-  private next(timeoutMs: number): Promise<string> {
-    const line = this.lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiting = undefined; reject(new Error('no answer from the paramiko session')); }, timeoutMs);
-      this.waiting = (l) => { clearTimeout(timer); resolve(l); };
-      this.child.once('exit', () => { clearTimeout(timer); resolve('exited'); });
-    });
-  }
-
-  async cmd(line: string, timeoutMs = 20_000): Promise<string> {
-    this.child.stdin.write(`${line}\n`);
-    return this.next(timeoutMs);
-  }
-
-  close(): void { this.child.stdin.end(); this.child.kill(); }
-}
 
 const revoked = (server: TestServer, accountId: string, reason: RegExp) =>
   server.waitForLog((l) => l.msg === 'login revoked, disconnecting' && l.accountId === accountId && reason.test(String(l.reason)));
@@ -104,7 +35,7 @@ describe('a request of a session whose account was removed and re-created', { sk
     const oldKey = makeKey('ed25519');
     const newKey = makeKey('ed25519');
     assert.equal((await server.cli('account', 'add', 'tmp1', '--key', oldKey.publicPath)).code, 0);
-    const session = await Session.open(server, 'tmp1', oldKey);
+    const session = await ParamikoSession.open(server, 'tmp1', oldKey);
     try {
       assert.equal(await session.cmd('ls /dev'), 'ok []');
       const removed = await server.cli('account', 'remove', 'tmp1');
@@ -147,11 +78,11 @@ describe('open sessions end within sftp.sessionRecheckSeconds', { skip }, () => 
 
   test('when the account is removed, disabled, loses the key or the address; other sessions go on', async () => {
     const sessions = {
-      gone: await Session.open(server, 'gone', keys.a),
-      off: await Session.open(server, 'off', keys.a),
-      rekeyA: await Session.open(server, 'rekey', keys.a),
-      rekeyB: await Session.open(server, 'rekey', keys.b),
-      fenced: await Session.open(server, 'fenced', keys.a),
+      gone: await ParamikoSession.open(server, 'gone', keys.a),
+      off: await ParamikoSession.open(server, 'off', keys.a),
+      rekeyA: await ParamikoSession.open(server, 'rekey', keys.a),
+      rekeyB: await ParamikoSession.open(server, 'rekey', keys.b),
+      fenced: await ParamikoSession.open(server, 'fenced', keys.a),
     };
     try {
       for (const s of Object.values(sessions)) assert.match(await s.cmd('ls /'), /^ok \[/);
@@ -169,7 +100,8 @@ describe('open sessions end within sftp.sessionRecheckSeconds', { skip }, () => 
     } finally {
       for (const s of Object.values(sessions)) s.close();
     }
-    await revoked(server, 'gone', /^account removed$/);
+    // `account remove` disables the account before it deletes it: a timed re-check in between ends the session as disabled.
+    await revoked(server, 'gone', /^account (removed|disabled)$/);
     await revoked(server, 'off', /^account disabled$/);
     await revoked(server, 'rekey', /key used to log in was removed/);
     await revoked(server, 'fenced', /allowlist/);

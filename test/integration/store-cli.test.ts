@@ -121,6 +121,15 @@ describe('fluxgate store', { concurrency: true }, () => {
     assert.equal(error.code, 'FG_STORE_NOT_MIGRATED');
     assert.match(error.message, /does not have this fluxgate's schema .*: run `fluxgate store migrate` \(serve migrates at start\)/);
     assert.ok(!list.stderr.includes(passwordOf(db.url)), 'no password in the message');
+    // `bans` too (its repository read the pool directly and printed PostgreSQL's raw error), with and without --json.
+    for (const args of [['bans', '--json'], ['bans', 'remove', '203.0.113.7', '--json']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(jsonError(r).code, 'FG_STORE_NOT_MIGRATED', `${args.join(' ')}: ${r.stderr}`);
+    }
+    const text = await cli(['bans']);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stderr, /does not have this fluxgate's schema .*: run `fluxgate store migrate` .*\[FG_STORE_NOT_MIGRATED\]/);
     // Nothing migrated behind the operator's back, and no SQLite store made beside the configured PostgreSQL.
     assert.deepEqual(await db.query('SELECT tablename FROM pg_tables WHERE schemaname = \'public\''), []);
     assert.equal(existsSync(join(dataDir, 'fluxgate.db')), false);

@@ -4,8 +4,17 @@ import { FluxgateError } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import { connectPostgres } from './connect';
 
-/** First key of the node locks (the second is the node id's hash): "flux", 5 (cron-repository.ts holds 3). */
-const NODE_LOCK_CLASS = 0x666c7505;
+/**
+ * The node id's lock is the one-bigint form of PostgreSQL's advisory locks, keyed by the id's
+ * 64-bit hash (`hashtextextended`) with this bit set: with the 32 bits of `hashtext`, two
+ * different ids could share a key (a few hundred thousand ids hold such pairs) and the second
+ * node would be refused as if its id were taken. The bit keeps the node ids apart from the
+ * other one-bigint keys (migrate.ts, copy.ts, directory-shapes.ts: small constants, below
+ * 2^40); cron-repository.ts uses the two-int4 form, a space of its own.
+ */
+const NODE_LOCK_BIT = (1n << 62n).toString();
+/** The lock's key from the node id ($1) and NODE_LOCK_BIT ($2), in SQL. */
+const NODE_LOCK_KEY = '(hashtextextended($1, 0) | $2::bigint)';
 
 /** Who holds a node id, as PostgreSQL knows the session holding its lock. */
 interface Holder { client_addr: string | null; backend_start: Date | null; application_name: string | null }
@@ -90,7 +99,7 @@ async function take(url: string, nodeId: string): Promise<Client> {
   const client = await connectPostgres(url, { application_name: `fluxgate node ${nodeId}`.slice(0, 63) });
   try {
     await client.query('SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3');
-    const held = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [NODE_LOCK_CLASS, nodeId])).rows[0].ok;
+    const held = (await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${NODE_LOCK_KEY}) AS ok`, [nodeId, NODE_LOCK_BIT])).rows[0].ok;
     if (!held) throw takenError(nodeId, url, await holderOf(client, nodeId));
     return client;
   } catch (err) {
@@ -101,11 +110,14 @@ async function take(url: string, nodeId: string): Promise<Client> {
 
 /** The session holding a node id's lock, read from pg_locks and pg_stat_activity (undefined if it is gone meanwhile). */
 async function holderOf(client: Client, nodeId: string): Promise<Holder | undefined> {
+  // A one-bigint key shows in pg_locks as its high 32 bits (classid) and low 32 bits (objid), objsubid 1.
   const rows = await client.query<Holder>(`
+    WITH k AS (SELECT ${NODE_LOCK_KEY} AS key)
     SELECT host(a.client_addr) AS client_addr, a.backend_start, a.application_name
-      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-       AND l.classid::bigint = $1 AND l.objid::bigint = (hashtext($2)::bigint & 4294967295)`, [NODE_LOCK_CLASS, nodeId]);
+      FROM k, pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295)`, [nodeId, NODE_LOCK_BIT]);
   return rows.rows[0];
 }
 

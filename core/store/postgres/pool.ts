@@ -1,18 +1,17 @@
 import pg, { type PoolClient, type QueryResultRow } from 'pg';
+import { DEFAULT_STORE_POOL_SIZE } from '../../config/store-pool';
 import { redactStoreUrl } from '../../config/store-url';
 import { FluxgateError } from '../../errors';
 import type { Logger } from '../../logging/logger';
 import { connectionError } from './connect';
 
-/** Connections per node: the SFTP re-checks, the engine and the HTTP plane share them. */
-export const DEFAULT_POOL_SIZE = 10;
 /** A statement running longer than this is cancelled (a lock waited on forever, a runaway query). */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 /** How often a unit of work is run again after a serialization failure or a deadlock. */
 const RETRIES = 5;
 
 export interface PoolOptions {
-  /** Most connections open at once (default DEFAULT_POOL_SIZE). */
+  /** Most connections open at once (default store.poolSize's, DEFAULT_STORE_POOL_SIZE): the SFTP re-checks, the engine and the HTTP plane share them. */
   size?: number;
   statementTimeoutMs?: number;
   applicationName?: string;
@@ -36,7 +35,7 @@ export class PgPool {
   constructor(readonly url: string, options: PoolOptions = {}, readonly logger?: Logger) {
     this.pool = new pg.Pool({
       connectionString: url,
-      max: options.size ?? DEFAULT_POOL_SIZE,
+      max: options.size ?? DEFAULT_STORE_POOL_SIZE,
       statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       connectionTimeoutMillis: 10_000,
       application_name: options.applicationName ?? 'fluxgate',

@@ -76,7 +76,7 @@ export class PostgresStore implements Store {
     this.inactivity = new PostgresInactivityRepository(pool);
     this.operations = new PostgresOperationsRepository(pool);
     this.accounts = new PostgresAccountRepository(pool);
-    this.bans = new PostgresBanRepository(pool.pool);
+    this.bans = new PostgresBanRepository(pool);
     this.accountData = new PostgresAccountDataRepository(pool);
     this.journal = new PostgresJournalRepository(pool);
     this.queue = new PostgresQueueRepository(pool);
