@@ -11,7 +11,6 @@ import { roomInDev } from './dev-quota';
 import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { holdUploadHeadroom } from './upload-heap';
-import { trackUploadForScavenges } from './upload-scavenge';
 import { abandon, completeUpload } from './upload-completion';
 import { discard, tempPathFor } from './uploads';
 import { attachWriter } from './write-requests';
@@ -39,12 +38,8 @@ function fileHandle(ctx: SessionContext, id: Buffer): FileHandle {
 function register(ctx: SessionContext, h: FileHandle): Buffer {
   // Its place under the handle limits was reserved before it was opened (onOpen).
   const id = ctx.handles.add(h);
-  // Released when the upload is closed, completed or abandoned (upload-heap.ts, upload-scavenge.ts).
-  if (h.mode === 'write') {
-    const releaseHeadroom = holdUploadHeadroom();
-    const untrack = trackUploadForScavenges();
-    h.releaseHeadroom = () => { releaseHeadroom(); untrack(); };
-  }
+  // Released when the upload is closed, completed or abandoned (upload-heap.ts).
+  if (h.mode === 'write') h.releaseHeadroom = holdUploadHeadroom();
   return id;
 }
 

@@ -29,7 +29,7 @@ export interface FileHandle {
   end: number;
   /** Write handles: opened with APPEND, where the kernel ignores WRITE offsets (OpenSSH `reput`). */
   append?: boolean;
-  /** Write handles: ends this upload's hold on the heap headroom (upload-heap.ts) and its count for scavenges (upload-scavenge.ts); idempotent. */
+  /** Write handles: ends this upload's hold on the heap headroom (upload-heap.ts); idempotent. */
   releaseHeadroom?: () => void;
   /** Write handles: its claim on `path` in the server's OpenFiles, released once the file is closed. */
   claim?: WriteClaim;

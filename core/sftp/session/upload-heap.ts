@@ -15,7 +15,7 @@ import { v8Gc } from './v8-gc';
  * traces), and on a mostly idle server it sets that limit only ~10 MB above the live heap: once
  * one mark-compact happens during an upload, the swing alone passes the limit again and again
  * (tens of mark-compacts per 512 MiB upload; the measurements, on Node 20 and 24, are in
- * docs/sftp.md). Since upload-scavenge.ts scavenges every 8 MiB per open upload the swing is
+ * docs/sftp.md). Since upload-scavenge.ts scavenges every 8 MiB received the swing is
  * smaller; the headroom was kept as it is, not measured without it.
  *
  * So while at least one upload is open, the limit after a mark-compact sits HEADROOM_BYTES
