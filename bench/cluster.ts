@@ -13,6 +13,8 @@
  *       200,000-row sal file from upload to report) with the server's store on a fresh
  *       PostgreSQL database, beside the same (b) on SQLite in the same rounds: ratios printed
  *       (target ≥ 50 % of bare csv-parse). BENCH_SAL_ROUNDS (default 3); BENCH_ROWS as bench:sal.
+ *       PostgreSQL's CPU (its postmaster's tree, when this run started the cluster) is printed over
+ *       (b), as the server's is, and over the whole run (the server's start and migrations, the account, the sir fixture).
  *
  * PostgreSQL: FLUXGATE_TEST_POSTGRES_URL, else a private cluster started for the run, with fsync
  * and synchronous commits on (the tests' clusters have them off). BENCH_SKIP=sal,takeover,… leaves
@@ -115,7 +117,7 @@ async function salOnPostgres(): Promise<void> {
       const pgCpuBefore = postmasterPid ? treeCpuSeconds(postmasterPid) : NaN;
       let pgCpu: number | undefined;
       try {
-        pg = await runPipeline(file, undefined, { store: { url: database.url } });
+        pg = await runPipeline(file, undefined, { store: { url: database.url } }, postmasterPid);
         // The server has stopped: its connections' backends have ended and been counted.
         if (postmasterPid) pgCpu = treeCpuSeconds(postmasterPid) - pgCpuBefore;
       } finally {
@@ -126,7 +128,8 @@ async function salOnPostgres(): Promise<void> {
       const ratio = { pg: 100 * bare.seconds / pg.seconds, sqlite: 100 * bare.seconds / sqlite.seconds, run: pg, pgCpu };
       ratios.push(ratio);
       console.log(`  round ${round}: (a) csv-parse ${bare.seconds.toFixed(2)} s; (b) PostgreSQL ${pg.seconds.toFixed(2)} s, ratio ${ratio.pg.toFixed(0)}% `
-        + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pgCpu.toFixed(2)} s`}, peak RSS ${pg.rss.toFixed(0)} MB); `
+        + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pg.postgresCpu!.toFixed(2)} s (${pgCpu.toFixed(2)} s with the server's start)`}, `
+        + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB); `
         + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB); load ${load()}`);
     }
     const byPg = [...ratios].sort((x, y) => x.pg - y.pg);

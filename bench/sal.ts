@@ -31,7 +31,7 @@ import { parse } from 'csv-parse';
 import { execFileSync, spawn } from 'node:child_process';
 import { PARAMIKO_CONNECT, sftpBatch } from '../test/helpers/clients';
 import { PYTHON } from '../test/helpers/tools';
-import { childrenCpuSeconds, cpuSeconds, threadCpu } from './proc-stat';
+import { childrenCpuSeconds, cpuSeconds, threadCpu, treeCpuSeconds } from './proc-stat';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
@@ -187,6 +187,8 @@ export interface PipelineRun {
   /** When the sampled RSS was highest, in seconds from the end of the upload (negative: during it). */
   rssPeakAt: number;
   walPeak: number;
+  /** With `postgresPid`: PostgreSQL's CPU (its postmaster's tree) over (b), from the end of the upload to the report. */
+  postgresCpu?: number;
   listings?: number[];
   /** With BENCH_TRACE_GC=1: the server's mark-compacts around the file. */
   gc?: string;
@@ -224,9 +226,11 @@ function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } 
 
 /**
  * (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the
- * end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`).
+ * end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`);
+ * `postgresPid`: the postmaster whose CPU over (b) to measure.
  */
-export async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }, config: Record<string, unknown> = {}): Promise<PipelineRun> {
+export async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }, config: Record<string, unknown> = {},
+  postgresPid?: number): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
   const server = new TestServer({
     config: { log: { level: 'info' }, pgp: { signReports: false }, ...sandbox, ...config },
@@ -264,8 +268,10 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
     const childCpuAtUpload = childrenCpuSeconds(pid);
     const threadsAtUpload = threadCpu(pid);
     const schedAtUpload = schedTimes(pid, pid);
+    const postgresAtUpload = postgresPid ? treeCpuSeconds(postgresPid) : 0;
     if (put.code !== 0) throw new Error(put.stderr);
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
+    const postgresCpu = postgresPid ? treeCpuSeconds(postgresPid) - postgresAtUpload : undefined;
     clearInterval(walSampler);
     const listings = await probe?.stop();
     const sched = schedTimes(pid, pid);
@@ -278,7 +284,7 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
       mainWaiting: sched.waiting - schedAtUpload.waiting,
       rss: peakRssMb(pid),
       rssPeakAt: rssTop.at ? (rssTop.at - uploaded) / 1000 : NaN,
-      walPeak, listings,
+      walPeak, listings, postgresCpu,
       gc: TRACE_GC ? gcSummary(server.otherOutput, uploadStart, uploaded, reported) : undefined,
     };
     // The log line comes just after the report is written: wait for it rather than race it.

@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   FG_JOB_NOT_FOUND: 'no such job',
   FG_JOB_RUNNING: 'the job is already running',
   FG_JOB_SLOT_TAKEN: 'this scheduled run of the job was already begun, by this node or another',
+  FG_HOUSEKEEPING: 'the housekeeping job could not delete a chunk of old rows: the next run retries',
   FG_LEASE_LOST: 'the queue lease on this job ran out and another worker took it over: this worker\'s result is not recorded',
   // events and notifications (core/notify)
   FG_DELIVERY_NOT_FOUND: 'no such delivery',

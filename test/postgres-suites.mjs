@@ -45,6 +45,7 @@ export const POSTGRES_SUITES = [
   { file: 'test/integration/retention-crash.test.ts', why: 'a retention run killed mid-way: no file deleted twice, each deletion with its tombstone' },
   { file: 'test/e2e/retention-sftp.test.ts', why: 'retention over files uploaded and processed by the server: the journal\'s dates and states' },
   { file: 'test/e2e/retention-rewritten-report.test.ts', why: 'a report rewritten by a replay: outputs and tombstones per writer' },
+  { file: 'test/integration/jobs-housekeeping.test.ts', why: 'housekeeping deletes old done jobs and finished events with their deliveries, in chunks (HousekeepingRepository)' },
   { file: 'test/integration/expectations.test.ts', why: 'the expectations job: late / missed / recovered raised once (ExpectationRepository.raise)' },
   { file: 'test/e2e/jobs-sftp-login.test.ts', why: 'serve schedules the jobs; an expired key and a purged account no longer log in' },
 ];

@@ -9,6 +9,7 @@ import { JobRunner } from '../cron/runner';
 import { CronService } from '../cron/service';
 import { ExpectationsJob } from '../notify/expectations-job';
 import { FileDeleter } from '../retention/deleter';
+import { HousekeepingJob } from '../retention/housekeeping-job';
 import { RetentionJob } from '../retention/retention-job';
 import type { Store } from '../store/ports/store';
 
@@ -31,6 +32,7 @@ export function buildJobs({ config, paths, store, logger }: JobsDeps): Jobs {
     new AccountInactivityJob(config, paths, accounts, store.inactivity, retention, deleter),
     new KeyExpiryJob(config, accounts),
     new ExpectationsJob(config, store.expectations),
+    new HousekeepingJob(config, store.housekeeping),
   ]);
   const runs = store.cronRuns;
   return { registry, runner: new JobRunner(registry, runs, logger), runs, tombstones };

@@ -175,6 +175,10 @@ const retentionSchema = z.strictObject({
   reportDays: days.default(90),
   otherOutDays: days.default(90),
   partialUploadDays: days.default(7),
+  /** The housekeeping job: finished (`done`) queue jobs, from their last update; `dead` ones stay. */
+  queueDoneDays: days.default(7),
+  /** The housekeeping job: events, from when they happened, with their deliveries once all are delivered or dead. */
+  eventDays: days.default(90),
 }).prefault({});
 
 const accountsSchema = z.strictObject({
@@ -207,6 +211,8 @@ const jobsSchema = z.strictObject({
   keyExpiry: jobSchedule('45 2 * * *'),
   /** Expected files (issue #22): every 5 minutes, so late and missed are told within 5 minutes (each run is recorded). */
   expectations: jobSchedule('*/5 * * * *'),
+  /** Old done queue jobs, events and deliveries (retention.queueDoneDays, retention.eventDays). */
+  housekeeping: jobSchedule('0 3 * * *'),
 }).prefault({});
 
 const pgpSchema = z.strictObject({

@@ -1,15 +1,16 @@
 import type { Logger } from '../logging/logger';
 
 /** The jobs fluxgate schedules, by the name the CLI uses. */
-export const JOB_NAMES = ['retention', 'account-inactivity', 'key-expiry', 'expectations'] as const;
+export const JOB_NAMES = ['retention', 'account-inactivity', 'key-expiry', 'expectations', 'housekeeping'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Where each job's schedule lives in `config.jobs`. */
-export const JOB_CONFIG_KEYS: Record<JobName, 'retention' | 'accountInactivity' | 'keyExpiry' | 'expectations'> = {
+export const JOB_CONFIG_KEYS: Record<JobName, 'retention' | 'accountInactivity' | 'keyExpiry' | 'expectations' | 'housekeeping'> = {
   retention: 'retention',
   'account-inactivity': 'accountInactivity',
   'key-expiry': 'keyExpiry',
   expectations: 'expectations',
+  housekeeping: 'housekeeping',
 };
 
 /** One thing a run did (or, under --dry-run, would do). */

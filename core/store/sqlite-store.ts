@@ -9,6 +9,7 @@ import { SqliteDirectoryRepository } from './directory-repository';
 import type { DirectoryRepository } from './ports/directory';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
+import { SqliteHousekeepingRepository } from './housekeeping-repository';
 import { SqliteInactivityRepository } from './inactivity-repository';
 import { SqliteJournalRepository } from './journal-repository';
 import { SqliteNodeRepository } from './nodes-repository';
@@ -38,6 +39,7 @@ export class SqliteStore implements Store {
   readonly tombstones: SqliteTombstoneRepository;
   readonly retention: SqliteRetentionRepository;
   readonly inactivity: SqliteInactivityRepository;
+  readonly housekeeping: SqliteHousekeepingRepository;
   readonly operations: SqliteOperationsRepository;
   readonly accounts: SqliteAccountRepository;
   readonly journal: SqliteJournalRepository;
@@ -62,6 +64,7 @@ export class SqliteStore implements Store {
     this.tombstones = new SqliteTombstoneRepository(db);
     this.retention = new SqliteRetentionRepository(db);
     this.inactivity = new SqliteInactivityRepository(db);
+    this.housekeeping = new SqliteHousekeepingRepository(db);
     this.operations = new SqliteOperationsRepository(db);
     this.accounts = new SqliteAccountRepository(db);
     this.journal = new SqliteJournalRepository(db);

@@ -243,7 +243,7 @@ describe('operator API end to end', { skip }, () => {
 
   test('jobs (list, dry run, history), host keys and the PGP key match the CLI', async () => {
     const jobs = (await viewer.get('/api/v1/jobs')).body as Json[];
-    assert.deepEqual(jobs.map((j) => j.job).sort(), ['account-inactivity', 'expectations', 'key-expiry', 'retention']);
+    assert.deepEqual(jobs.map((j) => j.job).sort(), ['account-inactivity', 'expectations', 'housekeeping', 'key-expiry', 'retention']);
     const dry = await admin.call('POST', '/api/v1/jobs/retention/run', { dryRun: true, at: '+400d' });
     assert.equal(dry.status, 200, dry.text);
     assert.deepEqual([dry.body.job, dry.body.dryRun, dry.body.outcome], ['retention', true, 'ok']);

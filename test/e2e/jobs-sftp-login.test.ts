@@ -44,10 +44,11 @@ describe('key-expiry and account-inactivity against real logins', { skip: skipUn
 
   const login = (user: string, key: TestKey) => sftpBatch(server.port, user, key.privatePath, ['ls -1']);
 
-  test('serve schedules the three jobs with their cron expressions and timezone (expectations: none configured)', () => {
+  test('serve schedules the four jobs with their cron expressions and timezone (expectations: none configured)', () => {
     const scheduled = server.logs.filter((l) => l.component === 'cron' && l.msg === 'job scheduled');
     assert.deepEqual(scheduled.map((l) => [l.job, l.schedule, l.timezone]), [
       ['retention', '15 2 * * *', 'UTC'], ['account-inactivity', '30 2 * * *', 'UTC'], ['key-expiry', '45 2 * * *', 'UTC'],
+      ['housekeeping', '0 3 * * *', 'UTC'],
     ]);
     assert.ok(server.logs.some((l) => l.msg === 'job has nothing to do: not scheduled' && l.job === 'expectations'));
   });

@@ -167,7 +167,7 @@ describe('fluxgate --json', { concurrency: true }, () => {
     assert.deepEqual([removedKey.removed, removedKey.keys.length], [second.fingerprint, 1]);
     assert.ok(Array.isArray(await ok<unknown>('hostkeys')));
 
-    assert.equal((await ok<unknown[]>('jobs list')).length, 4);
+    assert.equal((await ok<unknown[]>('jobs list')).length, 5);
     const dry = await ok<{ job: string; dryRun: boolean }>('jobs run', ['retention', '--dry-run']);
     assert.deepEqual([dry.job, dry.dryRun], ['retention', true]);
     assert.ok(Array.isArray(await ok<unknown>('jobs history', ['retention'])));

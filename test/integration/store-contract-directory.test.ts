@@ -158,6 +158,47 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 2_503);
   });
 
+  // PostgreSQL inserts a big run of new keys without ON CONFLICT first, and falls back when a key is there (directory-insert.ts).
+  bothEngines('batch: big create runs answer per row whether their keys are new, already there or repeated, and roll back whole', async (e) => {
+    const d = dir(e);
+    const options = { sourceFile: 'f1' };
+    const ref = (i: number): string => `R${String(i).padStart(4, '0')}`;
+    const emp = (i: number, lastname = 'Müller'): Employee => employee({ registrationReference: ref(i), technicalId: `T${i}`, lastname, attributes: { i: String(i) } });
+    const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => from + k);
+    const create = (account: string, list: Employee[]) => d.batch(account, list.map((x) => ({ method: 'createEmployee', args: [x, options] }) as const));
+    assert.deepEqual(await create('acme', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'new keys');
+    assert.deepEqual(await create('acme', range(150, 300).map((i) => emp(i, 'Other'))), range(150, 300).map((i) => i >= 300), 'the first 150 keys were there');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(299)))!.lastname, 'Müller', 'a key already there is left as it is');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(300)))!.lastname, 'Other');
+    // A repeated key among new ones: right after keys that were there, then after a run of new keys only.
+    for (const from of [450, 1000]) {
+      const repeated = [...range(from, 200).map((i) => emp(i)), emp(from + 50, 'Second'), ...range(from + 200, 100).map((i) => emp(i))];
+      assert.deepEqual(await create('acme', repeated), repeated.map((_, k) => k !== 200), `the repeat answers false (from ${from})`);
+      assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(from + 50)))!.lastname, 'Müller', 'the first occurrence is the one stored');
+      if (from === 450) assert.deepEqual(await create('acme', range(750, 250).map((i) => emp(i))), range(750, 250).map(() => true));
+    }
+    assert.equal((await d.listEmployees('acme')).length, 1300);
+    const failing: DirectoryOp[] = [...range(2000, 200).map((i): DirectoryOp => ({ method: 'createEmployee', args: [emp(i), options] })),
+      { method: 'updateEmployee', args: [employee(), { keepPrevious: true }] }];
+    await assert.rejects(d.batch('acme', failing), (err: FluxgateError) => err.code === 'FG_PLUGIN_INVALID' && err.details?.operation === 200);
+    assert.equal((await d.listEmployees('acme')).length, 1300, 'the run of new keys rolled back with the batch');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', ref(2000)), undefined);
+    assert.deepEqual(await create('beta', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'the same keys are new in another account');
+    // Values that array literals quote, escape or read as NULL come back as they went in (PostgreSQL: textArray).
+    const awkward = ['a"b', 'back\\slash', 'line\nbreak\ttab', 'NULL', 'null', '', ' padded ', '{a,b}', 'Ångström ☃ 😀', '\\"', '\u0001', 'x\\'];
+    for (const [n, value] of ['plain', ...awkward].entries()) {
+      const list = range(0, 120).map((i) => employee({ registrationReference: `A${n}-${i}`, lastname: value, email: i % 2 ? null : value, attributes: { v: value, [value]: 'k' } }));
+      assert.deepEqual(await create('gamma', list), list.map(() => true));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-1`), list[1], JSON.stringify(value));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-2`), list[2], JSON.stringify(value));
+      const keep = { sourceFile: `u${n}`, keepPrevious: true };
+      const changed = list.map((x) => ({ ...x, firstname: `${value}!`, attributes: { ...x.attributes, w: value } }));
+      assert.deepEqual(await d.batch('gamma', changed.map((x) => ({ method: 'updateEmployee', args: [x, keep] }) as const)), list.map(() => 'updated'));
+      assert.deepEqual(await d.getEmployee('gamma', 'ACME-FR', `A${n}-1`), changed[1], `updated: ${JSON.stringify(value)}`);
+      assert.deepEqual(await d.previousEmployee('gamma', 'ACME-FR', `A${n}-1`, `u${n}`), list[1], `kept: ${JSON.stringify(value)}`);
+    }
+  });
+
   bothEngines('batch: a run of updates answers per row as one update after another would, and keeps the rows it replaces', async (e) => {
     const d = dir(e);
     const other = { sourceFile: 'g' };

@@ -21,7 +21,7 @@ const countsText = (counts: Record<string, number>): string =>
 const jobArgument = (): Argument => new Argument('<job>', 'the job').choices(JOB_NAMES);
 
 export const registerJobCommands: RegisterCommands = (program: Command, ctx: CliContext) => {
-  const jobs = program.command('jobs').description('scheduled jobs: retention, account inactivity, key expiry, expectations');
+  const jobs = program.command('jobs').description('scheduled jobs: retention, account inactivity, key expiry, expectations, housekeeping');
 
   jobs.command('list')
     .description('each job with its schedule, next run, last run and outcome')

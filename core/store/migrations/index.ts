@@ -17,6 +17,7 @@ import { bansMigration } from './017-bans';
 import { accountChangesMigration } from './018-account-changes';
 import { cronSlotsMigration } from './019-cron-slots';
 import { uploadIdentityMigration } from './020-upload-identity';
+import { queueDoneIndexMigration } from './021-queue-done-index';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -27,4 +28,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
   workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration,
-  cronSlotsMigration, uploadIdentityMigration];
+  cronSlotsMigration, uploadIdentityMigration, queueDoneIndexMigration];

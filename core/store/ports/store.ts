@@ -3,6 +3,7 @@ import type { AccountRepository } from './accounts';
 import type { AuditRepository } from './audit';
 import type { BanRepository } from './bans';
 import type { DeliveryRepository, EventRepository, ExpectationRepository } from './events';
+import type { HousekeepingRepository } from './housekeeping';
 import type { OperationsRepository } from './operations';
 import type { CronRepository, InactivityRepository, RetentionRepository, TombstoneRepository } from './jobs';
 import type { OperatorRepository } from './operators';
@@ -27,6 +28,8 @@ export interface Store {
   readonly tombstones: TombstoneRepository;
   readonly retention: RetentionRepository;
   readonly inactivity: InactivityRepository;
+  /** The housekeeping job's chunked deletions of old done queue jobs, events and deliveries. */
+  readonly housekeeping: HousekeepingRepository;
   readonly operations: OperationsRepository;
   readonly accounts: AccountRepository;
   readonly journal: JournalRepository;

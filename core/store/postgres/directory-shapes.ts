@@ -39,15 +39,32 @@ export class PgAttributeShapes {
   private readonly committed = new Set<string>();
   /** Ids that hold another key list than ours (a hash collision): such attributes are stored as plain JSON. */
   private readonly unusable = new Set<string>();
+  /** The previous encode's shape: a big file encodes one shape thousands of times. */
+  private last?: Shape;
 
   /** The stored text of `attributes`, noting in `work` the shape to settle before writing. */
   encode(attributes: Attributes, work: ShapeWork): string {
-    const keys = Object.keys(attributes);
-    const shape = this.shapeOf(keys);
-    if (this.unusable.has(shape.text)) return JSON.stringify(attributes);
-    if (!this.committed.has(shape.id) && !work.ensured.has(shape.id)) work.pending.set(shape.id, shape);
-    const values: unknown[] = [shape.id];
-    for (const key of keys) values.push(attributes[key]);
+    // As SQLite's AttributeShapes.encode: the previous shape compared key by key, no key list's JSON per row.
+    let shape = this.last;
+    const values: unknown[] = [shape?.id];
+    let n = 0;
+    let same = shape !== undefined;
+    for (const key in attributes) {
+      if (same && shape!.keys[n] !== key) same = false;
+      values.push(attributes[key]);
+      n++;
+    }
+    if (!same || n !== shape!.keys.length) {
+      // Own keys only, as JSON.stringify would (for...in above also sees inherited ones).
+      const keys = Object.keys(attributes);
+      shape = this.shapeOf(keys);
+      values.length = 1;
+      for (const key of keys) values.push(attributes[key]);
+      values[0] = shape.id;
+      this.last = shape;
+    }
+    if (this.unusable.has(shape!.text)) return JSON.stringify(attributes);
+    if (!this.committed.has(shape!.id) && !work.ensured.has(shape!.id)) work.pending.set(shape!.id, shape!);
     return JSON.stringify(values);
   }
 

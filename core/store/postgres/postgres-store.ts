@@ -11,6 +11,7 @@ import { PostgresDeliveryRepository } from './deliveries-repository';
 import { PostgresDirectoryRepository } from './directory-repository';
 import { PostgresEventRepository } from './events-repository';
 import { PostgresExpectationRepository } from './expectations-repository';
+import { PostgresHousekeepingRepository } from './housekeeping-repository';
 import { PostgresInactivityRepository } from './inactivity-repository';
 import { PostgresJournalRepository } from './journal-repository';
 import { migratePostgres } from './migrate';
@@ -39,6 +40,7 @@ export class PostgresStore implements Store {
   readonly tombstones: PostgresTombstoneRepository;
   readonly retention: PostgresRetentionRepository;
   readonly inactivity: PostgresInactivityRepository;
+  readonly housekeeping: PostgresHousekeepingRepository;
   readonly operations: PostgresOperationsRepository;
   readonly accounts: PostgresAccountRepository;
   readonly bans: PostgresBanRepository;
@@ -74,6 +76,7 @@ export class PostgresStore implements Store {
     this.tombstones = new PostgresTombstoneRepository(pool);
     this.retention = new PostgresRetentionRepository(pool);
     this.inactivity = new PostgresInactivityRepository(pool);
+    this.housekeeping = new PostgresHousekeepingRepository(pool);
     this.operations = new PostgresOperationsRepository(pool);
     this.accounts = new PostgresAccountRepository(pool);
     this.bans = new PostgresBanRepository(pool);

@@ -17,6 +17,7 @@ import { pgBansMigration } from './017-bans';
 import { pgAccountChangesMigration } from './018-account-changes';
 import { pgCronSlotsMigration } from './019-cron-slots';
 import { pgUploadIdentityMigration } from './020-upload-identity';
+import { pgQueueDoneIndexMigration } from './021-queue-done-index';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -29,4 +30,4 @@ export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectory
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
   pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration, pgCronSlotsMigration,
-  pgUploadIdentityMigration];
+  pgUploadIdentityMigration, pgQueueDoneIndexMigration];
