@@ -14,7 +14,9 @@
  *
  * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
  * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
- * BENCH_TRACE_GC=0 (no GC counts), BENCH_GC_LOG=FILE (the server's --trace-gc lines).
+ * BENCH_TRACE_GC=0 (no GC counts), BENCH_GC_LOG=FILE (the server's --trace-gc lines),
+ * BENCH_MEMORY=0 (no breakdown of the peak: by default the server's RSS is sampled every 50 ms
+ * and /proc/PID/smaps read at each new high, bench/memory-breakdown.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { PeakBreakdownSampler, describeBreakdown, readBreakdown } from './memory-breakdown';
 
 const ROOT = resolve(__dirname, '..');
 const MIB = Number(process.env.BENCH_MIB ?? 512);
@@ -39,12 +42,15 @@ const work = mkdtempSync(join(tmpdir(), 'fg-bench-'));
  * also keeps the trace lines.
  */
 const TRACE_GC = process.env.BENCH_TRACE_GC !== '0';
-const gc = { markCompacts: 0, scavenges: 0 };
+const gc = { markCompacts: 0, scavenges: 0, committedMiB: undefined as number | undefined };
+const MEMORY = process.env.BENCH_MEMORY !== '0';
 const gcLog = process.env.BENCH_GC_LOG ? createWriteStream(process.env.BENCH_GC_LOG) : undefined;
 
 /** A line of the server's stdout that is not a JSON log line: V8's --trace-gc output. */
 function onOtherLine(line: string): void {
   gcLog?.write(`${line}\n`);
+  const committed = /-> [\d.]+ \(([\d.]+)\) MB/.exec(line);
+  if (committed) gc.committedMiB = Number(committed[1]);
   if (/: Mark-Compact /.test(line)) gc.markCompacts++;
   else if (/: Scavenge /.test(line)) gc.scavenges++;
 }
@@ -93,6 +99,8 @@ async function startFluxgate(): Promise<{ child: ChildProcess; port: number; dat
   const dataDir = join(dir, 'var');
   writeFileSync(join(dir, 'fluxgate.yaml'), [
     `dataDir: ${dataDir}`, 'log:', '  level: info', 'pgp:', '  keyType: curve25519', 'engine:', '  watch: false',
+    // Any free port for the HTTP plane: two benchmarks at once must not collide on 8080.
+    'http:', '  port: 0',
     ...(FSYNC ? [] : ['sftp:', '  fsyncUploads: false']), '',
   ].join('\n'));
   const nodeArgs = [...(TRACE_GC ? ['--trace-gc'] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
@@ -172,10 +180,13 @@ async function main(): Promise<void> {
   // Idle, before any upload: what the uploads add shows in the peak.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssMiB(fg.child.pid!, 'VmRSS');
+  const idleBreakdown = MEMORY ? describeBreakdown(readBreakdown(fg.child.pid!, process.execPath)) : '';
   const sshd = await startSshd(`${clientKey}.pub`);
   if (!sshd) console.log('no /usr/sbin/sshd (apt-get install openssh-server): fluxgate figures only');
   const user = process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
   const sshdTarget = join(work, 'sshd-upload.bin');
+  const sampler = new PeakBreakdownSampler(fg.child.pid!, process.execPath, () => gc.committedMiB);
+  const sampling = MEMORY ? setInterval(() => sampler.sample(), 50) : undefined;
   const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; osCpu?: number; markCompacts: number[] }> = [];
   try {
     for (const cipher of CIPHERS) {
@@ -231,10 +242,13 @@ async function main(): Promise<void> {
       console.log('fluxgate mark-compact GCs per upload (V8 --trace-gc), round by round:');
       for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${r.markCompacts.join(' ')}`);
     }
-    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB); idle before the uploads ${idleRss.toFixed(0)} MiB`);
+    clearInterval(sampling);
+    if (MEMORY) for (const line of sampler.report()) console.log(line);
+    console.log(`fluxgate peak RSS: ${rss.toFixed(0)} MiB (${((rss * 1048576) / 1e6).toFixed(0)} MB; target < 200 MB); idle before the uploads ${idleRss.toFixed(0)} MiB${idleBreakdown ? ` (${idleBreakdown})` : ''}`);
     console.log(`fluxgate RSS at rest ${REST_SECONDS} s after its last upload: ${restRss.toFixed(0)} MiB (${((restRss * 1048576) / 1e6).toFixed(0)} MB; kept by the allocator for later transfers, not a leak: docs/sftp.md)`);
     console.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${load()} at the end`);
   } finally {
+    clearInterval(sampling);
     fg.child.kill('SIGTERM');
     sshd?.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));

@@ -6,27 +6,49 @@ import type { PathJail } from '../path-jail';
 import type { AccessPolicy } from '../permissions';
 import type { HandleTable } from './handles';
 
-/** Bounds SFTP WRITE requests being written at once: past the limit the socket stops being read. */
+/**
+ * The bytes of WRITE requests one session may hold before they are on disk, whatever their
+ * number. OpenSSH's `sftp` keeps 64 requests in flight, of 255 KiB each with
+ * limits@openssh.com: 16 MiB per session, held in Node's 64 KiB socket reads, which then live
+ * through scavenges and are promoted (freed only at a mark-compact). 4 MiB (what 64 of a plain
+ * client's 32 KiB writes would be, twice over) is far more than the disk needs to keep up: it
+ * takes 512 KiB runs, one at a time (write-buffer.ts). See upload-scavenge.ts for the rest.
+ */
+export const INFLIGHT_WRITE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Bounds SFTP WRITE requests being written at once, by count (`sftp.maxInflightWrites`) and by
+ * bytes (INFLIGHT_WRITE_BYTES): past either the socket stops being read, and it is read again
+ * once both are back to half.
+ */
 export class WriteGate {
   private inflight = 0;
+  private inflightBytes = 0;
   private paused = false;
 
-  constructor(private readonly max: number, private readonly pause: () => void, private readonly resume: () => void) {}
+  constructor(
+    private readonly max: number,
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+    private readonly maxBytes = INFLIGHT_WRITE_BYTES,
+  ) {}
 
   /** Whether the socket is paused: gathered writes must go to disk now, whatever their size. */
   get pressured(): boolean { return this.paused; }
 
-  acquire(requests = 1): void {
+  acquire(requests = 1, bytes = 0): void {
     this.inflight += requests;
-    if (this.inflight >= this.max && !this.paused) {
+    this.inflightBytes += bytes;
+    if ((this.inflight >= this.max || this.inflightBytes >= this.maxBytes) && !this.paused) {
       this.paused = true;
       this.pause();
     }
   }
 
-  release(requests = 1): void {
+  release(requests = 1, bytes = 0): void {
     this.inflight -= requests;
-    if (this.paused && this.inflight <= this.max / 2) {
+    this.inflightBytes -= bytes;
+    if (this.paused && this.inflight <= this.max / 2 && this.inflightBytes <= this.maxBytes / 2) {
       this.paused = false;
       this.resume();
     }

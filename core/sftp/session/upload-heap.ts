@@ -1,7 +1,7 @@
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { operatorSetV8Flag } from '../../v8-flags';
+import { v8Gc } from './v8-gc';
 
 /**
  * The old generation's allocation limit (`--heap-growing-percent`, read by V8 at each limit
@@ -15,7 +15,8 @@ import { operatorSetV8Flag } from '../../v8-flags';
  * traces), and on a mostly idle server it sets that limit only ~10 MB above the live heap: once
  * one mark-compact happens during an upload, the swing alone passes the limit again and again
  * (tens of mark-compacts per 512 MiB upload; the measurements, on Node 20 and 24, are in
- * docs/sftp.md).
+ * docs/sftp.md). Since upload-scavenge.ts scavenges every 8 MiB received the swing is
+ * smaller; the headroom was kept as it is, not measured without it.
  *
  * So while at least one upload is open, the limit after a mark-compact sits HEADROOM_BYTES
  * above the live heap, with at most V8's own largest growing factor (4, which it uses itself
@@ -53,7 +54,6 @@ let outside = 0;
 /** Mark-compacts seen while uploads were open: each set a limit with the held headroom. */
 let heldMarkCompacts = 0;
 let observer: PerformanceObserver | undefined;
-let fullGc: (() => void) | undefined;
 
 function countMarkCompacts(entries: PerformanceEntry[]): void {
   for (const entry of entries) {
@@ -77,13 +77,9 @@ function unwatchMarkCompacts(): boolean {
   return heldMarkCompacts > 0;
 }
 
-/** One full, synchronous GC; V8's gc function, exposed at run time (not on the global object). */
+/** One full, synchronous GC. */
 function collectFully(): void {
-  if (!fullGc) {
-    setFlagsFromString('--expose-gc');
-    fullGc = runInNewContext('gc') as () => void;
-  }
-  fullGc();
+  v8Gc()();
 }
 
 /** The percent that puts the limit HEADROOM_BYTES above a heap of `used` bytes, within bounds. */

@@ -7,8 +7,8 @@ const MAX_CHUNKS = 512;
 /** With `sync`, an fdatasync is started in the background after every this many bytes written. */
 export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
-/** Called once per run with the ids of its requests: all written, or `error` (none acknowledged). */
-export type Settle = (requests: readonly number[], error?: NodeJS.ErrnoException) => void;
+/** Called once per run with the ids of its requests and their bytes: all written, or `error` (none acknowledged). */
+export type Settle = (requests: readonly number[], error: NodeJS.ErrnoException | undefined, bytes: number) => void;
 
 interface Run {
   chunks: Buffer[];
@@ -71,7 +71,7 @@ export class WriteBuffer {
   /** One WRITE request whose data arrived in several pieces (see write-framing.ts), `length` bytes in all. */
   addPieces(request: number, offset: number, pieces: readonly Buffer[], length: number): void {
     // Nothing to write (an empty WRITE): done at once.
-    if (length === 0) return this.settle([request], this.failed);
+    if (length === 0) return this.settle([request], this.failed, 0);
     if (this.length > 0 && !this.append && offset !== this.start + this.length) this.flush();
     if (this.length === 0) this.start = offset;
     for (const piece of pieces) this.chunks.push(piece);
@@ -109,7 +109,7 @@ export class WriteBuffer {
     if (!run) return this.wakeIfIdle();
     if (this.failed) {
       // Nothing after a failure is written: the file keeps no data past a hole.
-      this.settle(run.requests, this.failed);
+      this.settle(run.requests, this.failed, run.length);
       return this.next();
     }
     this.writing = true;
@@ -117,7 +117,7 @@ export class WriteBuffer {
       this.writing = false;
       if (err) this.failed ??= err;
       else this.unsynced += run.length;
-      this.settle(run.requests, err ?? undefined);
+      this.settle(run.requests, err ?? undefined, run.length);
       this.backgroundSync();
       // Acknowledgements are waiting on what gathered meanwhile: write it now.
       if (this.queue.length === 0) this.flush();

@@ -6,6 +6,7 @@ import type { FileHandle } from './handles';
 import { safely } from './reply';
 import { SERVER_FAILED_UPLOADS, failureReason, uploadFailure } from './upload-failures';
 import { WriteBuffer } from './write-buffer';
+import { noteUploadBytes } from './upload-scavenge';
 
 /**
  * How far past the file's current end a WRITE may start. Clients write in order (OpenSSH sftp,
@@ -39,8 +40,9 @@ export function onWritePieces(ctx: SessionContext, reqid: number, id: Buffer, of
   const end = at + length;
   if (at > h.end + MAX_WRITE_AHEAD || end > ctx.sftpConfig.maxUploadBytes) return refuseWrite(ctx, reqid, h, at, end);
   if (end > h.end) h.end = end;
-  // Counted until on disk: past sftp.maxInflightWrites the socket stops being read.
-  ctx.writes.acquire();
+  // Counted until on disk: past sftp.maxInflightWrites, or INFLIGHT_WRITE_BYTES, the socket stops being read.
+  ctx.writes.acquire(1, length);
+  noteUploadBytes(length);
   h.writer.addPieces(reqid, offset, pieces, length);
 }
 
@@ -71,8 +73,8 @@ export function markFailed(h: FileHandle, err: unknown): void {
 /** The write side of an upload handle: WRITEs are answered as their data reaches the file. */
 export function attachWriter(ctx: SessionContext, h: FileHandle): FileHandle {
   let logged = false;
-  h.writer = new WriteBuffer(h.fd, (requests, error) => {
-    ctx.writes.release(requests.length);
+  h.writer = new WriteBuffer(h.fd, (requests, error, bytes) => {
+    ctx.writes.release(requests.length, bytes);
     // A refused WRITE was logged when refused; a disk error is logged once, here.
     if (error && !logged && !isFluxgateError(error)) {
       logged = true;
