@@ -12,7 +12,7 @@ import type { FileHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { holdUploadHeadroom } from './upload-heap';
 import { abandon, completeUpload } from './upload-completion';
-import { discard, tempPathFor } from './uploads';
+import { discard, finishInterruptedPublish, tempPathFor } from './uploads';
 import { attachWriter } from './write-requests';
 
 const openAsync = promisify(open);
@@ -72,7 +72,8 @@ async function openForUpload(ctx: SessionContext, path: JailedPath, flags: numbe
 async function openClaimed(ctx: SessionContext, path: JailedPath, flags: number, mayReplace: boolean): Promise<FileHandle> {
   const parent = await lstatOrUndefined(ctx.jail.parent(path).real);
   if (!parent?.isDirectory()) throw new FluxgateError('FG_NO_SUCH_FILE', `${ctx.jail.parent(path).virtual}: no such directory`, { path: path.virtual });
-  const existing = await lstatOrUndefined(path.real);
+  let existing = await lstatOrUndefined(path.real);
+  if (isFilepart(path) && await finishInterruptedPublish(path.real, existing)) existing = undefined;
   if (existing && !existing.isFile()) throw new FluxgateError('FG_PERMISSION_DENIED', `${path.virtual} is not a regular file`, { path: path.virtual });
   if (existing && flags & OPEN_MODE.EXCL) throw new FluxgateError('FG_FILE_EXISTS', `${path.virtual} already exists`, { path: path.virtual });
   // Without CREAT an OPEN only opens an existing file.

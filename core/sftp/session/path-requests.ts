@@ -7,7 +7,8 @@ import { checkSetstat, lstatOrUndefined } from './file-requests';
 import { announceUpload } from './upload-completion';
 import { handleRequest, safely } from './reply';
 import { SERVER_FAILED_UPLOADS, incompleteUpload } from './upload-failures';
-import { publish } from './uploads';
+import { finishInterruptedPublish, publish } from './uploads';
+import { isFilepart } from '../permissions';
 
 export function onRealpath(ctx: SessionContext, reqid: number, input: string): void {
   handleRequest(ctx, reqid, 'realpath', input, () => {
@@ -22,7 +23,8 @@ export function onStat(ctx: SessionContext, reqid: number, input: string, op: 's
   handleRequest(ctx, reqid, op, input, async () => {
     const path = ctx.jail.resolve(input);
     await ctx.jail.assertNoSymlinks(path);
-    const st = await lstatOrUndefined(path.real);
+    let st = await lstatOrUndefined(path.real);
+    if (isFilepart(path) && await finishInterruptedPublish(path.real, st)) st = undefined;
     const recent = st ? undefined : ctx.recentUploads.get(path.virtual);
     if (recent) return safely(() => ctx.sftp.attrs(reqid, recent));
     if (!st) throw new FluxgateError('FG_NO_SUCH_FILE', `${path.virtual}: no such file or directory`, { path: path.virtual });
@@ -92,6 +94,14 @@ export function onRename(ctx: SessionContext, reqid: number, fromInput: string, 
     try {
       toClaim = files.claim(to, { session: ctx.handles, op: 'rename-onto' });
       const st = await lstatOrUndefined(from.real);
+      if (isFilepart(from) && await finishInterruptedPublish(from.real, st)) {
+        // This rename was done before, up to its last step: answered as done if `to` is that file.
+        const published = await lstatOrUndefined(to.real);
+        if (published?.ino !== st!.ino || published.dev !== st!.dev) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file (it was published before)`, { path: from.virtual });
+        ctx.audit.warn({ op: 'rename', path: from.virtual, to: to.virtual }, 'rename: an earlier rename of this file, interrupted before its end, completed');
+        safely(() => ctx.sftp.status(reqid, STATUS.OK));
+        return;
+      }
       if (!st?.isFile()) throw new FluxgateError('FG_NO_SUCH_FILE', `${from.virtual}: no such file`, { path: from.virtual });
       // Last, right before publishing: nothing is published once the login was revoked.
       await ctx.recheck();
