@@ -34,6 +34,35 @@ export function decodeAttributes(data: string, keysOf: (shapeId: string) => read
 }
 
 /**
+ * The shape of `attributes` and their shaped row `["<shape id>", v1, …, vn]` (any engine's).
+ * `last`, the previous row's shape, is kept when the keys come in the same order: a big file
+ * encodes one shape thousands of times, and comparing key by key costs less than a key list's
+ * JSON per row.
+ */
+export function shapedRow<S extends { readonly id: string; readonly keys: readonly string[] }>(
+  attributes: Attributes, last: S | undefined, shapeOf: (keys: readonly string[]) => S,
+): { shape: S; values: unknown[] } {
+  let shape = last;
+  const values: unknown[] = [shape?.id];
+  let n = 0;
+  let same = shape !== undefined;
+  for (const key in attributes) {
+    if (same && shape!.keys[n] !== key) same = false;
+    values.push(attributes[key]);
+    n++;
+  }
+  if (!same || n !== shape!.keys.length) {
+    // Own keys only, as JSON.stringify would (for...in above also sees inherited ones).
+    const keys = Object.keys(attributes);
+    shape = shapeOf(keys);
+    values.length = 1;
+    for (const key of keys) values.push(attributes[key]);
+    values[0] = shape.id;
+  }
+  return { shape: shape!, values };
+}
+
+/**
  * Employee attributes in a compact form (migration 006): `["<shape id>", v1, …, vn]`, where the
  * shape, stored once in dir_attribute_shapes, names the keys in order. Repeating every key in
  * every row made the attributes about 370 of the 460 bytes a sal row wrote (135 now), and what
@@ -69,25 +98,9 @@ export class AttributeShapes {
    * dry runs, which write nothing and only compare).
    */
   encode(attributes: Attributes, persist = true): string {
-    let shape = this.last;
-    const values: unknown[] = [shape?.id];
-    let n = 0;
-    let same = shape !== undefined;
-    for (const key in attributes) {
-      if (same && shape!.keys[n] !== key) same = false;
-      values.push(attributes[key]);
-      n++;
-    }
-    if (!same || n !== shape!.keys.length) {
-      // Own keys only, as JSON.stringify would (for...in above also sees inherited ones).
-      const keys = Object.keys(attributes);
-      shape = this.shapeOf(keys);
-      values.length = 1;
-      for (const key of keys) values.push(attributes[key]);
-      values[0] = shape.id;
-      this.last = shape;
-    }
-    if (!(persist ? this.ensure(shape!) : this.check(shape!))) return JSON.stringify(attributes);
+    const { shape, values } = shapedRow(attributes, this.last, (keys) => this.shapeOf(keys));
+    this.last = shape;
+    if (!(persist ? this.ensure(shape) : this.check(shape))) return JSON.stringify(attributes);
     return JSON.stringify(values);
   }
 

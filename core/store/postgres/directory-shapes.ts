@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FluxgateError } from '../../errors';
 import type { Attributes } from '../../plugin-api/directory';
-import { decodeAttributes } from '../attribute-shapes';
+import { decodeAttributes, shapedRow } from '../attribute-shapes';
 import type { Queryable } from './pool';
 
 /** A key list and its id (a hash of its text: SQLite's AttributeShapes computes the same ids). */
@@ -44,27 +44,10 @@ export class PgAttributeShapes {
 
   /** The stored text of `attributes`, noting in `work` the shape to settle before writing. */
   encode(attributes: Attributes, work: ShapeWork): string {
-    // As SQLite's AttributeShapes.encode: the previous shape compared key by key, no key list's JSON per row.
-    let shape = this.last;
-    const values: unknown[] = [shape?.id];
-    let n = 0;
-    let same = shape !== undefined;
-    for (const key in attributes) {
-      if (same && shape!.keys[n] !== key) same = false;
-      values.push(attributes[key]);
-      n++;
-    }
-    if (!same || n !== shape!.keys.length) {
-      // Own keys only, as JSON.stringify would (for...in above also sees inherited ones).
-      const keys = Object.keys(attributes);
-      shape = this.shapeOf(keys);
-      values.length = 1;
-      for (const key of keys) values.push(attributes[key]);
-      values[0] = shape.id;
-      this.last = shape;
-    }
-    if (this.unusable.has(shape!.text)) return JSON.stringify(attributes);
-    if (!this.committed.has(shape!.id) && !work.ensured.has(shape!.id)) work.pending.set(shape!.id, shape!);
+    const { shape, values } = shapedRow(attributes, this.last, (keys) => this.shapeOf(keys));
+    this.last = shape;
+    if (this.unusable.has(shape.text)) return JSON.stringify(attributes);
+    if (!this.committed.has(shape.id) && !work.ensured.has(shape.id)) work.pending.set(shape.id, shape);
     return JSON.stringify(values);
   }
 
