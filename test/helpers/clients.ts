@@ -56,3 +56,16 @@ pkey = load_key(key)
 ssh.connect('127.0.0.1', port=port, username=user, pkey=pkey, allow_agent=False, look_for_keys=False, timeout=10)
 sftp = ssh.open_sftp()
 `;
+
+/** Paramiko: `attempt(label, fn)` runs an SFTP call and prints `label OK` or `label REFUSED <errno> <message>` (read back by `outcome`). */
+export const PARAMIKO_ATTEMPT = `
+def attempt(label, fn):
+    try:
+        fn()
+        print(label, 'OK', flush=True)
+    except IOError as e:
+        print(label, 'REFUSED', e.errno, str(e), flush=True)
+`;
+
+/** The line PARAMIKO_ATTEMPT printed for `label`. */
+export const outcome = (stdout: string, label: string): string => stdout.split('\n').find((l) => l.startsWith(`${label} `)) ?? `${label} (no line)`;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
-import { PARAMIKO_CONNECT, python } from '../helpers/clients';
+import { outcome, PARAMIKO_ATTEMPT, PARAMIKO_CONNECT, python } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 
@@ -38,13 +38,7 @@ test('a .filepart left linked to its published file by a killed publish reads as
   for (const name of [seen, rewritten, renamed]) interruptedPublish(name, `PUBLISHED ${name}`);
   // The published file as the engine would be reading it: through a descriptor held on its inode.
   const held = openSync(join(dir(), rewritten), 'r');
-  const r = await python(`${PARAMIKO_CONNECT}
-def attempt(label, fn):
-    try:
-        fn()
-        print(label, 'OK', flush=True)
-    except IOError as e:
-        print(label, 'REFUSED', e.errno, str(e), flush=True)
+  const r = await python(`${PARAMIKO_CONNECT}${PARAMIKO_ATTEMPT}
 attempt('stat', lambda: sftp.stat('/in/pro/${seen}.filepart'))
 def rewrite():
     with sftp.open('/in/pro/${rewritten}.filepart', 'w') as f:
@@ -55,7 +49,7 @@ attempt('rename', lambda: sftp.rename('/in/pro/${renamed}.filepart', '/in/pro/${
 ssh.close()
 `, [String(server.port), 'acme', key.privatePath]);
   assert.equal(r.code, 0, r.stderr);
-  const line = (label: string): string => r.stdout.split('\n').find((l) => l.startsWith(`${label} `)) ?? `${label} (no line)`;
+  const line = (label: string): string => outcome(r.stdout, label);
   // The client's check "is my .filepart still there?" says published.
   assert.match(line('stat'), /^stat REFUSED 2 /, r.stdout);
   assert.equal(existsSync(join(dir(), `${seen}.filepart`)), false);

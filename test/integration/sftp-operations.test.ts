@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestServer } from '../helpers/server';
-import { PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
+import { outcome, PARAMIKO_ATTEMPT, PARAMIKO_CONNECT, python, sftpBatch } from '../helpers/clients';
 import { makeKey, type TestKey } from '../helpers/keys';
 import { skipUnless } from '../helpers/tools';
 
@@ -26,15 +26,6 @@ const args = (): string[] => [String(server.port), 'acme', key.privatePath];
 const MAX_UPLOAD = 20 * 1024 * 1024;
 const noTemp = (...dir: string[]): void => assert.deepEqual(readdirSync(root(...dir)).filter((n) => n.startsWith('.fg-upload-')), [], 'no temporary file left');
 
-/** Runs an SFTP call and prints `label OK` or `label REFUSED <errno> <message>` (read back by `outcome`). */
-const ATTEMPT = `
-def attempt(label, fn):
-    try:
-        fn()
-        print(label, 'OK', flush=True)
-    except IOError as e:
-        print(label, 'REFUSED', e.errno, str(e), flush=True)
-`;
 
 /** A second paramiko connection (another SSH session of the same account): `other`. */
 const SECOND_SESSION = `
@@ -42,9 +33,8 @@ ssh_b = paramiko.SSHClient()
 ssh_b.set_missing_host_key_policy(paramiko.AutoAddPolicy())
 ssh_b.connect('127.0.0.1', port=port, username=user, pkey=pkey, allow_agent=False, look_for_keys=False, timeout=10)
 other = ssh_b.open_sftp()
-${ATTEMPT}`;
+${PARAMIKO_ATTEMPT}`;
 
-const outcome = (stdout: string, label: string): string => stdout.split('\n').find((l) => l.startsWith(`${label} `)) ?? `${label} (no line)`;
 
 async function journal(): Promise<Array<Record<string, unknown>>> {
   const r = await server.cli('files', '--json');
@@ -258,7 +248,7 @@ ssh.close()
 test('hidden names (leading dot) are refused where uploads are processed, with what to do instead; dev/ keeps them, direct uploads still work', { skip }, async () => {
   const valid = 'ndmat_acme_acme_sir_hrmanager_v6_250101120500.csv';
   const script = (uploads: string[], renames: Array<[string, string]>): string => `${PARAMIKO_CONNECT}
-${ATTEMPT}
+${PARAMIKO_ATTEMPT}
 def put(path):
     with sftp.open(path, 'w') as f:
         f.write(b'registration_reference;last_name\\r\\n1;Doe\\r\\n')
@@ -297,7 +287,7 @@ test('dev/: an existing file opened without TRUNC is modified, not lost (APPEND,
   writeFileSync(root('dev', 'app.txt'), 'hello\n');
   writeFileSync(root('dev', 'rplus.txt'), 'abcdefgh');
   const r = await python(`${PARAMIKO_CONNECT}
-${ATTEMPT}
+${PARAMIKO_ATTEMPT}
 with sftp.open('/dev/app.txt', 'a') as f:
     f.write(b'world\\n')
 with sftp.open('/dev/rplus.txt', 'r+') as f:
@@ -332,7 +322,7 @@ ssh.close()
 
 test('names that are not valid UTF-8 are refused (bad\\xff and bad\\xfe are not one file); UTF-8 names work', { skip }, async () => {
   const r = await python(`${PARAMIKO_CONNECT}
-${ATTEMPT}
+${PARAMIKO_ATTEMPT}
 def put(path, data):
     with sftp.open(path, 'w') as f:
         f.write(data)
@@ -357,7 +347,7 @@ test('SETSTAT/FSETSTAT: a missing path is NO_SUCH_FILE; times and modes of exist
   const name = 'ndmat_acme_acme_usr_hrmanager_v6_250101121000.csv';
   const r = await python(`${PARAMIKO_CONNECT}
 import os, time
-${ATTEMPT}
+${PARAMIKO_ATTEMPT}
 attempt('chmod-missing', lambda: sftp.chmod('/dev/missing.txt', 0o600))
 attempt('utime-missing', lambda: sftp.utime('/dev/missing.txt', (1, 1)))
 attempt('truncate-missing', lambda: sftp.truncate('/dev/missing.txt', 0))
