@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { PARAMIKO_CONNECT } from './clients';
 import type { TestKey } from './keys';
 import { PYTHON } from './tools';
@@ -12,15 +13,8 @@ export class ParamikoSession {
   private readonly lines: string[] = [];
   private waiting?: (line: string) => void;
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    let buffer = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(line); } else this.lines.push(line);
-      }
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(line); } else this.lines.push(line);
     });
   }
 

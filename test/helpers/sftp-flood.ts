@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { PYTHON } from './tools';
 
 /**
@@ -125,15 +126,8 @@ export class FloodClient {
   private stderr = '';
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    let buffer = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(line); } else this.lines.push(line);
-      }
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(line); } else this.lines.push(line);
     });
     child.stderr.on('data', (d) => { this.stderr += d; });
     child.once('exit', () => {
