@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { PeakBreakdownSampler, describeBreakdown, readBreakdown } from './memory-breakdown';
+import { threadCpu } from './proc-stat';
 
 const ROOT = resolve(__dirname, '..');
 const MIB = Number(process.env.BENCH_MIB ?? 512);
@@ -167,6 +168,39 @@ function cpuSeconds(pid: number, mainThreadOnly = false): number {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * CPU seconds per thread group of a process (threads by name: `main`, `libuv-worker` for the
+ * file system's thread pool, `V8 DefaultWorke` for V8's GC helpers...), to say where the time
+ * goes, not only how much.
+ */
+function threadGroups(pid: number): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const [thread, seconds] of threadCpu(pid)) {
+    const group = thread.slice(0, thread.lastIndexOf('#'));
+    groups.set(group, (groups.get(group) ?? 0) + seconds);
+  }
+  return groups;
+}
+
+/** `after - before` per group, 0.01 s or more, biggest first: `main 0.54, libuv-worker 0.40`. */
+function groupsSpent(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const spent = new Map<string, number>();
+  for (const [group, seconds] of after) {
+    const s = seconds - (before.get(group) ?? 0);
+    if (s >= 0.01) spent.set(group, s);
+  }
+  return new Map([...spent].sort((a, b) => b[1] - a[1]));
+}
+
+const describeGroups = (groups: Map<string, number>): string => [...groups].map(([g, s]) => `${g} ${s.toFixed(2)}`).join(', ');
+
+/** The median of each group over the rounds (a group missing from a round counts 0 there). */
+function medianGroups(rounds: Array<Map<string, number>>): Map<string, number> {
+  const names = new Set(rounds.flatMap((r) => [...r.keys()]));
+  const medians = new Map([...names].map((g) => [g, median(rounds.map((r) => r.get(g) ?? 0))] as const));
+  return new Map([...medians].filter(([, s]) => s >= 0.01).sort((a, b) => b[1] - a[1]));
+}
+
 async function main(): Promise<void> {
   const loadAtStart = load();
   console.log(`fluxgate sftp benchmark: ${MIB} MiB, ${ROUNDS} rounds per cipher, fluxgate fsyncUploads ${FSYNC}, work dir ${work}, load average ${loadAtStart}`);
@@ -187,7 +221,7 @@ async function main(): Promise<void> {
   const sshdTarget = join(work, 'sshd-upload.bin');
   const sampler = new PeakBreakdownSampler(fg.child.pid!, process.execPath, () => gc.committedMiB);
   const sampling = MEMORY ? setInterval(() => sampler.sample(), 50) : undefined;
-  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; osCpu?: number; markCompacts: number[] }> = [];
+  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; fgThreads: Map<string, number>; osCpu?: number; markCompacts: number[] }> = [];
   try {
     for (const cipher of CIPHERS) {
       const fgTimes: number[] = [];
@@ -196,13 +230,16 @@ async function main(): Promise<void> {
       const fgMain: number[] = [];
       const osCpu: number[] = [];
       const fgMarkCompacts: number[] = [];
+      const fgThreads: Array<Map<string, number>> = [];
       for (let round = 1; round <= ROUNDS; round++) {
         let cpu = cpuSeconds(fg.child.pid!);
         const mainCpu = cpuSeconds(fg.child.pid!, true);
+        const threadsBefore = threadGroups(fg.child.pid!);
         const gcBefore = { ...gc };
         fgTimes.push(await upload(fg.port, 'bench', clientKey, cipher, source, '/dev/bench.bin'));
         fgCpu.push(cpuSeconds(fg.child.pid!) - cpu);
         fgMain.push(cpuSeconds(fg.child.pid!, true) - mainCpu);
+        fgThreads.push(groupsSpent(threadsBefore, threadGroups(fg.child.pid!)));
         fgMarkCompacts.push(gc.markCompacts - gcBefore.markCompacts);
         const gcs = TRACE_GC ? `, ${gc.markCompacts - gcBefore.markCompacts} mark-compacts ${gc.scavenges - gcBefore.scavenges} scavenges` : '';
         rmSync(join(fg.dataDir, 'sftp', 'bench', 'dev', 'bench.bin'), { force: true });
@@ -217,11 +254,12 @@ async function main(): Promise<void> {
         const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
         const secs = (c?: number): string => (c === undefined ? '' : ` (${c.toFixed(2)} CPU-s)`);
         console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}${secs(fgCpu.at(-1))} main thread ${fgMain.at(-1)!.toFixed(2)} CPU-s${gcs}, openssh ${mbps(osTimes.at(-1))}${secs(osCpu.at(-1))}`);
+        console.log(`    fluxgate threads (CPU-s): ${describeGroups(fgThreads.at(-1)!)}`);
       }
       const rate = (t: number): number => (MIB * 1048576) / t / 1e6;
       results.push({
         cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined,
-        fgCpu: median(fgCpu), fgMain: median(fgMain), osCpu: sshd ? median(osCpu) : undefined, markCompacts: fgMarkCompacts,
+        fgCpu: median(fgCpu), fgMain: median(fgMain), fgThreads: medianGroups(fgThreads), osCpu: sshd ? median(osCpu) : undefined, markCompacts: fgMarkCompacts,
       });
     }
     const rss = rssMiB(fg.child.pid!);
@@ -238,6 +276,8 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
     }
+    console.log('median fluxgate CPU seconds per upload by thread (main: JavaScript, decryption, socket reads; libuv-worker: the file writes; V8 DefaultWorke: GC helpers):');
+    for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${describeGroups(r.fgThreads)}`);
     if (TRACE_GC) {
       console.log('fluxgate mark-compact GCs per upload (V8 --trace-gc), round by round:');
       for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${r.markCompacts.join(' ')}`);

@@ -1,4 +1,5 @@
 import type { SFTPWrapper } from 'ssh2';
+import { rawChannelOf, sendRaw, type RawChannel } from './raw-replies';
 
 /**
  * OpenSSH's `limits@openssh.com` extension. OpenSSH's `sftp` asks for it when the server's
@@ -8,7 +9,7 @@ import type { SFTPWrapper } from 'ssh2';
  *
  * ssh2 1.17 answers INIT with a fixed VERSION packet without extensions and has no API for
  * extended replies, so this uses a few of its internals (the SFTP object's `push`, `_version`,
- * `_protocol.channelData`, `outgoing`). They are checked first: with an ssh2 that lacks them
+ * and raw channel writes: raw-replies.ts). They are checked first: with an ssh2 that lacks them
  * nothing changes and clients keep their 32 KiB default.
  */
 
@@ -21,33 +22,17 @@ const SSH_FXP_INIT = 1;
 const SSH_FXP_VERSION = 2;
 const SSH_FXP_EXTENDED_REPLY = 201;
 
-interface Ssh2SftpInternals {
+interface Ssh2SftpInternals extends RawChannel {
   push(data: Buffer | null): unknown;
   _version: number;
   _pktLenBytes: number;
-  _protocol: { channelData(id: number, data: Buffer): void };
-  outgoing: { id: number; window: number; packetSize: number; state: string };
-  /** Replies waiting for window; the last one may be half sent. */
-  _buffer: unknown[];
   emit(event: string): boolean;
 }
 
 function internalsOf(sftp: SFTPWrapper): Ssh2SftpInternals | undefined {
   const s = sftp as unknown as Partial<Ssh2SftpInternals>;
-  const ok = typeof s.push === 'function' && s._version === -1 && s._pktLenBytes === 0
-    && typeof s._protocol?.channelData === 'function' && typeof s.outgoing?.window === 'number';
+  const ok = typeof s.push === 'function' && s._version === -1 && s._pktLenBytes === 0 && rawChannelOf(sftp) !== undefined;
   return ok ? (s as Ssh2SftpInternals) : undefined;
-}
-
-/** Sends one whole SFTP packet now if the channel window allows it (true), else does nothing. */
-function sendRaw(s: Ssh2SftpInternals, packet: Buffer): boolean {
-  const out = s.outgoing;
-  // Never between the halves of a reply ssh2 is still sending.
-  if (!Array.isArray(s._buffer) || s._buffer.length > 0) return false;
-  if (out.state !== 'open' || out.window < packet.length || out.packetSize < packet.length) return false;
-  out.window -= packet.length;
-  s._protocol.channelData(out.id, packet);
-  return true;
 }
 
 function versionPacket(version: number): Buffer {
@@ -89,12 +74,12 @@ export function advertiseLimits(sftp: SFTPWrapper): void {
 
 /** Answers a limits@openssh.com request; false if it could not be sent (caller answers with a status). */
 export function replyLimits(sftp: SFTPWrapper, reqid: number, maxOpenHandles: number): boolean {
-  const s = sftp as unknown as Partial<Ssh2SftpInternals>;
-  if (typeof s._protocol?.channelData !== 'function' || typeof s.outgoing?.window !== 'number') return false;
+  const s = rawChannelOf(sftp);
+  if (!s) return false;
   const packet = Buffer.alloc(4 + 1 + 4 + 4 * 8);
   let p = packet.writeUInt32BE(packet.length - 4, 0);
   p = packet.writeUInt8(SSH_FXP_EXTENDED_REPLY, p);
   p = packet.writeUInt32BE(reqid, p);
   for (const value of [MAX_PACKET, MAX_DATA, MAX_DATA, maxOpenHandles]) p = packet.writeBigUInt64BE(BigInt(value), p);
-  return sendRaw(s as Ssh2SftpInternals, packet);
+  return sendRaw(s, packet);
 }

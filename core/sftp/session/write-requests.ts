@@ -4,6 +4,7 @@ import { STATUS, statusFor } from './attrs';
 import type { SessionContext } from './context';
 import type { FileHandle } from './handles';
 import { safely } from './reply';
+import { sendOkStatuses } from './raw-replies';
 import { SERVER_FAILED_UPLOADS, failureReason, uploadFailure } from './upload-failures';
 import { WriteBuffer } from './write-buffer';
 import { noteUploadBytes } from './upload-scavenge';
@@ -82,6 +83,11 @@ export function attachWriter(ctx: SessionContext, h: FileHandle): FileHandle {
       ctx.audit.error({ op: 'write', path: h.path.virtual, code: error.code, err: error.message, accepted: h.writer?.bytes }, 'write failed');
     }
     const failure = error && uploadFailure(h.path, error);
+    // The run's OKs as one SSH packet (2-5 per 512 KiB run of OpenSSH's 255 KiB WRITEs, 16 or
+    // more of 32 KiB ones): one encryption and one TCP segment for the client to wake up to.
+    let sent = false;
+    if (!failure) safely(() => { sent = sendOkStatuses(ctx.sftp, requests); });
+    if (sent) return;
     for (const reqid of requests) {
       safely(() => (failure ? ctx.sftp.status(reqid, statusFor(failure), failure.message) : ctx.sftp.status(reqid, STATUS.OK)));
     }
