@@ -170,7 +170,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /**
  * CPU seconds per thread group of a process (threads by name: `main`, `libuv-worker` for the
- * file system's thread pool, `V8 DefaultWorke` for V8's GC helpers...), to say where the time
+ * file system's thread pool, `V8Worker` for V8's GC and compiler helpers...), to say where the time
  * goes, not only how much.
  */
 function threadGroups(pid: number): Map<string, number> {
@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fgCpu.toFixed(2).padStart(5)} (main thread ${r.fgMain.toFixed(2)})  openssh ${r.osCpu !== undefined ? r.osCpu.toFixed(2).padStart(5) : '    -'}`);
     }
-    console.log('median fluxgate CPU seconds per upload by thread (main: JavaScript, decryption, socket reads; libuv-worker: the file writes; V8 DefaultWorke: GC helpers):');
+    console.log('median fluxgate CPU seconds per upload by thread (main: JavaScript, decryption, socket reads; libuv-worker: the file writes; V8Worker: GC and compiler helpers):');
     for (const r of results) console.log(`  ${r.cipher.padEnd(32)} ${describeGroups(r.fgThreads)}`);
     if (TRACE_GC) {
       console.log('fluxgate mark-compact GCs per upload (V8 --trace-gc), round by round:');
