@@ -1,9 +1,16 @@
 import type { Row, TableSpec } from '../directory-tables';
-import { copyField, copyIn } from './copy-in';
+import { CopyText, copyField, copyIn } from './copy-in';
 import { Tx, type Queryable } from './pool';
 
 /** Columns that are not TEXT, cast from the text arrays of a multi-row INSERT or UPDATE. */
 export const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
+
+/** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
+export const asText = (v: unknown): string | null => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null || v === undefined ? null : JSON.stringify(v);
+};
 
 /** A key's columns as one string (text holds no NUL in PostgreSQL). */
 export const keyText = (key: readonly unknown[]): string => key.join('\u0000');
@@ -43,6 +50,10 @@ export interface RowArrays { keys: string[][]; values: Array<Array<string | null
  * the ON CONFLICT statement, one INSERT over column arrays (unnest) whatever the number of rows;
  * the table then keeps using that statement at once until a batch inserts every row again (a file
  * of known employees pays the failed COPY once, not per batch).
+ *
+ * The caller asks `copies` first: if so it adds the rows to `copyRows` (no column arrays: a row
+ * is encoded into the COPY's buffer as it is read, and its strings die young) and runs `copyAll`;
+ * if that met a key already there, or was not asked, it calls `insert` with the column arrays.
  */
 export class PgRowInserter {
   private readonly copy: string;
@@ -50,6 +61,8 @@ export class PgRowInserter {
   private readonly skipping: string;
   /** The last big batch met keys already there. Shared by accounts: only decides which statement goes first. */
   private conflicts = false;
+  /** Bytes per row of the last COPY: the next one's buffer is sized from it (a guess; it grows when short). */
+  private bytesPerRow = 512;
 
   constructor(private readonly table: TableSpec<unknown>) {
     const arrays = [...table.keyColumns, ...table.columns, 'data'];
@@ -62,14 +75,23 @@ export class PgRowInserter {
       ON CONFLICT DO NOTHING RETURNING ${table.keyColumns.join(', ')}`;
   }
 
+  /** Whether `count` rows to insert on `q` go by COPY first (copyRows, then copyAll): a transaction's, enough rows, no conflict met last. */
+  copies(q: Queryable, count: number): q is Tx {
+    return count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx;
+  }
+
+  /** An empty COPY of `count` rows of one account, file and time, to `add` them to. */
+  copyRows(accountId: string, sourceFile: string | null, now: number, count: number): CopyRows {
+    return new CopyRows(new CopyText(count * this.bytesPerRow * 1.1), `${copyField(accountId)}\t`, `\t${copyField(sourceFile)}\t${now}\t${now}\n`);
+  }
+
   /**
-   * Inserts the rows whose key is new (`q`: a transaction's connection); the keys (keyText) it
-   * inserted, or 'all' (every row, their keys all different). A key repeated among the rows is
-   * inserted by its first occurrence (the arrays are read in order), as one statement after another would.
+   * Inserts the rows whose key is new (`q`: a transaction's connection, or the pool's); the keys
+   * (keyText) it inserted. A key repeated among the rows is inserted by its first occurrence (the
+   * arrays are read in order), as one statement after another would.
    */
-  async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string> | 'all'> {
+  async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string>> {
     const count = rows.data.length;
-    if (count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx && await this.copyAll(q, this.copyText(accountId, sourceFile, now, rows))) return 'all';
     const inserted = count < PLAIN_FIRST_ROWS ? await q.rows<Row>(...this.valuesStatement(accountId, sourceFile, now, rows))
       : await q.rows<Row>(this.skipping, [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)]);
     if (count >= PLAIN_FIRST_ROWS) this.conflicts = inserted.length < count;
@@ -92,7 +114,9 @@ export class PgRowInserter {
   }
 
   /** The COPY: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
-  private async copyAll(tx: Tx, text: string): Promise<boolean> {
+  async copyAll(tx: Tx, rows: CopyRows): Promise<boolean> {
+    const { text } = rows;
+    if (text.rows > 0) this.bytesPerRow = text.byteLength / text.rows;
     await tx.run('SAVEPOINT fg_insert_all');
     try {
       await copyIn(tx.client, this.copy, text);
@@ -105,18 +129,17 @@ export class PgRowInserter {
     await tx.run('RELEASE SAVEPOINT fg_insert_all');
     return true;
   }
+}
 
-  /** The rows in COPY's text format, in the COPY statement's column order. */
-  private copyText(accountId: string, sourceFile: string | null, now: number, rows: RowArrays): string {
-    const prefix = `${copyField(accountId)}\t`;
-    const suffix = `\t${copyField(sourceFile)}\t${now}\t${now}\n`;
-    const columns: Array<ReadonlyArray<string | null>> = [...rows.keys, ...rows.values, rows.data];
-    const lines = new Array<string>(rows.data.length);
-    for (let i = 0; i < lines.length; i++) {
-      let line = prefix + copyField(columns[0][i]);
-      for (let c = 1; c < columns.length; c++) line += `\t${copyField(columns[c][i])}`;
-      lines[i] = line + suffix;
-    }
-    return lines.join('');
+/** The rows of one COPY, in the COPY statement's column order (PgRowInserter.copyRows). */
+export class CopyRows {
+  constructor(readonly text: CopyText, private readonly prefix: string, private readonly suffix: string) {}
+
+  /** One row: its key columns, its other columns (as the table spec gives them), its `data`. */
+  add(key: readonly unknown[], values: readonly unknown[], data: string): void {
+    let line = this.prefix;
+    for (let c = 0; c < key.length; c++) line += `${copyField(key[c] as string)}\t`;
+    for (let c = 0; c < values.length; c++) line += `${copyField(asText(values[c]))}\t`;
+    this.text.addRow(line + copyField(data) + this.suffix);
   }
 }
