@@ -1,6 +1,7 @@
 import type { Row, TableSpec } from '../directory-tables';
 import { CopyText, copyField, copyIn } from './copy-in';
-import { Tx, type Queryable } from './pool';
+import type { PoolClient } from 'pg';
+import type { Tx, Queryable } from './pool';
 
 /** Columns that are not TEXT, cast from the text arrays of a multi-row INSERT or UPDATE. */
 export const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
@@ -75,9 +76,9 @@ export class PgRowInserter {
       ON CONFLICT DO NOTHING RETURNING ${table.keyColumns.join(', ')}`;
   }
 
-  /** Whether `count` rows to insert on `q` go by COPY first (copyRows, then copyAll): a transaction's, enough rows, no conflict met last. */
-  copies(q: Queryable, count: number): q is Tx {
-    return count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx;
+  /** Whether `count` rows to insert go by COPY first (copyRows, then copyAll or copyAlone): enough rows, no conflict met last. */
+  copies(count: number): boolean {
+    return count >= PLAIN_FIRST_ROWS && !this.conflicts;
   }
 
   /** An empty COPY of `count` rows of one account, file and time, to `add` them to. */
@@ -113,21 +114,37 @@ export class PgRowInserter {
     return [`${this.insertInto} VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING ${this.table.keyColumns.join(', ')}`, params];
   }
 
-  /** The COPY: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
+  /** The COPY in transaction `tx`: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
   async copyAll(tx: Tx, rows: CopyRows): Promise<boolean> {
-    const { text } = rows;
-    if (text.rows > 0) this.bytesPerRow = text.byteLength / text.rows;
     await tx.run('SAVEPOINT fg_insert_all');
-    try {
-      await copyIn(tx.client, this.copy, text);
-    } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    if (!await this.copyOrConflict(tx.client, rows)) {
       await tx.run('ROLLBACK TO SAVEPOINT fg_insert_all');
-      this.conflicts = true;
       return false;
     }
     await tx.run('RELEASE SAVEPOINT fg_insert_all');
     return true;
+  }
+
+  /**
+   * The COPY as a statement of its own, outside any transaction (`client` in autocommit): one
+   * statement is atomic, and committed (flushed, synchronous_commit as configured) before
+   * PostgreSQL answers. True if every row went in; false, nothing written, if a key was there already.
+   */
+  copyAlone(client: PoolClient, rows: CopyRows): Promise<boolean> {
+    return this.copyOrConflict(client, rows);
+  }
+
+  private async copyOrConflict(client: PoolClient, rows: CopyRows): Promise<boolean> {
+    const { text } = rows;
+    if (text.rows > 0) this.bytesPerRow = text.byteLength / text.rows;
+    try {
+      await copyIn(client, this.copy, text);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      this.conflicts = true;
+      return false;
+    }
   }
 }
 
