@@ -15,11 +15,19 @@ export function copyField(value: string | null): string {
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2). */
 const MAX_UTF8_PER_UNIT = 3;
 
+/** Buffers of COPYs that PostgreSQL has answered, for the next ones (a few: as many COPYs as run at once). */
+const spare: Buffer[] = [];
+const SPARE_BUFFERS = 4;
+/** A buffer bigger than this (a plugin's very big batch) is left to the garbage collector. */
+const SPARE_MAX_BYTES = 16 * 1024 * 1024;
+
 /**
  * The rows of one COPY in COPY's text format, encoded into one Buffer as each row is made.
  * Joining the rows into one string first kept a batch-sized string (two bytes per character as
  * soon as one value is not Latin-1) alive in V8's heap while PostgreSQL answered, promoted to the
  * old generation with the batch; the Buffer is outside the heap, and a row's string dies young.
+ * Buffers are reused once their COPY succeeded (copyIn): a new one per batch, held while
+ * PostgreSQL answered, outlived the young generation and stayed allocated until a full GC.
  */
 export class CopyText {
   private buffer: Buffer;
@@ -28,7 +36,8 @@ export class CopyText {
 
   /** `sizeHint`: the bytes expected (a guess: the buffer doubles when a row does not fit). */
   constructor(sizeHint: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(1024, Math.ceil(sizeHint)));
+    const at = spare.findIndex((b) => b.length >= sizeHint);
+    this.buffer = at >= 0 ? spare.splice(at, 1)[0] : Buffer.allocUnsafe(Math.max(1024, Math.ceil(sizeHint)));
   }
 
   /** Appends one row: its fields already as copyField made them, joined by tabs, ending in a newline. */
@@ -47,6 +56,13 @@ export class CopyText {
   get byteLength(): number { return this.length; }
   /** The text so far (a view of the buffer, not a copy). */
   get bytes(): Buffer { return this.buffer.subarray(0, this.length); }
+
+  /** Hands the buffer on to a later CopyText: only once PostgreSQL has read it all (its COPY answered). */
+  reuse(): void {
+    if (spare.length < SPARE_BUFFERS && this.buffer.length <= SPARE_MAX_BYTES) spare.push(this.buffer);
+    this.buffer = Buffer.alloc(0);
+    this.length = 0;
+  }
 }
 
 /**
@@ -60,5 +76,7 @@ export async function copyIn(client: PoolClient, sql: string, text: CopyText): P
   const stream = client.query(copyFrom(sql));
   stream.end(text.bytes);
   await finished(stream);
+  // PostgreSQL answered after CopyDone: every byte was written; after an error some may still wait in the socket's queue.
+  text.reuse();
   return stream.rowCount;
 }
