@@ -14,6 +14,7 @@ export function copyField(value: string | null): string {
 
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2). */
 const MAX_UTF8_PER_UNIT = 3;
+const TAB = 0x09;
 
 /** Buffers of COPYs that PostgreSQL has answered, for the next ones (a few: as many COPYs as run at once). */
 const spare: Buffer[] = [];
@@ -22,8 +23,8 @@ const SPARE_BUFFERS = 4;
 const SPARE_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
- * The rows of one COPY in COPY's text format, encoded into one Buffer as each row is made.
- * Joining the rows into one string first kept a batch-sized string (two bytes per character as
+ * The rows of one COPY in COPY's text format, each field encoded into one Buffer as it is
+ * written (no string per row, no string per batch). Joining the rows into one string first kept a batch-sized string (two bytes per character as
  * soon as one value is not Latin-1) alive in V8's heap while PostgreSQL answered, promoted to the
  * old generation with the batch; the Buffer is outside the heap, and a row's string dies young.
  * Buffers are reused once their COPY succeeded (copyIn): a new one per batch, held while
@@ -40,15 +41,28 @@ export class CopyText {
     this.buffer = at >= 0 ? spare.splice(at, 1)[0] : Buffer.allocUnsafe(Math.max(1024, Math.ceil(sizeHint)));
   }
 
-  /** Appends one row: its fields already as copyField made them, joined by tabs, ending in a newline. */
-  addRow(line: string): void {
-    const room = line.length * MAX_UTF8_PER_UNIT;
-    if (this.length + room > this.buffer.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + room));
-      this.buffer.copy(bigger, 0, 0, this.length);
-      this.buffer = bigger;
-    }
-    this.length += this.buffer.write(line, this.length, 'utf8');
+  /** Makes room for `units` more UTF-16 code units of text, escaped or not (3 bytes each at most; an escape is 2 for 1). */
+  reserve(units: number): void {
+    const room = units * MAX_UTF8_PER_UNIT;
+    if (this.length + room <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + room));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
+  }
+
+  /** Appends text as it is (room reserved first). */
+  write(text: string): void {
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** Appends a value as a field (copyField), and a tab after it unless it ends the row (room reserved first). */
+  field(value: string | null, tab = true): void {
+    this.length += this.buffer.write(copyField(value), this.length, 'utf8');
+    if (tab) this.buffer[this.length++] = TAB;
+  }
+
+  /** Counts the row just written (its last field followed by a newline). */
+  endRow(): void {
     this.rowCount++;
   }
 
