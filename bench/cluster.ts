@@ -12,7 +12,7 @@
  *   (3) bench:sal on PostgreSQL: bench/sal.ts's measurement ((a) csv-parse alone, (b) the
  *       200,000-row sal file from upload to report) with the server's store on a fresh
  *       PostgreSQL database, beside the same (b) on SQLite in the same rounds: ratios printed
- *       (target ≥ 50 % of bare csv-parse). BENCH_SAL_ROUNDS (default 3); BENCH_ROWS as bench:sal.
+ *       (target ≥ 50 % of bare csv-parse). BENCH_SAL_ROUNDS (or BENCH_ROUNDS, as bench:sal; default 3); BENCH_ROWS as bench:sal.
  *       PostgreSQL's CPU (its postmaster's tree, when this run started the cluster) is printed over
  *       (b), as the server's is, and over the whole run (the server's start and migrations, the account, the sir fixture).
  *
