@@ -16,9 +16,9 @@ export function copyField(value: string | null): string {
 const MAX_UTF8_PER_UNIT = 3;
 const TAB = 0x09;
 
-/** Buffers of COPYs that PostgreSQL has answered, for the next ones (a few: as many COPYs as run at once). */
+/** Buffers of COPYs that PostgreSQL has answered, for the next ones: two, as many as a sal file keeps in flight (a third COPY at once gets a new one). */
 const spare: Buffer[] = [];
-const SPARE_BUFFERS = 4;
+const SPARE_BUFFERS = 2;
 /** A buffer bigger than this (a plugin's very big batch) is left to the garbage collector. */
 const SPARE_MAX_BYTES = 16 * 1024 * 1024;
 
