@@ -45,15 +45,18 @@ export interface RowArrays { keys: string[][]; values: Array<Array<string | null
  * ON CONFLICT DO NOTHING makes PostgreSQL search the primary key for each row before inserting
  * it, and log a confirmation record per row (speculative insertion); an INSERT … SELECT inserts
  * row by row. A batch of new keys (a first load, new hires) needs neither: a big batch is first
- * COPied (its rows written in blocks, as a plain INSERT cannot) under a savepoint, which for a
- * sal file of new employees costs PostgreSQL about half the CPU of the ON CONFLICT statement.
- * A key already there fails the COPY (unique_violation): it rolls back to the savepoint and runs
+ * COPied (its rows written in blocks, as a plain INSERT cannot) under a savepoint (copyAll), or
+ * alone outside a transaction when the batch is nothing else (copyAlone), which for a sal file
+ * of new employees costs PostgreSQL about half the CPU of the ON CONFLICT statement. A key
+ * already there fails the COPY (unique_violation): it rolls back to the savepoint (alone: the
+ * failed statement left nothing, and the caller runs the batch in a transaction) and runs
  * the ON CONFLICT statement, one INSERT over column arrays (unnest) whatever the number of rows;
  * the table then keeps using that statement at once until a batch inserts every row again (a file
  * of known employees pays the failed COPY once, not per batch).
  *
  * The caller asks `copies` first: if so it adds the rows to `copyRows` (no column arrays: a row
- * is encoded into the COPY's buffer as it is read, and its strings die young) and runs `copyAll`;
+ * is encoded into the COPY's buffer as it is read, and its strings die young) and runs `copyAll`
+ * (in a transaction) or `copyAlone`;
  * if that met a key already there, or was not asked, it calls `insert` with the column arrays.
  */
 export class PgRowInserter {
