@@ -189,6 +189,24 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 800);
   });
 
+  // A text PostgreSQL refuses (NUL) fails the COPY of a batch alone otherwise than on a key: the
+  // batch rejects with PostgreSQL's error and writes nothing, and the next batches (on another
+  // connection, with another buffer) store exactly what they carry. SQLite stores NUL: PostgreSQL only.
+  bothEngines('batch: a run of new keys alone that PostgreSQL refuses writes nothing; the next ones apply', async (e) => {
+    const d = dir(e);
+    const rows = (prefix: string, lastname = 'Müller'): Employee[] => Array.from({ length: 150 }, (_, i) => employee({ registrationReference: `${prefix}${i}`, lastname, attributes: { i: String(i) } }));
+    const create = (list: Employee[]) => d.batch('acme', list.map((x) => ({ method: 'createEmployee', args: [x, { sourceFile: 'f1' }] }) as const));
+    assert.deepEqual(await create(rows('A')), rows('A').map(() => true));
+    const refused = rows('B');
+    refused[149] = employee({ registrationReference: 'B149', lastname: 'nul\u0000here' });
+    await assert.rejects(create(refused), (err: { code?: string }) => err.code === '22021');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', 'B0'), undefined, 'nothing of the refused batch');
+    for (const prefix of ['C', 'D']) assert.deepEqual(await create(rows(prefix, `☃ ${prefix}`)), rows(prefix).map(() => true));
+    const stored = await d.listEmployees('acme');
+    assert.equal(stored.length, 450);
+    assert.deepEqual(stored.find((x) => x.registrationReference === 'D149'), rows('D', '☃ D')[149]);
+  }, ['postgres']);
+
   // PostgreSQL inserts a big run of new keys without ON CONFLICT first, and falls back when a key is there (directory-insert.ts).
   bothEngines('batch: big create runs answer per row whether their keys are new, already there or repeated, and roll back whole', async (e) => {
     const d = dir(e);
