@@ -64,6 +64,7 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   const parser = new QuickCsv(SEPARATORS[dialect], QUOTES[dialect]);
+  const decode = new Latin1Values(clean);
   let started = false;
   let endLine = 0;
   const emit = (records: QuickRecords): RowBatch => {
@@ -73,8 +74,7 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
       const line = endLine + 1;
       // Only a quoted value holds a line end; counted as csv-parse's record ends are (RECORD_ENDS).
       endLine = records.multiline[r] ? line + embeddedNewlines(fields) : line;
-      if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanLatin1(fields[i]);
-      else for (let i = 0; i < fields.length; i++) fields[i] = fromLatin1(fields[i]);
+      for (let i = 0; i < fields.length; i++) fields[i] = decode.value(fields[i]);
       batch.lines.push(line);
     }
     given.records += records.fields.length;
@@ -114,16 +114,28 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
  * decoded as UTF-8 here (the Utf8Guard has checked the bytes, and cut chunks between characters).
  */
 const HIGH_BYTE = /[\x80-\xff]/;
+/** Decoded values kept for the next rows (names and cities repeat): at most this many, then forgotten. */
+const DECODED_KEPT = 4096;
 
-function fromLatin1(raw: string): string {
-  return HIGH_BYTE.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
-}
+/** QuickCsv's values of one file decoded (and, `clean`, trimmed and NFC-normalised as cleanValue does). */
+class Latin1Values {
+  /** Non-ASCII values as parsed → as given: decoding and NFC are the costly part, the Map lookup is not. */
+  private readonly decoded = new Map<string, string>();
 
-/** cleanValue of a value decoded by fromLatin1 (decoded before it is trimmed: `à` ends with the byte 0xA0, which trim() takes for a space). */
-function cleanLatin1(raw: string): string {
-  if (raw === '') return raw;
-  // An ASCII value is already NFC.
-  return HIGH_BYTE.test(raw) ? cleanValue(Buffer.from(raw, 'latin1').toString('utf8')) : raw.trim();
+  constructor(private readonly clean: boolean) {}
+
+  value(raw: string): string {
+    if (raw === '' || !HIGH_BYTE.test(raw)) return this.clean ? raw.trim() : raw; // ASCII: already NFC
+    let value = this.decoded.get(raw);
+    if (value === undefined) {
+      // Decoded before it is trimmed: `à` ends with the byte 0xA0, which trim() takes for a space.
+      value = Buffer.from(raw, 'latin1').toString('utf8');
+      if (this.clean) value = cleanValue(value);
+      if (this.decoded.size >= DECODED_KEPT) this.decoded.clear();
+      this.decoded.set(raw, value);
+    }
+    return value;
+  }
 }
 
 /** The rows by csv-parse, the first `skip` records left out (QuickCsv gave them). */
