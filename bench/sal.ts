@@ -36,7 +36,7 @@ import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
 import { openDatabase } from '../core/store/database';
-import { SqliteDirectoryRows } from '../core/store/directory-rows';
+import { SqliteDirectoryRepository } from '../core/store/directory-repository';
 import { BATCH_ROWS } from '../plugins/sal/handler';
 import { parseRows } from '../core/records/csv-rows';
 import { markCompactSummary, type TraceLine } from './gc-trace';
@@ -114,17 +114,18 @@ async function engineParseAlone(path: string): Promise<{ rows: number; cpuSecond
 }
 
 /**
- * (c) The directory store alone: the same 200,000 employees written through SqliteDirectoryRows (the SQLite directory's synchronous core)
- * (transactions of BATCH_ROWS, as the sal handler does) into a fresh database, no file, no validation.
+ * (c) The directory store alone: the same 200,000 employees written as the sal handler writes new ones (a batch of BATCH_ROWS
+ * createEmployee operations through the SQLite directory's port) into a fresh database, no file, no validation.
  * This is a floor for the pipeline: csv-parse time + this time bounds the achievable ratio.
  */
-function storeAlone(dir: string): { cpuSeconds: number } {
+async function storeAlone(dir: string): Promise<{ cpuSeconds: number }> {
   const db = openDatabase(join(dir, 'store-alone.sqlite'));
-  const store = new SqliteDirectoryRows(db);
+  const store = new SqliteDirectoryRepository(db);
   const cpu = process.cpuUsage();
   let batch: Employee[] = [];
-  const flush = () => {
-    store.transaction(() => { for (const e of batch) store.upsertEmployee('acme', e, { sourceFile: 'bench' }); });
+  const options = { sourceFile: 'bench', keepPrevious: true };
+  const flush = async () => {
+    await store.batch('acme', batch.map((e) => ({ method: 'createEmployee', args: [e, options] }) as const));
     batch = [];
   };
   for (let i = 1; i <= ROWS; i++) {
@@ -140,9 +141,9 @@ function storeAlone(dir: string): { cpuSeconds: number } {
         disable_vault: false, disable_elec_distribution: false, disable_paper_distribution: false, saml_token: null,
       },
     });
-    if (batch.length >= BATCH_ROWS) flush();
+    if (batch.length >= BATCH_ROWS) await flush();
   }
-  flush();
+  await flush();
   const used = process.cpuUsage(cpu);
   db.close();
   return { cpuSeconds: (used.user + used.system) / 1e6 };
@@ -377,7 +378,7 @@ async function main(): Promise<void> {
         + (run.gc ? `\n  ${run.gc}` : '') + (sandboxed ? sandboxed.sides.map((l) => `\n${l}`).join('') : ''));
     }
     // (c) after the rounds: its 70 MB of writes right before round 1 made that round 5-10 points lower.
-    const store = storeAlone(dir);
+    const store = await storeAlone(dir);
     settle();
     const engineParse = await engineParseAlone(file);
     if (engineParse.rows !== ROWS) throw new Error(`the engine's parser saw ${engineParse.rows} rows`);

@@ -2,12 +2,16 @@ import type {
   ChangeKind, DirectoryDocument, DirectoryOp, DirectoryUser, Employee, Organization, WriteOptions,
 } from '../plugin-api/directory';
 import type { Database } from './database';
+import { CHUNK_ROWS } from './chunked-insert';
 import { batchFailure } from './directory-batch';
 import { SqliteDirectoryRows } from './directory-rows';
 import { createOps, rowCount } from './employee-rows';
 import type { DirectoryRepository, EmployeeRows } from './ports/directory';
 
 type RowsMethod = (accountId: string, ...args: unknown[]) => unknown;
+
+/** Which operations of a unit of work create an employee (not a dry run), and their INSERT parameters appended to `into`. */
+interface Creates { is(at: number): boolean; params(into: unknown[], at: number): void }
 
 /**
  * The directory port (ports/directory.ts) on SQLite. Each method runs its statements at once
@@ -26,24 +30,52 @@ export class SqliteDirectoryRepository implements DirectoryRepository {
 
   async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
     const rows = this.rows as unknown as Record<string, RowsMethod>;
-    return this.unitOfWork(ops.length, (at) => ops[at].method, (at) => rows[ops[at].method].call(this.rows, accountId, ...(ops[at].args ?? []) as unknown[]));
+    const now = Date.now();
+    const creates: Creates = {
+      is: (at) => ops[at].method === 'createEmployee' && !ops[at].args?.[1]?.dryRun,
+      params: (into, at) => {
+        const [employee, options = {}] = ops[at].args as [Employee, WriteOptions?];
+        this.rows.employeeParams(into, accountId, employee, options, now);
+      },
+    };
+    return this.unitOfWork(ops.length, (at) => ops[at].method, creates, (at) => rows[ops[at].method].call(this.rows, accountId, ...(ops[at].args ?? []) as unknown[]));
   }
 
-  /** One createEmployee per row, bound from the flat values (one INSERT each, as createEmployee); a dry run as the batch it stands for. */
+  /** createEmployee of each row, bound from the flat values; a dry run as the batch it stands for. */
   async createEmployeeRows(accountId: string, rows: EmployeeRows, options: WriteOptions = {}): Promise<boolean[]> {
     if (options.dryRun) return this.batch(accountId, createOps(rows, options)) as Promise<boolean[]>;
     const now = Date.now();
-    return this.unitOfWork(rowCount(rows), () => 'createEmployee', (r) => this.rows.createEmployeeRow(accountId, rows, r, options, now));
+    const creates: Creates = { is: () => true, params: (into, r) => this.rows.employeeRowParams(into, accountId, rows, r, options, now) };
+    return this.unitOfWork<boolean>(rowCount(rows), () => 'createEmployee', creates);
   }
 
-  /** `count` operations in one transaction, their results in order; an error names the operation (batchFailure). */
-  private unitOfWork<T>(count: number, method: (at: number) => string, run: (at: number) => T): T[] {
+  /**
+   * `count` operations in one transaction, their results in order; an error names the operation
+   * (batchFailure). Runs of `creates` go to the INSERT CHUNK_ROWS rows at a time (an error
+   * there names the chunk's first operation), the other operations one by one through `run`
+   * (absent: every operation is a create).
+   */
+  private unitOfWork<T>(count: number, method: (at: number) => string, creates: Creates, run?: (at: number) => T): T[] {
     if (count === 0) return [];
     let at = 0;
     try {
       return this.rows.transaction(() => {
         const results = new Array<T>(count);
-        for (; at < count; at++) results[at] = run(at);
+        const params: unknown[] = [];
+        while (at < count) {
+          const first = at;
+          for (; at < count && at - first < CHUNK_ROWS && creates.is(at); at++) creates.params(params, at);
+          if (at === first) {
+            results[at] = run!(at);
+            at++;
+            continue;
+          }
+          const end = at;
+          at = first;
+          this.rows.insertEmployees(params, end - first, results, first);
+          params.length = 0;
+          at = end;
+        }
         return results;
       });
     } catch (err) {

@@ -102,18 +102,27 @@ export class SqliteDirectoryRows {
   createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
   updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
 
+  /** Appends to `params` createEmployee's INSERT parameters for `e` (not a dry run): see insertEmployees. */
+  employeeParams(params: unknown[], accountId: string, e: Employee, options: WriteOptions, now: number): void {
+    this.employees.createParams(params, accountId, e, options, now);
+  }
+
   /**
-   * createEmployee of row `r` of flat rows (not a dry run): the same INSERT, its parameters taken
-   * from the values as they are (dir_employees' columns are in EMPLOYEE_FIELDS order), the
-   * attributes shaped from them, no Employee built. `now`: the batch's time, as created_at and updated_at.
+   * employeeParams for row `r` of flat rows: the values as they are (dir_employees' columns are
+   * in EMPLOYEE_FIELDS order), the attributes shaped from them, no Employee built.
    */
-  createEmployeeRow(accountId: string, rows: EmployeeRows, r: number, options: WriteOptions, now: number): boolean {
+  employeeRowParams(params: unknown[], accountId: string, rows: EmployeeRows, r: number, options: WriteOptions, now: number): void {
     const v = rows.values;
     const at = rows.rows[2 * r];
     const keys = rows.shapes[rows.rows[2 * r + 1]];
     const data = this.shapes.encodeValues(keys, v, at + EMPLOYEE_FIELDS.length) ?? JSON.stringify(rowAttributes(rows, r));
-    return this.employees.insert([accountId, v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5], v[at + 6] ? 1 : 0, v[at + 7],
-      data, options.sourceFile ?? null, now, now]);
+    params.push(accountId, v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5], v[at + 6] ? 1 : 0, v[at + 7],
+      data, options.sourceFile ?? null, now, now);
+  }
+
+  /** createEmployee of `rows` rows of INSERT parameters (employeeParams, employeeRowParams), several rows per statement: whether each key was new, into `results` from `offset`. */
+  insertEmployees(params: unknown[], rows: number, results: unknown[], offset: number): void {
+    this.employees.insertRows(params, rows, results, offset);
   }
 
   getUser(accountId: string, login: string): DirectoryUser | undefined { return this.users.get(accountId, [login]); }

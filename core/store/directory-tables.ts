@@ -11,6 +11,7 @@ import {
 import { FluxgateError } from '../errors';
 import { canonicalJson } from '../canonical-json';
 import type { AttributeShapes } from './attribute-shapes';
+import { ChunkedInsert } from './chunked-insert';
 import type { Database } from './database';
 import type { EmployeeVersions } from './employee-versions';
 
@@ -126,12 +127,15 @@ export class EntityTable<T> {
   private readonly selectForUpdate;
   private readonly list;
   private readonly insertIfNew;
+  /** insertRows' statements, prepared on first use: only dir_employees has rowids (the other tables are WITHOUT ROWID). */
+  private chunks?: ChunkedInsert;
   private readonly updateRow;
   private readonly delete;
   private readonly data: (entity: T, persist: boolean, json?: string) => string;
   readonly read: (row: Row) => T;
   /** The SELECT list `read` needs, for queries of this table written elsewhere. */
   readonly selected: string;
+  private readonly columnsWritten: readonly string[];
 
   /** `versions`: where writes with `keepPrevious` keep the row they replace (employees only). */
   constructor(private readonly db: Database, private readonly spec: TableSpec<T>, private readonly byEarlierAttempt: ByEarlierAttempt,
@@ -145,6 +149,7 @@ export class EntityTable<T> {
     this.list = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`);
     // OR IGNORE on the primary key only: every other column is always provided.
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+    this.columnsWritten = all;
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
     this.updateRow = db.prepare(`UPDATE ${spec.table} SET ${[...cols, 'data', 'source_file', 'updated_at'].map((c) => `${c} = ?`).join(', ')} WHERE ${where}`);
     this.data = spec.split ? spec.split.data : (entity, _persist, json) => json ?? JSON.stringify(entity);
@@ -169,23 +174,32 @@ export class EntityTable<T> {
 
   /** Inserts the entity if its key is new; false, with nothing written, if the key exists. A dry run writes nothing and says whether it would insert. */
   create(accountId: string, entity: T, options: WriteOptions = {}): boolean {
-    const key = this.spec.key(entity);
-    if (options.dryRun) return this.select.get(accountId, ...key) === undefined;
+    if (options.dryRun) return this.select.get(accountId, ...this.spec.key(entity)) === undefined;
+    // One statement, no lookup first: new rows are the common case of big files.
+    const params: unknown[] = [];
+    this.createParams(params, accountId, entity, options, Date.now());
+    return this.insert(params);
+  }
+
+  /** Appends to `params` create's INSERT parameters for `entity` (not a dry run), `now` as its times. */
+  createParams(params: unknown[], accountId: string, entity: T, options: WriteOptions, now: number): void {
     const data = this.data(entity, true, options.json);
-    const now = Date.now();
-    // One statement, no lookup first: new rows are the common case of big files. The parameters
-    // are spread, not passed as one array: better-sqlite3 reads an array element by element
-    // through V8's generic lookup, 7-14% of the INSERT's CPU in a store micro-benchmark.
-    const params: unknown[] = [accountId];
-    for (const k of key) params.push(k);
+    params.push(accountId);
+    for (const k of this.spec.key(entity)) params.push(k);
     for (const v of this.spec.values(entity)) params.push(v);
     params.push(data, options.sourceFile ?? null, now, now);
-    return this.insert(params);
   }
 
   /** create's INSERT (if the key is new) of its parameters: account id, key, columns, data, source file, created_at, updated_at. */
   insert(params: unknown[]): boolean {
+    // Spread, not one array: better-sqlite3 reads an array element by element through V8's generic lookup.
     return this.insertIfNew.run(...params).changes > 0;
+  }
+
+  /** insert of `rows` rows of parameters, one after another, several rows per statement: whether each key was new, into `results` from `offset`. */
+  insertRows(params: unknown[], rows: number, results: unknown[], offset: number): void {
+    this.chunks ??= new ChunkedInsert(this.db, this.spec.table, this.columnsWritten, (one) => this.insert(one));
+    this.chunks.insert(params, rows, results, offset);
   }
 
   /**

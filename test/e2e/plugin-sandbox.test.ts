@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
 import { PRIVATE_KEY_FILE } from '../../core/pgp/server-key';
-import { openDatabase } from '../../core/store/database';
-import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import type { JournalFile } from '../../core/store/journal-repository';
 import { sftpBatch } from '../helpers/clients';
 import type { TestKey } from '../helpers/keys';
@@ -74,16 +72,12 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     mkdirSync(join(paths.accountRoot('acme'), 'in', 'probe'));
     mkdirSync(paths.archive('globex', 'sal'), { recursive: true });
     writeFileSync(join(paths.archive('globex', 'sal'), 'ndmat_globex_globex_sal_261120090000.csv'), `${SECRET}\n`);
-    const db = openDatabase(paths.database);
-    try {
-      new SqliteDirectoryRows(db).upsertEmployee('globex', {
-        organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: null,
-        lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
-      });
-    } finally {
-      db.close();
-    }
     await server.start();
+    // Through the server's store, whichever engine (this suite runs on PostgreSQL too: test/postgres-suites.mjs).
+    await (await server.store()).directory().upsertEmployee('globex', {
+      organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: null,
+      lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
+    });
     probe = new JournalProbe(server);
     const port = (listener.address() as AddressInfo).port;
     const hostKey = join(tmpdir(), 'fluxgate-test-hostkeys-shared', 'ssh_host_ed25519_key');
@@ -139,7 +133,7 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     assert.ok(!report.includes(SECRET));
   });
 
-  test('ctx.directory.batch over the sandbox\'s IPC: results (undefined kept, as by a single call), a rollback; another account named in an operation: refused, nothing applied', () => {
+  test('ctx.directory.batch over the sandbox\'s IPC: results (undefined kept, as by a single call), a rollback; another account named in an operation: refused, nothing applied', async () => {
     const file = files.get('batch')!;
     assert.equal(file.state, 'processed', JSON.stringify(file.outcome));
     const report = readFileSync(file.reportPath!, 'utf8');
@@ -148,13 +142,8 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     assert.match(report, /batch rolled back: FG_PLUGIN_INVALID at operation 1, getEmployee B2: undefined/);
     const other = refused('batch-other', 'FG_PLUGIN_PERMISSION', /ctx\.directory\.batch operation 1 \(listEmployees\) with "globex" first: ctx\.directory is bound to account "acme"/);
     assert.ok(!other.includes(SECRET));
-    const db = openDatabase(paths.database);
-    try {
-      const refs = new SqliteDirectoryRows(db).listEmployees('acme').map((e) => e.registrationReference).filter((ref) => ref.startsWith('B'));
-      assert.deepEqual(refs, ['B1'], 'B2 rolled back, B3 never ran');
-    } finally {
-      db.close();
-    }
+    const refs = (await (await server.store()).directory().listEmployees('acme')).map((e) => e.registrationReference).filter((ref) => ref.startsWith('B'));
+    assert.deepEqual(refs, ['B1'], 'B2 rolled back, B3 never ran');
   });
 
   test('batches in flight at once, an answer and a request bigger than the pipes: all applied in order, no deadlock; counts past the listed messages tallied', () => {

@@ -179,10 +179,19 @@ describe('store contract: directory', () => {
       if (from === 450) assert.deepEqual(await create('acme', range(750, 250).map((i) => emp(i))), range(750, 250).map(() => true));
     }
     assert.equal((await d.listEmployees('acme')).length, 1300);
+    // Within one chunk of SQLite's multi-row INSERT (chunked-insert.ts, 16 rows): a key twice among new keys, and a key already there among new ones.
+    const within = range(1500, 40).map((i) => emp(i));
+    within[9] = emp(1505, 'Twice');
+    within[20] = emp(10, 'Known');
+    assert.deepEqual(await create('acme', within), within.map((_, k) => k !== 9 && k !== 20));
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(1505)))!.lastname, 'Müller', 'the first row of a key repeated in the chunk');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(10)))!.lastname, 'Müller', 'the key already there is left as it is');
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', ref(1521)))!.lastname, 'Müller', 'the new keys beside it are stored');
+    assert.equal((await d.listEmployees('acme')).length, 1338);
     const failing: DirectoryOp[] = [...range(2000, 200).map((i): DirectoryOp => ({ method: 'createEmployee', args: [emp(i), options] })),
       { method: 'updateEmployee', args: [employee(), { keepPrevious: true }] }];
     await assert.rejects(d.batch('acme', failing), (err: FluxgateError) => err.code === 'FG_PLUGIN_INVALID' && err.details?.operation === 200);
-    assert.equal((await d.listEmployees('acme')).length, 1300, 'the run of new keys rolled back with the batch');
+    assert.equal((await d.listEmployees('acme')).length, 1338, 'the run of new keys rolled back with the batch');
     assert.equal(await d.getEmployee('acme', 'ACME-FR', ref(2000)), undefined);
     assert.deepEqual(await create('beta', range(0, 300).map((i) => emp(i))), range(0, 300).map(() => true), 'the same keys are new in another account');
     // Values that array literals quote, escape or read as NULL come back as they went in (PostgreSQL: textArray).

@@ -2,12 +2,13 @@ import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Attributes } from 'ssh2';
 import { FluxgateError } from '../../errors';
-import { isServerTemporary } from '../../upload-names';
+import { FILEPART_SUFFIX, isServerTemporary } from '../../upload-names';
 import { STATUS, longname, toAttrs } from './attrs';
 import type { SessionContext } from './context';
 import type { DirHandle } from './handles';
 import { handleRequest, safely } from './reply';
 import { lstatOrUndefined } from './file-requests';
+import { finishInterruptedPublish } from './uploads';
 
 /**
  * Entries per READDIR reply (OpenSSH's sftp-server sends 100). A listing is read from the
@@ -62,6 +63,8 @@ async function nextPage(ctx: SessionContext, h: DirHandle): Promise<Entry[]> {
     // A file may vanish between the read and lstat (intake moves files out): skip it. Links are never listed.
     const st = await lstat(join(h.path.real, dirent.name)).catch(() => undefined);
     if (!st || st.isSymbolicLink()) continue;
+    // The `.filepart` name of a publish killed half way: gone, as STAT says.
+    if (dirent.name.endsWith(FILEPART_SUFFIX) && await finishInterruptedPublish(join(h.path.real, dirent.name), st)) continue;
     page.push({ filename: dirent.name, longname: longname(dirent.name, st, ctx.accountId), attrs: toAttrs(st) });
     h.listed++;
   }
