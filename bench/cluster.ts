@@ -12,7 +12,7 @@
  *   (3) bench:sal on PostgreSQL: bench/sal.ts's measurement ((a) csv-parse alone, (b) the
  *       200,000-row sal file from upload to report) with the server's store on a fresh
  *       PostgreSQL database, beside the same (b) on SQLite in the same rounds: ratios printed
- *       (target ≥ 50 % of bare csv-parse). BENCH_SAL_ROUNDS (default 3); BENCH_ROWS as bench:sal.
+ *       (target ≥ 50 % of bare csv-parse). BENCH_SAL_ROUNDS (or BENCH_ROUNDS, as bench:sal; default 3); BENCH_ROWS as bench:sal.
  *       PostgreSQL's CPU (its postmaster's tree, when this run started the cluster) is printed over
  *       (b), as the server's is, and over the whole run (the server's start and migrations, the account, the sir fixture).
  *
@@ -36,7 +36,7 @@ import { csvParseAlone, generate, ROWS, runPipeline, SAL, settle, type PipelineR
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const SESSIONS = Math.max(2, Number(process.env.BENCH_SESSIONS ?? 4));
 const LEASE_MS = Number(process.env.BENCH_LEASE_MS ?? 5000);
-const SAL_ROUNDS = Math.max(1, Number(process.env.BENCH_SAL_ROUNDS ?? 3));
+const SAL_ROUNDS = Math.max(1, Number(process.env.BENCH_SAL_ROUNDS ?? process.env.BENCH_ROUNDS ?? 3));
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const ACCOUNTS = ['acme', 'beta'];
 const ROWS_PER_FILE = 3;
@@ -129,7 +129,7 @@ async function salOnPostgres(): Promise<void> {
       ratios.push(ratio);
       console.log(`  round ${round}: (a) csv-parse ${bare.seconds.toFixed(2)} s; (b) PostgreSQL ${pg.seconds.toFixed(2)} s, ratio ${ratio.pg.toFixed(0)}% `
         + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pg.postgresCpu!.toFixed(2)} s (${pgCpu.toFixed(2)} s with the server's start)`}, `
-        + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB); `
+        + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB at ${pg.rssPeakAt.toFixed(1)} s); `
         + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB); load ${load()}`);
     }
     const byPg = [...ratios].sort((x, y) => x.pg - y.pg);

@@ -40,6 +40,7 @@ import { SqliteDirectoryRepository } from '../core/store/directory-repository';
 import { BATCH_ROWS } from '../plugins/sal/handler';
 import { parseRows } from '../core/records/csv-rows';
 import { markCompactSummary, type TraceLine } from './gc-trace';
+import type { EngineTimings, SandboxTimings } from '../core/sandbox/run-timings';
 
 export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const TRACE_GC = process.env.BENCH_TRACE_GC === '1';
@@ -196,9 +197,30 @@ export interface PipelineRun {
   counts: Record<string, number>;
   /** The journal's timeline of the file, step by step. */
   timeline: string[];
+  /** (s): the sandbox event's two sides (sandboxSides). */
+  sides: string[];
 }
 
 const REPO = join(__dirname, '..');
+
+/** A journal event as `files show --json` gives it; a `sandbox` one has the two sides' timings (core/sandbox/run-timings.ts). */
+interface SandboxEvent { at: string; type: string; step?: string; ms?: number; sandbox?: Partial<SandboxTimings>; engine?: EngineTimings }
+
+/**
+ * The sandbox event's two sides, in ms: which one was busy while the other waited. The sandbox
+ * process: its start, its handler's run (CPU on its thread, waiting for the engine, GC pauses);
+ * the engine's host worker: the sandbox's start as it saw it, then applying batches or waiting
+ * for the next request, and the tail from its last batch to the sandbox's end.
+ */
+function sandboxSides(e: SandboxEvent): string[] {
+  const s = e.sandbox ?? {};
+  const g = e.engine;
+  return [
+    `             sandbox: start ${s.startMs} ms (waiting for the engine's FIFOs ${s.connectMs}), handler ${s.handlerMs} ms (its thread's CPU ${s.cpuMs}, waiting for the engine ${s.waitMs}, GC pauses ${s.gcMs})`,
+    g ? `             engine:  store and FIFOs opened in ${g.openMs} ms; sandbox's first request at ${g.startMs} ms; then ${g.batches} batches in ${g.batchMs} ms (reading and decoding ${g.readMs}), waiting for the sandbox ${g.waitMs} ms, `
+      + `after the last batch ${g.tailMs} ms; its thread's CPU ${g.cpuMs} ms` : '             engine:  (no timings)',
+  ];
+}
 
 /** The round's mark-compacts; with BENCH_GC_LOG=FILE the trace lines are appended there too (times from the end of the upload, ms). */
 function gcSummary(output: TraceLine[], uploadStart: number, uploaded: number, reported: number): string {
@@ -292,15 +314,18 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
     const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.flux === 'sal', 30_000) as { counts?: Record<string, number> };
     const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string }>;
     const sal = files.find((f) => f.name === SAL)!;
-    const shown = JSON.parse((await server.cli('files', 'show', sal.id, '--json')).stdout) as { events: Array<{ at: string; type: string; step?: string }> };
+    const shown = JSON.parse((await server.cli('files', 'show', sal.id, '--json')).stdout) as { events: SandboxEvent[] };
     const timeline: string[] = [];
+    const sides: string[] = [];
     let previous = uploaded;
     for (const e of shown.events) {
       const at = Date.parse(e.at);
       timeline.push(`  +${((at - previous) / 1000).toFixed(2).padStart(6)} s  ${e.type}${e.step ? ` ${e.step}` : ''}`);
+      if (e.type === 'sandbox') sides.push(...sandboxSides(e));
+      if (e.type === 'sandbox') timeline.push(...sides);
       previous = at;
     }
-    return { ...run, counts: processed?.counts ?? {}, timeline };
+    return { ...run, counts: processed?.counts ?? {}, timeline, sides };
   } finally {
     if (profile) await server.stop(); // a graceful exit writes the profile
     await server.cleanup();
@@ -350,7 +375,7 @@ async function main(): Promise<void> {
         `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB (sampled highest at ${run.rssPeakAt.toFixed(1)} s)` +
         (sandboxed ? `; (s) sandboxed ${sandboxed.seconds.toFixed(2)} s, ratio ${(100 * bare.seconds / sandboxed.seconds).toFixed(0)}%, `
           + `CPU server ${sandboxed.cpu.toFixed(2)} s + sandbox ${sandboxed.childCpu.toFixed(2)} s` : '')
-        + (run.gc ? `\n  ${run.gc}` : ''));
+        + (run.gc ? `\n  ${run.gc}` : '') + (sandboxed ? sandboxed.sides.map((l) => `\n${l}`).join('') : ''));
     }
     // (c) after the rounds: its 70 MB of writes right before round 1 made that round 5-10 points lower.
     const store = await storeAlone(dir);

@@ -64,6 +64,8 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
   const onAbort = () => source.destroy(signal?.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   const parser = new QuickCsv(SEPARATORS[dialect], QUOTES[dialect]);
+  const decode = new Latin1Values(clean);
+  let started = false;
   let endLine = 0;
   const emit = (records: QuickRecords): RowBatch => {
     const batch: RowBatch = { fields: records.fields, lines: [], clean };
@@ -72,7 +74,7 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
       const line = endLine + 1;
       // Only a quoted value holds a line end; counted as csv-parse's record ends are (RECORD_ENDS).
       endLine = records.multiline[r] ? line + embeddedNewlines(fields) : line;
-      if (clean) for (let i = 0; i < fields.length; i++) fields[i] = cleanValue(fields[i]);
+      for (let i = 0; i < fields.length; i++) fields[i] = decode.value(fields[i]);
       batch.lines.push(line);
     }
     given.records += records.fields.length;
@@ -82,7 +84,13 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
     for await (const chunk of guard) {
       signal?.throwIfAborted();
       const records: QuickRecords = { fields: [], multiline: [] };
-      parser.push((chunk as Buffer).toString('utf8'), false, records);
+      // One character per byte (see fromLatin1); a UTF-8 BOM is left out here, as csv-parse's `bom` does.
+      let bytes = chunk as Buffer;
+      if (!started && bytes.length > 0) {
+        started = true;
+        if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+      }
+      parser.push(bytes.toString('latin1'), false, records);
       if (records.fields.length > 0) yield emit(records);
     }
     signal?.throwIfAborted();
@@ -92,6 +100,41 @@ async function* quickRows(source: Readable, dialect: Dialect, { signal, clean = 
   } finally {
     signal?.removeEventListener('abort', onAbort);
     source.destroy();
+  }
+}
+
+/**
+ * QuickCsv parses each chunk decoded as Latin-1, one character per byte (the record's separators,
+ * quotes and line ends are ASCII, and no byte of a multi-byte UTF-8 character is), so that its
+ * values are one-byte strings: decoded as UTF-8, a chunk with one character past U+00FF (`ğ`)
+ * became a two-byte string, and so did every value sliced from it. Two-byte strings cost twice
+ * the bytes wherever they are copied: V8's serialization to the parse worker's main thread or
+ * through a sandbox's batches (59 MB instead of 30 for a 200,000-row sal file), SQLite's UTF-8
+ * conversion (docs/benchmarks.md, 2026-12-07 sandbox-sal2). A value with a byte from 0x80 up is
+ * decoded as UTF-8 here (the Utf8Guard has checked the bytes, and cut chunks between characters).
+ */
+const HIGH_BYTE = /[\x80-\xff]/;
+/** Decoded values kept for the next rows (names and cities repeat): at most this many, then forgotten. */
+const DECODED_KEPT = 4096;
+
+/** QuickCsv's values of one file decoded (and, `clean`, trimmed and NFC-normalised as cleanValue does). */
+class Latin1Values {
+  /** Non-ASCII values as parsed → as given: decoding and NFC are the costly part, the Map lookup is not. */
+  private readonly decoded = new Map<string, string>();
+
+  constructor(private readonly clean: boolean) {}
+
+  value(raw: string): string {
+    if (raw === '' || !HIGH_BYTE.test(raw)) return this.clean ? raw.trim() : raw; // ASCII: already NFC
+    let value = this.decoded.get(raw);
+    if (value === undefined) {
+      // Decoded before it is trimmed: `à` ends with the byte 0xA0, which trim() takes for a space.
+      value = Buffer.from(raw, 'latin1').toString('utf8');
+      if (this.clean) value = cleanValue(value);
+      if (this.decoded.size >= DECODED_KEPT) this.decoded.clear();
+      this.decoded.set(raw, value);
+    }
+    return value;
   }
 }
 

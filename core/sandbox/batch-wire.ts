@@ -8,7 +8,8 @@ import { decodeArgs, encodeArgs } from './protocol';
  * A ctx.directory.batch on the wire between the sandbox and the engine, as one flat list of
  * values (`values`): JSON of whole employee objects, names repeated on every row, was most of
  * the sandbox's cost of a batch (0.8 s to encode and 0.7 s to decode 200,000 sal rows), and an
- * array per employee still cost both ends one more object per row. Each operation is
+ * array per employee still cost both ends one more object per row (the list goes in chunks:
+ * CHUNK_VALUES). Each operation is
  *
  * - an employee written (createEmployee, updateEmployee, upsertEmployee: most of a big batch):
  *   `code (0, 1, 2), shape, options, …core fields, …attribute values`, its attribute names and
@@ -23,8 +24,18 @@ import { decodeArgs, encodeArgs } from './protocol';
  * the sandbox is not trusted; anything out of place is refused (FG_PLUGIN_INVALID), never read
  * as another field.
  */
-export interface WireBatch { values: unknown[]; shapes: WireShape[]; json: string[] }
+export interface WireBatch { chunks: unknown[][]; shapes: WireShape[]; json: string[] }
 type WireShape = [keys: string[], absent: AbsentFields | null];
+
+/**
+ * `values` goes in chunks of whole operations, each cut once past this many values: an array past
+ * V8's largest regular object (128 KiB: 16,384 values) is made in its old generation, and then
+ * each value stored in it, a young string, went through the write barrier and its remembered
+ * set, and stayed alive through the next scavenge. A 2,000-row sal batch is 54,000 values:
+ * built in chunks, encodeBatch took 0.09-0.12 s for 200,000 rows instead of 0.17-0.22 s
+ * (docs/benchmarks.md, 2026-12-07 sandbox-sal2); the engine deserializes small arrays too.
+ */
+const CHUNK_VALUES = 8192;
 
 const EMPLOYEE_WRITES = ['createEmployee', 'updateEmployee', 'upsertEmployee'] as const;
 const CREATE = 0;
@@ -37,7 +48,8 @@ const HEAD = 3 + CORE.length;
 /** The batch as it goes on the wire (a WireBatch), or `ops` as it is when not an array. */
 export function encodeBatch(ops: unknown): unknown {
   if (!Array.isArray(ops)) return ops;
-  const values: unknown[] = [];
+  let values: unknown[] = [];
+  const chunks = [values];
   const shapes: WireShape[] = [];
   const json: string[] = [];
   const shapeIds = new Map<AbsentFields | null, Map<string, number>>();
@@ -58,6 +70,7 @@ export function encodeBatch(ops: unknown): unknown {
     values.push(OTHER, json.push(JSON.stringify(Array.isArray(args) ? { ...(op as object), args: encodeArgs(args) } : op ?? null)) - 1);
   };
   for (const op of ops as unknown[]) {
+    if (values.length >= CHUNK_VALUES) chunks.push(values = []);
     const { method, args } = (op ?? {}) as { method?: unknown; args?: unknown };
     const code = typeof method === 'string' ? EMPLOYEE_WRITES.indexOf(method as typeof EMPLOYEE_WRITES[number]) : -1;
     const employee = Array.isArray(args) ? args[0] as Employee : undefined;
@@ -103,14 +116,15 @@ export function encodeBatch(ops: unknown): unknown {
       values[at + 2] = o;
     }
   }
-  return { values, shapes, json } satisfies WireBatch;
+  return { chunks, shapes, json } satisfies WireBatch;
 }
 
 /** The operations of a WireBatch, checked as they are read; anything that is not a WireBatch as it is (the engine refuses it). */
 export function decodeBatch(batch: unknown): unknown {
-  if (!batch || typeof batch !== 'object' || !Array.isArray((batch as WireBatch).values)) return batch;
-  const { values, shapes, json } = batch as WireBatch;
-  if (!Array.isArray(shapes) || !Array.isArray(json)) throw invalid('its shapes or JSON texts are not lists');
+  if (!batch || typeof batch !== 'object' || !Array.isArray((batch as WireBatch).chunks)) return batch;
+  const { shapes, json } = batch as WireBatch;
+  const values = joined((batch as WireBatch).chunks);
+  if (!values || !Array.isArray(shapes) || !Array.isArray(json)) throw invalid('its chunks, shapes or JSON texts are not lists');
   const shapeList = shapes.map(checkShape);
   const parsed = new Map<number, unknown>();
   const jsonAt = (i: unknown): unknown => {
@@ -162,8 +176,9 @@ export function decodeBatch(batch: unknown): unknown {
  */
 export function decodeCreates(batch: unknown): { rows: EmployeeRows; options: WriteOptions | undefined } | undefined {
   if (!batch || typeof batch !== 'object') return undefined;
-  const { values, shapes, json } = batch as WireBatch;
-  if (!Array.isArray(values) || values.length === 0 || !Array.isArray(shapes) || !Array.isArray(json)) return undefined;
+  const { shapes, json } = batch as WireBatch;
+  const values = joined((batch as WireBatch).chunks);
+  if (!values || values.length === 0 || !Array.isArray(shapes) || !Array.isArray(json)) return undefined;
   const o = values[2];
   const keysOf = new Array<readonly string[]>(shapes.length).fill(NOT_NAMED);
   const rows: number[] = [];
@@ -184,6 +199,12 @@ export function decodeCreates(batch: unknown): { rows: EmployeeRows; options: Wr
   } catch {
     return undefined; // decodeBatch refuses it with its reason
   }
+}
+
+/** The values of a batch's chunks, in one list (the store binds rows from one); undefined if the chunks are not lists of lists. */
+function joined(chunks: unknown): unknown[] | undefined {
+  if (!Array.isArray(chunks) || !chunks.every((chunk) => Array.isArray(chunk))) return undefined;
+  return chunks.length === 1 ? chunks[0] as unknown[] : ([] as unknown[]).concat(...chunks as unknown[][]);
 }
 
 /** A shape no row of a batch names (decodeCreates). */

@@ -29,11 +29,17 @@ export class ChildChannel {
 
   /** Batches spooled so far: each one's file is named by its number. */
   private spooled = 0;
+  /** Milliseconds blocked opening the FIFOs: waiting for the engine's side to be ready (run-timings.ts). */
+  readonly connectMs: number;
+  /** Milliseconds blocked reading answers (run-timings.ts): the plugin waiting for the engine. */
+  blockedMs = 0;
 
   /** Opened in the engine's order (requests, then answers): each open waits for the other end. `spool`: the batches' folder. */
   constructor(requestPath: string, answerPath: string, private readonly spool: string, private readonly onGone: () => never) {
+    const since = performance.now();
     this.requests = openSync(requestPath, 'w');
     this.answers = openSync(answerPath, 'r');
+    this.connectMs = performance.now() - since;
     this.answersNonBlocking = openSync(answerPath, constants.O_RDONLY | constants.O_NONBLOCK);
     this.requestsNonBlocking = openSync(requestPath, constants.O_WRONLY | constants.O_NONBLOCK);
   }
@@ -54,7 +60,7 @@ export class ChildChannel {
   ask(message: ChildMessage): unknown {
     this.send(message);
     this.settleWaiting();
-    return unwrap(this.read<Answer>());
+    return unwrap(this.readAnswer());
   }
 
   /** Sends a request now; its answer settles the Promise when it comes. */
@@ -83,14 +89,22 @@ export class ChildChannel {
         written += writeSync(this.requestsNonBlocking, frame, written, frame.length - written);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-        this.settle(this.read<Answer>());
+        this.settle(this.readAnswer());
       }
     }
   }
 
   /** Reads every awaited answer, waiting for them. */
   private settleWaiting(): void {
-    while (this.waiting.length > 0) this.settle(this.read<Answer>());
+    while (this.waiting.length > 0) this.settle(this.readAnswer());
+  }
+
+  /** The next answer, waiting for it (timed). */
+  private readAnswer(): Answer {
+    const since = performance.now();
+    const answer = this.read<Answer>();
+    this.blockedMs += performance.now() - since;
+    return answer;
   }
 
   private settle(answer: Answer): void {

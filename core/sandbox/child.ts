@@ -11,6 +11,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { Module } from 'node:module';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DataPaths } from '../config/paths';
@@ -32,6 +33,7 @@ import { encodeBatch } from './batch-wire';
 import { ChildChannel } from './child-channel';
 import { sandboxRecords } from './child-records';
 import { installNetworkGuard } from './network-guard';
+import { threadCpuMs, type SandboxTimings } from './run-timings';
 import { decodeResults, encodeArgs, toWireError, type ChildMessage, type Job, type PluginBundle, type ReportItem, type WireResults } from './protocol';
 
 let channel: ChildChannel;
@@ -188,12 +190,33 @@ async function run(job: Job): Promise<void> {
     fetch: (input, init) => fetch(input, init),
   };
   try {
+    const timing = startTiming();
     const outcome = await handler.handle(incoming, ctx);
     report.flush();
-    send({ t: 'done', outcome: JSON.parse(JSON.stringify(outcome ?? {})) as never });
+    send({ t: 'done', outcome: JSON.parse(JSON.stringify(outcome ?? {})) as never, timings: timing.end() });
   } catch (err) {
     fail(err);
   }
+}
+
+/**
+ * The handler's run as run-timings.ts describes it: waiting is its event loop's idle time (a
+ * batch's answer awaited, polled for) and its blocked reads of answers.
+ */
+function startTiming(): { end(): SandboxTimings } {
+  const startMs = performance.now(); // from the process's start
+  const loop = performance.eventLoopUtilization();
+  const cpu = threadCpuMs();
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMs += entry.duration; });
+  gc.observe({ entryTypes: ['gc'] });
+  return {
+    end() {
+      gc.disconnect();
+      const { idle } = performance.eventLoopUtilization(loop);
+      return { startMs, connectMs: channel.connectMs, handlerMs: performance.now() - startMs, waitMs: idle + channel.blockedMs, cpuMs: threadCpuMs() - cpu, gcMs };
+    },
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { readFrame, writeFrame } from './frames';
 import { decodeBatch, decodeCreates } from './batch-wire';
 import { readSpooled } from './batch-spool';
 import type { FeederData } from './records-feeder';
+import { threadCpuMs, type EngineTimings } from './run-timings';
 import { answerOf, decodeArgs, encodeResults, toWireError, type ChildMessage, type Job, type RecordsRequest, type ReportItem, type WorkerEvent } from './protocol';
 
 export interface HostWorkerData {
@@ -55,10 +56,26 @@ function flushReport(): void {
   pending = [];
 }
 
+/** This run's side of run-timings.ts (ms). */
+const timings: EngineTimings = { openMs: 0, startMs: 0, waitMs: 0, batchMs: 0, readMs: 0, batches: 0, cpuMs: 0, tailMs: 0 };
+/** When the job was written, and the last batch answered (performance.now()). */
+let jobAt = 0;
+let lastBatchAt = 0;
+
+/** The sandbox's next request, the time blocked for it counted. */
+function nextRequest(): ChildMessage | undefined {
+  const since = performance.now();
+  const m = readFrame<ChildMessage>(requestFd);
+  const now = performance.now();
+  if (timings.startMs === 0) timings.startMs = now - jobAt;
+  else timings.waitMs += now - since;
+  return m;
+}
+
 /** Serves frames until the child finishes (throws Finished); each answer is written before the next frame is read. */
 async function serve(): Promise<never> {
   for (;;) {
-    const m = readFrame<ChildMessage>(requestFd);
+    const m = nextRequest();
     if (!m || m.t === 'gone') throw new Finished();
     switch (m.t) {
       case 'report':
@@ -79,18 +96,24 @@ async function serve(): Promise<never> {
         }
         break;
       }
-      case 'batch':
+      case 'batch': {
+        const since = performance.now();
         try {
           const ops = 'spooled' in m ? readSpooled(batchesDir, m.spooled) : m.ops;
           // New employees only (a sal batch of new rows): bound from the flat values as they came, on the run's account.
           const creates = decodeCreates(ops);
+          timings.readMs += performance.now() - since;
           const results = creates ? await opened.directory.createEmployeeRows(job.settings.account.id, creates.rows, creates.options)
             : await applyBatch(opened.directory, job.settings.account.id, job.manifest.flux, decodeBatch(ops));
           writeFrame(answerFd, { ok: encodeResults(results) });
         } catch (err) {
           writeFrame(answerFd, { error: toWireError(err) });
         }
+        lastBatchAt = performance.now();
+        timings.batchMs += lastBatchAt - since;
+        timings.batches++;
         break;
+      }
       case 'records':
         try {
           writeFrame(answerFd, { ok: recordsFifo(m.options) });
@@ -101,6 +124,7 @@ async function serve(): Promise<never> {
       case 'done':
       case 'failed':
         flushReport();
+        if (lastBatchAt) timings.tailMs = performance.now() - lastBatchAt;
         post(m);
         throw new Finished();
     }
@@ -155,6 +179,7 @@ let requestFd: number;
 let answerFd: number;
 
 function begin(data: HostWorkerData): void {
+  const since = performance.now();
   ({ requestPath, answerPath, recordsDir, batchesDir, job } = data);
   const noted = data.writes && new Int32Array(data.writes);
   // With the server's write count comes its WAL checkpointer: it checkpoints what this run writes.
@@ -166,12 +191,15 @@ function begin(data: HostWorkerData): void {
   // Opened in the child's order (requests, then answers): each open waits for the other end.
   requestFd = openSync(requestPath, 'r');
   answerFd = openSync(answerPath, 'w');
+  timings.openMs = performance.now() - since;
   void main();
 }
 
 async function main(): Promise<void> {
+  const cpu = threadCpuMs();
   try {
     writeFrame(answerFd, job);
+    jobAt = performance.now();
     await serve();
   } catch (err) {
     if (!(err instanceof Finished)) post({ t: 'failed', error: toWireError(err) });
@@ -182,8 +210,12 @@ async function main(): Promise<void> {
     await opened.close();
     closeSync(requestFd);
     closeSync(answerFd);
-    post({ t: 'end' });
+    post({ t: 'end', timings: roundAll({ ...timings, cpuMs: threadCpuMs() - cpu }) });
   }
+}
+
+function roundAll<T extends object>(values: T): T {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Math.round(v as number)])) as T;
 }
 
 if (workerData) begin(workerData as HostWorkerData);

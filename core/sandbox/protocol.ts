@@ -4,6 +4,7 @@ import type { FluxManifest } from '../plugin-api/manifest';
 import type { FluxCounts, FluxOutcome } from '../plugin-api/outcome';
 import type { ReportMessage } from '../plugin-api/report';
 import type { RecordReaderOptions } from '../plugin-api/records';
+import type { EngineTimings } from './run-timings';
 
 /**
  * Messages between a sandboxed plugin (child.ts) and the engine's side of the sandbox
@@ -74,7 +75,8 @@ export type ChildMessage =
   | { t: 'batch'; spooled: number }
   /** ctx.records(): answered with the path of a FIFO the engine writes the input's rows to (records-feeder.ts). */
   | { t: 'records'; options: RecordsRequest }
-  | { t: 'done'; outcome: FluxOutcome }
+  /** `timings`: the sandbox's own (run-timings.ts), unchecked until the engine keeps them. */
+  | { t: 'done'; outcome: FluxOutcome; timings?: unknown }
   | { t: 'failed'; error: WireError }
   /** Written by the engine itself once the child has exited: the worker stops reading. */
   | { t: 'gone' };
@@ -91,9 +93,10 @@ export function answerOf(value: unknown): Answer {
 export type WorkerEvent =
   | { t: 'report'; items: ReportItem[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg?: string }
-  | { t: 'done'; outcome: FluxOutcome }
+  | { t: 'done'; outcome: FluxOutcome; timings?: unknown }
   | { t: 'failed'; error: WireError }
-  | { t: 'end' };
+  /** The worker's last event: its own timings (run-timings.ts). */
+  | { t: 'end'; timings?: EngineTimings };
 
 const ABSENT_KEY = '__fluxgateAbsentFields';
 

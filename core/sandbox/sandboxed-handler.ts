@@ -13,6 +13,7 @@ import type { DirectoryTarget } from '../store/directory-factory';
 import type { HostWorkerData } from './host-worker';
 import { hostWorkers } from './host-workers';
 import { CHILD_ENTRY, runtimeReadPaths } from './plugin-bundle';
+import { checkedSandboxTimings, type EngineTimings } from './run-timings';
 import type { Job, PluginBundle, WireError, WorkerEvent } from './protocol';
 
 /** Node ≥ 25 can refuse the network itself (`--allow-net`); Node 24 cannot (network-guard.ts). */
@@ -40,6 +41,8 @@ interface Ending {
   signal: NodeJS.Signals | null;
   killed?: 'timeout' | 'stopped';
   stderr: string;
+  /** The host worker's side of run-timings.ts. */
+  engine?: EngineTimings;
 }
 
 /**
@@ -104,7 +107,8 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
     };
     const started = performance.now();
     const ending = await this.runSandbox(run, args, { requestPath, answerPath, recordsDir, batchesDir, store: this.plugin.directory, job, writes: this.plugin.writes }, ctx, limits.secondsPerFile);
-    await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal });
+    const sandbox = ending.event?.t === 'done' ? checkedSandboxTimings(ending.event.timings) : undefined;
+    await run.event('sandbox', { ms: Math.round(performance.now() - started), exit: ending.code, signal: ending.signal, sandbox, engine: ending.engine });
     return settle(ending, manifest, limits, run);
   }
 
@@ -149,6 +153,7 @@ export class SandboxedHandler implements FluxHandler, RunAwareHandler {
             ending.event ??= event;
             break;
           case 'end':
+            ending.engine = event.timings;
             break;
         }
       });

@@ -15,16 +15,17 @@ import type { StepRun } from '../../core/workflow/step';
  * the engine's side on a worker thread). `flux`: the out/ folder its grants may name.
  */
 export async function runSandboxed(handler: SandboxedHandler, paths: DataPaths, input: string, options: { manifest: FluxManifest; flux: string; fileId: string; name: string }):
-  Promise<{ outcome: FluxOutcome; report: CollectingReportBuilder; events: string[] }> {
+  Promise<{ outcome: FluxOutcome; report: CollectingReportBuilder; events: string[]; details: Array<Record<string, unknown>> }> {
   const workDir = join(paths.root, 'work', options.fileId);
   mkdirSync(workDir, { recursive: true });
   mkdirSync(join(paths.accountRoot('acme'), 'out', options.flux), { recursive: true });
   const config = configSchema.parse({});
   const report = new CollectingReportBuilder();
   const events: string[] = [];
+  const details: Array<Record<string, unknown>> = [];
   const run = {
     workflow: { limits: {} }, workDir, paths, account: { id: 'acme' }, config, log: silentLogger(), report,
-    event: (type: string) => { events.push(type); },
+    event: (type: string, detail: Record<string, unknown> = {}) => { events.push(type); details.push(detail); },
   } as unknown as StepRun;
   const incoming = { id: options.fileId, accountId: 'acme', name: options.name, receivedAt: new Date() } as IncomingFile;
   const ctx = {
@@ -33,5 +34,5 @@ export async function runSandboxed(handler: SandboxedHandler, paths: DataPaths, 
     settings: { environment: 'test', account: { id: 'acme', profile: 'exchange', partner: null, options: {} }, userProfiles: [], documents: config.documents },
   } as unknown as FluxContext;
   const outcome = await handler.handleRun(run, incoming, ctx);
-  return { outcome, report, events };
+  return { outcome, report, events, details };
 }

@@ -57,8 +57,17 @@ test('with the server\'s WAL checkpointer, a sandbox\'s commits leave the WAL to
   writeFileSync(input, HEADER + rows.join(''));
   const databaseBefore = statSync(paths.database).size;
   const plugin = salPlugin();
-  const { outcome } = await runSandboxed(plugin.handler(checkpointer.sharedWriteCount), paths, input, { manifest: plugin.manifest, flux: 'sal', fileId: 'f_ckpt', name: NAME });
+  const { outcome, details } = await runSandboxed(plugin.handler(checkpointer.sharedWriteCount), paths, input, { manifest: plugin.manifest, flux: 'sal', fileId: 'f_ckpt', name: NAME });
   assert.equal(outcome.summary, '20000 rows: 20000 created, 0 updated, 0 unchanged, 0 rejected');
+  // The sandbox event says where the run's time went on each side (core/sandbox/run-timings.ts).
+  const { ms, sandbox, engine } = details[0] as { ms: number; sandbox: Record<string, number>; engine: Record<string, number> };
+  assert.equal(engine.batches, 12, 'sal\'s ten 2,000-row batches, and its two at the end (conflicts to undo: none; the kept rows forgotten)');
+  for (const side of [sandbox, engine]) {
+    for (const [name, value] of Object.entries(side)) assert.ok(Number.isInteger(value) && value >= 0 && value <= ms, `${name} ${value} within the run's ${ms} ms`);
+  }
+  assert.ok(sandbox.handlerMs > 0 && sandbox.cpuMs > 0 && sandbox.waitMs <= sandbox.handlerMs, JSON.stringify(sandbox));
+  assert.ok(engine.batchMs > 0 && engine.cpuMs > 0 && engine.readMs <= engine.batchMs, JSON.stringify(engine));
+  assert.deepEqual(Object.keys(sandbox).sort(), ['connectMs', 'cpuMs', 'gcMs', 'handlerMs', 'startMs', 'waitMs']);
   // By default the committing connection checkpoints past 1000 WAL pages (4 MiB): the run's ~6 MiB would have reached the database file.
   const wal = statSync(`${paths.database}-wal`).size;
   assert.ok(wal > 4 * 1024 * 1024, `the run wrote ${wal} bytes of WAL`);

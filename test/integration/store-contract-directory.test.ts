@@ -159,6 +159,54 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 2_503);
   });
 
+  // PostgreSQL: a batch that is only a run of new keys is one COPY outside a transaction, its rows
+  // encoded into a buffer sized from the last COPY's rows, grown when short (directory-tables.ts
+  // createAlone, copy-in.ts CopyText); a key there, or a shape not stored yet, sends it the transaction's way.
+  bothEngines('batch: a run of new keys alone: rows of any size and characters stored exactly; a key there, or sent by two nodes at once, stored once', async (e) => {
+    const d = dir(e);
+    const options = { sourceFile: 'f1' };
+    const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => from + k);
+    const create = (directory: DirectoryRepository, list: Employee[]) => directory.batch('acme', list.map((x) => ({ method: 'createEmployee', args: [x, options] }) as const));
+    const small = range(0, 200).map((i) => employee({ registrationReference: `S${i}`, technicalId: null, email: null, attributes: {} }));
+    assert.deepEqual(await create(d, small), small.map(() => true));
+    // Rows ~30 times the last batch's, in 4-byte and 3-byte characters, with COPY's escaped characters.
+    const big = range(0, 300).map((i) => employee({ registrationReference: `B${i}`, lastname: '😀'.repeat(50 + i), firstname: 'a\tb\\c',
+      attributes: { note: `tab\t newline\n return\r backslash\\ ${'☃'.repeat(400)}`, i: String(i) } }));
+    assert.deepEqual(await create(d, big), big.map(() => true));
+    assert.deepEqual(await create(d, big), big.map(() => false), 'the same keys again: none new');
+    const stored = new Map((await d.listEmployees('acme')).map((x) => [x.registrationReference, x]));
+    assert.equal(stored.size, 500);
+    for (const x of big) assert.deepEqual(stored.get(x.registrationReference), x);
+    // One key there among new ones: every other row inserted, that one left as it is.
+    const mixed = [...range(300, 150).map((i) => employee({ registrationReference: `B${i}`, attributes: {} })), employee({ registrationReference: 'B7', lastname: 'Other' })];
+    assert.deepEqual(await create(d, mixed), mixed.map((_, k) => k < 150));
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', 'B7'))!.lastname, big[7].lastname);
+    // Two nodes sending the same new keys at once: each key stored once, answered true by one batch only.
+    const node2 = ((await e.another()) as SqliteStore | PostgresStore).directory();
+    const same = range(0, 150).map((i) => employee({ registrationReference: `C${i}`, attributes: { i: String(i) } }));
+    const [one, two] = await Promise.all([create(d, same), create(node2, same)]);
+    assert.deepEqual(one.map((x, i) => x !== two[i]), same.map(() => true), 'each key taken by exactly one batch');
+    assert.equal((await d.listEmployees('acme')).length, 800);
+  });
+
+  // A text PostgreSQL refuses (NUL) fails the COPY of a batch alone otherwise than on a key: the
+  // batch rejects with PostgreSQL's error and writes nothing, and the next batches (on another
+  // connection, with another buffer) store exactly what they carry. SQLite stores NUL: PostgreSQL only.
+  bothEngines('batch: a run of new keys alone that PostgreSQL refuses writes nothing; the next ones apply', async (e) => {
+    const d = dir(e);
+    const rows = (prefix: string, lastname = 'Müller'): Employee[] => Array.from({ length: 150 }, (_, i) => employee({ registrationReference: `${prefix}${i}`, lastname, attributes: { i: String(i) } }));
+    const create = (list: Employee[]) => d.batch('acme', list.map((x) => ({ method: 'createEmployee', args: [x, { sourceFile: 'f1' }] }) as const));
+    assert.deepEqual(await create(rows('A')), rows('A').map(() => true));
+    const refused = rows('B');
+    refused[149] = employee({ registrationReference: 'B149', lastname: 'nul\u0000here' });
+    await assert.rejects(create(refused), (err: { code?: string }) => err.code === '22021');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', 'B0'), undefined, 'nothing of the refused batch');
+    for (const prefix of ['C', 'D']) assert.deepEqual(await create(rows(prefix, `☃ ${prefix}`)), rows(prefix).map(() => true));
+    const stored = await d.listEmployees('acme');
+    assert.equal(stored.length, 450);
+    assert.deepEqual(stored.find((x) => x.registrationReference === 'D149'), rows('D', '☃ D')[149]);
+  }, ['postgres']);
+
   // PostgreSQL inserts a big run of new keys without ON CONFLICT first, and falls back when a key is there (directory-insert.ts).
   bothEngines('batch: big create runs answer per row whether their keys are new, already there or repeated, and roll back whole', async (e) => {
     const d = dir(e);

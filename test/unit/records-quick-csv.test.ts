@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { serialize } from 'node:v8';
 import { parse } from 'csv-parse/sync';
 import { parseStream } from '../../core/records/csv-rows';
 import { QuickCsv, QuickCsvUnsupported, type QuickRecords } from '../../core/records/quick-csv';
@@ -147,4 +148,20 @@ test('a record longer than QuickCsv keeps between chunks (a 3 MiB quoted value) 
   assert.throws(() => { for (const c of chunks) parser.push(c.toString('latin1'), false, { fields: [], multiline: [] }); }, QuickCsvUnsupported);
   const got = await rowsOf(bytes, 'exchange', chunks, false);
   assert.deepEqual(got, { fields: [['a', 'b'], ['c', long], ['d', 'e']], lines: [1, 2, 3] });
+});
+
+test('values are one-byte strings where they fit, beside a character past U+00FF in the same chunk; decoded before they are trimmed', async () => {
+  // `ğ` made the whole decoded chunk a two-byte string, and every value sliced from it (V8 copies a
+  // string's width): twice the bytes in V8's serialization (to the main thread, through a sandbox's batches).
+  const text = "organization_code;lastname;email;city\r\nACME;Oğuz;p0000001@acme.example;Paris\r\nACME; Voilà ;p0000002@acme.example;  Besançon \r\n";
+  for (const clean of [true, false]) {
+    const rows: string[][] = [];
+    for await (const batch of parseStream(() => Readable.from([Buffer.from(text)]), 'exchange', { clean })) rows.push(...batch.fields);
+    const cell = (r: number, c: number) => clean ? rows[r][c] : rows[r][c].trim();
+    assert.deepEqual([cell(1, 1), cell(2, 1), cell(2, 3)], ['Oğuz', 'Voilà', 'Besançon'], 'UTF-8 decoded; `à` (its last byte 0xA0) not taken for a space');
+    for (const [r, c] of [[1, 2], [2, 2], [2, 3]]) {
+      const oneByte = Buffer.from(rows[r][c], 'latin1').toString('latin1'); // the same text (Latin-1 only), one byte per character
+      assert.equal(serialize(rows[r][c]).length, serialize(oneByte).length, `${rows[r][c]} is a one-byte string`);
+    }
+  }
 });

@@ -6,7 +6,7 @@ import { decodeBatch, decodeCreates, encodeBatch, type WireBatch } from '../../c
 import { rowCount, rowEmployee } from '../../core/store/employee-rows';
 
 // A ctx.directory.batch crosses the sandbox in V8's serialization (frames.ts, batch-wire.ts):
-// employees written go as one flat list of values, their attribute names and ABSENT_FIELDS once
+// employees written go as flat lists of values (in chunks), their attribute names and ABSENT_FIELDS once
 // per batch. What the engine gets must be what the plugin gave: same fields, same attribute
 // order, the marker, the options; anything else as it was.
 const wire = (ops: unknown): unknown => decodeBatch(deserialize(serialize(encodeBatch(ops))));
@@ -40,6 +40,26 @@ test('employee writes arrive whole: fields, attribute order, ABSENT_FIELDS, opti
   });
   assert.equal(Object.getPrototypeOf(got[3].args[0].attributes), Object.prototype, 'a column called __proto__ is a property, not a prototype');
   assert.equal(Object.getOwnPropertyDescriptor(got[3].args[0].attributes, '__proto__')?.value, 'a custom column');
+});
+
+test('a big batch goes in chunks of whole operations, each a regular-sized list (under 16,384 values), and arrives whole', () => {
+  const options = { sourceFile: 'f_1', keepPrevious: true };
+  const many = Array.from({ length: 2000 }, (_, i) => ({ method: i === 1500 ? 'updateEmployee' : 'createEmployee',
+    args: [employee(String(i), { zip_code: String(75000 + i), city: i % 3 ? 'Paris' : null, gone: i % 17 === 0 }), options] }));
+  const encoded = encodeBatch(many) as WireBatch;
+  assert.ok(encoded.chunks.length > 1, `${encoded.chunks.length} chunk(s)`);
+  // A list past 16,384 values (128 KiB) is made in V8's old generation: what the chunks avoid.
+  assert.ok(encoded.chunks.every((chunk) => chunk.length < 16_384), `chunks of ${encoded.chunks.map((c) => c.length).join(', ')} values`);
+  const got = decodeBatch(deserialize(serialize(encoded))) as Array<{ method: string; args: [Employee, unknown] }>;
+  assert.equal(got.length, many.length);
+  got.forEach((op, i) => {
+    assert.equal(op.method, many[i].method);
+    assert.deepEqual({ ...op.args[0] }, { ...many[i].args[0] });
+    assert.deepEqual(op.args[1], options);
+  });
+  const creates = decodeCreates(deserialize(serialize(encodeBatch(many.filter((op) => op.method === 'createEmployee')))))!;
+  assert.equal(rowCount(creates.rows), 1999);
+  assert.deepEqual(rowEmployee(creates.rows, 1998).attributes, { zip_code: String(75000 + 1999), city: 'Paris', gone: false });
 });
 
 test('other operations, odd employees and malformed batches go as they are, for the engine to run or refuse', () => {
@@ -76,22 +96,23 @@ test('an employee holding something else than strings, numbers, booleans or null
 
 test('a batch the engine cannot read is refused with FG_PLUGIN_INVALID, never read as other fields (the sandbox is untrusted)', () => {
   const good = encodeBatch([{ method: 'createEmployee', args: [employee('1', { city: 'Lyon', zip_code: '69001' })] }]) as WireBatch;
-  const head = good.values.slice(0, 11);
+  const head = good.chunks[0].slice(0, 11);
   const refused = (what: string, batch: unknown) => assert.throws(() => decodeBatch(deserialize(serialize(batch))),
     (err: Error & { code?: string }) => err.code === 'FG_PLUGIN_INVALID', what);
-  refused('an unknown operation code', { ...good, values: [7, ...good.values.slice(1)] });
-  refused('a shape out of range', { ...good, values: [0, 5, ...good.values.slice(2)] });
-  refused('an employee cut short', { ...good, values: good.values.slice(0, -1) });
-  refused('a map as a value', { ...good, values: [...head, new Map([['a', 1]]), 'x'] });
-  refused('a date as a value', { ...good, values: [...head.slice(0, 4), new Date(), ...good.values.slice(5)] });
-  refused('an object as a value', { ...good, values: [...head, { toString: 'x' }, 'x'] });
+  refused('an unknown operation code', { ...good, chunks: [[7, ...good.chunks[0].slice(1)]] });
+  refused('a shape out of range', { ...good, chunks: [[0, 5, ...good.chunks[0].slice(2)]] });
+  refused('an employee cut short', { ...good, chunks: [good.chunks[0].slice(0, -1)] });
+  refused('a map as a value', { ...good, chunks: [[...head, new Map([['a', 1]]), 'x']] });
+  refused('a date as a value', { ...good, chunks: [[...head.slice(0, 4), new Date(), ...good.chunks[0].slice(5)]] });
+  refused('an object as a value', { ...good, chunks: [[...head, { toString: 'x' }, 'x']] });
   refused('attribute names that are not strings', { ...good, shapes: [[[1, 2], null]] });
   refused('absent fields that are not lists of names', { ...good, shapes: [[['city', 'zip_code'], { core: 'email', attributes: [] }]] });
-  refused('options out of range', { ...good, values: [0, 0, 3, ...good.values.slice(3)] });
+  refused('options out of range', { ...good, chunks: [[0, 0, 3, ...good.chunks[0].slice(3)]] });
   refused('JSON texts that are not a list', { ...good, json: 'x' });
+  refused('chunks that are not lists', { ...good, chunks: [good.chunks[0], 'x'] });
   const cyclic: unknown[] = [];
   cyclic.push(cyclic);
-  refused('a cycle as a value', { ...good, values: [...head, cyclic, 'x'] });
+  refused('a cycle as a value', { ...good, chunks: [[...head, cyclic, 'x']] });
 });
 
 test('a batch of creates sharing their options reaches the store as flat rows: the same employees, every value checked', () => {
@@ -114,15 +135,15 @@ test('a batch of creates sharing their options reaches the store as flat rows: t
 
   // Anything else goes the way of decodeBatch, which runs or refuses it as it always did.
   const good = encodeBatch(creates(given.slice(0, 1))) as WireBatch;
-  const head = good.values.slice(0, 11);
+  const head = good.chunks[0].slice(0, 11);
   assert.equal(decodeCreates(encodeBatch([...creates(given.slice(0, 1)), { method: 'updateEmployee', args: [given[1], options] }])), undefined, 'not only creates');
   assert.equal(decodeCreates(encodeBatch([...creates(given.slice(0, 1)), ...creates(given.slice(1, 2), { sourceFile: 'other' })])), undefined, 'other options');
   assert.equal(decodeCreates(encodeBatch([])), undefined, 'no rows');
   const fallsBack = (what: string, batch: unknown) => assert.equal(decodeCreates(deserialize(serialize(batch))), undefined, what);
-  fallsBack('a map as a value', { ...good, values: [...head, new Map([['a', 1]]), ...good.values.slice(12)] });
-  fallsBack('an object as a value', { ...good, values: [...head.slice(0, 4), { toString: 'x' }, ...good.values.slice(5)] });
-  fallsBack('an employee cut short', { ...good, values: good.values.slice(0, -1) });
-  fallsBack('a shape out of range', { ...good, values: [0, 5, ...good.values.slice(2)] });
+  fallsBack('a map as a value', { ...good, chunks: [[...head, new Map([['a', 1]]), ...good.chunks[0].slice(12)]] });
+  fallsBack('an object as a value', { ...good, chunks: [[...head.slice(0, 4), { toString: 'x' }, ...good.chunks[0].slice(5)]] });
+  fallsBack('an employee cut short', { ...good, chunks: [good.chunks[0].slice(0, -1)] });
+  fallsBack('a shape out of range', { ...good, chunks: [[0, 5, ...good.chunks[0].slice(2)]] });
   fallsBack('a shape naming an attribute twice', { ...good, shapes: [[['city', 'city', 'gone'], null]] });
   fallsBack('options that are not an object', { ...good, json: ['"text"'] });
   fallsBack('options that are not JSON', { ...good, json: ['{'] });

@@ -1,9 +1,17 @@
 import type { Row, TableSpec } from '../directory-tables';
-import { copyField, copyIn } from './copy-in';
-import { Tx, type Queryable } from './pool';
+import { CopyText, copyField, copyIn } from './copy-in';
+import type { PoolClient } from 'pg';
+import type { Tx, Queryable } from './pool';
 
 /** Columns that are not TEXT, cast from the text arrays of a multi-row INSERT or UPDATE. */
 export const CASTS: Record<string, string> = { active: '::boolean', size: '::bigint' };
+
+/** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
+export const asText = (v: unknown): string | null => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null || v === undefined ? null : JSON.stringify(v);
+};
 
 /** A key's columns as one string (text holds no NUL in PostgreSQL). */
 export const keyText = (key: readonly unknown[]): string => key.join('\u0000');
@@ -37,12 +45,19 @@ export interface RowArrays { keys: string[][]; values: Array<Array<string | null
  * ON CONFLICT DO NOTHING makes PostgreSQL search the primary key for each row before inserting
  * it, and log a confirmation record per row (speculative insertion); an INSERT … SELECT inserts
  * row by row. A batch of new keys (a first load, new hires) needs neither: a big batch is first
- * COPied (its rows written in blocks, as a plain INSERT cannot) under a savepoint, which for a
- * sal file of new employees costs PostgreSQL about half the CPU of the ON CONFLICT statement.
- * A key already there fails the COPY (unique_violation): it rolls back to the savepoint and runs
+ * COPied (its rows written in blocks, as a plain INSERT cannot) under a savepoint (copyAll), or
+ * alone outside a transaction when the batch is nothing else (copyAlone), which for a sal file
+ * of new employees costs PostgreSQL about half the CPU of the ON CONFLICT statement. A key
+ * already there fails the COPY (unique_violation): it rolls back to the savepoint (alone: the
+ * failed statement left nothing, and the caller runs the batch in a transaction) and runs
  * the ON CONFLICT statement, one INSERT over column arrays (unnest) whatever the number of rows;
  * the table then keeps using that statement at once until a batch inserts every row again (a file
  * of known employees pays the failed COPY once, not per batch).
+ *
+ * The caller asks `copies` first: if so it adds the rows to `copyRows` (no column arrays: a row
+ * is encoded into the COPY's buffer as it is read, and its strings die young) and runs `copyAll`
+ * (in a transaction) or `copyAlone`;
+ * if that met a key already there, or was not asked, it calls `insert` with the column arrays.
  */
 export class PgRowInserter {
   private readonly copy: string;
@@ -50,6 +65,8 @@ export class PgRowInserter {
   private readonly skipping: string;
   /** The last big batch met keys already there. Shared by accounts: only decides which statement goes first. */
   private conflicts = false;
+  /** Bytes per row of the last COPY: the next one's buffer is sized from it (a guess; it grows when short). */
+  private bytesPerRow = 512;
 
   constructor(private readonly table: TableSpec<unknown>) {
     const arrays = [...table.keyColumns, ...table.columns, 'data'];
@@ -62,14 +79,23 @@ export class PgRowInserter {
       ON CONFLICT DO NOTHING RETURNING ${table.keyColumns.join(', ')}`;
   }
 
+  /** Whether `count` rows to insert go by COPY first (copyRows, then copyAll or copyAlone): enough rows, no conflict met last. */
+  copies(count: number): boolean {
+    return count >= PLAIN_FIRST_ROWS && !this.conflicts;
+  }
+
+  /** An empty COPY of `count` rows of one account, file and time, to `add` them to. */
+  copyRows(accountId: string, sourceFile: string | null, now: number, count: number): CopyRows {
+    return new CopyRows(new CopyText(count * this.bytesPerRow * 1.1), `${copyField(accountId)}\t`, `\t${copyField(sourceFile)}\t${now}\t${now}\n`);
+  }
+
   /**
-   * Inserts the rows whose key is new (`q`: a transaction's connection); the keys (keyText) it
-   * inserted, or 'all' (every row, their keys all different). A key repeated among the rows is
-   * inserted by its first occurrence (the arrays are read in order), as one statement after another would.
+   * Inserts the rows whose key is new (`q`: a transaction's connection, or the pool's); the keys
+   * (keyText) it inserted. A key repeated among the rows is inserted by its first occurrence (the
+   * arrays are read in order), as one statement after another would.
    */
-  async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string> | 'all'> {
+  async insert(q: Queryable, accountId: string, sourceFile: string | null, now: number, rows: RowArrays): Promise<Set<string>> {
     const count = rows.data.length;
-    if (count >= PLAIN_FIRST_ROWS && !this.conflicts && q instanceof Tx && await this.copyAll(q, this.copyText(accountId, sourceFile, now, rows))) return 'all';
     const inserted = count < PLAIN_FIRST_ROWS ? await q.rows<Row>(...this.valuesStatement(accountId, sourceFile, now, rows))
       : await q.rows<Row>(this.skipping, [accountId, sourceFile, now, ...rows.keys.map(textArray), ...rows.values.map(textArray), textArray(rows.data)]);
     if (count >= PLAIN_FIRST_ROWS) this.conflicts = inserted.length < count;
@@ -91,32 +117,63 @@ export class PgRowInserter {
     return [`${this.insertInto} VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING RETURNING ${this.table.keyColumns.join(', ')}`, params];
   }
 
-  /** The COPY: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
-  private async copyAll(tx: Tx, text: string): Promise<boolean> {
+  /** The COPY in transaction `tx`: true if every row went in; false, rolled back to the savepoint, if a key was there already. */
+  async copyAll(tx: Tx, rows: CopyRows): Promise<boolean> {
     await tx.run('SAVEPOINT fg_insert_all');
-    try {
-      await copyIn(tx.client, this.copy, text);
-    } catch (err) {
-      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    if (!await this.copyOrConflict(tx.client, rows)) {
       await tx.run('ROLLBACK TO SAVEPOINT fg_insert_all');
-      this.conflicts = true;
       return false;
     }
     await tx.run('RELEASE SAVEPOINT fg_insert_all');
     return true;
   }
 
-  /** The rows in COPY's text format, in the COPY statement's column order. */
-  private copyText(accountId: string, sourceFile: string | null, now: number, rows: RowArrays): string {
-    const prefix = `${copyField(accountId)}\t`;
-    const suffix = `\t${copyField(sourceFile)}\t${now}\t${now}\n`;
-    const columns: Array<ReadonlyArray<string | null>> = [...rows.keys, ...rows.values, rows.data];
-    const lines = new Array<string>(rows.data.length);
-    for (let i = 0; i < lines.length; i++) {
-      let line = prefix + copyField(columns[0][i]);
-      for (let c = 1; c < columns.length; c++) line += `\t${copyField(columns[c][i])}`;
-      lines[i] = line + suffix;
+  /**
+   * The COPY as a statement of its own, outside any transaction (`client` in autocommit): one
+   * statement is atomic, and committed (flushed, synchronous_commit as configured) before
+   * PostgreSQL answers. True if every row went in; false, nothing written, if a key was there already.
+   */
+  copyAlone(client: PoolClient, rows: CopyRows): Promise<boolean> {
+    return this.copyOrConflict(client, rows);
+  }
+
+  private async copyOrConflict(client: PoolClient, rows: CopyRows): Promise<boolean> {
+    const { text } = rows;
+    if (text.rows > 0) this.bytesPerRow = text.byteLength / text.rows;
+    try {
+      await copyIn(client, this.copy, text);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      this.conflicts = true;
+      return false;
     }
-    return lines.join('');
+  }
+}
+
+/** Room for a column's value in COPY's text (before escapes): its text, or `\N`. */
+const unitsOf = (v: unknown): number => (typeof v === 'string' ? v.length : asText(v)?.length ?? 2);
+
+/** The rows of one COPY, in the COPY statement's column order (PgRowInserter.copyRows). */
+export class CopyRows {
+  private readonly fixedUnits: number;
+
+  constructor(readonly text: CopyText, private readonly prefix: string, private readonly suffix: string) {
+    this.fixedUnits = prefix.length + suffix.length;
+  }
+
+  /** One row: its key columns, its other columns (as the table spec gives them), its `data`; each field written to the buffer as it is (no string for the row). */
+  add(key: readonly unknown[], values: readonly unknown[], data: string): void {
+    let units = this.fixedUnits + data.length;
+    for (let c = 0; c < key.length; c++) units += unitsOf(key[c]) + 1;
+    for (let c = 0; c < values.length; c++) units += unitsOf(values[c]) + 1;
+    const { text } = this;
+    text.reserve(units);
+    text.write(this.prefix);
+    for (let c = 0; c < key.length; c++) text.field(key[c] as string);
+    for (let c = 0; c < values.length; c++) text.field(asText(values[c]));
+    text.field(data, false);
+    text.write(this.suffix);
+    text.endRow();
   }
 }

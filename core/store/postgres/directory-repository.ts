@@ -7,7 +7,7 @@ import { createOps } from '../employee-rows';
 import type { DirectoryRepository, EmployeeRows } from '../ports/directory';
 import { PgAttributeShapes, ShapeWork } from './directory-shapes';
 import { PgEntityTable, type DirectoryWork } from './directory-tables';
-import type { PgPool } from './pool';
+import { isRetryable, type PgPool } from './pool';
 
 /** One unit of work's state; see DirectoryWork. */
 class Work extends ShapeWork implements DirectoryWork {
@@ -57,6 +57,11 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
 
   async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
     if (ops.length === 0) return [];
+    const alone = await this.createAlone(accountId, ops);
+    if (alone) {
+      this.hooks.afterWrite?.();
+      return alone;
+    }
     const results = await this.write(async (work) => {
       const answers = new Array<unknown>(ops.length);
       for (let at = 0; at < ops.length;) {
@@ -83,6 +88,29 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
     });
     this.hooks.afterWrite?.();
     return results;
+  }
+
+  /**
+   * A batch that is one run of createEmployee (a sal file's batch of new employees) as one COPY
+   * outside a transaction (PgEntityTable.createAlone); undefined when it must go the transaction's
+   * way (then nothing was written). A deadlock or serialization failure goes that way too: its
+   * unit of work retries them.
+   */
+  private async createAlone(accountId: string, ops: readonly DirectoryOp[]): Promise<boolean[] | undefined> {
+    const options = ops[0].args[1] as WriteOptions | undefined;
+    if (ops[0].method !== 'createEmployee' || options?.dryRun || this.runOf(ops, 0) !== ops.length) return undefined;
+    const client = await this.pool.connect();
+    let failed: unknown;
+    try {
+      return await this.employees.createAlone(new Work(this.pool), client, accountId, ops.map((op) => op.args[0] as Employee), options);
+    } catch (err) {
+      if (isRetryable(err)) return undefined;
+      failed = err;
+      throw this.pool.storeError(batchFailure(err, 0, 'createEmployee', ops.length));
+    } finally {
+      // A connection whose statement failed otherwise than on a key is not trusted again.
+      client.release(failed instanceof Error ? failed : undefined);
+    }
   }
 
   /** The rows as the createEmployee operations they stand for, through `batch` (its multi-row inserts). */

@@ -3,7 +3,9 @@ import { FluxgateError } from '../../errors';
 import { canonicalJson } from '../../canonical-json';
 import type { Row, TableSpec } from '../directory-tables';
 import type { PgAttributeShapes, ShapeWork } from './directory-shapes';
-import { CASTS, keyText, PgRowInserter, textArray } from './directory-insert';
+import type { PoolClient } from 'pg';
+import { asText, CASTS, keyText, PgRowInserter, textArray, type CopyRows } from './directory-insert';
+import { Tx } from './pool';
 
 /**
  * What one directory unit of work (a transaction) runs on: its connection and shapes, the
@@ -19,13 +21,6 @@ export interface DirectoryWork extends ShapeWork {
  * batch in several, so that the arrays' text stays a few megabytes.
  */
 const ROWS_PER_INSERT = 5000;
-
-/** A column value as text (SQLite's 1/0 for `active` reads as a PostgreSQL boolean). */
-const asText = (v: unknown): string | null => {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return v === null || v === undefined ? null : JSON.stringify(v);
-};
 
 /** Keys compared as SQLite compares them (bytes), whatever the database's collation. */
 const binary = (columns: readonly string[]): string => columns.map((c) => `${c} COLLATE "C"`).join(', ');
@@ -94,28 +89,67 @@ export class PgEntityTable<T> {
    */
   async createMany(work: DirectoryWork, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<boolean[]> {
     const spec = this.spec(work);
-    const encode = (): string[] => entities.map((e) => this.data(spec, e, options.json));
-    let data = encode();
-    if (this.shapes && !await this.shapes.settle(work, true)) data = encode();
     const now = Date.now();
     const results: boolean[] = [];
-    const { keyColumns, columns } = this.table;
     for (let start = 0; start < entities.length; start += ROWS_PER_INSERT) {
-      const count = Math.min(ROWS_PER_INSERT, entities.length - start);
+      const chunk = entities.length <= ROWS_PER_INSERT ? entities : entities.slice(start, start + ROWS_PER_INSERT);
+      if (await this.copyNew(work, spec, accountId, now, chunk, options)) {
+        for (let i = 0; i < chunk.length; i++) results.push(true);
+        continue;
+      }
+      const encode = (): string[] => chunk.map((e) => this.data(spec, e, options.json));
+      let data = encode();
+      if (this.shapes && !await this.shapes.settle(work, true)) data = encode();
+      const { keyColumns, columns } = this.table;
+      const count = chunk.length;
       const keys = keyColumns.map(() => new Array<string>(count));
       const values = columns.map(() => new Array<string | null>(count));
       for (let i = 0; i < count; i++) {
-        const entity = entities[start + i];
-        const key = this.table.key(entity);
+        const key = this.table.key(chunk[i]);
         for (let c = 0; c < keys.length; c++) keys[c][i] = key[c] as string;
-        const row = this.table.values(entity);
+        const row = this.table.values(chunk[i]);
         for (let c = 0; c < values.length; c++) values[c][i] = asText(row[c]);
       }
-      const fresh = await this.inserter.insert(work.q, accountId, options.sourceFile ?? null, now, { keys, values, data: data.slice(start, start + count) });
+      const fresh = await this.inserter.insert(work.q, accountId, options.sourceFile ?? null, now, { keys, values, data });
       // The first occurrence of a key takes the insert; the set forgets it so a repeat answers false.
-      for (let i = 0; i < count; i++) results.push(fresh === 'all' || fresh.delete(keyText(this.table.key(entities[start + i]))));
+      for (let i = 0; i < count; i++) results.push(fresh.delete(keyText(this.table.key(chunk[i]))));
     }
     return results;
+  }
+
+  /**
+   * The entities by COPY, when the inserter takes them that way (PgRowInserter.copies): each
+   * encoded straight into the COPY's text, the shapes they name settled before it runs. True if
+   * every one was inserted; false if not tried, or if a key was there (the COPY rolled back).
+   */
+  private async copyNew(work: DirectoryWork, spec: TableSpec<T>, accountId: string, now: number, entities: readonly T[], options: WriteOptions): Promise<boolean> {
+    const { q } = work;
+    if (!this.inserter.copies(entities.length) || !(q instanceof Tx)) return false;
+    let copy = this.copyRows(work, spec, accountId, now, entities, options);
+    if (this.shapes && !await this.shapes.settle(work, true)) copy = this.copyRows(work, spec, accountId, now, entities, options);
+    return this.inserter.copyAll(q, copy);
+  }
+
+  /**
+   * createMany of entities that are all new, as one COPY on `client` outside a transaction (a
+   * statement alone is atomic): for a batch that is nothing else, one round trip where a
+   * transaction took five (BEGIN, SAVEPOINT, COPY, RELEASE, COMMIT). Undefined, nothing written,
+   * when it cannot answer that way: too few or too many rows, a conflict met last, a shape not
+   * yet in the table (inserted first, in a transaction), or a key already there; the caller then
+   * runs createMany in a transaction.
+   */
+  async createAlone(work: DirectoryWork, client: PoolClient, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<boolean[] | undefined> {
+    if (entities.length > ROWS_PER_INSERT || !this.inserter.copies(entities.length)) return undefined;
+    const copy = this.copyRows(work, this.spec(work), accountId, Date.now(), entities, options);
+    if (work.pending.size > 0) return undefined;
+    return await this.inserter.copyAlone(client, copy) ? entities.map(() => true) : undefined;
+  }
+
+  /** The entities as a COPY's rows (their shapes noted in `work`, to settle before it runs). */
+  private copyRows(work: DirectoryWork, spec: TableSpec<T>, accountId: string, now: number, entities: readonly T[], options: WriteOptions): CopyRows {
+    const copy = this.inserter.copyRows(accountId, options.sourceFile ?? null, now, entities.length);
+    for (const entity of entities) copy.add(this.table.key(entity), this.table.values(entity), this.data(spec, entity, options.json));
+    return copy;
   }
 
   /** SQLite's EntityTable.update: replaces the stored entity if it differs; undefined when no entity has the key. */

@@ -131,8 +131,8 @@ export async function withTransaction<T>(pool: PgPool, fn: (tx: Tx) => Promise<T
   }
 }
 
-/** 40001 serialization_failure, 40P01 deadlock_detected. */
-function isRetryable(err: unknown): boolean {
+/** 40001 serialization_failure, 40P01 deadlock_detected: the unit of work is run again. */
+export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === '40001' || code === '40P01';
 }
