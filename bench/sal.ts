@@ -23,7 +23,7 @@
  * (absolute) has each sandbox write its CPU profile there (docs/plugin-api.md, bench-only).
  * A thread that ends during (b) (the sandbox's host worker) is counted as last sampled (100 ms).
  */
-import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -31,6 +31,7 @@ import { parse } from 'csv-parse';
 import { execFileSync, spawn } from 'node:child_process';
 import { PARAMIKO_CONNECT, sftpBatch } from '../test/helpers/clients';
 import { PYTHON } from '../test/helpers/tools';
+import { writeSandboxedSal } from '../test/helpers/sandbox-run';
 import { childrenCpuSeconds, cpuSeconds, threadCpu, treeCpuSeconds } from './proc-stat';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
@@ -234,13 +235,7 @@ function gcSummary(output: TraceLine[], uploadStart: number, uploaded: number, r
  * the built-in keeping `sal`) and the repository's workflows with sal.yaml naming it.
  */
 function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } {
-  const plugin = join(dir, 'sandboxed-sal.ts');
-  writeFileSync(plugin, [
-    "import { fluxHandler, getManifest } from 'fluxgate/plugin-api';",
-    `import { SalHandler } from ${JSON.stringify(join(REPO, 'plugins', 'sal', 'handler'))};`,
-    'export class SandboxedSal extends SalHandler {}',
-    "fluxHandler({ ...getManifest(SalHandler)!, flux: 'salsb' })(SandboxedSal);", '',
-  ].join('\n'));
+  const plugin = writeSandboxedSal(dir);
   const workflowsDir = join(dir, 'workflows');
   cpSync(join(REPO, 'workflows'), workflowsDir, { recursive: true });
   appendFileSync(join(workflowsDir, 'sal.yaml'), 'handler: salsb\n');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataPaths } from '../../core/config/paths';
 import { configSchema } from '../../core/config/schema';
@@ -6,6 +6,7 @@ import { silentLogger } from '../../core/logging/logger';
 import type { FluxContext, FluxManifest, FluxOutcome, IncomingFile } from '../../core/plugin-api';
 import type { SandboxedHandler } from '../../core/sandbox/sandboxed-handler';
 import { CollectingReportBuilder } from '../../core/workflow/report-builder';
+import { REPO_ROOT } from './server';
 import { ManifestScopedFiles } from '../../core/workflow/scoped-files';
 import type { StepRun } from '../../core/workflow/step';
 
@@ -35,4 +36,19 @@ export async function runSandboxed(handler: SandboxedHandler, paths: DataPaths, 
   } as unknown as FluxContext;
   const outcome = await handler.handleRun(run, incoming, ctx);
   return { outcome, report, events, details };
+}
+
+/**
+ * The built-in sal handler as a plugin module in `dir` (a subclass registered as flux `salsb`, the
+ * built-in keeping `sal`), for runs through the sandbox: its path.
+ */
+export function writeSandboxedSal(dir: string): string {
+  const file = join(dir, 'sandboxed-sal.ts');
+  writeFileSync(file, [
+    "import { fluxHandler, getManifest } from 'fluxgate/plugin-api';",
+    `import { SalHandler } from ${JSON.stringify(join(REPO_ROOT, 'plugins', 'sal', 'handler'))};`,
+    'export class SandboxedSal extends SalHandler {}',
+    "fluxHandler({ ...getManifest(SalHandler)!, flux: 'salsb' })(SandboxedSal);", '',
+  ].join('\n'));
+  return file;
 }

@@ -12,13 +12,12 @@ import { SandboxedHandler } from '../../core/sandbox/sandboxed-handler';
 import { openDatabase } from '../../core/store/database';
 import { SqliteDirectoryRows } from '../../core/store/directory-rows';
 import { WalCheckpointer } from '../../core/store/wal-checkpointer';
-import { runSandboxed } from '../helpers/sandbox-run';
+import { runSandboxed, writeSandboxedSal } from '../helpers/sandbox-run';
 import { until } from '../helpers/wait';
 
 // The engine's side of a sandboxed run (core/sandbox/host-worker.ts) as the server runs it: a
 // worker thread started ahead, and a store connection that leaves WAL checkpoints to the
 // server's WalCheckpointer. Real sandboxes: the sal handler loaded as a plugin, as bench:sal's (s).
-const REPO = join(__dirname, '..', '..');
 const root = mkdtempSync(join(tmpdir(), 'fg-sandbox-host-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -26,13 +25,7 @@ const NAME = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
 const HEADER = 'organization_code;registration_reference;lastname;firstname;professional_email;birth_date;city;country\n';
 
 function salPlugin(): { handler: (writes?: SharedArrayBuffer) => SandboxedHandler; manifest: ReturnType<typeof describePlugin>[number]['manifest'] } {
-  const file = join(root, 'sandboxed-sal.ts');
-  writeFileSync(file, [
-    "import { fluxHandler, getManifest } from 'fluxgate/plugin-api';",
-    `import { SalHandler } from ${JSON.stringify(join(REPO, 'plugins', 'sal', 'handler'))};`,
-    'export class SandboxedSal extends SalHandler {}',
-    "fluxHandler({ ...getManifest(SalHandler)!, flux: 'salsb' })(SandboxedSal);", '',
-  ].join('\n'));
+  const file = writeSandboxedSal(root);
   const bundle = bundlePlugin(file);
   const [described] = describePlugin(bundle);
   return {
