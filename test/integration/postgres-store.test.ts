@@ -32,6 +32,19 @@ describe('PostgresStore and its pool', { skip }, () => {
     }
   });
 
+  test('the directory\'s key columns compare bytewise ("C", as SQLite\'s BINARY); e-mail keeps the database\'s collation', async () => {
+    const store = await PostgresStore.open(db.url, silentLogger());
+    await store.close();
+    const rows = await db.query<{ column: string; collation: string | null }>(`SELECT table_name || '.' || column_name AS column, collation_name AS collation
+      FROM information_schema.columns WHERE table_schema = current_schema() AND table_name LIKE 'dir\\_%' AND data_type = 'text'`);
+    const collation = new Map(rows.map((r) => [r.column, r.collation]));
+    for (const key of ['dir_employees.account_id', 'dir_employees.organization_code', 'dir_employees.registration_reference',
+      'dir_employees.technical_id', 'dir_employee_versions.file_id', 'dir_organizations.code', 'dir_users.login', 'dir_documents.external_reference']) {
+      assert.equal(collation.get(key), 'C', key);
+    }
+    assert.notEqual(collation.get('dir_employees.email'), 'C', 'lower(email) must fold more than ASCII');
+  });
+
   test('open fails with the store\'s codes, naming the server without its password', async () => {
     const password = new URL(db.url).password;
     await assert.rejects(PostgresStore.open(db.urlOf('fg_no_such_database'), silentLogger()), (err: Error) => code('FG_STORE_NO_DATABASE')(err) && !err.message.includes(password));

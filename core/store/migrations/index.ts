@@ -18,6 +18,7 @@ import { accountChangesMigration } from './018-account-changes';
 import { cronSlotsMigration } from './019-cron-slots';
 import { uploadIdentityMigration } from './020-upload-identity';
 import { queueDoneIndexMigration } from './021-queue-done-index';
+import { keyCollationMigration } from './022-key-collation';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -28,4 +29,4 @@ export const MIGRATIONS: readonly Migration[] = [coreMigration, directoryMigrati
   operatorsMigration, journalScaleMigration, eventsMigration,
   // 014 is another branch's (issue #23 took 013)
   workflowVersionsMigration, nodesMigration, fileClientMigration, bansMigration, accountChangesMigration,
-  cronSlotsMigration, uploadIdentityMigration, queueDoneIndexMigration];
+  cronSlotsMigration, uploadIdentityMigration, queueDoneIndexMigration, keyCollationMigration];

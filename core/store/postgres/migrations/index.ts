@@ -18,6 +18,7 @@ import { pgAccountChangesMigration } from './018-account-changes';
 import { pgCronSlotsMigration } from './019-cron-slots';
 import { pgUploadIdentityMigration } from './020-upload-identity';
 import { pgQueueDoneIndexMigration } from './021-queue-done-index';
+import { pgKeyCollationMigration } from './022-key-collation';
 import type { Migration } from '../../migrations/types';
 
 /**
@@ -30,4 +31,4 @@ export const PG_MIGRATIONS: readonly Migration[] = [pgCoreMigration, pgDirectory
   pgEmployeeAttributesMigration, pgAttributeShapesMigration, pgEmployeeVersionsMigration, pgLeaseHolderMigration,
   pgLookupIndexesMigration, pgOperatorsMigration, pgJournalScaleMigration, pgEventsMigration, pgWorkflowVersionsMigration,
   pgNodesMigration, pgFileClientMigration, pgBansMigration, pgAccountChangesMigration, pgCronSlotsMigration,
-  pgUploadIdentityMigration, pgQueueDoneIndexMigration];
+  pgUploadIdentityMigration, pgQueueDoneIndexMigration, pgKeyCollationMigration];
