@@ -12,7 +12,11 @@
  * Also prints fluxgate's RSS at rest, BENCH_REST_SECONDS (default 10) after its last upload:
  * what glibc's allocator keeps of the uploads' peak for later transfers (docs/sftp.md, "Memory at rest").
  *
- * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 3), BENCH_CIPHERS (comma list),
+ * Before the rounds of each cipher, each server takes BENCH_WARMUP (default 1) uploads that are
+ * printed but not counted: the figures are a running server's, not a fresh process's first
+ * upload, during which Node compiles its hot functions (docs/sftp.md, "Benchmark").
+ *
+ * Env: BENCH_MIB (default 512), BENCH_ROUNDS (default 5), BENCH_WARMUP (default 1), BENCH_CIPHERS (comma list),
  * BENCH_FSYNC=0 (fluxgate without fsync at close, as OpenSSH), BENCH_NODE_ARGS (extra node flags for the fluxgate server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
  * BENCH_TRACE_GC=0 (no GC counts), BENCH_GC_LOG=FILE (the server's --trace-gc lines),
  * BENCH_MEMORY=0 (no breakdown of the peak: by default the server's RSS is sampled every 50 ms
@@ -30,7 +34,9 @@ import { threadCpu } from './proc-stat';
 
 const ROOT = resolve(__dirname, '..');
 const MIB = Number(process.env.BENCH_MIB ?? 512);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Unmeasured uploads per cipher and server before the rounds (BENCH_WARMUP=0: none). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const CIPHERS = (process.env.BENCH_CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
 /** BENCH_FSYNC=0: fluxgate with sftp.fsyncUploads false, like OpenSSH (which never fsyncs). */
 const FSYNC = process.env.BENCH_FSYNC !== '0';
@@ -55,6 +61,8 @@ function onOtherLine(line: string): void {
   if (/: Mark-Compact /.test(line)) gc.markCompacts++;
   else if (/: Scavenge /.test(line)) gc.scavenges++;
 }
+
+const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
 
 async function freePort(): Promise<number> {
   const srv = createServer().listen(0, '127.0.0.1');
@@ -221,7 +229,7 @@ async function main(): Promise<void> {
   const sshdTarget = join(work, 'sshd-upload.bin');
   const sampler = new PeakBreakdownSampler(fg.child.pid!, process.execPath, () => gc.committedMiB);
   const sampling = MEMORY ? setInterval(() => sampler.sample(), 50) : undefined;
-  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; fgThreads: Map<string, number>; osCpu?: number; markCompacts: number[] }> = [];
+  const results: Array<{ cipher: string; fluxgate: number; openssh?: number; fgCpu: number; fgMain: number; fgThreads: Map<string, number>; osCpu?: number; markCompacts: number[]; pairRatios: number[] }> = [];
   try {
     for (const cipher of CIPHERS) {
       const fgTimes: number[] = [];
@@ -231,6 +239,15 @@ async function main(): Promise<void> {
       const osCpu: number[] = [];
       const fgMarkCompacts: number[] = [];
       const fgThreads: Array<Map<string, number>> = [];
+      for (let w = 1; w <= WARMUP; w++) {
+        // Steady state: a fresh Node process compiles its hot functions (V8's helper threads)
+        // and sizes its heap during its first upload of a cipher; OpenSSH is warmed the same way.
+        const fgWarm = await upload(fg.port, 'bench', clientKey, cipher, source, '/dev/bench.bin');
+        rmSync(join(fg.dataDir, 'sftp', 'bench', 'dev', 'bench.bin'), { force: true });
+        const osWarm = sshd ? await upload(sshd.port, user, clientKey, cipher, source, sshdTarget) : undefined;
+        rmSync(sshdTarget, { force: true });
+        console.log(`  ${cipher} warm-up ${w} (not counted): fluxgate ${mbps(fgWarm)}, openssh ${mbps(osWarm)}`);
+      }
       for (let round = 1; round <= ROUNDS; round++) {
         let cpu = cpuSeconds(fg.child.pid!);
         const mainCpu = cpuSeconds(fg.child.pid!, true);
@@ -251,7 +268,6 @@ async function main(): Promise<void> {
           osCpu.push(cpuSeconds(sshd.child.pid!) - cpu);
           rmSync(sshdTarget, { force: true });
         }
-        const mbps = (t?: number): string => (t ? `${((MIB * 1048576) / t / 1e6).toFixed(0)} MB/s` : '-');
         const secs = (c?: number): string => (c === undefined ? '' : ` (${c.toFixed(2)} CPU-s)`);
         console.log(`  ${cipher} round ${round}: fluxgate ${mbps(fgTimes.at(-1))}${secs(fgCpu.at(-1))} main thread ${fgMain.at(-1)!.toFixed(2)} CPU-s${gcs}, openssh ${mbps(osTimes.at(-1))}${secs(osCpu.at(-1))}`);
         console.log(`    fluxgate threads (CPU-s): ${describeGroups(fgThreads.at(-1)!)}`);
@@ -260,6 +276,7 @@ async function main(): Promise<void> {
       results.push({
         cipher, fluxgate: rate(median(fgTimes)), openssh: sshd ? rate(median(osTimes)) : undefined,
         fgCpu: median(fgCpu), fgMain: median(fgMain), fgThreads: medianGroups(fgThreads), osCpu: sshd ? median(osCpu) : undefined, markCompacts: fgMarkCompacts,
+        pairRatios: osTimes.map((t, i) => t / fgTimes[i]),
       });
     }
     const rss = rssMiB(fg.child.pid!);
@@ -270,7 +287,9 @@ async function main(): Promise<void> {
     console.log('\nmedian MB/s (10^6 bytes/s, wall time of the sftp process including connect):');
     for (const r of results) {
       const ratio = r.openssh ? (r.fluxgate / r.openssh).toFixed(2) : '-';
-      console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fluxgate.toFixed(0).padStart(5)}  openssh ${r.openssh ? r.openssh.toFixed(0).padStart(5) : '    -'}  ratio ${ratio}`);
+      // Each round's pair ran back to back: its ratio shares the machine's state of the moment.
+      const paired = r.pairRatios.length ? `  (round by round ${r.pairRatios.map((x) => x.toFixed(2)).join(' ')}, median ${median(r.pairRatios).toFixed(2)})` : '';
+      console.log(`  ${r.cipher.padEnd(32)} fluxgate ${r.fluxgate.toFixed(0).padStart(5)}  openssh ${r.openssh ? r.openssh.toFixed(0).padStart(5) : '    -'}  ratio ${ratio}${paired}`);
     }
     console.log('median server CPU seconds per upload (user + system; less sensitive to other load):');
     for (const r of results) {
