@@ -131,6 +131,7 @@ async function salOnPostgres(): Promise<void> {
         + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pg.postgresCpu!.toFixed(2)} s (${pgCpu.toFixed(2)} s with the server's start)`}, `
         + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB at ${pg.rssPeakAt.toFixed(1)} s); `
         + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB); load ${load()}`);
+      console.log(`    PostgreSQL's (b) by thread: ${pg.threads}`);
     }
     const byPg = [...ratios].sort((x, y) => x.pg - y.pg);
     const mid = byPg[Math.floor((byPg.length - 1) / 2)];

@@ -6,13 +6,15 @@ import {
 import { readEmployee, SAL_REQUIRED } from './employee-row';
 
 /**
- * Rows per transaction. Each commit rewrites the B-tree pages it only partly filled (the
- * table's last leaf, the index leaves rows go to), so small commits write the same pages to
- * the WAL again and again: 200,000 employees wrote 134 MiB of WAL in 500-row commits, 89 MiB
- * in 2,000-row ones, for a 71 MiB database. Bigger ones hold the write lock and the event loop
- * longer (a 2,000-row commit: 10-20 ms) and outgrow SQLite's page cache (2 MiB).
+ * Rows per batch (a transaction on SQLite, a COPY on PostgreSQL). On SQLite each commit
+ * rewrites the B-tree pages it only partly filled, so small commits write the same pages to the
+ * WAL again and again (200,000 employees: 134 MiB of WAL in 500-row commits, 89 MiB in 2,000-row
+ * ones, for a 71 MiB database). But a batch's rows live until the store answers, while the next
+ * rows are read: 2,000-row batches outlived V8's young-generation collections on PostgreSQL and
+ * were copied and promoted (docs/cluster.md, "bench:sal on PostgreSQL"). 1,000 halves that and
+ * left bench:sal on SQLite, sandboxed or not, where it was.
  */
-export const BATCH_ROWS = 2000;
+export const BATCH_ROWS = 1000;
 /**
  * Batches sent before the previous one has settled: the engine has the next batch to apply
  * when it finishes one (in a sandbox, the two processes then never wait for each other).
