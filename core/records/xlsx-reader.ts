@@ -4,6 +4,7 @@ import type { RecordReaderOptions, SourceRecord } from '../plugin-api/records';
 import { checkHeader, type Header } from './header';
 import { toRecord } from './csv-reader';
 import type { RowBatch } from './csv-rows';
+import { firstSheetRows, type WorkbookReaderParts } from './xlsx-workbook';
 
 /** One cell as text: what the user sees in the sheet, without formulas or formatting. */
 export function cellText(value: unknown): string {
@@ -30,7 +31,7 @@ export function cellText(value: unknown): string {
 /** Rows sent at once by xlsxRowBatches: a sandbox gets them in frames of this many (core/sandbox). */
 const XLSX_BATCH = 512;
 
-/** Streams the first worksheet of an XLSX workbook (exceljs streaming reader: flat memory). */
+/** Streams the first worksheet of an XLSX workbook (exceljs's parsers, row by row: flat memory; xlsx-workbook.ts). */
 export function readXlsx(path: string, options: RecordReaderOptions, signal?: AbortSignal): AsyncGenerator<SourceRecord> {
   return recordsOfSheet(xlsxRowBatches(path, signal), options, signal);
 }
@@ -45,26 +46,24 @@ export async function* xlsxRowBatches(path: string, signal?: AbortSignal): Async
   // could get exceljs half-loaded ("Cannot read properties of undefined (reading 'sheets')", 1 run in 5).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the two lines above
   const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(path, {
-    worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'emit',
-  });
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', entries: 'ignore',
+  }) as unknown as WorkbookReaderParts;
+  reader.sharedStrings = []; // a workbook without shared strings
   let batch: RowBatch = { fields: [], lines: [], clean: false };
   try {
-    for await (const sheet of workbook) {
-      for await (const row of sheet) {
-        signal?.throwIfAborted();
-        // row.values is 1-based and sparse.
-        const raw = row.values as unknown[];
-        const fields: string[] = [];
-        for (let i = 1; i < raw.length; i++) fields.push(cellText(raw[i]));
-        batch.fields.push(fields);
-        batch.lines.push(row.number);
-        if (batch.fields.length >= XLSX_BATCH) {
-          yield batch;
-          batch = { fields: [], lines: [], clean: false };
-        }
+    for await (const row of firstSheetRows(path, reader)) {
+      signal?.throwIfAborted();
+      // row.values is 1-based and sparse.
+      const raw = row.values as unknown[];
+      const fields: string[] = [];
+      for (let i = 1; i < raw.length; i++) fields.push(cellText(raw[i]));
+      batch.fields.push(fields);
+      batch.lines.push(row.number);
+      if (batch.fields.length >= XLSX_BATCH) {
+        yield batch;
+        batch = { fields: [], lines: [], clean: false };
       }
-      break; // the first sheet only
     }
   } catch (err) {
     if (err instanceof FileRejection || signal?.aborted) throw err;
