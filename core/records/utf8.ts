@@ -58,7 +58,8 @@ function countLineEnds(buf: Buffer, end: number, afterCR = false): { count: numb
 
 /**
  * Passes bytes through unchanged, and fails with FG_ENCODING (byte offset and line of the
- * first bad sequence) as soon as the input stops being UTF-8: Windows-1252 exports are common.
+ * first bad sequence) as soon as the input stops being UTF-8 text: Windows-1252 exports are
+ * common; a NUL byte is refused too.
  * Validation uses the native isUtf8 on whole chunks; the byte-by-byte scan only runs on failure.
  */
 export class Utf8Guard extends Transform {
@@ -81,6 +82,13 @@ export class Utf8Guard extends Transform {
       done(this.failure(body, firstInvalidUtf8(body)));
       return;
     }
+    // NUL is valid UTF-8 but no text file's: the sniff refuses it in the first 4 KiB, and past
+    // them it reached a value, stored by SQLite but refused by PostgreSQL in the middle of a file.
+    const nul = body.indexOf(0);
+    if (nul !== -1) {
+      done(this.failure(body, nul, 'a NUL byte'));
+      return;
+    }
     const ends = countLineEnds(body, end, this.endedWithCR);
     this.lines += ends.count;
     if (ends.loneCR) this.loneCR = true;
@@ -95,9 +103,10 @@ export class Utf8Guard extends Transform {
     else done();
   }
 
-  private failure(buf: Buffer, at: number) {
+  private failure(buf: Buffer, at: number, nul?: 'a NUL byte') {
     const offset = this.offset + at;
     const line = this.lines + countLineEnds(buf, at, this.endedWithCR).count;
+    if (nul) return rejectFile('FG_ENCODING', `the file contains ${nul} at byte offset ${offset} (line ${line}): it is not a UTF-8 text file`, { offset, line });
     return rejectFile('FG_ENCODING',
       `the file is not valid UTF-8: the first bad byte sequence is at byte offset ${offset} (line ${line}); ` +
       'save or export the file as UTF-8 (it looks like Windows-1252/Latin-1 when accented letters are wrong)',

@@ -107,6 +107,17 @@ test('invalid UTF-8 far into a large file is found at the right offset across ch
   assert.equal(cut.details.offset, Buffer.byteLength(header) + 8);
 });
 
+test('a NUL byte past the sniffed head is FG_ENCODING at its offset and line, not a value (PostgreSQL refuses it; SQLite stored it)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fg-rec-'));
+  const good = 'organization_code;registration_reference;lastname;firstname\n' + 'ACME;000001;Müller;Ånna\n'.repeat(2_000);
+  writeFileSync(join(dir, 'nul.csv'), Buffer.concat([Buffer.from(good), Buffer.from('ACME;2;M\u0000ller;A\nACME;3;B;C\n')]));
+  const err = await rejection(join(dir, 'nul.csv'), exchange);
+  assert.equal(err.code, 'FG_ENCODING');
+  assert.equal(err.details.offset, Buffer.byteLength(good) + 8);
+  assert.equal(err.details.line, 2_002);
+  assert.match(err.message, /NUL byte at byte offset \d+ \(line 2002\)/);
+});
+
 const fileLevel: Array<[string, string, RegExp, RecordReaderOptions?]> = [
   ['empty.csv', 'FG_EMPTY_FILE', /empty/],
   ['blank-lines.csv', 'FG_EMPTY_FILE', /empty/],
