@@ -70,6 +70,8 @@ description: "${flux} files: code;label"
 match:
   profile: exchange
   directory: in/${flux}
+# in/${flux} and out/${flux} made in every exchange account (existing and new ones; docs/workflows.md)
+createFolders: true
 naming:
   extensions: [csv]
 steps:

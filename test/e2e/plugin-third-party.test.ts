@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPaths } from '../../core/config/paths';
@@ -9,6 +9,7 @@ import type { TestKey } from '../helpers/keys';
 import { REPO_ROOT, TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { createAccount, JournalProbe } from './engine-support';
+import { until } from '../helpers/wait';
 
 // Issue #23's "done when": a third-party plugin in its own folder outside the repository is
 // written (fluxgate plugin init), unit-tested with createTestContext (its own npm test), run on
@@ -69,8 +70,9 @@ describe('a third-party plugin, from plugin init to serving', { skip: skipUnless
     symlinkSync(dir, join(server.dir, 'node_modules', 'fluxgate-plugin-thirdp'));
     key = await createAccount(server, 'acme');
     const paths = new DataPaths(server.dataDir);
-    mkdirSync(join(paths.accountRoot('acme'), 'in', 'thirdp'));
     await server.start();
+    // The scaffold's workflow declares its folders (createFolders): nobody makes in/thirdp by hand.
+    await until('in/thirdp and out/thirdp made', () => existsSync(join(paths.accountRoot('acme'), 'in', 'thirdp')) && existsSync(join(paths.accountRoot('acme'), 'out', 'thirdp')));
     probe = new JournalProbe(server);
     const loaded = server.logs.find((l) => String(l.msg).startsWith('plugin module loaded (sandboxed)'));
     assert.match(String(loaded?.module), /fluxgate-plugin-thirdp\/index\.ts$/);
