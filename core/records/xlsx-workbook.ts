@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Row } from 'exceljs';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
@@ -11,9 +12,10 @@ import yauzl, { type Entry, type ZipFile } from 'yauzl';
  * (exceljs issue #3064). The worksheet then failed `Cannot read properties of undefined (reading
  * 'sheets')` and a good file was rejected FG_XLSX (1 read in 40 of a two-sheet workbook here;
  * it failed a CI run). Reading the central directory (yauzl, as the dis plugin reads its
- * archives; exceljs PR #3065 proposes the same with unzipper's Open) gives each part when asked: the relationships, the workbook, the shared strings and the styles
- * first, then the first sheet of the workbook's list, streamed row by row (no temporary file).
- * The parsing stays exceljs's own (its WorkbookReader's part parsers, exceljs 4.4.0).
+ * archives; exceljs PR #3065 proposes the same with unzipper's Open) gives each part when
+ * asked: the relationships, the workbook, the shared strings and the styles first, then the
+ * first sheet of the workbook's list, streamed row by row (no temporary file). The parsing
+ * stays exceljs's own (its WorkbookReader's part parsers, exceljs 4.4.0).
  */
 
 /** The parts of exceljs's WorkbookReader used here (lib/stream/xlsx/workbook-reader.js, 4.4.0). */
@@ -55,7 +57,8 @@ export async function* firstSheetRows(path: string, reader: WorkbookReaderParts)
     if (!first) return;
     const target = reader.workbookRels?.find((r) => r.Id === first.rId)?.Target;
     if (!target) throw new Error(`its first sheet (${first.rId ?? 'no id'}) has no relationship to a part`);
-    const name = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
+    // Targets are relative to xl/ (`worksheets/sheet1.xml`), or absolute in the archive.
+    const name = target.startsWith('/') ? target.slice(1) : posix.normalize(`xl/${target}`);
     const sheet = await part(name);
     if (!sheet) throw new Error(`its first sheet's part ${name} is missing`);
     const sheetNo = /sheet(\d+)\.xml$/.exec(name)?.[1] ?? '1';
