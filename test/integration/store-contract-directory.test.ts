@@ -190,7 +190,7 @@ describe('store contract: directory', () => {
   });
 
   // A text PostgreSQL refuses (NUL) fails the COPY of a batch alone otherwise than on a key: the
-  // batch rejects with PostgreSQL's error and writes nothing, and the next batches (on another
+  // batch rejects with FG_STORE_VALUE (PostgreSQL's SQLSTATE in its details) and writes nothing, and the next batches (on another
   // connection, with another buffer) store exactly what they carry. SQLite stores NUL: PostgreSQL only.
   bothEngines('batch: a run of new keys alone that PostgreSQL refuses writes nothing; the next ones apply', async (e) => {
     const d = dir(e);
@@ -199,8 +199,13 @@ describe('store contract: directory', () => {
     assert.deepEqual(await create(rows('A')), rows('A').map(() => true));
     const refused = rows('B');
     refused[149] = employee({ registrationReference: 'B149', lastname: 'nul\u0000here' });
-    await assert.rejects(create(refused), (err: { code?: string }) => err.code === '22021');
+    await assert.rejects(create(refused), (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.cause === '22021'
+      && err.details?.method === 'createEmployee' && /NUL/.test(err.message));
     assert.equal(await d.getEmployee('acme', 'ACME-FR', 'B0'), undefined, 'nothing of the refused batch');
+    // In a transaction's batch too, coded, naming its operation.
+    const update = { ...rows('A')[3], lastname: 'nul\u0000again' };
+    await assert.rejects(d.batch('acme', [{ method: 'updateEmployee', args: [rows('A')[2], { sourceFile: 'f2' }] }, { method: 'updateEmployee', args: [update, { sourceFile: 'f2' }] }]),
+      (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.operation === 1);
     for (const prefix of ['C', 'D']) assert.deepEqual(await create(rows(prefix, `☃ ${prefix}`)), rows(prefix).map(() => true));
     const stored = await d.listEmployees('acme');
     assert.equal(stored.length, 450);

@@ -81,7 +81,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
           at++;
         } catch (err) {
           // In a multi-row insert nothing tells which row failed: the run's first names it.
-          throw batchFailure(err, at, ops[at].method, ops.length);
+          throw batchFailure(this.pool.storeError(err), at, ops[at].method, ops.length);
         }
       }
       return answers;
@@ -106,7 +106,7 @@ export class PostgresDirectoryRepository implements DirectoryRepository {
     } catch (err) {
       if (isRetryable(err)) return undefined;
       failed = err;
-      throw this.pool.storeError(batchFailure(err, 0, 'createEmployee', ops.length));
+      throw batchFailure(this.pool.storeError(err), 0, 'createEmployee', ops.length);
     } finally {
       // A connection whose statement failed otherwise than on a key is not trusted again.
       client.release(failed instanceof Error ? failed : undefined);

@@ -99,6 +99,12 @@ export class PgPool {
       return new FluxgateError('FG_STORE_NOT_MIGRATED', `the PostgreSQL store at ${redactStoreUrl(this.url)} does not have this fluxgate's schema (${(err as Error).message}): run \`fluxgate store migrate\` (serve migrates at start)`,
         { url: redactStoreUrl(this.url), cause: code }, { cause: err });
     }
+    // 22021 character_not_in_repertoire, 22P05 untranslatable_character: a text PostgreSQL's
+    // UTF-8 cannot hold (NUL, which SQLite stores): the value's fault, not the store's.
+    if (code === '22021' || code === '22P05') {
+      return new FluxgateError('FG_STORE_VALUE', `PostgreSQL cannot store a value: ${(err as Error).message} (a text with a NUL character?)`,
+        { cause: code }, { cause: err });
+    }
     // 08xxx: connection exceptions; 57P0x: the server is shutting down or restarting.
     if (/^(08|57P0)/.test(code) || LOST.has(code) || /Connection terminated/i.test((err as Error).message ?? '')) return connectionError(err, this.url);
     return err;
