@@ -86,7 +86,7 @@ export class Utf8Guard extends Transform {
     // them it reached a value, stored by SQLite but refused by PostgreSQL in the middle of a file.
     const nul = body.indexOf(0);
     if (nul !== -1) {
-      done(this.failure(body, nul, 'a NUL byte'));
+      done(this.failure(body, nul, true));
       return;
     }
     const ends = countLineEnds(body, end, this.endedWithCR);
@@ -103,10 +103,10 @@ export class Utf8Guard extends Transform {
     else done();
   }
 
-  private failure(buf: Buffer, at: number, nul?: 'a NUL byte') {
+  private failure(buf: Buffer, at: number, nul = false) {
     const offset = this.offset + at;
     const line = this.lines + countLineEnds(buf, at, this.endedWithCR).count;
-    if (nul) return rejectFile('FG_ENCODING', `the file contains ${nul} at byte offset ${offset} (line ${line}): it is not a UTF-8 text file`, { offset, line });
+    if (nul) return rejectFile('FG_ENCODING', `the file contains a NUL byte at byte offset ${offset} (line ${line}): it is not a UTF-8 text file`, { offset, line });
     return rejectFile('FG_ENCODING',
       `the file is not valid UTF-8: the first bad byte sequence is at byte offset ${offset} (line ${line}); ` +
       'save or export the file as UTF-8 (it looks like Windows-1252/Latin-1 when accented letters are wrong)',

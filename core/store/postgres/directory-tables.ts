@@ -126,7 +126,10 @@ export class PgEntityTable<T> {
     const { q } = work;
     if (!this.inserter.copies(entities.length) || !(q instanceof Tx)) return false;
     let copy = this.copyRows(work, spec, accountId, now, entities, options);
-    if (this.shapes && !await this.shapes.settle(work, true)) copy = this.copyRows(work, spec, accountId, now, entities, options);
+    if (this.shapes && !await this.shapes.settle(work, true)) {
+      copy.text.reuse(); // never sent: its buffer serves the text encoded again
+      copy = this.copyRows(work, spec, accountId, now, entities, options);
+    }
     return this.inserter.copyAll(q, copy);
   }
 
@@ -141,7 +144,10 @@ export class PgEntityTable<T> {
   async createAlone(work: DirectoryWork, client: PoolClient, accountId: string, entities: readonly T[], options: WriteOptions = {}): Promise<boolean[] | undefined> {
     if (entities.length > ROWS_PER_INSERT || !this.inserter.copies(entities.length)) return undefined;
     const copy = this.copyRows(work, this.spec(work), accountId, Date.now(), entities, options);
-    if (work.pending.size > 0) return undefined;
+    if (work.pending.size > 0) {
+      copy.text.reuse(); // never sent: the transaction's way encodes the rows again
+      return undefined;
+    }
     return await this.inserter.copyAlone(client, copy) ? entities.map(() => true) : undefined;
   }
 
