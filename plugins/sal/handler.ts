@@ -4,6 +4,7 @@ import {
   type ChangeKind, type DirectoryOp, type Employee, type FluxContext, type FluxHandler, type FluxOutcome, type IncomingFile, type WriteOptions,
 } from '../../core/plugin-api';
 import { readEmployee, SAL_REQUIRED } from './employee-row';
+import { RowLog } from './row-log';
 
 /**
  * Rows per batch (a transaction on SQLite, a COPY on PostgreSQL). On SQLite each commit
@@ -27,13 +28,6 @@ const split = (key: string) => key.split('\u0000') as [string, string];
 
 /** A digest tells a repeated row (same data) from a conflicting one without keeping the row. */
 const digest = (text: string): string => hash('sha1', text, 'base64');
-
-/**
- * What happened to each valid row, kept compactly until the end of the file (arrays, not an
- * object per row): its key as organization and reference.
- * `hashes`: digests of the rows, for dry runs only.
- */
-interface RowLog { lines: number[]; orgs: string[]; refs: string[]; hashes: string[]; kinds: Array<ChangeKind | undefined> }
 
 /** A valid row waiting for its batch: its index in the RowLog. */
 interface PendingRow { index: number; employee: Employee }
@@ -59,14 +53,15 @@ class FirstRows {
 
   /** The log index of the first row with the key of row `index` (`index` itself for a first occurrence). */
   firstOf(index: number): number {
-    const { orgs, refs } = this.log;
+    const { log } = this;
     for (; this.indexed <= index; this.indexed++) {
-      const org = orgs[this.indexed];
+      const org = log.org(this.indexed);
       let byRef = this.byOrg.get(org);
       if (!byRef) this.byOrg.set(org, byRef = new Map<string, number>());
-      if (!byRef.has(refs[this.indexed])) byRef.set(refs[this.indexed], this.indexed);
+      const ref = log.ref(this.indexed);
+      if (!byRef.has(ref)) byRef.set(ref, this.indexed);
     }
-    return this.byOrg.get(orgs[index])!.get(refs[index])!;
+    return this.byOrg.get(log.org(index))!.get(log.ref(index))!;
   }
 
   /** The first row of (org, ref), for keys seen through firstOf. */
@@ -105,14 +100,14 @@ export class SalHandler implements FluxHandler {
   async handle(file: IncomingFile, ctx: FluxContext): Promise<FluxOutcome> {
     const organizations = new Set((await ctx.directory.listOrganizations()).map((o) => o.code));
     if (ctx.apply && ctx.attempt === 1) await ctx.directory.forgetPrevious(file.id);
-    const log: RowLog = { lines: [], orgs: [], refs: [], hashes: [], kinds: [] };
+    const log = new RowLog();
     const run: SalRun = { ctx, fileId: file.id, log, firstRows: new FirstRows(log), conflicts: new Map() };
     let batch: PendingRow[] = [];
     // Batches being applied while the next rows are read (at most BATCHES_AHEAD), each settling after the one before.
     const applying: Array<Promise<void>> = [];
     let settled: Promise<void> = Promise.resolve();
     let rows = 0;
-    // The organization code of the previous row: log.orgs shares one string per organization.
+    // The organization code of the previous row: the log shares one string per organization.
     let org = '';
     // Every record of a file shares its header's columns.
     let columns: Readonly<Record<string, number>> = {};
@@ -126,12 +121,8 @@ export class SalHandler implements FluxHandler {
         continue;
       }
       if (employee.organizationCode !== org) org = employee.organizationCode;
-      const index = log.lines.push(record.line) - 1;
-      log.orgs.push(org);
-      log.refs.push(ref);
-      log.kinds.push(undefined);
       // A dry run writes nothing, so a repeated key is compared with its first row by digest.
-      if (!ctx.apply) log.hashes.push(digest(JSON.stringify(employee)));
+      const index = log.add(record.line, org, ref, ctx.apply ? undefined : digest(JSON.stringify(employee)));
       batch.push({ index, employee });
       if (batch.length >= BATCH_ROWS) {
         if (applying.length >= BATCHES_AHEAD) await applying.shift();
@@ -146,15 +137,15 @@ export class SalHandler implements FluxHandler {
     await this.undoConflicts(run);
 
     const { conflicts } = run;
-    for (let i = 0; i < log.lines.length; i++) {
-      const org = log.orgs[i];
-      const ref = log.refs[i];
+    for (let i = 0; i < log.length; i++) {
+      const org = log.org(i);
+      const ref = log.ref(i);
       const lines = conflicts.size > 0 ? conflicts.get(keyOf(org, ref)) : undefined;
       if (lines) {
-        rejectRow(ctx.report, log.lines[i], [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
+        rejectRow(ctx.report, log.line(i), [{ field: 'registration_reference', column: columns.registration_reference, code: 'FG_DUP_IN_FILE',
           message: `registration_reference ${ref} of organization ${org} appears on lines ${lines.join(', ')} with different data: all these rows are rejected` }], shown(org, ref));
       } else {
-        ctx.report.count(log.kinds[i] ?? 'unchanged', shown(org, ref), log.lines[i]);
+        ctx.report.count(log.kind(i) ?? 'unchanged', shown(org, ref), log.line(i));
       }
     }
     const c = ctx.report.counts;
@@ -191,7 +182,7 @@ export class SalHandler implements FluxHandler {
       const created = await creating;
       known = [];
       for (let i = 0; i < batch.length; i++) {
-        if (created[i]) log.kinds[batch[i].index] = 'created';
+        if (created[i]) log.setKind(batch[i].index, 'created');
         else known.push(batch[i]);
       }
       if (known.length === 0) return;
@@ -208,15 +199,15 @@ export class SalHandler implements FluxHandler {
     const answers = await ctx.directory.batch(ops) as Array<ChangeKind | undefined>;
     for (const { index, employee, first, answer } of checks) {
       if (first === index) {
-        log.kinds[index] = answers[answer] ?? 'created'; // absent: a dry run
+        log.setKind(index, answers[answer] ?? 'created'); // absent: a dry run
         continue;
       }
-      const key = keyOf(log.orgs[index], log.refs[index]);
+      const key = keyOf(log.org(index), log.ref(index));
       const lines = run.conflicts.get(key);
-      const same = answer >= 0 ? answers[answer] === 'unchanged' : log.hashes[first] === digest(JSON.stringify(employee));
-      if (lines) lines.push(log.lines[index]);
-      else if (same) log.kinds[index] = 'unchanged'; // the same row again
-      else run.conflicts.set(key, [log.lines[first], log.lines[index]]);
+      const same = answer >= 0 ? answers[answer] === 'unchanged' : log.hash(first) === digest(JSON.stringify(employee));
+      if (lines) lines.push(log.line(index));
+      else if (same) log.setKind(index, 'unchanged'); // the same row again
+      else run.conflicts.set(key, [log.line(first), log.line(index)]);
     }
   }
 
@@ -230,7 +221,7 @@ export class SalHandler implements FluxHandler {
     if (!ctx.apply) return;
     const keys = [...conflicts.keys()].map((key) => {
       const [org, ref] = split(key);
-      return { org, ref, kind: log.kinds[firstRows.get(org, ref)!] };
+      return { org, ref, kind: log.kind(firstRows.get(org, ref)!) };
     });
     const updated = keys.filter((k) => k.kind === 'updated');
     const kept = await ctx.directory.batch(updated.map(({ org, ref }) => ({ method: 'previousEmployee', args: [org, ref, fileId] }) as const));
