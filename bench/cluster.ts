@@ -31,7 +31,7 @@ import { uploadResilient } from '../test/helpers/resilient-upload';
 import { writeSirFiles } from '../test/helpers/sir-files';
 import { until } from '../test/helpers/wait';
 import { treeCpuSeconds } from './proc-stat';
-import { csvParseAlone, generate, ROWS, runPipeline, SAL, settle, type PipelineRun } from './sal';
+import { csvParseAlone, generate, pipelineSetUp, ROWS, runPipeline, SAL, settle, type PipelineRun } from './sal';
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const SESSIONS = Math.max(2, Number(process.env.BENCH_SESSIONS ?? 4));
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     }
   }
   if (!SKIP.has('sal')) {
-    console.log(`(3) bench:sal with the store on PostgreSQL, ${SAL_ROUNDS} round(s), each (b) on a fresh server:`);
+    console.log(`(3) bench:sal with the store on PostgreSQL, ${SAL_ROUNDS} round(s), ${pipelineSetUp()}:`);
     await salOnPostgres();
   }
 }

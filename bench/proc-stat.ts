@@ -20,6 +20,14 @@ export function cpuSeconds(pid: number, mainThreadOnly = false): number {
   return statCpu(readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8'));
 }
 
+/**
+ * Minor page faults a process (all its threads) has taken so far. Each costs the kernel time on
+ * any machine, and on some virtual machines a great deal (~10 µs each under PVM: docs/benchmarks.md).
+ */
+export function minorFaults(pid: number): number {
+  return Number(fieldsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'))[7]);
+}
+
 /** CPU seconds used so far by a process's ended children (cutime + cstime): a sandbox process once the server has reaped it. */
 export function childrenCpuSeconds(pid: number): number {
   const fields = fieldsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));

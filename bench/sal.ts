@@ -10,6 +10,9 @@
  * stays the yardstick, (q) and (c) show what the pipeline's floor is made of.
  * Runs BENCH_ROUNDS rounds (default 5) of (a) then (b), each (b) on a fresh server, and prints
  * each round and the median round in detail: one round on a shared 2-core machine can be off by ±20%.
+ * BENCH_WARMUP_ROWS=N (default 0) has each server first take, untimed, a sal file of N other
+ * employees (20000: a server that has been running; 0: (b) is a fresh process's first sal file,
+ * which also pays for compiling the pipeline's functions and growing its heap: docs/benchmarks.md).
  * Env: BENCH_ROWS (default 200000); BENCH_PROFILE=DIR writes the server's CPU profile there;
  * BENCH_NODE_ARGS adds Node options to the server (e.g. '--max-semi-space-size=8');
  * BENCH_TRACE_GC=1 runs the server with --trace-gc and prints, each round, its main isolate's
@@ -23,16 +26,16 @@
  * (absolute) has each sandbox write its CPU profile there (docs/plugin-api.md, bench-only).
  * A thread that ends during (b) (the sandbox's host worker) is counted as last sampled (100 ms).
  */
-import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { parse } from 'csv-parse';
 import { execFileSync, spawn } from 'node:child_process';
 import { PARAMIKO_CONNECT, sftpBatch } from '../test/helpers/clients';
 import { PYTHON } from '../test/helpers/tools';
 import { writeSandboxedSal } from '../test/helpers/sandbox-run';
-import { childrenCpuSeconds, cpuSeconds, threadCpu, treeCpuSeconds } from './proc-stat';
+import { childrenCpuSeconds, cpuSeconds, minorFaults, threadCpu, treeCpuSeconds } from './proc-stat';
 import { makeKey } from '../test/helpers/keys';
 import { TestServer } from '../test/helpers/server';
 import type { Employee } from '../core/plugin-api';
@@ -44,6 +47,10 @@ import { markCompactSummary, type TraceLine } from './gc-trace';
 import type { EngineTimings, SandboxTimings } from '../core/sandbox/run-timings';
 
 export const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+/** Rows of the warm-up file each server takes before (b), untimed (0: none, (b) is the fresh process's first sal file). */
+const WARMUP_ROWS = Number(process.env.BENCH_WARMUP_ROWS ?? 0);
+/** The warm-up's references start here: none is one of the measured file's, whose employees all stay new. */
+const WARMUP_FIRST_REF = 5_000_001;
 const TRACE_GC = process.env.BENCH_TRACE_GC === '1';
 
 /** Lists /out every 50 ms over its own session until its stdin closes, then prints the times (ms) as JSON. */
@@ -75,14 +82,15 @@ function startProbe(port: number, privateKey: string): Promise<{ stop(): Promise
 const FIXTURES = join(__dirname, '..', 'test', 'fixtures', 'exchange');
 const SIR = 'ndmat_acme_acme_sir_hrmanager_v6_261120090000.csv';
 export const SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121120000.csv';
+const WARMUP_SAL = 'ndmat_acme_acme_sal_hrmanager_v6_261121110000.csv';
 const ORGS = ['ACME', 'ACME-FR', 'ACME-DE', 'ACME-FR-PAR', 'ACME-FR-LYO', 'ACME-DE-BER', 'ACME-US'];
 const LAST = ['Martin', 'Müller', "'O''Brien'", 'Nguyen', 'Kowalski', 'Ångström', 'Da Silva', 'Rossi'];
 const FIRST = ['Anna', 'Élodie', 'Oğuz', 'Paul', 'Mónica', 'Farid', 'Priya', 'Lars'];
 
-export async function generate(path: string): Promise<void> {
+export async function generate(path: string, rows = ROWS, first = 1): Promise<void> {
   const out = createWriteStream(path);
   out.write('organization_code;registration_reference;technical_id;lastname;firstname;maiden_name;birth_date;professional_email;address1;address2;address3;zip_code;city;country;phone_number;mobile_phone_number;starting_date;active;departure_date;gone;disable_vault;disable_elec_distribution;disable_paper_distribution;saml_token\r\n');
-  for (let i = 1; i <= ROWS; i++) {
+  for (let i = first; i < first + rows; i++) {
     const ref = String(i).padStart(7, '0');
     const leaver = i % 17 === 0;
     const line = `${ORGS[i % ORGS.length]};${ref};T${ref};${LAST[i % LAST.length]};${FIRST[(i >> 3) % FIRST.length]};;19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10};p${ref}@acme.example;${i % 300} rue de la Paix;${i % 11 === 0 ? "'Bât. B; Esc 3'" : ''};;75${String(i % 1000).padStart(3, '0')};Paris;FR;;;2015-0${1 + (i % 9)}-01;${leaver ? 'false' : 'true'};${leaver ? '2026-06-30' : ''};false;false;false;false;\r\n`;
@@ -192,6 +200,8 @@ export interface PipelineRun {
   walPeak: number;
   /** With `postgresPid`: PostgreSQL's CPU (its postmaster's tree) over (b), from the end of the upload to the report. */
   postgresCpu?: number;
+  /** The server's minor page faults over (b). */
+  faults: number;
   listings?: number[];
   /** With BENCH_TRACE_GC=1: the server's mark-compacts around the file. */
   gc?: string;
@@ -247,6 +257,28 @@ function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } 
  * end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`);
  * `postgresPid`: the postmaster whose CPU over (b) to measure.
  */
+/**
+ * The untimed warm-up file (BENCH_WARMUP_ROWS): the server compiles its hot functions and sizes
+ * its heap on these rows, as a server that has been running has (bench:sftp warms up the same way).
+ */
+async function warmUp(port: number, privateKey: string, file: string, out: string): Promise<void> {
+  const warm = join(dirname(file), 'warm-up', WARMUP_SAL);
+  if (!existsSync(warm)) {
+    mkdirSync(dirname(warm), { recursive: true });
+    await generate(warm, WARMUP_ROWS, WARMUP_FIRST_REF);
+  }
+  const put = await sftpBatch(port, 'acme', privateKey, [`put ${warm} in/sal/`]);
+  if (put.code !== 0) throw new Error(put.stderr);
+  await waitFor(join(out, 'sal', `cdmat_${WARMUP_SAL.slice('ndmat_'.length)}`), 120_000);
+}
+
+/** How (b)'s server is prepared, for the benches' headers. */
+export function pipelineSetUp(): string {
+  return WARMUP_ROWS > 0
+    ? `each (b) on a fresh server after an untimed warm-up sal file of ${WARMUP_ROWS} other employees (BENCH_WARMUP_ROWS)`
+    : 'each (b) on a fresh server, its first sal file (BENCH_WARMUP_ROWS=20000: a running server\'s figure)';
+}
+
 export async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }, config: Record<string, unknown> = {},
   postgresPid?: number): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
@@ -264,6 +296,7 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
     if (sir.code !== 0) throw new Error(sir.stderr);
     await waitFor(join(out, 'sir', `cdmat_${SIR.slice('ndmat_'.length)}`), 60_000);
 
+    if (WARMUP_ROWS > 0) await warmUp(server.port, key.privatePath, file, out);
     const pid = server.pid!;
     // The WAL file's size, sampled: it shows whether checkpoints keep up while the file is applied.
     const wal = join(server.dataDir, 'fluxgate.db-wal');
@@ -283,6 +316,7 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
     const put = await sftpBatch(server.port, 'acme', key.privatePath, [`put ${file} in/sal/`]);
     const uploaded = Date.now();
     const cpuAtUpload = cpuSeconds(pid);
+    const faultsAtUpload = minorFaults(pid);
     const childCpuAtUpload = childrenCpuSeconds(pid);
     const threadsAtUpload = threadCpu(pid);
     const schedAtUpload = schedTimes(pid, pid);
@@ -290,6 +324,7 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
     if (put.code !== 0) throw new Error(put.stderr);
     const reported = await waitFor(join(out, 'sal', `cdmat_${SAL.slice('ndmat_'.length)}`), 600_000);
     const postgresCpu = postgresPid ? treeCpuSeconds(postgresPid) - postgresAtUpload : undefined;
+    const faults = minorFaults(pid) - faultsAtUpload;
     clearInterval(walSampler);
     const listings = await probe?.stop();
     const sched = schedTimes(pid, pid);
@@ -302,13 +337,13 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
       mainWaiting: sched.waiting - schedAtUpload.waiting,
       rss: peakRssMb(pid),
       rssPeakAt: rssTop.at ? (rssTop.at - uploaded) / 1000 : NaN,
-      walPeak, listings, postgresCpu,
+      walPeak, listings, postgresCpu, faults,
       gc: TRACE_GC ? gcSummary(server.otherOutput, uploadStart, uploaded, reported) : undefined,
     };
     // The log line comes just after the report is written: wait for it rather than race it.
-    const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.flux === 'sal', 30_000) as { counts?: Record<string, number> };
     const files = JSON.parse((await server.cli('files', '--account', 'acme', '--json')).stdout) as Array<{ id: string; name: string }>;
     const sal = files.find((f) => f.name === SAL)!;
+    const processed = await server.waitForLog((l) => l.msg === 'file processed' && l.fileId === sal.id, 30_000) as { counts?: Record<string, number> };
     const shown = JSON.parse((await server.cli('files', 'show', sal.id, '--json')).stdout) as { events: SandboxEvent[] };
     const timeline: string[] = [];
     const sides: string[] = [];
@@ -348,7 +383,7 @@ async function main(): Promise<void> {
     const file = join(dir, SAL);
     await generate(file);
     const mb = statSync(file).size / 1024 ** 2;
-    console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB); ${ROUNDS} rounds of (a) then (b), each (b) on a fresh server`);
+    console.log(`generated ${ROWS} rows (${mb.toFixed(1)} MB); ${ROUNDS} rounds of (a) then (b), ${pipelineSetUp()}`);
 
     // On a shared 2-core machine one round can be off by ±20%: the figures below are the median round's.
     const rounds: Array<{ bare: Awaited<ReturnType<typeof csvParseAlone>>; run: PipelineRun; ratio: number; sandboxed?: PipelineRun }> = [];
@@ -367,7 +402,7 @@ async function main(): Promise<void> {
       }
       rounds.push({ bare, run, ratio, sandboxed });
       console.log(`round ${r}: (a) ${bare.seconds.toFixed(2)} s, (b) ${run.seconds.toFixed(2)} s, ratio ${ratio.toFixed(0)}%; ` +
-        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB (sampled highest at ${run.rssPeakAt.toFixed(1)} s)` +
+        `CPU ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}%, main thread ${run.mainRunning.toFixed(2)} s, peak RSS ${run.rss.toFixed(0)} MB (sampled highest at ${run.rssPeakAt.toFixed(1)} s), ${run.faults} page faults` +
         (sandboxed ? `; (s) sandboxed ${sandboxed.seconds.toFixed(2)} s, ratio ${(100 * bare.seconds / sandboxed.seconds).toFixed(0)}%, `
           + `CPU server ${sandboxed.cpu.toFixed(2)} s + sandbox ${sandboxed.childCpu.toFixed(2)} s` : '')
         + (run.gc ? `\n  ${run.gc}` : '') + (sandboxed ? sandboxed.sides.map((l) => `\n${l}`).join('') : ''));
