@@ -129,8 +129,8 @@ async function salOnPostgres(): Promise<void> {
       ratios.push(ratio);
       console.log(`  round ${round}: (a) csv-parse ${bare.seconds.toFixed(2)} s; (b) PostgreSQL ${pg.seconds.toFixed(2)} s, ratio ${ratio.pg.toFixed(0)}% `
         + `(server CPU ${pg.cpu.toFixed(2)} s${pgCpu === undefined ? '' : `, PostgreSQL's ${pg.postgresCpu!.toFixed(2)} s (${pgCpu.toFixed(2)} s with the server's start)`}, `
-        + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB at ${pg.rssPeakAt.toFixed(1)} s); `
-        + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB); load ${load()}`);
+        + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB at ${pg.rssPeakAt.toFixed(1)} s, ${pg.faults} page faults); `
+        + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB, ${sqlite.faults} page faults); load ${load()}`);
       console.log(`    PostgreSQL's (b) by thread: ${pg.threads}`);
     }
     const byPg = [...ratios].sort((x, y) => x.pg - y.pg);
