@@ -253,11 +253,6 @@ function sandboxedSal(dir: string): { plugins: string[]; workflowsDir: string } 
 }
 
 /**
- * (b) once: a fresh server and data directory, the sir fixture, then the sal file, timed from the
- * end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`);
- * `postgresPid`: the postmaster whose CPU over (b) to measure.
- */
-/**
  * The untimed warm-up file (BENCH_WARMUP_ROWS): the server compiles its hot functions and sizes
  * its heap on these rows, as a server that has been running has (bench:sftp warms up the same way).
  */
@@ -279,6 +274,11 @@ export function pipelineSetUp(): string {
     : 'each (b) on a fresh server, its first sal file (BENCH_WARMUP_ROWS=20000: a running server\'s figure)';
 }
 
+/**
+ * (b) once: a fresh server and data directory, the sir fixture (and the warm-up file, with
+ * BENCH_WARMUP_ROWS), then the sal file, timed from the end of its upload. `config` is merged over the server's (bench:cluster gives a PostgreSQL `store.url`);
+ * `postgresPid`: the postmaster whose CPU over (b) to measure.
+ */
 export async function runPipeline(file: string, sandbox?: { plugins: string[]; workflowsDir: string }, config: Record<string, unknown> = {},
   postgresPid?: number): Promise<PipelineRun> {
   const profile = process.env.BENCH_PROFILE;
