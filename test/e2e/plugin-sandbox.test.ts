@@ -73,7 +73,8 @@ describe('a sandboxed plugin gets exactly its manifest\'s grants', { skip: skipU
     mkdirSync(paths.archive('globex', 'sal'), { recursive: true });
     writeFileSync(join(paths.archive('globex', 'sal'), 'ndmat_globex_globex_sal_261120090000.csv'), `${SECRET}\n`);
     await server.start();
-    // Through the server's store, whichever engine (this suite runs on PostgreSQL too: test/postgres-suites.mjs).
+    // Through the server's store, whichever engine the run tests (this suite is not in test/postgres-suites.mjs:
+    // a sandbox writing to PostgreSQL is test/e2e/serve-postgres.test.ts's).
     await (await server.store()).directory().upsertEmployee('globex', {
       organizationCode: 'GLOBEX', registrationReference: '0001', technicalId: null, email: null,
       lastname: SECRET, firstname: 'Hank', active: true, departureDate: null, attributes: {},
