@@ -31,7 +31,7 @@ import { uploadResilient } from '../test/helpers/resilient-upload';
 import { writeSirFiles } from '../test/helpers/sir-files';
 import { until } from '../test/helpers/wait';
 import { treeCpuSeconds } from './proc-stat';
-import { csvParseAlone, generate, pipelineSetUp, ROWS, runPipeline, SAL, settle, type PipelineRun } from './sal';
+import { cpuBound, csvParseAlone, generate, pipelineSetUp, ROWS, runPipeline, SAL, settle, type PipelineRun } from './sal';
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const SESSIONS = Math.max(2, Number(process.env.BENCH_SESSIONS ?? 4));
@@ -132,6 +132,7 @@ async function salOnPostgres(): Promise<void> {
         + `main thread ${pg.mainRunning.toFixed(2)} s, peak RSS ${pg.rss.toFixed(0)} MB at ${pg.rssPeakAt.toFixed(1)} s, ${pg.faults} page faults); `
         + `(b) SQLite ${sqlite.seconds.toFixed(2)} s, ratio ${ratio.sqlite.toFixed(0)}% (server CPU ${sqlite.cpu.toFixed(2)} s, peak RSS ${sqlite.rss.toFixed(0)} MB, ${sqlite.faults} page faults); load ${load()}`);
       console.log(`    PostgreSQL's (b) by thread: ${pg.threads}`);
+      if (pg.postgresCpu !== undefined) console.log(`    ${cpuBound(bare.seconds, pg.cpu + pg.postgresCpu, 'server and PostgreSQL')}`);
     }
     const byPg = [...ratios].sort((x, y) => x.pg - y.pg);
     const mid = byPg[Math.floor((byPg.length - 1) / 2)];

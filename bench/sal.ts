@@ -27,7 +27,7 @@
  * A thread that ends during (b) (the sandbox's host worker) is counted as last sampled (100 ms).
  */
 import { appendFileSync, cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { parse } from 'csv-parse';
@@ -362,6 +362,18 @@ export async function runPipeline(file: string, sandbox?: { plugins: string[]; w
   }
 }
 
+/**
+ * What the CPU spent over (b) allows on this machine: spread perfectly over every core, (b)
+ * could not take less than `cpu` / cores, nor the ratio exceed (a) over that. It bounds the ratio
+ * whatever the pipeline's overlap (with PostgreSQL on the same cores, its CPU counts too).
+ */
+export function cpuBound(bareSeconds: number, cpu: number, whose: string): string {
+  const cores = availableParallelism();
+  const floor = cpu / cores;
+  return `CPU bound: ${whose} spent ${cpu.toFixed(2)} s of CPU over (b); on ${cores} cores (b) cannot take less than ${floor.toFixed(2)} s, `
+    + `a ratio of at most ${(100 * bareSeconds / floor).toFixed(0)}%`;
+}
+
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 
 /**
@@ -432,6 +444,7 @@ async function main(): Promise<void> {
     }
     // On a shared machine wall time depends on the load; CPU time does not.
     console.log(`CPU: csv-parse ${bare.cpuSeconds.toFixed(2)} s, pipeline ${run.cpu.toFixed(2)} s → ratio ${(100 * bare.cpuSeconds / run.cpu).toFixed(0)}% (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
+    console.log(`  ${cpuBound(bare.seconds, run.cpu, 'the server')}`);
     console.log(`     of which the server's main thread ${run.mainRunning.toFixed(2)} s (the rest: the CSV parse worker, GC and I/O threads)`);
     console.log(`     by thread: ${run.threads}`);
     console.log(`     main thread over (b): on a core ${run.mainRunning.toFixed(2)} s, runnable but waiting for a core ${run.mainWaiting.toFixed(2)} s, asleep (waiting for rows, locks, I/O) ${(seconds - run.mainRunning - run.mainWaiting).toFixed(2)} s`);

@@ -133,7 +133,7 @@ export const ERROR_CODES = {
   FG_STORE_NOT_EMPTY: 'the PostgreSQL database already holds fluxgate data: `store copy` only fills an empty one',
   FG_STORE_SCHEMA: 'the two stores\' schemas do not match (a migration is missing on one engine)',
   FG_STORE_COPY: 'the copy to PostgreSQL failed and was rolled back: nothing was written',
-  FG_STORE_VALUE: 'PostgreSQL cannot store a value given to the store (a text with a NUL character)',
+  FG_STORE_VALUE: 'the store cannot hold a value given to it (a text with a NUL character, which PostgreSQL cannot store)',
   FG_STORE: 'the PostgreSQL server refused an operation of the store',
   // anything else
   FG_INTERNAL: 'internal error',

@@ -184,9 +184,13 @@ export class EntityTable<T> {
   /** Appends to `params` create's INSERT parameters for `entity` (not a dry run), `now` as its times. */
   createParams(params: unknown[], accountId: string, entity: T, options: WriteOptions, now: number): void {
     const data = this.data(entity, true, options.json);
+    const key = this.spec.key(entity);
+    const values = this.spec.values(entity);
+    refuseNul(this.spec.table, this.spec.keyColumns, key);
+    refuseNul(this.spec.table, this.spec.columns, values);
     params.push(accountId);
-    for (const k of this.spec.key(entity)) params.push(k);
-    for (const v of this.spec.values(entity)) params.push(v);
+    for (const k of key) params.push(k);
+    for (const v of values) params.push(v);
     params.push(data, options.sourceFile ?? null, now, now);
   }
 
@@ -221,6 +225,7 @@ export class EntityTable<T> {
     if (this.spec.merge) entity = this.spec.merge(existing, entity);
     const data = this.data(entity, !options.dryRun, options.json);
     const values = this.spec.values(entity);
+    refuseNul(this.spec.table, this.spec.columns, values);
     if (this.unchanged(existing, entity, data, values)) return this.earlierAttemptChange(existing, options.sourceFile) ?? 'unchanged';
     if (options.dryRun) return 'updated';
     if (options.keepPrevious) {
@@ -268,5 +273,20 @@ export class EntityTable<T> {
 
   remove(accountId: string, key: unknown[]): boolean {
     return this.delete.run(accountId, ...key).changes > 0;
+  }
+}
+
+/**
+ * Refuses a text column value holding NUL (U+0000), which PostgreSQL's text cannot hold: SQLite
+ * would store it, and an install's data would then work on one engine and fail on the other (a
+ * plugin tried on SQLite, `store copy` to PostgreSQL). `data` needs no check: JSON escapes NUL.
+ */
+export function refuseNul(table: string, columns: readonly string[], values: readonly unknown[]): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string' && v.includes('\u0000')) {
+      throw new FluxgateError('FG_STORE_VALUE', `the store refuses a text with a NUL character (U+0000) for ${table}.${columns[i]}: `
+        + 'PostgreSQL cannot store one, and SQLite refuses it as well so that both stores hold the same data', { column: columns[i] });
+    }
   }
 }

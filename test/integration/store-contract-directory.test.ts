@@ -191,26 +191,35 @@ describe('store contract: directory', () => {
 
   // A text PostgreSQL refuses (NUL) fails the COPY of a batch alone otherwise than on a key: the
   // batch rejects with FG_STORE_VALUE (PostgreSQL's SQLSTATE in its details) and writes nothing, and the next batches (on another
-  // connection, with another buffer) store exactly what they carry. SQLite stores NUL: PostgreSQL only.
-  bothEngines('batch: a run of new keys alone that PostgreSQL refuses writes nothing; the next ones apply', async (e) => {
+  // connection, with another buffer) store exactly what they carry. SQLite refuses it too, before writing, naming the column
+  // (directory-tables.ts, refuseNul); a NUL inside an attribute is stored by both (JSON escapes it).
+  bothEngines('batch: a run of new keys alone with a NUL in a column writes nothing, on either engine; the next ones apply', async (e) => {
     const d = dir(e);
     const rows = (prefix: string, lastname = 'Müller'): Employee[] => Array.from({ length: 150 }, (_, i) => employee({ registrationReference: `${prefix}${i}`, lastname, attributes: { i: String(i) } }));
     const create = (list: Employee[]) => d.batch('acme', list.map((x) => ({ method: 'createEmployee', args: [x, { sourceFile: 'f1' }] }) as const));
     assert.deepEqual(await create(rows('A')), rows('A').map(() => true));
     const refused = rows('B');
     refused[149] = employee({ registrationReference: 'B149', lastname: 'nul\u0000here' });
-    await assert.rejects(create(refused), (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.cause === '22021'
+    const engineSays = (err: FluxgateError) => (e.engine === 'postgres' ? err.details?.cause === '22021' : err.details?.column === 'lastname');
+    await assert.rejects(create(refused), (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && engineSays(err)
       && err.details?.method === 'createEmployee' && /NUL/.test(err.message));
     assert.equal(await d.getEmployee('acme', 'ACME-FR', 'B0'), undefined, 'nothing of the refused batch');
-    // In a transaction's batch too, coded, naming its operation.
+    // In a transaction's batch too, coded, naming its operation; a single write too.
     const update = { ...rows('A')[3], lastname: 'nul\u0000again' };
     await assert.rejects(d.batch('acme', [{ method: 'updateEmployee', args: [rows('A')[2], { sourceFile: 'f2' }] }, { method: 'updateEmployee', args: [update, { sourceFile: 'f2' }] }]),
-      (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.operation === 1);
+      (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.operation === 1 && engineSays(err));
+    await assert.rejects(d.createEmployee('acme', employee({ registrationReference: 'E1', lastname: 'x\u0000' })), (err: FluxgateError) => err.code === 'FG_STORE_VALUE');
+    await assert.rejects(d.upsertOrganization('acme', { code: 'O\u0000', name: 'Nul', parentCode: null, attributes: {} }), (err: FluxgateError) => err.code === 'FG_STORE_VALUE');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', 'E1'), undefined);
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', 'A3'))!.lastname, 'Müller');
+    // In an attribute, NUL is JSON's escape, not a NUL in the text: stored and read back on both.
+    assert.deepEqual(await create([employee({ registrationReference: 'F1', attributes: { note: 'a\u0000b' } })]), [true]);
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', 'F1'))!.attributes.note, 'a\u0000b');
     for (const prefix of ['C', 'D']) assert.deepEqual(await create(rows(prefix, `☃ ${prefix}`)), rows(prefix).map(() => true));
     const stored = await d.listEmployees('acme');
-    assert.equal(stored.length, 450);
+    assert.equal(stored.length, 451);
     assert.deepEqual(stored.find((x) => x.registrationReference === 'D149'), rows('D', '☃ D')[149]);
-  }, ['postgres']);
+  });
 
   // PostgreSQL inserts a big run of new keys without ON CONFLICT first, and falls back when a key is there (directory-insert.ts).
   bothEngines('batch: big create runs answer per row whether their keys are new, already there or repeated, and roll back whole', async (e) => {
@@ -321,6 +330,10 @@ describe('store contract: directory', () => {
     const bad = flat([employee({ registrationReference: '5' }), employee({ registrationReference: '6', lastname: refused })]);
     await assert.rejects(d.createEmployeeRows('acme', bad, options));
     assert.equal(await d.getEmployee('acme', 'ACME-FR', '5'), undefined, 'the rows before it rolled back');
+    // A NUL in a column: refused by both engines, coded, nothing written.
+    const nul = flat([employee({ registrationReference: '7' }), employee({ registrationReference: '8', email: 'a\u0000@acme.example' })]);
+    await assert.rejects(d.createEmployeeRows('acme', nul, options), (err: FluxgateError) => err.code === 'FG_STORE_VALUE');
+    assert.equal(await d.getEmployee('acme', 'ACME-FR', '7'), undefined, 'nothing of the refused rows');
     const node2 = (await e.another()) as SqliteStore | PostgresStore;
     assert.deepEqual(await node2.directory().getEmployee('acme', 'ACME-FR', '1'), given[0], 'read by another node, shape from the table');
   });
