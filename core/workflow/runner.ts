@@ -27,7 +27,7 @@ const REJECTION_CODES = new Set<ErrorCode>(['FG_NAME_CONVENTION', 'FG_NO_WORKFLO
 const FATAL_CODES = new Set<ErrorCode>(['FG_PLUGIN_PERMISSION', 'FG_PLUGIN_INVALID', 'FG_PLUGIN_NOT_FOUND', 'FG_WORKFLOW_INVALID',
   // A sandboxed plugin that crashed, hung or ran out of memory would do it again (issue #23).
   'FG_PLUGIN_CRASHED', 'FG_PLUGIN_TIMEOUT', 'FG_PLUGIN_MEMORY',
-  // A value the store cannot hold (PostgreSQL: a text with a NUL) was built by the plugin: the
+  // A value the store cannot hold (a text with a NUL, on either engine) was built by the plugin: the
   // same file builds it again on every attempt.
   'FG_STORE_VALUE']);
 
