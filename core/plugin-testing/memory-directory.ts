@@ -5,6 +5,7 @@ import {
   type Organization, type WriteOptions,
 } from '../plugin-api/directory';
 import { batchFailure } from '../store/directory-batch';
+import { checkEntity } from '../store/directory-tables';
 
 /** The directory's rows, as createTestContext() is given them and shows them after a run. */
 export interface DirectoryRows {
@@ -64,7 +65,11 @@ class MemoryRows {
 
   getOrganization(_a: string, code: string) { return this.copy(this.organizations.get(code)); }
   listOrganizations() { return this.rows().organizations; }
-  upsertOrganization(_a: string, o: Organization, options?: WriteOptions) { this.refuseKeep(options, 'organizations'); return this.write(this.organizations, o.code, o, options); }
+  upsertOrganization(_a: string, o: Organization, options?: WriteOptions) {
+    this.refuseKeep(options, 'organizations');
+    checkEntity('organization', o);
+    return this.write(this.organizations, o.code, o, options);
+  }
 
   getEmployee(_a: string, org: string, ref: string) { return this.copy(this.employees.get(employeeKey(org, ref))); }
   findEmployees(_a: string, by: { technicalId?: string; email?: string }) {
@@ -80,6 +85,8 @@ class MemoryRows {
   }
 
   createEmployee(_a: string, e: Employee, options: WriteOptions = {}): boolean {
+    // The engine's stores refuse what they cannot hold, new key or not (directory-tables.ts, checkColumn).
+    checkEntity('employee', e);
     if (this.employees.has(employeeKey(e.organizationCode, e.registrationReference))) return false;
     if (!options.dryRun) this.employees.set(employeeKey(e.organizationCode, e.registrationReference), plain(e));
     return true;
@@ -91,6 +98,7 @@ class MemoryRows {
     if (!stored) return undefined;
     if (options.keepPrevious && !options.sourceFile) throw new FluxgateError('FG_PLUGIN_INVALID', 'keepPrevious needs sourceFile');
     const merged = merge(stored, e);
+    checkEntity('employee', merged);
     const kind = this.write(this.employees, key, merged, options);
     if (kind === 'updated' && options.keepPrevious && !options.dryRun) {
       const keep = `${options.sourceFile}\u0000${key}`;
@@ -109,11 +117,19 @@ class MemoryRows {
 
   getUser(_a: string, login: string) { return this.copy(this.users.get(login)); }
   listUsers() { return this.rows().users; }
-  upsertUser(_a: string, u: DirectoryUser, options?: WriteOptions) { this.refuseKeep(options, 'users'); return this.write(this.users, u.login, u, options); }
+  upsertUser(_a: string, u: DirectoryUser, options?: WriteOptions) {
+    this.refuseKeep(options, 'users');
+    checkEntity('user', u);
+    return this.write(this.users, u.login, u, options);
+  }
 
   getDocument(_a: string, ref: string) { return this.copy(this.documents.get(ref)); }
   listDocuments() { return this.rows().documents; }
-  upsertDocument(_a: string, d: DirectoryDocument, options?: WriteOptions) { this.refuseKeep(options, 'documents'); return this.write(this.documents, d.externalReference, d, options); }
+  upsertDocument(_a: string, d: DirectoryDocument, options?: WriteOptions) {
+    this.refuseKeep(options, 'documents');
+    checkEntity('document', d);
+    return this.write(this.documents, d.externalReference, d, options);
+  }
 
   private copy<T>(row: T | undefined): T | undefined { return row === undefined ? undefined : plain(row); }
 

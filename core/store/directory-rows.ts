@@ -3,13 +3,17 @@ import type {
 } from '../plugin-api/directory';
 import { AttributeShapes } from './attribute-shapes';
 import type { Database } from './database';
-import { DOCUMENTS, EntityTable, ORGANIZATIONS, USERS, employees, refuseNul, type ByEarlierAttempt, type Row } from './directory-tables';
+import {
+  DOCUMENTS, EMPLOYEE_OPTIONAL, EntityTable, ORGANIZATIONS, USERS, checkColumn, employees, type ByEarlierAttempt, type Row,
+} from './directory-tables';
 import { EMPLOYEE_FIELDS, rowAttributes } from './employee-rows';
 import { EmployeeVersions } from './employee-versions';
 import type { EmployeeRows } from './ports/directory';
 
 /** dir_employees' columns for EMPLOYEE_FIELDS, in that order (a refusal names its column). */
 const EMPLOYEE_COLUMNS = ['organization_code', 'registration_reference', 'technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'];
+const ACTIVE = EMPLOYEE_COLUMNS.indexOf('active');
+const OPTIONAL = EMPLOYEE_COLUMNS.map((c) => EMPLOYEE_OPTIONAL.includes(c));
 
 /**
  * The directory on SQLite (see migrations/002-directory.ts), synchronous: better-sqlite3 runs
@@ -119,9 +123,8 @@ export class SqliteDirectoryRows {
     const at = rows.rows[2 * r];
     const keys = rows.shapes[rows.rows[2 * r + 1]];
     const data = this.shapes.encodeValues(keys, v, at + EMPLOYEE_FIELDS.length) ?? JSON.stringify(rowAttributes(rows, r));
-    for (let c = at; c < at + EMPLOYEE_FIELDS.length; c++) {
-      if (typeof v[c] === 'string' && (v[c] as string).includes('\u0000')) refuseNul('dir_employees', EMPLOYEE_COLUMNS, v.slice(at, at + EMPLOYEE_FIELDS.length));
-    }
+    // As the employees spec checks an Employee's (directory-tables.ts); `active` binds as 1 or 0 whatever it is.
+    for (let c = 0; c < EMPLOYEE_FIELDS.length; c++) if (c !== ACTIVE) checkColumn('dir_employees', EMPLOYEE_COLUMNS[c], OPTIONAL[c], v[at + c]);
     params.push(accountId, v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5], v[at + 6] ? 1 : 0, v[at + 7],
       data, options.sourceFile ?? null, now, now);
   }

@@ -45,15 +45,50 @@ export interface TableSpec<T> {
   merge?(stored: Row, entity: T): T;
 }
 
-export const ORGANIZATIONS: TableSpec<Organization> = {
+/**
+ * Checks one column's value before any write, the same on both engines: a text or a number
+ * (`active` and `size` are numbers), NULL only where the column allows it (`optional`), no NUL
+ * character in a text. Without it, SQLite's INSERT OR IGNORE skipped a row with NULL in a NOT
+ * NULL column as if its key were there (the write answered `false`, an upsert `created`, and
+ * nothing was stored) where PostgreSQL refused it; SQLite stored a NUL that PostgreSQL cannot
+ * hold; better-sqlite3 refused a boolean that PostgreSQL stored as text.
+ */
+export function checkColumn(table: string, column: string, optional: boolean, value: unknown): void {
+  if (typeof value === 'string') {
+    if (!value.includes('\u0000')) return;
+    throw new FluxgateError('FG_STORE_VALUE', `the store refuses a text with a NUL character (U+0000) for ${table}.${column}: `
+      + 'PostgreSQL cannot store one, and SQLite refuses it as well so that both stores hold the same data', { column });
+  }
+  // Undefined is NULL, as both engines bind it (better-sqlite3, and node-postgres through asText).
+  if (typeof value === 'number' || (optional && (value === null || value === undefined))) return;
+  const given = value === null || value === undefined ? String(value) : `a value of type ${typeof value}`;
+  throw new FluxgateError('FG_STORE_VALUE', optional
+    ? `${table}.${column} takes a text, a number or nothing (null), not ${given}`
+    : `${table}.${column} is required: it takes a text or a number, not ${given}`, { column });
+}
+
+/** A spec's key and values functions, each value checked (checkColumn) before it reaches either engine. */
+function checked<T>(spec: TableSpec<T>, optional: readonly string[]): TableSpec<T> {
+  const check = (columns: readonly string[], of: (entity: T) => unknown[]) => {
+    const maybe = columns.map((c) => optional.includes(c));
+    return (entity: T): unknown[] => {
+      const values = of(entity);
+      for (let i = 0; i < values.length; i++) checkColumn(spec.table, columns[i], maybe[i], values[i]);
+      return values;
+    };
+  };
+  return { ...spec, key: check(spec.keyColumns, (e) => spec.key(e)), values: check(spec.columns, (e) => spec.values(e)) };
+}
+
+export const ORGANIZATIONS: TableSpec<Organization> = checked({
   table: 'dir_organizations',
   keyColumns: ['code'],
   key: (o) => [o.code],
   columns: ['name', 'parent_code'],
   values: (o) => [o.name, o.parentCode],
-};
+}, ['parent_code']);
 /** Employees: key and searchable fields in columns, attributes in `data` in the shaped form (attribute-shapes.ts). */
-export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): TableSpec<Employee> => ({
+export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): TableSpec<Employee> => checked({
   table: 'dir_employees',
   keyColumns: ['organization_code', 'registration_reference'],
   key: (e) => [e.organizationCode, e.registrationReference],
@@ -74,7 +109,23 @@ export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): T
     const absent = e[ABSENT_FIELDS];
     return absent === undefined ? e : mergeEmployee(row, shapes.decode(row.data as string), e, absent);
   },
-});
+}, EMPLOYEE_OPTIONAL);
+
+/** dir_employees' columns that take NULL. */
+export const EMPLOYEE_OPTIONAL: readonly string[] = ['technical_id', 'email', 'departure_date'];
+
+/** The employees spec's checks alone (no attribute shapes: only key and values are used). */
+const EMPLOYEE_CHECKS = employees({ encode: () => '', decode: () => ({}) });
+
+/**
+ * Checks an entity's column values as a write on either engine would (checkColumn): what the
+ * SDK's in-memory directory (core/plugin-testing) runs, so that a plugin's tests see the same refusals.
+ */
+export function checkEntity(kind: 'organization' | 'employee' | 'user' | 'document', entity: unknown): void {
+  const spec = ({ organization: ORGANIZATIONS, employee: EMPLOYEE_CHECKS, user: USERS, document: DOCUMENTS } as Record<string, TableSpec<unknown>>)[kind];
+  spec.key(entity);
+  spec.values(entity);
+}
 
 /** Sets a property, `__proto__` included (a custom column may be called so). */
 function put(attributes: Attributes, key: string, value: Attributes[string]): void {
@@ -105,20 +156,20 @@ function mergeEmployee(row: Row, stored: Attributes, e: Employee, absent: Absent
     attributes,
   };
 }
-export const USERS: TableSpec<DirectoryUser> = {
+export const USERS: TableSpec<DirectoryUser> = checked({
   table: 'dir_users',
   keyColumns: ['login'],
   key: (u) => [u.login],
   columns: ['email', 'lastname', 'firstname', 'profile_code', 'organization_codes'],
   values: (u) => [u.email, u.lastname, u.firstname, u.profileCode, JSON.stringify(u.organizationCodes)],
-};
-export const DOCUMENTS: TableSpec<DirectoryDocument> = {
+}, []);
+export const DOCUMENTS: TableSpec<DirectoryDocument> = checked({
   table: 'dir_documents',
   keyColumns: ['external_reference'],
   key: (d) => [d.externalReference],
   columns: ['title', 'document_date', 'organization_code', 'registration_reference', 'vault_path', 'sha256', 'size'],
   values: (d) => [d.title, d.documentDate, d.organizationCode, d.registrationReference, d.vaultPath, d.sha256, d.size],
-};
+}, ['document_date']);
 
 /** Prepared statements of one table, and the created/updated/unchanged decision. */
 export class EntityTable<T> {
@@ -184,13 +235,9 @@ export class EntityTable<T> {
   /** Appends to `params` create's INSERT parameters for `entity` (not a dry run), `now` as its times. */
   createParams(params: unknown[], accountId: string, entity: T, options: WriteOptions, now: number): void {
     const data = this.data(entity, true, options.json);
-    const key = this.spec.key(entity);
-    const values = this.spec.values(entity);
-    refuseNul(this.spec.table, this.spec.keyColumns, key);
-    refuseNul(this.spec.table, this.spec.columns, values);
     params.push(accountId);
-    for (const k of key) params.push(k);
-    for (const v of values) params.push(v);
+    for (const k of this.spec.key(entity)) params.push(k);
+    for (const v of this.spec.values(entity)) params.push(v);
     params.push(data, options.sourceFile ?? null, now, now);
   }
 
@@ -225,7 +272,6 @@ export class EntityTable<T> {
     if (this.spec.merge) entity = this.spec.merge(existing, entity);
     const data = this.data(entity, !options.dryRun, options.json);
     const values = this.spec.values(entity);
-    refuseNul(this.spec.table, this.spec.columns, values);
     if (this.unchanged(existing, entity, data, values)) return this.earlierAttemptChange(existing, options.sourceFile) ?? 'unchanged';
     if (options.dryRun) return 'updated';
     if (options.keepPrevious) {
@@ -276,17 +322,3 @@ export class EntityTable<T> {
   }
 }
 
-/**
- * Refuses a text column value holding NUL (U+0000), which PostgreSQL's text cannot hold: SQLite
- * would store it, and an install's data would then work on one engine and fail on the other (a
- * plugin tried on SQLite, `store copy` to PostgreSQL). `data` needs no check: JSON escapes NUL.
- */
-export function refuseNul(table: string, columns: readonly string[], values: readonly unknown[]): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === 'string' && v.includes('\u0000')) {
-      throw new FluxgateError('FG_STORE_VALUE', `the store refuses a text with a NUL character (U+0000) for ${table}.${columns[i]}: `
-        + 'PostgreSQL cannot store one, and SQLite refuses it as well so that both stores hold the same data', { column: columns[i] });
-    }
-  }
-}

@@ -13,9 +13,9 @@ import { TestServer } from '../helpers/server';
 import { skipUnless } from '../helpers/tools';
 import { addAccount, uploadAndWait } from './fixtures-support';
 
-// A plugin that writes a text PostgreSQL cannot hold (a NUL character), on each store: PostgreSQL
-// refuses it, and SQLite refuses it too so that the two hold the same data (directory-tables.ts,
-// refuseNul). The store answers FG_STORE_VALUE, and as the same file would build the same value
+// A plugin that writes a text PostgreSQL cannot hold (a NUL character), or no lastname (NOT NULL),
+// on each store: both refuse it alike before writing (directory-tables.ts, checkColumn; SQLite's
+// INSERT OR IGNORE used to skip a NULL lastname silently, the file reported processed). The store answers FG_STORE_VALUE, and as the same file would build the same value
 // again, the file is dead at its first attempt (core/workflow/runner.ts, FATAL_CODES), not retried
 // until its attempts run out. Real server, real sandboxed plugin. PostgreSQL on a database of its
 // own, as serve-postgres.test.ts: both stores in every `npm test`, whichever the pass tests.
@@ -24,7 +24,7 @@ const skipPostgres = skipUnless('postgres', 'sftp', 'ssh-keygen');
 
 /**
  * A plain-JavaScript plugin outside the repository (fluxgate/plugin-api resolves to the server
- * itself): the file's first line says how it writes an employee whose lastname has a NUL.
+ * itself): the file's first line says how it writes an employee whose lastname has a NUL, or none.
  */
 const PLUGIN_SOURCE = `const fs = require('node:fs');
 const { fluxHandler } = require('fluxgate/plugin-api');
@@ -34,6 +34,7 @@ class NulHandler {
   async handle(file, ctx) {
     const how = fs.readFileSync(ctx.inputPath, 'utf8').trim();
     if (how === 'single') await ctx.directory.createEmployee(employee('N1', 'Nul\\u0000Here'), { sourceFile: file.id });
+    else if (how === 'missing') await ctx.directory.upsertEmployee(employee('N4', null), { sourceFile: file.id });
     else await ctx.directory.batch([
       { method: 'createEmployee', args: [employee('N2', 'Fine'), { sourceFile: file.id }] },
       { method: 'createEmployee', args: [employee('N3', 'Nul\\u0000Here'), { sourceFile: file.id }] },
@@ -55,7 +56,7 @@ interface FileShown {
 }
 
 for (const engine of ['postgres', 'sqlite'] as const) {
-  describe(`a plugin writing a text PostgreSQL cannot hold (NUL), on ${engine}`, { skip: engine === 'postgres' ? skipPostgres : skip }, () => {
+  describe(`a plugin writing a value no store can hold (a NUL, no lastname), on ${engine}`, { skip: engine === 'postgres' ? skipPostgres : skip }, () => {
     const root = mkdtempSync(join(tmpdir(), `fg-${engine}-nul-`));
     let db: TestDatabase | undefined;
     let server: TestServer;
@@ -95,9 +96,10 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       rmSync(root, { recursive: true, force: true });
     });
 
-    for (const how of ['single', 'batch'] as const) {
-      test(`ctx.directory.${how === 'single' ? 'createEmployee' : 'batch'}: FG_STORE_VALUE, the file dead at its first attempt (not retried), nothing written`, async () => {
-        const name = `ndmat_acme_acme_nul_26112110000${how === 'single' ? 0 : 1}.csv`;
+    const calls = { single: 'createEmployee with a NUL', batch: 'batch with a NUL', missing: 'upsertEmployee without a lastname' };
+    for (const [n, how] of (['single', 'batch', 'missing'] as const).entries()) {
+      test(`ctx.directory.${calls[how]}: FG_STORE_VALUE, the file dead at its first attempt (not retried), nothing written`, async () => {
+        const name = `ndmat_acme_acme_nul_26112110000${n}.csv`;
         const local = join(root, name);
         writeFileSync(local, `${how}\n`);
         const listed = await uploadAndWait(server, 'acme', key, local, 'in/nul/');
@@ -107,7 +109,8 @@ for (const engine of ['postgres', 'sqlite'] as const) {
         const file = parseJson<FileShown>(shown.stdout);
         assert.equal(file.state, 'dead', JSON.stringify(file.outcome));
         assert.equal(file.outcome?.code, 'FG_STORE_VALUE', JSON.stringify(file.outcome));
-        assert.match(file.outcome?.summary ?? '', engine === 'postgres' ? /PostgreSQL cannot store a value.*NUL/ : /NUL character \(U\+0000\) for dir_employees\.lastname/);
+        // The same refusal on both stores (directory-tables.ts, checkColumn), naming the column.
+        assert.match(file.outcome?.summary ?? '', how === 'missing' ? /dir_employees\.lastname is required/ : /NUL character \(U\+0000\) for dir_employees\.lastname/);
         assert.equal(file.attempts, 1, `the value's fault, not the store's: not retried (${JSON.stringify(file.events)})`);
         assert.deepEqual(file.events.filter((e) => e.type === 'attempt-failed'), [], 'no attempt failed and waited for a retry');
         assert.equal(file.events.filter((e) => e.type === 'dead').length, 1);

@@ -189,18 +189,17 @@ describe('store contract: directory', () => {
     assert.equal((await d.listEmployees('acme')).length, 800);
   });
 
-  // A text PostgreSQL refuses (NUL) fails the COPY of a batch alone otherwise than on a key: the
-  // batch rejects with FG_STORE_VALUE (PostgreSQL's SQLSTATE in its details) and writes nothing, and the next batches (on another
-  // connection, with another buffer) store exactly what they carry. SQLite refuses it too, before writing, naming the column
-  // (directory-tables.ts, refuseNul); a NUL inside an attribute is stored by both (JSON escapes it).
-  bothEngines('batch: a run of new keys alone with a NUL in a column writes nothing, on either engine; the next ones apply', async (e) => {
+  // A text PostgreSQL cannot hold (NUL) is refused before any write by both engines (directory-tables.ts, checkColumn), naming
+  // the column: the batch rejects with FG_STORE_VALUE and writes nothing, and the next batches (on PostgreSQL on another
+  // connection, with another buffer) store exactly what they carry; a NUL inside an attribute is stored by both (JSON escapes it).
+  bothEngines('values no store can hold (a NUL in a column, nothing in a required one) are refused alike, nothing written; the next batches apply', async (e) => {
     const d = dir(e);
     const rows = (prefix: string, lastname = 'Müller'): Employee[] => Array.from({ length: 150 }, (_, i) => employee({ registrationReference: `${prefix}${i}`, lastname, attributes: { i: String(i) } }));
     const create = (list: Employee[]) => d.batch('acme', list.map((x) => ({ method: 'createEmployee', args: [x, { sourceFile: 'f1' }] }) as const));
     assert.deepEqual(await create(rows('A')), rows('A').map(() => true));
     const refused = rows('B');
     refused[149] = employee({ registrationReference: 'B149', lastname: 'nul\u0000here' });
-    const engineSays = (err: FluxgateError) => (e.engine === 'postgres' ? err.details?.cause === '22021' : err.details?.column === 'lastname');
+    const engineSays = (err: FluxgateError) => err.details?.column === 'lastname';
     await assert.rejects(create(refused), (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && engineSays(err)
       && err.details?.method === 'createEmployee' && /NUL/.test(err.message));
     assert.equal(await d.getEmployee('acme', 'ACME-FR', 'B0'), undefined, 'nothing of the refused batch');
@@ -211,13 +210,26 @@ describe('store contract: directory', () => {
     await assert.rejects(d.createEmployee('acme', employee({ registrationReference: 'E1', lastname: 'x\u0000' })), (err: FluxgateError) => err.code === 'FG_STORE_VALUE');
     await assert.rejects(d.upsertOrganization('acme', { code: 'O\u0000', name: 'Nul', parentCode: null, attributes: {} }), (err: FluxgateError) => err.code === 'FG_STORE_VALUE');
     assert.equal(await d.getEmployee('acme', 'ACME-FR', 'E1'), undefined);
+    // Nothing in a NOT NULL column, or a value neither a text nor a number: refused by both engines alike, before any write.
+    // (SQLite's INSERT OR IGNORE skipped a NULL lastname as if the key were there: `false`, an upsert `created`, nothing stored.)
+    const missing = (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.column === 'lastname' && /required/.test(err.message);
+    await assert.rejects(d.createEmployee('acme', employee({ registrationReference: 'E2', lastname: null as never })), missing);
+    await assert.rejects(d.upsertEmployee('acme', employee({ registrationReference: 'E3', lastname: undefined as never })), missing);
+    await assert.rejects(create(rows('E').map((x, i) => (i === 120 ? { ...x, lastname: null as never } : x))),
+      (err: FluxgateError) => missing(err) && err.details?.method === 'createEmployee');
+    await assert.rejects(d.upsertOrganization('acme', { code: 'O2', name: true as never, parentCode: null, attributes: {} }),
+      (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.column === 'name');
+    // An optional column given nothing (null or undefined) is NULL on both.
+    assert.equal(await d.createEmployee('acme', { ...employee({ registrationReference: 'E4' }), technicalId: undefined as never, departureDate: null }), true);
+    assert.equal((await d.getEmployee('acme', 'ACME-FR', 'E4'))!.technicalId, null);
+    for (const ref of ['E2', 'E3', 'E0', 'E119']) assert.equal(await d.getEmployee('acme', 'ACME-FR', ref), undefined, `${ref} not written`);
     assert.equal((await d.getEmployee('acme', 'ACME-FR', 'A3'))!.lastname, 'Müller');
     // In an attribute, NUL is JSON's escape, not a NUL in the text: stored and read back on both.
     assert.deepEqual(await create([employee({ registrationReference: 'F1', attributes: { note: 'a\u0000b' } })]), [true]);
     assert.equal((await d.getEmployee('acme', 'ACME-FR', 'F1'))!.attributes.note, 'a\u0000b');
     for (const prefix of ['C', 'D']) assert.deepEqual(await create(rows(prefix, `☃ ${prefix}`)), rows(prefix).map(() => true));
     const stored = await d.listEmployees('acme');
-    assert.equal(stored.length, 451);
+    assert.equal(stored.length, 452);
     assert.deepEqual(stored.find((x) => x.registrationReference === 'D149'), rows('D', '☃ D')[149]);
   });
 
@@ -325,10 +337,9 @@ describe('store contract: directory', () => {
     const sources = await e.sql<{ source_file: string | null }>('SELECT source_file FROM dir_employees ORDER BY registration_reference');
     assert.deepEqual(sources.map((r) => r.source_file), ['f1', null, 'f1', 'f1']);
     assert.deepEqual(await d.createEmployeeRows('acme', { values: [], rows: [], shapes: [] }, options), []);
-    // A row the engine refuses: better-sqlite3 binds no boolean; PostgreSQL refuses NULL in a NOT NULL column (SQLite's INSERT OR IGNORE skips such a row).
-    const refused = (e.engine === 'sqlite' ? true : null) as never;
-    const bad = flat([employee({ registrationReference: '5' }), employee({ registrationReference: '6', lastname: refused })]);
-    await assert.rejects(d.createEmployeeRows('acme', bad, options));
+    // A row no engine takes (NULL in a NOT NULL column: SQLite's INSERT OR IGNORE used to skip it as if its key were there), refused before any write.
+    const bad = flat([employee({ registrationReference: '5' }), employee({ registrationReference: '6', lastname: null as never })]);
+    await assert.rejects(d.createEmployeeRows('acme', bad, options), (err: FluxgateError) => err.code === 'FG_STORE_VALUE' && err.details?.column === 'lastname');
     assert.equal(await d.getEmployee('acme', 'ACME-FR', '5'), undefined, 'the rows before it rolled back');
     // A NUL in a column: refused by both engines, coded, nothing written.
     const nul = flat([employee({ registrationReference: '7' }), employee({ registrationReference: '8', email: 'a\u0000@acme.example' })]);

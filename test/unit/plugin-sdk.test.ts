@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pluginModule } from '../../core/config/load';
 import { isFluxgateError } from '../../core/errors';
+import type { Employee } from '../../core/plugin-api';
 import { createTestContext } from '../../core/plugin-testing';
 import { checkManifest, networkAllows } from '../../core/workflow/manifest-check';
 import { SalHandler } from '../../plugins/sal/handler';
@@ -77,5 +78,20 @@ describe('createTestContext', () => {
     const t = createTestContext({ input: SAL, handler: SalHandler });
     await assert.rejects((t.ctx.directory as unknown as { listEmployees(a: string): Promise<unknown> }).listEmployees('globex'),
       (e: unknown) => isFluxgateError(e) && e.code === 'FG_PLUGIN_PERMISSION');
+  });
+
+  test('ctx.directory refuses what the engine\'s stores refuse: a NUL, nothing in a required column, a boolean (FG_STORE_VALUE, nothing written)', async () => {
+    const t = createTestContext({ input: SAL, handler: SalHandler });
+    const employee = (ref: string, lastname: unknown): Employee => ({ organizationCode: 'ACME', registrationReference: ref, technicalId: null, email: null,
+      lastname: lastname as string, firstname: 'F', active: true, departureDate: null, attributes: {} });
+    const refusal = (column: string) => (e: unknown) => isFluxgateError(e) && e.code === 'FG_STORE_VALUE' && e.details.column === column;
+    await assert.rejects(t.ctx.directory.createEmployee(employee('1', 'a\u0000b')), refusal('lastname'));
+    await assert.rejects(t.ctx.directory.upsertEmployee(employee('2', null)), refusal('lastname'));
+    await assert.rejects(t.ctx.directory.batch([{ method: 'createEmployee', args: [employee('3', 'Fine')] }, { method: 'createEmployee', args: [employee('4', undefined)] }]),
+      (e: unknown) => refusal('lastname')(e) && isFluxgateError(e) && e.details.operation === 1);
+    await assert.rejects(t.ctx.directory.upsertOrganization({ code: 'O', name: true as unknown as string, parentCode: null, attributes: {} }), refusal('name'));
+    assert.deepEqual(t.directory.rows().employees, [], 'nothing written');
+    // An optional column takes null, and an attribute may hold a NUL (JSON escapes it in the stores).
+    assert.equal(await t.ctx.directory.createEmployee({ ...employee('5', 'Fine'), attributes: { note: 'a\u0000b' } }), true);
   });
 });
