@@ -198,7 +198,7 @@ export class EntityTable<T> {
     this.select = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE ${where}`);
     this.selectForUpdate = db.prepare(`SELECT ${selected}, source_file, created_at, updated_at FROM ${spec.table} WHERE ${where}`);
     this.list = db.prepare(`SELECT ${selected} FROM ${spec.table} WHERE account_id = ? ORDER BY ${spec.keyColumns.join(', ')}`);
-    // OR IGNORE on the primary key only: every other column is always provided.
+    // OR IGNORE meets the primary key only: every other column was checked first (checkColumn: no NULL where NOT NULL).
     this.insertIfNew = db.prepare(`INSERT OR IGNORE INTO ${spec.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
     this.columnsWritten = all;
     this.delete = db.prepare(`DELETE FROM ${spec.table} WHERE ${where}`);
