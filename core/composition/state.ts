@@ -4,6 +4,7 @@ import type { FluxgateConfig } from '../config/schema';
 import { UploadEvents } from '../events';
 import type { Logger } from '../logging/logger';
 import { directoryTarget, type DirectoryTarget } from '../store/directory-factory';
+import { DirectoryWriter } from '../store/directory-writer';
 import type { DirectoryRepository } from '../store/ports/directory';
 import type { Store } from '../store/ports/store';
 import { PostgresStore } from '../store/postgres/postgres-store';
@@ -47,13 +48,17 @@ export async function composeState(loaded: LoadedConfig, logger: Logger): Promis
   }
   const sqlite = SqliteStore.open(paths.database);
   const walCheckpointer = sqlite.walCheckpointer(logger);
+  // Big batches of new employees are inserted on a thread of their own (directory-writer.ts).
+  const writer = new DirectoryWriter({ database: paths.database, writes: walCheckpointer.sharedWriteCount });
   return {
     ...common,
     store: sqlite,
     // Directory writes are what fills the WAL: each is noted so the checkpointer keeps up.
-    directory: sqlite.directory({ afterWrite: () => walCheckpointer.noteWrite() }),
-    storeServices: [walCheckpointer],
+    directory: sqlite.directory({ afterWrite: () => walCheckpointer.noteWrite(), writer }),
+    // Stopped in reverse order: the writer closes its connection before the checkpointer's last checkpoint.
+    storeServices: [walCheckpointer, writer],
     sandboxWrites: walCheckpointer.sharedWriteCount,
-    close: () => { sqlite.close(); return Promise.resolve(); },
+    // The writer is a service of the server; a command that composed only this state stops it here.
+    close: async () => { await writer.stop(); sqlite.close(); },
   };
 }

@@ -105,6 +105,40 @@ export class AttributeShapes {
   }
 
   /**
+   * encode for rows another connection writes (the directory's writer thread), without touching
+   * the table here: each shape this connection has not seen in the table goes into `needed`
+   * (id → key list's JSON) for that connection to insert in its transaction (insertShapes).
+   */
+  encodeDeferred(attributes: Attributes, needed: Map<string, string>): string {
+    const { shape, values } = shapedRow(attributes, this.last, (keys) => this.shapeOf(keys));
+    this.last = shape;
+    if (!shape.usable) return JSON.stringify(attributes);
+    if (!shape.verified) needed.set(shape.id, shape.text);
+    return JSON.stringify(values);
+  }
+
+  /** The shapes of `needed` are in the table (another connection's transaction committed them). */
+  storedElsewhere(needed: ReadonlyMap<string, string>): void {
+    for (const text of needed.values()) {
+      const shape = this.byText.get(text);
+      if (shape?.usable) this.verify(shape);
+    }
+  }
+
+  /**
+   * The writer thread's side of encodeDeferred, in its transaction: inserts each shape, or checks
+   * the one there; a shape id holding another key list (a hash collision) throws
+   * FG_INTERNAL with `details.shapeCollision`, and the caller writes the batch its own way.
+   */
+  insertShapes(needed: ReadonlyArray<readonly [id: string, text: string]>): void {
+    for (const [id, text] of needed) {
+      if (this.insert.run(id, text).changes > 0) continue;
+      const stored = this.select.get(id) as string;
+      if (stored !== text) throw new FluxgateError('FG_INTERNAL', `attribute shape ${id} holds another key list`, { shapeCollision: id });
+    }
+  }
+
+  /**
    * encode for attributes given as their names and, from `values[from]`, their values (a flat
    * row, employee-rows.ts), not a dry run; undefined when the shape is unusable (a hash
    * collision: the caller stores plain JSON). A batch's rows share one names list: looked up by identity.

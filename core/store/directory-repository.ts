@@ -5,10 +5,14 @@ import type { Database } from './database';
 import { CHUNK_ROWS } from './chunked-insert';
 import { batchFailure } from './directory-batch';
 import { SqliteDirectoryRows } from './directory-rows';
+import type { DirectoryWriter } from './directory-writer';
 import { createOps, rowCount } from './employee-rows';
 import type { DirectoryRepository, EmployeeRows } from './ports/directory';
 
 type RowsMethod = (accountId: string, ...args: unknown[]) => unknown;
+
+/** Batches of new employees from this many rows go to the writer thread (fewer: its round trip would cost more than it saves). */
+const WRITER_MIN_ROWS = 100;
 
 /** Which operations of a unit of work create an employee (not a dry run), and their INSERT parameters appended to `into`. */
 interface Creates { is(at: number): boolean; params(into: unknown[], at: number): void }
@@ -22,13 +26,23 @@ interface Creates { is(at: number): boolean; params(into: unknown[], at: number)
  */
 export class SqliteDirectoryRepository implements DirectoryRepository {
   private readonly rows: SqliteDirectoryRows;
+  private readonly writer?: DirectoryWriter;
 
-  /** `afterWrite`: called after each batch (the WAL checkpointer watches big writers through it). */
-  constructor(db: Database, hooks: { afterWrite?: () => void } = {}) {
+  /**
+   * `afterWrite`: called after each batch (the WAL checkpointer watches big writers through it).
+   * `writer`: where a batch of new employees only (WRITER_MIN_ROWS or more) is inserted, off
+   * this thread (the server's: directory-writer.ts); without it, every batch runs here.
+   */
+  constructor(db: Database, hooks: { afterWrite?: () => void; writer?: DirectoryWriter } = {}) {
     this.rows = new SqliteDirectoryRows(db, hooks);
+    this.writer = hooks.writer;
   }
 
   async batch(accountId: string, ops: readonly DirectoryOp[]): Promise<unknown[]> {
+    if (this.writer && ops.length >= WRITER_MIN_ROWS) {
+      const written = await this.toWriter(this.writer, accountId, ops);
+      if (written) return written;
+    }
     const rows = this.rows as unknown as Record<string, RowsMethod>;
     const now = Date.now();
     const creates: Creates = {
@@ -39,6 +53,38 @@ export class SqliteDirectoryRepository implements DirectoryRepository {
       },
     };
     return this.unitOfWork(ops.length, (at) => ops[at].method, creates, (at) => rows[ops[at].method].call(this.rows, accountId, ...(ops[at].args ?? []) as unknown[]));
+  }
+
+  /**
+   * A batch that is a run of createEmployee only, sharing one options object (not a dry run), on
+   * the writer thread: its INSERT parameters built here, in chunks of CHUNK_ROWS rows, as
+   * unitOfWork builds them; undefined when it goes this thread's way (another kind of batch, or
+   * an attribute shape whose id holds another key list, which this thread's way stores as plain JSON).
+   */
+  private async toWriter(writer: DirectoryWriter, accountId: string, ops: readonly DirectoryOp[]): Promise<boolean[] | undefined> {
+    const options = ops[0].args?.[1] as WriteOptions | undefined;
+    if (options?.dryRun) return undefined;
+    for (const op of ops) if (op.method !== 'createEmployee' || op.args?.[1] !== options) return undefined;
+    const now = Date.now();
+    const needed = new Map<string, string>();
+    const chunks: unknown[][] = [];
+    let chunk: unknown[] = [];
+    for (let at = 0; at < ops.length; at++) {
+      if (at % CHUNK_ROWS === 0) chunks.push(chunk = []);
+      try {
+        this.rows.employeeParamsDeferred(chunk, accountId, ops[at].args[0] as Employee, options ?? {}, now, needed);
+      } catch (err) {
+        throw batchFailure(err, at, 'createEmployee', ops.length);
+      }
+    }
+    try {
+      const results = await writer.write({ shapes: [...needed], chunks, count: ops.length });
+      this.rows.shapesStored(needed);
+      return results;
+    } catch (err) {
+      if ((err as { details?: { shapeCollision?: string } }).details?.shapeCollision) return undefined;
+      throw err;
+    }
   }
 
   /** createEmployee of each row, bound from the flat values; a dry run as the batch it stands for. */

@@ -7,12 +7,15 @@ import {
   DOCUMENTS, EMPLOYEE_OPTIONAL, EntityTable, ORGANIZATIONS, USERS, checkColumn, employees, type ByEarlierAttempt, type Row,
 } from './directory-tables';
 import { EMPLOYEE_FIELDS, rowAttributes } from './employee-rows';
+import { batchFailure } from './directory-batch';
 import { EmployeeVersions } from './employee-versions';
 import type { EmployeeRows } from './ports/directory';
 
 /** dir_employees' columns for EMPLOYEE_FIELDS, in that order (a refusal names its column). */
 const EMPLOYEE_COLUMNS = ['organization_code', 'registration_reference', 'technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'];
 const ACTIVE = EMPLOYEE_COLUMNS.indexOf('active');
+/** INSERT parameters per employee: the account, the columns, data, source file and two times. */
+const EMPLOYEE_PARAMS = 1 + EMPLOYEE_COLUMNS.length + 4;
 const OPTIONAL = EMPLOYEE_COLUMNS.map((c) => EMPLOYEE_OPTIONAL.includes(c));
 
 /**
@@ -59,7 +62,10 @@ export class SqliteDirectoryRows {
   transaction<T>(fn: () => T): T {
     if (this.depth++ === 0) this.attemptCache = new Map();
     try {
-      const result = this.shapes.within(() => this.db.transaction(fn)());
+      // IMMEDIATE: the write lock from BEGIN. Other connections write the directory too (the writer
+      // thread, a sandbox's host): a deferred transaction that read first would fail with
+      // SQLITE_BUSY, unwaited, had one of them committed before this one's first write.
+      const result = this.shapes.within(() => this.db.transaction(fn).immediate());
       this.hooks.afterWrite?.();
       return result;
     } finally {
@@ -108,6 +114,42 @@ export class SqliteDirectoryRows {
   forgetPrevious(accountId: string, sourceFile: string): number { return this.versions.forget(accountId, sourceFile); }
   createEmployee(accountId: string, e: Employee, options?: WriteOptions): boolean { return this.employees.create(accountId, e, options); }
   updateEmployee(accountId: string, e: Employee, options?: WriteOptions): ChangeKind | undefined { return this.employees.update(accountId, e, options); }
+
+  /**
+   * employeeParams for rows the writer thread inserts (writeCreates there): the attributes'
+   * shapes this connection has not seen in the table go into `needed`, for that thread's transaction.
+   */
+  employeeParamsDeferred(params: unknown[], accountId: string, e: Employee, options: WriteOptions, now: number, needed: Map<string, string>): void {
+    this.employees.createParams(params, accountId, e, options, now, this.shapes.encodeDeferred(e.attributes, needed));
+  }
+
+  /** The shapes a writer thread's committed transaction inserted or found (employeeParamsDeferred's `needed`). */
+  shapesStored(needed: ReadonlyMap<string, string>): void {
+    this.shapes.storedElsewhere(needed);
+  }
+
+  /**
+   * The writer thread's transaction: the shapes its rows name, then the rows, CHUNK_ROWS per
+   * chunk of parameters (employeeParamsDeferred); whether each key was new. An error names the
+   * chunk's first row, as the unit of work on the server's thread does.
+   */
+  writeCreates(shapes: ReadonlyArray<readonly [string, string]>, chunks: readonly unknown[][], count: number): boolean[] {
+    const results = new Array<boolean>(count);
+    let at = 0;
+    try {
+      this.transaction(() => {
+        this.shapes.insertShapes(shapes);
+        for (const chunk of chunks) {
+          const rows = chunk.length / EMPLOYEE_PARAMS;
+          this.insertEmployees(chunk, rows, results, at);
+          at += rows;
+        }
+      });
+    } catch (err) {
+      throw at < count ? batchFailure(err, at, 'createEmployee', count) : err;
+    }
+    return results;
+  }
 
   /** Appends to `params` createEmployee's INSERT parameters for `e` (not a dry run): see insertEmployees. */
   employeeParams(params: unknown[], accountId: string, e: Employee, options: WriteOptions, now: number): void {

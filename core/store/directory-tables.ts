@@ -232,9 +232,8 @@ export class EntityTable<T> {
     return this.insert(params);
   }
 
-  /** Appends to `params` create's INSERT parameters for `entity` (not a dry run), `now` as its times. */
-  createParams(params: unknown[], accountId: string, entity: T, options: WriteOptions, now: number): void {
-    const data = this.data(entity, true, options.json);
+  /** Appends to `params` create's INSERT parameters for `entity` (not a dry run), `now` as its times; `data` when the caller encoded it. */
+  createParams(params: unknown[], accountId: string, entity: T, options: WriteOptions, now: number, data = this.data(entity, true, options.json)): void {
     params.push(accountId);
     for (const k of this.spec.key(entity)) params.push(k);
     for (const v of this.spec.values(entity)) params.push(v);

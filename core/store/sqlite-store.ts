@@ -6,6 +6,7 @@ import { SqliteCronRepository } from './cron-repository';
 import { openDatabase, type Database } from './database';
 import { SqliteDeliveryRepository } from './deliveries-repository';
 import { SqliteDirectoryRepository } from './directory-repository';
+import type { DirectoryWriter } from './directory-writer';
 import type { DirectoryRepository } from './ports/directory';
 import { SqliteEventRepository } from './events-repository';
 import { SqliteExpectationRepository } from './expectations-repository';
@@ -77,7 +78,7 @@ export class SqliteStore implements Store {
 
   // Not behind an interface yet: each call makes the class on this connection.
   /** The plugin API's directory (the port, async); `afterWrite` is called after each batch. */
-  directory(hooks: { afterWrite?: () => void } = {}): DirectoryRepository { return new SqliteDirectoryRepository(this.db, hooks); }
+  directory(hooks: { afterWrite?: () => void; writer?: DirectoryWriter } = {}): DirectoryRepository { return new SqliteDirectoryRepository(this.db, hooks); }
 
   /** The service that keeps this connection's WAL file small (a Service of the server). */
   walCheckpointer(logger: Logger): WalCheckpointer { return new WalCheckpointer(this.db, logger); }
