@@ -75,6 +75,8 @@ export class DirectoryWriter implements Service {
     if (!worker) return;
     this.worker = undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Held while it closes: an unref'd thread would let a stopping process exit before the rest of its stop.
+    worker.ref();
     // Batches under way finish first: the thread reads `close` after them, closes its connection and exits.
     worker.postMessage({ t: 'close' } satisfies WriterRequest);
     await exited;
