@@ -2,21 +2,15 @@ import type {
   ChangeKind, DirectoryDocument, DirectoryUser, Employee, Organization, WriteOptions,
 } from '../plugin-api/directory';
 import { AttributeShapes } from './attribute-shapes';
+import { CHUNK_ROWS } from './chunked-insert';
 import type { Database } from './database';
 import {
-  DOCUMENTS, EMPLOYEE_OPTIONAL, EntityTable, ORGANIZATIONS, USERS, checkColumn, employees, type ByEarlierAttempt, type Row,
+  DOCUMENTS, EntityTable, ORGANIZATIONS, USERS, checkEmployeeRow, employees, type ByEarlierAttempt, type Row,
 } from './directory-tables';
 import { EMPLOYEE_FIELDS, rowAttributes } from './employee-rows';
 import { batchFailure } from './directory-batch';
 import { EmployeeVersions } from './employee-versions';
 import type { EmployeeRows } from './ports/directory';
-
-/** dir_employees' columns for EMPLOYEE_FIELDS, in that order (a refusal names its column). */
-const EMPLOYEE_COLUMNS = ['organization_code', 'registration_reference', 'technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'];
-const ACTIVE = EMPLOYEE_COLUMNS.indexOf('active');
-/** INSERT parameters per employee: the account, the columns, data, source file and two times. */
-const EMPLOYEE_PARAMS = 1 + EMPLOYEE_COLUMNS.length + 4;
-const OPTIONAL = EMPLOYEE_COLUMNS.map((c) => EMPLOYEE_OPTIONAL.includes(c));
 
 /**
  * The directory on SQLite (see migrations/002-directory.ts), synchronous: better-sqlite3 runs
@@ -140,7 +134,7 @@ export class SqliteDirectoryRows {
       this.transaction(() => {
         this.shapes.insertShapes(shapes);
         for (const chunk of chunks) {
-          const rows = chunk.length / EMPLOYEE_PARAMS;
+          const rows = Math.min(CHUNK_ROWS, count - at);
           this.insertEmployees(chunk, rows, results, at);
           at += rows;
         }
@@ -165,8 +159,7 @@ export class SqliteDirectoryRows {
     const at = rows.rows[2 * r];
     const keys = rows.shapes[rows.rows[2 * r + 1]];
     const data = this.shapes.encodeValues(keys, v, at + EMPLOYEE_FIELDS.length) ?? JSON.stringify(rowAttributes(rows, r));
-    // As the employees spec checks an Employee's (directory-tables.ts); `active` binds as 1 or 0 whatever it is.
-    for (let c = 0; c < EMPLOYEE_FIELDS.length; c++) if (c !== ACTIVE) checkColumn('dir_employees', EMPLOYEE_COLUMNS[c], OPTIONAL[c], v[at + c]);
+    checkEmployeeRow(v, at);
     params.push(accountId, v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5], v[at + 6] ? 1 : 0, v[at + 7],
       data, options.sourceFile ?? null, now, now);
   }

@@ -87,12 +87,14 @@ export const ORGANIZATIONS: TableSpec<Organization> = checked({
   columns: ['name', 'parent_code'],
   values: (o) => [o.name, o.parentCode],
 }, ['parent_code']);
+/** dir_employees' key and searchable columns, in the order of EMPLOYEE_FIELDS (employee-rows.ts). */
+export const EMPLOYEE_COLUMNS: readonly string[] = ['organization_code', 'registration_reference', 'technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'];
 /** Employees: key and searchable fields in columns, attributes in `data` in the shaped form (attribute-shapes.ts). */
 export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): TableSpec<Employee> => checked({
   table: 'dir_employees',
-  keyColumns: ['organization_code', 'registration_reference'],
+  keyColumns: EMPLOYEE_COLUMNS.slice(0, 2),
   key: (e) => [e.organizationCode, e.registrationReference],
-  columns: ['technical_id', 'email', 'lastname', 'firstname', 'active', 'departure_date'],
+  columns: EMPLOYEE_COLUMNS.slice(2),
   values: (e) => [e.technicalId, e.email, e.lastname, e.firstname, e.active ? 1 : 0, e.departureDate],
   split: {
     data: (e, persist) => shapes.encode(e.attributes, persist),
@@ -112,7 +114,20 @@ export const employees = (shapes: Pick<AttributeShapes, 'encode' | 'decode'>): T
 }, EMPLOYEE_OPTIONAL);
 
 /** dir_employees' columns that take NULL. */
-export const EMPLOYEE_OPTIONAL: readonly string[] = ['technical_id', 'email', 'departure_date'];
+const EMPLOYEE_OPTIONAL: readonly string[] = ['technical_id', 'email', 'departure_date'];
+const EMPLOYEE_COLUMN_OPTIONAL = EMPLOYEE_COLUMNS.map((c) => EMPLOYEE_OPTIONAL.includes(c));
+const ACTIVE = EMPLOYEE_COLUMNS.indexOf('active');
+
+/**
+ * The employees spec's checks for a flat row (EmployeeRows: the columns' values from
+ * `values[at]`, in EMPLOYEE_COLUMNS order), without an Employee built; `active` binds as 1 or 0
+ * whatever it is, as the spec's values() makes it.
+ */
+export function checkEmployeeRow(values: readonly unknown[], at: number): void {
+  for (let c = 0; c < EMPLOYEE_COLUMNS.length; c++) {
+    if (c !== ACTIVE) checkColumn('dir_employees', EMPLOYEE_COLUMNS[c], EMPLOYEE_COLUMN_OPTIONAL[c], values[at + c]);
+  }
+}
 
 /** The employees spec's checks alone (no attribute shapes: only key and values are used). */
 const EMPLOYEE_CHECKS = employees({ encode: () => '', decode: () => ({}) });
