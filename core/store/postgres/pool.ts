@@ -100,7 +100,7 @@ export class PgPool {
         { url: redactStoreUrl(this.url), cause: code }, { cause: err });
     }
     // 22021 character_not_in_repertoire, 22P05 untranslatable_character: a text PostgreSQL's
-    // UTF-8 cannot hold (NUL, which the SQLite store refuses too: refuseNul): the value's fault, not the store's.
+    // UTF-8 cannot hold (NUL, which both stores refuse first: checkColumn in directory-tables.ts): the value's fault, not the store's.
     if (code === '22021' || code === '22P05') {
       return new FluxgateError('FG_STORE_VALUE', `PostgreSQL cannot store a value: ${(err as Error).message} (a text with a NUL character?)`,
         { cause: code }, { cause: err });
